@@ -1,0 +1,1 @@
+"""Agent Console: a real-time console for streaming AI agents."""

@@ -1,0 +1,67 @@
+"""Session clients of every dialect behind one interface, and `DIALECT=URL` targets."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Literal, Protocol, get_args
+
+from console.session import Conversation, Message
+from console.transport.websocket import AgentClient
+
+Dialect = Literal["agent", "sse", "chat"]
+DIALECTS: tuple[str, ...] = get_args(Dialect)
+
+
+class SessionClient(Protocol):
+    url: str
+
+    @property
+    def conversation(self) -> Conversation: ...
+
+    @property
+    def idle(self) -> bool: ...
+
+    @property
+    def connected_once(self) -> bool: ...
+
+    def start(self) -> asyncio.Task[None]: ...
+
+    async def close(self) -> None: ...
+
+    def send_user_message(self, text: str) -> Message: ...
+
+    def retry(self, message_id: str) -> Message | None: ...
+
+    def drop(self) -> None:
+        """Cut the connection as a network failure would; the session recovers by itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    dialect: Dialect
+    url: str
+
+    def __str__(self) -> str:
+        return f"{self.dialect}={self.url}"
+
+
+class TargetError(ValueError):
+    pass
+
+
+def parse_target(spec: str) -> Target:
+    """`agent=ws://127.0.0.1:4747/ws` -> Target("agent", "ws://...")."""
+    dialect, sep, url = spec.partition("=")
+    if not sep or not url:
+        raise TargetError(f"expected DIALECT=URL, got '{spec}'")
+    for known in ("agent", "sse", "chat"):
+        if dialect == known:
+            return Target(known, url)
+    raise TargetError(f"unknown dialect '{dialect}' (expected one of {', '.join(DIALECTS)})")
+
+
+def make_client(target: Target) -> SessionClient:
+    if target.dialect == "agent":
+        return AgentClient(target.url)
+    raise TargetError(f"the {target.dialect} dialect is not available in this build")

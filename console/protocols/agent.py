@@ -1,0 +1,186 @@
+"""The seq-numbered agent WebSocket protocol, sans-I/O.
+
+`decode(text)` turns one server frame into a `Frame` holding a normalized event; builders return the
+client frames as text. Nothing here raises on bad input: a frame that is not JSON, not an object, of
+an unknown type, missing a field, mistyped or over the size limit decodes to a `ProtocolError` event,
+so one bad frame never ends a session.
+
+Server frames (spec, "Protocol Reference"): TOKEN, TOOL_CALL, TOOL_RESULT, CONTEXT_SNAPSHOT, PING,
+STREAM_END, ERROR, each with a `seq`. Client frames: USER_MESSAGE, PONG, RESUME, TOOL_ACK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from console import jsonvalue
+from console.events import (
+    ContextSnapshot,
+    Event,
+    Heartbeat,
+    ProtocolError,
+    ServerError,
+    StreamEnd,
+    TextDelta,
+    ToolCall,
+    ToolResult,
+    excerpt,
+)
+from console.jsonvalue import JsonObject, JsonValue
+
+DEFAULT_MAX_FRAME = 8 * 1024 * 1024  # a 5 MB context snapshot must pass; 80 MB must not
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded server frame.
+
+    `kind` is the wire type ("TOKEN", ...) or "INVALID"; `seq` is None when the frame had no usable
+    seq; `fingerprint` tells a duplicate (same bytes) from a different frame reusing a seq.
+    """
+
+    kind: str
+    seq: int | None
+    event: Event
+    fingerprint: int
+    size: int
+
+
+class _FieldError(Exception):
+    pass
+
+
+def _str(obj: JsonObject, key: str) -> str:
+    if key not in obj:
+        raise _FieldError(f"field '{key}' is missing")
+    value = obj[key]
+    if not isinstance(value, str):
+        raise _FieldError(f"field '{key}' must be a string, got {_type_name(value)}")
+    return value
+
+
+def _obj(obj: JsonObject, key: str) -> JsonObject:
+    if key not in obj:
+        raise _FieldError(f"field '{key}' is missing")
+    value = obj[key]
+    if not isinstance(value, dict):
+        raise _FieldError(f"field '{key}' must be an object, got {_type_name(value)}")
+    return value
+
+
+def _type_name(value: JsonValue) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(
+        type(value), "object"
+    )
+
+
+def _token(o: JsonObject, size: int) -> Event:
+    return TextDelta(stream_id=_str(o, "stream_id"), text=_str(o, "text"))
+
+
+def _tool_call(o: JsonObject, size: int) -> Event:
+    return ToolCall(
+        stream_id=_str(o, "stream_id"),
+        call_id=_str(o, "call_id"),
+        tool_name=_str(o, "tool_name"),
+        args=_obj(o, "args"),
+    )
+
+
+def _tool_result(o: JsonObject, size: int) -> Event:
+    return ToolResult(stream_id=_str(o, "stream_id"), call_id=_str(o, "call_id"), result=_obj(o, "result"))
+
+
+def _context(o: JsonObject, size: int) -> Event:
+    if "data" not in o:
+        raise _FieldError("field 'data' is missing")
+    return ContextSnapshot(context_id=_str(o, "context_id"), data=o["data"], size=size)
+
+
+def _ping(o: JsonObject, size: int) -> Event:
+    # An empty challenge is legal on the wire (chaos "corrupt heartbeat"): it is echoed as is.
+    return Heartbeat(challenge=_str(o, "challenge"))
+
+
+def _stream_end(o: JsonObject, size: int) -> Event:
+    return StreamEnd(stream_id=_str(o, "stream_id"))
+
+
+def _error(o: JsonObject, size: int) -> Event:
+    code = o.get("code")
+    message = o.get("message")
+    return ServerError(
+        code=code if isinstance(code, str) else "UNKNOWN",
+        message=message if isinstance(message, str) else jsonvalue.dumps(o),
+    )
+
+
+_DECODERS: dict[str, Callable[[JsonObject, int], Event]] = {
+    "TOKEN": _token,
+    "TOOL_CALL": _tool_call,
+    "TOOL_RESULT": _tool_result,
+    "CONTEXT_SNAPSHOT": _context,
+    "PING": _ping,
+    "STREAM_END": _stream_end,
+    "ERROR": _error,
+}
+
+SERVER_FRAME_TYPES = frozenset(_DECODERS)
+
+
+def decode(text: str | bytes, *, max_size: int = DEFAULT_MAX_FRAME) -> Frame:
+    """Decode one server frame. Never raises."""
+    raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    size = len(raw)
+    fingerprint = hash(raw)
+
+    def invalid(reason: str, seq: int | None = None) -> Frame:
+        return Frame("INVALID", seq, ProtocolError(reason, excerpt(raw)), fingerprint, size)
+
+    if size > max_size:
+        return invalid(f"frame of {size} bytes exceeds the {max_size}-byte limit")
+    try:
+        value = jsonvalue.loads(raw)
+    except jsonvalue.JsonDecodeError as exc:
+        return invalid(f"malformed JSON: {exc}")
+    if not isinstance(value, dict):
+        return invalid(f"frame is a JSON {_type_name(value)}, not an object")
+    seq_value = value.get("seq")
+    # bool is an int in Python; a seq of `true` is a mistyped field, not seq 1.
+    seq = seq_value if isinstance(seq_value, int) and not isinstance(seq_value, bool) else None
+    kind = value.get("type")
+    if not isinstance(kind, str):
+        return invalid("frame has no string 'type'", seq)
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        return invalid(f"unknown frame type '{kind}'", seq)
+    if seq is None or seq < 0:
+        return invalid(f"{kind} frame has no valid 'seq'")
+    try:
+        event = decoder(value, size)
+    except _FieldError as exc:
+        return invalid(f"{kind} frame: {exc}", seq)
+    return Frame(kind, seq, event, fingerprint, size)
+
+
+def _frame(obj: JsonObject) -> str:
+    return jsonvalue.dumps(obj)
+
+
+def user_message(content: str) -> str:
+    return _frame({"type": "USER_MESSAGE", "content": content})
+
+
+def pong(echo: str) -> str:
+    return _frame({"type": "PONG", "echo": echo})
+
+
+def resume(last_seq: int) -> str:
+    return _frame({"type": "RESUME", "last_seq": last_seq})
+
+
+def tool_ack(call_id: str) -> str:
+    return _frame({"type": "TOOL_ACK", "call_id": call_id})

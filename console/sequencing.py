@@ -1,0 +1,157 @@
+"""Reorder buffer with dedup, by seq. Pure: no clock, no I/O.
+
+Theory of operation
+-------------------
+Items are applied strictly in seq order, each exactly once. `push(seq, fingerprint, item)` returns
+the items that became applicable, in order:
+
+* seq == next: applied, followed by every buffered successor.
+* seq >  next: held in `pending` until the gap before it fills.
+* seq <  next with the fingerprint of what was applied at that seq: a duplicate, dropped and counted.
+* seq <  next with a *different* fingerprint: the server restarted its numbering (real servers begin
+  every response at seq 1). Such frames collect in `restart`; when seq 1 of the new numbering arrives
+  the epoch turns over: the new numbering's frames become `pending` and application continues from 1.
+  Whatever the old epoch still held (a gap that never filled) is discarded and counted.
+
+A duplicate while held (same seq, same fingerprint) is dropped too; a different frame claiming a held
+seq is kept out and counted as a conflict (first one wins).
+
+The data structure is a dict keyed by seq plus the next expected seq: insertion, duplicate check and
+drain are O(1) per item, and the buffer only ever holds the out-of-order window, not the history.
+The history is kept as one int fingerprint per applied seq of the current epoch, which is what the
+dedup of already-applied frames and the restart detection need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class SequencerStats:
+    applied: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0  # items that had to wait for a gap
+    conflicts: int = 0
+    restarts: int = 0
+    discarded: int = 0  # held items of an abandoned epoch
+
+
+class Sequencer(Generic[T]):
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.next_seq = 1
+        self.pending: dict[int, tuple[int, T]] = {}
+        self.restart: dict[int, tuple[int, T]] = {}
+        self._applied: dict[int, int] = {}
+        self._awaiting_epoch = False
+        self.stats = SequencerStats()
+
+    @property
+    def last_applied(self) -> int:
+        """The highest seq applied in the current epoch (0 before the first)."""
+        return self.next_seq - 1
+
+    @property
+    def resume_seq(self) -> int:
+        """What RESUME must carry: 0 while a new numbering has begun but nothing of it is applied."""
+        if self.restart or self._awaiting_epoch:
+            return 0
+        return self.last_applied
+
+    @property
+    def held(self) -> int:
+        return len(self.pending) + len(self.restart)
+
+    @property
+    def has_gap(self) -> bool:
+        """Items wait for a seq that has not arrived."""
+        return bool(self.pending) or bool(self.restart)
+
+    def expect_new_epoch(self) -> None:
+        """A new response was requested: until its first frame, RESUME asks for it from the start.
+
+        Servers that keep one numbering across responses just replay duplicates (dropped); servers
+        that restart at 1 would otherwise replay nothing of the new response.
+        """
+        self._awaiting_epoch = True
+
+    def push(self, seq: int, fingerprint: int, item: T) -> list[T]:
+        if seq >= self.next_seq:
+            return self._push_current(seq, fingerprint, item)
+        if self._applied.get(seq) == fingerprint:
+            self.stats.duplicates += 1
+            return []
+        return self._push_restart(seq, fingerprint, item)
+
+    def _push_current(self, seq: int, fingerprint: int, item: T) -> list[T]:
+        if seq in self.pending:
+            if self.pending[seq][0] == fingerprint:
+                self.stats.duplicates += 1
+            else:
+                self.stats.conflicts += 1
+            return []
+        if seq != self.next_seq:
+            self.pending[seq] = (fingerprint, item)
+            self.stats.out_of_order += 1
+            return []
+        self._awaiting_epoch = False
+        return self._drain([item], fingerprint)
+
+    def _push_restart(self, seq: int, fingerprint: int, item: T) -> list[T]:
+        if seq in self.restart:
+            if self.restart[seq][0] == fingerprint:
+                self.stats.duplicates += 1
+            else:
+                self.stats.conflicts += 1
+            return []
+        self.restart[seq] = (fingerprint, item)
+        if 1 not in self.restart:
+            self.stats.out_of_order += 1
+            return []
+        # The new numbering's first frame is here: turn the epoch over.
+        self.stats.restarts += 1
+        self.stats.discarded += len(self.pending)
+        self.epoch += 1
+        self.next_seq = 1
+        self._applied = {}
+        self._awaiting_epoch = False
+        self.pending, self.restart = self.restart, {}
+        first_fp, first = self.pending.pop(1)
+        return self._drain([first], first_fp)
+
+    def _drain(self, out: list[T], fingerprint: int) -> list[T]:
+        self._applied[self.next_seq] = fingerprint
+        self.next_seq += 1
+        while self.next_seq in self.pending:
+            fp, nxt = self.pending.pop(self.next_seq)
+            out.append(nxt)
+            self._applied[self.next_seq] = fp
+            self.next_seq += 1
+        self.stats.applied += len(out)
+        return out
+
+    def skip_gap(self) -> tuple[range, list[T]]:
+        """Give up on a gap that replays did not fill: jump to the first held seq.
+
+        Returns the seqs that were never received and the items that became applicable.
+        """
+        if not self.pending and self.restart:
+            first = min(self.restart)
+            missing = range(1, first)
+            self.stats.restarts += 1
+            self.stats.discarded += len(self.pending)
+            self.epoch += 1
+            self._applied = {}
+            self.pending, self.restart = self.restart, {}
+        elif self.pending:
+            first = min(self.pending)
+            missing = range(self.next_seq, first)
+        else:
+            return range(0), []
+        self.next_seq = first
+        fp, item = self.pending.pop(first)
+        return missing, self._drain([item], fp)

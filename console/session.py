@@ -1,0 +1,470 @@
+"""The conversation model: a reducer of normalized events into messages, blocks, contexts and a trace.
+
+Pure and replayable: `apply(event, at)` depends only on the event and the time it is given, never on a
+clock or a socket, so a recorded trace replays into the same conversation. Every change is announced
+to subscribers as a small `Change` value, so views update incrementally (append this text to that
+block) instead of re-rendering lists.
+
+An agent message is an ordered list of blocks. Text after a tool call goes into a new text block after
+the tool card, which is what freezes the earlier text in place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+from console import events as ev
+from console.connection import ConnectionState, LinkStatus
+from console.jsonvalue import JsonObject, JsonValue
+
+log = logging.getLogger(__name__)
+
+Role = Literal["user", "assistant"]
+MessageStatus = Literal["sent", "streaming", "done", "interrupted", "error"]
+ToolStatus = Literal["waiting", "done"]
+
+
+@dataclass(slots=True)
+class TextBlock:
+    # Chunks, not one string: appending is O(1) per token whatever the length of the message.
+    parts: list[str] = field(default_factory=list)
+    length: int = 0
+
+    @property
+    def text(self) -> str:
+        if len(self.parts) > 1:
+            self.parts[:] = ["".join(self.parts)]
+        return self.parts[0] if self.parts else ""
+
+    def append(self, text: str) -> None:
+        self.parts.append(text)
+        self.length += len(text)
+
+
+@dataclass(slots=True)
+class ToolBlock:
+    call_id: str
+    tool_name: str
+    args: JsonObject
+    called_at: float
+    result: JsonObject | None = None
+    result_at: float | None = None
+
+    @property
+    def status(self) -> ToolStatus:
+        return "waiting" if self.result is None else "done"
+
+
+@dataclass(slots=True)
+class ComponentBlock:
+    component_id: str
+    type: str
+    fields: dict[str, JsonValue] = field(default_factory=dict)
+    complete: bool = False
+
+
+Block: TypeAlias = TextBlock | ToolBlock | ComponentBlock
+
+
+@dataclass(slots=True)
+class Message:
+    id: str
+    role: Role
+    status: MessageStatus
+    created_at: float
+    stream_id: str | None = None
+    blocks: list[Block] = field(default_factory=list)
+    reply_to: str | None = None  # for an agent message: the id of the user message it answers
+    note: str = ""  # why it was interrupted or failed
+
+    @property
+    def text(self) -> str:
+        return "".join(b.text for b in self.blocks if isinstance(b, TextBlock))
+
+
+@dataclass(frozen=True, slots=True)
+class ContextEntry:
+    at: float
+    seq: int | None
+    data: JsonValue
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEntry:
+    """One row of the protocol trace: every frame in or out, and the client's own lifecycle events."""
+
+    index: int
+    at: float
+    direction: Literal["in", "out", "client"]
+    kind: str
+    summary: str
+    seq: int | None = None
+    raw: str | None = None
+    stream_id: str | None = None
+    ref: str | None = None  # call_id, context_id or message id the row points at
+
+
+# Changes announced to views.
+@dataclass(frozen=True, slots=True)
+class MessageAdded:
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class TextAppended:
+    message: Message
+    block_index: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockAdded:
+    message: Message
+    block_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockUpdated:
+    message: Message
+    block_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStatusChanged:
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ContextAdded:
+    context_id: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class TraceAdded:
+    entry: TraceEntry
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeAdded:
+    level: Literal["info", "warning", "error"]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged:
+    status: LinkStatus
+
+
+Change: TypeAlias = (
+    ConnectionChanged
+    | MessageAdded
+    | TextAppended
+    | BlockAdded
+    | BlockUpdated
+    | MessageStatusChanged
+    | ContextAdded
+    | TraceAdded
+    | NoticeAdded
+)
+Listener = Callable[[Change], None]
+
+
+class Conversation:
+    """Messages, contexts and trace of one session."""
+
+    def __init__(self, trace_limit: int = 50_000) -> None:
+        self.messages: list[Message] = []
+        self.contexts: dict[str, list[ContextEntry]] = {}
+        self.trace: list[TraceEntry] = []
+        self.trace_dropped = 0
+        self.trace_limit = trace_limit
+        self.notices: list[NoticeAdded] = []
+        self._by_stream: dict[str, Message] = {}
+        self._unanswered: list[Message] = []  # user messages whose reply has not started
+        self._orphan_results: dict[str, tuple[JsonObject, float]] = {}
+        self._listeners: list[Listener] = []
+        self._ids = 0
+        self.link = LinkStatus(ConnectionState.CONNECTING)
+
+    # -- subscription -------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, change: Change) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(change)
+            except Exception:
+                # A broken view must not break the session that feeds it.
+                log.exception("a conversation listener failed on %s", type(change).__name__)
+
+    def set_link(self, status: LinkStatus) -> None:
+        if status != self.link:
+            self.link = status
+            self._emit(ConnectionChanged(status))
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def message(self, message_id: str) -> Message | None:
+        return next((m for m in reversed(self.messages) if m.id == message_id), None)
+
+    @property
+    def streaming(self) -> Message | None:
+        """The agent message still being streamed, if any."""
+        for message in reversed(self.messages):
+            if message.role == "assistant" and message.status == "streaming":
+                return message
+        return None
+
+    @property
+    def awaiting_reply(self) -> bool:
+        return bool(self._unanswered) or self.streaming is not None
+
+    def waiting_tool_calls(self) -> list[ToolBlock]:
+        current = self.streaming
+        if current is None:
+            return []
+        return [b for b in current.blocks if isinstance(b, ToolBlock) and b.result is None]
+
+    # -- user side ----------------------------------------------------------------------------
+
+    def add_user_message(self, text: str, at: float) -> Message:
+        message = Message(id=self._next_id(), role="user", status="sent", created_at=at)
+        block = TextBlock()
+        block.append(text)
+        message.blocks.append(block)
+        self._add(message)
+        self._unanswered.append(message)
+        return message
+
+    def mark_interrupted(self, reason: str, at: float) -> Message | None:
+        """The reply in progress will not finish (stall, lost stream): keep what arrived, say why."""
+        message = self.streaming
+        if message is None and self._unanswered:
+            # The reply never started: show an empty interrupted reply so the user can retry.
+            message = Message(
+                id=self._next_id(),
+                role="assistant",
+                status="streaming",
+                created_at=at,
+                reply_to=self._unanswered.pop(0).id,
+            )
+            self._add(message)
+        if message is None:
+            return None
+        self._set_status(message, "interrupted", reason)
+        return message
+
+    def prompt_of(self, message: Message) -> str | None:
+        """The user text an agent message answered, for retry."""
+        if message.reply_to is None:
+            return None
+        user = self.message(message.reply_to)
+        return user.text if user else None
+
+    # -- the reducer --------------------------------------------------------------------------
+
+    def apply(self, event: ev.Event, at: float, seq: int | None = None) -> None:
+        match event:
+            case ev.TextDelta(stream_id=sid, text=text):
+                self._append_text(self._stream_message(sid, at), text)
+            case ev.MessageStart(stream_id=sid):
+                self._stream_message(sid, at)
+            case ev.ToolCall():
+                self._tool_call(event, at)
+            case ev.ToolResult():
+                self._tool_result(event, at)
+            case ev.ComponentStart():
+                message = self._stream_message(event.stream_id, at)
+                message.blocks.append(ComponentBlock(event.component_id, event.type))
+                self._emit(BlockAdded(message, len(message.blocks) - 1))
+            case ev.ComponentField():
+                self._component_field(event, at)
+            case ev.ComponentEnd():
+                self._component_end(event)
+            case ev.ContextSnapshot(context_id=cid, data=data, size=size):
+                history = self.contexts.setdefault(cid, [])
+                history.append(ContextEntry(at, seq, data, size))
+                self._emit(ContextAdded(cid, len(history) - 1))
+            case ev.StreamEnd(stream_id=sid):
+                ended = self._by_stream.get(sid)
+                if ended is not None and ended.status in ("streaming", "interrupted"):
+                    self._set_status(ended, "done")
+            case ev.ServerError(code=code, message=text):
+                self.notice("error", f"{code}: {text}")
+            case ev.Heartbeat() | ev.ProtocolError():
+                pass  # trace only
+
+    def notice(self, level: Literal["info", "warning", "error"], text: str) -> None:
+        notice = NoticeAdded(level, text)
+        self.notices.append(notice)
+        self._emit(notice)
+
+    def record(
+        self,
+        at: float,
+        direction: Literal["in", "out", "client"],
+        kind: str,
+        summary: str,
+        *,
+        seq: int | None = None,
+        raw: str | None = None,
+        stream_id: str | None = None,
+        ref: str | None = None,
+    ) -> TraceEntry:
+        index = len(self.trace) + self.trace_dropped
+        entry = TraceEntry(index, at, direction, kind, summary, seq, raw, stream_id, ref)
+        self.trace.append(entry)
+        if len(self.trace) > self.trace_limit:
+            # Keep memory bounded; the count of what was let go is kept and shown.
+            cut = len(self.trace) - self.trace_limit
+            del self.trace[:cut]
+            self.trace_dropped += cut
+        self._emit(TraceAdded(entry))
+        return entry
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _next_id(self) -> str:
+        self._ids += 1
+        return f"m{self._ids}"
+
+    def _add(self, message: Message) -> None:
+        self.messages.append(message)
+        self._emit(MessageAdded(message))
+
+    def _set_status(self, message: Message, status: MessageStatus, note: str = "") -> None:
+        message.status = status
+        message.note = note
+        self._emit(MessageStatusChanged(message))
+
+    def _stream_message(self, stream_id: str, at: float) -> Message:
+        message = self._by_stream.get(stream_id)
+        if message is not None:
+            if message.status == "interrupted":
+                # It was only late (a long spike outlived the stall bound): it streams again.
+                self._set_status(message, "streaming")
+            return message
+        # A new stream answers the oldest unanswered prompt; an earlier stream still open is over.
+        previous = self.streaming
+        if previous is not None:
+            self._set_status(previous, "interrupted", "superseded by a new response")
+        reply_to = self._unanswered.pop(0).id if self._unanswered else None
+        message = Message(
+            id=self._next_id(),
+            role="assistant",
+            status="streaming",
+            created_at=at,
+            stream_id=stream_id,
+            reply_to=reply_to,
+        )
+        self._by_stream[stream_id] = message
+        self._add(message)
+        return message
+
+    def _append_text(self, message: Message, text: str) -> None:
+        if not text:
+            return
+        if not message.blocks or not isinstance(message.blocks[-1], TextBlock):
+            message.blocks.append(TextBlock())
+            self._emit(BlockAdded(message, len(message.blocks) - 1))
+        block = message.blocks[-1]
+        assert isinstance(block, TextBlock)
+        block.append(text)
+        self._emit(TextAppended(message, len(message.blocks) - 1, text))
+
+    def _tool_call(self, event: ev.ToolCall, at: float) -> None:
+        message = self._stream_message(event.stream_id, at)
+        block = ToolBlock(event.call_id, event.tool_name, event.args, called_at=at)
+        orphan = self._orphan_results.pop(event.call_id, None)
+        if orphan is not None:
+            block.result, block.result_at = orphan
+        message.blocks.append(block)
+        self._emit(BlockAdded(message, len(message.blocks) - 1))
+
+    def _tool_result(self, event: ev.ToolResult, at: float) -> None:
+        message = self._by_stream.get(event.stream_id)
+        if message is not None:
+            for index, block in enumerate(message.blocks):
+                if isinstance(block, ToolBlock) and block.call_id == event.call_id:
+                    if block.result is None:
+                        block.result, block.result_at = event.result, at
+                        self._emit(BlockUpdated(message, index))
+                    return
+        # The result came before its call (reordering upstream): hold it for the call.
+        self._orphan_results[event.call_id] = (event.result, at)
+
+    def _find_component(self, stream_id: str, component_id: str) -> tuple[Message, int] | None:
+        message = self._by_stream.get(stream_id)
+        if message is None:
+            return None
+        for index, block in enumerate(message.blocks):
+            if isinstance(block, ComponentBlock) and block.component_id == component_id:
+                return message, index
+        return None
+
+    def _component_field(self, event: ev.ComponentField, at: float) -> None:
+        found = self._find_component(event.stream_id, event.component_id)
+        if found is None:
+            self.notice(
+                "warning", f"field '{event.field}' for component {event.component_id} that never started"
+            )
+            return
+        message, index = found
+        block = message.blocks[index]
+        assert isinstance(block, ComponentBlock)
+        block.fields[event.field] = event.value
+        self._emit(BlockUpdated(message, index))
+
+    def _component_end(self, event: ev.ComponentEnd) -> None:
+        found = self._find_component(event.stream_id, event.component_id)
+        if found is None:
+            return
+        message, index = found
+        block = message.blocks[index]
+        assert isinstance(block, ComponentBlock)
+        block.complete = True
+        self._emit(BlockUpdated(message, index))
+
+    # -- export -------------------------------------------------------------------------------
+
+    def transcript(self) -> dict[str, JsonValue]:
+        """The conversation as the `record` transcript JSON (see DESIGN.md)."""
+        messages: list[JsonValue] = [_message_json(m) for m in self.messages]
+        contexts: dict[str, JsonValue] = {
+            cid: [entry.data for entry in history] for cid, history in self.contexts.items()
+        }
+        return {"messages": messages, "contexts": contexts}
+
+
+def _block_json(block: Block) -> JsonValue:
+    if isinstance(block, TextBlock):
+        return {"kind": "text", "text": block.text}
+    if isinstance(block, ToolBlock):
+        return {
+            "kind": "tool",
+            "call_id": block.call_id,
+            "tool_name": block.tool_name,
+            "args": block.args,
+            "result": block.result,
+            "status": block.status,
+        }
+    return {"kind": "component", "type": block.type, "fields": dict(block.fields)}
+
+
+def _message_json(message: Message) -> JsonValue:
+    return {
+        "role": message.role,
+        "id": message.id,
+        "stream_id": message.stream_id,
+        "text": message.text,
+        "status": message.status,
+        "blocks": [_block_json(b) for b in message.blocks],
+    }

@@ -1,0 +1,240 @@
+"""The chat panel: messages as ordered blocks, streamed text, tool cards, notices.
+
+Built once from the session model, then kept current from the model's change stream: a change touches
+only the element it is about. Text deltas are not sent one by one: they collect per text run and go to
+the browser in one message per flush tick (`FLUSH_INTERVAL`), appended there by `StreamText`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from nicegui import ui
+
+from console import jsonvalue
+from console.clients import SessionClient
+from console.jsonvalue import JsonValue
+from console.session import (
+    BlockAdded,
+    BlockUpdated,
+    Change,
+    ComponentBlock,
+    Message,
+    MessageAdded,
+    MessageStatusChanged,
+    NoticeAdded,
+    TextAppended,
+    TextBlock,
+    ToolBlock,
+)
+from console.ui.elements import ChatHub, Elapsed, StreamText
+
+FLUSH_INTERVAL = 0.075  # ~13 Hz: smooth to the eye, one websocket message per tick
+MAX_JSON_PREVIEW = 20_000
+COMPACT_JSON = 240
+
+ROLE_NAMES = {"user": "You", "assistant": "Agent"}
+
+
+def json_preview(value: JsonValue) -> str:
+    text = jsonvalue.dumps(value, indent=True)
+    if len(text) > MAX_JSON_PREVIEW:
+        return f"{text[:MAX_JSON_PREVIEW]}\n… ({len(text):,} characters; see the context inspector)"
+    return text
+
+
+def json_section(title: str, value: JsonValue) -> None:
+    """Short JSON inline on one line; long JSON folded under its title, pretty-printed."""
+    compact = jsonvalue.dumps(value)
+    if len(compact) <= COMPACT_JSON:
+        with ui.element("div").classes("ac-json-row"):
+            ui.label(title).classes("ac-json-title")
+            ui.label(compact).classes("ac-json")
+        return
+    with ui.expansion(f"{title} ({len(compact):,} characters)").classes("w-full").props("dense"):
+        ui.label(json_preview(value)).classes("ac-json")
+
+
+def _wall_elapsed(since: float, until: float | None) -> float:
+    return (until if until is not None else time.monotonic()) - since
+
+
+class ToolCard:
+    """A tool call: name and arguments at once, waiting with elapsed time, then the result in place."""
+
+    def __init__(self, block: ToolBlock) -> None:
+        self.block = block
+        with ui.element("div").classes("ac-tool") as self.root:
+            # Upstream strings go in as values, never through the props parser.
+            self.root.props.update(
+                {"data-testid": "tool-card", "data-call-id": block.call_id, "data-status": block.status}
+            )
+            with ui.element("div").classes("ac-tool-head"):
+                self.icon = (
+                    ui.spinner(size="1em") if block.result is None else ui.icon("check_circle", size="1.1em")
+                )
+                ui.label(block.tool_name).classes("font-semibold")
+                self.elapsed = Elapsed(_wall_elapsed(block.called_at, block.result_at), block.result is None)
+            json_section("args", block.args)
+            self.result_box = ui.element("div")
+            if block.result is not None:
+                self._show_result()
+
+    def update(self) -> None:
+        if self.block.result is None or self.root.props.get("data-status") == "done":
+            return
+        self.root.props["data-status"] = "done"
+        self.icon.delete()
+        with self.root.default_slot.children[0]:
+            self.icon = ui.icon("check_circle", size="1.1em").move(target_index=0)
+        self.elapsed.stop(_wall_elapsed(self.block.called_at, self.block.result_at))
+        self._show_result()
+
+    def _show_result(self) -> None:
+        assert self.block.result is not None
+        with self.result_box:
+            json_section("result", self.block.result)
+
+
+class ComponentCard:
+    """A streamed rich component, built field by field (generic key/value view)."""
+
+    def __init__(self, block: ComponentBlock) -> None:
+        self.block = block
+        with ui.card().classes("w-full my-2") as self.root:
+            self.root.props.update({"data-testid": "component", "data-type": block.type})
+            ui.label(block.type).classes("text-xs uppercase text-slate-500")
+            self.rows = ui.column().classes("gap-0")
+        self.update()
+
+    def update(self) -> None:
+        self.rows.clear()
+        with self.rows:
+            for name, value in self.block.fields.items():
+                text = value if isinstance(value, str) else jsonvalue.dumps(value)
+                ui.label(f"{name}: {text}").classes("text-sm")
+
+
+BlockView = StreamText | ToolCard | ComponentCard
+
+
+class MessageView:
+    def __init__(self, message: Message, on_retry: Callable[[Message], None]) -> None:
+        self.message = message
+        self.on_retry = on_retry
+        self.blocks: list[BlockView] = []
+        with ui.element("div").classes("ac-msg") as self.root:
+            self._status_props()
+            with ui.element("div").classes("ac-msg-head"):
+                ui.label(ROLE_NAMES.get(message.role, message.role)).classes("font-semibold")
+                ui.space()
+                self.copy = ui.button(icon="content_copy").props("flat dense round size=sm").tooltip("Copy")
+            self.body = ui.element("div").classes("ac-body")
+            self.footer = ui.element("div")
+        # Copy what the browser shows, so the server never has to resend the text.
+        body = f"document.getElementById('c{self.body.id}')"
+        self.copy.on("click", js_handler=f"() => navigator.clipboard.writeText({body}.innerText)")
+        for block in message.blocks:
+            self.add_block(block)
+        self.update_status()
+
+    def _status_props(self) -> None:
+        m = self.message
+        self.root.props.update(
+            {"data-testid": "message", "data-role": m.role, "data-message-id": m.id, "data-status": m.status}
+        )
+
+    def add_block(self, block: TextBlock | ToolBlock | ComponentBlock) -> BlockView:
+        view: BlockView
+        with self.body:
+            if isinstance(block, TextBlock):
+                view = StreamText(block.text).props("data-testid=message-text")
+            elif isinstance(block, ToolBlock):
+                view = ToolCard(block)
+            else:
+                view = ComponentCard(block)
+        self.blocks.append(view)
+        return view
+
+    def update_status(self) -> None:
+        self._status_props()
+        self.footer.clear()
+        if self.message.status == "interrupted":
+            with self.footer, ui.element("div").classes("ac-interrupted").props("data-testid=interrupted"):
+                ui.icon("warning", size="1.1em")
+                ui.label(f"Interrupted{': ' + self.message.note if self.message.note else ''}")
+                ui.button("Retry", icon="refresh", on_click=lambda: self.on_retry(self.message)).props(
+                    "flat dense size=sm data-testid=retry-button"
+                )
+
+
+class ChatView:
+    """The chat of one session, for one browser tab."""
+
+    def __init__(self, client: SessionClient) -> None:
+        self.client = client
+        self.conversation = client.conversation
+        self.views: dict[str, MessageView] = {}
+        self._pending: dict[int, list[str]] = {}
+        with ui.element("div").classes("ac-chat-scroll w-full grow min-h-0") as self.scroller:
+            self.scroller.props("data-testid=chat-scroll")
+            self.column = ui.element("div").classes("ac-chat").props("data-testid=chat")
+            self.hub = ChatHub(f"c{self.scroller.id}")
+        with self.column:
+            for message in self.conversation.messages:
+                self._add_message(message)
+        unsubscribe = self.conversation.subscribe(self._on_change)
+        ui.context.client.on_delete(unsubscribe)
+        ui.timer(FLUSH_INTERVAL, self.flush)
+
+    # -- model -> view --------------------------------------------------------------------------
+
+    def _on_change(self, change: Change) -> None:
+        match change:
+            case TextAppended(message=m, block_index=i, text=text):
+                view = self._block_view(m, i)
+                if isinstance(view, StreamText):
+                    self._pending.setdefault(view.id, []).append(text)
+            case MessageAdded(message=m):
+                with self.column:
+                    self._add_message(m)
+            case BlockAdded(message=m, block_index=i):
+                message_view = self.views.get(m.id)
+                if message_view is not None and len(message_view.blocks) == i:
+                    message_view.add_block(m.blocks[i])
+            case BlockUpdated(message=m, block_index=i):
+                view = self._block_view(m, i)
+                if isinstance(view, ToolCard | ComponentCard):
+                    view.update()
+            case MessageStatusChanged(message=m):
+                if m.id in self.views:
+                    self.views[m.id].update_status()
+            case NoticeAdded(level=level, text=text):
+                with self.column:
+                    self._notice(level, text)
+            case _:
+                pass
+
+    def _block_view(self, message: Message, index: int) -> BlockView | None:
+        view = self.views.get(message.id)
+        if view is None or index >= len(view.blocks):
+            return None
+        return view.blocks[index]
+
+    def _add_message(self, message: Message) -> None:
+        self.views[message.id] = MessageView(message, self._retry)
+
+    def _notice(self, level: str, text: str) -> None:
+        ui.label(text).classes("ac-notice").props.update({"data-testid": "notice", "data-level": level})
+
+    def _retry(self, message: Message) -> None:
+        self.client.retry(message.id)
+
+    def flush(self) -> None:
+        """Send this tick's text deltas, all of them in one message."""
+        if not self._pending:
+            return
+        batch = [(element_id, "".join(parts)) for element_id, parts in self._pending.items()]
+        self._pending.clear()
+        self.hub.apply(batch)

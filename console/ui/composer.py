@@ -1,0 +1,57 @@
+"""The message input: Enter or the send button; prompts typed during a reply wait their turn."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from console.clients import SessionClient
+from console.connection import ConnectionState
+from console.session import Change, ConnectionChanged, MessageStatusChanged
+
+
+class Composer:
+    def __init__(self, client: SessionClient) -> None:
+        self.client = client
+        with ui.row().classes("w-full max-w-4xl mx-auto items-end gap-2 no-wrap px-2"):
+            self.input = (
+                ui.textarea(placeholder="Message the agent…  (Enter to send, Shift+Enter for a new line)")
+                .props("autogrow outlined dense rows=1 data-testid=chat-input")
+                .classes("grow")
+            )
+            self.button = ui.button(icon="send", on_click=self.send).props("round data-testid=send-button")
+        self.hint = ui.label().classes("text-xs text-slate-500 max-w-4xl mx-auto px-4 h-4")
+        # Enter sends; Shift+Enter keeps its newline.
+        self.input.on(
+            "keydown.enter",
+            self._on_enter,
+            js_handler="(e) => { if (!e.shiftKey) { e.preventDefault(); emit(); } }",
+        )
+        unsubscribe = client.conversation.subscribe(self._on_change)
+        ui.context.client.on_delete(unsubscribe)
+        self._refresh()
+
+    def _on_enter(self) -> None:
+        self.send()
+
+    def send(self) -> None:
+        text = (self.input.value or "").strip()
+        if not text:
+            return
+        self.input.value = ""
+        self.client.send_user_message(text)
+        self._refresh()
+
+    def _on_change(self, change: Change) -> None:
+        if isinstance(change, ConnectionChanged | MessageStatusChanged):
+            self._refresh()
+
+    def _refresh(self) -> None:
+        closed = self.client.conversation.link.state is ConnectionState.CLOSED
+        self.button.set_enabled(not closed)
+        self.input.set_enabled(not closed)
+        if closed:
+            self.hint.set_text("This session is closed.")
+        elif not self.client.idle:
+            self.hint.set_text("The agent is replying; a new message is sent when the reply ends.")
+        else:
+            self.hint.set_text("")

@@ -1,0 +1,83 @@
+"""The connection indicator: a chip in the header and a non-blocking banner while the link is down."""
+
+from __future__ import annotations
+
+import time
+
+from nicegui import ui
+
+from console.connection import ConnectionState, LinkStatus
+from console.session import Change, ConnectionChanged, Conversation
+
+S = ConnectionState
+
+LABELS = {
+    S.CONNECTING: "Connecting…",
+    S.OPEN: "Connected",
+    S.STREAMING: "Streaming",
+    S.TOOL_CALL_PENDING: "Waiting for tool",
+    S.RECONNECTING: "Reconnecting…",
+    S.RESUMING: "Resuming…",
+    S.CLOSED: "Closed",
+}
+
+
+def describe(status: LinkStatus, now: float) -> str:
+    """What the user reads: the state, and while retrying the attempt and when the next one is."""
+    text = LABELS[status.state]
+    if status.state in (S.RECONNECTING, S.CONNECTING) and status.attempt:
+        text = f"{text} attempt {status.attempt}"
+        if status.retry_at is not None:
+            wait = max(0.0, status.retry_at - now)
+            text += f", next try in {wait:.1f} s" if wait > 0.05 else ", trying now"
+    return text
+
+
+class StatusChip:
+    def __init__(self, conversation: Conversation) -> None:
+        self.conversation = conversation
+        self.chip = ui.label().classes("ac-status").props("data-testid=connection-status")
+        self.chip.props["aria-live"] = "polite"
+        self.show(conversation.link)
+        unsubscribe = conversation.subscribe(self._on_change)
+        ui.context.client.on_delete(unsubscribe)
+        # Only the countdown needs a clock; the state itself is pushed the moment it changes.
+        ui.timer(0.25, self._countdown)
+
+    def _on_change(self, change: Change) -> None:
+        if isinstance(change, ConnectionChanged):
+            self.show(change.status)
+
+    def _countdown(self) -> None:
+        if self.conversation.link.retry_at is not None:
+            self.show(self.conversation.link)
+
+    def show(self, status: LinkStatus) -> None:
+        self.chip.props["data-state"] = status.state.value
+        self.chip.set_text(describe(status, time.monotonic()))
+        self.chip.props["title"] = status.detail
+
+
+class Banner:
+    """Shown over the chat while the link is down; it never takes the pointer (reading goes on)."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        self.conversation = conversation
+        self.root = ui.label().classes("ac-banner").props("data-testid=connection-banner role=status")
+        self.show(conversation.link)
+        unsubscribe = conversation.subscribe(self._on_change)
+        ui.context.client.on_delete(unsubscribe)
+        ui.timer(0.25, lambda: self.show(self.conversation.link) if self.root.visible else None)
+
+    def _on_change(self, change: Change) -> None:
+        if isinstance(change, ConnectionChanged):
+            self.show(change.status)
+
+    def show(self, status: LinkStatus) -> None:
+        down = status.state in (S.RECONNECTING, S.RESUMING) or (
+            status.state is S.CONNECTING and status.attempt
+        )
+        self.root.set_visibility(bool(down))
+        if down:
+            reason = f" ({status.detail})" if status.detail and status.state is not S.RESUMING else ""
+            self.root.set_text(f"{describe(status, time.monotonic())}{reason} — everything received is kept")

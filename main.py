@@ -1,0 +1,109 @@
+"""Agent Console command line: the dashboard (default), `sim` and `record`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
+from typing import Literal, cast
+
+from console import jsonvalue
+from console.clients import TargetError, make_client, parse_target
+
+
+def _dashboard(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="main.py", description="Agent Console: watch streaming AI agents.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--upstream", action="append", default=[], metavar="DIALECT=URL", help="agent, sse or chat server"
+    )
+    parser.add_argument("--demo", choices=["normal", "chaos"], help="also run the embedded simulator")
+    parser.add_argument("--streams", type=int, default=0, help="autopiloted agent sessions for the overview")
+    parser.add_argument("--native", action="store_true", help="open in a desktop window")
+    parser.add_argument("--no-show", action="store_true", help="do not open a browser")
+    args = parser.parse_args(argv)
+    try:
+        upstreams = tuple(parse_target(spec) for spec in args.upstream)
+    except TargetError as exc:
+        parser.error(str(exc))
+    from console.dashboard import DashboardConfig, native_problem, run
+
+    if args.native and (problem := native_problem()):
+        print(f"cannot open a native window: {problem}", file=sys.stderr)
+        return 2
+    run(
+        DashboardConfig(
+            host=args.host,
+            port=args.port,
+            upstreams=upstreams,
+            demo=args.demo,
+            streams=args.streams,
+            native=args.native,
+            show=not args.no_show and not args.native,
+        )
+    )
+    return 0
+
+
+def _sim(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="main.py sim", description="Run a simulator standalone.")
+    parser.add_argument("dialect", choices=["agent", "sse", "chat"])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--mode", choices=["normal", "chaos"], default="normal")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.dialect == "agent":
+        from console.sim.agent import SimConfig, serve
+
+        mode = cast(Literal["normal", "chaos"], args.mode)
+        port = args.port or 4747
+        print(f"agent simulator ({mode}) on ws://{args.host}:{port}/ws", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(args.host, port, SimConfig(mode=mode, seed=args.seed)))
+        return 0
+    print(f"the {args.dialect} simulator is not available in this build", file=sys.stderr)
+    return 2
+
+
+def _record(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="main.py record", description="Record a headless session.")
+    parser.add_argument("target", metavar="DIALECT=URL")
+    parser.add_argument(
+        "--prompt", action="append", default=[], help="sent in order, each after the last reply"
+    )
+    parser.add_argument("--out", type=Path, help="transcript file (default: standard output)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds for the whole recording")
+    args = parser.parse_args(argv)
+    from console.record import RecordError, record
+
+    try:
+        client = make_client(parse_target(args.target))
+        result = asyncio.run(record(client, args.prompt, args.timeout))
+    except (TargetError, RecordError) as exc:
+        print(f"record failed: {exc}", file=sys.stderr)
+        return 1
+    text = jsonvalue.dumps(result.transcript, indent=True)
+    if args.out:
+        args.out.write_text(text + "\n")
+    else:
+        print(text)
+    if result.interrupted:
+        print(f"record: {result.interrupted} reply(ies) interrupted", file=sys.stderr)
+        return 3
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    commands = {"sim": _sim, "record": _record}
+    if argv and argv[0] in commands:
+        return commands[argv[0]](argv[1:])
+    return _dashboard(argv)
+
+
+if __name__ in {"__main__", "__mp_main__"}:
+    sys.exit(main())

@@ -24,6 +24,13 @@ def _dashboard(argv: list[str]) -> int:
     parser.add_argument("--streams", type=int, default=0, help="autopiloted agent sessions for the overview")
     parser.add_argument("--native", action="store_true", help="open in a desktop window")
     parser.add_argument("--no-show", action="store_true", help="do not open a browser")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the embedded simulators")
+    parser.add_argument(
+        "--sim-time-scale",
+        type=float,
+        default=1.0,
+        help="multiply the embedded simulators' delays (demos, tests)",
+    )
     args = parser.parse_args(argv)
     try:
         upstreams = tuple(parse_target(spec) for spec in args.upstream)
@@ -43,6 +50,8 @@ def _dashboard(argv: list[str]) -> int:
             streams=args.streams,
             native=args.native,
             show=not args.no_show and not args.native,
+            sim_seed=args.seed,
+            sim_time_scale=args.sim_time_scale,
         )
     )
     return 0

@@ -26,6 +26,8 @@ class DashboardConfig:
     streams: int = 0
     native: bool = False
     show: bool = True
+    sim_seed: int = 0
+    sim_time_scale: float = 1.0
 
 
 @dataclass(slots=True)
@@ -35,8 +37,8 @@ class Embedded:
     agent: AgentSimulator | None = None
     targets: list[Target] = field(default_factory=list)
 
-    async def start(self, mode: Literal["normal", "chaos"]) -> None:
-        self.agent = AgentSimulator(SimConfig(mode=mode))
+    async def start(self, mode: Literal["normal", "chaos"], seed: int, time_scale: float) -> None:
+        self.agent = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale))
         await self.agent.start("127.0.0.1", 0)
         self.targets.append(Target("agent", self.agent.url))
 
@@ -69,7 +71,7 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
     async def startup() -> None:
         use_simulator = not config.upstreams or config.demo is not None
         if use_simulator:
-            await embedded.start(config.demo or "normal")
+            await embedded.start(config.demo or "normal", config.sim_seed, config.sim_time_scale)
             for target in embedded.targets:
                 hub.add(target, name=target.dialect)
         for target in config.upstreams:

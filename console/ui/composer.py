@@ -17,8 +17,13 @@ class Composer:
                 ui.textarea(placeholder="Message the agent…  (Enter to send, Shift+Enter for a new line)")
                 .props("autogrow outlined dense rows=1 data-testid=chat-input")
                 .classes("grow")
+                .mark("chat-input")
             )
-            self.button = ui.button(icon="send", on_click=self.send).props("round data-testid=send-button")
+            self.button = (
+                ui.button(icon="send", on_click=self.send)
+                .props("round data-testid=send-button")
+                .mark("send-button")
+            )
         self.hint = ui.label().classes("text-xs text-slate-500 max-w-4xl mx-auto px-4 h-4")
         # Enter sends; Shift+Enter keeps its newline.
         self.input.on(

@@ -36,7 +36,9 @@ def describe(status: LinkStatus, now: float) -> str:
 class StatusChip:
     def __init__(self, conversation: Conversation) -> None:
         self.conversation = conversation
-        self.chip = ui.label().classes("ac-status").props("data-testid=connection-status")
+        self.chip = (
+            ui.label().classes("ac-status").props("data-testid=connection-status").mark("connection-status")
+        )
         self.chip.props["aria-live"] = "polite"
         self.show(conversation.link)
         unsubscribe = conversation.subscribe(self._on_change)
@@ -63,7 +65,9 @@ class Banner:
 
     def __init__(self, conversation: Conversation) -> None:
         self.conversation = conversation
-        self.root = ui.label().classes("ac-banner").props("data-testid=connection-banner role=status")
+        self.root = (
+            ui.label().classes("ac-banner").props("data-testid=connection-banner role=status").mark("banner")
+        )
         self.show(conversation.link)
         unsubscribe = conversation.subscribe(self._on_change)
         ui.context.client.on_delete(unsubscribe)

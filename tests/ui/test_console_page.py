@@ -1,0 +1,134 @@
+"""The console page through NiceGUI's simulated user, against the real simulator over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from nicegui.testing import User
+
+from console.clients import Target
+from console.engines.agent import AgentEngine, EngineConfig
+from console.sessions import SessionHub
+from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
+from console.transport.websocket import AgentClient
+from console.ui import page
+from console.ui.elements import StreamText
+
+HUBS: list[SessionHub] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_sessions() -> AsyncIterator[None]:
+    yield
+    while HUBS:
+        await HUBS.pop().close()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[AgentSimulator]:
+    simulator = AgentSimulator(SimConfig(seed=5, time_scale=0.2, ping_interval=0.5))
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+async def open_console(user: User, sim: AgentSimulator, session: str = "ui") -> AgentClient:
+    hub = SessionHub()
+    HUBS.append(hub)
+    client = AgentClient(f"{sim.url}?session={session}", AgentEngine(config=EngineConfig(gap_timeout=1.0)))
+    hub.add(Target("agent", client.url), name="agent", client=client)
+    page.register(hub)
+    await user.open("/")
+    for _ in range(200):
+        if client.connected_once:
+            break
+        await asyncio.sleep(0.01)
+    return client
+
+
+async def eventually(condition: object, seconds: float = 10.0) -> None:
+    assert callable(condition)
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def send(user: User, text: str) -> None:
+    user.find(marker="chat-input").type(text)
+    user.find(marker="send-button").click()
+
+
+async def test_a_reply_streams_with_its_tool_card_between_two_text_runs(
+    user: User, sim: AgentSimulator
+) -> None:
+    client = await open_console(user, sim)
+    await send(user, "summarize the q3 report")
+    await user.should_see("summarize the q3 report")
+    await user.should_see("lookup_metric")
+    card_roots = [e for e in user.current_layout.descendants() if e.props.get("data-testid") == "tool-card"]
+    assert len(card_roots) == 1
+    assert card_roots[0].props["data-status"] in ("waiting", "done")
+    await eventually(lambda: client.idle and card_roots[0].props["data-status"] == "done")
+    reply = [e for e in user.current_layout.descendants() if e.props.get("data-role") == "assistant"]
+    assert len(reply) == 1 and reply[0].props["data-status"] == "done"
+    runs = [e for e in reply[0].descendants() if isinstance(e, StreamText)]
+    assert len(runs) == 2  # the text before the card stays frozen; the rest continues after it
+    assert user.find(marker="chat-input").elements.pop().value == ""
+
+
+async def test_the_connection_indicator_shows_a_drop_and_the_recovery(
+    user: User, sim: AgentSimulator
+) -> None:
+    client = await open_console(user, sim)
+    await user.should_see("Connected", marker="connection-status")
+    client.drop()
+    await user.should_see("Reconnecting", marker="connection-status")
+    await user.should_see("attempt 1", marker="banner")
+    await eventually(lambda: client.conversation.link.live)
+    await user.should_see("Connected", marker="connection-status")
+    await user.should_not_see(marker="banner")
+
+
+async def test_reopening_the_page_mid_stream_shows_everything_so_far(user: User, sim: AgentSimulator) -> None:
+    client = await open_console(user, sim)
+    await send(user, "write a long detailed document")
+    await eventually(
+        lambda: len(client.conversation.messages) == 2 and len(client.conversation.messages[1].text) > 80
+    )
+    await user.open("/")  # a reload: the page is rebuilt from the session model
+    reply = client.conversation.messages[1]
+    runs = [e for e in user.current_layout.descendants() if isinstance(e, StreamText)]
+    shown = "".join(str(e.props["text"]) for e in runs[1:])
+    assert shown and reply.text.startswith(shown)
+    assert reply.status == "streaming"
+
+
+async def test_server_errors_show_inline_and_the_conversation_goes_on(user: User) -> None:
+    sim = AgentSimulator(SimConfig(mode="chaos", seed=2, time_scale=0.1, chaos=ChaosRates.only(error=1.0)))
+    await sim.start()
+    try:
+        client = await open_console(user, sim)
+        await send(user, "hello")
+        await eventually(lambda: bool(client.conversation.notices) and client.idle)
+        notice = client.conversation.notices[0].text
+        await user.should_see(notice)
+        assert client.conversation.messages[-1].status == "done"
+    finally:
+        await sim.stop()
+
+
+async def test_the_index_lists_every_session_with_its_state(user: User, sim: AgentSimulator) -> None:
+    hub = SessionHub()
+    for name in ("alpha", "beta"):
+        hub.add(Target("agent", f"{sim.url}?session={name}"), name=name)
+    HUBS.append(hub)
+    page.register(hub)
+    await user.open("/")
+    await user.should_see("alpha")
+    await user.should_see("beta")
+    cards = [e for e in user.current_layout.descendants() if e.props.get("data-testid") == "session-card"]
+    assert sorted(str(c.props["data-session-id"]) for c in cards) == ["alpha", "beta"]

@@ -64,18 +64,42 @@ def _sim(argv: list[str]) -> int:
     parser.add_argument("--port", type=int)
     parser.add_argument("--mode", choices=["normal", "chaos"], default="normal")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--llm-base-url", help="chat: an OpenAI-compatible endpoint (API key from OPENAI_API_KEY)"
+    )
+    parser.add_argument("--llm-model", help="chat: the model to ask")
+    parser.add_argument("--store", help="chat: SQLite file keeping conversations across restarts")
     args = parser.parse_args(argv)
+    if args.llm_base_url and not args.llm_model:
+        parser.error("--llm-base-url needs --llm-model")
+    mode = cast(Literal["normal", "chaos"], args.mode)
     if args.dialect == "agent":
         from console.sim.agent import SimConfig, serve
 
-        mode = cast(Literal["normal", "chaos"], args.mode)
         port = args.port or 4747
         print(f"agent simulator ({mode}) on ws://{args.host}:{port}/ws", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(args.host, port, SimConfig(mode=mode, seed=args.seed)))
-        return 0
-    print(f"the {args.dialect} simulator is not available in this build", file=sys.stderr)
-    return 2
+        runner = serve(args.host, port, SimConfig(mode=mode, seed=args.seed))
+    elif args.dialect == "sse":
+        from console.sim import sse
+
+        port = args.port or sse.DEFAULT_PORT
+        print(f"SSE conversation simulator on http://{args.host}:{port}/conversation", flush=True)
+        runner = sse.serve(args.host, port, sse.SimConfig(chaos=mode == "chaos", seed=args.seed))
+    else:
+        from console.sim import chat
+
+        port = args.port or chat.DEFAULT_PORT
+        config = chat.ChatSimConfig(
+            seed=args.seed, llm_base_url=args.llm_base_url, llm_model=args.llm_model, store_path=args.store
+        )
+        backend = (
+            f"the model {args.llm_model} at {args.llm_base_url}" if args.llm_base_url else "scripted replies"
+        )
+        print(f"chat simulator ({backend}) on ws://{args.host}:{port}/ws", flush=True)
+        runner = chat.serve(args.host, port, config)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runner)
+    return 0
 
 
 def _record(argv: list[str]) -> int:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
 
 from console.session import Conversation, Message
+from console.transport.chat import ChatClient
+from console.transport.sse import SSEClient
 from console.transport.websocket import AgentClient
 
 Dialect = Literal["agent", "sse", "chat"]
@@ -15,6 +17,7 @@ DIALECTS: tuple[str, ...] = get_args(Dialect)
 
 class SessionClient(Protocol):
     url: str
+    readonly: bool  # a stream that takes no prompts (SSE conversations)
 
     @property
     def conversation(self) -> Conversation: ...
@@ -64,4 +67,8 @@ def parse_target(spec: str) -> Target:
 def make_client(target: Target) -> SessionClient:
     if target.dialect == "agent":
         return AgentClient(target.url)
+    if target.dialect == "chat":
+        return ChatClient(target.url)
+    if target.dialect == "sse":
+        return SSEClient(target.url)
     raise TargetError(f"the {target.dialect} dialect is not available in this build")

@@ -7,11 +7,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fastapi.responses import Response
 from nicegui import app, ui
 
+from console import metrics
+from console.autopilot import open_streams
 from console.clients import Target
 from console.sessions import SessionHub
+from console.sim import sse as sse_sim
 from console.sim.agent import AgentSimulator, SimConfig
+from console.supervisor import Supervisor
 from console.ui import page
 
 log = logging.getLogger(__name__)
@@ -35,21 +40,31 @@ class Embedded:
     """Simulators served by this process, so the console works with nothing else running."""
 
     agent: AgentSimulator | None = None
+    sse: sse_sim.SSESimulator | None = None
     targets: list[Target] = field(default_factory=list)
 
     async def start(self, mode: Literal["normal", "chaos"], seed: int, time_scale: float) -> None:
         self.agent = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale))
         await self.agent.start("127.0.0.1", 0)
         self.targets.append(Target("agent", self.agent.url))
+        speed = 1 / time_scale if time_scale > 0 else 1.0
+        self.sse = sse_sim.SSESimulator(sse_sim.SimConfig(chaos=mode == "chaos", seed=seed, speed=speed))
+        await self.sse.start()
+        self.targets.append(Target("sse", self.sse.url))
 
     def describe(self) -> dict[str, dict[str, str]]:
-        if self.agent is None:
-            return {}
-        return {"agent": {"ws": self.agent.url, "http": self.agent.http_url}}
+        described: dict[str, dict[str, str]] = {}
+        if self.agent is not None:
+            described["agent"] = {"ws": self.agent.url, "http": self.agent.http_url}
+        if self.sse is not None:
+            described["sse"] = {"url": self.sse.url}
+        return described
 
     async def stop(self) -> None:
         if self.agent is not None:
             await self.agent.stop()
+        if self.sse is not None:
+            await self.sse.stop()
 
 
 def native_problem() -> str | None:
@@ -68,18 +83,42 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
     embedded = Embedded()
     page.register(hub)
 
+    supervisor = Supervisor(hub)
+
     async def startup() -> None:
-        use_simulator = not config.upstreams or config.demo is not None
+        metrics.LOOP_LAG.start()
+        supervisor.start()
+        use_simulator = not config.upstreams or config.demo is not None or config.streams > 0
         if use_simulator:
             await embedded.start(config.demo or "normal", config.sim_seed, config.sim_time_scale)
+        if config.streams > 0 and embedded.agent is not None:
+            # The operations view's load: N autopiloted sessions instead of one per dialect.
+            open_streams(
+                supervisor,
+                embedded.agent.url,
+                config.streams,
+                seed=config.sim_seed,
+                time_scale=config.sim_time_scale,
+            )
+        elif use_simulator:
             for target in embedded.targets:
-                hub.add(target, name=target.dialect)
+                supervisor.add(target, name=target.dialect)
         for target in config.upstreams:
-            hub.add(target, name=target.dialect)
+            supervisor.add(target, name=target.dialect)
 
     async def shutdown() -> None:
-        await hub.close()
+        await supervisor.close()
+        await metrics.LOOP_LAG.stop()
         await embedded.stop()
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        """Per-session and aggregate counters and the event-loop lag, for Prometheus and the like."""
+        return Response(metrics.render(supervisor, metrics.LOOP_LAG), media_type=metrics.CONTENT_TYPE)
+
+    @ui.page("/overview")
+    def overview() -> None:
+        page.session_index(hub)
 
     @app.get("/api/simulators")
     def simulators() -> dict[str, dict[str, str]]:

@@ -40,6 +40,14 @@ async def record(client: SessionClient, prompts: list[str], within: float) -> Re
         except TimeoutError:
             detail = client.conversation.link.detail or "no answer"
             raise RecordError(f"cannot reach {client.url}: {detail}") from None
+        if prompts and client.readonly:
+            raise RecordError(f"{client.url} is a read-only stream: it takes no --prompt")
+        if not prompts:
+            # Nothing to ask: record what the upstream sends until it is complete.
+            try:
+                await _wait(client, "idle", started + within)
+            except TimeoutError:
+                raise RecordError(f"timed out after {within:g} s before the stream was complete") from None
         for prompt in prompts:
             client.send_user_message(prompt)
             try:

@@ -156,12 +156,18 @@ class NoticeAdded:
 
 
 @dataclass(frozen=True, slots=True)
+class Reset:
+    """Everything was cleared (e.g. a conversation replayed from its start): views start over."""
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionChanged:
     status: LinkStatus
 
 
 Change: TypeAlias = (
-    ConnectionChanged
+    Reset
+    | ConnectionChanged
     | MessageAdded
     | TextAppended
     | BlockAdded
@@ -204,6 +210,16 @@ class Conversation:
             except Exception:
                 # A broken view must not break the session that feeds it.
                 log.exception("a conversation listener failed on %s", type(change).__name__)
+
+    def reset(self) -> None:
+        """Forget the conversation (not the trace): what comes next starts a new one."""
+        self.messages.clear()
+        self.contexts.clear()
+        self.notices.clear()
+        self._by_stream.clear()
+        self._unanswered.clear()
+        self._orphan_results.clear()
+        self._emit(Reset())
 
     def set_link(self, status: LinkStatus) -> None:
         if status != self.link:
@@ -275,8 +291,8 @@ class Conversation:
         match event:
             case ev.TextDelta(stream_id=sid, text=text):
                 self._append_text(self._stream_message(sid, at), text)
-            case ev.MessageStart(stream_id=sid):
-                self._stream_message(sid, at)
+            case ev.MessageStart(stream_id=sid, role=role):
+                self._stream_message(sid, at, "user" if role == "user" else "assistant")
             case ev.ToolCall():
                 self._tool_call(event, at)
             case ev.ToolResult():
@@ -296,7 +312,7 @@ class Conversation:
             case ev.StreamEnd(stream_id=sid):
                 ended = self._by_stream.get(sid)
                 if ended is not None and ended.status in ("streaming", "interrupted"):
-                    self._set_status(ended, "done")
+                    self._set_status(ended, "sent" if ended.role == "user" else "done")
             case ev.ServerError(code=code, message=text):
                 self.notice("error", f"{code}: {text}")
             case ev.Heartbeat() | ev.ProtocolError():
@@ -345,12 +361,18 @@ class Conversation:
         message.note = note
         self._emit(MessageStatusChanged(message))
 
-    def _stream_message(self, stream_id: str, at: float) -> Message:
+    def _stream_message(self, stream_id: str, at: float, role: Role = "assistant") -> Message:
         message = self._by_stream.get(stream_id)
         if message is not None:
             if message.status == "interrupted":
                 # It was only late (a long spike outlived the stall bound): it streams again.
                 self._set_status(message, "streaming")
+            return message
+        if role == "user":
+            # A dialect that streams both sides (SSE) announces the user's messages too.
+            message = Message(self._next_id(), "user", "streaming", at, stream_id=stream_id)
+            self._by_stream[stream_id] = message
+            self._add(message)
             return message
         # A new stream answers the oldest unanswered prompt; an earlier stream still open is over.
         previous = self.streaming

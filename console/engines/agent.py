@@ -23,7 +23,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from console import events as ev
-from console.connection import LIVE, ConnectionState, LinkStatus, check_transition
+from console.connection import LIVE, ConnectionState
+from console.engines.base import LinkKeeper
 from console.protocols import agent as proto
 from console.sequencing import Sequencer
 from console.session import Conversation, Message
@@ -51,11 +52,7 @@ class AgentEngine:
         self._queued: deque[str] = deque()  # prompts waiting for the current reply to end
         self._acked: set[str] = set()
         self._held_calls: dict[str, float] = {}  # call_id -> receive time, while behind a gap
-        self._link = S.CONNECTING
-        self._connections = 0
-        self._attempt = 0
-        self._retry_at: float | None = None
-        self._detail = ""
+        self._link = LinkKeeper(self.conversation)
         self._gap_since: float | None = None
         self._gap_resumes = 0
         self._progress_at = 0.0  # last time the reply in progress moved
@@ -74,12 +71,12 @@ class AgentEngine:
 
     @property
     def state(self) -> ConnectionState:
-        return self.conversation.link.state
+        return self._link.state
 
     @property
     def connections(self) -> int:
         """Connections made so far (reconnections included)."""
-        return self._connections
+        return self._link.connections
 
     @property
     def idle(self) -> bool:
@@ -93,23 +90,16 @@ class AgentEngine:
 
     # -- lifecycle --------------------------------------------------------------------------------
 
-    def connecting(self, now: float) -> None:
-        if self._link is S.CLOSED:
-            self._set_link(S.CONNECTING, now)
-
     def connected(self, now: float) -> None:
-        self._connections += 1
+        self._link.connected()
         # Frames meant for the dead connection go: RESUME comes first, and re-sends the ACKs that matter.
         self._outbox.clear()
-        self._attempt = 0
-        self._retry_at = None
         self._want_reconnect = False
-        self._detail = ""
-        if self._connections == 1:
-            self._set_link(S.OPEN, now)
+        if self._link.connections == 1:
+            self._link.set(S.OPEN)
             self.conversation.record(now, "client", "CONNECTED", "connected")
         else:
-            self._set_link(S.RESUMING, now)
+            self._link.set(S.RESUMING)
             self._resumed_at = now
             # RESUME must be the first frame on the new connection.
             last = self.sequencer.resume_seq
@@ -120,21 +110,19 @@ class AgentEngine:
 
     def disconnected(self, now: float, reason: str, retry_in: float) -> None:
         """The connection is gone (or could not be made); the next attempt is in `retry_in` s."""
-        self._attempt += 1
-        self._retry_at = now + retry_in
-        self._detail = reason
+        was = self.state
+        next_state = self._link.failed(now, reason, retry_in)
         self._want_reconnect = False
         if self.conversation.awaiting_reply:
             self._dropped_during_reply = True
-        kind = "DISCONNECTED" if self._link in LIVE or self._link is S.RESUMING else "CONNECT_FAILED"
+        kind = "DISCONNECTED" if was in LIVE or was is S.RESUMING else "CONNECT_FAILED"
         self.conversation.record(
-            now, "client", kind, f"{reason}; attempt {self._attempt} in {retry_in:.1f} s"
+            now, "client", kind, f"{reason}; attempt {self._link.attempt} in {retry_in:.1f} s"
         )
-        # Until the first good connection, failures are "connecting (attempt n)", not reconnecting.
-        self._set_link(S.RECONNECTING if self._connections else S.CONNECTING, now)
+        self._link.set(next_state)
 
     def close(self, now: float) -> None:
-        self._set_link(S.CLOSED, now)
+        self._link.set(S.CLOSED)
         self.conversation.record(now, "client", "CLOSED", "session closed")
 
     # -- the user ---------------------------------------------------------------------------------
@@ -154,7 +142,7 @@ class AgentEngine:
         return self.send_user_message(prompt, now)
 
     def _flush_queue(self, now: float) -> None:
-        if not self._queued or self._link not in LIVE:
+        if not self._queued or self.state not in LIVE:
             return
         if self.conversation.streaming is not None or self._in_flight:
             return
@@ -176,8 +164,8 @@ class AgentEngine:
             # Answered on receipt, never behind the reorder buffer; an empty challenge is echoed too.
             self.pong_count += 1
             self._send(proto.pong(frame.event.challenge), now, "PONG", f"echo '{frame.event.challenge}'")
-        if self._link is S.RESUMING:
-            self._set_link(self._live_state(), now)
+        if self.state is S.RESUMING:
+            self._link.set(self._live_state())
         if frame.seq is None:
             self.conversation.apply(frame.event, now)
             return
@@ -218,8 +206,8 @@ class AgentEngine:
         if frames:
             self._gap_resumes = 0
         self._gap_since = None if not self.sequencer.has_gap else (self._gap_since or now)
-        if self._link in LIVE:
-            self._set_link(self._live_state(), now)
+        if self.state in LIVE:
+            self._link.set(self._live_state())
         self._flush_queue(now)
 
     def _send_ack(self, call_id: str, now: float, *, again: bool = False) -> None:
@@ -237,15 +225,15 @@ class AgentEngine:
     # -- time -------------------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        if self._link is S.RESUMING and now - self._resumed_at >= self.config.resume_quiet:
-            self._set_link(self._live_state(), now)
+        if self.state is S.RESUMING and now - self._resumed_at >= self.config.resume_quiet:
+            self._link.set(self._live_state())
         self._ack_held_calls(now)
         self._check_gap(now)
         self._check_stall(now)
 
     def _ack_held_calls(self, now: float) -> None:
         for call_id, since in list(self._held_calls.items()):
-            if now - since >= self.config.ack_deadline and self._link in LIVE | {S.RESUMING}:
+            if now - since >= self.config.ack_deadline and self.state in LIVE | {S.RESUMING}:
                 del self._held_calls[call_id]
                 self.conversation.record(
                     now, "client", "EARLY_ACK", f"{call_id} held behind a gap: acked before render"
@@ -259,7 +247,7 @@ class AgentEngine:
         if self._gap_since is None:
             self._gap_since = now
             return
-        if now - self._gap_since < self.config.gap_timeout or self._link not in LIVE:
+        if now - self._gap_since < self.config.gap_timeout or self.state not in LIVE:
             return
         if self._gap_resumes < self.config.max_gap_resumes:
             self._gap_resumes += 1
@@ -291,8 +279,8 @@ class AgentEngine:
         message = self.conversation.mark_interrupted(f"no data for {bound:.0f} s", now)
         self._in_flight = False
         self._dropped_during_reply = False
-        if self._link in LIVE:
-            self._set_link(self._live_state(), now)
+        if self.state in LIVE:
+            self._link.set(self._live_state())
         self.conversation.record(
             now, "client", "STALLED", "reply interrupted: no data", ref=message.id if message else None
         )
@@ -306,12 +294,6 @@ class AgentEngine:
         if self.conversation.awaiting_reply or self._in_flight:
             return S.STREAMING
         return S.OPEN
-
-    def _set_link(self, state: ConnectionState, now: float) -> None:
-        check_transition(self.conversation.link.state, state)
-        self._link = state
-        retry_at = self._retry_at if state in (S.RECONNECTING, S.CONNECTING) else None
-        self.conversation.set_link(LinkStatus(state, self._attempt, retry_at, self._detail))
 
     def _send(self, frame: str, now: float, kind: str, summary: str, ref: str | None = None) -> None:
         self._outbox.append(frame)

@@ -36,6 +36,8 @@ Clock = Callable[[], float]
 
 
 class AgentClient:
+    readonly = False
+
     def __init__(
         self,
         url: str,

@@ -7,23 +7,26 @@ the browser in one message per flush tick (`FLUSH_INTERVAL`), appended there by 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
 from nicegui import ui
 
+from components import create_view
 from console import jsonvalue
-from console.clients import SessionClient
 from console.jsonvalue import JsonValue
 from console.session import (
     BlockAdded,
     BlockUpdated,
     Change,
     ComponentBlock,
+    Conversation,
     Message,
     MessageAdded,
     MessageStatusChanged,
     NoticeAdded,
+    Reset,
     TextAppended,
     TextBlock,
     ToolBlock,
@@ -33,6 +36,7 @@ from console.ui.elements import ChatHub, Elapsed, StreamText
 FLUSH_INTERVAL = 0.075  # ~13 Hz: smooth to the eye, one websocket message per tick
 MAX_JSON_PREVIEW = 20_000
 COMPACT_JSON = 240
+STATUS_AFTER_TEXT = 0.05  # seconds; more than one NiceGUI outbox cycle
 
 ROLE_NAMES = {"user": "You", "assistant": "Agent"}
 
@@ -98,22 +102,16 @@ class ToolCard:
 
 
 class ComponentCard:
-    """A streamed rich component, built field by field (generic key/value view)."""
+    """A streamed rich component, built field by field by its registered view."""
 
     def __init__(self, block: ComponentBlock) -> None:
         self.block = block
-        with ui.card().classes("w-full my-2") as self.root:
-            self.root.props.update({"data-testid": "component", "data-type": block.type})
-            ui.label(block.type).classes("text-xs uppercase text-slate-500")
-            self.rows = ui.column().classes("gap-0")
+        with ui.element("div").classes("ac-component-slot") as self.root:
+            self.view = create_view(block.type)
         self.update()
 
     def update(self) -> None:
-        self.rows.clear()
-        with self.rows:
-            for name, value in self.block.fields.items():
-                text = value if isinstance(value, str) else jsonvalue.dumps(value)
-                ui.label(f"{name}: {text}").classes("text-sm")
+        self.view.update(self.block.fields, self.block.complete)
 
 
 BlockView = StreamText | ToolCard | ComponentCard
@@ -142,7 +140,13 @@ class MessageView:
     def _status_props(self) -> None:
         m = self.message
         self.root.props.update(
-            {"data-testid": "message", "data-role": m.role, "data-message-id": m.id, "data-status": m.status}
+            {
+                "data-testid": "message",
+                "data-role": m.role,
+                "data-message-id": m.id,
+                "data-status": m.status,
+                "data-stream-id": m.stream_id or "",
+            }
         )
 
     def add_block(self, block: TextBlock | ToolBlock | ComponentBlock) -> BlockView:
@@ -154,6 +158,9 @@ class MessageView:
                 view = ToolCard(block)
             else:
                 view = ComponentCard(block)
+        # Panels that point at a block (the timeline) find it by message and block index.
+        root = view if isinstance(view, StreamText) else view.root
+        root.props["data-block"] = len(self.blocks)
         self.blocks.append(view)
         return view
 
@@ -170,23 +177,29 @@ class MessageView:
 
 
 class ChatView:
-    """The chat of one session, for one browser tab."""
+    """The chat of one conversation, for one browser tab."""
 
-    def __init__(self, client: SessionClient) -> None:
-        self.client = client
-        self.conversation = client.conversation
+    def __init__(self, conversation: Conversation, on_retry: Callable[[str], object]) -> None:
+        self.conversation = conversation
+        self.on_retry = on_retry
         self.views: dict[str, MessageView] = {}
         self._pending: dict[int, list[str]] = {}
         with ui.element("div").classes("ac-chat-scroll w-full grow min-h-0") as self.scroller:
             self.scroller.props("data-testid=chat-scroll")
             self.column = ui.element("div").classes("ac-chat").props("data-testid=chat")
             self.hub = ChatHub(f"c{self.scroller.id}")
-        with self.column:
-            for message in self.conversation.messages:
-                self._add_message(message)
+        self._render_all()
         unsubscribe = self.conversation.subscribe(self._on_change)
         ui.context.client.on_delete(unsubscribe)
         ui.timer(FLUSH_INTERVAL, self.flush)
+
+    def _render_all(self) -> None:
+        self.column.clear()
+        self.views.clear()
+        self._pending.clear()
+        with self.column:
+            for message in self.conversation.messages:
+                self._add_message(message)
 
     # -- model -> view --------------------------------------------------------------------------
 
@@ -209,10 +222,16 @@ class ChatView:
                     view.update()
             case MessageStatusChanged(message=m):
                 if m.id in self.views:
-                    self.views[m.id].update_status()
+                    # Text goes out as messages and status as element updates, which NiceGUI sends
+                    # first: send the text now and the status just after, so "done" never shows
+                    # before the last words.
+                    self.flush()
+                    asyncio.get_running_loop().call_later(STATUS_AFTER_TEXT, self.views[m.id].update_status)
             case NoticeAdded(level=level, text=text):
                 with self.column:
                     self._notice(level, text)
+            case Reset():
+                self._render_all()
             case _:
                 pass
 
@@ -229,7 +248,7 @@ class ChatView:
         ui.label(text).classes("ac-notice").props.update({"data-testid": "notice", "data-level": level})
 
     def _retry(self, message: Message) -> None:
-        self.client.retry(message.id)
+        self.on_retry(message.id)
 
     def flush(self) -> None:
         """Send this tick's text deltas, all of them in one message."""

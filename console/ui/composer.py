@@ -7,11 +7,26 @@ from nicegui import ui
 from console.clients import SessionClient
 from console.connection import ConnectionState
 from console.session import Change, ConnectionChanged, MessageStatusChanged
+from console.transport.sse import SSEClient
+
+
+def stream_controls(client: SSEClient) -> None:
+    """A read-only stream has no input: it can be replayed from its start instead."""
+    with ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"):
+        ui.icon("podcasts").classes("text-slate-500")
+        ui.label("A read-only conversation stream.").classes("text-sm text-slate-500")
+        ui.space()
+        ui.button("Replay from the start", icon="replay", on_click=client.replay).props(
+            "outline dense data-testid=replay-button"
+        )
 
 
 class Composer:
     def __init__(self, client: SessionClient) -> None:
         self.client = client
+        if isinstance(client, SSEClient):
+            stream_controls(client)
+            return
         with ui.row().classes("w-full max-w-4xl mx-auto items-end gap-2 no-wrap px-2"):
             self.input = (
                 ui.textarea(placeholder="Message the agent…  (Enter to send, Shift+Enter for a new line)")

@@ -7,9 +7,13 @@ from pathlib import Path
 from nicegui import ui
 
 from console.sessions import SessionEntry, SessionHub
+from console.supervisor import Supervisor
 from console.ui.chat import ChatView
 from console.ui.composer import Composer
-from console.ui.status import Banner, StatusChip, describe
+from console.ui.inspector import ContextInspector
+from console.ui.overview import Overview
+from console.ui.status import Banner, StatusChip
+from console.ui.timeline import TimelinePanel
 
 CSS = (Path(__file__).parent / "style.css").read_text()
 
@@ -28,43 +32,62 @@ def frame(title: str) -> None:
         )
 
 
+def side_panels(entry: SessionEntry) -> ui.element:
+    """Timeline and context inspector, side by side with the chat (over it on a phone)."""
+    with ui.element("div").classes("ac-side") as side:
+        with ui.tabs().props("dense align=left").classes("shrink-0 border-b") as tabs:
+            timeline_tab = ui.tab("Timeline").props("data-testid=timeline-tab")
+            context_tab = ui.tab("Context").props("data-testid=context-tab")
+        with ui.tab_panels(tabs, value=timeline_tab, animated=False).classes("grow min-h-0 w-full"):
+            with ui.tab_panel(timeline_tab).classes("p-0 h-full"):
+                TimelinePanel(entry.client)
+            with ui.tab_panel(context_tab).classes("p-0 h-full"):
+                ContextInspector(entry.client)
+    return side
+
+
 def session_console(entry: SessionEntry) -> None:
-    conversation = entry.client.conversation
+    if entry.target.dialect == "chat":
+        from console.ui.chat_session import chat_session_console  # imported here: it builds on this module
+
+        return chat_session_console(entry)
     frame(f"{entry.name} · {entry.target}")
-    with ui.element("div").classes("w-full flex flex-col flex-nowrap grow min-h-0"):
-        with ui.row().classes("w-full items-center px-4 py-1 gap-2 border-b no-wrap shrink-0"):
-            ui.label(entry.target.url).classes("text-xs text-slate-500 truncate")
-            ui.space()
-            StatusChip(conversation)
-            with ui.button(icon="more_vert").props("flat round dense data-testid=session-menu"):
-                with ui.menu():
-                    ui.menu_item("Drop connection (test recovery)", on_click=entry.client.drop).props(
-                        "data-testid=drop-connection"
-                    )
-        # The banner floats over the chat: it never pushes what the user is reading.
-        with ui.element("div").classes("relative w-full grow min-h-0 flex flex-col flex-nowrap"):
-            ChatView(entry.client)
-            Banner(conversation)
-        with ui.element("div").classes("w-full pt-2 border-t shrink-0"):
-            Composer(entry.client)
+    with ui.element("div").classes("w-full flex flex-row flex-nowrap grow min-h-0"):
+        with ui.element("div").classes("flex flex-col flex-nowrap grow min-w-0 min-h-0") as chat:
+            toolbar = chat_column(entry)
+        side = side_panels(entry)
+    with toolbar:
+        ui.button(icon="view_sidebar", on_click=lambda: side.set_visibility(not side.visible)).props(
+            "flat round dense data-testid=toggle-panels"
+        ).tooltip("Timeline and context")
+    chat.move(target_index=0)
+
+
+def chat_column(entry: SessionEntry) -> ui.element:
+    """Status bar, chat and composer; returns the status bar so the page can add its buttons."""
+    conversation = entry.client.conversation
+    with ui.row().classes("w-full items-center px-4 py-1 gap-2 border-b no-wrap shrink-0") as toolbar:
+        ui.label(entry.target.url).classes("text-xs text-slate-500 truncate")
+        ui.space()
+        StatusChip(conversation)
+        with ui.button(icon="more_vert").props("flat round dense data-testid=session-menu"), ui.menu():
+            ui.menu_item("Drop connection (test recovery)", on_click=entry.client.drop).props(
+                "data-testid=drop-connection"
+            )
+    # The banner floats over the chat: it never pushes what the user is reading.
+    with ui.element("div").classes("relative w-full grow min-h-0 flex flex-col flex-nowrap"):
+        ChatView(conversation, entry.client.retry)
+        Banner(conversation)
+    with ui.element("div").classes("w-full pt-2 border-t shrink-0"):
+        Composer(entry.client)
+    return toolbar
 
 
 def session_index(hub: SessionHub) -> None:
+    """The operations view: a live card per session (see console/ui/overview.py)."""
     frame("Sessions")
-    with ui.column().classes("w-full max-w-4xl mx-auto p-4 gap-3"):
-        for entry in hub.sessions.values():
-            state = entry.client.conversation.link
-            with ui.link(target=f"/session/{entry.id}").classes("no-underline text-inherit w-full"):
-                with ui.card().classes("w-full").props("flat bordered") as card:
-                    card.props.update({"data-testid": "session-card", "data-session-id": entry.id})
-                    card.props["data-state"] = state.state.value
-                    with ui.row().classes("items-center w-full"):
-                        ui.label(entry.name).classes("font-semibold")
-                        ui.label(str(entry.target)).classes("text-xs text-slate-500 truncate")
-                        ui.space()
-                        ui.label(describe(state, 0.0)).classes("ac-status").props.update(
-                            {"data-state": state.state.value}
-                        )
+    supervisor = Supervisor.for_hub(hub)
+    Overview(supervisor)
 
 
 def register(hub: SessionHub) -> None:

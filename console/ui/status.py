@@ -25,6 +25,8 @@ LABELS = {
 def describe(status: LinkStatus, now: float) -> str:
     """What the user reads: the state, and while retrying the attempt and when the next one is."""
     text = LABELS[status.state]
+    if status.state is S.CLOSED and status.detail:
+        return status.detail[:1].upper() + status.detail[1:]
     if status.state in (S.RECONNECTING, S.CONNECTING) and status.attempt:
         text = f"{text} attempt {status.attempt}"
         if status.retry_at is not None:

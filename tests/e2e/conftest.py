@@ -82,7 +82,9 @@ def stop_console(console: Console) -> None:
         console.process.kill()
 
 
-@pytest.fixture(scope="session")
+# Per module: the sync API keeps its own event loop running while it is open, which must not outlive
+# the browser tests into the asyncio tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM} (scripts/test.sh installs it)")

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from nicegui import ui
 from nicegui.testing import User
 
 from console.clients import Target
@@ -74,22 +75,24 @@ async def test_a_reply_streams_with_its_tool_card_between_two_text_runs(
     assert card_roots[0].props["data-status"] in ("waiting", "done")
     await eventually(lambda: client.idle and card_roots[0].props["data-status"] == "done")
     reply = [e for e in user.current_layout.descendants() if e.props.get("data-role") == "assistant"]
-    assert len(reply) == 1 and reply[0].props["data-status"] == "done"
+    assert len(reply) == 1
+    await eventually(lambda: reply[0].props["data-status"] == "done")
     runs = [e for e in reply[0].descendants() if isinstance(e, StreamText)]
     assert len(runs) == 2  # the text before the card stays frozen; the rest continues after it
-    assert user.find(marker="chat-input").elements.pop().value == ""
+    box = user.find(marker="chat-input").elements.pop()
+    assert isinstance(box, ui.textarea) and box.value == ""  # the input is cleared for the next one
 
 
 async def test_the_connection_indicator_shows_a_drop_and_the_recovery(
     user: User, sim: AgentSimulator
 ) -> None:
     client = await open_console(user, sim)
-    await user.should_see("Connected", marker="connection-status")
+    await user.should_see(content="Connected", marker="connection-status")
     client.drop()
-    await user.should_see("Reconnecting", marker="connection-status")
-    await user.should_see("attempt 1", marker="banner")
+    await user.should_see(content="Reconnecting", marker="connection-status")
+    await user.should_see(content="attempt 1", marker="banner")
     await eventually(lambda: client.conversation.link.live)
-    await user.should_see("Connected", marker="connection-status")
+    await user.should_see(content="Connected", marker="connection-status")
     await user.should_not_see(marker="banner")
 
 

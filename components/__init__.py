@@ -1,0 +1,31 @@
+"""Renderable component types: a registry, the built-in types and a generic fallback.
+
+See `components.registry` for how a type is written and how packages add their own.
+"""
+
+# `idea` (the chat dialect's idea cards) registers itself on import.
+from components import idea
+from components.registry import (
+    ENTRY_POINT_GROUP,
+    ComponentType,
+    ComponentView,
+    create_view,
+    known_fields,
+    load_plugins,
+    register,
+    registered_types,
+    render,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "ComponentType",
+    "ComponentView",
+    "create_view",
+    "idea",
+    "known_fields",
+    "load_plugins",
+    "register",
+    "registered_types",
+    "render",
+]

@@ -1,0 +1,189 @@
+"""An autopilot types into a session like a busy user: a new prompt shortly after each reply ends.
+
+It gives the operations view realistic live load: every session streams, calls tools and waits like a
+real one, with prompts drawn (seeded) from a mix of the requests an agent gets. It follows the session
+rather than one client, so it keeps going after the supervisor replaces a crashed client, and it only
+types while the link is up and the session is idle, so a prompt never queues behind a reconnection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from console.clients import SessionClient, Target
+from console.engines.agent import AgentEngine
+from console.session import Conversation
+from console.sessions import SessionHub
+from console.supervisor import Supervisor
+from console.transport.websocket import AgentClient
+
+log = logging.getLogger(__name__)
+
+TOPICS: Final = (
+    "Q3",
+    "churn",
+    "EMEA revenue",
+    "onboarding funnel",
+    "support backlog",
+    "pricing experiment",
+    "retention cohort",
+    "APAC pipeline",
+    "incident postmortem",
+    "renewal forecast",
+)
+
+# (template, weight): the mix leans on tool-using replies, with a few greetings and long documents.
+# The simulator picks the kind of reply by keyword, so the words matter.
+PROMPTS: Final[tuple[tuple[str, int], ...]] = (
+    ("summarize the {topic} report", 5),
+    ("what are the {topic} metrics this quarter?", 3),
+    ("analyze and compare the regions for {topic}", 4),
+    ("show the trends in {topic}", 2),
+    ("look up the {topic} definition", 3),
+    ("search the policy on {topic}", 2),
+    ("hello, can you help with {topic}?", 2),
+    ("thanks! one more thing about {topic}", 1),
+    ("write a long detailed document on {topic}", 1),
+)
+STREAM_TRACE_LIMIT: Final = 5_000  # trace rows kept per autopiloted session: a hundred run for hours
+
+# Half-megabyte snapshots from a hundred sessions would measure the snapshots, not the console.
+LARGE_CONTEXT_PROMPT: Final = ("show the database schema behind {topic}", 1)
+
+
+@dataclass(frozen=True, slots=True)
+class AutopilotConfig:
+    think: tuple[float, float] = (0.5, 2.5)  # seconds between a reply's end and the next prompt
+    first: tuple[float, float] = (0.0, 2.0)  # before the first prompt, so sessions do not move in step
+    poll: float = 0.25
+    large_context: bool = False
+
+    def scaled(self, factor: float) -> AutopilotConfig:
+        """The same pacing at another speed (the simulators' time scale)."""
+        return AutopilotConfig(
+            (self.think[0] * factor, self.think[1] * factor),
+            (self.first[0] * factor, self.first[1] * factor),
+            self.poll,
+            self.large_context,
+        )
+
+
+class Autopilot:
+    def __init__(
+        self,
+        client_of: Callable[[], SessionClient | None],
+        *,
+        seed: int | str = 0,
+        config: AutopilotConfig | None = None,
+    ) -> None:
+        """`client_of` returns the session's current client, or None once the session is gone."""
+        self._client_of = client_of
+        self._rng = random.Random(f"autopilot:{seed}")
+        self.config = config or AutopilotConfig()
+        self._prompts = PROMPTS + ((LARGE_CONTEXT_PROMPT,) if self.config.large_context else ())
+        self._paused = False
+        self._task: asyncio.Task[None] | None = None
+        self.sent = 0
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Stop typing; a reply already streaming finishes."""
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+
+    def start(self) -> asyncio.Task[None]:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="autopilot")
+        return self._task
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def next_prompt(self) -> str:
+        templates = [t for t, _ in self._prompts]
+        weights = [w for _, w in self._prompts]
+        template = self._rng.choices(templates, weights)[0]
+        return template.format(topic=self._rng.choice(TOPICS))
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(self._rng.uniform(*self.config.first))
+        due: float | None = None  # when the next prompt goes, once the session is ready for it
+        while True:
+            client = self._client_of()
+            if client is None:
+                return
+            if self._paused or not _ready(client):
+                due = None
+            elif due is None:
+                due = loop.time() + self._rng.uniform(*self.config.think)
+            elif loop.time() >= due:
+                due = None
+                self._send(client)
+            await asyncio.sleep(self.config.poll)
+
+    def _send(self, client: SessionClient) -> None:
+        try:
+            client.send_user_message(self.next_prompt())
+            self.sent += 1
+        except Exception:
+            # A session that cannot take a prompt now is the supervisor's business, not ours.
+            log.exception("autopilot could not send to %s", client.url)
+
+
+def _ready(client: SessionClient) -> bool:
+    return client.idle and client.conversation.link.live
+
+
+def open_streams(
+    supervisor: Supervisor,
+    agent_url: str,
+    count: int,
+    *,
+    seed: int = 0,
+    time_scale: float = 1.0,
+    config: AutopilotConfig | None = None,
+) -> list[str]:
+    """`--streams N`: N autopiloted agent sessions, each its own `session` on the agent server."""
+    width = max(2, len(str(count)))
+    pacing = (config or AutopilotConfig()).scaled(time_scale)
+    separator = "&" if "?" in agent_url else "?"
+    ids: list[str] = []
+    for n in range(1, count + 1):
+        name = f"agent-{n:0{width}d}"
+        target = Target("agent", f"{agent_url}{separator}session={name}")
+        entry = supervisor.add(target, name=name, factory=stream_client)
+        pilot = Autopilot(client_of(supervisor.hub, entry.id), seed=f"{seed}:{name}", config=pacing)
+        supervisor.attach(entry.id, pilot)
+        pilot.start()
+        ids.append(entry.id)
+    return ids
+
+
+def stream_client(target: Target) -> SessionClient:
+    """An agent client with a shorter trace: an autopiloted session is watched in aggregate."""
+    return AgentClient(target.url, AgentEngine(Conversation(trace_limit=STREAM_TRACE_LIMIT)))
+
+
+def client_of(hub: SessionHub, session_id: str) -> Callable[[], SessionClient | None]:
+    """The session's client of the moment (it changes when a crashed one is replaced)."""
+
+    def current() -> SessionClient | None:
+        entry = hub.get(session_id)
+        return None if entry is None else entry.client
+
+    return current

@@ -1,0 +1,44 @@
+"""What every dialect's engine shares: the connection state of its session, kept by the table."""
+
+from __future__ import annotations
+
+from console.connection import ConnectionState, LinkStatus, check_transition
+from console.session import Conversation
+
+S = ConnectionState
+
+
+class LinkKeeper:
+    """Connection state, attempts and the next retry of one session, published on its conversation."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        self.conversation = conversation
+        self.connections = 0  # good connections so far, reconnections included
+        self.attempt = 0  # failed attempts since the last good connection
+        self.retry_at: float | None = None
+        self.detail = ""
+
+    @property
+    def state(self) -> ConnectionState:
+        return self.conversation.link.state
+
+    def connected(self) -> None:
+        self.connections += 1
+        self.attempt = 0
+        self.retry_at = None
+        self.detail = ""
+
+    def failed(self, now: float, reason: str, retry_in: float) -> ConnectionState:
+        """A connection ended or could not be made; returns the state to show until the next try."""
+        self.attempt += 1
+        self.retry_at = now + retry_in
+        self.detail = reason
+        # Until the first good connection, failures are "connecting (attempt n)", not reconnecting.
+        return S.RECONNECTING if self.connections else S.CONNECTING
+
+    def set(self, state: ConnectionState, detail: str | None = None) -> None:
+        check_transition(self.state, state)
+        if detail is not None:
+            self.detail = detail
+        retry_at = self.retry_at if state in (S.RECONNECTING, S.CONNECTING) else None
+        self.conversation.set_link(LinkStatus(state, self.attempt, retry_at, self.detail))

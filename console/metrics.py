@@ -1,0 +1,264 @@
+"""What the console exposes to existing monitoring: `/metrics` in the Prometheus text format, and the
+event-loop lag every session's latency depends on.
+
+One process serves every session and every browser tab from one event loop, so the loop's lag is the
+console's own vital sign: when it grows, PONGs go late and the page stutters, for every session at once.
+`LoopLag` measures it by oversleeping: a task asks to wake every `interval` and records how late it woke.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import time
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Final
+
+from console.supervisor import Health, Supervisor
+
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+LAG_BUCKETS: Final = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+STATES: Final = (
+    "connecting",
+    "open",
+    "streaming",
+    "tool_call_pending",
+    "reconnecting",
+    "resuming",
+    "closed",
+    "crashed",
+)
+
+
+class LoopLag:
+    """Event-loop lag: how late a timer fires. Keeps the last `window` samples and a histogram."""
+
+    def __init__(self, interval: float = 0.05, window: int = 600) -> None:
+        self.interval = interval
+        self.samples: deque[float] = deque(maxlen=window)
+        self.buckets = [0] * len(LAG_BUCKETS)  # non-cumulative; rendered cumulative
+        self.count = 0
+        self.total = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-lag")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def record(self, lag: float) -> None:
+        self.samples.append(lag)
+        self.count += 1
+        self.total += lag
+        index = bisect_left(LAG_BUCKETS, lag)
+        if index < len(self.buckets):
+            self.buckets[index] += 1
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile of the recent window (0 before any sample)."""
+        if not self.samples:
+            return 0.0
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+    @property
+    def max(self) -> float:
+        return max(self.samples, default=0.0)
+
+    async def _run(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.record(max(0.0, time.perf_counter() - before - self.interval))
+
+
+LOOP_LAG: Final = LoopLag()  # the process's one event loop, measured once for every view
+
+
+# -- the text format ------------------------------------------------------------------------------
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(pairs: Iterable[tuple[str, str]]) -> str:
+    inner = ",".join(f'{key}="{_escape(value)}"' for key, value in pairs)
+    return f"{{{inner}}}" if inner else ""
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+class Exposition:
+    """Builds one scrape: each metric family once, with HELP and TYPE before its samples."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def family(self, name: str, kind: str, help_text: str) -> None:
+        self.lines.append(f"# HELP {name} {help_text}")
+        self.lines.append(f"# TYPE {name} {kind}")
+
+    def sample(self, name: str, value: float, labels: Iterable[tuple[str, str]] = ()) -> None:
+        self.lines.append(f"{name}{_labels(labels)} {_number(value)}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+# Per-session families: (name, type, help, value of a Health).
+_PER_SESSION: Final[tuple[tuple[str, str, str, Callable[[Health], float]], ...]] = (
+    ("agent_console_session_up", "gauge", "1 while the session's link is live.", lambda h: _up(h)),
+    ("agent_console_session_events_total", "counter", "Frames received.", lambda h: h.events),
+    ("agent_console_session_tokens_total", "counter", "Text deltas applied.", lambda h: h.tokens),
+    (
+        "agent_console_session_events_per_second",
+        "gauge",
+        "Frames received per second.",
+        lambda h: h.events_per_s,
+    ),
+    ("agent_console_session_tokens_per_second", "gauge", "Text deltas per second.", lambda h: h.tokens_per_s),
+    (
+        "agent_console_session_reconnects_total",
+        "counter",
+        "Times the link went down.",
+        lambda h: h.reconnects,
+    ),
+    (
+        "agent_console_session_errors_total",
+        "counter",
+        "Server errors and malformed frames.",
+        lambda h: h.errors,
+    ),
+    (
+        "agent_console_session_interrupted_total",
+        "counter",
+        "Replies that never finished.",
+        lambda h: h.interrupted,
+    ),
+    ("agent_console_session_crashes_total", "counter", "Client crashes (restarted).", lambda h: h.crashes),
+    (
+        "agent_console_session_pending_tool_calls",
+        "gauge",
+        "Tool calls waiting for a result.",
+        lambda h: h.pending_tools,
+    ),
+    (
+        "agent_console_session_seconds_since_last_event",
+        "gauge",
+        "Seconds since the last frame arrived (-1 before any).",
+        lambda h: -1.0 if h.since_last_event is None else h.since_last_event,
+    ),
+)
+
+
+def _up(health: Health) -> int:
+    return 1 if health.state in ("open", "streaming", "tool_call_pending") else 0
+
+
+def render(supervisor: Supervisor, lag: LoopLag | None = None) -> str:
+    """One scrape of the whole console."""
+    healths = sorted(supervisor.healths(), key=lambda h: h.session_id)
+    out = Exposition()
+    _sessions(out, healths)
+    _sequencing(out, healths)
+    _aggregate(out, supervisor, healths)
+    if lag is not None:
+        _loop(out, lag)
+    _process(out)
+    return out.text()
+
+
+def _session_labels(health: Health) -> tuple[tuple[str, str], ...]:
+    return (("session", health.session_id), ("dialect", health.target.dialect))
+
+
+def _sessions(out: Exposition, healths: list[Health]) -> None:
+    out.family("agent_console_session_info", "gauge", "One per session; its state is a label.")
+    for h in healths:
+        out.sample(
+            "agent_console_session_info", 1, (*_session_labels(h), ("name", h.name), ("state", h.state))
+        )
+    for name, kind, help_text, value in _PER_SESSION:
+        out.family(name, kind, help_text)
+        for h in healths:
+            out.sample(name, value(h), _session_labels(h))
+
+
+def _sequencing(out: Exposition, healths: list[Health]) -> None:
+    sequenced = [(h, h.seq) for h in healths if h.seq is not None]
+    for name, help_text, pick in (
+        ("agent_console_session_frames_received_total", "Frames received (sequenced dialects).", 0),
+        ("agent_console_session_frames_applied_total", "Frames applied in seq order.", 1),
+        ("agent_console_session_frames_held", "Frames waiting behind a seq gap.", 2),
+    ):
+        out.family(name, "gauge" if pick == 2 else "counter", help_text)
+        for h, seq in sequenced:
+            value = (seq.received, seq.applied, seq.held)[pick]
+            out.sample(name, value, _session_labels(h))
+
+
+def _aggregate(out: Exposition, supervisor: Supervisor, healths: list[Health]) -> None:
+    summary = supervisor.summary(healths)
+    out.family("agent_console_sessions", "gauge", "Sessions by state.")
+    for state in STATES:
+        out.sample("agent_console_sessions", summary.by_state.get(state, 0), (("state", state),))
+    out.family("agent_console_events_per_second", "gauge", "Frames received per second, all sessions.")
+    out.sample("agent_console_events_per_second", summary.events_per_s)
+    out.family("agent_console_tokens_per_second", "gauge", "Text deltas per second, all sessions.")
+    out.sample("agent_console_tokens_per_second", summary.tokens_per_s)
+    out.family("agent_console_events_total", "counter", "Frames received, sessions open now.")
+    out.sample("agent_console_events_total", sum(h.events for h in healths))
+    out.family("agent_console_errors_total", "counter", "Errors, sessions open now.")
+    out.sample("agent_console_errors_total", summary.errors)
+    out.family("agent_console_crashes_total", "counter", "Client crashes, sessions open now.")
+    out.sample("agent_console_crashes_total", summary.crashes)
+
+
+def _loop(out: Exposition, lag: LoopLag) -> None:
+    name = "agent_console_event_loop_lag_seconds"
+    out.family(name, "histogram", "How late a timer fires on the event loop every session shares.")
+    cumulative = 0
+    for bound, count in zip(LAG_BUCKETS, lag.buckets, strict=True):
+        cumulative += count
+        out.sample(f"{name}_bucket", cumulative, (("le", _number(bound)),))
+    out.sample(f"{name}_bucket", lag.count, (("le", "+Inf"),))
+    out.sample(f"{name}_sum", lag.total)
+    out.sample(f"{name}_count", lag.count)
+    recent = "agent_console_event_loop_lag_recent_seconds"
+    out.family(recent, "gauge", f"Loop lag quantiles over the last {len(lag.samples)} samples.")
+    for q in (0.5, 0.99, 1.0):
+        out.sample(recent, lag.quantile(q), (("quantile", _number(q)),))
+
+
+def _process(out: Exposition) -> None:
+    cpu = os.times()
+    out.family("process_cpu_seconds_total", "counter", "User and system CPU time of the console process.")
+    out.sample("process_cpu_seconds_total", cpu.user + cpu.system)
+    rss = _resident_bytes()
+    if rss is not None:
+        out.family("process_resident_memory_bytes", "gauge", "Resident memory of the console process.")
+        out.sample("process_resident_memory_bytes", rss)
+
+
+def _resident_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None

@@ -1,0 +1,676 @@
+"""The SSE conversation dialect, sans-I/O.
+
+Two layers, kept apart as in httpx-sse:
+
+* `SSEDecoder` frames text into `ServerSentEvent`s by the WHATWG event-stream rules (CRLF, CR or LF line
+  ends, multi-line `data:`, `id:`, `retry:`, comments, a field split across chunks). It knows nothing
+  of conversations.
+* `ConversationDecoder` turns one server-sent event (name, data text, id) into normalized events from
+  `console.events`. It never raises: bad input becomes a `ProtocolError` event and the stream goes on.
+
+Wire format (spec sample)::
+
+    event:message_start
+    data:{"event":"message_start","messageId":"msg_0","role":"user"}
+    event:text_chunk
+    data:{"event":"text_chunk","messageId":"msg_0","chunk":"Hi! ","index":0}
+    event:component_start
+    data:{"event":"component_start","messageId":"msg_2","componentType":"calendar_event"}
+    event:component_field
+    data:{"event":"component_field","messageId":"msg_2","field":"title","value":"Meeting with John"}
+    event:component_end
+    data:{"event":"component_end","messageId":"msg_2"}
+    event:message_end
+    data:{"event":"message_end","messageId":"msg_0"}
+
+Accepted aliases (servers are not spec-perfect): role "agent"/"assistant"/"ai"/"bot" -> assistant and
+"user"/"human" -> user; `chunk` or `text`/`delta`; `componentType` or `type`/`component`; `field` or
+`name`/`key`; an optional `componentId` (the spec has none: components are numbered per message); a
+`component_field` may carry `"fields": {...}` instead of one field/value pair. A missing `index` places
+the chunk after the last one. The SSE `event:` name decides the type; when it is absent ("message") the
+JSON `event` member does. Other JSON members are ignored.
+
+Theory of operation, per message
+--------------------------------
+Text chunks are applied in `index` order, each once: the next index is applied at once together with
+the held successors; a later index is held until the gap before it fills; an index already applied (or
+held) is a duplicate, dropped and counted. When more than `max_held` chunks wait on one gap, the gap is
+reported (`ProtocolError` naming the missing indices) and skipped, so text keeps flowing; a chunk that
+turns up after its gap was skipped is reported and dropped, since text already shown cannot be spliced.
+At `message_end` every held chunk is released in index order and the gap reported.
+
+Replay: a stream without ids replays the conversation from the start after a reconnect. Events of a
+message that already ended are dropped and counted as replayed (`completed` lists those messages). A
+`message_start` for a message still open means its replay has begun: chunks dedupe by index, and the
+components restart their count so the replayed `component_start`/`component_field` events match the
+components already shown instead of creating them twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from console import jsonvalue
+from console.events import (
+    ComponentEnd,
+    ComponentField,
+    ComponentStart,
+    Event,
+    MessageStart,
+    ProtocolError,
+    StreamEnd,
+    TextDelta,
+    excerpt,
+)
+from console.jsonvalue import JsonObject, JsonValue
+
+# ----------------------------------------------------------------------------------------------
+# Event-stream framing (https://html.spec.whatwg.org/multipage/server-sent-events.html)
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    """One dispatched event. `id` is the last event id in force (it persists across events);
+    `retry` is set when this event's block carried a valid `retry:` field."""
+
+    event: str = "message"
+    data: str = ""
+    id: str = ""
+    retry: int | None = None
+
+
+class SSEDecoder:
+    """Incremental event-stream decoder: `decode(chunk)` returns the events the chunk completed.
+
+    A CR ending a chunk ends the line at once (no waiting for the next chunk to see whether an LF
+    follows); an LF opening the next chunk is then skipped as the second half of that CRLF.
+    """
+
+    def __init__(self) -> None:
+        self._partial: list[str] = []  # the line being received
+        self._skip_lf = False
+        self._started = False
+        self._event = ""
+        self._data: list[str] = []
+        self._retry_pending: int | None = None
+        self._has_fields = False
+        self._id_buffer = ""
+        self.last_event_id = ""
+        self.retry: int | None = None  # the reconnection time the server asked for, in ms
+        self.comments = 0
+
+    @property
+    def pending(self) -> bool:
+        """Whether an event has begun but not been dispatched (the stream would end mid-event)."""
+        return bool(self._partial) or self._has_fields
+
+    def decode(self, chunk: str) -> list[ServerSentEvent]:
+        if not self._started and chunk:
+            self._started = True
+            # "One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present."
+            chunk = chunk.removeprefix("\ufeff")
+        if self._skip_lf and chunk:
+            self._skip_lf = False
+            chunk = chunk.removeprefix("\n")
+        events: list[ServerSentEvent] = []
+        start = 0
+        length = len(chunk)
+        while start < length:
+            end = _line_end(chunk, start)
+            if end < 0:
+                self._partial.append(chunk[start:])
+                break
+            piece = chunk[start:end]
+            if self._partial:
+                self._partial.append(piece)
+                piece = "".join(self._partial)
+                self._partial.clear()
+            event = self._line(piece)
+            if event is not None:
+                events.append(event)
+            start = end + 1
+            if chunk[end] == "\r":
+                if start < length and chunk[start] == "\n":
+                    start += 1
+                elif start == length:
+                    self._skip_lf = True
+        return events
+
+    def flush(self) -> list[ServerSentEvent]:
+        """End of stream. "If the file ends in the middle of an event, before the final empty line, the
+        incomplete event is not dispatched": so this returns no event, and resets for a new stream (the
+        last event id and retry are kept, as a reconnect needs them)."""
+        self._partial.clear()
+        self._skip_lf = False
+        self._started = False
+        self._id_buffer = self.last_event_id  # the id of an event never dispatched does not count
+        self._reset_event()
+        return []
+
+    def _reset_event(self) -> None:
+        self._event = ""
+        self._data.clear()
+        self._retry_pending = None
+        self._has_fields = False
+
+    def _line(self, line: str) -> ServerSentEvent | None:
+        if not line:
+            return self._dispatch()
+        if line.startswith(":"):
+            self.comments += 1
+            return None
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        self._has_fields = True
+        if name == "event":
+            self._event = value
+        elif name == "data":
+            self._data.append(value)
+        elif name == "id":
+            if "\0" not in value:
+                self._id_buffer = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self.retry = int(value)
+            self._retry_pending = self.retry
+        # Any other field is ignored, as the spec says.
+        return None
+
+    def _dispatch(self) -> ServerSentEvent | None:
+        # The id takes effect at the blank line, even for an event without data: a reconnect must not
+        # claim an event whose block never completed.
+        self.last_event_id = self._id_buffer
+        has_data = bool(self._data)
+        event = ServerSentEvent(
+            event=self._event or "message",
+            data="\n".join(self._data),
+            id=self.last_event_id,
+            retry=self._retry_pending,
+        )
+        self._reset_event()
+        # "If the data buffer is an empty string, set the data buffer and the event type buffer to the
+        # empty string and return." (a `data:` line with no value still counts as data.)
+        return event if has_data else None
+
+
+def _line_end(text: str, start: int) -> int:
+    lf = text.find("\n", start)
+    cr = text.find("\r", start, lf if lf >= 0 else len(text))
+    return cr if cr >= 0 else lf
+
+
+# ----------------------------------------------------------------------------------------------
+# Conversation events
+# ----------------------------------------------------------------------------------------------
+
+DEFAULT_MAX_DATA = 8 * 1024 * 1024  # a data: URL photo in a field must pass; 80 MB must not
+DEFAULT_MAX_HELD = 32
+
+# The fields the spec defines for its component types; fields outside these are reported.
+SPEC_COMPONENT_FIELDS: Mapping[str, frozenset[str]] = {
+    "contact_badge": frozenset({"name", "email", "company", "profilePicture"}),
+    "calendar_event": frozenset({"title", "date", "time", "status"}),
+}
+
+ROLES: Mapping[str, str] = {
+    "user": "user",
+    "human": "user",
+    "agent": "assistant",
+    "assistant": "assistant",
+    "ai": "assistant",
+    "bot": "assistant",
+}
+
+EVENT_TYPES = frozenset(
+    {"message_start", "text_chunk", "message_end", "component_start", "component_field", "component_end"}
+)
+
+Outcome = Literal["applied", "held", "duplicate", "replayed", "invalid", "ignored"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """What one server-sent event became.
+
+    `outcome`: applied (events produced), held (a chunk waits for a gap), duplicate, replayed (part of
+    a message already shown), invalid (only a ProtocolError came out), ignored (no data: a keep-alive,
+    or the empty event httpx-sse dispatches for a block that only set `retry:` or `id:`).
+    """
+
+    kind: str
+    message_id: str | None
+    outcome: Outcome
+    events: tuple[Event, ...]
+
+
+@dataclass(slots=True)
+class ConversationStats:
+    applied: int = 0  # text chunks applied
+    out_of_order: int = 0  # chunks that had to wait for a gap
+    duplicates: int = 0
+    replayed: int = 0  # events dropped because they replay what was already shown
+    gaps: int = 0  # gaps reported (skipped or released at message_end)
+    invalid: int = 0  # events that were only a ProtocolError
+
+
+@dataclass(slots=True)
+class _Component:
+    component_id: str
+    type: str
+    fields: dict[str, JsonValue] = field(default_factory=dict)
+    ended: bool = False
+
+
+@dataclass(slots=True)
+class _Message:
+    message_id: str
+    next_index: int = 0
+    held: dict[int, str] = field(default_factory=dict)
+    applied: dict[int, str] = field(default_factory=dict)  # kept to tell a duplicate from a conflict
+    skipped: set[int] = field(default_factory=set)
+    components: list[_Component] = field(default_factory=list)
+    cursor: int = 0  # components seen since the message (re)started: replays count from 0 again
+    current: _Component | None = None  # the component that component_field events fill
+    replaying: bool = False
+
+
+class _Invalid(Exception):
+    """The event cannot be used; the message says why (the upstream's fault)."""
+
+
+class _Replayed(Exception):
+    pass
+
+
+class _Duplicate(Exception):
+    pass
+
+
+class ConversationDecoder:
+    """Decodes the events of one SSE conversation; keep one instance across reconnects."""
+
+    def __init__(
+        self,
+        *,
+        known_fields: Mapping[str, frozenset[str]] = SPEC_COMPONENT_FIELDS,
+        max_held: int = DEFAULT_MAX_HELD,
+        max_data: int = DEFAULT_MAX_DATA,
+        completed: Iterable[str] = (),
+    ) -> None:
+        self.known_fields = known_fields
+        self.max_held = max_held
+        self.max_data = max_data
+        self._completed: set[str] = set(completed)
+        self._open: dict[str, _Message] = {}
+        self.last_event_id = ""
+        self.stats = ConversationStats()
+        self._handlers: dict[str, Callable[[JsonObject, str], list[Event]]] = {
+            "message_start": self._message_start,
+            "text_chunk": self._text_chunk,
+            "message_end": self._message_end,
+            "component_start": self._component_start,
+            "component_field": self._component_field,
+            "component_end": self._component_end,
+        }
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @property
+    def completed(self) -> frozenset[str]:
+        """Ids of the messages that ended: a replay of them is dropped."""
+        return frozenset(self._completed)
+
+    def is_complete(self, message_id: str) -> bool:
+        return message_id in self._completed
+
+    @property
+    def open_messages(self) -> tuple[str, ...]:
+        return tuple(self._open)
+
+    def held(self, message_id: str) -> tuple[int, ...]:
+        """The chunk indices of a message waiting for a gap to fill."""
+        message = self._open.get(message_id)
+        return tuple(sorted(message.held)) if message else ()
+
+    # -- input ---------------------------------------------------------------------------------
+
+    def decode(self, event: str, data: str, id: str = "") -> list[Event]:
+        return list(self.feed(event, data, id).events)
+
+    def decode_sse(self, sse: ServerSentEvent) -> Decoded:
+        return self.feed(sse.event, sse.data, sse.id)
+
+    def feed(self, event: str, data: str, id: str = "") -> Decoded:
+        """Decode one server-sent event. Never raises."""
+        if id:
+            self.last_event_id = id
+        kind = event or "message"
+        if not data.strip():
+            return Decoded(kind, None, "ignored", ())
+        try:
+            obj = self._parse(kind, data)
+            kind = self._kind(kind, obj)
+            message_id = _message_id(kind, obj)
+        except _Invalid as exc:
+            return self._invalid(kind, None, str(exc), data)
+        handler = self._handlers[kind]
+        try:
+            events = handler(obj, message_id)
+        except _Invalid as exc:
+            return self._invalid(kind, message_id, f"{kind}: {exc}", data)
+        except _Replayed:
+            self.stats.replayed += 1
+            return Decoded(kind, message_id, "replayed", ())
+        except _Duplicate:
+            self.stats.duplicates += 1
+            return Decoded(kind, message_id, "duplicate", ())
+        if not events:
+            return Decoded(kind, message_id, "held", ())
+        outcome: Outcome = "invalid" if all(isinstance(e, ProtocolError) for e in events) else "applied"
+        if outcome == "invalid":
+            self.stats.invalid += 1
+        return Decoded(kind, message_id, outcome, tuple(events))
+
+    def release_held(self) -> list[Event]:
+        """Give up waiting on every gap (the stream is over for good): held chunks of the open messages
+        come out in index order, each gap reported. The messages stay open."""
+        events: list[Event] = []
+        for message in self._open.values():
+            events.extend(self._release(message))
+        return events
+
+    # -- parsing -------------------------------------------------------------------------------
+
+    def _parse(self, kind: str, data: str) -> JsonObject:
+        if len(data) > self.max_data:
+            raise _Invalid(f"{kind} event of {len(data)} chars exceeds the {self.max_data}-char limit")
+        try:
+            value = jsonvalue.loads(data)
+        except jsonvalue.JsonDecodeError as exc:
+            raise _Invalid(f"{kind} event: malformed JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise _Invalid(f"{kind} event: data is a JSON {_type_name(value)}, not an object")
+        return value
+
+    def _kind(self, name: str, obj: JsonObject) -> str:
+        member = obj.get("event")
+        if name == "message":
+            if not isinstance(member, str):
+                raise _Invalid("event has no type: no `event:` line and no string 'event' member")
+            name = member
+        elif isinstance(member, str) and member != name:
+            raise _Invalid(f"event name '{name}' disagrees with its data's 'event' member '{member}'")
+        if name not in EVENT_TYPES:
+            raise _Invalid(f"unknown event type '{name}'")
+        return name
+
+    def _invalid(self, kind: str, message_id: str | None, reason: str, data: str) -> Decoded:
+        self.stats.invalid += 1
+        return Decoded(kind, message_id, "invalid", (ProtocolError(reason, excerpt(data)),))
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def _message_start(self, obj: JsonObject, message_id: str) -> list[Event]:
+        if message_id in self._completed:
+            raise _Replayed
+        message = self._open.get(message_id)
+        if message is not None:
+            # The stream is replaying a message it had begun: match what follows to what is shown.
+            message.replaying = True
+            message.cursor = 0
+            message.current = None
+            raise _Replayed
+        role = obj.get("role")
+        events: list[Event] = []
+        mapped = ROLES.get(role.lower()) if isinstance(role, str) else None
+        if mapped is None:
+            shown = "missing" if role is None else jsonvalue.dumps(role)
+            events.append(ProtocolError(f"message {message_id}: role {shown}, treated as agent", ""))
+            mapped = "assistant"
+        self._open[message_id] = _Message(message_id)
+        events.insert(0, MessageStart(stream_id=message_id, role=mapped))
+        return events
+
+    def _message_end(self, obj: JsonObject, message_id: str) -> list[Event]:
+        if message_id in self._completed:
+            raise _Replayed
+        message = self._open.pop(message_id, None)
+        if message is None:
+            raise _Invalid(f"message {message_id} never started")
+        self._completed.add(message_id)
+        events = self._release(message)
+        if message.current is not None and not message.current.ended:
+            events.append(ProtocolError(f"message {message_id} ended with its component still open", ""))
+        events.append(StreamEnd(stream_id=message_id))
+        return events
+
+    def _message(self, message_id: str, kind: str) -> tuple[_Message, list[Event]]:
+        """The open message an event belongs to; a message never announced is started as an agent's,
+        since dropping its text would lose more than guessing the role."""
+        if message_id in self._completed:
+            raise _Replayed
+        message = self._open.get(message_id)
+        if message is not None:
+            return message, []
+        message = self._open[message_id] = _Message(message_id)
+        return message, [
+            ProtocolError(f"{kind} for message {message_id} that never started; shown as agent", ""),
+            MessageStart(stream_id=message_id, role="assistant"),
+        ]
+
+    # -- text ----------------------------------------------------------------------------------
+
+    def _text_chunk(self, obj: JsonObject, message_id: str) -> list[Event]:
+        text = _first_str(obj, ("chunk", "text", "delta"))
+        if text is None:
+            raise _Invalid("no string 'chunk'")
+        index = _index(obj)
+        message, events = self._message(message_id, "text_chunk")
+        if index is None:
+            index = max([message.next_index - 1, *message.held]) + 1
+        if index < message.next_index or index in message.held:
+            self._seen_chunk(message, index, text)
+        if message.replaying:
+            message.replaying = False
+        if index > message.next_index:
+            message.held[index] = text
+            self.stats.out_of_order += 1
+            if len(message.held) > self.max_held:
+                events.extend(self._skip_gap(message))
+            return events
+        events.extend(self._apply(message, index, text))
+        return events
+
+    def _seen_chunk(self, message: _Message, index: int, text: str) -> None:
+        """A chunk index already applied or held: a duplicate, a replay, or too late to place."""
+        if index in message.skipped:
+            raise _Invalid(f"chunk {index} of {message.message_id} came after its gap was skipped: dropped")
+        previous = message.applied.get(index, message.held.get(index))
+        if previous is not None and previous != text:
+            raise _Invalid(
+                f"chunk {index} of {message.message_id} differs from the one already received; first kept"
+            )
+        if message.replaying:
+            raise _Replayed
+        raise _Duplicate
+
+    def _apply(self, message: _Message, index: int, text: str) -> list[Event]:
+        events: list[Event] = []
+        while True:
+            message.applied[index] = text
+            message.next_index = index + 1
+            self.stats.applied += 1
+            if text:
+                events.append(TextDelta(stream_id=message.message_id, text=text))
+            successor = message.held.pop(message.next_index, None)
+            if successor is None:
+                return events
+            index, text = message.next_index, successor
+
+    def _skip_gap(self, message: _Message) -> list[Event]:
+        first = min(message.held)
+        missing = range(message.next_index, first)
+        message.skipped.update(missing)
+        self.stats.gaps += 1
+        events: list[Event] = [
+            ProtocolError(
+                f"message {message.message_id}: chunks {_ranges(missing)} missing after "
+                f"{len(message.held)} later chunks arrived; skipped",
+                "",
+            )
+        ]
+        events.extend(self._apply(message, first, message.held.pop(first)))
+        return events
+
+    def _release(self, message: _Message) -> list[Event]:
+        events: list[Event] = []
+        while message.held:
+            events.extend(self._skip_gap(message))
+        return events
+
+    # -- components ----------------------------------------------------------------------------
+
+    def _component_start(self, obj: JsonObject, message_id: str) -> list[Event]:
+        type_name = _first_str(obj, ("componentType", "type", "component"))
+        if not type_name:
+            raise _Invalid("no string 'componentType'")
+        message, events = self._message(message_id, "component_start")
+        given = obj.get("componentId")
+        message.cursor += 1
+        if isinstance(given, str) and given:
+            component_id = given
+            existing = next((c for c in message.components if c.component_id == given), None)
+            if existing is not None and existing.type != type_name:
+                raise _Invalid(f"component {given} started again as {type_name}, was {existing.type}")
+        else:
+            component_id = f"{message_id}/component-{len(message.components) + 1}"
+            replayable = message.cursor <= len(message.components)
+            existing = message.components[message.cursor - 1] if replayable else None
+        # A replayed start names the type of the component it replays; a different type is a new one
+        # (a duplicated message_start, not a replay, reset the count).
+        if existing is not None and existing.type == type_name:
+            message.current = existing
+            raise _Replayed
+        if message.current is not None and not message.current.ended:
+            # A new component implies the previous one is over; say so rather than leave it spinning.
+            message.current.ended = True
+            events.append(ProtocolError(f"component {message.current.component_id} never ended", ""))
+            events.append(ComponentEnd(stream_id=message_id, component_id=message.current.component_id))
+        component = _Component(component_id, type_name)
+        message.components.append(component)
+        message.cursor = len(message.components)
+        message.current = component
+        events.append(ComponentStart(stream_id=message_id, component_id=component_id, type=type_name))
+        return events
+
+    def _target(self, obj: JsonObject, message_id: str) -> tuple[_Message, _Component]:
+        if message_id in self._completed:
+            raise _Replayed
+        message = self._open.get(message_id)
+        if message is None:
+            raise _Invalid(f"for message {message_id} that never started")
+        given = obj.get("componentId")
+        if isinstance(given, str) and given:
+            component = next((c for c in message.components if c.component_id == given), None)
+        else:
+            component = message.current
+        if component is None:
+            raise _Invalid(f"for a component of message {message_id} that never started")
+        return message, component
+
+    def _component_field(self, obj: JsonObject, message_id: str) -> list[Event]:
+        message, component = self._target(obj, message_id)
+        pairs = _field_pairs(obj)
+        events: list[Event] = []
+        known = self.known_fields.get(component.type)
+        replayed = 0
+        for name, value in pairs:
+            if known is not None and name not in known:
+                events.append(
+                    ProtocolError(
+                        f"component_field: '{name}' is not a field of {component.type}; dropped", ""
+                    )
+                )
+            elif component.fields.get(name, _ABSENT) == value:
+                replayed += 1
+            elif component.ended and not message.replaying:
+                events.append(
+                    ProtocolError(
+                        f"component_field: '{name}' for {component.component_id} after it ended", ""
+                    )
+                )
+            else:
+                component.fields[name] = value
+                events.append(ComponentField(message_id, component.component_id, name, value))
+        if not events and replayed:
+            raise _Replayed if message.replaying else _Duplicate
+        return events
+
+    def _component_end(self, obj: JsonObject, message_id: str) -> list[Event]:
+        message, component = self._target(obj, message_id)
+        if component.ended:
+            raise _Replayed if message.replaying else _Duplicate
+        component.ended = True
+        return [ComponentEnd(stream_id=message_id, component_id=component.component_id)]
+
+
+_ABSENT = object()
+
+
+def _message_id(kind: str, obj: JsonObject) -> str:
+    value = obj.get("messageId", obj.get("message_id"))
+    if not isinstance(value, str) or not value:
+        raise _Invalid(f"{kind} event has no string 'messageId'")
+    return value
+
+
+def _first_str(obj: JsonObject, keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _index(obj: JsonObject) -> int | None:
+    if "index" not in obj:
+        return None
+    value = obj["index"]
+    # bool is an int in Python; `true` is a mistyped index, not index 1.
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _Invalid(f"'index' must be a non-negative integer, got {jsonvalue.dumps(value)}")
+    return value
+
+
+def _field_pairs(obj: JsonObject) -> list[tuple[str, JsonValue]]:
+    fields = obj.get("fields")
+    if isinstance(fields, dict) and fields:
+        return list(fields.items())
+    name = _first_str(obj, ("field", "name", "key"))
+    if not name:
+        raise _Invalid("no string 'field'")
+    if "value" not in obj:
+        raise _Invalid(f"field '{name}' has no 'value'")
+    return [(name, obj["value"])]
+
+
+def _type_name(value: JsonValue) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(
+        type(value), "object"
+    )
+
+
+def _ranges(indices: Iterable[int]) -> str:
+    """3, 4, 5, 9 -> '3-5, 9'."""
+    spans: list[list[int]] = []
+    for index in sorted(indices):
+        if spans and index == spans[-1][1] + 1:
+            spans[-1][1] = index
+        else:
+            spans.append([index, index])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)

@@ -1,0 +1,1 @@
+"""Embedded upstream simulators: the agent WebSocket server (normal and chaos), and friends."""

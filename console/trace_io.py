@@ -1,0 +1,318 @@
+"""Traces on disk: a session's protocol trace as JSON Lines, and an exported trace opened offline.
+
+Format: one JSON object a line. The first line is a header, every other line one trace entry, in the
+order the console saw them:
+
+    {"format": "agent-console-trace", "version": 1, "started_at": 1767225600.123, "dropped": 0}
+    {"t": 0.0, "dir": "client", "kind": "CONNECTED", "summary": "connected"}
+    {"t": 12.5, "dir": "out", "kind": "USER_MESSAGE", "raw": "{\\"type\\":\\"USER_MESSAGE\\",...}"}
+    {"t": 19.0, "dir": "in", "kind": "TOKEN", "seq": 2, "raw": "{\\"type\\":\\"TOKEN\\",...}"}
+
+`t` is milliseconds since the first entry (its receive time for inbound frames), `started_at` the wall
+clock of the first entry (epoch seconds), `dropped` how many older events the session had already let
+go when it was exported (a replay of such a trace starts mid-conversation). Frames are kept as the exact
+text that crossed the wire, because the client tells a duplicate from a different frame by its bytes.
+Recordings of the published agent-server (`{"t", "dir", "frame": {...}}`, no header) load as well.
+
+Opening a trace replays it through the same engine a live session uses (`AgentEngine`): inbound frames
+with their receive times, the prompts the user sent, and the connection's drops and reconnections. PONGs,
+ACKs and RESUMEs are not copied from the file: the engine sends them again, so what the timeline shows
+for a replay is what the client logic does with those frames, derived afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from console import jsonvalue
+from console.connection import IllegalTransition
+from console.engines.agent import AgentEngine, EngineConfig
+from console.jsonvalue import JsonObject, JsonValue
+from console.session import Conversation, Message, TraceEntry
+
+FORMAT = "agent-console-trace"
+VERSION = 1
+
+# Client rows the engine writes from `tick`: replaying one means ticking the engine at that moment,
+# so timers fire exactly when they did live (not earlier, at an unrelated frame).
+_TIMER_KINDS = frozenset({"GAP_RESUME", "GAP_SKIPPED", "EARLY_ACK", "STALLED"})
+_DROP_KINDS = frozenset({"DISCONNECTED", "CONNECT_FAILED"})
+
+
+class TraceFormatError(ValueError):
+    """The text is not a trace this console can open."""
+
+
+class OfflineError(RuntimeError):
+    """A replayed trace has no agent behind it: nothing can be sent."""
+
+
+# -- export -------------------------------------------------------------------------------------
+
+
+def wall_offset_now() -> float:
+    """Add to a `time.monotonic()` reading to get the wall clock (epoch seconds)."""
+    return time.time() - time.monotonic()
+
+
+def export_jsonl(conversation: Conversation, wall_offset: float | None = None) -> str:
+    """The trace of a conversation as JSON Lines (see the module docstring)."""
+    offset = wall_offset_now() if wall_offset is None else wall_offset
+    trace = conversation.trace
+    start = trace[0].at if trace else 0.0
+    header: JsonObject = {
+        "format": FORMAT,
+        "version": VERSION,
+        "started_at": round(start + offset, 3),
+        "dropped": conversation.trace_dropped,
+    }
+    lines = [jsonvalue.dumps(header)]
+    lines.extend(jsonvalue.dumps(_entry_json(entry, start)) for entry in trace)
+    return "\n".join(lines) + "\n"
+
+
+def _entry_json(entry: TraceEntry, start: float) -> JsonObject:
+    line: JsonObject = {"t": round((entry.at - start) * 1000, 3), "dir": entry.direction, "kind": entry.kind}
+    if entry.seq is not None:
+        line["seq"] = entry.seq
+    if entry.raw is not None:
+        line["raw"] = entry.raw
+    if entry.raw is None or entry.direction == "client":
+        line["summary"] = entry.summary
+    return line
+
+
+# -- import -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TraceLine:
+    """One usable line of a trace file."""
+
+    t: float  # seconds since the first entry
+    direction: str
+    kind: str
+    raw: str | None
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTrace:
+    conversation: Conversation
+    started_at: float | None  # wall clock of the first entry, when the file says
+    dropped: int  # events the live session had let go before it was exported
+    frames: int  # inbound frames replayed
+    duration: float  # seconds from the first to the last entry
+    problems: tuple[str, ...]  # lines that could not be used, and why
+
+
+def load_jsonl(text: str, config: EngineConfig | None = None) -> LoadedTrace:
+    """Replay an exported trace (or an agent-server recording) into a fresh conversation."""
+    header, lines, problems = parse_jsonl(text)
+    engine = AgentEngine(Conversation(), config)
+    replay = _Replay(engine)
+    for number, line in lines:
+        try:
+            replay.step(line)
+        except IllegalTransition as exc:
+            problems.append(f"line {number}: {line.kind} does not fit the session here ({exc})")
+        engine.data_to_send()  # there is no wire: what the engine would send is only traced
+    end = lines[-1][1].t if lines else 0.0
+    replay.finish(end)
+    started = header.get("started_at")
+    dropped = header.get("dropped")
+    return LoadedTrace(
+        conversation=engine.conversation,
+        started_at=float(started) if isinstance(started, int | float) else None,
+        dropped=dropped if isinstance(dropped, int) else 0,
+        frames=replay.frames,
+        duration=end,
+        problems=tuple(problems),
+    )
+
+
+def parse_jsonl(text: str) -> tuple[JsonObject, list[tuple[int, TraceLine]], list[str]]:
+    """Header, numbered usable lines and problems; raises TraceFormatError when nothing is usable."""
+    header: JsonObject = {}
+    lines: list[tuple[int, TraceLine]] = []
+    problems: list[str] = []
+    for number, source in enumerate(text.splitlines(), start=1):
+        if not source.strip():
+            continue
+        try:
+            value = jsonvalue.loads(source)
+        except jsonvalue.JsonDecodeError as exc:
+            problems.append(f"line {number}: not JSON ({exc})")
+            continue
+        if isinstance(value, dict) and value.get("format") == FORMAT:
+            header = value
+            continue
+        line = _trace_line(value)
+        if isinstance(line, str):
+            problems.append(f"line {number}: {line}")
+        else:
+            lines.append((number, line))
+    if not lines:
+        reason = problems[0] if problems else "the file is empty"
+        raise TraceFormatError(f"no trace entries found: {reason}")
+    if isinstance(header.get("version"), int) and header["version"] != VERSION:
+        problems.append(f"trace format version {header['version']}; this console reads {VERSION}")
+    return header, lines, problems
+
+
+def _trace_line(value: JsonValue) -> TraceLine | str:
+    """A line of either format, or why it is unusable."""
+    if not isinstance(value, dict):
+        return "not a JSON object"
+    t, direction = value.get("t"), value.get("dir")
+    if not isinstance(t, int | float) or isinstance(t, bool):
+        return "no numeric 't'"
+    if direction not in ("in", "out", "client"):
+        return "'dir' must be in, out or client"
+    raw = value.get("raw")
+    frame = value.get("frame")
+    if not isinstance(raw, str):
+        raw = jsonvalue.dumps(frame) if frame is not None else None
+    kind = value.get("kind")
+    if not isinstance(kind, str):
+        kind = _frame_type(raw) or ""
+    summary = value.get("summary")
+    if direction != "client" and raw is None:
+        return f"{direction} entry without 'raw' or 'frame'"
+    if not kind:
+        return "no 'kind' and no frame type"
+    return TraceLine(float(t) / 1000, str(direction), kind, raw, summary if isinstance(summary, str) else "")
+
+
+def _frame_type(raw: str | None) -> str | None:
+    obj = _frame_object(raw)
+    kind = obj.get("type") if obj else None
+    return kind if isinstance(kind, str) else None
+
+
+def _frame_object(raw: str | None) -> JsonObject | None:
+    if raw is None:
+        return None
+    try:
+        value = jsonvalue.loads(raw)
+    except jsonvalue.JsonDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class _Replay:
+    """Drives an engine from trace lines the way the transport drove it live."""
+
+    def __init__(self, engine: AgentEngine) -> None:
+        self.engine = engine
+        self.up = False
+        self.closed = False
+        self.frames = 0
+
+    def step(self, line: TraceLine) -> None:
+        if line.direction == "client":
+            self._client(line)
+        elif line.direction == "out":
+            self._out(line)
+        elif line.raw is not None:
+            self._ensure_up(line.t)
+            self.engine.receive(line.raw, line.t)
+            self.frames += 1
+
+    def _client(self, line: TraceLine) -> None:
+        if line.kind == "CONNECTED":
+            self._ensure_up(line.t)
+        elif line.kind in _DROP_KINDS:
+            reason = line.summary.partition(";")[0] or "connection lost"
+            self.engine.disconnected(line.t, reason, 0.0)
+            self.up = False
+        elif line.kind in _TIMER_KINDS:
+            self.engine.tick(line.t)
+        elif line.kind == "CLOSED":
+            self._close(line.t)
+        # Everything else (duplicates dropped, frames held, ...) the engine records again by itself.
+
+    def _out(self, line: TraceLine) -> None:
+        if line.kind == "RESUME":
+            self._ensure_up(line.t)  # the engine sends its own RESUME on reconnection
+        elif line.kind == "USER_MESSAGE":
+            frame = _frame_object(line.raw)
+            content = frame.get("content") if frame else None
+            if isinstance(content, str):
+                self._ensure_up(line.t)
+                self.engine.send_user_message(content, line.t)
+
+    def _ensure_up(self, t: float) -> None:
+        if self.closed:
+            raise IllegalTransition("the session was closed earlier in the trace")
+        if not self.up:
+            self.engine.connected(t)
+            self.up = True
+
+    def _close(self, t: float) -> None:
+        if not self.closed:
+            self.engine.close(t)
+            self.closed = True
+            self.up = False
+
+    def finish(self, t: float) -> None:
+        """The trace ends: a reply still streaming will not go on; the session is over."""
+        self.engine.tick(t)
+        self.engine.conversation.mark_interrupted("the trace ends here", t)
+        self._close(t)
+
+
+# -- a trace as a session --------------------------------------------------------------------------
+
+
+class ReplayClient:
+    """A session over a loaded trace: everything can be looked at, nothing can be sent."""
+
+    def __init__(self, loaded: LoadedTrace, name: str = "trace") -> None:
+        self.loaded = loaded
+        self.name = name
+        self.url = f"trace:{name}"
+        self._task: asyncio.Task[None] | None = None
+        # Times in the replayed conversation count from 0 at the first entry; this maps them to the
+        # wall clock of the recording (or of now, when the file does not say).
+        self.wall_offset = loaded.started_at if loaded.started_at is not None else time.time()
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.loaded.conversation
+
+    @property
+    def idle(self) -> bool:
+        return True
+
+    @property
+    def connected_once(self) -> bool:
+        return True
+
+    def start(self) -> asyncio.Task[None]:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(_nothing(), name=f"replay {self.name}")
+        return self._task
+
+    async def close(self) -> None:
+        pass
+
+    def send_user_message(self, text: str) -> Message:
+        raise OfflineError(f"'{self.name}' is a recorded trace opened offline: messages cannot be sent")
+
+    def retry(self, message_id: str) -> Message | None:
+        return None
+
+    def drop(self) -> None:
+        """Nothing to drop: there is no connection."""
+
+
+async def _nothing() -> None:
+    return None
+
+
+def open_trace(text: str, name: str = "trace", config: EngineConfig | None = None) -> ReplayClient:
+    """Load an exported trace as a session the console can show; raises TraceFormatError."""
+    return ReplayClient(load_jsonl(text, config), name)

@@ -1,0 +1,137 @@
+"""The SSE transport of a conversation stream: httpx + httpx-sse, reconnect with backoff.
+
+The server's `retry:` (milliseconds) replaces our backoff delay when it gave one; `Last-Event-ID`
+goes with every reconnection when the server gave ids. A stream that ends with every message
+complete ends the session's work (no reconnect loop) until the user asks for a replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import httpx_sse
+
+from console.engines.sse import SSEEngine
+from console.protocols.sse import ServerSentEvent
+from console.session import Conversation, Message
+from console.transport.websocket import Clock, backoff
+
+
+class ReadOnlyStream(RuntimeError):
+    """An SSE conversation stream takes no prompts."""
+
+
+class SSEClient:
+    readonly = True
+
+    def __init__(
+        self,
+        url: str,
+        engine: SSEEngine | None = None,
+        *,
+        backoff_factory: Callable[[], Iterator[float]] = backoff,
+        read_timeout: float = 60.0,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.url = url
+        self.engine = engine or SSEEngine()
+        self._backoff_factory = backoff_factory
+        self._timeout = httpx.Timeout(10.0, read=read_timeout)
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._replay = asyncio.Event()
+        self._response: httpx.Response | None = None
+        self._closed = False
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.engine.conversation
+
+    @property
+    def idle(self) -> bool:
+        """The whole conversation has arrived."""
+        return self.engine.complete
+
+    @property
+    def connected_once(self) -> bool:
+        return self.engine.connections > 0
+
+    def start(self) -> asyncio.Task[None]:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name=f"sse-client {self.url}")
+        return self._task
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.engine.close(self._clock())
+
+    def send_user_message(self, text: str) -> Message:
+        raise ReadOnlyStream("this SSE conversation stream is read-only: it takes no prompts")
+
+    def retry(self, message_id: str) -> Message | None:
+        return None
+
+    def replay(self) -> None:
+        """Show the conversation again from its start."""
+        self.engine.replay(self._clock())
+        self._replay.set()
+        self.drop()
+
+    def drop(self) -> None:
+        response = self._response
+        if response is not None:
+            # Closing the response under the reader ends the stream as a network failure would.
+            asyncio.get_running_loop().create_task(response.aclose())
+
+    async def run(self) -> None:
+        delays = self._backoff_factory()
+        async with httpx.AsyncClient(timeout=self._timeout) as http:
+            while not self._closed:
+                connected, reason = await self._stream_once(http)
+                if self.engine.complete:
+                    await self._replay.wait()  # done until the user asks for a replay
+                    self._replay.clear()
+                    continue
+                if self._replay.is_set():
+                    self._replay.clear()
+                    delays = self._backoff_factory()
+                    continue
+                if connected:
+                    delays = self._backoff_factory()
+                delay = next(delays) if self.engine.retry_ms is None else self.engine.retry_ms / 1000
+                self.engine.disconnected(self._clock(), reason, delay)
+                await asyncio.sleep(delay)
+
+    async def _stream_once(self, http: httpx.AsyncClient) -> tuple[bool, str]:
+        """One request, until its stream ends: (it connected, why it ended)."""
+        connected = False
+        try:
+            async with httpx_sse.aconnect_sse(
+                http, "GET", self.url, headers=self.engine.request_headers()
+            ) as source:
+                response = source.response
+                if response.status_code != 200:
+                    return False, f"HTTP {response.status_code}"
+                self._response = response
+                connected = True
+                self.engine.connected(self._clock())
+                async for sse in source.aiter_sse():
+                    event = ServerSentEvent(sse.event, sse.data, sse.id, sse.retry)
+                    self.engine.receive(event, self._clock())
+            if self.engine.ended(self._clock()):
+                return True, "complete"
+            return True, "the stream ended before the conversation did"
+        except httpx_sse.SSEError as exc:
+            return connected, f"not an event stream: {exc}"
+        except (httpx.HTTPError, OSError) as exc:
+            return connected, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        finally:
+            self._response = None

@@ -1,0 +1,251 @@
+"""The page of a chat-dialect session: the agent console's frame plus conversations and saved ideas.
+
+A chat session holds several conversations (one chatId each). The page shows one of them, named in
+its address (`?chat=ID`), so a reload or a second tab keeps its place and tabs do not pull each
+other's view around; switching conversation or starting a new chat opens that address, and the page
+is built afresh for it from the session model (nothing is lost: the session lives in the server).
+Beside the chat: the conversation list with "new chat", and the conversation's saved ideas, which
+can be copied one by one or downloaded as Markdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote
+
+from nicegui import ui
+
+from console.engines.chat import SavedIdea, ideas_markdown, saved_ideas
+from console.protocols.chat import IDEA_COMPONENT
+from console.session import BlockUpdated, Change, ComponentBlock, Conversation, Message, Reset
+from console.sessions import SessionEntry
+from console.transport.chat import ChatClient
+from console.ui.page import chat_column, frame, side_panels
+
+_CSS = """
+.ac-chats { width: 16rem; flex-shrink: 0; display: flex; flex-direction: column; flex-wrap: nowrap;
+  min-height: 0; overflow-y: auto; border-right: 1px solid var(--ac-border); background: var(--ac-agent); }
+.ac-chats.ac-toggled { display: none; }
+.ac-chat-item { display: flex; align-items: center; gap: 0.5rem; padding: 0.45rem 0.75rem;
+  border-radius: 0.5rem; margin: 0 0.5rem; color: inherit; text-decoration: none; font-size: 0.875rem; }
+.ac-chat-item:hover { background: rgb(148 163 184 / 0.15); }
+.ac-chat-item[data-active=true] { background: rgb(99 102 241 / 0.15); font-weight: 600; }
+.ac-chat-title { min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.ac-saved-idea { display: flex; align-items: flex-start; gap: 0.4rem; padding: 0.3rem 0.75rem;
+  font-size: 0.875rem; animation: ac-appear 180ms ease-out; }
+.ac-saved-idea .ac-idea-text { flex: 1; min-width: 0; overflow-wrap: anywhere; white-space: pre-wrap; }
+@media (max-width: 760px) {
+  /* On a phone the list covers the chat when opened instead of squeezing it. */
+  .ac-chats { display: none; }
+  .ac-chats.ac-toggled { display: flex; position: fixed; inset: 3rem auto 0 0; width: min(20rem, 85vw);
+    z-index: 21; box-shadow: 0 10px 30px rgb(0 0 0 / 0.25); }
+}
+"""
+
+
+def chat_address(session_id: str, chat_id: str) -> str:
+    return f"/session/{quote(session_id, safe='')}?chat={quote(chat_id, safe='')}"
+
+
+class ConversationClient:
+    """One conversation of a chat session, as the `SessionClient` the views of one tab work with.
+
+    Prompts and retries go to this conversation whichever one is active in the session, so two tabs
+    showing two conversations each send where their user typed.
+    """
+
+    readonly = False
+
+    def __init__(self, client: ChatClient, chat_id: str) -> None:
+        self.session = client
+        self.chat_id = chat_id
+        self.url = client.url
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.session.conversations[self.chat_id]
+
+    @property
+    def idle(self) -> bool:
+        return self.session.is_idle(self.chat_id)
+
+    @property
+    def connected_once(self) -> bool:
+        return self.session.connected_once
+
+    def start(self) -> asyncio.Task[None]:
+        return self.session.start()
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    def send_user_message(self, text: str) -> Message:
+        return self.session.send_user_message(text, self.chat_id)
+
+    def retry(self, message_id: str) -> Message | None:
+        return self.session.retry(message_id, self.chat_id)
+
+    def drop(self) -> None:
+        self.session.drop()
+
+
+class ConversationList:
+    """Every conversation of the session, newest last, with the shown one marked; and "New chat"."""
+
+    def __init__(self, client: ChatClient, shown_id: str, session_id: str) -> None:
+        self.client = client
+        self.shown_id = shown_id
+        self.session_id = session_id
+        self._snapshot: list[tuple[str, str, bool]] = []
+        with ui.row().classes("items-center w-full px-3 pt-3 pb-1 no-wrap"):
+            ui.label("Conversations").classes("text-xs font-semibold uppercase text-slate-500")
+            ui.space()
+            ui.button("New chat", icon="add", on_click=self.new_chat).props(
+                "dense flat no-caps size=sm data-testid=new-chat"
+            ).mark("new-chat")
+        self.root = (
+            ui.element("div").classes("flex flex-col gap-0.5 pb-2").props("data-testid=conversation-list")
+        )
+        self.render()
+        unsubscribe = client.subscribe(self.render)
+        ui.context.client.on_delete(unsubscribe)
+
+    def new_chat(self) -> None:
+        ui.navigate.to(chat_address(self.session_id, self.client.new_chat()))
+
+    def render(self) -> None:
+        snapshot = [
+            (chat_id, self.client.title(chat_id), not self.client.is_idle(chat_id))
+            for chat_id in self.client.conversations
+        ]
+        if snapshot == self._snapshot:
+            return  # told about a change this list does not show: send nothing
+        self._snapshot = snapshot
+        self.root.clear()
+        with self.root:
+            for chat_id, title, replying in snapshot:
+                self._item(chat_id, title, replying)
+
+    def _item(self, chat_id: str, title: str, replying: bool) -> None:
+        with ui.link(target=chat_address(self.session_id, chat_id)).classes("ac-chat-item") as item:
+            # Values go in as props, never through the props parser: titles are what users typed.
+            item.props.update(
+                {
+                    "data-testid": "conversation-item",
+                    "data-chat-id": chat_id,
+                    "data-active": "true" if chat_id == self.shown_id else "false",
+                    "data-replying": "true" if replying else "false",
+                }
+            )
+            if replying:
+                ui.spinner(size="1em").classes("shrink-0")
+            else:
+                ui.icon("chat_bubble_outline", size="1em").classes("shrink-0 text-slate-500")
+            ui.label(title).classes("ac-chat-title")
+        item.mark("conversation-item", f"chat-{chat_id}")
+
+
+class SavedIdeas:
+    """The ideas of one conversation that arrived whole, as they arrive; copy, or export as Markdown."""
+
+    def __init__(self, client: ChatClient, chat_id: str) -> None:
+        self.client = client
+        self.chat_id = chat_id
+        self.conversation = client.conversations[chat_id]
+        self.shown: list[SavedIdea] = []
+        with ui.element("div").classes("flex flex-col border-t pt-2 pb-3") as self.root:
+            self.root.props("data-testid=saved-ideas")
+            with ui.row().classes("items-center w-full px-3 pb-1 no-wrap"):
+                ui.icon("lightbulb", size="1.1em").classes("text-amber-500")
+                self.heading = ui.label("Saved ideas").classes(
+                    "text-xs font-semibold uppercase text-slate-500"
+                )
+                ui.space()
+                self.export = (
+                    ui.button(icon="download", on_click=self.download)
+                    .props("dense flat round size=sm data-testid=ideas-export")
+                    .tooltip("Export as Markdown")
+                    .mark("ideas-export")
+                )
+            self.list = ui.element("div").classes("flex flex-col")
+            self.empty = ui.label("Ideas the agent suggests are saved here.").classes(
+                "text-xs text-slate-500 px-3"
+            )
+        self.sync()
+        unsubscribe = self.conversation.subscribe(self._on_change)
+        ui.context.client.on_delete(unsubscribe)
+
+    def _on_change(self, change: Change) -> None:
+        match change:
+            case BlockUpdated(message=message, block_index=index):
+                block = message.blocks[index]
+                if isinstance(block, ComponentBlock) and block.type == IDEA_COMPONENT and block.complete:
+                    self.sync()
+            case Reset():
+                self.sync()
+            case _:
+                pass
+
+    def sync(self) -> None:
+        """Show what the model holds: new ideas are appended; anything else rebuilds the list."""
+        ideas = saved_ideas(self.conversation)
+        if ideas[: len(self.shown)] != self.shown:
+            self.list.clear()
+            self.shown = []
+        with self.list:
+            for idea in ideas[len(self.shown) :]:
+                self._item(idea)
+        self.shown = ideas
+        self.heading.set_text(f"Saved ideas ({len(ideas)})" if ideas else "Saved ideas")
+        self.empty.set_visibility(not ideas)
+        self.export.set_enabled(bool(ideas))
+
+    def _item(self, idea: SavedIdea) -> None:
+        with ui.element("div").classes("ac-saved-idea") as item:
+            item.props.update({"data-testid": "saved-idea", "data-component-id": idea.component_id})
+            text = ui.label(idea.text).classes("ac-idea-text").mark("saved-idea-text")
+            copy = ui.button(icon="content_copy").props("flat dense round size=xs data-testid=copy-idea")
+            copy.tooltip("Copy")
+        item.mark("saved-idea")
+        # Copied from what the browser shows: the text is never written into a script.
+        copy.on(
+            "click",
+            lambda: ui.notify("Idea copied", timeout=1500),
+            js_handler=f"() => {{ navigator.clipboard.writeText(document.getElementById('c{text.id}').innerText); emit(); }}",
+        )
+        copy.mark("copy-idea")
+
+    def download(self) -> None:
+        markdown = ideas_markdown(self.client.title(self.chat_id), saved_ideas(self.conversation))
+        ui.download.content(markdown, f"ideas-{self.chat_id[:8]}.md", "text/markdown")
+
+
+def _shown_chat(client: ChatClient) -> str:
+    """The conversation the address asks for, else the session's active one."""
+    wanted = ui.context.client.request.query_params.get("chat")
+    return wanted if wanted in client.conversations else client.active_id
+
+
+def chat_session_console(entry: SessionEntry) -> None:
+    client = entry.client
+    if not isinstance(client, ChatClient):
+        raise TypeError(f"session '{entry.id}' speaks the chat dialect but its client is {type(client)}")
+    chat_id = _shown_chat(client)
+    client.activate(chat_id)  # a new tab, or a `record` that follows, starts where the user is
+    view = SessionEntry(entry.id, entry.name, entry.target, ConversationClient(client, chat_id))
+    frame(f"{entry.name} · {entry.target}")
+    ui.add_css(_CSS)
+    with ui.element("div").classes("w-full flex flex-row flex-nowrap grow min-h-0"):
+        with ui.element("div").classes("ac-chats") as chats:
+            ConversationList(client, chat_id, entry.id)
+            SavedIdeas(client, chat_id)
+        with ui.element("div").classes("flex flex-col flex-nowrap grow min-w-0 min-h-0"):
+            toolbar = chat_column(view)
+        side = side_panels(view)
+    with toolbar:
+        ui.button(icon="forum", on_click=lambda: chats.classes(toggle="ac-toggled")).props(
+            "flat round dense data-testid=toggle-conversations"
+        ).tooltip("Conversations and saved ideas").move(target_index=0)
+        ui.button(icon="view_sidebar", on_click=lambda: side.set_visibility(not side.visible)).props(
+            "flat round dense data-testid=toggle-panels"
+        ).tooltip("Timeline and context")

@@ -1,0 +1,508 @@
+"""The operations view: every session as a fixed-size card, refreshed a few times a second.
+
+Work per refresh is proportional to what changed: a card is looked at only when its session's version
+moved (a change it shows) or a sampling round made new rates, and only the fields that differ from what
+this tab last sent go out, for all cards in one `apply` message. Membership, visibility (filter, search)
+and the card frames are NiceGUI elements; what streams is written by `overview.js` as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from nicegui import ui
+from nicegui.elements.mixins.text_element import TextElement
+
+from console.clients import DIALECTS, Dialect, Target, TargetError
+from console.connection import ConnectionState
+from console.jsonvalue import JsonValue
+from console.metrics import LOOP_LAG, STATES
+from console.supervisor import CRASHED, Health, Summary, Supervisor
+from console.ui.status import LABELS
+
+S = ConnectionState
+CSS: Final = (Path(__file__).parent / "overview.css").read_text()
+REFRESH: Final = 0.25  # seconds: the grid's refresh rate (4 Hz)
+
+FILTERS: Final = {
+    "all": "All",
+    "active": "Active",
+    "idle": "Idle",
+    "reconnecting": "Reconnecting",
+    "failing": "Failing",
+}
+SORTS: Final = {
+    "name": "Name",
+    "problems": "Problems first",
+    "busiest": "Busiest",
+    "errors": "Most errors",
+}
+STATE_WORDS: Final = {
+    "connecting": "connecting",
+    "open": "idle",
+    "streaming": "streaming",
+    "tool_call_pending": "tool",
+    "reconnecting": "reconnecting",
+    "resuming": "resuming",
+    "closed": "closed",
+    "crashed": "crashed",
+}
+
+
+def passes(health: Health, filter_key: str, query: str) -> bool:
+    if query and query not in health.name.lower() and query not in health.session_id:
+        return False
+    match filter_key:
+        case "active":
+            return health.state in (S.STREAMING, S.TOOL_CALL_PENDING)
+        case "idle":
+            return health.state == S.OPEN
+        case "reconnecting":
+            return health.reconnecting
+        case "failing":
+            return health.failing
+    return True
+
+
+def sort_key(health: Health, sort: str) -> tuple[float, str]:
+    match sort:
+        case "problems":
+            rank = 0 if health.failing else 1 if health.reconnecting else 2
+            return (rank, health.name)
+        case "busiest":
+            return (-health.events_per_s, health.name)
+        case "errors":
+            return (-(health.errors + health.crashes + health.interrupted), health.name)
+    return (0, health.name)
+
+
+def state_label(health: Health) -> str:
+    if health.state == CRASHED:
+        wait = health.restart_in or 0.0
+        return f"Crashed — restart in {wait:.0f} s" if wait >= 0.5 else "Crashed — restarting"
+    label = LABELS[S(health.state)]
+    if health.attempt and health.state in (S.RECONNECTING, S.CONNECTING):
+        label = f"{label} attempt {health.attempt}"
+    if health.state == S.OPEN and health.driver == "paused":
+        label = f"{label} · autopilot paused"
+    return label
+
+
+def counters(health: Health) -> str:
+    parts = [
+        f"{health.reconnects} reconn" if health.reconnects else "",
+        f"{health.errors} err" if health.errors else "",
+        f"{health.interrupted} intr" if health.interrupted else "",
+        f"{health.crashes} crash" if health.crashes else "",
+        f"{health.pending_tools} tool" if health.pending_tools else "",
+        f"{health.seq.held} held" if health.seq and health.seq.held else "",
+    ]
+    quiet = health.since_last_event
+    if quiet is not None and quiet >= 5:
+        parts.append(f"quiet {quiet:.0f} s")
+    return " · ".join(p for p in parts if p) or "no errors"
+
+
+def spark(history: tuple[float, ...], points: int = 30) -> tuple[int, ...]:
+    """The last `points` rates scaled to 0..100 against their own peak."""
+    recent = history[-points:]
+    peak = max(recent, default=0.0)
+    if peak <= 0:
+        return tuple(0 for _ in recent)
+    return tuple(round(100 * v / peak) for v in recent)
+
+
+# The one-letter keys of a card patch, as overview.js reads them.
+PATCH_KEYS: Final = {
+    "state": "s",
+    "failing": "x",
+    "label": "l",
+    "detail": "d",
+    "tail": "t",
+    "rate": "r",
+    "counters": "c",
+    "spark": "p",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    """What a card shows; compared field by field with what this tab last sent."""
+
+    state: str
+    failing: bool
+    label: str
+    detail: str  # the state's tooltip: the last failure, or the crash
+    tail: str
+    rate: str
+    counters: str
+    spark: tuple[int, ...]
+
+    @classmethod
+    def of(cls, h: Health) -> CardView:
+        return cls(
+            state=h.state,
+            failing=h.failing,
+            label=state_label(h),
+            detail=h.detail or h.last_crash,
+            tail=h.tail,
+            rate=f"{h.events_per_s:.0f} ev/s · {h.tokens_per_s:.0f} tok/s",
+            counters=counters(h),
+            spark=spark(h.history),
+        )
+
+    def patch(self, old: CardView | None) -> dict[str, JsonValue]:
+        out: dict[str, JsonValue] = {}
+        for name, key in PATCH_KEYS.items():
+            value: str | bool | tuple[int, ...] = getattr(self, name)
+            if old is None or getattr(old, name) != value:
+                out[key] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+class Grid(ui.element, component="overview.js"):
+    def apply(self, batch: list[list[JsonValue]]) -> None:
+        self.run_method("apply", batch)
+
+    def forget(self, ids: list[int]) -> None:
+        self.run_method("forget", ids)
+
+
+class CardButton(TextElement):
+    """A small plain button on a card: lighter than a Quasar button, a hundred times over."""
+
+    def __init__(self, text: str, label: str, on_click: Callable[[], object]) -> None:
+        super().__init__(tag="button", text=text)
+        self.classes("ac-card-btn")
+        self.props.update({"type": "button", "aria-label": label, "title": label})
+        self.on("click", on_click)
+
+
+class SessionCard(ui.element):
+    def __init__(self, health: Health, on_pilot: Callable[[str], None], on_remove: Callable[[str], object]):
+        super().__init__("div")
+        self.session_id = health.session_id
+        self.state = health.state
+        self.classes("ac-card")
+        self.props.update(
+            {"data-testid": "session-card", "data-session-id": health.session_id, "data-state": health.state}
+        )
+        self.pilot: CardButton | None = None
+        sid = health.session_id
+        with self:
+            with ui.element("div").classes("ac-card-head"):
+                ui.element("span").classes("ac-dot")
+                ui.link(health.name, f"/session/{sid}").classes("ac-card-link").props(
+                    "data-testid=session-link"
+                ).mark(f"open-{sid}")
+                if health.driver != "none":
+                    self.pilot = CardButton("", "", lambda: on_pilot(sid)).mark(f"pilot-{sid}")
+                    self.show_pilot(health.driver == "paused")
+                CardButton("✕", f"Remove {health.name}", lambda: on_remove(sid)).mark(f"remove-{sid}")
+            ui.element("div").classes("ac-card-live")
+
+    def set_state(self, state: str) -> None:
+        """Keep the server's copy right without a message: `apply` already set it in the browser."""
+        if state != self.state:
+            self.state = state
+            with self.props.suspend_updates():
+                self.props["data-state"] = state
+
+    def show_pilot(self, paused: bool) -> None:
+        if self.pilot is not None:
+            label = "Resume autopilot" if paused else "Pause autopilot"
+            self.pilot.set_text("▶" if paused else "⏸")
+            self.pilot.props.update({"aria-label": label, "title": label})
+
+
+@dataclass(slots=True)
+class _Card:
+    element: SessionCard
+    version: int = -2
+    sent: CardView | None = None
+    visible: bool = True
+    order: int = -1
+    health: Health | None = None
+
+
+@dataclass(slots=True)
+class _View:
+    filter: str = "all"
+    sort: str = "name"
+    query: str = ""
+    dirty: bool = True  # filter, search or sort changed: every card's place is looked at again
+
+
+class Overview:
+    """One tab's operations view of a supervisor's sessions."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.supervisor = supervisor
+        self.view = _View()
+        self._cards: dict[str, _Card] = {}
+        self._membership = -1
+        self._sample = -1
+        self._summary: Summary | None = None
+        ui.add_css(CSS)
+        supervisor.sync()
+        with ui.element("div").classes("w-full flex flex-col flex-nowrap grow min-h-0"):
+            self._summary_bar()
+            self._toolbar()
+            with ui.element("div").classes("ac-ov-scroll"):
+                self.empty = ui.label("No session matches.").classes("ac-ov-empty").mark("overview-empty")
+                self.empty.props["data-testid"] = "overview-empty"
+                self.grid = Grid()
+        self.add_dialog = AddSessionDialog(supervisor)
+        self.refresh()
+        ui.timer(REFRESH, self.refresh)
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def _summary_bar(self) -> None:
+        with ui.element("div").classes("ac-ov-bar").props("data-testid=overview-summary"):
+            self.total = ui.label().classes("font-semibold").mark("overview-total")
+            self.counts: dict[str, ui.label] = {}
+            for state in STATES:
+                chip = ui.label().classes("ac-ov-count")
+                chip.props.update({"data-testid": "state-count", "data-state": state})
+                self.counts[state] = chip
+            self.totals = ui.label().classes("ac-ov-totals").mark("overview-totals")
+            self.totals.props["data-testid"] = "overview-totals"
+
+    def _toolbar(self) -> None:
+        with ui.element("div").classes("ac-ov-bar"):
+            ui.toggle(FILTERS, value="all", on_change=lambda e: self._set(filter=str(e.value))).props(
+                "dense no-caps unelevated data-testid=overview-filter"
+            ).mark("overview-filter")
+            ui.input(
+                placeholder="Search sessions", on_change=lambda e: self._set(query=str(e.value or ""))
+            ).props("dense clearable data-testid=overview-search").classes("w-48").mark("overview-search")
+            ui.select(SORTS, value="name", on_change=lambda e: self._set(sort=str(e.value))).props(
+                "dense options-dense data-testid=overview-sort"
+            ).classes("w-40").mark("overview-sort")
+            ui.space()
+            self.pause_all = ui.button("Pause autopilots", icon="pause", on_click=self._toggle_all).props(
+                "flat dense no-caps data-testid=pause-all"
+            )
+            self.pause_all.mark("pause-all")
+            ui.button("Add session", icon="add", on_click=lambda: self.add_dialog.open()).props(
+                "flat dense no-caps data-testid=add-session"
+            ).mark("add-session")
+
+    def _set(self, *, filter: str | None = None, query: str | None = None, sort: str | None = None) -> None:
+        if filter is not None:
+            self.view.filter = filter
+        if query is not None:
+            self.view.query = query.strip().lower()
+        if sort is not None:
+            self.view.sort = sort
+        self.view.dirty = True
+        self.refresh()
+
+    # -- refresh -------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        sup = self.supervisor
+        sup.maybe_sample()
+        if sup.membership != self._membership:
+            self._reconcile()
+        sampled = sup.samples != self._sample
+        self._sample = sup.samples
+        patches: dict[str, dict[str, JsonValue]] = {}
+        states_moved = False
+        for sid, card in self._cards.items():
+            moved = self._refresh_card(sid, card, patches, sampled)
+            states_moved = states_moved or moved
+        if self.view.dirty or states_moved or sampled:
+            self._place(patches)
+        self.view.dirty = False
+        batch: list[list[JsonValue]] = [[self._cards[sid].element.id, p] for sid, p in patches.items() if p]
+        if batch:
+            self.grid.apply(batch)
+        self._show_summary()
+
+    def _refresh_card(
+        self, sid: str, card: _Card, patches: dict[str, dict[str, JsonValue]], sampled: bool
+    ) -> bool:
+        """Update one card if its session changed; True if its state or failing flag moved."""
+        version = self.supervisor.version(sid)
+        if version == card.version and not sampled and not self.view.dirty:
+            return False
+        health = self.supervisor.health(sid)
+        if health is None:
+            return False
+        card.version, card.health = version, health
+        view = CardView.of(health)
+        moved = card.sent is None or (card.sent.state, card.sent.failing) != (view.state, view.failing)
+        patch = view.patch(card.sent)
+        card.sent = view
+        card.element.set_state(view.state)
+        if card.element.pilot is not None:
+            paused = health.driver == "paused"
+            if card.element.pilot.text != ("▶" if paused else "⏸"):
+                card.element.show_pilot(paused)
+        if patch:
+            patches[sid] = patch
+        return moved
+
+    def _place(self, patches: dict[str, dict[str, JsonValue]]) -> None:
+        """Visibility and order of every card (on a sampling round, a state change or a new view)."""
+        ranked = sorted(
+            ((c, c.health) for c in self._cards.values() if c.health is not None),
+            key=lambda pair: sort_key(pair[1], self.view.sort),
+        )
+        for order, (card, health) in enumerate(ranked):
+            visible = passes(health, self.view.filter, self.view.query)
+            if visible != card.visible:
+                card.visible = visible
+                card.element.set_visibility(visible)
+            if order != card.order:
+                card.order = order
+                patches.setdefault(card.element.session_id, {})["o"] = order
+        self.empty.set_visibility(not any(c.visible for c in self._cards.values()))
+
+    def _reconcile(self) -> None:
+        """Cards for sessions added since the last refresh; none for those removed."""
+        sup = self.supervisor
+        self._membership = sup.membership
+        ids = sup.ids
+        gone = [self._cards.pop(sid).element for sid in list(self._cards) if sid not in ids]
+        for element in gone:
+            element.delete()
+        if gone:
+            self.grid.forget([element.id for element in gone])
+        with self.grid:
+            for sid in ids:
+                if sid in self._cards:
+                    continue
+                health = sup.health(sid)
+                if health is not None:
+                    element = SessionCard(health, self._toggle_pilot, self._remove)
+                    self._cards[sid] = _Card(element)
+        self.view.dirty = True
+
+    def _show_summary(self) -> None:
+        sup = self.supervisor
+        healths = [c.health for c in self._cards.values() if c.health is not None]
+        summary = sup.summary(healths)
+        if summary == self._summary:
+            return
+        self._summary = summary
+        _set_text(self.total, f"{summary.sessions} sessions")
+        for state, chip in self.counts.items():
+            n = summary.by_state.get(state, 0)
+            _set_text(chip, f"{n} {STATE_WORDS[state]}")
+            if chip.props.get("data-count") != str(n):
+                chip.props["data-count"] = str(n)
+        lag = LOOP_LAG.quantile(0.99) * 1000
+        _set_text(
+            self.totals,
+            f"{summary.events_per_s:.0f} events/s · {summary.tokens_per_s:.0f} tokens/s · "
+            f"{summary.errors} errors · {summary.reconnects} reconnects · {summary.crashes} crashes · "
+            f"loop lag p99 {lag:.0f} ms",
+        )
+        drivers = sup.drivers()
+        self.pause_all.set_visibility(bool(drivers))
+        running = any(not d.paused for d in drivers)
+        label = "Pause autopilots" if running else "Resume autopilots"
+        if self.pause_all.text != label:
+            self.pause_all.set_text(label)
+            self.pause_all.props["icon"] = "pause" if running else "play_arrow"
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def _toggle_pilot(self, session_id: str) -> None:
+        driver = self.supervisor.driver(session_id)
+        if driver is None:
+            return
+        if driver.paused:
+            driver.resume()
+        else:
+            driver.pause()
+        self.supervisor.touch(session_id)
+        self.refresh()
+
+    def _toggle_all(self) -> None:
+        drivers = self.supervisor.drivers()
+        pause = any(not d.paused for d in drivers)
+        for sid in self.supervisor.ids:
+            driver = self.supervisor.driver(sid)
+            if driver is None:
+                continue
+            if pause:
+                driver.pause()
+            else:
+                driver.resume()
+            self.supervisor.touch(sid)
+        self._summary = None
+        self.refresh()
+
+    async def _remove(self, session_id: str) -> None:
+        await self.supervisor.remove(session_id)
+        ui.notify(f"Removed {session_id}")
+        self.refresh()
+
+
+class AddSessionDialog:
+    """Open a session against any upstream: a dialect and a URL."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.supervisor = supervisor
+        with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] max-w-full"):
+            ui.label("Add a session").classes("text-lg font-semibold")
+            self.dialect = ui.select(list(DIALECTS), value="agent", label="Dialect").classes("w-full")
+            self.dialect.props("data-testid=add-dialect")
+            self.url = ui.input("URL", placeholder="ws://127.0.0.1:4747/ws").classes("w-full")
+            self.url.props("data-testid=add-url").mark("add-url")
+            self.name = ui.input("Name (optional)").classes("w-full").props("data-testid=add-name")
+            self.name.mark("add-name")
+            self.error = ui.label().classes("text-red-600 text-sm").props("data-testid=add-error")
+            self.error.mark("add-error")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=self.dialog.close).props("flat")
+                ui.button("Add", on_click=self.submit).props("data-testid=add-submit").mark("add-submit")
+
+    def open(self) -> None:
+        self.error.set_text("")
+        self.dialog.open()
+
+    def submit(self) -> None:
+        url = str(self.url.value or "").strip()
+        dialect = str(self.dialect.value)
+        problem = _check_url(url)
+        if problem:
+            self.error.set_text(problem)
+            return
+        try:
+            target = Target(_dialect(dialect), url)
+            entry = self.supervisor.add(target, name=str(self.name.value or "").strip() or None)
+        except TargetError as exc:
+            self.error.set_text(str(exc))
+            return
+        self.dialog.close()
+        self.url.set_value("")
+        self.name.set_value("")
+        ui.notify(f"Added {entry.name}")
+
+
+def _dialect(name: str) -> Dialect:
+    for known in ("agent", "sse", "chat"):
+        if name == known:
+            return known
+    raise TargetError(f"unknown dialect '{name}'")
+
+
+def _check_url(url: str) -> str:
+    if not url:
+        return "A URL is needed."
+    if not url.startswith(("ws://", "wss://", "http://", "https://")):
+        return "The URL must start with ws://, wss://, http:// or https://."
+    return ""
+
+
+def _set_text(label: ui.label, text: str) -> None:
+    if label.text != text:
+        label.set_text(text)

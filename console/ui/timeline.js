@@ -1,0 +1,509 @@
+// The trace timeline: a virtual list of protocol events with a filter bar.
+//
+// The server sends rows once (`reset` on mount, then `push` with one tick's operations: new rows, tokens
+// for a token row, field updates) and never re-sends the list. Rows live here in plain arrays (not Vue
+// state); only the rows in the scroll window are rendered, each one fixed-height line, except the one
+// expanded row whose measured height shifts the rows after it. Filtering and search run here over the
+// rows kept (at most `maxRows`; the server says how many older ones went). Upstream text is only ever
+// interpolated with {{ }}, never parsed as HTML.
+const H = 26; // px per row line
+const OVERSCAN = 10;
+const CALLS = new Set(["TOOL_CALL", "TOOL_CALL_START"]);
+const ORDER = [
+  "USER_MESSAGE", "TOKEN", "TOOL_CALL", "TOOL_ACK", "TOOL_RESULT", "CONTEXT_SNAPSHOT", "STREAM_END",
+  "PING", "PONG", "ERROR", "PROTOCOL_ERROR", "CONNECTED", "DISCONNECTED", "CONNECT_FAILED", "RESUME",
+  "DUPLICATE", "HELD", "SEQ_RESTART", "GAP_RESUME", "GAP_SKIPPED", "EARLY_ACK", "STALLED", "CLOSED",
+];
+const ARROWS = { in: "↓", out: "↑", client: "•" };
+
+function hue(key) {
+  let h = 0;
+  for (let k = 0; k < key.length; k++) h = (h * 31 + key.charCodeAt(k)) | 0;
+  return Math.abs(h) % 360;
+}
+
+function seconds(ms) {
+  const s = ms / 1000;
+  return s < 1 ? `${Math.round(ms)} ms` : `${s.toFixed(s < 10 ? 2 : 1)} s`;
+}
+
+function clock(ms) {
+  const d = new Date(ms);
+  const p = (n, w = 2) => String(n).padStart(w, "0");
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+// First position in `view` (sorted by id) whose id is >= id.
+function lowerBound(view, id) {
+  let lo = 0;
+  let hi = view.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (view[mid].i < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export default {
+  template: `
+    <div class="ac-tl">
+      <div class="ac-tl-bar">
+        <input type="search" class="ac-tl-search" data-testid="timeline-search" placeholder="Search events…"
+               :value="query" @input="onQuery($event.target.value)" aria-label="Search events" />
+        <button type="button" class="ac-tl-btn" data-testid="timeline-time-mode" @click="toggleClock"
+                :title="absolute ? 'Showing wall-clock times' : 'Showing time since the first event'">
+          {{ absolute ? "clock" : "+time" }}
+        </button>
+      </div>
+      <div class="ac-tl-chips">
+        <button v-for="c in chips" :key="c.kind" type="button" class="ac-tl-chip" :class="{ off: c.off }"
+                data-testid="timeline-filter" :data-kind="c.kind" :aria-pressed="!c.off" @click="toggleKind(c.kind)">
+          {{ c.kind }} <b>{{ c.count }}</b>
+        </button>
+        <button type="button" class="ac-tl-chip ac-tl-chip-all" data-testid="timeline-filter-all" @click="showAll">all</button>
+        <button type="button" class="ac-tl-chip ac-tl-chip-all" data-testid="timeline-filter-none" @click="showNone">none</button>
+      </div>
+      <div v-if="olderText" class="ac-tl-older" data-testid="timeline-older">{{ olderText }}</div>
+      <div class="ac-tl-scroll" ref="scroll" data-testid="timeline-scroll" @scroll.passive="onScroll">
+        <div class="ac-tl-space" :style="{ height: total + 'px' }">
+          <div v-for="r in slice" :key="r.i" :class="r.cls" :style="r.style" data-testid="timeline-row"
+               :data-kind="r.k" :data-row-id="r.i" :data-call-id="r.p" :data-expanded="r.open" tabindex="0"
+               role="button" @click="select(r.i)" @keydown.enter.self="select(r.i)">
+            <div class="ac-tl-line">
+              <span class="ac-tl-time" :title="r.title">{{ r.time }}</span>
+              <span class="ac-tl-dir" :title="r.d">{{ r.arrow }}</span>
+              <span class="ac-tl-kind">{{ r.k }}</span>
+              <span class="ac-tl-label" data-testid="timeline-row-label">{{ r.label }}<span class="ac-tl-preview">{{ r.preview }}</span></span>
+              <span class="ac-tl-meta">{{ r.meta }}</span>
+            </div>
+            <div v-if="r.open" class="ac-tl-detail" :ref="setDetail" data-testid="timeline-detail" @click.stop>
+              <div class="ac-tl-fields">
+                <template v-for="f in r.fields" :key="f[0]"><span>{{ f[0] }}</span><span>{{ f[1] }}</span></template>
+              </div>
+              <div v-if="r.text !== null" class="ac-tl-text" data-testid="timeline-detail-text">{{ r.text }}</div>
+              <div class="ac-tl-actions">
+                <button v-if="r.raw && rawFor !== r.i" type="button" class="ac-tl-btn" data-testid="timeline-raw-button"
+                        @click="fetchRaw(r.i)">{{ r.n ? "raw frames" : "raw frame" }}</button>
+                <button v-if="r.k === 'CONTEXT_SNAPSHOT'" type="button" class="ac-tl-btn"
+                        data-testid="timeline-open-context" @click="openContext(r.i)">show in Context</button>
+                <button type="button" class="ac-tl-btn" @click="select(r.i)">close</button>
+              </div>
+              <pre v-if="rawFor === r.i" class="ac-tl-raw" data-testid="timeline-raw">{{ rawText }}</pre>
+            </div>
+          </div>
+        </div>
+      </div>
+      <button v-show="unseen > 0" type="button" class="ac-tl-new" data-testid="timeline-follow" @click="follow">
+        ↓ {{ unseen }} new
+      </button>
+    </div>`,
+  props: { maxRows: Number },
+  data() {
+    return {
+      slice: [],
+      total: 0,
+      chips: [],
+      query: "",
+      absolute: false,
+      olderText: "",
+      expanded: null,
+      rawFor: null,
+      rawText: "",
+      unseen: 0,
+      flashId: null,
+    };
+  },
+  created() {
+    // Plain (non-reactive) state: thousands of rows must not become Vue proxies.
+    this.rows = [];
+    this.byId = new Map();
+    this.view = [];
+    this.counts = new Map();
+    this.hidden = new Set(); // kinds switched off ("all" mode)
+    this.only = null; // a Set of kinds switched on ("none" mode), or null
+    this.needle = "";
+    this.t0 = null;
+    this.older = {};
+    this.sessionDropped = 0;
+    this.pinned = true;
+    this.extra = 0; // px the expanded row adds
+    this.frame = 0;
+    this.rebuild = false;
+  },
+  mounted() {
+    this.onDocClick = (event) => {
+      const card = event.target.closest && event.target.closest("[data-testid=tool-card]");
+      if (card && !this.$el.contains(card)) this.reveal(card.dataset.callId);
+    };
+    document.addEventListener("click", this.onDocClick, true);
+    this.resize = new ResizeObserver(() => this.schedule());
+    this.resize.observe(this.$refs.scroll);
+    this.detailSize = new ResizeObserver(() => this.measure());
+    this.$emit("ready");
+  },
+  activated() {
+    this.schedule();
+  },
+  unmounted() {
+    document.removeEventListener("click", this.onDocClick, true);
+    this.resize.disconnect();
+    this.detailSize.disconnect();
+    cancelAnimationFrame(this.frame);
+  },
+  methods: {
+    // -- from the server -------------------------------------------------------------------------
+    reset(state) {
+      this.rows = [];
+      this.byId = new Map();
+      this.counts = new Map();
+      this.t0 = state.t0;
+      this.sessionDropped = state.dropped || 0;
+      this.older = state.older || {};
+      for (const row of state.rows) this.addRow(row);
+      this.rebuild = true;
+      this.pinned = true;
+      this.unseen = 0;
+      this.schedule();
+    },
+    push(batch) {
+      if (this.t0 === null) this.t0 = batch.t0;
+      for (const op of batch.ops) {
+        if (op[0] === "a") this.addRow(op[1]);
+        else if (op[0] === "t") this.addToken(op);
+        else if (op[0] === "u") this.updateRow(op[1], op[2]);
+      }
+      if (batch.first !== undefined && batch.first !== null) this.evictBefore(batch.first);
+      if (batch.older) this.older = batch.older;
+      this.schedule();
+    },
+    showRaw(id, text) {
+      if (this.expanded !== id) return;
+      this.rawFor = id;
+      this.rawText = text;
+    },
+    // -- rows ------------------------------------------------------------------------------------
+    addRow(row) {
+      row.parts = row.parts || null;
+      this.rows.push(row);
+      this.byId.set(row.i, row);
+      this.count(row.k, row.n || 1);
+      if (!this.rebuild && this.passes(row)) {
+        this.view.push(row);
+        if (!this.pinned) this.unseen += 1;
+      }
+    },
+    addToken(op) {
+      const row = this.byId.get(op[1]);
+      if (!row) return;
+      const parts = row.parts;
+      if (parts.length && parts[parts.length - 1][0] > op[2]) row.unsorted = true;
+      parts.push([op[2], op[3]]);
+      row.e = op[4];
+      this.count(row.k, op[5] - (row.n || 0));
+      row.n = op[5];
+      row.o = true;
+      row.txt = undefined;
+      row.hay = undefined;
+      // A token row that did not match the search may match now that it has more text.
+      if (this.needle && !this.rebuild && this.passes(row) && !this.inView(row)) this.rebuild = true;
+    },
+    updateRow(id, fields) {
+      const row = this.byId.get(id);
+      if (!row) return;
+      Object.assign(row, fields);
+      row.hay = undefined;
+    },
+    evictBefore(first) {
+      let n = 0;
+      while (n < this.rows.length && this.rows[n].i < first) {
+        const row = this.rows[n];
+        this.byId.delete(row.i);
+        this.count(row.k, -(row.n || 1));
+        if (this.expanded === row.i) this.expanded = null;
+        n += 1;
+      }
+      if (!n) return;
+      this.rows.splice(0, n);
+      const cut = lowerBound(this.view, first);
+      if (cut) this.view.splice(0, cut);
+    },
+    count(kind, delta) {
+      const n = (this.counts.get(kind) || 0) + delta;
+      if (n > 0) this.counts.set(kind, n);
+      else this.counts.delete(kind);
+    },
+    text(row) {
+      if (!row.parts) return null;
+      if (row.txt === undefined) {
+        const parts = row.unsorted ? [...row.parts].sort((a, b) => a[0] - b[0]) : row.parts;
+        row.txt = parts.map((p) => p[1]).join("");
+      }
+      return row.txt;
+    },
+    hay(row) {
+      if (row.hay === undefined) {
+        const bits = [row.k, row.x, row.r, row.sid, row.s, row.note, this.text(row)];
+        row.hay = bits.filter((b) => b !== null && b !== undefined).join(" ").toLowerCase();
+      }
+      return row.hay;
+    },
+    kindShown(kind) {
+      return this.only ? this.only.has(kind) : !this.hidden.has(kind);
+    },
+    passes(row) {
+      return this.kindShown(row.k) && (!this.needle || this.hay(row).includes(this.needle));
+    },
+    inView(row) {
+      const at = lowerBound(this.view, row.i);
+      return at < this.view.length && this.view[at] === row;
+    },
+    // -- filter bar ------------------------------------------------------------------------------
+    onQuery(value) {
+      this.query = value;
+      clearTimeout(this.queryTimer);
+      this.queryTimer = setTimeout(() => {
+        this.needle = value.trim().toLowerCase();
+        this.refilter();
+      }, 120);
+    },
+    toggleKind(kind) {
+      if (this.only) {
+        if (this.only.has(kind)) this.only.delete(kind);
+        else this.only.add(kind);
+      } else if (this.hidden.has(kind)) this.hidden.delete(kind);
+      else this.hidden.add(kind);
+      this.refilter();
+    },
+    showAll() {
+      this.only = null;
+      this.hidden = new Set();
+      this.refilter();
+    },
+    showNone() {
+      this.only = new Set();
+      this.refilter();
+    },
+    toggleClock() {
+      this.absolute = !this.absolute;
+      this.schedule();
+    },
+    refilter() {
+      this.rebuild = true;
+      this.schedule();
+    },
+    // -- rendering -------------------------------------------------------------------------------
+    schedule() {
+      if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
+    },
+    render() {
+      this.frame = 0;
+      const box = this.$refs.scroll;
+      if (!box) return;
+      if (this.rebuild) {
+        this.view = this.rows.filter((row) => this.passes(row));
+        this.rebuild = false;
+      }
+      const ex = this.expanded === null ? -1 : lowerBound(this.view, this.expanded);
+      const open = ex >= 0 && ex < this.view.length && this.view[ex].i === this.expanded ? ex : -1;
+      const extra = open >= 0 ? this.extra : 0;
+      this.total = this.view.length * H + extra;
+      const height = box.clientHeight;
+      const top = this.pinned ? Math.max(0, this.total - height) : Math.min(box.scrollTop, this.total);
+      let first = Math.floor(top / H);
+      if (open >= 0 && first > open) first = Math.max(open, Math.floor((top - extra) / H));
+      const from = Math.max(0, first - OVERSCAN);
+      const to = Math.min(this.view.length, first + Math.ceil(height / H) + OVERSCAN);
+      const slice = [];
+      for (let p = from; p < to; p++) slice.push(this.display(this.view[p], p * H + (open >= 0 && p > open ? extra : 0), p === open));
+      this.slice = slice;
+      this.chips = this.chipList();
+      this.olderText = this.olderLine();
+      if (this.pinned) this.$nextTick(() => (box.scrollTop = box.scrollHeight));
+    },
+    display(row, y, open) {
+      const rel = this.t0 === null ? 0 : row.w - this.t0;
+      const relText = `+${(rel / 1000).toFixed(3)} s`;
+      const grouped = !!row.n;
+      const cls = ["ac-tl-row"];
+      if (row.l !== undefined && row.l !== null) cls.push("child");
+      if (row.p) cls.push("paired");
+      if (open) cls.push("open");
+      if (row.i === this.flashId) cls.push("ac-tl-flash");
+      if (grouped && row.o) cls.push("streaming");
+      const style = { transform: `translateY(${y}px)` };
+      if (row.p) style["--ac-hue"] = hue(row.p);
+      const meta = [row.note, row.s !== undefined && row.s !== null ? `#${row.s}` : null].filter(Boolean);
+      const out = {
+        i: row.i,
+        k: row.k,
+        d: row.d,
+        p: row.p || null,
+        raw: !!row.raw,
+        n: row.n || 0,
+        cls,
+        style,
+        open,
+        arrow: ARROWS[row.d] || "",
+        time: this.absolute ? clock(row.w) : relText,
+        title: `${clock(row.w)}  (${relText})`,
+        label: grouped ? `Streamed ${row.n} token${row.n === 1 ? "" : "s"} (${seconds(row.e - row.w)})` : row.x,
+        preview: grouped ? `  ${this.text(row).slice(0, 160)}` : "",
+        meta: meta.join(" · "),
+        text: null,
+        fields: [],
+      };
+      if (open) this.details(row, out, relText);
+      return out;
+    },
+    details(row, out, relText) {
+      const fields = [["time", `${clock(row.w)}  (${relText})`]];
+      if (row.n) {
+        const parts = row.parts;
+        const seqs = parts.map((p) => p[0]).filter((s) => s !== null);
+        fields.push(["tokens", `${row.n} in ${seconds(row.e - row.w)}${row.o ? " (streaming)" : ""}`]);
+        if (seqs.length) fields.push(["seq", `${Math.min(...seqs)}–${Math.max(...seqs)}`]);
+        out.text = this.text(row);
+      } else {
+        if (row.s !== undefined && row.s !== null) fields.push(["seq", String(row.s)]);
+        out.text = row.x;
+      }
+      fields.push(["direction", { in: "from the agent", out: "to the agent", client: "client event" }[row.d] || row.d]);
+      if (row.sid) fields.push(["stream", row.sid]);
+      if (row.r) fields.push(["ref", row.r]);
+      if (row.note) fields.push(["link", row.note]);
+      out.fields = fields;
+    },
+    chipList() {
+      const kinds = [...this.counts.keys()];
+      const rank = (k) => (ORDER.indexOf(k) < 0 ? ORDER.length : ORDER.indexOf(k));
+      kinds.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+      return kinds.map((kind) => ({ kind, count: this.counts.get(kind).toLocaleString(), off: !this.kindShown(kind) }));
+    },
+    olderLine() {
+      const kinds = Object.entries(this.older).filter(([, n]) => n > 0);
+      const rows = kinds.reduce((sum, [, n]) => sum + n, 0);
+      const parts = [];
+      if (rows) {
+        const detail = kinds.sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, n]) => `${k} ${n.toLocaleString()}`);
+        parts.push(`${rows.toLocaleString()} older rows not shown (${detail.join(" · ")})`);
+      }
+      if (this.sessionDropped) parts.push(`${this.sessionDropped.toLocaleString()} earlier events not kept by the session`);
+      return parts.join("; ");
+    },
+    setDetail(el) {
+      if (el === this.detailEl) return;
+      if (this.detailEl) this.detailSize.unobserve(this.detailEl);
+      this.detailEl = el;
+      if (el) this.detailSize.observe(el);
+    },
+    measure() {
+      const extra = this.detailEl ? this.detailEl.offsetHeight : 0;
+      if (extra !== this.extra) {
+        this.extra = extra;
+        this.schedule();
+      }
+    },
+    onScroll() {
+      const box = this.$refs.scroll;
+      const pinned = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
+      if (pinned !== this.pinned) this.pinned = pinned;
+      if (pinned) this.unseen = 0;
+      this.schedule();
+    },
+    follow() {
+      this.pinned = true;
+      this.unseen = 0;
+      this.schedule();
+    },
+    // -- row <-> chat ----------------------------------------------------------------------------
+    select(id) {
+      const row = this.byId.get(id);
+      if (!row) return;
+      if (this.expanded === id) {
+        this.expanded = null;
+      } else {
+        this.expanded = id;
+        this.rawFor = null;
+        this.rawText = "";
+        this.locate(row);
+      }
+      this.pinned = false; // the user is reading: new rows must not scroll the selection away
+      this.schedule();
+    },
+    fetchRaw(id) {
+      this.rawFor = id;
+      this.rawText = "loading…";
+      this.$emit("raw", id);
+    },
+    chatTarget(row) {
+      const q = (selector) => document.querySelector(selector);
+      const message = (attr, value) => q(`[data-testid=message][${attr}="${CSS.escape(value)}"]`);
+      if (row.n && row.sid) {
+        const m = message("data-stream-id", row.sid);
+        return m ? m.querySelectorAll("[data-testid=message-text]")[row.g || 0] || m : null;
+      }
+      if (row.k === "USER_MESSAGE" && row.g !== undefined) {
+        return document.querySelectorAll("[data-testid=message][data-role=user]")[row.g] || null;
+      }
+      if (row.r) {
+        const target =
+          q(`[data-testid=tool-card][data-call-id="${CSS.escape(row.r)}"]`) ||
+          q(`[data-component-id="${CSS.escape(row.r)}"]`) ||
+          message("data-message-id", row.r);
+        if (target) return target;
+      }
+      return row.sid ? message("data-stream-id", row.sid) : null;
+    },
+    locate(row) {
+      const el = this.chatTarget(row);
+      if (!el) return;
+      el.scrollIntoView({ block: "center", behavior: "smooth" });
+      el.classList.remove("ac-flash");
+      void el.offsetWidth; // restart the animation when the same element is flashed again
+      el.classList.add("ac-flash");
+      clearTimeout(el.acFlashTimer);
+      el.acFlashTimer = setTimeout(() => el.classList.remove("ac-flash"), 1600);
+    },
+    openContext(id) {
+      const row = this.byId.get(id);
+      const tab = document.querySelector("[data-testid=context-tab]");
+      if (tab) tab.click();
+      // The context inspector may listen for this to select the snapshot.
+      window.dispatchEvent(new CustomEvent("ac-context-select", { detail: { contextId: row ? row.r : null, seq: row ? row.s : null } }));
+    },
+    reveal(callId) {
+      let row = null;
+      for (let k = this.rows.length - 1; k >= 0 && !row; k--) {
+        if (CALLS.has(this.rows[k].k) && this.rows[k].r === callId) row = this.rows[k];
+      }
+      if (!row) return;
+      if (!this.passes(row)) {
+        this.query = "";
+        this.needle = "";
+        this.showAll();
+      }
+      if (this.$el.offsetParent === null) {
+        const tab = document.querySelector("[data-testid=timeline-tab]");
+        if (tab) tab.click();
+      }
+      this.pinned = false;
+      this.flashId = row.i;
+      clearTimeout(this.flashTimer);
+      this.flashTimer = setTimeout(() => {
+        this.flashId = null;
+        this.schedule();
+      }, 1600);
+      // After a tab switch has shown the panel and the filter change has sized the list, centre the row.
+      requestAnimationFrame(() => {
+        this.render();
+        this.$nextTick(() => {
+          const box = this.$refs.scroll;
+          const at = lowerBound(this.view, row.i);
+          box.scrollTop = Math.max(0, at * H - box.clientHeight / 2 + H / 2);
+          this.render();
+        });
+      });
+    },
+  },
+};

@@ -1,0 +1,215 @@
+"""The trace timeline panel: every protocol event of a session as it happens, linked to the chat.
+
+`TimelineModel` turns the session's trace into rows (token runs grouped, tool calls linked to their
+results, PONGs to PINGs); this panel ships what changed to the browser once per tick (`FLUSH_INTERVAL`)
+in one message, and `TimelineView` (timeline.js) keeps the rows there, filters them and renders only
+the ones in view. Raw frames stay on the server until a row asks for its own.
+
+Clicking a row flashes and scrolls to its element in the chat (text run, tool card, message); clicking
+a tool card in the chat scrolls the timeline to its TOOL_CALL row. Both are done in the browser, from the
+chat's data attributes (see chat.py), without a round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from nicegui import events, ui
+
+from console.clients import SessionClient
+from console.jsonvalue import JsonObject, JsonValue
+from console.session import Change, Conversation, TraceAdded, TraceEntry
+from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
+from console.ui.timeline_model import DEFAULT_MAX_ROWS, TEXT_KINDS, Row, TimelineModel
+
+FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
+RAW_LIMIT = 200_000  # characters of raw frame text sent to the browser for one row
+RAW_FRAMES = 200  # token frames shown for one token row
+CSS = (Path(__file__).parent / "timeline.css").read_text()
+
+OpenTrace = Callable[[ReplayClient], None]
+
+
+class TimelineView(ui.element, component="timeline.js"):
+    """The browser side: rows, virtual scrolling, filter bar, links to the chat."""
+
+    def __init__(self, max_rows: int) -> None:
+        super().__init__()
+        self._props["maxRows"] = max_rows
+
+    def reset(self, state: JsonObject) -> None:
+        self.run_method("reset", state)
+
+    def push(self, batch: JsonObject) -> None:
+        self.run_method("push", batch)
+
+    def show_raw(self, row_id: int, text: str) -> None:
+        self.run_method("showRaw", row_id, text)
+
+
+class TimelinePanel:
+    """The timeline of one session, for one browser tab."""
+
+    def __init__(
+        self,
+        client: SessionClient,
+        *,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        flush_interval: float = FLUSH_INTERVAL,
+        on_open_trace: OpenTrace | None = None,
+    ) -> None:
+        self.client = client
+        self.conversation: Conversation = client.conversation
+        self.on_open_trace = on_open_trace
+        self.wall_offset = client.wall_offset if isinstance(client, ReplayClient) else wall_offset_now()
+        # Events already gone before this panel saw them: the session's own cap, and for a replayed
+        # trace what the live session had let go before it was exported.
+        self.dropped = self.conversation.trace_dropped
+        if isinstance(client, ReplayClient):
+            self.dropped += client.loaded.dropped
+        self.model = TimelineModel(max_rows, self.wall_offset, self._prompts_before_trace())
+        self.ready = False
+        ui.add_css(CSS)
+        with ui.element("div").classes("ac-timeline") as self.root:
+            self.root.props("data-testid=timeline")
+            self._toolbar()
+            self.view = TimelineView(max_rows)
+        self.view.on("ready", self._on_ready)
+        self.view.on("raw", self._on_raw)
+        for entry in list(self.conversation.trace):
+            self.model.feed(entry)
+        self.model.take_ops()  # the rows so far go out whole when the view is ready
+        unsubscribe = self.conversation.subscribe(self._on_change)
+        ui.context.client.on_delete(unsubscribe)
+        ui.timer(flush_interval, self.flush)
+
+    def _toolbar(self) -> None:
+        with ui.element("div").classes("ac-tl-head"):
+            ui.label("Protocol events as they happen; click a row to find it in the chat").classes(
+                "truncate grow"
+            )
+            ui.button(icon="download", on_click=self.export).props(
+                "flat dense round size=sm data-testid=timeline-export"
+            ).tooltip("Export this trace (JSON Lines)")
+            if self.on_open_trace is not None:
+                self.upload = (
+                    ui.upload(on_upload=self._on_upload, auto_upload=True, max_files=1)
+                    .props("accept=.jsonl,.json,.ndjson,.txt data-testid=timeline-upload")
+                    .classes("hidden")
+                )
+                ui.button(icon="folder_open", on_click=lambda: self.upload.run_method("pickFiles")).props(
+                    "flat dense round size=sm data-testid=timeline-open"
+                ).tooltip("Open an exported trace")
+
+    def _prompts_before_trace(self) -> int:
+        """Prompts whose USER_MESSAGE row the session no longer keeps (rows count prompts from there)."""
+        if not self.dropped:
+            return 0
+        prompts = sum(1 for m in self.conversation.messages if m.role == "user")
+        sent = sum(1 for e in self.conversation.trace if e.kind == "USER_MESSAGE" and e.direction == "out")
+        return max(0, prompts - sent)
+
+    # -- model -> browser ---------------------------------------------------------------------------
+
+    def _on_change(self, change: Change) -> None:
+        if isinstance(change, TraceAdded):
+            self.model.feed(change.entry)
+
+    def flush(self) -> None:
+        """Send this tick's row operations, all of them in one message."""
+        ops, older_changed = self.model.take_ops()
+        if not self.ready or (not ops and not older_changed):
+            return
+        batch: JsonObject = {"ops": ops, "first": self.model.first_id, "t0": self.model.start_ms()}
+        if older_changed:
+            batch["older"] = dict[str, JsonValue](self.model.older)
+        self.view.push(batch)
+
+    def state(self) -> JsonObject:
+        """Everything the browser keeps, for a view that (re)mounts."""
+        return {
+            "rows": [self.model.wire(row) for row in self.model.rows],
+            "t0": self.model.start_ms(),
+            "older": dict[str, JsonValue](self.model.older),
+            "dropped": self.dropped,
+        }
+
+    def _on_ready(self) -> None:
+        self.model.take_ops()  # already part of the state sent now
+        self.ready = True
+        self.view.reset(self.state())
+
+    # -- raw frames, on demand --------------------------------------------------------------------
+
+    def _on_raw(self, event: events.GenericEventArguments) -> None:
+        value = event.args[0] if isinstance(event.args, list) and event.args else event.args
+        if not isinstance(value, int):
+            return
+        row = self.model.by_id.get(value)
+        self.view.show_raw(value, self.raw_text(row) if row else "(this row is no longer kept)")
+
+    def raw_text(self, row: Row) -> str:
+        if not row.grouped:
+            entry = self._entry(row.source)
+            if entry is None:
+                return (
+                    f"(no longer kept: the session keeps its last {self.conversation.trace_limit:,} events)"
+                )
+            return _clip(entry.raw if entry.raw is not None else "(a client event: no frame)")
+        frames: list[str] = []
+        for index in range(row.source, row.last_source + 1):
+            entry = self._entry(index)
+            if entry is None or entry.kind not in TEXT_KINDS or entry.stream_id != row.stream_id:
+                continue
+            if entry.raw is None or self._dropped_as_duplicate(entry):
+                continue
+            if len(frames) == RAW_FRAMES:
+                frames.append(f"… and more: export the trace for every frame of the {row.tokens} tokens")
+                break
+            frames.append(entry.raw)
+        return _clip("\n".join(frames) or "(no longer kept)")
+
+    def _entry(self, index: int) -> TraceEntry | None:
+        position = index - self.conversation.trace_dropped
+        trace = self.conversation.trace
+        if 0 <= position < len(trace) and trace[position].index == index:
+            return trace[position]
+        return None
+
+    def _dropped_as_duplicate(self, entry: TraceEntry) -> bool:
+        following = self._entry(entry.index + 1)
+        return following is not None and following.kind == "DUPLICATE" and following.seq == entry.seq
+
+    # -- files ------------------------------------------------------------------------------------
+
+    def export(self) -> None:
+        text = export_jsonl(self.conversation, self.wall_offset)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        ui.download.content(text, f"agent-trace-{stamp}.jsonl", "application/x-ndjson")
+
+    async def _on_upload(self, event: events.UploadEventArguments) -> None:
+        name = event.file.name
+        text = await event.file.text()
+        self.upload.reset()
+        try:
+            # A long trace takes a moment to replay: not on the loop that serves every tab.
+            replay = await asyncio.to_thread(open_trace, text, name)
+        except (TraceFormatError, UnicodeDecodeError) as exc:
+            ui.notify(f"Cannot open {name}: {exc}", type="negative")
+            return
+        problems = replay.loaded.problems
+        if problems:
+            ui.notify(f"{name}: {len(problems)} line(s) skipped, e.g. {problems[0]}", type="warning")
+        if self.on_open_trace is not None:
+            self.on_open_trace(replay)
+
+
+def _clip(text: str) -> str:
+    if len(text) <= RAW_LIMIT:
+        return text
+    return (
+        f"{text[:RAW_LIMIT]}\n… ({len(text) - RAW_LIMIT:,} more characters: export the trace for all of it)"
+    )

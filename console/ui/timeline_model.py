@@ -1,0 +1,332 @@
+"""The trace as timeline rows, and what changed since the browser last heard: pure, no NiceGUI, no clock.
+
+Theory of operation
+-------------------
+`feed(entry)` takes every trace entry in order; `take_ops()` returns what changed since the last call
+as small JSON values the browser applies in one go (one message per flush tick):
+
+    ["a", row]                          a new row
+    ["t", id, seq, text, end_ms, count] one more token for a token row still growing
+    ["u", id, {field: value}]           a row changed (its linked partner arrived, it stopped streaming)
+
+Rows:
+
+* Text deltas (TOKEN and the like) of one stream collect into one row until the stream puts a non-text
+  block into the message (a tool call, a component): that is exactly where the chat starts a new text
+  run, so the n-th token row of stream S is the n-th text run of the message of S (`ordinal`).
+  Parts are kept with their seq: a frame that arrived out of order still reads in order on expand.
+* A frame immediately followed by DUPLICATE for its seq was dropped by the client: it is folded into
+  the DUPLICATE row (which then shows what was dropped and has its raw frame) instead of being counted
+  twice.
+* TOOL_RESULT and TOOL_ACK rows link to the TOOL_CALL row of their call_id, whichever came first, with
+  the time between them; a PONG links to the PING it answered, with the latency.
+
+Memory is bounded: past `max_rows`, the oldest rows go and are counted by kind (`older`); the browser
+keeps the same window and says how many older rows it no longer shows.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from console.jsonvalue import JsonObject, JsonValue
+from console.session import TraceEntry
+
+TEXT_KINDS = frozenset({"TOKEN", "TEXT_MESSAGE_CONTENT", "TEXT_DELTA"})
+# Kinds that put a non-text block into the message: text after them is a new text run in the chat.
+RUN_BREAKS = frozenset({"TOOL_CALL", "TOOL_CALL_START", "COMPONENT_START"})
+CALL_KINDS = frozenset({"TOOL_CALL", "TOOL_CALL_START"})
+# Client events after which no token row is still streaming (a later token reopens its row).
+STREAMS_STOP = frozenset({"DISCONNECTED", "CONNECT_FAILED", "STALLED", "CLOSED"})
+SUMMARY_LIMIT = 400
+DEFAULT_MAX_ROWS = 5_000
+
+
+def duration(seconds: float) -> str:
+    """0.004 -> '4 ms', 1.234 -> '1.23 s'."""
+    if abs(seconds) < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.2f} s"
+
+
+@dataclass(slots=True)
+class Row:
+    id: int  # the trace index of the entry that opened the row: unique and increasing
+    kind: str
+    direction: str
+    at: float  # monotonic seconds
+    summary: str
+    seq: int | None
+    stream_id: str | None
+    ref: str | None
+    source: int  # trace index of the frame whose raw text this row shows
+    has_raw: bool
+    ordinal: int | None = None  # token rows: text run within the stream; USER_MESSAGE: n-th prompt
+    link: int | None = None  # the row this one answers (call for a result, PING for a PONG)
+    pair: str | None = None  # call_id shared by linked tool rows (one colour in the browser)
+    note: str = ""  # time to or from the linked row, in words
+    # Token rows only.
+    tokens: int = 0
+    end: float = 0.0
+    last_source: int = 0
+    parts: list[tuple[int, str]] = field(default_factory=list)
+    streaming: bool = False
+
+    @property
+    def grouped(self) -> bool:
+        return self.tokens > 0
+
+    def text(self) -> str:
+        return "".join(text for _, text in sorted(self.parts, key=lambda part: part[0]))
+
+
+class TimelineModel:
+    def __init__(
+        self, max_rows: int = DEFAULT_MAX_ROWS, wall_offset: float = 0.0, user_offset: int = 0
+    ) -> None:
+        self.max_rows = max_rows
+        self.wall_offset = wall_offset  # monotonic + offset = epoch seconds
+        self.rows: deque[Row] = deque()
+        self.by_id: dict[int, Row] = {}
+        self.older: dict[str, int] = {}
+        self.start: float | None = None
+        self._ops: list[JsonValue] = []
+        self._older_changed = False
+        self._pending: TraceEntry | None = None
+        self._runs: dict[str, Row] = {}  # stream -> its token row still taking tokens
+        self._ordinals: dict[str, int] = {}  # stream -> ordinal of its current text run
+        self._broken: set[str] = set()  # streams whose next token starts a new text run
+        self._calls: dict[str, Row] = {}
+        self._early: dict[str, list[Row]] = {}  # rows about a call whose TOOL_CALL has not come yet
+        self._ping: Row | None = None
+        self._prompts = user_offset
+
+    # -- input ------------------------------------------------------------------------------------
+
+    def feed(self, entry: TraceEntry) -> None:
+        if self.start is None:
+            self.start = entry.at
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            if entry.kind == "DUPLICATE" and entry.seq == pending.seq:
+                self._add(self._duplicate_row(entry, pending))
+                return
+            self._commit(pending)
+        if entry.direction == "in" and entry.seq is not None:
+            # Held back one entry: a DUPLICATE right after it means the client dropped it.
+            self._pending = entry
+            return
+        self._commit(entry)
+
+    def take_ops(self) -> tuple[list[JsonValue], bool]:
+        """What changed since the last call, and whether the older-rows summary changed."""
+        if self._pending is not None:
+            self._commit(self._pending)
+            self._pending = None
+        ops, self._ops = self._ops, []
+        changed, self._older_changed = self._older_changed, False
+        return ops, changed
+
+    # -- rows -------------------------------------------------------------------------------------
+
+    def _commit(self, entry: TraceEntry) -> None:
+        sid = entry.stream_id
+        if entry.kind in TEXT_KINDS and entry.direction == "in" and sid is not None:
+            self._token(entry, sid)
+            return
+        if sid is not None and entry.kind in RUN_BREAKS:
+            self._end_run(sid, broken=True)
+        elif sid is not None and entry.kind == "STREAM_END":
+            self._end_run(sid, broken=False)
+        elif entry.kind in STREAMS_STOP:
+            for stream in list(self._runs):
+                self._end_run(stream, broken=False)
+        row = self._row(entry)
+        if entry.kind == "USER_MESSAGE" and entry.direction == "out":
+            row.ordinal = self._prompts
+            self._prompts += 1
+        self._link(row)  # before it is sent: the row goes out with its link
+        self._add(row)
+
+    def _row(self, entry: TraceEntry) -> Row:
+        return Row(
+            id=entry.index,
+            kind=entry.kind,
+            direction=entry.direction,
+            at=entry.at,
+            summary=_clip(entry.summary),
+            seq=entry.seq,
+            stream_id=entry.stream_id,
+            ref=entry.ref,
+            source=entry.index,
+            has_raw=entry.raw is not None,
+        )
+
+    def _duplicate_row(self, entry: TraceEntry, dropped: TraceEntry) -> Row:
+        row = self._row(entry)
+        what = f"{dropped.kind} '{dropped.summary}'" if dropped.kind in TEXT_KINDS else dropped.kind
+        row.summary = _clip(f"{entry.summary}: {what}")
+        row.stream_id, row.ref = dropped.stream_id, dropped.ref
+        row.source, row.has_raw = dropped.index, dropped.raw is not None
+        return row
+
+    def _token(self, entry: TraceEntry, sid: str) -> None:
+        row = self._runs.get(sid)
+        if row is None or sid in self._broken:
+            self._open_run(entry, sid)
+            return
+        row.parts.append((entry.seq or 0, entry.summary))
+        row.tokens += 1
+        row.end = entry.at
+        row.last_source = entry.index
+        self._ops.append(["t", row.id, entry.seq, entry.summary, self._ms(entry.at), row.tokens])
+        if not row.streaming:
+            row.streaming = True
+            self._update(row, {"o": True})
+
+    def _open_run(self, entry: TraceEntry, sid: str) -> None:
+        ordinal = self._ordinals.get(sid)
+        if ordinal is None:
+            ordinal = 0
+        elif sid in self._broken:
+            ordinal += 1
+        # else: the run's row went out of the window; its text run goes on under the same ordinal.
+        self._ordinals[sid] = ordinal
+        self._broken.discard(sid)
+        row = self._row(entry)
+        row.summary = ""
+        row.ordinal = ordinal
+        row.tokens, row.end, row.last_source = 1, entry.at, entry.index
+        row.parts.append((entry.seq or 0, entry.summary))
+        row.streaming = True
+        self._runs[sid] = row
+        self._add(row)
+
+    def _end_run(self, sid: str, *, broken: bool) -> None:
+        """The run of `sid` stops streaming; after a break, its next token opens a new row."""
+        row = self._runs.pop(sid, None) if broken else self._runs.get(sid)
+        if broken:
+            self._broken.add(sid)
+        if row is not None and row.streaming:
+            row.streaming = False
+            self._update(row, {"o": False})
+
+    def _link(self, row: Row) -> None:
+        if row.kind == "PING" and row.direction == "in":
+            self._ping = row
+        elif row.kind == "PONG" and row.direction == "out" and self._ping is not None:
+            ping, self._ping = self._ping, None
+            latency = row.at - ping.at
+            row.link, row.note = ping.id, f"{duration(latency)} after PING"
+            ping.note = f"answered in {duration(latency)}"
+            self._update(ping, {"note": ping.note})
+        elif row.ref is not None and row.kind in CALL_KINDS:
+            self._call(row)
+        elif row.ref is not None:
+            call = self._calls.get(row.ref)
+            if call is not None:
+                self._attach(row, call)
+            elif row.kind.startswith("TOOL"):
+                self._early.setdefault(row.ref, []).append(row)
+
+    def _call(self, call: Row) -> None:
+        assert call.ref is not None
+        first = self._calls.get(call.ref)
+        if first is not None:
+            # The same call_id again (a second TOOL_CALL the client did not take as a duplicate).
+            self._attach(call, first)
+            return
+        self._calls[call.ref] = call
+        call.pair = call.ref
+        for early in self._early.pop(call.ref, []):
+            self._attach(early, call)
+            if early.kind != "TOOL_ACK":
+                call.note = f"result came {duration(call.at - early.at)} before the call"
+        self._update(call, {"p": call.pair, "note": call.note})
+
+    def _attach(self, row: Row, call: Row) -> None:
+        gap = row.at - call.at
+        row.link, row.pair = call.id, call.ref
+        row.note = f"{duration(gap)} after the call" if gap >= 0 else f"{duration(-gap)} before the call"
+        self._update(row, {"l": row.link, "p": row.pair, "note": row.note})
+        if row.kind not in ("TOOL_ACK", "TOOL_CALL", "TOOL_CALL_START") and gap >= 0:
+            call.note = f"result in {duration(gap)}"
+            self._update(call, {"note": call.note})
+
+    # -- window -----------------------------------------------------------------------------------
+
+    def _add(self, row: Row) -> None:
+        self.rows.append(row)
+        self.by_id[row.id] = row
+        self._ops.append(["a", self.wire(row)])
+        while len(self.rows) > self.max_rows:
+            self._evict(self.rows.popleft())
+
+    def _evict(self, row: Row) -> None:
+        del self.by_id[row.id]
+        self.older[row.kind] = self.older.get(row.kind, 0) + 1
+        self._older_changed = True
+        if row.stream_id is not None and self._runs.get(row.stream_id) is row:
+            del self._runs[row.stream_id]
+        if row.ref is not None and self._calls.get(row.ref) is row:
+            del self._calls[row.ref]
+        if self._ping is row:
+            self._ping = None
+        if row.ref is not None and row in self._early.get(row.ref, ()):
+            self._early[row.ref].remove(row)
+            if not self._early[row.ref]:
+                del self._early[row.ref]
+
+    def _update(self, row: Row, fields: JsonObject) -> None:
+        if row.id in self.by_id:
+            self._ops.append(["u", row.id, fields])
+
+    @property
+    def first_id(self) -> int | None:
+        return self.rows[0].id if self.rows else None
+
+    @property
+    def older_count(self) -> int:
+        return sum(self.older.values())
+
+    # -- the wire ---------------------------------------------------------------------------------
+
+    def _ms(self, at: float) -> float:
+        return round((at + self.wall_offset) * 1000, 1)
+
+    def start_ms(self) -> float | None:
+        return None if self.start is None else self._ms(self.start)
+
+    def wire(self, row: Row) -> JsonObject:
+        """A row as the browser keeps it (short keys: thousands of rows cross the wire on a reset)."""
+        out: JsonObject = {
+            "i": row.id,
+            "k": row.kind,
+            "d": row.direction,
+            "w": self._ms(row.at),
+            "x": row.summary,
+        }
+        optional: dict[str, JsonValue] = {
+            "s": row.seq,
+            "sid": row.stream_id,
+            "r": row.ref,
+            "g": row.ordinal,
+            "l": row.link,
+            "p": row.pair,
+            "note": row.note or None,
+        }
+        out.update({key: value for key, value in optional.items() if value is not None})
+        if row.has_raw:
+            out["raw"] = True
+        if row.grouped:
+            out["n"] = row.tokens
+            out["e"] = self._ms(row.end)
+            out["parts"] = [[seq, text] for seq, text in row.parts]
+            out["o"] = row.streaming
+        return out
+
+
+def _clip(text: str) -> str:
+    # Rows show one line; the full text (a long prompt, an error) is one click away as the raw frame.
+    return text if len(text) <= SUMMARY_LIMIT else f"{text[:SUMMARY_LIMIT]}…"

@@ -1,0 +1,73 @@
+"""The SSE engine with plain strings: tracing, errors, replay recognition, completion."""
+
+from __future__ import annotations
+
+import json
+
+from console.connection import ConnectionState
+from console.engines.sse import SSEEngine
+from console.protocols.sse import ServerSentEvent, SSEDecoder
+
+EVENTS: list[tuple[str, dict[str, object]]] = [
+    ("message_start", {"messageId": "m0", "role": "user"}),
+    ("text_chunk", {"messageId": "m0", "chunk": "Hi! ", "index": 0}),
+    ("text_chunk", {"messageId": "m0", "chunk": "Book it", "index": 1}),
+    ("message_end", {"messageId": "m0"}),
+    ("message_start", {"messageId": "m1", "role": "agent"}),
+    ("text_chunk", {"messageId": "m1", "chunk": "world", "index": 1}),
+    ("text_chunk", {"messageId": "m1", "chunk": "Hello ", "index": 0}),
+    ("component_start", {"messageId": "m1", "componentType": "calendar_event"}),
+    ("component_field", {"messageId": "m1", "field": "title", "value": "Sync"}),
+    ("component_end", {"messageId": "m1"}),
+    ("message_end", {"messageId": "m1"}),
+]
+STREAM = "".join(f"event:{name}\ndata:{json.dumps({'event': name, **fields})}\n\n" for name, fields in EVENTS)
+
+
+def feed(engine: SSEEngine, text: str, now: float = 0.0) -> None:
+    for sse in SSEDecoder().decode(text):
+        engine.receive(sse, now)
+
+
+def test_a_conversation_builds_user_and_agent_messages_in_order() -> None:
+    engine = SSEEngine()
+    engine.connected(0.0)
+    feed(engine, STREAM)
+    messages = engine.conversation.messages
+    assert [(m.role, m.text, m.status) for m in messages] == [
+        ("user", "Hi! Book it", "sent"),
+        ("assistant", "Hello world", "done"),
+    ]
+    assert engine.ended(1.0)
+    assert engine.conversation.link.state is ConnectionState.CLOSED
+
+
+def test_a_replay_without_ids_after_a_reconnect_is_not_shown_twice() -> None:
+    engine = SSEEngine()
+    engine.connected(0.0)
+    blocks = STREAM.split("\n\n")
+    feed(engine, "\n\n".join(blocks[:6]) + "\n\n")  # cut inside the agent's message
+    assert not engine.ended(0.5)
+    engine.disconnected(0.6, "cut", 0.1)
+    engine.connected(0.7)
+    feed(engine, STREAM)  # the server starts over
+    assert [m.text for m in engine.conversation.messages] == ["Hi! Book it", "Hello world"]
+    assert engine.decoder.stats.replayed > 0
+    assert engine.ended(1.0)
+
+
+def test_bad_events_are_trace_errors_and_the_stream_goes_on() -> None:
+    engine = SSEEngine()
+    engine.connected(0.0)
+    feed(engine, "event:text_chunk\ndata:{not json\n\nevent:teleport\ndata:{}\n\n" + STREAM)
+    errors = [e for e in engine.conversation.trace if e.kind == "PROTOCOL_ERROR"]
+    assert len(errors) == 2
+    assert [m.text for m in engine.conversation.messages] == ["Hi! Book it", "Hello world"]
+
+
+def test_ids_and_retry_are_kept_for_the_next_connection() -> None:
+    engine = SSEEngine()
+    engine.connected(0.0)
+    engine.receive(ServerSentEvent("message_start", '{"messageId": "m0", "role": "user"}', "7", 1500), 0.1)
+    assert engine.request_headers() == {"Last-Event-ID": "7"}
+    assert engine.retry_ms == 1500

@@ -1,0 +1,151 @@
+"""The chat-dialect console page through NiceGUI's simulated user, against the chat simulator over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from console.clients import Target
+from console.engines.chat import saved_ideas
+from console.sessions import SessionHub
+from console.sim.chat import ChatSimConfig, ChatSimulator
+from console.transport.chat import ChatClient
+from console.ui import page
+
+HUBS: list[SessionHub] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_sessions() -> AsyncIterator[None]:
+    yield
+    while HUBS:
+        await HUBS.pop().close()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[ChatSimulator]:
+    simulator = ChatSimulator(ChatSimConfig(token_delay=0.005, think_delay=0))
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def open_console(user: User, sim: ChatSimulator) -> ChatClient:
+    hub = SessionHub()
+    HUBS.append(hub)
+    client = ChatClient(sim.url)
+    hub.add(Target("chat", sim.url), name="chat", client=client)
+    page.register(hub)
+    await user.open("/")
+    await eventually(lambda: client.connected_once)
+    return client
+
+
+async def send(user: User, text: str) -> None:
+    user.find(marker="chat-input").type(text)
+    user.find(marker="send-button").click()
+
+
+def with_testid(user: User, testid: str, **props: str) -> list[ui.element]:
+    return [
+        e
+        for e in user.current_layout.descendants()
+        if e.props.get("data-testid") == testid and all(e.props.get(k) == v for k, v in props.items())
+    ]
+
+
+def labels(element: ui.element) -> list[ui.label]:
+    return [e for e in element.descendants() if isinstance(e, ui.label)]
+
+
+async def test_ideas_stream_into_cards_and_the_saved_list_which_exports_as_markdown(
+    user: User, sim: ChatSimulator
+) -> None:
+    client = await open_console(user, sim)
+    await user.should_see("Ideas the agent suggests are saved here.")
+    await send(user, "suggest dinner ideas")
+    await eventually(lambda: client.idle)
+    ideas = [i.text for i in saved_ideas(client.conversation)]
+    assert len(ideas) >= 2
+    cards = with_testid(user, "component", **{"data-type": "idea"})
+    assert [c.props["data-complete"] for c in cards] == ["true"] * len(ideas)
+    await eventually(lambda: len(with_testid(user, "saved-idea")) == len(ideas))
+    shown = [label.text for item in with_testid(user, "saved-idea") for label in labels(item)]
+    assert shown == ideas
+    await user.should_see(f"Saved ideas ({len(ideas)})")
+    await user.should_see(client.conversation.messages[-1].text)
+    user.find(marker="ideas-export").click()
+    download = await user.download.next()
+    assert download.text.splitlines() == ["# Ideas: suggest dinner ideas", "", *(f"- {i}" for i in ideas)]
+    copy_buttons = user.find(marker="copy-idea").elements
+    assert len(copy_buttons) == len(ideas)
+
+
+async def test_new_chat_opens_its_own_conversation_and_the_list_switches_between_them(
+    user: User, sim: ChatSimulator
+) -> None:
+    client = await open_console(user, sim)
+    first = client.active_id
+    await send(user, "Hi! Please cat names")
+    await eventually(lambda: client.idle)
+    cats = client.conversation.messages[-1].text
+    await user.should_see("Hi! Please cat names", marker="conversation-item")
+
+    user.find(marker="new-chat").click()
+    await eventually(lambda: len(client.conversations) == 2)
+    second = client.active_id
+    await eventually(lambda: user.back_history[-1].endswith(f"?chat={second}"))
+    await user.should_see("New chat", marker="conversation-item")
+    await user.should_not_see(cats)
+    assert [e.props["data-chat-id"] for e in with_testid(user, "conversation-item", **{"data-active": "true"})] == [
+        second
+    ]
+    await send(user, "suggest trip ideas")
+    await eventually(lambda: client.is_idle(second) and bool(saved_ideas(client.conversations[second])))
+    trips = saved_ideas(client.conversations[second])
+    await user.should_see(trips[0].text, marker="saved-idea-text")
+    assert [m.text for m in client.conversations[first].messages][0] == "Hi! Please cat names"
+    assert len(client.conversations[first].messages) == 2  # the prompt went where the user typed it
+
+    user.find(marker=f"chat-{first}").click()
+    await eventually(lambda: user.back_history[-1].endswith(f"?chat={first}"))
+    await user.should_see(cats.splitlines()[0])
+    await user.should_not_see(trips[0].text)
+    assert client.active_id == first
+    assert with_testid(user, "saved-idea") == []
+
+
+async def test_a_drop_mid_response_shows_it_interrupted_and_retry_answers_it(user: User) -> None:
+    sim = ChatSimulator(ChatSimConfig(token_delay=0.03, think_delay=0))
+    await sim.start()
+    try:
+        client = await open_console(user, sim)
+        client.new_chat()  # the status chip works whichever conversation is shown
+        await user.open("/")
+        await user.should_see("Connected", marker="connection-status")
+        await send(user, "Tell me a long story about rivers")
+        messages = client.conversation.messages
+        await eventually(lambda: messages[-1].role == "assistant" and len(messages[-1].text) > 10)
+        client.drop()
+        await user.should_see("Reconnecting", marker="connection-status")
+        await eventually(lambda: bool(with_testid(user, "message", **{"data-status": "interrupted"})))
+        await user.should_see("Interrupted: connection lost")
+        await eventually(lambda: client.conversation.link.live)
+        user.find("Retry").click()
+        await eventually(lambda: client.idle and messages[-1].status == "done")
+        assert messages[-1].text.startswith(messages[1].text)
+        assert [m.status for m in messages] == ["sent", "interrupted", "sent", "done"]
+    finally:
+        await sim.stop()

@@ -37,7 +37,7 @@ S = ConnectionState
 LIVE = frozenset({S.OPEN, S.STREAMING, S.TOOL_CALL_PENDING})
 
 TRANSITIONS: frozenset[tuple[ConnectionState, ConnectionState]] = frozenset(
-    {(S.CONNECTING, live) for live in LIVE}
+    {(S.CONNECTING, S.OPEN)}
     | {(a, b) for a in LIVE for b in LIVE if a != b}
     | {(live, S.RECONNECTING) for live in LIVE}
     | {(S.RECONNECTING, S.RESUMING), (S.RESUMING, S.RECONNECTING)}

@@ -93,9 +93,13 @@ class ContextEntry:
     size: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TraceEntry:
-    """One row of the protocol trace: every frame in or out, and the client's own lifecycle events."""
+    """One row of the protocol trace: every frame in or out, and the client's own lifecycle events.
+
+    Never changed once made; not declared frozen only because one is made for every frame and a
+    frozen dataclass costs several times as much to construct.
+    """
 
     index: int
     at: float
@@ -190,7 +194,12 @@ class Conversation:
         self.trace_dropped = 0
         self.trace_limit = trace_limit
         self.notices: list[NoticeAdded] = []
+        # Indexes, so that no event costs time proportional to the length of the conversation.
         self._by_stream: dict[str, Message] = {}
+        self._by_id: dict[str, Message] = {}
+        self._streaming: list[Message] = []  # agent messages still streaming (normally one)
+        self._tools: dict[str, tuple[Message, int]] = {}  # call_id -> where its card is
+        self._waiting: dict[str, tuple[Message, ToolBlock]] = {}  # calls still without a result
         self._unanswered: list[Message] = []  # user messages whose reply has not started
         self._orphan_results: dict[str, tuple[JsonObject, float]] = {}
         self._listeners: list[Listener] = []
@@ -217,6 +226,10 @@ class Conversation:
         self.contexts.clear()
         self.notices.clear()
         self._by_stream.clear()
+        self._by_id.clear()
+        self._streaming.clear()
+        self._tools.clear()
+        self._waiting.clear()
         self._unanswered.clear()
         self._orphan_results.clear()
         self._emit(Reset())
@@ -229,15 +242,12 @@ class Conversation:
     # -- queries ------------------------------------------------------------------------------
 
     def message(self, message_id: str) -> Message | None:
-        return next((m for m in reversed(self.messages) if m.id == message_id), None)
+        return self._by_id.get(message_id)
 
     @property
     def streaming(self) -> Message | None:
         """The agent message still being streamed, if any."""
-        for message in reversed(self.messages):
-            if message.role == "assistant" and message.status == "streaming":
-                return message
-        return None
+        return self._streaming[-1] if self._streaming else None
 
     @property
     def awaiting_reply(self) -> bool:
@@ -247,7 +257,7 @@ class Conversation:
         current = self.streaming
         if current is None:
             return []
-        return [b for b in current.blocks if isinstance(b, ToolBlock) and b.result is None]
+        return [block for message, block in self._waiting.values() if message is current]
 
     # -- user side ----------------------------------------------------------------------------
 
@@ -338,8 +348,9 @@ class Conversation:
         index = len(self.trace) + self.trace_dropped
         entry = TraceEntry(index, at, direction, kind, summary, seq, raw, stream_id, ref)
         self.trace.append(entry)
-        if len(self.trace) > self.trace_limit:
-            # Keep memory bounded; the count of what was let go is kept and shown.
+        if len(self.trace) > self.trace_limit + self.trace_limit // 10:
+            # Keep memory bounded; the count of what was let go is kept and shown. Trimmed a tenth at
+            # a time, so that the cost of trimming is O(1) per row, not O(limit).
             cut = len(self.trace) - self.trace_limit
             del self.trace[:cut]
             self.trace_dropped += cut
@@ -354,9 +365,17 @@ class Conversation:
 
     def _add(self, message: Message) -> None:
         self.messages.append(message)
+        self._by_id[message.id] = message
+        if message.role == "assistant" and message.status == "streaming":
+            self._streaming.append(message)
         self._emit(MessageAdded(message))
 
     def _set_status(self, message: Message, status: MessageStatus, note: str = "") -> None:
+        if message.role == "assistant":
+            if status == "streaming" and message.status != "streaming":
+                self._streaming.append(message)
+            elif status != "streaming" and message in self._streaming:
+                self._streaming.remove(message)
         message.status = status
         message.note = note
         self._emit(MessageStatusChanged(message))
@@ -409,17 +428,22 @@ class Conversation:
         if orphan is not None:
             block.result, block.result_at = orphan
         message.blocks.append(block)
+        self._tools[event.call_id] = (message, len(message.blocks) - 1)
+        if block.result is None:
+            self._waiting[event.call_id] = (message, block)
         self._emit(BlockAdded(message, len(message.blocks) - 1))
 
     def _tool_result(self, event: ev.ToolResult, at: float) -> None:
-        message = self._by_stream.get(event.stream_id)
-        if message is not None:
-            for index, block in enumerate(message.blocks):
-                if isinstance(block, ToolBlock) and block.call_id == event.call_id:
-                    if block.result is None:
-                        block.result, block.result_at = event.result, at
-                        self._emit(BlockUpdated(message, index))
-                    return
+        found = self._tools.get(event.call_id)
+        if found is not None:
+            message, index = found
+            block = message.blocks[index]
+            assert isinstance(block, ToolBlock)
+            if block.result is None:
+                block.result, block.result_at = event.result, at
+                self._waiting.pop(event.call_id, None)
+                self._emit(BlockUpdated(message, index))
+            return
         # The result came before its call (reordering upstream): hold it for the call.
         self._orphan_results[event.call_id] = (event.result, at)
 

@@ -152,6 +152,7 @@ class AgentEngine:
         self._dropped_during_reply = False
         self.sequencer.expect_new_epoch()
         self._send(proto.user_message(text), now, "USER_MESSAGE", text)
+        self._update_live()
 
     # -- frames -----------------------------------------------------------------------------------
 
@@ -206,9 +207,16 @@ class AgentEngine:
         if frames:
             self._gap_resumes = 0
         self._gap_since = None if not self.sequencer.has_gap else (self._gap_since or now)
-        if self.state in LIVE:
-            self._link.set(self._live_state())
+        # Only frames that can change what the link shows are worth a look at the model.
+        if any(not isinstance(f.event, ev.TextDelta | ev.Heartbeat) for f in frames):
+            self._update_live()
         self._flush_queue(now)
+
+    def _update_live(self) -> None:
+        if self.state in LIVE:
+            live = self._live_state()
+            if live is not self.state:
+                self._link.set(live)
 
     def _send_ack(self, call_id: str, now: float, *, again: bool = False) -> None:
         if call_id in self._acked and not again:
@@ -279,8 +287,7 @@ class AgentEngine:
         message = self.conversation.mark_interrupted(f"no data for {bound:.0f} s", now)
         self._in_flight = False
         self._dropped_during_reply = False
-        if self.state in LIVE:
-            self._link.set(self._live_state())
+        self._update_live()
         self.conversation.record(
             now, "client", "STALLED", "reply interrupted: no data", ref=message.id if message else None
         )

@@ -12,7 +12,7 @@ STREAM_END, ERROR, each with a `seq`. Client frames: USER_MESSAGE, PONG, RESUME,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from console import jsonvalue
 from console.events import (
@@ -32,9 +32,8 @@ from console.jsonvalue import JsonObject, JsonValue
 DEFAULT_MAX_FRAME = 8 * 1024 * 1024  # a 5 MB context snapshot must pass; 80 MB must not
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One decoded server frame.
+class Frame(NamedTuple):
+    """One decoded server frame (a named tuple: it is made for every frame, and cheaply).
 
     `kind` is the wire type ("TOKEN", ...) or "INVALID"; `seq` is None when the frame had no usable
     seq; `fingerprint` tells a duplicate (same bytes) from a different frame reusing a seq.
@@ -135,35 +134,35 @@ def decode(text: str | bytes, *, max_size: int = DEFAULT_MAX_FRAME) -> Frame:
     """Decode one server frame. Never raises."""
     raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     size = len(raw)
-    fingerprint = hash(raw)
-
-    def invalid(reason: str, seq: int | None = None) -> Frame:
-        return Frame("INVALID", seq, ProtocolError(reason, excerpt(raw)), fingerprint, size)
-
     if size > max_size:
-        return invalid(f"frame of {size} bytes exceeds the {max_size}-byte limit")
+        return _invalid(raw, f"frame of {size} bytes exceeds the {max_size}-byte limit")
     try:
         value = jsonvalue.loads(raw)
     except jsonvalue.JsonDecodeError as exc:
-        return invalid(f"malformed JSON: {exc}")
+        return _invalid(raw, f"malformed JSON: {exc}")
     if not isinstance(value, dict):
-        return invalid(f"frame is a JSON {_type_name(value)}, not an object")
-    seq_value = value.get("seq")
+        return _invalid(raw, f"frame is a JSON {_type_name(value)}, not an object")
+    seq = value.get("seq")
     # bool is an int in Python; a seq of `true` is a mistyped field, not seq 1.
-    seq = seq_value if isinstance(seq_value, int) and not isinstance(seq_value, bool) else None
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        seq = None
     kind = value.get("type")
     if not isinstance(kind, str):
-        return invalid("frame has no string 'type'", seq)
+        return _invalid(raw, "frame has no string 'type'", seq)
     decoder = _DECODERS.get(kind)
     if decoder is None:
-        return invalid(f"unknown frame type '{kind}'", seq)
+        return _invalid(raw, f"unknown frame type '{kind}'", seq)
     if seq is None or seq < 0:
-        return invalid(f"{kind} frame has no valid 'seq'")
+        return _invalid(raw, f"{kind} frame has no valid 'seq'")
     try:
         event = decoder(value, size)
     except _FieldError as exc:
-        return invalid(f"{kind} frame: {exc}", seq)
-    return Frame(kind, seq, event, fingerprint, size)
+        return _invalid(raw, f"{kind} frame: {exc}", seq)
+    return Frame(kind, seq, event, hash(raw), size)
+
+
+def _invalid(raw: str, reason: str, seq: int | None = None) -> Frame:
+    return Frame("INVALID", seq, ProtocolError(reason, excerpt(raw)), hash(raw), len(raw))
 
 
 def _frame(obj: JsonObject) -> str:

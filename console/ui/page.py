@@ -11,6 +11,7 @@ from console.supervisor import Supervisor
 from console.ui.chat import ChatView
 from console.ui.composer import Composer
 from console.ui.inspector import ContextInspector
+from console.ui.narration import Narrator
 from console.ui.overview import Overview
 from console.ui.status import Banner, StatusChip
 from console.ui.timeline import TimelinePanel
@@ -46,12 +47,14 @@ def side_panels(entry: SessionEntry) -> ui.element:
     return side
 
 
-def session_console(entry: SessionEntry) -> None:
+def session_console(entry: SessionEntry, narrate: bool = False) -> None:
     if entry.target.dialect == "chat":
         from console.ui.chat_session import chat_session_console  # imported here: it builds on this module
 
         return chat_session_console(entry)
     frame(f"{entry.name} · {entry.target}")
+    if narrate:
+        Narrator(entry.client.conversation)
     with ui.element("div").classes("w-full flex flex-row flex-nowrap grow min-h-0"):
         with ui.element("div").classes("flex flex-col flex-nowrap grow min-w-0 min-h-0") as chat:
             toolbar = chat_column(entry)
@@ -99,10 +102,10 @@ def register(hub: SessionHub) -> None:
             session_index(hub)
 
     @ui.page("/session/{session_id}")
-    def session(session_id: str) -> None:
+    def session(session_id: str, narrate: bool = False) -> None:
         entry = hub.get(session_id)
         if entry is None:
             frame("Not found")
             ui.label(f"No session '{session_id}'.").classes("p-8")
             return
-        session_console(entry)
+        session_console(entry, narrate)

@@ -92,11 +92,7 @@ def _sim(argv: list[str]) -> int:
         config = chat.ChatSimConfig(
             seed=args.seed, llm_base_url=args.llm_base_url, llm_model=args.llm_model, store_path=args.store
         )
-        backend = (
-            f"the model {args.llm_model} at {args.llm_base_url}" if args.llm_base_url else "scripted replies"
-        )
-        print(f"chat simulator ({backend}) on ws://{args.host}:{port}/ws", flush=True)
-        runner = chat.serve(args.host, port, config)
+        runner = chat.serve(args.host, port, config)  # it says where it listens
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(runner)
     return 0

@@ -16,6 +16,7 @@ from console.clients import Target
 from console.sessions import SessionHub
 from console.sim import sse as sse_sim
 from console.sim.agent import AgentSimulator, SimConfig
+from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.supervisor import Supervisor
 from console.ui import page
 
@@ -41,6 +42,7 @@ class Embedded:
 
     agent: AgentSimulator | None = None
     sse: sse_sim.SSESimulator | None = None
+    chat: ChatSimulator | None = None
     targets: list[Target] = field(default_factory=list)
 
     async def start(self, mode: Literal["normal", "chaos"], seed: int, time_scale: float) -> None:
@@ -51,6 +53,10 @@ class Embedded:
         self.sse = sse_sim.SSESimulator(sse_sim.SimConfig(chaos=mode == "chaos", seed=seed, speed=speed))
         await self.sse.start()
         self.targets.append(Target("sse", self.sse.url))
+        pace = ChatSimConfig(seed=seed, token_delay=0.015 * time_scale, think_delay=0.15 * time_scale)
+        self.chat = ChatSimulator(pace)
+        await self.chat.start("127.0.0.1", 0)
+        self.targets.append(Target("chat", self.chat.url))
 
     def describe(self) -> dict[str, dict[str, str]]:
         described: dict[str, dict[str, str]] = {}
@@ -58,6 +64,8 @@ class Embedded:
             described["agent"] = {"ws": self.agent.url, "http": self.agent.http_url}
         if self.sse is not None:
             described["sse"] = {"url": self.sse.url}
+        if self.chat is not None:
+            described["chat"] = {"ws": self.chat.url}
         return described
 
     async def stop(self) -> None:
@@ -65,6 +73,8 @@ class Embedded:
             await self.agent.stop()
         if self.sse is not None:
             await self.sse.stop()
+        if self.chat is not None:
+            await self.chat.stop()
 
 
 def native_problem() -> str | None:

@@ -58,6 +58,7 @@ OLD_PREVIEW = 80
 INITIAL_ROWS = 600  # rows a freshly shown step may send, auto-expanded levels included
 CONTEXT_ROWS = 3  # rows kept above the first change when a level's window is placed on it
 SEARCH_LIMIT = 200
+HINT_KEYS = ("name", "id", "title", "key", "type", "_id", "uuid")
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 
@@ -85,7 +86,7 @@ class Address:
         return Address(self.base, (*self.rel, step)) if self.rel else Address((*self.base, step))
 
     def encode(self) -> str:
-        return _dumps([list(self.base), list(self.rel)])
+        return literal([list(self.base), list(self.rel)])
 
     @staticmethod
     def decode(text: object) -> Address | None:
@@ -145,6 +146,7 @@ class Row:
     inner: bool = False  # a container with changes below
     old: str | None = None  # for a changed row: the old value, briefly
     truncated: bool = False  # a string shown in part
+    hint: str | None = None  # what names an object too big to show inline (its "name", "id", ...)
 
     def to_json(self) -> JsonObject:
         """Compact keys: a level of a hundred rows is a few kilobytes on the wire."""
@@ -165,6 +167,8 @@ class Row:
             out["o"] = self.old
         if self.truncated:
             out["x"] = 1
+        if self.hint is not None:
+            out["h"] = self.hint
         return out
 
 
@@ -206,10 +210,6 @@ def literal(value: JsonValue) -> str:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:  # integers beyond 64 bits, nesting beyond orjson's limit
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _dumps(value: JsonValue) -> str:
-    return literal(value)
 
 
 def summary(value: JsonValue) -> str:
@@ -258,6 +258,15 @@ def _spend(value: JsonValue, budget: int) -> int:
     return budget - 5
 
 
+def _hint(value: dict[str, JsonValue]) -> str | None:
+    """The member that names an object (an array of them reads as a list of names, not of "{17 keys}")."""
+    for key in HINT_KEYS:
+        named = value.get(key)
+        if isinstance(named, str | int) and not isinstance(named, bool):
+            return f"{key}: {brief(named, 40)}"
+    return None
+
+
 def brief(value: JsonValue, limit: int = OLD_PREVIEW) -> str:
     """A value in at most about `limit` characters: the old side of "old → new"."""
     if isinstance(value, dict | list):
@@ -272,7 +281,9 @@ def make_row(
 ) -> Row:
     kind = kind_of(value)
     if isinstance(value, dict | list):
-        return Row(address, key, kind, inline_preview(value) or "", len(value), mark, inner)
+        preview = inline_preview(value)
+        hint = _hint(value) if preview is None and isinstance(value, dict) else None
+        return Row(address, key, kind, preview or "", len(value), mark, inner, hint=hint)
     if isinstance(value, str):
         cut = len(value) > STRING_PREVIEW
         return Row(
@@ -326,6 +337,7 @@ class Step:
 
     __slots__ = (
         "_by_parent",
+        "_index_maps",
         "_inner_children",
         "_merged",
         "_old_paths",
@@ -358,6 +370,7 @@ class Step:
         self._merged: dict[Path, list[_Slot] | None] = {}
         self._old_paths: dict[Path, Path | None] = {}
         self._rows: dict[Path, list[ListRow] | None] = {}
+        self._index_maps: dict[Path, dict[int, int | None] | None] = {}
 
     @classmethod
     def first(cls, new: JsonValue) -> Step:
@@ -424,11 +437,22 @@ class Step:
         step = path[-1]
         if isinstance(step, str):
             return (*parent, step)
-        rows = self._array_rows(path[:-1])
-        if rows is None:
+        old_of = self._old_indices(path[:-1])
+        if old_of is None:
             return (*parent, step)
-        old_index = next((row.old_index for row in rows if row.new_index == step), None)
+        old_index = old_of.get(step)
         return None if old_index is None else (*parent, old_index)
+
+    def _old_indices(self, base: Path) -> dict[int, int | None] | None:
+        """New index -> old index in the array at `base`, when items were added or removed in it."""
+        if base not in self._index_maps:
+            rows = self._array_rows(base)
+            self._index_maps[base] = (
+                None
+                if rows is None
+                else {row.new_index: row.old_index for row in rows if row.new_index is not None}
+            )
+        return self._index_maps[base]
 
     def _array_rows(self, base: Path) -> list[ListRow] | None:
         """The array at new `base` as the merge of its old and new items, when items were added or
@@ -457,14 +481,6 @@ class Step:
         return ""
 
     # -- levels ---------------------------------------------------------------------------------
-
-    def total(self, address: Address) -> int:
-        if not address.rel:
-            slots = self._merged_slots(address.base)
-            if slots is not None:
-                return len(slots)
-        value = self.value_at(address)
-        return len(value) if isinstance(value, dict | list) else 0
 
     def level(self, address: Address, start: int = 0, count: int = PAGE) -> Level | None:
         """Rows `start` .. `start + count` below the container at `address`, or None when there is
@@ -613,7 +629,7 @@ class Step:
         spent = 0
         while queue and spent < budget:
             address = queue.popleft()
-            start = self._first_change(address.base)
+            start = self._window_start(address.base, wanted)
             level = self.level(address, start, min(PAGE, budget - spent) if levels else PAGE)
             if level is None:
                 continue
@@ -629,10 +645,10 @@ class Step:
             )
         return levels
 
-    def _first_change(self, base: Path) -> int:
-        """A window start that shows the first changed row of a level with a few rows above it."""
+    def _window_start(self, base: Path, wanted: set[Path]) -> int:
+        """Where a level's window starts: a few rows above its first changed or wanted (open) row."""
         if base not in self.inner:
-            return 0
+            return 0  # nothing changed below: from the top, as the user left it
         slots = self._merged_slots(base)
         value = _walk(self.new, base)
         keys: Iterable[tuple[bool, str | int]]
@@ -645,7 +661,7 @@ class Step:
         else:
             return 0
         for n, (removed, key) in enumerate(keys):
-            if removed or (*base, key) in self.put or (*base, key) in self.inner:
+            if removed or (*base, key) in self.put or (*base, key) in wanted:
                 return max(0, n - CONTEXT_ROWS)
         return 0
 
@@ -682,7 +698,9 @@ class Step:
 
 
 def _with_old(row: Row, old: str) -> Row:
-    return Row(row.address, row.key, row.kind, row.text, row.count, row.mark, row.inner, old, row.truncated)
+    return Row(
+        row.address, row.key, row.kind, row.text, row.count, row.mark, row.inner, old, row.truncated, row.hint
+    )
 
 
 def _walk(value: JsonValue, path: Path) -> JsonValue | _Missing:

@@ -39,6 +39,7 @@ from console.session import (
     MessageAdded,
     MessageStatusChanged,
     NoticeAdded,
+    Reset,
     TextAppended,
     ToolBlock,
     TraceAdded,
@@ -215,6 +216,8 @@ class _Monitor:
                 self._link = status.state
             case BlockUpdated():
                 pass  # a tool result: the pending count changes
+            case Reset():
+                self.tail = ""  # the stream starts over (an SSE replay from the start)
             case _:
                 return
         self.version += 1
@@ -302,9 +305,11 @@ class Supervisor:
         policy: RestartPolicy | None = None,
         factory: ClientFactory = make_client,
         sample_interval: float = 1.0,
+        close_timeout: float = CLOSE_TIMEOUT,
         clock: Clock = time.monotonic,
     ) -> None:
         self.hub = hub or SessionHub()
+        self.close_timeout = close_timeout
         self.policy = policy or RestartPolicy()
         self.factory = factory
         self.sample_interval = sample_interval
@@ -347,8 +352,8 @@ class Supervisor:
             if monitor.watcher is not None:
                 monitor.watcher.cancel()
             if monitor.driver is not None:
-                await _bounded(monitor.driver.stop(), f"stopping the driver of {session_id}")
-        await _bounded(self.hub.remove(session_id), f"closing session {session_id}")
+                await self._bounded(monitor.driver.stop(), f"stopping the driver of {session_id}")
+        await self._bounded(self.hub.remove(session_id), f"closing session {session_id}")
 
     def attach(self, session_id: str, driver: Driver) -> None:
         monitor = self._monitors.get(session_id)
@@ -508,7 +513,7 @@ class Supervisor:
         await asyncio.sleep(delay)
         if self._gone(monitor):
             return
-        await _bounded(crashed.close(), f"closing the crashed client of {entry.id}")
+        await self._bounded(crashed.close(), f"closing the crashed client of {entry.id}")
         try:
             replacement = monitor.factory(entry.target)
         except Exception as exc:
@@ -524,12 +529,11 @@ class Supervisor:
     def _gone(self, monitor: _Monitor) -> bool:
         return self._closing or monitor.removed or self.hub.get(monitor.entry.id) is not monitor.entry
 
-
-async def _bounded(work: Awaitable[None], what: str) -> None:
-    """Await `work` for at most CLOSE_TIMEOUT; whatever goes wrong is logged, never raised."""
-    try:
-        await asyncio.wait_for(work, CLOSE_TIMEOUT)
-    except TimeoutError:
-        log.warning("%s took over %.0f s; abandoned", what, CLOSE_TIMEOUT)
-    except Exception:
-        log.exception("%s failed", what)
+    async def _bounded(self, work: Awaitable[None], what: str) -> None:
+        """Await `work` for at most `close_timeout`; whatever goes wrong is logged, never raised."""
+        try:
+            await asyncio.wait_for(work, self.close_timeout)
+        except TimeoutError:
+            log.warning("%s took over %.1f s; abandoned", what, self.close_timeout)
+        except Exception:
+            log.exception("%s failed", what)

@@ -274,6 +274,7 @@ class ReplayClient:
         self.loaded = loaded
         self.name = name
         self.url = f"trace:{name}"
+        self.readonly = True  # a recording takes no prompts
         self._task: asyncio.Task[None] | None = None
         # Times in the replayed conversation count from 0 at the first entry; this maps them to the
         # wall clock of the recording (or of now, when the file does not say).

@@ -11,6 +11,7 @@ then writes an MP4 (ffmpeg) and prints what was seen when.
 from __future__ import annotations
 
 import argparse
+import base64
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import CDPSession, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,6 +38,72 @@ PROMPTS = [
 WIDTH, HEIGHT = 1280, 720
 
 
+class Screencast:
+    """Frames of the page as Chromium paints them (DevTools screencast), with their times.
+
+    (Playwright's own video recording needs a browser-specific ffmpeg download; the system ffmpeg
+    turns these frames into the MP4 instead.)
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.frames: list[tuple[float, bytes]] = []
+        self.cdp: CDPSession = page.context.new_cdp_session(page)
+        self.cdp.on("Page.screencastFrame", self._on_frame)
+        self.cdp.send(
+            "Page.startScreencast", {"format": "jpeg", "quality": 75, "maxWidth": WIDTH, "maxHeight": HEIGHT}
+        )
+
+    def _on_frame(self, params: dict[str, object]) -> None:
+        data, session, meta = params["data"], params["sessionId"], params["metadata"]
+        assert isinstance(data, str) and isinstance(meta, dict)
+        self.frames.append((float(meta["timestamp"]), base64.b64decode(data)))
+        self.cdp.send("Page.screencastFrameAck", {"sessionId": session})
+
+    def stop(self) -> None:
+        self.cdp.send("Page.stopScreencast")
+
+    def write_mp4(self, folder: Path, out: Path) -> None:
+        """Each frame lasts until the next one: the video keeps the real timing."""
+        lines: list[str] = []
+        for n, (at, jpeg) in enumerate(self.frames):
+            path = folder / f"frame{n:06d}.jpg"
+            path.write_bytes(jpeg)
+            until = self.frames[n + 1][0] if n + 1 < len(self.frames) else at + 1.0
+            lines += [f"file '{path}'", f"duration {max(until - at, 0.01):.3f}"]
+        lines.append(f"file '{folder / f'frame{len(self.frames) - 1:06d}.jpg'}'")
+        playlist = folder / "frames.txt"
+        playlist.write_text("\n".join(lines) + "\n")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-y",
+                "-loglevel",
+                "error",
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                str(playlist),
+                "-vf",
+                f"fps=15,scale={WIDTH}:{HEIGHT}:force_original_aspect_ratio=decrease,pad={WIDTH}:{HEIGHT}:(ow-iw)/2:(oh-ih)/2",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "slow",
+                "-crf",
+                "30",
+                "-pix_fmt",
+                "yuv420p",
+                "-movflags",
+                "+faststart",
+                str(out),
+            ],
+            check=True,
+        )
+
+
 def wait_reply(page: Page, count: int, seen: dict[str, float], t0: float, limit: float) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -52,7 +119,7 @@ def wait_reply(page: Page, count: int, seen: dict[str, float], t0: float, limit:
         )
         if done:
             return
-        time.sleep(0.2)
+        page.wait_for_timeout(200)
 
 
 def record(out: Path, seed: int, minimum: float, maximum: float) -> dict[str, float]:
@@ -62,14 +129,10 @@ def record(out: Path, seed: int, minimum: float, maximum: float) -> dict[str, fl
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                context = browser.new_context(
-                    viewport={"width": WIDTH, "height": HEIGHT},
-                    record_video_dir=tmp,
-                    record_video_size={"width": WIDTH, "height": HEIGHT},
-                )
-                page = context.new_page()
+                page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
                 page.goto(f"{console.url}/session/agent?narrate=1")
                 page.wait_for_selector("[data-testid=connection-status][data-state=open]")
+                cast = Screencast(page)
                 t0 = time.monotonic()
                 replies = 0
                 while time.monotonic() - t0 < maximum:
@@ -85,37 +148,12 @@ def record(out: Path, seed: int, minimum: float, maximum: float) -> dict[str, fl
                     page.keyboard.press("Enter")
                     replies += 1
                     wait_reply(page, replies, seen, t0, limit=90)
-                    time.sleep(1.5)
-                video = page.video
-                context.close()
+                    page.wait_for_timeout(1500)  # (lets the screencast frames in meanwhile)
+                cast.stop()
                 browser.close()
-                assert video is not None
-                webm = Path(video.path())
         finally:
             stop_console(console)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                "ffmpeg",
-                "-y",
-                "-loglevel",
-                "error",
-                "-i",
-                str(webm),
-                "-c:v",
-                "libx264",
-                "-preset",
-                "slow",
-                "-crf",
-                "32",
-                "-pix_fmt",
-                "yuv420p",
-                "-movflags",
-                "+faststart",
-                str(out),
-            ],
-            check=True,
-        )
+        cast.write_mp4(Path(tmp), out)
     return seen
 
 

@@ -154,7 +154,7 @@ def test_bad_frames_are_timeline_rows_and_change_no_conversation() -> None:
     e.receive(entry("message", "stray", chat, done=True), 1.5)
     assert "after the response was done" in errors(e.conversation)[-1]
     assert len(e.conversation.messages) == 2
-    assert [t.raw for t in e.conversation.trace if t.kind == "PROTOCOL_ERROR"][0] == "{not json"
+    assert next(t.raw for t in e.conversation.trace if t.kind == "PROTOCOL_ERROR") == "{not json"
 
 
 def test_an_error_frame_that_names_another_conversation_is_shown_on_that_conversation_timeline() -> None:
@@ -249,8 +249,7 @@ def test_a_stalled_response_is_interrupted_and_its_late_frames_stay_out_of_the_n
     e.receive(entry("message", "A new story.", chat, done=True), 8.2)
     e.receive(done(chat), 8.3)
     assert stalled.text == "Once"
-    assert e.conversation.messages[-1].text == "A new story."
-    assert e.conversation.messages[-1].status == "done"
+    assert shape(e.conversation)[-1] == ("assistant", "done", "A new story.")
     assert [t.kind for t in e.conversation.trace if t.kind == "LATE"] == ["LATE", "LATE"]
 
 

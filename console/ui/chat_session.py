@@ -11,6 +11,7 @@ can be copied one by one or downloaded as Markdown.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from urllib.parse import quote
 
 from nicegui import ui
@@ -26,6 +27,7 @@ _CSS = """
 .ac-chats { width: 16rem; flex-shrink: 0; display: flex; flex-direction: column; flex-wrap: nowrap;
   min-height: 0; overflow-y: auto; border-right: 1px solid var(--ac-border); background: var(--ac-agent); }
 .ac-chats.ac-toggled { display: none; }
+.ac-chats .ac-chats-close { display: none; }
 .ac-chat-item { display: flex; align-items: center; gap: 0.5rem; padding: 0.45rem 0.75rem;
   border-radius: 0.5rem; margin: 0 0.5rem; color: inherit; text-decoration: none; font-size: 0.875rem; }
 .ac-chat-item:hover { background: rgb(148 163 184 / 0.15); }
@@ -39,6 +41,7 @@ _CSS = """
   .ac-chats { display: none; }
   .ac-chats.ac-toggled { display: flex; position: fixed; inset: 3rem auto 0 0; width: min(20rem, 85vw);
     z-index: 21; box-shadow: 0 10px 30px rgb(0 0 0 / 0.25); }
+  .ac-chats .ac-chats-close { display: inline-flex; }
 }
 """
 
@@ -92,7 +95,9 @@ class ConversationClient:
 class ConversationList:
     """Every conversation of the session, newest last, with the shown one marked; and "New chat"."""
 
-    def __init__(self, client: ChatClient, shown_id: str, session_id: str) -> None:
+    def __init__(
+        self, client: ChatClient, shown_id: str, session_id: str, on_close: Callable[[], object]
+    ) -> None:
         self.client = client
         self.shown_id = shown_id
         self.session_id = session_id
@@ -103,6 +108,9 @@ class ConversationList:
             ui.button("New chat", icon="add", on_click=self.new_chat).props(
                 "dense flat no-caps size=sm data-testid=new-chat"
             ).mark("new-chat")
+            ui.button(icon="close", on_click=on_close).props("dense flat round size=sm").classes(
+                "ac-chats-close"
+            ).tooltip("Close")
         self.root = (
             ui.element("div").classes("flex flex-col gap-0.5 pb-2").props("data-testid=conversation-list")
         )
@@ -141,7 +149,7 @@ class ConversationList:
                 ui.spinner(size="1em").classes("shrink-0")
             else:
                 ui.icon("chat_bubble_outline", size="1em").classes("shrink-0 text-slate-500")
-            ui.label(title).classes("ac-chat-title")
+            ui.label(title).classes("ac-chat-title").mark("conversation-title")
         item.mark("conversation-item", f"chat-{chat_id}")
 
 
@@ -217,7 +225,7 @@ class SavedIdeas:
 
     def download(self) -> None:
         markdown = ideas_markdown(self.client.title(self.chat_id), saved_ideas(self.conversation))
-        ui.download.content(markdown, f"ideas-{self.chat_id[:8]}.md", "text/markdown")
+        ui.download.content(markdown.encode(), f"ideas-{self.chat_id[:8]}.md", "text/markdown")
 
 
 def _shown_chat(client: ChatClient) -> str:
@@ -237,7 +245,7 @@ def chat_session_console(entry: SessionEntry) -> None:
     ui.add_css(_CSS)
     with ui.element("div").classes("w-full flex flex-row flex-nowrap grow min-h-0"):
         with ui.element("div").classes("ac-chats") as chats:
-            ConversationList(client, chat_id, entry.id)
+            ConversationList(client, chat_id, entry.id, lambda: chats.classes(toggle="ac-toggled"))
             SavedIdeas(client, chat_id)
         with ui.element("div").classes("flex flex-col flex-nowrap grow min-w-0 min-h-0"):
             toolbar = chat_column(view)

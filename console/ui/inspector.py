@@ -1,13 +1,590 @@
-"""The context inspector panel (placeholder until the full panel lands)."""
+"""The context inspector: what the agent works with, snapshot by snapshot, with the diff of each step.
+
+Layout, top to bottom: the context selector (ids with their snapshot counts), the history scrubber
+(previous / slider / next, the snapshot's seq, time and size), the diff summary and the list of changed
+paths to jump through, a search over keys and values, and the tree.
+
+The tree (`ContextTree`, drawn by inspector.js) never holds the whole document. The server sends the
+levels a step opens with (the root, and the levels that lead to the changes, within a row budget, as
+JSON *text* in one prop), then one level per node the user opens (`expand` → `level`), one window of
+rows at a time. Jumps (a changed path, a search hit) send the levels along the way (`reveal`).
+
+Steps are diffed once per conversation and shared by the tabs (`inspector_steps`); large ones off the
+event loop. While a step is computed the controls already show where the user is going; if they move
+on before it is ready, only the last request is drawn.
+"""
 
 from __future__ import annotations
 
-from nicegui import ui
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
+from nicegui import background_tasks, ui
+from nicegui.events import GenericEventArguments, ValueChangeEventArguments
+
+from console import jsonvalue
 from console.clients import SessionClient
+from console.json_tree import (
+    FULL_STRING,
+    ROOT,
+    Address,
+    ChangeSummary,
+    Level,
+    Row,
+    SearchResult,
+    Step,
+    format_path,
+)
+from console.jsonvalue import JsonObject
+from console.session import Change, ContextAdded, ContextEntry, Conversation, Reset
+from console.ui import inspector_steps
+from console.ui.inspector_steps import steps_for
+
+log = logging.getLogger(__name__)
+
+CSS = (Path(__file__).parent / "inspector.css").read_text()
+CHANGES_SHOWN = 200  # items in the changed-path list; the arrows step through all of them
+HITS_SHOWN = 200
+
+
+class ContextTree(ui.element, component="inspector.js"):
+    """The lazily expanded tree; the document stays on the server."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._props["view"] = ""
+        self.version = 0  # of the view; the browser's requests and our replies carry it
+        self._sent: list[str] = []  # rows sent for this view, as the user reads them
+
+    def show(self, levels: list[Level], scalar: Row | None = None) -> int:
+        """Start a new view with these levels open; returns its version."""
+        self.version += 1
+        view: JsonObject = {
+            "v": self.version,
+            "root": ROOT.encode(),
+            "levels": [lv.to_json() for lv in levels],
+        }
+        if scalar is not None:
+            view["scalar"] = scalar.to_json()
+        self._sent = [_label(row) for level in levels for row in level.rows]
+        if scalar is not None:
+            self._sent.append(_label(scalar))
+        # Text, not a dict: NiceGUI would walk a nested dict of rows on every update.
+        self._props["view"] = jsonvalue.dumps(view)
+        self.update()
+        return self.version
+
+    def send_level(self, level: Level) -> None:
+        self._sent.extend(_label(row) for row in level.rows)
+        self._send("level", {"v": self.version, "level": level.to_json()})
+
+    def send_reveal(self, levels: list[Level], target: Address) -> None:
+        self._sent.extend(_label(row) for level in levels for row in level.rows)
+        payload: JsonObject = {
+            "v": self.version,
+            "levels": [lv.to_json() for lv in levels],
+            "target": target.encode(),
+        }
+        self._send("reveal", payload)
+
+    def send_value(self, address: Address, purpose: str, text: str, more: int) -> None:
+        payload: JsonObject = {
+            "v": self.version,
+            "a": address.encode(),
+            "purpose": purpose,
+            "text": text,
+            "more": more,
+        }
+        self._send("value", payload)
+
+    def _send(self, method: str, payload: JsonObject) -> None:
+        self.run_method(method, jsonvalue.dumps(payload))
+
+    def _displayed_contents(self, *, only_visible: bool) -> list[object]:
+        # What the simulated user of the tests reads: the rows this view has been sent.
+        return [*super()._displayed_contents(only_visible=only_visible), *self._sent]
+
+
+@dataclass(frozen=True, slots=True)
+class PathItem:
+    path: str
+    text: str = ""
+    change: str = ""
+
+    def to_json(self) -> JsonObject:
+        return {"p": self.path, "t": self.text, "c": self.change}
+
+
+class PathList(ui.element, component="inspector_list.js"):
+    """Paths to jump to (changes, search hits), drawn in the browser from one text prop: a few hundred
+    server-side elements per step would cost tens of milliseconds of event loop each time."""
+
+    def __init__(self, testid: str, on_pick: Callable[[int], None]) -> None:
+        super().__init__()
+        self._props["testid"] = testid
+        self._props["items"] = ""
+        self.items: list[PathItem] = []
+        self.on("pick", lambda event: self._pick(event.args, on_pick))
+
+    def set_items(self, items: list[PathItem]) -> None:
+        self.items = items
+        self._props["items"] = jsonvalue.dumps([item.to_json() for item in items])
+        self.update()
+
+    def _pick(self, args: object, on_pick: Callable[[int], None]) -> None:
+        index = _int(args.get("i")) if isinstance(args, dict) else None
+        if index is not None and 0 <= index < len(self.items):
+            on_pick(index)
+
+    def _displayed_contents(self, *, only_visible: bool) -> list[object]:
+        return [
+            *super()._displayed_contents(only_visible=only_visible),
+            *(f"{i.path} {i.text}" for i in self.items),
+        ]
+
+
+def _label(row: Row) -> str:
+    key = "" if row.key is None else f"{row.key}: "
+    old = "" if row.old is None else f"{row.old} → "
+    hint = "" if row.hint is None else f" {row.hint}"
+    return f"{key}{old}{row.text or summary_text(row)}{hint}"
+
+
+def summary_text(row: Row) -> str:
+    if row.kind == "object":
+        return f"{{{row.count} keys}}"
+    if row.kind == "array":
+        return f"[{row.count} items]"
+    return row.text
+
+
+def _clock(entry: ContextEntry) -> str:
+    """Wall-clock time of a snapshot (entries carry monotonic time)."""
+    wall = time.time() - (time.monotonic() - entry.at)
+    return time.strftime("%H:%M:%S", time.localtime(wall)) + f".{int(wall * 1000) % 1000:03d}"
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} B"
 
 
 class ContextInspector:
     def __init__(self, client: SessionClient) -> None:
         self.client = client
-        self.root = ui.element("div").classes("w-full h-full").props("data-testid=context-panel")
+        self.conversation: Conversation = client.conversation
+        self.cache = steps_for(self.conversation)
+        self.context_id: str | None = None
+        self.index = 0
+        self.follow = True  # each new snapshot of the context is shown as it arrives
+        self.chosen = False  # the user picked the context: snapshots of others do not take over
+        self.step: Step | None = None
+        self.shown: tuple[str, int] | None = None
+        self.opened: dict[str, Address] = {}  # what the user opened, kept open while scrubbing
+        self.change_at = -1
+        self.query = ""
+        self._target: tuple[str, int] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._syncing = False
+        ui.add_css(CSS)
+        self._build()
+        self._unsubscribe = self.conversation.subscribe(self._on_change)
+        ui.context.client.on_delete(self._close)
+        self._sync_contexts()
+
+    def _close(self) -> None:
+        self._unsubscribe()
+        if self._worker is not None:
+            self._worker.cancel()
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        with ui.element("div").classes("ac-inspector").props("data-testid=context-panel") as self.root:
+            self.empty = ui.label("No context yet: snapshots appear here as the agent sends them.").classes(
+                "ac-insp-empty"
+            )
+            with ui.element("div").classes("ac-insp-body") as self.body:
+                self._build_header()
+                self._build_scrubber()
+                self._build_changes()
+                self._build_search()
+                self.tree = ContextTree().classes("ac-tree-box")
+        self.tree.on("expand", self._on_expand)
+        self.tree.on("collapse", self._on_collapse)
+        self.tree.on("value", self._on_value)
+        self.body.set_visibility(False)
+
+    def _build_header(self) -> None:
+        with ui.element("div").classes("ac-insp-row"):
+            self.select = (
+                ui.select({}, on_change=self._on_select)
+                .props("dense outlined options-dense data-testid=context-select")
+                .classes("grow min-w-0")
+                .mark("context-select")
+            )
+            self.size = ui.label().classes("ac-insp-muted").props("data-testid=context-size")
+
+    def _build_scrubber(self) -> None:
+        with ui.element("div").classes("ac-insp-row"):
+            self.prev = (
+                ui.button(icon="chevron_left", on_click=lambda: self._step_by(-1))
+                .props("flat dense round data-testid=history-prev aria-label='Previous snapshot'")
+                .mark("history-prev")
+            )
+            self.slider = (
+                ui.slider(min=1, max=2, step=1, value=1, on_change=self._on_slide)
+                .props("dense snap markers label data-testid=history-slider")
+                .classes("grow min-w-0")
+                .mark("history-slider")
+            )
+            self.next = (
+                ui.button(icon="chevron_right", on_click=lambda: self._step_by(1))
+                .props("flat dense round data-testid=history-next aria-label='Next snapshot'")
+                .mark("history-next")
+            )
+            self.latest = (
+                ui.button("Latest", on_click=self._to_latest)
+                .props("flat dense no-caps size=sm data-testid=history-latest")
+                .mark("history-latest")
+            )
+        with ui.element("div").classes("ac-insp-row ac-insp-muted"):
+            self.busy = ui.spinner(size="1em")
+            self.position = ui.label().props("data-testid=history-step").mark("history-step")
+
+    def _build_changes(self) -> None:
+        with ui.element("div").classes("ac-insp-row"):
+            self.counts = (
+                ui.label().classes("ac-insp-counts").props("data-testid=diff-counts").mark("diff-counts")
+            )
+            ui.space()
+            self.change_prev = (
+                ui.button(icon="keyboard_arrow_up", on_click=lambda: self._jump_change(-1))
+                .props("flat dense round size=sm data-testid=change-prev aria-label='Previous change'")
+                .mark("change-prev")
+            )
+            self.change_next = (
+                ui.button(icon="keyboard_arrow_down", on_click=lambda: self._jump_change(1))
+                .props("flat dense round size=sm data-testid=change-next aria-label='Next change'")
+                .mark("change-next")
+            )
+        self.changes = PathList("changed-path", self._jump_to_change).props("data-testid=changed-paths")
+        self.changes_more = ui.label().classes("ac-insp-muted")
+
+    def _build_search(self) -> None:
+        with ui.element("div").classes("ac-insp-row"):
+            self.search_input = (
+                ui.input(placeholder="Search keys and values")
+                .props("dense outlined clearable data-testid=context-search")
+                .classes("grow min-w-0")
+                .mark("context-search")
+            )
+            self.search_input.on("keydown.enter", self._on_search)
+            self.search_input.on("clear", self._on_search)
+            self.hits_label = ui.label().classes("ac-insp-muted").props("data-testid=search-count")
+        self.hits = PathList("search-hit", self._jump_to_hit).props("data-testid=search-hits")
+        self.hits_more = ui.label().classes("ac-insp-muted")
+        self._hits: list[Address] = []
+
+    # -- the model's changes --------------------------------------------------------------------
+
+    def _on_change(self, change: Change) -> None:
+        if isinstance(change, ContextAdded):
+            self._on_snapshot(change.context_id, change.index)
+        elif isinstance(change, Reset):
+            self._reset()
+
+    def _on_snapshot(self, context_id: str, index: int) -> None:
+        self._sync_contexts()
+        if self.context_id is None or (self.follow and (context_id == self.context_id or not self.chosen)):
+            self._go(context_id, index)
+        elif context_id == self.context_id:
+            self._sync_scrubber()
+
+    def _reset(self) -> None:
+        self.context_id, self.index, self.shown, self.step = None, 0, None, None
+        self.follow, self.chosen = True, False
+        self.opened.clear()
+        self._target = None
+        self.tree.show([])
+        self._sync_contexts()
+
+    def _sync_contexts(self) -> None:
+        contexts = self.conversation.contexts
+        options = {
+            cid: f"{cid} · {len(history)} snapshot{'' if len(history) == 1 else 's'}"
+            for cid, history in contexts.items()
+        }
+        self._syncing = True
+        try:
+            self.select.set_options(options, value=self.context_id if self.context_id in options else None)
+        finally:
+            self._syncing = False
+        self.empty.set_visibility(not options)
+        self.body.set_visibility(bool(options))
+        if self.context_id is None and options:
+            cid, history = next(reversed(contexts.items()))
+            self._go(cid, len(history) - 1)
+
+    # -- navigation -----------------------------------------------------------------------------
+
+    @property
+    def history(self) -> list[ContextEntry]:
+        return self.conversation.contexts.get(self.context_id or "", [])
+
+    def _go(self, context_id: str, index: int) -> None:
+        """Show step `index` of `context_id`: controls now, the tree when the step is ready."""
+        if context_id != self.context_id:
+            self.opened.clear()
+            self.context_id = context_id
+            self._syncing = True
+            try:
+                self.select.set_value(context_id)
+            finally:
+                self._syncing = False
+        history = self.history
+        if not history:
+            return
+        self.index = max(0, min(index, len(history) - 1))
+        self.follow = self.index == len(history) - 1
+        self._sync_scrubber()
+        self._target = (context_id, self.index)
+        if self._worker is None or self._worker.done():
+            self._worker = background_tasks.create(self._draw_target(), name="context inspector step")
+
+    def show(self, context_id: str, seq: int | None = None) -> None:
+        """Show the snapshot of `context_id` that came with `seq` (the latest without one): for
+        panels that point at a snapshot, like a CONTEXT_SNAPSHOT row of the timeline."""
+        history = self.conversation.contexts.get(context_id, [])
+        if not history:
+            return
+        index = next((i for i in range(len(history) - 1, -1, -1) if history[i].seq == seq), len(history) - 1)
+        self.chosen = True
+        self._go(context_id, index)
+
+    def _step_by(self, delta: int) -> None:
+        if self.context_id is not None:
+            self._go(self.context_id, self.index + delta)
+
+    def _to_latest(self) -> None:
+        if self.context_id is not None:
+            self._go(self.context_id, len(self.history) - 1)
+
+    def _on_select(self, event: ValueChangeEventArguments[object]) -> None:
+        if self._syncing or not isinstance(event.value, str):
+            return
+        self.chosen = True
+        self._go(event.value, len(self.conversation.contexts.get(event.value, [])) - 1)
+
+    def _on_slide(self, event: ValueChangeEventArguments[float | None]) -> None:
+        if self._syncing or self.context_id is None or event.value is None:
+            return
+        self._go(self.context_id, int(event.value) - 1)
+
+    def _sync_scrubber(self) -> None:
+        history = self.history
+        n = len(history)
+        self._syncing = True
+        try:
+            self.slider.props["max"] = max(n, 2)
+            self.slider.set_value(self.index + 1)
+            self.slider.set_enabled(n > 1)
+        finally:
+            self._syncing = False
+        self.prev.set_enabled(self.index > 0)
+        self.next.set_enabled(self.index < n - 1)
+        self.latest.set_visibility(self.index < n - 1)
+        if not history:
+            return
+        entry = history[self.index]
+        seq = f"seq {entry.seq}" if entry.seq is not None else "no seq"
+        text = f"Snapshot {self.index + 1} of {n} · {seq} · {_clock(entry)}"
+        if self.index > 0:
+            text += f" · +{entry.at - history[self.index - 1].at:.1f} s"
+        self.position.set_text(text)
+        self.size.set_text(_size(entry.size))
+
+    async def _draw_target(self) -> None:
+        """Draw the latest target step, however many requests came while one was computed."""
+        try:
+            while self._target is not None and self._target != self.shown:
+                context_id, index = self._target
+                history = self.conversation.contexts.get(context_id, [])
+                if index >= len(history):
+                    return
+                self.busy.set_visibility(True)
+                try:
+                    step = await self.cache.get(context_id, index, history)
+                except Exception as exc:
+                    log.exception("the context step could not be computed")
+                    self.counts.set_text(f"Could not compare these snapshots: {exc}")
+                    return
+                if self._target == (context_id, index) and not self.root.is_deleted:
+                    self._draw(context_id, index, step)
+        finally:
+            if not self.root.is_deleted:
+                self.busy.set_visibility(False)
+
+    def _draw(self, context_id: str, index: int, step: Step) -> None:
+        self.step, self.shown, self.change_at = step, (context_id, index), -1
+        self._draw_changes(step)
+        scalar = None if isinstance(step.new, dict | list) else step.root_row()
+        self.tree.show(step.initial_levels(self.opened.values()), scalar)
+        if self.query:
+            background_tasks.create(self._search(self.query), name="context search")
+
+    def _draw_changes(self, step: Step) -> None:
+        counts = step.counts()
+        if not step.has_previous:
+            self.counts.set_text("First snapshot of this context")
+        elif not step.changes:
+            self.counts.set_text("No changes from the previous snapshot")
+        else:
+            self.counts.set_text(
+                f"+{counts['added']} added · −{counts['removed']} removed · ~{counts['changed']} changed"
+            )
+        self.change_prev.set_enabled(bool(step.changes))
+        self.change_next.set_enabled(bool(step.changes))
+        self.changes.set_items([_change_item(item) for item in step.summaries(CHANGES_SHOWN)])
+        hidden = len(step.changes) - CHANGES_SHOWN
+        self.changes_more.set_text(f"… {hidden:,} more (the arrows step through all)" if hidden > 0 else "")
+
+    # -- jumps ----------------------------------------------------------------------------------
+
+    def _jump_change(self, delta: int) -> None:
+        if self.step is None or not self.step.changes:
+            return
+        self._jump_to_change((self.change_at + delta) % len(self.step.changes))
+
+    def _jump_to_change(self, n: int) -> None:
+        if self.step is None or not 0 <= n < len(self.step.changes):
+            return
+        self.change_at = n
+        self.reveal(self.step.summarize(self.step.changes[n]).address)
+
+    def reveal(self, address: Address) -> None:
+        """Open the tree down to `address`, scroll to it and flash it."""
+        if self.step is None:
+            return
+        levels = self.step.reveal(address)
+        for level in levels:
+            if not level.address.rel and level.address.base:
+                self.opened[level.address.encode()] = level.address
+        self.tree.send_reveal(levels, address)
+
+    # -- search ---------------------------------------------------------------------------------
+
+    def _on_search(self) -> None:
+        value = self.search_input.value
+        self.query = value.strip() if isinstance(value, str) else ""
+        background_tasks.create(self._search(self.query), name="context search")
+
+    async def _search(self, query: str) -> None:
+        step, shown = self.step, self.shown
+        if step is None or shown is None or not query:
+            self._draw_hits(None)
+            return
+        entry = self.history[shown[1]] if shown[1] < len(self.history) else None
+        result = await inspector_steps.search(step.new, query, entry.size if entry else 0)
+        if self.step is step and self.query == query and not self.root.is_deleted:
+            self._draw_hits(result)
+
+    def _draw_hits(self, result: SearchResult | None) -> None:
+        hits = result.hits if result is not None else ()
+        self._hits = [hit.address for hit in hits]
+        self.hits.set_items(
+            [
+                PathItem(format_path(hit.path), hit.text if hit.where == "value" else "")
+                for hit in hits[:HITS_SHOWN]
+            ]
+        )
+        n = len(hits)
+        more = n - HITS_SHOWN
+        self.hits_more.set_text(f"… {more:,} more; refine the search" if more > 0 else "")
+        if result is None:
+            self.hits_label.set_text("")
+        else:
+            self.hits_label.set_text(f"{n}{'' if result.complete else '+'} match{'' if n == 1 else 'es'}")
+
+    def _jump_to_hit(self, n: int) -> None:
+        if 0 <= n < len(self._hits):
+            self.reveal(self._hits[n])
+
+    # -- the tree's requests --------------------------------------------------------------------
+
+    def _request(self, event: GenericEventArguments) -> TreeRequest | None:
+        request = TreeRequest.parse(event.args)
+        if request is None or request.version != self.tree.version or self.step is None:
+            return None  # about a step no longer on screen
+        return request
+
+    def _on_expand(self, event: GenericEventArguments) -> None:
+        request = self._request(event)
+        if request is None or self.step is None:
+            return
+        address = request.address
+        if not address.rel and address.base:
+            self.opened[address.encode()] = address
+        if request.count <= 0:
+            return  # reopened with its rows still there: only remembered
+        level = self.step.level(address, request.start, min(request.count, MAX_ROWS))
+        if level is not None:
+            self.tree.send_level(level)
+
+    def _on_collapse(self, event: GenericEventArguments) -> None:
+        request = self._request(event)
+        if request is not None:
+            self.opened.pop(request.address.encode(), None)
+
+    def _on_value(self, event: GenericEventArguments) -> None:
+        request = self._request(event)
+        if request is None or self.step is None:
+            return
+        text = self.step.text_of(request.address)
+        if text is None:
+            return
+        shown = text[:FULL_STRING] if request.purpose == "full" else text
+        self.tree.send_value(request.address, request.purpose, shown, len(text) - len(shown))
+
+
+MAX_ROWS = 1000  # rows one request may ask for
+
+
+@dataclass(frozen=True, slots=True)
+class TreeRequest:
+    """What the tree in the browser asks for: rows of a level, or a value to show or copy."""
+
+    version: int
+    address: Address
+    start: int = 0
+    count: int = 0
+    purpose: Literal["full", "copy"] = "copy"
+
+    @staticmethod
+    def parse(payload: object) -> TreeRequest | None:
+        if not isinstance(payload, dict):
+            return None
+        version, start, count = (_int(payload.get(key)) for key in ("v", "s", "n"))
+        address = Address.decode(payload.get("a"))
+        if version is None or address is None:
+            return None
+        purpose: Literal["full", "copy"] = "full" if payload.get("purpose") == "full" else "copy"
+        return TreeRequest(version, address, max(0, start or 0), max(0, count or 0), purpose)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _change_item(item: ChangeSummary) -> PathItem:
+    if item.op == "changed":
+        return PathItem(item.path, f"{item.old} → {item.new}", item.op)
+    return PathItem(item.path, (item.new if item.op == "added" else item.old) or "", item.op)

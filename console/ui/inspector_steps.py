@@ -60,7 +60,7 @@ class StepCache:
         if previous is None:
             return Step.first(entry.data)
         if previous.size + entry.size > LARGE:
-            return await asyncio.to_thread(Step.between, previous.data, entry.data)
+            return await asyncio.to_thread(prepared_step, previous.data, entry.data)
         return Step.between(previous.data, entry.data)
 
     def _forget_failure(self, key: tuple[str, int], done: asyncio.Future[Step]) -> None:
@@ -71,6 +71,13 @@ class StepCache:
 
     def clear(self) -> None:
         self._items.clear()
+
+
+def prepared_step(old: JsonValue, new: JsonValue) -> Step:
+    """The step, with what its opening view needs (merged arrays, old paths) computed here too."""
+    step = Step.between(old, new)
+    step.initial_levels()
+    return step
 
 
 _caches: weakref.WeakKeyDictionary[Conversation, StepCache] = weakref.WeakKeyDictionary()

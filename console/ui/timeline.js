@@ -68,7 +68,8 @@ export default {
       <div class="ac-tl-scroll" ref="scroll" data-testid="timeline-scroll" @scroll.passive="onScroll">
         <div class="ac-tl-space" :style="{ height: total + 'px' }">
           <div v-for="r in slice" :key="r.i" :class="r.cls" :style="r.style" data-testid="timeline-row"
-               :data-kind="r.k" :data-row-id="r.i" :data-call-id="r.p" :data-expanded="r.open" tabindex="0"
+               :data-kind="r.k" :data-row-id="r.i" :data-call-id="r.p" :data-stream-id="r.sid" :data-expanded="r.open"
+               tabindex="0"
                role="button" @click="select(r.i)" @keydown.enter.self="select(r.i)">
             <div class="ac-tl-line">
               <span class="ac-tl-time" :title="r.title">{{ r.time }}</span>
@@ -130,6 +131,12 @@ export default {
     this.extra = 0; // px the expanded row adds
     this.frame = 0;
     this.rebuild = false;
+    this.grown = new Set();
+    this.chipsDirty = true;
+    // Kept from resize and scroll events, so that rendering never reads layout (a read would force
+    // the browser to lay out the whole page, chat included, once more per frame).
+    this.height = 0;
+    this.top = 0;
   },
   mounted() {
     this.onDocClick = (event) => {
@@ -137,8 +144,12 @@ export default {
       if (card && !this.$el.contains(card)) this.reveal(card.dataset.callId);
     };
     document.addEventListener("click", this.onDocClick, true);
-    this.resize = new ResizeObserver(() => this.schedule());
+    this.resize = new ResizeObserver((entries) => {
+      this.height = entries[entries.length - 1].contentRect.height;
+      this.schedule();
+    });
     this.resize.observe(this.$refs.scroll);
+    this.height = this.$refs.scroll.clientHeight;
     this.detailSize = new ResizeObserver(() => this.measure());
     this.$emit("ready");
   },
@@ -153,20 +164,24 @@ export default {
   },
   methods: {
     // -- from the server -------------------------------------------------------------------------
-    reset(state) {
+    reset(text) {
+      const state = JSON.parse(text);
       this.rows = [];
       this.byId = new Map();
       this.counts = new Map();
       this.t0 = state.t0;
       this.sessionDropped = state.dropped || 0;
       this.older = state.older || {};
-      for (const row of state.rows) this.addRow(row);
-      this.rebuild = true;
+      this.olderText = this.olderLine();
+      this.view = [];
+      this.rebuild = true; // the view is rebuilt once, after all rows are in
       this.pinned = true;
       this.unseen = 0;
+      for (const row of state.rows) this.addRow(row);
       this.schedule();
     },
-    push(batch) {
+    push(text) {
+      const batch = JSON.parse(text);
       if (this.t0 === null) this.t0 = batch.t0;
       for (const op of batch.ops) {
         if (op[0] === "a") this.addRow(op[1]);
@@ -174,7 +189,10 @@ export default {
         else if (op[0] === "u") this.updateRow(op[1], op[2]);
       }
       if (batch.first !== undefined && batch.first !== null) this.evictBefore(batch.first);
-      if (batch.older) this.older = batch.older;
+      if (batch.older) {
+        this.older = batch.older;
+        this.olderText = this.olderLine();
+      }
       this.schedule();
     },
     showRaw(id, text) {
@@ -205,8 +223,9 @@ export default {
       row.o = true;
       row.txt = undefined;
       row.hay = undefined;
-      // A token row that did not match the search may match now that it has more text.
-      if (this.needle && !this.rebuild && this.passes(row) && !this.inView(row)) this.rebuild = true;
+      // A token row that did not match the search may match now that it has more text: checked once
+      // per frame, not per token (joining a long run's text for every token would be quadratic).
+      if (this.needle && !this.rebuild) this.grown.add(row);
     },
     updateRow(id, fields) {
       const row = this.byId.get(id);
@@ -229,6 +248,7 @@ export default {
       if (cut) this.view.splice(0, cut);
     },
     count(kind, delta) {
+      this.chipsDirty = true;
       const n = (this.counts.get(kind) || 0) + delta;
       if (n > 0) this.counts.set(kind, n);
       else this.counts.delete(kind);
@@ -290,6 +310,7 @@ export default {
     },
     refilter() {
       this.rebuild = true;
+      this.chipsDirty = true;
       this.schedule();
     },
     // -- rendering -------------------------------------------------------------------------------
@@ -300,6 +321,10 @@ export default {
       this.frame = 0;
       const box = this.$refs.scroll;
       if (!box) return;
+      for (const row of this.grown) {
+        if (!this.rebuild && this.byId.has(row.i) && this.passes(row) && !this.inView(row)) this.rebuild = true;
+      }
+      this.grown.clear();
       if (this.rebuild) {
         this.view = this.rows.filter((row) => this.passes(row));
         this.rebuild = false;
@@ -308,8 +333,9 @@ export default {
       const open = ex >= 0 && ex < this.view.length && this.view[ex].i === this.expanded ? ex : -1;
       const extra = open >= 0 ? this.extra : 0;
       this.total = this.view.length * H + extra;
-      const height = box.clientHeight;
-      const top = this.pinned ? Math.max(0, this.total - height) : Math.min(box.scrollTop, this.total);
+      const height = this.height;
+      const bottom = Math.max(0, this.total - height);
+      const top = this.pinned ? bottom : Math.min(this.top, bottom);
       let first = Math.floor(top / H);
       if (open >= 0 && first > open) first = Math.max(open, Math.floor((top - extra) / H));
       const from = Math.max(0, first - OVERSCAN);
@@ -317,9 +343,15 @@ export default {
       const slice = [];
       for (let p = from; p < to; p++) slice.push(this.display(this.view[p], p * H + (open >= 0 && p > open ? extra : 0), p === open));
       this.slice = slice;
-      this.chips = this.chipList();
-      this.olderText = this.olderLine();
-      if (this.pinned) this.$nextTick(() => (box.scrollTop = box.scrollHeight));
+      if (this.chipsDirty) {
+        this.chips = this.chipList();
+        this.chipsDirty = false;
+      }
+      if (top !== this.top) {
+        // One write, after Vue has patched the rows: the layout it needs is this frame's anyway.
+        this.top = top;
+        this.$nextTick(() => (box.scrollTop = top));
+      }
     },
     display(row, y, open) {
       const rel = this.t0 === null ? 0 : row.w - this.t0;
@@ -339,6 +371,7 @@ export default {
         k: row.k,
         d: row.d,
         p: row.p || null,
+        sid: row.sid || null,
         raw: !!row.raw,
         n: row.n || 0,
         cls,
@@ -371,7 +404,9 @@ export default {
       fields.push(["direction", { in: "from the agent", out: "to the agent", client: "client event" }[row.d] || row.d]);
       if (row.sid) fields.push(["stream", row.sid]);
       if (row.r) fields.push(["ref", row.r]);
-      if (row.note) fields.push(["link", row.note]);
+      const linked = row.l !== undefined && row.l !== null ? this.byId.get(row.l) : null;
+      if (linked) fields.push(["answers", `${linked.k} ${linked.x} (${clock(linked.w)})`]);
+      if (row.note) fields.push(["timing", row.note]);
       out.fields = fields;
     },
     chipList() {
@@ -405,8 +440,10 @@ export default {
       }
     },
     onScroll() {
+      // Layout is clean when a scroll event fires: reading it here costs nothing extra.
       const box = this.$refs.scroll;
-      const pinned = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
+      this.top = box.scrollTop;
+      const pinned = this.top + box.clientHeight >= box.scrollHeight - 4;
       if (pinned !== this.pinned) this.pinned = pinned;
       if (pinned) this.unseen = 0;
       this.schedule();
@@ -500,7 +537,8 @@ export default {
         this.$nextTick(() => {
           const box = this.$refs.scroll;
           const at = lowerBound(this.view, row.i);
-          box.scrollTop = Math.max(0, at * H - box.clientHeight / 2 + H / 2);
+          box.scrollTop = Math.max(0, at * H - this.height / 2 + H / 2);
+          this.top = box.scrollTop;
           this.render();
         });
       });

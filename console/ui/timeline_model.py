@@ -37,6 +37,7 @@ TEXT_KINDS = frozenset({"TOKEN", "TEXT_MESSAGE_CONTENT", "TEXT_DELTA"})
 # Kinds that put a non-text block into the message: text after them is a new text run in the chat.
 RUN_BREAKS = frozenset({"TOOL_CALL", "TOOL_CALL_START", "COMPONENT_START"})
 CALL_KINDS = frozenset({"TOOL_CALL", "TOOL_CALL_START"})
+RESULT_KINDS = frozenset({"TOOL_RESULT", "TOOL_CALL_RESULT"})
 # Client events after which no token row is still streaming (a later token reopens its row).
 STREAMS_STOP = frozenset({"DISCONNECTED", "CONNECT_FAILED", "STALLED", "CLOSED"})
 SUMMARY_LIMIT = 400
@@ -92,6 +93,7 @@ class TimelineModel:
         self.older: dict[str, int] = {}
         self.start: float | None = None
         self._ops: list[JsonValue] = []
+        self._quiet = False
         self._older_changed = False
         self._pending: TraceEntry | None = None
         self._runs: dict[str, Row] = {}  # stream -> its token row still taking tokens
@@ -118,6 +120,19 @@ class TimelineModel:
             self._pending = entry
             return
         self._commit(entry)
+
+    def feed_history(self, entries: list[TraceEntry]) -> None:
+        """Entries from before the view existed: rows only, no operations (the view gets them whole)."""
+        self._quiet = True
+        try:
+            for entry in entries:
+                self.feed(entry)
+            if self._pending is not None:
+                self._commit(self._pending)
+                self._pending = None
+        finally:
+            self._quiet = False
+        self._ops.clear()
 
     def take_ops(self) -> tuple[list[JsonValue], bool]:
         """What changed since the last call, and whether the older-rows summary changed."""
@@ -180,7 +195,8 @@ class TimelineModel:
         row.tokens += 1
         row.end = entry.at
         row.last_source = entry.index
-        self._ops.append(["t", row.id, entry.seq, entry.summary, self._ms(entry.at), row.tokens])
+        if not self._quiet:
+            self._ops.append(["t", row.id, entry.seq, entry.summary, self._ms(entry.at), row.tokens])
         if not row.streaming:
             row.streaming = True
             self._update(row, {"o": True})
@@ -218,8 +234,9 @@ class TimelineModel:
         elif row.kind == "PONG" and row.direction == "out" and self._ping is not None:
             ping, self._ping = self._ping, None
             latency = row.at - ping.at
-            row.link, row.note = ping.id, f"{duration(latency)} after PING"
-            ping.note = f"answered in {duration(latency)}"
+            # Notes are short: they share one line with the summary; the connector shows the link.
+            row.link, row.note = ping.id, f"+{duration(latency)}"
+            ping.note = f"pong in {duration(latency)}"
             self._update(ping, {"note": ping.note})
         elif row.ref is not None and row.kind in CALL_KINDS:
             self._call(row)
@@ -241,16 +258,18 @@ class TimelineModel:
         call.pair = call.ref
         for early in self._early.pop(call.ref, []):
             self._attach(early, call)
-            if early.kind != "TOOL_ACK":
-                call.note = f"result came {duration(call.at - early.at)} before the call"
+            if early.kind in RESULT_KINDS:
+                call.note = f"result {duration(call.at - early.at)} earlier"
         self._update(call, {"p": call.pair, "note": call.note})
 
     def _attach(self, row: Row, call: Row) -> None:
         gap = row.at - call.at
         row.link, row.pair = call.id, call.ref
-        row.note = f"{duration(gap)} after the call" if gap >= 0 else f"{duration(-gap)} before the call"
-        self._update(row, {"l": row.link, "p": row.pair, "note": row.note})
-        if row.kind not in ("TOOL_ACK", "TOOL_CALL", "TOOL_CALL_START") and gap >= 0:
+        row.note = f"+{duration(gap)}" if gap >= 0 else f"{duration(-gap)} before its call"
+        if row.kind in RESULT_KINDS and row.summary == row.ref:
+            row.summary = _clip(f"{call.summary} · {row.summary}")  # which tool, not only which call
+        self._update(row, {"l": row.link, "p": row.pair, "note": row.note, "x": row.summary})
+        if row.kind in RESULT_KINDS and gap >= 0:
             call.note = f"result in {duration(gap)}"
             self._update(call, {"note": call.note})
 
@@ -259,7 +278,8 @@ class TimelineModel:
     def _add(self, row: Row) -> None:
         self.rows.append(row)
         self.by_id[row.id] = row
-        self._ops.append(["a", self.wire(row)])
+        if not self._quiet:
+            self._ops.append(["a", self.wire(row)])
         while len(self.rows) > self.max_rows:
             self._evict(self.rows.popleft())
 
@@ -279,7 +299,7 @@ class TimelineModel:
                 del self._early[row.ref]
 
     def _update(self, row: Row, fields: JsonObject) -> None:
-        if row.id in self.by_id:
+        if row.id in self.by_id and not self._quiet:
             self._ops.append(["u", row.id, fields])
 
     @property
@@ -322,8 +342,12 @@ class TimelineModel:
         if row.grouped:
             out["n"] = row.tokens
             out["e"] = self._ms(row.end)
-            out["parts"] = [[seq, text] for seq, text in row.parts]
             out["o"] = row.streaming
+            if row.streaming:
+                out["parts"] = [[seq, text] for seq, text in row.parts]
+            else:
+                # A finished run goes as one part: half the bytes of a reset are token runs.
+                out["parts"] = [[max(seq for seq, _ in row.parts), row.text()]]
         return out
 
 

@@ -113,7 +113,7 @@ async def test_several_conversations_show_exactly_what_the_simulator_sent(
 async def test_a_drop_mid_response_marks_it_interrupted_at_once_and_retry_succeeds(
     clients: list[ChatClient],
 ) -> None:
-    sim = ChatSimulator(ChatSimConfig(token_delay=0.03, think_delay=0))
+    sim = ChatSimulator(ChatSimConfig(token_delay=0.01, think_delay=0))
     await sim.start()
     try:
         client = await connect(sim.url, clients)

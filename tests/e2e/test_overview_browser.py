@@ -1,0 +1,78 @@
+"""The operations view in a real Chromium: twenty autopiloted sessions, filtered, then one opened."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import start_console, stop_console
+
+CARDS = "[data-testid=session-card]"
+VISIBLE = f"{CARDS}:visible"
+SEARCH = "input[data-testid=overview-search], [data-testid=overview-search] input"
+# True when what the grid shows agrees with the filter: every shown card is in one of `states`, every
+# hidden one is not. Cards change state all the time, so this is polled until a refresh has landed.
+FILTER_HOLDS = """(states) => [...document.querySelectorAll('[data-testid=session-card]')].every(
+    c => (c.offsetParent !== null) === states.includes(c.dataset.state))"""
+# Cards in the order the grid shows them have non-increasing events/s.
+BUSIEST_FIRST = """() => {
+    const cards = [...document.querySelectorAll('[data-testid=session-card]')]
+        .filter(c => c.style.order !== '')
+        .sort((a, b) => Number(a.style.order) - Number(b.style.order));
+    const rates = cards.map(c => parseInt(c.querySelector('[data-testid=card-rate]').textContent));
+    return cards.length === 20 && rates.every((r, i) => i === 0 || rates[i - 1] >= r) && rates[0] > 0;
+}"""
+LIVE_TAIL = """() => [...document.querySelectorAll('[data-testid=card-tail]')]
+    .filter(t => t.textContent.trim().length > 20).length"""
+
+
+def test_twenty_sessions_stream_on_the_overview_filter_and_open_one(tmp_path: Path, page: Page) -> None:
+    console = start_console(tmp_path, "--streams", "20", "--sim-time-scale", "0.5")
+    try:
+        page.goto(console.url)
+        expect(page.locator(CARDS)).to_have_count(20)
+        expect(page.get_by_test_id("overview-summary")).to_contain_text("20 sessions")
+        # Live: replies stream into the cards' tails and the rates move.
+        page.wait_for_function(f"() => ({LIVE_TAIL})() >= 5", timeout=20_000)
+        expect(page.get_by_test_id("overview-totals")).to_contain_text(re.compile(r"[1-9]\d* tokens/s"))
+
+        page.locator(SEARCH).first.fill("agent-07")
+        expect(page.locator(VISIBLE)).to_have_count(1)
+        expect(page.locator(VISIBLE)).to_have_attribute("data-session-id", "agent-07")
+        page.locator(SEARCH).first.fill("")
+        expect(page.locator(VISIBLE)).to_have_count(20)
+        # Hiding and showing cards again keeps what streamed into them.
+        assert page.evaluate(LIVE_TAIL) >= 5
+
+        filters = page.get_by_test_id("overview-filter")
+        filters.get_by_text("Active", exact=True).click()
+        page.wait_for_function(FILTER_HOLDS, arg=["streaming", "tool_call_pending"], timeout=10_000)
+        filters.get_by_text("Idle", exact=True).click()
+        page.wait_for_function(FILTER_HOLDS, arg=["open"], timeout=10_000)
+        filters.get_by_text("Failing", exact=True).click()
+        expect(page.locator(VISIBLE)).to_have_count(0)  # normal mode: nothing fails
+        expect(page.get_by_test_id("overview-empty")).to_be_visible()
+        filters.get_by_text("All", exact=True).click()
+        expect(page.locator(VISIBLE)).to_have_count(20)
+
+        page.get_by_test_id("overview-sort").click()
+        page.get_by_role("option", name="Busiest").click()
+        page.wait_for_function(BUSIEST_FIRST, timeout=10_000)
+
+        scrape = httpx.get(f"{console.url}/metrics", timeout=5)
+        assert scrape.headers["content-type"].startswith("text/plain")
+        counts = re.findall(r'^agent_console_sessions\{state="\w+"\} (\d+)$', scrape.text, re.MULTILINE)
+        assert sum(int(n) for n in counts) == 20
+
+        # The whole card opens the session's console.
+        page.locator(f'{CARDS}[data-session-id="agent-07"]').click()
+        page.wait_for_url(re.compile(r"/session/agent-07$"))
+        expect(page.locator("[data-testid=message][data-role=user]").first).to_be_visible()
+        expect(page.get_by_test_id("connection-status")).to_have_attribute(
+            "data-state", re.compile("open|streaming|tool_call_pending")
+        )
+    finally:
+        stop_console(console)

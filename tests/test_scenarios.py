@@ -17,7 +17,10 @@ def test_every_chaos_scenario_is_named_from_the_trace() -> None:
     detector = ScenarioDetector()
     engine.connected(0.0)
     engine.send_user_message("go", 0.0)
-    token = lambda seq, at: engine.receive(frame(type="TOKEN", seq=seq, text=f"t{seq} ", stream_id="s"), at)  # noqa: E731
+
+    def token(seq: int, at: float) -> None:
+        engine.receive(frame(type="TOKEN", seq=seq, text=f"t{seq} ", stream_id="s"), at)
+
     token(1, 0.1)
     token(3, 0.2)  # out of order
     token(2, 0.3)

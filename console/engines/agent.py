@@ -193,24 +193,30 @@ class AgentEngine:
         self._apply(applied, now)
 
     def _apply(self, frames: list[proto.Frame], now: float) -> None:
+        apply = self.conversation.apply
+        link_may_change = False  # only some frames can change what the link shows
         for frame in frames:
-            self.conversation.apply(frame.event, now, frame.seq)
-            if not isinstance(frame.event, ev.Heartbeat):
+            event = frame.event
+            apply(event, now, frame.seq)
+            if type(event) is ev.TextDelta:  # the hot path: most frames are tokens
                 self._progress_at = now
-            match frame.event:
-                case ev.ToolCall(call_id=call_id):
-                    self._held_calls.pop(call_id, None)
-                    self._send_ack(call_id, now)
-                case ev.StreamEnd():
-                    self._in_flight = False
-                    self._dropped_during_reply = False
+                continue
+            if not isinstance(event, ev.Heartbeat):
+                self._progress_at = now
+                link_may_change = True
+            if isinstance(event, ev.ToolCall):
+                self._held_calls.pop(event.call_id, None)
+                self._send_ack(event.call_id, now)
+            elif isinstance(event, ev.StreamEnd):
+                self._in_flight = False
+                self._dropped_during_reply = False
         if frames:
             self._gap_resumes = 0
         self._gap_since = None if not self.sequencer.has_gap else (self._gap_since or now)
-        # Only frames that can change what the link shows are worth a look at the model.
-        if any(not isinstance(f.event, ev.TextDelta | ev.Heartbeat) for f in frames):
+        if link_may_change:
             self._update_live()
-        self._flush_queue(now)
+        if self._queued:
+            self._flush_queue(now)
 
     def _update_live(self) -> None:
         if self.state in LIVE:

@@ -147,6 +147,11 @@ def decode(text: str | bytes, *, max_size: int = DEFAULT_MAX_FRAME) -> Frame:
     if not isinstance(seq, int) or isinstance(seq, bool):
         seq = None
     kind = value.get("type")
+    if kind == "TOKEN" and seq is not None and seq >= 0:
+        # The hot path (most frames are tokens), same checks as `_token` without the calls.
+        chunk, stream_id = value.get("text"), value.get("stream_id")
+        if type(chunk) is str and type(stream_id) is str:
+            return Frame(kind, seq, TextDelta(stream_id, chunk), hash(raw), size)
     if not isinstance(kind, str):
         return _invalid(raw, "frame has no string 'type'", seq)
     decoder = _DECODERS.get(kind)

@@ -77,7 +77,7 @@ def main() -> None:
         session_shots(args.out, Path(tmp))
         overview_shot(args.out, Path(tmp))
     for shot in sorted(args.out.glob("*.png")):
-        print(shot.relative_to(ROOT))
+        print(shot)
 
 
 if __name__ == "__main__":

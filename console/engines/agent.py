@@ -157,7 +157,10 @@ class AgentEngine:
     # -- frames -----------------------------------------------------------------------------------
 
     def receive(self, raw: str | bytes, now: float) -> None:
-        frame = proto.decode(raw, max_size=self.config.max_frame)
+        self.receive_frame(proto.decode(raw, max_size=self.config.max_frame), raw, now)
+
+    def receive_frame(self, frame: proto.Frame, raw: str | bytes, now: float) -> None:
+        """A frame already decoded (the transport decodes megabyte frames off the event loop)."""
         self.frames_in += 1
         text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
         self._trace_in(frame, text, now)

@@ -17,11 +17,13 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from console.engines.agent import AgentEngine
+from console.protocols import agent as proto
 from console.session import Conversation, Message
 
 # Frames over the engine's own limit are still read so that the decoder can reject them with a
 # clear error; only a frame too big to hold at all closes the connection.
 MAX_WIRE_FRAME = 64 * 1024 * 1024
+DECODE_IN_THREAD = 256 * 1024  # bytes
 
 
 def backoff(initial: float = 0.5, factor: float = 2.0, cap: float = 10.0) -> Iterator[float]:
@@ -137,7 +139,14 @@ class AgentClient:
         await self._flush()
         try:
             async for message in ws:
-                self.engine.receive(message, self._clock())
+                if len(message) < DECODE_IN_THREAD:
+                    self.engine.receive(message, self._clock())
+                else:
+                    # Parsing megabytes takes tens of ms: not on the loop the other sessions share.
+                    frame = await asyncio.to_thread(
+                        proto.decode, message, max_size=self.engine.config.max_frame
+                    )
+                    self.engine.receive_frame(frame, message, self._clock())
                 await self._flush()
             reason = f"closed by server ({ws.close_code})"
         except websockets.ConnectionClosed as exc:

@@ -22,6 +22,7 @@ export default {
     this.jump();
   },
   unmounted() {
+    if (this.frame) cancelAnimationFrame(this.frame);
     if (this.box) this.box.removeEventListener("scroll", this.onScroll);
     if (this.observer) this.observer.disconnect();
   },
@@ -33,7 +34,12 @@ export default {
       }
     },
     follow() {
-      if (this.pinned && this.box) this.box.scrollTop = this.box.scrollHeight;
+      // Once per frame at most: reading scrollHeight forces a layout, so it must not run per mutation.
+      if (this.frame || !this.pinned || !this.box) return;
+      this.frame = requestAnimationFrame(() => {
+        this.frame = null;
+        if (this.pinned) this.box.scrollTop = this.box.scrollHeight;
+      });
     },
     jump() {
       this.pinned = true;

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import contextlib
 import sys
+import time
 from pathlib import Path
 from typing import Literal, cast
 
@@ -41,6 +43,8 @@ def _dashboard(argv: list[str]) -> int:
     if args.native and (problem := native_problem()):
         print(f"cannot open a native window: {problem}", file=sys.stderr)
         return 2
+    if args.native:
+        atexit.register(_explain_closed_window, time.monotonic(), f"http://{args.host}:{args.port}")
     run(
         DashboardConfig(
             host=args.host,
@@ -55,6 +59,22 @@ def _dashboard(argv: list[str]) -> int:
         )
     )
     return 0
+
+
+NATIVE_WINDOW_SECONDS = 10.0  # a window that closes sooner most likely failed to start
+
+
+def _explain_closed_window(started: float, url: str) -> None:
+    """The console stops when its window closes; a window that failed to start says nothing by itself."""
+    if time.monotonic() - started >= NATIVE_WINDOW_SECONDS:
+        return
+    print(
+        "the native window closed right after it opened; it most likely could not start (see the errors "
+        "above). A Linux desktop needs pywebview with a GTK backend (python3-gi, gir1.2-webkit2-4.1) or a "
+        "Qt one (pip install 'pywebview[qt]'; libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1); as root, "
+        f"Qt's web engine also needs QTWEBENGINE_DISABLE_SANDBOX=1. Or run without --native and open {url}",
+        file=sys.stderr,
+    )
 
 
 def _sim(argv: list[str]) -> int:
@@ -134,5 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     return _dashboard(argv)
 
 
-if __name__ in {"__main__", "__mp_main__"}:
+# Only as a script: the native window's process imports this module as `__mp_main__`, and running the
+# command line there too would end that process before its window opens.
+if __name__ == "__main__":
     sys.exit(main())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -79,11 +81,17 @@ class Embedded:
 
 def native_problem() -> str | None:
     """Why a native window cannot open here, or None."""
+    fallback = "or run without --native and open the console in a browser"
     if importlib.util.find_spec("webview") is None:
-        return (
-            "the native window needs pywebview: pip install -e '.[native]' "
-            "(on Linux also a GTK or Qt webview); or run without --native and open the browser"
-        )
+        return f"the native window needs pywebview: pip install -e '.[native]' (see the README); {fallback}"
+    if sys.platform.startswith("linux"):
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return f"no display (neither DISPLAY nor WAYLAND_DISPLAY is set); {fallback}"
+        if not any(importlib.util.find_spec(name) for name in ("gi", "qtpy")):
+            return (
+                "pywebview has no GUI backend: install GTK's (python3-gi, gir1.2-webkit2-4.1) or Qt's "
+                f"(pip install 'pywebview[qt]'); {fallback}"
+            )
     return None
 
 
@@ -115,6 +123,7 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
                 supervisor.add(target, name=target.dialect)
         for target in config.upstreams:
             supervisor.add(target, name=target.dialect)
+        metrics.freeze_startup_heap()
 
     async def shutdown() -> None:
         await supervisor.close()

@@ -56,6 +56,7 @@ FULL_STRING = 100_000  # characters "show all" sends; the rest is for "copy valu
 INLINE_PREVIEW = 56  # a container whose compact JSON fits this is shown inline when collapsed
 OLD_PREVIEW = 80
 INITIAL_ROWS = 600  # rows a freshly shown step may send, auto-expanded levels included
+OPENED_WINDOW = 40  # rows of a level opened with the step (around its first change): the rest on demand
 CONTEXT_ROWS = 3  # rows kept above the first change when a level's window is placed on it
 SEARCH_LIMIT = 200
 HINT_KEYS = ("name", "id", "title", "key", "type", "_id", "uuid")
@@ -337,6 +338,7 @@ class Step:
 
     __slots__ = (
         "_by_parent",
+        "_counts",
         "_index_maps",
         "_inner_children",
         "_merged",
@@ -357,7 +359,9 @@ class Step:
         self.changes = tuple(changes)
         self.put: dict[Path, Change] = {}
         self._by_parent: dict[Path, list[Change]] = {}
+        self._counts = {"added": 0, "removed": 0, "changed": 0}
         for change in self.changes:
+            self._counts[_OPS[change.op]] += 1
             if change.op != "remove":
                 self.put[change.path] = change
             if change.path:
@@ -388,10 +392,7 @@ class Step:
         return not isinstance(self.old, _Missing)
 
     def counts(self) -> dict[str, int]:
-        out = {"added": 0, "removed": 0, "changed": 0}
-        for change in self.changes:
-            out[_OPS[change.op]] += 1
-        return out
+        return dict(self._counts)
 
     def summaries(self, limit: int | None = None) -> list[ChangeSummary]:
         changes = self.changes if limit is None else self.changes[:limit]
@@ -623,14 +624,14 @@ class Step:
         first, until `budget` rows are spent; each window placed on its first change."""
         if not isinstance(self.new, dict | list):
             return []
-        wanted = set(self.inner) | {a.base for a in opened if not a.rel}
+        wanted = _Either(self.inner, {a.base for a in opened if not a.rel})
         levels: list[Level] = []
         queue: deque[Address] = deque([ROOT])
         spent = 0
         while queue and spent < budget:
             address = queue.popleft()
             start = self._window_start(address.base, wanted)
-            level = self.level(address, start, min(PAGE, budget - spent) if levels else PAGE)
+            level = self.level(address, start, min(OPENED_WINDOW, budget - spent) if levels else PAGE)
             if level is None:
                 continue
             levels.append(level)
@@ -645,7 +646,7 @@ class Step:
             )
         return levels
 
-    def _window_start(self, base: Path, wanted: set[Path]) -> int:
+    def _window_start(self, base: Path, wanted: _Either) -> int:
         """Where a level's window starts: a few rows above its first changed or wanted (open) row."""
         if base not in self.inner:
             return 0  # nothing changed below: from the top, as the user left it
@@ -695,6 +696,18 @@ class Step:
             return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
         except orjson.JSONEncodeError:
             return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+class _Either:
+    """Membership in either of two sets of paths, without copying the (maybe large) first one."""
+
+    __slots__ = ("first", "second")
+
+    def __init__(self, first: frozenset[Path], second: set[Path]) -> None:
+        self.first, self.second = first, second
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.first or path in self.second
 
 
 def _with_old(row: Row, old: str) -> Row:

@@ -166,6 +166,11 @@ class MessageView:
 
     def update_status(self) -> None:
         self._status_props()
+        if self.message.status != "streaming":
+            # A reply that ended or broke off leaves no clock running on a card still waiting.
+            for view in self.blocks:
+                if isinstance(view, ToolCard) and view.block.result is None:
+                    view.elapsed.stop(_wall_elapsed(view.block.called_at, None))
         self.footer.clear()
         if self.message.status == "interrupted":
             with self.footer, ui.element("div").classes("ac-interrupted").props("data-testid=interrupted"):

@@ -34,9 +34,26 @@ function button(cls, text, title, act) {
   return el;
 }
 
+// Every class name the tree uses. The page's Tailwind runtime rewrites its style sheet whenever a class
+// name it has not seen appears, which restyles and relays the whole page: showing them all once when
+// the panel mounts moves that cost away from the first snapshot, which arrives while a reply streams.
+const CLASSES =
+  "ac-node ac-line ac-key ac-index ac-v ac-t-object ac-t-array ac-t-string ac-t-number ac-t-boolean " +
+  "ac-t-null ac-old ac-arrow ac-count ac-hint ac-dot ac-link ac-kids ac-page ac-loading ac-long ac-flash " +
+  "ac-copied ac-acts ac-act ac-insp-muted";
+
+function primeClassNames() {
+  const probe = document.createElement("div");
+  probe.hidden = true;
+  for (const name of CLASSES.split(" ")) probe.append(span(name));
+  document.body.append(probe); // not in the tree: its first render would remove it too early
+  requestAnimationFrame(() => probe.remove());
+}
+
 class Tree {
   constructor(el, emit) {
     this.el = el;
+    primeClassNames();
     this.emit = emit;
     this.nodes = new Map(); // address -> node state
     this.version = 0;
@@ -52,6 +69,8 @@ class Tree {
       const line = e.target.closest && e.target.closest(".ac-line");
       if (line && this.acts.parentElement !== line) line.append(this.acts);
     };
+    this.scrolled = 0;
+    el.addEventListener("scroll", () => (this.scrolled = el.scrollTop), { passive: true });
     el.addEventListener("mouseover", offer);
     el.addEventListener("focusin", offer);
     // The tree is one tab stop; arrows move between rows from there.
@@ -63,7 +82,9 @@ class Tree {
   }
 
   render(text) {
-    const top = this.el.scrollTop;
+    // The scroll position is kept from scroll events: reading it here could force a layout of
+    // whatever else changed in the page in the same update.
+    const top = this.scrolled;
     this.el.replaceChildren();
     this.nodes.clear();
     if (!text) return;
@@ -74,7 +95,8 @@ class Tree {
     this.nodes.set(view.root, this.root);
     if (view.scalar) this.el.append(this.makeNode(view.scalar).el);
     for (const level of view.levels) this.fill(level, true);
-    this.el.scrollTop = top;
+    // Restored with the frame's own layout, not a forced one now.
+    if (top) requestAnimationFrame(() => (this.el.scrollTop = top));
   }
 
   // -- nodes -----------------------------------------------------------------------------------

@@ -12,6 +12,12 @@ export default {
     },
   },
   mounted() {
+    // Show the page's Tailwind runtime our class names now, not with the first list (see inspector.js).
+    const probe = document.createElement("div");
+    probe.hidden = true;
+    probe.className = "ac-change ac-change-op ac-change-path ac-change-values";
+    document.body.append(probe);
+    requestAnimationFrame(() => probe.remove());
     this.$el.addEventListener("click", (e) => {
       const item = e.target.closest("[data-index]");
       if (item) this.$emit("pick", { i: Number(item.dataset.index) });

@@ -6,15 +6,17 @@ from pathlib import Path
 
 from nicegui import ui
 
+from console.clients import Target
 from console.sessions import SessionEntry, SessionHub
 from console.supervisor import Supervisor
+from console.trace_io import ReplayClient
 from console.ui.chat import ChatView
 from console.ui.composer import Composer
 from console.ui.inspector import ContextInspector
 from console.ui.narration import Narrator
 from console.ui.overview import Overview
 from console.ui.status import Banner, StatusChip
-from console.ui.timeline import TimelinePanel
+from console.ui.timeline import OpenTrace, TimelinePanel
 
 CSS = (Path(__file__).parent / "style.css").read_text()
 
@@ -33,7 +35,7 @@ def frame(title: str) -> None:
         )
 
 
-def side_panels(entry: SessionEntry) -> ui.element:
+def side_panels(entry: SessionEntry, on_open_trace: OpenTrace | None = None) -> ui.element:
     """Timeline and context inspector, side by side with the chat (over it on a phone)."""
     with ui.element("div").classes("ac-side") as side:
         with ui.tabs().props("dense align=left").classes("shrink-0 border-b") as tabs:
@@ -41,13 +43,19 @@ def side_panels(entry: SessionEntry) -> ui.element:
             context_tab = ui.tab("Context").props("data-testid=context-tab")
         with ui.tab_panels(tabs, value=timeline_tab, animated=False).classes("grow min-h-0 w-full"):
             with ui.tab_panel(timeline_tab).classes("p-0 h-full"):
-                TimelinePanel(entry.client)
+                TimelinePanel(entry.client, on_open_trace=on_open_trace)
             with ui.tab_panel(context_tab).classes("p-0 h-full"):
                 ContextInspector(entry.client)
     return side
 
 
-def session_console(entry: SessionEntry, narrate: bool = False) -> None:
+def open_replay(hub: SessionHub, replay: ReplayClient) -> None:
+    """An exported trace opens as a session of its own: chat, timeline and context replay it."""
+    entry = hub.add(Target("agent", replay.url), name=f"trace {replay.name}", client=replay)
+    ui.navigate.to(f"/session/{entry.id}")
+
+
+def session_console(entry: SessionEntry, narrate: bool = False, hub: SessionHub | None = None) -> None:
     if entry.target.dialect == "chat":
         from console.ui.chat_session import chat_session_console  # imported here: it builds on this module
 
@@ -58,7 +66,7 @@ def session_console(entry: SessionEntry, narrate: bool = False) -> None:
     with ui.element("div").classes("w-full flex flex-row flex-nowrap grow min-h-0"):
         with ui.element("div").classes("flex flex-col flex-nowrap grow min-w-0 min-h-0") as chat:
             toolbar = chat_column(entry)
-        side = side_panels(entry)
+        side = side_panels(entry, (lambda replay: open_replay(hub, replay)) if hub else None)
     with toolbar:
         ui.button(icon="view_sidebar", on_click=lambda: side.set_visibility(not side.visible)).props(
             "flat round dense data-testid=toggle-panels"
@@ -97,7 +105,7 @@ def register(hub: SessionHub) -> None:
     @ui.page("/")
     def index() -> None:
         if len(hub.sessions) == 1:
-            session_console(next(iter(hub.sessions.values())))
+            session_console(next(iter(hub.sessions.values())), hub=hub)
         else:
             session_index(hub)
 
@@ -108,4 +116,4 @@ def register(hub: SessionHub) -> None:
             frame("Not found")
             ui.label(f"No session '{session_id}'.").classes("p-8")
             return
-        session_console(entry, narrate)
+        session_console(entry, narrate, hub)

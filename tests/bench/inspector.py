@@ -80,11 +80,13 @@ new PerformanceObserver(list => {
 let last = performance.now();
 const frame = now => { window.__bench.frames.push([now, now - last]); last = now; requestAnimationFrame(frame); };
 requestAnimationFrame(frame);
-// Wall-clock times of what the bench waits for (window.__bench.marks), the moment the DOM changes.
+// Wall-clock times of what the bench waits for, the moment the DOM changes: each mark is a selector
+// that must match, and one that must not (or null).
 new MutationObserver(() => {
   const now = performance.timeOrigin + performance.now();
-  for (const [name, sel] of Object.entries(window.__bench.marks))
-    if (!(name in window.__bench.seen) && document.querySelector(sel)) window.__bench.seen[name] = now;
+  for (const [name, [sel, absent]] of Object.entries(window.__bench.marks))
+    if (!(name in window.__bench.seen) && document.querySelector(sel) && !(absent && document.querySelector(absent)))
+      window.__bench.seen[name] = now;
   const reply = document.querySelector('[data-testid=message][data-role=assistant][data-status=streaming]');
   if (reply) {
     const length = reply.textContent.length;
@@ -94,7 +96,8 @@ new MutationObserver(() => {
     }
   }
 }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
-                      attributeFilter: ['data-change']});
+                      attributeFilter: ['data-change', 'data-focus']});
+addEventListener('click', () => { window.__bench.clickAt = performance.timeOrigin + performance.now(); }, true);
 """
 
 
@@ -302,8 +305,8 @@ def longest_task(page: Page, since_ms: float) -> tuple[float, float]:
 def stream_round(page: Page, server: Server, probe: LoopProbe, size: int, tag: str, inspect: bool) -> None:
     """One reply with its snapshot pair; with `inspect`, the Context tab is open and timed too."""
     marks = {
-        "first": f'[data-testid=tree-node][data-path="$.corpus_{tag}"]',
-        "diff": f'[data-testid=tree-node][data-path="$.stats_{tag}.updated"][data-change=added]',
+        "first": [f'[data-testid=tree-node][data-path="$.corpus_{tag}"]', None],
+        "diff": [f'[data-testid=tree-node][data-path="$.stats_{tag}.updated"][data-change=added]', None],
     }
     page.evaluate(
         "(marks) => { window.__bench.seen = {}; window.__bench.chat = []; window.__bench.marks = marks; }",
@@ -334,36 +337,42 @@ def stream_round(page: Page, server: Server, probe: LoopProbe, size: int, tag: s
         print(f"    frame sent -> rows drawn: first snapshot {first:.0f} ms, diffed update {second:.0f} ms")
 
 
+def clicked(page: Page, target: str, appears: str, absent: str | None = None) -> float:
+    """Milliseconds from a click on `target` to the DOM showing `appears` (and no longer `absent`),
+    timed in the page: the round trip to the server and the drawing, not the test driver."""
+    page.evaluate(
+        "(mark) => { window.__bench.seen = {}; window.__bench.marks = {done: mark}; }", [appears, absent]
+    )
+    page.locator(target).click()
+    page.wait_for_function("() => 'done' in window.__bench.seen", timeout=30_000)
+    at: float = page.evaluate("() => window.__bench.seen.done - window.__bench.clickAt")
+    return at
+
+
 def interact(page: Page, tag: str) -> None:
     """Scrub back to the first snapshot, open its big array (one level from the server), scrub forward
     again (the diff is cached) and jump to the last change."""
     since = float(page.evaluate("() => performance.now()"))
-    t0 = time.perf_counter()
-    page.click("[data-testid=history-prev]")
-    page.wait_for_function(
-        "(sel) => document.querySelector(sel) && !document.querySelector('[data-testid=tree-node][data-change]')",
-        arg=f'[data-testid=tree-node][data-path="$.corpus_{tag}"]',
+    node = "[data-testid=tree-node]"
+    back = clicked(
+        page, "[data-testid=history-prev]", f'{node}[data-path="$.corpus_{tag}"]', f"{node}[data-change]"
     )
-    back = (time.perf_counter() - t0) * 1000
-    t0 = time.perf_counter()
-    page.locator('[data-testid=tree-node][data-path="$.documents"] > .ac-line').click()
-    page.wait_for_selector('[data-testid=tree-node][data-path="$.documents[0]"]')
-    opened = (time.perf_counter() - t0) * 1000
-    t0 = time.perf_counter()
-    page.click("[data-testid=history-next]")
-    page.wait_for_selector(f'[data-testid=tree-node][data-path="$.stats_{tag}.updated"][data-change=added]')
-    forward = (time.perf_counter() - t0) * 1000
+    opened = clicked(
+        page, f'{node}[data-path="$.documents"] > .ac-line', f'{node}[data-path="$.documents[0]"]'
+    )
+    forward = clicked(
+        page, "[data-testid=history-next]", f'{node}[data-path="$.stats_{tag}.updated"][data-change=added]'
+    )
     items = page.locator("[data-testid=changed-path]")
-    last = items.nth(items.count() - 1)
-    path = last.get_attribute("data-path")
-    t0 = time.perf_counter()
-    last.click()
-    page.wait_for_selector(f'[data-testid=tree-node][data-path="{path}"][data-focus]')
-    jumped = (time.perf_counter() - t0) * 1000
+    last = items.count() - 1
+    path = items.nth(last).get_attribute("data-path")
+    jumped = clicked(
+        page, f"[data-testid=changed-path] >> nth={last}", f'{node}[data-path="{path}"][data-focus]'
+    )
     task, frame = longest_task(page, since)
-    nodes = page.locator("[data-testid=tree-node]").count()
+    nodes = page.locator(node).count()
     print(
-        f"    click -> rows on screen: scrub back {back:.0f} ms; open $.documents {opened:.0f} ms; "
+        f"    click -> rows drawn: scrub back {back:.0f} ms; open $.documents {opened:.0f} ms; "
         f"scrub forward {forward:.0f} ms; jump to the last change ({path}) {jumped:.0f} ms"
     )
     print(

@@ -80,6 +80,7 @@ def test_a_streamed_reply_with_a_tool_call_renders_exactly_what_the_agent_sent(
     assert [r["text"] for r in replies] == truth_replies(normal_console)
     assert replies[0]["cards"] == ["done"]
     shifts: list[float] = page.evaluate("() => window.__shifts")
+    print(f"layout shift in the chat while the card appeared and the reply finished: {sum(shifts):.4f}")
     assert sum(shifts) < 0.01, shifts
 
 
@@ -99,6 +100,7 @@ def test_the_reconnect_indicator_shows_within_500_ms_of_a_drop(page: Page, norma
             check();
         })"""
     )
+    print(f"reconnect indicator shown {elapsed_ms:.0f} ms after the drop")
     assert elapsed_ms < 500
     assert page.locator("[data-testid=connection-banner]").is_visible()
     page.wait_for_selector("[data-testid=connection-status][data-state=open]", timeout=10_000)

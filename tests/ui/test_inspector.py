@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 from collections.abc import AsyncIterator
@@ -367,20 +368,26 @@ async def test_a_five_megabyte_snapshot_is_diffed_without_stalling_the_event_loo
 
     snapshot(client.conversation, old)
     await user.should_see("Snapshot 1 of 1")
-    gaps: list[float] = []
+    # The frame as the transport hands it over (its size measured here, not in the window), and a
+    # collected heap: the window then holds what the panel does, not a pause of the test's own making.
+    arrival = ev.ContextSnapshot("ctx_report", new, len(jsonvalue.dumps_bytes(new)))
+    gc.collect()
+    busy: list[float] = []  # CPU time the loop's thread spent between two ticks
     stop = asyncio.Event()
 
     async def ticker() -> None:
-        last = time.perf_counter()
+        # CPU time, not wall time: on a loaded machine the whole process may wait for a core, which
+        # is no fault of the panel; work done on the loop's own thread is.
+        last = time.thread_time()
         while not stop.is_set():
             await asyncio.sleep(0.002)
-            now = time.perf_counter()
-            gaps.append(now - last)
+            now = time.thread_time()
+            busy.append(now - last)
             last = now
 
     ticking = asyncio.create_task(ticker())
     await asyncio.sleep(0.02)
-    snapshot(client.conversation, new, seq=2)
+    client.conversation.apply(arrival, time.monotonic(), 2)
     await user.should_see("+4501 added · −0 removed · ~9000 changed", retries=300)
     stop.set()
     await ticking
@@ -388,8 +395,8 @@ async def test_a_five_megabyte_snapshot_is_diffed_without_stalling_the_event_loo
     await eventually(lambda: marked(user).get("$.documents[10]") == "added")
     assert len(str(tree(user).props["view"])) < 100_000
     assert changed_paths(user)[:3] == ["$.documents[0].title", "$.documents[0].score", "$.documents[0].tag"]
-    # The diff ran beside the loop, which kept ticking (on the loop it would stall it for 150 ms+).
-    assert max(gaps) < 0.05, f"the event loop stalled for {max(gaps) * 1000:.0f} ms"
+    # The diff ran beside the loop, which kept ticking (on the loop it would hold it for 150 ms+).
+    assert max(busy) < 0.05, f"the event loop was held for {max(busy) * 1000:.0f} ms"
 
 
 def document(n: int, score: float) -> JsonObject:

@@ -6,7 +6,8 @@ Theory of operation
 as small JSON values the browser applies in one go (one message per flush tick):
 
     ["a", row]                          a new row
-    ["t", id, seq, text, end_ms, count] one more token for a token row still growing
+    ["t", id, seq, text, end_ms, count] more tokens for a token row still growing (consecutive seqs
+                                        from `seq` on, merged per tick)
     ["u", id, {field: value}]           a row changed (its linked partner arrived, it stopped streaming)
 
 Rows:
@@ -139,7 +140,7 @@ class TimelineModel:
         if self._pending is not None:
             self._commit(self._pending)
             self._pending = None
-        ops, self._ops = self._ops, []
+        ops, self._ops = _coalesce_tokens(self._ops), []
         changed, self._older_changed = self._older_changed, False
         return ops, changed
 
@@ -354,3 +355,31 @@ class TimelineModel:
 def _clip(text: str) -> str:
     # Rows show one line; the full text (a long prompt, an error) is one click away as the raw frame.
     return text if len(text) <= SUMMARY_LIMIT else f"{text[:SUMMARY_LIMIT]}…"
+
+
+def _coalesce_tokens(ops: list[JsonValue]) -> list[JsonValue]:
+    """Consecutive tokens of one row with consecutive seqs travel as one part: a tick's tokens cost
+    their text plus one small header, not a header each. Each merged part is a contiguous seq range
+    carrying its first seq, so the browser still sorts out-of-order parts correctly."""
+    out: list[JsonValue] = []
+    last_seq = -2
+    for op in ops:
+        if isinstance(op, list) and op[0] == "t":
+            previous = out[-1] if out else None
+            seq = op[2]
+            if (
+                isinstance(previous, list)
+                and previous[0] == "t"
+                and previous[1] == op[1]
+                and isinstance(seq, int)
+                and seq == last_seq + 1
+                and isinstance(previous[3], str)
+                and isinstance(op[3], str)
+            ):
+                previous[3] += op[3]
+                previous[4], previous[5] = op[4], op[5]
+                last_seq = seq
+                continue
+            last_seq = seq if isinstance(seq, int) else -2
+        out.append(op)
+    return out

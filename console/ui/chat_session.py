@@ -21,7 +21,7 @@ from console.protocols.chat import IDEA_COMPONENT
 from console.session import BlockUpdated, Change, ComponentBlock, Conversation, Message, Reset
 from console.sessions import SessionEntry
 from console.transport.chat import ChatClient
-from console.ui.page import chat_column, frame, side_panels
+from console.ui.page import chat_column, frame, side_panels, toggle_side
 
 _CSS = """
 .ac-chats { width: 16rem; flex-shrink: 0; display: flex; flex-direction: column; flex-wrap: nowrap;
@@ -254,6 +254,6 @@ def chat_session_console(entry: SessionEntry) -> None:
         ui.button(icon="forum", on_click=lambda: chats.classes(toggle="ac-toggled")).props(
             "flat round dense data-testid=toggle-conversations"
         ).tooltip("Conversations and saved ideas").move(target_index=0)
-        ui.button(icon="view_sidebar", on_click=lambda: side.set_visibility(not side.visible)).props(
+        ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side)).props(
             "flat round dense data-testid=toggle-panels"
         ).tooltip("Timeline and context")

@@ -27,8 +27,10 @@ def frame(title: str) -> None:
     ui.query(".nicegui-content").classes("p-0 gap-0 h-[100dvh] flex-nowrap")
     dark = ui.dark_mode()
     with ui.row().classes("w-full items-center gap-3 px-4 py-2 bg-slate-900 text-white no-wrap shrink-0"):
-        ui.link("Agent Console", "/").classes("text-lg font-semibold text-white no-underline")
-        ui.label(title).classes("text-slate-300 truncate")
+        ui.link("Agent Console", "/").classes(
+            "text-lg font-semibold text-white no-underline whitespace-nowrap"
+        )
+        ui.label(title).classes("text-slate-300 truncate min-w-0 max-sm:hidden")
         ui.space()
         ui.button(icon="dark_mode", on_click=dark.toggle).props("flat round dense color=white").tooltip(
             "Dark mode"
@@ -47,6 +49,11 @@ def side_panels(entry: SessionEntry, on_open_trace: OpenTrace | None = None) -> 
             with ui.tab_panel(context_tab).classes("p-0 h-full"):
                 ContextInspector(entry.client)
     return side
+
+
+def toggle_side(side: ui.element) -> None:
+    """Show or hide the side panels: shown by default on a wide screen, hidden on a phone (CSS)."""
+    side.classes(toggle="ac-side-toggled")
 
 
 def open_replay(hub: SessionHub, replay: ReplayClient) -> None:
@@ -68,7 +75,7 @@ def session_console(entry: SessionEntry, narrate: bool = False, hub: SessionHub 
             toolbar = chat_column(entry)
         side = side_panels(entry, (lambda replay: open_replay(hub, replay)) if hub else None)
     with toolbar:
-        ui.button(icon="view_sidebar", on_click=lambda: side.set_visibility(not side.visible)).props(
+        ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side)).props(
             "flat round dense data-testid=toggle-panels"
         ).tooltip("Timeline and context")
     chat.move(target_index=0)

@@ -48,6 +48,9 @@ class Sequencer(Generic[T]):
         self.restart: dict[int, tuple[int, T]] = {}
         self._applied: dict[int, int] = {}
         self._awaiting_epoch = False
+        # A seq-1 frame identical to the one applied at seq 1 (a response that begins with the same
+        # context snapshot as the last one): a duplicate, unless a new numbering turns out to begin.
+        self._maybe_first: tuple[int, T] | None = None
         self.stats = SequencerStats()
 
     @property
@@ -78,12 +81,15 @@ class Sequencer(Generic[T]):
         that restart at 1 would otherwise replay nothing of the new response.
         """
         self._awaiting_epoch = True
+        self._maybe_first = None
 
     def push(self, seq: int, fingerprint: int, item: T) -> list[T]:
         if seq >= self.next_seq:
             return self._push_current(seq, fingerprint, item)
         if self._applied.get(seq) == fingerprint:
             self.stats.duplicates += 1
+            if seq == 1:
+                self._maybe_first = (fingerprint, item)
             return []
         return self._push_restart(seq, fingerprint, item)
 
@@ -109,6 +115,10 @@ class Sequencer(Generic[T]):
                 self.stats.conflicts += 1
             return []
         self.restart[seq] = (fingerprint, item)
+        if 1 not in self.restart and self._maybe_first is not None:
+            # Frames of a new numbering are here, so the identical seq 1 was its first frame after all.
+            self.restart[1] = self._maybe_first
+            self.stats.duplicates -= 1
         if 1 not in self.restart:
             self.stats.out_of_order += 1
             return []
@@ -119,6 +129,7 @@ class Sequencer(Generic[T]):
         self.next_seq = 1
         self._applied = {}
         self._awaiting_epoch = False
+        self._maybe_first = None
         self.pending, self.restart = self.restart, {}
         first_fp, first = self.pending.pop(1)
         return self._drain([first], first_fp)

@@ -127,3 +127,32 @@ def test_any_permutation_with_duplicates_applies_each_seq_once_in_order(case: tu
     assert push_all(seqr, seqs) == [str(i) for i in range(1, n + 1)]
     assert seqr.stats.duplicates == len(seqs) - n
     assert not seqr.has_gap
+
+
+def test_a_new_response_that_begins_with_the_same_frame_as_the_last_one_is_not_lost() -> None:
+    # Both responses open with the same context snapshot: byte for byte the same frame at seq 1.
+    seqr: Sequencer[str] = Sequencer()
+    snapshot = hash("snapshot")
+
+    def push(seq: int, fingerprint: int, item: str) -> list[str]:
+        return seqr.push(seq, fingerprint, item)
+
+    assert push(1, snapshot, "snap") + push(2, hash("a2"), "a2") + push(3, hash("a3"), "a3") == [
+        "snap",
+        "a2",
+        "a3",
+    ]
+    seqr.expect_new_epoch()
+    assert push(1, snapshot, "snap again") == []  # alone, it looks like a duplicate
+    assert push(2, hash("b2"), "b2") == ["snap again", "b2"]  # the new numbering shows it was not
+    assert push(3, hash("b3"), "b3") == ["b3"]
+    assert seqr.stats.duplicates == 0 and seqr.stats.restarts == 1
+
+
+def test_a_replay_of_the_old_response_after_a_new_prompt_stays_duplicates() -> None:
+    seqr: Sequencer[str] = Sequencer()
+    push_all(seqr, [1, 2, 3], "a")
+    seqr.expect_new_epoch()
+    assert push_all(seqr, [1, 2, 3], "a") == []  # RESUME 0 replayed the old response: all known
+    assert seqr.stats.duplicates == 3
+    assert push_all(seqr, [1, 2], "b") == ["b1", "b2"]

@@ -61,6 +61,8 @@ def test_twenty_sessions_stream_on_the_overview_filter_and_open_one(tmp_path: Pa
         page.get_by_test_id("overview-sort").click()
         page.get_by_role("option", name="Busiest").click()
         page.wait_for_function(BUSIEST_FIRST, timeout=10_000)
+        page.get_by_test_id("overview-sort").click()
+        page.get_by_role("option", name="Name").click()  # cards hold still again
 
         scrape = httpx.get(f"{console.url}/metrics", timeout=5)
         assert scrape.headers["content-type"].startswith("text/plain")

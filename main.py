@@ -89,6 +89,12 @@ def _sim(argv: list[str]) -> int:
     )
     parser.add_argument("--llm-model", help="chat: the model to ask")
     parser.add_argument("--store", help="chat: SQLite file keeping conversations across restarts")
+    parser.add_argument(
+        "--stress", action="store_true", help="sse: CRLF, comments, bytes cut at random points"
+    )
+    parser.add_argument(
+        "--no-ids", action="store_true", help="sse: send no event ids (a reconnect replays all)"
+    )
     args = parser.parse_args(argv)
     if args.llm_base_url and not args.llm_model:
         parser.error("--llm-base-url needs --llm-model")
@@ -104,7 +110,8 @@ def _sim(argv: list[str]) -> int:
 
         port = args.port or sse.DEFAULT_PORT
         print(f"SSE conversation simulator on http://{args.host}:{port}/conversation", flush=True)
-        runner = sse.serve(args.host, port, sse.SimConfig(chaos=mode == "chaos", seed=args.seed))
+        stream = sse.SimConfig(chaos=mode == "chaos", seed=args.seed, stress=args.stress, ids=not args.no_ids)
+        runner = sse.serve(args.host, port, stream)
     else:
         from console.sim import chat
 

@@ -88,7 +88,7 @@ CONVERSATION: tuple[SampleMessage, ...] = (
     SampleMessage(
         "msg_4",
         "assistant",
-        "Sure, here is John's contact card:",
+        "Sure — here is John’s contact card:",
         (
             SampleComponent(
                 "contact_badge",
@@ -139,6 +139,9 @@ class SimConfig:
     seed: int = 0
     drops: int = 1  # chaos: how many connections are cut mid-stream
     drop_at: int | None = None  # chaos: the event position of the cut (default: seeded, mid-stream)
+    # Stress the client's framing: CRLF line ends, comment lines, and the byte stream cut at seeded
+    # random points (inside UTF-8 characters too), each piece its own write.
+    stress: bool = False
 
     @property
     def pause(self) -> float:
@@ -306,9 +309,23 @@ def _head(status: str, content_type: str, chunked: bool, length: int = 0) -> byt
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def _chunk(text: str) -> bytes:
-    body = text.encode()
+def stressed(block: str, rng: random.Random) -> list[bytes]:
+    """One event block as a hostile server sends it: CRLF line ends, a comment line now and then, and
+    its bytes cut at random points, including inside multi-byte UTF-8 characters."""
+    text = block.replace("\n", "\r\n")
+    if rng.random() < 0.3:
+        text = ": keep-alive\r\n" + text
+    data = text.encode()
+    cuts = sorted(rng.sample(range(1, len(data)), min(3, len(data) - 1))) if len(data) > 1 else []
+    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+
+
+def _chunk_bytes(body: bytes) -> bytes:
     return f"{len(body):x}\r\n".encode() + body + b"\r\n"
+
+
+def _chunk(text: str) -> bytes:
+    return _chunk_bytes(text.encode())
 
 
 class SSESimulator:
@@ -384,12 +401,18 @@ class SSESimulator:
 
     async def _conversation(self, writer: asyncio.StreamWriter, last_event_id: str | None) -> None:
         writer.write(_head("200 OK", "text/event-stream; charset=utf-8", True))
+        rng = random.Random(self.config.seed + 2)
         async for block in stream(self.state, last_event_id):
             if block is None:
                 writer.transport.abort()  # a network failure: no terminating chunk, no FIN
                 return
-            writer.write(_chunk(block))
-            await writer.drain()
+            if not self.config.stress:
+                writer.write(_chunk(block))
+                await writer.drain()
+                continue
+            for piece in stressed(block, rng):
+                writer.write(_chunk_bytes(piece))
+                await writer.drain()
         writer.write(b"0\r\n\r\n")
         await writer.drain()
 

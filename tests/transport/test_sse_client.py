@@ -47,9 +47,13 @@ async def run_to_completion(config: sim.SimConfig) -> tuple[SSEClient, sim.SSESi
     return client, server
 
 
-@pytest.mark.parametrize("ids", [True, False])
-async def test_a_chaotic_stream_with_a_drop_shows_the_conversation_once_and_exactly(ids: bool) -> None:
-    config = sim.SimConfig(ids=ids, chaos=True, seed=4, speed=8.0, retry_ms=50)
+@pytest.mark.parametrize(("ids", "stress"), [(True, False), (False, False), (True, True), (False, True)])
+async def test_a_chaotic_stream_with_a_drop_shows_the_conversation_once_and_exactly(
+    ids: bool, stress: bool
+) -> None:
+    # Chaos (reordered and duplicated chunks, a malformed line, an unknown event, a drop) and, with
+    # `stress`, CRLF line ends, comment lines and bytes cut inside UTF-8 characters.
+    config = sim.SimConfig(ids=ids, chaos=True, seed=4, speed=8.0, retry_ms=50, stress=stress)
     client, server = await run_to_completion(config)
     try:
         assert client.idle, "the conversation completed"

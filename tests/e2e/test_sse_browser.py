@@ -45,6 +45,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
 
 def test_components_build_up_field_by_field_and_the_event_downloads(page: Page, console: Console) -> None:
     page.goto(f"{console.url}/session/sse")
+    # The stream began with the console; replay it so that it builds up in front of us.
+    page.click("[data-testid=replay-button]")
     event = page.locator("[data-testid=component][data-type=calendar_event]")
     event.wait_for(timeout=60_000)
     # A field shows while the component has not ended yet.

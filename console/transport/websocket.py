@@ -1,9 +1,10 @@
-"""The WebSocket transport of an agent session: the only I/O of the agent dialect.
+"""The WebSocket transports: the only I/O of the agent and chat dialects.
 
-Thin asyncio glue around `AgentEngine`: connect, feed every frame to the engine with the time it
-arrived, send whatever the engine wants sent, tick it, and reconnect with exponential backoff
-(0.5, 1, 2, 4, 8, capped at 10 s; reset after a good connection) when the link drops or the engine
-asks for a replay.
+`WebSocketClient` is thin asyncio glue around a sans-I/O engine: connect, feed every frame to the
+engine with the time it arrived, send whatever the engine wants sent, tick it, and reconnect with
+exponential backoff (0.5, 1, 2, 4, 8, capped at 10 s; reset after a good connection) when the link
+drops. `AgentClient` adds what the agent protocol needs: reconnecting at once when the engine asks
+for a replay, and megabyte frames decoded off the event loop.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterator
+from typing import Generic, Protocol, TypeVar
 
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -37,13 +39,38 @@ def backoff(initial: float = 0.5, factor: float = 2.0, cap: float = 10.0) -> Ite
 Clock = Callable[[], float]
 
 
-class AgentClient:
+class WebSocketEngine(Protocol):
+    """What the loop needs of a dialect's engine."""
+
+    @property
+    def connections(self) -> int: ...
+
+    @property
+    def idle(self) -> bool: ...
+
+    def data_to_send(self) -> list[str]: ...
+
+    def connected(self, now: float) -> None: ...
+
+    def receive(self, raw: str | bytes, now: float) -> None: ...
+
+    def disconnected(self, now: float, reason: str, retry_in: float) -> None: ...
+
+    def tick(self, now: float) -> None: ...
+
+    def close(self, now: float) -> None: ...
+
+
+E = TypeVar("E", bound=WebSocketEngine)
+
+
+class WebSocketClient(Generic[E]):
     readonly = False
 
     def __init__(
         self,
         url: str,
-        engine: AgentEngine | None = None,
+        engine: E,
         *,
         backoff_factory: Callable[[], Iterator[float]] = backoff,
         tick_interval: float = 0.05,
@@ -51,7 +78,7 @@ class AgentClient:
         clock: Clock = time.monotonic,
     ) -> None:
         self.url = url
-        self.engine = engine or AgentEngine()
+        self.engine = engine
         self._backoff_factory = backoff_factory
         self._tick_interval = tick_interval
         self._open_timeout = open_timeout
@@ -60,10 +87,6 @@ class AgentClient:
         self._wake = asyncio.Event()
         self._closed = False
         self._task: asyncio.Task[None] | None = None
-
-    @property
-    def conversation(self) -> Conversation:
-        return self.engine.conversation
 
     @property
     def idle(self) -> bool:
@@ -77,7 +100,7 @@ class AgentClient:
 
     def start(self) -> asyncio.Task[None]:
         if self._task is None:
-            self._task = asyncio.create_task(self.run(), name=f"agent-client {self.url}")
+            self._task = asyncio.create_task(self.run(), name=f"{type(self).__name__} {self.url}")
         return self._task
 
     async def close(self) -> None:
@@ -90,81 +113,79 @@ class AgentClient:
                 await self._task
         self.engine.close(self._clock())
 
-    def send_user_message(self, text: str) -> Message:
-        message = self.engine.send_user_message(text, self._clock())
-        self._wake.set()
-        return message
-
-    def retry(self, message_id: str) -> Message | None:
-        message = self.engine.retry(message_id, self._clock())
-        self._wake.set()
-        return message
-
     def drop(self) -> None:
         """Cut the connection as a network failure would (no close frame), e.g. from a test."""
         if self._ws is not None:
             self._ws.transport.abort()
 
+    def _nudge(self) -> None:
+        """Something for the engine to send: flush now rather than at the next tick."""
+        self._wake.set()
+
+    # -- what a dialect may refine ------------------------------------------------------------------
+
+    def _wants_reconnect(self) -> bool:
+        """The engine asks for a new connection (e.g. to have a gap replayed)."""
+        return False
+
+    async def _receive(self, message: str | bytes) -> None:
+        self.engine.receive(message, self._clock())
+
     # -- the loop ---------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        ticker = asyncio.create_task(self._tick_forever(), name="agent-client ticker")
+        ticker = asyncio.create_task(self._tick_forever(), name=f"{type(self).__name__} ticker")
         delays = self._backoff_factory()
         try:
             while not self._closed:
-                connected, forced, reason = await self._connect_once()
+                connected, reason = await self._connect_once()
                 if self._closed:
                     break
                 if connected:
                     delays = self._backoff_factory()  # a good connection resets the schedule
                 # A replay the engine asked for is not a failure: reconnect at once.
+                forced = connected and self._wants_reconnect()
                 delay = 0.0 if forced else next(delays)
-                self.engine.disconnected(self._clock(), reason, delay)
+                self.engine.disconnected(
+                    self._clock(), "reconnecting to replay missing frames" if forced else reason, delay
+                )
                 await asyncio.sleep(delay)
         finally:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
 
-    async def _connect_once(self) -> tuple[bool, bool, str]:
-        """One connection, until it ends: (it was made, the engine asked for it to end, why it ended)."""
+    async def _connect_once(self) -> tuple[bool, str]:
+        """One connection, until it ends: (it was made, why it ended)."""
         try:
             ws = await websockets.connect(
                 self.url, open_timeout=self._open_timeout, max_size=MAX_WIRE_FRAME, compression=None
             )
         except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
-            return False, False, f"cannot connect: {exc or type(exc).__name__}"
+            return False, f"cannot connect: {exc or type(exc).__name__}"
         self._ws = ws
         self.engine.connected(self._clock())
         await self._flush()
         try:
             async for message in ws:
-                if len(message) < DECODE_IN_THREAD:
-                    self.engine.receive(message, self._clock())
-                else:
-                    # Parsing megabytes takes tens of ms: not on the loop the other sessions share.
-                    frame = await asyncio.to_thread(
-                        proto.decode, message, max_size=self.engine.config.max_frame
-                    )
-                    self.engine.receive_frame(frame, message, self._clock())
+                await self._receive(message)
                 await self._flush()
             reason = f"closed by server ({ws.close_code})"
         except websockets.ConnectionClosed as exc:
             reason = "connection lost" if exc.rcvd is None else f"closed by server ({exc.rcvd.code})"
         finally:
             self._ws = None
-        forced = self.engine.wants_reconnect
-        return True, forced, "reconnecting to replay missing frames" if forced else reason
+        return True, reason
 
     async def _flush(self) -> None:
         ws = self._ws
         if ws is None:
-            return  # kept in the engine's outbox; a new connection starts it afresh with RESUME
+            return  # kept in the engine's outbox; a new connection starts it afresh
         for frame in self.engine.data_to_send():
             try:
                 await ws.send(frame)
             except websockets.ConnectionClosed:
-                return  # the reader sees the close and reconnects; RESUME re-sends what matters
+                return  # the reader sees the close and reconnects
 
     async def _tick_forever(self) -> None:
         while True:
@@ -173,5 +194,53 @@ class AgentClient:
             self._wake.clear()
             self.engine.tick(self._clock())
             await self._flush()
-            if self.engine.wants_reconnect and self._ws is not None:
+            if self._wants_reconnect() and self._ws is not None:
                 await self._ws.close(code=4000, reason="resume to replay missing frames")
+
+
+class AgentClient(WebSocketClient[AgentEngine]):
+    """A session of the seq-numbered agent protocol."""
+
+    def __init__(
+        self,
+        url: str,
+        engine: AgentEngine | None = None,
+        *,
+        backoff_factory: Callable[[], Iterator[float]] = backoff,
+        tick_interval: float = 0.05,
+        open_timeout: float = 5.0,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        super().__init__(
+            url,
+            engine or AgentEngine(),
+            backoff_factory=backoff_factory,
+            tick_interval=tick_interval,
+            open_timeout=open_timeout,
+            clock=clock,
+        )
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.engine.conversation
+
+    def send_user_message(self, text: str) -> Message:
+        message = self.engine.send_user_message(text, self._clock())
+        self._nudge()
+        return message
+
+    def retry(self, message_id: str) -> Message | None:
+        message = self.engine.retry(message_id, self._clock())
+        self._nudge()
+        return message
+
+    def _wants_reconnect(self) -> bool:
+        return self.engine.wants_reconnect
+
+    async def _receive(self, message: str | bytes) -> None:
+        if len(message) < DECODE_IN_THREAD:
+            self.engine.receive(message, self._clock())
+            return
+        # Parsing megabytes takes tens of ms: not on the loop the other sessions share.
+        frame = await asyncio.to_thread(proto.decode, message, max_size=self.engine.config.max_frame)
+        self.engine.receive_frame(frame, message, self._clock())

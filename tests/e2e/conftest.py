@@ -87,7 +87,7 @@ def stop_console(console: Console) -> None:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM} (scripts/test.sh installs it)")
+        pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM} (scripts/test-deps.sh installs it)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser

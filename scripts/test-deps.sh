@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything the tests need on a fresh Debian/Ubuntu machine, then run them.
+# Install everything the tests need on a fresh Debian/Ubuntu machine (then: python -m pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +12,3 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 python -m pip install -q -e ".[test]"
-exec python -m pytest "$@"

@@ -6,35 +6,20 @@ The shared WebSocket loop (`WebSocketClient`: connect, feed, send, tick, reconne
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from console.engines.chat import ChatEngine, ChatsListener
 from console.session import Conversation, Message
-from console.transport.websocket import Clock, WebSocketClient, backoff
+from console.transport.websocket import WebSocketClient
 
 
 class ChatClient(WebSocketClient[ChatEngine]):
     """A chat session: several conversations over one connection; `conversation` is the active one."""
 
-    def __init__(
-        self,
-        url: str,
-        engine: ChatEngine | None = None,
-        *,
-        backoff_factory: Callable[[], Iterator[float]] = backoff,
-        tick_interval: float = 0.1,
-        open_timeout: float = 5.0,
-        clock: Clock = time.monotonic,
-    ) -> None:
-        super().__init__(
-            url,
-            engine or ChatEngine(),
-            backoff_factory=backoff_factory,
-            tick_interval=tick_interval,
-            open_timeout=open_timeout,
-            clock=clock,
-        )
+    TICK = 0.1
+
+    def _new_engine(self) -> ChatEngine:
+        return ChatEngine()
 
     # -- conversations ----------------------------------------------------------------------------
 

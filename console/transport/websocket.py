@@ -66,21 +66,22 @@ E = TypeVar("E", bound=WebSocketEngine)
 
 class WebSocketClient(Generic[E]):
     readonly = False
+    TICK = 0.05  # seconds between engine ticks (deadlines, stalls, gaps)
 
     def __init__(
         self,
         url: str,
-        engine: E,
+        engine: E | None = None,
         *,
         backoff_factory: Callable[[], Iterator[float]] = backoff,
-        tick_interval: float = 0.05,
+        tick_interval: float | None = None,
         open_timeout: float = 5.0,
         clock: Clock = time.monotonic,
     ) -> None:
         self.url = url
-        self.engine = engine
+        self.engine = engine if engine is not None else self._new_engine()
         self._backoff_factory = backoff_factory
-        self._tick_interval = tick_interval
+        self._tick_interval = tick_interval if tick_interval is not None else self.TICK
         self._open_timeout = open_timeout
         self._clock = clock
         self._ws: ClientConnection | None = None
@@ -123,6 +124,9 @@ class WebSocketClient(Generic[E]):
         self._wake.set()
 
     # -- what a dialect may refine ------------------------------------------------------------------
+
+    def _new_engine(self) -> E:
+        raise NotImplementedError
 
     def _wants_reconnect(self) -> bool:
         """The engine asks for a new connection (e.g. to have a gap replayed)."""
@@ -201,24 +205,8 @@ class WebSocketClient(Generic[E]):
 class AgentClient(WebSocketClient[AgentEngine]):
     """A session of the seq-numbered agent protocol."""
 
-    def __init__(
-        self,
-        url: str,
-        engine: AgentEngine | None = None,
-        *,
-        backoff_factory: Callable[[], Iterator[float]] = backoff,
-        tick_interval: float = 0.05,
-        open_timeout: float = 5.0,
-        clock: Clock = time.monotonic,
-    ) -> None:
-        super().__init__(
-            url,
-            engine or AgentEngine(),
-            backoff_factory=backoff_factory,
-            tick_interval=tick_interval,
-            open_timeout=open_timeout,
-            clock=clock,
-        )
+    def _new_engine(self) -> AgentEngine:
+        return AgentEngine()
 
     @property
     def conversation(self) -> Conversation:

@@ -23,7 +23,12 @@ def _dashboard(argv: list[str]) -> int:
         "--upstream", action="append", default=[], metavar="DIALECT=URL", help="agent, sse or chat server"
     )
     parser.add_argument("--demo", choices=["normal", "chaos"], help="also run the embedded simulator")
-    parser.add_argument("--streams", type=int, default=0, help="autopiloted agent sessions for the overview")
+    parser.add_argument(
+        "--streams",
+        type=int,
+        default=0,
+        help="autopiloted agent sessions for the overview (against the first agent --upstream, if any)",
+    )
     parser.add_argument("--native", action="store_true", help="open in a desktop window")
     parser.add_argument("--no-show", action="store_true", help="do not open a browser")
     parser.add_argument("--seed", type=int, default=0, help="seed of the embedded simulators")
@@ -95,6 +100,7 @@ def _sim(argv: list[str]) -> int:
     parser.add_argument(
         "--no-ids", action="store_true", help="sse: send no event ids (a reconnect replays all)"
     )
+    parser.add_argument("--time-scale", type=float, default=1.0, help="agent: multiply the script's delays")
     args = parser.parse_args(argv)
     if args.llm_base_url and not args.llm_model:
         parser.error("--llm-base-url needs --llm-model")
@@ -104,7 +110,7 @@ def _sim(argv: list[str]) -> int:
 
         port = args.port or 4747
         print(f"agent simulator ({mode}) on ws://{args.host}:{port}/ws", flush=True)
-        runner = serve(args.host, port, SimConfig(mode=mode, seed=args.seed))
+        runner = serve(args.host, port, SimConfig(mode=mode, seed=args.seed, time_scale=args.time_scale))
     elif args.dialect == "sse":
         from console.sim import sse
 

@@ -103,17 +103,24 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
 
     supervisor = Supervisor(hub)
 
+    # `--streams N` runs against the first agent upstream if there is one (an agent server, or a
+    # simulator in a process of its own), else against the embedded simulator.
+    streams_to = next((t for t in config.upstreams if t.dialect == "agent"), None) if config.streams else None
+
     async def startup() -> None:
         metrics.LOOP_LAG.start()
         supervisor.start()
-        use_simulator = not config.upstreams or config.demo is not None or config.streams > 0
+        use_simulator = (
+            not config.upstreams or config.demo is not None or (config.streams > 0 and streams_to is None)
+        )
         if use_simulator:
             await embedded.start(config.demo or "normal", config.sim_seed, config.sim_time_scale)
-        if config.streams > 0 and embedded.agent is not None:
+        streams_url = streams_to.url if streams_to else embedded.agent.url if embedded.agent else None
+        if config.streams > 0 and streams_url is not None:
             # The operations view's load: N autopiloted sessions instead of one per dialect.
             open_streams(
                 supervisor,
-                embedded.agent.url,
+                streams_url,
                 config.streams,
                 seed=config.sim_seed,
                 time_scale=config.sim_time_scale,
@@ -122,7 +129,8 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
             for target in embedded.targets:
                 supervisor.add(target, name=target.dialect)
         for target in config.upstreams:
-            supervisor.add(target, name=target.dialect)
+            if target is not streams_to:
+                supervisor.add(target, name=target.dialect)
         metrics.freeze_startup_heap()
 
     async def shutdown() -> None:

@@ -7,13 +7,13 @@ registry only ever see these, so they do not care which wire dialect an agent sp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TypeAlias
 
+from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MessageStart:
     """A new message begins (dialects that announce messages; others start one implicitly)."""
 
@@ -21,13 +21,13 @@ class MessageStart:
     role: str = "assistant"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TextDelta:
     stream_id: str
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ToolCall:
     stream_id: str
     call_id: str
@@ -35,21 +35,21 @@ class ToolCall:
     args: JsonObject
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ToolResult:
     stream_id: str
     call_id: str
     result: JsonObject
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ComponentStart:
     stream_id: str
     component_id: str
     type: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ComponentField:
     stream_id: str
     component_id: str
@@ -57,30 +57,30 @@ class ComponentField:
     value: JsonValue
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ComponentEnd:
     stream_id: str
     component_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ContextSnapshot:
     context_id: str
     data: JsonValue
     size: int  # bytes of the frame that carried it
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Heartbeat:
     challenge: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StreamEnd:
     stream_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ServerError:
     """An ERROR the upstream sent on purpose."""
 
@@ -88,7 +88,7 @@ class ServerError:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProtocolError:
     """A frame we could not use: the session goes on, the trace shows why and what."""
 

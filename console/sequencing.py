@@ -72,7 +72,7 @@ class Sequencer(Generic[T]):
     @property
     def has_gap(self) -> bool:
         """Items wait for a seq that has not arrived."""
-        return bool(self.pending) or bool(self.restart)
+        return bool(self.pending or self.restart)
 
     def expect_new_epoch(self) -> None:
         """A new response was requested: until its first frame, RESUME asks for it from the start.
@@ -84,6 +84,13 @@ class Sequencer(Generic[T]):
         self._maybe_first = None
 
     def push(self, seq: int, fingerprint: int, item: T) -> list[T]:
+        if seq == self.next_seq and not self.pending:
+            # The common case, in order with nothing held: what `_drain` does, without the calls.
+            self._applied[seq] = fingerprint
+            self.next_seq = seq + 1
+            self._awaiting_epoch = False
+            self.stats.applied += 1
+            return [item]
         if seq >= self.next_seq:
             return self._push_current(seq, fingerprint, item)
         if self._applied.get(seq) == fingerprint:

@@ -12,12 +12,13 @@ the tool card, which is what freezes the earlier text in place.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, overload
 
 from console import events as ev
 from console.connection import ConnectionState, LinkStatus
+from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class Message:
         return "".join(b.text for b in self.blocks if isinstance(b, TextBlock))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ContextEntry:
     at: float
     seq: int | None
@@ -93,13 +94,9 @@ class ContextEntry:
     size: int
 
 
-@dataclass(slots=True)
+@frozen
 class TraceEntry:
-    """One row of the protocol trace: every frame in or out, and the client's own lifecycle events.
-
-    Never changed once made; not declared frozen only because one is made for every frame and a
-    frozen dataclass costs several times as much to construct.
-    """
+    """One row of the protocol trace: every frame in or out, and the client's own lifecycle events."""
 
     index: int
     at: float
@@ -112,59 +109,102 @@ class TraceEntry:
     ref: str | None = None  # call_id, context_id or message id the row points at
 
 
+_Row: TypeAlias = tuple[
+    int, float, Literal["in", "out", "client"], str, str, int | None, str | None, str | None, str | None
+]
+
+
+class Trace(Sequence[TraceEntry]):
+    """The rows of a trace, stored as plain tuples and handed out as `TraceEntry`.
+
+    A console watching many sessions holds millions of rows. Any object the garbage collector tracks
+    is walked by every full collection, and with the rows as objects those walks stalled the event
+    loop for half a second at 1,000 sessions (more as the traces filled). The collector stops tracking
+    a plain tuple of strings and numbers, so stored this way the rows cost it nothing.
+    """
+
+    __slots__ = ("_rows",)
+
+    def __init__(self) -> None:
+        self._rows: list[_Row] = []
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> TraceEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TraceEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> TraceEntry | list[TraceEntry]:
+        if isinstance(index, slice):
+            return [TraceEntry(*row) for row in self._rows[index]]
+        return TraceEntry(*self._rows[index])
+
+    def __iter__(self) -> Iterator[TraceEntry]:
+        return (TraceEntry(*row) for row in self._rows)
+
+    def append(self, row: _Row) -> None:
+        self._rows.append(row)
+
+    def drop_oldest(self, count: int) -> None:
+        del self._rows[:count]
+
+
 # Changes announced to views.
-@dataclass(frozen=True, slots=True)
+@frozen
 class MessageAdded:
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TextAppended:
     message: Message
     block_index: int
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BlockAdded:
     message: Message
     block_index: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BlockUpdated:
     message: Message
     block_index: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MessageStatusChanged:
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ContextAdded:
     context_id: str
     index: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TraceAdded:
     entry: TraceEntry
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NoticeAdded:
     level: Literal["info", "warning", "error"]
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Reset:
     """Everything was cleared (e.g. a conversation replayed from its start): views start over."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConnectionChanged:
     status: LinkStatus
 
@@ -190,7 +230,7 @@ class Conversation:
     def __init__(self, trace_limit: int = 50_000) -> None:
         self.messages: list[Message] = []
         self.contexts: dict[str, list[ContextEntry]] = {}
-        self.trace: list[TraceEntry] = []
+        self.trace = Trace()
         self.trace_dropped = 0
         self.trace_limit = trace_limit
         self.notices: list[NoticeAdded] = []
@@ -202,18 +242,24 @@ class Conversation:
         self._waiting: dict[str, tuple[Message, ToolBlock]] = {}  # calls still without a result
         self._unanswered: list[Message] = []  # user messages whose reply has not started
         self._orphan_results: dict[str, tuple[JsonObject, float]] = {}
-        self._listeners: list[Listener] = []
+        # A tuple, replaced on (un)subscribe: emitting iterates it without a copy, and a listener that
+        # unsubscribes while a change is delivered does not disturb the delivery.
+        self._listeners: tuple[Listener, ...] = ()
         self._ids = 0
         self.link = LinkStatus(ConnectionState.CONNECTING)
 
     # -- subscription -------------------------------------------------------------------------
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        self._listeners += (listener,)
+
+        def unsubscribe() -> None:
+            self._listeners = tuple(x for x in self._listeners if x is not listener)
+
+        return unsubscribe
 
     def _emit(self, change: Change) -> None:
-        for listener in list(self._listeners):
+        for listener in self._listeners:
             try:
                 listener(change)
             except Exception:
@@ -298,6 +344,12 @@ class Conversation:
     # -- the reducer --------------------------------------------------------------------------
 
     def apply(self, event: ev.Event, at: float, seq: int | None = None) -> None:
+        if type(event) is ev.TextDelta:  # the hot path: most events are text of a streaming message
+            message = self._by_stream.get(event.stream_id)
+            if message is None or message.status == "interrupted":
+                message = self._stream_message(event.stream_id, at)
+            self._append_text(message, event.text)
+            return
         match event:
             case ev.TextDelta(stream_id=sid, text=text):
                 self._append_text(self._stream_message(sid, at), text)
@@ -345,15 +397,16 @@ class Conversation:
         stream_id: str | None = None,
         ref: str | None = None,
     ) -> TraceEntry:
-        index = len(self.trace) + self.trace_dropped
-        entry = TraceEntry(index, at, direction, kind, summary, seq, raw, stream_id, ref)
-        self.trace.append(entry)
-        if len(self.trace) > self.trace_limit + self.trace_limit // 10:
+        trace = self.trace
+        row: _Row = (len(trace) + self.trace_dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
+        trace.append(row)
+        if len(trace) > self.trace_limit + self.trace_limit // 10:
             # Keep memory bounded; the count of what was let go is kept and shown. Trimmed a tenth at
             # a time, so that the cost of trimming is O(1) per row, not O(limit).
-            cut = len(self.trace) - self.trace_limit
-            del self.trace[:cut]
+            cut = len(trace) - self.trace_limit
+            trace.drop_oldest(cut)
             self.trace_dropped += cut
+        entry = TraceEntry(*row)
         self._emit(TraceAdded(entry))
         return entry
 
@@ -413,13 +466,14 @@ class Conversation:
     def _append_text(self, message: Message, text: str) -> None:
         if not text:
             return
-        if not message.blocks or not isinstance(message.blocks[-1], TextBlock):
-            message.blocks.append(TextBlock())
-            self._emit(BlockAdded(message, len(message.blocks) - 1))
-        block = message.blocks[-1]
-        assert isinstance(block, TextBlock)
+        blocks = message.blocks
+        block = blocks[-1] if blocks else None
+        if not isinstance(block, TextBlock):
+            block = TextBlock()
+            blocks.append(block)
+            self._emit(BlockAdded(message, len(blocks) - 1))
         block.append(text)
-        self._emit(TextAppended(message, len(message.blocks) - 1, text))
+        self._emit(TextAppended(message, len(blocks) - 1, text))
 
     def _tool_call(self, event: ev.ToolCall, at: float) -> None:
         message = self._stream_message(event.stream_id, at)

@@ -162,37 +162,36 @@ class AgentEngine:
     def receive_frame(self, frame: proto.Frame, raw: str | bytes, now: float) -> None:
         """A frame already decoded (the transport decodes megabyte frames off the event loop)."""
         self.frames_in += 1
-        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-        self._trace_in(frame, text, now)
-        if isinstance(frame.event, ev.Heartbeat):
+        self._trace_in(frame, raw if isinstance(raw, str) else raw.decode("utf-8", "replace"), now)
+        event = frame.event
+        if type(event) is ev.Heartbeat:
             # Answered on receipt, never behind the reorder buffer; an empty challenge is echoed too.
             self.pong_count += 1
-            self._send(proto.pong(frame.event.challenge), now, "PONG", f"echo '{frame.event.challenge}'")
-        if self.state is S.RESUMING:
+            self._send(proto.pong(event.challenge), now, "PONG", f"echo '{event.challenge}'")
+        if self.conversation.link.state is S.RESUMING:
             self._link.set(self._live_state())
-        if frame.seq is None:
-            self.conversation.apply(frame.event, now)
+        seq = frame.seq
+        if seq is None:
+            self.conversation.apply(event, now)
             return
         # A frame we cannot use still holds its seq: it goes through the sequencer so no gap opens.
-        before = self.sequencer.stats.duplicates
-        restarts = self.sequencer.stats.restarts
-        applied = self.sequencer.push(frame.seq, frame.fingerprint, frame)
-        if self.sequencer.stats.duplicates != before:
+        stats = self.sequencer.stats
+        duplicates, restarts = stats.duplicates, stats.restarts
+        applied = self.sequencer.push(seq, frame.fingerprint, frame)
+        if applied:
+            if stats.restarts != restarts:
+                self.conversation.record(
+                    now, "client", "SEQ_RESTART", "server restarted its seq numbering at 1"
+                )
+        elif stats.duplicates != duplicates:
+            self.conversation.record(now, "client", "DUPLICATE", f"dropped duplicate seq {seq}", seq=seq)
+        else:
+            waiting = self.sequencer.next_seq
             self.conversation.record(
-                now, "client", "DUPLICATE", f"dropped duplicate seq {frame.seq}", seq=frame.seq
+                now, "client", "HELD", f"seq {seq} held: waiting for seq {waiting}", seq=seq
             )
-        elif not applied:
-            self.conversation.record(
-                now,
-                "client",
-                "HELD",
-                f"seq {frame.seq} held: waiting for seq {self.sequencer.next_seq}",
-                seq=frame.seq,
-            )
-            if isinstance(frame.event, ev.ToolCall):
-                self._held_calls.setdefault(frame.event.call_id, now)
-        if self.sequencer.stats.restarts != restarts:
-            self.conversation.record(now, "client", "SEQ_RESTART", "server restarted its seq numbering at 1")
+            if type(event) is ev.ToolCall:
+                self._held_calls.setdefault(event.call_id, now)
         self._apply(applied, now)
 
     def _apply(self, frames: list[proto.Frame], now: float) -> None:
@@ -317,9 +316,12 @@ class AgentEngine:
 
     def _trace_in(self, frame: proto.Frame, raw: str, now: float) -> None:
         event = frame.event
+        if type(event) is ev.TextDelta:  # the hot path
+            self.conversation.record(
+                now, "in", "TOKEN", event.text, seq=frame.seq, raw=raw, stream_id=event.stream_id
+            )
+            return
         match event:
-            case ev.TextDelta(text=text, stream_id=sid):
-                self.conversation.record(now, "in", frame.kind, text, seq=frame.seq, raw=raw, stream_id=sid)
             case ev.ToolCall(tool_name=name, call_id=cid, stream_id=sid):
                 self.conversation.record(
                     now, "in", frame.kind, name, seq=frame.seq, raw=raw, stream_id=sid, ref=cid

@@ -132,7 +132,7 @@ SERVER_FRAME_TYPES = frozenset(_DECODERS)
 
 def decode(text: str | bytes, *, max_size: int = DEFAULT_MAX_FRAME) -> Frame:
     """Decode one server frame. Never raises."""
-    raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
     size = len(raw)
     if size > max_size:
         return _invalid(raw, f"frame of {size} bytes exceeds the {max_size}-byte limit")
@@ -140,6 +140,15 @@ def decode(text: str | bytes, *, max_size: int = DEFAULT_MAX_FRAME) -> Frame:
         value = jsonvalue.loads(raw)
     except jsonvalue.JsonDecodeError as exc:
         return _invalid(raw, f"malformed JSON: {exc}")
+    if type(value) is dict and value.get("type") == "TOKEN":
+        # The hot path (most frames are tokens): the checks of `_token` and of the seq, inline.
+        seq, chunk, stream_id = value.get("seq"), value.get("text"), value.get("stream_id")
+        if type(seq) is int and seq >= 0 and type(chunk) is str and type(stream_id) is str:
+            return Frame("TOKEN", seq, TextDelta(stream_id, chunk), hash(raw), size)
+    return _decode_value(value, raw, size)
+
+
+def _decode_value(value: JsonValue, raw: str, size: int) -> Frame:
     if not isinstance(value, dict):
         return _invalid(raw, f"frame is a JSON {_type_name(value)}, not an object")
     seq = value.get("seq")
@@ -147,11 +156,6 @@ def decode(text: str | bytes, *, max_size: int = DEFAULT_MAX_FRAME) -> Frame:
     if not isinstance(seq, int) or isinstance(seq, bool):
         seq = None
     kind = value.get("type")
-    if kind == "TOKEN" and seq is not None and seq >= 0:
-        # The hot path (most frames are tokens), same checks as `_token` without the calls.
-        chunk, stream_id = value.get("text"), value.get("stream_id")
-        if type(chunk) is str and type(stream_id) is str:
-            return Frame(kind, seq, TextDelta(stream_id, chunk), hash(raw), size)
     if not isinstance(kind, str):
         return _invalid(raw, "frame has no string 'type'", seq)
     decoder = _DECODERS.get(kind)

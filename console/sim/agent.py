@@ -107,12 +107,43 @@ class _Held:
     duplicate: bool
 
 
+class _ReplyTruth:
+    """The ground truth of the reply being streamed. Its texts are joined when they are read, not per
+    token: rebuilding them on every token cost O(length) each, O(n^2) over a long reply."""
+
+    def __init__(self, message: JsonObject, blocks: list[JsonValue]) -> None:
+        self.message = message
+        self.blocks = blocks
+        self.texts: list[str] = []
+        self.block: JsonObject | None = None  # the text block tokens go to, if the last block is text
+        self.block_texts: list[str] = []
+
+    def token(self, text: str) -> None:
+        self.texts.append(text)
+        if self.block is None:
+            self.block = {"kind": "text", "text": ""}
+            self.blocks.append(self.block)
+            self.block_texts = []
+        self.block_texts.append(text)
+
+    def card(self, card: JsonObject) -> None:
+        self.sync()
+        self.block = None
+        self.blocks.append(card)
+
+    def sync(self) -> None:
+        self.message["text"] = "".join(self.texts)
+        if self.block is not None:
+            self.block["text"] = "".join(self.block_texts)
+
+
 class _Session:
     def __init__(self, session_id: str, seed: int) -> None:
         self.id = session_id
         self.numberings: dict[int, _Numbering] = {0: _Numbering(0)}
         self.current = 0
         self.messages: list[JsonObject] = []
+        self.streaming: _ReplyTruth | None = None
         self.contexts: dict[str, list[JsonValue]] = {}
         self.prompts: asyncio.Queue[str] = asyncio.Queue()
         self.busy = False
@@ -200,6 +231,9 @@ class AgentSimulator:
             ping_interval=None,  # heartbeats are the protocol's PING/PONG, not WebSocket pings
             compression=None,
             max_size=4 * 1024 * 1024,
+            # `--streams 1000` connects a thousand sessions at once; asyncio's default backlog of
+            # 100 would make most of them wait for TCP retransmits, seconds each.
+            backlog=2048,
         )
         self._host = host
         self._port = self._server.sockets[0].getsockname()[1]
@@ -240,6 +274,8 @@ class AgentSimulator:
         s = self._sessions.get(session)
         if s is None:
             return {"messages": [], "contexts": {}}
+        if s.streaming is not None:
+            s.streaming.sync()
         value = jsonvalue.loads(
             jsonvalue.dumps_bytes({"messages": list(s.messages), "contexts": dict(s.contexts)})
         )
@@ -761,21 +797,17 @@ class AgentSimulator:
             "blocks": blocks,
         }
         s.messages.append(message)
+        if s.streaming is not None:
+            s.streaming.sync()  # a reply that failed half way: its truth is what was sent of it
+        truth = s.streaming = _ReplyTruth(message, blocks)
         for behaviour in script.chaos:
             self._chaos(s, s.conn, behaviour, stream_id=sid)
-        texts: list[str] = []
 
         for step in script.steps:
             if isinstance(step, scripts.Token):
                 await self._sleep(step.delay)
                 self._append(s, "TOKEN", {"text": step.text, "stream_id": sid}, delivery=plan("TOKEN"))
-                texts.append(step.text)
-                message["text"] = "".join(texts)
-                last = blocks[-1] if blocks else None
-                if isinstance(last, dict) and last.get("kind") == "text":
-                    last["text"] = f"{last['text']}{step.text}"
-                else:
-                    blocks.append({"kind": "text", "text": step.text})
+                truth.token(step.text)
             elif isinstance(step, scripts.Snapshot):
                 await self._sleep(step.delay)
                 self._append(
@@ -786,7 +818,7 @@ class AgentSimulator:
                 )
                 s.contexts.setdefault(step.context_id, []).append(step.data)
             elif isinstance(step, scripts.ToolCalls):
-                await self._tool_calls(s, sid, step, blocks, plan)
+                await self._tool_calls(s, sid, step, truth, plan)
             elif isinstance(step, scripts.ErrorFrame):
                 await self._sleep(step.delay)
                 frame = self._append(
@@ -799,6 +831,8 @@ class AgentSimulator:
                 s.wake()
         await self._sleep(END_DELAY)
         self._append(s, "STREAM_END", {"stream_id": sid}, delivery=plan("STREAM_END"))
+        truth.sync()
+        s.streaming = None
         message["status"] = "done"
 
     async def _tool_calls(
@@ -806,7 +840,7 @@ class AgentSimulator:
         s: _Session,
         sid: str,
         step: scripts.ToolCalls,
-        blocks: list[JsonValue],
+        truth: _ReplyTruth,
         plan: _Planner,
     ) -> None:
         await self._sleep(step.delay)
@@ -824,7 +858,7 @@ class AgentSimulator:
             )
             card = scripts.tool_block(call, done=False)
             cards.append(card)
-            blocks.append(card)
+            truth.card(card)
         await asyncio.gather(*(self._await_ack(s, call.call_id) for call in step.calls))
         for i, (call, card) in enumerate(zip(step.calls, cards, strict=True)):
             await self._sleep(call.latency if i == 0 else step.gap)

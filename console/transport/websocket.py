@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Generic, Protocol, TypeVar
 
 import websockets
@@ -21,6 +23,8 @@ from websockets.asyncio.client import ClientConnection
 from console.engines.agent import AgentEngine
 from console.protocols import agent as proto
 from console.session import Conversation, Message
+
+log = logging.getLogger(__name__)
 
 # Frames over the engine's own limit are still read so that the decoder can reject them with a
 # clear error; only a frame too big to hold at all closes the connection.
@@ -62,6 +66,55 @@ class WebSocketEngine(Protocol):
 
 
 E = TypeVar("E", bound=WebSocketEngine)
+Tick = Callable[[], None]
+
+
+class _Ticker:
+    """One timer drives the engine ticks of every client of an event loop that ticks at one interval.
+
+    A timer per client (a `wait_for` on a wake-up event) cost a task and a cancellation per tick: at
+    1,000 sessions and 20 ticks a second that alone took the whole core. One pass over the clients
+    costs a few microseconds per session per tick.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._ticks: dict[Tick, None] = {}  # a dict, not a set: clients tick in the order they came
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, tick: Tick) -> None:
+        self._ticks[tick] = None
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="websocket ticker")
+
+    def remove(self, tick: Tick) -> None:
+        self._ticks.pop(tick, None)
+
+    async def _run(self) -> None:
+        try:
+            while self._ticks:
+                await asyncio.sleep(self.interval)
+                for tick in list(self._ticks):
+                    try:
+                        tick()
+                    except Exception:
+                        # One session's failure must not stop the clock of the others.
+                        log.exception("a websocket client's tick failed")
+        finally:
+            self._task = None
+
+
+_TICKERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, _Ticker]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _ticker(interval: float) -> _Ticker:
+    per_loop = _TICKERS.setdefault(asyncio.get_running_loop(), {})
+    ticker = per_loop.get(interval)
+    if ticker is None:
+        ticker = per_loop[interval] = _Ticker(interval)
+    return ticker
 
 
 class WebSocketClient(Generic[E]):
@@ -85,9 +138,10 @@ class WebSocketClient(Generic[E]):
         self._open_timeout = open_timeout
         self._clock = clock
         self._ws: ClientConnection | None = None
-        self._wake = asyncio.Event()
         self._closed = False
         self._task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()  # sends and closes started from a tick
+        self._replay_close: ClientConnection | None = None  # the connection closed to get a replay
 
     @property
     def idle(self) -> bool:
@@ -121,7 +175,21 @@ class WebSocketClient(Generic[E]):
 
     def _nudge(self) -> None:
         """Something for the engine to send: flush now rather than at the next tick."""
-        self._wake.set()
+        with contextlib.suppress(RuntimeError):  # no running loop: the next tick sends it
+            self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        ws = self._ws
+        if ws is None:
+            return  # kept in the engine's outbox; a new connection starts it afresh
+        frames = self.engine.data_to_send()
+        if frames:
+            self._spawn(self._send(ws, frames))
+
+    def _spawn(self, work: Coroutine[None, None, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)  # held, so that it is not collected before it ran
+        task.add_done_callback(self._background.discard)
 
     # -- what a dialect may refine ------------------------------------------------------------------
 
@@ -138,7 +206,8 @@ class WebSocketClient(Generic[E]):
     # -- the loop ---------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        ticker = asyncio.create_task(self._tick_forever(), name=f"{type(self).__name__} ticker")
+        ticker = _ticker(self._tick_interval)
+        ticker.add(self._tick)
         delays = self._backoff_factory()
         try:
             while not self._closed:
@@ -155,9 +224,7 @@ class WebSocketClient(Generic[E]):
                 )
                 await asyncio.sleep(delay)
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            ticker.remove(self._tick)
 
     async def _connect_once(self) -> tuple[bool, str]:
         """One connection, until it ends: (it was made, why it ended)."""
@@ -185,21 +252,23 @@ class WebSocketClient(Generic[E]):
         ws = self._ws
         if ws is None:
             return  # kept in the engine's outbox; a new connection starts it afresh
-        for frame in self.engine.data_to_send():
+        await self._send(ws, self.engine.data_to_send())
+
+    @staticmethod
+    async def _send(ws: ClientConnection, frames: list[str]) -> None:
+        for frame in frames:
             try:
                 await ws.send(frame)
             except websockets.ConnectionClosed:
                 return  # the reader sees the close and reconnects
 
-    async def _tick_forever(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._tick_interval)
-            self._wake.clear()
-            self.engine.tick(self._clock())
-            await self._flush()
-            if self._wants_reconnect() and self._ws is not None:
-                await self._ws.close(code=4000, reason="resume to replay missing frames")
+    def _tick(self) -> None:
+        self.engine.tick(self._clock())
+        self._flush_soon()
+        ws = self._ws
+        if ws is not None and ws is not self._replay_close and self._wants_reconnect():
+            self._replay_close = ws
+            self._spawn(ws.close(code=4000, reason="resume to replay missing frames"))
 
 
 class AgentClient(WebSocketClient[AgentEngine]):

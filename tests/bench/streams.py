@@ -1,6 +1,7 @@
 """Benchmark of the operations view: N autopiloted sessions streaming at once.
 
-Run: python tests/bench/streams.py [--sessions 10 50 100] [--seconds 30]
+Run: python tests/bench/streams.py [--sessions 10 50 100 200 1000] [--seconds 30] [--page-up-to 200]
+     [--sim-process]
 
 For each N the console runs as it ships (`python main.py --streams N`), its sessions streaming ~30
 tokens/s each from the in-process agent simulator (token delays 30–80 ms scaled by 0.6), each driven by
@@ -119,36 +120,50 @@ def figures(url: str, pid: int, sim_http: str, before: ServerSample) -> Figures:
     )
 
 
-def start_console(n: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
+def spawn(*args: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "main.py"),
-            "--no-show",
-            "--port",
-            str(port),
-            "--streams",
-            str(n),
-            "--sim-time-scale",
-            TIME_SCALE,
-        ],
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
+
+
+def wait_http(url: str, what: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/api/simulators", timeout=1).status_code == 200:
-                return process, url
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
         except httpx.HTTPError:
             time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the console did not start")
+    raise RuntimeError(f"{what} did not start")
+
+
+def start_console(n: int, sim_process: bool) -> tuple[list[subprocess.Popen[bytes]], str, str]:
+    """The console with N streams; returns its processes, its URL and the agent simulator's."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ["--no-show", "--port", str(port), "--streams", str(n), "--sim-time-scale", TIME_SCALE]
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        if sim_process:
+            sim_port = free_port()
+            processes.append(spawn("sim", "agent", "--port", str(sim_port), "--time-scale", TIME_SCALE))
+            sim_http = f"http://127.0.0.1:{sim_port}"
+            wait_http(f"{sim_http}/health", "the agent simulator")
+            args += ["--upstream", f"agent=ws://127.0.0.1:{sim_port}/ws"]
+        processes.append(spawn(*args))
+        wait_http(f"{url}/api/simulators", "the console")
+        if not sim_process:
+            sim_http = httpx.get(f"{url}/api/simulators", timeout=5).json()["agent"]["http"]
+    except BaseException:
+        for process in processes:
+            process.kill()
+        raise
+    return processes, url, sim_http
 
 
 class BrowserProbe:
@@ -186,15 +201,17 @@ def niced_chromium(folder: Path) -> str:
     return str(wrapper)
 
 
-def run(n: int, seconds: float, warmup: float) -> None:
-    process, url = start_console(n)
+def run(n: int, seconds: float, warmup: float, with_page: bool, sim_process: bool) -> None:
+    processes, url, sim_http = start_console(n, sim_process)
+    process = processes[-1]  # the console; its CPU is what is reported
     try:
-        sim_http = httpx.get(f"{url}/api/simulators", timeout=5).json()["agent"]["http"]
         time.sleep(warmup)
         before = sample(url, process.pid, sim_http)
         time.sleep(seconds)
         alone = figures(url, process.pid, sim_http, before)
         report(n, "no page", alone, None)
+        if not with_page:
+            return
 
         with sync_playwright() as p, tempfile.TemporaryDirectory() as folder:
             browser = p.chromium.launch(
@@ -218,8 +235,9 @@ def run(n: int, seconds: float, warmup: float) -> None:
             report(n, "overview", shown, (busy_share, longest, count, gap, (probe.ws_bytes - sent) / seconds))
             browser.close()
     finally:
-        process.terminate()
-        process.wait(15)
+        for each in processes:
+            each.terminate()
+            each.wait(15)
 
 
 def report(n: int, how: str, f: Figures, page: tuple[float, float, int, float, float] | None) -> None:
@@ -247,13 +265,25 @@ def main() -> None:
         "--seconds", type=float, default=30.0, help="each measurement (the lag window is 30 s)"
     )
     parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument(
+        "--page-up-to",
+        type=int,
+        default=200,
+        help="open the overview in Chromium only up to this many sessions (above: headless only)",
+    )
+    parser.add_argument(
+        "--sim-process",
+        action="store_true",
+        help="serve the agents from `main.py sim agent` in a second process, not the console's own",
+    )
     args = parser.parse_args()
     print(
-        f"{os.cpu_count()} cores; token delays x{TIME_SCALE}; {args.seconds:.0f} s per measurement",
+        f"{os.cpu_count()} cores; token delays x{TIME_SCALE}; {args.seconds:.0f} s per measurement;"
+        f" agents served {'by a second process' if args.sim_process else 'in the console process'}",
         flush=True,
     )
     for n in args.sessions:
-        run(n, args.seconds, args.warmup)
+        run(n, args.seconds, args.warmup, with_page=n <= args.page_up_to, sim_process=args.sim_process)
 
 
 if __name__ == "__main__":

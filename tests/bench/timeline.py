@@ -46,6 +46,7 @@ from console.jsonvalue import JsonObject, JsonValue
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+RESPONSE_EVENTS = 250  # a new response every 250 events
 WORDS = ("the", "agent", "streams", "tokens", "while", "tools", "run", "and", "context", "shifts", "across")
 
 INSTRUMENT = """
@@ -85,7 +86,7 @@ class Emitter:
     def frame(self, n: int) -> JsonObject:
         """The n-th event. A response is 250 events (5 s at 50/s): a context snapshot, tokens, three
         tool calls each answered 25 events later, STREAM_END; a PING every 50 events throughout."""
-        slot = n % 250
+        slot = n % RESPONSE_EVENTS
         if n % 50 == 0:
             return {"type": "PING", "challenge": f"{n:08x}"}
         if slot == 1:
@@ -100,6 +101,14 @@ class Emitter:
             return {"type": "STREAM_END"}
         return {"type": "TOKEN", "text": " ".join(self.rng.choices(WORDS, k=2)) + " "}
 
+    def wire_frame(self, n: int) -> JsonObject:
+        """The n-th event as sent: with its seq, and its response's stream id."""
+        obj = self.frame(n)
+        obj["seq"] = n + 1
+        if obj["type"] in ("TOKEN", "TOOL_CALL", "TOOL_RESULT", "STREAM_END"):
+            obj["stream_id"] = f"s_{n // RESPONSE_EVENTS}"
+        return obj
+
     async def handler(self, ws: ServerConnection) -> None:
         self.connections += 1
         reader = asyncio.create_task(self._drain(ws))
@@ -107,11 +116,7 @@ class Emitter:
         start, n = loop.time(), 0  # every connection is a session of its own, from seq 1
         try:
             while True:
-                obj = self.frame(n)
-                obj["seq"] = n + 1
-                if obj["type"] in ("TOKEN", "TOOL_CALL", "TOOL_RESULT", "STREAM_END"):
-                    obj["stream_id"] = f"s_{n // 250}"  # a new response every 250 events
-                await ws.send(jsonvalue.dumps(obj))
+                await ws.send(jsonvalue.dumps(self.wire_frame(n)))
                 self.sent += 1
                 n += 1
                 await asyncio.sleep(max(0.0, start + n / self.rate - loop.time()))

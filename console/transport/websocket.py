@@ -175,8 +175,11 @@ class WebSocketClient(Generic[E]):
 
     def _nudge(self) -> None:
         """Something for the engine to send: flush now rather than at the next tick."""
-        with contextlib.suppress(RuntimeError):  # no running loop: the next tick sends it
-            self._flush_soon()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop running (yet): the next tick sends it
+        self._flush_soon()
 
     def _flush_soon(self) -> None:
         ws = self._ws

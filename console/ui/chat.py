@@ -37,6 +37,9 @@ FLUSH_INTERVAL = 0.075  # ~13 Hz: smooth to the eye, one websocket message per t
 MAX_JSON_PREVIEW = 20_000
 COMPACT_JSON = 240
 STATUS_AFTER_TEXT = 0.05  # seconds; more than one NiceGUI outbox cycle
+# Messages drawn when a page opens, and per "show earlier": a long conversation (a replayed trace
+# of hours) would otherwise build thousands of elements before the page can show anything.
+MESSAGES_PER_PAGE = 40
 
 ROLE_NAMES = {"user": "You", "assistant": "Agent"}
 
@@ -202,9 +205,31 @@ class ChatView:
         self.column.clear()
         self.views.clear()
         self._pending.clear()
+        messages = self.conversation.messages
+        self._first = max(0, len(messages) - MESSAGES_PER_PAGE)  # the oldest message drawn
         with self.column:
-            for message in self.conversation.messages:
+            self._earlier = (
+                ui.button(on_click=self._show_earlier)
+                .props("flat dense no-caps size=sm data-testid=chat-earlier")
+                .classes("self-center")
+            )
+            for message in messages[self._first :]:
                 self._add_message(message)
+        self._update_earlier()
+
+    def _show_earlier(self) -> None:
+        """Draw the page of messages before the oldest one drawn, above it."""
+        start = max(0, self._first - MESSAGES_PER_PAGE)
+        with self.column:
+            for offset, message in enumerate(self.conversation.messages[start : self._first]):
+                self._add_message(message)
+                self.views[message.id].root.move(target_index=1 + offset)  # after the button
+        self._first = start
+        self._update_earlier()
+
+    def _update_earlier(self) -> None:
+        self._earlier.set_text(f"Show earlier messages ({self._first:,} more)")
+        self._earlier.set_visibility(self._first > 0)
 
     # -- model -> view --------------------------------------------------------------------------
 

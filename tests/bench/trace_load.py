@@ -1,0 +1,117 @@
+"""Benchmark: an exported trace of 100,000 events opened at once in the console, in real Chromium.
+
+Run: python tests/bench/trace_load.py [--events 100000]
+
+The trace is what the console would export after `--events` server events of the timeline bench's
+emitter at 50 events/s (33 minutes of an agent: a response every 250 events with a context snapshot,
+tokens, three tool calls and results, pings). It is opened the way a user does: the timeline's "open"
+button on a session page, the file chosen, then the replayed session's page (chat, timeline, context).
+
+Figures:
+  file            lines and size of the trace
+  server replay   upload -> the replayed session's page is asked for (parse + replay through the
+                  engine, off the event loop)
+  page            navigation -> timeline rows drawn; -> interactive: a search typed into the
+                  timeline's filter has narrowed the rows (the page answers input)
+  long tasks      main-thread tasks over 50 ms from navigation until interactive + 2 s, the longest
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from playwright.sync_api import sync_playwright
+
+from console import jsonvalue
+from console.jsonvalue import JsonObject
+from tests.bench.streams import wait_http
+from tests.bench.timeline import INSTRUMENT, RESPONSE_EVENTS, Emitter, start, stop_process
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
+
+RATE = 50.0  # events per second of the recorded session
+
+
+def write_trace(path: Path, events: int) -> int:
+    """An exported trace (the console's JSON Lines format) of `events` server events; returns lines."""
+    emitter = Emitter(RATE)
+    header: JsonObject = {"format": "agent-console-trace", "version": 1, "started_at": 1767225600.0}
+    lines = [jsonvalue.dumps(header), jsonvalue.dumps({"t": 0.0, "dir": "client", "kind": "CONNECTED"})]
+    for n in range(events):
+        t = round(n * 1000 / RATE, 3)
+        if n % RESPONSE_EVENTS == 0:
+            prompt = jsonvalue.dumps(
+                {"type": "USER_MESSAGE", "content": f"question {n // RESPONSE_EVENTS + 1}"}
+            )
+            lines.append(jsonvalue.dumps({"t": t, "dir": "out", "kind": "USER_MESSAGE", "raw": prompt}))
+        frame = emitter.wire_frame(n)
+        raw, kind = jsonvalue.dumps(frame), str(frame["type"])
+        lines.append(jsonvalue.dumps({"t": t + 1, "dir": "in", "kind": kind, "seq": n + 1, "raw": raw}))
+    path.write_text("\n".join(lines) + "\n")
+    return len(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        trace = Path(folder) / f"trace-{args.events}.jsonl"
+        lines = write_trace(trace, args.events)
+        print(f"trace: {args.events:,} server events, {lines:,} lines, {trace.stat().st_size / 1e6:.1f} MB")
+        port = free_port()
+        console = start(["main.py", "--no-show", "--port", str(port)], port)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/api/simulators", "the console")
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.add_init_script(INSTRUMENT)
+                page.goto(f"http://127.0.0.1:{port}/session/agent", timeout=60_000)
+                page.wait_for_selector("[data-testid=timeline-open]", timeout=60_000)
+                home = page.url
+                started = time.monotonic()
+                page.set_input_files("[data-testid=timeline-upload] input[type=file]", str(trace))
+                page.wait_for_url(lambda url: url != home, timeout=120_000)
+                navigated = time.monotonic()
+                page.wait_for_selector("[data-testid=timeline-row]", timeout=60_000)
+                rows_drawn = time.monotonic()
+                print(
+                    f"  navigated {navigated - started:.2f} s after the upload; rows drawn after {rows_drawn - navigated:.2f} s",
+                    flush=True,
+                )
+                # Interactive: the timeline's search narrows the rows to the last PING's (and its PONG's).
+                last_ping = (args.events - 1) // 50 * 50
+                page.fill("[data-testid=timeline-search]", f"{last_ping:08x}")
+                page.wait_for_function(
+                    "() => { const rows = document.querySelectorAll('[data-testid=timeline-row]');"
+                    " return rows.length > 0 && rows.length <= 4; }",
+                    timeout=60_000,
+                )
+                interactive = time.monotonic()
+                page.wait_for_timeout(2000)
+                longtasks: list[float] = page.evaluate("window.__bench.longtasks")
+                shown = page.locator("[data-testid=timeline-row]").count()
+                messages = page.locator("[data-testid=message]").count()
+                browser.close()
+        finally:
+            stop_process(console)
+    print(f"server replay (upload -> page asked for): {navigated - started:.2f} s")
+    print(f"page: timeline rows drawn {1000 * (rows_drawn - navigated):.0f} ms after navigation;")
+    print(
+        f"      interactive (a search typed and applied) {1000 * (interactive - navigated):.0f} ms after navigation"
+    )
+    print(
+        f"long tasks (> 50 ms) from navigation to interactive + 2 s: {len(longtasks)},"
+        f" longest {max(longtasks, default=0):.0f} ms"
+    )
+    print(f"chat messages in the page: {messages:,}; timeline rows in the DOM after the search: {shown}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""A long conversation is drawn a page of messages at a time, newest first, earlier ones on demand."""
+
+from __future__ import annotations
+
+from nicegui import ui
+from nicegui.testing import User
+
+from console.session import Conversation
+from console.ui.chat import MESSAGES_PER_PAGE, ChatView
+
+
+def drawn(user: User) -> list[str]:
+    """The message ids in the chat, top to bottom."""
+    return [
+        str(e.props["data-message-id"])
+        for e in user.current_layout.descendants()
+        if e.props.get("data-testid") == "message"
+    ]
+
+
+async def test_a_long_conversation_shows_its_last_page_and_earlier_pages_on_demand(user: User) -> None:
+    conversation = Conversation()
+    for n in range(100):
+        conversation.add_user_message(f"question {n}", float(n))
+    ids = [m.id for m in conversation.messages]
+
+    @ui.page("/long")
+    def long_chat() -> None:
+        ChatView(conversation, on_retry=lambda _message_id: None)
+
+    await user.open("/long")
+    assert MESSAGES_PER_PAGE == 40
+    assert drawn(user) == ids[-40:]
+    await user.should_see("Show earlier messages (60 more)")
+
+    user.find("Show earlier messages (60 more)").click()
+    assert drawn(user) == ids[-80:]  # the earlier page goes above, in order
+    user.find("Show earlier messages (20 more)").click()
+    assert drawn(user) == ids
+    await user.should_not_see("Show earlier messages")
+
+    conversation.add_user_message("one more", 100.0)
+    assert drawn(user) == [*ids, conversation.messages[-1].id]  # new messages still go at the end
+
+
+async def test_a_short_conversation_has_no_earlier_button(user: User) -> None:
+    conversation = Conversation()
+    conversation.add_user_message("hello", 0.0)
+
+    @ui.page("/short")
+    def short_chat() -> None:
+        ChatView(conversation, on_retry=lambda _message_id: None)
+
+    await user.open("/short")
+    assert len(drawn(user)) == 1
+    await user.should_not_see("Show earlier messages")

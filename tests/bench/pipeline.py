@@ -100,7 +100,9 @@ def main() -> None:
     replies = sum(1 for m in conversation.messages if m.role == "assistant")
     assert all(m.status == "done" for m in conversation.messages if m.role == "assistant")
     print(f"frames through parse -> sequence -> reduce: {frames:,} in {seconds:.2f} s CPU")
-    print(f"  throughput: {frames / seconds:,.0f} events/s on one core (median of 5 runs: {frames / median:,.0f})")
+    print(
+        f"  throughput: {frames / seconds:,.0f} events/s on one core (median of 5 runs: {frames / median:,.0f})"
+    )
     stats = engine.sequencer.stats
     print(
         f"  replies: {replies:,}; duplicates dropped: {stats.duplicates:,}; held out of order: {stats.out_of_order:,}"

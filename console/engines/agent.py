@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from console import events as ev
 from console.connection import LIVE, ConnectionState
-from console.engines.base import LinkKeeper
+from console.engines.base import LinkedEngine
 from console.protocols import agent as proto
 from console.sequencing import Sequencer
 from console.session import Conversation, Message
@@ -43,16 +43,15 @@ class EngineConfig:
     max_frame: int = proto.DEFAULT_MAX_FRAME
 
 
-class AgentEngine:
+class AgentEngine(LinkedEngine):
     def __init__(self, conversation: Conversation | None = None, config: EngineConfig | None = None) -> None:
         self.conversation = conversation or Conversation()
+        super().__init__(self.conversation)
         self.config = config or EngineConfig()
         self.sequencer: Sequencer[proto.Frame] = Sequencer()
-        self._outbox: list[str] = []
         self._queued: deque[str] = deque()  # prompts waiting for the current reply to end
         self._acked: set[str] = set()
         self._held_calls: dict[str, float] = {}  # call_id -> receive time, while behind a gap
-        self._link = LinkKeeper(self.conversation)
         self._gap_since: float | None = None
         self._gap_resumes = 0
         self._progress_at = 0.0  # last time the reply in progress moved
@@ -64,19 +63,6 @@ class AgentEngine:
         self.frames_in = 0
 
     # -- what the transport asks ----------------------------------------------------------------
-
-    def data_to_send(self) -> list[str]:
-        out, self._outbox = self._outbox, []
-        return out
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._link.state
-
-    @property
-    def connections(self) -> int:
-        """Connections made so far (reconnections included)."""
-        return self._link.connections
 
     @property
     def idle(self) -> bool:

@@ -42,3 +42,24 @@ class LinkKeeper:
             self.detail = detail
         retry_at = self.retry_at if state in (S.RECONNECTING, S.CONNECTING) else None
         self.conversation.set_link(LinkStatus(state, self.attempt, retry_at, self.detail))
+
+
+class LinkedEngine:
+    """What the transport asks of every dialect's engine: its outgoing frames and its link."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        self._outbox: list[str] = []
+        self._link = LinkKeeper(conversation)
+
+    def data_to_send(self) -> list[str]:
+        out, self._outbox = self._outbox, []
+        return out
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._link.state
+
+    @property
+    def connections(self) -> int:
+        """Connections made so far (reconnections included)."""
+        return self._link.connections

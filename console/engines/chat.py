@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from console import events as ev
 from console import jsonvalue
 from console.connection import LIVE, ConnectionState
-from console.engines.base import LinkKeeper
+from console.engines.base import LinkedEngine
 from console.protocols import chat as proto
 from console.session import ComponentBlock, Conversation, Message
 
@@ -77,7 +77,7 @@ class _Chat:
 ChatsListener = Callable[[], None]
 
 
-class ChatEngine:
+class ChatEngine(LinkedEngine):
     def __init__(
         self,
         config: ChatEngineConfig | None = None,
@@ -87,12 +87,11 @@ class ChatEngine:
         self.config = config or ChatEngineConfig()
         self._new_id = new_id
         self._chats: dict[str, _Chat] = {}
-        self._outbox: list[str] = []
         self._listeners: list[ChatsListener] = []
         first = self._create()
         self.active_id = first.chat_id
         # The link is kept on the first conversation and copied to the others (`_set_link`).
-        self._link = LinkKeeper(first.conversation)
+        super().__init__(first.conversation)
         self.frames_in = 0
 
     # -- conversations ----------------------------------------------------------------------------
@@ -161,18 +160,6 @@ class ChatEngine:
                 log.exception("a conversation-list listener failed")
 
     # -- what the transport asks ----------------------------------------------------------------
-
-    def data_to_send(self) -> list[str]:
-        out, self._outbox = self._outbox, []
-        return out
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._link.state
-
-    @property
-    def connections(self) -> int:
-        return self._link.connections
 
     @property
     def idle(self) -> bool:

@@ -28,6 +28,7 @@ from console.events import (
     excerpt,
 )
 from console.jsonvalue import JsonObject, JsonValue
+from console.protocols.fields import FrameError, require_obj, require_str, type_name
 
 DEFAULT_MAX_FRAME = 8 * 1024 * 1024  # a 5 MB context snapshot must pass; 80 MB must not
 
@@ -46,66 +47,40 @@ class Frame(NamedTuple):
     size: int
 
 
-class _FieldError(Exception):
-    pass
-
-
-def _str(obj: JsonObject, key: str) -> str:
-    if key not in obj:
-        raise _FieldError(f"field '{key}' is missing")
-    value = obj[key]
-    if not isinstance(value, str):
-        raise _FieldError(f"field '{key}' must be a string, got {_type_name(value)}")
-    return value
-
-
-def _obj(obj: JsonObject, key: str) -> JsonObject:
-    if key not in obj:
-        raise _FieldError(f"field '{key}' is missing")
-    value = obj[key]
-    if not isinstance(value, dict):
-        raise _FieldError(f"field '{key}' must be an object, got {_type_name(value)}")
-    return value
-
-
-def _type_name(value: JsonValue) -> str:
-    if value is None:
-        return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(
-        type(value), "object"
-    )
-
-
 def _token(o: JsonObject, size: int) -> Event:
-    return TextDelta(stream_id=_str(o, "stream_id"), text=_str(o, "text"))
+    return TextDelta(stream_id=require_str(o, "stream_id"), text=require_str(o, "text"))
 
 
 def _tool_call(o: JsonObject, size: int) -> Event:
     return ToolCall(
-        stream_id=_str(o, "stream_id"),
-        call_id=_str(o, "call_id"),
-        tool_name=_str(o, "tool_name"),
-        args=_obj(o, "args"),
+        stream_id=require_str(o, "stream_id"),
+        call_id=require_str(o, "call_id"),
+        tool_name=require_str(o, "tool_name"),
+        args=require_obj(o, "args"),
     )
 
 
 def _tool_result(o: JsonObject, size: int) -> Event:
-    return ToolResult(stream_id=_str(o, "stream_id"), call_id=_str(o, "call_id"), result=_obj(o, "result"))
+    return ToolResult(
+        stream_id=require_str(o, "stream_id"),
+        call_id=require_str(o, "call_id"),
+        result=require_obj(o, "result"),
+    )
 
 
 def _context(o: JsonObject, size: int) -> Event:
     if "data" not in o:
-        raise _FieldError("field 'data' is missing")
-    return ContextSnapshot(context_id=_str(o, "context_id"), data=o["data"], size=size)
+        raise FrameError("field 'data' is missing")
+    return ContextSnapshot(context_id=require_str(o, "context_id"), data=o["data"], size=size)
 
 
 def _ping(o: JsonObject, size: int) -> Event:
     # An empty challenge is legal on the wire (chaos "corrupt heartbeat"): it is echoed as is.
-    return Heartbeat(challenge=_str(o, "challenge"))
+    return Heartbeat(challenge=require_str(o, "challenge"))
 
 
 def _stream_end(o: JsonObject, size: int) -> Event:
-    return StreamEnd(stream_id=_str(o, "stream_id"))
+    return StreamEnd(stream_id=require_str(o, "stream_id"))
 
 
 def _error(o: JsonObject, size: int) -> Event:
@@ -150,7 +125,7 @@ def decode(text: str | bytes, *, max_size: int = DEFAULT_MAX_FRAME) -> Frame:
 
 def _decode_value(value: JsonValue, raw: str, size: int) -> Frame:
     if not isinstance(value, dict):
-        return _invalid(raw, f"frame is a JSON {_type_name(value)}, not an object")
+        return _invalid(raw, f"frame is a JSON {type_name(value)}, not an object")
     seq = value.get("seq")
     # bool is an int in Python; a seq of `true` is a mistyped field, not seq 1.
     if not isinstance(seq, int) or isinstance(seq, bool):
@@ -165,7 +140,7 @@ def _decode_value(value: JsonValue, raw: str, size: int) -> Frame:
         return _invalid(raw, f"{kind} frame has no valid 'seq'")
     try:
         event = decoder(value, size)
-    except _FieldError as exc:
+    except FrameError as exc:
         return _invalid(raw, f"{kind} frame: {exc}", seq)
     return Frame(kind, seq, event, hash(raw), size)
 

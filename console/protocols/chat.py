@@ -45,7 +45,9 @@ from console.events import (
     TextDelta,
     excerpt,
 )
-from console.jsonvalue import JsonObject, JsonValue
+from console.jsonvalue import JsonObject
+from console.protocols.fields import FrameError as FrameError  # part of this dialect's API
+from console.protocols.fields import require_str, type_name
 
 DEFAULT_MAX_FRAME = 1024 * 1024  # chunks are small by design; a megabyte frame is a broken server
 IDEA_COMPONENT = "idea"
@@ -67,27 +69,6 @@ class ChatFrame:
     done: bool
 
 
-class FrameError(ValueError):
-    """A server frame the dialect does not allow; the message says why."""
-
-
-def _type_name(value: JsonValue) -> str:
-    if value is None:
-        return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(
-        type(value), "object"
-    )
-
-
-def _field_str(obj: JsonObject, key: str) -> str:
-    if key not in obj:
-        raise FrameError(f"field '{key}' is missing")
-    value = obj[key]
-    if not isinstance(value, str):
-        raise FrameError(f"field '{key}' must be a string, got {_type_name(value)}")
-    return value
-
-
 def _load_object(raw: str, max_size: int) -> JsonObject:
     if len(raw) > max_size:
         raise FrameError(f"frame of {len(raw)} chars exceeds the {max_size}-char limit")
@@ -96,26 +77,26 @@ def _load_object(raw: str, max_size: int) -> JsonObject:
     except jsonvalue.JsonDecodeError as exc:
         raise FrameError(f"malformed JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise FrameError(f"frame is a JSON {_type_name(value)}, not an object")
+        raise FrameError(f"frame is a JSON {type_name(value)}, not an object")
     return value
 
 
 def parse_frame(raw: str, max_size: int = DEFAULT_MAX_FRAME) -> ChatFrame:
     """Validate one server frame's shape; raises `FrameError` with the reason."""
     value = _load_object(raw, max_size)
-    tag = _field_str(value, "tag")
-    chat_id = _field_str(value, "chatId")
+    tag = require_str(value, "tag")
+    chat_id = require_str(value, "chatId")
     if tag == "done":
         return ChatFrame("done", chat_id, "", True)
     if tag not in ENTRY_TAGS:
         raise FrameError(f"unknown tag '{tag}'")
-    chunk = _field_str(value, "chunk")
+    chunk = require_str(value, "chunk")
     done = value.get("done", False)
     # `done?: boolean`: null is read as absent, anything else that is not a boolean is a broken frame.
     if done is None:
         done = False
     if not isinstance(done, bool):
-        raise FrameError(f"field 'done' must be a boolean, got {_type_name(done)}")
+        raise FrameError(f"field 'done' must be a boolean, got {type_name(done)}")
     return ChatFrame(tag, chat_id, chunk, done)
 
 
@@ -230,7 +211,7 @@ def parse_user_message(raw: str | bytes, max_size: int = DEFAULT_MAX_FRAME) -> U
     """Validate a client frame `{"message", "chatId"}`; raises `FrameError` with the reason."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     value = _load_object(text, max_size)
-    return UserMessage(_field_str(value, "message"), _field_str(value, "chatId"))
+    return UserMessage(require_str(value, "message"), require_str(value, "chatId"))
 
 
 def entry_frame(tag: str, chunk: str, chat_id: str, done: bool = False) -> str:

@@ -65,6 +65,7 @@ from console.events import (
     excerpt,
 )
 from console.jsonvalue import JsonObject, JsonValue
+from console.protocols.fields import type_name
 
 # ----------------------------------------------------------------------------------------------
 # Event-stream framing (https://html.spec.whatwg.org/multipage/server-sent-events.html)
@@ -392,7 +393,7 @@ class ConversationDecoder:
         except jsonvalue.JsonDecodeError as exc:
             raise _Invalid(f"{kind} event: malformed JSON: {exc}") from None
         if not isinstance(value, dict):
-            raise _Invalid(f"{kind} event: data is a JSON {_type_name(value)}, not an object")
+            raise _Invalid(f"{kind} event: data is a JSON {type_name(value)}, not an object")
         return value
 
     def _kind(self, name: str, obj: JsonObject) -> str:
@@ -655,14 +656,6 @@ def _field_pairs(obj: JsonObject) -> list[tuple[str, JsonValue]]:
     if "value" not in obj:
         raise _Invalid(f"field '{name}' has no 'value'")
     return [(name, obj["value"])]
-
-
-def _type_name(value: JsonValue) -> str:
-    if value is None:
-        return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(
-        type(value), "object"
-    )
 
 
 def _ranges(indices: Iterable[int]) -> str:

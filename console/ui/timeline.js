@@ -195,6 +195,22 @@ export default {
       }
       this.schedule();
     },
+    prepend(text) {
+      // Older rows of a view that just mounted, after the newest ones: oldest first, all before ours.
+      const first = this.rows.length ? this.rows[0].i : Infinity;
+      const older = [];
+      for (const row of JSON.parse(text)) {
+        if (row.i >= first || this.byId.has(row.i)) continue;
+        row.parts = row.parts || null;
+        this.byId.set(row.i, row);
+        this.count(row.k, row.n || 1);
+        older.push(row);
+      }
+      if (!older.length) return;
+      this.rows = older.concat(this.rows);
+      this.rebuild = true;
+      this.schedule();
+    },
     showRaw(id, text) {
       if (this.expanded !== id) return;
       this.rawFor = id;

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from nicegui import events, ui
@@ -29,6 +29,7 @@ from console.ui.timeline_model import DEFAULT_MAX_ROWS, TEXT_KINDS, Row, Timelin
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
 RAW_LIMIT = 200_000  # characters of raw frame text sent to the browser for one row
 RAW_FRAMES = 200  # token frames shown for one token row
+ROWS_PER_MESSAGE = 500  # rows of a (re)mounting view sent in one message
 CSS = (Path(__file__).parent / "timeline.css").read_text()
 
 OpenTrace = Callable[[ReplayClient], None]
@@ -48,6 +49,9 @@ class TimelineView(ui.element, component="timeline.js"):
 
     def push(self, batch: JsonObject) -> None:
         self.run_method("push", jsonvalue.dumps(batch))
+
+    def prepend(self, rows: list[JsonValue]) -> None:
+        self.run_method("prepend", jsonvalue.dumps(rows))
 
     def show_raw(self, row_id: int, text: str) -> None:
         self.run_method("showRaw", row_id, text)
@@ -75,6 +79,7 @@ class TimelinePanel:
             self.dropped += client.loaded.dropped
         self.model = TimelineModel(max_rows, self.wall_offset, self._prompts_before_trace())
         self.ready = False
+        self._backlog: list[Row] = []  # older rows not yet sent to a view that just mounted
         ui.add_css(CSS)
         with ui.element("div").classes("ac-timeline") as self.root:
             self.root.props("data-testid=timeline")
@@ -121,6 +126,7 @@ class TimelinePanel:
 
     def flush(self) -> None:
         """Send this tick's row operations, all of them in one message."""
+        self._send_backlog()
         ops, older_changed = self.model.take_ops()
         if not self.ready or (not ops and not older_changed):
             return
@@ -129,10 +135,10 @@ class TimelinePanel:
             batch["older"] = dict[str, JsonValue](self.model.older)
         self.view.push(batch)
 
-    def state(self) -> JsonObject:
-        """Everything the browser keeps, for a view that (re)mounts."""
+    def state(self, rows: Iterable[Row]) -> JsonObject:
+        """What the browser keeps, with these rows, for a view that (re)mounts."""
         return {
-            "rows": [self.model.wire(row) for row in self.model.rows],
+            "rows": [self.model.wire(row) for row in rows],
             "t0": self.model.start_ms(),
             "older": dict[str, JsonValue](self.model.older),
             "dropped": self.dropped,
@@ -141,7 +147,24 @@ class TimelinePanel:
     def _on_ready(self) -> None:
         self.model.take_ops()  # already part of the state sent now
         self.ready = True
-        self.view.reset(self.state())
+        rows = list(self.model.rows)
+        # The newest rows first, the older ones a chunk per tick after them: a megabyte of rows in
+        # one message is one long task in the browser (parsed three times over) before it can draw.
+        split = max(0, len(rows) - ROWS_PER_MESSAGE)
+        self._backlog = rows[:split]
+        self.view.reset(self.state(rows[split:]))
+
+    def _send_backlog(self) -> None:
+        if not self._backlog:
+            return
+        chunk = self._backlog[-ROWS_PER_MESSAGE:]
+        del self._backlog[-ROWS_PER_MESSAGE:]
+        first = self.model.first_id
+        # Wired now, not when the view mounted: rows change (links, counts) while they wait.
+        rows: list[JsonValue] = [
+            self.model.wire(row) for row in chunk if first is not None and row.id >= first
+        ]
+        self.view.prepend(rows)
 
     # -- raw frames, on demand --------------------------------------------------------------------
 

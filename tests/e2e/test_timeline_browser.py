@@ -213,3 +213,33 @@ def test_the_trace_downloads_as_json_lines(page: Page, console: Console, tmp_pat
     assert header["format"] == "agent-console-trace"
     assert entries[0]["kind"] == "CONNECTED"
     assert any(e["dir"] == "in" and e["kind"] == "TOKEN" and "raw" in e for e in entries)
+
+
+KEPT_ROWS = """() => getElement(+document.querySelector('.ac-tl').id.slice(1)).rows
+    .map(r => [r.i, r.k])"""
+
+
+def test_an_opened_trace_reaches_the_timeline_whole_in_order(
+    page: Page, console: Console, tmp_path: Path
+) -> None:
+    # 1,500 PINGs: with the PONGs the engine answers them with, 3,000 rows, sent newest first and the
+    # older ones after them in several messages.
+    lines = [json.dumps({"format": "agent-console-trace", "version": 1, "started_at": 1767225600.0})]
+    for n in range(1500):
+        frame = json.dumps({"type": "PING", "seq": n + 1, "challenge": f"c{n}"})
+        lines.append(json.dumps({"t": n * 10.0, "dir": "in", "kind": "PING", "seq": n + 1, "raw": frame}))
+    trace = tmp_path / "pings.jsonl"
+    trace.write_text("\n".join(lines) + "\n")
+    open_session(page, console)
+    home = page.url
+    page.set_input_files("[data-testid=timeline-upload] input[type=file]", str(trace))
+    page.wait_for_url(lambda url: url != home, timeout=60_000)
+    page.wait_for_function(
+        f"() => ({KEPT_ROWS})().filter(([, kind]) => kind === 'PING').length === 1500", timeout=30_000
+    )
+    kept: list[list[int | str]] = page.evaluate(KEPT_ROWS)
+    ids = [row[0] for row in kept]
+    assert ids == sorted(set(ids))  # each row once, in order
+    assert sum(1 for _, kind in kept if kind == "PONG") == 1500
+    page.fill("[data-testid=timeline-search]", "'c7'")  # the oldest rows are searchable too
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=timeline-row]').length === 2")

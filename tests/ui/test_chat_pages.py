@@ -29,13 +29,14 @@ async def test_a_long_conversation_shows_its_last_page_and_earlier_pages_on_dema
         ChatView(conversation, on_retry=lambda _message_id: None)
 
     await user.open("/long")
-    assert MESSAGES_PER_PAGE == 40
-    assert drawn(user) == ids[-40:]
-    await user.should_see("Show earlier messages (60 more)")
+    assert MESSAGES_PER_PAGE == 20
+    assert drawn(user) == ids[-20:]
+    await user.should_see("Show earlier messages (80 more)")
 
-    user.find("Show earlier messages (60 more)").click()
-    assert drawn(user) == ids[-80:]  # the earlier page goes above, in order
-    user.find("Show earlier messages (20 more)").click()
+    user.find("Show earlier messages (80 more)").click()
+    assert drawn(user) == ids[-40:]  # the earlier page goes above, in order
+    for more in (60, 40, 20):
+        user.find(f"Show earlier messages ({more} more)").click()
     assert drawn(user) == ids
     await user.should_not_see("Show earlier messages")
 

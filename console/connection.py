@@ -19,8 +19,9 @@ against these names by a test.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from console.frozen import frozen
 
 
 class ConnectionState(StrEnum):
@@ -56,7 +57,7 @@ def check_transition(old: ConnectionState, new: ConnectionState) -> None:
         raise IllegalTransition(f"connection state {old} -> {new} is not allowed")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LinkStatus:
     """What a connection indicator shows."""
 

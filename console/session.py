@@ -121,12 +121,18 @@ class Trace(Sequence[TraceEntry]):
     is walked by every full collection, and with the rows as objects those walks stalled the event
     loop for half a second at 1,000 sessions (more as the traces filled). The collector stops tracking
     a plain tuple of strings and numbers, so stored this way the rows cost it nothing.
+
+    Memory is bounded: past `limit` rows the oldest go, and `dropped` counts them. They are trimmed a
+    tenth at a time, so that trimming costs O(1) per row, not O(limit).
     """
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_rows", "_trim_at", "dropped", "limit")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
         self._rows: list[_Row] = []
+        self.limit = limit
+        self.dropped = 0  # rows let go, oldest first
+        self._trim_at = limit + limit // 10
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -145,11 +151,25 @@ class Trace(Sequence[TraceEntry]):
     def __iter__(self) -> Iterator[TraceEntry]:
         return (TraceEntry(*row) for row in self._rows)
 
-    def append(self, row: _Row) -> None:
-        self._rows.append(row)
-
-    def drop_oldest(self, count: int) -> None:
-        del self._rows[:count]
+    def add(
+        self,
+        at: float,
+        direction: Literal["in", "out", "client"],
+        kind: str,
+        summary: str,
+        seq: int | None,
+        raw: str | None,
+        stream_id: str | None,
+        ref: str | None,
+    ) -> TraceEntry:
+        rows = self._rows
+        row: _Row = (len(rows) + self.dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
+        rows.append(row)
+        if len(rows) > self._trim_at:
+            cut = len(rows) - self.limit
+            del rows[:cut]
+            self.dropped += cut
+        return TraceEntry(*row)
 
 
 # Changes announced to views.
@@ -230,9 +250,7 @@ class Conversation:
     def __init__(self, trace_limit: int = 50_000) -> None:
         self.messages: list[Message] = []
         self.contexts: dict[str, list[ContextEntry]] = {}
-        self.trace = Trace()
-        self.trace_dropped = 0
-        self.trace_limit = trace_limit
+        self.trace = Trace(trace_limit)
         self.notices: list[NoticeAdded] = []
         # Indexes, so that no event costs time proportional to the length of the conversation.
         self._by_stream: dict[str, Message] = {}
@@ -247,6 +265,15 @@ class Conversation:
         self._listeners: tuple[Listener, ...] = ()
         self._ids = 0
         self.link = LinkStatus(ConnectionState.CONNECTING)
+
+    @property
+    def trace_limit(self) -> int:
+        """Trace rows kept; older ones are let go and counted."""
+        return self.trace.limit
+
+    @property
+    def trace_dropped(self) -> int:
+        return self.trace.dropped
 
     # -- subscription -------------------------------------------------------------------------
 
@@ -397,16 +424,7 @@ class Conversation:
         stream_id: str | None = None,
         ref: str | None = None,
     ) -> TraceEntry:
-        trace = self.trace
-        row: _Row = (len(trace) + self.trace_dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
-        trace.append(row)
-        if len(trace) > self.trace_limit + self.trace_limit // 10:
-            # Keep memory bounded; the count of what was let go is kept and shown. Trimmed a tenth at
-            # a time, so that the cost of trimming is O(1) per row, not O(limit).
-            cut = len(trace) - self.trace_limit
-            trace.drop_oldest(cut)
-            self.trace_dropped += cut
-        entry = TraceEntry(*row)
+        entry = self.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
         self._emit(TraceAdded(entry))
         return entry
 

@@ -207,9 +207,10 @@ class AgentEngine(LinkedEngine):
             self._flush_queue(now)
 
     def _update_live(self) -> None:
-        if self.state in LIVE:
+        state = self.state
+        if state in LIVE:
             live = self._live_state()
-            if live is not self.state:
+            if live is not state:
                 self._link.set(live)
 
     def _send_ack(self, call_id: str, now: float, *, again: bool = False) -> None:

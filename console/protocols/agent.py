@@ -12,7 +12,6 @@ STREAM_END, ERROR, each with a `seq`. Client frames: USER_MESSAGE, PONG, RESUME,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 from console import jsonvalue
 from console.events import (
@@ -27,14 +26,16 @@ from console.events import (
     ToolResult,
     excerpt,
 )
+from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.protocols.fields import FrameError, require_obj, require_str, type_name
 
 DEFAULT_MAX_FRAME = 8 * 1024 * 1024  # a 5 MB context snapshot must pass; 80 MB must not
 
 
-class Frame(NamedTuple):
-    """One decoded server frame (a named tuple: it is made for every frame, and cheaply).
+@frozen
+class Frame:
+    """One decoded server frame.
 
     `kind` is the wire type ("TOKEN", ...) or "INVALID"; `seq` is None when the frame had no usable
     seq; `fingerprint` tells a duplicate (same bytes) from a different frame reusing a seq.

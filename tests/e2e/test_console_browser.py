@@ -51,30 +51,34 @@ def test_a_streamed_reply_with_a_tool_call_renders_exactly_what_the_agent_sent(
     page: Page, normal_console: Console
 ) -> None:
     page.goto(f"{normal_console.url}/session/agent")
-    send(page, "summarize the q3 report")
-    # Text streams in before the tool call: it must not move when the card appears below it.
-    first_run = page.locator("[data-testid=message][data-role=assistant] [data-testid=message-text]").first
-    first_run.wait_for()
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=message][data-role=assistant] [data-testid=message-text]')"
-        "?.textContent.length > 10"
-    )
-    card = page.locator("[data-testid=tool-card]")
+    # Text streams in before the tool call: it must not move when the card appears below it. The page samples
+    # the first text run every frame, so the last box before the card and the first with it are both seen.
     page.evaluate(
         """() => { window.__shifts = [];
         new PerformanceObserver(list => { for (const e of list.getEntries())
             for (const s of e.sources || []) if (s.node && s.node.closest && s.node.closest('[data-testid=chat]'))
-                window.__shifts.push(e.value); }).observe({type: 'layout-shift', buffered: false}); }"""
+                window.__shifts.push(e.value); }).observe({type: 'layout-shift', buffered: false});
+        const box = el => { const r = el.getBoundingClientRect(); return {x: r.x, y: r.y, height: r.height}; };
+        window.__cardAppeared = new Promise(resolve => {
+            let before = null;
+            setTimeout(() => resolve({before, after: null, status: 'no card within 20 s'}), 20000);
+            const sample = () => {
+                const run = document.querySelector(
+                    '[data-testid=message][data-role=assistant] [data-testid=message-text]');
+                const card = document.querySelector('[data-testid=tool-card]');
+                if (card) { resolve({before, after: run && box(run), status: card.dataset.status}); return; }
+                if (run && run.textContent.length > 0) before = box(run);
+                requestAnimationFrame(sample);
+            };
+            sample();
+        }); }"""
     )
-    before_card = None
-    while card.count() == 0:
-        before_card = first_run.bounding_box()
-        time.sleep(0.02)
-    assert card.first.get_attribute("data-status") == "waiting"
-    after_card = first_run.bounding_box()
-    assert before_card is not None and after_card is not None
-    assert after_card["y"] == before_card["y"] and after_card["x"] == before_card["x"]
-    assert after_card["height"] == before_card["height"]  # frozen: no reflow of the text above
+    send(page, "summarize the q3 report")
+    seen: dict[str, object] = page.evaluate("() => window.__cardAppeared")
+    before_card, after_card = seen["before"], seen["after"]
+    assert seen["status"] == "waiting"
+    assert before_card is not None, "the card arrived in the same frame as the text before it"
+    assert after_card == before_card  # frozen: no move, no reflow of the text above
     page.wait_for_selector("[data-testid=tool-card][data-status=done]", timeout=15_000)
     replies = wait_idle(page, 1)
     assert [r["text"] for r in replies] == truth_replies(normal_console)

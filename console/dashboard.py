@@ -12,7 +12,7 @@ from typing import Literal
 from fastapi.responses import Response
 from nicegui import app, ui
 
-from console import metrics
+from console import heap, metrics
 from console.autopilot import open_streams
 from console.clients import Target
 from console.sessions import SessionHub
@@ -131,11 +131,13 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
         for target in config.upstreams:
             if target is not streams_to:
                 supervisor.add(target, name=target.dialect)
-        metrics.freeze_startup_heap()
+        heap.freeze_startup()
+        heap.FREEZE_SURVIVORS.start()
 
     async def shutdown() -> None:
         await supervisor.close()
         await metrics.LOOP_LAG.stop()
+        heap.FREEZE_SURVIVORS.stop()
         await embedded.stop()
 
     @app.get("/metrics")

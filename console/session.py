@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeAlias, overload
 
 from console import events as ev
+from console import jsonvalue
 from console.connection import ConnectionState, LinkStatus
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
@@ -88,10 +89,22 @@ class Message:
 
 @frozen
 class ContextEntry:
+    """One snapshot of a context, its data kept as JSON bytes.
+
+    Parsed, a 500 KB snapshot is tens of thousands of objects that every full garbage collection
+    walks for as long as the history lives (at hundreds of sessions: pauses of hundreds of ms, growing
+    by the minute); as bytes it is one object the collector never looks at. `data` parses it again
+    when a view asks.
+    """
+
     at: float
     seq: int | None
-    data: JsonValue
+    encoded: bytes
     size: int
+
+    @property
+    def data(self) -> JsonValue:
+        return jsonvalue.loads(self.encoded)
 
 
 @frozen
@@ -396,7 +409,7 @@ class Conversation:
                 self._component_end(event)
             case ev.ContextSnapshot(context_id=cid, data=data, size=size):
                 history = self.contexts.setdefault(cid, [])
-                history.append(ContextEntry(at, seq, data, size))
+                history.append(ContextEntry(at, seq, jsonvalue.dumps_bytes(data), size))
                 self._emit(ContextAdded(cid, len(history) - 1))
             case ev.StreamEnd(stream_id=sid):
                 ended = self._by_stream.get(sid)
@@ -490,7 +503,8 @@ class Conversation:
             block = TextBlock()
             blocks.append(block)
             self._emit(BlockAdded(message, len(blocks) - 1))
-        block.append(text)
+        block.parts.append(text)  # TextBlock.append, inline: once per token
+        block.length += len(text)
         self._emit(TextAppended(message, len(blocks) - 1, text))
 
     def _tool_call(self, event: ev.ToolCall, at: float) -> None:

@@ -1,9 +1,9 @@
 """The WebSocket transports: the only I/O of the agent and chat dialects.
 
-`WebSocketClient` is thin asyncio glue around a sans-I/O engine: connect, feed every frame to the
-engine with the time it arrived, send whatever the engine wants sent, tick it, and reconnect with
-exponential backoff (0.5, 1, 2, 4, 8, capped at 10 s; reset after a good connection) when the link
-drops. `AgentClient` adds what the agent protocol needs: reconnecting at once when the engine asks
+`WebSocketClient` is thin asyncio glue around a sans-I/O engine: connect (`wslink.Link`), feed
+every frame to the engine with the time it arrived, send whatever the engine wants sent, tick it,
+and reconnect with exponential backoff (0.5, 1, 2, 4, 8, capped at 10 s; reset after a good
+connection) when the link drops. `AgentClient` adds what the agent protocol needs: reconnecting at once when the engine asks
 for a replay, and megabyte frames decoded off the event loop.
 """
 
@@ -14,15 +14,16 @@ import contextlib
 import logging
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Generic, Protocol, TypeVar
 
 import websockets
-from websockets.asyncio.client import ClientConnection
 
 from console.engines.agent import AgentEngine
 from console.protocols import agent as proto
 from console.session import Conversation, Message
+from console.transport.wslink import Link, open_link
 
 log = logging.getLogger(__name__)
 
@@ -137,11 +138,14 @@ class WebSocketClient(Generic[E]):
         self._tick_interval = tick_interval if tick_interval is not None else self.TICK
         self._open_timeout = open_timeout
         self._clock = clock
-        self._ws: ClientConnection | None = None
+        self._ws: Link | None = None
         self._closed = False
         self._task: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[None]] = set()  # sends and closes started from a tick
-        self._replay_close: ClientConnection | None = None  # the connection closed to get a replay
+        self._background: set[asyncio.Task[None]] = set()  # closes started from a tick
+        self._replay_close: Link | None = None  # the connection closed to get a replay
+        # Messages behind one decoded off the loop wait here, to be applied in arrival order.
+        self._queued: deque[str | bytes] | None = None
+        self._draining: asyncio.Task[None] | None = None
 
     @property
     def idle(self) -> bool:
@@ -171,7 +175,7 @@ class WebSocketClient(Generic[E]):
     def drop(self) -> None:
         """Cut the connection as a network failure would (no close frame), e.g. from a test."""
         if self._ws is not None:
-            self._ws.transport.abort()
+            self._ws.abort()
 
     def _nudge(self) -> None:
         """Something for the engine to send: flush now rather than at the next tick."""
@@ -185,9 +189,9 @@ class WebSocketClient(Generic[E]):
         ws = self._ws
         if ws is None:
             return  # kept in the engine's outbox; a new connection starts it afresh
-        frames = self.engine.data_to_send()
-        if frames:
-            self._spawn(self._send(ws, frames))
+        for frame in self.engine.data_to_send():
+            if not ws.send(frame):
+                return  # closing: the reader sees the close and reconnects
 
     def _spawn(self, work: Coroutine[None, None, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -203,8 +207,15 @@ class WebSocketClient(Generic[E]):
         """The engine asks for a new connection (e.g. to have a gap replayed)."""
         return False
 
-    async def _receive(self, message: str | bytes) -> None:
+    def _receive(self, message: str | bytes) -> None:
         self.engine.receive(message, self._clock())
+
+    def _is_large(self, message: str | bytes) -> bool:
+        """A message to decode off the event loop (`_receive_large`)."""
+        return False
+
+    async def _receive_large(self, message: str | bytes) -> None:
+        self._receive(message)
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -232,38 +243,51 @@ class WebSocketClient(Generic[E]):
     async def _connect_once(self) -> tuple[bool, str]:
         """One connection, until it ends: (it was made, why it ended)."""
         try:
-            ws = await websockets.connect(
-                self.url, open_timeout=self._open_timeout, max_size=MAX_WIRE_FRAME, compression=None
+            ws = await open_link(
+                self.url, self._on_message, open_timeout=self._open_timeout, max_size=MAX_WIRE_FRAME
             )
         except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
             return False, f"cannot connect: {exc or type(exc).__name__}"
         self._ws = ws
         self.engine.connected(self._clock())
-        await self._flush()
+        self._flush_soon()
+        ws.start()
         try:
-            async for message in ws:
-                await self._receive(message)
-                await self._flush()
-            reason = f"closed by server ({ws.close_code})"
-        except websockets.ConnectionClosed as exc:
-            reason = "connection lost" if exc.rcvd is None else f"closed by server ({exc.rcvd.code})"
+            await ws.wait_closed()
+            if self._draining is not None:
+                await self._draining  # what arrived is applied before the engine hears of the drop
         finally:
             self._ws = None
-        return True, reason
+            ws.abort()  # a no-op unless this task was cancelled with the connection still up
+        return True, ws.reason
 
-    async def _flush(self) -> None:
-        ws = self._ws
-        if ws is None:
-            return  # kept in the engine's outbox; a new connection starts it afresh
-        await self._send(ws, self.engine.data_to_send())
+    def _on_message(self, message: str | bytes) -> None:
+        """Every message, on arrival, in order (called by the link)."""
+        if self._queued is None and not self._is_large(message):
+            self._receive(message)
+            self._flush_soon()
+            return
+        if self._queued is None:
+            self._queued = deque()
+            self._draining = asyncio.get_running_loop().create_task(self._drain(self._ws))
+        self._queued.append(message)
 
-    @staticmethod
-    async def _send(ws: ClientConnection, frames: list[str]) -> None:
-        for frame in frames:
-            try:
-                await ws.send(frame)
-            except websockets.ConnectionClosed:
-                return  # the reader sees the close and reconnects
+    async def _drain(self, ws: Link | None) -> None:
+        queued = self._queued
+        try:
+            while queued:
+                message = queued.popleft()
+                if self._is_large(message):
+                    await self._receive_large(message)
+                else:
+                    self._receive(message)
+                self._flush_soon()
+        except Exception as exc:
+            if ws is not None:
+                ws.fail(exc)
+        finally:
+            self._queued = None
+            self._draining = None
 
     def _tick(self) -> None:
         self.engine.tick(self._clock())
@@ -297,10 +321,10 @@ class AgentClient(WebSocketClient[AgentEngine]):
     def _wants_reconnect(self) -> bool:
         return self.engine.wants_reconnect
 
-    async def _receive(self, message: str | bytes) -> None:
-        if len(message) < DECODE_IN_THREAD:
-            self.engine.receive(message, self._clock())
-            return
+    def _is_large(self, message: str | bytes) -> bool:
         # Parsing megabytes takes tens of ms: not on the loop the other sessions share.
+        return len(message) >= DECODE_IN_THREAD
+
+    async def _receive_large(self, message: str | bytes) -> None:
         frame = await asyncio.to_thread(proto.decode, message, max_size=self.engine.config.max_frame)
         self.engine.receive_frame(frame, message, self._clock())

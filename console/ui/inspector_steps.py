@@ -57,10 +57,13 @@ class StepCache:
 
     async def _compute(self, previous: ContextEntry | None, entry: ContextEntry) -> Step:
         self.computed += 1
+        # Parsing the kept JSON (ContextEntry.data) is part of the work that leaves the loop.
         if previous is None:
+            if entry.size > LARGE:
+                return await asyncio.to_thread(lambda: Step.first(entry.data))
             return Step.first(entry.data)
         if previous.size + entry.size > LARGE:
-            return await asyncio.to_thread(prepared_step, previous.data, entry.data)
+            return await asyncio.to_thread(lambda: prepared_step(previous.data, entry.data))
         return Step.between(previous.data, entry.data)
 
     def _forget_failure(self, key: tuple[str, int], done: asyncio.Future[Step]) -> None:

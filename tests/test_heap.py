@@ -1,0 +1,80 @@
+"""The collector policy: survivors of a full collection are frozen, and thawed again on schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from console.heap import FreezeSurvivors
+
+
+@pytest.fixture
+def thawed() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def full_collection() -> None:
+    gc.collect()
+    await asyncio.sleep(0)  # the policy acts from the loop, just after the collection
+
+
+async def test_what_a_full_collection_leaves_is_frozen_and_later_ones_walk_only_what_is_new(
+    thawed: None,
+) -> None:
+    clock = Clock()
+    policy = FreezeSurvivors(thaw_every=600.0, clock=clock)
+    policy.start()
+    try:
+        history = [{"step": i, "data": [i]} for i in range(5_000)]  # long-lived, like a conversation
+        await full_collection()
+        assert gc.get_freeze_count() > len(history)
+        walked = {id(o) for o in gc.get_objects()}  # what later collections look at
+        assert not any(id(step) in walked for step in history)
+        assert policy.freezes == 1
+    finally:
+        policy.stop()
+
+
+async def test_the_frozen_heap_is_thawed_on_schedule_so_that_cycles_in_it_can_be_freed(thawed: None) -> None:
+    clock = Clock()
+    policy = FreezeSurvivors(thaw_every=600.0, clock=clock)
+    policy.start()
+    try:
+        cycle: list[object] = []
+        cycle.append(cycle)
+        await full_collection()
+        assert gc.get_freeze_count() > 0
+        del cycle  # garbage now, but frozen: no collection can see it
+
+        clock.now = 599.0
+        await full_collection()
+        assert gc.get_freeze_count() > 0 and policy.thaws == 0
+
+        clock.now = 601.0
+        await full_collection()
+        assert policy.thaws == 1 and gc.get_freeze_count() == 0
+        assert gc.collect() > 0  # the cycle frozen before is found and freed
+    finally:
+        policy.stop()
+
+
+async def test_a_stopped_policy_leaves_the_collector_alone(thawed: None) -> None:
+    policy = FreezeSurvivors()
+    policy.start()
+    policy.start()  # idempotent
+    policy.stop()
+    await full_collection()
+    assert gc.get_freeze_count() == 0 and policy.freezes == 0

@@ -1,0 +1,136 @@
+"""The WebSocket link against a real websockets server on loopback: what a server may legally (or not)
+put on the wire reaches the session whole, in order, or ends the connection with a reason."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import InvalidHandshake
+
+from console.transport.wslink import Link, Message, open_link
+
+Handler = Callable[[ServerConnection], Awaitable[None]]
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
+    servers = []
+
+    async def start(handler: Handler) -> str:
+        srv = await serve(handler, "127.0.0.1", 0)
+        servers.append(srv)
+        port = next(iter(srv.sockets)).getsockname()[1]
+        return f"ws://127.0.0.1:{port}/ws"
+
+    yield start
+    for srv in servers:
+        srv.close()
+        await srv.wait_closed()
+
+
+async def connect(url: str) -> tuple[Link, list[Message]]:
+    received: list[Message] = []
+    link = await open_link(url, received.append, open_timeout=5, max_size=1 << 20)
+    return link, received
+
+
+async def test_messages_sent_with_the_handshake_and_fragmented_ones_arrive_whole_and_in_order(
+    server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("first")
+        await ws.send(iter(["frag", "mented ", "text"]))  # one message in three frames
+        await ws.send(b"\x00binary")
+        await ws.send("last")
+        await ws.wait_closed()
+
+    link, received = await connect(await server(handler))
+    await asyncio.sleep(0.2)
+    assert received == []  # held until the session is ready for them
+    link.start()
+    for _ in range(50):
+        if len(received) == 4:
+            break
+        await asyncio.sleep(0.02)
+    assert received == ["first", "fragmented text", b"\x00binary", "last"]
+    await link.close()
+    assert link.reason == "closed by server (1000)"
+
+
+async def test_what_the_session_sends_reaches_the_server_and_nothing_is_sent_once_closing(
+    server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    got: list[str | bytes] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        async for message in ws:
+            got.append(message)
+            await ws.send(f"echo {message!s}")
+
+    link, received = await connect(await server(handler))
+    link.start()
+    assert link.send("one") and link.send("two")
+    for _ in range(50):
+        if len(received) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert got == ["one", "two"] and received == ["echo one", "echo two"]
+    await link.close()
+    assert not link.send("three")
+
+
+async def test_invalid_utf8_in_a_text_frame_ends_the_link_after_what_came_before(
+    server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("fine")
+        ws.protocol.send_text(b"\xff\xfe not utf-8")  # what the high-level API would never send
+        ws.send_data()
+        await ws.wait_closed()
+
+    link, received = await connect(await server(handler))
+    link.start()
+    await asyncio.wait_for(link.wait_closed(), 5)
+    assert received == ["fine"]
+    assert link.protocol.close_sent is not None and link.protocol.close_sent.code == 1007
+
+
+async def test_a_session_that_cannot_take_a_message_ends_the_link_and_says_why(
+    server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("boom")
+        await ws.send("never applied")
+        await ws.wait_closed()
+
+    seen: list[Message] = []
+
+    def take(message: Message) -> None:
+        seen.append(message)
+        raise RuntimeError("the session broke")
+
+    link = await open_link(await server(handler), take, open_timeout=5, max_size=1 << 20)
+    link.start()
+    with pytest.raises(RuntimeError, match="the session broke"):
+        await asyncio.wait_for(link.wait_closed(), 5)
+    assert seen == ["boom"]
+
+
+async def test_a_server_that_refuses_the_upgrade_fails_the_connect() -> None:
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    srv = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(InvalidHandshake, match="403"):
+            await open_link(f"ws://127.0.0.1:{port}/ws", print, open_timeout=5, max_size=1 << 20)
+    finally:
+        srv.close()
+        await srv.wait_closed()

@@ -55,9 +55,8 @@ def json_section(title: str, value: JsonValue) -> None:
     """Short JSON inline on one line; long JSON folded under its title, pretty-printed."""
     compact = jsonvalue.dumps(value)
     if len(compact) <= COMPACT_JSON:
-        with ui.element("div").classes("ac-json-row"):
-            ui.label(title).classes("ac-json-title")
-            ui.label(compact).classes("ac-json")
+        # One element, its title drawn by CSS: a long chat has hundreds of these to mount.
+        ui.label(compact).classes("ac-json ac-json-row").props.update({"data-title": title})
         return
     with ui.expansion(f"{title} ({len(compact):,} characters)").classes("w-full").props("dense"):
         ui.label(json_preview(value)).classes("ac-json")
@@ -84,7 +83,6 @@ class ToolCard:
                 ui.label(block.tool_name).classes("font-semibold")
                 self.elapsed = Elapsed(_wall_elapsed(block.called_at, block.result_at), block.result is None)
             json_section("args", block.args)
-            self.result_box = ui.element("div")
             if block.result is not None:
                 self._show_result()
 
@@ -100,7 +98,7 @@ class ToolCard:
 
     def _show_result(self) -> None:
         assert self.block.result is not None
-        with self.result_box:
+        with self.root:
             json_section("result", self.block.result)
 
 
@@ -129,13 +127,12 @@ class MessageView:
             self._status_props()
             with ui.element("div").classes("ac-msg-head"):
                 ui.label(ROLE_NAMES.get(message.role, message.role)).classes("font-semibold")
-                ui.space()
                 # A title, not a tooltip element: one Quasar component less per message to mount.
                 self.copy = ui.button(icon="content_copy").props(
                     'flat dense round size=sm title="Copy" aria-label="Copy"'
                 )
             self.body = ui.element("div").classes("ac-body")
-            self.footer = ui.element("div")
+        self.footer: ui.element | None = None  # made when there is something to say under the message
         # Copy what the browser shows, so the server never has to resend the text.
         body = f"document.getElementById('c{self.body.id}')"
         self.copy.on("click", js_handler=f"() => navigator.clipboard.writeText({body}.innerText)")
@@ -177,8 +174,12 @@ class MessageView:
             for view in self.blocks:
                 if isinstance(view, ToolCard) and view.block.result is None:
                     view.elapsed.stop(_wall_elapsed(view.block.called_at, None))
-        self.footer.clear()
+        if self.footer is not None:
+            self.footer.clear()
         if self.message.status == "interrupted":
+            if self.footer is None:
+                with self.root:
+                    self.footer = ui.element("div")
             with self.footer, ui.element("div").classes("ac-interrupted").props("data-testid=interrupted"):
                 ui.icon("warning", size="1.1em")
                 ui.label(f"Interrupted{': ' + self.message.note if self.message.note else ''}")

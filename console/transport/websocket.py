@@ -293,6 +293,8 @@ class WebSocketClient(Generic[E]):
         self.engine.tick(self._clock())
         self._flush_soon()
         ws = self._ws
+        if ws is not None:
+            ws.keepalive(time.monotonic())
         if ws is not None and ws is not self._replay_close and self._wants_reconnect():
             self._replay_close = ws
             self._spawn(ws.close(code=4000, reason="resume to replay missing frames"))

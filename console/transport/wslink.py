@@ -6,12 +6,17 @@ more CPU than decoding and applying the frames. Here each complete message goes 
 `data_received` straight to a callback, in arrival order, and whatever the protocol has to write
 (the frames we send, answers to WebSocket pings, the closing handshake) is written at once.
 Frames are small; the kernel's and the transport's buffers absorb them, so there is no backpressure.
+
+A peer that vanishes without closing the socket (a half-open TCP connection) is found by WebSocket
+pings: after `PING_INTERVAL` seconds without a byte from the server the link pings, and if nothing at
+all arrives in the `PING_TIMEOUT` seconds after that, it cuts the connection so the client reconnects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import cast
 
@@ -23,6 +28,8 @@ from websockets.uri import parse_uri
 
 Message = str | bytes
 CLOSE_TIMEOUT = 5.0  # seconds for the server to answer our close frame before the socket is cut
+PING_INTERVAL = 20.0  # seconds of silence from the server before a WebSocket ping
+PING_TIMEOUT = 20.0  # seconds after that ping before a silent connection is given up
 
 
 class LinkFailed(InvalidHandshake):
@@ -41,6 +48,10 @@ class Link(asyncio.Protocol):
         self._fragments: list[bytes] = []
         self._text = True  # the opcode of the message being reassembled
         self._early: list[Message] | None = []  # what arrived before `start`, None after it
+        self.ping_interval = PING_INTERVAL
+        self.ping_timeout = PING_TIMEOUT
+        self._heard_at = time.monotonic()  # the last byte from the server
+        self._pinged_at: float | None = None  # a ping waits for any answer since then
 
     def start(self) -> None:
         """The session is ready: deliver what came with the handshake, then every message on arrival."""
@@ -78,6 +89,18 @@ class Link(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()
 
+    def keepalive(self, now: float) -> None:
+        """Ping a silent server; give up on one that stays silent (call it a few times a second)."""
+        if self.protocol.state is not State.OPEN:
+            return
+        if self._pinged_at is None:
+            if now - self._heard_at >= self.ping_interval:
+                self.protocol.send_ping(b"keepalive")
+                self._write()
+                self._pinged_at = now
+        elif now - self._pinged_at >= self.ping_timeout:
+            self.abort()
+
     async def wait_closed(self) -> None:
         """Until the connection has ended; raises what `on_message` raised, if it did."""
         await asyncio.shield(self.lost)
@@ -99,6 +122,8 @@ class Link(asyncio.Protocol):
         self._write()
 
     def data_received(self, data: bytes) -> None:
+        self._heard_at = time.monotonic()
+        self._pinged_at = None  # any byte answers the ping: the server is there
         self.protocol.receive_data(data)
         events = self.protocol.events_received()
         self._write()

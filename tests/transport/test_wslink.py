@@ -4,6 +4,7 @@ put on the wire reaches the session whole, in order, or ends the connection with
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -20,7 +21,7 @@ async def server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
     servers = []
 
     async def start(handler: Handler) -> str:
-        srv = await serve(handler, "127.0.0.1", 0)
+        srv = await serve(handler, "127.0.0.1", 0, close_timeout=0.5)
         servers.append(srv)
         port = next(iter(srv.sockets)).getsockname()[1]
         return f"ws://127.0.0.1:{port}/ws"
@@ -134,3 +135,40 @@ async def test_a_server_that_refuses_the_upgrade_fails_the_connect() -> None:
     finally:
         srv.close()
         await srv.wait_closed()
+
+
+async def test_a_server_that_goes_silent_is_pinged_then_given_up(
+    server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("hello")
+        ws.transport.pause_reading()  # alive but deaf: never reads, so never answers a ping
+        await asyncio.sleep(2)  # past the test: the link must give up first
+
+    link, received = await connect(await server(handler))
+    link.start()
+    link.ping_interval, link.ping_timeout = 0.2, 0.3
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while not link.lost.done() and loop.time() - started < 5:
+        link.keepalive(time.monotonic())
+        await asyncio.sleep(0.05)
+    assert link.lost.done(), "a silent server must be given up"
+    assert 0.4 <= loop.time() - started < 2
+    assert received == ["hello"] and link.reason == "connection lost"
+
+
+async def test_a_server_that_answers_pings_keeps_the_link(
+    server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await ws.wait_closed()
+
+    link, _ = await connect(await server(handler))
+    link.start()
+    link.ping_interval, link.ping_timeout = 0.1, 0.3
+    for _ in range(20):
+        link.keepalive(time.monotonic())
+        await asyncio.sleep(0.05)
+    assert not link.lost.done()
+    await link.close()

@@ -3,8 +3,8 @@
 `WebSocketClient` is thin asyncio glue around a sans-I/O engine: connect (`wslink.Link`), feed
 every frame to the engine with the time it arrived, send whatever the engine wants sent, tick it,
 and reconnect with exponential backoff (0.5, 1, 2, 4, 8, capped at 10 s; reset after a good
-connection) when the link drops. `AgentClient` adds what the agent protocol needs: reconnecting at once when the engine asks
-for a replay, and megabyte frames decoded off the event loop.
+connection) when the link drops. `AgentClient` adds what the agent protocol needs: reconnecting at
+once when the engine asks for a replay, and megabyte frames decoded off the event loop.
 """
 
 from __future__ import annotations

@@ -37,6 +37,8 @@ class LinkFailed(InvalidHandshake):
 
 
 class Link(asyncio.Protocol):
+    """A client connection: messages to `on_message` once started, in order; `send` to write one."""
+
     def __init__(self, protocol: ClientProtocol, on_message: Callable[[Message], None]) -> None:
         self.protocol = protocol
         self.on_message = on_message

@@ -503,8 +503,7 @@ class Conversation:
             block = TextBlock()
             blocks.append(block)
             self._emit(BlockAdded(message, len(blocks) - 1))
-        block.parts.append(text)  # TextBlock.append, inline: once per token
-        block.length += len(text)
+        block.append(text)
         self._emit(TextAppended(message, len(blocks) - 1, text))
 
     def _tool_call(self, event: ev.ToolCall, at: float) -> None:

@@ -148,14 +148,8 @@ class AgentEngine(LinkedEngine):
     def receive_frame(self, frame: proto.Frame, raw: str | bytes, now: float) -> None:
         """A frame already decoded (the transport decodes megabyte frames off the event loop)."""
         self.frames_in += 1
-        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        self._trace_in(frame, raw if isinstance(raw, str) else raw.decode("utf-8", "replace"), now)
         event = frame.event
-        if type(event) is ev.TextDelta:  # the hot path: most frames are tokens
-            self.conversation.record(
-                now, "in", "TOKEN", event.text, seq=frame.seq, raw=text, stream_id=event.stream_id
-            )
-        else:
-            self._trace_in(frame, text, now)
         if type(event) is ev.Heartbeat:
             # Answered on receipt, never behind the reorder buffer; an empty challenge is echoed too.
             self.pong_count += 1
@@ -309,9 +303,12 @@ class AgentEngine(LinkedEngine):
 
     def _trace_in(self, frame: proto.Frame, raw: str, now: float) -> None:
         event = frame.event
+        if type(event) is ev.TextDelta:  # the hot path
+            self.conversation.record(
+                now, "in", "TOKEN", event.text, seq=frame.seq, raw=raw, stream_id=event.stream_id
+            )
+            return
         match event:
-            case ev.TextDelta(text=text, stream_id=sid):
-                self.conversation.record(now, "in", frame.kind, text, seq=frame.seq, raw=raw, stream_id=sid)
             case ev.ToolCall(tool_name=name, call_id=cid, stream_id=sid):
                 self.conversation.record(
                     now, "in", frame.kind, name, seq=frame.seq, raw=raw, stream_id=sid, ref=cid

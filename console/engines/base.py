@@ -44,16 +44,10 @@ class LinkKeeper:
         self.conversation.set_link(LinkStatus(state, self.attempt, retry_at, self.detail))
 
 
-class LinkedEngine:
-    """What the transport asks of every dialect's engine: its outgoing frames and its link."""
+class LinkView:
+    """What every engine tells of its link (kept by its `_link`)."""
 
-    def __init__(self, conversation: Conversation) -> None:
-        self._outbox: list[str] = []
-        self._link = LinkKeeper(conversation)
-
-    def data_to_send(self) -> list[str]:
-        out, self._outbox = self._outbox, []
-        return out
+    _link: LinkKeeper
 
     @property
     def state(self) -> ConnectionState:
@@ -63,3 +57,15 @@ class LinkedEngine:
     def connections(self) -> int:
         """Connections made so far (reconnections included)."""
         return self._link.connections
+
+
+class LinkedEngine(LinkView):
+    """What the transport asks of a WebSocket dialect's engine: its outgoing frames and its link."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        self._outbox: list[str] = []
+        self._link = LinkKeeper(conversation)
+
+    def data_to_send(self) -> list[str]:
+        out, self._outbox = self._outbox, []
+        return out

@@ -11,14 +11,14 @@ from collections.abc import Mapping
 
 from console import events as ev
 from console.connection import ConnectionState
-from console.engines.base import LinkKeeper
+from console.engines.base import LinkKeeper, LinkView
 from console.protocols.sse import SPEC_COMPONENT_FIELDS, ConversationDecoder, Decoded, ServerSentEvent
 from console.session import Conversation
 
 S = ConnectionState
 
 
-class SSEEngine:
+class SSEEngine(LinkView):
     def __init__(
         self,
         conversation: Conversation | None = None,
@@ -30,14 +30,6 @@ class SSEEngine:
         self._link = LinkKeeper(self.conversation)
         self.retry_ms: int | None = None
         self.complete = False
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._link.state
-
-    @property
-    def connections(self) -> int:
-        return self._link.connections
 
     def request_headers(self) -> dict[str, str]:
         """`Last-Event-ID` when the server gave ids, so it resumes instead of replaying."""

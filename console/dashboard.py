@@ -169,4 +169,7 @@ def run(config: DashboardConfig) -> None:
         native=config.native,
         reload=False,
         favicon="🛰️",
+        # The pages bring their Tailwind utilities prebuilt (see page.register): NiceGUI's in-browser
+        # compiler would rescan the whole page on every change and restyle all of it on a new class.
+        tailwind=False,
     )

@@ -31,7 +31,7 @@ from console.session import (
     TextBlock,
     ToolBlock,
 )
-from console.ui.elements import ChatHub, Elapsed, StreamText
+from console.ui.elements import ChatHub, Elapsed, StreamText, on_leave
 
 FLUSH_INTERVAL = 0.075  # ~13 Hz: smooth to the eye, one websocket message per tick
 MAX_JSON_PREVIEW = 20_000
@@ -40,6 +40,9 @@ STATUS_AFTER_TEXT = 0.05  # seconds; more than one NiceGUI outbox cycle
 # Messages drawn when a page opens, and per "show earlier": a long conversation (a replayed trace
 # of hours) would otherwise build thousands of elements before the page can show anything.
 MESSAGES_PER_PAGE = 20
+# A page of messages is drawn newest first, this many per flush tick: each chunk is one short task
+# for the browser instead of one long one for the whole page.
+MESSAGES_PER_TICK = 3
 
 ROLE_NAMES = {"user": "You", "assistant": "Agent"}
 
@@ -202,7 +205,7 @@ class ChatView:
             self.hub = ChatHub(f"c{self.scroller.id}")
         self._render_all()
         unsubscribe = self.conversation.subscribe(self._on_change)
-        ui.context.client.on_delete(unsubscribe)
+        on_leave(unsubscribe)
         ui.timer(FLUSH_INTERVAL, self.flush)
 
     def _render_all(self) -> None:
@@ -210,30 +213,30 @@ class ChatView:
         self.views.clear()
         self._pending.clear()
         messages = self.conversation.messages
-        self._first = max(0, len(messages) - MESSAGES_PER_PAGE)  # the oldest message drawn
+        self._first = len(messages)  # the oldest message drawn
+        self._wanted = max(0, len(messages) - MESSAGES_PER_PAGE)  # the oldest message to draw
         with self.column:
             self._earlier = (
                 ui.button(on_click=self._show_earlier)
                 .props("flat dense no-caps size=sm data-testid=chat-earlier")
                 .classes("self-center")
             )
-            for message in messages[self._first :]:
-                self._add_message(message)
-        self._update_earlier()
+        self._draw_earlier()
 
     def _show_earlier(self) -> None:
-        """Draw the page of messages before the oldest one drawn, above it."""
-        start = max(0, self._first - MESSAGES_PER_PAGE)
+        self._wanted = max(0, self._wanted - MESSAGES_PER_PAGE)
+        self._draw_earlier()
+
+    def _draw_earlier(self) -> None:
+        """Draw the next few messages still wanted above the oldest one drawn (flush draws the rest)."""
+        start = max(self._wanted, self._first - MESSAGES_PER_TICK)
         with self.column:
             for offset, message in enumerate(self.conversation.messages[start : self._first]):
                 self._add_message(message)
                 self.views[message.id].root.move(target_index=1 + offset)  # after the button
         self._first = start
-        self._update_earlier()
-
-    def _update_earlier(self) -> None:
-        self._earlier.set_text(f"Show earlier messages ({self._first:,} more)")
-        self._earlier.set_visibility(self._first > 0)
+        self._earlier.set_text(f"Show earlier messages ({self._wanted:,} more)")
+        self._earlier.set_visibility(self._wanted > 0)
 
     # -- model -> view --------------------------------------------------------------------------
 
@@ -285,7 +288,9 @@ class ChatView:
         self.on_retry(message.id)
 
     def flush(self) -> None:
-        """Send this tick's text deltas, all of them in one message."""
+        """Draw the next few messages still wanted; send this tick's text deltas in one message."""
+        if self._first > self._wanted:
+            self._draw_earlier()
         if not self._pending:
             return
         batch = [(element_id, "".join(parts)) for element_id, parts in self._pending.items()]

@@ -21,6 +21,7 @@ from console.protocols.chat import IDEA_COMPONENT
 from console.session import BlockUpdated, Change, ComponentBlock, Conversation, Message, Reset
 from console.sessions import SessionEntry
 from console.transport.chat import ChatClient
+from console.ui.elements import on_leave
 from console.ui.page import chat_column, frame, side_panels, toggle_side
 
 _CSS = """
@@ -116,7 +117,7 @@ class ConversationList:
         )
         self.render()
         unsubscribe = client.subscribe(self.render)
-        ui.context.client.on_delete(unsubscribe)
+        on_leave(unsubscribe)
 
     def new_chat(self) -> None:
         ui.navigate.to(chat_address(self.session_id, self.client.new_chat()))
@@ -181,7 +182,7 @@ class SavedIdeas:
             )
         self.sync()
         unsubscribe = self.conversation.subscribe(self._on_change)
-        ui.context.client.on_delete(unsubscribe)
+        on_leave(unsubscribe)
 
     def _on_change(self, change: Change) -> None:
         match change:

@@ -8,6 +8,7 @@ from console.clients import SessionClient
 from console.connection import ConnectionState
 from console.session import Change, ConnectionChanged, MessageStatusChanged
 from console.transport.sse import SSEClient
+from console.ui.elements import on_leave
 
 
 def stream_controls(client: SSEClient) -> None:
@@ -47,7 +48,7 @@ class Composer:
             js_handler="(e) => { if (!e.shiftKey) { e.preventDefault(); emit(); } }",
         )
         unsubscribe = client.conversation.subscribe(self._on_change)
-        ui.context.client.on_delete(unsubscribe)
+        on_leave(unsubscribe)
         self._refresh()
 
     def _on_enter(self) -> None:

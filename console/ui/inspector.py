@@ -43,6 +43,7 @@ from console.json_tree import (
 from console.jsonvalue import JsonObject
 from console.session import Change, ContextAdded, ContextEntry, Conversation, Reset
 from console.ui import inspector_steps
+from console.ui.elements import on_leave
 from console.ui.inspector_steps import steps_for
 
 log = logging.getLogger(__name__)
@@ -197,7 +198,7 @@ class ContextInspector:
         ui.add_css(CSS)
         self._build()
         self._unsubscribe = self.conversation.subscribe(self._on_change)
-        ui.context.client.on_delete(self._close)
+        on_leave(self._close)
         self._sync_contexts()
 
     def _close(self) -> None:

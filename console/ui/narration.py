@@ -9,6 +9,7 @@ from nicegui import ui
 
 from console.scenarios import Scenario, ScenarioDetector
 from console.session import Change, Conversation, TraceAdded
+from console.ui.elements import on_leave
 
 SHOW_AT_LEAST = 2.5  # seconds each label stays before the next one may replace it
 SHOW_FOR = 6.0  # seconds the last label stays
@@ -27,7 +28,7 @@ class Narrator:
             self.detail = ui.label().classes("ac-narration-detail")
         self.root.set_visibility(False)
         unsubscribe = conversation.subscribe(self._on_change)
-        ui.context.client.on_delete(unsubscribe)
+        on_leave(unsubscribe)
         ui.timer(0.25, self._advance)
 
     def _on_change(self, change: Change) -> None:

@@ -12,6 +12,7 @@ from console.supervisor import Supervisor
 from console.trace_io import ReplayClient
 from console.ui.chat import ChatView
 from console.ui.composer import Composer
+from console.ui.elements import Scope
 from console.ui.inspector import ContextInspector
 from console.ui.narration import Narrator
 from console.ui.overview import Overview
@@ -19,10 +20,11 @@ from console.ui.status import Banner, StatusChip
 from console.ui.timeline import OpenTrace, TimelinePanel
 
 CSS = (Path(__file__).parent / "style.css").read_text()
+TAILWIND = Path(__file__).parent / "tailwind.css"  # built by scripts/build_tailwind.py
 
 
-def frame(title: str) -> None:
-    """What every page shares: styles, header with title and dark-mode switch."""
+def frame(title: str) -> ui.label:
+    """What every page shares: styles, header with title and dark-mode switch; returns the title."""
     ui.add_css(CSS)
     ui.query(".nicegui-content").classes("p-0 gap-0 h-[100dvh] flex-nowrap")
     dark = ui.dark_mode()
@@ -30,11 +32,12 @@ def frame(title: str) -> None:
         ui.link("Agent Console", "/").classes(
             "text-lg font-semibold text-white no-underline whitespace-nowrap"
         )
-        ui.label(title).classes("text-slate-300 truncate min-w-0 max-sm:hidden")
+        heading = ui.label(title).classes("text-slate-300 truncate min-w-0 max-sm:hidden")
         ui.space()
         ui.button(icon="dark_mode", on_click=dark.toggle).props("flat round dense color=white").tooltip(
             "Dark mode"
         )
+    return heading
 
 
 def side_panels(entry: SessionEntry, on_open_trace: OpenTrace | None = None) -> ui.element:
@@ -56,29 +59,52 @@ def toggle_side(side: ui.element) -> None:
     side.classes(toggle="ac-side-toggled")
 
 
-def open_replay(hub: SessionHub, replay: ReplayClient) -> None:
-    """An exported trace opens as a session of its own: chat, timeline and context replay it."""
-    entry = hub.add(Target("agent", replay.url), name=f"trace {replay.name}", client=replay)
-    ui.navigate.to(f"/session/{entry.id}")
-
-
 def session_console(entry: SessionEntry, narrate: bool = False, hub: SessionHub | None = None) -> None:
     if entry.target.dialect == "chat":
         from console.ui.chat_session import chat_session_console  # imported here: it builds on this module
 
         return chat_session_console(entry)
-    frame(f"{entry.name} · {entry.target}")
-    if narrate:
-        Narrator(entry.client.conversation)
-    with ui.element("div").classes("w-full flex flex-row flex-nowrap grow min-h-0"):
+    heading = frame(session_title(entry))
+    # The page was not reloaded when a trace opened in it (see open_replay): Back and Forward load
+    # the page of the address they go to.
+    ui.add_head_html("<script>addEventListener('popstate', () => location.reload())</script>")
+    session_body(entry, heading, narrate, hub)
+
+
+def session_title(entry: SessionEntry) -> str:
+    return f"{entry.name} · {entry.target}"
+
+
+def session_body(entry: SessionEntry, heading: ui.label, narrate: bool, hub: SessionHub | None) -> Scope:
+    """Chat and side panels of one session, in a part of the page that a replayed trace can replace."""
+    with Scope().classes("w-full flex flex-row flex-nowrap grow min-h-0") as body:
+        if narrate:
+            Narrator(entry.client.conversation)
         with ui.element("div").classes("flex flex-col flex-nowrap grow min-w-0 min-h-0") as chat:
             toolbar = chat_column(entry)
-        side = side_panels(entry, (lambda replay: open_replay(hub, replay)) if hub else None)
-    with toolbar:
-        ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side)).props(
-            "flat round dense data-testid=toggle-panels"
-        ).tooltip("Timeline and context")
-    chat.move(target_index=0)
+        on_open = (lambda replay: open_replay(hub, replay, body, heading)) if hub else None
+        side = side_panels(entry, on_open)
+        with toolbar:
+            ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side)).props(
+                "flat round dense data-testid=toggle-panels"
+            ).tooltip("Timeline and context")
+        chat.move(target_index=0)
+    return body
+
+
+def open_replay(hub: SessionHub, replay: ReplayClient, body: Scope, heading: ui.label) -> None:
+    """An exported trace opens as a session of its own, in place of the one on screen.
+
+    In place, not by loading its page: a new page costs the browser a long task to start NiceGUI before
+    it draws anything, and the trace's session gets an address of its own all the same.
+    """
+    entry = hub.add(Target("agent", replay.url), name=f"trace {replay.name}", client=replay)
+    parent = body.parent_slot.parent if body.parent_slot is not None else ui.context.client.content
+    body.delete()
+    with parent:
+        session_body(entry, heading, False, hub)
+        heading.set_text(session_title(entry))
+        ui.navigate.history.push(f"/session/{entry.id}")
 
 
 def chat_column(entry: SessionEntry) -> ui.element:
@@ -109,6 +135,8 @@ def session_index(hub: SessionHub) -> None:
 
 
 def register(hub: SessionHub) -> None:
+    ui.add_css(TAILWIND, shared=True)
+
     @ui.page("/")
     def index() -> None:
         if len(hub.sessions) == 1:

@@ -8,6 +8,7 @@ from nicegui import ui
 
 from console.connection import ConnectionState, LinkStatus
 from console.session import Change, ConnectionChanged, Conversation
+from console.ui.elements import on_leave
 
 S = ConnectionState
 
@@ -44,7 +45,7 @@ class StatusChip:
         self.chip.props["aria-live"] = "polite"
         self.show(conversation.link)
         unsubscribe = conversation.subscribe(self._on_change)
-        ui.context.client.on_delete(unsubscribe)
+        on_leave(unsubscribe)
         # Only the countdown needs a clock; the state itself is pushed the moment it changes.
         ui.timer(0.25, self._countdown)
 
@@ -72,7 +73,7 @@ class Banner:
         )
         self.show(conversation.link)
         unsubscribe = conversation.subscribe(self._on_change)
-        ui.context.client.on_delete(unsubscribe)
+        on_leave(unsubscribe)
         ui.timer(0.25, lambda: self.show(self.conversation.link) if self.root.visible else None)
 
     def _on_change(self, change: Change) -> None:

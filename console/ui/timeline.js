@@ -148,8 +148,8 @@ export default {
       this.height = entries[entries.length - 1].contentRect.height;
       this.schedule();
     });
+    // Its first report comes with the first layout: reading clientHeight here would force one more.
     this.resize.observe(this.$refs.scroll);
-    this.height = this.$refs.scroll.clientHeight;
     this.detailSize = new ResizeObserver(() => this.measure());
     this.$emit("ready");
   },

@@ -24,12 +24,14 @@ from console.clients import SessionClient
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import Change, Conversation, TraceAdded, TraceEntry
 from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
+from console.ui.elements import on_leave
 from console.ui.timeline_model import DEFAULT_MAX_ROWS, TEXT_KINDS, Row, TimelineModel
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
 RAW_LIMIT = 200_000  # characters of raw frame text sent to the browser for one row
 RAW_FRAMES = 200  # token frames shown for one token row
-ROWS_PER_MESSAGE = 500  # rows of a (re)mounting view sent in one message
+ROWS_FIRST = 500  # the newest rows of a (re)mounting view: drawn first, from one short message
+ROWS_PER_MESSAGE = 2_000  # older rows per message after them: each message costs the view a redraw
 CSS = (Path(__file__).parent / "timeline.css").read_text()
 
 OpenTrace = Callable[[ReplayClient], None]
@@ -89,7 +91,7 @@ class TimelinePanel:
         self.view.on("raw", self._on_raw)
         self.model.feed_history(list(self.conversation.trace))  # sent whole when the view is ready
         unsubscribe = self.conversation.subscribe(self._on_change)
-        ui.context.client.on_delete(unsubscribe)
+        on_leave(unsubscribe)
         ui.timer(flush_interval, self.flush)
 
     def _toolbar(self) -> None:
@@ -150,7 +152,7 @@ class TimelinePanel:
         rows = list(self.model.rows)
         # The newest rows first, the older ones a chunk per tick after them: a megabyte of rows in
         # one message is one long task in the browser (parsed three times over) before it can draw.
-        split = max(0, len(rows) - ROWS_PER_MESSAGE)
+        split = max(0, len(rows) - ROWS_FIRST)
         self._backlog = rows[:split]
         self.view.reset(self.state(rows[split:]))
 
@@ -216,14 +218,17 @@ class TimelinePanel:
 
     async def _on_upload(self, event: events.UploadEventArguments) -> None:
         name = event.file.name
-        text = await event.file.text()
         self.upload.reset()
+        opening = ui.notification(f"Opening {name}…", spinner=True, timeout=None)
         try:
+            text = await event.file.text()
             # A long trace takes a moment to replay: not on the loop that serves every tab.
             replay = await asyncio.to_thread(open_trace, text, name)
         except (TraceFormatError, UnicodeDecodeError) as exc:
             ui.notify(f"Cannot open {name}: {exc}", type="negative")
             return
+        finally:
+            opening.dismiss()
         problems = replay.loaded.problems
         if problems:
             ui.notify(f"{name}: {len(problems)} line(s) skipped, e.g. {problems[0]}", type="warning")

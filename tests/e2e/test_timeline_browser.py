@@ -232,8 +232,11 @@ def test_an_opened_trace_reaches_the_timeline_whole_in_order(
     trace.write_text("\n".join(lines) + "\n")
     open_session(page, console)
     home = page.url
+    page.evaluate("window.loadedOnce = true")
     page.set_input_files("[data-testid=timeline-upload] input[type=file]", str(trace))
-    page.wait_for_url(lambda url: url != home, timeout=60_000)
+    # The trace takes the live session's place in the same page, at an address of its own.
+    page.wait_for_url(re.compile(r"/session/trace-pings-jsonl$"), timeout=60_000)
+    assert page.evaluate("window.loadedOnce === true")
     page.wait_for_function(
         f"() => ({KEPT_ROWS})().filter(([, kind]) => kind === 'PING').length === 1500", timeout=30_000
     )
@@ -243,3 +246,11 @@ def test_an_opened_trace_reaches_the_timeline_whole_in_order(
     assert sum(1 for _, kind in kept if kind == "PONG") == 1500
     page.fill("[data-testid=timeline-search]", "'c7'")  # the oldest rows are searchable too
     page.wait_for_function("() => document.querySelectorAll('[data-testid=timeline-row]').length === 2")
+
+    # Back goes to the live session again.
+    page.go_back()
+    page.wait_for_url(home)
+    page.wait_for_function(
+        f"() => {{ const kept = ({KEPT_ROWS})(); return kept.length > 0"
+        " && kept.filter(([, kind]) => kind === 'PING').length < 1500; }"
+    )

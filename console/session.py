@@ -174,7 +174,7 @@ class Trace(Sequence[TraceEntry]):
         raw: str | None,
         stream_id: str | None,
         ref: str | None,
-    ) -> TraceEntry:
+    ) -> _Row:
         rows = self._rows
         row: _Row = (len(rows) + self.dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
         rows.append(row)
@@ -182,7 +182,7 @@ class Trace(Sequence[TraceEntry]):
             cut = len(rows) - self.limit
             del rows[:cut]
             self.dropped += cut
-        return TraceEntry(*row)
+        return row
 
 
 # Changes announced to views.
@@ -436,10 +436,10 @@ class Conversation:
         raw: str | None = None,
         stream_id: str | None = None,
         ref: str | None = None,
-    ) -> TraceEntry:
-        entry = self.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
-        self._emit(TraceAdded(entry))
-        return entry
+    ) -> None:
+        row = self.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
+        if self._listeners:  # a session with no page open makes no row objects for nobody
+            self._emit(TraceAdded(TraceEntry(*row)))
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -504,7 +504,8 @@ class Conversation:
             blocks.append(block)
             self._emit(BlockAdded(message, len(blocks) - 1))
         block.append(text)
-        self._emit(TextAppended(message, len(blocks) - 1, text))
+        if self._listeners:
+            self._emit(TextAppended(message, len(blocks) - 1, text))
 
     def _tool_call(self, event: ev.ToolCall, at: float) -> None:
         message = self._stream_message(event.stream_id, at)

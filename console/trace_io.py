@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from console import jsonvalue
 from console.connection import IllegalTransition
 from console.engines.agent import AgentEngine, EngineConfig
+from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation, Message, TraceEntry
 
@@ -87,7 +88,7 @@ def _entry_json(entry: TraceEntry, start: float) -> JsonObject:
 # -- import -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TraceLine:
     """One usable line of a trace file."""
 
@@ -146,7 +147,7 @@ def parse_jsonl(text: str) -> tuple[JsonObject, list[tuple[int, TraceLine]], lis
         except jsonvalue.JsonDecodeError as exc:
             problems.append(f"line {number}: not JSON ({exc})")
             continue
-        if isinstance(value, dict) and value.get("format") == FORMAT:
+        if type(value) is dict and value.get("format") == FORMAT:
             header = value
             continue
         line = _trace_line(value)
@@ -164,6 +165,15 @@ def parse_jsonl(text: str) -> tuple[JsonObject, list[tuple[int, TraceLine]], lis
 
 def _trace_line(value: JsonValue) -> TraceLine | str:
     """A line of either format, or why it is unusable."""
+    if type(value) is dict:
+        # The common line, an exported one: checked in one go.
+        t, direction, kind, raw = value.get("t"), value.get("dir"), value.get("kind"), value.get("raw")
+        if (type(t) is float or type(t) is int) and type(direction) is str and type(kind) is str and kind:
+            summary = value.get("summary")
+            if direction in _DIRECTIONS and (
+                type(raw) is str or (raw is None and direction == "client" and "frame" not in value)
+            ):
+                return TraceLine(t / 1000, direction, kind, raw, summary if type(summary) is str else "")
     if not isinstance(value, dict):
         return "not a JSON object"
     t, direction = value.get("t"), value.get("dir")
@@ -184,6 +194,9 @@ def _trace_line(value: JsonValue) -> TraceLine | str:
     if not kind:
         return "no 'kind' and no frame type"
     return TraceLine(float(t) / 1000, str(direction), kind, raw, summary if isinstance(summary, str) else "")
+
+
+_DIRECTIONS = frozenset({"in", "out", "client"})
 
 
 def _frame_type(raw: str | None) -> str | None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
 
 from console import jsonvalue
+from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 
 Kind: TypeAlias = Literal["greeting", "single_tool", "multi_tool", "tool_first", "large_context", "long"]
@@ -124,20 +125,20 @@ CHAOS_BEHAVIOURS: Final[tuple[str, ...]] = (
 # -- steps ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Token:
     text: str
     delay: float  # before this token
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Snapshot:
     context_id: str
     data: JsonObject
     delay: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Tool:
     call_id: str
     tool_name: str
@@ -146,7 +147,7 @@ class Tool:
     latency: float  # after the ACK (or the ACK deadline), before the result
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ToolCalls:
     """One tool call, or (chaos "rapid tool calls") several sent back to back before any result."""
 
@@ -156,14 +157,14 @@ class ToolCalls:
     delay: float  # before the first TOOL_CALL
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ErrorFrame:
     code: str
     message: str
     delay: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Malformed:
     """A frame that is not a protocol frame (invalid JSON, or an unknown type): it takes no seq."""
 
@@ -1271,7 +1272,7 @@ def build_script(prompt: str, rng: random.Random, chaos: ChaosRates | None = Non
 # -- chaos decided per frame at delivery ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Delivery:
     """How one frame is delivered the first time it is sent (replays are always clean)."""
 

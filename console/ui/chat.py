@@ -221,15 +221,17 @@ class ChatView:
                 .props("flat dense no-caps size=sm data-testid=chat-earlier")
                 .classes("self-center")
             )
-        self._draw_earlier()
+        # The newest message comes with the page (or with the part of it being replaced), the rest of
+        # the page after it: whatever else is being built in the same step then stays a short task.
+        self._draw_earlier(1)
 
     def _show_earlier(self) -> None:
         self._wanted = max(0, self._wanted - MESSAGES_PER_PAGE)
         self._draw_earlier()
 
-    def _draw_earlier(self) -> None:
+    def _draw_earlier(self, count: int = MESSAGES_PER_TICK) -> None:
         """Draw the next few messages still wanted above the oldest one drawn (flush draws the rest)."""
-        start = max(self._wanted, self._first - MESSAGES_PER_TICK)
+        start = max(self._wanted, self._first - count)
         with self.column:
             for offset, message in enumerate(self.conversation.messages[start : self._first]):
                 self._add_message(message)

@@ -45,6 +45,17 @@ class TextBlock:
         self.parts.append(text)
         self.length += len(text)
 
+    def tail(self, size: int) -> str:
+        """The last `size` characters, from the last parts only."""
+        end: list[str] = []
+        count = 0
+        for part in reversed(self.parts):
+            end.append(part)
+            count += len(part)
+            if count >= size:
+                break
+        return "".join(reversed(end))[-size:] if size > 0 else ""
+
 
 @dataclass(slots=True)
 class ToolBlock:
@@ -257,6 +268,15 @@ Change: TypeAlias = (
 Listener = Callable[[Change], None]
 
 
+def _tell(listeners: tuple[Listener, ...], change: Change) -> None:
+    for listener in listeners:
+        try:
+            listener(change)
+        except Exception:
+            # A broken view must not break the session that feeds it.
+            log.exception("a conversation listener failed on %s", type(change).__name__)
+
+
 class Conversation:
     """Messages, contexts and trace of one session."""
 
@@ -276,6 +296,11 @@ class Conversation:
         # A tuple, replaced on (un)subscribe: emitting iterates it without a copy, and a listener that
         # unsubscribes while a change is delivered does not disturb the delivery.
         self._listeners: tuple[Listener, ...] = ()
+        self._coarse: tuple[Listener, ...] = ()  # told of all but each trace row and text delta
+        # Counted for those who look a few times a second instead of hearing of every delta.
+        self.received = 0  # inbound trace rows: frames, and what could not be decoded
+        self.protocol_errors = 0
+        self.text_deltas = 0  # text deltas applied to agent messages
         self._ids = 0
         self.link = LinkStatus(ConnectionState.CONNECTING)
 
@@ -290,21 +315,25 @@ class Conversation:
 
     # -- subscription -------------------------------------------------------------------------
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners += (listener,)
+    def subscribe(self, listener: Listener, *, deltas: bool = True) -> Callable[[], None]:
+        """Be told of every change; with `deltas=False`, of all but each trace row and text delta
+        (`TraceAdded`, `TextAppended`): a listener that reads the counters instead costs a streaming
+        session nothing per token."""
+        if deltas:
+            self._listeners += (listener,)
+        else:
+            self._coarse += (listener,)
 
         def unsubscribe() -> None:
             self._listeners = tuple(x for x in self._listeners if x is not listener)
+            self._coarse = tuple(x for x in self._coarse if x is not listener)
 
         return unsubscribe
 
     def _emit(self, change: Change) -> None:
-        for listener in self._listeners:
-            try:
-                listener(change)
-            except Exception:
-                # A broken view must not break the session that feeds it.
-                log.exception("a conversation listener failed on %s", type(change).__name__)
+        _tell(self._listeners, change)
+        if self._coarse:
+            _tell(self._coarse, change)
 
     def reset(self) -> None:
         """Forget the conversation (not the trace): what comes next starts a new one."""
@@ -438,8 +467,12 @@ class Conversation:
         ref: str | None = None,
     ) -> None:
         row = self.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
+        if direction == "in":
+            self.received += 1
+            if kind == "PROTOCOL_ERROR":
+                self.protocol_errors += 1
         if self._listeners:  # a session with no page open makes no row objects for nobody
-            self._emit(TraceAdded(TraceEntry(*row)))
+            _tell(self._listeners, TraceAdded(TraceEntry(*row)))
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -504,8 +537,10 @@ class Conversation:
             blocks.append(block)
             self._emit(BlockAdded(message, len(blocks) - 1))
         block.append(text)
+        if message.role == "assistant":
+            self.text_deltas += 1
         if self._listeners:
-            self._emit(TextAppended(message, len(blocks) - 1, text))
+            _tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
 
     def _tool_call(self, event: ev.ToolCall, at: float) -> None:
         message = self._stream_message(event.stream_id, at)

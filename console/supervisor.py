@@ -36,13 +36,13 @@ from console.session import (
     BlockUpdated,
     Change,
     ConnectionChanged,
+    Conversation,
     MessageAdded,
     MessageStatusChanged,
     NoticeAdded,
     Reset,
-    TextAppended,
+    TextBlock,
     ToolBlock,
-    TraceAdded,
 )
 from console.sessions import SessionEntry, SessionHub
 from console.transport.websocket import AgentClient, backoff
@@ -143,7 +143,8 @@ class Summary:
 
 
 class _Monitor:
-    """The live counters of one session, fed by its conversation's change stream."""
+    """The live counters of one session: its conversation's counts, read a few times a second, and
+    the changes that are not per token (status, connection, notices)."""
 
     def __init__(self, entry: SessionEntry, factory: ClientFactory, clock: Clock) -> None:
         self.entry = entry
@@ -159,7 +160,6 @@ class _Monitor:
         self.crashes = 0
         self.last_event_at: float | None = None
         self.last_error_at: float | None = None
-        self.tail = ""
         self.crash_reason = ""
         self.restart_at: float | None = None  # set while crashed
         self.history: deque[float] = deque(maxlen=HISTORY)
@@ -176,9 +176,11 @@ class _Monitor:
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.client = client
-        self._link = client.conversation.link.state
-        self._unsubscribe = client.conversation.subscribe(self._on_change)
-        self.tail = ""
+        conversation = client.conversation
+        self._link = conversation.link.state
+        # Not told of each token: the counts are read a few times a second (`poll`).
+        self._unsubscribe = conversation.subscribe(self._on_change, deltas=False)
+        self._seen = (conversation.received, conversation.text_deltas, conversation.protocol_errors)
         self.version += 1
 
     def detach(self) -> None:
@@ -188,23 +190,8 @@ class _Monitor:
 
     def _on_change(self, change: Change) -> None:
         match change:
-            case TraceAdded(entry=row):
-                if row.direction != "in":
-                    return  # our own frames are not upstream activity
-                self.events += 1
-                self.last_event_at = self.clock()
-                if row.kind == "PROTOCOL_ERROR":
-                    self._error()
-                return  # counts show through the once-a-second rates, not per frame
-            case TextAppended(message=message, text=text) if message.role == "assistant":
-                self.tokens += 1
-                self.tail = (self.tail + text)[-TAIL_CHARS:]
-            case MessageAdded(message=message) if message.role == "assistant":
-                self.tail = ""
-            case BlockAdded(message=message, block_index=index):
-                block = message.blocks[index]
-                if isinstance(block, ToolBlock):
-                    self.tail = (self.tail + f" ⟨{block.tool_name}⟩ ")[-TAIL_CHARS:]
+            case MessageAdded() | BlockAdded() | BlockUpdated() | Reset():
+                pass  # the tail or the pending tool calls changed
             case MessageStatusChanged(message=message) if message.status == "interrupted":
                 self.interrupted += 1
                 self.last_error_at = self.clock()
@@ -214,19 +201,34 @@ class _Monitor:
                 if status.state is S.RECONNECTING and self._link is not S.RECONNECTING:
                     self.reconnects += 1
                 self._link = status.state
-            case BlockUpdated():
-                pass  # a tool result: the pending count changes
-            case Reset():
-                self.tail = ""  # the stream starts over (an SSE replay from the start)
             case _:
                 return
         self.version += 1
+
+    def poll(self) -> int:
+        """Take in what the conversation counted since the last look; returns the version."""
+        conversation = self.entry.client.conversation
+        seen = (conversation.received, conversation.text_deltas, conversation.protocol_errors)
+        if seen != self._seen:
+            received, deltas, errors = self._seen
+            self._seen = seen
+            now = self.clock()
+            if seen[0] != received:
+                self.events += seen[0] - received
+                self.last_event_at = now
+            self.tokens += seen[1] - deltas
+            if seen[2] != errors:
+                self.errors += seen[2] - errors
+                self.last_error_at = now
+            self.version += 1
+        return self.version
 
     def _error(self) -> None:
         self.errors += 1
         self.last_error_at = self.clock()
 
     def sample(self, now: float) -> None:
+        self.poll()
         events, tokens, then = self._marks
         elapsed = max(now - then, 1e-6)
         self.rates = ((self.events - events) / elapsed, (self.tokens - tokens) / elapsed)
@@ -245,6 +247,7 @@ class _Monitor:
         self.version += 1
 
     def health(self, now: float) -> Health:
+        self.poll()
         client = self.entry.client
         conversation = client.conversation
         link = conversation.link
@@ -269,11 +272,32 @@ class _Monitor:
             last_crash=self.crash_reason,
             restart_in=None if self.restart_at is None else max(0.0, self.restart_at - now),
             seq=seq_lag(client),
-            tail=self.tail,
+            tail=reply_tail(conversation),
             history=tuple(self.history),
             driver="none" if self.driver is None else ("paused" if self.driver.paused else "running"),
             recent_error=self.last_error_at is not None and now - self.last_error_at < RECENT_ERROR,
         )
+
+
+def reply_tail(conversation: Conversation) -> str:
+    """The end of the latest agent reply as a card shows it: its last words, tool calls as ⟨name⟩."""
+    reply = next((m for m in reversed(conversation.messages) if m.role == "assistant"), None)
+    if reply is None:
+        return ""
+    parts: list[str] = []
+    size = 0
+    for block in reversed(reply.blocks):
+        if isinstance(block, TextBlock):
+            part = block.tail(TAIL_CHARS - size)
+        elif isinstance(block, ToolBlock):
+            part = f" ⟨{block.tool_name}⟩ "
+        else:
+            continue
+        parts.append(part)
+        size += len(part)
+        if size >= TAIL_CHARS:
+            break
+    return "".join(reversed(parts))[-TAIL_CHARS:]
 
 
 def seq_lag(client: SessionClient) -> SeqLag | None:
@@ -383,7 +407,7 @@ class Supervisor:
 
     def version(self, session_id: str) -> int:
         monitor = self._monitors.get(session_id)
-        return -1 if monitor is None else monitor.version
+        return -1 if monitor is None else monitor.poll()
 
     def health(self, session_id: str) -> Health | None:
         monitor = self._monitors.get(session_id)

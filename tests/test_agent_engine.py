@@ -224,3 +224,21 @@ def test_user_message_before_connecting_is_sent_once_connected() -> None:
     assert state(engine) is ConnectionState.CONNECTING
     engine.connected(0.6)
     assert sent(engine) == [{"type": "USER_MESSAGE", "content": "early"}]
+
+
+def test_a_listener_without_deltas_hears_no_token_yet_the_counts_add_up() -> None:
+    engine = live_engine()
+    every: list[str] = []
+    coarse: list[str] = []
+    engine.conversation.subscribe(lambda change: every.append(type(change).__name__))
+    engine.conversation.subscribe(lambda change: coarse.append(type(change).__name__), deltas=False)
+    engine.send_user_message("x", 0.0)
+    engine.receive(token(1, "one "), 0.1)
+    engine.receive(token(2, "two"), 0.2)
+    engine.receive("not json", 0.25)
+    engine.receive(frame(type="STREAM_END", seq=3, stream_id="s1"), 0.3)
+    assert every.count("TextAppended") == 2 and every.count("TraceAdded") >= 5
+    assert "TextAppended" not in coarse and "TraceAdded" not in coarse
+    assert {"MessageAdded", "MessageStatusChanged"} <= set(coarse)
+    conversation = engine.conversation
+    assert (conversation.received, conversation.protocol_errors, conversation.text_deltas) == (4, 1, 2)

@@ -104,8 +104,10 @@ async def test_reopening_the_page_mid_stream_shows_everything_so_far(user: User,
     )
     await user.open("/")  # a reload: the page is rebuilt from the session model
     reply = client.conversation.messages[1]
-    runs = [e for e in user.current_layout.descendants() if isinstance(e, StreamText)]
-    shown = "".join(str(e.props["text"]) for e in runs[1:])
+    reply_view = next(
+        e for e in user.current_layout.descendants() if e.props.get("data-message-id") == reply.id
+    )
+    shown = "".join(str(e.props["text"]) for e in reply_view.descendants() if isinstance(e, StreamText))
     assert shown and reply.text.startswith(shown)
     assert reply.status == "streaming"
 

@@ -61,7 +61,8 @@ LARGE_CONTEXT_PROMPT: Final = ("show the database schema behind {topic}", 1)
 class AutopilotConfig:
     think: tuple[float, float] = (0.5, 2.5)  # seconds between a reply's end and the next prompt
     first: tuple[float, float] = (0.0, 2.0)  # before the first prompt, so sessions do not move in step
-    poll: float = 0.25
+    # A session says when its state changes; this is how long to wait at most if it says nothing.
+    poll: float = 2.0
     large_context: bool = False
 
     def scaled(self, factor: float) -> AutopilotConfig:
@@ -89,6 +90,7 @@ class Autopilot:
         self._prompts = PROMPTS + ((LARGE_CONTEXT_PROMPT,) if self.config.large_context else ())
         self._paused = False
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
         self.sent = 0
 
     @property
@@ -101,6 +103,7 @@ class Autopilot:
 
     def resume(self) -> None:
         self._paused = False
+        self._wake.set()
 
     def start(self) -> asyncio.Task[None]:
         if self._task is None:
@@ -120,21 +123,29 @@ class Autopilot:
         return template.format(topic=self._rng.choice(TOPICS))
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         await asyncio.sleep(self._rng.uniform(*self.config.first))
-        due: float | None = None  # when the next prompt goes, once the session is ready for it
         while True:
             client = self._client_of()
             if client is None:
                 return
             if self._paused or not _ready(client):
-                due = None
-            elif due is None:
-                due = loop.time() + self._rng.uniform(*self.config.think)
-            elif loop.time() >= due:
-                due = None
+                await self._until_changed(client)
+                continue
+            await asyncio.sleep(self._rng.uniform(*self.config.think))
+            client = self._client_of()
+            if client is not None and not self._paused and _ready(client):
                 self._send(client)
-            await asyncio.sleep(self.config.poll)
+
+    async def _until_changed(self, client: SessionClient) -> None:
+        """Until the session's state may have changed (not a wake-up per tick for a thousand pilots)."""
+        self._wake.clear()
+        unsubscribe = client.conversation.subscribe(lambda _change: self._wake.set(), deltas=False)
+        timeout = asyncio.get_running_loop().call_later(self.config.poll, self._wake.set)
+        try:
+            await self._wake.wait()
+        finally:
+            timeout.cancel()
+            unsubscribe()
 
     def _send(self, client: SessionClient) -> None:
         try:

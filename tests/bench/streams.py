@@ -91,7 +91,8 @@ def metric(text: str, pattern: str) -> list[float]:
 
 
 def pong_latencies(sim_http: str) -> list[float]:
-    log = httpx.get(f"{sim_http}/log", timeout=20).json()
+    # A saturated loop (1,000 sessions and their simulator in one process) can take a while to serve it.
+    log = httpx.get(f"{sim_http}/log", timeout=90).json()
     return [float(e["latency_ms"]) for e in log if e.get("kind") == "pong" and "latency_ms" in e]
 
 

@@ -47,6 +47,8 @@ class TextBlock:
 
     def tail(self, size: int) -> str:
         """The last `size` characters, from the last parts only."""
+        if size <= 0:
+            return ""
         end: list[str] = []
         count = 0
         for part in reversed(self.parts):
@@ -54,7 +56,7 @@ class TextBlock:
             count += len(part)
             if count >= size:
                 break
-        return "".join(reversed(end))[-size:] if size > 0 else ""
+        return "".join(reversed(end))[-size:]
 
 
 @dataclass(slots=True)
@@ -471,7 +473,7 @@ class Conversation:
             self.received += 1
             if kind == "PROTOCOL_ERROR":
                 self.protocol_errors += 1
-        if self._listeners:  # a session with no page open makes no row objects for nobody
+        if self._listeners:  # with no view open, no row objects are made
             _tell(self._listeners, TraceAdded(TraceEntry(*row)))
 
     # -- internals ----------------------------------------------------------------------------

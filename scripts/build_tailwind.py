@@ -1,6 +1,6 @@
 """Regenerate console/ui/tailwind.css: the Tailwind utilities the console's pages use, built ahead of time.
 
-    python scripts/build_tailwind.py [--check]
+    python scripts/build_tailwind.py
 
 NiceGUI normally compiles Tailwind in the browser: on every DOM change the runtime scans every
 element's classes, and when it meets a class it has not seen it rewrites its stylesheet, which makes
@@ -9,15 +9,13 @@ that on every tick. The console runs with that runtime off and serves this file 
 
 The file is built by the very compiler NiceGUI ships (its `tailwindcss.min.js`, in real Chromium), fed
 every word of the console's UI sources as a candidate class, the way Tailwind's own scanner reads
-source files; words that are not utilities produce nothing. `--check` fails when the file is stale
-(a test runs it).
+source files; words that are not utilities produce nothing. A test builds it again and fails when the
+file lacks a utility the sources use.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from pathlib import Path
 
 import nicegui
@@ -61,20 +59,11 @@ def build_css() -> str:
     return css.rstrip() + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--check", action="store_true", help="fail if the file is not what a build makes")
-    args = parser.parse_args()
+def main() -> None:
     css = build_css()
-    if args.check:
-        if OUT.exists() and OUT.read_text() == css:
-            return 0
-        print(f"{OUT.relative_to(ROOT)} is stale: run python scripts/build_tailwind.py", file=sys.stderr)
-        return 1
     OUT.write_text(css)
     print(f"wrote {OUT.relative_to(ROOT)} ({len(css):,} bytes)")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -180,7 +180,7 @@ class _Monitor:
         self._link = conversation.link.state
         # Not told of each token: the counts are read a few times a second (`poll`).
         self._unsubscribe = conversation.subscribe(self._on_change, deltas=False)
-        self._seen = (conversation.received, conversation.text_deltas, conversation.protocol_errors)
+        self._seen = _counts(conversation)
         self.version += 1
 
     def detach(self) -> None:
@@ -207,8 +207,7 @@ class _Monitor:
 
     def poll(self) -> int:
         """Take in what the conversation counted since the last look; returns the version."""
-        conversation = self.entry.client.conversation
-        seen = (conversation.received, conversation.text_deltas, conversation.protocol_errors)
+        seen = _counts(self.entry.client.conversation)
         if seen != self._seen:
             received, deltas, errors = self._seen
             self._seen = seen
@@ -277,6 +276,10 @@ class _Monitor:
             driver="none" if self.driver is None else ("paused" if self.driver.paused else "running"),
             recent_error=self.last_error_at is not None and now - self.last_error_at < RECENT_ERROR,
         )
+
+
+def _counts(conversation: Conversation) -> tuple[int, int, int]:
+    return conversation.received, conversation.text_deltas, conversation.protocol_errors
 
 
 def reply_tail(conversation: Conversation) -> str:

@@ -43,12 +43,14 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from console import jsonvalue
 from console.events import excerpt
 from console.jsonvalue import JsonObject, JsonValue
 from console.sim import agent_scripts as scripts
 from console.sim.agent_scripts import CLEAN, ChaosRates, Delivery
+from console.sim.pacing import Pacer
 
 __all__ = ["AgentSimulator", "ChaosRates", "SimConfig", "serve"]
 
@@ -192,6 +194,7 @@ class _Conn:
         self.missed = 0
         self.grace: asyncio.TimerHandle | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self.waiting = False  # the sender has sent all there was and waits for more
 
     def abort(self) -> None:
         self.ws.transport.abort()
@@ -219,6 +222,7 @@ class AgentSimulator:
         self._host = "127.0.0.1"
         self._port = 0
         self._background: set[asyncio.Task[None]] = set()
+        self._pacer = Pacer()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -247,6 +251,7 @@ class AgentSimulator:
                 session.conn.abort()
         for task in list(self._background):
             task.cancel()
+        self._pacer.close()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -584,7 +589,7 @@ class AgentSimulator:
                 continue
             if conn.epoch < s.current:
                 # A new response began: what is held of the old numbering goes first.
-                await self._flush_held(conn)
+                self._flush_held(conn)
                 conn.epoch = min(i for i in s.numberings if i > conn.epoch)
                 conn.cursor = 0
                 continue
@@ -592,63 +597,78 @@ class AgentSimulator:
                 try:
                     await asyncio.wait_for(signal.wait(), hold_timeout)
                 except TimeoutError:
-                    await self._flush_held(conn)
+                    self._flush_held(conn)
             else:
-                await signal.wait()
+                conn.waiting = True  # `_append` may send what comes next itself
+                try:
+                    await signal.wait()
+                finally:
+                    conn.waiting = False
 
     async def _deliver(self, conn: _Conn, epoch: int, position: int, frame: _Frame) -> bool:
-        """Send one log frame; False when chaos dropped the connection."""
+        """Send one log frame; False when the connection is gone (chaos may have dropped it)."""
         s = conn.session
         first = (epoch, position) not in s.performed
         if frame.seq is None:  # malformed: sent once, never replayed
             if first:
                 s.performed.add((epoch, position))
                 self._chaos(s, conn, "malformed", excerpt=excerpt(frame.text, 80))
-                await self._send(conn, epoch, frame)
+                return self._send(conn, epoch, frame)
             return True
         plan = frame.delivery if first else CLEAN
         if plan is not CLEAN:
             s.performed.add((epoch, position))
         if plan.spike > 0:
             self._chaos(s, conn, "spike", seq=frame.seq, seconds=plan.spike)
-            await asyncio.sleep(plan.spike * self.config.time_scale)
+            await self._sleep(plan.spike)
         if plan.hold > 0:
             self._chaos(s, conn, "reorder", seq=frame.seq, frame_type=frame.kind, after=plan.hold)
             conn.held.append(_Held(epoch, frame, plan.hold, plan.duplicate))
             return True
-        await self._send(conn, epoch, frame)
+        if not self._send(conn, epoch, frame):
+            return False
         if plan.duplicate:
             self._chaos(s, conn, "duplicate", seq=frame.seq, frame_type=frame.kind)
-            await self._send(conn, epoch, frame)
-        await self._release_held(conn)
+            self._send(conn, epoch, frame)
+        self._release_held(conn)
         if plan.drop_after:
-            await self._flush_held(conn)  # so what chaos was performed does not depend on timing
+            self._flush_held(conn)  # so what chaos was performed does not depend on timing
             self._chaos(s, conn, "drop", seq=frame.seq)
             conn.abort()
             return False
         return True
 
-    async def _release_held(self, conn: _Conn) -> None:
+    def _release_held(self, conn: _Conn) -> None:
         for held in conn.held:
             held.countdown -= 1
         due = [h for h in conn.held if h.countdown <= 0]
         conn.held = [h for h in conn.held if h.countdown > 0]
         for held in due:
-            await self._send_held(conn, held)
+            self._send_held(conn, held)
 
-    async def _flush_held(self, conn: _Conn) -> None:
+    def _flush_held(self, conn: _Conn) -> None:
         due, conn.held = conn.held, []
         for held in due:
-            await self._send_held(conn, held)
+            self._send_held(conn, held)
 
-    async def _send_held(self, conn: _Conn, held: _Held) -> None:
-        await self._send(conn, held.epoch, held.frame)
+    def _send_held(self, conn: _Conn, held: _Held) -> None:
+        self._send(conn, held.epoch, held.frame)
         if held.duplicate:
             self._chaos(conn.session, conn, "duplicate", seq=held.frame.seq, frame_type=held.frame.kind)
-            await self._send(conn, held.epoch, held.frame)
+            self._send(conn, held.epoch, held.frame)
 
-    async def _send(self, conn: _Conn, epoch: int, frame: _Frame) -> None:
-        await conn.ws.send(frame.text)
+    def _send(self, conn: _Conn, epoch: int, frame: _Frame) -> bool:
+        """Write one frame now; False when the connection is closing (the frame stays in the log).
+
+        Written through the connection's sans-I/O protocol rather than `await ws.send()`: the
+        coroutine, its context manager and the wait for the write buffer cost more than the frame,
+        and simulated frames are small enough for the transport's buffer to absorb.
+        """
+        ws = conn.ws
+        if ws.protocol.state is not State.OPEN or ws.transport.is_closing():
+            return False
+        ws.protocol.send_text(frame.text.encode())
+        ws.send_data()
         s = conn.session
         now = asyncio.get_running_loop().time()
         if frame.seq is not None:
@@ -660,6 +680,7 @@ class AgentSimulator:
             self._ping_sent(conn, frame.ref, now)
         elif frame.kind == "TOOL_CALL" and frame.ref is not None:
             s.call_sent[frame.ref] = now
+        return True
 
     # -- heartbeats ---------------------------------------------------------------------------------------------
 
@@ -732,7 +753,20 @@ class AgentSimulator:
         obj.update(fields)
         frame = _Frame(seq, kind, jsonvalue.dumps(obj), ref, delivery)
         numbering.frames.append(frame)
-        s.wake()
+        conn = s.conn
+        if (
+            conn is not None
+            and conn.waiting
+            and delivery is CLEAN
+            and conn.epoch == s.current
+            and conn.cursor == len(numbering.frames) - 1
+            and self._send(conn, s.current, frame)
+        ):
+            # The sender had sent everything before this frame: it goes now, without waking the
+            # sender (a task switch per token, most of a token's cost at a thousand sessions).
+            conn.cursor += 1
+        else:
+            s.wake()
         return frame
 
     async def _work(self, s: _Session) -> None:
@@ -750,7 +784,7 @@ class AgentSimulator:
 
     async def _sleep(self, seconds: float) -> None:
         if seconds > 0:
-            await asyncio.sleep(seconds * self.config.time_scale)
+            await self._pacer.sleep(seconds * self.config.time_scale)
 
     async def _respond(self, s: _Session, prompt: str) -> None:
         cfg = self.config

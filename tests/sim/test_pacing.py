@@ -1,0 +1,70 @@
+"""The pacer: simulated sessions' waits end when due, but only a batch of them per loop iteration."""
+
+from __future__ import annotations
+
+import asyncio
+
+from console.sim.pacing import Pacer
+
+
+async def test_waits_end_when_due_earliest_first() -> None:
+    pacer = Pacer()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    ended: list[tuple[str, float]] = []
+
+    async def wait(name: str, seconds: float) -> None:
+        await pacer.sleep(seconds)
+        ended.append((name, loop.time() - start))
+
+    await asyncio.gather(wait("late", 0.06), wait("early", 0.02), wait("middle", 0.04))
+    assert [name for name, _ in ended] == ["early", "middle", "late"]
+    for (_, at), asked in zip(ended, (0.02, 0.04, 0.06), strict=True):
+        assert asked <= at < asked + 0.05
+
+
+async def test_an_overdue_crowd_ends_a_batch_per_iteration_and_other_work_runs_between() -> None:
+    pacer = Pacer(batch=4)
+    iteration = 0
+    ended_in: list[int] = []
+
+    async def count_iterations() -> None:
+        nonlocal iteration
+        while True:
+            iteration += 1
+            await asyncio.sleep(0)
+
+    async def wait() -> None:
+        await pacer.sleep(0.01)
+        ended_in.append(iteration)
+
+    counter = asyncio.create_task(count_iterations())
+    try:
+        waits = [asyncio.create_task(wait()) for _ in range(20)]
+        await asyncio.sleep(0.05)  # all twenty are overdue together, as on a loop that fell behind
+        await asyncio.gather(*waits)
+    finally:
+        counter.cancel()
+    assert len(ended_in) == 20
+    per_iteration = [ended_in.count(i) for i in sorted(set(ended_in))]
+    assert max(per_iteration) <= 4
+    assert len(per_iteration) >= 5  # the loop went round (other callbacks ran) between the batches
+
+
+async def test_a_cancelled_wait_is_skipped_and_the_others_still_end() -> None:
+    pacer = Pacer(batch=1)
+    cancelled = asyncio.create_task(pacer.sleep(0.01))
+    kept = asyncio.create_task(pacer.sleep(0.02))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.wait_for(kept, 1.0)
+    assert cancelled.cancelled()
+
+
+async def test_close_cancels_what_still_waits() -> None:
+    pacer = Pacer()
+    waiting = asyncio.create_task(pacer.sleep(10.0))
+    await asyncio.sleep(0)
+    pacer.close()
+    await asyncio.sleep(0)
+    assert waiting.cancelled()

@@ -18,6 +18,9 @@ import math
 from typing import Final
 
 BATCH: Final = 8  # waits ended per loop iteration; each one is about a token's work, 0.1-0.2 ms
+# uvloop's clock and timers count whole milliseconds, so a timer may fire up to one early: a wait due
+# within it has ended (otherwise the timer is set again for a moment that is already past, in a spin).
+SLACK: Final = 0.001  # seconds
 
 
 class Pacer:
@@ -55,7 +58,7 @@ class Pacer:
     def _release(self, loop: asyncio.AbstractEventLoop) -> None:
         self._handle, self._armed_for = None, math.inf
         due = self._due
-        now = loop.time()
+        now = loop.time() + SLACK
         released = 0
         while due and due[0][0] <= now and released < self.batch:
             future = heapq.heappop(due)[2]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import uvloop
+
 from console.sim.pacing import Pacer
 
 
@@ -68,3 +70,23 @@ async def test_close_cancels_what_still_waits() -> None:
     pacer.close()
     await asyncio.sleep(0)
     assert waiting.cancelled()
+
+
+def test_on_uvloop_a_wait_costs_a_timer_or_two_not_a_spin_until_the_clock_ticks() -> None:
+    # uvloop's timers count whole milliseconds and may fire before a deadline between two of them.
+    releases = 0
+
+    class Counting(Pacer):
+        def _release(self, loop: asyncio.AbstractEventLoop) -> None:
+            nonlocal releases
+            releases += 1
+            super()._release(loop)
+
+    async def waits() -> None:
+        pacer = Counting()
+        for i in range(20):
+            await pacer.sleep(0.0013 + i * 0.0001)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(waits())
+    assert releases <= 40

@@ -141,9 +141,10 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
         await embedded.stop()
 
     @app.get("/metrics")
-    def prometheus() -> Response:
+    async def prometheus() -> Response:
         """Per-session and aggregate counters and the event-loop lag, for Prometheus and the like."""
-        return Response(metrics.render(supervisor, metrics.LOOP_LAG), media_type=metrics.CONTENT_TYPE)
+        text = await metrics.scrape(supervisor, metrics.LOOP_LAG)
+        return Response(text, media_type=metrics.CONTENT_TYPE)
 
     @ui.page("/overview")
     def overview() -> None:

@@ -265,3 +265,34 @@ async def test_metrics_are_valid_prometheus_text_with_every_session(
         assert f'agent_console_session_up{{session="{sid}",dialect="agent"}} 1' in text
     assert re.search(r'^agent_console_event_loop_lag_seconds_bucket\{le="\+Inf"\} [1-9]', text, re.MULTILINE)
     assert re.search(r"^process_cpu_seconds_total \d", text, re.MULTILINE)
+
+
+async def test_a_scrape_is_built_a_slice_at_a_time_and_says_what_render_says(
+    sim: AgentSimulator, supervisor: Supervisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(3):
+        supervisor.add(target(sim, f"s{n}"), name=f"agent {n}")
+    await eventually(lambda: all(supervisor.hub.sessions[s].client.connected_once for s in supervisor.ids))
+    monkeypatch.setattr(metrics, "SLICE", 1)
+    turns = 0
+
+    async def other_work() -> None:  # what else the loop runs: pages, PONGs, timers
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    worker = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    try:
+        before = turns
+        scraped = await metrics.scrape(supervisor)
+        during = turns - before
+    finally:
+        worker.cancel()
+    assert during >= 3  # a session per slice: the loop went round between them
+
+    def series(text: str) -> list[str]:  # values move between two scrapes a moment apart
+        return [line if line.startswith("#") else line.rsplit(" ", 1)[0] for line in text.splitlines()]
+
+    assert series(scraped) == series(metrics.render(supervisor))

@@ -753,21 +753,22 @@ class AgentSimulator:
         obj.update(fields)
         frame = _Frame(seq, kind, jsonvalue.dumps(obj), ref, delivery)
         numbering.frames.append(frame)
-        conn = s.conn
-        if (
-            conn is not None
-            and conn.waiting
-            and delivery is CLEAN
-            and conn.epoch == s.current
-            and conn.cursor == len(numbering.frames) - 1
-            and self._send(conn, s.current, frame)
-        ):
-            # The sender had sent everything before this frame: it goes now, without waking the
-            # sender (a task switch per token, most of a token's cost at a thousand sessions).
-            conn.cursor += 1
-        else:
+        if not self._sent_at_once(s, numbering, frame):
             s.wake()
         return frame
+
+    def _sent_at_once(self, s: _Session, numbering: _Numbering, frame: _Frame) -> bool:
+        """Write a frame the connection's sender would send next, and plainly, without waking it: a
+        task switch per token was most of a token's cost at a thousand sessions."""
+        conn = s.conn
+        if conn is None or not conn.waiting or frame.delivery is not CLEAN:
+            return False
+        if conn.epoch != numbering.index or conn.cursor != len(numbering.frames) - 1:
+            return False
+        if not self._send(conn, numbering.index, frame):
+            return False
+        conn.cursor += 1
+        return True
 
     async def _work(self, s: _Session) -> None:
         while True:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -27,6 +27,25 @@ class Clock:
         return self.now
 
 
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def policy(thawed: None, clock: Clock) -> AsyncIterator[FreezeSurvivors]:
+    """The policy, following the collector for the test (thawing every 600 s of `clock`)."""
+    survivors = FreezeSurvivors(thaw_every=600.0, clock=clock)
+    survivors.start()
+    yield survivors
+    survivors.stop()
+
+
+def walked() -> set[int]:
+    """The ids of what later collections look at (everything not frozen)."""
+    return {id(o) for o in gc.get_objects()}
+
+
 async def full_collection() -> None:
     await collection(2)
 
@@ -37,86 +56,65 @@ async def collection(generation: int) -> None:
 
 
 async def test_what_a_full_collection_leaves_is_frozen_and_later_ones_walk_only_what_is_new(
-    thawed: None,
+    policy: FreezeSurvivors,
 ) -> None:
-    clock = Clock()
-    policy = FreezeSurvivors(thaw_every=600.0, clock=clock)
-    policy.start()
-    try:
-        history = [{"step": i, "data": [i]} for i in range(5_000)]  # long-lived, like a conversation
-        await full_collection()
-        assert gc.get_freeze_count() > len(history)
-        walked = {id(o) for o in gc.get_objects()}  # what later collections look at
-        assert not any(id(step) in walked for step in history)
-        assert policy.freezes >= 1  # and any the allocations above set off
-    finally:
-        policy.stop()
+    history = [{"step": i, "data": [i]} for i in range(5_000)]  # long-lived, like a conversation
+    await full_collection()
+    assert gc.get_freeze_count() > len(history)
+    assert not any(id(step) in walked() for step in history)
+    assert policy.freezes >= 1  # and any the allocations above set off
 
 
-async def test_what_a_collection_of_the_middle_generation_leaves_is_frozen_too(thawed: None) -> None:
-    policy = FreezeSurvivors(thaw_every=600.0, clock=Clock())
-    policy.start()
-    try:
-        await full_collection()  # what existed before is frozen: not what this collection promotes
-        freezes = policy.freezes
-        history = [{"step": i, "data": [i]} for i in range(5_000)]
-        await collection(1)
-        walked = {id(o) for o in gc.get_objects()}
-        assert not any(id(step) in walked for step in history)
-        assert policy.freezes > freezes
+async def test_what_a_collection_of_the_middle_generation_leaves_is_frozen_too(
+    policy: FreezeSurvivors,
+) -> None:
+    await full_collection()  # what existed before is frozen: not what this collection promotes
+    freezes = policy.freezes
+    history = [{"step": i, "data": [i]} for i in range(5_000)]
+    await collection(1)
+    assert not any(id(step) in walked() for step in history)
+    assert policy.freezes > freezes
 
-        freezes = policy.freezes
-        await collection(0)  # the youngest generation's survivors are left to the next ones
-        assert policy.freezes == freezes
-    finally:
-        policy.stop()
+    freezes = policy.freezes
+    await collection(0)  # the youngest generation's survivors are left to the next ones
+    assert policy.freezes == freezes
 
 
 async def test_a_thawed_heap_is_walked_by_a_full_collection_before_anything_is_frozen_again(
-    thawed: None,
+    policy: FreezeSurvivors, clock: Clock
 ) -> None:
-    clock = Clock()
-    policy = FreezeSurvivors(thaw_every=600.0, clock=clock)
-    policy.start()
-    try:
-        history = [{"step": i, "data": [i]} for i in range(5_000)]
-        await full_collection()
-        clock.now = 601.0
-        await collection(1)
-        assert policy.thaws == 1 and gc.get_freeze_count() == 0
+    history = [{"step": i, "data": [i]} for i in range(5_000)]
+    await full_collection()
+    clock.now = 601.0
+    await collection(1)
+    assert policy.thaws == 1 and gc.get_freeze_count() == 0
 
-        freezes = policy.freezes
-        await collection(1)  # not a full collection: what was thawed stays where one will walk it
-        assert gc.get_freeze_count() == 0 and policy.freezes == freezes
-        assert id(history[0]) in {id(o) for o in gc.get_objects()}
+    freezes = policy.freezes
+    await collection(1)  # not a full collection: what was thawed stays where one will walk it
+    assert gc.get_freeze_count() == 0 and policy.freezes == freezes
+    assert id(history[0]) in walked()
 
-        await full_collection()
-        assert gc.get_freeze_count() > len(history) and policy.freezes == freezes + 1
-    finally:
-        policy.stop()
+    await full_collection()
+    assert gc.get_freeze_count() > len(history) and policy.freezes == freezes + 1
 
 
-async def test_the_frozen_heap_is_thawed_on_schedule_so_that_cycles_in_it_can_be_freed(thawed: None) -> None:
-    clock = Clock()
-    policy = FreezeSurvivors(thaw_every=600.0, clock=clock)
-    policy.start()
-    try:
-        cycle: list[object] = []
-        cycle.append(cycle)
-        await full_collection()
-        assert gc.get_freeze_count() > 0
-        del cycle  # garbage now, but frozen: no collection can see it
+async def test_the_frozen_heap_is_thawed_on_schedule_so_that_cycles_in_it_can_be_freed(
+    policy: FreezeSurvivors, clock: Clock
+) -> None:
+    cycle: list[object] = []
+    cycle.append(cycle)
+    await full_collection()
+    assert gc.get_freeze_count() > 0
+    del cycle  # garbage now, but frozen: no collection can see it
 
-        clock.now = 599.0
-        await full_collection()
-        assert gc.get_freeze_count() > 0 and policy.thaws == 0
+    clock.now = 599.0
+    await full_collection()
+    assert gc.get_freeze_count() > 0 and policy.thaws == 0
 
-        clock.now = 601.0
-        await full_collection()
-        assert policy.thaws == 1 and gc.get_freeze_count() == 0
-        assert gc.collect() > 0  # the cycle frozen before is found and freed
-    finally:
-        policy.stop()
+    clock.now = 601.0
+    await full_collection()
+    assert policy.thaws == 1 and gc.get_freeze_count() == 0
+    assert gc.collect() > 0  # the cycle frozen before is found and freed
 
 
 async def test_a_stopped_policy_leaves_the_collector_alone(thawed: None) -> None:

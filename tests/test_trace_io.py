@@ -23,7 +23,7 @@ from console.trace_io import (
 )
 from console.transport.websocket import AgentClient
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "agent_server_normal_session.jsonl"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "agent_server_normal_session.jsonl"
 
 
 def frame(**fields: object) -> str:

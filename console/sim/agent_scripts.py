@@ -7,7 +7,7 @@ truth is derived from the same steps, so what the simulator "meant" never depend
 
 Everything here is a function of the prompt and a `random.Random`: the same seed gives the same
 response, and so does a replay. Shapes mimic the recorded agent-server session
-(`shared/fixtures/agent_server_normal_session.jsonl`): stream ids `s_1b099ba9`, call ids `tc_74edc748`,
+(`tests/fixtures/agent_server_normal_session.jsonl`): stream ids `s_1b099ba9`, call ids `tc_74edc748`,
 context ids `ctx_report`, tokens of 1-3 words every 30-80 ms, tools that take 1-2 s, a ~200 ms pause
 after a tool result, a snapshot at the start of most responses and an updated one mid-response.
 

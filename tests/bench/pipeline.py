@@ -20,7 +20,7 @@ from pathlib import Path
 from console.engines.agent import AgentEngine
 
 BIG = 100_000
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "agent_server_normal_session.jsonl"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "agent_server_normal_session.jsonl"
 
 
 def responses() -> list[list[str]]:

@@ -392,6 +392,8 @@ class ConversationDecoder:
             value = jsonvalue.loads(data)
         except jsonvalue.JsonDecodeError as exc:
             raise _Invalid(f"{kind} event: malformed JSON: {exc}") from None
+        if jsonvalue.nesting_exceeds(data, value):
+            raise _Invalid(f"{kind} event: JSON nested deeper than {jsonvalue.MAX_DEPTH} levels")
         if not isinstance(value, dict):
             raise _Invalid(f"{kind} event: data is a JSON {type_name(value)}, not an object")
         return value

@@ -436,6 +436,12 @@ class Conversation:
         self._set_status(message, "interrupted", reason)
         return message
 
+    def interrupt_stream(self, stream_id: str, reason: str) -> None:
+        """The message of `stream_id` will not finish (its stream gave up on it): keep it, say why."""
+        message = self._by_stream.get(stream_id)
+        if message is not None and message.status == "streaming":
+            self._set_status(message, "interrupted", reason)
+
     def prompt_of(self, message: Message) -> str | None:
         """The user text an agent message answered, for retry."""
         if message.reply_to is None:

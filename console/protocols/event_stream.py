@@ -13,6 +13,7 @@ error on the timeline, then a reconnection with backoff); `flush` makes the deco
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -68,10 +69,8 @@ class SSEDecoder:
     def decode(self, chunk: str) -> list[ServerSentEvent]:
         events: list[ServerSentEvent] = []
         if self.broken is None:
-            try:
+            with contextlib.suppress(_TooLarge):  # `broken` says why; the events before it stand
                 self._decode(chunk, events)
-            except _TooLarge:
-                pass  # `broken` says why; the events before it stand
         return events
 
     def _decode(self, chunk: str, events: list[ServerSentEvent]) -> None:

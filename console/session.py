@@ -382,6 +382,21 @@ class Conversation:
         self._open_components.clear()
         self._emit(Reset())
 
+    def continue_from(self, previous: Conversation) -> None:
+        """Take over what `previous` received (the supervisor restarts a crashed session with a new
+        client): messages, contexts, trace, notices and counts. A reply still streaming will not
+        finish on the new connection: it is interrupted, keeping its text, so the user can retry."""
+        self.messages, self.contexts, self.trace = previous.messages, previous.contexts, previous.trace
+        self.notices, self.folded = previous.notices, previous.folded
+        self._by_stream, self._by_id = previous._by_stream, previous._by_id
+        self._tools, self._components = previous._tools, previous._components
+        self.received, self.protocol_errors = previous.received, previous.protocol_errors
+        self.text_deltas, self._ids = previous.text_deltas, previous._ids
+        self._emit(Reset())
+        for message in list(previous._streaming):
+            self._streaming.append(message)
+            self._set_status(message, "interrupted", "the session restarted")
+
     def set_link(self, status: LinkStatus) -> None:
         if status != self.link:
             self.link = status

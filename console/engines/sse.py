@@ -75,6 +75,14 @@ class SSEEngine(LinkView):
 
     def connected(self, now: float) -> None:
         self._applied_before = self._applied
+        if not self._link.connections and not self.decoder.completed:
+            # A conversation taken over from a crashed session: a replay does not add its ended messages again.
+            done = [
+                m.stream_id
+                for m in self.conversation.messages
+                if m.stream_id and m.status in ("done", "sent")
+            ]
+            self.decoder = ConversationDecoder(known_fields=self.known_fields, completed=done)
         fresh = self.state is S.CONNECTING  # the first connection, or a replay from the start
         self._link.connected()
         if fresh:

@@ -57,7 +57,8 @@ def forbidden(address: IP, exposed: bool) -> str | None:
     address = _plain(address)
     if address in METADATA or address.is_link_local:
         return "link-local and cloud-metadata addresses are never allowed"
-    if address.is_unspecified or address.is_multicast or address.is_reserved:
+    # ::1 sits in IPv6's reserved ::/8: loopback is judged as loopback below.
+    if address.is_unspecified or address.is_multicast or (address.is_reserved and not address.is_loopback):
         return "this kind of address is not allowed"
     if exposed and (address.is_loopback or any(address in net for net in PRIVATE_NETS) or address.is_private):
         return "loopback and private addresses are not allowed from the network"

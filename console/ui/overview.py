@@ -20,6 +20,9 @@ from console.clients import DIALECTS, Dialect, Target, TargetError
 from console.connection import ConnectionState
 from console.jsonvalue import JsonValue
 from console.metrics import LOOP_LAG, STATES
+from console.security import policy as security
+from console.security.limits import LimitError, check_session_room
+from console.security.upstream import check_upstream
 from console.supervisor import CRASHED, Health, Summary, Supervisor
 from console.ui.status import LABELS
 
@@ -496,17 +499,19 @@ class AddSessionDialog:
         self.error.set_text("")
         self.dialog.open()
 
-    def submit(self) -> None:
+    async def submit(self) -> None:
         url = str(self.url.value or "").strip()
         dialect = str(self.dialect.value)
-        problem = _check_url(url)
+        # A visitor's URL is judged (scheme, and every address its name resolves to) before any connection.
+        problem = await check_upstream(url, security.current())
         if problem:
             self.error.set_text(problem)
             return
         try:
+            check_session_room(len(self.supervisor.ids))
             target = Target(_dialect(dialect), url)
             entry = self.supervisor.add(target, name=str(self.name.value or "").strip() or None)
-        except TargetError as exc:
+        except (TargetError, LimitError) as exc:
             self.error.set_text(str(exc))
             return
         self.dialog.close()
@@ -520,14 +525,6 @@ def _dialect(name: str) -> Dialect:
         if name == known:
             return known
     raise TargetError(f"unknown dialect '{name}'")
-
-
-def _check_url(url: str) -> str:
-    if not url:
-        return "A URL is needed."
-    if not url.startswith(("ws://", "wss://", "http://", "https://")):
-        return "The URL must start with ws://, wss://, http:// or https://."
-    return ""
 
 
 def _quietly(element: ui.element, prop: str, value: str) -> None:

@@ -516,7 +516,7 @@ class AddSessionDialog:
 
 
 def _dialect(name: str) -> Dialect:
-    for known in ("agent", "sse", "chat"):
+    for known in ("agent", "sse", "chat", "agui"):
         if name == known:
             return known
     raise TargetError(f"unknown dialect '{name}'")

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeAlias, overload
 
 from console import events as ev
-from console import jsonvalue, session_runs as runs
+from console import jsonvalue
+from console import session_runs as runs
 from console.connection import ConnectionState, LinkStatus
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue

@@ -86,7 +86,7 @@ def make_agent() -> Agent[StateDeps[Shopping], str | DeferredToolRequests]:
     async def add_item(ctx: RunContext[StateDeps[Shopping]], name: str) -> StateDeltaEvent:
         """Add an item to the shopping list."""
         ctx.deps.state.items.append(name)
-        return StateDeltaEvent(delta=[{"op": "add", "path": "/items/-", "value": name}])
+        return StateDeltaEvent.model_validate({"delta": [{"op": "add", "path": "/items/-", "value": name}]})
 
     @agent.tool
     async def reset_list(ctx: RunContext[StateDeps[Shopping]]) -> StateSnapshotEvent:

@@ -108,7 +108,12 @@ def make_app() -> Starlette:
     async def run(request: Request) -> Response:
         return await AGUIAdapter.dispatch_request(request, agent=agent, deps=StateDeps(Shopping()))
 
-    return Starlette(routes=[Route("/agent", run, methods=["POST"])])
+    async def broken(request: Request) -> Response:
+        return Response("the model provider is down\n", status_code=503, media_type="text/plain")
+
+    return Starlette(
+        routes=[Route("/agent", run, methods=["POST"]), Route("/broken", broken, methods=["POST"])]
+    )
 
 
 @dataclass

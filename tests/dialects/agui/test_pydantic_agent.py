@@ -129,7 +129,9 @@ async def test_a_tool_that_needs_approval_pauses_the_run_and_the_answer_resumes_
     assert card.approval == 'Approve delete_item({"name":"milk"})?'
     assert client.answer(card.call_id, approved)
     await eventually(lambda: client.idle and reply.status != "interrupted")
-    assert client.conversation.messages[-1].status == "done" and card.answer == ("approved" if approved else "denied")
+    assert client.conversation.messages[-1].status == "done" and card.answer == (
+        "approved" if approved else "denied"
+    )
     assert card.approval is None
     assert card.result is not None
     if approved:

@@ -130,12 +130,20 @@ def _pair(conversation: Conversation, context_id: str, index: int) -> SnapshotPa
 class LiveCapture:
     """What one session did since the last `take()`."""
 
-    def __init__(self, conversation: Conversation) -> None:
+    def __init__(self, conversation: Conversation, *, from_start: bool = True) -> None:
+        """`from_start`: what the session already did is captured too (a session seen for the first
+        time); else the capture starts now (export switched on again: the past was sent already)."""
         self.conversation = conversation
         self._batch = Batch()
         self._captured: set[str] = set()
-        # Rows already in the trace are history: the capture starts now.
-        self._cursor = conversation.trace_dropped + len(conversation.trace)
+        trace = conversation.trace
+        self._cursor = trace.dropped if from_start else trace.dropped + len(trace)
+        if from_start:
+            past = whole(conversation)
+            finished = [r for r in past.replies if r.status in OUTCOMES]
+            self._batch.replies.extend(finished)
+            self._batch.snapshots.extend(past.snapshots)
+            self._captured.update(r.message_id for r in finished)
         self._unsubscribe = conversation.subscribe(self._on_change, deltas=False)
 
     def close(self) -> None:

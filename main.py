@@ -38,6 +38,12 @@ def _dashboard(argv: list[str]) -> int:
         default=1.0,
         help="multiply the embedded simulators' delays (demos, tests)",
     )
+    parser.add_argument(
+        "--otlp",
+        metavar="URL",
+        help="export every session as OpenTelemetry spans to this OTLP/HTTP endpoint "
+        "(default: OTEL_EXPORTER_OTLP_ENDPOINT, if set; nothing is sent otherwise)",
+    )
     args = parser.parse_args(argv)
     try:
         upstreams = tuple(parse_target(spec) for spec in args.upstream)
@@ -61,6 +67,7 @@ def _dashboard(argv: list[str]) -> int:
             show=not args.no_show and not args.native,
             sim_seed=args.seed,
             sim_time_scale=args.sim_time_scale,
+            otlp=args.otlp,
         )
     )
     return 0

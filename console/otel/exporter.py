@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -75,6 +76,16 @@ def span_limits() -> SpanLimits:
     if "OTEL_SPAN_EVENT_COUNT_LIMIT" in os.environ:
         return SpanLimits()
     return SpanLimits(max_events=EVENTS_PER_SPAN)
+
+
+def otel_export(hub: SessionHub, otlp: str | None) -> OtelExport | None:
+    """The console's exporter, when an endpoint is configured (else None: nothing leaves the machine)."""
+    endpoint = endpoint_from(otlp)
+    if endpoint is None:
+        return None
+    # Configured by the environment, the exporter reads it itself: endpoint, headers, timeout, TLS.
+    exporter = OTLPSpanExporter(endpoint=endpoint if otlp else None)
+    return OtelExport(hub, exporter, destination=endpoint)
 
 
 class CountingExporter(SpanExporter):

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from console import diff as jdiff
+from console import jsonvalue
+from console.jsonvalue import JsonValue
 from console.otel.conventions import INCIDENT_KINDS
 from console.otel.records import Incident, Part, Reply, Snapshot, TextPart, ToolPart
 from console.session import (
@@ -30,8 +32,10 @@ from console.session import (
 )
 
 OUTCOMES = frozenset({"done", "interrupted", "error"})
-DIFF_LIMIT = 2_000_000  # bytes of a snapshot above which it is not compared (size only)
+DIFF_LIMIT = 64 * 1024  # bytes of a snapshot up to which it gets a structural diff
+SHALLOW_LIMIT = 8_000_000  # bytes above which it is not compared at all (size only)
 DIFF_PATHS = 5  # changed paths named in a diff summary
+ROWS_PER_TAKE = 2_000  # trace rows read per session per take: ~3 ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,18 +99,50 @@ def incident_of(entry: TraceEntry) -> Incident | None:
 
 
 def summarize(pair: SnapshotPair) -> Snapshot:
-    """Size and changes of a snapshot against the previous one. Pure Python diffing: run it off the loop."""
+    """Size and changes of a snapshot against the previous one. Small snapshots get the structural
+    diff (pure Python, as the inspector's); larger ones a comparison of their top-level members only
+    (their encoding compared in C): a structural diff of every half-megabyte snapshot of a hundred
+    sessions would cost more than the streams themselves. Run it off the loop."""
     entry, previous = pair.entry, pair.previous
     if previous is None:
         return Snapshot(entry.at, pair.context_id, entry.size, None, "first snapshot")
-    if len(entry.encoded) > DIFF_LIMIT or len(previous.encoded) > DIFF_LIMIT:
+    biggest = max(len(entry.encoded), len(previous.encoded))
+    if biggest > SHALLOW_LIMIT:
         return Snapshot(entry.at, pair.context_id, entry.size, None, "too large to compare")
-    changes = jdiff.diff(previous.data, entry.data)
-    if not changes:
+    if entry.encoded == previous.encoded:
         return Snapshot(entry.at, pair.context_id, entry.size, 0, "unchanged")
-    named = ", ".join(f"{c.op} {_path(c.path)}" for c in changes[:DIFF_PATHS])
+    if biggest > DIFF_LIMIT:
+        changes = _shallow(previous.data, entry.data)
+        scope = "top level: "
+    else:
+        changes = [(c.op, _path(c.path)) for c in jdiff.diff(previous.data, entry.data)]
+        scope = ""
+    named = ", ".join(f"{op} {path}" for op, path in changes[:DIFF_PATHS])
     more = f" and {len(changes) - DIFF_PATHS} more" if len(changes) > DIFF_PATHS else ""
-    return Snapshot(entry.at, pair.context_id, entry.size, len(changes), named + more)
+    return Snapshot(entry.at, pair.context_id, entry.size, len(changes), scope + named + more)
+
+
+def _shallow(old: JsonValue, new: JsonValue) -> list[tuple[str, str]]:
+    """Changes of the top-level members (object keys, array items) only."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = [("remove", f"/{k}") for k in old if k not in new]
+        for key, value in new.items():
+            if key not in old:
+                out.append(("add", f"/{key}"))
+            elif jsonvalue.dumps_bytes(old[key]) != jsonvalue.dumps_bytes(value):
+                out.append(("change", f"/{key}"))
+        return out
+    if isinstance(old, list) and isinstance(new, list):
+        common = min(len(old), len(new))
+        out = [
+            ("change", f"/{i}")
+            for i in range(common)
+            if jsonvalue.dumps_bytes(old[i]) != jsonvalue.dumps_bytes(new[i])
+        ]
+        out.extend(("add", f"/{i}") for i in range(common, len(new)))
+        out.extend(("remove", f"/{i}") for i in range(common, len(old)))
+        return out
+    return [("replace", "/")]
 
 
 def summarize_all(pairs: Iterable[SnapshotPair]) -> list[Snapshot]:
@@ -138,12 +174,19 @@ class LiveCapture:
         self._captured: set[str] = set()
         trace = conversation.trace
         self._cursor = trace.dropped if from_start else trace.dropped + len(trace)
+        # Replies over before the capture began wait for the scan of the trace to pass their end.
+        self._history: list[Message] = []
+        self._history_until = trace.dropped + len(trace)
+        self._last_at: dict[str, float] = {}
+        self._stalled: dict[str, float] = {}
         if from_start:
-            past = whole(conversation)
-            finished = [r for r in past.replies if r.status in OUTCOMES]
-            self._batch.replies.extend(finished)
-            self._batch.snapshots.extend(past.snapshots)
-            self._captured.update(r.message_id for r in finished)
+            self._history = [
+                m for m in conversation.messages if m.role == "assistant" and m.status in OUTCOMES
+            ]
+            self._captured.update(m.id for m in self._history)
+            for context_id, history in conversation.contexts.items():
+                pairs = (_pair(conversation, context_id, i) for i in range(len(history)))
+                self._batch.snapshots.extend(p for p in pairs if p is not None)
         self._unsubscribe = conversation.subscribe(self._on_change, deltas=False)
 
     def close(self) -> None:
@@ -167,12 +210,25 @@ class LiveCapture:
                 self._batch.snapshots.append(pair)
 
     def take(self) -> Batch:
-        """Replies finished, incidents and snapshots since the last call."""
+        """Replies finished, incidents and snapshots since the last call. Reads at most
+        `ROWS_PER_TAKE` trace rows (a few ms): a long history is read over several takes."""
         batch, self._batch = self._batch, Batch()
         trace = self.conversation.trace
         start = max(0, self._cursor - trace.dropped)
-        batch.incidents.extend(i for i in map(incident_of, trace[start:]) if i is not None)
-        self._cursor = trace.dropped + len(trace)
+        stop = min(len(trace), start + ROWS_PER_TAKE)
+        in_history = bool(self._history)
+        for entry in trace[start:stop]:
+            if in_history:
+                _ends(entry, self._last_at, self._stalled)
+            incident = incident_of(entry)
+            if incident is not None:
+                batch.incidents.append(incident)
+        self._cursor = trace.dropped + stop
+        if in_history and self._cursor >= self._history_until:
+            batch.replies.extend(
+                reply_of(self.conversation, m, _end(m, self._last_at, self._stalled)) for m in self._history
+            )
+            self._history, self._last_at, self._stalled = [], {}, {}
         return batch
 
     def open_since(self) -> float | None:
@@ -199,23 +255,32 @@ def whole(conversation: Conversation) -> Batch:
     stalled: dict[str, float] = {}
     batch = Batch()
     for entry in conversation.trace:
-        if entry.stream_id is not None:
-            last_at[entry.stream_id] = entry.at
-        if entry.kind == "STALLED" and entry.ref is not None:
-            stalled[entry.ref] = entry.at
+        _ends(entry, last_at, stalled)
         incident = incident_of(entry)
         if incident is not None:
             batch.incidents.append(incident)
-    for message in conversation.messages:
-        if message.role != "assistant":
-            continue
-        end = stalled.get(message.id) or (last_at.get(message.stream_id) if message.stream_id else None)
-        ends = [end or message.created_at]
-        ends.extend(p.result_at or p.called_at for p in message.blocks if isinstance(p, ToolBlock))
-        batch.replies.append(reply_of(conversation, message, max(ends)))
+    batch.replies.extend(
+        reply_of(conversation, m, _end(m, last_at, stalled))
+        for m in conversation.messages
+        if m.role == "assistant"
+    )
     for context_id, history in conversation.contexts.items():
-        for index in range(len(history)):
-            pair = _pair(conversation, context_id, index)
-            if pair is not None:
-                batch.snapshots.append(pair)
+        pairs = (_pair(conversation, context_id, i) for i in range(len(history)))
+        batch.snapshots.extend(p for p in pairs if p is not None)
     return batch
+
+
+def _ends(entry: TraceEntry, last_at: dict[str, float], stalled: dict[str, float]) -> None:
+    """Note when each stream was last heard of, and which replies stalled when."""
+    if entry.stream_id is not None:
+        last_at[entry.stream_id] = entry.at
+    if entry.kind == "STALLED" and entry.ref is not None:
+        stalled[entry.ref] = entry.at
+
+
+def _end(message: Message, last_at: dict[str, float], stalled: dict[str, float]) -> float:
+    """When a reply reached its outcome, from the trace: its stall, else the last row of its stream."""
+    end = stalled.get(message.id) or (last_at.get(message.stream_id) if message.stream_id else None)
+    ends = [end or message.created_at]
+    ends.extend(b.result_at or b.called_at for b in message.blocks if isinstance(b, ToolBlock))
+    return max(ends)

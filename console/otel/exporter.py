@@ -36,7 +36,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.trace import Tracer
 
 from console.otel import conventions as cv
-from console.otel.capture import LiveCapture, SnapshotPair, summarize_all
+from console.otel.capture import LiveCapture, summarize_all
 from console.otel.records import Incident, Reply, SessionInfo, Snapshot
 from console.otel.spans import SpanWriter, group
 from console.session import Conversation
@@ -237,17 +237,17 @@ class OtelExport:
     # -- the work ---------------------------------------------------------------------------------
 
     async def tick(self) -> None:
-        """Take every session's records and write their spans."""
+        """Take every session's records and write their spans, one session at a time (each take is
+        bounded; between two, the streams go on)."""
         if not self.enabled:
             return
         self._sync()
-        taken = [(watch, watch.capture.take()) for watch in self._watches.values()]
-        pairs: list[SnapshotPair] = [pair for _, batch in taken for pair in batch.snapshots]
-        summaries = await asyncio.to_thread(summarize_all, pairs) if pairs else []
-        by_entry = iter(summaries)
-        for watch, batch in taken:
-            snapshots = [next(by_entry) for _ in batch.snapshots]
+        for watch in list(self._watches.values()):
+            batch = watch.capture.take()
+            pairs = batch.snapshots
+            snapshots = await asyncio.to_thread(summarize_all, pairs) if pairs else []
             self._write(watch, batch.replies, batch.incidents, snapshots)
+            await asyncio.sleep(0)
 
     def _write(
         self, watch: _Watch, replies: list[Reply], incidents: list[Incident], snapshots: list[Snapshot]

@@ -15,6 +15,7 @@ from nicegui import app, ui
 from console import heap, metrics
 from console.autopilot import open_streams
 from console.clients import Target
+from console.otel import receive as otel_receive
 from console.otel import status as otel_status
 from console.otel.exporter import otel_export
 from console.sessions import SessionHub
@@ -106,6 +107,7 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
 
     supervisor = Supervisor(hub)
     otel = otel_export(hub, config.otlp)
+    otel_receive.register(app, hub)  # POST /v1/traces: instrumented agents send their spans here
 
     # `--streams N` runs against the first agent upstream if there is one (an agent server, or a
     # simulator in a process of its own), else against the embedded simulator.

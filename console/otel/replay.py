@@ -44,7 +44,7 @@ def load_spans(spans: list[SpanView], problems: Iterable[str] = ()) -> LoadedTra
     tree = SpanTree(spans)
     t0 = min((s.start for s in spans), default=0)
     conversation = Conversation()
-    builder = _Builder(conversation, tree, t0)
+    builder = SessionBuilder(conversation, tree, t0)
     for root in reply_roots(tree):
         builder.reply(root)
     builder.rows()
@@ -125,7 +125,7 @@ def _object(value: JsonValue) -> JsonObject:
 # -- building ---------------------------------------------------------------------------------------
 
 
-class _Builder:
+class SessionBuilder:
     def __init__(self, conversation: Conversation, tree: SpanTree, t0: int) -> None:
         self.conversation = conversation
         self.tree = tree
@@ -181,27 +181,31 @@ class _Builder:
 
     def rows(self) -> None:
         """The span tree as timeline rows."""
-        record = self.conversation.record
         for depth, span in self.tree.walk():
-            lead = INDENT * depth + ("└ " if depth else "")
-            took = duration((span.end - span.start) / 1e9)
-            summary = f"{lead}{span.name} · {took}" + (" · error" if span.error else "")
-            op = span.operation
-            ref = span.text(cv.TOOL_CALL_ID) if op == cv.EXECUTE_TOOL else self.message_of.get(span.span_id)
-            raw = jsonvalue.dumps(span.details(), indent=True)
-            record(self.at(span.start), "client", op.upper() or "SPAN", summary, raw=raw, ref=ref)
-            for event in span.events:
-                kind = (
-                    event.name.removeprefix(cv.INCIDENT_PREFIX).upper()
-                    if event.name.startswith(cv.INCIDENT_PREFIX)
-                    else "EVENT"
-                )
-                said = event.attributes.get(cv.SUMMARY) or event.attributes.get(cv.CONTEXT_DIFF) or ""
-                text = f"{INDENT * (depth + 1)}• {event.name}" + (f": {said}" if said else "")
-                record(
-                    self.at(event.time),
-                    "client",
-                    kind,
-                    text,
-                    raw=jsonvalue.dumps(event.attributes, indent=True),
-                )
+            self.row(depth, span)
+
+    def row(self, depth: int, span: SpanView) -> None:
+        """A span's row, and a row for each of its events."""
+        record = self.conversation.record
+        lead = INDENT * depth + ("└ " if depth else "")
+        took = duration((span.end - span.start) / 1e9)
+        summary = f"{lead}{span.name} · {took}" + (" · error" if span.error else "")
+        op = span.operation
+        ref = span.text(cv.TOOL_CALL_ID) if op == cv.EXECUTE_TOOL else self.message_of.get(span.span_id)
+        raw = jsonvalue.dumps(span.details(), indent=True)
+        record(self.at(span.start), "client", op.upper() or "SPAN", summary, raw=raw, ref=ref)
+        for event in span.events:
+            kind = (
+                event.name.removeprefix(cv.INCIDENT_PREFIX).upper()
+                if event.name.startswith(cv.INCIDENT_PREFIX)
+                else "EVENT"
+            )
+            said = event.attributes.get(cv.SUMMARY) or event.attributes.get(cv.CONTEXT_DIFF) or ""
+            text = f"{INDENT * (depth + 1)}• {event.name}" + (f": {said}" if said else "")
+            record(
+                self.at(event.time),
+                "client",
+                kind,
+                text,
+                raw=jsonvalue.dumps(event.attributes, indent=True),
+            )

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.sim.strict_runs import PROMPTS, RunResult, run  # noqa: E402
+from tests.sim.strict_runs import PROMPTS, RunResult, run
 
 
 async def main() -> None:
@@ -63,8 +63,10 @@ async def main() -> None:
         "unexplained interruptions": sum(len(r.unexplained) for r in results),
         "timeouts": sum(r.timeouts for r in results),
     }
-    print(f"\n{args.runs} runs x {args.prompts} prompts, time scale {args.time_scale:g}, "
-          f"{time.monotonic() - started:.0f} s")
+    print(
+        f"\n{args.runs} runs x {args.prompts} prompts, time scale {args.time_scale:g}, "
+        f"{time.monotonic() - started:.0f} s"
+    )
     for name, value in total.items():
         print(f"  {name:<30} {value}")
     for r in results:

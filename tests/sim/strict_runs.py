@@ -31,7 +31,6 @@ def scaled(engine: EngineConfig, scale: float) -> EngineConfig:
         idle_timeout=engine.idle_timeout * scale,
         resume_quiet=engine.resume_quiet * scale,
         max_frame=engine.max_frame,
-        **({"quiet_gap": engine.quiet_gap * scale} if hasattr(engine, "quiet_gap") else {}),
     )
 
 
@@ -75,7 +74,9 @@ def _score(result: RunResult, server: StrictAgentServer, messages: Sequence[Mess
         elif message.status != "done" and not text.startswith(message.text):
             result.text_errors.append(f"reply {reply.number}: not a prefix of the server's text")
         if message.status == "interrupted" and not reply.server_dropped:
-            result.unexplained.append(f"reply {reply.number} interrupted ({reply.aborted_by or reply.status})")
+            result.unexplained.append(
+                f"reply {reply.number} interrupted ({reply.aborted_by or reply.status})"
+            )
 
 
 async def run(

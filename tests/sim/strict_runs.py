@@ -56,11 +56,8 @@ class RunResult:
 def _score(result: RunResult, server: StrictAgentServer, messages: Sequence[Message]) -> None:
     by_stream = {m.stream_id: m for m in messages if m.role == "assistant" and m.stream_id}
     replies = [m for m in messages if m.role == "assistant"]
-    for message in replies:
-        if message.status == "done":
-            result.done += 1
-        elif message.status == "interrupted":
-            result.interrupted += 1
+    result.done += sum(1 for m in replies if m.status == "done")
+    result.interrupted += sum(1 for m in replies if m.status == "interrupted")
     truth: list[Reply] = server.replies
     for reply in truth:
         message = by_stream.get(reply.stream_id)
@@ -85,11 +82,13 @@ async def run(
     *,
     time_scale: float = 1.0,
     engine: EngineConfig | None = None,
+    engine_scale: float | None = None,
     reply_timeout: float = 120.0,
 ) -> RunResult:
+    """One run; the engine's clocks go at `engine_scale` (default: the server's `time_scale`)."""
     server = StrictAgentServer(StrictConfig(seed=seed, time_scale=time_scale))
     await server.start()
-    config = scaled(engine or EngineConfig(), time_scale)
+    config = scaled(engine or EngineConfig(), engine_scale or time_scale)
     client = AgentClient(server.url, AgentEngine(config=config), backoff_factory=quick_backoff)
     client.start()
     result = RunResult(seed)

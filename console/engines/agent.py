@@ -204,7 +204,7 @@ class AgentEngine(LinkedEngine):
         if applied:
             if self.sequencer.stats.restarts != restarts:
                 self.conversation.record(
-                    now, "client", "SEQ_RESTART", "a new reply: seq numbering begins at 1"
+                    now, "client", "SEQ_RESTART", "new reply: frames numbered from 1 again (normal)"
                 )
         else:
             self._not_applied(frame, seq, now)

@@ -101,6 +101,11 @@ def _sim(argv: list[str]) -> int:
     parser.add_argument("--llm-model", help="chat: the model to ask")
     parser.add_argument("--store", help="chat: SQLite file keeping conversations across restarts")
     parser.add_argument(
+        "--no-done-tag",
+        action="store_true",
+        help="chat: end a response with its done message only, as the spec reads (no done tag)",
+    )
+    parser.add_argument(
         "--stress", action="store_true", help="sse: CRLF, comments, bytes cut at random points"
     )
     parser.add_argument(
@@ -143,7 +148,11 @@ def _sim(argv: list[str]) -> int:
 
         port = args.port or chat.DEFAULT_PORT
         config = chat.ChatSimConfig(
-            seed=args.seed, llm_base_url=args.llm_base_url, llm_model=args.llm_model, store_path=args.store
+            seed=args.seed,
+            llm_base_url=args.llm_base_url,
+            llm_model=args.llm_model,
+            store_path=args.store,
+            done_tag=not args.no_done_tag,
         )
         runner = chat.serve(args.host, port, config)  # it says where it listens
     with contextlib.suppress(KeyboardInterrupt):

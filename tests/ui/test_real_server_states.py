@@ -22,7 +22,7 @@ from console.engines.agent import AgentEngine, EngineConfig
 from console.sessions import SessionHub
 from console.transport.websocket import AgentClient
 from console.ui import page
-from tests.transport.test_agent_stray_frames import ScriptedServer, tok
+from tests.transport.test_agent_stray_frames import ScriptedServer, end, tok
 
 HUBS: list[SessionHub] = []
 
@@ -105,3 +105,25 @@ async def test_retry_is_sent_once_and_its_button_goes_away(user: User) -> None:
         await asyncio.sleep(0.3)
         assert server.prompts == ["tell me", "tell me"]
         assert [p["data-status"] for p in by_role(user, "user")] == ["sent", "sent"]
+
+
+async def test_each_reply_is_shown_right_under_its_prompt_when_prompts_were_queued(user: User) -> None:
+    server = ScriptedServer([[tok(1, "one"), end(2)], [tok(1, "two", "s2"), end(2, "s2")]])
+    async with serve(server.handle, "127.0.0.1", 0) as ws_server:
+        port = ws_server.sockets[0].getsockname()[1]
+        client = AgentClient(f"ws://127.0.0.1:{port}/ws", AgentEngine())
+        await open_console(user, client)
+        await until(lambda: client.connected_once)
+        await send(user, "first")
+        await send(user, "second")  # queued: the first reply has not begun yet
+        await until(lambda: client.idle and len(client.conversation.messages) == 4)
+        await asyncio.sleep(0.2)
+        (chat,) = with_testid(user, "chat")
+        shown = [
+            (str(e.props["data-role"]), str(e.props["data-status"]))
+            for e in chat.default_slot.children
+            if e.props.get("data-testid") == "message"
+        ]
+        assert shown == [("user", "sent"), ("assistant", "done"), ("user", "sent"), ("assistant", "done")]
+        texts = [m.text for m in client.conversation.messages]
+        assert texts == ["first", "one", "second", "two"]

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from console import events as ev
 from console.connection import LIVE, ConnectionState
+from console.engines.agent_trace import stream_of, trace_in
 from console.engines.base import LinkedEngine
 from console.protocols import agent as proto
 from console.sequencing import Sequencer, Verdict
@@ -178,7 +179,9 @@ class AgentEngine(LinkedEngine):
     def receive_frame(self, frame: proto.Frame, raw: str | bytes, now: float) -> None:
         """A frame already decoded (the transport decodes megabyte frames off the event loop)."""
         self.frames_in += 1
-        self._trace_in(frame, raw if isinstance(raw, str) else raw.decode("utf-8", "replace"), now)
+        trace_in(
+            self.conversation, frame, raw if isinstance(raw, str) else raw.decode("utf-8", "replace"), now
+        )
         event = frame.event
         seq = frame.seq
         if type(event) is ev.Heartbeat:
@@ -427,42 +430,3 @@ class AgentEngine(LinkedEngine):
     def _send(self, frame: str, now: float, kind: str, summary: str, ref: str | None = None) -> None:
         self._outbox.append(frame)
         self.conversation.record(now, "out", kind, summary, raw=frame, ref=ref)
-
-    def _trace_in(self, frame: proto.Frame, raw: str, now: float) -> None:
-        event = frame.event
-        if type(event) is ev.TextDelta:  # the hot path
-            self.conversation.record(
-                now, "in", "TOKEN", event.text, seq=frame.seq, raw=raw, stream_id=event.stream_id
-            )
-            return
-        match event:
-            case ev.ToolCall(tool_name=name, call_id=cid, stream_id=sid):
-                self.conversation.record(
-                    now, "in", frame.kind, name, seq=frame.seq, raw=raw, stream_id=sid, ref=cid
-                )
-            case ev.ToolResult(call_id=cid, stream_id=sid):
-                self.conversation.record(
-                    now, "in", frame.kind, cid, seq=frame.seq, raw=raw, stream_id=sid, ref=cid
-                )
-            case ev.ContextSnapshot(context_id=cid, size=size):
-                self.conversation.record(
-                    now, "in", frame.kind, f"{cid} ({size:,} bytes)", seq=frame.seq, raw=raw, ref=cid
-                )
-            case ev.Heartbeat(challenge=challenge):
-                summary = f"challenge '{challenge}'" if challenge else "empty challenge"
-                self.conversation.record(now, "in", frame.kind, summary, seq=frame.seq, raw=raw)
-            case ev.StreamEnd(stream_id=sid):
-                self.conversation.record(now, "in", frame.kind, sid, seq=frame.seq, raw=raw, stream_id=sid)
-            case ev.ServerError(code=code, message=message):
-                self.conversation.record(now, "in", frame.kind, f"{code}: {message}", seq=frame.seq, raw=raw)
-            case ev.ProtocolError(reason=reason, excerpt=text):
-                self.conversation.record(now, "in", "PROTOCOL_ERROR", reason, seq=frame.seq, raw=text)
-            case _:
-                self.conversation.record(now, "in", frame.kind, frame.kind, seq=frame.seq, raw=raw)
-
-
-def stream_of(event: ev.Event) -> str | None:
-    """The stream a reply event belongs to (None for frames of no stream: snapshots, PINGs, errors)."""
-    if isinstance(event, ev.TextDelta | ev.ToolCall | ev.ToolResult | ev.StreamEnd):
-        return event.stream_id
-    return None

@@ -87,4 +87,5 @@ class Banner:
         self.root.set_visibility(bool(down))
         if down:
             reason = f" ({status.detail})" if status.detail and status.state is not S.RESUMING else ""
-            self.root.set_text(f"{describe(status, time.monotonic())}{reason} — everything received is kept")
+            kept = "everything received is kept" if self.conversation.received else "nothing received yet"
+            self.root.set_text(f"{describe(status, time.monotonic())}{reason} — {kept}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from console.clients import SessionClient
 from console.jsonvalue import JsonValue
+from console.plain import with_detail
 
 
 class RecordError(RuntimeError):
@@ -20,10 +21,21 @@ class RecordResult:
     interrupted: int
 
 
+# Failed connection attempts after which the address is taken as unreachable: with the transports'
+# backoff (0.5, 1, 2 s) that is about 4 s, well before any --timeout a reply would need.
+GIVE_UP_ATTEMPTS = 4
+
+
+class Unreachable(Exception):
+    """Every connection attempt so far failed, and enough of them did."""
+
+
 async def _wait(client: SessionClient, condition: str, deadline: float) -> None:
     while time.monotonic() < deadline:
         if condition == "connected" and client.connected_once:
             return
+        if condition == "connected" and client.conversation.link.attempt >= GIVE_UP_ATTEMPTS:
+            raise Unreachable
         if condition == "idle" and client.idle:
             return
         await asyncio.sleep(0.02)
@@ -37,9 +49,12 @@ async def record(client: SessionClient, prompts: list[str], within: float) -> Re
     try:
         try:
             await _wait(client, "connected", started + within)
-        except TimeoutError:
-            detail = client.conversation.link.detail or "no answer"
-            raise RecordError(f"cannot reach {client.url}: {detail}") from None
+        except (TimeoutError, Unreachable):
+            link = client.conversation.link
+            why = with_detail(link.detail) if link.detail else "no answer"
+            tries = f"{link.attempt} connection attempt{'' if link.attempt == 1 else 's'} failed"
+            spent = time.monotonic() - started
+            raise RecordError(f"cannot reach {client.url}: {tries} in {spent:.1f} s: {why}") from None
         if prompts and client.readonly:
             raise RecordError(f"{client.url} is a read-only stream: it takes no --prompt")
         if not prompts:

@@ -60,6 +60,9 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+CONTEXTS_SYNC_INTERVAL = 0.25  # seconds
+
+
 class ContextInspector:
     def __init__(self, client: SessionClient) -> None:
         self.client = client
@@ -77,8 +80,12 @@ class ContextInspector:
         self._target: tuple[str, int] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._syncing = False
+        self._contexts_stale = False
         ui.add_css(CSS)
         self._build()
+        # The list of contexts is redrawn a few times a second, not per snapshot: a burst of thousands
+        # of new context ids would otherwise rebuild and resend the whole list for each of them.
+        ui.timer(CONTEXTS_SYNC_INTERVAL, self._sync_if_stale)
         self._unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(self._close)
         self._sync_contexts()
@@ -186,7 +193,7 @@ class ContextInspector:
             self._reset()
 
     def _on_snapshot(self, context_id: str, index: int) -> None:
-        self._sync_contexts()
+        self._contexts_stale = True
         if self.context_id is None or (self.follow and (context_id == self.context_id or not self.chosen)):
             self._go(context_id, index)
         elif context_id == self.context_id:
@@ -200,7 +207,12 @@ class ContextInspector:
         self.tree.show([])
         self._sync_contexts()
 
+    def _sync_if_stale(self) -> None:
+        if self._contexts_stale:
+            self._sync_contexts()
+
     def _sync_contexts(self) -> None:
+        self._contexts_stale = False
         contexts = self.conversation.contexts
         options = {
             cid: f"{cid} · {len(history)} snapshot{'' if len(history) == 1 else 's'}"
@@ -228,11 +240,13 @@ class ContextInspector:
         if context_id != self.context_id:
             self.opened.clear()
             self.context_id = context_id
-            self._syncing = True
-            try:
-                self.select.set_value(context_id)
-            finally:
-                self._syncing = False
+            # A context the select does not list yet is selected by the next sync of the list.
+            if context_id in self.select.options:
+                self._syncing = True
+                try:
+                    self.select.set_value(context_id)
+                finally:
+                    self._syncing = False
         history = self.history
         if not history:
             return

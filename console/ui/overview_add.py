@@ -6,6 +6,9 @@ from __future__ import annotations
 from nicegui import ui
 
 from console.clients import DIALECTS, TargetError, parse_target, url_problem
+from console.security import policy as security
+from console.security.limits import LimitError, check_session_room
+from console.security.upstream import check_upstream
 from console.supervisor import Supervisor
 
 
@@ -32,16 +35,21 @@ class AddSessionDialog:
         self.error.set_text("")
         self.dialog.open()
 
-    def submit(self) -> None:
+    async def submit(self) -> None:
         url = str(self.url.value or "").strip()
         dialect = str(self.dialect.value)
         if problem := url_problem(dialect, url):
             self.error.set_text(problem)
             return
+        # A visitor's URL is judged (scheme, and every address its name resolves to) before any connection.
+        if refusal := await check_upstream(url, security.current()):
+            self.error.set_text(refusal)
+            return
         try:
+            check_session_room(len(self.supervisor.ids))
             target = parse_target(f"{dialect}={url}")
             entry = self.supervisor.add(target, name=str(self.name.value or "").strip() or None)
-        except TargetError as exc:
+        except (TargetError, LimitError) as exc:
             self.error.set_text(str(exc))
             return
         self.dialog.close()

@@ -82,14 +82,14 @@ export default {
               <span class="ac-tl-time" :title="r.title">{{ r.time }}</span>
               <span class="ac-tl-dir" :title="r.d">{{ r.arrow }}</span>
               <span class="ac-tl-kind">{{ r.k }}</span>
-              <span class="ac-tl-label" data-testid="timeline-row-label">{{ r.label }}<span class="ac-tl-preview">{{ r.preview }}</span></span>
+              <span class="ac-tl-label" data-testid="timeline-row-label" dir="auto">{{ r.label }}<span class="ac-tl-preview" dir="auto">{{ r.preview }}</span></span>
               <span class="ac-tl-meta">{{ r.meta }}</span>
             </div>
             <div v-if="r.open" class="ac-tl-detail" :ref="setDetail" data-testid="timeline-detail" @click.stop>
               <div class="ac-tl-fields">
-                <template v-for="f in r.fields" :key="f[0]"><span>{{ f[0] }}</span><span>{{ f[1] }}</span></template>
+                <template v-for="f in r.fields" :key="f[0]"><span>{{ f[0] }}</span><span dir="auto">{{ f[1] }}</span></template>
               </div>
-              <div v-if="r.text !== null" class="ac-tl-text" data-testid="timeline-detail-text">{{ r.text }}</div>
+              <div v-if="r.text !== null" class="ac-tl-text" data-testid="timeline-detail-text" dir="auto">{{ r.text }}</div>
               <div class="ac-tl-actions">
                 <button v-if="r.raw && rawFor !== r.i" type="button" class="ac-tl-btn" data-testid="timeline-raw-button"
                         @click="fetchRaw(r.i)">{{ r.n ? "raw frames" : "raw frame" }}</button>

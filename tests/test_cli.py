@@ -30,7 +30,7 @@ def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
 
 def flags_without_help(text: str) -> list[str]:
     """Option entries of an argparse help text that have no help after them."""
-    lines = text.split("options:", 1)[1].split("\n\n", 1)[0].splitlines()
+    lines = text.split("\n\n", 1)[1].splitlines()  # every section after the usage
     missing = []
     for n, line in enumerate(lines):
         entry = re.match(r"  (-\S+(?: \S+)?(?:, -\S+(?: \S+)?)*)(\s{2,}\S.*)?$", line)

@@ -172,6 +172,7 @@ def run(config: DashboardConfig) -> None:
         host=config.host,
         port=config.port,
         title="Agent Console",
+        language="en-US",  # the lang attribute of every page
         show=config.show,
         native=config.native,
         reload=False,

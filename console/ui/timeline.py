@@ -101,11 +101,11 @@ class TimelinePanel:
 
     def _toolbar(self) -> None:
         with ui.element("div").classes("ac-tl-head"):
-            ui.label("Protocol events as they happen; click a row to find it in the chat").classes(
-                "truncate grow"
-            )
+            ui.label(
+                "Protocol events as they happen; click a row for its details and its place in the chat"
+            ).classes("truncate grow")
             ui.button(icon="download", on_click=self.export).props(
-                "flat dense round size=sm data-testid=timeline-export"
+                "flat dense round size=sm data-testid=timeline-export aria-label='Export this trace'"
             ).mark("timeline-export").tooltip("Export this trace (JSON Lines)")
             if self.on_open_trace is not None:
                 self.upload = (
@@ -114,7 +114,7 @@ class TimelinePanel:
                     .classes("hidden")
                 )
                 ui.button(icon="folder_open", on_click=lambda: self.upload.run_method("pickFiles")).props(
-                    "flat dense round size=sm data-testid=timeline-open"
+                    "flat dense round size=sm data-testid=timeline-open aria-label='Open an exported trace'"
                 ).mark("timeline-open").tooltip("Open an exported trace")
 
     def _prompts_before_trace(self) -> int:

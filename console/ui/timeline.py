@@ -236,13 +236,24 @@ class TimelinePanel:
             # A long trace takes a moment to replay: not on the loop that serves every tab.
             replay = await asyncio.to_thread(open_trace, text, name)
         except (TraceFormatError, UnicodeDecodeError) as exc:
-            ui.notify(f"Cannot open {name}: {exc}", type="negative")
+            # A sentence first; the parser's words (line, column) for whoever wants to fix the file.
+            ui.notify(
+                f"Cannot open {name}: it is not a trace exported by the console (a JSON Lines file).",
+                caption=str(exc),
+                type="negative",
+                multi_line=True,
+            )
             return
         finally:
             opening.dismiss()
         problems = replay.loaded.problems
         if problems:
-            ui.notify(f"{name}: {len(problems)} line(s) skipped, e.g. {problems[0]}", type="warning")
+            ui.notify(
+                f"{name}: {len(problems)} line(s) could not be read and were left out.",
+                caption=f"e.g. {problems[0]}",
+                type="warning",
+                multi_line=True,
+            )
         if self.on_open_trace is not None:
             self.on_open_trace(replay)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from nicegui import ui
 
 from console.connection import ConnectionState, LinkStatus
+from console.otel.status import ExportStatus
 from console.security.limits import this_visitor
 from console.session import ConnectionChanged
 from console.sessions import SessionEntry, SessionHub
@@ -196,6 +197,7 @@ def session_index(hub: SessionHub) -> None:
     """The operations view: a live card per session (see console/ui/overview.py)."""
     frame("Sessions")
     supervisor = Supervisor.for_hub(hub)
+    ExportStatus.for_hub(hub)
     Overview(supervisor)
 
 

@@ -21,7 +21,7 @@ from console.connection import ConnectionState
 from console.jsonvalue import JsonValue
 from console.metrics import LOOP_LAG, STATES
 from console.security import policy as security
-from console.security.limits import LimitError, check_session_room
+from console.security.limits import LimitError, check_session_room, this_visitor
 from console.security.upstream import check_upstream
 from console.supervisor import CRASHED, Health, Summary, Supervisor
 from console.ui.status import LABELS
@@ -282,6 +282,7 @@ class Overview:
     def __init__(self, supervisor: Supervisor) -> None:
         self.supervisor = supervisor
         self.view = _View()
+        self.visitor = this_visitor()  # another visitor's uploaded traces are not listed
         self._cards: dict[str, _Card] = {}
         self._membership = -1
         self._sample = -1
@@ -399,7 +400,7 @@ class Overview:
         """Cards for sessions added since the last refresh; none for those removed."""
         sup = self.supervisor
         self._membership = sup.membership
-        ids = sup.ids
+        ids = [sid for sid in sup.ids if (e := sup.hub.get(sid)) is None or e.visible_to(self.visitor)]
         gone = [self._cards.pop(sid).element for sid in list(self._cards) if sid not in ids]
         for element in gone:
             element.delete()

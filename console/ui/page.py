@@ -7,6 +7,7 @@ from pathlib import Path
 from nicegui import ui
 
 from console.clients import Target
+from console.security.limits import LimitError, check_session_room, this_visitor
 from console.sessions import SessionEntry, SessionHub
 from console.supervisor import Supervisor
 from console.trace_io import ReplayClient
@@ -98,7 +99,15 @@ def open_replay(hub: SessionHub, replay: ReplayClient, body: Scope, heading: ui.
     In place, not by loading its page: a new page costs the browser a long task to start NiceGUI before
     it draws anything, and the trace's session gets an address of its own all the same.
     """
-    entry = hub.add(Target("agent", replay.url), name=f"trace {replay.name}", client=replay)
+    try:
+        check_session_room(len(hub.sessions))
+    except LimitError as exc:
+        ui.notify(str(exc), type="negative")
+        return
+    # The trace is the visitor's own: nobody else sees it listed or can open its page.
+    entry = hub.add(
+        Target("agent", replay.url), name=f"trace {replay.name}", client=replay, owner=this_visitor()
+    )
     parent = body.parent_slot.parent if body.parent_slot is not None else ui.context.client.content
     body.delete()
     with parent:
@@ -139,15 +148,17 @@ def register(hub: SessionHub) -> None:
 
     @ui.page("/")
     def index() -> None:
-        if len(hub.sessions) == 1:
-            session_console(next(iter(hub.sessions.values())), hub=hub)
+        visitor = this_visitor()
+        shown = [e for e in hub.sessions.values() if e.visible_to(visitor)]
+        if len(shown) == 1:
+            session_console(shown[0], hub=hub)
         else:
             session_index(hub)
 
     @ui.page("/session/{session_id}")
     def session(session_id: str, narrate: bool = False) -> None:
         entry = hub.get(session_id)
-        if entry is None:
+        if entry is None or not entry.visible_to(this_visitor()):
             frame("Not found")
             ui.label(f"No session '{session_id}'.").classes("p-8")
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -125,3 +126,26 @@ def test_a_non_loopback_bind_without_a_token_refuses_to_start(tmp_path: Path) ->
     assert done.returncode == 2
     assert "refusing to listen on 0.0.0.0 without a login" in done.stderr
     assert "--token" in done.stderr and "--insecure-no-auth" in done.stderr
+
+
+def test_an_upload_over_the_trace_cap_is_refused_before_it_is_read(open_console: Console) -> None:
+    # Only the headers of a 200 MB upload are sent: the answer comes before any of its body.
+    port = port_of(open_console)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(
+            f"POST /_nicegui/client/any/upload/1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {200 * 1024 * 1024}\r\n\r\n".encode()
+        )
+        answer = ""
+        while "MB" not in answer and (chunk := conn.recv(4096)):
+            answer += chunk.decode()
+    assert answer.startswith("HTTP/1.1 413") and "the limit is 25 MB" in answer
+
+
+def test_one_browser_cannot_open_pages_without_end(open_console: Console) -> None:
+    with httpx.Client(base_url=open_console.url, timeout=10, headers={"Accept": "text/html"}) as http:
+        codes = [http.get("/session/agent").status_code for _ in range(13)]
+        assert codes == [200] * 12 + [429]
+        assert "Too many open pages" in http.get("/session/agent").text
+    # Another browser (another visitor cookie) is not affected.
+    assert get(open_console, "/session/agent", Accept="text/html").status_code == 200

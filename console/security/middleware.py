@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import MutableMapping
 from typing import Final
 from urllib.parse import parse_qsl, urlencode
 
@@ -150,7 +149,7 @@ class SecurityMiddleware:
                 scope, send, 413, f"The file is too large: the limit is {limits.trace_limit_text()}."
             )
             return None
-        return _capped(receive, int(length))
+        return receive  # the server reads no more than Content-Length says
 
     async def _tab_gate(self, scope: Scope, conn: HTTPConnection, send: Send) -> bool:
         if scope["method"] != "GET" or not _wants_page(conn):
@@ -279,18 +278,3 @@ async def _read_body(receive: Receive, cap: int) -> bytes:
         body += chunk
         if len(body) > cap or not message.get("more_body", False):
             return body[:cap]
-
-
-def _capped(receive: Receive, declared: int) -> Receive:
-    """A body longer than its Content-Length ends there (the server would take it as the next request)."""
-    seen = [0]
-
-    async def limited() -> MutableMapping[str, object]:
-        message = await receive()
-        if message["type"] == "http.request":
-            seen[0] += len(message.get("body", b""))
-            if seen[0] > declared:
-                return {"type": "http.disconnect"}
-        return message
-
-    return limited

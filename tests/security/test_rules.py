@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.security.headers import add_nonce
+from console.security.headers import add_nonce, page_csp
 from console.security.origins import OriginRules
 from console.security.policy import GENERATE, SecurityPolicy, decide_auth
 
@@ -64,3 +64,16 @@ def test_the_login_decision() -> None:
     generated = decide_auth("0.0.0.0", 8080, GENERATE, False)
     assert generated.token and len(generated.token) >= 32 and generated.token != GENERATE
     assert generated.announce is not None and f"?token={generated.token}" in generated.announce
+
+
+def test_the_page_csp_loads_pictures_only_from_allow_listed_hosts() -> None:
+    csp = page_csp("n0", ("img.example", "*.cdn.example"))
+    images = next(d for d in csp.split("; ") if d.startswith("img-src"))
+    assert (
+        images
+        == "img-src 'self' data: blob: https://img.example http://img.example https://*.cdn.example http://*.cdn.example"
+    )
+    assert (
+        "script-src 'self' 'nonce-n0' 'unsafe-eval'" in csp
+        and "'unsafe-inline'" not in csp.split("style-src")[0]
+    )

@@ -32,6 +32,7 @@ class SecurityMiddleware:
         self.policy = policy
         self.rules = OriginRules(policy)
         self.logins = auth.Logins()
+        self.guessing = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -95,8 +96,16 @@ class SecurityMiddleware:
             return True
         if path == "/metrics" and self.policy.metrics_public:
             return True
+        if auth.bearer(conn.headers.get("authorization")) is not None:
+            await self._wrong_guess()
+            await refuse(scope, send, 401, "Wrong token.")
+            return False
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        if scope["type"] == "http" and auth.token_matches(query.get("token"), self.policy.token or ""):
+        if scope["type"] == "http" and "token" in query:
+            if not auth.token_matches(query["token"], self.policy.token or ""):
+                await self._wrong_guess()
+                await refuse(scope, send, 401, "Wrong token.")
+                return False
             # A link with ?token= (the one printed at startup) logs in once and drops the token from the URL.
             rest = urlencode({k: v for k, v in query.items() if k != "token"})
             await respond(
@@ -114,6 +123,10 @@ class SecurityMiddleware:
         await refuse(scope, send, 401, "Log in first (or send the token as a bearer token).")
         return False
 
+    async def _wrong_guess(self) -> None:
+        async with self.guessing:  # wrong guesses wait in one line: parallel guessing gains nothing
+            await asyncio.sleep(auth.WRONG_TOKEN_PAUSE)
+
     def _session_cookie(self, scope: Scope) -> str:
         return auth.cookie(auth.SESSION_COOKIE, self.logins.open(), secure=self._secure(scope))
 
@@ -129,7 +142,7 @@ class SecurityMiddleware:
         if auth.token_matches(form.get("token"), self.policy.token or ""):
             await respond(send, 303, b"", [self._session_cookie(scope), *cookies], location=next_path)
             return
-        await asyncio.sleep(auth.WRONG_TOKEN_PAUSE)
+        await self._wrong_guess()
         await respond_page(send, 401, auth.login_page(next_path, "Wrong token or password."), cookies)
 
     async def _upload_gate(

@@ -7,7 +7,7 @@ from pathlib import Path
 from nicegui import ui
 
 from console.clients import Target
-from console.security.limits import LimitError, check_session_room, this_visitor
+from console.security.limits import LimitError, check_session_room, check_trace_room, this_visitor
 from console.sessions import SessionEntry, SessionHub
 from console.supervisor import Supervisor
 from console.trace_io import ReplayClient
@@ -99,15 +99,15 @@ def open_replay(hub: SessionHub, replay: ReplayClient, body: Scope, heading: ui.
     In place, not by loading its page: a new page costs the browser a long task to start NiceGUI before
     it draws anything, and the trace's session gets an address of its own all the same.
     """
+    visitor = this_visitor()
     try:
         check_session_room(len(hub.sessions))
+        check_trace_room(sum(1 for e in hub.sessions.values() if e.owner == visitor))
     except LimitError as exc:
         ui.notify(str(exc), type="negative")
         return
     # The trace is the visitor's own: nobody else sees it listed or can open its page.
-    entry = hub.add(
-        Target("agent", replay.url), name=f"trace {replay.name}", client=replay, owner=this_visitor()
-    )
+    entry = hub.add(Target("agent", replay.url), name=f"trace {replay.name}", client=replay, owner=visitor)
     parent = body.parent_slot.parent if body.parent_slot is not None else ui.context.client.content
     body.delete()
     with parent:

@@ -149,3 +149,18 @@ def test_one_browser_cannot_open_pages_without_end(open_console: Console) -> Non
         assert "Too many open pages" in http.get("/session/agent").text
     # Another browser (another visitor cookie) is not affected.
     assert get(open_console, "/session/agent", Accept="text/html").status_code == 200
+
+
+def test_wrong_guesses_wait_in_line(locked_console: Console) -> None:
+    async def guesses() -> float:
+        async with httpx.AsyncClient(base_url=locked_console.url, timeout=20) as http:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            answers = await asyncio.gather(
+                *(http.get("/metrics", headers={"Authorization": f"Bearer guess{n}"}) for n in range(4))
+            )
+            assert {a.status_code for a in answers} == {401}
+            return loop.time() - started
+
+    # Four parallel guesses take as long as four in a row: guessing in parallel gains nothing.
+    assert asyncio.run(guesses()) >= 4 * 0.5 - 0.05

@@ -18,6 +18,7 @@ from typing import Literal, TypeAlias, overload
 
 from console import events as ev
 from console import jsonvalue
+from console import session_runs as runs
 from console.connection import ConnectionState, LinkStatus
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
@@ -68,6 +69,12 @@ class ToolBlock:
     called_at: float
     result: JsonObject | None = None
     result_at: float | None = None
+    # Dialects that stream arguments (AG-UI): their text as it comes, until `args` holds them parsed.
+    args_parts: list[str] = field(default_factory=list)
+    args_streaming: bool = False
+    approval: str | None = None  # what a paused run asks the user to approve, until answered
+    interrupt_id: str | None = None
+    answer: str | None = None  # "approved" or "denied", once answered
 
     @property
     def status(self) -> ToolStatus:
@@ -246,6 +253,15 @@ class BlockUpdated:
 
 
 @frozen
+class ToolArgsAppended:
+    """More streamed arguments of the tool card at `block_index`."""
+
+    message: Message
+    block_index: int
+    text: str
+
+
+@frozen
 class MessageStatusChanged:
     message: Message
 
@@ -287,6 +303,7 @@ Change: TypeAlias = (
     | TextAppended
     | BlockAdded
     | BlockUpdated
+    | ToolArgsAppended
     | MessageStatusChanged
     | ContextAdded
     | TraceAdded
@@ -324,6 +341,7 @@ class Conversation:
         self._waiting: dict[str, tuple[Message, ToolBlock]] = {}  # calls still without a result
         self._unanswered: list[Message] = []  # user messages whose reply has not started
         self._orphan_results: dict[str, tuple[JsonObject, float]] = {}
+        self._reasoning: dict[str, list[str]] = {}  # reasoning text still streaming, by block
         # A tuple, replaced on (un)subscribe: emitting iterates it without a copy, and a listener that
         # unsubscribes while a change is delivered does not disturb the delivery.
         self._listeners: tuple[Listener, ...] = ()
@@ -380,6 +398,7 @@ class Conversation:
         self._orphan_results.clear()
         self._components.clear()
         self._open_components.clear()
+        self._reasoning.clear()
         self._emit(Reset())
 
     def continue_from(self, previous: Conversation) -> None:
@@ -504,6 +523,8 @@ class Conversation:
                     self.notice("error", f"{code}: {text}")
                 case ev.Heartbeat() | ev.ProtocolError():
                     pass  # trace only
+                case _:
+                    runs.apply(self, event, at, seq)  # runs, streamed arguments, state deltas, reasoning
         except (ValueError, TypeError, RecursionError) as exc:
             log.warning("an event could not be applied: %s", exc)
             reason = f"{type(event).__name__} could not be applied: {exc}"
@@ -602,6 +623,8 @@ class Conversation:
             _tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
 
     def _tool_call(self, event: ev.ToolCall, at: float) -> None:
+        if runs.complete_streamed_call(self, event):
+            return
         message = self._stream_message(event.stream_id, at)
         block = ToolBlock(event.call_id, event.tool_name, event.args, called_at=at)
         orphan = self._orphan_results.pop(event.call_id, None)

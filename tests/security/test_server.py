@@ -164,3 +164,15 @@ def test_wrong_guesses_wait_in_line(locked_console: Console) -> None:
 
     # Four parallel guesses take as long as four in a row: guessing in parallel gains nothing.
     assert asyncio.run(guesses()) >= 4 * 0.5 - 0.05
+
+
+async def test_the_socket_io_websocket_needs_the_login_too(locked_console: Console) -> None:
+    ws_url = locked_console.url.replace("http://", "ws://") + POLLING.replace("polling", "websocket")
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(ws_url, origin=websockets.Origin(locked_console.url))
+    assert refused.value.response.status_code == 403
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    async with websockets.connect(
+        ws_url, origin=websockets.Origin(locked_console.url), additional_headers=bearer
+    ) as ws:
+        assert str(await asyncio.wait_for(ws.recv(), 10)).startswith("0{")

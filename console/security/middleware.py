@@ -48,28 +48,30 @@ class SecurityMiddleware:
         if origin is not None and not self.rules.origin_allowed(origin, host, str(scope.get("scheme"))):
             await refuse(scope, send, 403, "Requests from another site are refused.")
             return
-        cookies = self._visitor(scope, conn)
+        visitor, cookies = self._visitor(scope, conn)
         if self.policy.token is not None and not await self._login_gate(scope, conn, receive, send, cookies):
             return
-        if scope["type"] == "http":
-            gated = await self._upload_gate(scope, conn, receive, send)
-            if gated is None or not await self._tab_gate(scope, conn, send):
-                return
-            receive = gated
+        if scope["type"] == "http" and not (
+            await self._upload_gate(scope, conn, send) and await self._tab_gate(scope, conn, send, visitor)
+        ):
+            return
         await self.app(scope, receive, self._with_headers(scope, send, cookies))
 
     # -- gates ----------------------------------------------------------------------------------
 
-    def _visitor(self, scope: Scope, conn: HTTPConnection) -> list[str]:
-        """Every browser gets a visitor id; a new one is put into this request too, so pages see it."""
-        if _VISITOR_ID.match(conn.cookies.get(auth.VISITOR_COOKIE, "")):
-            return []
+    def _visitor(self, scope: Scope, conn: HTTPConnection) -> tuple[str, list[str]]:
+        """Every browser gets a visitor id; a new one is put into this request too, so pages see it.
+
+        Returns the id and the cookie to set (none when the browser already had one)."""
+        known = conn.cookies.get(auth.VISITOR_COOKIE, "")
+        if _VISITOR_ID.match(known):
+            return known, []
         visitor = secrets.token_urlsafe(18)
         raw = [(k, v) for k, v in scope["headers"] if k != b"cookie"]
         kept = "; ".join(f"{k}={v}" for k, v in conn.cookies.items() if k != auth.VISITOR_COOKIE)
         raw.append((b"cookie", f"{kept}; {auth.VISITOR_COOKIE}={visitor}".lstrip("; ").encode()))
         scope["headers"] = raw
-        return [auth.cookie(auth.VISITOR_COOKIE, visitor, secure=self._secure(scope))]
+        return visitor, [auth.cookie(auth.VISITOR_COOKIE, visitor, secure=self._secure(scope))]
 
     def _secure(self, scope: Scope) -> bool:
         return self.policy.secure_cookies or scope.get("scheme") in ("https", "wss")
@@ -145,29 +147,28 @@ class SecurityMiddleware:
         await self._wrong_guess()
         await respond_page(send, 401, auth.login_page(next_path, "Wrong token or password."), cookies)
 
-    async def _upload_gate(
-        self, scope: Scope, conn: HTTPConnection, receive: Receive, send: Send
-    ) -> Receive | None:
-        """A trace upload over the size cap is refused before its body is read."""
+    async def _upload_gate(self, scope: Scope, conn: HTTPConnection, send: Send) -> bool:
+        """A trace upload over the size cap is refused before its body is read (the server itself
+        reads no more than Content-Length says)."""
         if scope["method"] != "POST" or not limits.UPLOAD_PATH.match(scope["path"]):
-            return receive
+            return True
         cap = self.policy.limits.max_trace_bytes
         length = conn.headers.get("content-length", "")
         if not length.isdigit():
             await refuse(scope, send, 411, "An upload must say its size.")
-            return None
+            return False
         # The multipart envelope adds a little to the file itself.
         if int(length) > cap + 64 * 1024:
             await refuse(
                 scope, send, 413, f"The file is too large: the limit is {limits.trace_limit_text()}."
             )
-            return None
-        return receive  # the server reads no more than Content-Length says
+            return False
+        return True
 
-    async def _tab_gate(self, scope: Scope, conn: HTTPConnection, send: Send) -> bool:
+    async def _tab_gate(self, scope: Scope, conn: HTTPConnection, send: Send, visitor: str) -> bool:
         if scope["method"] != "GET" or not _wants_page(conn):
             return True
-        problem = limits.check_tab_room(conn.cookies.get(auth.VISITOR_COOKIE, ""))
+        problem = limits.check_tab_room(visitor)
         if problem is None:
             return True
         await respond_page(send, 429, _message_page(problem), [])

@@ -186,7 +186,7 @@ class SecurityMiddleware:
             if message["type"] == "http.response.start":
                 extra = [(b"set-cookie", c.encode()) for c in cookies]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
-                if _is_html(message):
+                if _is_html(message) and scope["method"] != "HEAD":
                     held.append(message)  # the page's body is needed to write the nonce
                     return
                 message["headers"] = secure_headers(message["headers"], headers.PLAIN_CSP)

@@ -7,6 +7,7 @@ from pathlib import Path
 from nicegui import ui
 
 from console.clients import Target
+from console.otel.status import ExportStatus
 from console.security.limits import LimitError, check_session_room, check_trace_room, this_visitor
 from console.sessions import SessionEntry, SessionHub
 from console.supervisor import Supervisor
@@ -140,6 +141,7 @@ def session_index(hub: SessionHub) -> None:
     """The operations view: a live card per session (see console/ui/overview.py)."""
     frame("Sessions")
     supervisor = Supervisor.for_hub(hub)
+    ExportStatus.for_hub(hub)
     Overview(supervisor)
 
 

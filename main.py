@@ -13,6 +13,8 @@ from typing import Literal, cast
 
 from console import jsonvalue
 from console.clients import TargetError, make_client, parse_target
+from console.security.cli import add_arguments as add_security_arguments
+from console.security.cli import policy_from_args
 
 
 def _dashboard(argv: list[str]) -> int:
@@ -38,7 +40,10 @@ def _dashboard(argv: list[str]) -> int:
         default=1.0,
         help="multiply the embedded simulators' delays (demos, tests)",
     )
+    add_security_arguments(parser)
     args = parser.parse_args(argv)
+    if (security := policy_from_args(args)) is None:
+        return 2
     try:
         upstreams = tuple(parse_target(spec) for spec in args.upstream)
     except TargetError as exc:
@@ -61,6 +66,7 @@ def _dashboard(argv: list[str]) -> int:
             show=not args.no_show and not args.native,
             sim_seed=args.seed,
             sim_time_scale=args.sim_time_scale,
+            security=security,
         )
     )
     return 0

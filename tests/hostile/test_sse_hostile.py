@@ -50,8 +50,8 @@ async def clients() -> AsyncIterator[list[SSEClient]]:
         await client.close()
 
 
-def start_client(url: str, made: list[SSEClient], **options: int) -> SSEClient:
-    client = SSEClient(url, **options)
+def start_client(url: str, made: list[SSEClient], max_line: int = 8 * MB) -> SSEClient:
+    client = SSEClient(url, max_line=max_line)
     made.append(client)
     client.start()
     return client

@@ -10,7 +10,7 @@ A flood must not hold the event loop: one read can bring thousands of small fram
 all in one callback stalled every other session for seconds. The bytes read are parsed and the
 messages applied a slice at a time (`SLICE_SECONDS` of work per loop iteration); reading pauses while
 more than `BACKLOG_BYTES` wait, so a flood costs bounded memory and the server's writes back up
-instead. Parsing runs ahead of applying, and `peek` sees each message as soon as it is parsed: that
+instead; a link busy with a flood takes at most half of the loop's time. Parsing runs ahead of applying, and `peek` sees each message as soon as it is parsed: that
 is how a heartbeat is answered before the flood queued in front of it has been applied.
 
 A server that ignores our closing handshake (sent when we close, or when its data broke the protocol:
@@ -227,8 +227,10 @@ class Link(asyncio.Protocol):
                 break
         more = (bool(self._raw) or bool(backlog)) and self.error is None
         if more:
+            # The next slice after as long again: a flood gets at most half of the loop, and whatever
+            # else waits (other sessions, pages, a scrape) runs in between.
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._slice)
+            asyncio.get_running_loop().call_later(SLICE_SECONDS, self._slice)
         else:
             self._idle.set()
         self._flow_control()

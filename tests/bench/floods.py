@@ -296,7 +296,13 @@ async def main() -> None:
     try:
         for kind in args.kinds:
             for scale in args.scales:
-                print(await measure(kind, scale, args, f"ws://127.0.0.1:{sim_port}/ws"), flush=True)
+                try:
+                    row = await asyncio.wait_for(
+                        measure(kind, scale, args, f"ws://127.0.0.1:{sim_port}/ws"), 240
+                    )
+                except TimeoutError:
+                    row = f"{kind:<11}{BASE[kind] * scale:>8,}  not applied within 240 s"
+                print(row, flush=True)
     finally:
         sim.terminate()
         await sim.wait()

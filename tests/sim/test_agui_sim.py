@@ -64,7 +64,7 @@ async def test_deleting_asks_for_approval_and_a_denial_keeps_the_state(normal: A
     assert reply.status == "interrupted" and card.approval == "Delete all 1 to-dos?"
     normal.answer(card.call_id, approved=False)
     await settle(normal)
-    assert reply.status == "done" and card.result == {"denied": True}
+    assert normal.conversation.messages[-1].status == "done" and card.result == {"denied": True}
     assert reply.text.endswith("Kept them: nothing was deleted.")
     assert normal.conversation.contexts["state"][-1].data == {
         "todos": [{"title": "buy milk", "done": False}],

@@ -20,7 +20,11 @@ def _dashboard(argv: list[str]) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument(
-        "--upstream", action="append", default=[], metavar="DIALECT=URL", help="agent, sse or chat server"
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="DIALECT=URL",
+        help="agent, sse, chat or agui server",
     )
     parser.add_argument("--demo", choices=["normal", "chaos"], help="also run the embedded simulator")
     parser.add_argument(
@@ -84,7 +88,7 @@ def _explain_closed_window(started: float, url: str) -> None:
 
 def _sim(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="main.py sim", description="Run a simulator standalone.")
-    parser.add_argument("dialect", choices=["agent", "sse", "chat"])
+    parser.add_argument("dialect", choices=["agent", "sse", "chat", "agui"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int)
     parser.add_argument("--mode", choices=["normal", "chaos"], default="normal")
@@ -98,7 +102,7 @@ def _sim(argv: list[str]) -> int:
         "--stress", action="store_true", help="sse: CRLF, comments, bytes cut at random points"
     )
     parser.add_argument(
-        "--no-ids", action="store_true", help="sse: send no event ids (a reconnect replays all)"
+        "--no-ids", action="store_true", help="sse, agui: send no event ids (sse: a reconnect replays all)"
     )
     parser.add_argument("--time-scale", type=float, default=1.0, help="agent: multiply the script's delays")
     args = parser.parse_args(argv)
@@ -118,6 +122,15 @@ def _sim(argv: list[str]) -> int:
         print(f"SSE conversation simulator on http://{args.host}:{port}/conversation", flush=True)
         stream = sse.SimConfig(chaos=mode == "chaos", seed=args.seed, stress=args.stress, ids=not args.no_ids)
         runner = sse.serve(args.host, port, stream)
+    elif args.dialect == "agui":
+        from console.sim import agui
+
+        port = args.port or agui.DEFAULT_PORT
+        print(f"AG-UI agent simulator ({mode}) on http://{args.host}:{port}/agent", flush=True)
+        agui_config = agui.SimConfig(
+            mode=mode, seed=args.seed, ids=not args.no_ids, time_scale=args.time_scale
+        )
+        runner = agui.serve(args.host, port, agui_config)
     else:
         from console.sim import chat
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nicegui import ui
 
-from console.clients import Target
+from console.clients import Approvals, Target
 from console.sessions import SessionEntry, SessionHub
 from console.supervisor import Supervisor
 from console.trace_io import ReplayClient
@@ -120,7 +120,8 @@ def chat_column(entry: SessionEntry) -> ui.element:
             )
     # The banner floats over the chat: it never pushes what the user is reading.
     with ui.element("div").classes("relative w-full grow min-h-0 flex flex-col flex-nowrap"):
-        ChatView(conversation, entry.client.retry)
+        client = entry.client
+        ChatView(conversation, client.retry, client.answer if isinstance(client, Approvals) else None)
         Banner(conversation)
     with ui.element("div").classes("w-full pt-2 border-t shrink-0"):
         Composer(entry.client)

@@ -34,9 +34,11 @@ from dataclasses import dataclass, field
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import TraceEntry
 
-TEXT_KINDS = frozenset({"TOKEN", "TEXT_MESSAGE_CONTENT", "TEXT_DELTA"})
+TEXT_KINDS = frozenset({"TOKEN", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_CHUNK", "TEXT_DELTA"})
 # Kinds that put a non-text block into the message: text after them is a new text run in the chat.
-RUN_BREAKS = frozenset({"TOOL_CALL", "TOOL_CALL_START", "COMPONENT_START"})
+RUN_BREAKS = frozenset(
+    {"TOOL_CALL", "TOOL_CALL_START", "COMPONENT_START", "REASONING_MESSAGE_START", "ACTIVITY_SNAPSHOT"}
+)
 CALL_KINDS = frozenset({"TOOL_CALL", "TOOL_CALL_START"})
 RESULT_KINDS = frozenset({"TOOL_RESULT", "TOOL_CALL_RESULT"})
 # Client events after which no token row is still streaming (a later token reopens its row).

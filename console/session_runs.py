@@ -93,7 +93,7 @@ def _run_ended(conv: model.Conversation, event: ev.RunEnded) -> None:
 
 
 def _context_delta(conv: model.Conversation, event: ev.ContextDelta, at: float, seq: int | None) -> None:
-    history = conv.contexts.setdefault(event.context_id, [])
+    history = conv._context_history(event.context_id)
     previous = history[-1].encoded if history else None
     patched = json_patch.apply_patch(previous, event.patch)
     if isinstance(patched, json_patch.PatchFailed):
@@ -107,22 +107,14 @@ def _context_delta(conv: model.Conversation, event: ev.ContextDelta, at: float, 
 
 def _reasoning(conv: model.Conversation, event: ev.ReasoningDelta, at: float) -> None:
     """Reasoning is a collapsed component: its parts collect here and its text is set once, at the end
-    (no work per delta proportional to the length so far)."""
-    message = conv._stream_message(event.stream_id, at)
-    key = f"{REASONING}:{event.reasoning_id}"
-    found = conv._find_component(event.stream_id, key)
-    if found is None:
-        message.blocks.append(model.ComponentBlock(key, REASONING))
-        conv._emit(model.BlockAdded(message, len(message.blocks) - 1))
-        found = (message, len(message.blocks) - 1)
-    message, index = found
-    block = message.blocks[index]
-    assert isinstance(block, model.ComponentBlock)
+    (no work per delta proportional to the length so far, and no view update per delta)."""
+    sid, key = event.stream_id, f"{REASONING}:{event.reasoning_id}"
+    if conv._find_component(sid, key) is None:
+        conv._component_start(ev.ComponentStart(sid, key, REASONING), at)
     parts = conv._reasoning.setdefault(key, [])
     if event.text:
         parts.append(event.text)
-    if event.done and not block.complete:
-        block.fields["text"] = "".join(parts)
-        block.complete = True
-        del conv._reasoning[key]
-        conv._emit(model.BlockUpdated(message, index))
+    if event.done:
+        text = "".join(conv._reasoning.pop(key))
+        conv._component_field(ev.ComponentField(sid, key, "text", text), at)
+        conv._component_end(ev.ComponentEnd(sid, key))

@@ -267,7 +267,9 @@ class RunDecoder:
         if isinstance(event, core.ActivitySnapshotEvent):
             content = raw.get("content")
         else:
-            patched = json_patch.apply_patch(self._activities.get(key), raw.get("patch"))
+            before = self._activities.get(key)
+            document = jsonvalue.loads(before) if before is not None else {}
+            patched = json_patch.apply_patch(document, raw.get("patch"))
             if isinstance(patched, json_patch.PatchFailed):
                 return [*out, ev.ProtocolError(f"activity {event.message_id}: {patched.reason}", "")]
             content = patched

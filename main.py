@@ -45,6 +45,12 @@ def _dashboard(argv: list[str]) -> int:
         help="multiply the embedded simulators' delays (demos, tests)",
     )
     add_security_arguments(parser)
+    parser.add_argument(
+        "--otlp",
+        metavar="URL",
+        help="export every session as OpenTelemetry spans to this OTLP/HTTP endpoint "
+        "(default: OTEL_EXPORTER_OTLP_ENDPOINT, if set; nothing is sent otherwise)",
+    )
     args = parser.parse_args(argv)
     if (security := policy_from_args(args)) is None:
         return 2
@@ -71,6 +77,7 @@ def _dashboard(argv: list[str]) -> int:
             sim_seed=args.seed,
             sim_time_scale=args.sim_time_scale,
             security=security,
+            otlp=args.otlp,
         )
     )
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 from nicegui import ui
 
 from console.clients import Approvals, Target
+from console.otel.status import ExportStatus
 from console.sessions import SessionEntry, SessionHub
 from console.supervisor import Supervisor
 from console.trace_io import ReplayClient
@@ -132,6 +133,7 @@ def session_index(hub: SessionHub) -> None:
     """The operations view: a live card per session (see console/ui/overview.py)."""
     frame("Sessions")
     supervisor = Supervisor.for_hub(hub)
+    ExportStatus.for_hub(hub)
     Overview(supervisor)
 
 

@@ -22,6 +22,7 @@ from nicegui import events, ui
 from console import jsonvalue
 from console.clients import SessionClient
 from console.jsonvalue import JsonObject, JsonValue
+from console.otel.status import download_button
 from console.session import Change, Conversation, TraceAdded, TraceEntry
 from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
 from console.ui.elements import on_leave
@@ -107,6 +108,7 @@ class TimelinePanel:
             ui.button(icon="download", on_click=self.export).props(
                 "flat dense round size=sm data-testid=timeline-export"
             ).mark("timeline-export").tooltip("Export this trace (JSON Lines)")
+            download_button(self.client)
             if self.on_open_trace is not None:
                 self.upload = (
                     ui.upload(on_upload=self._on_upload, auto_upload=True, max_files=1)

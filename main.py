@@ -189,7 +189,7 @@ def _record(argv: list[str]) -> int:
         return 1
     _write_transcript(result.transcript, args.out)
     if result.interrupted:
-        print(f"record: {result.interrupted} reply(ies) interrupted", file=sys.stderr)
+        print(f"record: {result.interrupted} reply(ies) interrupted or failed", file=sys.stderr)
         return 3
     return 0
 

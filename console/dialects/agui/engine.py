@@ -64,6 +64,7 @@ class _Run:
     last_event_id: str | None = None
     resumes: int = 0
     received: int = 0
+    seen: set[str] = field(default_factory=set)  # event ids of this run, to drop a replay after a resume
 
 
 def _new_id() -> str:
@@ -216,9 +217,16 @@ class AguiEngine(LinkView):
                 now, "in", "PROTOCOL_ERROR", "an event outside any run", raw=ev.excerpt(data)
             )
             return
-        run.received += 1
         if event_id:
+            if event_id in run.seen:
+                # A server that ignores Last-Event-ID sends the run again: what arrived stays as it was.
+                self.conversation.record(
+                    now, "in", "DUPLICATE", f"event id {event_id} again", raw=ev.excerpt(data)
+                )
+                return
+            run.seen.add(event_id)
             run.last_event_id = event_id
+        run.received += 1
         parsed, raw = prepared or protocol.parse(data)
         sid = run.decoder.stream_id
         if isinstance(parsed, protocol.Malformed):

@@ -35,7 +35,7 @@ from console.dialects.agui import protocol
 from console.dialects.agui.history import History
 from console.engines.base import LinkKeeper, LinkView
 from console.frozen import frozen
-from console.jsonvalue import JsonValue
+from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation, Message
 
 S = ConnectionState
@@ -64,6 +64,7 @@ class _Run:
     last_event_id: str | None = None
     resumes: int = 0
     received: int = 0
+    seen: set[str] = field(default_factory=set)  # event ids of this run, to drop a replay after a resume
 
 
 def _new_id() -> str:
@@ -201,17 +202,32 @@ class AguiEngine(LinkView):
             self._link.set(S.RESUMING)
             self._link.set(S.STREAMING)
 
-    def receive(self, data: str, event_id: str | None, now: float) -> None:
+    def receive(
+        self,
+        data: str,
+        event_id: str | None,
+        now: float,
+        prepared: tuple[protocol.Parsed, JsonObject] | None = None,
+    ) -> None:
+        """One SSE event; `prepared`: what `protocol.parse` made of it, when the transport already
+        parsed it (off the loop, when large)."""
         run = self._run
         if run is None:
             self.conversation.record(
                 now, "in", "PROTOCOL_ERROR", "an event outside any run", raw=ev.excerpt(data)
             )
             return
-        run.received += 1
         if event_id:
+            if event_id in run.seen:
+                # A server that ignores Last-Event-ID sends the run again: what arrived stays as it was.
+                self.conversation.record(
+                    now, "in", "DUPLICATE", f"event id {event_id} again", raw=ev.excerpt(data)
+                )
+                return
+            run.seen.add(event_id)
             run.last_event_id = event_id
-        parsed, raw = protocol.parse(data)
+        run.received += 1
+        parsed, raw = prepared or protocol.parse(data)
         sid = run.decoder.stream_id
         if isinstance(parsed, protocol.Malformed):
             self.conversation.record(
@@ -233,6 +249,8 @@ class AguiEngine(LinkView):
                 )
             else:
                 self.conversation.apply(event, now)
+                if isinstance(event, ev.ContextSnapshot):
+                    session_runs.keep_live(self.conversation, event.context_id, event.data)
 
     def http_error(self, status: int, body: str, now: float) -> None:
         """The agent refused the run with an HTTP error: the reply says so, with the server's words."""

@@ -144,10 +144,15 @@ class RunDecoder:
         outcome = event.outcome
         if isinstance(outcome, core.RunFinishedInterruptOutcome):
             for interrupt in outcome.interrupts:
-                call = interrupt.tool_call_id or ""
-                self.interrupts[call] = interrupt.id
                 prompt = interrupt.message or interrupt.reason
-                out.append(ev.ApprovalRequested(self.stream_id, call, interrupt.id, prompt))
+                if interrupt.tool_call_id is None:
+                    # Only tool-call approvals have a card to answer on: the others are said plainly.
+                    out.append(
+                        ev.ServerError("interrupt", f"the agent asks: {prompt} (answer it in the agent's UI)")
+                    )
+                    continue
+                self.interrupts[interrupt.tool_call_id] = interrupt.id
+                out.append(ev.ApprovalRequested(self.stream_id, interrupt.tool_call_id, interrupt.id, prompt))
             self.outcome, self.detail = "interrupt", "waiting for your answer"
         elif isinstance(outcome, core.RunFinishedCancelledOutcome):
             self.outcome, self.detail = "cancelled", "the agent cancelled the run"
@@ -267,7 +272,9 @@ class RunDecoder:
         if isinstance(event, core.ActivitySnapshotEvent):
             content = raw.get("content")
         else:
-            patched = json_patch.apply_patch(self._activities.get(key), raw.get("patch"))
+            before = self._activities.get(key)
+            document = jsonvalue.loads(before) if before is not None else {}
+            patched = json_patch.apply_patch(document, raw.get("patch"))
             if isinstance(patched, json_patch.PatchFailed):
                 return [*out, ev.ProtocolError(f"activity {event.message_id}: {patched.reason}", "")]
             content = patched

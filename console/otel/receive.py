@@ -85,7 +85,9 @@ class SpanInbox:
         for service, group in by_service.items():
             client = self.sessions.get(service)
             if client is None or client.url not in {e.client.url for e in self.hub.sessions.values()}:
-                check_session_room(len(self.hub.sessions))  # new service names cannot open sessions without end
+                check_session_room(
+                    len(self.hub.sessions)
+                )  # new service names cannot open sessions without end
                 client = self.sessions[service] = ReceivedTraces(service, min(s.start for s in group))
                 self.hub.add(Target("agent", client.url), name=client.name, client=client)
             count += client.add(group)

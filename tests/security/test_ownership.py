@@ -54,7 +54,7 @@ async def test_another_visitors_trace_is_neither_listed_nor_opened(user: User) -
     await user.should_see("shared")
     await user.should_not_see("trace theirs")
     await user.open("/session/trace-theirs")
-    await user.should_see("No session 'trace-theirs'.")
+    await user.should_see("There is no session 'trace-theirs' here.")
 
 
 async def test_an_opened_trace_is_its_visitors_own(user: User) -> None:

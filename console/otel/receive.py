@@ -25,6 +25,7 @@ from console.otel import conventions as cv
 from console.otel.otlp_json import decode_json, decode_protobuf
 from console.otel.replay import SessionBuilder
 from console.otel.spanview import SpanTree, SpanView, spans_of
+from console.security.limits import LimitError, check_session_room
 from console.session import Conversation
 from console.sessions import SessionHub
 from console.trace_io import LoadedTrace, ReplayClient
@@ -84,6 +85,9 @@ class SpanInbox:
         for service, group in by_service.items():
             client = self.sessions.get(service)
             if client is None or client.url not in {e.client.url for e in self.hub.sessions.values()}:
+                check_session_room(
+                    len(self.hub.sessions)
+                )  # new service names cannot open sessions without end
                 client = self.sessions[service] = ReceivedTraces(service, min(s.start for s in group))
                 self.hub.add(Target("agent", client.url), name=client.name, client=client)
             count += client.add(group)
@@ -145,7 +149,10 @@ def register(app: FastAPI, hub: SessionHub) -> SpanInbox:
             )
         except ValueError as exc:  # OtlpFormatError included
             return Response(str(exc), status_code=400, media_type="text/plain")
-        inbox.accept(parsed.spans)
+        try:
+            inbox.accept(parsed.spans)
+        except LimitError as exc:
+            return Response(str(exc), status_code=429, media_type="text/plain")
         return answer(parsed.as_json)
 
     return inbox

@@ -251,6 +251,9 @@ class AguiEngine(LinkView):
                 self.conversation.apply(event, now)
                 if isinstance(event, ev.ContextSnapshot):
                     session_runs.keep_live(self.conversation, event.context_id, event.data)
+                elif isinstance(event, ev.ApprovalRequested):
+                    # Answerable at once: the stream may stay open a while after RUN_FINISHED.
+                    self._asks[event.call_id] = (event.interrupt_id, event.stream_id)
 
     def http_error(self, status: int, body: str, now: float) -> None:
         """The agent refused the run with an HTTP error: the reply says so, with the server's words."""
@@ -297,8 +300,6 @@ class AguiEngine(LinkView):
             self.history.commit()
         else:
             self.history.discard()
-        if outcome == "interrupt":
-            self._asks.update({call: (iid, sid) for call, iid in run.decoder.interrupts.items()})
         if run.decoder.outcome is None:
             # The wire never said how the run ended: the console says it, so no reply stays "streaming".
             self.conversation.apply(ev.RunStarted(sid, self.thread_id, run.request.run_id), now)

@@ -52,7 +52,8 @@ class RunRequest:
 
 @dataclass(slots=True)
 class _Queued:
-    text: str | None = None  # a prompt, or
+    text: str | None = None  # a prompt (shown queued until its run goes out), or
+    message: Message | None = None
     resume: list[core.ResumeEntry] = field(default_factory=list)  # answers that continue a reply
     stream_id: str | None = None
 
@@ -101,15 +102,20 @@ class AguiEngine(LinkView):
     # -- the user's side --------------------------------------------------------------------------
 
     def send_user_message(self, text: str, now: float) -> Message:
-        message = self.conversation.add_user_message(text, now)
+        message = self.conversation.add_user_message(text, now, queued=True)
         self.history.user(message.id, text)
-        self._queue.append(_Queued(text=text))
+        self._queue.append(_Queued(text=text, message=message))
         return message
 
     def retry(self, message_id: str, now: float) -> Message | None:
+        """Ask again what an interrupted (once) or failed reply answered."""
         message = self.conversation.message(message_id)
         prompt = self.conversation.prompt_of(message) if message else None
-        return self.send_user_message(prompt, now) if prompt is not None else None
+        if message is None or prompt is None:
+            return None
+        if message.status != "error" and not self.conversation.mark_retried(message):
+            return None
+        return self.send_user_message(prompt, now)
 
     def answer(self, call_id: str, approved: bool, now: float) -> bool:
         """Approve or deny what a paused run asks; the last answer of the run resumes it."""
@@ -163,6 +169,8 @@ class AguiEngine(LinkView):
         if self._run is not None or not self._queue or self.state not in LIVE:
             return None
         queued = self._queue.popleft()
+        if queued.message is not None:
+            self.conversation.mark_sent(queued.message)
         run_id = self._ids()
         stream_id = queued.stream_id or run_id
         run = core.RunAgentInput(

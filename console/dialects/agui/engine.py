@@ -31,7 +31,7 @@ from ag_ui import core
 from console import events as ev
 from console import session_runs
 from console.connection import LIVE, ConnectionState
-from console.dialects.agui import protocol
+from console.dialects.agui import protocol, takeover
 from console.dialects.agui.history import History
 from console.engines.base import LinkKeeper, LinkView
 from console.frozen import frozen
@@ -102,6 +102,9 @@ class AguiEngine(LinkView):
     # -- the user's side --------------------------------------------------------------------------
 
     def send_user_message(self, text: str, now: float) -> Message:
+        if not self.history.thread and self.conversation.messages:
+            # A conversation taken over from another client (a restart): its thread goes on.
+            takeover.restore(self.history, self.conversation.messages)
         message = self.conversation.add_user_message(text, now, queued=True)
         self.history.user(message.id, text)
         self._queue.append(_Queued(text=text, message=message))

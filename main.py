@@ -183,7 +183,7 @@ def _sim(argv: list[str]) -> int:
     parser.add_argument("dialect", choices=["agent", "sse", "chat", "agui"], help="which server to simulate")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--port", type=int, help="port to listen on (default: agent 4747, sse and chat their own)"
+        "--port", type=int, help="port to listen on (default: agent 4747, sse, chat and agui their own)"
     )
     parser.add_argument(
         "--mode", choices=["normal", "chaos"], default="normal", help="chaos: drops, reorders, duplicates"
@@ -240,7 +240,7 @@ def _sim(argv: list[str]) -> int:
     elif args.dialect == "agui":
         from console.sim import agui
 
-        port = args.port or agui.DEFAULT_PORT
+        port = _listenable(args.host, args.port or agui.DEFAULT_PORT)
         print(f"AG-UI agent simulator ({mode}) on http://{args.host}:{port}/agent", flush=True)
         agui_config = agui.SimConfig(
             mode=mode, seed=args.seed, ids=not args.no_ids, time_scale=args.time_scale

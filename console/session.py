@@ -669,11 +669,11 @@ class Conversation:
         if self._listeners:
             _tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
 
-    def _tool_call(self, event: ev.ToolCall, at: float) -> None:
+    def _tool_call(self, event: ev.ToolCall, at: float, *, streaming: bool = False) -> None:
         if runs.complete_streamed_call(self, event):
             return
         message = self._stream_message(event.stream_id, at)
-        block = ToolBlock(event.call_id, event.tool_name, event.args, called_at=at)
+        block = ToolBlock(event.call_id, event.tool_name, event.args, called_at=at, args_streaming=streaming)
         orphan = self._orphan_results.pop(event.call_id, None)
         if orphan is not None:
             block.result, block.result_at = orphan

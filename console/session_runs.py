@@ -30,10 +30,7 @@ def apply(conv: model.Conversation, event: ev.Event, at: float, seq: int | None)
         case ev.RunEnded():
             _run_ended(conv, event)
         case ev.ToolCallStart(stream_id=sid, call_id=cid, tool_name=name):
-            conv._tool_call(ev.ToolCall(sid, cid, name, {}), at)
-            found = _tool(conv, cid)
-            if found is not None:
-                found[2].args_streaming = True
+            conv._tool_call(ev.ToolCall(sid, cid, name, {}), at, streaming=True)
         case ev.ToolArgsDelta(call_id=cid, delta=delta):
             found = _tool(conv, cid)
             if found is not None and found[2].args_streaming and delta:

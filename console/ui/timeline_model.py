@@ -37,7 +37,7 @@ from console.session import TraceEntry
 # Text deltas of every dialect (agent TOKEN, SSE TEXT_CHUNK, chat MESSAGE, AG-UI TEXT_MESSAGE_CONTENT):
 # one row a run.
 TEXT_KINDS = frozenset(
-    {"TOKEN", "TEXT_MESSAGE_CONTENT", "TEXT_DELTA", "TEXT_CHUNK", "MESSAGE", "TEXT_MESSAGE_CHUNK"}
+    {"TOKEN", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_CHUNK", "TEXT_DELTA", "TEXT_CHUNK", "MESSAGE"}
 )
 # Frames that end a stream's message: its token row stops streaming.
 STREAM_ENDS = frozenset({"STREAM_END", "MESSAGE_END", "TEXT_MESSAGE_END", "DONE"})

@@ -95,6 +95,7 @@ class RunDecoder:
         self._chunk_call: str | None = None  # an open TOOL_CALL_CHUNK call
         self._chunk_text: str | None = None  # the message id of TEXT_MESSAGE_CHUNKs without one
         self._activities: dict[str, bytes] = {}
+        self._size = 0  # bytes of the event being decoded (for the context entries it makes)
         self._handlers: dict[str, Callable[[core.BaseEvent, JsonObject], list[ev.Event]]] = {
             T.RUN_STARTED: self._run_started,
             T.RUN_FINISHED: self._run_finished,

@@ -327,3 +327,36 @@ def test_an_interrupt_that_names_no_tool_call_is_said_plainly() -> None:
     reply = run(agent, STARTED, e("RUN_FINISHED", threadId="t1", runId="r1", outcome=outcome))
     assert reply.status == "interrupted" and agent.pending_approvals == []
     assert any("Which city?" in n.text for n in agent.conversation.notices)
+
+
+def test_a_client_that_takes_over_a_conversation_sends_its_thread_on() -> None:
+    first = engine()
+    run(
+        first,
+        STARTED,
+        e("TEXT_MESSAGE_CHUNK", messageId="a", delta="Looking."),
+        e("TOOL_CALL_START", toolCallId="c1", toolCallName="find", parentMessageId="a"),
+        e("TOOL_CALL_ARGS", toolCallId="c1", delta='{"q": 1}'),
+        e("TOOL_CALL_END", toolCallId="c1"),
+        e("TOOL_CALL_RESULT", messageId="t", toolCallId="c1", content='{"n": 2}'),
+        e("TEXT_MESSAGE_CHUNK", messageId="b", delta="Two."),
+        FINISHED,
+    )
+    run(first, STARTED, e("TEXT_MESSAGE_CHUNK", messageId="x", delta="Hal"), prompt="cut")  # broke off
+    second = engine()  # a restarted session: a new client on the same conversation
+    second.conversation.continue_from(first.conversation)
+    second.send_user_message("and now?", 5.0)
+    request = second.next_request(5.0)
+    assert request is not None
+    sent = [
+        (m["role"], m.get("content"), [c["function"]["arguments"] for c in m.get("toolCalls", [])])
+        for m in json.loads(request.body)["messages"]
+    ]
+    assert sent == [
+        ("user", "hi", []),
+        ("assistant", "Looking.", ['{"q":1}']),
+        ("tool", '{"n":2}', []),
+        ("assistant", "Two.", []),
+        ("user", "cut", []),
+        ("user", "and now?", []),
+    ]

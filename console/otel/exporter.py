@@ -291,6 +291,7 @@ class OtelExport:
         watch = self._watches.pop(session_id)
         watch.capture.close()
         if flush:  # the session is gone: what it did last, and what waited for its reply, goes now
+            watch.capture.settle(all_now=True)
             batch = watch.capture.take()
             grouped = group(
                 batch.replies,

@@ -21,6 +21,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from console.clients import Target
+from console.connection import ConnectionState, LinkStatus
 from console.otel import conventions as cv
 from console.otel.otlp_json import decode_json, decode_protobuf
 from console.otel.replay import SessionBuilder
@@ -40,6 +41,7 @@ class ReceivedTraces(ReplayClient):
 
     def __init__(self, service: str, t0: int) -> None:
         conversation = Conversation()
+        conversation.set_link(LinkStatus(ConnectionState.OPEN))  # spans come as the agent sends them
         super().__init__(LoadedTrace(conversation, t0 / 1e9, 0, 0, 0.0, ()), f"otlp {service}")
         self.url = f"otlp:{service}"
         self.spans: list[SpanView] = []

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 from console import events as ev
 from console import jsonvalue
+from console.connection import ConnectionState, LinkStatus
 from console.jsonvalue import JsonObject, JsonValue
 from console.otel import conventions as cv
 from console.otel.otlp_json import decode
@@ -48,6 +49,7 @@ def load_spans(spans: list[SpanView], problems: Iterable[str] = ()) -> LoadedTra
     for root in reply_roots(tree):
         builder.reply(root)
     builder.rows()
+    conversation.set_link(LinkStatus(ConnectionState.CLOSED))  # a file: nothing more will come
     end = max((s.end for s in spans), default=t0)
     return LoadedTrace(
         conversation=conversation,

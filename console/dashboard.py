@@ -18,6 +18,8 @@ from console.clients import Target
 from console.otel import receive as otel_receive
 from console.otel import status as otel_status
 from console.otel.exporter import otel_export
+from console.security.install import install as install_security
+from console.security.policy import SecurityPolicy
 from console.sessions import SessionHub
 from console.sim import sse as sse_sim
 from console.sim.agent import AgentSimulator, SimConfig
@@ -40,6 +42,7 @@ class DashboardConfig:
     sim_seed: int = 0
     sim_time_scale: float = 1.0
     otlp: str | None = None  # OTLP/HTTP endpoint; None: the standard variables decide
+    security: SecurityPolicy = field(default_factory=SecurityPolicy)
 
 
 @dataclass(slots=True)
@@ -173,6 +176,7 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
 
 
 def run(config: DashboardConfig) -> None:
+    install_security(config.security)
     build(config)
     ui.run(
         host=config.host,

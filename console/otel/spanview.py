@@ -6,6 +6,7 @@ key-value lists; bytes become hex), ids become hex, times stay integer nanosecon
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -138,6 +139,10 @@ def _view(span: Span, service: str, scope: str) -> SpanView:
     )
 
 
+def _start(span: SpanView) -> tuple[int, int]:
+    return (span.start, span.end)
+
+
 class SpanTree:
     """Parents and children of spans (a span whose parent is not in the file is a root)."""
 
@@ -146,12 +151,30 @@ class SpanTree:
         self.by_id = {(s.trace_id, s.span_id): s for s in spans}
         self.children: dict[tuple[str, str], list[SpanView]] = {}
         self.roots: list[SpanView] = []
+        self._orphans: dict[tuple[str, str], list[SpanView]] = {}  # roots whose parent may still come
         for span in spans:  # by start time: children lists come out ordered
-            key = (span.trace_id, span.parent_id)
-            if span.parent_id and key in self.by_id:
-                self.children.setdefault(key, []).append(span)
-            else:
-                self.roots.append(span)
+            self._place(span)
+
+    def add(self, span: SpanView) -> None:
+        """One more span (spans sent as they end come children first): O(its siblings)."""
+        key = (span.trace_id, span.span_id)
+        if key in self.by_id:
+            return
+        self.by_id[key] = span
+        self.spans.append(span)
+        self._place(span)
+        for child in self._orphans.pop(key, []):  # its children came first: they move under it
+            self.roots.remove(child)
+            insort(self.children.setdefault(key, []), child, key=_start)
+
+    def _place(self, span: SpanView) -> None:
+        key = (span.trace_id, span.parent_id)
+        if span.parent_id and key in self.by_id:
+            insort(self.children.setdefault(key, []), span, key=_start)
+        else:
+            self.roots.append(span)
+            if span.parent_id:
+                self._orphans.setdefault(key, []).append(span)
 
     def kids(self, span: SpanView) -> list[SpanView]:
         return self.children.get((span.trace_id, span.span_id), [])

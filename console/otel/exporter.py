@@ -179,6 +179,7 @@ class OtelExport:
         self._watches: dict[str, _Watch] = {}
         self._seen: weakref.WeakSet[Conversation] = weakref.WeakSet()  # captured before (from then on)
         self._task: asyncio.Task[None] | None = None
+        self._ticking: asyncio.Future[None] | None = None
         _BY_HUB[hub] = self
 
     @classmethod
@@ -198,6 +199,9 @@ class OtelExport:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._ticking is not None:
+            with contextlib.suppress(Exception):
+                await self._ticking
         await self.tick()
         for session_id in list(self._watches):
             self._unwatch(session_id, flush=True)
@@ -229,8 +233,13 @@ class OtelExport:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
+            # Shielded: a tick holds records it took from the captures; cancelled halfway (close),
+            # they would be lost. `close` waits for it instead.
+            self._ticking = asyncio.ensure_future(self.tick())
             try:
-                await self.tick()
+                await asyncio.shield(self._ticking)
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 log.exception("OpenTelemetry export tick failed")
 

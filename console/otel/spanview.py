@@ -48,8 +48,28 @@ class SpanView:
         op = self.attributes.get(cv.OPERATION)
         if isinstance(op, str):
             return op
+        kind = self.attributes.get(cv.OI_KIND)
+        if isinstance(kind, str):
+            return cv.OI_OPERATIONS.get(kind.upper(), "")
         first = self.name.partition(" ")[0]
         return first if first in (cv.INVOKE_AGENT, cv.CHAT, cv.EXECUTE_TOOL) else ""
+
+    # A tool call, in the GenAI conventions' words or else OpenInference's.
+
+    def tool_call_id(self) -> str:
+        return self.text(cv.TOOL_CALL_ID) or self.text(cv.OI_TOOL_CALL_ID) or self.span_id
+
+    def tool_name(self) -> str:
+        return self.text(cv.TOOL_NAME) or self.text(cv.OI_TOOL_NAME) or self.name
+
+    def tool_args(self) -> JsonValue:
+        return (
+            self.json(cv.TOOL_ARGUMENTS) if cv.TOOL_ARGUMENTS in self.attributes else self.json(cv.OI_INPUT)
+        )
+
+    def tool_result(self) -> JsonValue:
+        """The result, or None when the span has none."""
+        return self.json(cv.TOOL_RESULT) if cv.TOOL_RESULT in self.attributes else self.json(cv.OI_OUTPUT)
 
     def text(self, key: str) -> str | None:
         value = self.attributes.get(key)

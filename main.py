@@ -40,13 +40,13 @@ def _dashboard(argv: list[str]) -> int:
         default=1.0,
         help="multiply the embedded simulators' delays (demos, tests)",
     )
+    add_security_arguments(parser)
     parser.add_argument(
         "--otlp",
         metavar="URL",
         help="export every session as OpenTelemetry spans to this OTLP/HTTP endpoint "
         "(default: OTEL_EXPORTER_OTLP_ENDPOINT, if set; nothing is sent otherwise)",
     )
-    add_security_arguments(parser)
     args = parser.parse_args(argv)
     if (security := policy_from_args(args)) is None:
         return 2
@@ -72,8 +72,8 @@ def _dashboard(argv: list[str]) -> int:
             show=not args.no_show and not args.native,
             sim_seed=args.seed,
             sim_time_scale=args.sim_time_scale,
-            otlp=args.otlp,
             security=security,
+            otlp=args.otlp,
         )
     )
     return 0

@@ -41,8 +41,8 @@ class DashboardConfig:
     show: bool = True
     sim_seed: int = 0
     sim_time_scale: float = 1.0
-    otlp: str | None = None  # OTLP/HTTP endpoint; None: the standard variables decide
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
+    otlp: str | None = None  # OTLP/HTTP endpoint; None: the standard variables decide
 
 
 @dataclass(slots=True)

@@ -49,6 +49,7 @@ INTERVAL: Final = 1.0  # seconds between two takes of every session's records
 MAX_QUEUE: Final = 65_536  # spans the processor holds for a slow collector before it drops
 TRACES_PATH: Final = "/v1/traces"
 EVENTS_PER_SPAN: Final = 4096
+FLUSH_SECONDS: Final = 3.0  # what is queued at exit gets this long to go out
 
 ProcessorFactory = Callable[[SpanExporter], SpanProcessor]
 
@@ -97,6 +98,7 @@ class CountingExporter(SpanExporter):
         self.failed = 0
         self.failing = False  # the last export failed
         self.last_error = ""
+        self._closed = False
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -118,7 +120,9 @@ class CountingExporter(SpanExporter):
         return result
 
     def shutdown(self) -> None:
-        self.inner.shutdown()
+        if not self._closed:  # the console ends it before the processor does
+            self._closed = True
+            self.inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self.inner.force_flush(timeout_millis)
@@ -205,8 +209,19 @@ class OtelExport:
         await self.tick()
         for session_id in list(self._watches):
             self._unwatch(session_id, flush=True)
-        # Shutting down flushes the queue: a POST, bounded by the exporter's timeout, off the loop.
-        await asyncio.to_thread(self.provider.shutdown)
+        await asyncio.to_thread(self._shutdown)
+
+    def _shutdown(self) -> None:
+        """What is queued goes out, for `FLUSH_SECONDS` at most: a dead collector (the exporter retries
+        for its whole timeout, 10 s by default) must not hold the console's exit."""
+        # The processor flushes in this thread, through every retry: ending the exporter from a timer
+        # is what cuts a retry short (the exporter then refuses what is left, at once).
+        deadline = threading.Timer(FLUSH_SECONDS, self.counter.shutdown)
+        deadline.start()
+        try:
+            self.provider.shutdown()
+        finally:
+            deadline.cancel()
 
     def set_enabled(self, enabled: bool) -> None:
         """The off switch: off, every session is let go (nothing per event at all); on, sessions are

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
 from console.otel import conventions as cv
-from console.otel.exporter import OtelExport, endpoint_from
+from console.otel.exporter import FLUSH_SECONDS, OtelExport, endpoint_from
 from console.otel.spanview import spans_of
 from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
-from tests.otel.helpers import converse, open_session
+from tests.otel.helpers import converse, free_port, open_session
 from tests.otel.receiver import collector
 
 
@@ -62,6 +63,16 @@ async def test_a_collector_receives_the_sessions_replies_as_protobuf_genai_spans
     tools = [s for s in spans if s.operation == cv.EXECUTE_TOOL]
     assert tools and all(t.parent_id == reply.span_id and t.trace_id == reply.trace_id for t in tools)
     assert all(cv.TOOL_RESULT in t.attributes for t in tools)
+
+
+async def test_closing_does_not_wait_for_a_dead_collectors_retries() -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}/v1/traces"  # nothing listens there
+    otel = OtelExport(SessionHub(), OTLPSpanExporter(endpoint=endpoint, timeout=30), destination=endpoint)
+    otel.start()
+    otel.tracer.start_span("queued").end()
+    started = time.monotonic()
+    await otel.close()
+    assert time.monotonic() - started < FLUSH_SECONDS + 3
 
 
 async def test_a_collector_that_refuses_shows_as_failing_and_the_switch_stops_the_export() -> None:

@@ -26,6 +26,7 @@ from console.sim.agent import AgentSimulator, SimConfig
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.supervisor import Supervisor
 from console.ui import page
+from console.upstream_log import LinkReporter
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,8 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
                 supervisor.add(target, name=target.dialect)
         for target in config.upstreams:
             if target is not streams_to:
-                supervisor.add(target, name=target.dialect)
+                entry = supervisor.add(target, name=target.dialect)
+                entry.client.conversation.subscribe(LinkReporter(f"upstream {target}"), deltas=False)
         heap.freeze_startup()
         heap.FREEZE_SURVIVORS.start()
 
@@ -182,6 +184,7 @@ def run(config: DashboardConfig) -> None:
         host=config.host,
         port=config.port,
         title="Agent Console",
+        language="en-US",  # the lang attribute of every page
         show=config.show,
         native=config.native,
         reload=False,

@@ -11,6 +11,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from console.otel import conventions as cv
 from console.otel.exporter import FLUSH_SECONDS, OtelExport, endpoint_from
 from console.otel.spanview import spans_of
+from console.otel.status import describe, metrics
 from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
 from tests.otel.helpers import converse, free_port, open_session
@@ -94,11 +95,15 @@ async def test_a_collector_that_refuses_shows_as_failing_and_the_switch_stops_th
                 otel.provider.force_flush()
                 await asyncio.sleep(0.05)
             assert otel.stats().state == "failing" and otel.stats().failed > 0
+            scrape = metrics(otel.stats())
+            assert "agent_console_otlp_failing 1" in scrape and "agent_console_otlp_enabled 1" in scrape
+            assert "refused or did not answer" in describe(otel.stats())
             otel.set_enabled(False)
             written = otel.stats().spans
             await converse(entry, ["hello again"])
             await otel.tick()
             assert otel.stats().state == "off" and otel.stats().spans == written
+            assert "agent_console_otlp_enabled 0" in metrics(otel.stats())
             await hub.close()
             await otel.close()
     finally:

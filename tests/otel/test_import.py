@@ -56,7 +56,7 @@ def test_a_failed_agent_span_is_an_interrupted_reply_and_other_spans_are_rows_of
     tracer = provider.get_tracer("app")
     with tracer.start_as_current_span("handle request"):
         with tracer.start_as_current_span(
-            "invoke_agent helper", attributes={"gen_ai.operation.name": "invoke_agent"}
+            "invoke_agent planner", attributes={"gen_ai.operation.name": "invoke_agent"}
         ) as agent:
             agent.set_attribute(
                 "gen_ai.input.messages",
@@ -68,7 +68,7 @@ def test_a_failed_agent_span_is_an_interrupted_reply_and_other_spans_are_rows_of
     assert (reply.status, reply.note) == ("interrupted", "model timed out")
     rows = [(e.kind, e.summary.replace("\u00a0", " ")) for e in replay.conversation.trace]
     assert rows[0][0] == "SPAN" and rows[0][1].startswith("handle request · ")
-    assert rows[1][0] == "INVOKE_AGENT" and rows[1][1].startswith("  └ invoke_agent helper · ")
+    assert rows[1][0] == "INVOKE_AGENT" and rows[1][1].startswith("  └ invoke_agent planner · ")
     assert rows[1][1].endswith(" · error")
     details = json.loads(next(e for e in replay.conversation.trace if e.kind == "INVOKE_AGENT").raw or "")
     assert details["status_message"] == "model timed out"

@@ -159,9 +159,9 @@ class Flood:
         self.finished.set()
 
     def pong_delays(self, peer: Peer) -> list[float]:
-        return [
-            at - self.pings[str(pong["echo"])] for at, pong in peer.sent("PONG") if pong["echo"] in self.pings
-        ]
+        # Only PONGs that answer a PING this connection was sent (a restarted session's replies do not count).
+        sent = {str(pong["echo"]): at for at, pong in peer.sent("PONG")}
+        return [sent[c] - at for c, at in self.pings.items() if c in sent and sent[c] >= at]
 
 
 def lag_buckets(text: str) -> dict[str, float]:

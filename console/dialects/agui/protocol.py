@@ -54,7 +54,7 @@ Parsed = core.BaseEvent | Unknown | Malformed
 def parse(data: str) -> tuple[Parsed, JsonObject]:
     """One SSE `data` field: the event (or why not), and the frame as parsed JSON."""
     try:
-        raw = jsonvalue.loads(data)
+        raw = jsonvalue.loads_checked(data)
     except jsonvalue.JsonDecodeError as exc:
         return Malformed(f"not JSON: {exc}"), {}
     if not isinstance(raw, dict):
@@ -76,7 +76,7 @@ def json_object(value: JsonValue) -> JsonObject:
     """A tool's arguments or result as an object: JSON text parsed when it is an object."""
     if isinstance(value, str):
         try:
-            value = jsonvalue.loads(value)
+            value = jsonvalue.loads_checked(value)
         except jsonvalue.JsonDecodeError:
             return {"content": value}
     return value if isinstance(value, dict) else {"content": value}
@@ -224,7 +224,7 @@ class RunDecoder:
         out: list[ev.Event] = []
         parsed: JsonValue
         try:
-            parsed = jsonvalue.loads(text) if text.strip() else {}
+            parsed = jsonvalue.loads_checked(text) if text.strip() else {}
         except jsonvalue.JsonDecodeError as exc:
             parsed = {"unparsed": text}
             out.append(ev.ProtocolError(f"tool call {call_id}: arguments are not JSON: {exc}", text))

@@ -219,3 +219,19 @@ def test_a_token_for_an_unknown_stream_touches_neither_the_reply_nor_the_queue()
     assert replies(engine) == [("real reply", "done")]
     assert engine.conversation.protocol_errors == 1
     assert sent(engine) == [{"type": "USER_MESSAGE", "content": "second"}]  # not blocked
+
+
+def test_a_replayed_ping_of_the_previous_numbering_after_a_new_reply_began_gets_no_pong() -> None:
+    # A RESUME replays the old reply's end and its PINGs through the server's reorder buffer; the
+    # next reply (numbered from 1 again) overtakes some of them.
+    engine = live_engine()
+    engine.send_user_message("one", 0.0)
+    engine.receive(token(1, "a"), 0.1)
+    engine.receive(ping(3, ""), 0.2)
+    engine.receive(end(2), 0.3)
+    engine.send_user_message("two", 0.4)
+    sent(engine)
+    engine.receive(token(1, "b", "s2"), 0.5)
+    engine.receive(ping(3, ""), 0.6)  # the old numbering's PING, replayed late
+    engine.receive(ping(2, ""), 0.7)  # the new numbering's own PING
+    assert sent(engine) == [{"type": "PONG", "echo": ""}]

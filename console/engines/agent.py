@@ -41,9 +41,6 @@ from console.session import Conversation, Message
 S = ConnectionState
 
 
-ANSWERED_PINGS = 64  # PINGs remembered as answered; replays only ever repeat recent ones
-
-
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     # Longest silence of a reply still alive on a server: a TOOL_CALL held until the 5 s ack timeout,
@@ -68,8 +65,6 @@ class AgentEngine(LinkedEngine):
         self._held_calls: dict[str, float] = {}  # call_id -> receive time, while behind a gap
         self._last_frame_at = 0.0  # the last sequenced frame other than a PING: the server's sign of life
         self._gap_resumes = 0
-        self._answered: dict[tuple[int, str], None] = {}  # (seq, challenge) of PINGs answered
-        self._answered_epoch = 0
         self._reply_stream: str | None = None  # the stream of the reply in flight, once it began
         self._streams: dict[str, bool] = {}  # every reply stream seen -> still open (not ended)
         self._stream_epochs: dict[str, int] = {}  # the numbering each reply stream began in
@@ -185,7 +180,7 @@ class AgentEngine(LinkedEngine):
         event = frame.event
         seq = frame.seq
         if type(event) is ev.Heartbeat:
-            self._answer(event.challenge, seq, now)
+            self._answer(event.challenge, seq, frame.fingerprint, now)
         elif seq is not None:
             self._last_frame_at = now
         if self.conversation.link.state is S.RESUMING:
@@ -235,21 +230,15 @@ class AgentEngine(LinkedEngine):
         )
         return True
 
-    def _answer(self, challenge: str, seq: int | None, now: float) -> None:
-        """PONG on receipt, never behind the reorder buffer (an empty challenge is echoed too); once."""
-        if seq is not None:
-            if self._answered_epoch != self.sequencer.epoch:
-                self._answered.clear()  # a new numbering reuses seqs
-                self._answered_epoch = self.sequencer.epoch
-            key = (seq, challenge)
-            if key in self._answered:
-                self.conversation.record(
-                    now, "client", "PING_REPEAT", f"seq {seq} already answered: no second PONG"
-                )
-                return
-            self._answered[key] = None
-            if len(self._answered) > ANSWERED_PINGS:
-                del self._answered[next(iter(self._answered))]
+    def _answer(self, challenge: str, seq: int | None, fingerprint: int, now: float) -> None:
+        """PONG on receipt, never behind the reorder buffer (an empty challenge is echoed too), once:
+        a copy of a PING already pushed (same seq, same bytes: a replay, a duplicate, a late copy of
+        the previous numbering's) was answered when it first came."""
+        if seq is not None and self.sequencer.seen(seq, fingerprint):
+            self.conversation.record(
+                now, "client", "PING_REPEAT", f"seq {seq} already answered: no second PONG"
+            )
+            return
         self.pong_count += 1
         self._send(proto.pong(challenge), now, "PONG", f"echo '{challenge}'")
 

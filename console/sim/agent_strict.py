@@ -377,6 +377,8 @@ class StrictAgentServer:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.config.ping_interval * self.config.time_scale)
+            if self._conn is not conn:
+                return  # a newer connection took over: its own pinger keeps its heartbeats
             empty = conn.rng.random() < conn.chaos.empty_ping
             challenge = "" if empty else scripts.hex_id(conn.rng)
             conn.pending[challenge] = loop.time()

@@ -394,6 +394,10 @@ class AgentEngine(LinkedEngine):
     def _check_stall(self, now: float) -> None:
         if not self._in_flight and self.conversation.streaming is None:
             return
+        if self._dropped_during_reply and self.sequencer.has_gap and self.state in LIVE:
+            # Frames of it exist that have not arrived (the replay is still coming, or its end sits in
+            # the server's buffer): not abandoned. The gap rule resumes for them, or skips them.
+            return
         bound = self.config.stall_timeout if self._dropped_during_reply else self.config.idle_timeout
         if now - self._progress_at < bound:
             return

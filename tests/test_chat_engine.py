@@ -321,3 +321,24 @@ def test_saved_ideas_export_as_markdown_without_letting_upstream_text_format_it(
     ]
     assert markdown_escape("a_b") == r"a\_b"
     assert ideas_markdown("x", []).splitlines()[-1] == "_No ideas saved yet._"
+
+
+def test_the_timeline_joins_a_replys_text_frames_into_one_row() -> None:
+    from console.ui.timeline_model import TimelineModel
+
+    e = engine()
+    chat = e.active_id
+    e.send_user_message("give me some cat names", 1.0)
+    for raw in [
+        entry("message", "Here are ", chat),
+        entry("message", "some cat ", chat),
+        entry("message", "names.", chat, done=True),
+        done(chat),
+    ]:
+        e.receive(raw, 1.5)
+    model = TimelineModel()
+    model.feed_history(list(e.conversations[chat].trace))
+    text = [row for row in model.rows if row.kind == "MESSAGE"]
+    assert [(row.tokens, row.text(), row.streaming) for row in text] == [
+        (3, "Here are some cat names.", False)
+    ]

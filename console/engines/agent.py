@@ -75,6 +75,7 @@ class AgentEngine(LinkedEngine):
         self._in_flight = False  # a prompt was sent and its reply has not ended
         self.pong_count = 0
         self.frames_in = 0
+        self._answered_ahead: dict[int, int] = {}  # PING fingerprints answered before their turn
 
     # -- what the transport asks ----------------------------------------------------------------
 
@@ -171,6 +172,17 @@ class AgentEngine(LinkedEngine):
     def receive(self, raw: str | bytes, now: float) -> None:
         self.receive_frame(proto.decode(raw, max_size=self.config.max_frame), raw, now)
 
+    def heartbeat_ahead(self, raw: str, now: float) -> None:
+        """A frame read behind others not applied yet (a flood): if it is a PING, answer it now, and
+        not again when its turn comes."""
+        frame = proto.decode(raw, max_size=self.config.max_frame)
+        if type(frame.event) is ev.Heartbeat:
+            ahead = self._answered_ahead
+            copy_ahead = frame.fingerprint in ahead  # a duplicate of one already answered ahead
+            ahead[frame.fingerprint] = ahead.get(frame.fingerprint, 0) + 1
+            if not copy_ahead:
+                self._answer(frame.event.challenge, frame.seq, frame.fingerprint, now)
+
     def receive_frame(self, frame: proto.Frame, raw: str | bytes, now: float) -> None:
         """A frame already decoded (the transport decodes megabyte frames off the event loop)."""
         self.frames_in += 1
@@ -180,7 +192,13 @@ class AgentEngine(LinkedEngine):
         event = frame.event
         seq = frame.seq
         if type(event) is ev.Heartbeat:
-            self._answer(event.challenge, seq, frame.fingerprint, now)
+            ahead = self._answered_ahead.get(frame.fingerprint, 0)
+            if ahead:  # answered when it was read, ahead of a backlog
+                self._answered_ahead[frame.fingerprint] = ahead - 1
+                if ahead == 1:
+                    del self._answered_ahead[frame.fingerprint]
+            else:
+                self._answer(event.challenge, seq, frame.fingerprint, now)
         elif seq is not None:
             self._last_frame_at = now
         if self.conversation.link.state is S.RESUMING:

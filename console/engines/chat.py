@@ -282,16 +282,25 @@ class ChatEngine(LinkedEngine):
                 self._error(chat, now, event.reason, event.excerpt)
                 return
         sid = chat.decoder.stream_id
-        summary = frame.chunk + (" (done)" if frame.done and frame.tag != "done" else "")
         ended = next((e for e in events if isinstance(e, ev.StreamEnd)), None)
+        # A text frame's row holds its text alone: the timeline joins a reply's rows into one run.
+        summary = frame.chunk if frame.tag != "done" else (ended.stream_id if ended else "")
         chat.conversation.record(
             now,
             "in",
             frame.tag.upper(),
-            ended.stream_id if ended else summary,
+            summary,
             raw=text,
-            stream_id=ended.stream_id if ended else sid,
+            stream_id=sid or (ended.stream_id if ended else None),
         )
+        if ended is not None and frame.tag != "done":
+            chat.conversation.record(
+                now,
+                "client",
+                "STREAM_END",
+                f"{ended.stream_id}: its last frame said done",
+                stream_id=ended.stream_id,
+            )
         for event in events:
             chat.conversation.apply(event, now)
         chat.progress_at = now

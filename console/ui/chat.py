@@ -60,7 +60,11 @@ def json_preview(value: JsonValue) -> str:
 
 def json_section(title: str, value: JsonValue) -> None:
     """Short JSON inline on one line; long JSON folded under its title, pretty-printed."""
-    compact = jsonvalue.dumps(value)
+    try:
+        compact = jsonvalue.dumps(value)
+    except TypeError:  # nested past what the encoder writes: a dialect let it through
+        ui.label(f"{title}: nested too deep to show").classes("ac-json ac-json-row")
+        return
     if len(compact) <= COMPACT_JSON:
         # One element, its title drawn by CSS: a long chat has hundreds of these to mount.
         ui.label(compact).classes("ac-json ac-json-row").props.update({"data-title": title})

@@ -4,8 +4,8 @@ The transport feeds it what happens (`connected`, `receive`, `disconnected`, `ti
 monotonic time) and sends whatever `data_to_send()` returns. Every protocol rule of the client lives
 here, where a test can drive it with plain strings and a fake clock:
 
-* PING is answered on receipt, before sequencing: a PONG never waits behind a gap. A PING already
-  answered (a replayed or duplicated copy: same seq, same challenge) gets no second PONG.
+* PING is answered on receipt, before sequencing: a PONG never waits behind a gap. A copy of a PING
+  seen before (replayed or duplicated: same seq, same bytes) gets no second PONG.
 * Server frames are applied to the conversation strictly in seq order, each once (`Sequencer`). A
   frame the sequencer refuses (a stray at an old seq, an absurd seq) is a protocol-error row.
 * Frames name their reply by stream id: the first new stream after a prompt is its reply; a frame
@@ -16,11 +16,12 @@ here, where a test can drive it with plain strings and a fake clock:
   met (see DECISIONS.md, "the TOOL_ACK race"); calls still waiting are acked again after a reconnect.
 * On every reconnection the first frame is RESUME with the highest seq applied to the conversation.
 * A gap is the server's to fill while the reply shows life: only after `gap_timeout` with no frame of
-  the reply at all does it force a reconnect, so the server replays it (see DECISIONS.md, "Resume
-  only when the reply is over"); after `max_gap_resumes` replays that did not fill it, the gap is
+  the reply at all does it force a reconnect, so the server replays it (see DECISIONS.md, "Real
+  servers"); after `max_gap_resumes` replays that did not fill it, the gap is
   skipped and reported.
 * A reply that makes no progress for `stall_timeout` after a drop (or `idle_timeout` at all) is marked
-  interrupted, keeping what arrived; the user can retry it.
+  interrupted, keeping what arrived; the user can retry it. After a drop, a reply with frames known
+  to be missing (a gap) is left to the gap rule instead.
 * Prompts typed while a reply streams or the link is down are queued (so marked) and sent when the
   reply ends or the link is back, whichever is last: one reply at a time.
 """

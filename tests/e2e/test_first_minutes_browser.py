@@ -89,3 +89,19 @@ def test_a_phone_screen_shows_whole_cards_one_row_of_chips_and_the_address(
         assert chips is not None and chips["height"] < 40  # one row, scrolled sideways
     finally:
         context.close()
+
+
+def test_back_after_new_chat_returns_to_the_conversation_the_user_was_in(
+    page: Page, console: Console
+) -> None:
+    page.goto(f"{console.url}/session/chat")
+    active = "[data-testid=conversation-item][data-active=true]"
+    first = page.locator(active).get_attribute("data-chat-id")
+    assert first
+    page.wait_for_url(f"**/session/chat?chat={first}")  # the address names the conversation shown
+    page.click("[data-testid=new-chat]")
+    page.wait_for_function(
+        f"() => document.querySelector('{active}')?.dataset.chatId !== '{first}'", timeout=10_000
+    )
+    page.go_back()
+    page.wait_for_function(f"() => document.querySelector('{active}')?.dataset.chatId === '{first}'")

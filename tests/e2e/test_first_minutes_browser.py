@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -105,3 +106,38 @@ def test_back_after_new_chat_returns_to_the_conversation_the_user_was_in(
     )
     page.go_back()
     page.wait_for_function(f"() => document.querySelector('{active}')?.dataset.chatId === '{first}'")
+
+
+def test_a_card_in_the_chat_reveals_its_rows_and_rows_say_where_they_are(
+    page: Page, console: Console
+) -> None:
+    page.goto(f"{console.url}/session/sse")
+    expect(page.get_by_test_id("connection-status")).to_have_text("Conversation complete", timeout=30_000)
+    card = page.locator("[data-testid=component][data-type=calendar_event]")
+    card.click()
+    start = page.locator("[data-testid=timeline-row][data-kind=COMPONENT_START]").first
+    expect(start).to_have_class(re.compile(r"ac-tl-flash"))
+    # Its fields are named on the timeline, and its text arrived as one row per run.
+    labels = page.locator(
+        "[data-testid=timeline-row][data-kind=COMPONENT_FIELD] [data-testid=timeline-row-label]"
+    )
+    expect(labels.first).to_contain_text("title: ")
+    page.click("[data-testid=timeline-filter-none]")
+    page.click("[data-testid=timeline-filter][data-kind=TEXT_CHUNK]")
+    assert page.locator("[data-testid=timeline-row][data-kind=TEXT_CHUNK]").count() <= 8
+    # A row with nothing in the chat says so instead of promising it.
+    page.click("[data-testid=timeline-filter-all]")
+    page.locator("[data-testid=timeline-row][data-kind=CONNECTED]").first.click()
+    expect(page.get_by_test_id("timeline-detail")).to_contain_text("nothing there")
+
+
+def test_tool_names_are_whole_on_the_timeline(page: Page, console: Console) -> None:
+    page.goto(f"{console.url}/session/agent")
+    page.fill("[data-testid=chat-input]", "analyze and compare the regions")
+    page.keyboard.press("Enter")
+    calls = "[data-testid=timeline-row][data-kind=TOOL_CALL] [data-testid=timeline-row-label]"
+    page.wait_for_function(f"() => document.querySelectorAll('{calls}').length >= 3", timeout=60_000)
+    cut = page.evaluate(
+        f"() => [...document.querySelectorAll('{calls}')].filter(l => l.scrollWidth > l.clientWidth + 1).map(l => l.textContent)"
+    )
+    assert cut == []

@@ -195,17 +195,36 @@ def _sim(argv: list[str]) -> int:
     parser.add_argument("--llm-model", help="chat: the model to ask")
     parser.add_argument("--store", help="chat: SQLite file keeping conversations across restarts")
     parser.add_argument(
+        "--no-done-tag",
+        action="store_true",
+        help="chat: end a response with its done message only, as the spec reads (no done tag)",
+    )
+    parser.add_argument(
         "--stress", action="store_true", help="sse: CRLF, comments, bytes cut at random points"
     )
     parser.add_argument(
         "--no-ids", action="store_true", help="sse: send no event ids (a reconnect replays all)"
     )
     parser.add_argument("--time-scale", type=float, default=1.0, help="agent: multiply the script's delays")
+    parser.add_argument(
+        "--profile",
+        choices=["default", "strict"],
+        default="default",
+        help="agent: 'strict' behaves as the published agent-server does (one connection, a reconnect "
+        "aborts the reply, a reorder buffer that can hold a frame for good)",
+    )
     args = parser.parse_args(argv)
     if args.llm_base_url and not args.llm_model:
         parser.error("--llm-base-url needs --llm-model")
     mode = cast(Literal["normal", "chaos"], args.mode)
-    if args.dialect == "agent":
+    if args.dialect == "agent" and args.profile == "strict":
+        from console.sim import agent_strict
+
+        port = args.port or 4747
+        print(f"agent simulator ({mode}, strict profile) on ws://{args.host}:{port}/ws", flush=True)
+        strict = agent_strict.StrictConfig(mode=mode, seed=args.seed, time_scale=args.time_scale)
+        runner = agent_strict.serve(args.host, port, strict)
+    elif args.dialect == "agent":
         from console.sim.agent import SimConfig, serve
 
         port = _listenable(args.host, args.port or 4747)
@@ -223,7 +242,11 @@ def _sim(argv: list[str]) -> int:
 
         port = _listenable(args.host, args.port or chat.DEFAULT_PORT)
         config = chat.ChatSimConfig(
-            seed=args.seed, llm_base_url=args.llm_base_url, llm_model=args.llm_model, store_path=args.store
+            seed=args.seed,
+            llm_base_url=args.llm_base_url,
+            llm_model=args.llm_model,
+            store_path=args.store,
+            done_tag=not args.no_done_tag,
         )
         runner = chat.serve(args.host, port, config)  # it says where it listens
     with contextlib.suppress(KeyboardInterrupt):

@@ -80,6 +80,9 @@ class ChatSimConfig:
     store_path: str | None = None  # SQLite file of the conversations; None keeps them in memory only
     history_limit: int = 40  # turns sent back to the model with each request
     system_prompt: str = SYSTEM_PROMPT
+    # Seed 002's backend ends every response with `{"chatId", "tag": "done"}`; its spec never says so
+    # (a response is over when its one message is done). False serves the spec to the letter.
+    done_tag: bool = True
 
     @property
     def uses_llm(self) -> bool:
@@ -600,7 +603,8 @@ class ChatSimulator:
             await _send_all(ws, writer.finish())
             if not failed:
                 store.append(chat_id, "assistant", render(writer.entries))
-            await ws.send(done_frame(chat_id))
+            if self.config.done_tag:
+                await ws.send(done_frame(chat_id))
         except ConnectionClosed:
             pass  # the client is gone (or was dropped): the rest of the answer has nowhere to go
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from nicegui import ui
 
+from console.clients import Target
 from console.connection import ConnectionState, LinkStatus
 from console.otel.status import ExportStatus
-from console.security.limits import this_visitor
+from console.security.limits import LimitError, check_session_room, check_trace_room, this_visitor
 from console.session import ConnectionChanged
 from console.sessions import SessionEntry, SessionHub
 from console.supervisor import Supervisor
@@ -20,13 +21,11 @@ from console.ui.examples import ExamplePrompts
 from console.ui.inspector import ContextInspector
 from console.ui.narration import Narrator
 from console.ui.overview import Overview
-from console.ui.replays import Replays
 from console.ui.status import Banner, StatusChip
 from console.ui.timeline import OpenTrace, TimelinePanel
 
 CSS = (Path(__file__).parent / "style.css").read_text()
 TAILWIND = Path(__file__).parent / "tailwind.css"  # built by scripts/build_tailwind.py
-REPLAYS = Replays()
 
 
 # Dark mode is the browser's choice, kept in its storage: every page of the console opens in it.
@@ -115,7 +114,15 @@ def open_replay(hub: SessionHub, replay: ReplayClient, body: Scope, heading: ui.
     In place, not by loading its page: a new page costs the browser a long task to start NiceGUI before
     it draws anything, and the trace's session gets an address of its own all the same.
     """
-    entry = REPLAYS.add(this_visitor(), replay, set(hub.sessions))
+    visitor = this_visitor()
+    try:
+        check_session_room(len(hub.sessions))
+        check_trace_room(sum(1 for e in hub.sessions.values() if e.owner == visitor))
+    except LimitError as exc:
+        ui.notify(str(exc), type="negative")
+        return
+    # The trace is the visitor's own: nobody else sees it listed or can open its page.
+    entry = hub.add(Target("agent", replay.url), name=f"trace {replay.name}", client=replay, owner=visitor)
     parent = body.parent_slot.parent if body.parent_slot is not None else ui.context.client.content
     body.delete()
     with parent:
@@ -206,15 +213,17 @@ def register(hub: SessionHub) -> None:
 
     @ui.page("/")
     def index() -> None:
-        if len(hub.sessions) == 1:
-            session_console(next(iter(hub.sessions.values())), hub=hub)
+        visitor = this_visitor()
+        shown = [e for e in hub.sessions.values() if e.visible_to(visitor)]
+        if len(shown) == 1:
+            session_console(shown[0], hub=hub)
         else:
             session_index(hub)
 
     @ui.page("/session/{session_id}")
     def session(session_id: str, narrate: bool = False) -> None:
-        entry = hub.get(session_id) or REPLAYS.get(this_visitor(), session_id)
-        if entry is None:
+        entry = hub.get(session_id)
+        if entry is None or not entry.visible_to(this_visitor()):
             not_found(session_id)
             return
         session_console(entry, narrate, hub)

@@ -23,6 +23,8 @@ from console import jsonvalue
 from console.clients import SessionClient
 from console.jsonvalue import JsonObject, JsonValue
 from console.otel.status import download_button
+from console.security import policy as security
+from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
 from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
 from console.ui.elements import on_leave
@@ -109,7 +111,17 @@ class TimelinePanel:
             download_button(self.client)
             if self.on_open_trace is not None:
                 self.upload = (
-                    ui.upload(on_upload=self._on_upload, auto_upload=True, max_files=1)
+                    ui.upload(
+                        on_upload=self._on_upload,
+                        auto_upload=True,
+                        max_files=1,
+                        # The browser refuses a larger file at once; the server refuses it too (middleware).
+                        max_file_size=security.current().limits.max_trace_bytes,
+                        on_rejected=lambda: ui.notify(
+                            f"That trace is too large to open here (the limit is {trace_limit_text()}).",
+                            type="negative",
+                        ),
+                    )
                     .props("accept=.jsonl,.json,.ndjson,.txt data-testid=timeline-upload")
                     .classes("hidden")
                 )

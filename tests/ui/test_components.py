@@ -16,6 +16,7 @@ from components import registry
 from components.calendar_event import CalendarEventView, build_ics
 from components.registry import ComponentView, create_view
 from console.jsonvalue import JsonValue
+from console.security.policy import SecurityPolicy, current, set_current
 
 # Pages are defined in the tests themselves: no main file to run.
 pytestmark = pytest.mark.nicegui_main_file("")
@@ -51,6 +52,13 @@ async def open_view(user: User, type_name: str) -> ComponentView:
 
     await user.open("/")
     return views[0]
+
+
+@pytest.fixture(autouse=True)
+def image_policy() -> Iterator[None]:
+    before = current()
+    yield
+    set_current(before)
 
 
 @pytest.fixture
@@ -110,6 +118,7 @@ async def test_a_picture_url_that_is_not_http_or_data_image_is_never_loaded(user
 
 
 async def test_a_picture_that_fails_to_load_leaves_the_initials(user: User) -> None:
+    set_current(SecurityPolicy(image_hosts=("img.example",)))  # reset by the image_policy fixture
     view = await open_view(user, "contact_badge")
     view.update({"name": "Ada Lovelace", "profilePicture": "https://img.example/ada.png"}, False)
     [image] = images(user)
@@ -298,3 +307,11 @@ def test_the_registry_tells_decoders_which_fields_each_type_has() -> None:
     fields = registry.known_fields()
     assert fields["contact_badge"] == {"name", "email", "company", "profilePicture"}
     assert fields["calendar_event"] == {"title", "date", "time", "status", "timezone"}
+
+
+async def test_a_picture_from_a_host_not_allow_listed_leaves_the_initials(user: User) -> None:
+    view = await open_view(user, "contact_badge")
+    view.update({"name": "Ada Lovelace", "profilePicture": "https://tracker.example/pixel.png?who=1"}, True)
+    assert images(user) == []  # no request from the viewer's browser to that host
+    await user.should_see("AL")
+    await user.should_see("picture not shown: its host is not on this console's image allow-list")

@@ -164,6 +164,7 @@ class ComponentCard:
         self.block = block
         with ui.element("div").classes("ac-component-slot") as self.root:
             self.view = create_view(block.type)
+        self.root.props["data-component-id"] = block.component_id  # the timeline finds its rows by it
         self.update()
 
     def update(self) -> None:

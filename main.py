@@ -6,13 +6,14 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Literal, cast
 
 from console import jsonvalue
-from console.clients import TargetError, make_client, parse_target
+from console.clients import Target, TargetError, make_client, parse_target
 
 
 def _dashboard(argv: list[str]) -> int:
@@ -38,18 +39,43 @@ def _dashboard(argv: list[str]) -> int:
         default=1.0,
         help="multiply the embedded simulators' delays (demos, tests)",
     )
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument(
+        "--store",
+        metavar="PATH|redis://HOST:PORT/N",
+        help=f"journal of the sessions (default {_default_store()})",
+    )
+    store.add_argument("--no-store", action="store_true", help="keep sessions in memory only")
     args = parser.parse_args(argv)
     try:
         upstreams = tuple(parse_target(spec) for spec in args.upstream)
     except TargetError as exc:
         parser.error(str(exc))
-    from console.dashboard import DashboardConfig, native_problem, run
+    from console.dashboard import native_problem
 
     if args.native and (problem := native_problem()):
         print(f"cannot open a native window: {problem}", file=sys.stderr)
         return 2
     if args.native:
         atexit.register(_explain_closed_window, time.monotonic(), f"http://{args.host}:{args.port}")
+    from console.store.backend import StoreError
+
+    try:
+        return _run_dashboard(args, upstreams, None if args.no_store else args.store or str(_default_store()))
+    except StoreError as exc:
+        print(f"cannot use the store: {exc}", file=sys.stderr)
+        return 2
+
+
+def _default_store() -> Path:
+    """The journal under the data directory ($AGENT_CONSOLE_DATA, else ~/.local/share/agent-console)."""
+    data = os.environ.get("AGENT_CONSOLE_DATA") or Path.home() / ".local" / "share" / "agent-console"
+    return Path(data) / "journal.sqlite3"
+
+
+def _run_dashboard(args: argparse.Namespace, upstreams: tuple[Target, ...], store: str | None) -> int:
+    from console.dashboard import DashboardConfig, run
+
     run(
         DashboardConfig(
             host=args.host,
@@ -61,6 +87,7 @@ def _dashboard(argv: list[str]) -> int:
             show=not args.no_show and not args.native,
             sim_seed=args.seed,
             sim_time_scale=args.sim_time_scale,
+            store=store,
         )
     )
     return 0

@@ -12,13 +12,14 @@ from typing import Literal
 from fastapi.responses import Response
 from nicegui import app, ui
 
-from console import heap, metrics
+from console import heap, metrics, session_api
 from console.autopilot import open_streams
 from console.clients import Target
 from console.sessions import SessionHub
 from console.sim import sse as sse_sim
 from console.sim.agent import AgentSimulator, SimConfig
 from console.sim.chat import ChatSimConfig, ChatSimulator
+from console.store.startup import Durable
 from console.supervisor import Supervisor
 from console.ui import page
 
@@ -36,6 +37,7 @@ class DashboardConfig:
     show: bool = True
     sim_seed: int = 0
     sim_time_scale: float = 1.0
+    store: str | None = None  # where sessions are journaled (a path, or redis://…); None: memory only
 
 
 @dataclass(slots=True)
@@ -102,6 +104,8 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
     page.register(hub)
 
     supervisor = Supervisor(hub)
+    session_api.register(hub)
+    durable = Durable(config.store)
 
     # `--streams N` runs against the first agent upstream if there is one (an agent server, or a
     # simulator in a process of its own), else against the embedded simulator.
@@ -115,8 +119,9 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
         )
         if use_simulator:
             await embedded.start(config.demo or "normal", config.sim_seed, config.sim_time_scale)
+        reopened = await durable.restore(supervisor, embedded.targets)
         streams_url = streams_to.url if streams_to else embedded.agent.url if embedded.agent else None
-        if config.streams > 0 and streams_url is not None:
+        if config.streams > 0 and streams_url is not None and not reopened.has(streams_url):
             # The operations view's load: N autopiloted sessions instead of one per dialect.
             open_streams(
                 supervisor,
@@ -129,13 +134,14 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
             for target in embedded.targets:
                 supervisor.add(target, name=target.dialect)
         for target in config.upstreams:
-            if target is not streams_to:
+            if target is not streams_to and not reopened.has(target.url):
                 supervisor.add(target, name=target.dialect)
         heap.freeze_startup()
         heap.FREEZE_SURVIVORS.start()
 
     async def shutdown() -> None:
         await supervisor.close()
+        durable.close()
         await metrics.LOOP_LAG.stop()
         heap.FREEZE_SURVIVORS.stop()
         await embedded.stop()

@@ -269,6 +269,12 @@ Change: TypeAlias = (
 )
 Listener = Callable[[Change], None]
 
+# What a journal is told of, in the order the conversation takes it in: ("event", event, at, seq),
+# ("user", text, at), ("interrupted", reason, at), ("notice", level, text), ("trace", row), ("reset",).
+# Fed back through the same methods in the same order, these inputs rebuild the conversation.
+JournalInput: TypeAlias = tuple[object, ...]
+JournalTap = Callable[[JournalInput], None]
+
 
 def _tell(listeners: tuple[Listener, ...], change: Change) -> None:
     for listener in listeners:
@@ -305,6 +311,7 @@ class Conversation:
         self.text_deltas = 0  # text deltas applied to agent messages
         self._ids = 0
         self.link = LinkStatus(ConnectionState.CONNECTING)
+        self.journal: JournalTap | None = None  # told of every input (console/store)
 
     @property
     def trace_limit(self) -> int:
@@ -339,6 +346,8 @@ class Conversation:
 
     def reset(self) -> None:
         """Forget the conversation (not the trace): what comes next starts a new one."""
+        if self.journal is not None:
+            self.journal(("reset",))
         self.messages.clear()
         self.contexts.clear()
         self.notices.clear()
@@ -379,6 +388,8 @@ class Conversation:
     # -- user side ----------------------------------------------------------------------------
 
     def add_user_message(self, text: str, at: float) -> Message:
+        if self.journal is not None:
+            self.journal(("user", text, at))
         message = Message(id=self._next_id(), role="user", status="sent", created_at=at)
         block = TextBlock()
         block.append(text)
@@ -389,6 +400,8 @@ class Conversation:
 
     def mark_interrupted(self, reason: str, at: float) -> Message | None:
         """The reply in progress will not finish (stall, lost stream): keep what arrived, say why."""
+        if self.journal is not None:
+            self.journal(("interrupted", reason, at))
         message = self.streaming
         if message is None and self._unanswered:
             # The reply never started: show an empty interrupted reply so the user can retry.
@@ -415,6 +428,8 @@ class Conversation:
     # -- the reducer --------------------------------------------------------------------------
 
     def apply(self, event: ev.Event, at: float, seq: int | None = None) -> None:
+        if self.journal is not None:
+            self.journal(("event", event, at, seq))
         if type(event) is ev.TextDelta:  # the hot path: most events are text of a streaming message
             message = self._by_stream.get(event.stream_id)
             if message is None or message.status == "interrupted":
@@ -447,11 +462,17 @@ class Conversation:
                 if ended is not None and ended.status in ("streaming", "interrupted"):
                     self._set_status(ended, "sent" if ended.role == "user" else "done")
             case ev.ServerError(code=code, message=text):
-                self.notice("error", f"{code}: {text}")
+                self._notice("error", f"{code}: {text}")
             case ev.Heartbeat() | ev.ProtocolError():
                 pass  # trace only
 
     def notice(self, level: Literal["info", "warning", "error"], text: str) -> None:
+        if self.journal is not None:
+            self.journal(("notice", level, text))
+        self._notice(level, text)
+
+    def _notice(self, level: Literal["info", "warning", "error"], text: str) -> None:
+        """A notice of the reducer's own (replaying its event tells it again)."""
         notice = NoticeAdded(level, text)
         self.notices.append(notice)
         self._emit(notice)
@@ -469,6 +490,8 @@ class Conversation:
         ref: str | None = None,
     ) -> None:
         row = self.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
+        if self.journal is not None:
+            self.journal(("trace", row))
         if direction == "in":
             self.received += 1
             if kind == "PROTOCOL_ERROR":
@@ -582,7 +605,7 @@ class Conversation:
     def _component_field(self, event: ev.ComponentField, at: float) -> None:
         found = self._find_component(event.stream_id, event.component_id)
         if found is None:
-            self.notice(
+            self._notice(
                 "warning", f"field '{event.field}' for component {event.component_id} that never started"
             )
             return

@@ -1,0 +1,64 @@
+"""Sessions as JSON (`/api/sessions`, `/api/sessions/{id}`): for scripts, tests and health checks."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import HTTPException
+from fastapi.responses import Response
+from nicegui import app
+from pydantic import BaseModel
+
+from console import jsonvalue
+from console.jsonvalue import JsonValue
+from console.sessions import SessionHub
+
+
+class Prompt(BaseModel):
+    text: str
+
+
+TRACE_TAIL: Final = 1000  # trace rows a session's JSON carries (the newest)
+
+
+def register(hub: SessionHub) -> None:
+    # async: they run on the event loop, where the sessions change, not in a thread beside it.
+    @app.get("/api/sessions")
+    async def sessions() -> list[dict[str, str]]:
+        return [
+            {
+                "id": e.id,
+                "name": e.name,
+                "target": str(e.target),
+                "state": e.client.conversation.link.state.value,
+            }
+            for e in hub.sessions.values()
+        ]
+
+    @app.get("/api/sessions/{session_id}")
+    async def session(session_id: str) -> Response:
+        entry = hub.get(session_id)
+        if entry is None:
+            raise HTTPException(404, f"no session {session_id}")
+        conversation = entry.client.conversation
+        trace = conversation.trace
+        rows: list[JsonValue] = [[row.kind, row.summary] for row in trace[-TRACE_TAIL:]]
+        body: JsonValue = {
+            "id": entry.id,
+            "state": conversation.link.state.value,
+            "transcript": conversation.transcript(),
+            "notices": [[n.level, n.text] for n in conversation.notices],
+            "trace": rows,
+            "trace_rows": len(trace) + trace.dropped,
+        }
+        return Response(jsonvalue.dumps_bytes(body), media_type="application/json")
+
+    @app.post("/api/sessions/{session_id}/messages")
+    async def send(session_id: str, prompt: Prompt) -> dict[str, str]:
+        """Send a prompt as the composer would."""
+        entry = hub.get(session_id)
+        if entry is None:
+            raise HTTPException(404, f"no session {session_id}")
+        if entry.client.readonly:
+            raise HTTPException(409, f"session {session_id} takes no prompts")
+        return {"id": entry.client.send_user_message(prompt.text).id}

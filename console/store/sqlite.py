@@ -1,0 +1,160 @@
+"""The embedded journal: one SQLite file in WAL mode.
+
+WAL with `synchronous=NORMAL`: a committed batch survives the console being killed (the WAL is in
+the operating system's hands once the commit returns); only a power cut can take the last batches
+with it. Records are one row each, keyed (session, n) in a table without rowid, so a session's
+journal reads back in order from one range of the index.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Final
+
+from console.store.backend import KIND_TRACE, Batch, SessionInfo, StoredRecord, StoreError
+from console.store.records import FORMAT_VERSION
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, dialect TEXT NOT NULL, url TEXT NOT NULL,
+    embedded INTEGER NOT NULL, created REAL NOT NULL, updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal (
+    session TEXT NOT NULL, n INTEGER NOT NULL, kind INTEGER NOT NULL, crc INTEGER NOT NULL,
+    data BLOB NOT NULL, PRIMARY KEY (session, n)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS journal_kind ON journal (session, kind, n);
+"""
+
+
+class JournalDamaged(StoreError):
+    """The file is not a database any more (cut short, overwritten): what is left may be salvaged."""
+
+
+class SQLiteReader:
+    """Reads a journal file and nothing else: what a damaged file is salvaged with."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection | None = None) -> None:
+        self.path = path
+        self._db = db or sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+    def sessions(self) -> list[SessionInfo]:
+        rows = self._db.execute(
+            "SELECT id, name, dialect, url, embedded, created FROM sessions ORDER BY created, rowid"
+        ).fetchall()
+        return [SessionInfo(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
+
+    def records(self, session_id: str, after: int = -1) -> Iterator[StoredRecord]:
+        cursor = self._db.execute(
+            "SELECT n, kind, crc, data FROM journal WHERE session = ? AND n > ? ORDER BY n",
+            (session_id, after),
+        )
+        # Row by row: in a file cut short, every row before the first missing page still comes out.
+        for n, kind, crc, data in cursor:
+            yield StoredRecord(n, kind, crc, data)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class SQLiteBackend(SQLiteReader):
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = _own(path)
+        # The writer thread uses it after the restore did: one user at a time, never two at once.
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        super().__init__(path, db)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+            self._check_version()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise JournalDamaged(f"{path} is not a readable journal: {exc}") from None
+        except StoreError:
+            self.close()
+            raise
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    def _check_version(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT_VERSION),))
+            return
+        version = int(row[0])
+        if version > FORMAT_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer console (journal format {version}; this one reads "
+                f"up to {FORMAT_VERSION}): upgrade, or start with another --store"
+            )
+
+    def write(self, batch: Batch) -> None:
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.executemany(
+                "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (s.id, s.name, s.dialect, s.url, int(s.embedded), s.created, batch.at)
+                    for s in batch.sessions
+                ],
+            )
+            db.executemany("INSERT OR REPLACE INTO journal VALUES (?, ?, ?, ?, ?)", batch.records)
+            touched = {r[0] for r in batch.records}
+            db.executemany("UPDATE sessions SET updated = ? WHERE id = ?", [(batch.at, s) for s in touched])
+            for session_id, keep in batch.compact:
+                self._compact(session_id, keep)
+            for session_id in batch.removed:
+                db.execute("DELETE FROM journal WHERE session = ?", (session_id,))
+                db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _compact(self, session_id: str, keep: int) -> None:
+        row = self._db.execute(
+            "SELECT n FROM journal WHERE session = ? AND kind = ? ORDER BY n DESC LIMIT 1 OFFSET ?",
+            (session_id, KIND_TRACE, keep),
+        ).fetchone()
+        if row is not None:
+            self._db.execute(
+                "DELETE FROM journal WHERE session = ? AND kind = ? AND n <= ?",
+                (session_id, KIND_TRACE, row[0]),
+            )
+
+    def expire(self, before: float) -> list[str]:
+        gone = [r[0] for r in self._db.execute("SELECT id FROM sessions WHERE updated < ?", (before,))]
+        if gone:
+            self.write(Batch(removed=gone, at=time.time()))
+        return gone
+
+    def close(self) -> None:
+        super().close()
+        self._lock.close()  # the lock goes with the descriptor
+
+
+def _own(path: Path) -> IO[str]:
+    """One console writes a journal: a second one would interleave its own history with it."""
+    lock = path.with_name(path.name + ".lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.seek(0)
+        owner = lock.read().strip() or "unknown"
+        lock.close()
+        raise StoreError(f"{path} is in use by another console (pid {owner})") from None
+    lock.truncate(0)
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock

@@ -1,0 +1,196 @@
+"""The journal on SQLite: what goes in replays into the same conversation; damage keeps the good prefix."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from console import events as ev
+from console.clients import Target
+from console.session import Conversation
+from console.store.backend import SessionInfo, StoreError
+from console.store.journal import Journal, RetentionPolicy
+from console.store.restore import replay
+from console.store.service import Store
+from console.store.sqlite import SQLiteBackend
+from console.supervisor import Supervisor
+from tests.store.processes import free_port
+
+TARGET = Target("chat", f"ws://127.0.0.1:{free_port()}/ws")  # nobody listens: the session stays offline
+
+
+def _info(session_id: str = "chat") -> SessionInfo:
+    return SessionInfo(session_id, session_id, TARGET.dialect, TARGET.url, False, time.time())
+
+
+def _converse(conversation: Conversation, replies: int = 3) -> None:
+    """A bit of everything the reducer takes in, as an engine would feed it."""
+    at = 100.0
+    for n in range(replies):
+        conversation.add_user_message(f"question {n}", at)
+        conversation.record(at, "out", "USER_MESSAGE", f"question {n}", raw='{"type": "USER_MESSAGE"}')
+        sid = f"s{n}"
+        for i, word in enumerate(["Hello", " there", ", ", "friend"]):
+            conversation.record(at, "in", "TOKEN", word, seq=i + 1, stream_id=sid)
+            conversation.apply(ev.TextDelta(sid, word), at, i + 1)
+        conversation.apply(ev.ToolCall(sid, f"c{n}", "search", {"q": "q3", "n": [1, 2.5, None]}), at, 5)
+        conversation.apply(ev.ToolResult(sid, f"c{n}", {"hits": 3}), at, 6)
+        conversation.apply(ev.ComponentStart(sid, "k", "contact_badge"), at, 7)
+        conversation.apply(ev.ComponentField(sid, "k", "name", "Ada"), at, 8)
+        conversation.apply(ev.ComponentEnd(sid, "k"), at, 9)
+        conversation.apply(ev.ContextSnapshot("ctx", {"turn": n, "deep": {"x": [n]}}, 40), at, 10)
+        conversation.apply(ev.ServerError("E_SLOW", "slow down"), at, 11)
+        conversation.apply(ev.ComponentField(sid, "nope", "f", 1), at, 12)  # a notice of the reducer's
+        conversation.apply(ev.StreamEnd(sid), at, 13)
+        at += 1
+    conversation.add_user_message("one more", at)
+    conversation.apply(ev.TextDelta("s-last", "half a rep"), at, 1)
+    conversation.mark_interrupted("no data for 10 s", at)
+    conversation.notice("warning", "restarted after a crash: boom")
+
+
+def _state(conversation: Conversation) -> tuple[object, ...]:
+    return (
+        conversation.transcript(),
+        [(n.level, n.text) for n in conversation.notices],
+        list(conversation.trace),
+        [m.note for m in conversation.messages],
+    )
+
+
+def _journal(path: Path, conversation: Conversation) -> Journal:
+    journal = Journal(SQLiteBackend(path))
+    journal.attach(_info(), conversation)
+    journal.start()
+    return journal
+
+
+def test_a_journaled_conversation_replays_into_the_same_conversation(tmp_path: Path) -> None:
+    original = Conversation()
+    journal = _journal(tmp_path / "j.sqlite3", original)
+    _converse(original)
+    journal.close()
+
+    backend = SQLiteBackend(tmp_path / "j.sqlite3")
+    assert backend.sessions() == [_info()] or [s.id for s in backend.sessions()] == ["chat"]
+    again = Conversation()
+    found = replay(again, backend.records("chat"))
+    assert not found.damage
+    assert _state(again) == _state(original)
+    assert found.last_seq == 1 and not found.new_epoch  # the last frame applied, after the last prompt
+    backend.close()
+
+
+def _set_aside(directory: Path) -> list[Path]:
+    return list(directory.glob("j.sqlite3.damaged-*"))
+
+
+async def _restore(path: Path) -> tuple[Store, Supervisor]:
+    supervisor = Supervisor()
+    store = Store.open(str(path))
+    await store.restore(supervisor, lambda _target: False)
+    return store, supervisor
+
+
+async def _close(store: Store, supervisor: Supervisor) -> None:
+    await supervisor.close()
+    store.close()
+
+
+async def test_a_damaged_record_keeps_the_good_prefix_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    original = Conversation()
+    journal = _journal(path, original)
+    original.add_user_message("kept", 1.0)
+    journal.flush()
+    original.add_user_message("lost", 2.0)
+    journal.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE journal SET data = X'5b2275736572222c20322e302c20226c6f7374225d' WHERE n = 1")
+
+    store, supervisor = await _restore(path)
+    try:
+        conversation = supervisor.hub.sessions["chat"].client.conversation
+        assert [m.text for m in conversation.messages if m.role == "user"] == ["kept"]
+        # A chat reply cannot be resumed: the one awaited is marked interrupted, with Retry.
+        assert (conversation.messages[-1].status, conversation.messages[-1].note) == (
+            "interrupted",
+            "the console restarted during this reply",
+        )
+        assert any("damaged" in n.text and n.level == "error" for n in conversation.notices)
+        assert store.problems
+        assert _set_aside(tmp_path)  # the damaged file is kept aside, not lost
+    finally:
+        await _close(store, supervisor)
+    # The new journal holds the good part, and what came after the restart.
+    backend = SQLiteBackend(path)
+    again = Conversation()
+    replay(again, backend.records("chat"))
+    assert [m.text for m in again.messages] == ["kept", ""]
+    assert [row.kind for row in again.trace][-2:] == ["RESTORED", "CLOSED"]
+    backend.close()
+
+
+async def test_a_truncated_journal_file_keeps_the_good_prefix(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    original = Conversation()
+    journal = _journal(path, original)
+    for n in range(3000):
+        original.add_user_message(f"prompt {n} " + "x" * 200, float(n))
+    journal.close()
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        f.truncate(size // 2)
+
+    store, supervisor = await _restore(path)
+    try:
+        assert any("not a readable journal" in p for p in store.problems)
+        conversation = supervisor.hub.sessions["chat"].client.conversation
+        texts = [m.text for m in conversation.messages if m.role == "user"]
+        assert 100 < len(texts) < 3000  # the prefix up to where the file was cut
+        assert texts == [f"prompt {n} " + "x" * 200 for n in range(len(texts))]
+        assert any("damaged" in n.text for n in conversation.notices)
+    finally:
+        await _close(store, supervisor)
+    assert _set_aside(tmp_path)
+
+
+def test_a_journal_of_a_newer_format_is_refused_with_a_message(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    SQLiteBackend(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'format'")
+    with pytest.raises(StoreError, match="newer console"):
+        SQLiteBackend(path)
+
+
+def test_removing_a_session_deletes_its_journal_and_old_trace_rows_are_compacted(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    conversation = Conversation()
+    journal = Journal(SQLiteBackend(path), retention=RetentionPolicy(trace_keep=10, compact_every=50))
+    journal.attach(_info(), conversation)
+    other = Conversation()
+    journal.attach(_info("other"), other)
+    journal.start()
+    for n in range(200):
+        conversation.record(float(n), "in", "PING", f"row {n}")
+    conversation.add_user_message("stays", 1.0)
+    other.add_user_message("goes", 1.0)
+    journal.flush()
+    journal.remove("other")
+    journal.close()
+
+    backend = SQLiteBackend(path)
+    assert [s.id for s in backend.sessions()] == ["chat"]
+    assert list(backend.records("other")) == []
+    again = Conversation()
+    replay(again, backend.records("chat"))
+    assert [m.text for m in again.messages] == ["stays"]
+    rows = [row.summary for row in again.trace]
+    assert 10 <= len(rows) < 200 and rows[-1] == "row 199"  # the newest kept, the oldest let go
+    assert backend.expire(time.time() + 1) == ["chat"]
+    assert backend.sessions() == []
+    backend.close()

@@ -14,6 +14,9 @@ from typing import Literal, cast
 
 from console import jsonvalue
 from console.clients import Target, TargetError, make_client, parse_target
+from console.security.cli import add_arguments as add_security_arguments
+from console.security.cli import policy_from_args
+from console.security.policy import SecurityPolicy
 
 
 def _dashboard(argv: list[str]) -> int:
@@ -39,14 +42,17 @@ def _dashboard(argv: list[str]) -> int:
         default=1.0,
         help="multiply the embedded simulators' delays (demos, tests)",
     )
-    store = parser.add_mutually_exclusive_group()
-    store.add_argument(
+    stores = parser.add_mutually_exclusive_group()
+    stores.add_argument(
         "--store",
         metavar="PATH|redis://HOST:PORT/N",
         help=f"journal of the sessions (default {_default_store()})",
     )
-    store.add_argument("--no-store", action="store_true", help="keep sessions in memory only")
+    stores.add_argument("--no-store", action="store_true", help="keep sessions in memory only")
+    add_security_arguments(parser)
     args = parser.parse_args(argv)
+    if (security := policy_from_args(args)) is None:
+        return 2
     try:
         upstreams = tuple(parse_target(spec) for spec in args.upstream)
     except TargetError as exc:
@@ -61,7 +67,8 @@ def _dashboard(argv: list[str]) -> int:
     from console.store.backend import StoreError
 
     try:
-        return _run_dashboard(args, upstreams, None if args.no_store else args.store or str(_default_store()))
+        store = None if args.no_store else args.store or str(_default_store())
+        return _run_dashboard(args, upstreams, security, store)
     except StoreError as exc:
         print(f"cannot use the store: {exc}", file=sys.stderr)
         return 2
@@ -73,7 +80,9 @@ def _default_store() -> Path:
     return Path(data) / "journal.sqlite3"
 
 
-def _run_dashboard(args: argparse.Namespace, upstreams: tuple[Target, ...], store: str | None) -> int:
+def _run_dashboard(
+    args: argparse.Namespace, upstreams: tuple[Target, ...], security: SecurityPolicy, store: str | None
+) -> int:
     from console.dashboard import DashboardConfig, run
 
     run(
@@ -88,6 +97,7 @@ def _run_dashboard(args: argparse.Namespace, upstreams: tuple[Target, ...], stor
             sim_seed=args.seed,
             sim_time_scale=args.sim_time_scale,
             store=store,
+            security=security,
         )
     )
     return 0
@@ -158,6 +168,14 @@ def _sim(argv: list[str]) -> int:
     return 0
 
 
+def _write_transcript(transcript: dict[str, jsonvalue.JsonValue], out: Path | None) -> None:
+    text = jsonvalue.dumps(transcript, indent=True)
+    if out:
+        out.write_text(text + "\n")
+    else:
+        print(text)
+
+
 def _record(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="main.py record", description="Record a headless session.")
     parser.add_argument("target", metavar="DIALECT=URL")
@@ -172,14 +190,15 @@ def _record(argv: list[str]) -> int:
     try:
         client = make_client(parse_target(args.target))
         result = asyncio.run(record(client, args.prompt, args.timeout))
-    except (TargetError, RecordError) as exc:
+    except TargetError as exc:
         print(f"record failed: {exc}", file=sys.stderr)
         return 1
-    text = jsonvalue.dumps(result.transcript, indent=True)
-    if args.out:
-        args.out.write_text(text + "\n")
-    else:
-        print(text)
+    except RecordError as exc:
+        if exc.result is not None:  # what arrived is written all the same
+            _write_transcript(exc.result.transcript, args.out)
+        print(f"record failed: {exc}", file=sys.stderr)
+        return 1
+    _write_transcript(result.transcript, args.out)
     if result.interrupted:
         print(f"record: {result.interrupted} reply(ies) interrupted", file=sys.stderr)
         return 3

@@ -55,6 +55,7 @@ class ComponentField:
     component_id: str
     field: str
     value: JsonValue
+    append: bool = False  # a string value continues the field's text instead of replacing it
 
 
 @frozen

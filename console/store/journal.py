@@ -165,7 +165,12 @@ class Journal:
             n = journaled.next_n
             for _ in range(count):
                 item = inputs.popleft()
-                data = encode(item)
+                try:
+                    data = encode(item)
+                except (TypeError, ValueError) as exc:
+                    # What no encoder takes, the reducer refused too and traced as a protocol error.
+                    log.warning("a %s input could not be journaled: %s", item[0], exc)
+                    continue
                 records.append(
                     (session_id, n, KIND_TRACE if item[0] == "trace" else KIND_OTHER, checksum(data), data)
                 )

@@ -49,6 +49,11 @@ def _dashboard(argv: list[str]) -> int:
         help=f"journal of the sessions (default {_default_store()})",
     )
     stores.add_argument("--no-store", action="store_true", help="keep sessions in memory only")
+    stores.add_argument(
+        "--follow",
+        metavar="redis://HOST:PORT/N",
+        help="show the sessions of the console writing there, read-only",
+    )
     add_security_arguments(parser)
     args = parser.parse_args(argv)
     if (security := policy_from_args(args)) is None:
@@ -67,7 +72,7 @@ def _dashboard(argv: list[str]) -> int:
     from console.store.backend import StoreError
 
     try:
-        store = None if args.no_store else args.store or str(_default_store())
+        store = None if args.no_store or args.follow else args.store or str(_default_store())
         return _run_dashboard(args, upstreams, security, store)
     except StoreError as exc:
         print(f"cannot use the store: {exc}", file=sys.stderr)
@@ -97,6 +102,7 @@ def _run_dashboard(
             sim_seed=args.seed,
             sim_time_scale=args.sim_time_scale,
             store=store,
+            follow=args.follow,
             security=security,
         )
     )

@@ -40,6 +40,7 @@ class DashboardConfig:
     sim_seed: int = 0
     sim_time_scale: float = 1.0
     store: str | None = None  # where sessions are journaled (a path, or redis://…); None: memory only
+    follow: str | None = None  # redis://… of another console's journal, shown read-only
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
 
 
@@ -108,7 +109,7 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
 
     supervisor = Supervisor(hub)
     session_api.register(hub)
-    durable = Durable(config.store)
+    durable = Durable(config.store, config.follow)
 
     # `--streams N` runs against the first agent upstream if there is one (an agent server, or a
     # simulator in a process of its own), else against the embedded simulator.
@@ -117,7 +118,7 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
     async def startup() -> None:
         metrics.LOOP_LAG.start()
         supervisor.start()
-        use_simulator = (
+        use_simulator = not config.follow and (
             not config.upstreams or config.demo is not None or (config.streams > 0 and streams_to is None)
         )
         if use_simulator:
@@ -144,7 +145,7 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
 
     async def shutdown() -> None:
         await supervisor.close()
-        durable.close()
+        await durable.close()
         await metrics.LOOP_LAG.stop()
         heap.FREEZE_SURVIVORS.stop()
         await embedded.stop()

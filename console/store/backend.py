@@ -64,6 +64,9 @@ class Backend(Protocol):
 
     def write(self, batch: Batch) -> None: ...
 
+    def renew(self) -> None:
+        """Called every round, written or not: a backend with an owner's lease keeps it."""
+
     def sessions(self) -> list[SessionInfo]:
         """Every journaled session, oldest first."""
 

@@ -147,6 +147,7 @@ class Journal:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
             self._write(self._collect())
+            self._renew()
             with self._idle:
                 self.batches += 1
                 self._idle.notify_all()
@@ -185,6 +186,13 @@ class Journal:
             self._sessions.pop(session_id, None)
             batch.removed.append(session_id)
         return batch
+
+    def _renew(self) -> None:
+        try:
+            self.backend.renew()
+        except Exception as exc:
+            self.failure = f"the journal's lease at {self.backend.where} could not be renewed: {exc}"
+            log.exception("journal lease renewal failed")
 
     def _write(self, batch: Batch) -> None:
         if not batch:

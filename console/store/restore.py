@@ -49,7 +49,7 @@ def replay(conversation: Conversation, stored: Iterable[StoredRecord]) -> Resump
             except (Damaged, FormatError) as exc:
                 found.damage = f"record {item.n} is damaged ({exc})"
                 break
-            _feed(conversation, record, found)
+            feed(conversation, record, found)
             found.records += 1
             found.last_n = item.n
     except Exception as exc:  # the engine under the journal failed while reading (a truncated file)
@@ -57,7 +57,8 @@ def replay(conversation: Conversation, stored: Iterable[StoredRecord]) -> Resump
     return found
 
 
-def _feed(conversation: Conversation, record: Record, found: Resumption) -> None:
+def feed(conversation: Conversation, record: Record, found: Resumption) -> None:
+    """One record into the conversation, through the method that took it in the first time."""
     match record:
         case Applied(event=event, at=at, seq=seq):
             conversation.apply(event, at, seq)

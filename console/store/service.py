@@ -27,7 +27,7 @@ from pathlib import Path
 from console.clients import SessionClient, Target, TargetError, make_client, parse_target
 from console.session import Change, MessageAdded
 from console.sessions import SessionEntry
-from console.store.backend import Backend, Batch, SessionInfo, StoredRecord, StoreError
+from console.store.backend import Backend, Batch, SessionInfo, StoredRecord
 from console.store.journal import Journal, RetentionPolicy
 from console.store.records import checksum
 from console.store.restore import Resumption, replay
@@ -51,7 +51,9 @@ class _Read:
 def open_backend(spec: str) -> Backend:
     """A path (SQLite) or `redis://HOST:PORT/N`."""
     if spec.startswith(("redis://", "rediss://")):
-        raise StoreError("Redis is not available in this build")
+        from console.store.redis_streams import RedisBackend
+
+        return RedisBackend(spec)
     return SQLiteBackend(Path(spec).expanduser())
 
 

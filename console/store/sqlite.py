@@ -122,6 +122,9 @@ class SQLiteBackend(SQLiteReader):
             db.execute("ROLLBACK")
             raise
 
+    def renew(self) -> None:
+        """The file lock lasts as long as the process: nothing to renew."""
+
     def _compact(self, session_id: str, keep: int) -> None:
         row = self._db.execute(
             "SELECT n FROM journal WHERE session = ? AND kind = ? ORDER BY n DESC LIMIT 1 OFFSET ?",

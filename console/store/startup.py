@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from console.clients import Target
+from console.store.follow import Follower
 from console.store.service import Store
 from console.supervisor import Supervisor
 
@@ -26,10 +27,16 @@ class Reopened:
 
 
 class Durable:
-    def __init__(self, spec: str | None) -> None:
+    def __init__(self, spec: str | None, follow: str | None = None) -> None:
         self.store = Store.open(spec) if spec else None  # raises StoreError with the reason
+        self.follow = follow
+        self.follower: Follower | None = None
 
     async def restore(self, supervisor: Supervisor, embedded: Sequence[Target]) -> Reopened:
+        if self.follow is not None:
+            self.follower = Follower(self.follow, supervisor)
+            await self.follower.start()
+            log.warning("following the sessions of %s (read-only)", self.follow)
         if self.store is None:
             return Reopened()
 
@@ -44,6 +51,8 @@ class Durable:
         entries = (supervisor.hub.get(i) for i in ids)
         return Reopened(tuple(e.target.url for e in entries if e is not None))
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        if self.follower is not None:
+            await self.follower.close()
         if self.store is not None:
             self.store.close()

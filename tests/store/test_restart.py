@@ -50,11 +50,17 @@ def _reply_done(console: Process, count: int) -> list[JsonObject] | None:
     return None
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
-def test_a_reply_cut_by_a_restart_ends_as_the_agent_sent_it(tmp_path: Path, sig: signal.Signals) -> None:
+@pytest.mark.parametrize(
+    ("backend", "sig"),
+    [("sqlite", signal.SIGKILL), ("sqlite", signal.SIGTERM), ("redis", signal.SIGKILL)],
+    ids=["sqlite-sigkill", "sqlite-sigterm", "redis-sigkill"],
+)
+def test_a_reply_cut_by_a_restart_ends_as_the_agent_sent_it(
+    tmp_path: Path, backend: str, sig: signal.Signals, request: pytest.FixtureRequest
+) -> None:
     sim = start_agent_sim(tmp_path)
-    store = tmp_path / "journal.sqlite3"
-    args = ("--upstream", f"agent=ws://127.0.0.1:{sim.url.rsplit(':', 1)[1]}/ws", "--store", str(store))
+    store = str(tmp_path / "journal.sqlite3") if backend == "sqlite" else request.getfixturevalue("redis_url")
+    args = ("--upstream", f"agent=ws://127.0.0.1:{sim.url.rsplit(':', 1)[1]}/ws", "--store", store)
     try:
         console = start_console(tmp_path, *args)
         wait_for("the session to connect", lambda: session(console, "agent")["state"] == "open" or None)

@@ -63,14 +63,16 @@ def test_a_follower_shows_the_owners_sessions_live(tmp_path: Path, redis_url: st
         # Live: the follower sees the reply while it streams, not only once it is over.
         wait_for(
             "the reply streaming on the follower",
-            lambda: any(m["status"] == "streaming" and m["text"] for m in messages(watching, "agent")) or None,
+            lambda: (
+                any(m["status"] == "streaming" and m["text"] for m in messages(watching, "agent")) or None
+            ),
         )
         done = wait_for(
             "the reply to complete on the owner",
-            lambda: (found := messages(owner, "agent"))[-1]["status"] == "done" and found or None,
+            lambda: ((found := messages(owner, "agent"))[-1]["status"] == "done" and found) or None,
         )
         followed = wait_for(
-            "the follower to catch up", lambda: messages(watching, "agent") == done and done or None, 10
+            "the follower to catch up", lambda: (messages(watching, "agent") == done and done) or None, 10
         )
         assert followed[-1]["text"] and followed[0]["text"] == "summarize the q3 report"
         refused = httpx.post(f"{follower.url}/api/sessions/agent/messages", json={"text": "hi"}, timeout=5)

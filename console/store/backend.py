@@ -13,7 +13,7 @@ from typing import Final, Protocol
 
 from console.frozen import frozen
 
-# Record kinds as stored, so that compaction can find the trace rows without decoding them.
+# Chunk kinds as stored, so that compaction can find the trace rows without decoding them.
 KIND_TRACE: Final = 1
 KIND_OTHER: Final = 0
 
@@ -32,18 +32,21 @@ class SessionInfo:
 
 @frozen
 class StoredRecord:
+    """One stored chunk of a session's inputs (`console.store.records`)."""
+
     n: int  # its place in the session's journal
     kind: int
     crc: int
     data: bytes
+    count: int  # inputs in the chunk
 
 
 @dataclass(slots=True)
 class Batch:
-    """What one commit writes: new sessions, records (session, n, kind, crc, bytes), removals."""
+    """What one commit writes: new sessions, chunks (session, n, kind, crc, bytes, count), removals."""
 
     sessions: list[SessionInfo] = field(default_factory=list)
-    records: list[tuple[str, int, int, int, bytes]] = field(default_factory=list)
+    records: list[tuple[str, int, int, int, bytes, int]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     # Sessions whose trace rows past the newest `keep` are let go: (session, keep).
     compact: list[tuple[str, int]] = field(default_factory=list)
@@ -51,6 +54,17 @@ class Batch:
 
     def __bool__(self) -> bool:
         return bool(self.sessions or self.records or self.removed or self.compact)
+
+
+def oldest_to_drop(chunks: list[tuple[int, int]], keep: int) -> int | None:
+    """Of trace chunks (n, rows), newest first: the n of the newest chunk no longer needed to keep
+    `keep` rows (it and all older go), or None."""
+    rows = 0
+    for n, count in chunks:
+        if rows >= keep:
+            return n
+        rows += count
+    return None
 
 
 class StoreError(RuntimeError):

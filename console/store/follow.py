@@ -22,7 +22,7 @@ from console.connection import ConnectionState, LinkStatus
 from console.session import Conversation, Message
 from console.store.records import Damaged, FormatError, decode
 from console.store.redis_streams import PREFIX, info_from, record_from, stream_key
-from console.store.restore import Resumption, feed
+from console.store.restore import Resumption, feed_all
 from console.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ class Follower:
             client.last_id = entry_id
             try:
                 record = record_from(fields)
-                feed(client.conversation, decode(record.data, record.crc), found)
+                feed_all(client.conversation, decode(record.data, record.crc), found)
             except (Damaged, FormatError, KeyError, ValueError) as exc:
                 client.conversation.notice("error", f"a journal record could not be read: {exc}")
 

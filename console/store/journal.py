@@ -15,8 +15,8 @@ user sends wakes the writer at once. SIGTERM and a normal stop lose nothing: `cl
 commits everything before the process ends.
 
 Retention: removing a session deletes its journal in the same batch order as its last records; the
-trace rows past `trace_keep` per session are let go (compaction, every `compact_every` records of a
-session), as the in-memory trace lets them go; sessions not written for `max_age` are removed when
+trace rows past `trace_keep` per session are let go (compaction, every `compact_every` trace rows of
+a session), as the in-memory trace lets them go; sessions not written for `max_age` are removed when
 the store opens.
 """
 
@@ -42,7 +42,7 @@ FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose
 @dataclass(frozen=True, slots=True)
 class RetentionPolicy:
     trace_keep: int = 50_000  # trace rows kept per session (as in memory)
-    compact_every: int = 20_000  # records of a session between two compactions
+    compact_every: int = 20_000  # trace rows of a session between two compactions
     max_age: float = 30 * 86_400.0  # seconds without a write before a session is removed
 
 
@@ -163,21 +163,16 @@ class Journal:
             count = len(inputs)
             if not count:
                 continue
-            n = journaled.next_n
-            for _ in range(count):
-                item = inputs.popleft()
-                try:
-                    data = encode(item)
-                except (TypeError, ValueError) as exc:
-                    # What no encoder takes, the reducer refused too and traced as a protocol error.
-                    log.warning("a %s input could not be journaled: %s", item[0], exc)
-                    continue
-                records.append(
-                    (session_id, n, KIND_TRACE if item[0] == "trace" else KIND_OTHER, checksum(data), data)
-                )
-                n += 1
-            journaled.next_n = n
-            journaled.since_compact += count
+            items = [inputs.popleft() for _ in range(count)]
+            # Trace rows in a chunk of their own: compaction lets them go without decoding anything.
+            trace = [item for item in items if item[0] == "trace"]
+            rest = [item for item in items if item[0] != "trace"] if trace else items
+            for kind, chunk in ((KIND_OTHER, rest), (KIND_TRACE, trace)):
+                if chunk:
+                    data = self._encode(chunk)
+                    records.append((session_id, journaled.next_n, kind, checksum(data), data, len(chunk)))
+                    journaled.next_n += 1
+            journaled.since_compact += len(trace)
             if journaled.since_compact >= retention.compact_every:
                 journaled.since_compact = 0
                 batch.compact.append((session_id, retention.trace_keep))
@@ -186,6 +181,23 @@ class Journal:
             self._sessions.pop(session_id, None)
             batch.removed.append(session_id)
         return batch
+
+    @staticmethod
+    def _encode(chunk: list[JournalInput]) -> bytes:
+        try:
+            return encode(chunk)
+        except (TypeError, ValueError):
+            # An input no encoder takes (the reducer refused it too, and traced it as a protocol
+            # error): the chunk is written without it.
+            kept = []
+            for item in chunk:
+                try:
+                    encode([item])
+                except (TypeError, ValueError) as exc:
+                    log.warning("a %s input could not be journaled: %s", item[0], exc)
+                else:
+                    kept.append(item)
+            return encode(kept)
 
     def _renew(self) -> None:
         try:
@@ -206,4 +218,4 @@ class Journal:
             if self._on_error is not None:
                 self._on_error(self.failure)
             return
-        self.records += len(batch.records)
+        self.records += sum(record[5] for record in batch.records)

@@ -27,7 +27,7 @@ from typing import Final
 import redis
 
 from console import jsonvalue
-from console.store.backend import KIND_TRACE, Batch, SessionInfo, StoredRecord, StoreError
+from console.store.backend import KIND_TRACE, Batch, SessionInfo, StoredRecord, StoreError, oldest_to_drop
 from console.store.records import FORMAT_VERSION
 
 PREFIX: Final = "agent-console:"
@@ -68,7 +68,9 @@ def info_from(data: bytes) -> SessionInfo:
 
 
 def record_from(fields: dict[bytes, bytes]) -> StoredRecord:
-    return StoredRecord(int(fields[b"n"]), int(fields[b"k"]), int(fields[b"c"]), fields[b"d"])
+    return StoredRecord(
+        int(fields[b"n"]), int(fields[b"k"]), int(fields[b"c"]), fields[b"d"], int(fields[b"m"])
+    )
 
 
 def connect(url: str) -> redis.Redis:
@@ -146,8 +148,8 @@ class RedisBackend:
         for info in batch.sessions:
             pipe.hset(f"{PREFIX}sessions", info.id, info_json(info))
             pipe.xadd(f"{PREFIX}index", {"op": "add", "id": info.id})
-        for session_id, n, kind, crc, data in batch.records:
-            pipe.xadd(stream_key(session_id), {"n": n, "k": kind, "c": crc, "d": data})
+        for session_id, n, kind, crc, data, count in batch.records:
+            pipe.xadd(stream_key(session_id), {"n": n, "k": kind, "c": crc, "d": data, "m": count})
         for session_id in batch.removed:
             pipe.delete(stream_key(session_id))
             pipe.hdel(f"{PREFIX}sessions", session_id)
@@ -164,15 +166,18 @@ class RedisBackend:
         pipe.execute()
 
     def _compact(self, session_id: str, keep: int) -> None:
-        """Let go of the trace rows older than the newest `keep` (the conversation's records stay)."""
-        traces = [entry_id for entry_id, kind in self._kinds(session_id) if kind == KIND_TRACE]
-        old = traces[: max(0, len(traces) - keep)]
+        """Let go of the trace chunks older than the newest `keep` rows (the conversation's stay)."""
+        traces = [
+            (entry_id, int(fields[b"n"]), int(fields[b"m"]))
+            for entry_id, fields in self._entries(session_id)
+            if int(fields[b"k"]) == KIND_TRACE
+        ]
+        cut = oldest_to_drop([(n, count) for _, n, count in reversed(traces)], keep)
+        if cut is None:
+            return
+        old = [entry_id for entry_id, n, _ in traces if n <= cut]
         for start in range(0, len(old), 1000):
             self._redis.xdel(stream_key(session_id), *old[start : start + 1000])
-
-    def _kinds(self, session_id: str) -> Iterator[tuple[bytes, int]]:
-        for entry_id, fields in self._entries(session_id):
-            yield entry_id, int(fields[b"k"])
 
     def _entries(self, session_id: str) -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
         start = "-"

@@ -45,16 +45,21 @@ def replay(conversation: Conversation, stored: Iterable[StoredRecord]) -> Resump
     try:
         for item in stored:
             try:
-                record = decode(item.data, item.crc)
+                records = decode(item.data, item.crc)
             except (Damaged, FormatError) as exc:
-                found.damage = f"record {item.n} is damaged ({exc})"
+                found.damage = f"chunk {item.n} is damaged ({exc})"
                 break
-            feed(conversation, record, found)
-            found.records += 1
+            feed_all(conversation, records, found)
             found.last_n = item.n
     except Exception as exc:  # the engine under the journal failed while reading (a truncated file)
-        found.damage = f"the journal could not be read past record {found.last_n}: {exc}"
+        found.damage = f"the journal could not be read past chunk {found.last_n}: {exc}"
     return found
+
+
+def feed_all(conversation: Conversation, records: list[Record], found: Resumption) -> None:
+    for record in records:
+        feed(conversation, record, found)
+    found.records += len(records)
 
 
 def feed(conversation: Conversation, record: Record, found: Resumption) -> None:

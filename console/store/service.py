@@ -118,11 +118,16 @@ class Store:
         self._next_n: dict[str, int] = {}  # where a restored session's journal goes on
         self._is_embedded: IsEmbedded = lambda _target: False
         self._salvaged: list[_Read] | None = None  # read from a damaged file when it was opened
+        self._file_problem = ""  # what was wrong with the whole journal, told in every session
 
     @classmethod
     def open(cls, spec: str, retention: RetentionPolicy | None = None) -> Store:
         try:
-            return cls(open_backend(spec), retention=retention)
+            store = cls(open_backend(spec), retention=retention)
+            if isinstance(store.backend, SQLiteBackend) and store.backend.torn:
+                store.problems.append(f"the journal {store.backend.where}: {store.backend.torn}")
+                log.error("%s", store.problems[-1])
+            return store
         except JournalDamaged as exc:
             # Not a database any more (cut short): salvage what reads, keep the file aside, start anew.
             path = Path(spec).expanduser()
@@ -149,6 +154,7 @@ class Store:
                 _set_aside(path)
                 self.backend = self.journal.backend = SQLiteBackend(path)
                 self._keep("the journal was damaged; the good part of each session was kept", reads)
+        self._file_problem = self.problems[0] if self.problems else ""
         dropped = [r.info.id for r in reads if r.info.embedded]
         if dropped:
             # Their upstream was this process's simulator, gone with it.
@@ -183,6 +189,8 @@ class Store:
         if damage:
             client.conversation.notice("error", f"the journal of this session was damaged: {damage}")
             self.problems.append(f"{info.id}: {damage}")
+        if self._file_problem:
+            client.conversation.notice("warning", f"restored from a damaged journal: {self._file_problem}")
         self.restored.append(info.id)
 
     def _resume(self, client: SessionClient, found: Resumption) -> None:
@@ -207,7 +215,9 @@ class Store:
         self.problems.append(problem)
         log.error("%s (%s)", problem, self.backend.where)
         good = Batch(sessions=[r.info for r in reads], at=time.time())
-        good.records = [(r.info.id, rec.n, rec.kind, rec.crc, rec.data) for r in reads for rec in r.records]
+        good.records = [
+            (r.info.id, rec.n, rec.kind, rec.crc, rec.data, rec.count) for r in reads for rec in r.records
+        ]
         self.backend.write(good)
 
     # -- while running ----------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import time
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -13,6 +15,7 @@ from console.clients import Target
 from console.session import Conversation
 from console.store.backend import SessionInfo, StoreError
 from console.store.journal import Journal, RetentionPolicy
+from console.store.records import EVENT_READERS
 from console.store.restore import replay
 from console.store.service import Store
 from console.store.sqlite import SQLiteBackend
@@ -134,28 +137,61 @@ async def test_a_damaged_record_keeps_the_good_prefix_and_says_so(tmp_path: Path
     backend.close()
 
 
-async def test_a_truncated_journal_file_keeps_the_good_prefix(tmp_path: Path) -> None:
+async def test_a_journal_cut_short_in_its_last_write_keeps_what_was_committed(tmp_path: Path) -> None:
+    """A crash in the middle of a write leaves the write-ahead log ending in half a frame."""
+    path = tmp_path / "j.sqlite3"
+    original = Conversation()
+    journal = _journal(path, original)
+    for n in range(30):
+        original.add_user_message(f"prompt {n}", float(n))
+        journal.flush()  # one commit each
+    # The files as a SIGKILL leaves them: the log not checkpointed, and its last frame cut in half.
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for suffix in ("", "-wal"):
+        shutil.copyfile(path.with_name(path.name + suffix), crashed / f"j.sqlite3{suffix}")
+    journal.close()
+    wal = crashed / "j.sqlite3-wal"
+    with wal.open("r+b") as f:
+        f.truncate(f.seek(0, 2) - 1000)
+
+    store, supervisor = await _restore(crashed / "j.sqlite3")
+    try:
+        assert any("cut short" in p for p in store.problems)
+        conversation = supervisor.hub.sessions["chat"].client.conversation
+        texts = [m.text for m in conversation.messages if m.role == "user"]
+        assert texts == [f"prompt {n}" for n in range(29)]  # all but the write that was cut
+        assert any("cut short" in n.text for n in conversation.notices)
+    finally:
+        await _close(store, supervisor)
+
+
+async def test_a_journal_file_cut_in_half_is_set_aside_and_the_problem_shown(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
     original = Conversation()
     journal = _journal(path, original)
     for n in range(3000):
         original.add_user_message(f"prompt {n} " + "x" * 200, float(n))
+        if n % 100 == 99:
+            journal.flush()
     journal.close()
-    size = path.stat().st_size
     with path.open("r+b") as f:
-        f.truncate(size // 2)
+        f.truncate(f.seek(0, 2) // 2)
 
     store, supervisor = await _restore(path)
     try:
         assert any("not a readable journal" in p for p in store.problems)
-        conversation = supervisor.hub.sessions["chat"].client.conversation
-        texts = [m.text for m in conversation.messages if m.role == "user"]
-        assert 100 < len(texts) < 3000  # the prefix up to where the file was cut
-        assert texts == [f"prompt {n} " + "x" * 200 for n in range(len(texts))]
-        assert any("damaged" in n.text for n in conversation.notices)
+        # What the pages left still reads (SQLite's tree may have lost the pages that lead to the
+        # rest): whatever comes back is a prefix, and says the journal was damaged.
+        for session_id in supervisor.ids:
+            conversation = supervisor.hub.sessions[session_id].client.conversation
+            texts = [m.text for m in conversation.messages if m.role == "user"]
+            assert texts == [f"prompt {n} " + "x" * 200 for n in range(len(texts))]
+            assert any("damaged" in n.text for n in conversation.notices)
     finally:
         await _close(store, supervisor)
     assert _set_aside(tmp_path)
+    SQLiteBackend(path).close()  # a fresh journal in its place, usable at once
 
 
 def test_a_journal_of_a_newer_format_is_refused_with_a_message(tmp_path: Path) -> None:
@@ -177,6 +213,8 @@ def test_removing_a_session_deletes_its_journal_and_old_trace_rows_are_compacted
     journal.start()
     for n in range(200):
         conversation.record(float(n), "in", "PING", f"row {n}")
+        if n % 20 == 19:
+            journal.flush()  # a chunk per flush: old ones can go whole
     conversation.add_user_message("stays", 1.0)
     other.add_user_message("goes", 1.0)
     journal.flush()
@@ -194,3 +232,8 @@ def test_removing_a_session_deletes_its_journal_and_old_trace_rows_are_compacted
     assert backend.expire(time.time() + 1) == ["chat"]
     assert backend.sessions() == []
     backend.close()
+
+
+def test_every_event_type_has_a_journal_reader() -> None:
+    """A new event type needs its reader here, or it would be dropped from every journal."""
+    assert set(EVENT_READERS) == {cls.__name__ for cls in get_args(ev.Event)}

@@ -31,6 +31,8 @@ def test_a_session_journaled_in_redis_replays_and_its_removal_leaves_nothing(red
     for n in range(60):
         kept.record(float(n), "in", "TOKEN", f"t{n}", seq=n + 1, stream_id="s")
         kept.apply(ev.TextDelta("s", f"t{n} "), float(n), n + 1)
+        if n % 10 == 9:
+            journal.flush()  # a chunk per flush: old ones can go whole
     kept.apply(ev.StreamEnd("s"), 60.0, 61)
     gone.add_user_message("bye", 1.0)
     journal.flush()

@@ -108,8 +108,8 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
     page.register(hub)
 
     supervisor = Supervisor(hub)
-    session_api.register(hub)
     durable = Durable(config.store, config.follow)
+    session_api.register(hub, durable.history)
 
     # `--streams N` runs against the first agent upstream if there is one (an agent server, or a
     # simulator in a process of its own), else against the embedded simulator.

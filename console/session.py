@@ -12,6 +12,7 @@ the tool card, which is what freezes the earlier text in place.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias, overload
@@ -22,6 +23,7 @@ from console.connection import ConnectionState, LinkStatus
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.limits import FoldCounter, Level, Limits, NoticeBoard
+from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, SnapshotWindow
 
 log = logging.getLogger(__name__)
 
@@ -174,13 +176,15 @@ class Trace(Sequence[TraceEntry]):
     tenth at a time, so that trimming costs O(1) per row, not O(limit).
     """
 
-    __slots__ = ("_rows", "_trim_at", "dropped", "limit")
+    __slots__ = ("_oversized", "_rows", "_trim_at", "dropped", "limit", "raw_let_go")
 
     def __init__(self, limit: int) -> None:
         self._rows: list[_Row] = []
         self.limit = limit
         self.dropped = 0  # rows let go, oldest first
         self._trim_at = limit + limit // 10
+        self._oversized: deque[int] = deque()  # indexes of the rows whose big raw text is still kept
+        self.raw_let_go = 0
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -213,11 +217,24 @@ class Trace(Sequence[TraceEntry]):
         rows = self._rows
         row: _Row = (len(rows) + self.dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
         rows.append(row)
+        if raw is not None and len(raw) > OVERSIZED_RAW:
+            self._keep_raw(row[0])
         if len(rows) > self._trim_at:
             cut = len(rows) - self.limit
             del rows[:cut]
             self.dropped += cut
         return row
+
+    def _keep_raw(self, index: int) -> None:
+        """Past the newest few, an oversized frame's raw text goes; its row stays (console/window.py)."""
+        oversized = self._oversized
+        oversized.append(index)
+        if len(oversized) > OVERSIZED_KEPT:
+            position = oversized.popleft() - self.dropped
+            if position >= 0:
+                old = self._rows[position]
+                self._rows[position] = (*old[:6], None, *old[7:])
+                self.raw_let_go += 1
 
 
 # Changes announced to views.
@@ -319,6 +336,7 @@ class Conversation:
         self.contexts: dict[str, list[ContextEntry]] = {}  # least recently updated first
         self.trace = Trace(trace_limit)
         self.notices = NoticeBoard(self.limits.notices)
+        self._snapshots = SnapshotWindow(self.limits.window)
         self.folded = FoldCounter()  # live items let go past a cap, by kind
         self._components: dict[tuple[str, str], tuple[Message, int]] = {}  # (stream, id) -> where
         self._open_components: dict[tuple[str, str], None] = {}  # not ended yet, oldest first
@@ -510,6 +528,8 @@ class Conversation:
                     entry = ContextEntry(at, seq, jsonvalue.dumps_bytes(data), size)
                     history = self._context_history(cid)
                     history.append(entry)
+                    if self._snapshots.added(self.contexts, history, entry):
+                        self._folded("context versions", "older context snapshots are let go from memory")
                     self._emit(ContextAdded(cid, len(history) - 1))
                 case ev.StreamEnd(stream_id=sid):
                     ended = self._by_stream.get(sid)

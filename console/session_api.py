@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from fastapi import HTTPException
@@ -11,6 +13,7 @@ from pydantic import BaseModel
 
 from console import jsonvalue
 from console.jsonvalue import JsonValue
+from console.session import Conversation
 from console.sessions import SessionHub
 
 
@@ -21,7 +24,10 @@ class Prompt(BaseModel):
 TRACE_TAIL: Final = 1000  # trace rows a session's JSON carries (the newest)
 
 
-def register(hub: SessionHub) -> None:
+History = Callable[[str], Awaitable[Conversation | None]]
+
+
+def register(hub: SessionHub, history: History | None = None) -> None:
     # async: they run on the event loop, where the sessions change, not in a thread beside it.
     @app.get("/api/sessions")
     async def sessions() -> list[dict[str, str]]:
@@ -52,6 +58,19 @@ def register(hub: SessionHub) -> None:
             "trace_rows": len(trace) + trace.dropped,
         }
         return Response(jsonvalue.dumps_bytes(body), media_type="application/json")
+
+    @app.get("/api/sessions/{session_id}/history")
+    async def whole(session_id: str) -> Response:
+        """The whole session from the store, beyond what memory keeps (every context version too)."""
+        conversation = None if history is None else await history(session_id)
+        if conversation is None:
+            raise HTTPException(404, f"no stored history of session {session_id} (memory only: --no-store)")
+        read = conversation  # this request's own: encoded off the loop, it may be megabytes
+
+        def encode() -> bytes:
+            return jsonvalue.dumps_bytes({"id": session_id, "transcript": read.transcript()})
+
+        return Response(await asyncio.to_thread(encode), media_type="application/json")
 
     @app.post("/api/sessions/{session_id}/messages")
     async def send(session_id: str, prompt: Prompt) -> dict[str, str]:

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console.clients import SessionClient, Target, TargetError, make_client, parse_target
-from console.session import Change, MessageAdded
+from console.limits import Limits
+from console.session import Change, Conversation, MessageAdded
 from console.sessions import SessionEntry
 from console.store.backend import Backend, Batch, SessionInfo, StoredRecord
 from console.store.journal import Journal, RetentionPolicy
@@ -35,6 +36,7 @@ from console.store.sqlite import JournalDamaged, SQLiteBackend, SQLiteReader
 from console.supervisor import Supervisor
 from console.transport.sse import SSEClient
 from console.transport.websocket import AgentClient
+from console.window import Window
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +223,25 @@ class Store:
         self.backend.write(good)
 
     # -- while running ----------------------------------------------------------------------------
+
+    async def history(self, session_id: str) -> Conversation | None:
+        """The whole of a session as its journal holds it (what the memory window let go included),
+        rebuilt off the event loop; None for a session the journal does not have."""
+        if session_id not in self._info:
+            return None
+        return await asyncio.to_thread(self._read_back, session_id)
+
+    def _read_back(self, session_id: str) -> Conversation:
+        everything = Limits(window=Window(context_versions=1 << 30, snapshot_bytes=1 << 62))
+        conversation = Conversation(trace_limit=1 << 30, limits=everything)
+        # Its own connection to a SQLite file: the writer thread keeps using the other one meanwhile.
+        reader = SQLiteReader(self.backend.path) if isinstance(self.backend, SQLiteBackend) else self.backend
+        try:
+            replay(conversation, reader.records(session_id))
+        finally:
+            if reader is not self.backend:
+                reader.close()
+        return conversation
 
     def _attach(self, entry: SessionEntry) -> None:
         info = self._info.get(entry.id)

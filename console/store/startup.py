@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from console.clients import Target
+from console.session import Conversation
 from console.store.follow import Follower
 from console.store.service import Store
 from console.supervisor import Supervisor
@@ -50,6 +51,10 @@ class Durable:
             log.warning("restored %d session(s) from %s", len(ids), self.store.backend.where)
         entries = (supervisor.hub.get(i) for i in ids)
         return Reopened(tuple(e.target.url for e in entries if e is not None))
+
+    async def history(self, session_id: str) -> Conversation | None:
+        """A session read back whole from the store (None without a store, or for a session it lacks)."""
+        return None if self.store is None else await self.store.history(session_id)
 
     async def close(self) -> None:
         if self.follower is not None:

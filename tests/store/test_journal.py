@@ -237,3 +237,24 @@ def test_removing_a_session_deletes_its_journal_and_old_trace_rows_are_compacted
 def test_every_event_type_has_a_journal_reader() -> None:
     """A new event type needs its reader here, or it would be dropped from every journal."""
     assert set(EVENT_READERS) == {cls.__name__ for cls in get_args(ev.Event)}
+
+
+async def test_what_the_memory_window_let_go_is_read_back_from_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    original = Conversation()
+    journal = _journal(path, original)
+    for n in range(60):
+        original.apply(ev.ContextSnapshot("ctx", {"version": n}, 20), float(n), n + 1)
+    journal.close()
+    assert len(original.contexts["ctx"]) == 50  # the default window
+
+    store, supervisor = await _restore(path)
+    try:
+        live = supervisor.hub.sessions["chat"].client.conversation
+        assert len(live.contexts["ctx"]) == 50
+        whole = await store.history("chat")
+        assert whole is not None
+        assert [entry.data for entry in whole.contexts["ctx"]] == [{"version": n} for n in range(60)]
+        assert await store.history("nobody") is None
+    finally:
+        await _close(store, supervisor)

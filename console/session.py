@@ -23,7 +23,7 @@ from console.connection import ConnectionState, LinkStatus
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.limits import FoldCounter, Level, Limits, NoticeBoard
-from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, SnapshotWindow
+from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, SnapshotWindow, lean_raw
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,11 @@ class TraceEntry:
 _Row: TypeAlias = tuple[
     int, float, Literal["in", "out", "client"], str, str, int | None, str | None, str | None, str | None
 ]
+
+
+def lean_row(row: _Row) -> _Row:
+    """The row with its raw text cut to what the timeline shows of an oversized frame."""
+    return (*row[:6], lean_raw(row[6]), *row[7:])
 
 
 class Trace(Sequence[TraceEntry]):
@@ -568,7 +573,8 @@ class Conversation:
     ) -> None:
         row = self.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
         if self.journal is not None:
-            self.journal(("trace", row))
+            # An oversized frame's raw text goes to the journal cut short: its event carries the data.
+            self.journal(("trace", row if raw is None or len(raw) <= OVERSIZED_RAW else lean_row(row)))
         if direction == "in":
             self.received += 1
             if kind == "PROTOCOL_ERROR":

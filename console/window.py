@@ -4,7 +4,9 @@ Context snapshots are the bulk of a long session (a reply can carry half a megab
 session keeps every version for the inspector's scrubber): each context keeps its newest
 `context_versions`, and all of a session's snapshots together at most `snapshot_bytes`, the oldest
 let go first. The raw text of oversized frames on the trace (over `OVERSIZED_RAW`) is kept for the
-newest `OVERSIZED_KEPT` of them only; their rows stay, with what they said.
+newest `OVERSIZED_KEPT` of them only; their rows stay, with what they said. The journal keeps the
+first `LEAN_RAW` characters of such a frame only: its event (a snapshot, a tool result) carries the
+data, which would otherwise be stored twice.
 
 What is let go from memory stays in the session's journal when the console has a store (and is read
 back from there: `GET /api/sessions/<id>/history`); with `--no-store` it is gone. Either way the
@@ -19,13 +21,20 @@ from typing import Final, Protocol, TypeVar
 from console.frozen import frozen
 
 OVERSIZED_RAW: Final = 64 * 1024  # characters of a frame's raw text that make it oversized
-OVERSIZED_KEPT: Final = 8  # oversized raw frames a session's trace keeps
+OVERSIZED_KEPT: Final = 2  # oversized raw frames a session's trace keeps
+LEAN_RAW: Final = 2_000  # characters of an oversized raw frame the journal keeps (its event has the data)
 
 
 @frozen
 class Window:
     context_versions: int = 50  # snapshots kept per context
-    snapshot_bytes: int = 16 * 1024 * 1024  # snapshots kept per session, all contexts together
+    snapshot_bytes: int = 4 * 1024 * 1024  # snapshots kept per session, all contexts together
+
+
+def lean_raw(raw: str | None) -> str | None:
+    if raw is None or len(raw) <= LEAN_RAW:
+        return raw
+    return f"{raw[:LEAN_RAW]}… ({len(raw):,} characters; the rest is not journaled)"
 
 
 class Entry(Protocol):

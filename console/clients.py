@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
 from urllib.parse import urlsplit
 
+from console.dialects.agui.client import AguiClient
 from console.session import Conversation, Message
 from console.transport.chat import ChatClient
 from console.transport.sse import SSEClient
 from console.transport.websocket import AgentClient
 
-Dialect = Literal["agent", "sse", "chat"]
+Dialect = Literal["agent", "sse", "chat", "agui"]
 DIALECTS: tuple[str, ...] = get_args(Dialect)
 
 
@@ -59,6 +60,7 @@ SCHEMES: dict[str, tuple[str, ...]] = {
     "agent": ("ws", "wss"),
     "sse": ("http", "https"),
     "chat": ("ws", "wss"),
+    "agui": ("http", "https"),
 }
 
 
@@ -87,7 +89,7 @@ def parse_target(spec: str) -> Target:
     dialect, sep, url = spec.partition("=")
     if not sep or not url:
         raise TargetError(f"expected DIALECT=URL, got '{spec}'")
-    for known in ("agent", "sse", "chat"):
+    for known in ("agent", "sse", "chat", "agui"):
         if dialect == known:
             if problem := url_problem(known, url):
                 raise TargetError(problem)
@@ -102,4 +104,6 @@ def make_client(target: Target) -> SessionClient:
         return ChatClient(target.url)
     if target.dialect == "sse":
         return SSEClient(target.url)
+    if target.dialect == "agui":
+        return AguiClient(target.url)
     raise TargetError(f"the {target.dialect} dialect is not available in this build")

@@ -15,6 +15,9 @@ from nicegui import app, ui
 from console import heap, metrics, session_api
 from console.autopilot import open_streams
 from console.clients import Target
+from console.otel import receive as otel_receive
+from console.otel import status as otel_status
+from console.otel.exporter import otel_export
 from console.security.install import install as install_security
 from console.security.policy import SecurityPolicy
 from console.sessions import SessionHub
@@ -24,6 +27,7 @@ from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.store.startup import Durable
 from console.supervisor import Supervisor
 from console.ui import page
+from console.upstream_log import LinkReporter
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,7 @@ class DashboardConfig:
     store: str | None = None  # where sessions are journaled (a path, or redis://…); None: memory only
     follow: str | None = None  # redis://… of another console's journal, shown read-only
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
+    otlp: str | None = None  # OTLP/HTTP endpoint; None: the standard variables decide
 
 
 @dataclass(slots=True)
@@ -110,6 +115,8 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
     supervisor = Supervisor(hub)
     durable = Durable(config.store, config.follow)
     session_api.register(hub, durable.history)
+    otel = otel_export(hub, config.otlp)
+    otel_receive.register(app, hub)  # POST /v1/traces: instrumented agents send their spans here
 
     # `--streams N` runs against the first agent upstream if there is one (an agent server, or a
     # simulator in a process of its own), else against the embedded simulator.
@@ -118,6 +125,8 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
     async def startup() -> None:
         metrics.LOOP_LAG.start()
         supervisor.start()
+        if otel is not None:
+            otel.start()
         use_simulator = not config.follow and (
             not config.upstreams or config.demo is not None or (config.streams > 0 and streams_to is None)
         )
@@ -139,13 +148,16 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
                 supervisor.add(target, name=target.dialect)
         for target in config.upstreams:
             if target is not streams_to and not reopened.has(target.url):
-                supervisor.add(target, name=target.dialect)
+                entry = supervisor.add(target, name=target.dialect)
+                entry.client.conversation.subscribe(LinkReporter(f"upstream {target}"), deltas=False)
         heap.freeze_startup()
         heap.FREEZE_SURVIVORS.start()
 
     async def shutdown() -> None:
         await supervisor.close()
         await durable.close()
+        if otel is not None:
+            await otel.close()
         await metrics.LOOP_LAG.stop()
         heap.FREEZE_SURVIVORS.stop()
         await embedded.stop()
@@ -154,6 +166,8 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
     async def prometheus() -> Response:
         """Per-session and aggregate counters and the event-loop lag, for Prometheus and the like."""
         text = await metrics.scrape(supervisor, metrics.LOOP_LAG)
+        if otel is not None:
+            text += otel_status.metrics(otel.stats())
         return Response(text, media_type=metrics.CONTENT_TYPE)
 
     @ui.page("/overview")
@@ -177,6 +191,7 @@ def run(config: DashboardConfig) -> None:
         host=config.host,
         port=config.port,
         title="Agent Console",
+        language="en-US",  # the lang attribute of every page
         show=config.show,
         native=config.native,
         reload=False,

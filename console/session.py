@@ -19,6 +19,7 @@ from typing import Literal, TypeAlias, overload
 
 from console import events as ev
 from console import jsonvalue
+from console import session_runs as runs
 from console.connection import ConnectionState, LinkStatus
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
@@ -28,7 +29,8 @@ from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, SnapshotWindow, lean_r
 log = logging.getLogger(__name__)
 
 Role = Literal["user", "assistant"]
-MessageStatus = Literal["sent", "streaming", "done", "interrupted", "error"]
+# A user message is "queued" until it goes out on the wire, then "sent".
+MessageStatus = Literal["queued", "sent", "streaming", "done", "interrupted", "error"]
 ToolStatus = Literal["waiting", "done"]
 
 
@@ -70,6 +72,12 @@ class ToolBlock:
     called_at: float
     result: JsonObject | None = None
     result_at: float | None = None
+    # Dialects that stream arguments (AG-UI): their text as it comes, until `args` holds them parsed.
+    args_parts: list[str] = field(default_factory=list)
+    args_streaming: bool = False
+    approval: str | None = None  # what a paused run asks the user to approve, until answered
+    interrupt_id: str | None = None
+    answer: str | None = None  # "approved" or "denied", once answered
 
     @property
     def status(self) -> ToolStatus:
@@ -118,6 +126,7 @@ class Message:
     blocks: list[Block] = field(default_factory=list)
     reply_to: str | None = None  # for an agent message: the id of the user message it answers
     note: str = ""  # why it was interrupted or failed
+    retried: bool = False  # an interrupted reply whose prompt was asked again
 
     @property
     def text(self) -> str:
@@ -246,6 +255,7 @@ class Trace(Sequence[TraceEntry]):
 @frozen
 class MessageAdded:
     message: Message
+    after: str | None = None  # placed right after this message, not at the end (a reply to an earlier prompt)
 
 
 @frozen
@@ -265,6 +275,15 @@ class BlockAdded:
 class BlockUpdated:
     message: Message
     block_index: int
+
+
+@frozen
+class ToolArgsAppended:
+    """More streamed arguments of the tool card at `block_index`."""
+
+    message: Message
+    block_index: int
+    text: str
 
 
 @frozen
@@ -309,6 +328,7 @@ Change: TypeAlias = (
     | TextAppended
     | BlockAdded
     | BlockUpdated
+    | ToolArgsAppended
     | MessageStatusChanged
     | ContextAdded
     | TraceAdded
@@ -353,6 +373,7 @@ class Conversation:
         self._waiting: dict[str, tuple[Message, ToolBlock]] = {}  # calls still without a result
         self._unanswered: list[Message] = []  # user messages whose reply has not started
         self._orphan_results: dict[str, tuple[JsonObject, float]] = {}
+        self._reasoning: dict[str, list[str]] = {}  # reasoning text still streaming, by block
         # A tuple, replaced on (un)subscribe: emitting iterates it without a copy, and a listener that
         # unsubscribes while a change is delivered does not disturb the delivery.
         self._listeners: tuple[Listener, ...] = ()
@@ -412,6 +433,7 @@ class Conversation:
         self._orphan_results.clear()
         self._components.clear()
         self._open_components.clear()
+        self._reasoning.clear()
         self._emit(Reset())
 
     def continue_from(self, previous: Conversation) -> None:
@@ -425,6 +447,9 @@ class Conversation:
         self.received, self.protocol_errors = previous.received, previous.protocol_errors
         self.text_deltas, self._ids = previous.text_deltas, previous._ids
         self._emit(Reset())
+        if self.journal is not None:  # the journal goes on from the crashed client's
+            for message in previous._streaming:
+                self.journal(("interrupt_stream", message.stream_id or "", "the session restarted"))
         for message in list(previous._streaming):
             self._streaming.append(message)
             self._set_status(message, "interrupted", "the session restarted")
@@ -448,6 +473,16 @@ class Conversation:
     def awaiting_reply(self) -> bool:
         return bool(self._unanswered) or self.streaming is not None
 
+    @property
+    def replying(self) -> bool:
+        """A prompt went out and its reply has not ended (queued prompts do not count)."""
+        return self.streaming is not None or any(m.status == "sent" for m in self._unanswered)
+
+    @property
+    def queued(self) -> int:
+        """Prompts typed but not sent yet."""
+        return sum(1 for m in self._unanswered if m.status == "queued")
+
     def waiting_tool_calls(self) -> list[ToolBlock]:
         current = self.streaming
         if current is None:
@@ -456,16 +491,34 @@ class Conversation:
 
     # -- user side ----------------------------------------------------------------------------
 
-    def add_user_message(self, text: str, at: float) -> Message:
+    def add_user_message(self, text: str, at: float, *, queued: bool = False) -> Message:
         if self.journal is not None:
-            self.journal(("user", text, at))
-        message = Message(id=self._next_id(), role="user", status="sent", created_at=at)
+            self.journal(("user", text, at, queued))
+        status: MessageStatus = "queued" if queued else "sent"
+        message = Message(id=self._next_id(), role="user", status=status, created_at=at)
         block = TextBlock()
         block.append(text)
         message.blocks.append(block)
         self._add(message)
         self._unanswered.append(message)
         return message
+
+    def mark_sent(self, message: Message) -> None:
+        """A queued prompt went out."""
+        if self.journal is not None:
+            self.journal(("sent", message.id))
+        if message.status == "queued":
+            self._set_status(message, "sent")
+
+    def mark_retried(self, message: Message) -> bool:
+        """An interrupted reply is asked again: once (False when it already was)."""
+        if self.journal is not None:
+            self.journal(("retried", message.id))
+        if message.retried or message.status != "interrupted":
+            return False
+        message.retried = True
+        self._emit(MessageStatusChanged(message))
+        return True
 
     def mark_interrupted(self, reason: str, at: float) -> Message | None:
         """The reply in progress will not finish (stall, lost stream): keep what arrived, say why."""
@@ -481,7 +534,7 @@ class Conversation:
                 created_at=at,
                 reply_to=self._unanswered.pop(0).id,
             )
-            self._add(message)
+            self._add_reply(message)
         if message is None:
             return None
         self._set_status(message, "interrupted", reason)
@@ -489,6 +542,8 @@ class Conversation:
 
     def interrupt_stream(self, stream_id: str, reason: str) -> None:
         """The message of `stream_id` will not finish (its stream gave up on it): keep it, say why."""
+        if self.journal is not None:
+            self.journal(("interrupt_stream", stream_id, reason))
         message = self._by_stream.get(stream_id)
         if message is not None and message.status == "streaming":
             self._set_status(message, "interrupted", reason)
@@ -544,6 +599,8 @@ class Conversation:
                     self._notice("error", f"{code}: {text}")
                 case ev.Heartbeat() | ev.ProtocolError():
                     pass  # trace only
+                case _:
+                    runs.apply(self, event, at, seq)  # runs, streamed arguments, state deltas, reasoning
         except (ValueError, TypeError, RecursionError) as exc:
             log.warning("an event could not be applied: %s", exc)
             reason = f"{type(event).__name__} could not be applied: {exc}"
@@ -595,6 +652,24 @@ class Conversation:
             self._streaming.append(message)
         self._emit(MessageAdded(message))
 
+    def _add_reply(self, message: Message) -> None:
+        """A reply sits right under its prompt, also when later prompts were queued after it."""
+        prompt = self._by_id.get(message.reply_to) if message.reply_to else None
+        index = len(self.messages)
+        # Only prompts typed after this one sit in between: a short walk back from the end.
+        while prompt is not None and index > 0 and self.messages[index - 1] is not prompt:
+            if self.messages[index - 1].role != "user":
+                prompt = None
+                break
+            index -= 1
+        if prompt is None or index == len(self.messages):
+            self._add(message)
+            return
+        self.messages.insert(index, message)
+        self._by_id[message.id] = message
+        self._streaming.append(message)
+        self._emit(MessageAdded(message, after=prompt.id))
+
     def _set_status(self, message: Message, status: MessageStatus, note: str = "") -> None:
         if message.role == "assistant":
             if status == "streaming" and message.status != "streaming":
@@ -632,7 +707,7 @@ class Conversation:
             reply_to=reply_to,
         )
         self._by_stream[stream_id] = message
-        self._add(message)
+        self._add_reply(message)
         return message
 
     def _append_text(self, message: Message, text: str) -> None:
@@ -651,6 +726,8 @@ class Conversation:
             _tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
 
     def _tool_call(self, event: ev.ToolCall, at: float) -> None:
+        if runs.complete_streamed_call(self, event):
+            return
         message = self._stream_message(event.stream_id, at)
         block = ToolBlock(event.call_id, event.tool_name, event.args, called_at=at)
         orphan = self._orphan_results.pop(event.call_id, None)

@@ -14,6 +14,10 @@ class SessionEntry:
     name: str
     target: Target
     client: SessionClient
+    owner: str | None = None  # the visitor who opened it (an uploaded trace): shown to nobody else
+
+    def visible_to(self, visitor: str) -> bool:
+        return self.owner is None or self.owner == visitor
 
 
 class SessionHub:
@@ -26,6 +30,7 @@ class SessionHub:
         name: str | None = None,
         client: SessionClient | None = None,
         session_id: str | None = None,  # a session restored under the id it had
+        owner: str | None = None,
     ) -> SessionEntry:
         base = (
             session_id or re.sub(r"[^a-z0-9]+", "-", (name or target.dialect).lower()).strip("-") or "session"
@@ -34,7 +39,7 @@ class SessionHub:
         while session_id in self.sessions:
             n += 1
             session_id = f"{base}-{n}"
-        entry = SessionEntry(session_id, name or session_id, target, client or make_client(target))
+        entry = SessionEntry(session_id, name or session_id, target, client or make_client(target), owner)
         self.sessions[session_id] = entry
         entry.client.start()
         return entry

@@ -559,9 +559,9 @@ class Supervisor:
             monitor.crash_reason = f"cannot restart: {exc}"
             return
         # Nothing received is lost to a crash: the new client goes on with the old conversation.
-        replacement.conversation.continue_from(crashed.conversation)
         entry.client = replacement
-        self._tell(self.on_client, entry)
+        self._tell(self.on_client, entry)  # journaled from here, the take-over included
+        replacement.conversation.continue_from(crashed.conversation)
         monitor.observe(replacement)
         monitor.restarted()
         replacement.conversation.notice("warning", f"restarted after a crash: {reason}")

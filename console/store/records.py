@@ -5,7 +5,8 @@ JSON array, so that encoding is one orjson call (in C) and storing is one row or
 session and flush, not per token. Each input is written as the `JournalInput` tuple it was:
 
     ["event", ["TextDelta", ["s1", "Hel"]], at, seq]     (an event: its type and its fields, in order)
-    ["user", "text", at]    ["interrupted", "reason", at]    ["notice", "warning", "text"]
+    ["user", "text", at, queued]    ["sent", message_id]    ["retried", message_id]
+    ["interrupted", "reason", at]    ["interrupt_stream", stream_id, "reason"]    ["notice", "warning", "text"]
     ["trace", [index, at, direction, kind, summary, seq, raw, stream_id, ref]]    ["reset"]
 
 Events are written through `_event_json` (a C attribute getter per type: a fifth of what orjson's own
@@ -65,6 +66,18 @@ EVENT_READERS: Final[dict[str, Callable[[JsonObject], ev.Event]]] = {
     "StreamEnd": lambda d: ev.StreamEnd(_s(d, "stream_id")),
     "ServerError": lambda d: ev.ServerError(_s(d, "code"), _s(d, "message")),
     "ProtocolError": lambda d: ev.ProtocolError(_s(d, "reason"), _s(d, "excerpt")),
+    "RunStarted": lambda d: ev.RunStarted(_s(d, "stream_id"), _s(d, "thread_id"), _s(d, "run_id")),
+    "RunEnded": lambda d: ev.RunEnded(_s(d, "stream_id"), _OUTCOMES[_s(d, "outcome")], _s(d, "detail")),
+    "Step": lambda d: ev.Step(_s(d, "stream_id"), _s(d, "name"), d["finished"] is True),
+    "ToolCallStart": lambda d: ev.ToolCallStart(_s(d, "stream_id"), _s(d, "call_id"), _s(d, "tool_name")),
+    "ToolArgsDelta": lambda d: ev.ToolArgsDelta(_s(d, "stream_id"), _s(d, "call_id"), _s(d, "delta")),
+    "ApprovalRequested": lambda d: ev.ApprovalRequested(
+        _s(d, "stream_id"), _s(d, "call_id"), _s(d, "interrupt_id"), _s(d, "prompt")
+    ),
+    "ContextDelta": lambda d: ev.ContextDelta(_s(d, "context_id"), d["patch"], _int(d["size"])),
+    "ReasoningDelta": lambda d: ev.ReasoningDelta(
+        _s(d, "stream_id"), _s(d, "reasoning_id"), _s(d, "text"), d["done"] is True
+    ),
 }
 
 EVENT_TYPES: Final[tuple[type[ev.Event], ...]] = get_args(ev.Event)
@@ -84,6 +97,7 @@ def _event_json(event: object) -> tuple[str, object]:
 Direction: TypeAlias = Literal["in", "out", "client"]
 Level: TypeAlias = Literal["info", "warning", "error"]
 _DIRECTIONS: Final[dict[str, Direction]] = {"in": "in", "out": "out", "client": "client"}
+_OUTCOMES: Final[dict[str, ev.RunOutcome]] = {o: o for o in get_args(ev.RunOutcome)}
 _LEVELS: Final[dict[str, Level]] = {"info": "info", "warning": "warning", "error": "error"}
 
 
@@ -106,6 +120,25 @@ class Applied:
 class UserSent:
     text: str
     at: float
+    queued: bool = False
+
+
+@frozen
+class Sent:
+    """A queued prompt went out."""
+
+    message_id: str
+
+
+@frozen
+class Retried:
+    message_id: str
+
+
+@frozen
+class StreamInterrupted:
+    stream_id: str
+    reason: str
 
 
 @frozen
@@ -137,7 +170,9 @@ class Cleared:
     """The conversation was reset (a stream replayed from its start)."""
 
 
-Record: TypeAlias = Applied | UserSent | Interrupted | Noticed | Traced | Cleared
+Record: TypeAlias = (
+    Applied | UserSent | Sent | Retried | Interrupted | StreamInterrupted | Noticed | Traced | Cleared
+)
 
 
 def encode(items: list[JournalInput]) -> bytes:
@@ -197,7 +232,13 @@ def _read_v1(value: list[JsonValue]) -> Record:
             _optional_str(ref),
         )
     if kind == "user":
-        return UserSent(_str(value[1]), _number(value[2]))
+        return UserSent(_str(value[1]), _number(value[2]), len(value) > 3 and value[3] is True)
+    if kind == "sent":
+        return Sent(_str(value[1]))
+    if kind == "retried":
+        return Retried(_str(value[1]))
+    if kind == "interrupt_stream":
+        return StreamInterrupted(_str(value[1]), _str(value[2]))
     if kind == "interrupted":
         return Interrupted(_str(value[1]), _number(value[2]))
     if kind == "notice":

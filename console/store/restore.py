@@ -21,6 +21,9 @@ from console.store.records import (
     Interrupted,
     Noticed,
     Record,
+    Retried,
+    Sent,
+    StreamInterrupted,
     Traced,
     UserSent,
     decode,
@@ -83,10 +86,20 @@ def feed(conversation: Conversation, record: Record, found: Resumption) -> None:
                 ref=record.ref,
             )
             found.last_at = record.at
-        case UserSent(text=text, at=at):
-            conversation.add_user_message(text, at)
-            found.new_epoch = True
+        case UserSent(text=text, at=at, queued=queued):
+            conversation.add_user_message(text, at, queued=queued)
+            if not queued:
+                found.new_epoch = True
             found.last_at = at
+        case Sent(message_id=message_id):
+            if (message := conversation.message(message_id)) is not None:
+                conversation.mark_sent(message)
+                found.new_epoch = True
+        case Retried(message_id=message_id):
+            if (message := conversation.message(message_id)) is not None:
+                conversation.mark_retried(message)
+        case StreamInterrupted(stream_id=stream_id, reason=reason):
+            conversation.interrupt_stream(stream_id, reason)
         case Interrupted(reason=reason, at=at):
             conversation.mark_interrupted(reason, at)
         case Noticed(level=level, text=text):

@@ -6,7 +6,7 @@ from nicegui import ui
 
 from console.clients import SessionClient
 from console.connection import ConnectionState
-from console.session import Change, ConnectionChanged, MessageStatusChanged
+from console.session import Change, ConnectionChanged, Conversation, MessageStatusChanged
 from console.transport.sse import SSEClient
 from console.ui.elements import on_leave
 
@@ -20,6 +20,19 @@ def stream_controls(client: SSEClient) -> None:
         ui.button("Replay from the start", icon="replay", on_click=client.replay).props(
             "outline dense data-testid=replay-button"
         )
+
+
+def composer_hint(conversation: Conversation) -> str:
+    """What the line under the input says: only what is true (nothing in flight is not "replying")."""
+    if conversation.link.state is ConnectionState.CLOSED:
+        return "This session is closed."
+    if conversation.replying:
+        return "The agent is replying; a new message is sent when the reply ends."
+    if conversation.queued and not conversation.link.live:
+        return "Not connected: queued messages are sent when the connection is back."
+    if conversation.queued:
+        return "Queued: sent next."
+    return ""
 
 
 class Composer:
@@ -70,9 +83,4 @@ class Composer:
         closed = self.client.conversation.link.state is ConnectionState.CLOSED
         self.button.set_enabled(not closed)
         self.input.set_enabled(not closed)
-        if closed:
-            self.hint.set_text("This session is closed.")
-        elif not self.client.idle:
-            self.hint.set_text("The agent is replying; a new message is sent when the reply ends.")
-        else:
-            self.hint.set_text("")
+        self.hint.set_text(composer_hint(self.client.conversation))

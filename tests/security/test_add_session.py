@@ -50,7 +50,7 @@ def type_url(user: User, url: str) -> None:
 
 async def test_the_cloud_metadata_address_is_refused(user: User) -> None:
     sup = await open_dialog(user, "one", "two")
-    type_url(user, "http://169.254.169.254/latest/meta-data/")
+    type_url(user, "ws://169.254.169.254/latest/meta-data/")
     await user.should_see("link-local and cloud-metadata addresses are never allowed")
     type_url(user, "ws://[fd00:ec2::254]/ws")
     await user.should_see("link-local and cloud-metadata addresses are never allowed")

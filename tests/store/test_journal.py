@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import get_args
 
@@ -12,10 +13,11 @@ import pytest
 
 from console import events as ev
 from console.clients import Target
+from console.jsonvalue import JsonValue
 from console.session import Conversation
 from console.store.backend import SessionInfo, StoreError
 from console.store.journal import Journal, RetentionPolicy
-from console.store.records import EVENT_READERS
+from console.store.records import EVENT_READERS, Applied, decode, encode
 from console.store.restore import replay
 from console.store.service import Store
 from console.store.sqlite import SQLiteBackend
@@ -258,3 +260,21 @@ async def test_what_the_memory_window_let_go_is_read_back_from_the_journal(tmp_p
         assert await store.history("nobody") is None
     finally:
         await _close(store, supervisor)
+
+
+SAMPLE_FIELDS: dict[str, JsonValue] = {
+    "stream_id": "s", "text": "t", "role": "assistant", "call_id": "c", "tool_name": "search",
+    "args": {"q": [1, 2.5, None]}, "result": {"hits": 3}, "component_id": "k", "type": "badge",
+    "field": "name", "value": ["x", 1], "append": True, "context_id": "ctx", "data": {"d": {"e": 1}},
+    "size": 42, "challenge": "p", "code": "E_X", "message": "m", "reason": "r", "excerpt": "e",
+    "thread_id": "th", "run_id": "run", "outcome": "interrupt", "detail": "why", "name": "step",
+    "finished": True, "delta": '{"a":', "interrupt_id": "i", "prompt": "ok?",
+    "patch": [{"op": "add", "path": "/a", "value": 1}], "reasoning_id": "rz", "done": True,
+}  # fmt: skip
+
+
+def test_every_event_type_comes_back_from_the_journal_as_it_went_in() -> None:
+    for cls in get_args(ev.Event):
+        event = cls(**{f.name: SAMPLE_FIELDS[f.name] for f in fields(cls)})
+        (record,) = decode(encode([("event", event, 1.5, 7)]))
+        assert record == Applied(event, 1.5, 7), cls.__name__

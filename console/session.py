@@ -24,7 +24,7 @@ from console.connection import ConnectionState, LinkStatus
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.limits import FoldCounter, Level, Limits, NoticeBoard
-from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, SnapshotWindow, lean_raw
+from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS, SnapshotWindow, lean_raw
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ class Trace(Sequence[TraceEntry]):
     tenth at a time, so that trimming costs O(1) per row, not O(limit).
     """
 
-    __slots__ = ("_oversized", "_rows", "_trim_at", "dropped", "limit", "raw_let_go")
+    __slots__ = ("_oversized", "_raw", "_raw_chars", "_rows", "_trim_at", "dropped", "limit", "raw_let_go")
 
     def __init__(self, limit: int) -> None:
         self._rows: list[_Row] = []
@@ -198,6 +198,8 @@ class Trace(Sequence[TraceEntry]):
         self.dropped = 0  # rows let go, oldest first
         self._trim_at = limit + limit // 10
         self._oversized: deque[int] = deque()  # indexes of the rows whose big raw text is still kept
+        self._raw: deque[tuple[int, int]] = deque()  # (index, characters) of the rows with raw text
+        self._raw_chars = 0
         self.raw_let_go = 0
 
     def __len__(self) -> int:
@@ -231,22 +233,40 @@ class Trace(Sequence[TraceEntry]):
         rows = self._rows
         row: _Row = (len(rows) + self.dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
         rows.append(row)
-        if raw is not None and len(raw) > OVERSIZED_RAW:
-            self._keep_raw(row[0])
+        if raw is not None:
+            self._keep_raw(row[0], len(raw))
         if len(rows) > self._trim_at:
             cut = len(rows) - self.limit
             del rows[:cut]
             self.dropped += cut
+            while self._raw and self._raw[0][0] < self.dropped:  # their raw text went with them
+                self._raw_chars -= self._raw.popleft()[1]
         return row
 
-    def _keep_raw(self, index: int) -> None:
-        """Past the newest few, an oversized frame's raw text goes; its row stays (console/window.py)."""
-        oversized = self._oversized
-        oversized.append(index)
-        if len(oversized) > OVERSIZED_KEPT:
-            position = oversized.popleft() - self.dropped
-            if position >= 0:
-                old = self._rows[position]
+    @property
+    def raw_chars(self) -> int:
+        """Characters of raw frame text the trace holds on to (an upper bound)."""
+        return self._raw_chars
+
+    def _keep_raw(self, index: int, size: int) -> None:
+        """Raw text is kept for the newest rows only, within `TRACE_RAW_CHARS` and, of oversized frames,
+        the newest `OVERSIZED_KEPT`; older rows stay, with what they said (console/window.py)."""
+        self._raw.append((index, size))
+        self._raw_chars += size
+        if size > OVERSIZED_RAW:
+            self._oversized.append(index)
+            if len(self._oversized) > OVERSIZED_KEPT:
+                self._let_go_raw(self._oversized.popleft())
+        while self._raw_chars > TRACE_RAW_CHARS and len(self._raw) > 1:
+            oldest, chars = self._raw.popleft()
+            self._raw_chars -= chars
+            self._let_go_raw(oldest)
+
+    def _let_go_raw(self, index: int) -> None:
+        position = index - self.dropped
+        if position >= 0:
+            old = self._rows[position]
+            if old[6] is not None:
                 self._rows[position] = (*old[:6], None, *old[7:])
                 self.raw_let_go += 1
 

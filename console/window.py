@@ -3,8 +3,9 @@
 Context snapshots are the bulk of a long session (a reply can carry half a megabyte of context, and a
 session keeps every version for the inspector's scrubber): each context keeps its newest
 `context_versions`, and all of a session's snapshots together at most `snapshot_bytes`, the oldest
-let go first. The raw text of oversized frames on the trace (over `OVERSIZED_RAW`) is kept for the
-newest `OVERSIZED_KEPT` of them only; their rows stay, with what they said. The journal keeps the
+let go first. The trace keeps the raw text of its newest rows only, `TRACE_RAW_CHARS` in all, and of
+oversized frames (over `OVERSIZED_RAW`) the newest `OVERSIZED_KEPT`; the rows stay, with what they
+said (the raw text of a trace's rows was most of a long session's memory: about a kilobyte a frame). The journal keeps the
 first `LEAN_RAW` characters of such a frame only: its event (a snapshot, a tool result) carries the
 data, which would otherwise be stored twice.
 
@@ -22,6 +23,7 @@ from console.frozen import frozen
 
 OVERSIZED_RAW: Final = 64 * 1024  # characters of a frame's raw text that make it oversized
 OVERSIZED_KEPT: Final = 2  # oversized raw frames a session's trace keeps
+TRACE_RAW_CHARS: Final = 1_000_000  # raw frame text a session's trace keeps, newest rows first
 LEAN_RAW: Final = 2_000  # characters of an oversized raw frame the journal keeps (its event has the data)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from console import events as ev
 from console.limits import Limits
 from console.session import Conversation
-from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, Window
+from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS, Window
 
 
 def _snapshot(conversation: Conversation, context_id: str, n: int, size: int = 10) -> None:
@@ -47,3 +47,22 @@ def test_the_trace_keeps_the_raw_text_of_the_newest_oversized_frames_only() -> N
     assert kept == [f"frame {n}" for n in range(5, OVERSIZED_KEPT + 5)]
     assert all(row.raw == "{}" for row in rows if row.kind == "TOKEN")
     assert conversation.trace.raw_let_go == 5
+
+
+def test_the_trace_keeps_raw_text_for_its_newest_rows_within_its_budget() -> None:
+    conversation = Conversation()
+    frame = "z" * 1_000
+    rows = 3 * TRACE_RAW_CHARS // len(frame)
+    for n in range(rows):
+        conversation.record(float(n), "in", "TOKEN", f"t{n}", raw=frame)
+    kept = [row for row in conversation.trace if row.raw is not None]
+    assert len(conversation.trace) == rows
+    assert sum(len(row.raw or "") for row in kept) <= TRACE_RAW_CHARS
+    assert kept[-1].summary == f"t{rows - 1}" and len(kept) >= TRACE_RAW_CHARS // len(frame) - 1
+
+
+def test_the_trace_forgets_the_raw_text_of_rows_it_let_go() -> None:
+    conversation = Conversation(trace_limit=100)
+    for n in range(1_000):
+        conversation.record(float(n), "in", "TOKEN", f"t{n}", raw="{}")
+    assert conversation.trace.raw_chars <= 110 * 2  # nothing held for rows no longer there

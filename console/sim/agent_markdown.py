@@ -30,7 +30,10 @@ def _table(rng: random.Random) -> str:
 def markdown_reply(b: _Builder, prompt: str) -> None:
     rng = b.rng
     timeout = rng.choice((2, 3, 5))
-    data: JsonObject = {"incident": f"INC-{rng.randint(1000, 9999)}", "services": ["api-gateway", "checkout", "search"]}
+    data: JsonObject = {
+        "incident": f"INC-{rng.randint(1000, 9999)}",
+        "services": ["api-gateway", "checkout", "search"],
+    }
     if b.maybe(0.85):
         b.snapshot("ctx_incident", data)
     b.say("Let me pull the latest latency figures first. ")

@@ -13,6 +13,8 @@ from typing import Literal, cast
 
 from console import jsonvalue
 from console.clients import TargetError, make_client, parse_target
+from console.security.cli import add_arguments as add_security_arguments
+from console.security.cli import policy_from_args
 
 
 def _dashboard(argv: list[str]) -> int:
@@ -38,7 +40,10 @@ def _dashboard(argv: list[str]) -> int:
         default=1.0,
         help="multiply the embedded simulators' delays (demos, tests)",
     )
+    add_security_arguments(parser)
     args = parser.parse_args(argv)
+    if (security := policy_from_args(args)) is None:
+        return 2
     try:
         upstreams = tuple(parse_target(spec) for spec in args.upstream)
     except TargetError as exc:
@@ -61,6 +66,7 @@ def _dashboard(argv: list[str]) -> int:
             show=not args.no_show and not args.native,
             sim_seed=args.seed,
             sim_time_scale=args.sim_time_scale,
+            security=security,
         )
     )
     return 0
@@ -131,6 +137,14 @@ def _sim(argv: list[str]) -> int:
     return 0
 
 
+def _write_transcript(transcript: dict[str, jsonvalue.JsonValue], out: Path | None) -> None:
+    text = jsonvalue.dumps(transcript, indent=True)
+    if out:
+        out.write_text(text + "\n")
+    else:
+        print(text)
+
+
 def _record(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="main.py record", description="Record a headless session.")
     parser.add_argument("target", metavar="DIALECT=URL")
@@ -145,14 +159,15 @@ def _record(argv: list[str]) -> int:
     try:
         client = make_client(parse_target(args.target))
         result = asyncio.run(record(client, args.prompt, args.timeout))
-    except (TargetError, RecordError) as exc:
+    except TargetError as exc:
         print(f"record failed: {exc}", file=sys.stderr)
         return 1
-    text = jsonvalue.dumps(result.transcript, indent=True)
-    if args.out:
-        args.out.write_text(text + "\n")
-    else:
-        print(text)
+    except RecordError as exc:
+        if exc.result is not None:  # what arrived is written all the same
+            _write_transcript(exc.result.transcript, args.out)
+        print(f"record failed: {exc}", file=sys.stderr)
+        return 1
+    _write_transcript(result.transcript, args.out)
     if result.interrupted:
         print(f"record: {result.interrupted} reply(ies) interrupted", file=sys.stderr)
         return 3

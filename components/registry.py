@@ -242,6 +242,7 @@ class FieldSlot:
         with ui.element("div").classes("ac-slot min-w-0") as self.box:
             self.placeholder = ui.skeleton("text", width=width).classes("ac-placeholder")
             self.label = ui.label("").classes(f"ac-field break-words {classes}")
+            self.label.props["dir"] = "auto"  # upstream text: its direction is its own
             self.link = ui.link("", "#").classes(f"ac-appear break-all {classes}") if link else None
             self.hint = ui.label("").classes("ac-hint")
         self.label.mark(f"field-{name}")

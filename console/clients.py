@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
+from urllib.parse import urlsplit
 
+from console.dialects.agui.client import AguiClient
 from console.session import Conversation, Message
 from console.transport.chat import ChatClient
 from console.transport.sse import SSEClient
 from console.transport.websocket import AgentClient
 
-Dialect = Literal["agent", "sse", "chat"]
+Dialect = Literal["agent", "sse", "chat", "agui"]
 DIALECTS: tuple[str, ...] = get_args(Dialect)
 
 
@@ -53,13 +55,43 @@ class TargetError(ValueError):
     pass
 
 
+# The URL schemes each dialect's transport speaks: a URL of any other would be retried forever.
+SCHEMES: dict[str, tuple[str, ...]] = {
+    "agent": ("ws", "wss"),
+    "sse": ("http", "https"),
+    "chat": ("ws", "wss"),
+}
+
+
+def url_problem(dialect: str, url: str) -> str:
+    """Why `url` cannot reach a `dialect` server, in a sentence; empty if it can be tried.
+
+    The one check for every way a target comes in (the command line, the Add-session dialog)."""
+    if not url:
+        return "A URL is needed."
+    schemes = SCHEMES.get(dialect, ("ws", "wss", "http", "https"))
+    named = " or ".join(f"{scheme}://" for scheme in schemes)
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in schemes:
+        return f"The URL must start with {named} for the {dialect} dialect (got '{url}')."
+    if not parts.hostname:
+        return f"The URL '{url}' names no host: e.g. {schemes[0]}://127.0.0.1:4747/."
+    try:
+        parts.port  # noqa: B018 - reading it is the check: a port that is no number raises
+    except ValueError:
+        return f"The URL '{url}' has a port that is not a number."
+    return ""
+
+
 def parse_target(spec: str) -> Target:
     """`agent=ws://127.0.0.1:4747/ws` -> Target("agent", "ws://...")."""
     dialect, sep, url = spec.partition("=")
     if not sep or not url:
         raise TargetError(f"expected DIALECT=URL, got '{spec}'")
-    for known in ("agent", "sse", "chat"):
+    for known in ("agent", "sse", "chat", "agui"):
         if dialect == known:
+            if problem := url_problem(known, url):
+                raise TargetError(problem)
             return Target(known, url)
     raise TargetError(f"unknown dialect '{dialect}' (expected one of {', '.join(DIALECTS)})")
 
@@ -71,4 +103,6 @@ def make_client(target: Target) -> SessionClient:
         return ChatClient(target.url)
     if target.dialect == "sse":
         return SSEClient(target.url)
+    if target.dialect == "agui":
+        return AguiClient(target.url)
     raise TargetError(f"the {target.dialect} dialect is not available in this build")

@@ -15,6 +15,8 @@ from nicegui import app, ui
 from console import heap, metrics
 from console.autopilot import open_streams
 from console.clients import Target
+from console.security.install import install as install_security
+from console.security.policy import SecurityPolicy
 from console.sessions import SessionHub
 from console.sim import sse as sse_sim
 from console.sim.agent import AgentSimulator, SimConfig
@@ -36,6 +38,7 @@ class DashboardConfig:
     show: bool = True
     sim_seed: int = 0
     sim_time_scale: float = 1.0
+    security: SecurityPolicy = field(default_factory=SecurityPolicy)
 
 
 @dataclass(slots=True)
@@ -161,6 +164,7 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
 
 
 def run(config: DashboardConfig) -> None:
+    install_security(config.security)
     build(config)
     ui.run(
         host=config.host,

@@ -1,13 +1,13 @@
 """The one event vocabulary every dialect is normalized into.
 
-Modelled on the AG-UI event set: text deltas, tool call start/result, component start/field/end,
-context snapshots, heartbeats, stream end, errors. The session model, the panels and the component
+Modelled on the AG-UI event set: text deltas, tool call start/args/result, component start/field/end,
+context snapshots and deltas, runs with their outcome, steps, reasoning, heartbeats, stream end, errors. The session model, the panels and the component
 registry only ever see these, so they do not care which wire dialect an agent speaks.
 """
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Literal, TypeAlias
 
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
@@ -55,6 +55,7 @@ class ComponentField:
     component_id: str
     field: str
     value: JsonValue
+    append: bool = False  # a string value continues the field's text instead of replacing it
 
 
 @frozen
@@ -96,6 +97,82 @@ class ProtocolError:
     excerpt: str
 
 
+# -- runs, steps, streamed tool arguments, state deltas, reasoning, approvals ----------------------
+# What request-per-run dialects (AG-UI) say that the first three did not; the others never emit them.
+
+RunOutcome: TypeAlias = Literal["success", "interrupt", "cancelled", "error", "lost"]
+
+
+@frozen
+class RunStarted:
+    """A run begins: its reply is `stream_id` (a resumed run continues the reply it resumes)."""
+
+    stream_id: str
+    thread_id: str
+    run_id: str
+
+
+@frozen
+class RunEnded:
+    """A run is over, and how: done, waiting for an answer, cancelled, failed, or cut off."""
+
+    stream_id: str
+    outcome: RunOutcome
+    detail: str = ""
+
+
+@frozen
+class Step:
+    stream_id: str
+    name: str
+    finished: bool
+
+
+@frozen
+class ToolCallStart:
+    """A tool call whose arguments follow as `ToolArgsDelta`s; `ToolCall` then carries them parsed."""
+
+    stream_id: str
+    call_id: str
+    tool_name: str
+
+
+@frozen
+class ToolArgsDelta:
+    stream_id: str
+    call_id: str
+    delta: str
+
+
+@frozen
+class ApprovalRequested:
+    """The run paused until the user approves or denies this tool call."""
+
+    stream_id: str
+    call_id: str
+    interrupt_id: str
+    prompt: str
+
+
+@frozen
+class ContextDelta:
+    """An RFC 6902 JSON Patch against the latest snapshot of a context."""
+
+    context_id: str
+    patch: JsonValue
+    size: int
+
+
+@frozen
+class ReasoningDelta:
+    """Reasoning text, shown collapsed; `done` closes the reasoning message `reasoning_id`."""
+
+    stream_id: str
+    reasoning_id: str
+    text: str
+    done: bool = False
+
+
 Event: TypeAlias = (
     MessageStart
     | TextDelta
@@ -109,6 +186,14 @@ Event: TypeAlias = (
     | StreamEnd
     | ServerError
     | ProtocolError
+    | RunStarted
+    | RunEnded
+    | Step
+    | ToolCallStart
+    | ToolArgsDelta
+    | ApprovalRequested
+    | ContextDelta
+    | ReasoningDelta
 )
 
 

@@ -1,4 +1,9 @@
-"""`python main.py record DIALECT=URL --prompt ...`: a headless session written out as a transcript."""
+"""`python main.py record DIALECT=URL --prompt ...`: a headless session written out as a transcript.
+
+What was received is never thrown away: when the recording fails (the upstream cannot be reached, a
+reply does not end in time, the session itself stops) the transcript of everything that arrived, each
+reply with its status, comes with the error, and the command writes it before it exits non-zero.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,30 @@ from console.clients import SessionClient
 from console.jsonvalue import JsonValue
 
 
-class RecordError(RuntimeError):
-    """Why a recording failed, in one line."""
-
-
 @dataclass(frozen=True, slots=True)
 class RecordResult:
     transcript: dict[str, JsonValue]
     interrupted: int
 
 
-async def _wait(client: SessionClient, condition: str, deadline: float) -> None:
+class RecordError(RuntimeError):
+    """Why a recording failed, in one line; `result` holds what was received until then."""
+
+    def __init__(self, reason: str, result: RecordResult | None = None) -> None:
+        super().__init__(reason)
+        self.result = result
+
+
+class _Failed(Exception):
+    pass
+
+
+async def _wait(client: SessionClient, task: asyncio.Task[None], condition: str, deadline: float) -> None:
     while time.monotonic() < deadline:
+        if task.done():
+            # The session's task ended under us: waiting out the deadline would only lose time.
+            error = None if task.cancelled() else task.exception()
+            raise _Failed(f"the session stopped: {error!r}" if error else "the session stopped")
         if condition == "connected" and client.connected_once:
             return
         if condition == "idle" and client.idle:
@@ -30,34 +47,51 @@ async def _wait(client: SessionClient, condition: str, deadline: float) -> None:
     raise TimeoutError
 
 
-async def record(client: SessionClient, prompts: list[str], within: float) -> RecordResult:
-    """Connect, send the prompts one after another, and return the transcript."""
+async def _converse(
+    client: SessionClient, task: asyncio.Task[None], prompts: list[str], within: float
+) -> None:
     started = time.monotonic()
-    client.start()
+    deadline = started + within
     try:
+        await _wait(client, task, "connected", deadline)
+    except TimeoutError:
+        detail = client.conversation.link.detail or "no answer"
+        raise _Failed(f"cannot reach {client.url}: {detail}") from None
+    if prompts and client.readonly:
+        raise _Failed(f"{client.url} is a read-only stream: it takes no --prompt")
+    if not prompts:
+        # Nothing to ask: record what the upstream sends until it is complete.
         try:
-            await _wait(client, "connected", started + within)
+            await _wait(client, task, "idle", deadline)
         except TimeoutError:
-            detail = client.conversation.link.detail or "no answer"
-            raise RecordError(f"cannot reach {client.url}: {detail}") from None
-        if prompts and client.readonly:
-            raise RecordError(f"{client.url} is a read-only stream: it takes no --prompt")
-        if not prompts:
-            # Nothing to ask: record what the upstream sends until it is complete.
-            try:
-                await _wait(client, "idle", started + within)
-            except TimeoutError:
-                raise RecordError(f"timed out after {within:g} s before the stream was complete") from None
-        for prompt in prompts:
-            client.send_user_message(prompt)
-            try:
-                await _wait(client, "idle", started + within)
-            except TimeoutError:
-                raise RecordError(
-                    f"timed out after {within:g} s waiting for the reply to '{prompt}'"
-                ) from None
+            raise _Failed(f"timed out after {within:g} s before the stream was complete") from None
+    for prompt in prompts:
+        client.send_user_message(prompt)
+        try:
+            await _wait(client, task, "idle", deadline)
+        except TimeoutError:
+            raise _Failed(f"timed out after {within:g} s waiting for the reply to '{prompt}'") from None
+
+
+async def record(client: SessionClient, prompts: list[str], within: float) -> RecordResult:
+    """Connect, send the prompts one after another, and return the transcript; on failure raise
+    `RecordError` carrying the transcript of what arrived."""
+    started = time.monotonic()
+    task = client.start()
+    failure: str | None = None
+    try:
+        await _converse(client, task, prompts, within)
+    except _Failed as exc:
+        failure = str(exc)
     finally:
         await client.close()
+    result = _result(client, time.monotonic() - started, failure)
+    if failure is not None:
+        raise RecordError(failure, result)
+    return result
+
+
+def _result(client: SessionClient, seconds: float, failure: str | None) -> RecordResult:
     conversation = client.conversation
     transcript = conversation.transcript()
     interrupted = sum(1 for m in conversation.messages if m.status == "interrupted")
@@ -65,9 +99,11 @@ async def record(client: SessionClient, prompts: list[str], within: float) -> Re
     for entry in conversation.trace:
         kinds[entry.kind] = kinds.get(entry.kind, 0) + 1
     stats: dict[str, JsonValue] = {
-        "seconds": round(time.monotonic() - started, 3),
+        "seconds": round(seconds, 3),
         "interrupted": interrupted,
         "trace": dict(sorted(kinds.items())),
     }
+    if failure is not None:
+        stats["error"] = failure
     transcript["stats"] = stats
     return RecordResult(transcript, interrupted)

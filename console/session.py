@@ -18,9 +18,11 @@ from typing import Literal, TypeAlias, overload
 
 from console import events as ev
 from console import jsonvalue
+from console import session_runs as runs
 from console.connection import ConnectionState, LinkStatus
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
+from console.limits import FoldCounter, Level, Limits, NoticeBoard
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,12 @@ class ToolBlock:
     called_at: float
     result: JsonObject | None = None
     result_at: float | None = None
+    # Dialects that stream arguments (AG-UI): their text as it comes, until `args` holds them parsed.
+    args_parts: list[str] = field(default_factory=list)
+    args_streaming: bool = False
+    approval: str | None = None  # what a paused run asks the user to approve, until answered
+    interrupt_id: str | None = None
+    answer: str | None = None  # "approved" or "denied", once answered
 
     @property
     def status(self) -> ToolStatus:
@@ -77,8 +85,29 @@ class ToolBlock:
 class ComponentBlock:
     component_id: str
     type: str
-    fields: dict[str, JsonValue] = field(default_factory=dict)
+    values: dict[str, JsonValue] = field(default_factory=dict)
     complete: bool = False
+    # String fields that grow by appended chunks (a streamed idea): O(1) per chunk, joined when read.
+    streams: dict[str, TextBlock] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> dict[str, JsonValue]:
+        if not self.streams:
+            return self.values
+        return {**self.values, **{name: block.text for name, block in self.streams.items()}}
+
+    def set(self, name: str, value: JsonValue, *, append: bool = False) -> None:
+        if not append or not isinstance(value, str):
+            self.streams.pop(name, None)
+            self.values[name] = value
+            return
+        stream = self.streams.get(name)
+        if stream is None:
+            stream = self.streams[name] = TextBlock()
+            before = self.values.pop(name, None)
+            if isinstance(before, str):
+                stream.append(before)
+        stream.append(value)
 
 
 Block: TypeAlias = TextBlock | ToolBlock | ComponentBlock
@@ -224,6 +253,15 @@ class BlockUpdated:
 
 
 @frozen
+class ToolArgsAppended:
+    """More streamed arguments of the tool card at `block_index`."""
+
+    message: Message
+    block_index: int
+    text: str
+
+
+@frozen
 class MessageStatusChanged:
     message: Message
 
@@ -241,8 +279,11 @@ class TraceAdded:
 
 @frozen
 class NoticeAdded:
-    level: Literal["info", "warning", "error"]
+    """A notice was posted; `repeats` > 1 when it counts the last one again instead of adding one."""
+
+    level: Level
     text: str
+    repeats: int = 1
 
 
 @frozen
@@ -262,6 +303,7 @@ Change: TypeAlias = (
     | TextAppended
     | BlockAdded
     | BlockUpdated
+    | ToolArgsAppended
     | MessageStatusChanged
     | ContextAdded
     | TraceAdded
@@ -282,11 +324,15 @@ def _tell(listeners: tuple[Listener, ...], change: Change) -> None:
 class Conversation:
     """Messages, contexts and trace of one session."""
 
-    def __init__(self, trace_limit: int = 50_000) -> None:
+    def __init__(self, trace_limit: int = 50_000, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
         self.messages: list[Message] = []
-        self.contexts: dict[str, list[ContextEntry]] = {}
+        self.contexts: dict[str, list[ContextEntry]] = {}  # least recently updated first
         self.trace = Trace(trace_limit)
-        self.notices: list[NoticeAdded] = []
+        self.notices = NoticeBoard(self.limits.notices)
+        self.folded = FoldCounter()  # live items let go past a cap, by kind
+        self._components: dict[tuple[str, str], tuple[Message, int]] = {}  # (stream, id) -> where
+        self._open_components: dict[tuple[str, str], None] = {}  # not ended yet, oldest first
         # Indexes, so that no event costs time proportional to the length of the conversation.
         self._by_stream: dict[str, Message] = {}
         self._by_id: dict[str, Message] = {}
@@ -295,6 +341,7 @@ class Conversation:
         self._waiting: dict[str, tuple[Message, ToolBlock]] = {}  # calls still without a result
         self._unanswered: list[Message] = []  # user messages whose reply has not started
         self._orphan_results: dict[str, tuple[JsonObject, float]] = {}
+        self._reasoning: dict[str, list[str]] = {}  # reasoning text still streaming, by block
         # A tuple, replaced on (un)subscribe: emitting iterates it without a copy, and a listener that
         # unsubscribes while a change is delivered does not disturb the delivery.
         self._listeners: tuple[Listener, ...] = ()
@@ -349,7 +396,25 @@ class Conversation:
         self._waiting.clear()
         self._unanswered.clear()
         self._orphan_results.clear()
+        self._components.clear()
+        self._open_components.clear()
+        self._reasoning.clear()
         self._emit(Reset())
+
+    def continue_from(self, previous: Conversation) -> None:
+        """Take over what `previous` received (the supervisor restarts a crashed session with a new
+        client): messages, contexts, trace, notices and counts. A reply still streaming will not
+        finish on the new connection: it is interrupted, keeping its text, so the user can retry."""
+        self.messages, self.contexts, self.trace = previous.messages, previous.contexts, previous.trace
+        self.notices, self.folded = previous.notices, previous.folded
+        self._by_stream, self._by_id = previous._by_stream, previous._by_id
+        self._tools, self._components = previous._tools, previous._components
+        self.received, self.protocol_errors = previous.received, previous.protocol_errors
+        self.text_deltas, self._ids = previous.text_deltas, previous._ids
+        self._emit(Reset())
+        for message in list(previous._streaming):
+            self._streaming.append(message)
+            self._set_status(message, "interrupted", "the session restarted")
 
     def set_link(self, status: LinkStatus) -> None:
         if status != self.link:
@@ -405,6 +470,12 @@ class Conversation:
         self._set_status(message, "interrupted", reason)
         return message
 
+    def interrupt_stream(self, stream_id: str, reason: str) -> None:
+        """The message of `stream_id` will not finish (its stream gave up on it): keep it, say why."""
+        message = self._by_stream.get(stream_id)
+        if message is not None and message.status == "streaming":
+            self._set_status(message, "interrupted", reason)
+
     def prompt_of(self, message: Message) -> str | None:
         """The user text an agent message answered, for retry."""
         if message.reply_to is None:
@@ -415,46 +486,53 @@ class Conversation:
     # -- the reducer --------------------------------------------------------------------------
 
     def apply(self, event: ev.Event, at: float, seq: int | None = None) -> None:
-        if type(event) is ev.TextDelta:  # the hot path: most events are text of a streaming message
-            message = self._by_stream.get(event.stream_id)
-            if message is None or message.status == "interrupted":
-                message = self._stream_message(event.stream_id, at)
-            self._append_text(message, event.text)
-            return
-        match event:
-            case ev.TextDelta(stream_id=sid, text=text):
-                self._append_text(self._stream_message(sid, at), text)
-            case ev.MessageStart(stream_id=sid, role=role):
-                self._stream_message(sid, at, "user" if role == "user" else "assistant")
-            case ev.ToolCall():
-                self._tool_call(event, at)
-            case ev.ToolResult():
-                self._tool_result(event, at)
-            case ev.ComponentStart():
-                message = self._stream_message(event.stream_id, at)
-                message.blocks.append(ComponentBlock(event.component_id, event.type))
-                self._emit(BlockAdded(message, len(message.blocks) - 1))
-            case ev.ComponentField():
-                self._component_field(event, at)
-            case ev.ComponentEnd():
-                self._component_end(event)
-            case ev.ContextSnapshot(context_id=cid, data=data, size=size):
-                history = self.contexts.setdefault(cid, [])
-                history.append(ContextEntry(at, seq, jsonvalue.dumps_bytes(data), size))
-                self._emit(ContextAdded(cid, len(history) - 1))
-            case ev.StreamEnd(stream_id=sid):
-                ended = self._by_stream.get(sid)
-                if ended is not None and ended.status in ("streaming", "interrupted"):
-                    self._set_status(ended, "sent" if ended.role == "user" else "done")
-            case ev.ServerError(code=code, message=text):
-                self.notice("error", f"{code}: {text}")
-            case ev.Heartbeat() | ev.ProtocolError():
-                pass  # trace only
+        """Apply one event. An event the model cannot hold (a value no encoder takes, say) is the
+        upstream's doing, not a reason to end the session: it becomes a protocol error row."""
+        try:
+            if type(event) is ev.TextDelta:  # the hot path: most events are text of a streaming message
+                message = self._by_stream.get(event.stream_id)
+                if message is None or message.status == "interrupted":
+                    message = self._stream_message(event.stream_id, at)
+                self._append_text(message, event.text)
+                return
+            match event:
+                case ev.TextDelta(stream_id=sid, text=text):
+                    self._append_text(self._stream_message(sid, at), text)
+                case ev.MessageStart(stream_id=sid, role=role):
+                    self._stream_message(sid, at, "user" if role == "user" else "assistant")
+                case ev.ToolCall():
+                    self._tool_call(event, at)
+                case ev.ToolResult():
+                    self._tool_result(event, at)
+                case ev.ComponentStart():
+                    self._component_start(event, at)
+                case ev.ComponentField():
+                    self._component_field(event, at)
+                case ev.ComponentEnd():
+                    self._component_end(event)
+                case ev.ContextSnapshot(context_id=cid, data=data, size=size):
+                    entry = ContextEntry(at, seq, jsonvalue.dumps_bytes(data), size)
+                    history = self._context_history(cid)
+                    history.append(entry)
+                    self._emit(ContextAdded(cid, len(history) - 1))
+                case ev.StreamEnd(stream_id=sid):
+                    ended = self._by_stream.get(sid)
+                    if ended is not None and ended.status in ("streaming", "interrupted"):
+                        self._set_status(ended, "sent" if ended.role == "user" else "done")
+                case ev.ServerError(code=code, message=text):
+                    self.notice("error", f"{code}: {text}")
+                case ev.Heartbeat() | ev.ProtocolError():
+                    pass  # trace only
+                case _:
+                    runs.apply(self, event, at, seq)  # runs, streamed arguments, state deltas, reasoning
+        except (ValueError, TypeError, RecursionError) as exc:
+            log.warning("an event could not be applied: %s", exc)
+            reason = f"{type(event).__name__} could not be applied: {exc}"
+            self.record(at, "in", "PROTOCOL_ERROR", reason, seq=seq)
 
-    def notice(self, level: Literal["info", "warning", "error"], text: str) -> None:
-        notice = NoticeAdded(level, text)
-        self.notices.append(notice)
-        self._emit(notice)
+    def notice(self, level: Level, text: str) -> None:
+        notice = self.notices.post(level, text)
+        self._emit(NoticeAdded(level, text, notice.repeats))
 
     def record(
         self,
@@ -545,6 +623,8 @@ class Conversation:
             _tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
 
     def _tool_call(self, event: ev.ToolCall, at: float) -> None:
+        if runs.complete_streamed_call(self, event):
+            return
         message = self._stream_message(event.stream_id, at)
         block = ToolBlock(event.call_id, event.tool_name, event.args, called_at=at)
         orphan = self._orphan_results.pop(event.call_id, None)
@@ -554,6 +634,9 @@ class Conversation:
         self._tools[event.call_id] = (message, len(message.blocks) - 1)
         if block.result is None:
             self._waiting[event.call_id] = (message, block)
+            if len(self._waiting) > self.limits.waiting_tool_calls:
+                del self._waiting[next(iter(self._waiting))]  # its card stays; a late result still lands
+                self._folded("tool calls", f"over {self.limits.waiting_tool_calls} tool calls waiting")
         self._emit(BlockAdded(message, len(message.blocks) - 1))
 
     def _tool_result(self, event: ev.ToolResult, at: float) -> None:
@@ -569,15 +652,43 @@ class Conversation:
             return
         # The result came before its call (reordering upstream): hold it for the call.
         self._orphan_results[event.call_id] = (event.result, at)
+        if len(self._orphan_results) > self.limits.orphan_results:
+            del self._orphan_results[next(iter(self._orphan_results))]
+            self._folded("tool results", f"over {self.limits.orphan_results} results for unknown calls")
 
     def _find_component(self, stream_id: str, component_id: str) -> tuple[Message, int] | None:
-        message = self._by_stream.get(stream_id)
-        if message is None:
-            return None
-        for index, block in enumerate(message.blocks):
-            if isinstance(block, ComponentBlock) and block.component_id == component_id:
-                return message, index
-        return None
+        return self._components.get((stream_id, component_id))
+
+    def _component_start(self, event: ev.ComponentStart, at: float) -> None:
+        message = self._stream_message(event.stream_id, at)
+        key = (event.stream_id, event.component_id)
+        if key not in self._components:  # a component id used twice: the first keeps its fields
+            self._components[key] = (message, len(message.blocks))
+        self._open_components[key] = None
+        message.blocks.append(ComponentBlock(event.component_id, event.type))
+        self._emit(BlockAdded(message, len(message.blocks) - 1))
+        if len(self._open_components) > self.limits.open_components:
+            oldest = next(iter(self._open_components))
+            limit = self.limits.open_components
+            self._folded("components", f"over {limit} components open: the oldest are closed as they stand")
+            self._component_end(ev.ComponentEnd(*oldest))
+
+    def _context_history(self, context_id: str) -> list[ContextEntry]:
+        """The history of a context, now the most recently updated one; past the cap the least
+        recently updated context is let go."""
+        contexts = self.contexts
+        history = contexts.pop(context_id, None)
+        if history is None:
+            history = []
+            if len(contexts) >= self.limits.contexts:
+                del contexts[next(iter(contexts))]
+                self._folded("contexts", f"over {self.limits.contexts} contexts: the least recent are let go")
+        contexts[context_id] = history
+        return history
+
+    def _folded(self, kind: str, why: str) -> None:
+        if self.folded.fold(kind):
+            self.notice("warning", f"{why} (counted in the session's folded {kind})")
 
     def _component_field(self, event: ev.ComponentField, at: float) -> None:
         found = self._find_component(event.stream_id, event.component_id)
@@ -589,10 +700,11 @@ class Conversation:
         message, index = found
         block = message.blocks[index]
         assert isinstance(block, ComponentBlock)
-        block.fields[event.field] = event.value
+        block.set(event.field, event.value, append=event.append)
         self._emit(BlockUpdated(message, index))
 
     def _component_end(self, event: ev.ComponentEnd) -> None:
+        self._open_components.pop((event.stream_id, event.component_id), None)
         found = self._find_component(event.stream_id, event.component_id)
         if found is None:
             return

@@ -548,6 +548,8 @@ class Supervisor:
             log.exception("cannot make a new client for session %s", entry.id)
             monitor.crash_reason = f"cannot restart: {exc}"
             return
+        # Nothing received is lost to a crash: the new client goes on with the old conversation.
+        replacement.conversation.continue_from(crashed.conversation)
         entry.client = replacement
         monitor.observe(replacement)
         monitor.restarted()

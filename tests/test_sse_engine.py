@@ -69,5 +69,5 @@ def test_ids_and_retry_are_kept_for_the_next_connection() -> None:
     engine = SSEEngine()
     engine.connected(0.0)
     engine.receive(ServerSentEvent("message_start", '{"messageId": "m0", "role": "user"}', "7", 1500), 0.1)
-    assert engine.request_headers() == {"Last-Event-ID": "7"}
+    assert engine.request_headers(0.2) == {b"Last-Event-ID": b"7"}
     assert engine.retry_ms == 1500

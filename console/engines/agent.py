@@ -167,7 +167,7 @@ class AgentEngine(LinkedEngine):
         if applied:
             if stats.restarts != restarts:
                 self.conversation.record(
-                    now, "client", "SEQ_RESTART", "server restarted its seq numbering at 1"
+                    now, "client", "SEQ_RESTART", "new reply: frames numbered from 1 again (normal)"
                 )
         elif stats.duplicates != duplicates:
             self.conversation.record(now, "client", "DUPLICATE", f"dropped duplicate seq {seq}", seq=seq)

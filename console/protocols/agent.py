@@ -85,12 +85,10 @@ def _stream_end(o: JsonObject, size: int) -> Event:
 
 
 def _error(o: JsonObject, size: int) -> Event:
-    code = o.get("code")
-    message = o.get("message")
-    return ServerError(
-        code=code if isinstance(code, str) else "UNKNOWN",
-        message=message if isinstance(message, str) else jsonvalue.dumps(o),
-    )
+    code = o.get("code", "UNKNOWN")
+    if not isinstance(code, str):
+        raise FrameError(f"field 'code' must be a string, got {type_name(code)}")
+    return ServerError(code=code, message=require_str(o, "message"))
 
 
 _DECODERS: dict[str, Callable[[JsonObject, int], Event]] = {
@@ -106,7 +104,9 @@ _DECODERS: dict[str, Callable[[JsonObject, int], Event]] = {
 SERVER_FRAME_TYPES = frozenset(_DECODERS)
 
 
-def decode(text: str | bytes, *, max_size: int = DEFAULT_MAX_FRAME) -> Frame:
+def decode(
+    text: str | bytes, *, max_size: int = DEFAULT_MAX_FRAME, max_depth: int = jsonvalue.MAX_DEPTH
+) -> Frame:
     """Decode one server frame. Never raises."""
     raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
     size = len(raw)
@@ -116,6 +116,8 @@ def decode(text: str | bytes, *, max_size: int = DEFAULT_MAX_FRAME) -> Frame:
         value = jsonvalue.loads(raw)
     except jsonvalue.JsonDecodeError as exc:
         return _invalid(raw, f"malformed JSON: {exc}")
+    if jsonvalue.nesting_exceeds(raw, value, max_depth):
+        return _invalid(raw, f"JSON nested deeper than {max_depth} levels")
     if type(value) is dict and value.get("type") == "TOKEN":
         # The hot path (most frames are tokens): the checks of `_token` and of the seq, inline.
         seq, chunk, stream_id = value.get("seq"), value.get("text"), value.get("stream_id")

@@ -17,8 +17,9 @@ Theory of operation
 * the first entry frame of a response opens it: `MessageStart(stream_id)`;
 * message chunks are `TextDelta`s; once a message chunk said `done`, further message chunks of the
   same response are refused (the spec allows one message per response);
-* idea chunks open an "idea" component (`ComponentStart`) unless one is open, then report the text
-  accumulated so far (`ComponentField("text", ...)`); `done` closes it (`ComponentEnd`). An idea
+* idea chunks open an "idea" component (`ComponentStart`) unless one is open, then append their
+  chunk to its text (`ComponentField("text", chunk, append=True)`: never the whole idea so far, which
+  would make a long idea cost the square of its chunks); `done` closes it (`ComponentEnd`). An idea
   chunk right after a closed idea opens the next idea: that is how two ideas are told apart. Ideas
   are accepted after the message too (the spec puts them before it): shown, not lost;
 * the `done` tag closes whatever is still open and ends the response (`StreamEnd`).
@@ -76,6 +77,8 @@ def _load_object(raw: str, max_size: int) -> JsonObject:
         value = jsonvalue.loads(raw)
     except jsonvalue.JsonDecodeError as exc:
         raise FrameError(f"malformed JSON: {exc}") from None
+    if jsonvalue.nesting_exceeds(raw, value):
+        raise FrameError(f"JSON nested deeper than {jsonvalue.MAX_DEPTH} levels")
     if not isinstance(value, dict):
         raise FrameError(f"frame is a JSON {type_name(value)}, not an object")
     return value
@@ -104,7 +107,7 @@ def parse_frame(raw: str, max_size: int = DEFAULT_MAX_FRAME) -> ChatFrame:
 class _Response:
     stream_id: str
     ideas: int = 0
-    idea_text: str | None = None  # the open idea's text so far; None when no idea is open
+    idea_open: bool = False
     message_done: bool = False
 
     @property
@@ -175,20 +178,24 @@ class ChatDecoder:
 
     def _idea(self, frame: ChatFrame) -> list[Event]:
         response, events = self._open()
-        if response.idea_text is None:
+        if not response.idea_open:
             response.ideas += 1
-            response.idea_text = ""
+            response.idea_open = True
             events.append(ComponentStart(response.stream_id, response.idea_id, IDEA_COMPONENT))
-        response.idea_text += frame.chunk
-        events.append(ComponentField(response.stream_id, response.idea_id, "text", response.idea_text))
+            # The field exists from the first chunk on, even an empty one.
+            events.append(ComponentField(response.stream_id, response.idea_id, "text", frame.chunk))
+        elif frame.chunk:
+            events.append(
+                ComponentField(response.stream_id, response.idea_id, "text", frame.chunk, append=True)
+            )
         if frame.done:
             events += self._close_idea(response)
         return events
 
     def _close_idea(self, response: _Response) -> list[Event]:
-        if response.idea_text is None:
+        if not response.idea_open:
             return []
-        response.idea_text = None
+        response.idea_open = False
         return [ComponentEnd(response.stream_id, response.idea_id)]
 
     def _end(self) -> list[Event]:

@@ -2,9 +2,8 @@
 
 Two layers, kept apart as in httpx-sse:
 
-* `SSEDecoder` frames text into `ServerSentEvent`s by the WHATWG event-stream rules (CRLF, CR or LF line
-  ends, multi-line `data:`, `id:`, `retry:`, comments, a field split across chunks). It knows nothing
-  of conversations.
+* `SSEDecoder` (`console/protocols/event_stream.py`) frames text into `ServerSentEvent`s by the WHATWG
+  event-stream rules, within a size limit per line and per event. It knows nothing of conversations.
 * `ConversationDecoder` turns one server-sent event (name, data text, id) into normalized events from
   `console.events`. It never raises: bad input becomes a `ProtocolError` event and the stream goes on.
 
@@ -65,143 +64,9 @@ from console.events import (
     excerpt,
 )
 from console.jsonvalue import JsonObject, JsonValue
+from console.protocols.event_stream import ServerSentEvent as ServerSentEvent  # part of this API
+from console.protocols.event_stream import SSEDecoder as SSEDecoder
 from console.protocols.fields import type_name
-
-# ----------------------------------------------------------------------------------------------
-# Event-stream framing (https://html.spec.whatwg.org/multipage/server-sent-events.html)
-# ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ServerSentEvent:
-    """One dispatched event. `id` is the last event id in force (it persists across events);
-    `retry` is set when this event's block carried a valid `retry:` field."""
-
-    event: str = "message"
-    data: str = ""
-    id: str = ""
-    retry: int | None = None
-
-
-class SSEDecoder:
-    """Incremental event-stream decoder: `decode(chunk)` returns the events the chunk completed.
-
-    A CR ending a chunk ends the line at once (no waiting for the next chunk to see whether an LF
-    follows); an LF opening the next chunk is then skipped as the second half of that CRLF.
-    """
-
-    def __init__(self) -> None:
-        self._partial: list[str] = []  # the line being received
-        self._skip_lf = False
-        self._started = False
-        self._event = ""
-        self._data: list[str] = []
-        self._retry_pending: int | None = None
-        self._has_fields = False
-        self._id_buffer = ""
-        self.last_event_id = ""
-        self.retry: int | None = None  # the reconnection time the server asked for, in ms
-        self.comments = 0
-
-    @property
-    def pending(self) -> bool:
-        """Whether an event has begun but not been dispatched (the stream would end mid-event)."""
-        return bool(self._partial) or self._has_fields
-
-    def decode(self, chunk: str) -> list[ServerSentEvent]:
-        if not self._started and chunk:
-            self._started = True
-            # "One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present."
-            chunk = chunk.removeprefix("\ufeff")
-        if self._skip_lf and chunk:
-            self._skip_lf = False
-            chunk = chunk.removeprefix("\n")
-        events: list[ServerSentEvent] = []
-        start = 0
-        length = len(chunk)
-        while start < length:
-            end = _line_end(chunk, start)
-            if end < 0:
-                self._partial.append(chunk[start:])
-                break
-            piece = chunk[start:end]
-            if self._partial:
-                self._partial.append(piece)
-                piece = "".join(self._partial)
-                self._partial.clear()
-            event = self._line(piece)
-            if event is not None:
-                events.append(event)
-            start = end + 1
-            if chunk[end] == "\r":
-                if start < length and chunk[start] == "\n":
-                    start += 1
-                elif start == length:
-                    self._skip_lf = True
-        return events
-
-    def flush(self) -> list[ServerSentEvent]:
-        """End of stream. "If the file ends in the middle of an event, before the final empty line, the
-        incomplete event is not dispatched": so this returns no event, and resets for a new stream (the
-        last event id and retry are kept, as a reconnect needs them)."""
-        self._partial.clear()
-        self._skip_lf = False
-        self._started = False
-        self._id_buffer = self.last_event_id  # the id of an event never dispatched does not count
-        self._reset_event()
-        return []
-
-    def _reset_event(self) -> None:
-        self._event = ""
-        self._data.clear()
-        self._retry_pending = None
-        self._has_fields = False
-
-    def _line(self, line: str) -> ServerSentEvent | None:
-        if not line:
-            return self._dispatch()
-        if line.startswith(":"):
-            self.comments += 1
-            return None
-        name, colon, value = line.partition(":")
-        if colon and value.startswith(" "):
-            value = value[1:]
-        self._has_fields = True
-        if name == "event":
-            self._event = value
-        elif name == "data":
-            self._data.append(value)
-        elif name == "id":
-            if "\0" not in value:
-                self._id_buffer = value
-        elif name == "retry" and value.isascii() and value.isdigit():
-            self.retry = int(value)
-            self._retry_pending = self.retry
-        # Any other field is ignored, as the spec says.
-        return None
-
-    def _dispatch(self) -> ServerSentEvent | None:
-        # The id takes effect at the blank line, even for an event without data: a reconnect must not
-        # claim an event whose block never completed.
-        self.last_event_id = self._id_buffer
-        has_data = bool(self._data)
-        event = ServerSentEvent(
-            event=self._event or "message",
-            data="\n".join(self._data),
-            id=self.last_event_id,
-            retry=self._retry_pending,
-        )
-        self._reset_event()
-        # "If the data buffer is an empty string, set the data buffer and the event type buffer to the
-        # empty string and return." (a `data:` line with no value still counts as data.)
-        return event if has_data else None
-
-
-def _line_end(text: str, start: int) -> int:
-    lf = text.find("\n", start)
-    cr = text.find("\r", start, lf if lf >= 0 else len(text))
-    return cr if cr >= 0 else lf
-
 
 # ----------------------------------------------------------------------------------------------
 # Conversation events
@@ -392,6 +257,8 @@ class ConversationDecoder:
             value = jsonvalue.loads(data)
         except jsonvalue.JsonDecodeError as exc:
             raise _Invalid(f"{kind} event: malformed JSON: {exc}") from None
+        if jsonvalue.nesting_exceeds(data, value):
+            raise _Invalid(f"{kind} event: JSON nested deeper than {jsonvalue.MAX_DEPTH} levels")
         if not isinstance(value, dict):
             raise _Invalid(f"{kind} event: data is a JSON {type_name(value)}, not an object")
         return value

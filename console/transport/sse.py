@@ -1,8 +1,11 @@
-"""The SSE transport of a conversation stream: httpx + httpx-sse, reconnect with backoff.
+"""The SSE transport of a conversation stream: httpx, our own event-stream framing, reconnect with backoff.
 
-The server's `retry:` (milliseconds) replaces our backoff delay when it gave one; `Last-Event-ID`
-goes with every reconnection when the server gave ids. A stream that ends with every message
-complete ends the session's work (no reconnect loop) until the user asks for a replay.
+The framing is `SSEDecoder` rather than httpx-sse's line iterator, which buffers a line however long
+it grows: ours stops at a size limit, and the stream is then treated as broken. The server's `retry:`
+(milliseconds, clamped to a sane range) sets the first delay of our backoff, which still doubles while
+reconnections bring nothing new; `Last-Event-ID` goes with every reconnection when the server gave
+ids. A stream that ends with every message complete ends the session's work (no reconnect loop) until
+the user asks for a replay.
 """
 
 from __future__ import annotations
@@ -13,10 +16,9 @@ import time
 from collections.abc import Callable, Iterator
 
 import httpx
-import httpx_sse
 
 from console.engines.sse import SSEEngine
-from console.protocols.sse import ServerSentEvent
+from console.protocols.event_stream import DEFAULT_MAX_LINE, SSEDecoder
 from console.session import Conversation, Message
 from console.transport.websocket import Clock, backoff
 
@@ -35,6 +37,7 @@ class SSEClient:
         *,
         backoff_factory: Callable[[], Iterator[float]] = backoff,
         read_timeout: float = 60.0,
+        max_line: int = DEFAULT_MAX_LINE,
         clock: Clock = time.monotonic,
     ) -> None:
         self.url = url
@@ -46,6 +49,7 @@ class SSEClient:
         self._replay = asyncio.Event()
         self._response: httpx.Response | None = None
         self._closed = False
+        self.max_line = max_line
 
     @property
     def conversation(self) -> Conversation:
@@ -104,33 +108,36 @@ class SSEClient:
                     self._replay.clear()
                     delays = self._backoff_factory()
                     continue
-                if connected:
+                if connected and self.engine.progressed:
                     delays = self._backoff_factory()
-                delay = next(delays) if self.engine.retry_ms is None else self.engine.retry_ms / 1000
+                delay = next(delays) if self.engine.retry_ms is None else self.engine.retry_delay()
                 self.engine.disconnected(self._clock(), reason, delay)
                 await asyncio.sleep(delay)
 
     async def _stream_once(self, http: httpx.AsyncClient) -> tuple[bool, str]:
         """One request, until its stream ends: (it connected, why it ended)."""
         connected = False
+        headers = self.engine.request_headers(self._clock())
         try:
-            async with httpx_sse.aconnect_sse(
-                http, "GET", self.url, headers=self.engine.request_headers()
-            ) as source:
-                response = source.response
+            async with http.stream("GET", self.url, headers=headers) as response:
                 if response.status_code != 200:
                     return False, f"HTTP {response.status_code}"
+                content_type = response.headers.get("content-type", "")
+                if "text/event-stream" not in content_type:
+                    return False, f"not an event stream: content type '{content_type}'"
                 self._response = response
                 connected = True
                 self.engine.connected(self._clock())
-                async for sse in source.aiter_sse():
-                    event = ServerSentEvent(sse.event, sse.data, sse.id, sse.retry)
-                    self.engine.receive(event, self._clock())
+                framing = SSEDecoder(max_line=self.max_line, max_event=self.max_line)
+                async for text in response.aiter_text():
+                    for event in framing.decode(text):
+                        self.engine.receive(event, self._clock())
+                    if framing.broken is not None:
+                        self.engine.broken(self._clock(), framing.broken)
+                        return True, f"stream broken: {framing.broken}"
             if self.engine.ended(self._clock()):
                 return True, "complete"
             return True, "the stream ended before the conversation did"
-        except httpx_sse.SSEError as exc:
-            return connected, f"not an event stream: {exc}"
         except (httpx.HTTPError, OSError) as exc:
             return connected, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:

@@ -7,6 +7,10 @@ more CPU than decoding and applying the frames. Here each complete message goes 
 (the frames we send, answers to WebSocket pings, the closing handshake) is written at once.
 Frames are small; the kernel's and the transport's buffers absorb them, so there is no backpressure.
 
+A server that ignores our closing handshake (sent when we close, or when its data broke the protocol:
+invalid UTF-8 in a text frame, a frame over the size limit) is cut off after `CLOSE_TIMEOUT` seconds,
+so the client reconnects instead of waiting for it forever.
+
 A peer that vanishes without closing the socket (a half-open TCP connection) is found by WebSocket
 pings: after `PING_INTERVAL` seconds without a byte from the server the link pings, and if nothing at
 all arrives in the `PING_TIMEOUT` seconds after that, it cuts the connection so the client reconnects.
@@ -54,6 +58,7 @@ class Link(asyncio.Protocol):
         self.ping_timeout = PING_TIMEOUT
         self._heard_at = time.monotonic()  # the last byte from the server
         self._pinged_at: float | None = None  # a ping waits for any answer since then
+        self._close_timer: asyncio.TimerHandle | None = None  # cuts a closing handshake left unanswered
 
     def start(self) -> None:
         """The session is ready: deliver what came with the handshake, then every message on arrival."""
@@ -67,7 +72,12 @@ class Link(asyncio.Protocol):
     def reason(self) -> str:
         """Why the connection ended, for the trace."""
         received = self.protocol.close_rcvd
-        return "connection lost" if received is None else f"closed by server ({received.code})"
+        if received is not None:
+            return f"closed by server ({received.code})"
+        sent = self.protocol.close_sent
+        if sent is not None and sent.code not in (CloseCode.NORMAL_CLOSURE, 4000):
+            return f"closed by client ({sent.code}: {sent.reason})"
+        return "connection lost"
 
     def send(self, text: str) -> bool:
         """Send a text message; False once the connection is closing (the caller keeps it)."""
@@ -151,6 +161,8 @@ class Link(asyncio.Protocol):
             self.opened.set_exception(LinkFailed(f"connection closed during the handshake: {exc or 'EOF'}"))
             self.opened.exception()  # retrieved: nobody may be waiting any more
         self._fragments.clear()
+        if self._close_timer is not None:
+            self._close_timer.cancel()
         self.lost.set_result(None)
 
     # -- internals ----------------------------------------------------------------------------------
@@ -198,6 +210,8 @@ class Link(asyncio.Protocol):
         transport = self._transport
         if transport is None:
             return
+        if self.protocol.state is State.CLOSING and self._close_timer is None:
+            self._close_timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self.abort)
         for data in self.protocol.data_to_send():
             if data:
                 transport.write(data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 
 from nicegui import ui
@@ -43,6 +44,9 @@ MESSAGES_PER_PAGE = 20
 # A page of messages is drawn newest first, this many per flush tick: each chunk is one short task
 # for the browser instead of one long one for the whole page.
 MESSAGES_PER_TICK = 3
+# Notice labels kept in the chat: a flood of ERROR frames must not grow the page (the timeline and the
+# session's notice board keep the count).
+NOTICES_SHOWN = 20
 
 ROLE_NAMES = {"user": "You", "assistant": "Agent"}
 # A prompt longer than this is shown folded, with "show more" (a pasted document would otherwise be a
@@ -112,7 +116,7 @@ class ToolCard:
                 self.icon = (
                     ui.spinner(size="1em") if block.result is None else ui.icon("check_circle", size="1.1em")
                 )
-                ui.label(block.tool_name).classes("font-semibold")
+                ui.label(block.tool_name).classes("font-semibold").props.update({"dir": "auto"})
                 self.elapsed = Elapsed(_wall_elapsed(block.called_at, block.result_at), block.result is None)
             foldable(self.root, head, f"Tool call {block.tool_name}: show or hide its arguments and result")
             json_section("args", block.args)
@@ -211,7 +215,9 @@ class MessageView:
                 index = len(self.blocks)
                 done = index < len(self.message.blocks) - 1 or self.message.status != "streaming"
                 markdown = self.message.role == "assistant"
-                view = StreamText(block.text, markdown=markdown, done=done).props("data-testid=message-text")
+                view = StreamText(block.text, markdown=markdown, done=done).props(
+                    "data-testid=message-text dir=auto"
+                )
                 if markdown:
                     view.classes("ac-md")
             elif isinstance(block, ToolBlock):
@@ -253,6 +259,11 @@ class ChatView:
         self.on_retry = on_retry
         self.views: dict[str, MessageView] = {}
         self._pending: dict[int, list[str]] = {}
+        # Component cards are redrawn once per flush tick, not per field: a streamed idea of 20,000
+        # chunks costs the page what its ticks cost.
+        self._stale: dict[int, ComponentCard] = {}
+        self._notices: deque[NoticeAdded] = deque(maxlen=NOTICES_SHOWN)  # to draw at the next tick
+        self._notice_labels: deque[tuple[NoticeAdded, ui.label]] = deque()
         with ui.element("div").classes("ac-chat-scroll w-full grow min-h-0") as self.scroller:
             self.scroller.props("data-testid=chat-scroll")
             self.column = ui.element("div").classes("ac-chat").props("data-testid=chat")
@@ -266,6 +277,7 @@ class ChatView:
         self.column.clear()
         self.views.clear()
         self._pending.clear()
+        self._stale.clear()
         messages = self.conversation.messages
         self._first = len(messages)  # the oldest message drawn
         self._wanted = max(0, len(messages) - MESSAGES_PER_PAGE)  # the oldest message to draw
@@ -278,6 +290,11 @@ class ChatView:
         # The newest message comes with the page (or with the part of it being replaced), the rest of
         # the page after it: whatever else is being built in the same step then stays a short task.
         self._draw_earlier(1)
+        # Notices are the session's state: a page opened later shows the ones still on the board.
+        self._notice_labels.clear()
+        self._notices.clear()
+        for notice in self.conversation.notices:
+            self._notices.append(NoticeAdded(notice.level, notice.text, notice.repeats))
 
     def _show_earlier(self) -> None:
         self._wanted = max(0, self._wanted - MESSAGES_PER_PAGE)
@@ -314,8 +331,10 @@ class ChatView:
                     message_view.add_block(m.blocks[i])
             case BlockUpdated(message=m, block_index=i):
                 view = self._block_view(m, i)
-                if isinstance(view, ToolCard | ComponentCard):
+                if isinstance(view, ToolCard):
                     view.update()
+                elif isinstance(view, ComponentCard):
+                    self._stale[id(view)] = view
             case MessageStatusChanged(message=m):
                 if m.id in self.views:
                     # Text goes out as messages and status as element updates, which NiceGUI sends
@@ -325,9 +344,8 @@ class ChatView:
                     if m.status != "streaming":
                         self._finish_text(self.views[m.id], len(m.blocks) - 1)
                     asyncio.get_running_loop().call_later(STATUS_AFTER_TEXT, self.views[m.id].update_status)
-            case NoticeAdded(level=level, text=text):
-                with self.column:
-                    self._notice(level, text)
+            case NoticeAdded():
+                self._notices.append(change)
             case Reset():
                 self._render_all()
             case _:
@@ -349,8 +367,21 @@ class ChatView:
     def _add_message(self, message: Message) -> None:
         self.views[message.id] = MessageView(message, self._retry)
 
-    def _notice(self, level: str, text: str) -> None:
-        ui.label(text).classes("ac-notice").props.update({"data-testid": "notice", "data-level": level})
+    def _draw_notices(self) -> None:
+        labels = self._notice_labels
+        while self._notices:
+            notice = self._notices.popleft()
+            text = notice.text if notice.repeats == 1 else f"{notice.text} (×{notice.repeats})"
+            last = labels[-1] if labels else None
+            if notice.repeats > 1 and last is not None and last[0].text == notice.text:
+                last[1].set_text(text)
+                continue
+            with self.column:
+                label = ui.label(text).classes("ac-notice")
+            label.props.update({"data-testid": "notice", "data-level": notice.level, "dir": "auto"})
+            labels.append((notice, label))
+            if len(labels) > NOTICES_SHOWN:
+                labels.popleft()[1].delete()
 
     def _retry(self, message: Message) -> None:
         self.on_retry(message.id)
@@ -359,6 +390,12 @@ class ChatView:
         """Draw the next few messages still wanted; send this tick's text deltas in one message."""
         if self._first > self._wanted:
             self._draw_earlier()
+        if self._stale:
+            stale, self._stale = self._stale, {}
+            for card in stale.values():
+                card.update()
+        if self._notices:
+            self._draw_notices()
         if not self._pending:
             return
         batch = [(element_id, "".join(parts)) for element_id, parts in self._pending.items()]

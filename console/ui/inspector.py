@@ -19,149 +19,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from nicegui import background_tasks, ui
 from nicegui.events import GenericEventArguments, ValueChangeEventArguments
 
-from console import jsonvalue
 from console.clients import SessionClient
 from console.json_tree import (
     FULL_STRING,
-    ROOT,
     Address,
     ChangeSummary,
-    Level,
-    Row,
     SearchResult,
     Step,
     format_path,
 )
-from console.jsonvalue import JsonObject
 from console.session import Change, ContextAdded, ContextEntry, Conversation, Reset
 from console.ui import inspector_steps
 from console.ui.elements import on_leave
 from console.ui.inspector_steps import steps_for
+from console.ui.inspector_tree import ContextTree, PathItem, PathList, TreeRequest
 
 log = logging.getLogger(__name__)
 
 CSS = (Path(__file__).parent / "inspector.css").read_text()
 CHANGES_SHOWN = 200  # items in the changed-path list; the arrows step through all of them
 HITS_SHOWN = 200
-
-
-class ContextTree(ui.element, component="inspector.js"):
-    """The lazily expanded tree; the document stays on the server."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._props["view"] = ""
-        self.version = 0  # of the view; the browser's requests and our replies carry it
-        self._sent: list[str] = []  # rows sent for this view, as the user reads them
-
-    def show(self, levels: list[Level], scalar: Row | None = None) -> int:
-        """Start a new view with these levels open; returns its version."""
-        self.version += 1
-        view: JsonObject = {
-            "v": self.version,
-            "root": ROOT.encode(),
-            "levels": [lv.to_json() for lv in levels],
-        }
-        if scalar is not None:
-            view["scalar"] = scalar.to_json()
-        self._sent = [_label(row) for level in levels for row in level.rows]
-        if scalar is not None:
-            self._sent.append(_label(scalar))
-        # Text, not a dict: NiceGUI would walk a nested dict of rows on every update.
-        self._props["view"] = jsonvalue.dumps(view)
-        self.update()
-        return self.version
-
-    def send_level(self, level: Level) -> None:
-        self._sent.extend(_label(row) for row in level.rows)
-        self._send("level", {"v": self.version, "level": level.to_json()})
-
-    def send_reveal(self, levels: list[Level], target: Address) -> None:
-        self._sent.extend(_label(row) for level in levels for row in level.rows)
-        payload: JsonObject = {
-            "v": self.version,
-            "levels": [lv.to_json() for lv in levels],
-            "target": target.encode(),
-        }
-        self._send("reveal", payload)
-
-    def send_value(self, address: Address, purpose: str, text: str, more: int) -> None:
-        payload: JsonObject = {
-            "v": self.version,
-            "a": address.encode(),
-            "purpose": purpose,
-            "text": text,
-            "more": more,
-        }
-        self._send("value", payload)
-
-    def _send(self, method: str, payload: JsonObject) -> None:
-        self.run_method(method, jsonvalue.dumps(payload))
-
-    def _displayed_contents(self, *, only_visible: bool) -> list[object]:
-        # What the simulated user of the tests reads: the rows this view has been sent.
-        return [*super()._displayed_contents(only_visible=only_visible), *self._sent]
-
-
-@dataclass(frozen=True, slots=True)
-class PathItem:
-    path: str
-    text: str = ""
-    change: str = ""
-
-    def to_json(self) -> JsonObject:
-        return {"p": self.path, "t": self.text, "c": self.change}
-
-
-class PathList(ui.element, component="inspector_list.js"):
-    """Paths to jump to (changes, search hits), drawn in the browser from one text prop: a few hundred
-    server-side elements per step would cost tens of milliseconds of event loop each time."""
-
-    def __init__(self, testid: str, on_pick: Callable[[int], None]) -> None:
-        super().__init__()
-        self._props["testid"] = testid
-        self._props["items"] = ""
-        self.items: list[PathItem] = []
-        self.on("pick", lambda event: self._pick(event.args, on_pick))
-
-    def set_items(self, items: list[PathItem]) -> None:
-        self.items = items
-        self._props["items"] = jsonvalue.dumps([item.to_json() for item in items])
-        self.update()
-
-    def _pick(self, args: object, on_pick: Callable[[int], None]) -> None:
-        index = _int(args.get("i")) if isinstance(args, dict) else None
-        if index is not None and 0 <= index < len(self.items):
-            on_pick(index)
-
-    def _displayed_contents(self, *, only_visible: bool) -> list[object]:
-        return [
-            *super()._displayed_contents(only_visible=only_visible),
-            *(f"{i.path} {i.text}" for i in self.items),
-        ]
-
-
-def _label(row: Row) -> str:
-    key = "" if row.key is None else f"{row.key}: "
-    old = "" if row.old is None else f"{row.old} → "
-    hint = "" if row.hint is None else f" {row.hint}"
-    return f"{key}{old}{row.text or summary_text(row)}{hint}"
-
-
-def summary_text(row: Row) -> str:
-    if row.kind == "object":
-        return f"{{{row.count} keys}}"
-    if row.kind == "array":
-        return f"[{row.count} items]"
-    return row.text
 
 
 def _clock(entry: ContextEntry) -> str:
@@ -176,6 +58,9 @@ def _size(n: int) -> str:
     if n >= 1024:
         return f"{n / 1024:.0f} KB"
     return f"{n} B"
+
+
+CONTEXTS_SYNC_INTERVAL = 0.25  # seconds
 
 
 class ContextInspector:
@@ -195,8 +80,12 @@ class ContextInspector:
         self._target: tuple[str, int] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._syncing = False
+        self._contexts_stale = False
         ui.add_css(CSS)
         self._build()
+        # The list of contexts is redrawn a few times a second, not per snapshot: a burst of thousands
+        # of new context ids would otherwise rebuild and resend the whole list for each of them.
+        ui.timer(CONTEXTS_SYNC_INTERVAL, self._sync_if_stale)
         self._unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(self._close)
         self._sync_contexts()
@@ -304,7 +193,7 @@ class ContextInspector:
             self._reset()
 
     def _on_snapshot(self, context_id: str, index: int) -> None:
-        self._sync_contexts()
+        self._contexts_stale = True
         if self.context_id is None or (self.follow and (context_id == self.context_id or not self.chosen)):
             self._go(context_id, index)
         elif context_id == self.context_id:
@@ -318,7 +207,12 @@ class ContextInspector:
         self.tree.show([])
         self._sync_contexts()
 
+    def _sync_if_stale(self) -> None:
+        if self._contexts_stale:
+            self._sync_contexts()
+
     def _sync_contexts(self) -> None:
+        self._contexts_stale = False
         contexts = self.conversation.contexts
         options = {
             cid: f"{cid} · {len(history)} snapshot{'' if len(history) == 1 else 's'}"
@@ -346,11 +240,13 @@ class ContextInspector:
         if context_id != self.context_id:
             self.opened.clear()
             self.context_id = context_id
-            self._syncing = True
-            try:
-                self.select.set_value(context_id)
-            finally:
-                self._syncing = False
+            # A context the select does not list yet is selected by the next sync of the list.
+            if context_id in self.select.options:
+                self._syncing = True
+                try:
+                    self.select.set_value(context_id)
+                finally:
+                    self._syncing = False
         history = self.history
         if not history:
             return
@@ -361,15 +257,13 @@ class ContextInspector:
         if self._worker is None or self._worker.done():
             self._worker = background_tasks.create(self._draw_target(), name="context inspector step")
 
-    def show(self, context_id: str, seq: int | None = None) -> None:
-        """Show the snapshot of `context_id` that came with `seq` (the latest without one): for
-        panels that point at a snapshot, like a CONTEXT_SNAPSHOT row of the timeline."""
+    def show(self, context_id: str, seq: int | None = None, at: float | None = None) -> None:
+        """Show the snapshot of `context_id` that came with `seq` at about `at` (the latest without
+        either): for panels that point at a snapshot, like a CONTEXT_SNAPSHOT row of the timeline."""
         history = self.conversation.contexts.get(context_id, [])
-        if not history:
-            return
-        index = next((i for i in range(len(history) - 1, -1, -1) if history[i].seq == seq), len(history) - 1)
-        self.chosen = True
-        self._go(context_id, index)
+        if history:
+            self.chosen = True
+            self._go(context_id, inspector_steps.snapshot_index(history, seq, at))
 
     def _step_by(self, delta: int) -> None:
         if self.context_id is not None:
@@ -557,32 +451,6 @@ class ContextInspector:
 
 
 MAX_ROWS = 1000  # rows one request may ask for
-
-
-@dataclass(frozen=True, slots=True)
-class TreeRequest:
-    """What the tree in the browser asks for: rows of a level, or a value to show or copy."""
-
-    version: int
-    address: Address
-    start: int = 0
-    count: int = 0
-    purpose: Literal["full", "copy"] = "copy"
-
-    @staticmethod
-    def parse(payload: object) -> TreeRequest | None:
-        if not isinstance(payload, dict):
-            return None
-        version, start, count = (_int(payload.get(key)) for key in ("v", "s", "n"))
-        address = Address.decode(payload.get("a"))
-        if version is None or address is None:
-            return None
-        purpose: Literal["full", "copy"] = "full" if payload.get("purpose") == "full" else "copy"
-        return TreeRequest(version, address, max(0, start or 0), max(0, count or 0), purpose)
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _change_item(item: ChangeSummary) -> PathItem:

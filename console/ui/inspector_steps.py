@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from console import json_tree
@@ -99,3 +100,15 @@ async def search(document: JsonValue, query: str, size: int) -> SearchResult:
     if size > LARGE:
         return await asyncio.to_thread(json_tree.search, document, query)
     return json_tree.search(document, query)
+
+
+def snapshot_index(history: Sequence[ContextEntry], seq: int | None, at: float | None) -> int:
+    """The snapshot a trace row points at: its seq (which restarts with every response, so the
+    nearest in time among those with it), else the nearest in time, else the latest."""
+    candidates = [i for i, entry in enumerate(history) if seq is None or entry.seq == seq] or list(
+        range(len(history))
+    )
+    if at is None:
+        return candidates[-1]
+    # A snapshot is applied when it arrives or, held for order, a little after: never before its row.
+    return min(candidates, key=lambda i: (history[i].at < at - 0.001, abs(history[i].at - at)))

@@ -15,13 +15,15 @@ from typing import Final
 
 from nicegui import ui
 from nicegui.elements.mixins.text_element import TextElement
+from nicegui.events import GenericEventArguments
 
-from console.clients import DIALECTS, Dialect, Target, TargetError
 from console.connection import ConnectionState
 from console.jsonvalue import JsonValue
 from console.metrics import LOOP_LAG, STATES
-from console.supervisor import CRASHED, Health, Summary, Supervisor
-from console.ui.status import LABELS
+from console.supervisor import Health, Summary, Supervisor
+from console.ui.overview_add import AddSessionDialog
+from console.ui.overview_model import counters, passes, sort_key, spark, state_label
+from console.ui.overview_remove import Removals
 
 S = ConnectionState
 CSS: Final = (Path(__file__).parent / "overview.css").read_text()
@@ -52,69 +54,6 @@ STATE_WORDS: Final = {
     "closed": "closed",
     "crashed": "crashed",
 }
-
-
-def passes(health: Health, filter_key: str, query: str) -> bool:
-    if query and query not in health.name.lower() and query not in health.session_id:
-        return False
-    match filter_key:
-        case "active":
-            return health.state in (S.STREAMING, S.TOOL_CALL_PENDING)
-        case "idle":
-            return health.state == S.OPEN
-        case "reconnecting":
-            return health.reconnecting
-        case "failing":
-            return health.failing
-    return True
-
-
-def sort_key(health: Health, sort: str) -> tuple[float, str]:
-    match sort:
-        case "problems":
-            rank = 0 if health.failing else 1 if health.reconnecting else 2
-            return (rank, health.name)
-        case "busiest":
-            return (-health.events_per_s, health.name)
-        case "errors":
-            return (-(health.errors + health.crashes + health.interrupted), health.name)
-    return (0, health.name)
-
-
-def state_label(health: Health) -> str:
-    if health.state == CRASHED:
-        wait = health.restart_in or 0.0
-        return f"Crashed — restart in {wait:.0f} s" if wait >= 0.5 else "Crashed — restarting"
-    label = LABELS[S(health.state)]
-    if health.attempt and health.state in (S.RECONNECTING, S.CONNECTING):
-        label = f"{label} attempt {health.attempt}"
-    if health.state == S.OPEN and health.driver == "paused":
-        label = f"{label} · autopilot paused"
-    return label
-
-
-def counters(health: Health) -> str:
-    parts = [
-        f"{health.reconnects} reconn" if health.reconnects else "",
-        f"{health.errors} err" if health.errors else "",
-        f"{health.interrupted} intr" if health.interrupted else "",
-        f"{health.crashes} crash" if health.crashes else "",
-        f"{health.pending_tools} tool" if health.pending_tools else "",
-        f"{health.seq.held} held" if health.seq and health.seq.held else "",
-    ]
-    quiet = health.since_last_event
-    if quiet is not None and quiet >= 5:
-        parts.append(f"quiet {quiet:.0f} s")
-    return " · ".join(p for p in parts if p) or "no errors"
-
-
-def spark(history: tuple[float, ...], points: int = 30) -> tuple[int, ...]:
-    """The last `points` rates scaled to 0..100 against their own peak."""
-    recent = history[-points:]
-    peak = max(recent, default=0.0)
-    if peak <= 0:
-        return tuple(0 for _ in recent)
-    return tuple(round(100 * v / peak) for v in recent)
 
 
 # The one-letter keys of a card patch, as overview.js reads them.
@@ -212,17 +151,20 @@ class SummaryBar(ui.element):
 class CardButton(TextElement):
     """A small plain button on a card: lighter than a Quasar button, a hundred times over."""
 
-    def __init__(self, text: str, label: str, on_click: Callable[[], object]) -> None:
+    def __init__(self, text: str, label: str) -> None:
         super().__init__(tag="button", text=text)
         self.classes("ac-card-btn")  # the text is an icon name, drawn by the icon font
         self.props.update({"type": "button", "aria-label": label, "title": label})
-        self.on("click", on_click)
+
+
+OnRemove = Callable[[str, GenericEventArguments], None]
 
 
 class SessionCard(ui.element):
-    def __init__(self, health: Health, on_pilot: Callable[[str], None], on_remove: Callable[[str], object]):
+    def __init__(self, health: Health, on_pilot: Callable[[str], None], on_remove: OnRemove):
         super().__init__("div")
         self.session_id = health.session_id
+        self.name = health.name
         self.state = health.state
         self.classes("ac-card")
         self.props.update(
@@ -237,9 +179,11 @@ class SessionCard(ui.element):
                     "data-testid=session-link"
                 ).mark(f"open-{sid}")
                 if health.driver != "none":
-                    self.pilot = CardButton("", "", lambda: on_pilot(sid)).mark(f"pilot-{sid}")
+                    self.pilot = CardButton("", "").mark(f"pilot-{sid}")
+                    self.pilot.on("click", lambda: on_pilot(sid))
                     self.show_pilot(health.driver == "paused")
-                CardButton("close", f"Remove {health.name}", lambda: on_remove(sid)).mark(f"remove-{sid}")
+                remove = CardButton("close", f"Remove {health.name}").mark(f"remove-{sid}")
+                remove.on("click", lambda event: on_remove(sid, event), ["detail"])
             ui.element("div").classes("ac-card-live")
 
     def set_state(self, state: str) -> None:
@@ -294,6 +238,7 @@ class Overview:
                 self.empty.props.update({"data-testid": "overview-empty", "data-shown": "false"})
                 self.grid = Grid(self.summary, self.empty)
         self.add_dialog = AddSessionDialog(supervisor)
+        self.removals = Removals(supervisor.remove, self._free_slot)
         self.refresh()
         ui.timer(REFRESH, self.refresh)
 
@@ -397,7 +342,13 @@ class Overview:
         sup = self.supervisor
         self._membership = sup.membership
         ids = sup.ids
-        gone = [self._cards.pop(sid).element for sid in list(self._cards) if sid not in ids]
+        gone: list[SessionCard] = []
+        for sid in [sid for sid in self._cards if sid not in ids]:
+            if self.removals.keeps(sid):
+                self._cards[sid].health = None  # a slot the pointer is on: counted nowhere, not moved
+                continue
+            self.removals.forget(sid)
+            gone.append(self._cards.pop(sid).element)
         for element in gone:
             element.delete()
         if gone:
@@ -408,7 +359,7 @@ class Overview:
                     continue
                 health = sup.health(sid)
                 if health is not None:
-                    element = SessionCard(health, self._toggle_pilot, self._remove)
+                    element = SessionCard(health, self._toggle_pilot, self._ask_remove)
                     self._cards[sid] = _Card(element)
         self.view.dirty = True
 
@@ -467,67 +418,16 @@ class Overview:
         self._summary = None
         self.refresh()
 
-    async def _remove(self, session_id: str) -> None:
-        await self.supervisor.remove(session_id)
-        ui.notify(f"Removed {session_id}")
-        self.refresh()
+    def _ask_remove(self, session_id: str, event: GenericEventArguments) -> None:
+        card = self._cards.get(session_id)
+        if card is not None:
+            self.removals.ask(session_id, card.element.name, card.element, event)
 
-
-class AddSessionDialog:
-    """Open a session against any upstream: a dialect and a URL."""
-
-    def __init__(self, supervisor: Supervisor) -> None:
-        self.supervisor = supervisor
-        with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] max-w-full"):
-            ui.label("Add a session").classes("text-lg font-semibold")
-            self.dialect = ui.select(list(DIALECTS), value="agent", label="Dialect").classes("w-full")
-            self.dialect.props("data-testid=add-dialect")
-            self.url = ui.input("URL", placeholder="ws://127.0.0.1:4747/ws").classes("w-full")
-            self.url.props("data-testid=add-url").mark("add-url")
-            self.name = ui.input("Name (optional)").classes("w-full").props("data-testid=add-name")
-            self.name.mark("add-name")
-            self.error = ui.label().classes("text-red-600 text-sm").props("data-testid=add-error")
-            self.error.mark("add-error")
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=self.dialog.close).props("flat")
-                ui.button("Add", on_click=self.submit).props("data-testid=add-submit").mark("add-submit")
-
-    def open(self) -> None:
-        self.error.set_text("")
-        self.dialog.open()
-
-    def submit(self) -> None:
-        url = str(self.url.value or "").strip()
-        dialect = str(self.dialect.value)
-        problem = _check_url(url)
-        if problem:
-            self.error.set_text(problem)
-            return
-        try:
-            target = Target(_dialect(dialect), url)
-            entry = self.supervisor.add(target, name=str(self.name.value or "").strip() or None)
-        except TargetError as exc:
-            self.error.set_text(str(exc))
-            return
-        self.dialog.close()
-        self.url.set_value("")
-        self.name.set_value("")
-        ui.notify(f"Added {entry.name}")
-
-
-def _dialect(name: str) -> Dialect:
-    for known in ("agent", "sse", "chat"):
-        if name == known:
-            return known
-    raise TargetError(f"unknown dialect '{name}'")
-
-
-def _check_url(url: str) -> str:
-    if not url:
-        return "A URL is needed."
-    if not url.startswith(("ws://", "wss://", "http://", "https://")):
-        return "The URL must start with ws://, wss://, http:// or https://."
-    return ""
+    def _free_slot(self, session_id: str) -> None:
+        card = self._cards.pop(session_id, None)
+        if card is not None:
+            card.element.delete()
+            self.grid.forget([card.element.id])
 
 
 def _quietly(element: ui.element, prop: str, value: str) -> None:

@@ -48,9 +48,9 @@ def side_panels(entry: SessionEntry, on_open_trace: OpenTrace | None = None) -> 
             context_tab = ui.tab("Context").props("data-testid=context-tab")
         with ui.tab_panels(tabs, value=timeline_tab, animated=False).classes("grow min-h-0 w-full"):
             with ui.tab_panel(timeline_tab).classes("p-0 h-full"):
-                TimelinePanel(entry.client, on_open_trace=on_open_trace)
+                timeline = TimelinePanel(entry.client, on_open_trace=on_open_trace)
             with ui.tab_panel(context_tab).classes("p-0 h-full"):
-                ContextInspector(entry.client)
+                timeline.on_show_context = ContextInspector(entry.client).show
     return side
 
 

@@ -15,6 +15,8 @@ const ORDER = [
   "DUPLICATE", "HELD", "SEQ_RESTART", "GAP_RESUME", "GAP_SKIPPED", "EARLY_ACK", "STALLED", "CLOSED",
 ];
 const ARROWS = { in: "↓", out: "↑", client: "•" };
+// Heartbeats say the link is alive, nothing about the conversation: hidden until asked for.
+const HEARTBEATS = ["PING", "PONG", "HEARTBEAT", "KEEPALIVE"];
 
 function hue(key) {
   let h = 0;
@@ -51,9 +53,14 @@ export default {
       <div class="ac-tl-bar">
         <input type="search" class="ac-tl-search" data-testid="timeline-search" placeholder="Search events…"
                :value="query" @input="onQuery($event.target.value)" aria-label="Search events" />
+        <button type="button" class="ac-tl-btn" data-testid="timeline-heartbeats" @click="toggleHeartbeats"
+                :aria-pressed="beatsShown" :title="beatsShown ? 'Hide heartbeats (PING, PONG)' : 'Show heartbeats (PING, PONG)'">
+          {{ beatsShown ? "hide" : "show" }} heartbeats<b v-if="beats"> {{ beats }}</b>
+        </button>
         <button type="button" class="ac-tl-btn" data-testid="timeline-time-mode" @click="toggleClock"
+                :aria-label="absolute ? 'Times: wall clock. Switch to time since the first event' : 'Times: since the first event. Switch to wall clock'"
                 :title="absolute ? 'Showing wall-clock times' : 'Showing time since the first event'">
-          {{ absolute ? "clock" : "+time" }}
+          time: {{ absolute ? "clock" : "+s" }}
         </button>
       </div>
       <div class="ac-tl-chips">
@@ -75,14 +82,14 @@ export default {
               <span class="ac-tl-time" :title="r.title">{{ r.time }}</span>
               <span class="ac-tl-dir" :title="r.d">{{ r.arrow }}</span>
               <span class="ac-tl-kind">{{ r.k }}</span>
-              <span class="ac-tl-label" data-testid="timeline-row-label">{{ r.label }}<span class="ac-tl-preview">{{ r.preview }}</span></span>
+              <span class="ac-tl-label" data-testid="timeline-row-label" dir="auto">{{ r.label }}<span class="ac-tl-preview" dir="auto">{{ r.preview }}</span></span>
               <span class="ac-tl-meta">{{ r.meta }}</span>
             </div>
             <div v-if="r.open" class="ac-tl-detail" :ref="setDetail" data-testid="timeline-detail" @click.stop>
               <div class="ac-tl-fields">
-                <template v-for="f in r.fields" :key="f[0]"><span>{{ f[0] }}</span><span>{{ f[1] }}</span></template>
+                <template v-for="f in r.fields" :key="f[0]"><span>{{ f[0] }}</span><span dir="auto">{{ f[1] }}</span></template>
               </div>
-              <div v-if="r.text !== null" class="ac-tl-text" data-testid="timeline-detail-text">{{ r.text }}</div>
+              <div v-if="r.text !== null" class="ac-tl-text" data-testid="timeline-detail-text" dir="auto">{{ r.text }}</div>
               <div class="ac-tl-actions">
                 <button v-if="r.raw && rawFor !== r.i" type="button" class="ac-tl-btn" data-testid="timeline-raw-button"
                         @click="fetchRaw(r.i)">{{ r.n ? "raw frames" : "raw frame" }}</button>
@@ -96,7 +103,7 @@ export default {
         </div>
       </div>
       <button v-show="unseen > 0" type="button" class="ac-tl-new" data-testid="timeline-follow" @click="follow">
-        ↓ {{ unseen }} new
+        ↓ {{ unseen }} new event{{ unseen === 1 ? "" : "s" }} · follow
       </button>
     </div>`,
   props: { maxRows: Number },
@@ -113,6 +120,8 @@ export default {
       rawText: "",
       unseen: 0,
       flashId: null,
+      beats: 0,
+      beatsShown: false,
     };
   },
   created() {
@@ -121,7 +130,7 @@ export default {
     this.byId = new Map();
     this.view = [];
     this.counts = new Map();
-    this.hidden = new Set(); // kinds switched off ("all" mode)
+    this.hidden = new Set(HEARTBEATS); // kinds switched off ("all" mode)
     this.only = null; // a Set of kinds switched on ("none" mode), or null
     this.needle = "";
     this.t0 = null;
@@ -316,6 +325,17 @@ export default {
       this.hidden = new Set();
       this.refilter();
     },
+    toggleHeartbeats() {
+      const show = !this.beatsShown;
+      for (const kind of HEARTBEATS) {
+        if (this.only) {
+          if (show) this.only.add(kind);
+          else this.only.delete(kind);
+        } else if (show) this.hidden.delete(kind);
+        else this.hidden.add(kind);
+      }
+      this.refilter();
+    },
     showNone() {
       this.only = new Set();
       this.refilter();
@@ -361,6 +381,8 @@ export default {
       this.slice = slice;
       if (this.chipsDirty) {
         this.chips = this.chipList();
+        this.beats = HEARTBEATS.reduce((sum, kind) => sum + (this.counts.get(kind) || 0), 0).toLocaleString();
+        this.beatsShown = this.kindShown("PING");
         this.chipsDirty = false;
       }
       if (top !== this.top) {
@@ -458,10 +480,18 @@ export default {
     onScroll() {
       // Layout is clean when a scroll event fires: reading it here costs nothing extra.
       const box = this.$refs.scroll;
-      this.top = box.scrollTop;
-      const pinned = this.top + box.clientHeight >= box.scrollHeight - 4;
-      if (pinned !== this.pinned) this.pinned = pinned;
-      if (pinned) this.unseen = 0;
+      const top = box.scrollTop;
+      const atBottom = top + box.clientHeight >= box.scrollHeight - 4;
+      // Only the user scrolling up stops the following. A scroll event also comes when the box
+      // shrinks under its rows (a new filter chip, the older-rows line) or from our own write before
+      // the rows it made room for are laid out: short of the bottom then, but not a wish to stop.
+      if (atBottom) {
+        this.pinned = true;
+        this.unseen = 0;
+      } else if (top < this.top - 2) {
+        this.pinned = false;
+      }
+      this.top = top;
       this.schedule();
     },
     follow() {
@@ -519,11 +549,10 @@ export default {
       el.acFlashTimer = setTimeout(() => el.classList.remove("ac-flash"), 1600);
     },
     openContext(id) {
-      const row = this.byId.get(id);
+      // The server knows which snapshot this row brought; the inspector shows it, then the tab.
+      this.$emit("context", id);
       const tab = document.querySelector("[data-testid=context-tab]");
       if (tab) tab.click();
-      // The context inspector may listen for this to select the snapshot.
-      window.dispatchEvent(new CustomEvent("ac-context-select", { detail: { contextId: row ? row.r : null, seq: row ? row.s : null } }));
     },
     reveal(callId) {
       let row = null;

@@ -35,6 +35,8 @@ ROWS_PER_MESSAGE = 2_000  # older rows per message after them: each message cost
 CSS = (Path(__file__).parent / "timeline.css").read_text()
 
 OpenTrace = Callable[[ReplayClient], None]
+# context id, seq and monotonic time of a CONTEXT_SNAPSHOT row: the inspector opens that snapshot.
+ShowContext = Callable[[str, int | None, float], None]
 
 
 class TimelineView(ui.element, component="timeline.js"):
@@ -69,8 +71,10 @@ class TimelinePanel:
         max_rows: int = DEFAULT_MAX_ROWS,
         flush_interval: float = FLUSH_INTERVAL,
         on_open_trace: OpenTrace | None = None,
+        on_show_context: ShowContext | None = None,
     ) -> None:
         self.client = client
+        self.on_show_context = on_show_context
         self.conversation: Conversation = client.conversation
         self.on_open_trace = on_open_trace
         self.wall_offset = client.wall_offset if isinstance(client, ReplayClient) else wall_offset_now()
@@ -89,6 +93,7 @@ class TimelinePanel:
             self.view = TimelineView(max_rows)
         self.view.on("ready", self._on_ready)
         self.view.on("raw", self._on_raw)
+        self.view.on("context", self._on_context)
         self.model.feed_history(list(self.conversation.trace))  # sent whole when the view is ready
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
@@ -176,6 +181,12 @@ class TimelinePanel:
             return
         row = self.model.by_id.get(value)
         self.view.show_raw(value, self.raw_text(row) if row else "(this row is no longer kept)")
+
+    def _on_context(self, event: events.GenericEventArguments) -> None:
+        value = event.args[0] if isinstance(event.args, list) and event.args else event.args
+        row = self.model.by_id.get(value) if isinstance(value, int) else None
+        if row is not None and row.ref is not None and self.on_show_context is not None:
+            self.on_show_context(row.ref, row.seq, row.at)
 
     def raw_text(self, row: Row) -> str:
         if not row.grouped:

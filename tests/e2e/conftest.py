@@ -65,7 +65,8 @@ def start_console(tmp_path: Path, *args: str) -> Console:
         if process.poll() is not None:
             raise RuntimeError(f"console exited early:\n{log.read_text()}")
         try:
-            if httpx.get(f"{url}/api/simulators", timeout=1).status_code == 200:
+            # 401: up, behind the login (a console started with --token)
+            if httpx.get(f"{url}/api/simulators", timeout=1).status_code in (200, 401):
                 return Console(url, process, log)
         except httpx.HTTPError:
             pass

@@ -142,3 +142,21 @@ def test_search_jumps_to_a_hit_and_a_path_can_be_copied(page: Page, schema_conso
     while page.evaluate("navigator.clipboard.readText()") != "legacy_logs" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert page.evaluate("navigator.clipboard.readText()") == "legacy_logs"
+
+
+def test_show_in_context_on_a_snapshot_row_opens_that_snapshot(page: Page, schema_console: Console) -> None:
+    open_schema(page, schema_console)  # the inspector follows the newest: snapshot 2 of 2
+    page.click("[data-testid=timeline-tab]")
+    snapshots = "[data-testid=timeline-row][data-kind=CONTEXT_SNAPSHOT]"
+    page.wait_for_function(f"() => document.querySelectorAll('{snapshots}').length === 2")
+    first = page.locator(snapshots).first
+    first.click()
+    first.locator("[data-testid=timeline-open-context]").click()
+    page.wait_for_selector("[data-testid=context-panel]", state="visible")
+    page.wait_for_selector("[data-testid=history-step]:has-text('Snapshot 1 of 2')")
+    # And the newer row opens the newer one.
+    page.click("[data-testid=timeline-tab]")
+    last = page.locator(snapshots).last
+    last.click()
+    last.locator("[data-testid=timeline-open-context]").click()
+    page.wait_for_selector("[data-testid=history-step]:has-text('Snapshot 2 of 2')")

@@ -78,3 +78,42 @@ def test_twenty_sessions_stream_on_the_overview_filter_and_open_one(tmp_path: Pa
         )
     finally:
         stop_console(console)
+
+
+def test_two_clicks_on_a_cards_close_button_remove_at_most_one_session_and_undo_keeps_it(
+    tmp_path: Path, page: Page
+) -> None:
+    console = start_console(tmp_path, "--streams", "4", "--sim-time-scale", "0.5")
+    try:
+        page.goto(console.url)
+        expect(page.locator(CARDS)).to_have_count(4)
+        first = page.locator(CARDS).first
+        removed = first.get_attribute("data-session-id")
+        close = page.locator(f"{CARDS}[data-session-id='{removed}'] button[aria-label^='Remove']")
+        spot = close.bounding_box()
+        assert spot is not None
+        x, y = spot["x"] + spot["width"] / 2, spot["y"] + spot["height"] / 2
+        page.mouse.click(x, y)
+        expect(page.get_by_test_id("card-removed")).to_contain_text("removed")
+        page.mouse.click(x, y)  # the same spot again, at once
+        # The session goes after the Undo time; the pointer is still there, and so is the slot.
+        total = page.get_by_test_id("overview-total")
+        expect(total).to_have_text("3 sessions", timeout=15_000)
+        page.mouse.click(x, y)  # and again, after the session is gone
+        page.wait_for_timeout(500)
+        expect(page.locator(f"{CARDS}[data-session-id='{removed}']")).to_have_count(1)
+        expect(total).to_have_text("3 sessions")
+        page.mouse.move(5, 5)  # the pointer leaves: the slot goes, the others move up
+        expect(page.locator(CARDS)).to_have_count(3)
+        expect(total).to_have_text("3 sessions")
+
+        # Undo keeps a session as if nothing happened.
+        kept = page.locator(CARDS).first.get_attribute("data-session-id")
+        page.locator(f"{CARDS}[data-session-id='{kept}'] button[aria-label^='Remove']").click()
+        page.get_by_test_id("undo-remove").click()
+        expect(page.get_by_test_id("card-removed")).to_have_count(0)
+        page.wait_for_timeout(6_000)  # past the Undo time
+        expect(page.locator(f"{CARDS}[data-session-id='{kept}']")).to_have_count(1)
+        expect(total).to_have_text("3 sessions")
+    finally:
+        stop_console(console)

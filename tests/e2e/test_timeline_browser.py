@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from tests.e2e.conftest import Console, start_console, stop_console
 
@@ -244,6 +244,9 @@ def test_an_opened_trace_reaches_the_timeline_whole_in_order(
     ids = [row[0] for row in kept]
     assert ids == sorted(set(ids))  # each row once, in order
     assert sum(1 for _, kind in kept if kind == "PONG") == 1500
+    # Heartbeats are hidden until asked for: one click shows them.
+    assert page.locator("[data-testid=timeline-row][data-kind=PING]").count() == 0
+    page.click("[data-testid=timeline-heartbeats]")
     page.fill("[data-testid=timeline-search]", "'c7'")  # the oldest rows are searchable too
     page.wait_for_function("() => document.querySelectorAll('[data-testid=timeline-row]').length === 2")
 
@@ -254,3 +257,56 @@ def test_an_opened_trace_reaches_the_timeline_whole_in_order(
         f"() => {{ const kept = ({KEPT_ROWS})(); return kept.length > 0"
         " && kept.filter(([, kind]) => kind === 'PING').length < 1500; }"
     )
+
+
+SCROLL_STATE = """() => { const box = document.querySelector('[data-testid=timeline-scroll]');
+    const pill = document.querySelector('[data-testid=timeline-follow]');
+    const rows = [...document.querySelectorAll('[data-testid=timeline-row]')];
+    const last = rows.sort((a, b) => +a.dataset.rowId - +b.dataset.rowId).pop();
+    const b = box.getBoundingClientRect(), p = pill.getBoundingClientRect();
+    const l = last ? last.getBoundingClientRect() : null;
+    return {gap: box.scrollHeight - box.scrollTop - box.clientHeight, overflow: box.scrollHeight > box.clientHeight,
+            pill: pill.offsetParent !== null, pillTop: p.top, boxBottom: b.bottom,
+            lastShown: !!l && l.top >= b.top - 1 && l.bottom <= b.bottom + 1}; }"""
+
+
+def test_the_timeline_follows_live_events_and_offers_new_ones_only_when_scrolled_up(
+    browser: Browser, console: Console
+) -> None:
+    # A short panel: the list overflows within the first reply, and new kinds keep appearing.
+    context = browser.new_context(viewport={"width": 1100, "height": 560})
+    page = context.new_page()
+    try:
+        open_session(page, console)
+        send(page, "analyze and compare the regions")
+        samples = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            samples.append(page.evaluate(SCROLL_STATE))
+            done = page.evaluate(f"() => document.querySelector('{REPLY}:last-of-type')?.dataset.status")
+            if done == "done" and samples[-1]["overflow"]:
+                break
+            time.sleep(0.15)
+        page.wait_for_timeout(400)
+        settled = page.evaluate(SCROLL_STATE)
+        assert settled["overflow"], "the reply made more rows than the panel shows"
+        # Followed all along: at the bottom after each tick, the newest row in view, no pill.
+        assert settled["gap"] <= 2 and settled["lastShown"] and not settled["pill"], settled
+        assert not any(s["pill"] for s in samples), [s for s in samples if s["pill"]][:3]
+
+        # Scrolled up, new rows wait behind the pill, which sits below the list, not over it.
+        page.hover("[data-testid=timeline-scroll]")
+        page.mouse.wheel(0, -300)
+        page.wait_for_function("() => document.querySelector('[data-testid=timeline-scroll]').scrollTop > 0")
+        send(page, "what can you do")
+        page.wait_for_selector("[data-testid=timeline-follow]", state="visible")
+        state = page.evaluate(SCROLL_STATE)
+        assert state["gap"] > 2 and state["pillTop"] >= state["boxBottom"] - 1, state
+        page.click("[data-testid=timeline-follow]")
+        page.wait_for_selector("[data-testid=timeline-follow]", state="hidden")
+        wait_done(page, 2)
+        page.wait_for_timeout(400)
+        state = page.evaluate(SCROLL_STATE)
+        assert state["gap"] <= 2 and state["lastShown"] and not state["pill"], state
+    finally:
+        context.close()

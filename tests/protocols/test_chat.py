@@ -117,11 +117,12 @@ def test_idea_chunks_accumulate_into_one_component_until_done() -> None:
         ComponentField(stream, whiskers, "text", "Whiskers"),
         ComponentEnd(stream, whiskers),
     ]
-    # A chunk after a finished idea is the next idea, a new component showing the text so far.
+    # A chunk after a finished idea is the next idea; each further chunk is appended to its text,
+    # never sent again whole (a long idea would cost the square of its chunks).
     assert isinstance(fluf[0], ComponentStart) and fluf[0].component_id != whiskers
     fluffy = fluf[0].component_id
     assert fluf[1:] == [ComponentField(stream, fluffy, "text", "Fluf")]
-    assert fy == [ComponentField(stream, fluffy, "text", "Fluffy"), ComponentEnd(stream, fluffy)]
+    assert fy == [ComponentField(stream, fluffy, "text", "fy", append=True), ComponentEnd(stream, fluffy)]
 
 
 def test_an_idea_in_progress_shows_its_partial_text() -> None:

@@ -20,8 +20,9 @@ from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation
 from console.sim.agent import AgentSimulator, SimConfig
 from console.transport.websocket import AgentClient
-from console.ui.inspector import ContextInspector, ContextTree, PathList
+from console.ui.inspector import ContextInspector
 from console.ui.inspector_steps import StepCache
+from console.ui.inspector_tree import ContextTree, PathList
 
 CLIENTS: list[AgentClient] = []
 

@@ -16,7 +16,7 @@ from console.clients import Target
 from console.jsonvalue import JsonValue
 from console.sim.agent import AgentSimulator, SimConfig
 from console.supervisor import RestartPolicy, Supervisor
-from console.ui import overview, page
+from console.ui import overview, overview_remove, page
 from console.ui.overview import Grid, SummaryBar
 
 SUPERVISORS: list[Supervisor] = []
@@ -184,12 +184,14 @@ async def test_filters_search_and_sort_arrange_the_grid(
     await eventually(lambda: last_orders(user, sent)[0] == "down")
 
 
-async def test_sessions_are_added_and_removed_from_the_overview(user: User, sim: AgentSimulator) -> None:
+async def test_sessions_are_added_and_removed_from_the_overview(
+    user: User, sim: AgentSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sup = await open_overview(user, sim)
     user.find(marker="add-session").click()
     user.find(marker="add-url").type("localhost:4747")
     user.find(marker="add-submit").click()
-    await user.should_see("The URL must start with ws://, wss://, http:// or https://.")
+    await user.should_see("The URL must start with ws:// or wss:// for the agent dialect")
     url = user.find(marker="add-url").elements.pop()
     assert isinstance(url, ui.input)
     url.set_value(f"{sim.url}?session=delta")
@@ -199,7 +201,16 @@ async def test_sessions_are_added_and_removed_from_the_overview(user: User, sim:
     await eventually(lambda: cards(user)["delta"].props["data-state"] == "open")
     assert sup.hub.sessions["delta"].target == Target("agent", f"{sim.url}?session=delta")
 
+    # Removing asks for nothing but can be undone for a few seconds: the session stays meanwhile.
+    monkeypatch.setattr(overview_remove, "UNDO_SECONDS", 0.5)
+    user.find(marker="remove-delta").click()
+    await user.should_see("delta removed")
+    user.find(marker="undo-delta").click()
+    await asyncio.sleep(0.8)
+    assert "delta" in sup.ids and "delta" in cards(user)
+
     user.find(marker="remove-down").click()
+    assert "down" in sup.ids  # not at once
     await eventually(lambda: "down" not in cards(user))
     assert "down" not in sup.hub.sessions and "down" not in sup.ids
     await eventually(lambda: "4 sessions" in summary(user) and "0 connecting" in summary(user))

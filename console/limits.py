@@ -1,0 +1,99 @@
+"""What one session keeps live, whatever an upstream sends: the caps and the notice board.
+
+An upstream that sends ten thousand context ids, components that never end, tool calls that are
+never answered or an ERROR frame per millisecond must not make a session's memory, or the work of
+one event, grow with the flood. Past each cap the oldest live item is folded: a context is let go
+(its snapshots with it), a component is closed as it stands, a tool call stops being waited for (its
+card stays, and a late result still lands on it). Each fold is counted and said once in a notice.
+
+Notices are part of the session's state, so that a page opened later shows them too. The board keeps
+the newest `notices` of them; an identical notice right after the last one raises that one's count
+instead of adding another, and older ones are let go and counted.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import Literal, overload
+
+from console.frozen import frozen
+
+Level = Literal["info", "warning", "error"]
+
+
+@frozen
+class Limits:
+    contexts: int = 200  # context ids with their snapshot history
+    open_components: int = 100  # components started and not yet ended
+    waiting_tool_calls: int = 100  # tool calls waiting for their result
+    orphan_results: int = 1_000  # results held for a call that has not arrived (yet)
+    notices: int = 50
+
+
+@frozen
+class Notice:
+    """Something the user should know about a session; `repeats` counts identical ones in a row."""
+
+    level: Level
+    text: str
+    repeats: int = 1
+
+
+class NoticeBoard(Sequence[Notice]):
+    """The newest notices of a session, oldest first; `folded` counts the ones let go."""
+
+    __slots__ = ("_items", "folded")
+
+    def __init__(self, limit: int) -> None:
+        self._items: deque[Notice] = deque(maxlen=max(1, limit))
+        self.folded = 0
+
+    def post(self, level: Level, text: str) -> Notice:
+        """Add a notice (or count it again when it repeats the last one); returns what is shown."""
+        items = self._items
+        if items and items[-1].level == level and items[-1].text == text:
+            notice = Notice(level, text, items[-1].repeats + 1)
+            items[-1] = notice
+            return notice
+        if len(items) == items.maxlen:
+            self.folded += 1
+        notice = Notice(level, text)
+        items.append(notice)
+        return notice
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.folded = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Notice: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Notice]: ...
+
+    def __getitem__(self, index: int | slice) -> Notice | list[Notice]:
+        if isinstance(index, slice):
+            return list(self._items)[index]
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[Notice]:
+        return iter(self._items)
+
+
+class FoldCounter:
+    """How many items of each kind were folded; the first fold of a kind is worth a notice."""
+
+    __slots__ = ("counts",)
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def fold(self, kind: str) -> bool:
+        """Count one fold of `kind`; True the first time (when the user should be told)."""
+        count = self.counts.get(kind, 0) + 1
+        self.counts[kind] = count
+        return count == 1

@@ -1,0 +1,129 @@
+"""The conversation reducer's part for runs: outcomes, streamed tool arguments, approvals, state
+deltas and reasoning (what request-per-run dialects such as AG-UI say; the others never emit these).
+
+Kept beside `session.py` and called by `Conversation.apply` for these events only, so the reducer stays
+one pure fold: the same events at the same times give the same conversation.
+"""
+
+from __future__ import annotations
+
+from console import events as ev
+from console import json_patch, jsonvalue
+from console import session as model
+
+REASONING = "reasoning"  # the component type reasoning is shown as (collapsed, see components/)
+
+_ENDED_STATUS: dict[ev.RunOutcome, model.MessageStatus] = {
+    "success": "done",
+    "interrupt": "interrupted",
+    "cancelled": "interrupted",
+    "lost": "interrupted",
+    "error": "error",
+}
+
+
+def apply(conv: model.Conversation, event: ev.Event, at: float, seq: int | None) -> None:
+    match event:
+        case ev.RunStarted(stream_id=sid):
+            conv._stream_message(sid, at)
+        case ev.RunEnded():
+            _run_ended(conv, event)
+        case ev.ToolCallStart(stream_id=sid, call_id=cid, tool_name=name):
+            conv._tool_call(ev.ToolCall(sid, cid, name, {}), at)
+            found = _tool(conv, cid)
+            if found is not None:
+                found[2].args_streaming = True
+        case ev.ToolArgsDelta(call_id=cid, delta=delta):
+            found = _tool(conv, cid)
+            if found is not None and found[2].args_streaming and delta:
+                message, index, block = found
+                block.args_parts.append(delta)
+                conv._emit(model.ToolArgsAppended(message, index, delta))
+        case ev.ApprovalRequested(call_id=cid, interrupt_id=iid, prompt=prompt):
+            found = _tool(conv, cid)
+            if found is not None:
+                message, index, block = found
+                block.approval, block.interrupt_id, block.answer = prompt, iid, None
+                conv._emit(model.BlockUpdated(message, index))
+        case ev.ContextDelta():
+            _context_delta(conv, event, at, seq)
+        case ev.ReasoningDelta():
+            _reasoning(conv, event, at)
+        case ev.Step():
+            pass  # the trace shows steps
+
+
+def complete_streamed_call(conv: model.Conversation, event: ev.ToolCall) -> bool:
+    """A call announced by `ToolCallStart` gets its parsed arguments in place (True), not a new card."""
+    found = _tool(conv, event.call_id)
+    if found is None or not found[2].args_streaming:
+        return False  # other dialects: a call is one event, as before
+    message, index, block = found
+    block.args = event.args
+    block.args_streaming = False
+    conv._emit(model.BlockUpdated(message, index))
+    return True
+
+
+def answer(conv: model.Conversation, call_id: str, approved: bool) -> None:
+    """The user answered the approval a tool card asks for."""
+    found = _tool(conv, call_id)
+    if found is not None:
+        message, index, block = found
+        block.approval, block.answer = None, "approved" if approved else "denied"
+        conv._emit(model.BlockUpdated(message, index))
+
+
+def _tool(conv: model.Conversation, call_id: str) -> tuple[model.Message, int, model.ToolBlock] | None:
+    where = conv._tools.get(call_id)
+    if where is None:
+        return None
+    message, index = where
+    block = message.blocks[index]
+    return (message, index, block) if isinstance(block, model.ToolBlock) else None
+
+
+def _run_ended(conv: model.Conversation, event: ev.RunEnded) -> None:
+    message = conv._by_stream.get(event.stream_id)
+    if message is None or message.status not in ("streaming", "interrupted"):
+        return
+    conv._set_status(message, _ENDED_STATUS[event.outcome], event.detail)
+    if event.outcome == "error":
+        conv.notice("error", f"the run failed: {event.detail}")
+
+
+def _context_delta(conv: model.Conversation, event: ev.ContextDelta, at: float, seq: int | None) -> None:
+    history = conv._context_history(event.context_id)
+    previous = history[-1].encoded if history else None
+    patched = json_patch.apply_patch(previous, event.patch)
+    if isinstance(patched, json_patch.PatchFailed):
+        # The state stays as it was; the run goes on; a later snapshot repairs it.
+        conv.record(at, "client", "STATE_PATCH_FAILED", patched.reason, ref=event.context_id)
+        conv.notice("warning", f"a {event.context_id} delta did not apply ({patched.reason}); kept the last")
+        return
+    history.append(model.ContextEntry(at, seq, jsonvalue.dumps_bytes(patched), event.size))
+    conv._emit(model.ContextAdded(event.context_id, len(history) - 1))
+
+
+def _reasoning(conv: model.Conversation, event: ev.ReasoningDelta, at: float) -> None:
+    """Reasoning is a collapsed component: its parts collect here and its text is set once, at the end
+    (no work per delta proportional to the length so far)."""
+    message = conv._stream_message(event.stream_id, at)
+    key = f"{REASONING}:{event.reasoning_id}"
+    found = conv._find_component(event.stream_id, key)
+    if found is None:
+        message.blocks.append(model.ComponentBlock(key, REASONING))
+        conv._emit(model.BlockAdded(message, len(message.blocks) - 1))
+        found = (message, len(message.blocks) - 1)
+        conv._components[(event.stream_id, key)] = found
+    message, index = found
+    block = message.blocks[index]
+    assert isinstance(block, model.ComponentBlock)
+    parts = conv._reasoning.setdefault(key, [])
+    if event.text:
+        parts.append(event.text)
+    if event.done and not block.complete:
+        block.fields["text"] = "".join(parts)
+        block.complete = True
+        del conv._reasoning[key]
+        conv._emit(model.BlockUpdated(message, index))

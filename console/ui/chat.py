@@ -181,7 +181,7 @@ class MessageView:
 
     def _fold_long(self) -> None:
         """Show the start of a long prompt; the rest on "show more" (in the browser, no round trip)."""
-        self.root.classes("ac-long")
+        self.root.classes("ac-msg-long")
         more = (
             ui.element("button")
             .classes("ac-more")

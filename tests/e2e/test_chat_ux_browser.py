@@ -134,3 +134,62 @@ def test_sending_while_scrolled_up_jumps_to_the_bottom_and_follows_the_reply(
         assert position["height"] - position["top"] - position["client"] < 4, position
         assert newest_is_visible(page)
     assert not page.locator("[data-testid=jump-latest]").is_visible()
+
+
+def test_a_long_paste_scrolls_inside_the_input_and_is_folded_once_sent(page: Page, console: Console) -> None:
+    open_agent(page, console)
+    words = "a pasted log line with a few words in it\n" * 600
+    pasted = words[:20_000].strip()
+    page.fill(INPUT, pasted)
+    box = page.locator(INPUT).bounding_box()
+    chat = page.locator("[data-testid=chat-scroll]").bounding_box()
+    assert box is not None and chat is not None
+    assert box["height"] <= 0.3 * 900 and chat["height"] > 450  # the chat keeps the screen
+    count = page.locator(MESSAGES).count()
+    page.keyboard.press("Enter")
+    wait_for(lambda: received_prompts(console)[-1:] == [pasted])
+    page.wait_for_function(f"() => document.querySelectorAll('[data-testid=message]').length > {count}")
+    sent = page.locator(f"{MESSAGES}[data-role=user]").last
+    folded = sent.bounding_box()
+    assert folded is not None and folded["height"] < 320
+    sent.locator("[data-testid=show-more]").click()
+    unfolded = sent.bounding_box()
+    assert unfolded is not None and unfolded["height"] > 3 * folded["height"]
+    assert sent.locator("[data-testid=show-more]").get_attribute("aria-expanded") == "true"
+
+
+def test_tool_cards_fold_from_the_keyboard(page: Page, console: Console) -> None:
+    open_agent(page, console)
+    head = page.locator("[data-testid=tool-card] .ac-tool-head").last
+    head.wait_for()
+    card = page.locator("[data-testid=tool-card]").last
+    args = card.locator(".ac-json").first
+    assert head.get_attribute("tabindex") == "0" and head.get_attribute("role") == "button"
+    head.focus()
+    page.keyboard.press("Enter")
+    assert not args.is_visible() and head.get_attribute("aria-expanded") == "false"
+    page.keyboard.press("Enter")
+    assert args.is_visible() and head.get_attribute("aria-expanded") == "true"
+    page.keyboard.press("Shift+Tab")  # the card's head is in the tab order: Tab comes back to it
+    page.keyboard.press("Tab")
+    assert head.evaluate("h => document.activeElement === h")
+
+
+def test_the_reconnect_banner_leaves_the_first_line_readable(page: Page, console: Console) -> None:
+    open_agent(page, console)
+    page.mouse.move(400, 400)
+    for _ in range(40):  # the user scrolls to the top of the chat
+        page.mouse.wheel(0, -3000)
+    page.wait_for_function("() => document.querySelector('[data-testid=chat-scroll]').scrollTop === 0")
+    page.click("[data-testid=session-menu]")
+    page.click("[data-testid=drop-connection]")
+    banner = page.locator("[data-testid=connection-banner]")
+    banner.wait_for(state="visible")
+    first_top: float = page.evaluate(
+        """() => [...document.querySelector('[data-testid=chat]').children]
+            .map(e => e.getBoundingClientRect()).find(r => r.height > 0).top"""
+    )
+    shown = banner.bounding_box()
+    assert shown is not None
+    assert first_top >= shown["y"] + shown["height"]
+    page.wait_for_selector("[data-testid=connection-status][data-state=open]", timeout=15_000)

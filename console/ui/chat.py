@@ -158,9 +158,10 @@ BlockView = StreamText | ToolCard | ComponentCard
 
 
 class MessageView:
-    def __init__(self, message: Message, on_retry: Callable[[Message], None]) -> None:
+    def __init__(self, message: Message, on_retry: Callable[[Message], None], markdown: bool = True) -> None:
         self.message = message
         self.on_retry = on_retry
+        self.markdown = markdown  # replies rendered as Markdown (else shown as received)
         self.blocks: list[BlockView] = []
         with ui.element("div").classes("ac-msg") as self.root:
             self._status_props()
@@ -214,7 +215,7 @@ class MessageView:
             if isinstance(block, TextBlock):
                 index = len(self.blocks)
                 done = index < len(self.message.blocks) - 1 or self.message.status != "streaming"
-                markdown = self.message.role == "assistant"
+                markdown = self.markdown and self.message.role == "assistant"
                 view = StreamText(block.text, markdown=markdown, done=done).props(
                     "data-testid=message-text dir=auto"
                 )
@@ -254,9 +255,12 @@ class MessageView:
 class ChatView:
     """The chat of one conversation, for one browser tab."""
 
-    def __init__(self, conversation: Conversation, on_retry: Callable[[str], object]) -> None:
+    def __init__(
+        self, conversation: Conversation, on_retry: Callable[[str], object], *, markdown: bool = True
+    ) -> None:
         self.conversation = conversation
         self.on_retry = on_retry
+        self.markdown = markdown
         self.views: dict[str, MessageView] = {}
         self._pending: dict[int, list[str]] = {}
         # Component cards are redrawn once per flush tick, not per field: a streamed idea of 20,000
@@ -365,7 +369,7 @@ class ChatView:
             self.hub.finish([view.id])
 
     def _add_message(self, message: Message) -> None:
-        self.views[message.id] = MessageView(message, self._retry)
+        self.views[message.id] = MessageView(message, self._retry, self.markdown)
 
     def _draw_notices(self) -> None:
         labels = self._notice_labels

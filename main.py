@@ -6,8 +6,13 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import difflib
+import errno
+import re
+import socket
 import sys
 import time
+import typing
 from pathlib import Path
 from typing import Literal, cast
 
@@ -16,15 +21,92 @@ from console.clients import TargetError, make_client, parse_target
 from console.security.cli import add_arguments as add_security_arguments
 from console.security.cli import policy_from_args
 
+COMMANDS = {
+    "sim": "run one simulator standalone (main.py sim --help)",
+    "record": "record a headless session as a transcript (main.py record --help)",
+}
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Each flag's default after its help, where it has one worth saying; the epilog as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if default is None or default is False or default == [] or default == argparse.SUPPRESS:
+            return text
+        if "default" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with help that shows defaults, and a suggestion for a mistyped flag or command."""
+
+    def __init__(self, prog: str, description: str, epilog: str | None = None) -> None:
+        super().__init__(prog=prog, description=description, epilog=epilog, formatter_class=_Help)
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}{self._suggestion(message)}\n")
+
+    def _suggestion(self, message: str) -> str:
+        words: list[str] = []
+        if message.startswith("unrecognized arguments:"):
+            words = message.split(":", 1)[1].split()
+        elif found := re.search(r"invalid choice: '([^']*)'", message):
+            words = [found.group(1)]
+        known = [flag for action in self._actions for flag in action.option_strings]
+        known += [str(c) for action in self._actions for c in (action.choices or ()) if isinstance(c, str)]
+        if self.prog == "main.py":
+            known += list(COMMANDS)
+        for word in words:
+            near = difflib.get_close_matches(word.split("=", 1)[0], known, n=1, cutoff=0.6)
+            if near:
+                return f" (did you mean '{near[0]}'?)"
+        return ""
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why this process cannot listen on host:port, before anything starts to say it is ready."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} is in use on {host}: stop what uses it or pass another --port"
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return None
+
+
+def _listenable(host: str, port: int) -> int:
+    """The port, or one line on standard error and exit status 1 if nothing can listen there."""
+    if problem := port_problem(host, port):
+        print(problem, file=sys.stderr)
+        raise SystemExit(1)
+    return port
+
 
 def _dashboard(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="main.py", description="Agent Console: watch streaming AI agents.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument(
-        "--upstream", action="append", default=[], metavar="DIALECT=URL", help="agent, sse or chat server"
+    epilog = "commands:\n" + "\n".join(f"  {name:<8} {text}" for name, text in COMMANDS.items())
+    parser = Parser("main.py", "Agent Console: watch streaming AI agents.", epilog)
+    parser.usage = (
+        "main.py [options]\n       main.py sim {agent,sse,chat} [options]\n"
+        "       main.py record DIALECT=URL [options]"
     )
-    parser.add_argument("--demo", choices=["normal", "chaos"], help="also run the embedded simulator")
+    parser.add_argument("--host", default="127.0.0.1", help="address the console listens on")
+    parser.add_argument("--port", type=int, default=8080, help="port the console listens on")
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="DIALECT=URL",
+        help="an agent, sse or chat server to watch (repeatable); no simulator session then, unless --demo",
+    )
+    parser.add_argument(
+        "--demo", choices=["normal", "chaos"], help="also run the embedded simulators, in this mode"
+    )
     parser.add_argument(
         "--streams",
         type=int,
@@ -41,6 +123,12 @@ def _dashboard(argv: list[str]) -> int:
         help="multiply the embedded simulators' delays (demos, tests)",
     )
     add_security_arguments(parser)
+    parser.add_argument(
+        "--otlp",
+        metavar="URL",
+        help="export every session as OpenTelemetry spans to this OTLP/HTTP endpoint "
+        "(default: OTEL_EXPORTER_OTLP_ENDPOINT, if set; nothing is sent otherwise)",
+    )
     args = parser.parse_args(argv)
     if (security := policy_from_args(args)) is None:
         return 2
@@ -50,6 +138,7 @@ def _dashboard(argv: list[str]) -> int:
         parser.error(str(exc))
     from console.dashboard import DashboardConfig, native_problem, run
 
+    _listenable(args.host, args.port)
     if args.native and (problem := native_problem()):
         print(f"cannot open a native window: {problem}", file=sys.stderr)
         return 2
@@ -67,6 +156,7 @@ def _dashboard(argv: list[str]) -> int:
             sim_seed=args.seed,
             sim_time_scale=args.sim_time_scale,
             security=security,
+            otlp=args.otlp,
         )
     )
     return 0
@@ -89,17 +179,26 @@ def _explain_closed_window(started: float, url: str) -> None:
 
 
 def _sim(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="main.py sim", description="Run a simulator standalone.")
-    parser.add_argument("dialect", choices=["agent", "sse", "chat"])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int)
-    parser.add_argument("--mode", choices=["normal", "chaos"], default="normal")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = Parser("main.py sim", "Run a simulator standalone.")
+    parser.add_argument("dialect", choices=["agent", "sse", "chat"], help="which server to simulate")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port", type=int, help="port to listen on (default: agent 4747, sse and chat their own)"
+    )
+    parser.add_argument(
+        "--mode", choices=["normal", "chaos"], default="normal", help="chaos: drops, reorders, duplicates"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated randomness")
     parser.add_argument(
         "--llm-base-url", help="chat: an OpenAI-compatible endpoint (API key from OPENAI_API_KEY)"
     )
     parser.add_argument("--llm-model", help="chat: the model to ask")
     parser.add_argument("--store", help="chat: SQLite file keeping conversations across restarts")
+    parser.add_argument(
+        "--no-done-tag",
+        action="store_true",
+        help="chat: end a response with its done message only, as the spec reads (no done tag)",
+    )
     parser.add_argument(
         "--stress", action="store_true", help="sse: CRLF, comments, bytes cut at random points"
     )
@@ -107,29 +206,47 @@ def _sim(argv: list[str]) -> int:
         "--no-ids", action="store_true", help="sse: send no event ids (a reconnect replays all)"
     )
     parser.add_argument("--time-scale", type=float, default=1.0, help="agent: multiply the script's delays")
+    parser.add_argument(
+        "--profile",
+        choices=["default", "strict"],
+        default="default",
+        help="agent: 'strict' behaves as the published agent-server does (one connection, a reconnect "
+        "aborts the reply, a reorder buffer that can hold a frame for good)",
+    )
     args = parser.parse_args(argv)
     if args.llm_base_url and not args.llm_model:
         parser.error("--llm-base-url needs --llm-model")
     mode = cast(Literal["normal", "chaos"], args.mode)
-    if args.dialect == "agent":
-        from console.sim.agent import SimConfig, serve
+    if args.dialect == "agent" and args.profile == "strict":
+        from console.sim import agent_strict
 
         port = args.port or 4747
+        print(f"agent simulator ({mode}, strict profile) on ws://{args.host}:{port}/ws", flush=True)
+        strict = agent_strict.StrictConfig(mode=mode, seed=args.seed, time_scale=args.time_scale)
+        runner = agent_strict.serve(args.host, port, strict)
+    elif args.dialect == "agent":
+        from console.sim.agent import SimConfig, serve
+
+        port = _listenable(args.host, args.port or 4747)
         print(f"agent simulator ({mode}) on ws://{args.host}:{port}/ws", flush=True)
         runner = serve(args.host, port, SimConfig(mode=mode, seed=args.seed, time_scale=args.time_scale))
     elif args.dialect == "sse":
         from console.sim import sse
 
-        port = args.port or sse.DEFAULT_PORT
+        port = _listenable(args.host, args.port or sse.DEFAULT_PORT)
         print(f"SSE conversation simulator on http://{args.host}:{port}/conversation", flush=True)
         stream = sse.SimConfig(chaos=mode == "chaos", seed=args.seed, stress=args.stress, ids=not args.no_ids)
         runner = sse.serve(args.host, port, stream)
     else:
         from console.sim import chat
 
-        port = args.port or chat.DEFAULT_PORT
+        port = _listenable(args.host, args.port or chat.DEFAULT_PORT)
         config = chat.ChatSimConfig(
-            seed=args.seed, llm_base_url=args.llm_base_url, llm_model=args.llm_model, store_path=args.store
+            seed=args.seed,
+            llm_base_url=args.llm_base_url,
+            llm_model=args.llm_model,
+            store_path=args.store,
+            done_tag=not args.no_done_tag,
         )
         runner = chat.serve(args.host, port, config)  # it says where it listens
     with contextlib.suppress(KeyboardInterrupt):
@@ -146,8 +263,10 @@ def _write_transcript(transcript: dict[str, jsonvalue.JsonValue], out: Path | No
 
 
 def _record(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="main.py record", description="Record a headless session.")
-    parser.add_argument("target", metavar="DIALECT=URL")
+    parser = Parser("main.py record", "Record a headless session: send the prompts, write the transcript.")
+    parser.add_argument(
+        "target", metavar="DIALECT=URL", help="the server to record, e.g. agent=ws://127.0.0.1:4747/ws"
+    )
     parser.add_argument(
         "--prompt", action="append", default=[], help="sent in order, each after the last reply"
     )

@@ -9,10 +9,12 @@ or events of its own.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -137,6 +139,7 @@ class CalendarFields(BaseModel):
     date: dt.date | None = None
     time: dt.time | None = None
     status: str | None = None
+    timezone: str | None = None  # not in the spec: an agent may name one (IANA, e.g. Europe/Paris)
 
     # Dates and times arrive as text; a number is not read as a Unix timestamp, as pydantic would.
     @field_validator("date", mode="before")
@@ -159,6 +162,20 @@ class CalendarFields(BaseModel):
         if not isinstance(value, str):
             raise ValueError("not a time (expected HH:MM)")
         return parse_time(value)
+
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _zone(cls, value: JsonValue) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("not a time zone (expected a name like Europe/Paris)")
+        named_zone(value)
+        return value.strip()
+
+    @property
+    def zone(self) -> dt.tzinfo | None:
+        return named_zone(self.timezone) if self.timezone else None
 
     @field_validator("status")
     @classmethod
@@ -221,6 +238,28 @@ def _fold(line: str) -> str:
     return "\r\n".join(pieces)
 
 
+def named_zone(name: str) -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{name[:40]}'") from None
+
+
+def local_zone() -> dt.tzinfo:
+    """The zone an event's time is read in when the agent names none: the console's (AGENT_CONSOLE_TZ,
+    else TZ, else the system's). The spec's times carry no zone; the people it books are here."""
+    for name in (os.environ.get("AGENT_CONSOLE_TZ"), os.environ.get("TZ")):
+        if name:
+            with contextlib.suppress(ValueError):
+                return named_zone(name.lstrip(":"))
+    return dt.datetime.now().astimezone().tzinfo or dt.UTC
+
+
+def zone_name(date: dt.date, time: dt.time, zone: dt.tzinfo) -> str:
+    """What a person reads after the time: the zone's abbreviation on that day (CET, EDT, UTC)."""
+    return dt.datetime.combine(date, time, zone).tzname() or str(zone)
+
+
 def build_ics(
     title: str,
     date: dt.date,
@@ -229,9 +268,11 @@ def build_ics(
     *,
     stamp: dt.datetime,
     duration: dt.timedelta = dt.timedelta(hours=1),
+    zone: dt.tzinfo = dt.UTC,
 ) -> str:
-    """One VEVENT. Without a time it is an all-day event; with one, a floating local time (the spec
-    gives no time zone). The UID derives from the event, so downloading twice updates, not duplicates."""
+    """One VEVENT. Without a time it is an all-day event; with one, its start in `zone`, written in
+    UTC so every calendar shows it at the same moment. The UID derives from the event, so downloading
+    twice updates, not duplicates."""
     uid = hashlib.sha256(f"{title}\n{date}\n{time}".encode()).hexdigest()[:32]
     lines = [
         "BEGIN:VCALENDAR",
@@ -247,9 +288,9 @@ def build_ics(
         lines.append(f"DTSTART;VALUE=DATE:{date:%Y%m%d}")
         lines.append(f"DTEND;VALUE=DATE:{date + dt.timedelta(days=1):%Y%m%d}")
     else:
-        start = dt.datetime.combine(date, time)
-        lines.append(f"DTSTART:{start:%Y%m%dT%H%M%S}")
-        lines.append(f"DTEND:{start + duration:%Y%m%dT%H%M%S}")
+        start = dt.datetime.combine(date, time, zone).astimezone(dt.UTC)
+        lines.append(f"DTSTART:{start:%Y%m%dT%H%M%SZ}")
+        lines.append(f"DTEND:{start + duration:%Y%m%dT%H%M%SZ}")
     lines.append(f"SUMMARY:{ics_text(title)}")
     if status is not None and status.upper() in _ICS_STATUS:
         lines.append(f"STATUS:{_ICS_STATUS[status.upper()]}")
@@ -269,6 +310,7 @@ def ics_filename(title: str) -> str:
 class CalendarEventView:
     def __init__(self, locale: str | None = None) -> None:
         self.locale = locale or default_locale()
+        self.zone = local_zone()
         self.values = CalendarFields()
         ensure_styles()
         self.root = mark_root(ui.card().classes("ac-component gap-2"), TYPE)
@@ -288,7 +330,7 @@ class CalendarEventView:
                 self.date = FieldSlot("date", width="12rem")
             with ui.row().classes("items-center no-wrap gap-2"):
                 ui.icon("schedule", size="1.1rem").classes("text-gray-500")
-                self.time = FieldSlot("time", width="5rem")
+                self.time = FieldSlot("time", width="7rem")
             self.download = ui.button("Add to calendar (.ics)", icon="download", on_click=self._download)
             self.download.props("flat dense no-caps").mark("ics-download")
             self.download.disable()
@@ -299,7 +341,10 @@ class CalendarEventView:
         self.title.apply(fields, problems, complete, values.title)
         date_text = format_date(values.date, self.locale) if values.date else None
         self.date.apply(fields, problems, complete, date_text)
-        time_text = format_time(values.time, self.locale) if values.time else None
+        time_text = None
+        if values.time:
+            zone = zone_name(values.date or dt.date.today(), values.time, values.zone or self.zone)
+            time_text = f"{format_time(values.time, self.locale)} {zone}"
         self.time.apply(fields, problems, complete, time_text)
         self._status(values.status, fields.get("status"), complete)
         self.download.set_enabled(bool(values.title) and values.date is not None)
@@ -326,7 +371,8 @@ class CalendarEventView:
         if not values.title or values.date is None:
             return None
         when = stamp or dt.datetime.now(dt.UTC)
-        return build_ics(values.title, values.date, values.time, values.status, stamp=when)
+        zone = values.zone or self.zone
+        return build_ics(values.title, values.date, values.time, values.status, stamp=when, zone=zone)
 
     def _download(self) -> None:
         content = self.ics()

@@ -2,7 +2,8 @@
 profilePicture).
 
 The avatar shows initials until a picture has loaded, and keeps them when the picture is missing or
-fails to load. Only http(s) and data:image URLs are ever given to the browser: a `javascript:` or other
+fails to load. Only data:image URLs and http(s) URLs of allow-listed hosts (see
+`console/security/images.py`) are ever given to the browser: a `javascript:` or other
 URL from upstream is refused by the model and never reaches an `src`. The email becomes a mailto link
 only when it looks like an address.
 """
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from components.registry import FieldSlot, ensure_styles, mark_complete, mark_root, register, validate_partial
 from console.jsonvalue import JsonValue
+from console.security.images import image_allowed
 
 TYPE = "contact_badge"
 MAX_PICTURE_URL = 512 * 1024  # a data: URL of a photo, not of a movie
@@ -71,6 +73,8 @@ class ContactFields(BaseModel):
         url = safe_image_url(value)
         if url is None:
             raise ValueError("picture not shown: only http(s) and data:image URLs are loaded")
+        if not image_allowed(url):
+            raise ValueError("picture not shown: its host is not on this console's image allow-list")
         return url
 
 

@@ -60,6 +60,7 @@ SCHEMES: dict[str, tuple[str, ...]] = {
     "agent": ("ws", "wss"),
     "sse": ("http", "https"),
     "chat": ("ws", "wss"),
+    "agui": ("http", "https"),
 }
 
 

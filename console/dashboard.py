@@ -15,6 +15,9 @@ from nicegui import app, ui
 from console import heap, metrics
 from console.autopilot import open_streams
 from console.clients import Target
+from console.otel import receive as otel_receive
+from console.otel import status as otel_status
+from console.otel.exporter import otel_export
 from console.security.install import install as install_security
 from console.security.policy import SecurityPolicy
 from console.sessions import SessionHub
@@ -23,6 +26,7 @@ from console.sim.agent import AgentSimulator, SimConfig
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.supervisor import Supervisor
 from console.ui import page
+from console.upstream_log import LinkReporter
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,7 @@ class DashboardConfig:
     sim_seed: int = 0
     sim_time_scale: float = 1.0
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
+    otlp: str | None = None  # OTLP/HTTP endpoint; None: the standard variables decide
 
 
 @dataclass(slots=True)
@@ -105,6 +110,8 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
     page.register(hub)
 
     supervisor = Supervisor(hub)
+    otel = otel_export(hub, config.otlp)
+    otel_receive.register(app, hub)  # POST /v1/traces: instrumented agents send their spans here
 
     # `--streams N` runs against the first agent upstream if there is one (an agent server, or a
     # simulator in a process of its own), else against the embedded simulator.
@@ -113,6 +120,8 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
     async def startup() -> None:
         metrics.LOOP_LAG.start()
         supervisor.start()
+        if otel is not None:
+            otel.start()
         use_simulator = (
             not config.upstreams or config.demo is not None or (config.streams > 0 and streams_to is None)
         )
@@ -133,12 +142,15 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
                 supervisor.add(target, name=target.dialect)
         for target in config.upstreams:
             if target is not streams_to:
-                supervisor.add(target, name=target.dialect)
+                entry = supervisor.add(target, name=target.dialect)
+                entry.client.conversation.subscribe(LinkReporter(f"upstream {target}"), deltas=False)
         heap.freeze_startup()
         heap.FREEZE_SURVIVORS.start()
 
     async def shutdown() -> None:
         await supervisor.close()
+        if otel is not None:
+            await otel.close()
         await metrics.LOOP_LAG.stop()
         heap.FREEZE_SURVIVORS.stop()
         await embedded.stop()
@@ -147,6 +159,8 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
     async def prometheus() -> Response:
         """Per-session and aggregate counters and the event-loop lag, for Prometheus and the like."""
         text = await metrics.scrape(supervisor, metrics.LOOP_LAG)
+        if otel is not None:
+            text += otel_status.metrics(otel.stats())
         return Response(text, media_type=metrics.CONTENT_TYPE)
 
     @ui.page("/overview")
@@ -170,6 +184,7 @@ def run(config: DashboardConfig) -> None:
         host=config.host,
         port=config.port,
         title="Agent Console",
+        language="en-US",  # the lang attribute of every page
         show=config.show,
         native=config.native,
         reload=False,

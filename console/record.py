@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from console.clients import SessionClient
 from console.jsonvalue import JsonValue
+from console.plain import with_detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,15 @@ class _Failed(Exception):
     pass
 
 
+# Failed connection attempts after which the address is taken as unreachable: with the transports'
+# backoff (0.5, 1, 2 s) that is about 4 s, well before any --timeout a reply would need.
+GIVE_UP_ATTEMPTS = 4
+
+
+class Unreachable(Exception):
+    """Every connection attempt so far failed, and enough of them did."""
+
+
 async def _wait(client: SessionClient, task: asyncio.Task[None], condition: str, deadline: float) -> None:
     while time.monotonic() < deadline:
         if task.done():
@@ -41,6 +51,8 @@ async def _wait(client: SessionClient, task: asyncio.Task[None], condition: str,
             raise _Failed(f"the session stopped: {error!r}" if error else "the session stopped")
         if condition == "connected" and client.connected_once:
             return
+        if condition == "connected" and client.conversation.link.attempt >= GIVE_UP_ATTEMPTS:
+            raise Unreachable
         if condition == "idle" and client.idle:
             return
         await asyncio.sleep(0.02)
@@ -54,9 +66,12 @@ async def _converse(
     deadline = started + within
     try:
         await _wait(client, task, "connected", deadline)
-    except TimeoutError:
-        detail = client.conversation.link.detail or "no answer"
-        raise _Failed(f"cannot reach {client.url}: {detail}") from None
+    except (TimeoutError, Unreachable):
+        link = client.conversation.link
+        why = with_detail(link.detail) if link.detail else "no answer"
+        tries = f"{link.attempt} connection attempt{'' if link.attempt == 1 else 's'} failed"
+        spent = time.monotonic() - started
+        raise _Failed(f"cannot reach {client.url}: {tries} in {spent:.1f} s: {why}") from None
     if prompts and client.readonly:
         raise _Failed(f"{client.url} is a read-only stream: it takes no --prompt")
     if not prompts:

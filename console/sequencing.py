@@ -8,10 +8,19 @@ the items that became applicable, in order:
 * seq == next: applied, followed by every buffered successor.
 * seq >  next: held in `pending` until the gap before it fills.
 * seq <  next with the fingerprint of what was applied at that seq: a duplicate, dropped and counted.
-* seq <  next with a *different* fingerprint: the server restarted its numbering (real servers begin
-  every response at seq 1). Such frames collect in `restart`; when seq 1 of the new numbering arrives
-  the epoch turns over: the new numbering's frames become `pending` and application continues from 1.
-  Whatever the old epoch still held (a gap that never filled) is discarded and counted.
+* seq <  next with a *different* fingerprint: either the server restarted its numbering (real servers
+  begin every response at seq 1) or a stray frame. A restart is believed only on evidence: a new
+  response was asked for (`expect_new_epoch`) and its first frame has not been applied yet. Then such
+  frames collect in `restart`; when seq 1 of the new numbering arrives the epoch turns over: the new
+  numbering's frames become `pending` and application continues from 1. Whatever the old epoch still
+  held (a gap that never filled) is discarded and counted. Without that evidence the frame is a
+  *stray*: refused and counted, so one frame can never make text be applied twice.
+* seq too far ahead of next (`max_ahead`) or below 1: *absurd*, refused. Holding it would open a gap
+  no replay can fill.
+
+After a turnover the previous epoch's fingerprints are kept one epoch longer: a late copy of an old
+frame (same seq, same bytes) is *stale*, dropped, and never lands in the new numbering.
+`verdict` tells what the last `push` did with its frame.
 
 A duplicate while held (same seq, same fingerprint) is dropped too; a different frame claiming a held
 seq is kept out and counted as a conflict (first one wins).
@@ -25,9 +34,23 @@ dedup of already-applied frames and the restart detection need.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from enum import StrEnum
+from typing import Final, Generic, TypeVar
 
 T = TypeVar("T")
+
+MAX_AHEAD: Final = 100_000  # no reply holds that many frames: a seq further ahead is not a gap to wait for
+
+
+class Verdict(StrEnum):
+    APPLIED = "applied"  # applied now (with whatever it released)
+    HELD = "held"  # waits for a gap before it
+    DUPLICATE = "duplicate"  # the same frame was applied or is held at that seq
+    STALE = "stale"  # a copy of a frame of the previous numbering
+    MAYBE_FIRST = "maybe_first"  # same as the last numbering's seq 1: held until the next frames tell
+    STRAY = "stray"  # a different frame at an applied seq, with no new numbering expected
+    ABSURD = "absurd"  # a seq no numbering can reach
+    CONFLICT = "conflict"  # a different frame claims a held seq (the first one is kept)
 
 
 @dataclass(slots=True)
@@ -38,15 +61,20 @@ class SequencerStats:
     conflicts: int = 0
     restarts: int = 0
     discarded: int = 0  # held items of an abandoned epoch
+    strays: int = 0
+    absurd: int = 0
 
 
 class Sequencer(Generic[T]):
-    def __init__(self) -> None:
+    def __init__(self, max_ahead: int = MAX_AHEAD) -> None:
+        self.max_ahead = max_ahead
+        self.verdict = Verdict.APPLIED
         self.epoch = 0
         self.next_seq = 1
         self.pending: dict[int, tuple[int, T]] = {}
         self.restart: dict[int, tuple[int, T]] = {}
         self._applied: dict[int, int] = {}
+        self._previous: dict[int, int] = {}  # the previous epoch's fingerprints, for late copies
         self._awaiting_epoch = False
         # A seq-1 frame identical to the one applied at seq 1 (a response that begins with the same
         # context snapshot as the last one): a duplicate, unless a new numbering turns out to begin.
@@ -74,8 +102,14 @@ class Sequencer(Generic[T]):
         """Items wait for a seq that has not arrived."""
         return bool(self.pending or self.restart)
 
+    @property
+    def awaiting_epoch(self) -> bool:
+        """A new response was asked for and nothing shows yet that it began."""
+        return self._awaiting_epoch
+
     def expect_new_epoch(self) -> None:
-        """A new response was requested: until its first frame, RESUME asks for it from the start.
+        """A new response was requested: until it begins, RESUME asks for it from the start, and a
+        frame at an old seq may be the first of a new numbering.
 
         Servers that keep one numbering across responses just replay duplicates (dropped); servers
         that restart at 1 would otherwise replay nothing of the new response.
@@ -83,63 +117,98 @@ class Sequencer(Generic[T]):
         self._awaiting_epoch = True
         self._maybe_first = None
 
+    def epoch_began(self) -> None:
+        """The new response began in the current numbering (a server that keeps one numbering)."""
+        self._awaiting_epoch = False
+        self._maybe_first = None
+
     def push(self, seq: int, fingerprint: int, item: T) -> list[T]:
         if seq == self.next_seq and not self.pending:
             # The common case, in order with nothing held: what `_drain` does, without the calls.
             self._applied[seq] = fingerprint
             self.next_seq = seq + 1
-            self._awaiting_epoch = False
             self.stats.applied += 1
+            self.verdict = Verdict.APPLIED
             return [item]
+        if seq < 1 or seq - self.next_seq > self.max_ahead:
+            return self._refuse(Verdict.ABSURD)
         if seq >= self.next_seq:
+            if self._previous.get(seq) == fingerprint:
+                return self._refuse(Verdict.STALE)
             return self._push_current(seq, fingerprint, item)
         if self._applied.get(seq) == fingerprint:
-            self.stats.duplicates += 1
-            if seq == 1:
+            if seq == 1 and self._awaiting_epoch and not self.restart:
                 self._maybe_first = (fingerprint, item)
+                self.verdict = Verdict.MAYBE_FIRST
+                return []
+            self.stats.duplicates += 1
+            self.verdict = Verdict.DUPLICATE
             return []
+        if self._previous.get(seq) == fingerprint:
+            return self._refuse(Verdict.STALE)
+        if not self._awaiting_epoch:
+            return self._refuse(Verdict.STRAY)
         return self._push_restart(seq, fingerprint, item)
+
+    def _refuse(self, verdict: Verdict) -> list[T]:
+        self.verdict = verdict
+        if verdict is Verdict.STRAY:
+            self.stats.strays += 1
+        elif verdict is Verdict.ABSURD:
+            self.stats.absurd += 1
+        else:
+            self.stats.duplicates += 1
+        return []
 
     def _push_current(self, seq: int, fingerprint: int, item: T) -> list[T]:
         if seq in self.pending:
             if self.pending[seq][0] == fingerprint:
                 self.stats.duplicates += 1
+                self.verdict = Verdict.DUPLICATE
             else:
                 self.stats.conflicts += 1
+                self.verdict = Verdict.CONFLICT
             return []
         if seq != self.next_seq:
             self.pending[seq] = (fingerprint, item)
             self.stats.out_of_order += 1
+            self.verdict = Verdict.HELD
             return []
-        self._awaiting_epoch = False
+        self.verdict = Verdict.APPLIED
         return self._drain([item], fingerprint)
 
     def _push_restart(self, seq: int, fingerprint: int, item: T) -> list[T]:
         if seq in self.restart:
             if self.restart[seq][0] == fingerprint:
                 self.stats.duplicates += 1
+                self.verdict = Verdict.DUPLICATE
             else:
                 self.stats.conflicts += 1
+                self.verdict = Verdict.CONFLICT
             return []
         self.restart[seq] = (fingerprint, item)
         if 1 not in self.restart and self._maybe_first is not None:
             # Frames of a new numbering are here, so the identical seq 1 was its first frame after all.
             self.restart[1] = self._maybe_first
-            self.stats.duplicates -= 1
         if 1 not in self.restart:
             self.stats.out_of_order += 1
+            self.verdict = Verdict.HELD
             return []
         # The new numbering's first frame is here: turn the epoch over.
         self.stats.restarts += 1
         self.stats.discarded += len(self.pending)
-        self.epoch += 1
-        self.next_seq = 1
-        self._applied = {}
-        self._awaiting_epoch = False
-        self._maybe_first = None
+        self._turn_over()
         self.pending, self.restart = self.restart, {}
         first_fp, first = self.pending.pop(1)
+        self.verdict = Verdict.APPLIED
         return self._drain([first], first_fp)
+
+    def _turn_over(self) -> None:
+        self.epoch += 1
+        self.next_seq = 1
+        self._previous, self._applied = self._applied, {}
+        self._awaiting_epoch = False
+        self._maybe_first = None
 
     def _drain(self, out: list[T], fingerprint: int) -> list[T]:
         self._applied[self.next_seq] = fingerprint
@@ -162,8 +231,7 @@ class Sequencer(Generic[T]):
             missing = range(1, first)
             self.stats.restarts += 1
             self.stats.discarded += len(self.pending)
-            self.epoch += 1
-            self._applied = {}
+            self._turn_over()
             self.pending, self.restart = self.restart, {}
         elif self.pending:
             first = min(self.pending)

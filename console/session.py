@@ -27,7 +27,8 @@ from console.limits import FoldCounter, Level, Limits, NoticeBoard
 log = logging.getLogger(__name__)
 
 Role = Literal["user", "assistant"]
-MessageStatus = Literal["sent", "streaming", "done", "interrupted", "error"]
+# A user message is "queued" until it goes out on the wire, then "sent".
+MessageStatus = Literal["queued", "sent", "streaming", "done", "interrupted", "error"]
 ToolStatus = Literal["waiting", "done"]
 
 
@@ -123,6 +124,7 @@ class Message:
     blocks: list[Block] = field(default_factory=list)
     reply_to: str | None = None  # for an agent message: the id of the user message it answers
     note: str = ""  # why it was interrupted or failed
+    retried: bool = False  # an interrupted reply whose prompt was asked again
 
     @property
     def text(self) -> str:
@@ -231,6 +233,7 @@ class Trace(Sequence[TraceEntry]):
 @frozen
 class MessageAdded:
     message: Message
+    after: str | None = None  # placed right after this message, not at the end (a reply to an earlier prompt)
 
 
 @frozen
@@ -435,6 +438,16 @@ class Conversation:
     def awaiting_reply(self) -> bool:
         return bool(self._unanswered) or self.streaming is not None
 
+    @property
+    def replying(self) -> bool:
+        """A prompt went out and its reply has not ended (queued prompts do not count)."""
+        return self.streaming is not None or any(m.status == "sent" for m in self._unanswered)
+
+    @property
+    def queued(self) -> int:
+        """Prompts typed but not sent yet."""
+        return sum(1 for m in self._unanswered if m.status == "queued")
+
     def waiting_tool_calls(self) -> list[ToolBlock]:
         current = self.streaming
         if current is None:
@@ -443,14 +456,28 @@ class Conversation:
 
     # -- user side ----------------------------------------------------------------------------
 
-    def add_user_message(self, text: str, at: float) -> Message:
-        message = Message(id=self._next_id(), role="user", status="sent", created_at=at)
+    def add_user_message(self, text: str, at: float, *, queued: bool = False) -> Message:
+        status: MessageStatus = "queued" if queued else "sent"
+        message = Message(id=self._next_id(), role="user", status=status, created_at=at)
         block = TextBlock()
         block.append(text)
         message.blocks.append(block)
         self._add(message)
         self._unanswered.append(message)
         return message
+
+    def mark_sent(self, message: Message) -> None:
+        """A queued prompt went out."""
+        if message.status == "queued":
+            self._set_status(message, "sent")
+
+    def mark_retried(self, message: Message) -> bool:
+        """An interrupted reply is asked again: once (False when it already was)."""
+        if message.retried or message.status != "interrupted":
+            return False
+        message.retried = True
+        self._emit(MessageStatusChanged(message))
+        return True
 
     def mark_interrupted(self, reason: str, at: float) -> Message | None:
         """The reply in progress will not finish (stall, lost stream): keep what arrived, say why."""
@@ -464,7 +491,7 @@ class Conversation:
                 created_at=at,
                 reply_to=self._unanswered.pop(0).id,
             )
-            self._add(message)
+            self._add_reply(message)
         if message is None:
             return None
         self._set_status(message, "interrupted", reason)
@@ -567,6 +594,24 @@ class Conversation:
             self._streaming.append(message)
         self._emit(MessageAdded(message))
 
+    def _add_reply(self, message: Message) -> None:
+        """A reply sits right under its prompt, also when later prompts were queued after it."""
+        prompt = self._by_id.get(message.reply_to) if message.reply_to else None
+        index = len(self.messages)
+        # Only prompts typed after this one sit in between: a short walk back from the end.
+        while prompt is not None and index > 0 and self.messages[index - 1] is not prompt:
+            if self.messages[index - 1].role != "user":
+                prompt = None
+                break
+            index -= 1
+        if prompt is None or index == len(self.messages):
+            self._add(message)
+            return
+        self.messages.insert(index, message)
+        self._by_id[message.id] = message
+        self._streaming.append(message)
+        self._emit(MessageAdded(message, after=prompt.id))
+
     def _set_status(self, message: Message, status: MessageStatus, note: str = "") -> None:
         if message.role == "assistant":
             if status == "streaming" and message.status != "streaming":
@@ -604,7 +649,7 @@ class Conversation:
             reply_to=reply_to,
         )
         self._by_stream[stream_id] = message
-        self._add(message)
+        self._add_reply(message)
         return message
 
     def _append_text(self, message: Message, text: str) -> None:

@@ -14,6 +14,10 @@ class SessionEntry:
     name: str
     target: Target
     client: SessionClient
+    owner: str | None = None  # the visitor who opened it (an uploaded trace): shown to nobody else
+
+    def visible_to(self, visitor: str) -> bool:
+        return self.owner is None or self.owner == visitor
 
 
 class SessionHub:
@@ -21,14 +25,18 @@ class SessionHub:
         self.sessions: dict[str, SessionEntry] = {}
 
     def add(
-        self, target: Target, name: str | None = None, client: SessionClient | None = None
+        self,
+        target: Target,
+        name: str | None = None,
+        client: SessionClient | None = None,
+        owner: str | None = None,
     ) -> SessionEntry:
         base = re.sub(r"[^a-z0-9]+", "-", (name or target.dialect).lower()).strip("-") or "session"
         session_id, n = base, 1
         while session_id in self.sessions:
             n += 1
             session_id = f"{base}-{n}"
-        entry = SessionEntry(session_id, name or session_id, target, client or make_client(target))
+        entry = SessionEntry(session_id, name or session_id, target, client or make_client(target), owner)
         self.sessions[session_id] = entry
         entry.client.start()
         return entry

@@ -318,5 +318,10 @@ async def _nothing() -> None:
 
 
 def open_trace(text: str, name: str = "trace", config: EngineConfig | None = None) -> ReplayClient:
-    """Load an exported trace as a session the console can show; raises TraceFormatError."""
+    """Load an exported trace (or an OTLP/JSON file) as a session the console can show; raises
+    TraceFormatError."""
+    from console.otel import otlp_json, replay  # imported here: the OTLP reader builds on this module
+
+    if otlp_json.looks_like_otlp(text):
+        return replay.open_otlp(text, name)
     return ReplayClient(load_jsonl(text, config), name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from console.sequencing import Sequencer
+from console.sequencing import Sequencer, Verdict
 
 
 def push_all(seqr: Sequencer[str], seqs: list[int], tag: str = "") -> list[str]:
@@ -71,6 +71,7 @@ def test_duplicate_of_a_held_item_is_dropped() -> None:
 def test_seq_restart_at_a_new_response_starts_a_new_epoch() -> None:
     seqr: Sequencer[str] = Sequencer()
     assert push_all(seqr, [1, 2, 3], "a") == ["a1", "a2", "a3"]
+    seqr.expect_new_epoch()
     # The server begins the next response at 1 again: different frames, not duplicates.
     assert push_all(seqr, [1, 2], "b") == ["b1", "b2"]
     assert seqr.epoch == 1
@@ -81,6 +82,7 @@ def test_seq_restart_at_a_new_response_starts_a_new_epoch() -> None:
 def test_restart_with_reordering_waits_for_the_new_seq_one() -> None:
     seqr: Sequencer[str] = Sequencer()
     push_all(seqr, [1, 2, 3, 4], "a")
+    seqr.expect_new_epoch()
     assert push_all(seqr, [2, 3], "b") == []
     assert seqr.resume_seq == 0  # a replay must start the new numbering from the beginning
     assert push_all(seqr, [1], "b") == ["b1", "b2", "b3"]
@@ -92,6 +94,7 @@ def test_stale_duplicate_of_the_old_epoch_is_not_mistaken_for_a_restart() -> Non
     assert push_all(seqr, [3], "a") == []
     assert seqr.stats.duplicates == 1
     assert not seqr.has_gap
+    seqr.expect_new_epoch()
     assert push_all(seqr, [1, 2, 3, 4], "b") == ["b1", "b2", "b3", "b4"]
 
 
@@ -101,6 +104,7 @@ def test_one_numbering_across_responses_needs_no_restart() -> None:
     seqr.expect_new_epoch()
     assert seqr.resume_seq == 0
     assert push_all(seqr, [4, 5], "a") == ["a4", "a5"]
+    seqr.epoch_began()  # the engine saw the new response's stream
     assert seqr.resume_seq == 5
 
 
@@ -143,7 +147,8 @@ def test_a_new_response_that_begins_with_the_same_frame_as_the_last_one_is_not_l
         "a3",
     ]
     seqr.expect_new_epoch()
-    assert push(1, snapshot, "snap again") == []  # alone, it looks like a duplicate
+    assert push(1, snapshot, "snap again") == []  # alone, it may be a duplicate or the first frame
+    assert seqr.verdict is Verdict.MAYBE_FIRST  # held, not reported as a dropped duplicate
     assert push(2, hash("b2"), "b2") == ["snap again", "b2"]  # the new numbering shows it was not
     assert push(3, hash("b3"), "b3") == ["b3"]
     assert seqr.stats.duplicates == 0 and seqr.stats.restarts == 1
@@ -154,5 +159,49 @@ def test_a_replay_of_the_old_response_after_a_new_prompt_stays_duplicates() -> N
     push_all(seqr, [1, 2, 3], "a")
     seqr.expect_new_epoch()
     assert push_all(seqr, [1, 2, 3], "a") == []  # RESUME 0 replayed the old response: all known
-    assert seqr.stats.duplicates == 3
+    assert seqr.stats.duplicates == 2  # and seq 1, which may yet be the new response's first frame
     assert push_all(seqr, [1, 2], "b") == ["b1", "b2"]
+
+
+def test_a_stray_frame_at_an_old_seq_mid_reply_is_refused_and_applies_nothing_twice() -> None:
+    seqr: Sequencer[str] = Sequencer()
+    assert push_all(seqr, [1, 2, 3, 4], "a") == ["a1", "a2", "a3", "a4"]
+    assert push_all(seqr, [1], "x") == []  # no new response was asked for: not a new numbering
+    assert seqr.verdict is Verdict.STRAY and seqr.stats.strays == 1
+    assert seqr.epoch == 0 and seqr.resume_seq == 4
+    # The replay after it is duplicates, and the numbering goes on.
+    assert push_all(seqr, [2, 3, 4], "a") == []
+    assert push_all(seqr, [5], "a") == ["a5"]
+
+
+def test_absurd_seqs_are_refused_without_opening_a_gap() -> None:
+    seqr: Sequencer[str] = Sequencer()
+    push_all(seqr, [1, 2])
+    for seq in (2**62, 0, -5, 3 + 100_001):
+        assert seqr.push(seq, hash(seq), "x") == []
+        assert seqr.verdict is Verdict.ABSURD
+    assert not seqr.has_gap and seqr.stats.absurd == 4
+    assert push_all(seqr, [3]) == ["3"]
+
+
+def test_late_copies_of_the_previous_numbering_stay_out_of_the_new_one() -> None:
+    seqr: Sequencer[str] = Sequencer()
+    push_all(seqr, [1, 2, 3, 4, 5], "a")
+    seqr.expect_new_epoch()
+    assert push_all(seqr, [1, 2], "b") == ["b1", "b2"]
+    # A copy of the old reply's last frames arrives after the new numbering began.
+    assert push_all(seqr, [5, 1], "a") == []
+    assert seqr.verdict is Verdict.STALE and not seqr.has_gap
+    assert push_all(seqr, [3, 4, 5], "b") == ["b3", "b4", "b5"]
+
+
+def test_frames_of_the_old_numbering_after_a_new_prompt_do_not_end_the_wait_for_it() -> None:
+    # A PING of the old numbering arrives after the prompt went out: the next reply restarts at 1 all
+    # the same, and until it begins a RESUME asks for it from the start.
+    seqr: Sequencer[str] = Sequencer()
+    push_all(seqr, [1, 2, 3], "a")
+    seqr.expect_new_epoch()
+    assert push_all(seqr, [4], "a") == ["a4"]
+    assert seqr.resume_seq == 0
+    assert push_all(seqr, [2, 1], "b") == ["b1", "b2"]
+    assert seqr.epoch == 1

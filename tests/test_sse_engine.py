@@ -71,3 +71,22 @@ def test_ids_and_retry_are_kept_for_the_next_connection() -> None:
     engine.receive(ServerSentEvent("message_start", '{"messageId": "m0", "role": "user"}', "7", 1500), 0.1)
     assert engine.request_headers(0.2) == {b"Last-Event-ID": b"7"}
     assert engine.retry_ms == 1500
+
+
+def test_the_timeline_groups_a_messages_text_chunks_and_names_component_fields() -> None:
+    from console.ui.timeline_model import TimelineModel
+
+    engine = SSEEngine()
+    engine.connected(0.0)
+    feed(engine, STREAM)
+    model = TimelineModel()
+    model.feed_history(list(engine.conversation.trace))
+    rows = [(row.kind, row.summary, row.tokens, row.text()) for row in model.rows]
+    text = [(tokens, joined or summary) for kind, summary, tokens, joined in rows if kind == "TEXT_CHUNK"]
+    # One row a message's text run, as the agent dialect's token rows; a chunk held for its order is a
+    # row of its own, its text in the run it joined.
+    assert text == [(2, "Hi! Book it"), (0, "m1 (held)"), (1, "Hello world")]
+    fields = [summary for kind, summary, _, _ in rows if kind == "COMPONENT_FIELD"]
+    assert fields == ["title: Sync"]
+    start = next(row for row in model.rows if row.kind == "COMPONENT_START")
+    assert start.summary.startswith("calendar_event ") and start.ref is not None

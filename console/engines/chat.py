@@ -10,8 +10,10 @@ kept in its own `Conversation`; one of them is *active* (what `conversation` ret
 `send_user_message` goes, what a new page shows first). The connection is shared, so every
 conversation gets the same link status and the same lifecycle rows on its timeline.
 
-* Prompts of one conversation go one at a time: one typed while its reply streams waits for the done
-  tag. Conversations do not wait for each other (the wire routes by chatId).
+* Prompts of one conversation go one at a time: one typed while its reply streams waits for the reply
+  to end: its message done (the spec: one message per response, after any ideas) or a done tag,
+  whichever comes first (a server that follows the spec sends no done tag). Conversations do not wait
+  for each other (the wire routes by chatId).
 * Server frames are routed by chatId to that conversation's decoder. A frame no conversation owns,
   malformed JSON, an unknown tag, a missing field, a chunk for a conversation that asked nothing, or a
   message chunk after the message was done is a `PROTOCOL_ERROR` row on the timeline (of the
@@ -64,7 +66,7 @@ class _Chat:
     chat_id: str
     conversation: Conversation
     decoder: proto.ChatDecoder
-    queued: deque[str] = field(default_factory=deque)  # prompts waiting for the reply in progress
+    queued: deque[Message] = field(default_factory=deque)  # prompts waiting for the reply or the link
     in_flight: bool = False  # a prompt was sent and its done tag has not come
     progress_at: float = 0.0
     abandoned: int = 0  # responses given up on this connection whose frames may still come
@@ -207,19 +209,20 @@ class ChatEngine(LinkedEngine):
         """Send `text` in conversation `chat_id` (the active one by default)."""
         chat = self._chats[chat_id or self.active_id]
         first = not any(m.role == "user" for m in chat.conversation.messages)
-        message = chat.conversation.add_user_message(text, now)
-        chat.queued.append(text)
+        can_send = self.state in LIVE and not chat.in_flight and chat.conversation.streaming is None
+        message = chat.conversation.add_user_message(text, now, queued=bool(chat.queued) or not can_send)
+        chat.queued.append(message)
         self._flush_queue(chat, now)
         if first:
             self._changed()  # the conversation's title is its first prompt
         return message
 
     def retry(self, message_id: str, now: float, chat_id: str | None = None) -> Message | None:
-        """Ask again what an interrupted reply answered (message ids are per conversation)."""
+        """Ask again what an interrupted reply answered (message ids are per conversation): once."""
         chat = self._chats[chat_id or self.active_id]
         message = chat.conversation.message(message_id)
         prompt = chat.conversation.prompt_of(message) if message else None
-        if prompt is None:
+        if message is None or prompt is None or not chat.conversation.mark_retried(message):
             return None
         return self.send_user_message(prompt, now, chat.chat_id)
 
@@ -228,7 +231,9 @@ class ChatEngine(LinkedEngine):
             return
         if chat.conversation.streaming is not None:
             return
-        text = chat.queued.popleft()
+        message = chat.queued.popleft()
+        text = message.text
+        chat.conversation.mark_sent(message)
         chat.in_flight = True
         chat.progress_at = now
         frame = proto.user_message(text, chat.chat_id)
@@ -252,7 +257,13 @@ class ChatEngine(LinkedEngine):
             reason = f"frame for chat '{frame.chat_id}', which no conversation of this session owns"
             self._error(self._chats[self.active_id], now, reason, text)
             return
-        if chat.abandoned:
+        if frame.tag == "done" and chat.decoder.expects_done_tag():
+            # The response already ended with its message; this tag is its end too, not an error.
+            chat.decoder.decode(text)
+            chat.conversation.record(
+                now, "in", "DONE", "end of a response that ended with its message", raw=text
+            )
+        elif chat.abandoned:
             self._late(chat, frame, now, text)
         elif not chat.in_flight:
             reason = f"'{frame.tag}' frame after the response was done: no request in progress"
@@ -271,16 +282,25 @@ class ChatEngine(LinkedEngine):
                 self._error(chat, now, event.reason, event.excerpt)
                 return
         sid = chat.decoder.stream_id
-        summary = frame.chunk + (" (done)" if frame.done and frame.tag != "done" else "")
         ended = next((e for e in events if isinstance(e, ev.StreamEnd)), None)
+        # A text frame's row holds its text alone: the timeline joins a reply's rows into one run.
+        summary = frame.chunk if frame.tag != "done" else (ended.stream_id if ended else "")
         chat.conversation.record(
             now,
             "in",
             frame.tag.upper(),
-            ended.stream_id if ended else summary,
+            summary,
             raw=text,
-            stream_id=ended.stream_id if ended else sid,
+            stream_id=sid or (ended.stream_id if ended else None),
         )
+        if ended is not None and frame.tag != "done":
+            chat.conversation.record(
+                now,
+                "client",
+                "STREAM_END",
+                f"{ended.stream_id}: its last frame said done",
+                stream_id=ended.stream_id,
+            )
         for event in events:
             chat.conversation.apply(event, now)
         chat.progress_at = now
@@ -292,8 +312,10 @@ class ChatEngine(LinkedEngine):
         chat.conversation.record(
             now, "in", "LATE", f"'{frame.tag}' frame of a response given up earlier: not shown", raw=text
         )
-        if frame.tag == "done":
+        if frame.tag == "done" or (frame.tag == "message" and frame.done):
             chat.abandoned -= 1
+            if frame.tag == "message":
+                chat.decoder.late_end()  # a done tag for it may follow: that is its end too
 
     def _error(self, chat: _Chat, now: float, reason: str, raw: str) -> None:
         chat.conversation.record(now, "in", "PROTOCOL_ERROR", reason, raw=ev.excerpt(raw))

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from console import events as ev
+from console import jsonvalue
 from console.connection import ConnectionState
 from console.engines.base import LinkKeeper, LinkView
 from console.protocols.sse import SPEC_COMPONENT_FIELDS, ConversationDecoder, Decoded, ServerSentEvent
@@ -176,11 +177,29 @@ class SSEEngine(LinkView):
     def _trace(self, decoded: Decoded, sse: ServerSentEvent, now: float) -> None:
         kind = decoded.kind.upper()
         summary = decoded.message_id or ""
+        ref: str | None = None
+        stream_id = decoded.message_id
         if decoded.outcome in ("duplicate", "replayed", "held"):
             summary = f"{summary} ({decoded.outcome})"
+            stream_id = None  # not text of the message: the timeline must not join it to the run
+        texts = [event.text for event in decoded.events if isinstance(event, ev.TextDelta)]
+        if texts:  # a chunk, with any held ones it released: the text, in order
+            summary = "".join(texts)
         for event in decoded.events:
-            if isinstance(event, ev.TextDelta):
-                summary = event.text
+            summary, ref = _trace_summary(event, summary, ref)
         self.conversation.record(
-            now, "in", kind, summary, seq=None, raw=sse.data, stream_id=decoded.message_id
+            now, "in", kind, summary, seq=None, raw=sse.data, stream_id=stream_id, ref=ref
         )
+
+
+def _trace_summary(event: ev.Event, summary: str, ref: str | None) -> tuple[str, str | None]:
+    """What a timeline row says of an event, and the component it points at."""
+    match event:
+        case ev.ComponentStart(component_id=cid, type=kind):
+            return f"{kind} {cid}", cid
+        case ev.ComponentField(component_id=cid, field=name, value=value):
+            shown = value if isinstance(value, str) else jsonvalue.dumps(value)
+            return f"{name}: {shown}", cid
+        case ev.ComponentEnd(component_id=cid):
+            return cid, cid
+    return summary, ref

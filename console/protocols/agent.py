@@ -117,7 +117,8 @@ def decode(
     except jsonvalue.JsonDecodeError as exc:
         return _invalid(raw, f"malformed JSON: {exc}")
     if jsonvalue.nesting_exceeds(raw, value, max_depth):
-        return _invalid(raw, f"JSON nested deeper than {max_depth} levels")
+        # It still holds its seq, if it has one: refused, it must not open a gap.
+        return _invalid(raw, f"JSON nested deeper than {max_depth} levels", _held_seq(value))
     if type(value) is dict and value.get("type") == "TOKEN":
         # The hot path (most frames are tokens): the checks of `_token` and of the seq, inline.
         seq, chunk, stream_id = value.get("seq"), value.get("text"), value.get("stream_id")
@@ -146,6 +147,11 @@ def _decode_value(value: JsonValue, raw: str, size: int) -> Frame:
     except FrameError as exc:
         return _invalid(raw, f"{kind} frame: {exc}", seq)
     return Frame(kind, seq, event, hash(raw), size)
+
+
+def _held_seq(value: JsonValue) -> int | None:
+    held = value.get("seq") if isinstance(value, dict) else None
+    return held if isinstance(held, int) and not isinstance(held, bool) and held >= 0 else None
 
 
 def _invalid(raw: str, reason: str, seq: int | None = None) -> Frame:

@@ -15,14 +15,16 @@ Theory of operation
 `ChatDecoder(chat_id).decode(text)` returns the normalized events of one frame, for one chatId:
 
 * the first entry frame of a response opens it: `MessageStart(stream_id)`;
-* message chunks are `TextDelta`s; once a message chunk said `done`, further message chunks of the
-  same response are refused (the spec allows one message per response);
+* message chunks are `TextDelta`s; the message chunk that says `done` ends the response
+  (`StreamEnd`): "one message per response, after any ideas";
 * idea chunks open an "idea" component (`ComponentStart`) unless one is open, then append their
   chunk to its text (`ComponentField("text", chunk, append=True)`: never the whole idea so far, which
   would make a long idea cost the square of its chunks); `done` closes it (`ComponentEnd`). An idea
   chunk right after a closed idea opens the next idea: that is how two ideas are told apart. Ideas
   are accepted after the message too (the spec puts them before it): shown, not lost;
-* the `done` tag closes whatever is still open and ends the response (`StreamEnd`).
+* the `done` tag (sent by some servers, not in the spec) closes whatever is still open and ends the
+  response (`StreamEnd`), whichever of the two comes first. A done tag right after a response that
+  ended with its message is that response's, and decodes to nothing.
 
 Nothing raises: a frame that is not JSON, not an object, for another chatId, of an unknown tag,
 missing or mistyping a field, refused by the rules above or over the size limit becomes one
@@ -126,6 +128,7 @@ class ChatDecoder:
         self._prefix = stream_prefix if stream_prefix is not None else f"chat-{chat_id}"
         self._responses = 0
         self._current: _Response | None = None
+        self._ended_by_message = False  # a done tag may still follow the response that just ended
 
     @property
     def stream_id(self) -> str | None:
@@ -148,6 +151,10 @@ class ChatDecoder:
             frame = parse_frame(raw, self.max_size)
             if frame.chat_id != self.chat_id:
                 raise FrameError(f"frame for chat '{frame.chat_id}', this conversation is '{self.chat_id}'")
+            if frame.tag == "done" and self._current is None and self._ended_by_message:
+                self._ended_by_message = False
+                return []
+            self._ended_by_message = False
             if frame.tag == "done":
                 return self._end()
             if frame.tag == "message":
@@ -166,15 +173,25 @@ class ChatDecoder:
         return self._current, [MessageStart(self._current.stream_id)]
 
     def _message(self, frame: ChatFrame) -> list[Event]:
-        if self._current is not None and self._current.message_done:
-            raise FrameError("message chunk after the message was done")
         response, events = self._open()
         # An open idea is over once another entry begins: entries do not interleave on the wire.
         events += self._close_idea(response)
         if frame.chunk:
             events.append(TextDelta(response.stream_id, frame.chunk))
-        response.message_done = frame.done
+        if frame.done:  # the one message is complete: so is the response
+            self._current = None
+            self._ended_by_message = True
+            events.append(StreamEnd(response.stream_id))
         return events
+
+    def late_end(self) -> None:
+        """A response given up on ended with its message (frames the engine set aside)."""
+        self._current = None
+        self._ended_by_message = True
+
+    def expects_done_tag(self) -> bool:
+        """The last response ended with its message, and a done tag for it may still come."""
+        return self._current is None and self._ended_by_message
 
     def _idea(self, frame: ChatFrame) -> list[Event]:
         response, events = self._open()

@@ -44,7 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a host whose profile pictures viewers' browsers may load",
     )
     limits = Limits()
-    group.add_argument("--max-sessions", type=int, default=limits.max_sessions)
+    group.add_argument(
+        "--max-sessions", type=int, default=limits.max_sessions, help="sessions open at once, all visitors"
+    )
     group.add_argument(
         "--max-tabs", type=int, default=limits.max_tabs_per_visitor, help="open pages per browser"
     )

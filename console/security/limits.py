@@ -56,5 +56,13 @@ def check_session_room(sessions: int) -> None:
         )
 
 
+def check_trace_room(open_by_visitor: int) -> None:
+    cap = current().limits.max_traces_per_visitor
+    if open_by_visitor >= cap:
+        raise LimitError(
+            f"You already have {open_by_visitor} traces open (the limit is {cap}): remove one first."
+        )
+
+
 def trace_limit_text() -> str:
     return f"{current().limits.max_trace_bytes / 1024 / 1024:.0f} MB"

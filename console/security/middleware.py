@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import MutableMapping
 from typing import Final
 from urllib.parse import parse_qsl, urlencode
 
@@ -33,6 +32,7 @@ class SecurityMiddleware:
         self.policy = policy
         self.rules = OriginRules(policy)
         self.logins = auth.Logins()
+        self.guessing = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -48,28 +48,30 @@ class SecurityMiddleware:
         if origin is not None and not self.rules.origin_allowed(origin, host, str(scope.get("scheme"))):
             await refuse(scope, send, 403, "Requests from another site are refused.")
             return
-        cookies = self._visitor(scope, conn)
+        visitor, cookies = self._visitor(scope, conn)
         if self.policy.token is not None and not await self._login_gate(scope, conn, receive, send, cookies):
             return
-        if scope["type"] == "http":
-            gated = await self._upload_gate(scope, conn, receive, send)
-            if gated is None or not await self._tab_gate(scope, conn, send):
-                return
-            receive = gated
+        if scope["type"] == "http" and not (
+            await self._upload_gate(scope, conn, send) and await self._tab_gate(scope, conn, send, visitor)
+        ):
+            return
         await self.app(scope, receive, self._with_headers(scope, send, cookies))
 
     # -- gates ----------------------------------------------------------------------------------
 
-    def _visitor(self, scope: Scope, conn: HTTPConnection) -> list[str]:
-        """Every browser gets a visitor id; a new one is put into this request too, so pages see it."""
-        if _VISITOR_ID.match(conn.cookies.get(auth.VISITOR_COOKIE, "")):
-            return []
+    def _visitor(self, scope: Scope, conn: HTTPConnection) -> tuple[str, list[str]]:
+        """Every browser gets a visitor id; a new one is put into this request too, so pages see it.
+
+        Returns the id and the cookie to set (none when the browser already had one)."""
+        known = conn.cookies.get(auth.VISITOR_COOKIE, "")
+        if _VISITOR_ID.match(known):
+            return known, []
         visitor = secrets.token_urlsafe(18)
         raw = [(k, v) for k, v in scope["headers"] if k != b"cookie"]
         kept = "; ".join(f"{k}={v}" for k, v in conn.cookies.items() if k != auth.VISITOR_COOKIE)
         raw.append((b"cookie", f"{kept}; {auth.VISITOR_COOKIE}={visitor}".lstrip("; ").encode()))
         scope["headers"] = raw
-        return [auth.cookie(auth.VISITOR_COOKIE, visitor, secure=self._secure(scope))]
+        return visitor, [auth.cookie(auth.VISITOR_COOKIE, visitor, secure=self._secure(scope))]
 
     def _secure(self, scope: Scope) -> bool:
         return self.policy.secure_cookies or scope.get("scheme") in ("https", "wss")
@@ -96,8 +98,16 @@ class SecurityMiddleware:
             return True
         if path == "/metrics" and self.policy.metrics_public:
             return True
+        if auth.bearer(conn.headers.get("authorization")) is not None:
+            await self._wrong_guess()
+            await refuse(scope, send, 401, "Wrong token.")
+            return False
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        if scope["type"] == "http" and auth.token_matches(query.get("token"), self.policy.token or ""):
+        if scope["type"] == "http" and "token" in query:
+            if not auth.token_matches(query["token"], self.policy.token or ""):
+                await self._wrong_guess()
+                await refuse(scope, send, 401, "Wrong token.")
+                return False
             # A link with ?token= (the one printed at startup) logs in once and drops the token from the URL.
             rest = urlencode({k: v for k, v in query.items() if k != "token"})
             await respond(
@@ -115,6 +125,10 @@ class SecurityMiddleware:
         await refuse(scope, send, 401, "Log in first (or send the token as a bearer token).")
         return False
 
+    async def _wrong_guess(self) -> None:
+        async with self.guessing:  # wrong guesses wait in one line: parallel guessing gains nothing
+            await asyncio.sleep(auth.WRONG_TOKEN_PAUSE)
+
     def _session_cookie(self, scope: Scope) -> str:
         return auth.cookie(auth.SESSION_COOKIE, self.logins.open(), secure=self._secure(scope))
 
@@ -130,32 +144,31 @@ class SecurityMiddleware:
         if auth.token_matches(form.get("token"), self.policy.token or ""):
             await respond(send, 303, b"", [self._session_cookie(scope), *cookies], location=next_path)
             return
-        await asyncio.sleep(auth.WRONG_TOKEN_PAUSE)
+        await self._wrong_guess()
         await respond_page(send, 401, auth.login_page(next_path, "Wrong token or password."), cookies)
 
-    async def _upload_gate(
-        self, scope: Scope, conn: HTTPConnection, receive: Receive, send: Send
-    ) -> Receive | None:
-        """A trace upload over the size cap is refused before its body is read."""
+    async def _upload_gate(self, scope: Scope, conn: HTTPConnection, send: Send) -> bool:
+        """A trace upload over the size cap is refused before its body is read (the server itself
+        reads no more than Content-Length says)."""
         if scope["method"] != "POST" or not limits.UPLOAD_PATH.match(scope["path"]):
-            return receive
+            return True
         cap = self.policy.limits.max_trace_bytes
         length = conn.headers.get("content-length", "")
         if not length.isdigit():
             await refuse(scope, send, 411, "An upload must say its size.")
-            return None
+            return False
         # The multipart envelope adds a little to the file itself.
         if int(length) > cap + 64 * 1024:
             await refuse(
                 scope, send, 413, f"The file is too large: the limit is {limits.trace_limit_text()}."
             )
-            return None
-        return _capped(receive, int(length))
+            return False
+        return True
 
-    async def _tab_gate(self, scope: Scope, conn: HTTPConnection, send: Send) -> bool:
+    async def _tab_gate(self, scope: Scope, conn: HTTPConnection, send: Send, visitor: str) -> bool:
         if scope["method"] != "GET" or not _wants_page(conn):
             return True
-        problem = limits.check_tab_room(conn.cookies.get(auth.VISITOR_COOKIE, ""))
+        problem = limits.check_tab_room(visitor)
         if problem is None:
             return True
         await respond_page(send, 429, _message_page(problem), [])
@@ -173,7 +186,7 @@ class SecurityMiddleware:
             if message["type"] == "http.response.start":
                 extra = [(b"set-cookie", c.encode()) for c in cookies]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
-                if _is_html(message):
+                if _is_html(message) and scope["method"] != "HEAD":
                     held.append(message)  # the page's body is needed to write the nonce
                     return
                 message["headers"] = secure_headers(message["headers"], headers.PLAIN_CSP)
@@ -279,18 +292,3 @@ async def _read_body(receive: Receive, cap: int) -> bytes:
         body += chunk
         if len(body) > cap or not message.get("more_body", False):
             return body[:cap]
-
-
-def _capped(receive: Receive, declared: int) -> Receive:
-    """A body longer than its Content-Length ends there (the server would take it as the next request)."""
-    seen = [0]
-
-    async def limited() -> MutableMapping[str, object]:
-        message = await receive()
-        if message["type"] == "http.request":
-            seen[0] += len(message.get("body", b""))
-            if seen[0] > declared:
-                return {"type": "http.disconnect"}
-        return message
-
-    return limited

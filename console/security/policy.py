@@ -24,6 +24,7 @@ class Limits:
     max_sessions: int = 100
     max_tabs_per_visitor: int = 12
     max_trace_bytes: int = 25 * 1024 * 1024
+    max_traces_per_visitor: int = 8  # so one visitor's opened files cannot fill the session cap
 
 
 @dataclass(frozen=True, slots=True)

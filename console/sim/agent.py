@@ -85,6 +85,7 @@ class _Frame:
     text: str
     ref: str | None = None  # the call_id of a TOOL_CALL, the challenge of a PING
     delivery: Delivery = CLEAN
+    sent: bool = False  # on the wire at least once (a replayed PING is not a new PING)
 
 
 @dataclass(slots=True)
@@ -191,6 +192,7 @@ class _Conn:
         self.deadlines: dict[str, asyncio.TimerHandle] = {}
         self.expired: set[str] = set()
         self.answered: set[str] = set()
+        self.replayed: set[str] = set()  # challenges of PINGs this connection got only as replays
         self.missed = 0
         self.grace: asyncio.TimerHandle | None = None
         self.tasks: list[asyncio.Task[None]] = []
@@ -534,6 +536,9 @@ class AgentSimulator:
             )
         elif echo in conn.answered:
             self._record(s, conn, "pong", "info", echo=echo, detail="repeat PONG for an answered PING")
+        elif echo in conn.replayed:
+            # Its first copy may never have reached the client: answering the replay is not wrong.
+            self._record(s, conn, "pong", "info", echo=echo, detail="PONG for a replayed PING")
         else:
             self._record(
                 s, conn, "pong", "violation", echo=echo, detail="echo matches no PING sent on this connection"
@@ -676,10 +681,15 @@ class AgentSimulator:
                 s.sent_epoch, s.sent_high = epoch, frame.seq
             elif epoch == s.sent_epoch:
                 s.sent_high = max(s.sent_high, frame.seq)
-        if frame.kind == "PING" and frame.ref is not None:
+        if frame.kind == "PING" and frame.ref is not None and not frame.sent:
+            # As the published server: only a PING's first send awaits a PONG; a replayed copy was
+            # answered already (or is lost with its connection), and a client answers it no more.
             self._ping_sent(conn, frame.ref, now)
+        elif frame.kind == "PING" and frame.ref is not None:
+            conn.replayed.add(frame.ref)
         elif frame.kind == "TOOL_CALL" and frame.ref is not None:
             s.call_sent[frame.ref] = now
+        frame.sent = True
         return True
 
     # -- heartbeats ---------------------------------------------------------------------------------------------

@@ -80,6 +80,9 @@ class ChatSimConfig:
     store_path: str | None = None  # SQLite file of the conversations; None keeps them in memory only
     history_limit: int = 40  # turns sent back to the model with each request
     system_prompt: str = SYSTEM_PROMPT
+    # Seed 002's backend ends every response with `{"chatId", "tag": "done"}`; its spec never says so
+    # (a response is over when its one message is done). False serves the spec to the letter.
+    done_tag: bool = True
 
     @property
     def uses_llm(self) -> bool:
@@ -308,6 +311,14 @@ _NOTHING_TO_SAVE = (
     "There's nothing to save yet. Ask me for some suggestions first, then tell me to save them.",
     "I don't have anything to save yet: ask me to list or suggest something first.",
 )
+_ALREADY_SAVED = (
+    "Those are saved already: {items}. You'll find them in your ideas.",
+    "Already done: {items} are in your ideas list.",
+)
+_WHICH_TOPIC = (
+    "Happy to! Ideas about what? For example: dinner, a weekend trip, a gift, or names for a project.",
+    "Sure. What should the ideas be about? A trip, a recipe, a book to read, a project name…",
+)
 _SUGGESTED = (
     "Here are a few {topic}. I've saved them as ideas so you can come back to them.",
     "Some {topic} to consider; each one is saved as an idea.",
@@ -381,10 +392,14 @@ class ScriptedResponder:
         lowered = message.lower()
         topic_words, topic, items = _topic(lowered)
         if _SAVE_WORDS.search(lowered):
-            saved = _items_to_save(history, message)
-            if not saved:
-                return [("message", rng.choice(_NOTHING_TO_SAVE))]
-            return [*(("idea", item) for item in saved), ("message", rng.choice(_SAVED))]
+            saved, kept = _items_to_save(history, message)
+            if saved:
+                return [*(("idea", item) for item in saved), ("message", rng.choice(_SAVED))]
+            if kept:  # what the user means is in the ideas list already
+                return [("message", rng.choice(_ALREADY_SAVED).format(items=_spoken(kept)))]
+            return [("message", rng.choice(_NOTHING_TO_SAVE))]
+        if _SUGGEST_WORDS.search(lowered) and not topic_words and _subject(message) == "this":
+            return [("message", rng.choice(_WHICH_TOPIC))]
         if _SUGGEST_WORDS.search(lowered):
             picked = rng.sample(items, k=min(len(items), rng.randint(2, 4)))
             return [
@@ -410,11 +425,11 @@ def _topic(lowered: str) -> tuple[bool, str, tuple[str, ...]]:
             return True, name, items
     subject = _subject(lowered)
     generic = (
-        f"A weekend experiment with {subject}",
-        f"A reading list on {subject}",
-        f"Ask an expert about {subject}",
-        f"A one-page plan for {subject}",
-        f"Three questions about {subject}",
+        f"Sketch a one-page plan for {subject}",
+        f"Collect three examples of {subject} you like, and say why",
+        f"Ask someone who has done {subject} what they would do differently",
+        f"Block one evening this week for {subject}",
+        f"Write down the one question about {subject} you most want answered",
     )
     return False, f"ideas about {subject}", generic
 
@@ -427,17 +442,29 @@ def _subject(message: str) -> str:
     return " ".join(words) or "this"
 
 
-def _items_to_save(history: Sequence[ChatTurn], message: str) -> list[str]:
-    """What "save them" refers to: quoted text in the request, else the items of the last list."""
+def _items_to_save(history: Sequence[ChatTurn], message: str) -> tuple[list[str], list[str]]:
+    """What "save them" refers to, and what is saved already: quoted text in the request, else the
+    items of the latest list; if the latest reply with items saved them as ideas, those (kept)."""
     quoted = [a or b for a, b in _QUOTED.findall(message)]
     if quoted:
-        return quoted
+        return quoted, []
     for turn in reversed(history):
         if turn.role != "assistant":
             continue
-        text = "\n".join(value for tag, value in parse(turn.content) if tag == "message")
-        return [item.strip("*_ ") for item in _LIST_ITEM.findall(text)]
-    return []
+        entries = parse(turn.content)
+        ideas = [value for tag, value in entries if tag == "idea"]
+        if ideas:
+            return [], ideas
+        text = "\n".join(value for tag, value in entries if tag == "message")
+        listed = [item.strip("*_ ") for item in _LIST_ITEM.findall(text)]
+        if listed:
+            return listed, []
+    return [], []
+
+
+def _spoken(items: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 # -- the server -----------------------------------------------------------------------------------
@@ -576,7 +603,8 @@ class ChatSimulator:
             await _send_all(ws, writer.finish())
             if not failed:
                 store.append(chat_id, "assistant", render(writer.entries))
-            await ws.send(done_frame(chat_id))
+            if self.config.done_tag:
+                await ws.send(done_frame(chat_id))
         except ConnectionClosed:
             pass  # the client is gone (or was dropped): the rest of the answer has nowhere to go
 

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # clear error; only a frame too big to hold at all closes the connection.
 MAX_WIRE_FRAME = 64 * 1024 * 1024
 DECODE_IN_THREAD = 256 * 1024  # bytes
+PEEK_SIZE = 1024  # a PING is a small frame: larger messages are not looked into ahead of their turn
 
 
 def backoff(initial: float = 0.5, factor: float = 2.0, cap: float = 10.0) -> Iterator[float]:
@@ -216,6 +217,9 @@ class WebSocketClient(Generic[E]):
         """A message to decode off the event loop (`_receive_large`)."""
         return False
 
+    def _peek(self, message: str | bytes) -> None:
+        """A message just read, before the ones ahead of it are applied (for heartbeats)."""
+
     async def _receive_large(self, message: str | bytes) -> None:
         self._receive(message)
 
@@ -246,7 +250,11 @@ class WebSocketClient(Generic[E]):
         """One connection, until it ends: (it was made, why it ended)."""
         try:
             ws = await open_link(
-                self.url, self._on_message, open_timeout=self._open_timeout, max_size=MAX_WIRE_FRAME
+                self.url,
+                self._on_message,
+                open_timeout=self._open_timeout,
+                max_size=MAX_WIRE_FRAME,
+                peek=self._peek,
             )
         except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
             return False, f"cannot connect: {exc or type(exc).__name__}"
@@ -324,6 +332,12 @@ class AgentClient(WebSocketClient[AgentEngine]):
 
     def _wants_reconnect(self) -> bool:
         return self.engine.wants_reconnect
+
+    def _peek(self, message: str | bytes) -> None:
+        # A PING behind a flood is answered when it is read, not when the flood ahead has been applied.
+        if len(message) <= PEEK_SIZE and isinstance(message, str) and '"PING"' in message:
+            self.engine.heartbeat_ahead(message, self._clock())
+            self._flush_soon()
 
     def _is_large(self, message: str | bytes) -> bool:
         # Parsing megabytes takes tens of ms: not on the loop the other sessions share.

@@ -2,10 +2,16 @@
 
 websockets' asyncio connection hands every message to a reader task through a queue and a future,
 and every send is a coroutine that waits for the write buffer. At 1,000 sessions that machinery cost
-more CPU than decoding and applying the frames. Here each complete message goes from
-`data_received` straight to a callback, in arrival order, and whatever the protocol has to write
-(the frames we send, answers to WebSocket pings, the closing handshake) is written at once.
-Frames are small; the kernel's and the transport's buffers absorb them, so there is no backpressure.
+more CPU than decoding and applying the frames. Here each complete message goes to a callback, in
+arrival order, and whatever the protocol has to write (the frames we send, answers to WebSocket pings,
+the closing handshake) is written at once.
+
+A flood must not hold the event loop: one read can bring thousands of small frames, and applying them
+all in one callback stalled every other session for seconds. The bytes read are parsed and the
+messages applied a slice at a time (`SLICE_SECONDS` of work per loop iteration); reading pauses while
+more than `BACKLOG_BYTES` wait, so a flood costs bounded memory and the server's writes back up
+instead; a link busy with a flood takes at most half of the loop's time. Parsing runs ahead of applying, and `peek` sees each message as soon as it is parsed: that
+is how a heartbeat is answered before the flood queued in front of it has been applied.
 
 A server that ignores our closing handshake (sent when we close, or when its data broke the protocol:
 invalid UTF-8 in a text frame, a frame over the size limit) is cut off after `CLOSE_TIMEOUT` seconds,
@@ -21,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import cast
 
@@ -34,6 +41,9 @@ Message = str | bytes
 CLOSE_TIMEOUT = 5.0  # seconds for the server to answer our close frame before the socket is cut
 PING_INTERVAL = 20.0  # seconds of silence from the server before a WebSocket ping
 PING_TIMEOUT = 20.0  # seconds after that ping before a silent connection is given up
+SLICE_SECONDS = 0.005  # work on received messages per loop iteration
+PARSE_BYTES = 64 * 1024  # bytes parsed per slice: a slice's parsing stays within a few ms
+BACKLOG_BYTES = 4 * 1024 * 1024  # received and not applied yet, past which reading pauses
 
 
 class LinkFailed(InvalidHandshake):
@@ -43,9 +53,15 @@ class LinkFailed(InvalidHandshake):
 class Link(asyncio.Protocol):
     """A client connection: messages to `on_message` once started, in order; `send` to write one."""
 
-    def __init__(self, protocol: ClientProtocol, on_message: Callable[[Message], None]) -> None:
+    def __init__(
+        self,
+        protocol: ClientProtocol,
+        on_message: Callable[[Message], None],
+        peek: Callable[[Message], None] | None = None,
+    ) -> None:
         self.protocol = protocol
         self.on_message = on_message
+        self.peek = peek  # sees each message when it is parsed, before the ones ahead are applied
         loop = asyncio.get_running_loop()
         self.opened: asyncio.Future[None] = loop.create_future()
         self.lost: asyncio.Future[None] = loop.create_future()
@@ -53,7 +69,14 @@ class Link(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._fragments: list[bytes] = []
         self._text = True  # the opcode of the message being reassembled
-        self._early: list[Message] | None = []  # what arrived before `start`, None after it
+        self._started = False  # messages are held until the session is ready for them
+        self._raw: deque[bytes] = deque()  # read, not parsed yet
+        self._backlog: deque[Message] = deque()  # parsed, not applied yet
+        self._pending_bytes = 0  # in both
+        self._scheduled = False  # a slice is due
+        self._paused = False  # reading paused: too much waits
+        self._eof = False  # the server's end of the stream, to be parsed after what came before it
+        self._idle = asyncio.Event()  # nothing waits to be applied
         self.ping_interval = PING_INTERVAL
         self.ping_timeout = PING_TIMEOUT
         self._heard_at = time.monotonic()  # the last byte from the server
@@ -62,9 +85,11 @@ class Link(asyncio.Protocol):
 
     def start(self) -> None:
         """The session is ready: deliver what came with the handshake, then every message on arrival."""
-        early, self._early = self._early or [], None
-        for message in early:
-            self._hand_over(message)
+        self._started = True
+        if self.peek is not None:
+            for message in list(self._backlog):
+                self._peek(message)
+        self._work()
 
     # -- what the client uses -----------------------------------------------------------------------
 
@@ -105,6 +130,8 @@ class Link(asyncio.Protocol):
         """Ping a silent server; give up on one that stays silent (call it a few times a second)."""
         if self.protocol.state is not State.OPEN:
             return
+        if self._paused:
+            self._heard_at = now  # we stopped reading, not the server writing
         if self._pinged_at is None:
             if now - self._heard_at >= self.ping_interval:
                 self.protocol.send_ping(b"keepalive")
@@ -114,8 +141,13 @@ class Link(asyncio.Protocol):
             self.abort()
 
     async def wait_closed(self) -> None:
-        """Until the connection has ended; raises what `on_message` raised, if it did."""
+        """Until the connection has ended and what it brought is applied; raises what `on_message`
+        raised, if it did."""
         await asyncio.shield(self.lost)
+        while self._started and self.error is None and (self._raw or self._backlog or self._eof):
+            self._idle.clear()
+            self._work()
+            await self._idle.wait()
         if self.error is not None:
             raise self.error
 
@@ -136,6 +168,86 @@ class Link(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._heard_at = time.monotonic()
         self._pinged_at = None  # any byte answers the ping: the server is there
+        if not self.opened.done():
+            self._parse(data)  # the handshake's response, and whatever came with it
+            return
+        self._raw.append(data)
+        self._pending_bytes += len(data)
+        self._work()
+
+    def eof_received(self) -> None:
+        self._eof = True
+        self._work()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True
+        if not self.opened.done():
+            self._end_of_stream()
+            self.opened.set_exception(LinkFailed(f"connection closed during the handshake: {exc or 'EOF'}"))
+            self.opened.exception()  # retrieved: nobody may be waiting any more
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+        self._transport = None
+        if not self._started or self.error is not None:
+            self._end_of_stream()
+        self.lost.set_result(None)
+        self._work()
+
+    # -- flow: a slice of work per loop iteration ---------------------------------------------------
+
+    def _work(self) -> None:
+        """Work on what was received now, unless a slice is due anyway."""
+        if not self._scheduled:
+            self._slice()
+
+    def _slice(self) -> None:
+        self._scheduled = False
+        if not self._started or self.error is not None:
+            self._idle.set()
+            return
+        deadline = time.perf_counter() + SLICE_SECONDS
+        parsed = 0
+        # Parse ahead of applying (bounded): heartbeats in what is parsed are seen at once.
+        while self._raw and parsed < PARSE_BYTES and len(self._backlog) < 100_000 and self.error is None:
+            chunk = self._raw.popleft()
+            if len(chunk) > PARSE_BYTES:
+                chunk, rest = chunk[:PARSE_BYTES], chunk[PARSE_BYTES:]
+                self._raw.appendleft(rest)
+            self._pending_bytes -= len(chunk)
+            parsed += len(chunk)
+            self._parse(chunk)
+        if self._eof and not self._raw:
+            self._end_of_stream()
+        backlog = self._backlog
+        while backlog and self.error is None:
+            message = backlog.popleft()
+            self._pending_bytes -= len(message)
+            self._hand_over(message)
+            if time.perf_counter() >= deadline:
+                break
+        more = (bool(self._raw) or bool(backlog)) and self.error is None
+        if more:
+            # The next slice after as long again: a flood gets at most half of the loop, and whatever
+            # else waits (other sessions, pages, a scrape) runs in between.
+            self._scheduled = True
+            asyncio.get_running_loop().call_later(SLICE_SECONDS, self._slice)
+        else:
+            self._idle.set()
+        self._flow_control()
+
+    def _flow_control(self) -> None:
+        transport = self._transport
+        if transport is None:
+            return
+        over = self._pending_bytes > BACKLOG_BYTES
+        if over != self._paused:
+            self._paused = over
+            if over:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
+
+    def _parse(self, data: bytes) -> None:
         self.protocol.receive_data(data)
         events = self.protocol.events_received()
         self._write()
@@ -147,23 +259,14 @@ class Link(asyncio.Protocol):
                     self.opened.set_result(None)
                 else:
                     self.opened.set_exception(self.protocol.handshake_exc)
-            if self.error is not None:
-                return
 
-    def eof_received(self) -> None:
-        self.protocol.receive_eof()
-        self.protocol.events_received()
-        self._write()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.protocol.receive_eof()
-        if not self.opened.done():
-            self.opened.set_exception(LinkFailed(f"connection closed during the handshake: {exc or 'EOF'}"))
-            self.opened.exception()  # retrieved: nobody may be waiting any more
-        self._fragments.clear()
-        if self._close_timer is not None:
-            self._close_timer.cancel()
-        self.lost.set_result(None)
+    def _end_of_stream(self) -> None:
+        if self._eof:
+            self._eof = False
+            self.protocol.receive_eof()
+            self.protocol.events_received()
+            self._write()
+            self._fragments.clear()
 
     # -- internals ----------------------------------------------------------------------------------
 
@@ -193,10 +296,17 @@ class Link(asyncio.Protocol):
                 return
         else:
             message = data
-        if self._early is not None:
-            self._early.append(message)
-            return
-        self._hand_over(message)
+        self._backlog.append(message)
+        self._pending_bytes += len(message)
+        if self._started and self.peek is not None:
+            self._peek(message)
+
+    def _peek(self, message: Message) -> None:
+        assert self.peek is not None
+        try:
+            self.peek(message)
+        except Exception as exc:
+            self.fail(exc)
 
     def _hand_over(self, message: Message) -> None:
         if self.error is not None:
@@ -222,7 +332,12 @@ class Link(asyncio.Protocol):
 
 
 async def open_link(
-    url: str, on_message: Callable[[Message], None], *, open_timeout: float, max_size: int
+    url: str,
+    on_message: Callable[[Message], None],
+    *,
+    open_timeout: float,
+    max_size: int,
+    peek: Callable[[Message], None] | None = None,
 ) -> Link:
     """Connect and complete the handshake within `open_timeout` seconds."""
     uri = parse_uri(url)
@@ -230,7 +345,7 @@ async def open_link(
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(open_timeout):
         _, link = await loop.create_connection(
-            lambda: Link(protocol, on_message),
+            lambda: Link(protocol, on_message, peek),
             uri.host,
             uri.port,
             ssl=True if uri.secure else None,

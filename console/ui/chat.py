@@ -89,7 +89,11 @@ def json_preview(value: JsonValue) -> str:
 
 def json_section(title: str, value: JsonValue) -> None:
     """Short JSON inline on one line; long JSON folded under its title, pretty-printed."""
-    compact = jsonvalue.dumps(value)
+    try:
+        compact = jsonvalue.dumps(value)
+    except TypeError:  # nested past what the encoder writes: a dialect let it through
+        ui.label(f"{title}: nested too deep to show").classes("ac-json ac-json-row")
+        return
     if len(compact) <= COMPACT_JSON:
         # One element, its title drawn by CSS: a long chat has hundreds of these to mount.
         ui.label(compact).classes("ac-json ac-json-row").props.update({"data-title": title})
@@ -247,9 +251,12 @@ class MessageView:
             with self.footer, ui.element("div").classes("ac-interrupted").props("data-testid=interrupted"):
                 ui.icon("warning", size="1.1em")
                 ui.label(f"Interrupted{': ' + self.message.note if self.message.note else ''}")
-                ui.button("Retry", icon="refresh", on_click=lambda: self.on_retry(self.message)).props(
-                    "flat dense size=sm data-testid=retry-button"
-                )
+                if self.message.retried:  # asked again once: the button does not invite a second time
+                    ui.label("— asked again below").props("data-testid=retried")
+                else:
+                    ui.button("Retry", icon="refresh", on_click=lambda: self.on_retry(self.message)).props(
+                        "flat dense size=sm data-testid=retry-button"
+                    )
 
 
 class ChatView:
@@ -323,9 +330,10 @@ class ChatView:
                 view = self._block_view(m, i)
                 if isinstance(view, StreamText):
                     self._pending.setdefault(view.id, []).append(text)
-            case MessageAdded(message=m):
+            case MessageAdded(message=m, after=after):
                 with self.column:
                     self._add_message(m)
+                self._place_after(m.id, after)
             case BlockAdded(message=m, block_index=i):
                 message_view = self.views.get(m.id)
                 if message_view is not None and len(message_view.blocks) == i:
@@ -370,6 +378,13 @@ class ChatView:
 
     def _add_message(self, message: Message) -> None:
         self.views[message.id] = MessageView(message, self._retry, self.markdown)
+
+    def _place_after(self, message_id: str, after: str | None) -> None:
+        """A reply to an earlier prompt goes right under it (queued prompts stay below)."""
+        anchor = self.views.get(after) if after else None
+        if anchor is not None:
+            children = self.column.default_slot.children
+            self.views[message_id].root.move(target_index=children.index(anchor.root) + 1)
 
     def _draw_notices(self) -> None:
         labels = self._notice_labels

@@ -8,7 +8,7 @@ from nicegui import events, ui
 
 from console.clients import SessionClient
 from console.connection import ConnectionState
-from console.session import Change, ConnectionChanged, MessageStatusChanged
+from console.session import Change, ConnectionChanged, Conversation, MessageStatusChanged
 from console.transport.sse import SSEClient
 from console.ui.elements import on_leave
 
@@ -46,6 +46,19 @@ class ChatInput(ui.element, component="composer.js"):
             self.update()
 
 
+def composer_hint(conversation: Conversation) -> str:
+    """What the line under the input says: only what is true (nothing in flight is not "replying")."""
+    if conversation.link.state is ConnectionState.CLOSED:
+        return "This session is closed."
+    if conversation.replying:
+        return "The agent is replying; a new message is sent when the reply ends."
+    if conversation.queued and not conversation.link.live:
+        return "Not connected: queued messages are sent when the connection is back."
+    if conversation.queued:
+        return "Queued: sent next."
+    return ""
+
+
 class Composer:
     def __init__(self, client: SessionClient) -> None:
         self.client = client
@@ -80,9 +93,4 @@ class Composer:
     def _refresh(self) -> None:
         closed = self.client.conversation.link.state is ConnectionState.CLOSED
         self.input.set_disabled(closed)
-        if closed:
-            self.hint.set_text("This session is closed.")
-        elif not self.client.idle:
-            self.hint.set_text("The agent is replying; a new message is sent when the reply ends.")
-        else:
-            self.hint.set_text("")
+        self.hint.set_text(composer_hint(self.client.conversation))

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 CSS = (Path(__file__).parent / "inspector.css").read_text()
 CHANGES_SHOWN = 200  # items in the changed-path list; the arrows step through all of them
 HITS_SHOWN = 200
+SEARCH_PAUSE = 0.15  # seconds of no typing before the context is searched
 
 
 def _clock(entry: ContextEntry) -> str:
@@ -172,13 +173,14 @@ class ContextInspector:
     def _build_search(self) -> None:
         with ui.element("div").classes("ac-insp-row"):
             self.search_input = (
-                ui.input(placeholder="Search keys and values")
+                ui.input(placeholder="Search keys and values…")
                 .props("dense outlined clearable data-testid=context-search")
                 .classes("grow min-w-0")
                 .mark("context-search")
             )
-            self.search_input.on("keydown.enter", self._on_search)
-            self.search_input.on("clear", self._on_search)
+            # As the timeline's search: hits follow the typing (a pause of SEARCH_PAUSE), Enter at once.
+            self.search_input.on_value_change(lambda: self._on_search(SEARCH_PAUSE))
+            self.search_input.on("keydown.enter", lambda: self._on_search())
             self.hits_label = ui.label().classes("ac-insp-muted").props("data-testid=search-count")
         self.hits = PathList("search-hit", self._jump_to_hit).props("data-testid=search-hits")
         self.hits_more = ui.label().classes("ac-insp-muted")
@@ -377,12 +379,16 @@ class ContextInspector:
 
     # -- search ---------------------------------------------------------------------------------
 
-    def _on_search(self) -> None:
+    def _on_search(self, pause: float = 0.0) -> None:
         value = self.search_input.value
         self.query = value.strip() if isinstance(value, str) else ""
-        background_tasks.create(self._search(self.query), name="context search")
+        background_tasks.create(self._search(self.query, pause), name="context search")
 
-    async def _search(self, query: str) -> None:
+    async def _search(self, query: str, pause: float = 0.0) -> None:
+        if pause:
+            await asyncio.sleep(pause)
+            if self.query != query:
+                return  # typed on: the newer search runs
         step, shown = self.step, self.shown
         if step is None or shown is None or not query:
             self._draw_hits(None)

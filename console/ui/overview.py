@@ -20,6 +20,7 @@ from nicegui.events import GenericEventArguments
 from console.connection import ConnectionState
 from console.jsonvalue import JsonValue
 from console.metrics import LOOP_LAG, STATES
+from console.security.limits import this_visitor
 from console.supervisor import Health, Summary, Supervisor
 from console.ui.overview_add import AddSessionDialog
 from console.ui.overview_model import counters, passes, sort_key, spark, state_label
@@ -223,6 +224,7 @@ class Overview:
     def __init__(self, supervisor: Supervisor) -> None:
         self.supervisor = supervisor
         self.view = _View()
+        self.visitor = this_visitor()  # another visitor's uploaded traces are not listed
         self._cards: dict[str, _Card] = {}
         self._membership = -1
         self._sample = -1
@@ -341,7 +343,7 @@ class Overview:
         """Cards for sessions added since the last refresh; none for those removed."""
         sup = self.supervisor
         self._membership = sup.membership
-        ids = sup.ids
+        ids = [sid for sid in sup.ids if (e := sup.hub.get(sid)) is None or e.visible_to(self.visitor)]
         gone: list[SessionCard] = []
         for sid in [sid for sid in self._cards if sid not in ids]:
             if self.removals.keeps(sid):

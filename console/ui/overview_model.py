@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from console.connection import ConnectionState
+from console.plain import explain
 from console.supervisor import CRASHED, Health
 from console.ui.status import LABELS
 
@@ -40,6 +41,9 @@ def state_label(health: Health) -> str:
     if health.state == CRASHED:
         wait = health.restart_in or 0.0
         return f"Crashed — restart in {wait:.0f} s" if wait >= 0.5 else "Crashed — restarting"
+    if health.state == S.CLOSED and health.detail:
+        # The words the session's own page uses (e.g. "Conversation complete"): one name per state.
+        return health.detail[:1].upper() + health.detail[1:]
     label = LABELS[S(health.state)]
     if health.attempt and health.state in (S.RECONNECTING, S.CONNECTING):
         label = f"{label} attempt {health.attempt}"
@@ -57,6 +61,9 @@ def counters(health: Health) -> str:
         f"{health.pending_tools} tool" if health.pending_tools else "",
         f"{health.seq.held} held" if health.seq and health.seq.held else "",
     ]
+    if health.attempt and health.state in (S.RECONNECTING, S.CONNECTING) and health.detail:
+        # Not "no errors" beside "attempt 43": why the attempts fail, in words.
+        parts.insert(0, f"{health.attempt} failed: {explain(health.detail)}")
     quiet = health.since_last_event
     if quiet is not None and quiet >= 5:
         parts.append(f"quiet {quiet:.0f} s")

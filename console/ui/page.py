@@ -7,12 +7,17 @@ from pathlib import Path
 from nicegui import ui
 
 from console.clients import Target
+from console.connection import ConnectionState, LinkStatus
+from console.otel.status import ExportStatus
+from console.security.limits import LimitError, check_session_room, check_trace_room, this_visitor
+from console.session import ConnectionChanged
 from console.sessions import SessionEntry, SessionHub
 from console.supervisor import Supervisor
 from console.trace_io import ReplayClient
 from console.ui.chat import ChatView
 from console.ui.composer import Composer
-from console.ui.elements import Scope
+from console.ui.elements import Scope, on_leave
+from console.ui.examples import ExamplePrompts
 from console.ui.inspector import ContextInspector
 from console.ui.narration import Narrator
 from console.ui.overview import Overview
@@ -23,20 +28,31 @@ CSS = (Path(__file__).parent / "style.css").read_text()
 TAILWIND = Path(__file__).parent / "tailwind.css"  # built by scripts/build_tailwind.py
 
 
+# Dark mode is the browser's choice, kept in its storage: every page of the console opens in it.
+DARK_KEEP = (
+    "<script>addEventListener('DOMContentLoaded', () => {"
+    " if (localStorage.getItem('ac-dark') === 'true') Quasar.Dark.set(true); });</script>"
+)
+DARK_TOGGLE = (
+    "const on = !Quasar.Dark.isActive; Quasar.Dark.set(on); localStorage.setItem('ac-dark', String(on));"
+)
+
+
 def frame(title: str) -> ui.label:
     """What every page shares: styles, header with title and dark-mode switch; returns the title."""
     ui.add_css(CSS)
+    ui.add_head_html(DARK_KEEP)
+    ui.page_title(f"{title} · Agent Console")
     ui.query(".nicegui-content").classes("p-0 gap-0 h-[100dvh] flex-nowrap")
-    dark = ui.dark_mode()
     with ui.row().classes("w-full items-center gap-3 px-4 py-2 bg-slate-900 text-white no-wrap shrink-0"):
         ui.link("Agent Console", "/").classes(
             "text-lg font-semibold text-white no-underline whitespace-nowrap"
         )
         heading = ui.label(title).classes("text-slate-300 truncate min-w-0 max-sm:hidden")
         ui.space()
-        ui.button(icon="dark_mode", on_click=dark.toggle).props("flat round dense color=white").tooltip(
-            "Dark mode"
-        )
+        ui.button(icon="dark_mode", on_click=lambda: ui.run_javascript(DARK_TOGGLE)).props(
+            "flat round dense color=white aria-label='Dark mode' data-testid=dark-mode"
+        ).tooltip("Dark mode")
     return heading
 
 
@@ -86,7 +102,7 @@ def session_body(entry: SessionEntry, heading: ui.label, narrate: bool, hub: Ses
         side = side_panels(entry, on_open)
         with toolbar:
             ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side)).props(
-                "flat round dense data-testid=toggle-panels"
+                "flat round dense data-testid=toggle-panels aria-label='Timeline and context'"
             ).tooltip("Timeline and context")
         chat.move(target_index=0)
     return body
@@ -98,39 +114,97 @@ def open_replay(hub: SessionHub, replay: ReplayClient, body: Scope, heading: ui.
     In place, not by loading its page: a new page costs the browser a long task to start NiceGUI before
     it draws anything, and the trace's session gets an address of its own all the same.
     """
-    entry = hub.add(Target("agent", replay.url), name=f"trace {replay.name}", client=replay)
+    visitor = this_visitor()
+    try:
+        check_session_room(len(hub.sessions))
+        check_trace_room(sum(1 for e in hub.sessions.values() if e.owner == visitor))
+    except LimitError as exc:
+        ui.notify(str(exc), type="negative")
+        return
+    # The trace is the visitor's own: nobody else sees it listed or can open its page.
+    entry = hub.add(Target("agent", replay.url), name=f"trace {replay.name}", client=replay, owner=visitor)
     parent = body.parent_slot.parent if body.parent_slot is not None else ui.context.client.content
     body.delete()
     with parent:
         session_body(entry, heading, False, hub)
         heading.set_text(session_title(entry))
+        ui.page_title(f"{session_title(entry)} · Agent Console")
         ui.navigate.history.push(f"/session/{entry.id}")
 
 
 def chat_column(entry: SessionEntry) -> ui.element:
     """Status bar, chat and composer; returns the status bar so the page can add its buttons."""
     conversation = entry.client.conversation
-    with ui.row().classes("w-full items-center px-4 py-1 gap-2 border-b no-wrap shrink-0") as toolbar:
-        ui.label(entry.target.url).classes("text-xs text-slate-500 truncate")
-        ui.space()
-        StatusChip(conversation)
-        with ui.button(icon="more_vert").props("flat round dense data-testid=session-menu"), ui.menu():
-            ui.menu_item("Drop connection (test recovery)", on_click=entry.client.drop).props(
-                "data-testid=drop-connection"
-            )
+    replay = isinstance(entry.client, ReplayClient)
+    bar = "ac-session-bar w-full items-center px-4 py-1 gap-2 border-b no-wrap shrink-0"
+    with ui.row().classes(bar) as toolbar:
+        url = ui.label(entry.target.url).classes("ac-session-url text-xs text-slate-500")
+        url.props["title"] = entry.target.url
+        if replay:
+            ui.label("Replay").classes("ac-status").props("data-testid=connection-status data-state=replay")
+        else:
+            StatusChip(conversation)
+            session_menu(entry)
     # The banner floats over the chat: it never pushes what the user is reading.
     with ui.element("div").classes("relative w-full grow min-h-0 flex flex-col flex-nowrap"):
         ChatView(conversation, entry.client.retry)
         Banner(conversation)
     with ui.element("div").classes("w-full pt-2 border-t shrink-0"):
-        Composer(entry.client)
+        if isinstance(entry.client, ReplayClient):
+            replay_bar(entry.client)
+        else:
+            ExamplePrompts(entry.client)
+            Composer(entry.client)
     return toolbar
+
+
+def session_menu(entry: SessionEntry) -> None:
+    """The ⋮ menu; "Drop connection" only while there is a connection to drop."""
+    with (
+        ui.button(icon="more_vert").props(
+            "flat round dense data-testid=session-menu aria-label='Session actions'"
+        ),
+        ui.menu(),
+    ):
+        drop = ui.menu_item("Drop connection (test recovery)", on_click=entry.client.drop).props(
+            "data-testid=drop-connection"
+        )
+        no_drop = ui.menu_item("Nothing to do: the connection is closed").props("disable")
+
+    def show(status: LinkStatus) -> None:
+        closed = status.state is ConnectionState.CLOSED
+        drop.set_visibility(not closed)
+        no_drop.set_visibility(closed)
+
+    show(entry.client.conversation.link)
+    on_leave(
+        entry.client.conversation.subscribe(
+            lambda change: show(change.status) if isinstance(change, ConnectionChanged) else None,
+            deltas=False,
+        )
+    )
+
+
+def replay_bar(replay: ReplayClient) -> None:
+    """Where a live session has its input: what this recording is."""
+    events = len(replay.conversation.trace) + replay.loaded.dropped
+    with (
+        ui.row()
+        .classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2")
+        .props("data-testid=replay-bar")
+    ):
+        ui.icon("history").classes("text-slate-500")
+        ui.label(
+            f"A replay of {replay.name} ({events:,} events), opened in this browser only: "
+            "look around, nothing is sent."
+        ).classes("text-sm text-slate-500")
 
 
 def session_index(hub: SessionHub) -> None:
     """The operations view: a live card per session (see console/ui/overview.py)."""
     frame("Sessions")
     supervisor = Supervisor.for_hub(hub)
+    ExportStatus.for_hub(hub)
     Overview(supervisor)
 
 
@@ -139,16 +213,28 @@ def register(hub: SessionHub) -> None:
 
     @ui.page("/")
     def index() -> None:
-        if len(hub.sessions) == 1:
-            session_console(next(iter(hub.sessions.values())), hub=hub)
+        visitor = this_visitor()
+        shown = [e for e in hub.sessions.values() if e.visible_to(visitor)]
+        if len(shown) == 1:
+            session_console(shown[0], hub=hub)
         else:
             session_index(hub)
 
     @ui.page("/session/{session_id}")
     def session(session_id: str, narrate: bool = False) -> None:
         entry = hub.get(session_id)
-        if entry is None:
-            frame("Not found")
-            ui.label(f"No session '{session_id}'.").classes("p-8")
+        if entry is None or not entry.visible_to(this_visitor()):
+            not_found(session_id)
             return
         session_console(entry, narrate, hub)
+
+
+def not_found(session_id: str) -> None:
+    frame("Not found")
+    with ui.column().classes("p-8 gap-3").props("data-testid=not-found"):
+        ui.label(f"There is no session '{session_id}' here.").classes("text-lg")
+        ui.label(
+            "It may have been removed, or the console restarted. A trace opened from a file is shown "
+            "only in the browser that opened it."
+        ).classes("text-slate-500")
+        ui.link("← All sessions", "/").props("data-testid=back-home")

@@ -7,6 +7,7 @@ import time
 from nicegui import ui
 
 from console.connection import ConnectionState, LinkStatus
+from console.plain import explain
 from console.session import Change, ConnectionChanged, Conversation
 from console.ui.elements import on_leave
 
@@ -27,7 +28,8 @@ def describe(status: LinkStatus, now: float) -> str:
     """What the user reads: the state, and while retrying the attempt and when the next one is."""
     text = LABELS[status.state]
     if status.state is S.CLOSED and status.detail:
-        return status.detail[:1].upper() + status.detail[1:]
+        said = explain(status.detail)
+        return said[:1].upper() + said[1:]
     if status.state in (S.RECONNECTING, S.CONNECTING) and status.attempt:
         text = f"{text} attempt {status.attempt}"
         if status.retry_at is not None:
@@ -86,5 +88,9 @@ class Banner:
         )
         self.root.set_visibility(bool(down))
         if down:
-            reason = f" ({status.detail})" if status.detail and status.state is not S.RESUMING else ""
-            self.root.set_text(f"{describe(status, time.monotonic())}{reason} — everything received is kept")
+            reason = (
+                f" ({explain(status.detail)})" if status.detail and status.state is not S.RESUMING else ""
+            )
+            kept = "everything received is kept" if self.conversation.received else "nothing received yet"
+            self.root.set_text(f"{describe(status, time.monotonic())}{reason} — {kept}")
+            self.root.props["title"] = status.detail  # the technical detail, for whoever needs it

@@ -8,7 +8,7 @@
 // interpolated with {{ }}, never parsed as HTML.
 const H = 26; // px per row line
 const OVERSCAN = 10;
-const CALLS = new Set(["TOOL_CALL", "TOOL_CALL_START"]);
+const CALLS = new Set(["TOOL_CALL", "TOOL_CALL_START", "COMPONENT_START"]);
 const ORDER = [
   "USER_MESSAGE", "TOKEN", "TOOL_CALL", "TOOL_ACK", "TOOL_RESULT", "CONTEXT_SNAPSHOT", "STREAM_END",
   "PING", "PONG", "ERROR", "PROTOCOL_ERROR", "CONNECTED", "DISCONNECTED", "CONNECT_FAILED", "RESUME",
@@ -55,7 +55,7 @@ export default {
                :value="query" @input="onQuery($event.target.value)" aria-label="Search events" />
         <button type="button" class="ac-tl-btn" data-testid="timeline-heartbeats" @click="toggleHeartbeats"
                 :aria-pressed="beatsShown" :title="beatsShown ? 'Hide heartbeats (PING, PONG)' : 'Show heartbeats (PING, PONG)'">
-          {{ beatsShown ? "hide" : "show" }} heartbeats<b v-if="beats"> {{ beats }}</b>
+          {{ beatsShown ? "hide" : "show" }} heartbeats{{ beats ? ` (${beats})` : "" }}
         </button>
         <button type="button" class="ac-tl-btn" data-testid="timeline-time-mode" @click="toggleClock"
                 :aria-label="absolute ? 'Times: wall clock. Switch to time since the first event' : 'Times: since the first event. Switch to wall clock'"
@@ -82,7 +82,8 @@ export default {
               <span class="ac-tl-time" :title="r.title">{{ r.time }}</span>
               <span class="ac-tl-dir" :title="r.d">{{ r.arrow }}</span>
               <span class="ac-tl-kind">{{ r.k }}</span>
-              <span class="ac-tl-label" data-testid="timeline-row-label" dir="auto">{{ r.label }}<span class="ac-tl-preview" dir="auto">{{ r.preview }}</span></span>
+              <span class="ac-tl-label" data-testid="timeline-row-label" dir="auto">{{ r.label }}</span>
+              <span v-if="r.preview" class="ac-tl-preview" dir="auto">{{ r.preview }}</span>
               <span class="ac-tl-meta">{{ r.meta }}</span>
             </div>
             <div v-if="r.open" class="ac-tl-detail" :ref="setDetail" data-testid="timeline-detail" @click.stop>
@@ -149,8 +150,9 @@ export default {
   },
   mounted() {
     this.onDocClick = (event) => {
-      const card = event.target.closest && event.target.closest("[data-testid=tool-card]");
-      if (card && !this.$el.contains(card)) this.reveal(card.dataset.callId);
+      // A tool card or a component (contact, calendar event…) in the chat: its rows here.
+      const card = event.target.closest && event.target.closest("[data-testid=tool-card], [data-component-id]");
+      if (card && !this.$el.contains(card)) this.reveal(card.dataset.callId || card.dataset.componentId);
     };
     document.addEventListener("click", this.onDocClick, true);
     this.resize = new ResizeObserver((entries) => {
@@ -419,7 +421,7 @@ export default {
         time: this.absolute ? clock(row.w) : relText,
         title: `${clock(row.w)}  (${relText})`,
         label: grouped ? `Streamed ${row.n} token${row.n === 1 ? "" : "s"} (${seconds(row.e - row.w)})` : row.x,
-        preview: grouped ? `  ${this.text(row).slice(0, 160)}` : "",
+        preview: grouped ? this.text(row).slice(0, 160) : "",
         meta: meta.join(" · "),
         text: null,
         fields: [],
@@ -445,6 +447,7 @@ export default {
       const linked = row.l !== undefined && row.l !== null ? this.byId.get(row.l) : null;
       if (linked) fields.push(["answers", `${linked.k} ${linked.x} (${clock(linked.w)})`]);
       if (row.note) fields.push(["timing", row.note]);
+      if (!this.chatTarget(row)) fields.push(["chat", "nothing there: a protocol event only"]);
       out.fields = fields;
     },
     chipList() {

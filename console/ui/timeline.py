@@ -22,6 +22,9 @@ from nicegui import events, ui
 from console import jsonvalue
 from console.clients import SessionClient
 from console.jsonvalue import JsonObject, JsonValue
+from console.otel.status import download_button
+from console.security import policy as security
+from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
 from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
 from console.ui.elements import on_leave
@@ -101,20 +104,31 @@ class TimelinePanel:
 
     def _toolbar(self) -> None:
         with ui.element("div").classes("ac-tl-head"):
-            ui.label("Protocol events as they happen; click a row to find it in the chat").classes(
-                "truncate grow"
-            )
+            ui.label(
+                "Protocol events as they happen; click a row for its details and its place in the chat"
+            ).classes("truncate grow")
             ui.button(icon="download", on_click=self.export).props(
-                "flat dense round size=sm data-testid=timeline-export"
+                "flat dense round size=sm data-testid=timeline-export aria-label='Export this trace'"
             ).mark("timeline-export").tooltip("Export this trace (JSON Lines)")
+            download_button(self.client)
             if self.on_open_trace is not None:
                 self.upload = (
-                    ui.upload(on_upload=self._on_upload, auto_upload=True, max_files=1)
+                    ui.upload(
+                        on_upload=self._on_upload,
+                        auto_upload=True,
+                        max_files=1,
+                        # The browser refuses a larger file at once; the server refuses it too (middleware).
+                        max_file_size=security.current().limits.max_trace_bytes,
+                        on_rejected=lambda: ui.notify(
+                            f"That trace is too large to open here (the limit is {trace_limit_text()}).",
+                            type="negative",
+                        ),
+                    )
                     .props("accept=.jsonl,.json,.ndjson,.txt data-testid=timeline-upload")
                     .classes("hidden")
                 )
                 ui.button(icon="folder_open", on_click=lambda: self.upload.run_method("pickFiles")).props(
-                    "flat dense round size=sm data-testid=timeline-open"
+                    "flat dense round size=sm data-testid=timeline-open aria-label='Open an exported trace'"
                 ).mark("timeline-open").tooltip("Open an exported trace")
 
     def _prompts_before_trace(self) -> int:
@@ -236,13 +250,24 @@ class TimelinePanel:
             # A long trace takes a moment to replay: not on the loop that serves every tab.
             replay = await asyncio.to_thread(open_trace, text, name)
         except (TraceFormatError, UnicodeDecodeError) as exc:
-            ui.notify(f"Cannot open {name}: {exc}", type="negative")
+            # A sentence first; the parser's words (line, column) for whoever wants to fix the file.
+            ui.notify(
+                f"Cannot open {name}: it is not a trace exported by the console (a JSON Lines file).",
+                caption=str(exc),
+                type="negative",
+                multi_line=True,
+            )
             return
         finally:
             opening.dismiss()
         problems = replay.loaded.problems
         if problems:
-            ui.notify(f"{name}: {len(problems)} line(s) skipped, e.g. {problems[0]}", type="warning")
+            ui.notify(
+                f"{name}: {len(problems)} line(s) could not be read and were left out.",
+                caption=f"e.g. {problems[0]}",
+                type="warning",
+                multi_line=True,
+            )
         if self.on_open_trace is not None:
             self.on_open_trace(replay)
 

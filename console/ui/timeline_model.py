@@ -34,7 +34,11 @@ from dataclasses import dataclass, field
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import TraceEntry
 
-TEXT_KINDS = frozenset({"TOKEN", "TEXT_MESSAGE_CONTENT", "TEXT_DELTA"})
+# Text deltas of every dialect (agent TOKEN, SSE TEXT_CHUNK, chat MESSAGE, AG-UI TEXT_MESSAGE_CONTENT):
+# one row a run.
+TEXT_KINDS = frozenset({"TOKEN", "TEXT_MESSAGE_CONTENT", "TEXT_DELTA", "TEXT_CHUNK", "MESSAGE"})
+# Frames that end a stream's message: its token row stops streaming.
+STREAM_ENDS = frozenset({"STREAM_END", "MESSAGE_END", "TEXT_MESSAGE_END", "DONE"})
 # Kinds that put a non-text block into the message: text after them is a new text run in the chat.
 RUN_BREAKS = frozenset({"TOOL_CALL", "TOOL_CALL_START", "COMPONENT_START"})
 CALL_KINDS = frozenset({"TOOL_CALL", "TOOL_CALL_START"})
@@ -153,7 +157,7 @@ class TimelineModel:
             return
         if sid is not None and entry.kind in RUN_BREAKS:
             self._end_run(sid, broken=True)
-        elif sid is not None and entry.kind == "STREAM_END":
+        elif sid is not None and entry.kind in STREAM_ENDS:
             self._end_run(sid, broken=False)
         elif entry.kind in STREAMS_STOP:
             for stream in list(self._runs):

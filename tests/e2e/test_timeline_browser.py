@@ -220,7 +220,7 @@ KEPT_ROWS = """() => getElement(+document.querySelector('.ac-tl').id.slice(1)).r
 
 
 def test_an_opened_trace_reaches_the_timeline_whole_in_order(
-    page: Page, console: Console, tmp_path: Path
+    page: Page, browser: Browser, console: Console, tmp_path: Path
 ) -> None:
     # 1,500 PINGs: with the PONGs the engine answers them with, 3,000 rows, sent newest first and the
     # older ones after them in several messages.
@@ -237,6 +237,21 @@ def test_an_opened_trace_reaches_the_timeline_whole_in_order(
     # The trace takes the live session's place in the same page, at an address of its own.
     page.wait_for_url(re.compile(r"/session/trace-pings-jsonl$"), timeout=60_000)
     assert page.evaluate("window.loadedOnce === true")
+    # A replay, not a closed session: no input, and it says what it is.
+    page.wait_for_selector("[data-testid=replay-bar]")
+    assert page.get_by_test_id("connection-status").text_content() == "Replay"
+    assert page.locator("[data-testid=chat-input]").count() == 0
+    # Another browser neither sees it on the overview nor at its address.
+    other = browser.new_context()
+    try:
+        stranger = other.new_page()
+        stranger.goto(f"{console.url}/overview")
+        stranger.wait_for_selector("[data-testid=session-card]")
+        assert stranger.locator("[data-session-id^=trace-]").count() == 0
+        stranger.goto(page.url)
+        stranger.wait_for_selector("[data-testid=not-found]")
+    finally:
+        other.close()
     page.wait_for_function(
         f"() => ({KEPT_ROWS})().filter(([, kind]) => kind === 'PING').length === 1500", timeout=30_000
     )

@@ -180,13 +180,21 @@ def test_bad_frames_become_protocol_errors_and_leave_the_conversation_right() ->
         assert conversation.transcript() == clean.transcript(), name
 
 
-def test_a_message_chunk_after_the_message_was_done_is_refused() -> None:
-    late = frame("message", " and more!")
-    conversation, events = run([frame("message", "Saved them!", done=True), late, DONE])
-    (error,) = errors(events)
-    assert "after the message was done" in error.reason
-    assert error.excerpt == late
+def test_the_done_message_ends_the_response_and_a_done_tag_after_it_is_no_error() -> None:
+    # "one message per response, after any ideas": its done chunk is the end, done tag or not.
+    conversation, events = run([frame("message", "Saved them!", done=True)])
     assert assistant_view(conversation) == [("done", "Saved them!", [])]
+    conversation, events = run([frame("message", "Saved them!", done=True), DONE])
+    assert errors(events) == []
+    assert assistant_view(conversation) == [("done", "Saved them!", [])]
+
+
+def test_a_message_after_the_done_message_is_the_next_response() -> None:
+    conversation, events = run(
+        [frame("message", "One.", done=True), frame("message", "Two.", done=True), DONE]
+    )
+    assert errors(events) == []
+    assert assistant_view(conversation) == [("done", "One.", []), ("done", "Two.", [])]
 
 
 def test_a_done_tag_with_no_response_is_refused() -> None:

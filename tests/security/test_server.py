@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -125,3 +126,53 @@ def test_a_non_loopback_bind_without_a_token_refuses_to_start(tmp_path: Path) ->
     assert done.returncode == 2
     assert "refusing to listen on 0.0.0.0 without a login" in done.stderr
     assert "--token" in done.stderr and "--insecure-no-auth" in done.stderr
+
+
+def test_an_upload_over_the_trace_cap_is_refused_before_it_is_read(open_console: Console) -> None:
+    # Only the headers of a 200 MB upload are sent: the answer comes before any of its body.
+    port = port_of(open_console)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(
+            f"POST /_nicegui/client/any/upload/1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {200 * 1024 * 1024}\r\n\r\n".encode()
+        )
+        answer = ""
+        while "MB" not in answer and (chunk := conn.recv(4096)):
+            answer += chunk.decode()
+    assert answer.startswith("HTTP/1.1 413") and "the limit is 25 MB" in answer
+
+
+def test_one_browser_cannot_open_pages_without_end(open_console: Console) -> None:
+    with httpx.Client(base_url=open_console.url, timeout=10, headers={"Accept": "text/html"}) as http:
+        codes = [http.get("/session/agent").status_code for _ in range(13)]
+        assert codes == [200] * 12 + [429]
+        assert "Too many open pages" in http.get("/session/agent").text
+    # Another browser (another visitor cookie) is not affected.
+    assert get(open_console, "/session/agent", Accept="text/html").status_code == 200
+
+
+def test_wrong_guesses_wait_in_line(locked_console: Console) -> None:
+    async def guesses() -> float:
+        async with httpx.AsyncClient(base_url=locked_console.url, timeout=20) as http:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            answers = await asyncio.gather(
+                *(http.get("/metrics", headers={"Authorization": f"Bearer guess{n}"}) for n in range(4))
+            )
+            assert {a.status_code for a in answers} == {401}
+            return loop.time() - started
+
+    # Four parallel guesses take as long as four in a row: guessing in parallel gains nothing.
+    assert asyncio.run(guesses()) >= 4 * 0.5 - 0.05
+
+
+async def test_the_socket_io_websocket_needs_the_login_too(locked_console: Console) -> None:
+    ws_url = locked_console.url.replace("http://", "ws://") + POLLING.replace("polling", "websocket")
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(ws_url, origin=websockets.Origin(locked_console.url))
+    assert refused.value.response.status_code == 403
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    async with websockets.connect(
+        ws_url, origin=websockets.Origin(locked_console.url), additional_headers=bearer
+    ) as ws:
+        assert str(await asyncio.wait_for(ws.recv(), 10)).startswith("0{")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
@@ -151,3 +152,14 @@ async def test_unreachable_server_fails_the_recording_with_a_one_line_reason() -
 def test_backoff_schedule_is_exponential_and_capped() -> None:
     delays = backoff()
     assert [next(delays) for _ in range(7)] == [0.5, 1, 2, 4, 8, 10, 10]
+
+
+async def test_an_unreachable_address_fails_the_recording_long_before_its_timeout_saying_why() -> None:
+    client = AgentClient("ws://127.0.0.1:9/ws")
+    started = time.monotonic()
+    with pytest.raises(RecordError) as failure:
+        await record(client, ["hello"], within=120)
+    assert time.monotonic() - started < 10
+    message = str(failure.value)
+    assert "4 connection attempts failed" in message
+    assert "nothing is listening at that address" in message and "Errno 111" in message

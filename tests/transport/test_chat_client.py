@@ -174,7 +174,7 @@ async def test_a_hostile_server_frames_become_timeline_rows_and_the_reply_stays_
     errors = [t.summary for t in conversation.trace if t.kind == "PROTOCOL_ERROR"]
     assert len(errors) == 6
     assert "malformed JSON" in errors[0] and "unknown tag 'shout'" in errors[1]
-    assert "someone-else" in errors[2] and "after the message was done" in errors[3]
+    assert "someone-else" in errors[2] and "after the response was done" in errors[3]
     assert "exceeds" in errors[4] and "after the response was done" in errors[5]
 
 

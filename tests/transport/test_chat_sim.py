@@ -430,3 +430,33 @@ async def test_stop_does_not_wait_for_a_stalled_model(fake: FakeOpenAI) -> None:
         await asyncio.wait_for(simulator.stop(), 5)
         with pytest.raises(ConnectionClosedOK):
             await asyncio.wait_for(ws.recv(), TIMEOUT)
+
+
+def test_the_scripted_conversation_stays_coherent_about_what_is_saved() -> None:
+    from console.sim.chat import ScriptedResponder
+    from console.sim.llm import ChatTurn
+    from console.sim.structured import render
+
+    responder = ScriptedResponder(0, 0, 0)
+    history: list[ChatTurn] = []
+
+    def say(message: str) -> list[tuple[str, str]]:
+        entries = responder.compose("c1", history, message)
+        history.extend([ChatTurn("user", message), ChatTurn("assistant", render(list(entries)))])
+        return list(entries)
+
+    suggested = say("suggest some dinner ideas")
+    ideas = [text for tag, text in suggested if tag == "idea"]
+    assert len(ideas) >= 2
+    # Asked to save what is already saved, it says so and names them: never "nothing to save".
+    again = say("great, save them")
+    assert [tag for tag, _ in again] == ["message"]
+    assert "nothing to save" not in again[0][1].lower() and all(idea in again[0][1] for idea in ideas)
+    # A list offered in words is what "save them" saves next, even after a greeting in between.
+    listed = say("give me some trip names")
+    say("hello")
+    saved = [text for tag, text in say("save them") if tag == "idea"]
+    assert saved and all(item in listed[0][1] for item in saved)
+    # Ideas with no subject: a question back, not filler.
+    vague = say("suggest something")
+    assert [tag for tag, _ in vague] == ["message"] and "?" in vague[0][1]

@@ -16,6 +16,7 @@ from components import registry
 from components.calendar_event import CalendarEventView, build_ics
 from components.registry import ComponentView, create_view
 from console.jsonvalue import JsonValue
+from console.security.policy import SecurityPolicy, current, set_current
 
 # Pages are defined in the tests themselves: no main file to run.
 pytestmark = pytest.mark.nicegui_main_file("")
@@ -51,6 +52,13 @@ async def open_view(user: User, type_name: str) -> ComponentView:
 
     await user.open("/")
     return views[0]
+
+
+@pytest.fixture(autouse=True)
+def image_policy() -> Iterator[None]:
+    before = current()
+    yield
+    set_current(before)
 
 
 @pytest.fixture
@@ -110,6 +118,7 @@ async def test_a_picture_url_that_is_not_http_or_data_image_is_never_loaded(user
 
 
 async def test_a_picture_that_fails_to_load_leaves_the_initials(user: User) -> None:
+    set_current(SecurityPolicy(image_hosts=("img.example",)))  # reset by the image_policy fixture
     view = await open_view(user, "contact_badge")
     view.update({"name": "Ada Lovelace", "profilePicture": "https://img.example/ada.png"}, False)
     [image] = images(user)
@@ -134,7 +143,10 @@ async def test_invalid_field_values_are_shown_as_text_with_a_hint(user: User) ->
     await user.should_see("not an email address")
 
 
-async def test_calendar_event_formats_date_and_time_and_colours_the_status(user: User, english: None) -> None:
+async def test_calendar_event_formats_date_and_time_and_colours_the_status(
+    user: User, english: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENT_CONSOLE_TZ", "Europe/Paris")
     view = await open_view(user, "calendar_event")
     [root] = component_roots(user)
     fields: dict[str, JsonValue] = {"title": "Meeting with John"}
@@ -144,7 +156,7 @@ async def test_calendar_event_formats_date_and_time_and_colours_the_status(user:
     fields |= {"date": "2025-10-22", "time": "14:00", "status": "PROPOSED"}
     view.update(fields, True)
     await user.should_see("Wednesday, October 22, 2025")
-    await user.should_see("2:00 PM")
+    await user.should_see("2:00 PM CEST")  # the time says in which zone
     [chip] = user.find(kind=ui.chip, marker="field-status").elements
     assert chip.text == "Proposed" and chip.props["color"] == "orange-7"
 
@@ -163,7 +175,10 @@ async def test_calendar_event_in_another_locale(user: User) -> None:
     await user.should_see("Confirmed")
 
 
-async def test_calendar_event_downloads_as_an_ics_file(user: User, english: None) -> None:
+async def test_calendar_event_downloads_as_an_ics_file(
+    user: User, english: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENT_CONSOLE_TZ", "Europe/Paris")
     view = await open_view(user, "calendar_event")
     button = user.find(kind=ui.button, marker="ics-download")
     [element] = button.elements
@@ -177,8 +192,17 @@ async def test_calendar_event_downloads_as_an_ics_file(user: User, english: None
     text = response.content.decode()
     assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
     assert "SUMMARY:Meeting with John\r\n" in text
-    assert "DTSTART:20251022T140000\r\n" in text and "DTEND:20251022T150000\r\n" in text
+    # 14:00 in Paris (CEST), written as the moment it is: every calendar shows it right.
+    assert "DTSTART:20251022T120000Z\r\n" in text and "DTEND:20251022T130000Z\r\n" in text
     assert "STATUS:TENTATIVE\r\n" in text
+    # An agent may name the zone itself.
+    view.update(
+        {"title": "Call", "date": "2025-10-22", "time": "14:00", "timezone": "America/New_York"}, True
+    )
+    await user.should_see("2:00 PM EDT")
+    assert isinstance(view, CalendarEventView)
+    ics = view.ics()
+    assert ics is not None and "DTSTART:20251022T180000Z\r\n" in ics
 
 
 async def test_an_invalid_date_is_shown_raw_and_blocks_the_download(user: User, english: None) -> None:
@@ -282,4 +306,12 @@ def test_a_type_name_cannot_be_taken_twice_by_accident() -> None:
 def test_the_registry_tells_decoders_which_fields_each_type_has() -> None:
     fields = registry.known_fields()
     assert fields["contact_badge"] == {"name", "email", "company", "profilePicture"}
-    assert fields["calendar_event"] == {"title", "date", "time", "status"}
+    assert fields["calendar_event"] == {"title", "date", "time", "status", "timezone"}
+
+
+async def test_a_picture_from_a_host_not_allow_listed_leaves_the_initials(user: User) -> None:
+    view = await open_view(user, "contact_badge")
+    view.update({"name": "Ada Lovelace", "profilePicture": "https://tracker.example/pixel.png?who=1"}, True)
+    assert images(user) == []  # no request from the viewer's browser to that host
+    await user.should_see("AL")
+    await user.should_see("picture not shown: its host is not on this console's image allow-list")

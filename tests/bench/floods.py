@@ -1,0 +1,319 @@
+"""Benchmark of hostile floods: the cost of each kind of flood at 1x, 10x and 100x its size.
+
+Run: python tests/bench/floods.py [--kinds errors contexts tool_calls deep ideas] [--scales 1 10 100]
+     [--streams 99] [--root PATH]
+
+For each flood kind and scale the console runs as it ships (`python main.py --no-show --upstream ...`,
+from `--root`, so that an older checkout can be measured with the same script) with one session
+against a hostile server on loopback (`tests/hostile/servers.py`) and `--streams` autopiloted
+sessions against an agent simulator in a process of its own (the operations load: 100 sessions in
+all by default). The flooded session's page is open in headless Chromium (the context tab for the
+contexts flood). The hostile server sends the flood as fast as the socket takes it, a PING every 500
+frames, then PINGs until the console has answered the last one (it has then applied everything).
+Figures:
+
+  stall      the worst event-loop lag while flooded: the upper bound of the highest bucket of the
+             console's own lag histogram (/metrics) that gained a sample during the flood
+  PONG p99   PING written -> PONG read, at the hostile server (max in brackets)
+  RSS +MB    the console's resident memory: the highest sample while flooded minus before
+  /metrics   latency of a scrape while flooded (p50 / max), polled every 0.25 s
+  seconds    from the first frame to the last PONG
+
+Flood kinds (base size = 1x):
+  errors      400 ERROR frames, messages cycling through 7 texts
+  contexts    100 CONTEXT_SNAPSHOTs, each for a new context id
+  tool_calls  100 TOOL_CALLs that are never answered
+  deep        100 frames nested 255-1,024 levels in args, data, results and messages
+  ideas       200 chunks of one idea (chat dialect; the prompt is typed in the page)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from playwright.async_api import Page, async_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from console import jsonvalue  # noqa: E402
+from tests.hostile.servers import Peer, RawWebSocketServer, frame, nested_text  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+BASE = {"errors": 400, "contexts": 100, "tool_calls": 100, "deep": 100, "ideas": 200}
+PING_EVERY = 500
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def agent_frames(kind: str, size: int) -> Callable[[int, int], str]:
+    """The n-th frame of an agent flood, given its seq."""
+    if kind == "errors":
+        return lambda n, seq: json.dumps(
+            {"type": "ERROR", "seq": seq, "code": "E", "message": f"failure {n % 7}"}
+        )
+    if kind == "contexts":
+        return lambda n, seq: json.dumps(
+            {
+                "type": "CONTEXT_SNAPSHOT",
+                "seq": seq,
+                "context_id": f"ctx-{n}",
+                "data": {"n": n, "items": [n] * 8},
+            }
+        )
+    if kind == "tool_calls":
+        return lambda n, seq: json.dumps(
+            {
+                "type": "TOOL_CALL",
+                "seq": seq,
+                "stream_id": "s1",
+                "call_id": f"call-{n}",
+                "tool_name": "t",
+                "args": {"n": n},
+            }
+        )
+    if kind == "deep":
+        depths = (255, 500, 1000)
+        fields = (
+            '"type": "TOOL_CALL", "stream_id": "s1", "call_id": "c{n}", "tool_name": "t", "args": {{"a": {deep}}}',
+            '"type": "CONTEXT_SNAPSHOT", "context_id": "ctx", "data": {deep}',
+            '"type": "TOOL_RESULT", "stream_id": "s1", "call_id": "c{n}", "result": {{"r": {deep}}}',
+            '"type": "ERROR", "code": "E", "message": {deep}',
+        )
+        return lambda n, seq: (
+            f'{{"seq": {seq}, '
+            + fields[n % len(fields)].format(n=n, deep=nested_text(depths[n % len(depths)]))
+            + "}"
+        )
+    raise ValueError(kind)
+
+
+@dataclass
+class Flood:
+    kind: str
+    size: int
+    pings: dict[str, float] = field(default_factory=dict)
+    pongs: dict[str, float] = field(default_factory=dict)
+    started: float = 0.0
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    go: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def ping(self, peer: Peer, seq: int, challenge: str) -> None:
+        peer.send(frame(json.dumps({"type": "PING", "seq": seq, "challenge": challenge})))
+        self.pings[challenge] = time.monotonic()
+        await peer.drain()
+
+    async def agent(self, peer: Peer) -> None:
+        await self.go.wait()
+        make = agent_frames(self.kind, self.size)
+        self.started = time.monotonic()
+        seq = 1
+        for n in range(self.size):
+            if n % PING_EVERY == 0:
+                await self.ping(peer, seq, f"p{n}")
+                seq += 1
+            peer.send(frame(make(n, seq)))
+            seq += 1
+            if n % 50 == 0:
+                await peer.drain()
+        await self.settle(peer, seq)
+
+    async def chat(self, peer: Peer) -> None:
+        while not peer.received:
+            await asyncio.sleep(0.02)
+        first = jsonvalue.loads(peer.received[0][1])
+        chat_id = first.get("chatId") if isinstance(first, dict) else None
+        self.started = time.monotonic()
+        for n in range(self.size):
+            peer.send(frame(json.dumps({"tag": "idea", "chunk": f"word{n} ", "chatId": chat_id})))
+            if n % 50 == 0:
+                await peer.drain()
+        peer.send(frame(json.dumps({"tag": "idea", "chunk": "end", "chatId": chat_id, "done": True})))
+        peer.send(frame(json.dumps({"tag": "message", "chunk": "ok", "chatId": chat_id, "done": True})))
+        peer.send(frame(json.dumps({"tag": "done", "chatId": chat_id})))
+        await peer.drain()
+        self.finished.set()
+
+    async def settle(self, peer: Peer, seq: int) -> None:
+        """PING until the console answers the last one: then it has applied the whole flood."""
+        for n in range(400):
+            await self.ping(peer, seq + n, f"end{n}")
+            await asyncio.sleep(0.25)
+            if any(str(pong["echo"]).startswith("end") for _, pong in peer.sent("PONG")):
+                break
+        self.finished.set()
+
+    def pong_delays(self, peer: Peer) -> list[float]:
+        return [
+            at - self.pings[str(pong["echo"])] for at, pong in peer.sent("PONG") if pong["echo"] in self.pings
+        ]
+
+
+def lag_buckets(text: str) -> dict[str, float]:
+    pattern = r'^agent_console_event_loop_lag_seconds_bucket\{le="([^"]+)"\} ([0-9.e+-]+)$'
+    return {le: float(count) for le, count in re.findall(pattern, text, re.M)}
+
+
+def worst_lag(before: dict[str, float], after: dict[str, float]) -> float:
+    """The smallest bucket bound under which every lag sample taken between the two scrapes falls."""
+    total = after.get("+Inf", 0) - before.get("+Inf", 0)
+    bounds = sorted((float(le), count) for le, count in after.items() if le != "+Inf")
+    for bound, count in bounds:
+        if count - before.get(_label(bound), 0) >= total:
+            return bound
+    return float("inf")
+
+
+def _label(bound: float) -> str:
+    return str(bound)
+
+
+def metric(text: str, name: str, labels: str = "") -> float | None:
+    match = re.search(rf"^{re.escape(name)}{re.escape(labels)} ([0-9.e+-]+)$", text, re.M)
+    return float(match.group(1)) if match else None
+
+
+async def scrape(http: httpx.AsyncClient, url: str) -> tuple[float, str]:
+    """A scrape's latency and text; a scrape that gets no answer in 30 s counts as 30 s and no text."""
+    started = time.perf_counter()
+    try:
+        response = await http.get(f"{url}/metrics", timeout=30)
+    except httpx.HTTPError:
+        return time.perf_counter() - started, ""
+    return time.perf_counter() - started, response.text
+
+
+async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str) -> str:
+    flood = Flood(kind, BASE[kind] * scale)
+    server = RawWebSocketServer(flood.chat if kind == "ideas" else flood.agent)
+    await server.start()
+    dialect = "chat" if kind == "ideas" else "agent"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    command = [sys.executable, "main.py", "--no-show", "--port", str(port)]
+    if args.streams:
+        command += ["--upstream", f"agent={sim_url}", "--streams", str(args.streams)]
+    command += ["--upstream", f"{dialect}={server.url}"]
+    console = await asyncio.create_subprocess_exec(
+        *command, cwd=args.root, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as http, async_playwright() as p:
+            for _ in range(150):
+                try:
+                    if (await http.get(f"{url}/metrics", timeout=1)).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+            browser = await p.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+            )
+            page = await browser.new_page()
+            await open_page(page, url, dialect, kind)
+            await asyncio.sleep(3.0)  # the page and the background sessions settle
+            _, before = await scrape(http, url)
+            rss_before = metric(before, "process_resident_memory_bytes") or 0.0
+            flood.go.set()
+            if kind == "ideas":
+                await page.fill("[data-testid=chat-input]", "ideas please")
+                await page.keyboard.press("Enter")
+            latencies: list[float] = []
+            rss_peak = rss_before
+            while not flood.finished.is_set():
+                latency, text = await scrape(http, url)
+                latencies.append(latency)
+                rss_peak = max(rss_peak, metric(text, "process_resident_memory_bytes") or 0.0)
+                await asyncio.sleep(0.25)
+            seconds = time.monotonic() - flood.started
+            text = ""
+            for _ in range(5):  # the flood is over: the console answers again
+                await asyncio.sleep(0.5)
+                latency, text = await scrape(http, url)
+                if text:
+                    break
+            stall = worst_lag(lag_buckets(before), lag_buckets(text))
+            await browser.close()
+        peer = server.peers[0] if server.peers else None
+        delays = sorted(flood.pong_delays(peer)) if peer else []
+        p99 = delays[min(len(delays) - 1, int(0.99 * len(delays)))] if delays else float("nan")
+        pong = f"{p99 * 1000:8.0f} ms ({max(delays) * 1000:.0f})" if delays else "         n/a"
+        return (
+            f"{kind:<11}{flood.size:>8,}  ≤{stall * 1000:7.0f} ms  {pong:<20}"
+            f"{(rss_peak - rss_before) / 1e6:8.1f}  {statistics.median(latencies) * 1000:6.0f} / "
+            f"{max(latencies) * 1000:.0f} ms  {seconds:8.1f}"
+        )
+    finally:
+        console.terminate()
+        try:
+            await asyncio.wait_for(console.wait(), 15)
+        except TimeoutError:
+            console.kill()
+        await server.stop()
+
+
+async def open_page(page: Page, url: str, dialect: str, kind: str) -> None:
+    await page.goto(f"{url}/session/{dialect}")
+    await page.wait_for_selector("[data-testid=connection-status]")
+    if kind == "contexts":
+        tab = page.locator("[data-testid=context-tab]")
+        if await tab.count():
+            await tab.first.click()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--kinds", nargs="+", default=list(BASE))
+    parser.add_argument("--scales", nargs="+", type=int, default=[1, 10, 100])
+    parser.add_argument(
+        "--streams", type=int, default=99, help="autopiloted sessions besides the flooded one"
+    )
+    parser.add_argument("--root", default=str(ROOT), help="checkout to run")
+    args = parser.parse_args()
+    sim_port = free_port()
+    sim = await asyncio.create_subprocess_exec(
+        *[sys.executable, "main.py", "sim", "agent", "--port", str(sim_port)],
+        cwd=args.root,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await asyncio.sleep(3.0)
+    print(f"console: {args.root}; {args.streams} autopiloted sessions besides the flooded one")
+    print(
+        f"{'kind':<11}{'frames':>8}  {'stall':>11}  {'PONG p99 (max)':<20}{'RSS +MB':>8}  {'/metrics p50 / max':<18}{'seconds':>8}"
+    )
+    try:
+        for kind in args.kinds:
+            for scale in args.scales:
+                try:
+                    row = await asyncio.wait_for(
+                        measure(kind, scale, args, f"ws://127.0.0.1:{sim_port}/ws"), 240
+                    )
+                except TimeoutError:
+                    row = f"{kind:<11}{BASE[kind] * scale:>8,}  not applied within 240 s"
+                print(row, flush=True)
+    finally:
+        sim.terminate()
+        await sim.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,159 @@
+"""The SSE dialect against hostile HTTP servers on loopback: a line that never ends, a message that
+never started, ids no header can carry as ASCII, absurd retry hints."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from console.engines.sse import SSEEngine
+from console.protocols.sse import ServerSentEvent
+from console.transport.sse import SSEClient
+from tests.hostile.servers import SSE_HEADERS, HttpScript, RawHTTPServer, resident_bytes, sse_event
+
+MB = 1024 * 1024
+
+
+async def eventually(condition: Callable[[], object], seconds: float = 15.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+Start = Callable[[HttpScript], Awaitable[RawHTTPServer]]
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[Start]:
+    started: list[RawHTTPServer] = []
+
+    async def start(script: HttpScript) -> RawHTTPServer:
+        server = RawHTTPServer(script)
+        await server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        await server.stop()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[SSEClient]]:
+    made: list[SSEClient] = []
+    yield made
+    for client in made:
+        await client.close()
+
+
+def start_client(url: str, made: list[SSEClient], max_line: int = 8 * MB) -> SSEClient:
+    client = SSEClient(url, max_line=max_line)
+    made.append(client)
+    client.start()
+    return client
+
+
+def start(mid: str, role: str, id: str | None = None) -> bytes:
+    return sse_event("message_start", {"event": "message_start", "messageId": mid, "role": role}, id)
+
+
+def chunk(mid: str, index: int, text: str, id: str | None = None) -> bytes:
+    data = {"event": "text_chunk", "messageId": mid, "chunk": text, "index": index}
+    return sse_event("text_chunk", data, id)
+
+
+def end(mid: str, id: str | None = None) -> bytes:
+    return sse_event("message_end", {"event": "message_end", "messageId": mid}, id)
+
+
+async def test_a_line_that_never_ends_breaks_the_stream_within_its_limit_and_the_text_resumes(
+    servers: Start, clients: list[SSEClient]
+) -> None:
+    async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
+        writer.write(SSE_HEADERS + b"retry: 100\n\n")
+        if "last-event-id" not in headers:
+            writer.write(start("m0", "agent", "1") + chunk("m0", 0, "Hello", "2") + b"data: ")
+            for _ in range(400):  # 25 MB of one line, or until the client gives up on it
+                writer.write(b"x" * 65536)
+                await writer.drain()
+        else:
+            writer.write(chunk("m0", 1, ", world", "3") + end("m0", "4"))
+
+    server = await servers(script)
+    before = resident_bytes()
+    client = start_client(server.url, clients, max_line=256 * 1024)
+    await eventually(lambda: client.idle)
+    assert resident_bytes() - before < 100 * MB
+    conversation = client.conversation
+    assert [(m.text, m.status) for m in conversation.messages] == [("Hello, world", "done")]
+    broken = [row.summary for row in conversation.trace if row.kind == "PROTOCOL_ERROR"]
+    assert broken and broken[0].startswith("stream broken: a line of over")
+    assert server.requests[1]["last-event-id"] == "2"
+
+
+async def test_a_message_that_never_started_is_given_up_instead_of_fetched_again_in_a_loop(
+    servers: Start, clients: list[SSEClient]
+) -> None:
+    async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
+        # No ids: every fetch replays the stream from its start, and m1's end never comes.
+        writer.write(SSE_HEADERS + b"retry: 100\n\n" + start("m0", "user") + chunk("m0", 0, "Hi"))
+        writer.write(end("m0") + chunk("m1", 0, "orphan text"))
+
+    server = await servers(script)
+    client = start_client(server.url, clients)
+    await eventually(lambda: client.idle)
+    fetches = len(server.requests)
+    await asyncio.sleep(1.0)
+    assert len(server.requests) == fetches == 4  # one that brought something, three that did not
+    messages = [(m.role, m.text, m.status) for m in client.conversation.messages]
+    assert messages == [("user", "Hi", "sent"), ("assistant", "orphan text", "interrupted")]
+
+
+async def test_a_non_ascii_event_id_goes_back_as_utf8_on_the_reconnection(
+    servers: Start, clients: list[SSEClient]
+) -> None:
+    async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
+        writer.write(SSE_HEADERS + b"retry: 100\n\n")
+        if "last-event-id" not in headers:
+            writer.write(start("m0", "agent", "évènement-1") + chunk("m0", 0, "שלום", "évènement-2"))
+        else:
+            writer.write(chunk("m0", 1, " world", "évènement-3") + end("m0", "évènement-4"))
+
+    server = await servers(script)
+    client = start_client(server.url, clients)
+    await eventually(lambda: client.idle)
+    assert "Last-Event-ID: évènement-2".encode() in server.raw_headers[1]
+    assert [m.text for m in client.conversation.messages] == ["שלום world"]
+
+
+async def test_retry_zero_still_backs_off(servers: Start, clients: list[SSEClient]) -> None:
+    async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
+        writer.write(SSE_HEADERS + b"retry: 0\n\n")
+
+    server = await servers(script)
+    start_client(server.url, clients)
+    await asyncio.sleep(2.0)
+    # 0.1 s doubling while nothing comes: 0.1 + 0.2 + 0.4 + 0.8 fills the two seconds.
+    assert 2 <= len(server.requests) <= 6
+
+
+def test_absurd_retry_hints_are_clamped() -> None:
+    engine = SSEEngine()
+    engine.receive(ServerSentEvent("message", "", "", 100_000_000_000_000_000_000), 0.0)
+    assert engine.retry_delay() == 60.0
+    engine.receive(ServerSentEvent("message", "", "", 0), 0.0)
+    assert engine.retry_delay() == 0.1
+    engine.barren = 40
+    assert engine.retry_delay() == 10.0  # a small hint still doubles, up to the usual cap
+
+
+def test_an_event_id_with_a_control_character_is_not_sent_back() -> None:
+    engine = SSEEngine()
+    engine.receive(ServerSentEvent("message", "", "a\x01b", None), 0.0)
+    engine.decoder.last_event_id = "a\x01b"
+    assert engine.request_headers(1.0) == {}
+    assert [row.kind for row in engine.conversation.trace] == ["PROTOCOL_ERROR"]

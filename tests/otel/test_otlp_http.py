@@ -1,0 +1,94 @@
+"""What the console sends to an OTLP/HTTP collector, decoded by a loopback collector (protobuf)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+from console.otel import conventions as cv
+from console.otel.exporter import OtelExport, endpoint_from
+from console.otel.spanview import spans_of
+from console.sessions import SessionHub
+from console.sim.agent import AgentSimulator, SimConfig
+from tests.otel.helpers import converse, open_session
+from tests.otel.receiver import collector
+
+
+def test_the_endpoint_comes_from_the_flag_or_the_standard_variables_and_nothing_is_sent_by_default() -> None:
+    assert endpoint_from(None, {}) is None
+    assert endpoint_from("http://127.0.0.1:4318", {}) == "http://127.0.0.1:4318/v1/traces"
+    assert endpoint_from("http://c:4318/v1/traces", {}) == "http://c:4318/v1/traces"
+    assert endpoint_from(None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318/"}) == "http://c:4318/v1/traces"
+    traces = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b/t"}
+    assert endpoint_from(None, traces) == "http://b/t"
+    assert endpoint_from(None, traces | {"OTEL_TRACES_EXPORTER": "none"}) is None
+    assert endpoint_from("http://c:4318", {"OTEL_SDK_DISABLED": "true"}) is None
+
+
+async def test_a_collector_receives_the_sessions_replies_as_protobuf_genai_spans() -> None:
+    sim = AgentSimulator(SimConfig(seed=3, time_scale=0.05, ping_interval=0.3))
+    await sim.start()
+    hub = SessionHub()
+    try:
+        with collector() as (url, received):
+            endpoint = endpoint_from(url, {})
+            assert endpoint is not None
+            otel = OtelExport(hub, OTLPSpanExporter(endpoint=endpoint), destination=endpoint, interval=0.05)
+            otel.start()
+            entry = open_session(hub, sim, "to-collector")
+            await converse(entry, ["summarize the q3 report"])
+            await hub.close()
+            await otel.close()  # flushes the batch
+            stats = otel.stats()
+            requests = received.decoded()
+    finally:
+        await sim.stop()
+    assert {path for path, _, _ in received.requests} == {"/v1/traces"}
+    assert stats.state == "ok" and stats.sent == stats.spans > 0 and stats.queued == 0
+    request = requests[0]
+    resource = {a.key: a.value.string_value for a in request.resource_spans[0].resource.attributes}
+    assert resource["service.name"] == "agent-console"
+    scope_spans = request.resource_spans[0].scope_spans[0]
+    assert scope_spans.scope.name == cv.SCOPE and scope_spans.schema_url == cv.SCHEMA_URL
+    spans = spans_of(requests)
+    reply = next(s for s in spans if s.operation == cv.INVOKE_AGENT)
+    message = next(m for m in entry.client.conversation.messages if m.role == "assistant")
+    assert reply.name == "invoke_agent to-collector" and not reply.error
+    assert reply.attributes[cv.AGENT_ID] == "to-collector"
+    output = json.loads(str(reply.attributes[cv.OUTPUT_MESSAGES]))
+    assert "".join(p["content"] for p in output[0]["parts"] if p["type"] == "text") == message.text
+    tools = [s for s in spans if s.operation == cv.EXECUTE_TOOL]
+    assert tools and all(t.parent_id == reply.span_id and t.trace_id == reply.trace_id for t in tools)
+    assert all(cv.TOOL_RESULT in t.attributes for t in tools)
+
+
+async def test_a_collector_that_refuses_shows_as_failing_and_the_switch_stops_the_export() -> None:
+    sim = AgentSimulator(SimConfig(seed=5, time_scale=0.05, ping_interval=0.3))
+    await sim.start()
+    hub = SessionHub()
+    try:
+        with collector() as (url, received):
+            received.status = 400  # a bad request is not retried: the failure shows at once
+            otel = OtelExport(
+                hub, OTLPSpanExporter(endpoint=url + "/v1/traces"), destination=url, interval=0.05
+            )
+            otel.start()
+            entry = open_session(hub, sim, "refused")
+            await converse(entry, ["hello"])
+            for _ in range(200):
+                if otel.stats().failing:
+                    break
+                otel.provider.force_flush()
+                await asyncio.sleep(0.05)
+            assert otel.stats().state == "failing" and otel.stats().failed > 0
+            otel.set_enabled(False)
+            written = otel.stats().spans
+            await converse(entry, ["hello again"])
+            await otel.tick()
+            assert otel.stats().state == "off" and otel.stats().spans == written
+            await hub.close()
+            await otel.close()
+    finally:
+        await sim.stop()

@@ -1,0 +1,59 @@
+"""What a new user meets first, through NiceGUI's simulated user: example prompts, a way back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from nicegui.testing import User
+
+from console.clients import Target
+from console.sessions import SessionHub
+from console.sim.agent import AgentSimulator, SimConfig
+from console.transport.websocket import AgentClient
+from console.ui import page
+
+HUBS: list[SessionHub] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_sessions() -> AsyncIterator[None]:
+    yield
+    while HUBS:
+        await HUBS.pop().close()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[AgentSimulator]:
+    simulator = AgentSimulator(SimConfig(seed=5, time_scale=0.1, ping_interval=0.5))
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+async def test_an_empty_session_offers_example_prompts_that_the_agent_answers(
+    user: User, sim: AgentSimulator
+) -> None:
+    hub = SessionHub()
+    HUBS.append(hub)
+    client = AgentClient(f"{sim.url}?session=examples")
+    hub.add(Target("agent", client.url), name="agent", client=client)
+    page.register(hub)
+    await user.open("/")
+    await user.should_see("Try asking:")
+    user.find("Analyze and compare the trends").click()
+    await user.should_see("compare_segments", retries=200)  # the agent's multi-tool reply
+    assert [m.text for m in client.conversation.messages if m.role == "user"] == [
+        "Analyze and compare the trends"
+    ]
+    await user.should_not_see(marker="example-prompt")  # the conversation has begun
+
+
+async def test_a_missing_session_says_so_and_offers_the_way_back(user: User) -> None:
+    hub = SessionHub()
+    HUBS.append(hub)
+    page.register(hub)
+    await user.open("/session/gone")
+    await user.should_see("There is no session 'gone' here.")
+    user.find("← All sessions").click()
+    await user.should_see("Add session")  # the overview

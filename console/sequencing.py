@@ -153,10 +153,11 @@ class Sequencer(Generic[T]):
             self.stats.duplicates += 1
             self.verdict = Verdict.DUPLICATE
             return []
-        if self._previous.get(seq) == fingerprint:
-            return self._refuse(Verdict.STALE)
         if not self._awaiting_epoch:
-            return self._refuse(Verdict.STRAY)
+            return self._refuse(Verdict.STALE if self._previous.get(seq) == fingerprint else Verdict.STRAY)
+        # A new reply was asked for: a frame equal to one of the numbering before last is as likely the
+        # new reply's own (a repeated prompt is answered alike) as a late copy, and only the new
+        # numbering can fill the buffer.
         return self._push_restart(seq, fingerprint, item)
 
     def _refuse(self, verdict: Verdict) -> list[T]:

@@ -205,3 +205,15 @@ def test_frames_of_the_old_numbering_after_a_new_prompt_do_not_end_the_wait_for_
     assert seqr.resume_seq == 0
     assert push_all(seqr, [2, 1], "b") == ["b1", "b2"]
     assert seqr.epoch == 1
+
+
+def test_a_third_reply_that_begins_like_the_first_one_is_applied() -> None:
+    # The first and third prompts are the same and their replies open with the same snapshot; the
+    # second reply opened with another. The third reply's seq 1 is its own, not a late copy.
+    seqr: Sequencer[str] = Sequencer()
+    push_all(seqr, [1, 2, 3], "a")
+    seqr.expect_new_epoch()
+    assert push_all(seqr, [1, 2, 3, 4, 5], "b") == ["b1", "b2", "b3", "b4", "b5"]
+    seqr.expect_new_epoch()
+    assert push_all(seqr, [1, 2], "a") == ["a1", "a2"]
+    assert seqr.epoch == 2 and not seqr.has_gap and seqr.stats.duplicates == 0

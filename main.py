@@ -8,6 +8,7 @@ import atexit
 import contextlib
 import difflib
 import errno
+import os
 import re
 import socket
 import sys
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Literal, cast
 
 from console import jsonvalue
-from console.clients import TargetError, make_client, parse_target
+from console.clients import Target, TargetError, make_client, parse_target
 from console.security.cli import add_arguments as add_security_arguments
 from console.security.cli import policy_from_args
+from console.security.policy import SecurityPolicy
 
 COMMANDS = {
     "sim": "run one simulator standalone (main.py sim --help)",
@@ -122,6 +124,18 @@ def _dashboard(argv: list[str]) -> int:
         default=1.0,
         help="multiply the embedded simulators' delays (demos, tests)",
     )
+    stores = parser.add_mutually_exclusive_group()
+    stores.add_argument(
+        "--store",
+        metavar="PATH|redis://HOST:PORT/N",
+        help=f"journal of the sessions (default {_default_store()})",
+    )
+    stores.add_argument("--no-store", action="store_true", help="keep sessions in memory only")
+    stores.add_argument(
+        "--follow",
+        metavar="redis://HOST:PORT/N",
+        help="show the sessions of the console writing there, read-only",
+    )
     add_security_arguments(parser)
     parser.add_argument(
         "--otlp",
@@ -136,7 +150,7 @@ def _dashboard(argv: list[str]) -> int:
         upstreams = tuple(parse_target(spec) for spec in args.upstream)
     except TargetError as exc:
         parser.error(str(exc))
-    from console.dashboard import DashboardConfig, native_problem, run
+    from console.dashboard import native_problem
 
     _listenable(args.host, args.port)
     if args.native and (problem := native_problem()):
@@ -144,6 +158,27 @@ def _dashboard(argv: list[str]) -> int:
         return 2
     if args.native:
         atexit.register(_explain_closed_window, time.monotonic(), f"http://{args.host}:{args.port}")
+    from console.store.backend import StoreError
+
+    try:
+        store = None if args.no_store or args.follow else args.store or str(_default_store())
+        return _run_dashboard(args, upstreams, security, store)
+    except StoreError as exc:
+        print(f"cannot use the store: {exc}", file=sys.stderr)
+        return 2
+
+
+def _default_store() -> Path:
+    """The journal under the data directory ($AGENT_CONSOLE_DATA, else ~/.local/share/agent-console)."""
+    data = os.environ.get("AGENT_CONSOLE_DATA") or Path.home() / ".local" / "share" / "agent-console"
+    return Path(data) / "journal.sqlite3"
+
+
+def _run_dashboard(
+    args: argparse.Namespace, upstreams: tuple[Target, ...], security: SecurityPolicy, store: str | None
+) -> int:
+    from console.dashboard import DashboardConfig, run
+
     run(
         DashboardConfig(
             host=args.host,
@@ -155,6 +190,8 @@ def _dashboard(argv: list[str]) -> int:
             show=not args.no_show and not args.native,
             sim_seed=args.seed,
             sim_time_scale=args.sim_time_scale,
+            store=store,
+            follow=args.follow,
             security=security,
             otlp=args.otlp,
         )

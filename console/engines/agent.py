@@ -76,6 +76,7 @@ class AgentEngine(LinkedEngine):
         self._in_flight = False  # a prompt was sent and its reply has not ended
         self.pong_count = 0
         self.frames_in = 0
+        self._restored = False  # rebuilt from a journal: the first connection resumes
         self._answered_ahead: dict[int, int] = {}  # PING fingerprints answered before their turn
 
     # -- what the transport asks ----------------------------------------------------------------
@@ -92,18 +93,29 @@ class AgentEngine(LinkedEngine):
 
     # -- lifecycle --------------------------------------------------------------------------------
 
+    def restored(self, last_seq: int, new_epoch: bool, reply_open: bool, now: float) -> None:
+        """The conversation was rebuilt from a journal: the first connection resumes after `last_seq`
+        (0 when the reply to a prompt sent last had not begun), as a reconnection would."""
+        self._restored = True
+        self.sequencer.next_seq = last_seq + 1
+        if new_epoch:
+            self.sequencer.expect_new_epoch()
+        self._in_flight = self._dropped_during_reply = reply_open
+        self._progress_at = now
+
     def connected(self, now: float) -> None:
         self._link.connected()
         # Frames meant for the dead connection go: RESUME comes first, and re-sends the ACKs that matter.
         self._outbox.clear()
         self._want_reconnect = False
         self._last_frame_at = now  # the replay is the server's to send: count the quiet from here
-        if self._link.connections == 1:
+        if self._link.connections == 1 and not self._restored:
             self._link.set(S.OPEN)
             self.conversation.record(now, "client", "CONNECTED", "connected")
         else:
             self._link.set(S.RESUMING)
             self._resumed_at = now
+            self._restored = False
             # RESUME must be the first frame on the new connection.
             last = self.sequencer.resume_seq
             self._send(proto.resume(last), now, "RESUME", f"resume after seq {last}")

@@ -119,9 +119,9 @@ def test_sending_while_scrolled_up_jumps_to_the_bottom_and_follows_the_reply(
     open_agent(page, console)
     page.wait_for_function("() => document.querySelectorAll('[data-testid=message]').length >= 6")
     settled_scroll(page)
-    page.locator("[data-testid=chat-scroll]").evaluate("box => box.scrollTo(0, 0)")
-    page.mouse.move(700, 400)
-    page.mouse.wheel(0, -400)  # the user reads older messages
+    page.hover("[data-testid=chat-scroll]")
+    for _ in range(5):
+        page.mouse.wheel(0, -600)  # the user reads older messages
     page.wait_for_selector("[data-testid=jump-latest]", state="visible")
     count = page.locator(MESSAGES).count()
     page.fill(INPUT, "write a long detailed document")

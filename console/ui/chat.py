@@ -30,6 +30,7 @@ from console.session import (
     Reset,
     TextAppended,
     TextBlock,
+    ToolArgsAppended,
     ToolBlock,
 )
 from console.ui.elements import ChatHub, Elapsed, StreamText, on_leave
@@ -106,11 +107,18 @@ def _wall_elapsed(since: float, until: float | None) -> float:
     return (until if until is not None else time.monotonic()) - since
 
 
-class ToolCard:
-    """A tool call: name and arguments at once, waiting with elapsed time, then the result in place."""
+Answer = Callable[[str, bool], object]  # (call id, approved): a paused run's question answered
 
-    def __init__(self, block: ToolBlock) -> None:
+
+class ToolCard:
+    """A tool call: name and arguments (streamed in, then parsed), waiting with elapsed time, then the
+    result in place; a paused run's approval question with Approve / Deny."""
+
+    def __init__(self, block: ToolBlock, on_answer: Answer | None = None) -> None:
         self.block = block
+        self.on_answer = on_answer
+        self.args_stream: StreamText | None = None
+        self.asking: ui.element | None = None
         with ui.element("div").classes("ac-tool") as self.root:
             # Upstream strings go in as values, never through the props parser.
             self.root.props.update(
@@ -123,11 +131,24 @@ class ToolCard:
                 ui.label(block.tool_name).classes("font-semibold").props.update({"dir": "auto"})
                 self.elapsed = Elapsed(_wall_elapsed(block.called_at, block.result_at), block.result is None)
             foldable(self.root, head, f"Tool call {block.tool_name}: show or hide its arguments and result")
-            json_section("args", block.args)
+            if block.args_streaming:
+                # Arguments as they stream: appended in the browser, like text (ToolArgsAppended).
+                with ui.element("div") as self.args_slot:
+                    self.args_stream = StreamText("".join(block.args_parts)).classes("ac-json")
+                    self.args_stream.props("data-testid=tool-args-stream")
+            else:
+                json_section("args", block.args)
             if block.result is not None:
                 self._show_result()
+        self._show_question()
 
     def update(self) -> None:
+        if self.args_stream is not None and not self.block.args_streaming:
+            self.args_stream.delete()
+            self.args_stream = None
+            with self.args_slot:
+                json_section("args", self.block.args)
+        self._show_question()
         if self.block.result is None or self.root.props.get("data-status") == "done":
             return
         self.root.props["data-status"] = "done"
@@ -142,6 +163,29 @@ class ToolCard:
         with self.root:
             json_section("result", self.block.result)
 
+    def _show_question(self) -> None:
+        block = self.block
+        if self.asking is not None and block.approval is None:
+            self.asking.delete()
+            self.asking = None
+        if block.approval is not None and self.asking is None:
+            with self.root, ui.element("div").classes("ac-tool-ask") as self.asking:
+                self.asking.props("data-testid=tool-approval")
+                ui.label(block.approval).classes("text-sm")
+                answer = self.on_answer
+                if answer is not None:
+                    call = block.call_id
+                    ui.button("Approve", icon="check", on_click=lambda: answer(call, True)).props(
+                        "dense no-caps color=positive data-testid=approve-button"
+                    )
+                    ui.button("Deny", icon="close", on_click=lambda: answer(call, False)).props(
+                        "dense no-caps flat color=negative data-testid=deny-button"
+                    )
+        if block.answer is not None and self.root.props.get("data-answer") != block.answer:
+            self.root.props["data-answer"] = block.answer
+            with self.root:
+                ui.label(f"You {block.answer} this call.").classes("text-xs text-slate-500")
+
 
 class ComponentCard:
     """A streamed rich component, built field by field by its registered view."""
@@ -152,6 +196,7 @@ class ComponentCard:
             # Reachable by keyboard: focused with Tab, read out by its type.
             self.root.props.update({"tabindex": "0", "role": "group", "aria-label": f"{block.type} card"})
             self.view = create_view(block.type)
+        self.root.props["data-component-id"] = block.component_id  # the timeline finds its rows by it
         self.update()
 
     def update(self) -> None:
@@ -162,9 +207,16 @@ BlockView = StreamText | ToolCard | ComponentCard
 
 
 class MessageView:
-    def __init__(self, message: Message, on_retry: Callable[[Message], None], markdown: bool = True) -> None:
+    def __init__(
+        self,
+        message: Message,
+        on_retry: Callable[[Message], None],
+        on_answer: Answer | None = None,
+        markdown: bool = True,
+    ) -> None:
         self.message = message
         self.on_retry = on_retry
+        self.on_answer = on_answer
         self.markdown = markdown  # replies rendered as Markdown (else shown as received)
         self.blocks: list[BlockView] = []
         with ui.element("div").classes("ac-msg") as self.root:
@@ -226,7 +278,7 @@ class MessageView:
                 if markdown:
                     view.classes("ac-md")
             elif isinstance(block, ToolBlock):
-                view = ToolCard(block)
+                view = ToolCard(block, self.on_answer)
             else:
                 view = ComponentCard(block)
         # Panels that point at a block (the timeline) find it by message and block index.
@@ -244,13 +296,16 @@ class MessageView:
                     view.elapsed.stop(_wall_elapsed(view.block.called_at, None))
         if self.footer is not None:
             self.footer.clear()
-        if self.message.status == "interrupted":
+        asking = any(isinstance(v, ToolCard) and v.block.approval is not None for v in self.blocks)
+        if self.message.status in ("interrupted", "error") and not asking:
             if self.footer is None:
                 with self.root:
                     self.footer = ui.element("div")
+            failed = self.message.status == "error"
             with self.footer, ui.element("div").classes("ac-interrupted").props("data-testid=interrupted"):
-                ui.icon("warning", size="1.1em")
-                ui.label(f"Interrupted{': ' + self.message.note if self.message.note else ''}")
+                ui.icon("error" if failed else "warning", size="1.1em")
+                note = f": {self.message.note}" if self.message.note else ""
+                ui.label(f"{'Failed' if failed else 'Interrupted'}{note}")
                 if self.message.retried:  # asked again once: the button does not invite a second time
                     ui.label("— asked again below").props("data-testid=retried")
                 else:
@@ -263,10 +318,16 @@ class ChatView:
     """The chat of one conversation, for one browser tab."""
 
     def __init__(
-        self, conversation: Conversation, on_retry: Callable[[str], object], *, markdown: bool = True
+        self,
+        conversation: Conversation,
+        on_retry: Callable[[str], object],
+        on_answer: Answer | None = None,
+        *,
+        markdown: bool = True,
     ) -> None:
         self.conversation = conversation
         self.on_retry = on_retry
+        self.on_answer = on_answer
         self.markdown = markdown
         self.views: dict[str, MessageView] = {}
         self._pending: dict[int, list[str]] = {}
@@ -341,6 +402,10 @@ class ChatView:
                     # block is drawn, so it never reflows under a card (the freeze).
                     self._finish_text(message_view, i - 1)
                     message_view.add_block(m.blocks[i])
+            case ToolArgsAppended(message=m, block_index=i, text=text):
+                view = self._block_view(m, i)
+                if isinstance(view, ToolCard) and view.args_stream is not None:
+                    self._pending.setdefault(view.args_stream.id, []).append(text)
             case BlockUpdated(message=m, block_index=i):
                 view = self._block_view(m, i)
                 if isinstance(view, ToolCard):
@@ -377,7 +442,7 @@ class ChatView:
             self.hub.finish([view.id])
 
     def _add_message(self, message: Message) -> None:
-        self.views[message.id] = MessageView(message, self._retry, self.markdown)
+        self.views[message.id] = MessageView(message, self._retry, self.on_answer, self.markdown)
 
     def _place_after(self, message_id: str, after: str | None) -> None:
         """A reply to an earlier prompt goes right under it (queued prompts stay below)."""

@@ -245,6 +245,10 @@ def chat_session_console(entry: SessionEntry) -> None:
         raise TypeError(f"session '{entry.id}' speaks the chat dialect but its client is {type(client)}")
     chat_id = _shown_chat(client)
     client.activate(chat_id)  # a new tab, or a `record` that follows, starts where the user is
+    if ui.context.client.request.query_params.get("chat") != chat_id:
+        # The address names the conversation shown: Back after "New chat" comes back to this one,
+        # not to whichever is active by then.
+        ui.navigate.history.replace(chat_address(entry.id, chat_id))
     view = SessionEntry(entry.id, entry.name, entry.target, ConversationClient(client, chat_id))
     frame(f"{entry.name} · {entry.target}")
     ui.add_css(_CSS)

@@ -251,12 +251,13 @@ class Trace(Sequence[TraceEntry]):
     def _keep_raw(self, index: int, size: int) -> None:
         """Raw text is kept for the newest rows only, within `TRACE_RAW_CHARS` and, of oversized frames,
         the newest `OVERSIZED_KEPT`; older rows stay, with what they said (console/window.py)."""
-        self._raw.append((index, size))
-        self._raw_chars += size
-        if size > OVERSIZED_RAW:
+        if size > OVERSIZED_RAW:  # oversized frames have a budget of their own, counted in frames
             self._oversized.append(index)
             if len(self._oversized) > OVERSIZED_KEPT:
                 self._let_go_raw(self._oversized.popleft())
+            return
+        self._raw.append((index, size))
+        self._raw_chars += size
         while self._raw_chars > TRACE_RAW_CHARS and len(self._raw) > 1:
             oldest, chars = self._raw.popleft()
             self._raw_chars -= chars

@@ -22,8 +22,8 @@ from typing import Final, Protocol, TypeVar
 from console.frozen import frozen
 
 OVERSIZED_RAW: Final = 64 * 1024  # characters of a frame's raw text that make it oversized
-OVERSIZED_KEPT: Final = 2  # oversized raw frames a session's trace keeps
-TRACE_RAW_CHARS: Final = 1_000_000  # raw frame text a session's trace keeps, newest rows first
+OVERSIZED_KEPT: Final = 4  # oversized raw frames a session's trace keeps
+TRACE_RAW_CHARS: Final = 2_000_000  # raw text of other frames a session's trace keeps, newest first
 LEAN_RAW: Final = 2_000  # characters of an oversized raw frame the journal keeps (its event has the data)
 
 
@@ -72,8 +72,9 @@ class SnapshotWindow:
             # Exact again (a context let go as a whole is not counted out): rare, bounded by the caps.
             self._bytes = sum(len(e.encoded) for h in contexts.values() for e in h)
             while self._bytes > self.window.snapshot_bytes:
-                # The oldest snapshot of any context goes; the one just added stays, whatever its size.
-                candidates = [h for h in contexts.values() if h and (h is not history or len(h) > 1)]
+                # The oldest snapshot of any context goes; the one just added stays, whatever its size,
+                # and so does the one before it: the newest step keeps its diff.
+                candidates = [h for h in contexts.values() if h and (h is not history or len(h) > 2)]
                 if not candidates:
                     break
                 self._drop(min(candidates, key=lambda h: h[0].at))

@@ -40,9 +40,12 @@ def wait_for(condition: object, timeout: float = 60) -> None:
     raise AssertionError("not reached in time")
 
 
+LIVE = "[data-testid=connection-status]:is([data-state=open], [data-state=streaming], [data-state=tool_call_pending])"
+
+
 def open_agent(page: Page, console: Console) -> None:
     page.goto(f"{console.url}/session/agent")
-    page.wait_for_selector("[data-testid=connection-status][data-state=open]")
+    page.wait_for_selector(LIVE)  # connected (a reply asked for by an earlier test may still stream)
 
 
 def settled_scroll(page: Page) -> dict[str, float]:
@@ -105,7 +108,7 @@ def test_a_reloaded_long_session_opens_at_its_newest_message(page: Page, console
         )
     for _ in range(2):  # opened, then reloaded
         page.reload()
-        page.wait_for_selector("[data-testid=connection-status][data-state=open]")
+        page.wait_for_selector(LIVE)
         page.wait_for_function("() => document.querySelectorAll('[data-testid=message]').length >= 20")
         position = settled_scroll(page)
         assert position["height"] > 2 * position["client"]  # long enough to be opened anywhere else
@@ -119,9 +122,9 @@ def test_sending_while_scrolled_up_jumps_to_the_bottom_and_follows_the_reply(
     open_agent(page, console)
     page.wait_for_function("() => document.querySelectorAll('[data-testid=message]').length >= 6")
     settled_scroll(page)
-    page.locator("[data-testid=chat-scroll]").evaluate("box => box.scrollTo(0, 0)")
-    page.mouse.move(700, 400)
-    page.mouse.wheel(0, -400)  # the user reads older messages
+    page.hover("[data-testid=chat-scroll]")
+    for _ in range(5):
+        page.mouse.wheel(0, -600)  # the user reads older messages
     page.wait_for_selector("[data-testid=jump-latest]", state="visible")
     count = page.locator(MESSAGES).count()
     page.fill(INPUT, "write a long detailed document")

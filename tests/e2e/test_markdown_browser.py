@@ -178,6 +178,9 @@ def test_a_hostile_reply_runs_nothing_and_loads_nothing(page: Page, tmp_path: Pa
                 dialog.dismiss()
 
             page.on("dialog", on_dialog)
+            # A load or a script the page's security policy had to refuse would still be an attempt.
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("request", lambda r: requests.append(r.url))
             page.goto(console.url)
             page.wait_for_selector("[data-testid=connection-status][data-state=open]")
@@ -202,6 +205,7 @@ def test_a_hostile_reply_runs_nothing_and_loads_nothing(page: Page, tmp_path: Pa
         finally:
             stop_console(console)
     assert dialogs == []
+    assert not [e for e in errors if "Refused" in e or "Security Policy" in e], errors
     assert shown["pwned"] is None
     assert shown["elements"] == 0 and shown["handlers"] == 0
     assert shown["hrefs"] == [

@@ -17,7 +17,7 @@ from console.trace_io import ReplayClient
 from console.ui.chat import ChatView
 from console.ui.composer import Composer
 from console.ui.elements import Scope, on_leave
-from console.ui.examples import ExamplePrompts
+from console.ui.examples import CHAT_EXAMPLES, EXAMPLES, ExamplePrompts
 from console.ui.inspector import ContextInspector
 from console.ui.narration import Narrator
 from console.ui.overview import Overview
@@ -153,7 +153,7 @@ def chat_column(entry: SessionEntry) -> ui.element:
         if isinstance(entry.client, ReplayClient):
             replay_bar(entry.client)
         else:
-            ExamplePrompts(entry.client)
+            ExamplePrompts(entry.client, CHAT_EXAMPLES if entry.target.dialect == "chat" else EXAMPLES)
             Composer(entry.client)
     return toolbar
 

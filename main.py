@@ -8,6 +8,7 @@ import atexit
 import contextlib
 import difflib
 import errno
+import os
 import re
 import socket
 import sys
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Literal, cast
 
 from console import jsonvalue
-from console.clients import TargetError, make_client, parse_target
+from console.clients import Target, TargetError, make_client, parse_target
 from console.security.cli import add_arguments as add_security_arguments
 from console.security.cli import policy_from_args
+from console.security.policy import SecurityPolicy
 
 COMMANDS = {
     "sim": "run one simulator standalone (main.py sim --help)",
@@ -92,7 +94,7 @@ def _dashboard(argv: list[str]) -> int:
     epilog = "commands:\n" + "\n".join(f"  {name:<8} {text}" for name, text in COMMANDS.items())
     parser = Parser("main.py", "Agent Console: watch streaming AI agents.", epilog)
     parser.usage = (
-        "main.py [options]\n       main.py sim {agent,sse,chat} [options]\n"
+        "main.py [options]\n       main.py sim {agent,sse,chat,agui} [options]\n"
         "       main.py record DIALECT=URL [options]"
     )
     parser.add_argument("--host", default="127.0.0.1", help="address the console listens on")
@@ -102,7 +104,7 @@ def _dashboard(argv: list[str]) -> int:
         action="append",
         default=[],
         metavar="DIALECT=URL",
-        help="an agent, sse or chat server to watch (repeatable); no simulator session then, unless --demo",
+        help="an agent, sse, chat or agui server to watch (repeatable); no simulator session then, unless --demo",
     )
     parser.add_argument(
         "--demo", choices=["normal", "chaos"], help="also run the embedded simulators, in this mode"
@@ -122,6 +124,18 @@ def _dashboard(argv: list[str]) -> int:
         default=1.0,
         help="multiply the embedded simulators' delays (demos, tests)",
     )
+    stores = parser.add_mutually_exclusive_group()
+    stores.add_argument(
+        "--store",
+        metavar="PATH|redis://HOST:PORT/N",
+        help=f"journal of the sessions (default {_default_store()})",
+    )
+    stores.add_argument("--no-store", action="store_true", help="keep sessions in memory only")
+    stores.add_argument(
+        "--follow",
+        metavar="redis://HOST:PORT/N",
+        help="show the sessions of the console writing there, read-only",
+    )
     add_security_arguments(parser)
     parser.add_argument(
         "--otlp",
@@ -136,7 +150,7 @@ def _dashboard(argv: list[str]) -> int:
         upstreams = tuple(parse_target(spec) for spec in args.upstream)
     except TargetError as exc:
         parser.error(str(exc))
-    from console.dashboard import DashboardConfig, native_problem, run
+    from console.dashboard import native_problem
 
     _listenable(args.host, args.port)
     if args.native and (problem := native_problem()):
@@ -144,6 +158,27 @@ def _dashboard(argv: list[str]) -> int:
         return 2
     if args.native:
         atexit.register(_explain_closed_window, time.monotonic(), f"http://{args.host}:{args.port}")
+    from console.store.backend import StoreError
+
+    try:
+        store = None if args.no_store or args.follow else args.store or str(_default_store())
+        return _run_dashboard(args, upstreams, security, store)
+    except StoreError as exc:
+        print(f"cannot use the store: {exc}", file=sys.stderr)
+        return 2
+
+
+def _default_store() -> Path:
+    """The journal under the data directory ($AGENT_CONSOLE_DATA, else ~/.local/share/agent-console)."""
+    data = os.environ.get("AGENT_CONSOLE_DATA") or Path.home() / ".local" / "share" / "agent-console"
+    return Path(data) / "journal.sqlite3"
+
+
+def _run_dashboard(
+    args: argparse.Namespace, upstreams: tuple[Target, ...], security: SecurityPolicy, store: str | None
+) -> int:
+    from console.dashboard import DashboardConfig, run
+
     run(
         DashboardConfig(
             host=args.host,
@@ -155,6 +190,8 @@ def _dashboard(argv: list[str]) -> int:
             show=not args.no_show and not args.native,
             sim_seed=args.seed,
             sim_time_scale=args.sim_time_scale,
+            store=store,
+            follow=args.follow,
             security=security,
             otlp=args.otlp,
         )
@@ -180,10 +217,10 @@ def _explain_closed_window(started: float, url: str) -> None:
 
 def _sim(argv: list[str]) -> int:
     parser = Parser("main.py sim", "Run a simulator standalone.")
-    parser.add_argument("dialect", choices=["agent", "sse", "chat"], help="which server to simulate")
+    parser.add_argument("dialect", choices=["agent", "sse", "chat", "agui"], help="which server to simulate")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--port", type=int, help="port to listen on (default: agent 4747, sse and chat their own)"
+        "--port", type=int, help="port to listen on (default: agent 4747, sse, chat and agui their own)"
     )
     parser.add_argument(
         "--mode", choices=["normal", "chaos"], default="normal", help="chaos: drops, reorders, duplicates"
@@ -203,7 +240,7 @@ def _sim(argv: list[str]) -> int:
         "--stress", action="store_true", help="sse: CRLF, comments, bytes cut at random points"
     )
     parser.add_argument(
-        "--no-ids", action="store_true", help="sse: send no event ids (a reconnect replays all)"
+        "--no-ids", action="store_true", help="sse, agui: send no event ids (sse: a reconnect replays all)"
     )
     parser.add_argument("--time-scale", type=float, default=1.0, help="agent: multiply the script's delays")
     parser.add_argument(
@@ -237,6 +274,15 @@ def _sim(argv: list[str]) -> int:
         print(f"SSE conversation simulator on http://{args.host}:{port}/conversation", flush=True)
         stream = sse.SimConfig(chaos=mode == "chaos", seed=args.seed, stress=args.stress, ids=not args.no_ids)
         runner = sse.serve(args.host, port, stream)
+    elif args.dialect == "agui":
+        from console.sim import agui
+
+        port = _listenable(args.host, args.port or agui.DEFAULT_PORT)
+        print(f"AG-UI agent simulator ({mode}) on http://{args.host}:{port}/agent", flush=True)
+        agui_config = agui.SimConfig(
+            mode=mode, seed=args.seed, ids=not args.no_ids, time_scale=args.time_scale
+        )
+        runner = agui.serve(args.host, port, agui_config)
     else:
         from console.sim import chat
 
@@ -288,7 +334,7 @@ def _record(argv: list[str]) -> int:
         return 1
     _write_transcript(result.transcript, args.out)
     if result.interrupted:
-        print(f"record: {result.interrupted} reply(ies) interrupted", file=sys.stderr)
+        print(f"record: {result.interrupted} reply(ies) interrupted or failed", file=sys.stderr)
         return 3
     return 0
 

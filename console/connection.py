@@ -42,6 +42,8 @@ TRANSITIONS: frozenset[tuple[ConnectionState, ConnectionState]] = frozenset(
     | {(a, b) for a in LIVE for b in LIVE if a != b}
     | {(live, S.RECONNECTING) for live in LIVE}
     | {(S.RECONNECTING, S.RESUMING), (S.RESUMING, S.RECONNECTING)}
+    # A session restored from its journal resumes on its first connection.
+    | {(S.CONNECTING, S.RESUMING)}
     | {(S.RESUMING, live) for live in LIVE}
     | {(state, S.CLOSED) for state in S if state is not S.CLOSED}
     | {(S.CLOSED, S.CONNECTING)}

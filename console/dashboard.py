@@ -12,7 +12,7 @@ from typing import Literal
 from fastapi.responses import Response
 from nicegui import app, ui
 
-from console import heap, metrics
+from console import heap, metrics, session_api
 from console.autopilot import open_streams
 from console.clients import Target
 from console.otel import receive as otel_receive
@@ -21,9 +21,11 @@ from console.otel.exporter import otel_export
 from console.security.install import install as install_security
 from console.security.policy import SecurityPolicy
 from console.sessions import SessionHub
+from console.sim import agui as agui_sim
 from console.sim import sse as sse_sim
 from console.sim.agent import AgentSimulator, SimConfig
 from console.sim.chat import ChatSimConfig, ChatSimulator
+from console.store.startup import Durable
 from console.supervisor import Supervisor
 from console.ui import page
 from console.upstream_log import LinkReporter
@@ -42,6 +44,8 @@ class DashboardConfig:
     show: bool = True
     sim_seed: int = 0
     sim_time_scale: float = 1.0
+    store: str | None = None  # where sessions are journaled (a path, or redis://…); None: memory only
+    follow: str | None = None  # redis://… of another console's journal, shown read-only
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
     otlp: str | None = None  # OTLP/HTTP endpoint; None: the standard variables decide
 
@@ -53,6 +57,7 @@ class Embedded:
     agent: AgentSimulator | None = None
     sse: sse_sim.SSESimulator | None = None
     chat: ChatSimulator | None = None
+    agui: agui_sim.AguiSimulator | None = None
     targets: list[Target] = field(default_factory=list)
 
     async def start(self, mode: Literal["normal", "chaos"], seed: int, time_scale: float) -> None:
@@ -67,6 +72,9 @@ class Embedded:
         self.chat = ChatSimulator(pace)
         await self.chat.start("127.0.0.1", 0)
         self.targets.append(Target("chat", self.chat.url))
+        self.agui = agui_sim.AguiSimulator(agui_sim.SimConfig(mode=mode, seed=seed, time_scale=time_scale))
+        await self.agui.start()
+        self.targets.append(Target("agui", self.agui.url))
 
     def describe(self) -> dict[str, dict[str, str]]:
         described: dict[str, dict[str, str]] = {}
@@ -76,6 +84,8 @@ class Embedded:
             described["sse"] = {"url": self.sse.url}
         if self.chat is not None:
             described["chat"] = {"ws": self.chat.url}
+        if self.agui is not None:
+            described["agui"] = {"url": self.agui.url}
         return described
 
     async def stop(self) -> None:
@@ -85,6 +95,8 @@ class Embedded:
             await self.sse.stop()
         if self.chat is not None:
             await self.chat.stop()
+        if self.agui is not None:
+            await self.agui.stop()
 
 
 def native_problem() -> str | None:
@@ -110,6 +122,8 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
     page.register(hub)
 
     supervisor = Supervisor(hub)
+    durable = Durable(config.store, config.follow)
+    session_api.register(hub, durable.history)
     otel = otel_export(hub, config.otlp)
     otel_receive.register(app, hub)  # POST /v1/traces: instrumented agents send their spans here
 
@@ -122,13 +136,14 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
         supervisor.start()
         if otel is not None:
             otel.start()
-        use_simulator = (
+        use_simulator = not config.follow and (
             not config.upstreams or config.demo is not None or (config.streams > 0 and streams_to is None)
         )
         if use_simulator:
             await embedded.start(config.demo or "normal", config.sim_seed, config.sim_time_scale)
+        reopened = await durable.restore(supervisor, embedded.targets)
         streams_url = streams_to.url if streams_to else embedded.agent.url if embedded.agent else None
-        if config.streams > 0 and streams_url is not None:
+        if config.streams > 0 and streams_url is not None and not reopened.has(streams_url):
             # The operations view's load: N autopiloted sessions instead of one per dialect.
             open_streams(
                 supervisor,
@@ -141,7 +156,7 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
             for target in embedded.targets:
                 supervisor.add(target, name=target.dialect)
         for target in config.upstreams:
-            if target is not streams_to:
+            if target is not streams_to and not reopened.has(target.url):
                 entry = supervisor.add(target, name=target.dialect)
                 entry.client.conversation.subscribe(LinkReporter(f"upstream {target}"), deltas=False)
         heap.freeze_startup()
@@ -149,6 +164,7 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
 
     async def shutdown() -> None:
         await supervisor.close()
+        await durable.close()
         if otel is not None:
             await otel.close()
         await metrics.LOOP_LAG.stop()

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Literal, overload
 
 from console.frozen import frozen
+from console.window import Window
 
 Level = Literal["info", "warning", "error"]
 
@@ -29,6 +30,7 @@ class Limits:
     waiting_tool_calls: int = 100  # tool calls waiting for their result
     orphan_results: int = 1_000  # results held for a call that has not arrived (yet)
     notices: int = 50
+    window: Window = Window()  # the history kept in memory (console/window.py)
 
 
 @frozen

@@ -12,6 +12,7 @@ the tool card, which is what freezes the earlier text in place.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias, overload
@@ -23,6 +24,7 @@ from console.connection import ConnectionState, LinkStatus
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.limits import FoldCounter, Level, Limits, NoticeBoard
+from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS, SnapshotWindow, lean_raw
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,11 @@ _Row: TypeAlias = tuple[
 ]
 
 
+def lean_row(row: _Row) -> _Row:
+    """The row with its raw text cut to what the timeline shows of an oversized frame."""
+    return (*row[:6], lean_raw(row[6]), *row[7:])
+
+
 class Trace(Sequence[TraceEntry]):
     """The rows of a trace, stored as plain tuples and handed out as `TraceEntry`.
 
@@ -183,13 +190,17 @@ class Trace(Sequence[TraceEntry]):
     tenth at a time, so that trimming costs O(1) per row, not O(limit).
     """
 
-    __slots__ = ("_rows", "_trim_at", "dropped", "limit")
+    __slots__ = ("_oversized", "_raw", "_raw_chars", "_rows", "_trim_at", "dropped", "limit", "raw_let_go")
 
     def __init__(self, limit: int) -> None:
         self._rows: list[_Row] = []
         self.limit = limit
         self.dropped = 0  # rows let go, oldest first
         self._trim_at = limit + limit // 10
+        self._oversized: deque[int] = deque()  # indexes of the rows whose big raw text is still kept
+        self._raw: deque[tuple[int, int]] = deque()  # (index, characters) of the rows with raw text
+        self._raw_chars = 0
+        self.raw_let_go = 0
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -222,11 +233,42 @@ class Trace(Sequence[TraceEntry]):
         rows = self._rows
         row: _Row = (len(rows) + self.dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
         rows.append(row)
+        if raw is not None:
+            self._keep_raw(row[0], len(raw))
         if len(rows) > self._trim_at:
             cut = len(rows) - self.limit
             del rows[:cut]
             self.dropped += cut
+            while self._raw and self._raw[0][0] < self.dropped:  # their raw text went with them
+                self._raw_chars -= self._raw.popleft()[1]
         return row
+
+    @property
+    def raw_chars(self) -> int:
+        """Characters of raw frame text the trace holds on to (an upper bound)."""
+        return self._raw_chars
+
+    def _keep_raw(self, index: int, size: int) -> None:
+        """Raw text is kept for the newest rows only, within `TRACE_RAW_CHARS` and, of oversized frames,
+        the newest `OVERSIZED_KEPT`; older rows stay, with what they said (console/window.py)."""
+        self._raw.append((index, size))
+        self._raw_chars += size
+        if size > OVERSIZED_RAW:
+            self._oversized.append(index)
+            if len(self._oversized) > OVERSIZED_KEPT:
+                self._let_go_raw(self._oversized.popleft())
+        while self._raw_chars > TRACE_RAW_CHARS and len(self._raw) > 1:
+            oldest, chars = self._raw.popleft()
+            self._raw_chars -= chars
+            self._let_go_raw(oldest)
+
+    def _let_go_raw(self, index: int) -> None:
+        position = index - self.dropped
+        if position >= 0:
+            old = self._rows[position]
+            if old[6] is not None:
+                self._rows[position] = (*old[:6], None, *old[7:])
+                self.raw_let_go += 1
 
 
 # Changes announced to views.
@@ -314,6 +356,12 @@ Change: TypeAlias = (
 )
 Listener = Callable[[Change], None]
 
+# What a journal is told of, in the order the conversation takes it in: ("event", event, at, seq),
+# ("user", text, at), ("interrupted", reason, at), ("notice", level, text), ("trace", row), ("reset",).
+# Fed back through the same methods in the same order, these inputs rebuild the conversation.
+JournalInput: TypeAlias = tuple[object, ...]
+JournalTap = Callable[[JournalInput], None]
+
 
 def _tell(listeners: tuple[Listener, ...], change: Change) -> None:
     for listener in listeners:
@@ -333,6 +381,7 @@ class Conversation:
         self.contexts: dict[str, list[ContextEntry]] = {}  # least recently updated first
         self.trace = Trace(trace_limit)
         self.notices = NoticeBoard(self.limits.notices)
+        self._snapshots = SnapshotWindow(self.limits.window)
         self.folded = FoldCounter()  # live items let go past a cap, by kind
         self._components: dict[tuple[str, str], tuple[Message, int]] = {}  # (stream, id) -> where
         self._open_components: dict[tuple[str, str], None] = {}  # not ended yet, oldest first
@@ -344,7 +393,8 @@ class Conversation:
         self._waiting: dict[str, tuple[Message, ToolBlock]] = {}  # calls still without a result
         self._unanswered: list[Message] = []  # user messages whose reply has not started
         self._orphan_results: dict[str, tuple[JsonObject, float]] = {}
-        self._reasoning: dict[str, list[str]] = {}  # reasoning text still streaming, by block
+        self._reasoning: dict[str, list[str]] = {}  # reasoning text still streaming, by component
+        self._live_states: dict[str, tuple[ContextEntry, JsonValue]] = {}  # see session_runs
         # A tuple, replaced on (un)subscribe: emitting iterates it without a copy, and a listener that
         # unsubscribes while a change is delivered does not disturb the delivery.
         self._listeners: tuple[Listener, ...] = ()
@@ -355,6 +405,7 @@ class Conversation:
         self.text_deltas = 0  # text deltas applied to agent messages
         self._ids = 0
         self.link = LinkStatus(ConnectionState.CONNECTING)
+        self.journal: JournalTap | None = None  # told of every input (console/store)
 
     @property
     def trace_limit(self) -> int:
@@ -389,6 +440,8 @@ class Conversation:
 
     def reset(self) -> None:
         """Forget the conversation (not the trace): what comes next starts a new one."""
+        if self.journal is not None:
+            self.journal(("reset",))
         self.messages.clear()
         self.contexts.clear()
         self.notices.clear()
@@ -399,9 +452,10 @@ class Conversation:
         self._waiting.clear()
         self._unanswered.clear()
         self._orphan_results.clear()
+        self._reasoning.clear()
+        self._live_states.clear()
         self._components.clear()
         self._open_components.clear()
-        self._reasoning.clear()
         self._emit(Reset())
 
     def continue_from(self, previous: Conversation) -> None:
@@ -415,6 +469,9 @@ class Conversation:
         self.received, self.protocol_errors = previous.received, previous.protocol_errors
         self.text_deltas, self._ids = previous.text_deltas, previous._ids
         self._emit(Reset())
+        if self.journal is not None:  # the journal goes on from the crashed client's
+            for message in previous._streaming:
+                self.journal(("interrupt_stream", message.stream_id or "", "the session restarted"))
         for message in list(previous._streaming):
             self._streaming.append(message)
             self._set_status(message, "interrupted", "the session restarted")
@@ -457,6 +514,8 @@ class Conversation:
     # -- user side ----------------------------------------------------------------------------
 
     def add_user_message(self, text: str, at: float, *, queued: bool = False) -> Message:
+        if self.journal is not None:
+            self.journal(("user", text, at, queued))
         status: MessageStatus = "queued" if queued else "sent"
         message = Message(id=self._next_id(), role="user", status=status, created_at=at)
         block = TextBlock()
@@ -468,11 +527,15 @@ class Conversation:
 
     def mark_sent(self, message: Message) -> None:
         """A queued prompt went out."""
+        if self.journal is not None:
+            self.journal(("sent", message.id))
         if message.status == "queued":
             self._set_status(message, "sent")
 
     def mark_retried(self, message: Message) -> bool:
         """An interrupted reply is asked again: once (False when it already was)."""
+        if self.journal is not None:
+            self.journal(("retried", message.id))
         if message.retried or message.status != "interrupted":
             return False
         message.retried = True
@@ -481,6 +544,8 @@ class Conversation:
 
     def mark_interrupted(self, reason: str, at: float) -> Message | None:
         """The reply in progress will not finish (stall, lost stream): keep what arrived, say why."""
+        if self.journal is not None:
+            self.journal(("interrupted", reason, at))
         message = self.streaming
         if message is None and self._unanswered:
             # The reply never started: show an empty interrupted reply so the user can retry.
@@ -499,6 +564,8 @@ class Conversation:
 
     def interrupt_stream(self, stream_id: str, reason: str) -> None:
         """The message of `stream_id` will not finish (its stream gave up on it): keep it, say why."""
+        if self.journal is not None:
+            self.journal(("interrupt_stream", stream_id, reason))
         message = self._by_stream.get(stream_id)
         if message is not None and message.status == "streaming":
             self._set_status(message, "interrupted", reason)
@@ -515,6 +582,8 @@ class Conversation:
     def apply(self, event: ev.Event, at: float, seq: int | None = None) -> None:
         """Apply one event. An event the model cannot hold (a value no encoder takes, say) is the
         upstream's doing, not a reason to end the session: it becomes a protocol error row."""
+        if self.journal is not None:
+            self.journal(("event", event, at, seq))
         try:
             if type(event) is ev.TextDelta:  # the hot path: most events are text of a streaming message
                 message = self._by_stream.get(event.stream_id)
@@ -541,13 +610,15 @@ class Conversation:
                     entry = ContextEntry(at, seq, jsonvalue.dumps_bytes(data), size)
                     history = self._context_history(cid)
                     history.append(entry)
+                    if self._snapshots.added(self.contexts, history, entry):
+                        self._folded("context versions", "older context snapshots are let go from memory")
                     self._emit(ContextAdded(cid, len(history) - 1))
                 case ev.StreamEnd(stream_id=sid):
                     ended = self._by_stream.get(sid)
                     if ended is not None and ended.status in ("streaming", "interrupted"):
                         self._set_status(ended, "sent" if ended.role == "user" else "done")
                 case ev.ServerError(code=code, message=text):
-                    self.notice("error", f"{code}: {text}")
+                    self._notice("error", f"{code}: {text}")
                 case ev.Heartbeat() | ev.ProtocolError():
                     pass  # trace only
                 case _:
@@ -558,6 +629,12 @@ class Conversation:
             self.record(at, "in", "PROTOCOL_ERROR", reason, seq=seq)
 
     def notice(self, level: Level, text: str) -> None:
+        if self.journal is not None:
+            self.journal(("notice", level, text))
+        self._notice(level, text)
+
+    def _notice(self, level: Level, text: str) -> None:
+        """A notice of the reducer's own (replaying its event tells it again)."""
         notice = self.notices.post(level, text)
         self._emit(NoticeAdded(level, text, notice.repeats))
 
@@ -574,6 +651,9 @@ class Conversation:
         ref: str | None = None,
     ) -> None:
         row = self.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
+        if self.journal is not None:
+            # An oversized frame's raw text goes to the journal cut short: its event carries the data.
+            self.journal(("trace", row if raw is None or len(raw) <= OVERSIZED_RAW else lean_row(row)))
         if direction == "in":
             self.received += 1
             if kind == "PROTOCOL_ERROR":
@@ -667,11 +747,11 @@ class Conversation:
         if self._listeners:
             _tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
 
-    def _tool_call(self, event: ev.ToolCall, at: float) -> None:
+    def _tool_call(self, event: ev.ToolCall, at: float, *, streaming: bool = False) -> None:
         if runs.complete_streamed_call(self, event):
             return
         message = self._stream_message(event.stream_id, at)
-        block = ToolBlock(event.call_id, event.tool_name, event.args, called_at=at)
+        block = ToolBlock(event.call_id, event.tool_name, event.args, called_at=at, args_streaming=streaming)
         orphan = self._orphan_results.pop(event.call_id, None)
         if orphan is not None:
             block.result, block.result_at = orphan
@@ -733,12 +813,12 @@ class Conversation:
 
     def _folded(self, kind: str, why: str) -> None:
         if self.folded.fold(kind):
-            self.notice("warning", f"{why} (counted in the session's folded {kind})")
+            self._notice("warning", f"{why} (counted in the session's folded {kind})")
 
     def _component_field(self, event: ev.ComponentField, at: float) -> None:
         found = self._find_component(event.stream_id, event.component_id)
         if found is None:
-            self.notice(
+            self._notice(
                 "warning", f"field '{event.field}' for component {event.component_id} that never started"
             )
             return

@@ -29,9 +29,12 @@ class SessionHub:
         target: Target,
         name: str | None = None,
         client: SessionClient | None = None,
+        session_id: str | None = None,  # a session restored under the id it had
         owner: str | None = None,
     ) -> SessionEntry:
-        base = re.sub(r"[^a-z0-9]+", "-", (name or target.dialect).lower()).strip("-") or "session"
+        base = (
+            session_id or re.sub(r"[^a-z0-9]+", "-", (name or target.dialect).lower()).strip("-") or "session"
+        )
         session_id, n = base, 1
         while session_id in self.sessions:
             n += 1

@@ -27,7 +27,7 @@ import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Final, Literal, Protocol
+from typing import Final, Literal, Protocol, TypeVar
 
 from console.clients import SessionClient, Target, make_client
 from console.connection import ConnectionState
@@ -57,6 +57,7 @@ HISTORY: Final = 60  # rate samples kept per session (one a second: the last min
 RECENT_ERROR: Final = 60.0  # an error this recent makes a session "failing"
 
 ClientFactory = Callable[[Target], SessionClient]
+T = TypeVar("T")
 Clock = Callable[[], float]
 DriverState = Literal["none", "running", "paused"]
 
@@ -347,6 +348,10 @@ class Supervisor:
         self._monitors: dict[str, _Monitor] = {}
         self._sampler: asyncio.Task[None] | None = None
         self._closing = False
+        # Told of every client a session gets (opened, or replaced after a crash), and of removals
+        # (not of the sessions a closing console stops): the journal follows sessions through these.
+        self.on_client: list[Callable[[SessionEntry], None]] = []
+        self.on_removed: list[Callable[[str], None]] = []
         _BY_HUB[self.hub] = self
         self.sync()
 
@@ -364,14 +369,18 @@ class Supervisor:
         *,
         client: SessionClient | None = None,
         factory: ClientFactory | None = None,
+        session_id: str | None = None,
     ) -> SessionEntry:
         """Open a session and supervise it; `factory` makes its replacement after a crash."""
-        entry = self.hub.add(target, name=name, client=client or (factory or self.factory)(target))
+        client = client or (factory or self.factory)(target)
+        entry = self.hub.add(target, name=name, client=client, session_id=session_id)
         self._adopt(entry, factory or self.factory)
         return entry
 
     async def remove(self, session_id: str) -> None:
         monitor = self._monitors.pop(session_id, None)
+        if monitor is not None and not self._closing:
+            self._tell(self.on_removed, session_id)
         if monitor is not None:
             monitor.removed = True
             monitor.detach()
@@ -500,6 +509,7 @@ class Supervisor:
             old.detach()
         monitor = _Monitor(entry, factory, self.clock)
         self._monitors[entry.id] = monitor
+        self._tell(self.on_client, entry)
         self.membership += 1
         self._ensure_watcher(monitor)
 
@@ -549,11 +559,19 @@ class Supervisor:
             monitor.crash_reason = f"cannot restart: {exc}"
             return
         # Nothing received is lost to a crash: the new client goes on with the old conversation.
-        replacement.conversation.continue_from(crashed.conversation)
         entry.client = replacement
+        self._tell(self.on_client, entry)  # journaled from here, the take-over included
+        replacement.conversation.continue_from(crashed.conversation)
         monitor.observe(replacement)
         monitor.restarted()
         replacement.conversation.notice("warning", f"restarted after a crash: {reason}")
+
+    def _tell(self, hooks: list[Callable[[T], None]], value: T) -> None:
+        for hook in hooks:
+            try:
+                hook(value)
+            except Exception:
+                log.exception("a session hook failed")
 
     def _gone(self, monitor: _Monitor) -> bool:
         return self._closing or monitor.removed or self.hub.get(monitor.entry.id) is not monitor.entry

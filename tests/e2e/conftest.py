@@ -51,6 +51,7 @@ def start_console(tmp_path: Path, *args: str) -> Console:
     # An app started from pytest must not inherit pytest's variables (NiceGUI would think it is a test).
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env["PYTHONUNBUFFERED"] = "1"
+    env["AGENT_CONSOLE_DATA"] = str(tmp_path / f"data-{port}")  # a journal of its own, not the user's
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "main.py"), "--no-show", "--port", str(port), *args],

@@ -1,0 +1,93 @@
+"""What a journal backend stores, whatever engine keeps it: sessions and their records, in order.
+
+A backend is synchronous and used from one thread at a time (the journal's writer thread while the
+console runs; the restore before it). Every write arrives as one `Batch`, which the backend commits
+as a unit: a crash leaves the journal at a batch boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+from console.frozen import frozen
+
+# Chunk kinds as stored, so that compaction can find the trace rows without decoding them.
+KIND_TRACE: Final = 1
+KIND_OTHER: Final = 0
+
+
+@frozen
+class SessionInfo:
+    """A journaled session: enough to open it again."""
+
+    id: str
+    name: str
+    dialect: str
+    url: str
+    embedded: bool  # its upstream was a simulator of the console's own process
+    created: float  # wall-clock seconds
+
+
+@frozen
+class StoredRecord:
+    """One stored chunk of a session's inputs (`console.store.records`)."""
+
+    n: int  # its place in the session's journal
+    kind: int
+    crc: int
+    data: bytes
+    count: int  # inputs in the chunk
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one commit writes: new sessions, chunks (session, n, kind, crc, bytes, count), removals."""
+
+    sessions: list[SessionInfo] = field(default_factory=list)
+    records: list[tuple[str, int, int, int, bytes, int]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    # Sessions whose trace rows past the newest `keep` are let go: (session, keep).
+    compact: list[tuple[str, int]] = field(default_factory=list)
+    at: float = 0.0  # wall-clock time of the batch
+
+    def __bool__(self) -> bool:
+        return bool(self.sessions or self.records or self.removed or self.compact)
+
+
+def oldest_to_drop(chunks: list[tuple[int, int]], keep: int) -> int | None:
+    """Of trace chunks (n, rows), newest first: the n of the newest chunk no longer needed to keep
+    `keep` rows (it and all older go), or None."""
+    rows = 0
+    for n, count in chunks:
+        if rows >= keep:
+            return n
+        rows += count
+    return None
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (unreachable, or written by a newer console)."""
+
+
+class Backend(Protocol):
+    @property
+    def where(self) -> str:
+        """The store, in words (a path, a URL)."""
+
+    def write(self, batch: Batch) -> None: ...
+
+    def renew(self) -> None:
+        """Called every round, written or not: a backend with an owner's lease keeps it."""
+
+    def sessions(self) -> list[SessionInfo]:
+        """Every journaled session, oldest first."""
+
+    def records(self, session_id: str, after: int = -1) -> Iterator[StoredRecord]:
+        """A session's records in order, from the one after `after`; raises on damage it meets."""
+
+    def expire(self, before: float) -> list[str]:
+        """Remove sessions not written since `before` (wall clock); returns their ids."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,174 @@
+"""A read-only console on another console's Redis journal: the same sessions, live (`--follow`).
+
+The follower connects to no agent. It reads the index, replays each session's stream through the
+reducer (as a restart would), then tails every stream with one blocking XREAD and feeds each new
+record to its conversation: what the owner's conversation took in, this one takes in, in the same
+order, a batch at a time (the owner commits every 50 ms). Sessions the owner opens or removes come and
+go through the index stream. Nothing here writes to Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Final
+
+import redis.asyncio as aioredis
+from redis import RedisError
+
+from console.clients import Target, TargetError, parse_target
+from console.connection import ConnectionState, LinkStatus
+from console.session import Conversation, Message
+from console.store.records import Damaged, FormatError, decode
+from console.store.redis_streams import PREFIX, info_from, record_from, stream_key
+from console.store.restore import Resumption, feed_all
+from console.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+BLOCK_MS: Final = 1000
+RETRY_AFTER: Final = 1.0  # seconds before reading again after Redis failed
+
+
+class FollowError(RuntimeError):
+    pass
+
+
+class FollowedClient:
+    """A session of another console, shown as it goes: nothing can be sent from here."""
+
+    readonly = True
+
+    def __init__(self, session_id: str, url: str) -> None:
+        self.url = url
+        self.session_id = session_id
+        self._conversation = Conversation()
+        self._task: asyncio.Task[None] | None = None
+        self.last_id = b"0-0"  # the stream entry fed last
+
+    @property
+    def conversation(self) -> Conversation:
+        return self._conversation
+
+    @property
+    def idle(self) -> bool:
+        return True
+
+    @property
+    def connected_once(self) -> bool:
+        return True
+
+    def start(self) -> asyncio.Task[None]:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(_nothing(), name=f"follow {self.session_id}")
+        return self._task
+
+    async def close(self) -> None:
+        pass
+
+    def send_user_message(self, text: str) -> Message:
+        raise FollowError("this console follows another one read-only: send from the console that owns it")
+
+    def retry(self, message_id: str) -> Message | None:
+        return None
+
+    def drop(self) -> None:
+        """Nothing to drop: the session's connection is the owner's."""
+
+
+async def _nothing() -> None:
+    return None
+
+
+class Follower:
+    def __init__(self, url: str, supervisor: Supervisor) -> None:
+        self.url = url
+        self.supervisor = supervisor
+        self._redis = aioredis.Redis.from_url(url, socket_connect_timeout=5)
+        self._clients: dict[str, FollowedClient] = {}
+        self._index_id = b"0-0"
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        try:
+            last = await self._redis.xrevrange(f"{PREFIX}index", "+", "-", count=1)
+            self._index_id = last[0][0] if last else b"0-0"
+            index = await self._redis.hgetall(f"{PREFIX}sessions")
+        except (RedisError, OSError) as exc:
+            raise FollowError(f"cannot follow {self.url}: {exc}") from None
+        for info in sorted((info_from(v) for v in index.values()), key=lambda s: s.created):
+            await self._open(info.id, info.name, f"{info.dialect}={info.url}")
+        self._task = asyncio.get_running_loop().create_task(self._tail(), name="follow redis")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._redis.aclose()
+
+    async def _open(self, session_id: str, name: str, upstream: str) -> None:
+        if session_id in self._clients:
+            return
+        client = FollowedClient(session_id, upstream)
+        client.conversation.set_link(LinkStatus(ConnectionState.OPEN, detail=f"following {self.url}"))
+        self._clients[session_id] = client
+        await self._catch_up(client)
+        try:
+            target = parse_target(upstream)
+        except TargetError:
+            target = Target("agent", upstream)  # shown only: a follower never connects to it
+        self.supervisor.add(target, name=name, client=client, session_id=session_id)
+
+    async def _catch_up(self, client: FollowedClient) -> None:
+        """Everything the stream holds so far, a chunk at a time."""
+        while True:
+            chunk = await self._redis.xrange(
+                stream_key(client.session_id), f"({client.last_id.decode()}", "+", count=2000
+            )
+            if not chunk:
+                return
+            self._feed(client, chunk)
+            await asyncio.sleep(0)
+
+    def _feed(self, client: FollowedClient, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        found = Resumption()
+        for entry_id, fields in entries:
+            client.last_id = entry_id
+            try:
+                record = record_from(fields)
+                feed_all(client.conversation, decode(record.data, record.crc), found)
+            except (Damaged, FormatError, KeyError, ValueError) as exc:
+                client.conversation.notice("error", f"a journal record could not be read: {exc}")
+
+    async def _tail(self) -> None:
+        while True:
+            streams: dict[str, bytes] = {f"{PREFIX}index": self._index_id}
+            streams.update({stream_key(sid): c.last_id for sid, c in self._clients.items()})
+            try:
+                found = await self._redis.xread(streams, count=2000, block=BLOCK_MS)
+            except (RedisError, OSError) as exc:
+                log.warning("reading %s failed (%s); again in %.0f s", self.url, exc, RETRY_AFTER)
+                await asyncio.sleep(RETRY_AFTER)
+                continue
+            for key, entries in found or []:
+                await self._take(key.decode(), entries)
+
+    async def _take(self, key: str, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        if key != f"{PREFIX}index":
+            client = self._clients.get(key.removeprefix(f"{PREFIX}s:"))
+            if client is not None:
+                self._feed(client, entries)
+            return
+        for entry_id, fields in entries:
+            self._index_id = entry_id
+            session_id = fields[b"id"].decode()
+            if fields[b"op"] == b"remove":
+                if self._clients.pop(session_id, None) is not None:
+                    await self.supervisor.remove(session_id)
+                continue
+            raw = await self._redis.hget(f"{PREFIX}sessions", session_id)
+            if raw is not None:
+                info = info_from(raw)
+                await self._open(info.id, info.name, f"{info.dialect}={info.url}")

@@ -1,0 +1,221 @@
+"""The session journal: every input of every journaled conversation, written off the event loop.
+
+Theory of operation
+-------------------
+Attaching a session sets its conversation's `journal` tap to the `append` of a deque of its own: on
+the event loop an input costs one C-level append of a tuple the conversation already built (no
+encoding, no lock, no Python frame). A writer thread wakes every `flush_interval` (sooner when the
+user sent something), drains every deque, encodes the inputs (`records.encode`, orjson in C) and
+commits them to the backend as one batch. Deque appends and pops are atomic, so the loop and the
+writer never wait on each other.
+
+Durability policy: what was committed survives the console being killed; a SIGKILL loses at most
+the inputs of the last `flush_interval` (50 ms by default) plus the commit in progress. A prompt the
+user sends wakes the writer at once. SIGTERM and a normal stop lose nothing: `close()` drains and
+commits everything before the process ends.
+
+Retention: removing a session deletes its journal in the same batch order as its last records; the
+trace rows past `trace_keep` per session are let go (compaction, every `compact_every` trace rows of
+a session), as the in-memory trace lets them go; sessions not written for `max_age` are removed when
+the store opens.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from console.session import Conversation, JournalInput
+from console.store.backend import KIND_OTHER, KIND_TRACE, Backend, Batch, SessionInfo
+from console.store.records import checksum, encode
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    trace_keep: int = 50_000  # trace rows kept per session (as in memory)
+    compact_every: int = 20_000  # trace rows of a session between two compactions
+    max_age: float = 30 * 86_400.0  # seconds without a write before a session is removed
+
+
+class _Journaled:
+    __slots__ = ("conversation", "inputs", "next_n", "since_compact")
+
+    def __init__(self, conversation: Conversation, next_n: int) -> None:
+        self.conversation = conversation
+        self.inputs: deque[JournalInput] = deque()
+        self.next_n = next_n  # touched by the writer thread only
+        self.since_compact = 0
+
+
+class Journal:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        flush_interval: float = FLUSH_INTERVAL,
+        retention: RetentionPolicy | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.flush_interval = flush_interval
+        self.retention = retention or RetentionPolicy()
+        self._on_error = on_error
+        self._sessions: dict[str, _Journaled] = {}
+        self._new: deque[SessionInfo] = deque()
+        self._removed: deque[str] = deque()
+        self._wake = threading.Event()
+        self._stop = False
+        self._idle = threading.Condition()
+        self._pending_batches = 0
+        self.batches = 0
+        self.records = 0
+        self.failure = ""  # the last write error, in words
+        self._thread: threading.Thread | None = None
+
+    # -- the event loop's side ------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="journal writer", daemon=True)
+            self._thread.start()
+
+    def attach(
+        self, info: SessionInfo, conversation: Conversation, next_n: int = 0, *, new: bool = True
+    ) -> None:
+        """Journal this conversation from now on (`new`: also record the session itself)."""
+        journaled = self._sessions.get(info.id)
+        if journaled is not None:
+            # A replacement client (after a crash) continues the same journal.
+            journaled.conversation.journal = None
+            journaled.conversation = conversation
+        else:
+            journaled = self._sessions[info.id] = _Journaled(conversation, next_n)
+            if new:
+                self._new.append(info)
+        conversation.journal = journaled.inputs.append
+
+    def prompt_sent(self) -> None:
+        """What the user sent is committed at once, not at the next tick."""
+        self._wake.set()
+
+    def remove(self, session_id: str) -> None:
+        """Stop journaling the session and delete its journal."""
+        journaled = self._sessions.get(session_id)
+        if journaled is not None:
+            journaled.conversation.journal = None
+        self._removed.append(session_id)
+        self._wake.set()
+
+    def is_attached(self, session_id: str, conversation: Conversation) -> bool:
+        journaled = self._sessions.get(session_id)
+        return journaled is not None and journaled.conversation is conversation
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything journaled so far is committed (blocking: for shutdown and tests)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._write(self._collect())
+            return True
+        target = self.batches + 2  # the round under way may have collected before this call
+        with self._idle:
+            self._pending_batches += 1
+            self._wake.set()
+            return self._idle.wait_for(lambda: self.batches >= target or self._stop, timeout)
+
+    def close(self) -> None:
+        """Commit everything and stop the writer: nothing journaled is lost."""
+        self._stop = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        self._write(self._collect())
+        self.backend.close()
+
+    # -- the writer thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            self._write(self._collect())
+            self._renew()
+            with self._idle:
+                self.batches += 1
+                self._idle.notify_all()
+
+    def _collect(self) -> Batch:
+        batch = Batch(at=time.time())
+        while self._new:
+            batch.sessions.append(self._new.popleft())
+        records = batch.records
+        retention = self.retention
+        for session_id, journaled in list(self._sessions.items()):
+            inputs = journaled.inputs
+            count = len(inputs)
+            if not count:
+                continue
+            items = [inputs.popleft() for _ in range(count)]
+            # Trace rows in a chunk of their own: compaction lets them go without decoding anything.
+            trace = [item for item in items if item[0] == "trace"]
+            rest = [item for item in items if item[0] != "trace"] if trace else items
+            for kind, chunk in ((KIND_OTHER, rest), (KIND_TRACE, trace)):
+                if chunk:
+                    data = self._encode(chunk)
+                    records.append((session_id, journaled.next_n, kind, checksum(data), data, len(chunk)))
+                    journaled.next_n += 1
+            journaled.since_compact += len(trace)
+            if journaled.since_compact >= retention.compact_every:
+                journaled.since_compact = 0
+                batch.compact.append((session_id, retention.trace_keep))
+        while self._removed:
+            session_id = self._removed.popleft()
+            self._sessions.pop(session_id, None)
+            batch.removed.append(session_id)
+        return batch
+
+    @staticmethod
+    def _encode(chunk: list[JournalInput]) -> bytes:
+        try:
+            return encode(chunk)
+        except (TypeError, ValueError):
+            # An input no encoder takes (the reducer refused it too, and traced it as a protocol
+            # error): the chunk is written without it.
+            kept = []
+            for item in chunk:
+                try:
+                    encode([item])
+                except (TypeError, ValueError) as exc:
+                    log.warning("a %s input could not be journaled: %s", item[0], exc)
+                else:
+                    kept.append(item)
+            return encode(kept)
+
+    def _renew(self) -> None:
+        try:
+            self.backend.renew()
+        except Exception as exc:
+            self.failure = f"the journal's lease at {self.backend.where} could not be renewed: {exc}"
+            log.exception("journal lease renewal failed")
+
+    def _write(self, batch: Batch) -> None:
+        if not batch:
+            return
+        try:
+            self.backend.write(batch)
+        except Exception as exc:
+            # The console goes on without durability rather than stopping: the problem is shown.
+            self.failure = f"the journal could not be written to {self.backend.where}: {exc}"
+            log.exception("journal write failed")
+            if self._on_error is not None:
+                self._on_error(self.failure)
+            return
+        self.records += sum(record[5] for record in batch.records)

@@ -1,0 +1,284 @@
+"""The journal's format: a chunk of conversation inputs as bytes, and back.
+
+The journal stores *chunks*: the inputs one session took in during one flush of the writer, as one
+JSON array, so that encoding is one orjson call (in C) and storing is one row or stream entry per
+session and flush, not per token. Each input is written as the `JournalInput` tuple it was:
+
+    ["event", ["TextDelta", ["s1", "Hel"]], at, seq]     (an event: its type and its fields, in order)
+    ["user", "text", at, queued]    ["sent", message_id]    ["retried", message_id]
+    ["interrupted", "reason", at]    ["interrupt_stream", stream_id, "reason"]    ["notice", "warning", "text"]
+    ["trace", [index, at, direction, kind, summary, seq, raw, stream_id, ref]]    ["reset"]
+
+Events are written through `_event_json` (a C attribute getter per type: a fifth of what orjson's own
+dataclass walk costs). Trace rows go in chunks of their own (`KIND_TRACE`), so compaction can let
+old rows go without decoding anything; the conversation does not depend on the trace, so the two
+kinds only need their own order kept. Each chunk carries a CRC-32 of its bytes, so damage is told
+from data (`Damaged`) and replay keeps the good prefix.
+
+`FORMAT_VERSION` is stored with every journal. A journal of a newer version is refused with a message
+(`FormatError`); an older one is read by the readers listed in `_READERS` (version 1 is the first).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import fields
+from operator import attrgetter
+from typing import Final, Literal, TypeAlias, get_args
+
+import orjson
+
+from console import events as ev
+from console.frozen import frozen
+from console.jsonvalue import JsonObject, JsonValue
+from console.session import JournalInput
+
+FORMAT_VERSION: Final = 1
+
+
+def _o(data: JsonObject, key: str) -> JsonObject:
+    value = data[key]
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} is not an object")
+    return value
+
+
+def _s(data: JsonObject, key: str) -> str:
+    return _str(data[key])
+
+
+# Each event type by its name, built from its fields with their types checked.
+EVENT_READERS: Final[dict[str, Callable[[JsonObject], ev.Event]]] = {
+    "MessageStart": lambda d: ev.MessageStart(_s(d, "stream_id"), _s(d, "role")),
+    "TextDelta": lambda d: ev.TextDelta(_s(d, "stream_id"), _s(d, "text")),
+    "ToolCall": lambda d: ev.ToolCall(
+        _s(d, "stream_id"), _s(d, "call_id"), _s(d, "tool_name"), _o(d, "args")
+    ),
+    "ToolResult": lambda d: ev.ToolResult(_s(d, "stream_id"), _s(d, "call_id"), _o(d, "result")),
+    "ComponentStart": lambda d: ev.ComponentStart(_s(d, "stream_id"), _s(d, "component_id"), _s(d, "type")),
+    "ComponentField": lambda d: ev.ComponentField(
+        _s(d, "stream_id"), _s(d, "component_id"), _s(d, "field"), d["value"], d["append"] is True
+    ),
+    "ComponentEnd": lambda d: ev.ComponentEnd(_s(d, "stream_id"), _s(d, "component_id")),
+    "ContextSnapshot": lambda d: ev.ContextSnapshot(_s(d, "context_id"), d["data"], _int(d["size"])),
+    "Heartbeat": lambda d: ev.Heartbeat(_s(d, "challenge")),
+    "StreamEnd": lambda d: ev.StreamEnd(_s(d, "stream_id")),
+    "ServerError": lambda d: ev.ServerError(_s(d, "code"), _s(d, "message")),
+    "ProtocolError": lambda d: ev.ProtocolError(_s(d, "reason"), _s(d, "excerpt")),
+    "RunStarted": lambda d: ev.RunStarted(_s(d, "stream_id"), _s(d, "thread_id"), _s(d, "run_id")),
+    "RunEnded": lambda d: ev.RunEnded(_s(d, "stream_id"), _OUTCOMES[_s(d, "outcome")], _s(d, "detail")),
+    "Step": lambda d: ev.Step(_s(d, "stream_id"), _s(d, "name"), d["finished"] is True),
+    "ToolCallStart": lambda d: ev.ToolCallStart(_s(d, "stream_id"), _s(d, "call_id"), _s(d, "tool_name")),
+    "ToolArgsDelta": lambda d: ev.ToolArgsDelta(_s(d, "stream_id"), _s(d, "call_id"), _s(d, "delta")),
+    "ApprovalRequested": lambda d: ev.ApprovalRequested(
+        _s(d, "stream_id"), _s(d, "call_id"), _s(d, "interrupt_id"), _s(d, "prompt")
+    ),
+    "ContextDelta": lambda d: ev.ContextDelta(_s(d, "context_id"), d["patch"], _int(d["size"])),
+    "ReasoningDelta": lambda d: ev.ReasoningDelta(
+        _s(d, "stream_id"), _s(d, "reasoning_id"), _s(d, "text"), d["done"] is True
+    ),
+}
+
+EVENT_TYPES: Final[tuple[type[ev.Event], ...]] = get_args(ev.Event)
+_FIELDS: Final = {cls.__name__: tuple(f.name for f in fields(cls)) for cls in EVENT_TYPES}
+_GETTERS: Final[dict[type, tuple[str, Callable[[object], object]]]] = {
+    cls: (cls.__name__, attrgetter(*_FIELDS[cls.__name__])) for cls in EVENT_TYPES
+}
+
+
+def _event_json(event: object) -> tuple[str, object]:
+    """An event as [type name, [field values]] (orjson calls this for each event it meets)."""
+    name, get = _GETTERS[type(event)]  # a KeyError for anything else: orjson reports it
+    values = get(event)
+    return name, values if isinstance(values, tuple) else (values,)
+
+
+Direction: TypeAlias = Literal["in", "out", "client"]
+Level: TypeAlias = Literal["info", "warning", "error"]
+_DIRECTIONS: Final[dict[str, Direction]] = {"in": "in", "out": "out", "client": "client"}
+_OUTCOMES: Final[dict[str, ev.RunOutcome]] = {o: o for o in get_args(ev.RunOutcome)}
+_LEVELS: Final[dict[str, Level]] = {"info": "info", "warning": "warning", "error": "error"}
+
+
+class FormatError(ValueError):
+    """The journal cannot be read by this version of the console."""
+
+
+class Damaged(ValueError):
+    """A record that does not decode: the journal is corrupt from here on."""
+
+
+@frozen
+class Applied:
+    event: ev.Event
+    at: float
+    seq: int | None
+
+
+@frozen
+class UserSent:
+    text: str
+    at: float
+    queued: bool = False
+
+
+@frozen
+class Sent:
+    """A queued prompt went out."""
+
+    message_id: str
+
+
+@frozen
+class Retried:
+    message_id: str
+
+
+@frozen
+class StreamInterrupted:
+    stream_id: str
+    reason: str
+
+
+@frozen
+class Interrupted:
+    reason: str
+    at: float
+
+
+@frozen
+class Noticed:
+    level: Level
+    text: str
+
+
+@frozen
+class Traced:
+    at: float
+    direction: Direction
+    kind: str
+    summary: str
+    seq: int | None
+    raw: str | None
+    stream_id: str | None
+    ref: str | None
+
+
+@frozen
+class Cleared:
+    """The conversation was reset (a stream replayed from its start)."""
+
+
+Record: TypeAlias = (
+    Applied | UserSent | Sent | Retried | Interrupted | StreamInterrupted | Noticed | Traced | Cleared
+)
+
+
+def encode(items: list[JournalInput]) -> bytes:
+    """A chunk of inputs as bytes (on the journal's writer thread: one call into orjson)."""
+    return orjson.dumps(items, default=_event_json, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
+def checksum(data: bytes) -> int:
+    return zlib.crc32(data)
+
+
+def decode(data: bytes, crc: int | None = None, version: int = FORMAT_VERSION) -> list[Record]:
+    """A chunk's records; raises `Damaged` when the bytes are not a chunk, `FormatError` for a
+    version this console cannot read."""
+    reader = _READERS.get(version)
+    if reader is None:
+        raise FormatError(f"journal format {version} is not readable by this console")
+    if crc is not None and zlib.crc32(data) != crc:
+        raise Damaged("checksum mismatch")
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise Damaged(f"not JSON: {exc}") from None
+    if not isinstance(value, list):
+        raise Damaged("not a chunk of records")
+    out: list[Record] = []
+    for item in value:
+        if not isinstance(item, list) or not item:
+            raise Damaged("not a journal record")
+        try:
+            out.append(reader(item))
+        except (TypeError, ValueError, KeyError, IndexError) as exc:
+            raise Damaged(f"malformed {item[0]} record: {exc}") from None
+    return out
+
+
+def _read_v1(value: list[JsonValue]) -> Record:
+    kind = value[0]
+    if kind == "event":
+        _, data, at, seq = value
+        if not isinstance(data, list) or len(data) != 2 or not isinstance(data[1], list):
+            raise ValueError("an event is [type, [fields]]")
+        return Applied(_event(_str(data[0]), data[1]), _number(at), _optional_int(seq))
+    if kind == "trace":
+        row = value[1]
+        if not isinstance(row, list) or len(row) != 9:
+            raise ValueError("trace row of the wrong shape")
+        _, at, direction, row_kind, summary, seq, raw, stream_id, ref = row
+        return Traced(
+            _number(at),
+            _DIRECTIONS[_str(direction)],
+            _str(row_kind),
+            _str(summary),
+            _optional_int(seq),
+            _optional_str(raw),
+            _optional_str(stream_id),
+            _optional_str(ref),
+        )
+    if kind == "user":
+        return UserSent(_str(value[1]), _number(value[2]), len(value) > 3 and value[3] is True)
+    if kind == "sent":
+        return Sent(_str(value[1]))
+    if kind == "retried":
+        return Retried(_str(value[1]))
+    if kind == "interrupt_stream":
+        return StreamInterrupted(_str(value[1]), _str(value[2]))
+    if kind == "interrupted":
+        return Interrupted(_str(value[1]), _number(value[2]))
+    if kind == "notice":
+        return Noticed(_LEVELS[_str(value[1])], _str(value[2]))
+    if kind == "reset":
+        return Cleared()
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+_READERS: Final[dict[int, Callable[[list[JsonValue]], Record]]] = {1: _read_v1}
+
+
+def _event(name: str, values: list[JsonValue]) -> ev.Event:
+    reader = EVENT_READERS.get(name)
+    if reader is None:
+        raise ValueError(f"unknown event {name!r}")
+    return reader(dict(zip(_FIELDS[name], values, strict=True)))
+
+
+def _int(value: JsonValue) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _number(value: JsonValue) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _str(value: JsonValue) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _optional_str(value: JsonValue) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _optional_int(value: JsonValue) -> int | None:
+    return None if value is None else _int(value)

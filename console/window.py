@@ -1,0 +1,84 @@
+"""What a session keeps of its history in memory: a window, sized by `Limits`.
+
+Context snapshots are the bulk of a long session (a reply can carry half a megabyte of context, and a
+session keeps every version for the inspector's scrubber): each context keeps its newest
+`context_versions`, and all of a session's snapshots together at most `snapshot_bytes`, the oldest
+let go first. The trace keeps the raw text of its newest rows only, `TRACE_RAW_CHARS` in all, and of
+oversized frames (over `OVERSIZED_RAW`) the newest `OVERSIZED_KEPT`; the rows stay, with what they
+said (the raw text of a trace's rows was most of a long session's memory: about a kilobyte a frame). The journal keeps the
+first `LEAN_RAW` characters of such a frame only: its event (a snapshot, a tool result) carries the
+data, which would otherwise be stored twice.
+
+What is let go from memory stays in the session's journal when the console has a store (and is read
+back from there: `GET /api/sessions/<id>/history`); with `--no-store` it is gone. Either way the
+session says so once, in a notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, Protocol, TypeVar
+
+from console.frozen import frozen
+
+OVERSIZED_RAW: Final = 64 * 1024  # characters of a frame's raw text that make it oversized
+OVERSIZED_KEPT: Final = 2  # oversized raw frames a session's trace keeps
+TRACE_RAW_CHARS: Final = 1_000_000  # raw frame text a session's trace keeps, newest rows first
+LEAN_RAW: Final = 2_000  # characters of an oversized raw frame the journal keeps (its event has the data)
+
+
+@frozen
+class Window:
+    context_versions: int = 50  # snapshots kept per context
+    snapshot_bytes: int = 4 * 1024 * 1024  # snapshots kept per session, all contexts together
+
+
+def lean_raw(raw: str | None) -> str | None:
+    if raw is None or len(raw) <= LEAN_RAW:
+        return raw
+    return f"{raw[:LEAN_RAW]}… ({len(raw):,} characters; the rest is not journaled)"
+
+
+class Entry(Protocol):
+    """What the window needs of a context entry (`console.session.ContextEntry`)."""
+
+    @property
+    def at(self) -> float: ...
+
+    @property
+    def encoded(self) -> bytes: ...
+
+
+E = TypeVar("E", bound=Entry)
+
+
+class SnapshotWindow:
+    """Keeps a session's context histories inside the window; `let_go` counts what went."""
+
+    __slots__ = ("_bytes", "let_go", "window")
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self._bytes = 0  # snapshots added minus those this window let go (over, never under, the truth)
+        self.let_go = 0
+
+    def added(self, contexts: Mapping[str, list[E]], history: list[E], entry: E) -> bool:
+        """A snapshot was appended to `history`; True when older ones had to go."""
+        self._bytes += len(entry.encoded)
+        before = self.let_go
+        while len(history) > self.window.context_versions:
+            self._drop(history)
+        if self._bytes > self.window.snapshot_bytes:
+            # Exact again (a context let go as a whole is not counted out): rare, bounded by the caps.
+            self._bytes = sum(len(e.encoded) for h in contexts.values() for e in h)
+            while self._bytes > self.window.snapshot_bytes:
+                # The oldest snapshot of any context goes; the one just added stays, whatever its size.
+                candidates = [h for h in contexts.values() if h and (h is not history or len(h) > 1)]
+                if not candidates:
+                    break
+                self._drop(min(candidates, key=lambda h: h[0].at))
+        return self.let_go != before
+
+    def _drop(self, history: list[E]) -> None:
+        self._bytes -= len(history.pop(0).encoded)
+        self.let_go += 1

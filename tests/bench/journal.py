@@ -1,0 +1,154 @@
+"""What the session journal costs: pipeline throughput with and without it, and the restart time.
+
+    python tests/bench/journal.py                     # SQLite
+    python tests/bench/journal.py --redis redis://127.0.0.1:6379/9   # also on Redis Streams (flushes db 9)
+
+1. Events/s through parse -> sequence -> reduce (the `pipeline.py` mix: the recorded agent-server
+   session with chaos reordering and duplicates) with no journal, then with every input journaled to
+   SQLite. The process is pinned to one core, so the journal's writer thread competes with the
+   pipeline for it, and each measure ends when the journal has committed everything (a true cost, not
+   a deferred one). Runs alternate, best of five each.
+2. Restart: 100 agent sessions of 1,000 frames each are journaled, then a fresh supervisor restores
+   them all (read, checksum, replay through the reducer, sessions reopened): the time until every
+   session is back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from console.engines.agent import AgentEngine
+from console.session import Conversation
+from console.store.backend import Backend, SessionInfo
+from console.store.journal import Journal
+from console.store.service import Store, open_backend
+from console.supervisor import Supervisor
+from tests.bench.pipeline import chaos, responses, small
+
+SESSIONS = 100
+FRAMES = 1000
+DEAD = "ws://127.0.0.1:9/ws"  # the discard port: nobody answers, the restored sessions wait offline
+
+
+def script(rounds: int) -> list[list[str]]:
+    import random
+
+    rng = random.Random(1)
+    return [
+        chaos([f.replace('"s_', f'"s{n}_').replace('"tc_', f'"tc{n}_') for f in map(small, r)], rng)
+        for n in range(rounds)
+        for r in responses()
+    ]
+
+
+def drive(engine: AgentEngine, frames: list[list[str]], limit: int | None = None) -> int:
+    count = 0
+    for response in frames:
+        engine.send_user_message("go", 0.0)
+        engine.data_to_send()
+        for raw in response:
+            engine.receive(raw, 0.0)
+            count += 1
+            if limit is not None and count >= limit:
+                return count
+        engine.data_to_send()
+    return count
+
+
+def throughput(frames: list[list[str]], backend: Backend | None) -> tuple[int, float]:
+    conversation = Conversation()
+    journal = None
+    if backend is not None:
+        journal = Journal(backend)
+        journal.attach(SessionInfo("bench", "bench", "agent", DEAD, False, time.time()), conversation)
+        journal.start()
+    engine = AgentEngine(conversation)
+    engine.connected(0.0)
+    start = time.perf_counter()
+    count = drive(engine, frames)
+    if journal is not None:
+        journal.close()  # everything committed: the measure includes the writer's work
+    return count, time.perf_counter() - start
+
+
+def sqlite_backend(directory: Path, n: int) -> Backend:
+    return open_backend(str(directory / f"bench-{n}.sqlite3"))
+
+
+def measure_cost(directory: Path) -> None:
+    frames = script(rounds=60)
+    without: list[float] = []
+    with_journal: list[float] = []
+    count = 0
+    for n in range(5):
+        count, seconds = throughput(frames, None)
+        without.append(seconds)
+        count, seconds = throughput(frames, sqlite_backend(directory, n))
+        with_journal.append(seconds)
+    base, journaled = count / min(without), count / min(with_journal)
+    print(f"pipeline, {count:,} frames, one core, best of 5:")
+    print(f"  without a journal: {base:,.0f} events/s")
+    print(f"  journaled (SQLite, committed): {journaled:,.0f} events/s")
+    print(f"  journal cost: {(1 - journaled / base) * 100:.1f}% of throughput (target < 15%)")
+
+
+def fill(backend: Backend) -> int:
+    """SESSIONS agent sessions of FRAMES frames each, journaled; returns the records written."""
+    frames = script(rounds=40)
+    journal = Journal(backend)
+    journal.start()
+    for n in range(SESSIONS):
+        conversation = Conversation()
+        journal.attach(SessionInfo(f"agent-{n:03d}", f"agent-{n:03d}", "agent", DEAD, False, n), conversation)
+        drive(AgentEngine(conversation), frames, FRAMES)
+    journal.close()
+    return journal.records
+
+
+async def restore(spec: str) -> tuple[float, int, int]:
+    start = time.perf_counter()
+    store = Store.open(spec)
+    supervisor = Supervisor()
+    ids = await store.restore(supervisor, lambda _target: False)
+    seconds = time.perf_counter() - start
+    messages = sum(len(supervisor.hub.sessions[i].client.conversation.messages) for i in ids)
+    await supervisor.close()
+    store.close()
+    return seconds, len(ids), messages
+
+
+def measure_restart(spec: str, label: str) -> None:
+    records = fill(open_backend(spec))
+    seconds, sessions, messages = asyncio.run(restore(spec))
+    print(f"restart on {label}: {sessions} sessions x {FRAMES:,} frames ({records:,} journal records)")
+    print(f"  restored in {seconds:.2f} s ({messages:,} messages rebuilt; target < 5 s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--redis", help="also measure the restart on this Redis database (it is emptied)")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core for the loop and the writer
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        measure_cost(directory)
+        measure_restart(str(directory / "restart.sqlite3"), "SQLite")
+    if args.redis:
+        import redis
+
+        client = redis.Redis.from_url(args.redis)
+        client.flushdb()
+        client.close()
+        measure_restart(args.redis, "Redis Streams")
+
+
+if __name__ == "__main__":
+    main()

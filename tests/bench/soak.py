@@ -1,0 +1,109 @@
+"""Soak: the console's memory over a long run of many agents on a hostile network, with and without a store.
+
+    python tests/bench/soak.py                      # 30 minutes each, with and without a store
+    python tests/bench/soak.py --minutes 5 --mode store
+
+The console runs as it ships, `python main.py --streams 50 --demo chaos` (50 autopiloted sessions on
+the embedded chaos simulator), once with `--no-store` and once with its default store (SQLite, in a fresh data directory).
+Its resident memory (VmRSS) is sampled every 30 s. Printed: the samples, and the growth over the last
+two thirds of the run (the issue's "last 20 minutes" of 30), which is what a memory window must keep
+flat once it has filled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def start(store: list[str], streams: int, data: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["AGENT_CONSOLE_DATA"] = str(data)
+    args = ["--no-show", "--port", str(port), "--streams", str(streams), "--demo", "chaos", *store]
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/sessions", timeout=2).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("the console did not start")
+
+
+def soak(label: str, store: list[str], minutes: float, interval: float, streams: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        process, url = start(store, streams, Path(tmp))
+        samples: list[tuple[float, float]] = []
+        began = time.monotonic()
+        try:
+            while True:
+                elapsed = time.monotonic() - began
+                samples.append((elapsed, rss_mb(process.pid)))
+                print(f"  {label:>9}  {elapsed / 60:5.1f} min  RSS {samples[-1][1]:8.1f} MB", flush=True)
+                if elapsed >= minutes * 60:
+                    break
+                time.sleep(min(interval, max(0.0, minutes * 60 - elapsed)))
+            sessions = httpx.get(f"{url}/api/sessions", timeout=10).json()
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+        store_size = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
+    settled = [s for s in samples if s[0] >= minutes * 60 / 3]
+    growth = settled[-1][1] - settled[0][1] if len(settled) > 1 else 0.0
+    span = (settled[-1][0] - settled[0][0]) / 60 if len(settled) > 1 else 0.0
+    print(
+        f"{label}: {len(sessions)} sessions, {minutes:g} min; RSS {samples[0][1]:.0f} -> {samples[-1][1]:.0f} MB "
+        f"(peak {max(s[1] for s in samples):.0f} MB); growth over the last {span:.1f} min: {growth:+.1f} MB"
+        + (f"; journal on disk {store_size / 1e6:.1f} MB" if store_size else "")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--interval", type=float, default=30.0, help="seconds between RSS samples")
+    parser.add_argument("--streams", type=int, default=50)
+    parser.add_argument("--mode", choices=["both", "store", "no-store"], default="both")
+    args = parser.parse_args()
+    if args.mode in ("both", "no-store"):
+        soak("no store", ["--no-store"], args.minutes, args.interval, args.streams)
+    if args.mode in ("both", "store"):
+        # The default store: SQLite under the data directory (a temporary one here).
+        soak("store", [], args.minutes, args.interval, args.streams)
+
+
+if __name__ == "__main__":
+    main()

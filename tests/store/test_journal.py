@@ -1,0 +1,280 @@
+"""The journal on SQLite: what goes in replays into the same conversation; damage keeps the good prefix."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+from console import events as ev
+from console.clients import Target
+from console.jsonvalue import JsonValue
+from console.session import Conversation
+from console.store.backend import SessionInfo, StoreError
+from console.store.journal import Journal, RetentionPolicy
+from console.store.records import EVENT_READERS, Applied, decode, encode
+from console.store.restore import replay
+from console.store.service import Store
+from console.store.sqlite import SQLiteBackend
+from console.supervisor import Supervisor
+from tests.store.processes import free_port
+
+TARGET = Target("chat", f"ws://127.0.0.1:{free_port()}/ws")  # nobody listens: the session stays offline
+
+
+def _info(session_id: str = "chat") -> SessionInfo:
+    return SessionInfo(session_id, session_id, TARGET.dialect, TARGET.url, False, time.time())
+
+
+def _converse(conversation: Conversation, replies: int = 3) -> None:
+    """A bit of everything the reducer takes in, as an engine would feed it."""
+    at = 100.0
+    for n in range(replies):
+        conversation.add_user_message(f"question {n}", at)
+        conversation.record(at, "out", "USER_MESSAGE", f"question {n}", raw='{"type": "USER_MESSAGE"}')
+        sid = f"s{n}"
+        for i, word in enumerate(["Hello", " there", ", ", "friend"]):
+            conversation.record(at, "in", "TOKEN", word, seq=i + 1, stream_id=sid)
+            conversation.apply(ev.TextDelta(sid, word), at, i + 1)
+        conversation.apply(ev.ToolCall(sid, f"c{n}", "search", {"q": "q3", "n": [1, 2.5, None]}), at, 5)
+        conversation.apply(ev.ToolResult(sid, f"c{n}", {"hits": 3}), at, 6)
+        conversation.apply(ev.ComponentStart(sid, "k", "contact_badge"), at, 7)
+        conversation.apply(ev.ComponentField(sid, "k", "name", "Ada"), at, 8)
+        conversation.apply(ev.ComponentEnd(sid, "k"), at, 9)
+        conversation.apply(ev.ContextSnapshot("ctx", {"turn": n, "deep": {"x": [n]}}, 40), at, 10)
+        conversation.apply(ev.ServerError("E_SLOW", "slow down"), at, 11)
+        conversation.apply(ev.ComponentField(sid, "nope", "f", 1), at, 12)  # a notice of the reducer's
+        conversation.apply(ev.StreamEnd(sid), at, 13)
+        at += 1
+    conversation.add_user_message("one more", at)
+    conversation.apply(ev.TextDelta("s-last", "half a rep"), at, 1)
+    conversation.mark_interrupted("no data for 10 s", at)
+    conversation.notice("warning", "restarted after a crash: boom")
+
+
+def _state(conversation: Conversation) -> tuple[object, ...]:
+    return (
+        conversation.transcript(),
+        [(n.level, n.text) for n in conversation.notices],
+        list(conversation.trace),
+        [m.note for m in conversation.messages],
+    )
+
+
+def _journal(path: Path, conversation: Conversation) -> Journal:
+    journal = Journal(SQLiteBackend(path))
+    journal.attach(_info(), conversation)
+    journal.start()
+    return journal
+
+
+def test_a_journaled_conversation_replays_into_the_same_conversation(tmp_path: Path) -> None:
+    original = Conversation()
+    journal = _journal(tmp_path / "j.sqlite3", original)
+    _converse(original)
+    journal.close()
+
+    backend = SQLiteBackend(tmp_path / "j.sqlite3")
+    assert backend.sessions() == [_info()] or [s.id for s in backend.sessions()] == ["chat"]
+    again = Conversation()
+    found = replay(again, backend.records("chat"))
+    assert not found.damage
+    assert _state(again) == _state(original)
+    assert found.last_seq == 1 and not found.new_epoch  # the last frame applied, after the last prompt
+    backend.close()
+
+
+def _set_aside(directory: Path) -> list[Path]:
+    return list(directory.glob("j.sqlite3.damaged-*"))
+
+
+async def _restore(path: Path) -> tuple[Store, Supervisor]:
+    supervisor = Supervisor()
+    store = Store.open(str(path))
+    await store.restore(supervisor, lambda _target: False)
+    return store, supervisor
+
+
+async def _close(store: Store, supervisor: Supervisor) -> None:
+    await supervisor.close()
+    store.close()
+
+
+async def test_a_damaged_record_keeps_the_good_prefix_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    original = Conversation()
+    journal = _journal(path, original)
+    original.add_user_message("kept", 1.0)
+    journal.flush()
+    original.add_user_message("lost", 2.0)
+    journal.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE journal SET data = X'5b2275736572222c20322e302c20226c6f7374225d' WHERE n = 1")
+
+    store, supervisor = await _restore(path)
+    try:
+        conversation = supervisor.hub.sessions["chat"].client.conversation
+        assert [m.text for m in conversation.messages if m.role == "user"] == ["kept"]
+        # A chat reply cannot be resumed: the one awaited is marked interrupted, with Retry.
+        assert (conversation.messages[-1].status, conversation.messages[-1].note) == (
+            "interrupted",
+            "the console restarted during this reply",
+        )
+        assert any("damaged" in n.text and n.level == "error" for n in conversation.notices)
+        assert store.problems
+        assert _set_aside(tmp_path)  # the damaged file is kept aside, not lost
+    finally:
+        await _close(store, supervisor)
+    # The new journal holds the good part, and what came after the restart.
+    backend = SQLiteBackend(path)
+    again = Conversation()
+    replay(again, backend.records("chat"))
+    assert [m.text for m in again.messages] == ["kept", ""]
+    assert [row.kind for row in again.trace][-2:] == ["RESTORED", "CLOSED"]
+    backend.close()
+
+
+async def test_a_journal_cut_short_in_its_last_write_keeps_what_was_committed(tmp_path: Path) -> None:
+    """A crash in the middle of a write leaves the write-ahead log ending in half a frame."""
+    path = tmp_path / "j.sqlite3"
+    original = Conversation()
+    journal = _journal(path, original)
+    for n in range(30):
+        original.add_user_message(f"prompt {n}", float(n))
+        journal.flush()  # one commit each
+    # The files as a SIGKILL leaves them: the log not checkpointed, and its last frame cut in half.
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for suffix in ("", "-wal"):
+        shutil.copyfile(path.with_name(path.name + suffix), crashed / f"j.sqlite3{suffix}")
+    journal.close()
+    wal = crashed / "j.sqlite3-wal"
+    with wal.open("r+b") as f:
+        f.truncate(f.seek(0, 2) - 1000)
+
+    store, supervisor = await _restore(crashed / "j.sqlite3")
+    try:
+        assert any("cut short" in p for p in store.problems)
+        conversation = supervisor.hub.sessions["chat"].client.conversation
+        texts = [m.text for m in conversation.messages if m.role == "user"]
+        assert texts == [f"prompt {n}" for n in range(29)]  # all but the write that was cut
+        assert any("cut short" in n.text for n in conversation.notices)
+    finally:
+        await _close(store, supervisor)
+
+
+async def test_a_journal_file_cut_in_half_is_set_aside_and_the_problem_shown(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    original = Conversation()
+    journal = _journal(path, original)
+    for n in range(3000):
+        original.add_user_message(f"prompt {n} " + "x" * 200, float(n))
+        if n % 100 == 99:
+            journal.flush()
+    journal.close()
+    with path.open("r+b") as f:
+        f.truncate(f.seek(0, 2) // 2)
+
+    store, supervisor = await _restore(path)
+    try:
+        assert any("not a readable journal" in p for p in store.problems)
+        # What the pages left still reads (SQLite's tree may have lost the pages that lead to the
+        # rest): whatever comes back is a prefix, and says the journal was damaged.
+        for session_id in supervisor.ids:
+            conversation = supervisor.hub.sessions[session_id].client.conversation
+            texts = [m.text for m in conversation.messages if m.role == "user"]
+            assert texts == [f"prompt {n} " + "x" * 200 for n in range(len(texts))]
+            assert any("damaged" in n.text for n in conversation.notices)
+    finally:
+        await _close(store, supervisor)
+    assert _set_aside(tmp_path)
+    SQLiteBackend(path).close()  # a fresh journal in its place, usable at once
+
+
+def test_a_journal_of_a_newer_format_is_refused_with_a_message(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    SQLiteBackend(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'format'")
+    with pytest.raises(StoreError, match="newer console"):
+        SQLiteBackend(path)
+
+
+def test_removing_a_session_deletes_its_journal_and_old_trace_rows_are_compacted(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    conversation = Conversation()
+    journal = Journal(SQLiteBackend(path), retention=RetentionPolicy(trace_keep=10, compact_every=50))
+    journal.attach(_info(), conversation)
+    other = Conversation()
+    journal.attach(_info("other"), other)
+    journal.start()
+    for n in range(200):
+        conversation.record(float(n), "in", "PING", f"row {n}")
+        if n % 20 == 19:
+            journal.flush()  # a chunk per flush: old ones can go whole
+    conversation.add_user_message("stays", 1.0)
+    other.add_user_message("goes", 1.0)
+    journal.flush()
+    journal.remove("other")
+    journal.close()
+
+    backend = SQLiteBackend(path)
+    assert [s.id for s in backend.sessions()] == ["chat"]
+    assert list(backend.records("other")) == []
+    again = Conversation()
+    replay(again, backend.records("chat"))
+    assert [m.text for m in again.messages] == ["stays"]
+    rows = [row.summary for row in again.trace]
+    assert 10 <= len(rows) < 200 and rows[-1] == "row 199"  # the newest kept, the oldest let go
+    assert backend.expire(time.time() + 1) == ["chat"]
+    assert backend.sessions() == []
+    backend.close()
+
+
+def test_every_event_type_has_a_journal_reader() -> None:
+    """A new event type needs its reader here, or it would be dropped from every journal."""
+    assert set(EVENT_READERS) == {cls.__name__ for cls in get_args(ev.Event)}
+
+
+async def test_what_the_memory_window_let_go_is_read_back_from_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    original = Conversation()
+    journal = _journal(path, original)
+    for n in range(60):
+        original.apply(ev.ContextSnapshot("ctx", {"version": n}, 20), float(n), n + 1)
+    journal.close()
+    assert len(original.contexts["ctx"]) == 50  # the default window
+
+    store, supervisor = await _restore(path)
+    try:
+        live = supervisor.hub.sessions["chat"].client.conversation
+        assert len(live.contexts["ctx"]) == 50
+        whole = await store.history("chat")
+        assert whole is not None
+        assert [entry.data for entry in whole.contexts["ctx"]] == [{"version": n} for n in range(60)]
+        assert await store.history("nobody") is None
+    finally:
+        await _close(store, supervisor)
+
+
+SAMPLE_FIELDS: dict[str, JsonValue] = {
+    "stream_id": "s", "text": "t", "role": "assistant", "call_id": "c", "tool_name": "search",
+    "args": {"q": [1, 2.5, None]}, "result": {"hits": 3}, "component_id": "k", "type": "badge",
+    "field": "name", "value": ["x", 1], "append": True, "context_id": "ctx", "data": {"d": {"e": 1}},
+    "size": 42, "challenge": "p", "code": "E_X", "message": "m", "reason": "r", "excerpt": "e",
+    "thread_id": "th", "run_id": "run", "outcome": "interrupt", "detail": "why", "name": "step",
+    "finished": True, "delta": '{"a":', "interrupt_id": "i", "prompt": "ok?",
+    "patch": [{"op": "add", "path": "/a", "value": 1}], "reasoning_id": "rz", "done": True,
+}  # fmt: skip
+
+
+def test_every_event_type_comes_back_from_the_journal_as_it_went_in() -> None:
+    for cls in get_args(ev.Event):
+        event = cls(**{f.name: SAMPLE_FIELDS[f.name] for f in fields(cls)})
+        (record,) = decode(encode([("event", event, 1.5, 7)]))
+        assert record == Applied(event, 1.5, 7), cls.__name__

@@ -1,0 +1,68 @@
+"""A session's memory is a window: old context versions and oversized raw frames are let go, with a notice."""
+
+from __future__ import annotations
+
+from console import events as ev
+from console.limits import Limits
+from console.session import Conversation
+from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS, Window
+
+
+def _snapshot(conversation: Conversation, context_id: str, n: int, size: int = 10) -> None:
+    conversation.apply(ev.ContextSnapshot(context_id, {"n": n, "pad": "x" * size}, size), float(n), n)
+
+
+def test_each_context_keeps_its_newest_versions_and_says_the_rest_went() -> None:
+    conversation = Conversation(limits=Limits(window=Window(context_versions=5)))
+    for n in range(12):
+        _snapshot(conversation, "ctx", n)
+    history = conversation.contexts["ctx"]
+    assert [entry.data for entry in history] == [{"n": n, "pad": "x" * 10} for n in range(7, 12)]
+    assert [n.text for n in conversation.notices if "let go from memory" in n.text] == [
+        "older context snapshots are let go from memory (counted in the session's folded context versions)"
+    ]
+
+
+def test_a_sessions_snapshots_stay_within_their_bytes_oldest_first_newest_always_kept() -> None:
+    conversation = Conversation(limits=Limits(window=Window(context_versions=100, snapshot_bytes=10_000)))
+    for n in range(10):
+        _snapshot(conversation, f"ctx-{n % 2}", n, size=3_000)
+    kept = [entry for history in conversation.contexts.values() for entry in history]
+    assert sum(len(e.encoded) for e in kept) <= 10_000
+    assert sorted(e.seq or 0 for e in kept) == [7, 8, 9]  # the newest ones
+    _snapshot(conversation, "huge", 10, size=50_000)
+    assert [e.seq for e in conversation.contexts["huge"]] == [10]  # over the budget alone, and kept
+    assert all(not h for cid, h in conversation.contexts.items() if cid != "huge")
+
+
+def test_the_trace_keeps_the_raw_text_of_the_newest_oversized_frames_only() -> None:
+    conversation = Conversation()
+    big = "y" * (OVERSIZED_RAW + 1)
+    for n in range(OVERSIZED_KEPT + 5):
+        conversation.record(float(n), "in", "CONTEXT_SNAPSHOT", f"frame {n}", raw=big)
+        conversation.record(float(n), "in", "TOKEN", "small", raw="{}")
+    rows = list(conversation.trace)
+    assert len(rows) == 2 * (OVERSIZED_KEPT + 5)  # every row stays, with what it said
+    kept = [row.summary for row in rows if row.raw == big]
+    assert kept == [f"frame {n}" for n in range(5, OVERSIZED_KEPT + 5)]
+    assert all(row.raw == "{}" for row in rows if row.kind == "TOKEN")
+    assert conversation.trace.raw_let_go == 5
+
+
+def test_the_trace_keeps_raw_text_for_its_newest_rows_within_its_budget() -> None:
+    conversation = Conversation()
+    frame = "z" * 1_000
+    rows = 3 * TRACE_RAW_CHARS // len(frame)
+    for n in range(rows):
+        conversation.record(float(n), "in", "TOKEN", f"t{n}", raw=frame)
+    kept = [row for row in conversation.trace if row.raw is not None]
+    assert len(conversation.trace) == rows
+    assert sum(len(row.raw or "") for row in kept) <= TRACE_RAW_CHARS
+    assert kept[-1].summary == f"t{rows - 1}" and len(kept) >= TRACE_RAW_CHARS // len(frame) - 1
+
+
+def test_the_trace_forgets_the_raw_text_of_rows_it_let_go() -> None:
+    conversation = Conversation(trace_limit=100)
+    for n in range(1_000):
+        conversation.record(float(n), "in", "TOKEN", f"t{n}", raw="{}")
+    assert conversation.trace.raw_chars <= 110 * 2  # nothing held for rows no longer there

@@ -135,7 +135,7 @@ def test_the_dashboard_tells_the_terminal_that_an_upstream_is_dead() -> None:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    argv = ["--no-show", "--port", str(port), "--upstream", f"agent=ws://127.0.0.1:{dead}/ws"]
+    argv = ["--no-show", "--no-store", "--port", str(port), "--upstream", f"agent=ws://127.0.0.1:{dead}/ws"]
     process = subprocess.Popen(
         [sys.executable, "main.py", *argv], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
     )

@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,33 @@ def test_raw_failures_read_as_sentences_with_the_detail_behind() -> None:
     assert with_detail("timed out during opening handshake") == (
         "the server did not answer in time (timed out during opening handshake)"
     )
+
+
+def test_the_dashboard_tells_the_terminal_that_an_upstream_is_dead() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    argv = ["--no-show", "--no-store", "--port", str(port), "--upstream", f"agent=ws://127.0.0.1:{dead}/ws"]
+    process = subprocess.Popen(
+        [sys.executable, "main.py", *argv], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    watchdog = threading.Timer(30, process.kill)  # a console that never says it ends the read
+    watchdog.start()
+    try:
+        assert process.stderr is not None
+        lines: list[str] = [""]
+        for line in process.stderr:
+            lines.append(line)
+            if "cannot connect" in line:
+                break
+        told = lines[-1]
+        assert f"upstream agent=ws://127.0.0.1:{dead}/ws: cannot connect (attempt 1)" in told
+        assert "nothing is listening at that address" in told
+    finally:
+        watchdog.cancel()
+        process.terminate()
+        process.wait(10)

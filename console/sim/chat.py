@@ -302,7 +302,8 @@ _TOPICS: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = (
 )
 
 _GREETINGS = (
-    "Hi! What can I help you with today?",
+    "Hi! I can suggest ideas (dinner, a trip, a gift, names for a project), make lists, and save the "
+    "ones you like. What shall we start with?",
     "Hello! Ask me for suggestions and I can save the good ones as ideas.",
     "Hey there! I can brainstorm, make lists, and keep ideas for you.",
 )

@@ -22,16 +22,23 @@ EXAMPLES: Final = (
     "Look up the definition of churn",
     "Show me the database schema",
 )
+# A chat assistant that keeps ideas: what its simulator answers with ideas, lists and longer text.
+CHAT_EXAMPLES: Final = (
+    "Hello! What can you do?",
+    "Suggest a few dinner ideas",
+    "Give me some names for a new project",
+    "Explain in detail how to plan a trip",
+)
 
 
 class ExamplePrompts:
     """Chips that send an example; shown while the conversation is empty and it can take prompts."""
 
-    def __init__(self, client: SessionClient) -> None:
+    def __init__(self, client: SessionClient, examples: tuple[str, ...] = EXAMPLES) -> None:
         self.client = client
         with ui.element("div").classes("ac-examples").props("data-testid=example-prompts") as self.root:
             ui.label("Try asking:").classes("ac-examples-title")
-            for text in EXAMPLES:
+            for text in examples:
                 ui.button(text, on_click=lambda text=text: self.send(text)).props(
                     "outline no-caps dense data-testid=example-prompt"
                 ).mark("example-prompt")

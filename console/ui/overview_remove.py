@@ -62,7 +62,8 @@ class Removals:
         pending = _Pending(card, notice, undo, pointer_on_card=_from_pointer(event))
         self._pending[session_id] = pending
         card.on("mouseleave", lambda: self._left(session_id))
-        undo.run_method("$el.focus")  # keyboard users land on Undo
+        # Keyboard users land on Undo (after the browser has drawn it).
+        ui.run_javascript(f"setTimeout(() => getElement({undo.id})?.$el.focus(), 50)")
         pending.task = background_tasks.create(self._later(session_id), name=f"remove {session_id}")
 
     def undo(self, session_id: str) -> None:

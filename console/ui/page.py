@@ -8,6 +8,7 @@ from nicegui import ui
 
 from console.clients import Approvals, Target
 from console.connection import ConnectionState, LinkStatus
+from console.otel.receive import ReceivedTraces
 from console.otel.status import ExportStatus
 from console.security.limits import LimitError, check_session_room, check_trace_room, this_visitor
 from console.session import ConnectionChanged
@@ -17,7 +18,7 @@ from console.trace_io import ReplayClient
 from console.ui.chat import ChatView
 from console.ui.composer import Composer
 from console.ui.elements import Scope, on_leave
-from console.ui.examples import ExamplePrompts
+from console.ui.examples import CHAT_EXAMPLES, EXAMPLES, ExamplePrompts
 from console.ui.inspector import ContextInspector
 from console.ui.narration import Narrator
 from console.ui.overview import Overview
@@ -135,7 +136,8 @@ def open_replay(hub: SessionHub, replay: ReplayClient, body: Scope, heading: ui.
 def chat_column(entry: SessionEntry) -> ui.element:
     """Status bar, chat and composer; returns the status bar so the page can add its buttons."""
     conversation = entry.client.conversation
-    replay = isinstance(entry.client, ReplayClient)
+    # A trace opened from a file; spans an agent sends over OTLP are live, though read-only too.
+    replay = isinstance(entry.client, ReplayClient) and not isinstance(entry.client, ReceivedTraces)
     bar = "ac-session-bar w-full items-center px-4 py-1 gap-2 border-b no-wrap shrink-0"
     with ui.row().classes(bar) as toolbar:
         url = ui.label(entry.target.url).classes("ac-session-url text-xs text-slate-500")
@@ -144,17 +146,25 @@ def chat_column(entry: SessionEntry) -> ui.element:
             ui.label("Replay").classes("ac-status").props("data-testid=connection-status data-state=replay")
         else:
             StatusChip(conversation)
-            session_menu(entry)
+            if not isinstance(entry.client, ReceivedTraces):  # no connection of ours to drop
+                session_menu(entry)
     # The banner floats over the chat: it never pushes what the user is reading.
     with ui.element("div").classes("relative w-full grow min-h-0 flex flex-col flex-nowrap"):
         client = entry.client
         ChatView(conversation, client.retry, client.answer if isinstance(client, Approvals) else None)
         Banner(conversation)
     with ui.element("div").classes("w-full pt-2 border-t shrink-0"):
-        if isinstance(entry.client, ReplayClient):
+        if isinstance(entry.client, ReceivedTraces):
+            with ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"):
+                ui.icon("sensors").classes("text-slate-500")
+                ui.label(
+                    f"Spans {entry.client.name} sends to this console (OTLP), shown as they come: "
+                    "nothing is sent from here."
+                ).classes("text-sm text-slate-500")
+        elif isinstance(entry.client, ReplayClient):
             replay_bar(entry.client)
         else:
-            ExamplePrompts(entry.client)
+            ExamplePrompts(entry.client, CHAT_EXAMPLES if entry.target.dialect == "chat" else EXAMPLES)
             Composer(entry.client)
     return toolbar
 

@@ -109,8 +109,11 @@ def test_two_clicks_on_a_cards_close_button_remove_at_most_one_session_and_undo_
 
         # Undo keeps a session as if nothing happened.
         kept = page.locator(CARDS).first.get_attribute("data-session-id")
-        page.locator(f"{CARDS}[data-session-id='{kept}'] button[aria-label^='Remove']").click()
-        page.get_by_test_id("undo-remove").click()
+        # From the keyboard: Enter on the ×, then Enter again lands on Undo, which has the focus.
+        page.locator(f"{CARDS}[data-session-id='{kept}'] button[aria-label^='Remove']").focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("undo-remove")).to_be_focused()
+        page.keyboard.press("Enter")
         expect(page.get_by_test_id("card-removed")).to_have_count(0)
         page.wait_for_timeout(6_000)  # past the Undo time
         expect(page.locator(f"{CARDS}[data-session-id='{kept}']")).to_have_count(1)

@@ -266,7 +266,8 @@ def test_an_opened_trace_reaches_the_timeline_whole_in_order(
     page.wait_for_function("() => document.querySelectorAll('[data-testid=timeline-row]').length === 2")
 
     # Back goes to the live session again.
-    page.go_back()
+    with page.expect_event("load"):  # the page of the address Back goes to is loaded again
+        page.go_back()
     page.wait_for_url(home)
     page.wait_for_function(
         f"() => {{ const kept = ({KEPT_ROWS})(); return kept.length > 0"

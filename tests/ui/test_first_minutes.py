@@ -57,3 +57,19 @@ async def test_a_missing_session_says_so_and_offers_the_way_back(user: User) -> 
     await user.should_see("There is no session 'gone' here.")
     user.find("← All sessions").click()
     await user.should_see("Add session")  # the overview
+
+
+async def test_spans_sent_over_otlp_are_a_live_read_only_session_not_a_replay(user: User) -> None:
+    from console.otel.receive import ReceivedTraces
+
+    hub = SessionHub()
+    HUBS.append(hub)
+    received = ReceivedTraces("shop-agent", 1_767_225_600_000_000_000)
+    hub.add(Target("agent", received.url), name="otlp shop-agent", client=received)
+    hub.add(Target("agent", "ws://127.0.0.1:9/ws"), name="other")
+    page.register(hub)
+    await user.open("/session/otlp-shop-agent")
+    await user.should_see("Spans otlp shop-agent sends to this console (OTLP)")
+    await user.should_not_see("Replay")
+    await user.should_not_see("Try asking:")
+    await user.should_not_see(marker="chat-input")

@@ -17,7 +17,7 @@ Figures:
   PONG p99   PING written -> PONG read, at the hostile server (max in brackets)
   RSS +MB    the console's resident memory: the highest sample while flooded minus before
   /metrics   latency of a scrape while flooded (p50 / max), polled every 0.25 s
-  seconds    from the first frame to the last PONG
+  seconds    from the first frame until the console has applied the last (its frame counter)
 
 Flood kinds (base size = 1x):
   errors      400 ERROR frames, messages cycling through 7 texts
@@ -112,9 +112,11 @@ class Flood:
     started: float = 0.0
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     go: asyncio.Event = field(default_factory=asyncio.Event)
+    sent: int = 0  # frames written
 
     async def ping(self, peer: Peer, seq: int, challenge: str) -> None:
         peer.send(frame(json.dumps({"type": "PING", "seq": seq, "challenge": challenge})))
+        self.sent += 1
         self.pings[challenge] = time.monotonic()
         await peer.drain()
 
@@ -128,6 +130,7 @@ class Flood:
                 await self.ping(peer, seq, f"p{n}")
                 seq += 1
             peer.send(frame(make(n, seq)))
+            self.sent += 1
             seq += 1
             if n % 50 == 0:
                 await peer.drain()
@@ -141,6 +144,7 @@ class Flood:
         self.started = time.monotonic()
         for n in range(self.size):
             peer.send(frame(json.dumps({"tag": "idea", "chunk": f"word{n} ", "chatId": chat_id})))
+            self.sent += 1
             if n % 50 == 0:
                 await peer.drain()
         peer.send(frame(json.dumps({"tag": "idea", "chunk": "end", "chatId": chat_id, "done": True})))
@@ -236,10 +240,19 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
                 await page.keyboard.press("Enter")
             latencies: list[float] = []
             rss_peak = rss_before
-            while not flood.finished.is_set():
+            # Until the server has sent it all and the console has applied it all (a PING is answered
+            # as soon as it is read, so its PONG alone does not say that the frames before it were).
+            applied = f'{{session="{dialect}",dialect="{dialect}"}}'
+            done = False
+            while not done:
+                finished = flood.finished.is_set()
                 latency, text = await scrape(http, url)
                 latencies.append(latency)
                 rss_peak = max(rss_peak, metric(text, "process_resident_memory_bytes") or 0.0)
+                done = (
+                    finished
+                    and (metric(text, "agent_console_session_events_total", applied) or 0) >= flood.sent
+                )
                 await asyncio.sleep(0.25)
             seconds = time.monotonic() - flood.started
             text = ""
@@ -274,7 +287,7 @@ def _stall(seconds: float) -> str:
 
 async def open_page(page: Page, url: str, dialect: str, kind: str) -> None:
     await page.goto(f"{url}/session/{dialect}")
-    await page.wait_for_selector("[data-testid=connection-status]")
+    await page.wait_for_selector("[data-testid=connection-status]", state="attached")
     if kind == "contexts":
         tab = page.locator("[data-testid=context-tab]")
         if await tab.count():

@@ -9,7 +9,7 @@ against a hostile server on loopback (`tests/hostile/servers.py`) and `--streams
 sessions against an agent simulator in a process of its own (the operations load: 100 sessions in
 all by default). The flooded session's page is open in headless Chromium (the context tab for the
 contexts flood). The hostile server sends the flood as fast as the socket takes it, a PING every 500
-frames, then PINGs until the console has answered the last one (it has then applied everything).
+frames, then PINGs in binary frames (answered in their turn) until the console has applied all.
 Figures:
 
   stall      the worst event-loop lag while flooded: the upper bound of the highest bucket of the
@@ -17,7 +17,8 @@ Figures:
   PONG p99   PING written -> PONG read, at the hostile server (max in brackets)
   RSS +MB    the console's resident memory: the highest sample while flooded minus before
   /metrics   latency of a scrape while flooded (p50 / max), polled every 0.25 s
-  seconds    from the first frame to the last PONG
+  seconds    from the first frame until the console has applied the last (a binary PING answered;
+             for the chat, its reply shown as done)
 
 Flood kinds (base size = 1x):
   errors      400 ERROR frames, messages cycling through 7 texts
@@ -36,6 +37,7 @@ import os
 import re
 import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -112,9 +114,11 @@ class Flood:
     started: float = 0.0
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     go: asyncio.Event = field(default_factory=asyncio.Event)
+    sent: int = 0  # frames written
 
     async def ping(self, peer: Peer, seq: int, challenge: str) -> None:
         peer.send(frame(json.dumps({"type": "PING", "seq": seq, "challenge": challenge})))
+        self.sent += 1
         self.pings[challenge] = time.monotonic()
         await peer.drain()
 
@@ -128,6 +132,7 @@ class Flood:
                 await self.ping(peer, seq, f"p{n}")
                 seq += 1
             peer.send(frame(make(n, seq)))
+            self.sent += 1
             seq += 1
             if n % 50 == 0:
                 await peer.drain()
@@ -141,6 +146,7 @@ class Flood:
         self.started = time.monotonic()
         for n in range(self.size):
             peer.send(frame(json.dumps({"tag": "idea", "chunk": f"word{n} ", "chatId": chat_id})))
+            self.sent += 1
             if n % 50 == 0:
                 await peer.drain()
         peer.send(frame(json.dumps({"tag": "idea", "chunk": "end", "chatId": chat_id, "done": True})))
@@ -150,9 +156,13 @@ class Flood:
         self.finished.set()
 
     async def settle(self, peer: Peer, seq: int) -> None:
-        """PING until the console answers the last one: then it has applied the whole flood."""
-        for n in range(400):
-            await self.ping(peer, seq + n, f"end{n}")
+        """PING until the console answers: in binary frames, which the console does not look into
+        ahead of their turn (a text PING is answered as soon as it is read), so the PONG says that
+        everything before it was applied."""
+        for n in range(960):
+            ping = {"type": "PING", "seq": seq + n, "challenge": f"end{n}"}
+            peer.send(frame(json.dumps(ping).encode(), opcode=0x2))
+            await peer.drain()
             await asyncio.sleep(0.25)
             if any(str(pong["echo"]).startswith("end") for _, pong in peer.sent("PONG")):
                 break
@@ -205,7 +215,7 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
     dialect = "chat" if kind == "ideas" else "agent"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    command = [sys.executable, "main.py", "--no-show", "--port", str(port)]
+    command = [sys.executable, "main.py", "--no-show", "--port", str(port), *args.console_flags]
     if args.streams:
         command += ["--upstream", f"agent={sim_url}", "--streams", str(args.streams)]
     command += ["--upstream", f"{dialect}={server.url}"]
@@ -236,10 +246,16 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
                 await page.keyboard.press("Enter")
             latencies: list[float] = []
             rss_peak = rss_before
-            while not flood.finished.is_set():
+            # Until the console has applied it all: the agent flood's last TOOL_CALL acked, the chat's
+            # reply shown as done.
+            replied = page.locator("[data-testid=message][data-role=assistant][data-status=done]")
+            done = False
+            while not done:
+                finished = flood.finished.is_set()
                 latency, text = await scrape(http, url)
                 latencies.append(latency)
                 rss_peak = max(rss_peak, metric(text, "process_resident_memory_bytes") or 0.0)
+                done = finished and (kind != "ideas" or await replied.count() > 0)
                 await asyncio.sleep(0.25)
             seconds = time.monotonic() - flood.started
             text = ""
@@ -274,7 +290,7 @@ def _stall(seconds: float) -> str:
 
 async def open_page(page: Page, url: str, dialect: str, kind: str) -> None:
     await page.goto(f"{url}/session/{dialect}")
-    await page.wait_for_selector("[data-testid=connection-status]")
+    await page.wait_for_selector("[data-testid=connection-status]", state="attached")
     if kind == "contexts":
         tab = page.locator("[data-testid=context-tab]")
         if await tab.count():
@@ -292,6 +308,7 @@ async def main() -> None:
     )
     parser.add_argument("--root", default=str(ROOT), help="checkout to run")
     args = parser.parse_args()
+    args.console_flags = await asyncio.to_thread(console_flags, args.root)
     sim_port = free_port()
     sim = await asyncio.create_subprocess_exec(
         *[sys.executable, "main.py", "sim", "agent", "--port", str(sim_port)],
@@ -317,6 +334,12 @@ async def main() -> None:
     finally:
         sim.terminate()
         await sim.wait()
+
+
+def console_flags(root: str) -> list[str]:
+    """`--no-store` where the console has a journal: each run starts empty, not with saved sessions."""
+    shown = subprocess.run([sys.executable, "main.py", "--help"], cwd=root, capture_output=True, text=True)
+    return ["--no-store"] if "--no-store" in shown.stdout else []
 
 
 if __name__ == "__main__":

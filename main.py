@@ -94,7 +94,7 @@ def _dashboard(argv: list[str]) -> int:
     epilog = "commands:\n" + "\n".join(f"  {name:<8} {text}" for name, text in COMMANDS.items())
     parser = Parser("main.py", "Agent Console: watch streaming AI agents.", epilog)
     parser.usage = (
-        "main.py [options]\n       main.py sim {agent,sse,chat} [options]\n"
+        "main.py [options]\n       main.py sim {agent,sse,chat,agui} [options]\n"
         "       main.py record DIALECT=URL [options]"
     )
     parser.add_argument("--host", default="127.0.0.1", help="address the console listens on")
@@ -104,7 +104,7 @@ def _dashboard(argv: list[str]) -> int:
         action="append",
         default=[],
         metavar="DIALECT=URL",
-        help="an agent, sse or chat server to watch (repeatable); no simulator session then, unless --demo",
+        help="an agent, sse, chat or agui server to watch (repeatable); no simulator session then, unless --demo",
     )
     parser.add_argument(
         "--demo", choices=["normal", "chaos"], help="also run the embedded simulators, in this mode"
@@ -217,10 +217,10 @@ def _explain_closed_window(started: float, url: str) -> None:
 
 def _sim(argv: list[str]) -> int:
     parser = Parser("main.py sim", "Run a simulator standalone.")
-    parser.add_argument("dialect", choices=["agent", "sse", "chat"], help="which server to simulate")
+    parser.add_argument("dialect", choices=["agent", "sse", "chat", "agui"], help="which server to simulate")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--port", type=int, help="port to listen on (default: agent 4747, sse and chat their own)"
+        "--port", type=int, help="port to listen on (default: agent 4747, sse, chat and agui their own)"
     )
     parser.add_argument(
         "--mode", choices=["normal", "chaos"], default="normal", help="chaos: drops, reorders, duplicates"
@@ -240,7 +240,7 @@ def _sim(argv: list[str]) -> int:
         "--stress", action="store_true", help="sse: CRLF, comments, bytes cut at random points"
     )
     parser.add_argument(
-        "--no-ids", action="store_true", help="sse: send no event ids (a reconnect replays all)"
+        "--no-ids", action="store_true", help="sse, agui: send no event ids (sse: a reconnect replays all)"
     )
     parser.add_argument("--time-scale", type=float, default=1.0, help="agent: multiply the script's delays")
     parser.add_argument(
@@ -274,6 +274,15 @@ def _sim(argv: list[str]) -> int:
         print(f"SSE conversation simulator on http://{args.host}:{port}/conversation", flush=True)
         stream = sse.SimConfig(chaos=mode == "chaos", seed=args.seed, stress=args.stress, ids=not args.no_ids)
         runner = sse.serve(args.host, port, stream)
+    elif args.dialect == "agui":
+        from console.sim import agui
+
+        port = _listenable(args.host, args.port or agui.DEFAULT_PORT)
+        print(f"AG-UI agent simulator ({mode}) on http://{args.host}:{port}/agent", flush=True)
+        agui_config = agui.SimConfig(
+            mode=mode, seed=args.seed, ids=not args.no_ids, time_scale=args.time_scale
+        )
+        runner = agui.serve(args.host, port, agui_config)
     else:
         from console.sim import chat
 
@@ -325,7 +334,7 @@ def _record(argv: list[str]) -> int:
         return 1
     _write_transcript(result.transcript, args.out)
     if result.interrupted:
-        print(f"record: {result.interrupted} reply(ies) interrupted", file=sys.stderr)
+        print(f"record: {result.interrupted} reply(ies) interrupted or failed", file=sys.stderr)
         return 3
     return 0
 

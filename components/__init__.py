@@ -3,8 +3,8 @@
 See `components.registry` for how a type is written and how packages add their own.
 """
 
-# `idea` (the chat dialect's idea cards) registers itself on import.
-from components import idea
+# `idea` (the chat dialect's idea cards) and `reasoning` (AG-UI) register themselves on import.
+from components import idea, reasoning
 from components.registry import (
     ENTRY_POINT_GROUP,
     ComponentType,
@@ -25,6 +25,7 @@ __all__ = [
     "idea",
     "known_fields",
     "load_plugins",
+    "reasoning",
     "register",
     "registered_types",
     "render",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Literal, Protocol, get_args
+from typing import Literal, Protocol, get_args, runtime_checkable
 from urllib.parse import urlsplit
 
 from console.dialects.agui.client import AguiClient
@@ -40,6 +40,13 @@ class SessionClient(Protocol):
 
     def drop(self) -> None:
         """Cut the connection as a network failure would; the session recovers by itself."""
+
+
+@runtime_checkable
+class Approvals(Protocol):
+    """A session whose runs can pause for the user's approval of a tool call (AG-UI)."""
+
+    def answer(self, call_id: str, approved: bool) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

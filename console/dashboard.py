@@ -21,6 +21,7 @@ from console.otel.exporter import otel_export
 from console.security.install import install as install_security
 from console.security.policy import SecurityPolicy
 from console.sessions import SessionHub
+from console.sim import agui as agui_sim
 from console.sim import sse as sse_sim
 from console.sim.agent import AgentSimulator, SimConfig
 from console.sim.chat import ChatSimConfig, ChatSimulator
@@ -56,6 +57,7 @@ class Embedded:
     agent: AgentSimulator | None = None
     sse: sse_sim.SSESimulator | None = None
     chat: ChatSimulator | None = None
+    agui: agui_sim.AguiSimulator | None = None
     targets: list[Target] = field(default_factory=list)
 
     async def start(self, mode: Literal["normal", "chaos"], seed: int, time_scale: float) -> None:
@@ -70,6 +72,9 @@ class Embedded:
         self.chat = ChatSimulator(pace)
         await self.chat.start("127.0.0.1", 0)
         self.targets.append(Target("chat", self.chat.url))
+        self.agui = agui_sim.AguiSimulator(agui_sim.SimConfig(mode=mode, seed=seed, time_scale=time_scale))
+        await self.agui.start()
+        self.targets.append(Target("agui", self.agui.url))
 
     def describe(self) -> dict[str, dict[str, str]]:
         described: dict[str, dict[str, str]] = {}
@@ -79,6 +84,8 @@ class Embedded:
             described["sse"] = {"url": self.sse.url}
         if self.chat is not None:
             described["chat"] = {"ws": self.chat.url}
+        if self.agui is not None:
+            described["agui"] = {"url": self.agui.url}
         return described
 
     async def stop(self) -> None:
@@ -88,6 +95,8 @@ class Embedded:
             await self.sse.stop()
         if self.chat is not None:
             await self.chat.stop()
+        if self.agui is not None:
+            await self.agui.stop()
 
 
 def native_problem() -> str | None:

@@ -61,6 +61,15 @@ def nesting_exceeds(text: str | bytes, value: JsonValue, limit: int = MAX_DEPTH)
     return False
 
 
+def loads_checked(text: str | bytes, max_depth: int = MAX_DEPTH) -> JsonValue:
+    """Parse JSON text nested at most `max_depth` levels; raises JsonDecodeError otherwise too."""
+    value = loads(text)
+    if nesting_exceeds(text, value, max_depth):
+        doc = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        raise JsonDecodeError(f"JSON nested deeper than {max_depth} levels", doc[:100], 0)
+    return value
+
+
 def dumps(value: JsonValue, *, indent: bool = False, sort_keys: bool = False) -> str:
     option = (orjson.OPT_INDENT_2 if indent else 0) | (orjson.OPT_SORT_KEYS if sort_keys else 0)
     return orjson.dumps(value, option=option).decode()

@@ -109,7 +109,8 @@ async def record(client: SessionClient, prompts: list[str], within: float) -> Re
 def _result(client: SessionClient, seconds: float, failure: str | None) -> RecordResult:
     conversation = client.conversation
     transcript = conversation.transcript()
-    interrupted = sum(1 for m in conversation.messages if m.status == "interrupted")
+    # A reply that failed (an HTTP error, RUN_ERROR) did not complete either.
+    interrupted = sum(1 for m in conversation.messages if m.status in ("interrupted", "error"))
     kinds: dict[str, int] = {}
     for entry in conversation.trace:
         kinds[entry.kind] = kinds.get(entry.kind, 0) + 1

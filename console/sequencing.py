@@ -107,6 +107,15 @@ class Sequencer(Generic[T]):
         """A new response was asked for and nothing shows yet that it began."""
         return self._awaiting_epoch
 
+    def seen(self, seq: int, fingerprint: int) -> bool:
+        """This very frame was pushed before (applied, held, or applied in the previous numbering)."""
+        if self._applied.get(seq) == fingerprint or self._previous.get(seq) == fingerprint:
+            return True
+        for held in (self.pending.get(seq), self.restart.get(seq), self._maybe_first if seq == 1 else None):
+            if held is not None and held[0] == fingerprint:
+                return True
+        return False
+
     def expect_new_epoch(self) -> None:
         """A new response was requested: until it begins, RESUME asks for it from the start, and a
         frame at an old seq may be the first of a new numbering.

@@ -393,7 +393,8 @@ class Conversation:
         self._waiting: dict[str, tuple[Message, ToolBlock]] = {}  # calls still without a result
         self._unanswered: list[Message] = []  # user messages whose reply has not started
         self._orphan_results: dict[str, tuple[JsonObject, float]] = {}
-        self._reasoning: dict[str, list[str]] = {}  # reasoning text still streaming, by block
+        self._reasoning: dict[str, list[str]] = {}  # reasoning text still streaming, by component
+        self._live_states: dict[str, tuple[ContextEntry, JsonValue]] = {}  # see session_runs
         # A tuple, replaced on (un)subscribe: emitting iterates it without a copy, and a listener that
         # unsubscribes while a change is delivered does not disturb the delivery.
         self._listeners: tuple[Listener, ...] = ()
@@ -451,9 +452,10 @@ class Conversation:
         self._waiting.clear()
         self._unanswered.clear()
         self._orphan_results.clear()
+        self._reasoning.clear()
+        self._live_states.clear()
         self._components.clear()
         self._open_components.clear()
-        self._reasoning.clear()
         self._emit(Reset())
 
     def continue_from(self, previous: Conversation) -> None:
@@ -745,11 +747,11 @@ class Conversation:
         if self._listeners:
             _tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
 
-    def _tool_call(self, event: ev.ToolCall, at: float) -> None:
+    def _tool_call(self, event: ev.ToolCall, at: float, *, streaming: bool = False) -> None:
         if runs.complete_streamed_call(self, event):
             return
         message = self._stream_message(event.stream_id, at)
-        block = ToolBlock(event.call_id, event.tool_name, event.args, called_at=at)
+        block = ToolBlock(event.call_id, event.tool_name, event.args, called_at=at, args_streaming=streaming)
         orphan = self._orphan_results.pop(event.call_id, None)
         if orphan is not None:
             block.result, block.result_at = orphan

@@ -10,6 +10,7 @@ from __future__ import annotations
 from console import events as ev
 from console import json_patch, jsonvalue
 from console import session as model
+from console.jsonvalue import JsonValue
 
 REASONING = "reasoning"  # the component type reasoning is shown as (collapsed, see components/)
 
@@ -29,10 +30,7 @@ def apply(conv: model.Conversation, event: ev.Event, at: float, seq: int | None)
         case ev.RunEnded():
             _run_ended(conv, event)
         case ev.ToolCallStart(stream_id=sid, call_id=cid, tool_name=name):
-            conv._tool_call(ev.ToolCall(sid, cid, name, {}), at)
-            found = _tool(conv, cid)
-            if found is not None:
-                found[2].args_streaming = True
+            conv._tool_call(ev.ToolCall(sid, cid, name, {}), at, streaming=True)
         case ev.ToolArgsDelta(call_id=cid, delta=delta):
             found = _tool(conv, cid)
             if found is not None and found[2].args_streaming and delta:
@@ -93,37 +91,47 @@ def _run_ended(conv: model.Conversation, event: ev.RunEnded) -> None:
 
 
 def _context_delta(conv: model.Conversation, event: ev.ContextDelta, at: float, seq: int | None) -> None:
-    history = conv._context_history(event.context_id)
-    previous = history[-1].encoded if history else None
-    patched = json_patch.apply_patch(previous, event.patch)
+    """Patch the latest state. The document the last delta produced stays parsed beside its entry
+    (one per context), so a run of deltas on a large state costs the patch and one encoding each, not
+    a parse of the whole state; after a snapshot, or a patch that failed half-way, it is parsed again
+    from the kept bytes."""
+    cid = event.context_id
+    history = conv._context_history(cid)
+    live = conv._live_states.pop(cid, None)
+    if live is not None and history and live[0] is history[-1]:
+        document = live[1]
+    else:
+        document = jsonvalue.loads(history[-1].encoded) if history else {}
+    patched = json_patch.apply_patch(document, event.patch)
     if isinstance(patched, json_patch.PatchFailed):
         # The state stays as it was; the run goes on; a later snapshot repairs it.
-        conv.record(at, "client", "STATE_PATCH_FAILED", patched.reason, ref=event.context_id)
-        conv.notice("warning", f"a {event.context_id} delta did not apply ({patched.reason}); kept the last")
+        conv.record(at, "client", "STATE_PATCH_FAILED", patched.reason, ref=cid)
+        conv.notice("warning", f"a {cid} delta did not apply ({patched.reason}); kept the last")
         return
-    history.append(model.ContextEntry(at, seq, jsonvalue.dumps_bytes(patched), event.size))
-    conv._emit(model.ContextAdded(event.context_id, len(history) - 1))
+    entry = model.ContextEntry(at, seq, jsonvalue.dumps_bytes(patched), event.size)
+    history.append(entry)
+    conv._live_states[cid] = (entry, patched)
+    conv._emit(model.ContextAdded(cid, len(history) - 1))
+
+
+def keep_live(conv: model.Conversation, context_id: str, data: JsonValue) -> None:
+    """A dialect that patches its contexts keeps the snapshot it just applied parsed, so the first
+    delta after it does not parse it again from bytes (the caller gives up `data`)."""
+    history = conv.contexts.get(context_id)
+    if history:
+        conv._live_states[context_id] = (history[-1], data)
 
 
 def _reasoning(conv: model.Conversation, event: ev.ReasoningDelta, at: float) -> None:
     """Reasoning is a collapsed component: its parts collect here and its text is set once, at the end
-    (no work per delta proportional to the length so far)."""
-    message = conv._stream_message(event.stream_id, at)
-    key = f"{REASONING}:{event.reasoning_id}"
-    found = conv._find_component(event.stream_id, key)
-    if found is None:
-        message.blocks.append(model.ComponentBlock(key, REASONING))
-        conv._emit(model.BlockAdded(message, len(message.blocks) - 1))
-        found = (message, len(message.blocks) - 1)
-        conv._components[(event.stream_id, key)] = found
-    message, index = found
-    block = message.blocks[index]
-    assert isinstance(block, model.ComponentBlock)
+    (no work per delta proportional to the length so far, and no view update per delta)."""
+    sid, key = event.stream_id, f"{REASONING}:{event.reasoning_id}"
+    if conv._find_component(sid, key) is None:
+        conv._component_start(ev.ComponentStart(sid, key, REASONING), at)
     parts = conv._reasoning.setdefault(key, [])
     if event.text:
         parts.append(event.text)
-    if event.done and not block.complete:
-        block.fields["text"] = "".join(parts)
-        block.complete = True
-        del conv._reasoning[key]
-        conv._emit(model.BlockUpdated(message, index))
+    if event.done:
+        text = "".join(conv._reasoning.pop(key))
+        conv._component_field(ev.ComponentField(sid, key, "text", text), at)
+        conv._component_end(ev.ComponentEnd(sid, key))

@@ -219,3 +219,40 @@ def test_a_token_for_an_unknown_stream_touches_neither_the_reply_nor_the_queue()
     assert replies(engine) == [("real reply", "done")]
     assert engine.conversation.protocol_errors == 1
     assert sent(engine) == [{"type": "USER_MESSAGE", "content": "second"}]  # not blocked
+
+
+def test_a_replayed_ping_of_the_previous_numbering_after_a_new_reply_began_gets_no_pong() -> None:
+    # A RESUME replays the old reply's end and its PINGs through the server's reorder buffer; the
+    # next reply (numbered from 1 again) overtakes some of them.
+    engine = live_engine()
+    engine.send_user_message("one", 0.0)
+    engine.receive(token(1, "a"), 0.1)
+    engine.receive(ping(3, ""), 0.2)
+    engine.receive(end(2), 0.3)
+    engine.send_user_message("two", 0.4)
+    sent(engine)
+    engine.receive(token(1, "b", "s2"), 0.5)
+    engine.receive(ping(3, ""), 0.6)  # the old numbering's PING, replayed late
+    engine.receive(ping(2, ""), 0.7)  # the new numbering's own PING
+    assert sent(engine) == [{"type": "PONG", "echo": ""}]
+
+
+def test_after_a_drop_a_reply_whose_frames_are_still_missing_is_resumed_not_interrupted() -> None:
+    engine = live_engine(EngineConfig(stall_timeout=10.0, gap_timeout=16.0))
+    engine.send_user_message("x", 0.0)
+    engine.receive(token(1, "a"), 0.1)
+    engine.disconnected(1.0, "connection lost", 0.1)
+    engine.connected(1.1)
+    sent(engine)
+    # The reply had ended on the server; its end is held in the new connection's buffer and only a
+    # PING (outside the buffer) comes.
+    engine.receive(ping(4, "p"), 2.0)
+    engine.tick(12.0)
+    assert engine.conversation.messages[-1].status == "streaming"  # not given up: frames exist
+    engine.tick(17.2)
+    assert engine.wants_reconnect
+    engine.disconnected(17.3, "reconnecting to replay missing frames", 0.0)
+    engine.connected(17.4)
+    engine.receive(token(2, "b"), 17.5)
+    engine.receive(end(3), 17.6)
+    assert replies(engine) == [("ab", "done")]

@@ -1,0 +1,1 @@
+"""Wire dialects, one package each: `protocol` (sans-I/O), `engine` (the client's rules), `client` (I/O)."""

@@ -4,8 +4,8 @@ The transport feeds it what happens (`connected`, `receive`, `disconnected`, `ti
 monotonic time) and sends whatever `data_to_send()` returns. Every protocol rule of the client lives
 here, where a test can drive it with plain strings and a fake clock:
 
-* PING is answered on receipt, before sequencing: a PONG never waits behind a gap. A PING already
-  answered (a replayed or duplicated copy: same seq, same challenge) gets no second PONG.
+* PING is answered on receipt, before sequencing: a PONG never waits behind a gap. A copy of a PING
+  seen before (replayed or duplicated: same seq, same bytes) gets no second PONG.
 * Server frames are applied to the conversation strictly in seq order, each once (`Sequencer`). A
   frame the sequencer refuses (a stray at an old seq, an absurd seq) is a protocol-error row.
 * Frames name their reply by stream id: the first new stream after a prompt is its reply; a frame
@@ -16,11 +16,12 @@ here, where a test can drive it with plain strings and a fake clock:
   met (see DECISIONS.md, "the TOOL_ACK race"); calls still waiting are acked again after a reconnect.
 * On every reconnection the first frame is RESUME with the highest seq applied to the conversation.
 * A gap is the server's to fill while the reply shows life: only after `gap_timeout` with no frame of
-  the reply at all does it force a reconnect, so the server replays it (see DECISIONS.md, "Resume
-  only when the reply is over"); after `max_gap_resumes` replays that did not fill it, the gap is
+  the reply at all does it force a reconnect, so the server replays it (see DECISIONS.md, "Real
+  servers"); after `max_gap_resumes` replays that did not fill it, the gap is
   skipped and reported.
 * A reply that makes no progress for `stall_timeout` after a drop (or `idle_timeout` at all) is marked
-  interrupted, keeping what arrived; the user can retry it.
+  interrupted, keeping what arrived; the user can retry it. After a drop, a reply with frames known
+  to be missing (a gap) is left to the gap rule instead.
 * Prompts typed while a reply streams or the link is down are queued (so marked) and sent when the
   reply ends or the link is back, whichever is last: one reply at a time.
 """
@@ -39,9 +40,6 @@ from console.sequencing import Sequencer, Verdict
 from console.session import Conversation, Message
 
 S = ConnectionState
-
-
-ANSWERED_PINGS = 64  # PINGs remembered as answered; replays only ever repeat recent ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +66,6 @@ class AgentEngine(LinkedEngine):
         self._held_calls: dict[str, float] = {}  # call_id -> receive time, while behind a gap
         self._last_frame_at = 0.0  # the last sequenced frame other than a PING: the server's sign of life
         self._gap_resumes = 0
-        self._answered: dict[tuple[int, str], None] = {}  # (seq, challenge) of PINGs answered
-        self._answered_epoch = 0
         self._reply_stream: str | None = None  # the stream of the reply in flight, once it began
         self._streams: dict[str, bool] = {}  # every reply stream seen -> still open (not ended)
         self._stream_epochs: dict[str, int] = {}  # the numbering each reply stream began in
@@ -195,8 +191,10 @@ class AgentEngine(LinkedEngine):
         frame = proto.decode(raw, max_size=self.config.max_frame)
         if type(frame.event) is ev.Heartbeat:
             ahead = self._answered_ahead
+            copy_ahead = frame.fingerprint in ahead  # a duplicate of one already answered ahead
             ahead[frame.fingerprint] = ahead.get(frame.fingerprint, 0) + 1
-            self._answer(frame.event.challenge, frame.seq, now)
+            if not copy_ahead:
+                self._answer(frame.event.challenge, frame.seq, frame.fingerprint, now)
 
     def receive_frame(self, frame: proto.Frame, raw: str | bytes, now: float) -> None:
         """A frame already decoded (the transport decodes megabyte frames off the event loop)."""
@@ -213,7 +211,7 @@ class AgentEngine(LinkedEngine):
                 if ahead == 1:
                     del self._answered_ahead[frame.fingerprint]
             else:
-                self._answer(event.challenge, seq, now)
+                self._answer(event.challenge, seq, frame.fingerprint, now)
         elif seq is not None:
             self._last_frame_at = now
         if self.conversation.link.state is S.RESUMING:
@@ -263,21 +261,15 @@ class AgentEngine(LinkedEngine):
         )
         return True
 
-    def _answer(self, challenge: str, seq: int | None, now: float) -> None:
-        """PONG on receipt, never behind the reorder buffer (an empty challenge is echoed too); once."""
-        if seq is not None:
-            if self._answered_epoch != self.sequencer.epoch:
-                self._answered.clear()  # a new numbering reuses seqs
-                self._answered_epoch = self.sequencer.epoch
-            key = (seq, challenge)
-            if key in self._answered:
-                self.conversation.record(
-                    now, "client", "PING_REPEAT", f"seq {seq} already answered: no second PONG"
-                )
-                return
-            self._answered[key] = None
-            if len(self._answered) > ANSWERED_PINGS:
-                del self._answered[next(iter(self._answered))]
+    def _answer(self, challenge: str, seq: int | None, fingerprint: int, now: float) -> None:
+        """PONG on receipt, never behind the reorder buffer (an empty challenge is echoed too), once:
+        a copy of a PING already pushed (same seq, same bytes: a replay, a duplicate, a late copy of
+        the previous numbering's) was answered when it first came."""
+        if seq is not None and self.sequencer.seen(seq, fingerprint):
+            self.conversation.record(
+                now, "client", "PING_REPEAT", f"seq {seq} already answered: no second PONG"
+            )
+            return
         self.pong_count += 1
         self._send(proto.pong(challenge), now, "PONG", f"echo '{challenge}'")
 
@@ -432,6 +424,10 @@ class AgentEngine(LinkedEngine):
 
     def _check_stall(self, now: float) -> None:
         if not self._in_flight and self.conversation.streaming is None:
+            return
+        if self._dropped_during_reply and self.sequencer.has_gap and self.state in LIVE:
+            # Frames of it exist that have not arrived (the replay is still coming, or its end sits in
+            # the server's buffer): not abandoned. The gap rule resumes for them, or skips them.
             return
         bound = self.config.stall_timeout if self._dropped_during_reply else self.config.idle_timeout
         if now - self._progress_at < bound:

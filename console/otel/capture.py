@@ -35,6 +35,7 @@ OUTCOMES = frozenset({"done", "interrupted", "error"})
 DIFF_LIMIT = 64 * 1024  # bytes of a snapshot up to which it gets a structural diff
 SHALLOW_LIMIT = 8_000_000  # bytes above which it is not compared at all (size only)
 DIFF_PATHS = 5  # changed paths named in a diff summary
+LATE_GRACE = 10.0  # seconds an interrupted reply may still stream again before it is exported as is
 ROWS_PER_TAKE = 2_000  # trace rows read per session per take: ~3 ms
 
 
@@ -179,6 +180,7 @@ class LiveCapture:
         self._history_until = trace.dropped + len(trace)
         self._last_at: dict[str, float] = {}
         self._stalled: dict[str, float] = {}
+        self._provisional: dict[str, tuple[Message, float]] = {}  # interrupted: id -> (message, since)
         if from_start:
             self._history = [
                 m for m in conversation.messages if m.role == "assistant" and m.status in OUTCOMES
@@ -195,19 +197,37 @@ class LiveCapture:
     def _on_change(self, change: Change) -> None:
         if isinstance(change, MessageStatusChanged):
             message = change.message
-            if (
-                message.role == "assistant"
-                and message.status in OUTCOMES
-                and message.id not in self._captured
-            ):
-                self._captured.add(message.id)
-                trace = self.conversation.trace
-                end = trace[len(trace) - 1].at if len(trace) else message.created_at
-                self._batch.replies.append(reply_of(self.conversation, message, end))
+            if message.role != "assistant" or message.id in self._captured:
+                return
+            if message.status == "done":
+                self._provisional.pop(message.id, None)
+                self._capture(message, self._now())
+            elif message.status in OUTCOMES:
+                # Maybe only late: a reply interrupted by a stall streams again if its data comes.
+                self._provisional[message.id] = (message, self._now())
+            else:
+                self._provisional.pop(message.id, None)
         elif isinstance(change, ContextAdded):
             pair = _pair(self.conversation, change.context_id, change.index)
             if pair is not None:
                 self._batch.snapshots.append(pair)
+
+    def _now(self) -> float:
+        """The session's latest time: its last trace row (the row that ended the reply, if one did)."""
+        trace = self.conversation.trace
+        return trace[len(trace) - 1].at if len(trace) else 0.0
+
+    def _capture(self, message: Message, end: float) -> None:
+        self._captured.add(message.id)
+        self._batch.replies.append(reply_of(self.conversation, message, max(end, message.created_at)))
+
+    def settle(self, *, all_now: bool = False) -> None:
+        """Replies interrupted for `LATE_GRACE` (or all, when the session goes) are over for good."""
+        now = self._now()
+        for message_id, (message, since) in list(self._provisional.items()):
+            if all_now or now - since >= LATE_GRACE:
+                del self._provisional[message_id]
+                self._capture(message, since)
 
     def take(self) -> Batch:
         """Replies finished, incidents and snapshots since the last call. Reads at most
@@ -223,7 +243,14 @@ class LiveCapture:
             incident = incident_of(entry)
             if incident is not None:
                 batch.incidents.append(incident)
+                if entry.kind == "STALLED" and entry.ref in self._provisional:
+                    # The row the engine writes right after marking the reply: its true end.
+                    message, _ = self._provisional[entry.ref]
+                    self._provisional[entry.ref] = (message, entry.at)
         self._cursor = trace.dropped + stop
+        self.settle()
+        batch.replies.extend(self._batch.replies)
+        self._batch.replies.clear()
         if in_history and self._cursor >= self._history_until:
             batch.replies.extend(
                 reply_of(self.conversation, m, _end(m, self._last_at, self._stalled)) for m in self._history
@@ -232,17 +259,23 @@ class LiveCapture:
         return batch
 
     def open_since(self) -> float | None:
-        """When the reply still in progress began (its prompt), if one is: its incidents wait for it."""
+        """When the earliest reply not yet captured began (its prompt): incidents after that wait
+        for it. A reply in progress, or one interrupted that may still stream again."""
+        starts = [self._start_of(message) for message, _ in self._provisional.values()]
         conversation = self.conversation
-        if not conversation.awaiting_reply:
-            return None
-        streaming = conversation.streaming
-        for message in reversed(conversation.messages):
-            if message.role == "user" and (streaming is None or message.id == streaming.reply_to):
-                return message.created_at
-            if message is streaming and streaming.reply_to is None:
-                return streaming.created_at
-        return streaming.created_at if streaming is not None else None
+        if conversation.awaiting_reply:
+            streaming = conversation.streaming
+            if streaming is not None:
+                starts.append(self._start_of(streaming))
+            else:  # the prompt is sent, the reply has not begun
+                prompt = next((m for m in reversed(conversation.messages) if m.role == "user"), None)
+                if prompt is not None:
+                    starts.append(prompt.created_at)
+        return min(starts) if starts else None
+
+    def _start_of(self, message: Message) -> float:
+        prompt = self.conversation.message(message.reply_to) if message.reply_to else None
+        return min(prompt.created_at, message.created_at) if prompt is not None else message.created_at
 
 
 # -- all at once ------------------------------------------------------------------------------------

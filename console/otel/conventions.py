@@ -43,6 +43,14 @@ ERROR_TYPE: Final = err.ERROR_TYPE
 # Pydantic AI keeps a run's whole message list here (same message shape as gen_ai.*.messages).
 PYDANTIC_AI_MESSAGES: Final = "pydantic_ai.all_messages"
 
+# OpenInference (Arize Phoenix and its instrumentors), read when a span has no GenAI attributes.
+OI_KIND: Final = "openinference.span.kind"
+OI_OPERATIONS: Final = {"AGENT": INVOKE_AGENT, "LLM": CHAT, "TOOL": EXECUTE_TOOL}
+OI_INPUT: Final = "input.value"
+OI_OUTPUT: Final = "output.value"
+OI_TOOL_NAME: Final = "tool.name"
+OI_TOOL_CALL_ID: Final = "tool_call.id"
+
 # The console's own.
 MESSAGE_ID: Final = "agent_console.message.id"
 MESSAGE_STATUS: Final = "agent_console.message.status"  # done, interrupted, error, streaming

@@ -27,7 +27,7 @@ def info_of(client: SessionClient, name: str | None = None) -> SessionInfo:
         conversation_id=f"{label}-{id(client.conversation):x}",
         session_id=label,
         name=label,
-        dialect=client.url.partition(":")[0],
+        dialect="",  # a page knows the client, not the dialect it was opened with
         wall_offset=wall,
     )
 

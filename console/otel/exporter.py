@@ -42,6 +42,7 @@ from console.otel.spans import SpanWriter, group
 from console.session import Conversation
 from console.sessions import SessionEntry, SessionHub
 from console.trace_io import ReplayClient
+from console.transport.chat import ChatClient
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ INTERVAL: Final = 1.0  # seconds between two takes of every session's records
 MAX_QUEUE: Final = 65_536  # spans the processor holds for a slow collector before it drops
 TRACES_PATH: Final = "/v1/traces"
 EVENTS_PER_SPAN: Final = 4096
+FLUSH_SECONDS: Final = 3.0  # what is queued at exit gets this long to go out
 
 ProcessorFactory = Callable[[SpanExporter], SpanProcessor]
+WatchKey = tuple[str, str]  # session id, chat id ("" for a session of one conversation)
 
 
 def endpoint_from(otlp: str | None, environ: Mapping[str, str] | None = None) -> str | None:
@@ -97,6 +100,7 @@ class CountingExporter(SpanExporter):
         self.failed = 0
         self.failing = False  # the last export failed
         self.last_error = ""
+        self._closed = False
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -118,7 +122,9 @@ class CountingExporter(SpanExporter):
         return result
 
     def shutdown(self) -> None:
-        self.inner.shutdown()
+        if not self._closed:  # the console ends it before the processor does
+            self._closed = True
+            self.inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self.inner.force_flush(timeout_millis)
@@ -176,9 +182,10 @@ class OtelExport:
         self.provider.add_span_processor(make(self.counter))
         self.tracer: Tracer = self.provider.get_tracer(cv.SCOPE, schema_url=cv.SCHEMA_URL)
         self.spans = 0
-        self._watches: dict[str, _Watch] = {}
+        self._watches: dict[WatchKey, _Watch] = {}
         self._seen: weakref.WeakSet[Conversation] = weakref.WeakSet()  # captured before (from then on)
         self._task: asyncio.Task[None] | None = None
+        self._ticking: asyncio.Future[None] | None = None
         _BY_HUB[hub] = self
 
     @classmethod
@@ -198,19 +205,33 @@ class OtelExport:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._ticking is not None:
+            with contextlib.suppress(Exception):
+                await self._ticking
         await self.tick()
-        for session_id in list(self._watches):
-            self._unwatch(session_id, flush=True)
-        # Shutting down flushes the queue: a POST, bounded by the exporter's timeout, off the loop.
-        await asyncio.to_thread(self.provider.shutdown)
+        for key in list(self._watches):
+            self._unwatch(key, flush=True)
+        await asyncio.to_thread(self._shutdown)
+
+    def _shutdown(self) -> None:
+        """What is queued goes out, for `FLUSH_SECONDS` at most: a dead collector (the exporter retries
+        for its whole timeout, 10 s by default) must not hold the console's exit."""
+        # The processor flushes in this thread, through every retry: ending the exporter from a timer
+        # is what cuts a retry short (the exporter then refuses what is left, at once).
+        deadline = threading.Timer(FLUSH_SECONDS, self.counter.shutdown)
+        deadline.start()
+        try:
+            self.provider.shutdown()
+        finally:
+            deadline.cancel()
 
     def set_enabled(self, enabled: bool) -> None:
         """The off switch: off, every session is let go (nothing per event at all); on, sessions are
         watched again from now."""
         self.enabled = enabled
         if not enabled:
-            for session_id in list(self._watches):
-                self._unwatch(session_id)
+            for key in list(self._watches):
+                self._unwatch(key)
 
     def stats(self) -> ExportStats:
         counter = self.counter
@@ -229,8 +250,13 @@ class OtelExport:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
+            # Shielded: a tick holds records it took from the captures; cancelled halfway (close),
+            # they would be lost. `close` waits for it instead.
+            self._ticking = asyncio.ensure_future(self.tick())
             try:
-                await self.tick()
+                await asyncio.shield(self._ticking)
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 log.exception("OpenTelemetry export tick failed")
 
@@ -262,35 +288,41 @@ class OtelExport:
         self.spans += watch.writer.write(grouped)
 
     def _sync(self) -> None:
-        sessions = self.hub.sessions
-        for session_id in [s for s in self._watches if s not in sessions]:
-            self._unwatch(session_id, flush=True)
-        for session_id, entry in sessions.items():
-            watch = self._watches.get(session_id)
-            if watch is not None and watch.entry.client is entry.client:
+        """Watch every live conversation of the hub: a session's, or each chat of a chat session.
+        A conversation that went (its session removed, or replaced after a crash) is let go."""
+        wanted: dict[WatchKey, tuple[SessionEntry, Conversation]] = {}
+        for session_id, entry in self.hub.sessions.items():
+            client = entry.client
+            if isinstance(client, ReplayClient):  # a trace opened offline, or received: not live
                 continue
-            if watch is not None:  # restarted after a crash: a new client, a new conversation
-                self._unwatch(session_id, flush=True)
-            if not isinstance(entry.client, ReplayClient):  # a trace opened offline is not live
-                self._watch(entry)
+            chats = client.conversations if isinstance(client, ChatClient) else {"": client.conversation}
+            for chat_id, conversation in chats.items():
+                wanted[(session_id, chat_id)] = (entry, conversation)
+        for key, watch in list(self._watches.items()):
+            if key not in wanted or wanted[key][1] is not watch.capture.conversation:
+                self._unwatch(key, flush=True)
+        for key, (entry, conversation) in wanted.items():
+            if key not in self._watches:
+                self._watch(key, entry, conversation)
 
-    def _watch(self, entry: SessionEntry) -> None:
+    def _watch(self, key: WatchKey, entry: SessionEntry, conversation: Conversation) -> None:
+        chat = f"-{key[1]}" if key[1] else ""
         info = SessionInfo(
-            conversation_id=f"{entry.id}-{uuid.uuid4().hex[:12]}",
+            conversation_id=f"{entry.id}{chat}-{uuid.uuid4().hex[:12]}",
             session_id=entry.id,
             name=entry.name,
             dialect=entry.target.dialect,
             wall_offset=time.time() - time.monotonic(),
         )
-        conversation = entry.client.conversation
         capture = LiveCapture(conversation, from_start=conversation not in self._seen)
         self._seen.add(conversation)
-        self._watches[entry.id] = _Watch(entry, capture, SpanWriter(self.tracer, info))
+        self._watches[key] = _Watch(entry, capture, SpanWriter(self.tracer, info))
 
-    def _unwatch(self, session_id: str, *, flush: bool = False) -> None:
-        watch = self._watches.pop(session_id)
+    def _unwatch(self, key: WatchKey, *, flush: bool = False) -> None:
+        watch = self._watches.pop(key)
         watch.capture.close()
         if flush:  # the session is gone: what it did last, and what waited for its reply, goes now
+            watch.capture.settle(all_now=True)
             batch = watch.capture.take()
             grouped = group(
                 batch.replies,

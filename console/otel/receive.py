@@ -21,10 +21,12 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from console.clients import Target
+from console.connection import ConnectionState, LinkStatus
 from console.otel import conventions as cv
 from console.otel.otlp_json import decode_json, decode_protobuf
 from console.otel.replay import SessionBuilder
 from console.otel.spanview import SpanTree, SpanView, spans_of
+from console.security.limits import LimitError, check_session_room
 from console.session import Conversation
 from console.sessions import SessionHub
 from console.trace_io import LoadedTrace, ReplayClient
@@ -40,20 +42,21 @@ class ReceivedTraces(ReplayClient):
 
     def __init__(self, service: str, t0: int) -> None:
         conversation = Conversation()
+        conversation.set_link(LinkStatus(ConnectionState.OPEN))  # spans come as the agent sends them
         super().__init__(LoadedTrace(conversation, t0 / 1e9, 0, 0, 0.0, ()), f"otlp {service}")
         self.url = f"otlp:{service}"
-        self.spans: list[SpanView] = []
-        self.known: set[tuple[str, str]] = set()
         self.builder = SessionBuilder(conversation, SpanTree([]), t0)
         self.built: set[str] = set()
 
     def add(self, spans: list[SpanView]) -> int:
-        new = [s for s in spans if (s.trace_id, s.span_id) not in self.known]
+        tree = self.builder.tree
+        new = [s for s in spans if (s.trace_id, s.span_id) not in tree.by_id]
         if not new:
             return 0
-        self.known.update((s.trace_id, s.span_id) for s in new)
-        self.spans = sorted(self.spans + new, key=lambda s: (s.start, s.end))[-MAX_SPANS:]
-        tree = self.builder.tree = SpanTree(self.spans)
+        if len(tree.by_id) + len(new) > MAX_SPANS:  # the tree starts over; the rows stay
+            tree = self.builder.tree = SpanTree([])
+        for span in new:
+            tree.add(span)
         for span in new:
             self.builder.row(len(tree.ancestors(span)), span)
         for span in new:
@@ -84,6 +87,9 @@ class SpanInbox:
         for service, group in by_service.items():
             client = self.sessions.get(service)
             if client is None or client.url not in {e.client.url for e in self.hub.sessions.values()}:
+                check_session_room(
+                    len(self.hub.sessions)
+                )  # new service names cannot open sessions without end
                 client = self.sessions[service] = ReceivedTraces(service, min(s.start for s in group))
                 self.hub.add(Target("agent", client.url), name=client.name, client=client)
             count += client.add(group)
@@ -145,7 +151,10 @@ def register(app: FastAPI, hub: SessionHub) -> SpanInbox:
             )
         except ValueError as exc:  # OtlpFormatError included
             return Response(str(exc), status_code=400, media_type="text/plain")
-        inbox.accept(parsed.spans)
+        try:
+            inbox.accept(parsed.spans)
+        except LimitError as exc:
+            return Response(str(exc), status_code=429, media_type="text/plain")
         return answer(parsed.as_json)
 
     return inbox

@@ -72,5 +72,5 @@ class SessionInfo:
     conversation_id: str
     session_id: str
     name: str
-    dialect: str
+    dialect: str  # "" when unknown
     wall_offset: float  # monotonic + offset = epoch seconds

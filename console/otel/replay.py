@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 from console import events as ev
 from console import jsonvalue
+from console.connection import ConnectionState, LinkStatus
 from console.jsonvalue import JsonObject, JsonValue
 from console.otel import conventions as cv
 from console.otel.otlp_json import decode
@@ -48,6 +49,7 @@ def load_spans(spans: list[SpanView], problems: Iterable[str] = ()) -> LoadedTra
     for root in reply_roots(tree):
         builder.reply(root)
     builder.rows()
+    conversation.set_link(LinkStatus(ConnectionState.CLOSED))  # a file: nothing more will come
     end = max((s.end for s in spans), default=t0)
     return LoadedTrace(
         conversation=conversation,
@@ -98,7 +100,7 @@ def prompt_of(root: SpanView, chats: list[SpanView]) -> str | None:
         if users:
             # The prompt of this run: the last user text before the first answer.
             return _text_of(users[-1] if key == cv.INPUT_MESSAGES else users[0])
-    return None
+    return root.text(cv.OI_INPUT)  # OpenInference: the agent's input as text
 
 
 def output_parts(root: SpanView, chats: list[SpanView]) -> list[JsonObject]:
@@ -109,7 +111,12 @@ def output_parts(root: SpanView, chats: list[SpanView]) -> list[JsonObject]:
     if from_chats:
         return from_chats
     messages = _messages(root, cv.PYDANTIC_AI_MESSAGES)
-    return [p for m in messages if m.get("role") == "assistant" for p in _parts(m)]
+    from_run = [p for m in messages if m.get("role") == "assistant" for p in _parts(m)]
+    if from_run:
+        return from_run
+    # OpenInference: no message parts; the tool spans (added after these) and the output text.
+    output = root.text(cv.OI_OUTPUT)
+    return [{"type": "text", "content": output}] if output else []
 
 
 def _object(value: JsonValue) -> JsonObject:
@@ -138,7 +145,7 @@ class SessionBuilder:
     def reply(self, root: SpanView) -> None:
         below = self.tree.descendants(root)
         chats = [s for s in below if s.operation == cv.CHAT]
-        tools = {s.text(cv.TOOL_CALL_ID) or s.span_id: s for s in below if s.operation == cv.EXECUTE_TOOL}
+        tools = {s.tool_call_id(): s for s in below if s.operation == cv.EXECUTE_TOOL}
         conversation, sid, start = self.conversation, root.span_id, self.at(root.start)
         prompt = prompt_of(root, chats)
         if prompt is not None:
@@ -147,7 +154,13 @@ class SessionBuilder:
         message = conversation.streaming
         if message is not None:
             self.message_of[root.span_id] = message.id
-        for part in output_parts(root, chats):
+        parts = output_parts(root, chats)
+        if not any(p.get("type") == "tool_call" for p in parts):
+            # No tool-call parts to place the tool spans: they come before the text (the answer
+            # follows the tools it used).
+            for call_id, span in list(tools.items()):
+                self._tool(sid, start, call_id, span.tool_name(), span.tool_args(), tools.pop(call_id))
+        for part in parts:
             kind = part.get("type")
             if kind == "text":
                 conversation.apply(ev.TextDelta(sid, str(part.get("content", ""))), start)
@@ -156,8 +169,7 @@ class SessionBuilder:
                 name = str(part.get("name") or "")
                 self._tool(sid, start, call_id, name, part.get("arguments"), tools.pop(call_id, None))
         for call_id, span in tools.items():  # tool spans no output message mentions
-            name = span.text(cv.TOOL_NAME) or span.name
-            self._tool(sid, start, call_id, name, span.json(cv.TOOL_ARGUMENTS), span)
+            self._tool(sid, start, call_id, span.tool_name(), span.tool_args(), span)
         end = self.at(root.end)
         status = root.text(cv.MESSAGE_STATUS)
         if root.error or status in OUTCOME_BAD:
@@ -169,15 +181,13 @@ class SessionBuilder:
         self, sid: str, start: float, call_id: str, name: str, args: JsonValue, span: SpanView | None
     ) -> None:
         called = self.at(span.start) if span else start
-        if span is not None and span.text(cv.TOOL_NAME):
-            name = span.text(cv.TOOL_NAME) or name
-        if args is None and span is not None:
-            args = span.json(cv.TOOL_ARGUMENTS)
+        if span is not None:
+            name = span.tool_name() if span.tool_name() != span.name or not name else name
+            args = span.tool_args() if args is None else args
         self.conversation.apply(ev.ToolCall(sid, call_id, name, _object(args or {})), called)
-        if span is not None and cv.TOOL_RESULT in span.attributes:
-            self.conversation.apply(
-                ev.ToolResult(sid, call_id, _object(span.json(cv.TOOL_RESULT))), self.at(span.end)
-            )
+        result = span.tool_result() if span is not None else None
+        if span is not None and result is not None:
+            self.conversation.apply(ev.ToolResult(sid, call_id, _object(result)), self.at(span.end))
 
     def rows(self) -> None:
         """The span tree as timeline rows."""
@@ -191,7 +201,7 @@ class SessionBuilder:
         took = duration((span.end - span.start) / 1e9)
         summary = f"{lead}{span.name} · {took}" + (" · error" if span.error else "")
         op = span.operation
-        ref = span.text(cv.TOOL_CALL_ID) if op == cv.EXECUTE_TOOL else self.message_of.get(span.span_id)
+        ref = span.tool_call_id() if op == cv.EXECUTE_TOOL else self.message_of.get(span.span_id)
         raw = jsonvalue.dumps(span.details(), indent=True)
         record(self.at(span.start), "client", op.upper() or "SPAN", summary, raw=raw, ref=ref)
         for event in span.events:

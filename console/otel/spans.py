@@ -104,7 +104,6 @@ class SpanWriter:
         info = self.info
         attributes = self._common() | {
             cv.OPERATION: cv.INVOKE_AGENT,
-            cv.PROVIDER: info.dialect,
             cv.AGENT_NAME: info.name,
             cv.AGENT_ID: info.session_id,
             cv.OUTPUT_MESSAGES: jsonvalue.dumps([_output_message(reply)]),
@@ -113,6 +112,8 @@ class SpanWriter:
             cv.MESSAGE_ID: reply.message_id,
             cv.MESSAGE_STATUS: reply.status,
         }
+        if info.dialect:
+            attributes[cv.PROVIDER] = info.dialect  # the wire dialect the console spoke to the agent
         if reply.prompt is not None:
             prompt: JsonObject = {"role": "user", "parts": [{"type": "text", "content": reply.prompt}]}
             attributes[cv.INPUT_MESSAGES] = jsonvalue.dumps([prompt])

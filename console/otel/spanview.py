@@ -6,6 +6,7 @@ key-value lists; bytes become hex), ids become hex, times stay integer nanosecon
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -47,8 +48,28 @@ class SpanView:
         op = self.attributes.get(cv.OPERATION)
         if isinstance(op, str):
             return op
+        kind = self.attributes.get(cv.OI_KIND)
+        if isinstance(kind, str):
+            return cv.OI_OPERATIONS.get(kind.upper(), "")
         first = self.name.partition(" ")[0]
         return first if first in (cv.INVOKE_AGENT, cv.CHAT, cv.EXECUTE_TOOL) else ""
+
+    # A tool call, in the GenAI conventions' words or else OpenInference's.
+
+    def tool_call_id(self) -> str:
+        return self.text(cv.TOOL_CALL_ID) or self.text(cv.OI_TOOL_CALL_ID) or self.span_id
+
+    def tool_name(self) -> str:
+        return self.text(cv.TOOL_NAME) or self.text(cv.OI_TOOL_NAME) or self.name
+
+    def tool_args(self) -> JsonValue:
+        return (
+            self.json(cv.TOOL_ARGUMENTS) if cv.TOOL_ARGUMENTS in self.attributes else self.json(cv.OI_INPUT)
+        )
+
+    def tool_result(self) -> JsonValue:
+        """The result, or None when the span has none."""
+        return self.json(cv.TOOL_RESULT) if cv.TOOL_RESULT in self.attributes else self.json(cv.OI_OUTPUT)
 
     def text(self, key: str) -> str | None:
         value = self.attributes.get(key)
@@ -138,6 +159,10 @@ def _view(span: Span, service: str, scope: str) -> SpanView:
     )
 
 
+def _start(span: SpanView) -> tuple[int, int]:
+    return (span.start, span.end)
+
+
 class SpanTree:
     """Parents and children of spans (a span whose parent is not in the file is a root)."""
 
@@ -146,12 +171,30 @@ class SpanTree:
         self.by_id = {(s.trace_id, s.span_id): s for s in spans}
         self.children: dict[tuple[str, str], list[SpanView]] = {}
         self.roots: list[SpanView] = []
+        self._orphans: dict[tuple[str, str], list[SpanView]] = {}  # roots whose parent may still come
         for span in spans:  # by start time: children lists come out ordered
-            key = (span.trace_id, span.parent_id)
-            if span.parent_id and key in self.by_id:
-                self.children.setdefault(key, []).append(span)
-            else:
-                self.roots.append(span)
+            self._place(span)
+
+    def add(self, span: SpanView) -> None:
+        """One more span (spans sent as they end come children first): O(its siblings)."""
+        key = (span.trace_id, span.span_id)
+        if key in self.by_id:
+            return
+        self.by_id[key] = span
+        self.spans.append(span)
+        self._place(span)
+        for child in self._orphans.pop(key, []):  # its children came first: they move under it
+            self.roots.remove(child)
+            insort(self.children.setdefault(key, []), child, key=_start)
+
+    def _place(self, span: SpanView) -> None:
+        key = (span.trace_id, span.parent_id)
+        if span.parent_id and key in self.by_id:
+            insort(self.children.setdefault(key, []), span, key=_start)
+        else:
+            self.roots.append(span)
+            if span.parent_id:
+                self._orphans.setdefault(key, []).append(span)
 
     def kids(self, span: SpanView) -> list[SpanView]:
         return self.children.get((span.trace_id, span.span_id), [])

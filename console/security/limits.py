@@ -65,4 +65,5 @@ def check_trace_room(open_by_visitor: int) -> None:
 
 
 def trace_limit_text() -> str:
-    return f"{current().limits.max_trace_bytes / 1024 / 1024:.0f} MB"
+    size = current().limits.max_trace_bytes
+    return f"{size / 1024 / 1024:.0f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"

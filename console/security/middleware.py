@@ -148,19 +148,21 @@ class SecurityMiddleware:
         await respond_page(send, 401, auth.login_page(next_path, "Wrong token or password."), cookies)
 
     async def _upload_gate(self, scope: Scope, conn: HTTPConnection, send: Send) -> bool:
-        """A trace upload over the size cap is refused before its body is read (the server itself
-        reads no more than Content-Length says)."""
-        if scope["method"] != "POST" or not limits.UPLOAD_PATH.match(scope["path"]):
+        """A body over the size cap (a trace upload, spans sent to /v1/traces) is refused before it is
+        read (the server itself reads no more than Content-Length says); a file upload must say its size."""
+        if scope["method"] not in ("POST", "PUT"):
             return True
         cap = self.policy.limits.max_trace_bytes
         length = conn.headers.get("content-length", "")
+        if not length.isdigit() and not limits.UPLOAD_PATH.match(scope["path"]):
+            return True
         if not length.isdigit():
             await refuse(scope, send, 411, "An upload must say its size.")
             return False
         # The multipart envelope adds a little to the file itself.
         if int(length) > cap + 64 * 1024:
             await refuse(
-                scope, send, 413, f"The file is too large: the limit is {limits.trace_limit_text()}."
+                scope, send, 413, f"The request is too large: the limit is {limits.trace_limit_text()}."
             )
             return False
         return True

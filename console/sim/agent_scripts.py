@@ -25,8 +25,11 @@ from typing import Final, Literal, TypeAlias
 from console import jsonvalue
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
+from console.sim.agent_markdown import markdown_reply
 
-Kind: TypeAlias = Literal["greeting", "single_tool", "multi_tool", "tool_first", "large_context", "long"]
+Kind: TypeAlias = Literal[
+    "greeting", "single_tool", "multi_tool", "tool_first", "large_context", "long", "markdown"
+]
 KINDS: Final[tuple[Kind, ...]] = (
     "greeting",
     "single_tool",
@@ -34,6 +37,7 @@ KINDS: Final[tuple[Kind, ...]] = (
     "tool_first",
     "large_context",
     "long",
+    "markdown",  # asked for by name only: never a fallback
 )
 
 # One prompt per kind that `classify` maps to it (the prompts of the recorded session, mostly).
@@ -44,10 +48,12 @@ EXAMPLE_PROMPTS: Final[Mapping[Kind, str]] = {
     "tool_first": "lookup churn definition",
     "large_context": "show the database schema",
     "long": "write a long detailed document",
+    "markdown": "show me a markdown sample",
 }
 
 # Checked in this order: the first kind with a matching keyword wins.
 _KEYWORDS: Final[tuple[tuple[Kind, re.Pattern[str]], ...]] = (
+    ("markdown", re.compile(r"\bmarkdown\b")),
     ("large_context", re.compile(r"\b(schema|database|tables?|large context|big context|oversized)\b")),
     ("long", re.compile(r"\b(long|detailed|document|essay|write[- ]?up|in[- ]depth)\b")),
     ("tool_first", re.compile(r"\b(search|look ?up|find|sla|policy|definition|define)\b")),
@@ -1147,6 +1153,7 @@ _BUILDERS: Final[Mapping[Kind, Callable[[_Builder, str], None]]] = {
     "tool_first": _tool_first,
     "large_context": _large_context,
     "long": _long,
+    "markdown": markdown_reply,
 }
 
 

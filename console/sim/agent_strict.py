@@ -152,6 +152,7 @@ class StrictAgentServer:
         self._reply: Reply | None = None
         self._worker: asyncio.Task[None] | None = None
         self._acks: dict[str, asyncio.Event] = {}
+        self._answered: set[str] = set()  # challenges a PONG answered (empty ones are not told apart)
         self._background: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -317,11 +318,17 @@ class StrictAgentServer:
             self._record(conn, "pong", "violation", detail="echo must be a string")
         elif echo in conn.pending:
             latency = asyncio.get_running_loop().time() - conn.pending.pop(echo)
+            if echo:
+                self._answered.add(echo)
             ok = latency <= PONG_DEADLINE
             conn.missed = 0 if ok else conn.missed
             self._record(conn, "pong", "ok" if ok else "violation", latency_ms=round(latency * 1000, 1))
         else:
-            self._record(conn, "pong", "unexpected", echo=echo, detail="no PING pending with that challenge")
+            # "repeat": that PING was answered already (a second PONG to a replayed copy). Otherwise
+            # the client first saw the PING in a replay: its original was lost with its connection.
+            repeat = echo in self._answered
+            self._record(conn, "pong", "unexpected", echo=echo, repeat=repeat,
+                         detail="no PING pending with that challenge")  # fmt: skip
 
     # -- writing --------------------------------------------------------------------------------------
 
@@ -377,6 +384,8 @@ class StrictAgentServer:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.config.ping_interval * self.config.time_scale)
+            if self._conn is not conn:
+                return  # a newer connection took over: its own pinger keeps its heartbeats
             empty = conn.rng.random() < conn.chaos.empty_ping
             challenge = "" if empty else scripts.hex_id(conn.rng)
             conn.pending[challenge] = loop.time()

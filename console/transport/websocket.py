@@ -281,16 +281,22 @@ class WebSocketClient(Generic[E]):
             self._queued = deque()
             self._draining = asyncio.get_running_loop().create_task(self._drain(self._ws))
         self._queued.append(message)
+        if self._ws is not None:
+            self._ws.hold(len(message))  # counted by the link: a flood of big frames pauses its reading
 
     async def _drain(self, ws: Link | None) -> None:
         queued = self._queued
         try:
             while queued:
                 message = queued.popleft()
-                if self._is_large(message):
-                    await self._receive_large(message)
-                else:
-                    self._receive(message)
+                try:
+                    if self._is_large(message):
+                        await self._receive_large(message)
+                    else:
+                        self._receive(message)
+                finally:
+                    if ws is not None:
+                        ws.hold(-len(message))
                 self._flush_soon()
         except Exception as exc:
             if ws is not None:

@@ -126,6 +126,12 @@ class Link(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()
 
+    def hold(self, size: int) -> None:
+        """The session holds `size` more (or, negative, fewer) bytes of this link's messages that it
+        has not applied yet: they count towards the backlog that pauses reading."""
+        self._pending_bytes += size
+        self._flow_control()
+
     def keepalive(self, now: float) -> None:
         """Ping a silent server; give up on one that stays silent (call it a few times a second)."""
         if self.protocol.state is not State.OPEN:

@@ -30,6 +30,7 @@ from console.session import (
     Reset,
     TextAppended,
     TextBlock,
+    ToolArgsAppended,
     ToolBlock,
 )
 from console.ui.elements import ChatHub, Elapsed, StreamText, on_leave
@@ -49,6 +50,35 @@ MESSAGES_PER_TICK = 3
 NOTICES_SHOWN = 20
 
 ROLE_NAMES = {"user": "You", "assistant": "Agent"}
+# A prompt longer than this is shown folded, with "show more" (a pasted document would otherwise be a
+# bubble thousands of pixels tall).
+LONG_PROMPT_CHARS = 1200
+LONG_PROMPT_LINES = 14
+# Copies what the browser holds: the text as received, never resent by the server.
+COPY_JS = (
+    "(e) => navigator.clipboard.writeText([...e.target.closest('.ac-msg')"
+    ".querySelectorAll('[data-testid=message-text]')].map(t => t.acSource ?? t.innerText).join(''))"
+)
+# Folds and unfolds in the browser: a class on the card, never changed by the server.
+TOGGLE_JS = (
+    "(e) => { if (e.type === 'keydown' && e.target !== e.currentTarget) return; e.preventDefault();"
+    " const card = e.currentTarget.closest('[data-foldable]');"
+    " const folded = card.classList.toggle('ac-folded');"
+    " e.currentTarget.setAttribute('aria-expanded', String(!folded)); }"
+)
+
+
+def is_long_prompt(text: str) -> bool:
+    return len(text) > LONG_PROMPT_CHARS or text.count("\n") >= LONG_PROMPT_LINES
+
+
+def foldable(card: ui.element, head: ui.element, label: str) -> None:
+    """A card whose head folds its details away: by click, or by Enter or Space when focused."""
+    card.props["data-foldable"] = ""
+    head.props.update({"tabindex": "0", "role": "button", "aria-expanded": "true", "aria-label": label})
+    head.on("click", js_handler=TOGGLE_JS)
+    head.on("keydown.enter", js_handler=TOGGLE_JS)
+    head.on("keydown.space", js_handler=TOGGLE_JS)
 
 
 def json_preview(value: JsonValue) -> str:
@@ -77,27 +107,48 @@ def _wall_elapsed(since: float, until: float | None) -> float:
     return (until if until is not None else time.monotonic()) - since
 
 
-class ToolCard:
-    """A tool call: name and arguments at once, waiting with elapsed time, then the result in place."""
+Answer = Callable[[str, bool], object]  # (call id, approved): a paused run's question answered
 
-    def __init__(self, block: ToolBlock) -> None:
+
+class ToolCard:
+    """A tool call: name and arguments (streamed in, then parsed), waiting with elapsed time, then the
+    result in place; a paused run's approval question with Approve / Deny."""
+
+    def __init__(self, block: ToolBlock, on_answer: Answer | None = None) -> None:
         self.block = block
+        self.on_answer = on_answer
+        self.args_stream: StreamText | None = None
+        self.asking: ui.element | None = None
         with ui.element("div").classes("ac-tool") as self.root:
             # Upstream strings go in as values, never through the props parser.
             self.root.props.update(
                 {"data-testid": "tool-card", "data-call-id": block.call_id, "data-status": block.status}
             )
-            with ui.element("div").classes("ac-tool-head"):
+            with ui.element("div").classes("ac-tool-head") as head:
                 self.icon = (
                     ui.spinner(size="1em") if block.result is None else ui.icon("check_circle", size="1.1em")
                 )
                 ui.label(block.tool_name).classes("font-semibold").props.update({"dir": "auto"})
                 self.elapsed = Elapsed(_wall_elapsed(block.called_at, block.result_at), block.result is None)
-            json_section("args", block.args)
+            foldable(self.root, head, f"Tool call {block.tool_name}: show or hide its arguments and result")
+            if block.args_streaming:
+                # Arguments as they stream: appended in the browser, like text (ToolArgsAppended).
+                with ui.element("div") as self.args_slot:
+                    self.args_stream = StreamText("".join(block.args_parts)).classes("ac-json")
+                    self.args_stream.props("data-testid=tool-args-stream")
+            else:
+                json_section("args", block.args)
             if block.result is not None:
                 self._show_result()
+        self._show_question()
 
     def update(self) -> None:
+        if self.args_stream is not None and not self.block.args_streaming:
+            self.args_stream.delete()
+            self.args_stream = None
+            with self.args_slot:
+                json_section("args", self.block.args)
+        self._show_question()
         if self.block.result is None or self.root.props.get("data-status") == "done":
             return
         self.root.props["data-status"] = "done"
@@ -112,6 +163,29 @@ class ToolCard:
         with self.root:
             json_section("result", self.block.result)
 
+    def _show_question(self) -> None:
+        block = self.block
+        if self.asking is not None and block.approval is None:
+            self.asking.delete()
+            self.asking = None
+        if block.approval is not None and self.asking is None:
+            with self.root, ui.element("div").classes("ac-tool-ask") as self.asking:
+                self.asking.props("data-testid=tool-approval")
+                ui.label(block.approval).classes("text-sm")
+                answer = self.on_answer
+                if answer is not None:
+                    call = block.call_id
+                    ui.button("Approve", icon="check", on_click=lambda: answer(call, True)).props(
+                        "dense no-caps color=positive data-testid=approve-button"
+                    )
+                    ui.button("Deny", icon="close", on_click=lambda: answer(call, False)).props(
+                        "dense no-caps flat color=negative data-testid=deny-button"
+                    )
+        if block.answer is not None and self.root.props.get("data-answer") != block.answer:
+            self.root.props["data-answer"] = block.answer
+            with self.root:
+                ui.label(f"You {block.answer} this call.").classes("text-xs text-slate-500")
+
 
 class ComponentCard:
     """A streamed rich component, built field by field by its registered view."""
@@ -119,7 +193,10 @@ class ComponentCard:
     def __init__(self, block: ComponentBlock) -> None:
         self.block = block
         with ui.element("div").classes("ac-component-slot") as self.root:
+            # Reachable by keyboard: focused with Tab, read out by its type.
+            self.root.props.update({"tabindex": "0", "role": "group", "aria-label": f"{block.type} card"})
             self.view = create_view(block.type)
+        self.root.props["data-component-id"] = block.component_id  # the timeline finds its rows by it
         self.update()
 
     def update(self) -> None:
@@ -130,9 +207,17 @@ BlockView = StreamText | ToolCard | ComponentCard
 
 
 class MessageView:
-    def __init__(self, message: Message, on_retry: Callable[[Message], None]) -> None:
+    def __init__(
+        self,
+        message: Message,
+        on_retry: Callable[[Message], None],
+        on_answer: Answer | None = None,
+        markdown: bool = True,
+    ) -> None:
         self.message = message
         self.on_retry = on_retry
+        self.on_answer = on_answer
+        self.markdown = markdown  # replies rendered as Markdown (else shown as received)
         self.blocks: list[BlockView] = []
         with ui.element("div").classes("ac-msg") as self.root:
             self._status_props()
@@ -140,16 +225,33 @@ class MessageView:
                 ui.label(ROLE_NAMES.get(message.role, message.role)).classes("font-semibold")
                 # A title, not a tooltip element: one Quasar component less per message to mount.
                 self.copy = ui.button(icon="content_copy").props(
-                    'flat dense round size=sm title="Copy" aria-label="Copy"'
+                    'flat dense round size=sm title="Copy" aria-label="Copy message"'
                 )
             self.body = ui.element("div").classes("ac-body")
+            if message.role == "user" and is_long_prompt(message.text):
+                self._fold_long()
         self.footer: ui.element | None = None  # made when there is something to say under the message
-        # Copy what the browser shows, so the server never has to resend the text.
-        body = f"document.getElementById('c{self.body.id}')"
-        self.copy.on("click", js_handler=f"() => navigator.clipboard.writeText({body}.innerText)")
+        self.copy.on("click", js_handler=COPY_JS)
         for block in message.blocks:
             self.add_block(block)
         self.update_status()
+
+    def _fold_long(self) -> None:
+        """Show the start of a long prompt; the rest on "show more" (in the browser, no round trip)."""
+        self.root.classes("ac-msg-long")
+        more = (
+            ui.element("button")
+            .classes("ac-more")
+            .props('type=button data-testid=show-more aria-expanded="false"')
+        )
+        with more:
+            ui.label("Show more").classes("ac-more-closed")
+            ui.label("Show less").classes("ac-more-open")
+        more.on(
+            "click",
+            js_handler="(e) => { const m = e.currentTarget.closest('.ac-msg');"
+            " e.currentTarget.setAttribute('aria-expanded', String(m.classList.toggle('ac-expanded'))); }",
+        )
 
     def _status_props(self) -> None:
         m = self.message
@@ -167,9 +269,16 @@ class MessageView:
         view: BlockView
         with self.body:
             if isinstance(block, TextBlock):
-                view = StreamText(block.text).props("data-testid=message-text dir=auto")
+                index = len(self.blocks)
+                done = index < len(self.message.blocks) - 1 or self.message.status != "streaming"
+                markdown = self.markdown and self.message.role == "assistant"
+                view = StreamText(block.text, markdown=markdown, done=done).props(
+                    "data-testid=message-text dir=auto"
+                )
+                if markdown:
+                    view.classes("ac-md")
             elif isinstance(block, ToolBlock):
-                view = ToolCard(block)
+                view = ToolCard(block, self.on_answer)
             else:
                 view = ComponentCard(block)
         # Panels that point at a block (the timeline) find it by message and block index.
@@ -187,13 +296,16 @@ class MessageView:
                     view.elapsed.stop(_wall_elapsed(view.block.called_at, None))
         if self.footer is not None:
             self.footer.clear()
-        if self.message.status == "interrupted":
+        asking = any(isinstance(v, ToolCard) and v.block.approval is not None for v in self.blocks)
+        if self.message.status in ("interrupted", "error") and not asking:
             if self.footer is None:
                 with self.root:
                     self.footer = ui.element("div")
+            failed = self.message.status == "error"
             with self.footer, ui.element("div").classes("ac-interrupted").props("data-testid=interrupted"):
-                ui.icon("warning", size="1.1em")
-                ui.label(f"Interrupted{': ' + self.message.note if self.message.note else ''}")
+                ui.icon("error" if failed else "warning", size="1.1em")
+                note = f": {self.message.note}" if self.message.note else ""
+                ui.label(f"{'Failed' if failed else 'Interrupted'}{note}")
                 if self.message.retried:  # asked again once: the button does not invite a second time
                     ui.label("— asked again below").props("data-testid=retried")
                 else:
@@ -205,9 +317,18 @@ class MessageView:
 class ChatView:
     """The chat of one conversation, for one browser tab."""
 
-    def __init__(self, conversation: Conversation, on_retry: Callable[[str], object]) -> None:
+    def __init__(
+        self,
+        conversation: Conversation,
+        on_retry: Callable[[str], object],
+        on_answer: Answer | None = None,
+        *,
+        markdown: bool = True,
+    ) -> None:
         self.conversation = conversation
         self.on_retry = on_retry
+        self.on_answer = on_answer
+        self.markdown = markdown
         self.views: dict[str, MessageView] = {}
         self._pending: dict[int, list[str]] = {}
         # Component cards are redrawn once per flush tick, not per field: a streamed idea of 20,000
@@ -277,7 +398,14 @@ class ChatView:
             case BlockAdded(message=m, block_index=i):
                 message_view = self.views.get(m.id)
                 if message_view is not None and len(message_view.blocks) == i:
+                    # The text above the new block is complete: render the last of it before the
+                    # block is drawn, so it never reflows under a card (the freeze).
+                    self._finish_text(message_view, i - 1)
                     message_view.add_block(m.blocks[i])
+            case ToolArgsAppended(message=m, block_index=i, text=text):
+                view = self._block_view(m, i)
+                if isinstance(view, ToolCard) and view.args_stream is not None:
+                    self._pending.setdefault(view.args_stream.id, []).append(text)
             case BlockUpdated(message=m, block_index=i):
                 view = self._block_view(m, i)
                 if isinstance(view, ToolCard):
@@ -290,6 +418,8 @@ class ChatView:
                     # first: send the text now and the status just after, so "done" never shows
                     # before the last words.
                     self.flush()
+                    if m.status != "streaming":
+                        self._finish_text(self.views[m.id], len(m.blocks) - 1)
                     asyncio.get_running_loop().call_later(STATUS_AFTER_TEXT, self.views[m.id].update_status)
             case NoticeAdded():
                 self._notices.append(change)
@@ -304,8 +434,15 @@ class ChatView:
             return None
         return view.blocks[index]
 
+    def _finish_text(self, message_view: MessageView, index: int) -> None:
+        view = message_view.blocks[index] if 0 <= index < len(message_view.blocks) else None
+        if isinstance(view, StreamText) and not view.props["done"]:
+            self.flush()
+            view.mark_done()
+            self.hub.finish([view.id])
+
     def _add_message(self, message: Message) -> None:
-        self.views[message.id] = MessageView(message, self._retry)
+        self.views[message.id] = MessageView(message, self._retry, self.on_answer, self.markdown)
 
     def _place_after(self, message_id: str, after: str | None) -> None:
         """A reply to an earlier prompt goes right under it (queued prompts stay below)."""

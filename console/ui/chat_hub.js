@@ -1,6 +1,14 @@
 // One per chat view. Receives every text delta of a flush tick in one message and appends each to its
-// text run; keeps the chat pinned to the bottom unless the user scrolled up, and then offers a
-// "jump to latest" button.
+// text run; keeps the chat at its newest content while the user is at the bottom, and otherwise
+// offers a "jump to latest" button.
+//
+// Following is decided by what the user does, not by scroll events alone: a chat that opens fills in
+// above the newest message, and messages out of view change height when they are first laid out, so
+// the browser fires scroll events the user never made. Only a wheel, touch, key or pointer on the chat
+// can leave the bottom; reaching the bottom again (or sending) follows again.
+const USER_SCROLL_MS = 800;
+const AT_BOTTOM_PX = 48;
+
 export default {
   template: `
     <button v-show="!pinned" type="button" class="ac-jump" data-testid="jump-latest" @click="jump">
@@ -13,28 +21,59 @@ export default {
   mounted() {
     this.box = document.getElementById(this.scroller);
     if (!this.box) return;
-    this.onScroll = () => {
-      this.pinned = this.box.scrollHeight - this.box.scrollTop - this.box.clientHeight < 48;
+    this.touched = -Infinity;
+    this.onUser = (e) => {
+      this.touched = performance.now();
+      if (e.type === "wheel" && e.deltaY < 0) this.pinned = false; // before the frame that would follow
     };
+    this.onKey = (e) => {
+      if (["PageUp", "ArrowUp", "Home", "PageDown", "ArrowDown", "End", " "].includes(e.key)) this.onUser(e);
+    };
+    this.lastTop = 0;
+    this.onScroll = () => {
+      const top = this.box.scrollTop;
+      const gap = this.box.scrollHeight - top - this.box.clientHeight;
+      const up = top < this.lastTop;
+      this.lastTop = top;
+      if (gap < AT_BOTTOM_PX) this.pinned = true;
+      else if (up && performance.now() - this.touched < USER_SCROLL_MS) this.pinned = false;
+    };
+    for (const type of ["wheel", "touchstart", "touchmove", "pointerdown"])
+      this.box.addEventListener(type, this.onUser, { passive: true });
+    this.box.addEventListener("keydown", this.onKey);
     this.box.addEventListener("scroll", this.onScroll, { passive: true });
-    this.observer = new MutationObserver(() => this.follow());
-    this.observer.observe(this.box, { childList: true, subtree: true, characterData: true });
+    // Any change of the chat's height (text appended, a card, a message laid out for the first time).
+    this.resizes = new ResizeObserver(() => this.follow());
+    for (const child of this.box.children) this.resizes.observe(child);
+    this.onSent = () => this.jump();
+    window.addEventListener("ac-chat-sent", this.onSent);
     this.jump();
   },
   unmounted() {
     if (this.frame) cancelAnimationFrame(this.frame);
-    if (this.box) this.box.removeEventListener("scroll", this.onScroll);
-    if (this.observer) this.observer.disconnect();
+    if (this.resizes) this.resizes.disconnect();
+    window.removeEventListener("ac-chat-sent", this.onSent);
+    if (!this.box) return;
+    for (const type of ["wheel", "touchstart", "touchmove", "pointerdown"])
+      this.box.removeEventListener(type, this.onUser);
+    this.box.removeEventListener("keydown", this.onKey);
+    this.box.removeEventListener("scroll", this.onScroll);
   },
   methods: {
     apply(batch) {
       for (const [id, text] of batch) {
         const el = document.getElementById("c" + id);
-        if (el) el.append(text);
+        if (el && el.appendText) el.appendText(text);
+      }
+    },
+    finish(ids) {
+      for (const id of ids) {
+        const el = document.getElementById("c" + id);
+        if (el && el.finishText) el.finishText();
       }
     },
     follow() {
-      // Once per frame at most: reading scrollHeight forces a layout, so it must not run per mutation.
+      // Once per frame at most: reading scrollHeight forces a layout, so it must not run per change.
       if (this.frame || !this.pinned || !this.box) return;
       this.frame = requestAnimationFrame(() => {
         this.frame = null;
@@ -42,6 +81,7 @@ export default {
       });
     },
     jump() {
+      this.touched = -Infinity; // the user asked for the bottom: earlier wheel turns no longer count
       this.pinned = true;
       this.follow();
     },

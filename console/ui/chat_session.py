@@ -109,9 +109,9 @@ class ConversationList:
             ui.button("New chat", icon="add", on_click=self.new_chat).props(
                 "dense flat no-caps size=sm data-testid=new-chat"
             ).mark("new-chat")
-            ui.button(icon="close", on_click=on_close).props("dense flat round size=sm").classes(
-                "ac-chats-close"
-            ).tooltip("Close")
+            ui.button(icon="close", on_click=on_close).props(
+                'dense flat round size=sm aria-label="Close"'
+            ).classes("ac-chats-close").tooltip("Close")
         self.root = (
             ui.element("div").classes("flex flex-col gap-0.5 pb-2").props("data-testid=conversation-list")
         )
@@ -172,7 +172,9 @@ class SavedIdeas:
                 ui.space()
                 self.export = (
                     ui.button(icon="download", on_click=self.download)
-                    .props("dense flat round size=sm data-testid=ideas-export")
+                    .props(
+                        'dense flat round size=sm data-testid=ideas-export aria-label="Export saved ideas as Markdown"'
+                    )
                     .tooltip("Export as Markdown")
                     .mark("ideas-export")
                 )
@@ -213,7 +215,9 @@ class SavedIdeas:
         with ui.element("div").classes("ac-saved-idea") as item:
             item.props.update({"data-testid": "saved-idea", "data-component-id": idea.component_id})
             text = ui.label(idea.text).classes("ac-idea-text").mark("saved-idea-text")
-            copy = ui.button(icon="content_copy").props("flat dense round size=xs data-testid=copy-idea")
+            copy = ui.button(icon="content_copy").props(
+                'flat dense round size=xs data-testid=copy-idea aria-label="Copy idea"'
+            )
             copy.tooltip("Copy")
         item.mark("saved-idea")
         # Copied from what the browser shows: the text is never written into a script.
@@ -241,6 +245,10 @@ def chat_session_console(entry: SessionEntry) -> None:
         raise TypeError(f"session '{entry.id}' speaks the chat dialect but its client is {type(client)}")
     chat_id = _shown_chat(client)
     client.activate(chat_id)  # a new tab, or a `record` that follows, starts where the user is
+    if ui.context.client.request.query_params.get("chat") != chat_id:
+        # The address names the conversation shown: Back after "New chat" comes back to this one,
+        # not to whichever is active by then.
+        ui.navigate.history.replace(chat_address(entry.id, chat_id))
     view = SessionEntry(entry.id, entry.name, entry.target, ConversationClient(client, chat_id))
     frame(f"{entry.name} · {entry.target}")
     ui.add_css(_CSS)
@@ -253,8 +261,8 @@ def chat_session_console(entry: SessionEntry) -> None:
         side = side_panels(view)
     with toolbar:
         ui.button(icon="forum", on_click=lambda: chats.classes(toggle="ac-toggled")).props(
-            "flat round dense data-testid=toggle-conversations"
+            'flat round dense data-testid=toggle-conversations aria-label="Conversations and saved ideas"'
         ).tooltip("Conversations and saved ideas").move(target_index=0)
         ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side)).props(
-            "flat round dense data-testid=toggle-panels"
+            'flat round dense data-testid=toggle-panels aria-label="Timeline and context"'
         ).tooltip("Timeline and context")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from nicegui import ui
+from collections.abc import Callable
+
+from nicegui import events, ui
 
 from console.clients import SessionClient
 from console.connection import ConnectionState
@@ -20,6 +22,28 @@ def stream_controls(client: SSEClient) -> None:
         ui.button("Replay from the start", icon="replay", on_click=client.replay).props(
             "outline dense data-testid=replay-button"
         )
+
+
+class ChatInput(ui.element, component="composer.js"):
+    """The text box and its send button, emptied in the browser the moment a prompt is sent."""
+
+    def __init__(self, placeholder: str, on_send: Callable[[str], None]) -> None:
+        super().__init__()
+        self._props["placeholder"] = placeholder
+        self._props["disabled"] = False
+        self.on("send", lambda event: self._on_send(event, on_send))
+
+    @staticmethod
+    def _on_send(event: events.GenericEventArguments, on_send: Callable[[str], None]) -> None:
+        args = event.args[0] if isinstance(event.args, list) and event.args else event.args
+        text = args.get("text") if isinstance(args, dict) else None
+        if isinstance(text, str):
+            on_send(text)
+
+    def set_disabled(self, disabled: bool) -> None:
+        if self._props["disabled"] != disabled:
+            self._props["disabled"] = disabled
+            self.update()
 
 
 def composer_hint(conversation: Conversation) -> str:
@@ -41,37 +65,24 @@ class Composer:
         if isinstance(client, SSEClient):
             stream_controls(client)
             return
-        with ui.row().classes("w-full max-w-4xl mx-auto items-end gap-2 no-wrap px-2"):
-            self.input = (
-                ui.textarea(placeholder="Message the agent…  (Enter to send, Shift+Enter for a new line)")
-                .props("autogrow outlined dense rows=1 data-testid=chat-input")
-                .classes("grow")
-                .mark("chat-input")
-            )
-            self.button = (
-                ui.button(icon="send", on_click=self.send)
-                .props("round data-testid=send-button")
-                .mark("send-button")
-            )
+        self.input = ChatInput(
+            "Message the agent…  (Enter to send, Shift+Enter for a new line)", self.send
+        ).mark("chat-input")
         self.hint = ui.label().classes("text-xs text-slate-500 max-w-4xl mx-auto px-4 h-4")
-        # Enter sends; Shift+Enter keeps its newline.
-        self.input.on(
-            "keydown.enter",
-            self._on_enter,
-            js_handler="(e) => { if (!e.shiftKey) { e.preventDefault(); emit(); } }",
-        )
         unsubscribe = client.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
         self._refresh()
 
-    def _on_enter(self) -> None:
-        self.send()
-
-    def send(self) -> None:
-        text = (self.input.value or "").strip()
+    def send(self, text: str) -> None:
+        """Send what the browser took from the box (it is empty there already)."""
+        text = text.strip()
         if not text:
             return
-        self.input.value = ""
+        if self.client.conversation.link.state is ConnectionState.CLOSED:
+            # Closed while the prompt was on its way: give the text back rather than drop it.
+            self.input.run_method("restore", text)
+            ui.notify("This session is closed: the message was not sent.", type="warning")
+            return
         self.client.send_user_message(text)
         self._refresh()
 
@@ -81,6 +92,5 @@ class Composer:
 
     def _refresh(self) -> None:
         closed = self.client.conversation.link.state is ConnectionState.CLOSED
-        self.button.set_enabled(not closed)
-        self.input.set_enabled(not closed)
+        self.input.set_disabled(closed)
         self.hint.set_text(composer_hint(self.client.conversation))

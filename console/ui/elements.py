@@ -7,12 +7,26 @@ from collections.abc import Callable
 from nicegui import ui
 
 
-class StreamText(ui.element, component="stream_text.js"):
-    """A text run that grows in the browser: only the new characters cross the wire."""
+class StreamText(
+    ui.element,
+    component="stream_text.js",
+    dependencies=["vendor/smd.min.js", "markdown/md_render.js", "markdown/md_highlight.js"],
+):
+    """A text run that grows in the browser: only the new characters cross the wire.
 
-    def __init__(self, text: str = "") -> None:
+    With `markdown` it is rendered as Markdown as it streams; `done` says it is complete already
+    (a run shown again after a reload), else `ChatHub.finish` says so when it completes.
+    """
+
+    def __init__(self, text: str = "", *, markdown: bool = False, done: bool = False) -> None:
         super().__init__()
         self._props["text"] = text
+        self._props["markdown"] = markdown
+        self._props["done"] = done
+
+    def mark_done(self) -> None:
+        """Complete from now on, for a later render of this element; the browser is told by the hub."""
+        self._props["done"] = True
 
 
 class ChatHub(ui.element, component="chat_hub.js"):
@@ -24,6 +38,10 @@ class ChatHub(ui.element, component="chat_hub.js"):
 
     def apply(self, batch: list[tuple[int, str]]) -> None:
         self.run_method("apply", batch)
+
+    def finish(self, element_ids: list[int]) -> None:
+        """These text runs are complete (after the text sent before): flush what their parsers hold."""
+        self.run_method("finish", element_ids)
 
 
 class Elapsed(ui.element, component="elapsed.js"):

@@ -33,7 +33,7 @@ class ExamplePrompts:
             ui.label("Try asking:").classes("ac-examples-title")
             for text in EXAMPLES:
                 ui.button(text, on_click=lambda text=text: self.send(text)).props(
-                    "outline rounded no-caps dense data-testid=example-prompt"
+                    "outline no-caps dense data-testid=example-prompt"
                 ).mark("example-prompt")
         self._sync()
         on_leave(client.conversation.subscribe(self._on_change, deltas=False))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nicegui import ui
 
-from console.clients import Target
+from console.clients import Approvals, Target
 from console.connection import ConnectionState, LinkStatus
 from console.otel.status import ExportStatus
 from console.security.limits import LimitError, check_session_room, check_trace_room, this_visitor
@@ -147,7 +147,8 @@ def chat_column(entry: SessionEntry) -> ui.element:
             session_menu(entry)
     # The banner floats over the chat: it never pushes what the user is reading.
     with ui.element("div").classes("relative w-full grow min-h-0 flex flex-col flex-nowrap"):
-        ChatView(conversation, entry.client.retry)
+        client = entry.client
+        ChatView(conversation, client.retry, client.answer if isinstance(client, Approvals) else None)
         Banner(conversation)
     with ui.element("div").classes("w-full pt-2 border-t shrink-0"):
         if isinstance(entry.client, ReplayClient):

@@ -1,15 +1,31 @@
-// A run of streamed text that grows in the browser: the server sends only the new characters,
-// never the text so far. The template has no reactive content, so Vue never re-renders (and never
-// wipes) the text nodes appended here.
+// A run of streamed text that grows in the browser: the server sends only the new characters, never
+// the text so far. A reply's run renders as Markdown while it streams (see markdown/md_render.js); a
+// prompt is shown as typed. The template has no reactive content, so Vue never re-renders (and never
+// wipes) the nodes appended here. The text as received stays readable as `element.acSource` (copy).
+import { MarkdownStream } from "md_render";
+
 export default {
   template: `<div class="ac-text"></div>`,
-  props: { text: String },
+  props: { text: String, markdown: Boolean, done: Boolean },
   mounted() {
-    if (this.text) this.$el.append(this.text);
+    const el = this.$el;
+    el.acSource = "";
+    this.stream = this.markdown ? new MarkdownStream(el) : null;
+    el.appendText = (text) => this.append(text);
+    el.finishText = () => this.finish();
+    if (this.text) this.append(this.text);
+    if (this.done) this.finish();
   },
   methods: {
     append(text) {
-      this.$el.append(text);
+      this.$el.acSource += text;
+      if (this.stream) this.stream.write(text);
+      else this.$el.append(text);
+    },
+    // The run is complete: a card follows it, or its message ended. What the parser still held back
+    // is shown now, so the text above a card is final before the card is drawn.
+    finish() {
+      if (this.stream) this.stream.end();
     },
   },
 };

@@ -55,7 +55,7 @@ export default {
                :value="query" @input="onQuery($event.target.value)" aria-label="Search events" />
         <button type="button" class="ac-tl-btn" data-testid="timeline-heartbeats" @click="toggleHeartbeats"
                 :aria-pressed="beatsShown" :title="beatsShown ? 'Hide heartbeats (PING, PONG)' : 'Show heartbeats (PING, PONG)'">
-          {{ beatsShown ? "hide" : "show" }} heartbeats{{ beats ? ` (${beats})` : "" }}
+          {{ beatsShown ? "hide" : "show" }} heartbeats{{ beats ? " (" + beats + ")" : "" }}
         </button>
         <button type="button" class="ac-tl-btn" data-testid="timeline-time-mode" @click="toggleClock"
                 :aria-label="absolute ? 'Times: wall clock. Switch to time since the first event' : 'Times: since the first event. Switch to wall clock'"

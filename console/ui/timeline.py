@@ -104,9 +104,7 @@ class TimelinePanel:
 
     def _toolbar(self) -> None:
         with ui.element("div").classes("ac-tl-head"):
-            ui.label(
-                "Protocol events as they happen; click a row for its details and its place in the chat"
-            ).classes("truncate grow")
+            ui.label("Every protocol event as it happens; click one for details").classes("truncate grow")
             ui.button(icon="download", on_click=self.export).props(
                 "flat dense round size=sm data-testid=timeline-export aria-label='Export this trace'"
             ).mark("timeline-export").tooltip("Export this trace (JSON Lines)")

@@ -36,11 +36,15 @@ from console.session import TraceEntry
 
 # Text deltas of every dialect (agent TOKEN, SSE TEXT_CHUNK, chat MESSAGE, AG-UI TEXT_MESSAGE_CONTENT):
 # one row a run.
-TEXT_KINDS = frozenset({"TOKEN", "TEXT_MESSAGE_CONTENT", "TEXT_DELTA", "TEXT_CHUNK", "MESSAGE"})
+TEXT_KINDS = frozenset(
+    {"TOKEN", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_CHUNK", "TEXT_DELTA", "TEXT_CHUNK", "MESSAGE"}
+)
 # Frames that end a stream's message: its token row stops streaming.
 STREAM_ENDS = frozenset({"STREAM_END", "MESSAGE_END", "TEXT_MESSAGE_END", "DONE"})
 # Kinds that put a non-text block into the message: text after them is a new text run in the chat.
-RUN_BREAKS = frozenset({"TOOL_CALL", "TOOL_CALL_START", "COMPONENT_START"})
+RUN_BREAKS = frozenset(
+    {"TOOL_CALL", "TOOL_CALL_START", "COMPONENT_START", "REASONING_MESSAGE_START", "ACTIVITY_SNAPSHOT"}
+)
 CALL_KINDS = frozenset({"TOOL_CALL", "TOOL_CALL_START"})
 RESULT_KINDS = frozenset({"TOOL_RESULT", "TOOL_CALL_RESULT"})
 # Client events after which no token row is still streaming (a later token reopens its row).

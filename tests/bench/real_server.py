@@ -11,7 +11,9 @@ Printed per run and in total:
   replies done / interrupted       as the console ended them
   server drops (during a reply)    connections the server cut (chaos drop, missed PONGs)
   client reconnects                connections the console closed itself to reconnect
-  unexpected PONGs                 PONGs the server logged with no PING pending
+  unexpected PONGs                 PONGs the server logged with no PING pending (a replayed PING whose
+                                   first copy was lost with a dropped connection)
+  repeated PONGs                   of those, a second PONG to a PING answered before: must be 0
   text errors                      a done reply whose text differs from what the server generated,
                                    or an interrupted one that is not a prefix of it
   unexplained interruptions        interrupted replies with no server drop during them
@@ -59,6 +61,7 @@ async def main() -> None:
         "server drops during a reply": sum(r.server_drops_during_reply for r in results),
         "client reconnects": sum(r.client_reconnects for r in results),
         "unexpected PONGs": sum(r.unexpected_pongs for r in results),
+        "repeated PONGs": sum(r.repeat_pongs for r in results),
         "text errors": sum(len(r.text_errors) for r in results),
         "unexplained interruptions": sum(len(r.unexplained) for r in results),
         "timeouts": sum(r.timeouts for r in results),

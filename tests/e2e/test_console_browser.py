@@ -14,7 +14,8 @@ from tests.e2e.conftest import Console, start_console, stop_console
 
 READ_REPLIES = """() => [...document.querySelectorAll('[data-testid=message][data-role=assistant]')].map(m => ({
     status: m.dataset.status,
-    text: [...m.querySelectorAll('[data-testid=message-text]')].map(t => t.textContent).join(''),
+    // The text as the browser received it (a reply is shown rendered as Markdown).
+    text: [...m.querySelectorAll('[data-testid=message-text]')].map(t => t.acSource).join(''),
     cards: [...m.querySelectorAll('[data-testid=tool-card]')].map(c => c.dataset.status),
 }))"""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -83,9 +84,62 @@ def test_a_phone_screen_shows_whole_cards_one_row_of_chips_and_the_address(
         page.wait_for_selector("[data-testid=chat-input]")
         url = page.locator(".ac-session-url")
         assert page.evaluate("(el) => el.scrollWidth <= el.clientWidth + 1", url.element_handle())
-        page.click("[data-testid=toggle-panels]")
+        page.tap("[data-testid=toggle-panels]")
         page.wait_for_selector("[data-testid=timeline-filter]")
+        page.wait_for_timeout(800)  # a tooltip would show by now, and stay over the tabs
+        assert page.locator(".q-tooltip:visible").count() == 0
         chips = page.locator(".ac-tl-chips").bounding_box()
         assert chips is not None and chips["height"] < 40  # one row, scrolled sideways
     finally:
         context.close()
+
+
+def test_back_after_new_chat_returns_to_the_conversation_the_user_was_in(
+    page: Page, console: Console
+) -> None:
+    page.goto(f"{console.url}/session/chat")
+    active = "[data-testid=conversation-item][data-active=true]"
+    first = page.locator(active).get_attribute("data-chat-id")
+    assert first
+    page.wait_for_url(f"**/session/chat?chat={first}")  # the address names the conversation shown
+    page.click("[data-testid=new-chat]")
+    page.wait_for_function(
+        f"() => document.querySelector('{active}')?.dataset.chatId !== '{first}'", timeout=10_000
+    )
+    page.go_back()
+    page.wait_for_function(f"() => document.querySelector('{active}')?.dataset.chatId === '{first}'")
+
+
+def test_a_card_in_the_chat_reveals_its_rows_and_rows_say_where_they_are(
+    page: Page, console: Console
+) -> None:
+    page.goto(f"{console.url}/session/sse")
+    expect(page.get_by_test_id("connection-status")).to_have_text("Conversation complete", timeout=30_000)
+    card = page.locator("[data-testid=component][data-type=calendar_event]")
+    card.click()
+    start = page.locator("[data-testid=timeline-row][data-kind=COMPONENT_START]").first
+    expect(start).to_have_class(re.compile(r"ac-tl-flash"))
+    # Its fields are named on the timeline, and its text arrived as one row per run.
+    labels = page.locator(
+        "[data-testid=timeline-row][data-kind=COMPONENT_FIELD] [data-testid=timeline-row-label]"
+    )
+    expect(labels.first).to_contain_text("title: ")
+    page.click("[data-testid=timeline-filter-none]")
+    page.click("[data-testid=timeline-filter][data-kind=TEXT_CHUNK]")
+    assert page.locator("[data-testid=timeline-row][data-kind=TEXT_CHUNK]").count() <= 8
+    # A row with nothing in the chat says so instead of promising it.
+    page.click("[data-testid=timeline-filter-all]")
+    page.locator("[data-testid=timeline-row][data-kind=CONNECTED]").first.click()
+    expect(page.get_by_test_id("timeline-detail")).to_contain_text("nothing there")
+
+
+def test_tool_names_are_whole_on_the_timeline(page: Page, console: Console) -> None:
+    page.goto(f"{console.url}/session/agent")
+    page.fill("[data-testid=chat-input]", "analyze and compare the regions")
+    page.keyboard.press("Enter")
+    calls = "[data-testid=timeline-row][data-kind=TOOL_CALL] [data-testid=timeline-row-label]"
+    page.wait_for_function(f"() => document.querySelectorAll('{calls}').length >= 3", timeout=60_000)
+    cut = page.evaluate(
+        f"() => [...document.querySelectorAll('{calls}')].filter(l => l.scrollWidth > l.clientWidth + 1).map(l => l.textContent)"
+    )
+    assert cut == []

@@ -72,6 +72,8 @@ def test_every_page_loads_and_works_with_no_csp_violation(watched: Watched, cons
     page.wait_for_selector("[data-testid=history-step]")
     page.click("[data-testid=timeline-tab]")
     page.wait_for_selector("[data-testid=timeline-row]")
+    page.click("[data-testid=dark-mode]")  # script the server sends runs too
+    page.wait_for_selector("body.body--dark")
     for missing in ("/session/no-such-session", "/no/such/page"):
         page.goto(f"{console.url}{missing}")
         settle(page)

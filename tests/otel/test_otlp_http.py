@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from console.clients import Target
 from console.otel import conventions as cv
-from console.otel.exporter import OtelExport, endpoint_from
+from console.otel.exporter import FLUSH_SECONDS, OtelExport, endpoint_from
 from console.otel.spanview import spans_of
+from console.otel.status import describe, metrics
 from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
-from tests.otel.helpers import converse, open_session
+from console.sim.chat import ChatSimConfig, ChatSimulator
+from console.transport.chat import ChatClient
+from tests.otel.helpers import converse, free_port, open_session
 from tests.otel.receiver import collector
 
 
@@ -64,6 +70,16 @@ async def test_a_collector_receives_the_sessions_replies_as_protobuf_genai_spans
     assert all(cv.TOOL_RESULT in t.attributes for t in tools)
 
 
+async def test_closing_does_not_wait_for_a_dead_collectors_retries() -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}/v1/traces"  # nothing listens there
+    otel = OtelExport(SessionHub(), OTLPSpanExporter(endpoint=endpoint, timeout=30), destination=endpoint)
+    otel.start()
+    otel.tracer.start_span("queued").end()
+    started = time.monotonic()
+    await otel.close()
+    assert time.monotonic() - started < FLUSH_SECONDS + 3
+
+
 async def test_a_collector_that_refuses_shows_as_failing_and_the_switch_stops_the_export() -> None:
     sim = AgentSimulator(SimConfig(seed=5, time_scale=0.05, ping_interval=0.3))
     await sim.start()
@@ -83,12 +99,46 @@ async def test_a_collector_that_refuses_shows_as_failing_and_the_switch_stops_th
                 otel.provider.force_flush()
                 await asyncio.sleep(0.05)
             assert otel.stats().state == "failing" and otel.stats().failed > 0
+            scrape = metrics(otel.stats())
+            assert "agent_console_otlp_failing 1" in scrape and "agent_console_otlp_enabled 1" in scrape
+            assert "refused or did not answer" in describe(otel.stats())
             otel.set_enabled(False)
             written = otel.stats().spans
             await converse(entry, ["hello again"])
             await otel.tick()
             assert otel.stats().state == "off" and otel.stats().spans == written
+            assert "agent_console_otlp_enabled 0" in metrics(otel.stats())
             await hub.close()
             await otel.close()
     finally:
         await sim.stop()
+
+
+async def test_each_chat_of_a_chat_session_is_a_conversation_of_its_own() -> None:
+    sim = ChatSimulator(ChatSimConfig(token_delay=0, think_delay=0))
+    await sim.start()
+    hub = SessionHub()
+    memory = InMemorySpanExporter()
+    otel = OtelExport(hub, memory, destination="memory", interval=0.05)
+    otel.start()
+    try:
+        client = ChatClient(sim.url)
+        hub.add(Target("chat", sim.url), name="chats", client=client)
+        first = client.send_user_message("hello there")
+        second_chat = client.new_chat()
+        client.send_user_message("and a second question", second_chat)
+        for _ in range(500):
+            if otel.stats().spans >= 2:  # both replies written
+                break
+            await asyncio.sleep(0.02)
+        await hub.close()
+        await otel.close()
+    finally:
+        await sim.stop()
+    spans = [s for s in memory.get_finished_spans() if s.name.startswith("invoke_agent")]
+    ids = {str((s.attributes or {}).get(cv.CONVERSATION_ID)) for s in spans}
+    assert len(spans) == 2 and len(ids) == 2 and any(second_chat in i for i in ids)
+    prompts = sorted(
+        json.loads(str((s.attributes or {})[cv.INPUT_MESSAGES]))[0]["parts"][0]["content"] for s in spans
+    )
+    assert prompts == ["and a second question", first.text]

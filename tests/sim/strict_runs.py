@@ -49,7 +49,8 @@ class RunResult:
     server_drops: int = 0
     server_drops_during_reply: int = 0
     client_reconnects: int = 0
-    unexpected_pongs: int = 0
+    unexpected_pongs: int = 0  # the server logged "unexpected": no PING pending with that challenge
+    repeat_pongs: int = 0  # of those, a second PONG to a PING answered before (a replayed copy)
     timeouts: int = 0
 
 
@@ -110,4 +111,5 @@ async def run(
     # The last disconnect is the client closing at the end of the run.
     result.client_reconnects = max(0, server.count("disconnect", by="client") - 1)
     result.unexpected_pongs = server.count("pong", verdict="unexpected")
+    result.repeat_pongs = server.count("pong", verdict="unexpected", repeat=True)
     return result

@@ -39,7 +39,10 @@ async def test_every_reply_is_exact_or_interrupted_only_by_a_server_drop_on_seve
         assert r.text_errors == [], r
         assert r.unexplained == [], r  # no reply lost to a reconnect the console started itself
         assert r.interrupted <= r.server_drops_during_reply, r
-        assert r.unexpected_pongs == 0, r  # no PONG to a replayed PING
+        # No second PONG to a replayed PING. (A PING whose only copy that arrived is a replay, its first
+        # lost with a dropped connection, is answered: the client cannot tell it from a new one.)
+        assert r.repeat_pongs == 0, r
+        assert r.unexpected_pongs <= r.server_drops + r.client_reconnects, r
     # The seeds include chaos enough to show it: drops, and replies that needed nothing of the client.
     assert sum(r.server_drops for r in results) > 0
     assert sum(r.done for r in results) >= len(results)

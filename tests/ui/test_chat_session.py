@@ -54,8 +54,8 @@ async def open_console(user: User, sim: ChatSimulator) -> ChatClient:
 
 
 async def send(user: User, text: str) -> None:
-    user.find(marker="chat-input").type(text)
-    user.find(marker="send-button").click()
+    # What the browser's composer emits when Enter takes the text from the box.
+    user.find(marker="chat-input").trigger("send", {"text": text})
 
 
 def with_testid(user: User, testid: str, **props: str) -> list[ui.element]:
@@ -81,6 +81,11 @@ async def test_ideas_stream_into_cards_and_the_saved_list_which_exports_as_markd
     assert len(ideas) >= 2
     cards = with_testid(user, "component", **{"data-type": "idea"})
     assert [c.props["data-complete"] for c in cards] == ["true"] * len(ideas)
+    # Each card is reachable by keyboard and named for a screen reader.
+    slots = [c.parent_slot.parent for c in cards if c.parent_slot is not None]
+    assert [(s.props.get("tabindex"), s.props.get("aria-label")) for s in slots] == [
+        ("0", "idea card")
+    ] * len(ideas)
     await eventually(lambda: len(with_testid(user, "saved-idea")) == len(ideas))
     shown = [label.text for item in with_testid(user, "saved-idea") for label in labels(item)]
     assert shown == ideas

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from nicegui import ui
 from nicegui.testing import User
 
 from console.clients import Target
@@ -59,8 +58,8 @@ async def eventually(condition: object, seconds: float = 10.0) -> None:
 
 
 async def send(user: User, text: str) -> None:
-    user.find(marker="chat-input").type(text)
-    user.find(marker="send-button").click()
+    # What the browser's composer emits when Enter takes the text from the box.
+    user.find(marker="chat-input").trigger("send", {"text": text})
 
 
 async def test_a_reply_streams_with_its_tool_card_between_two_text_runs(
@@ -79,8 +78,6 @@ async def test_a_reply_streams_with_its_tool_card_between_two_text_runs(
     await eventually(lambda: reply[0].props["data-status"] == "done")
     runs = [e for e in reply[0].descendants() if isinstance(e, StreamText)]
     assert len(runs) == 2  # the text before the card stays frozen; the rest continues after it
-    box = user.find(marker="chat-input").elements.pop()
-    assert isinstance(box, ui.textarea) and box.value == ""  # the input is cleared for the next one
 
 
 async def test_the_connection_indicator_shows_a_drop_and_the_recovery(

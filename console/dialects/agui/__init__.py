@@ -1,0 +1,1 @@
+"""AG-UI: the agent-user interaction protocol (Pydantic AI, LangGraph, CrewAI, ADK, ... emit it)."""

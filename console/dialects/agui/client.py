@@ -16,11 +16,13 @@ import httpx
 import httpx_sse
 
 from console.connection import LIVE
+from console.dialects.agui import protocol
 from console.dialects.agui.engine import AguiEngine, RunRequest
 from console.session import Conversation, Message
 from console.transport.websocket import Clock, backoff
 
 ERROR_BODY_LIMIT = 4000  # characters of an HTTP error's body shown with it
+PARSE_IN_THREAD = 256 * 1024  # characters of an event's data above which it is parsed in a thread
 
 
 def _reason(exc: BaseException) -> str:
@@ -158,7 +160,11 @@ class AguiClient:
                 self._response = response
                 self.engine.opened(self._clock())
                 async for sse in src.aiter_sse():
-                    self.engine.receive(sse.data, sse.id or None, self._clock())
+                    parsed = None
+                    if len(sse.data) >= PARSE_IN_THREAD:
+                        # Parsing and validating megabytes takes tens of ms: not on the shared loop.
+                        parsed = await asyncio.to_thread(protocol.parse, sse.data)
+                    self.engine.receive(sse.data, sse.id or None, self._clock(), parsed)
             return "the stream ended"
         except httpx_sse.SSEError as exc:
             self.engine.http_error(status, f"not an event stream: {exc}", self._clock())

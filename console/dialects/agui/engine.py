@@ -31,11 +31,11 @@ from ag_ui import core
 from console import events as ev
 from console import session_runs
 from console.connection import LIVE, ConnectionState
-from console.dialects.agui import protocol
+from console.dialects.agui import protocol, takeover
 from console.dialects.agui.history import History
 from console.engines.base import LinkKeeper, LinkView
 from console.frozen import frozen
-from console.jsonvalue import JsonValue
+from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation, Message
 
 S = ConnectionState
@@ -52,7 +52,8 @@ class RunRequest:
 
 @dataclass(slots=True)
 class _Queued:
-    text: str | None = None  # a prompt, or
+    text: str | None = None  # a prompt (shown queued until its run goes out), or
+    message: Message | None = None
     resume: list[core.ResumeEntry] = field(default_factory=list)  # answers that continue a reply
     stream_id: str | None = None
 
@@ -64,6 +65,7 @@ class _Run:
     last_event_id: str | None = None
     resumes: int = 0
     received: int = 0
+    seen: set[str] = field(default_factory=set)  # event ids of this run, to drop a replay after a resume
 
 
 def _new_id() -> str:
@@ -100,15 +102,23 @@ class AguiEngine(LinkView):
     # -- the user's side --------------------------------------------------------------------------
 
     def send_user_message(self, text: str, now: float) -> Message:
-        message = self.conversation.add_user_message(text, now)
+        if not self.history.thread and self.conversation.messages:
+            # A conversation taken over from another client (a restart): its thread goes on.
+            takeover.restore(self.history, self.conversation.messages)
+        message = self.conversation.add_user_message(text, now, queued=True)
         self.history.user(message.id, text)
-        self._queue.append(_Queued(text=text))
+        self._queue.append(_Queued(text=text, message=message))
         return message
 
     def retry(self, message_id: str, now: float) -> Message | None:
+        """Ask again what an interrupted (once) or failed reply answered."""
         message = self.conversation.message(message_id)
         prompt = self.conversation.prompt_of(message) if message else None
-        return self.send_user_message(prompt, now) if prompt is not None else None
+        if message is None or prompt is None:
+            return None
+        if message.status != "error" and not self.conversation.mark_retried(message):
+            return None
+        return self.send_user_message(prompt, now)
 
     def answer(self, call_id: str, approved: bool, now: float) -> bool:
         """Approve or deny what a paused run asks; the last answer of the run resumes it."""
@@ -162,6 +172,8 @@ class AguiEngine(LinkView):
         if self._run is not None or not self._queue or self.state not in LIVE:
             return None
         queued = self._queue.popleft()
+        if queued.message is not None:
+            self.conversation.mark_sent(queued.message)
         run_id = self._ids()
         stream_id = queued.stream_id or run_id
         run = core.RunAgentInput(
@@ -201,17 +213,32 @@ class AguiEngine(LinkView):
             self._link.set(S.RESUMING)
             self._link.set(S.STREAMING)
 
-    def receive(self, data: str, event_id: str | None, now: float) -> None:
+    def receive(
+        self,
+        data: str,
+        event_id: str | None,
+        now: float,
+        prepared: tuple[protocol.Parsed, JsonObject] | None = None,
+    ) -> None:
+        """One SSE event; `prepared`: what `protocol.parse` made of it, when the transport already
+        parsed it (off the loop, when large)."""
         run = self._run
         if run is None:
             self.conversation.record(
                 now, "in", "PROTOCOL_ERROR", "an event outside any run", raw=ev.excerpt(data)
             )
             return
-        run.received += 1
         if event_id:
+            if event_id in run.seen:
+                # A server that ignores Last-Event-ID sends the run again: what arrived stays as it was.
+                self.conversation.record(
+                    now, "in", "DUPLICATE", f"event id {event_id} again", raw=ev.excerpt(data)
+                )
+                return
+            run.seen.add(event_id)
             run.last_event_id = event_id
-        parsed, raw = protocol.parse(data)
+        run.received += 1
+        parsed, raw = prepared or protocol.parse(data)
         sid = run.decoder.stream_id
         if isinstance(parsed, protocol.Malformed):
             self.conversation.record(
@@ -233,6 +260,11 @@ class AguiEngine(LinkView):
                 )
             else:
                 self.conversation.apply(event, now)
+                if isinstance(event, ev.ContextSnapshot):
+                    session_runs.keep_live(self.conversation, event.context_id, event.data)
+                elif isinstance(event, ev.ApprovalRequested):
+                    # Answerable at once: the stream may stay open a while after RUN_FINISHED.
+                    self._asks[event.call_id] = (event.interrupt_id, event.stream_id)
 
     def http_error(self, status: int, body: str, now: float) -> None:
         """The agent refused the run with an HTTP error: the reply says so, with the server's words."""
@@ -279,8 +311,6 @@ class AguiEngine(LinkView):
             self.history.commit()
         else:
             self.history.discard()
-        if outcome == "interrupt":
-            self._asks.update({call: (iid, sid) for call, iid in run.decoder.interrupts.items()})
         if run.decoder.outcome is None:
             # The wire never said how the run ended: the console says it, so no reply stays "streaming".
             self.conversation.apply(ev.RunStarted(sid, self.thread_id, run.request.run_id), now)

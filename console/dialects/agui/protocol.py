@@ -54,7 +54,7 @@ Parsed = core.BaseEvent | Unknown | Malformed
 def parse(data: str) -> tuple[Parsed, JsonObject]:
     """One SSE `data` field: the event (or why not), and the frame as parsed JSON."""
     try:
-        raw = jsonvalue.loads(data)
+        raw = jsonvalue.loads_checked(data)
     except jsonvalue.JsonDecodeError as exc:
         return Malformed(f"not JSON: {exc}"), {}
     if not isinstance(raw, dict):
@@ -76,7 +76,7 @@ def json_object(value: JsonValue) -> JsonObject:
     """A tool's arguments or result as an object: JSON text parsed when it is an object."""
     if isinstance(value, str):
         try:
-            value = jsonvalue.loads(value)
+            value = jsonvalue.loads_checked(value)
         except jsonvalue.JsonDecodeError:
             return {"content": value}
     return value if isinstance(value, dict) else {"content": value}
@@ -95,6 +95,7 @@ class RunDecoder:
         self._chunk_call: str | None = None  # an open TOOL_CALL_CHUNK call
         self._chunk_text: str | None = None  # the message id of TEXT_MESSAGE_CHUNKs without one
         self._activities: dict[str, bytes] = {}
+        self._size = 0  # bytes of the event being decoded (for the context entries it makes)
         self._handlers: dict[str, Callable[[core.BaseEvent, JsonObject], list[ev.Event]]] = {
             T.RUN_STARTED: self._run_started,
             T.RUN_FINISHED: self._run_finished,
@@ -144,10 +145,15 @@ class RunDecoder:
         outcome = event.outcome
         if isinstance(outcome, core.RunFinishedInterruptOutcome):
             for interrupt in outcome.interrupts:
-                call = interrupt.tool_call_id or ""
-                self.interrupts[call] = interrupt.id
                 prompt = interrupt.message or interrupt.reason
-                out.append(ev.ApprovalRequested(self.stream_id, call, interrupt.id, prompt))
+                if interrupt.tool_call_id is None:
+                    # Only tool-call approvals have a card to answer on: the others are said plainly.
+                    out.append(
+                        ev.ServerError("interrupt", f"the agent asks: {prompt} (answer it in the agent's UI)")
+                    )
+                    continue
+                self.interrupts[interrupt.tool_call_id] = interrupt.id
+                out.append(ev.ApprovalRequested(self.stream_id, interrupt.tool_call_id, interrupt.id, prompt))
             self.outcome, self.detail = "interrupt", "waiting for your answer"
         elif isinstance(outcome, core.RunFinishedCancelledOutcome):
             self.outcome, self.detail = "cancelled", "the agent cancelled the run"
@@ -218,7 +224,7 @@ class RunDecoder:
         out: list[ev.Event] = []
         parsed: JsonValue
         try:
-            parsed = jsonvalue.loads(text) if text.strip() else {}
+            parsed = jsonvalue.loads_checked(text) if text.strip() else {}
         except jsonvalue.JsonDecodeError as exc:
             parsed = {"unparsed": text}
             out.append(ev.ProtocolError(f"tool call {call_id}: arguments are not JSON: {exc}", text))
@@ -267,7 +273,9 @@ class RunDecoder:
         if isinstance(event, core.ActivitySnapshotEvent):
             content = raw.get("content")
         else:
-            patched = json_patch.apply_patch(self._activities.get(key), raw.get("patch"))
+            before = self._activities.get(key)
+            document = jsonvalue.loads(before) if before is not None else {}
+            patched = json_patch.apply_patch(document, raw.get("patch"))
             if isinstance(patched, json_patch.PatchFailed):
                 return [*out, ev.ProtocolError(f"activity {event.message_id}: {patched.reason}", "")]
             content = patched

@@ -292,3 +292,71 @@ def test_applying_the_deltas_of_any_run_gives_the_state_the_agent_holds(
     history = [entry.data for entry in agent.conversation.contexts["state"]]
     assert history == [initial, *(state for state, _ in steps)]
     assert "STATE_PATCH_FAILED" not in kinds(agent)
+
+
+def test_a_server_that_ignores_last_event_id_replays_and_nothing_shows_twice() -> None:
+    agent = engine()
+    agent.send_user_message("hi", 1.0)
+    agent.next_request(1.0)
+    agent.receive(STARTED, "1", 1.0)
+    agent.receive(e("TEXT_MESSAGE_CHUNK", messageId="x", delta="Hel"), "2", 1.0)
+    assert agent.ended(2.0, "ReadError") is True
+    agent.opened(2.5)
+    for number, frame in enumerate(
+        [
+            STARTED,
+            e("TEXT_MESSAGE_CHUNK", messageId="x", delta="Hel"),
+            e("TEXT_MESSAGE_CHUNK", delta="lo"),
+            FINISHED,
+        ],
+        start=1,
+    ):
+        agent.receive(frame, str(number), 2.5)
+    agent.ended(3.0, "the stream ended")
+    reply = agent.conversation.messages[-1]
+    assert (reply.status, reply.text) == ("done", "Hello")
+    assert kinds(agent).count("DUPLICATE") == 2
+
+
+def test_an_interrupt_that_names_no_tool_call_is_said_plainly() -> None:
+    agent = engine()
+    outcome: JsonValue = {
+        "type": "interrupt",
+        "interrupts": [{"id": "i1", "reason": "input", "message": "Which city?"}],
+    }
+    reply = run(agent, STARTED, e("RUN_FINISHED", threadId="t1", runId="r1", outcome=outcome))
+    assert reply.status == "interrupted" and agent.pending_approvals == []
+    assert any("Which city?" in n.text for n in agent.conversation.notices)
+
+
+def test_a_client_that_takes_over_a_conversation_sends_its_thread_on() -> None:
+    first = engine()
+    run(
+        first,
+        STARTED,
+        e("TEXT_MESSAGE_CHUNK", messageId="a", delta="Looking."),
+        e("TOOL_CALL_START", toolCallId="c1", toolCallName="find", parentMessageId="a"),
+        e("TOOL_CALL_ARGS", toolCallId="c1", delta='{"q": 1}'),
+        e("TOOL_CALL_END", toolCallId="c1"),
+        e("TOOL_CALL_RESULT", messageId="t", toolCallId="c1", content='{"n": 2}'),
+        e("TEXT_MESSAGE_CHUNK", messageId="b", delta="Two."),
+        FINISHED,
+    )
+    run(first, STARTED, e("TEXT_MESSAGE_CHUNK", messageId="x", delta="Hal"), prompt="cut")  # broke off
+    second = engine()  # a restarted session: a new client on the same conversation
+    second.conversation.continue_from(first.conversation)
+    second.send_user_message("and now?", 5.0)
+    request = second.next_request(5.0)
+    assert request is not None
+    sent = [
+        (m["role"], m.get("content"), [c["function"]["arguments"] for c in m.get("toolCalls", [])])
+        for m in json.loads(request.body)["messages"]
+    ]
+    assert sent == [
+        ("user", "hi", []),
+        ("assistant", "Looking.", ['{"q":1}']),
+        ("tool", '{"n":2}', []),
+        ("assistant", "Two.", []),
+        ("user", "cut", []),
+        ("user", "and now?", []),
+    ]

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import sys
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +17,8 @@ from console.dialects.agui.client import AguiClient
 from console.record import RecordError, record
 from console.session import Change, Message, TextBlock, ToolArgsAppended, ToolBlock
 from tests.dialects.agui.pydantic_agent import Served, serve
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 async def eventually(condition: Callable[[], object], seconds: float = 10.0) -> None:
@@ -204,3 +210,29 @@ async def test_record_against_a_refused_port_says_it_cannot_reach_the_agent() ->
     client = make_client(Target("agui", f"http://127.0.0.1:{free_port()}/agent"))
     with pytest.raises(RecordError, match=r"cannot reach .*ConnectError"):
         await record(client, ["hello"], within=1.5)
+
+
+async def test_record_on_the_command_line_exits_non_zero_when_a_reply_failed(
+    agent: Served, tmp_path: Path
+) -> None:
+    out = tmp_path / "t.json"
+    url = agent.url.replace("/agent", "/broken")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "main.py",
+        "record",
+        f"agui={url}",
+        "--prompt",
+        "hi",
+        "--out",
+        str(out),
+        "--timeout",
+        "20",
+        cwd=ROOT,
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 3 and b"interrupted or failed" in stderr
+    assert json.loads(out.read_text())["messages"][1]["status"] == "error"

@@ -72,8 +72,8 @@ class SnapshotWindow:
             # Exact again (a context let go as a whole is not counted out): rare, bounded by the caps.
             self._bytes = sum(len(e.encoded) for h in contexts.values() for e in h)
             while self._bytes > self.window.snapshot_bytes:
-                # The oldest snapshot of any context goes; the one just added stays, whatever its size,
-                # and so does the one before it: the newest step keeps its diff.
+                # The oldest snapshot of any context goes; the one just added and the one before it
+                # stay, whatever their size (the inspector shows the newest step as a diff).
                 candidates = [h for h in contexts.values() if h and (h is not history or len(h) > 2)]
                 if not candidates:
                     break

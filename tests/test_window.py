@@ -31,8 +31,12 @@ def test_a_sessions_snapshots_stay_within_their_bytes_oldest_first_newest_always
     assert sum(len(e.encoded) for e in kept) <= 10_000
     assert sorted(e.seq or 0 for e in kept) == [7, 8, 9]  # the newest ones
     _snapshot(conversation, "huge", 10, size=50_000)
-    assert [e.seq for e in conversation.contexts["huge"]] == [10]  # over the budget alone, and kept
+    _snapshot(conversation, "huge", 11, size=50_000)
+    # Over the budget alone, and kept: the newest and the one before it (its diff needs it).
+    assert [e.seq for e in conversation.contexts["huge"]] == [10, 11]
     assert all(not h for cid, h in conversation.contexts.items() if cid != "huge")
+    _snapshot(conversation, "huge", 12, size=50_000)
+    assert [e.seq for e in conversation.contexts["huge"]] == [11, 12]
 
 
 def test_the_trace_keeps_the_raw_text_of_the_newest_oversized_frames_only() -> None:

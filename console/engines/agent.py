@@ -102,6 +102,10 @@ class AgentEngine(LinkedEngine):
             self.sequencer.expect_new_epoch()
         self._in_flight = self._dropped_during_reply = reply_open
         self._progress_at = now
+        # Prompts typed but not sent before the stop go out as they would have, in order.
+        self._queued.extend(
+            m for m in self.conversation.messages if m.role == "user" and m.status == "queued"
+        )
 
     def connected(self, now: float) -> None:
         self._link.connected()

@@ -115,10 +115,6 @@ class Journal:
         self._removed.append(session_id)
         self._wake.set()
 
-    def is_attached(self, session_id: str, conversation: Conversation) -> bool:
-        journaled = self._sessions.get(session_id)
-        return journaled is not None and journaled.conversation is conversation
-
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything journaled so far is committed (blocking: for shutdown and tests)."""
         if self._thread is None or not self._thread.is_alive():

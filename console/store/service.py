@@ -200,7 +200,7 @@ class Store:
         conversation = client.conversation
         summary = f"console restarted: {found.records} journal records replayed"
         if isinstance(client, AgentClient):
-            reply_open = conversation.awaiting_reply
+            reply_open = conversation.replying  # a prompt went out; queued ones go after the restart
             client.engine.restored(found.last_seq, found.new_epoch, reply_open, now)
             resume_at = 0 if found.new_epoch else found.last_seq
             conversation.record(now, "client", "RESTORED", f"{summary}; resuming after seq {resume_at}")

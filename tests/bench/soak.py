@@ -4,7 +4,8 @@
     python tests/bench/soak.py --minutes 5 --mode store
 
 The console runs as it ships, `python main.py --streams 50 --demo chaos` (50 autopiloted sessions on
-the embedded chaos simulator), once with `--no-store` and once with its default store (SQLite, in a fresh data directory).
+the embedded chaos simulator; with `--sim-process`, a standalone one, so that only the console is
+measured), once with `--no-store` and once with its default store (SQLite, in a fresh data directory).
 Its resident memory (VmRSS) is sampled every 30 s. Printed: the samples, and the growth over the last
 two thirds of the run (the issue's "last 20 minutes" of 30), which is what a memory window must keep
 flat once it has filled.
@@ -39,11 +40,33 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def start(store: list[str], streams: int, data: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
+def _env(data: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env["AGENT_CONSOLE_DATA"] = str(data)
-    args = ["--no-show", "--port", str(port), "--streams", str(streams), "--demo", "chaos", *store]
+    return env
+
+
+def start_sim() -> tuple[subprocess.Popen[bytes], str]:
+    """The chaos agent simulator in a process of its own: its ground truth (every reply and snapshot
+    it ever sent, kept for /truth) then does not count in the console's memory."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "sim", "agent", "--mode", "chaos", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(2)
+    return process, f"ws://127.0.0.1:{port}/ws"
+
+
+def start(
+    store: list[str], streams: int, data: Path, upstream: str | None
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = _env(data)
+    where = ["--upstream", f"agent={upstream}"] if upstream else ["--demo", "chaos"]
+    args = ["--no-show", "--port", str(port), "--streams", str(streams), *where, *store]
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), *args],
         cwd=ROOT,
@@ -63,9 +86,12 @@ def start(store: list[str], streams: int, data: Path) -> tuple[subprocess.Popen[
     raise RuntimeError("the console did not start")
 
 
-def soak(label: str, store: list[str], minutes: float, interval: float, streams: int) -> None:
+def soak(
+    label: str, store: list[str], minutes: float, interval: float, streams: int, sim_process: bool
+) -> None:
+    sim, upstream = start_sim() if sim_process else (None, None)
     with tempfile.TemporaryDirectory() as tmp:
-        process, url = start(store, streams, Path(tmp))
+        process, url = start(store, streams, Path(tmp), upstream)
         samples: list[tuple[float, float]] = []
         began = time.monotonic()
         try:
@@ -80,6 +106,10 @@ def soak(label: str, store: list[str], minutes: float, interval: float, streams:
         finally:
             process.terminate()
             process.wait(timeout=60)
+            if sim is not None:
+                print(f"  (the simulator's own process: {rss_mb(sim.pid):.0f} MB)")
+                sim.terminate()
+                sim.wait(timeout=30)
         store_size = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
     settled = [s for s in samples if s[0] >= minutes * 60 / 3]
     growth = settled[-1][1] - settled[0][1] if len(settled) > 1 else 0.0
@@ -97,12 +127,15 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between RSS samples")
     parser.add_argument("--streams", type=int, default=50)
     parser.add_argument("--mode", choices=["both", "store", "no-store"], default="both")
+    parser.add_argument(
+        "--sim-process", action="store_true", help="the simulator in a process of its own (--upstream)"
+    )
     args = parser.parse_args()
     if args.mode in ("both", "no-store"):
-        soak("no store", ["--no-store"], args.minutes, args.interval, args.streams)
+        soak("no store", ["--no-store"], args.minutes, args.interval, args.streams, args.sim_process)
     if args.mode in ("both", "store"):
         # The default store: SQLite under the data directory (a temporary one here).
-        soak("store", [], args.minutes, args.interval, args.streams)
+        soak("store", [], args.minutes, args.interval, args.streams, args.sim_process)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,14 @@ from typing import get_args
 import pytest
 
 from console import events as ev
+from console import jsonvalue
 from console.clients import Target
+from console.engines.agent import AgentEngine
 from console.jsonvalue import JsonValue
-from console.session import Conversation
-from console.store.backend import SessionInfo, StoreError
+from console.session import Conversation, JournalInput
+from console.store.backend import SessionInfo, StoredRecord, StoreError
 from console.store.journal import Journal, RetentionPolicy
-from console.store.records import EVENT_READERS, Applied, decode, encode
+from console.store.records import EVENT_READERS, Applied, checksum, decode, encode
 from console.store.restore import replay
 from console.store.service import Store
 from console.store.sqlite import SQLiteBackend
@@ -278,3 +280,28 @@ def test_every_event_type_comes_back_from_the_journal_as_it_went_in() -> None:
         event = cls(**{f.name: SAMPLE_FIELDS[f.name] for f in fields(cls)})
         (record,) = decode(encode([("event", event, 1.5, 7)]))
         assert record == Applied(event, 1.5, 7), cls.__name__
+
+
+def test_a_restored_agent_session_resumes_first_and_sends_what_was_queued_after_the_reply() -> None:
+    inputs: list[JournalInput] = []
+    before = Conversation()
+    before.journal = inputs.append
+    engine = AgentEngine(before)
+    engine.connected(0.0)
+    engine.send_user_message("first", 0.0)
+    engine.receive('{"type": "TOKEN", "seq": 1, "stream_id": "s1", "text": "Hel"}', 0.1)
+    engine.send_user_message("second", 0.2)  # typed while the reply streams: queued
+    data = encode(inputs)
+    chunk = [StoredRecord(0, 0, checksum(data), data, len(inputs))]
+
+    after = Conversation()
+    found = replay(after, chunk)
+    restored = AgentEngine(after)
+    restored.restored(found.last_seq, found.new_epoch, after.replying, 10.0)
+    restored.connected(10.0)
+    assert [jsonvalue.loads(f) for f in restored.data_to_send()] == [{"type": "RESUME", "last_seq": 1}]
+    restored.receive('{"type": "TOKEN", "seq": 2, "stream_id": "s1", "text": "lo"}', 10.1)
+    restored.receive('{"type": "STREAM_END", "seq": 3, "stream_id": "s1"}', 10.2)
+    sent = [jsonvalue.loads(f) for f in restored.data_to_send()]
+    assert {"type": "USER_MESSAGE", "content": "second"} in sent
+    assert [m.text for m in after.messages] == ["first", "Hello", "second"]

@@ -49,7 +49,7 @@ class IdeaView:
         self.root = mark_root(ui.element("div").classes("ac-component ac-idea"), TYPE)
         with self.root:
             ui.icon("lightbulb", size="1.2rem").classes("ac-idea-icon")
-            self.text = FieldSlot("text", width="10rem", classes="text-sm")
+            self.text = FieldSlot("text", width="10rem", classes="text-sm", stream=True)
 
     def update(self, fields: Mapping[str, JsonValue], complete: bool) -> None:
         values, problems = validate_partial(IdeaFields, fields)

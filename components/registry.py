@@ -36,6 +36,7 @@ from pydantic import BaseModel, ValidationError
 
 from console import jsonvalue
 from console.jsonvalue import JsonValue
+from console.ui.elements import FieldStream
 
 ENTRY_POINT_GROUP = "agent_console.components"
 BUILTIN_MODULES = ("components.contact_badge", "components.calendar_event")
@@ -151,6 +152,8 @@ _CSS = """
   transition: opacity 320ms ease-out, transform 320ms ease-out; }
 .ac-field.ac-in { opacity: 1; transform: none; }
 .ac-field.ac-missing { color: #9ca3af; }
+.ac-slot > .ac-field.ac-text { white-space: normal; line-height: inherit; }
+.ac-slot > .ac-field.ac-text.text-sm { line-height: 1.25rem; }
 .ac-appear { animation: ac-fade-in 320ms ease-out both; }
 @keyframes ac-fade-in { from { opacity: 0; transform: translateY(3px); } to { opacity: 1; transform: none; } }
 .ac-hint { font-size: 0.75rem; color: #b45309; }
@@ -237,11 +240,16 @@ class FieldSlot:
     with a hint.
     """
 
-    def __init__(self, name: str, *, width: str = "8rem", classes: str = "", link: bool = False) -> None:
+    def __init__(
+        self, name: str, *, width: str = "8rem", classes: str = "", link: bool = False, stream: bool = False
+    ) -> None:
+        """`stream`: the value may grow by appended chunks (a streamed idea); the card it is in sends the
+        browser only the new characters (see `FieldStream`), never the text so far."""
         self.name = name
         with ui.element("div").classes("ac-slot min-w-0") as self.box:
             self.placeholder = ui.skeleton("text", width=width).classes("ac-placeholder")
-            self.label = ui.label("").classes(f"ac-field break-words {classes}")
+            self.label: ui.label | FieldStream = FieldStream(name) if stream else ui.label("")
+            self.label.classes(f"ac-field break-words {classes}")
             self.label.props["dir"] = "auto"  # upstream text: its direction is its own
             self.link = ui.link("", "#").classes(f"ac-appear break-all {classes}") if link else None
             self.hint = ui.label("").classes("ac-hint")

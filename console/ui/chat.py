@@ -33,7 +33,7 @@ from console.session import (
     ToolArgsAppended,
     ToolBlock,
 )
-from console.ui.elements import ChatHub, Elapsed, StreamText, on_leave
+from console.ui.elements import ChatHub, Elapsed, FieldStream, StreamText, on_leave
 
 FLUSH_INTERVAL = 0.075  # ~13 Hz: smooth to the eye, one websocket message per tick
 MAX_JSON_PREVIEW = 20_000
@@ -197,10 +197,24 @@ class ComponentCard:
             self.root.props.update({"tabindex": "0", "role": "group", "aria-label": f"{block.type} card"})
             self.view = create_view(block.type)
         self.root.props["data-component-id"] = block.component_id  # the timeline finds its rows by it
+        # Fields that grow by appends: their text so far comes with the card, then only what is new.
+        self.streams = {e.field: e for e in self.root.descendants() if isinstance(e, FieldStream)}
+        for name, target in self.streams.items():
+            if (source := block.streams.get(name)) is not None:
+                target.begin(source, source.text)
         self.update()
 
-    def update(self) -> None:
+    def update(self) -> list[tuple[int, str]]:
+        """Redraw the card; returns the new characters of its streamed fields, for the hub to append."""
+        deltas: list[tuple[int, str]] = []
+        for name, target in self.streams.items():
+            source = self.block.streams.get(name)
+            if source is None:
+                target.stop()
+            elif delta := target.follow(source, source.length, source.tail):
+                deltas.append((target.id, delta))
         self.view.update(self.block.fields, self.block.complete)
+        return deltas
 
 
 BlockView = StreamText | ToolCard | ComponentCard
@@ -477,7 +491,8 @@ class ChatView:
         if self._stale:
             stale, self._stale = self._stale, {}
             for card in stale.values():
-                card.update()
+                for element_id, delta in card.update():
+                    self._pending.setdefault(element_id, []).append(delta)
         if self._notices:
             self._draw_notices()
         if not self._pending:

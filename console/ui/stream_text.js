@@ -13,6 +13,7 @@ export default {
     this.stream = this.markdown ? new MarkdownStream(el) : null;
     el.appendText = (text) => this.append(text);
     el.finishText = () => this.finish();
+    el.replaceText = (text) => this.replace(text);
     if (this.text) this.append(this.text);
     if (this.done) this.finish();
   },
@@ -21,6 +22,13 @@ export default {
       this.$el.acSource += text;
       if (this.stream) this.stream.write(text);
       else this.$el.append(text);
+    },
+    // A value set whole in place of what streamed (a component field): start again from it.
+    replace(text) {
+      this.$el.acSource = "";
+      this.$el.replaceChildren();
+      this.stream = this.markdown ? new MarkdownStream(this.$el) : null;
+      this.append(text);
     },
     // The run is complete: a card follows it, or its message ended. What the parser still held back
     // is shown now, so the text above a card is final before the card is drawn.

@@ -15,6 +15,7 @@ from console.sessions import SessionHub
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.transport.chat import ChatClient
 from console.ui import page
+from console.ui.elements import ChatHub, FieldStream
 
 HUBS: list[SessionHub] = []
 
@@ -95,6 +96,36 @@ async def test_ideas_stream_into_cards_and_the_saved_list_which_exports_as_markd
     assert download.text.splitlines() == ["# Ideas: suggest dinner ideas", "", *(f"- {i}" for i in ideas)]
     copy_buttons = user.find(marker="copy-idea").elements
     assert len(copy_buttons) == len(ideas)
+
+
+async def test_an_idea_card_grows_by_appends_and_a_page_opened_later_draws_it_whole(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = ChatSimulator(ChatSimConfig(token_delay=0.1, think_delay=0, min_chunk=4))  # ideas over ticks
+    await sim.start()
+    appended: list[tuple[int, str]] = []  # what crosses to the browser, tick by tick
+    apply = ChatHub.apply
+
+    def record(hub: ChatHub, batch: list[tuple[int, str]]) -> None:
+        appended.extend(batch)
+        apply(hub, batch)
+
+    monkeypatch.setattr(ChatHub, "apply", record)
+    client = await open_console(user, sim)
+    await send(user, "suggest dinner ideas")
+    await eventually(lambda: client.idle)
+    ideas = [i.text for i in saved_ideas(client.conversation)]
+    fields = [e for e in user.current_layout.descendants() if isinstance(e, FieldStream)]
+    assert len(fields) == len(ideas) >= 2
+    for field, idea in zip(fields, ideas, strict=True):
+        # Each card's text is exactly what streamed, each character sent once: the first chunk with
+        # the card, the rest by appends.
+        appends = [text for element_id, text in appended if element_id == field.id]
+        assert len(appends) >= 1 and field.props["text"] + "".join(appends) == idea
+    await user.open("/")  # a page opened later draws each card with its text at once
+    later = [e for e in user.current_layout.descendants() if isinstance(e, FieldStream)]
+    assert [field.props["text"] for field in later] == ideas
+    await sim.stop()
 
 
 async def test_new_chat_opens_its_own_conversation_and_the_list_switches_between_them(

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from console.clients import Target
 from console.engines.agent import AgentEngine, EngineConfig
 from console.sessions import SessionEntry, SessionHub
 from console.sim.agent import AgentSimulator
 from console.transport.websocket import AgentClient
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def open_session(hub: SessionHub, sim: AgentSimulator, name: str = "otel") -> SessionEntry:

@@ -18,7 +18,8 @@ from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.transport.chat import ChatClient
-from tests.otel.helpers import converse, free_port, open_session
+from tests.helpers import free_port
+from tests.otel.helpers import converse, open_session
 from tests.otel.receiver import collector
 
 

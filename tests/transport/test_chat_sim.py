@@ -23,6 +23,7 @@ from console.protocols.chat import ChatDecoder, done_frame, user_message
 from console.session import ComponentBlock, Conversation
 from console.sim.chat import ChatSimConfig, ChatSimulator, ResponseWriter
 from console.sim.structured import Piece
+from tests.helpers import running
 
 FAST = ChatSimConfig(token_delay=0, think_delay=0)
 TIMEOUT = 10
@@ -30,10 +31,8 @@ TIMEOUT = 10
 
 @pytest.fixture
 async def sim() -> AsyncIterator[ChatSimulator]:
-    simulator = ChatSimulator(FAST)
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with running(ChatSimulator(FAST)) as simulator:
+        yield simulator
 
 
 async def ask(ws: ClientConnection, chat_id: str, message: str) -> list[JsonObject]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from nicegui import ui
@@ -15,36 +14,20 @@ from console.sessions import SessionHub
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.transport.chat import ChatClient
 from console.ui import page
+from tests.helpers import OPENED, eventually, running
 
-HUBS: list[SessionHub] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_sessions() -> AsyncIterator[None]:
-    yield
-    while HUBS:
-        await HUBS.pop().close()
+pytestmark = pytest.mark.usefixtures("close_sessions")
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[ChatSimulator]:
-    simulator = ChatSimulator(ChatSimConfig(token_delay=0.005, think_delay=0))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
-
-
-async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    async with running(ChatSimulator(ChatSimConfig(token_delay=0.005, think_delay=0))) as simulator:
+        yield simulator
 
 
 async def open_console(user: User, sim: ChatSimulator) -> ChatClient:
     hub = SessionHub()
-    HUBS.append(hub)
+    OPENED.append(hub)
     client = ChatClient(sim.url)
     hub.add(Target("chat", sim.url), name="chat", client=client)
     page.register(hub)

@@ -8,8 +8,7 @@ clicked, and its button goes away once the retry is sent.
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from nicegui import ui
@@ -22,28 +21,15 @@ from console.engines.agent import AgentEngine, EngineConfig
 from console.sessions import SessionHub
 from console.transport.websocket import AgentClient
 from console.ui import page
+from tests.helpers import OPENED, free_port
 from tests.transport.test_agent_stray_frames import ScriptedServer, end, tok
 
-HUBS: list[SessionHub] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_sessions() -> AsyncIterator[None]:
-    yield
-    while HUBS:
-        await HUBS.pop().close()
-
-
-def dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
+pytestmark = pytest.mark.usefixtures("close_sessions")
 
 
 async def open_console(user: User, client: AgentClient) -> None:
     hub = SessionHub()
-    HUBS.append(hub)
+    OPENED.append(hub)
     hub.add(Target("agent", client.url), name="agent", client=client)
     page.register(hub)
     await user.open("/")
@@ -71,7 +57,7 @@ def by_role(user: User, role: str) -> list[dict[str, object]]:
 
 
 async def test_offline_a_prompt_is_queued_and_nothing_claims_a_reply(user: User) -> None:
-    client = AgentClient(f"ws://127.0.0.1:{dead_port()}/ws", AgentEngine())
+    client = AgentClient(f"ws://127.0.0.1:{free_port()}/ws", AgentEngine())
     await open_console(user, client)
     await user.should_see(content="nothing received yet", marker="banner")
     await user.should_not_see(content="everything received is kept", marker="banner")

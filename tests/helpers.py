@@ -1,0 +1,58 @@
+"""What many tests share: waiting for what a user would see, loopback ports, quick reconnects, servers
+started for one test and sessions closed after it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Protocol, TypeVar
+
+
+async def eventually(condition: Callable[[], object], seconds: float = 10.0) -> None:
+    """Wait until `condition()` is true; fail the test when it is not within `seconds`."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (yet): for a server to start on, or to fail connecting to."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def quick_backoff() -> Iterator[float]:
+    """Reconnect delays short enough for a test to watch several attempts."""
+    while True:
+        yield 0.05
+
+
+class Server(Protocol):
+    async def start(self) -> object: ...
+
+    async def stop(self) -> None: ...
+
+
+class Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=Server)
+
+# Session hubs, supervisors and clients a test opened; the `close_sessions` fixture closes them after it.
+OPENED: list[Closable] = []
+
+
+@asynccontextmanager
+async def running(server: S) -> AsyncIterator[S]:
+    """`server` started for the block, stopped after it."""
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

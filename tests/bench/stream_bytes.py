@@ -115,7 +115,7 @@ def serve(port: int, upstream_port: int, chars: int, rate: float) -> None:
         hub.add(Target("agent", f"ws://127.0.0.1:{upstream_port}/ws"), name="agent")
 
     app.on_startup(startup)
-    ui.run(port=port, show=False, reload=False, title="bench")
+    ui.run(host="127.0.0.1", port=port, show=False, reload=False, title="bench")
 
 
 async def agent_server(port: int, chars: int, rate: float) -> None:

@@ -21,9 +21,12 @@ from websockets.exceptions import ConnectionClosed
 
 from console import jsonvalue
 from console.jsonvalue import JsonObject, JsonValue
+from console.sim import agent_kinds as kinds
 from console.sim import agent_scripts as scripts
+from console.sim import agent_steps as steps
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
-from console.sim.agent_scripts import CHAOS_BEHAVIOURS, EXAMPLE_PROMPTS, KINDS, Kind
+from console.sim.agent_chaos import CHAOS_BEHAVIOURS
+from console.sim.agent_kinds import EXAMPLE_PROMPTS, KINDS, Kind
 
 FAST = 0.02  # time_scale for tests: a 2,000-word response streams in ~1.5 s
 
@@ -149,15 +152,15 @@ def chaos_done(sim: AgentSimulator, session: str | None = None) -> set[str]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_example_prompts_classify_to_their_kind(kind: Kind) -> None:
-    assert scripts.classify(EXAMPLE_PROMPTS[kind]) == kind
+    assert kinds.classify(EXAMPLE_PROMPTS[kind]) == kind
 
 
 def test_classify_matches_whole_words_and_falls_back_to_a_seeded_choice() -> None:
-    assert scripts.classify("this is it") is None  # "hi" inside "this" is no greeting
-    assert scripts.classify("Hi!") == "greeting"
-    picks = {scripts.choose_kind("tell me something", random.Random(i)) for i in range(60)}
+    assert kinds.classify("this is it") is None  # "hi" inside "this" is no greeting
+    assert kinds.classify("Hi!") == "greeting"
+    picks = {kinds.choose_kind("tell me something", random.Random(i)) for i in range(60)}
     assert picks == set(KINDS) - {"markdown"}  # the Markdown sample is only given when asked for
-    assert scripts.choose_kind("xyz", random.Random(7)) == scripts.choose_kind("xyz", random.Random(7))
+    assert kinds.choose_kind("xyz", random.Random(7)) == kinds.choose_kind("xyz", random.Random(7))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -166,7 +169,7 @@ def test_scripts_have_the_recorded_shapes(kind: Kind) -> None:
         script = scripts.build_script(EXAMPLE_PROMPTS[kind], random.Random(seed))
         assert script.kind == kind
         assert script.stream_id.startswith("s_") and len(script.stream_id) == 10
-        tokens = [s for s in script.steps if isinstance(s, scripts.Token)]
+        tokens = [s for s in script.steps if isinstance(s, steps.Token)]
         assert all(1 <= len(t.text.split()) <= 3 for t in tokens)
         assert all(0.03 <= t.delay <= 0.08 for t in tokens[1:])
         for tool in script.tools():
@@ -180,7 +183,7 @@ def test_scripts_have_the_recorded_shapes(kind: Kind) -> None:
         lo, hi = expected.get(kind, (1, 9))
         assert lo <= n_tools <= hi
         if kind == "tool_first":
-            assert isinstance(script.steps[0], scripts.ToolCalls)
+            assert isinstance(script.steps[0], steps.ToolCalls)
         if kind == "long":
             assert script.word_count >= 2000
         if kind == "large_context":
@@ -193,7 +196,7 @@ def test_most_responses_open_with_a_snapshot_and_update_it_mid_response() -> Non
         kind = KINDS[seed % len(KINDS)]
         script = scripts.build_script(EXAMPLE_PROMPTS[kind], random.Random(seed))
         first = script.steps[1] if kind == "tool_first" else script.steps[0]
-        opening += isinstance(first, scripts.Snapshot)
+        opening += isinstance(first, steps.Snapshot)
         ids = [s.context_id for s in script.snapshots()]
         updated += len(ids) > len(set(ids))
     assert opening >= 45 and updated >= 40
@@ -224,7 +227,7 @@ def test_chaos_injection_at_generation_time() -> None:
     rates = ChaosRates.only(rapid_tools=1.0, oversized=1.0, error=1.0, malformed=1.0)
     script = scripts.build_script("summarize the q3 report", random.Random(0), rates)
     assert set(script.chaos) == {"rapid_tools", "oversized", "error", "malformed"}
-    calls = [s for s in script.steps if isinstance(s, scripts.ToolCalls)]
+    calls = [s for s in script.steps if isinstance(s, steps.ToolCalls)]
     assert len(calls[0].calls) == 2
     assert any(len(dumps(s.data)) > 500_000 for s in script.snapshots())
     normal = scripts.build_script("summarize the q3 report", random.Random(0))

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from console.sim.chat import ScriptedResponder
+from console.sim.chat_responders import ScriptedResponder
 from tests.e2e.conftest import ROOT, Console, start_console, stop_console
 from tests.helpers import free_port
 

@@ -19,7 +19,8 @@ from console import events as ev
 from console import jsonvalue
 from console.connection import ConnectionState
 from console.engines.base import LinkKeeper, LinkView
-from console.protocols.sse import SPEC_COMPONENT_FIELDS, ConversationDecoder, Decoded, ServerSentEvent
+from console.protocols.sse import ConversationDecoder, Decoded, ServerSentEvent
+from console.protocols.sse_members import SPEC_COMPONENT_FIELDS
 from console.session import Conversation
 
 S = ConnectionState

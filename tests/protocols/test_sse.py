@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from console import events as ev
 from console.jsonvalue import JsonValue
-from console.protocols.sse import EVENT_TYPES, ConversationDecoder, ServerSentEvent, SSEDecoder
+from console.protocols.sse import ConversationDecoder, ServerSentEvent, SSEDecoder
+from console.protocols.sse_members import EVENT_TYPES
 from console.session import ComponentBlock, Conversation
 
 # The spec's sample stream, verbatim.

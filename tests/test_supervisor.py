@@ -12,8 +12,9 @@ from console import metrics
 from console.autopilot import Autopilot, AutopilotConfig, client_of
 from console.clients import SessionClient, Target
 from console.engines.agent import AgentEngine, EngineConfig
+from console.monitor import CRASHED
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
-from console.supervisor import CRASHED, RestartPolicy, Supervisor
+from console.supervisor import RestartPolicy, Supervisor
 from console.transport.websocket import AgentClient
 from tests.helpers import eventually, running
 

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Protocol, TypeVar
 
+from console.clients import SessionClient
+
 
 async def eventually(condition: Callable[[], object], seconds: float = 10.0) -> None:
     """Wait until `condition()` is true; fail the test when it is not within `seconds`."""
@@ -56,3 +58,19 @@ async def running(server: S) -> AsyncIterator[S]:
         yield server
     finally:
         await server.stop()
+
+
+async def converse(client: SessionClient, prompts: list[str]) -> None:
+    """Send each prompt once the previous reply is over, as a user would."""
+    for prompt in prompts:
+        for _ in range(250):
+            if client.connected_once and client.idle:
+                break
+            await asyncio.sleep(0.02)
+        client.send_user_message(prompt)
+        await asyncio.sleep(0.05)
+        for _ in range(1500):
+            if client.idle:
+                break
+            await asyncio.sleep(0.02)
+        assert client.idle, f"no reply to {prompt!r}"

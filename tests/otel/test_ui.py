@@ -26,8 +26,8 @@ from console.sim.agent import AgentSimulator, SimConfig
 from console.trace_io import ReplayClient, open_trace
 from console.ui import page
 from console.ui.timeline import TimelinePanel
-from tests.helpers import eventually, running
-from tests.otel.helpers import converse, open_session
+from tests.helpers import converse, eventually, running
+from tests.otel.helpers import open_session
 
 pytestmark = pytest.mark.nicegui_main_file("")
 
@@ -60,7 +60,7 @@ async def test_the_timeline_downloads_the_session_as_otlp_json_that_opens_as_the
         TimelinePanel(entry.client, on_open_trace=opened.append)
 
     try:
-        await converse(entry, ["summarize the q3 report"])
+        await converse(entry.client, ["summarize the q3 report"])
         await user.open("/otlp-timeline")
         user.find(marker="timeline-otlp").click()
         response = await user.download.next()

@@ -90,8 +90,7 @@ class AgentSimulator(Responding):
                 session.worker.cancel()
             if session.conn is not None:
                 session.conn.abort()
-        for task in list(self._background):
-            task.cancel()
+        self._background.cancel()
         self._pacer.close()
         if self._server is not None:
             self._server.close()

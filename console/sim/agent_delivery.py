@@ -189,7 +189,7 @@ class Delivering(SimCore):
         )
         if conn.missed >= MISSED_PONGS:
             self._record(s, conn, "terminate", "info", detail=f"{MISSED_PONGS} missed PONGs")
-            self._spawn(conn.ws.close(4000, f"{MISSED_PONGS} missed PONGs"))
+            self._background.spawn(conn.ws.close(4000, f"{MISSED_PONGS} missed PONGs"))
 
     # -- the log of frames ----------------------------------------------------------------------------------
 

@@ -4,19 +4,18 @@ cursor into it, the ground truth of the reply being streamed, and the record of 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from websockets.asyncio.server import Server, ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from console.jsonvalue import JsonObject, JsonValue
 from console.sim.agent_chaos import CLEAN, ChaosRates, Delivery
+from console.sim.background import Background
 from console.sim.pacing import Pacer
 
 logger = logging.getLogger(__name__)
@@ -189,7 +188,7 @@ class SimCore:
         self._server: Server | None = None
         self._host = "127.0.0.1"
         self._port = 0
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background()
         self._pacer = Pacer()
 
     # -- the log ---------------------------------------------------------------------------------------
@@ -209,15 +208,6 @@ class SimCore:
 
     def _chaos(self, s: Session, conn: Conn | None, behaviour: str, **fields: JsonValue) -> None:
         self._record(s, conn, "chaos", "info", behaviour=behaviour, **fields)
-
-    def _spawn(self, work: Awaitable[None]) -> None:
-        async def run() -> None:
-            with contextlib.suppress(ConnectionClosed):
-                await work
-
-        task = asyncio.create_task(run())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def _sleep(self, seconds: float) -> None:
         if seconds > 0:

@@ -28,7 +28,6 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -43,6 +42,7 @@ from console.jsonvalue import JsonObject, JsonValue
 from console.sim import agent_chaos
 from console.sim import agent_scripts as scripts
 from console.sim import agent_steps as steps
+from console.sim.background import Background
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class StrictAgentServer:
         self._worker: asyncio.Task[None] | None = None
         self._acks: dict[str, asyncio.Event] = {}
         self._answered: set[str] = set()  # challenges a PONG answered (empty ones are not told apart)
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -172,8 +172,7 @@ class StrictAgentServer:
             self._worker.cancel()
         if self._conn is not None:
             self._conn.ws.transport.abort()
-        for task in list(self._background):
-            task.cancel()
+        self._background.cancel()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -346,7 +345,7 @@ class StrictAgentServer:
             if chaos:
                 conn.queue.put_nowait(text)
             else:
-                self._spawn(conn.ws.send(text))
+                self._background.spawn(conn.ws.send(text))
         return text
 
     async def _sender(self, conn: _Conn) -> None:
@@ -401,15 +400,6 @@ class StrictAgentServer:
         self._record(conn, "pong_missing", "violation", missed=conn.missed)
         if conn.missed >= MISSED_PONGS:
             self._drop(conn, f"{MISSED_PONGS} missed PONGs")
-
-    def _spawn(self, work: Coroutine[None, None, None]) -> None:
-        async def run() -> None:
-            with contextlib.suppress(ConnectionClosed):
-                await work
-
-        task = asyncio.create_task(run())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     # -- generating -----------------------------------------------------------------------------------
 

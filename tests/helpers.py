@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Protocol, TypeVar
 
@@ -45,6 +45,7 @@ class Closable(Protocol):
 
 
 S = TypeVar("S", bound=Server)
+A = TypeVar("A")
 
 # Session hubs, supervisors and clients a test opened; the `close_sessions` fixture closes them after it.
 OPENED: list[Closable] = []
@@ -74,3 +75,21 @@ async def converse(client: SessionClient, prompts: list[str]) -> None:
                 break
             await asyncio.sleep(0.02)
         assert client.idle, f"no reply to {prompt!r}"
+
+
+@asynccontextmanager
+async def starting(make: Callable[[A], S]) -> AsyncIterator[Callable[[A], Awaitable[S]]]:
+    """A function that makes and starts a server from `A` (a script, a config); all stopped after the block."""
+    started: list[S] = []
+
+    async def start(arg: A) -> S:
+        server = make(arg)
+        await server.start()
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            await server.stop()

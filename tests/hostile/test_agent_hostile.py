@@ -18,7 +18,7 @@ from console.record import RecordError, record
 from console.transport import wslink
 from console.transport.websocket import AgentClient
 from tests import helpers
-from tests.helpers import quick_backoff
+from tests.helpers import quick_backoff, starting
 from tests.hostile.servers import Peer, RawWebSocketServer, frame, nested_text, resident_bytes
 
 TEXTS = ["Hello", ", ", "wor", "ld", " — ", "שלום", "!"]
@@ -92,25 +92,8 @@ def quick_close(monkeypatch: pytest.MonkeyPatch) -> None:
 async def servers() -> AsyncIterator[
     Callable[[Callable[[Peer], Awaitable[None]]], Awaitable[RawWebSocketServer]]
 ]:
-    started: list[RawWebSocketServer] = []
-
-    async def start(script: Callable[[Peer], Awaitable[None]]) -> RawWebSocketServer:
-        server = RawWebSocketServer(script)
-        await server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        await server.stop()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[AgentClient]]:
-    made: list[AgentClient] = []
-    yield made
-    for client in made:
-        await client.close()
+    async with starting(RawWebSocketServer) as start:
+        yield start
 
 
 def agent(url: str, made: list[AgentClient]) -> AgentClient:

@@ -13,6 +13,7 @@ from console.engines.sse import SSEEngine
 from console.protocols.sse import ServerSentEvent
 from console.transport.sse import SSEClient
 from tests import helpers
+from tests.helpers import starting
 from tests.hostile.servers import SSE_HEADERS, HttpScript, RawHTTPServer, resident_bytes, sse_event
 
 MB = 1024 * 1024
@@ -27,25 +28,8 @@ Start = Callable[[HttpScript], Awaitable[RawHTTPServer]]
 
 @pytest.fixture
 async def servers() -> AsyncIterator[Start]:
-    started: list[RawHTTPServer] = []
-
-    async def start(script: HttpScript) -> RawHTTPServer:
-        server = RawHTTPServer(script)
-        await server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        await server.stop()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[SSEClient]]:
-    made: list[SSEClient] = []
-    yield made
-    for client in made:
-        await client.close()
+    async with starting(RawHTTPServer) as start:
+        yield start
 
 
 def start_client(url: str, made: list[SSEClient], max_line: int = 8 * MB) -> SSEClient:

@@ -4,7 +4,6 @@ pinger and the PONG deadlines, and appending frames to the log, sent at once whe
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from websockets.protocol import State
 
@@ -25,10 +24,10 @@ from console.sim.agent_state import (
     SimCore,
 )
 
-logger = logging.getLogger(__name__)
-
 
 class Delivering(SimCore):
+    """The wire side of the simulator: what each connection sends, and when."""
+
     # -- sending ---------------------------------------------------------------------------------------------
 
     async def _sender(self, conn: Conn) -> None:

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 
 class Responding(Delivering):
+    """The generating side of the simulator: responses appended to the session log as they are made."""
+
     # -- generating responses ----------------------------------------------------------------------------------
 
     async def _work(self, s: Session) -> None:

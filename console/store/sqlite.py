@@ -103,6 +103,8 @@ class SQLiteBackend(SQLiteReader):
                 f"{self.path} was written by a newer console (journal format {version}; this one reads "
                 f"up to {FORMAT_VERSION}): upgrade, or start with another --store"
             )
+        if version < FORMAT_VERSION:  # read as it is; what is appended from now on is of this version
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(FORMAT_VERSION),))
 
     def write(self, batch: Batch) -> None:
         db = self._db

@@ -88,10 +88,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # What a journal is told of, in the order the conversation takes it in: ("event", event, at, seq),
-# ("user", text, at), ("interrupted", reason, at), ("notice", level, text), ("trace", row), ("reset",).
+# ("user", text, at), ("interrupted", reason, at), ("notice", level, text), ("reset",).
 # Fed back through the same methods in the same order, these inputs rebuild the conversation.
 JournalInput: TypeAlias = tuple[object, ...]
 JournalTap = Callable[[JournalInput], None]
+# Trace rows have a tap of their own (`journal_trace`), taking the row as the trace holds it: no tuple
+# is built per row, and the journal keeps rows apart without sorting inputs.
+TraceTap = Callable[[tuple[object, ...]], None]
 
 
 class Conversation:
@@ -127,7 +130,8 @@ class Conversation:
         self.text_deltas = 0  # text deltas applied to agent messages
         self._ids = 0
         self.link = LinkStatus(ConnectionState.CONNECTING)
-        self.journal: JournalTap | None = None  # told of every input (console/store)
+        self.journal: JournalTap | None = None  # told of every input but trace rows (console/store)
+        self.journal_trace: TraceTap | None = None  # told of every trace row
 
     @property
     def trace_limit(self) -> int:
@@ -373,9 +377,9 @@ class Conversation:
         ref: str | None = None,
     ) -> None:
         row = self.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
-        if self.journal is not None:
+        if self.journal_trace is not None:
             # An oversized frame's raw text goes to the journal cut short: its event carries the data.
-            self.journal(("trace", row if raw is None or len(raw) <= OVERSIZED_RAW else lean_row(row)))
+            self.journal_trace(row if raw is None or len(raw) <= OVERSIZED_RAW else lean_row(row))
         if direction == "in":
             self.received += 1
             if kind == "PROTOCOL_ERROR":

@@ -79,6 +79,7 @@ __all__ = [
     "ToolArgsAppended",
     "ToolBlock",
     "ToolStatus",
+    "TraceTap",
     "Trace",
     "TraceAdded",
     "TraceEntry",

@@ -79,10 +79,10 @@ __all__ = [
     "ToolArgsAppended",
     "ToolBlock",
     "ToolStatus",
-    "TraceTap",
     "Trace",
     "TraceAdded",
     "TraceEntry",
+    "TraceTap",
     "lean_row",
 ]
 

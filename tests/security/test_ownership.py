@@ -28,7 +28,7 @@ def a_trace() -> str:
 async def test_another_visitors_trace_is_neither_listed_nor_opened(user: User) -> None:
     sup = Supervisor(close_timeout=0.5)
     OPENED.append(sup)
-    sup.add(Target("agent", "ws://127.0.0.1:9/ws"), name="shared")
+    sup.add(Target("agent", "ws://127.0.0.1:9/ws"), name="for-everyone")
     theirs = open_trace(a_trace(), "theirs.jsonl")
     sup.hub.add(Target("agent", theirs.url), name="trace theirs", client=theirs, owner="another-browser")
     mine = open_trace(a_trace(), "mine.jsonl")
@@ -36,7 +36,7 @@ async def test_another_visitors_trace_is_neither_listed_nor_opened(user: User) -
     page.register(sup.hub)
     await user.open("/")
     await user.should_see("trace mine")
-    await user.should_see("shared")
+    await user.should_see("for-everyone")
     await user.should_not_see("trace theirs")
     await user.open("/session/trace-theirs")
     await user.should_see("There is no session 'trace-theirs' here.")

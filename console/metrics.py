@@ -24,7 +24,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
-from console.supervisor import Health, Supervisor
+from console.monitor import Health
+from console.supervisor import Supervisor
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 SLICE: Final = 100  # sessions read per loop iteration during a scrape: ~4 ms

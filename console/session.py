@@ -12,365 +12,90 @@ the tool card, which is what freezes the earlier text in place.
 from __future__ import annotations
 
 import logging
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, TypeAlias, overload
+from collections.abc import Callable
+from typing import Literal, TypeAlias
 
 from console import events as ev
 from console import jsonvalue
 from console import session_runs as runs
 from console.connection import ConnectionState, LinkStatus
-from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.limits import FoldCounter, Level, Limits, NoticeBoard
-from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS, SnapshotWindow, lean_raw
+from console.session_blocks import (
+    Block,
+    ComponentBlock,
+    ContextEntry,
+    Message,
+    MessageStatus,
+    Role,
+    TextBlock,
+    ToolBlock,
+    ToolStatus,
+    message_json,
+)
+from console.session_changes import (
+    BlockAdded,
+    BlockUpdated,
+    Change,
+    ConnectionChanged,
+    ContextAdded,
+    Listener,
+    MessageAdded,
+    MessageStatusChanged,
+    NoticeAdded,
+    Reset,
+    TextAppended,
+    ToolArgsAppended,
+    TraceAdded,
+    tell,
+)
+from console.session_trace import Row, Trace, TraceEntry, lean_row
+from console.window import OVERSIZED_RAW, SnapshotWindow
+
+# Re-exported: the conversation model is imported from here.
+__all__ = [
+    "Block",
+    "BlockAdded",
+    "BlockUpdated",
+    "Change",
+    "ComponentBlock",
+    "ConnectionChanged",
+    "ContextAdded",
+    "ContextEntry",
+    "Conversation",
+    "JournalInput",
+    "JournalTap",
+    "Listener",
+    "Message",
+    "MessageAdded",
+    "MessageStatus",
+    "MessageStatusChanged",
+    "NoticeAdded",
+    "Reset",
+    "Role",
+    "Row",
+    "TextAppended",
+    "TextBlock",
+    "ToolArgsAppended",
+    "ToolBlock",
+    "ToolStatus",
+    "Trace",
+    "TraceAdded",
+    "TraceEntry",
+    "TraceTap",
+    "lean_row",
+]
 
 log = logging.getLogger(__name__)
 
-Role = Literal["user", "assistant"]
-# A user message is "queued" until it goes out on the wire, then "sent".
-MessageStatus = Literal["queued", "sent", "streaming", "done", "interrupted", "error"]
-ToolStatus = Literal["waiting", "done"]
-
-
-@dataclass(slots=True)
-class TextBlock:
-    # Chunks, not one string: appending is O(1) per token whatever the length of the message.
-    parts: list[str] = field(default_factory=list)
-    length: int = 0
-
-    @property
-    def text(self) -> str:
-        if len(self.parts) > 1:
-            self.parts[:] = ["".join(self.parts)]
-        return self.parts[0] if self.parts else ""
-
-    def append(self, text: str) -> None:
-        self.parts.append(text)
-        self.length += len(text)
-
-    def tail(self, size: int) -> str:
-        """The last `size` characters, from the last parts only."""
-        if size <= 0:
-            return ""
-        end: list[str] = []
-        count = 0
-        for part in reversed(self.parts):
-            end.append(part)
-            count += len(part)
-            if count >= size:
-                break
-        return "".join(reversed(end))[-size:]
-
-
-@dataclass(slots=True)
-class ToolBlock:
-    call_id: str
-    tool_name: str
-    args: JsonObject
-    called_at: float
-    result: JsonObject | None = None
-    result_at: float | None = None
-    # Dialects that stream arguments (AG-UI): their text as it comes, until `args` holds them parsed.
-    args_parts: list[str] = field(default_factory=list)
-    args_streaming: bool = False
-    approval: str | None = None  # what a paused run asks the user to approve, until answered
-    interrupt_id: str | None = None
-    answer: str | None = None  # "approved" or "denied", once answered
-
-    @property
-    def status(self) -> ToolStatus:
-        return "waiting" if self.result is None else "done"
-
-
-@dataclass(slots=True)
-class ComponentBlock:
-    component_id: str
-    type: str
-    values: dict[str, JsonValue] = field(default_factory=dict)
-    complete: bool = False
-    # String fields that grow by appended chunks (a streamed idea): O(1) per chunk, joined when read.
-    streams: dict[str, TextBlock] = field(default_factory=dict)
-
-    @property
-    def fields(self) -> dict[str, JsonValue]:
-        if not self.streams:
-            return self.values
-        return {**self.values, **{name: block.text for name, block in self.streams.items()}}
-
-    def set(self, name: str, value: JsonValue, *, append: bool = False) -> None:
-        if not append or not isinstance(value, str):
-            self.streams.pop(name, None)
-            self.values[name] = value
-            return
-        stream = self.streams.get(name)
-        if stream is None:
-            stream = self.streams[name] = TextBlock()
-            before = self.values.pop(name, None)
-            if isinstance(before, str):
-                stream.append(before)
-        stream.append(value)
-
-
-Block: TypeAlias = TextBlock | ToolBlock | ComponentBlock
-
-
-@dataclass(slots=True)
-class Message:
-    id: str
-    role: Role
-    status: MessageStatus
-    created_at: float
-    stream_id: str | None = None
-    blocks: list[Block] = field(default_factory=list)
-    reply_to: str | None = None  # for an agent message: the id of the user message it answers
-    note: str = ""  # why it was interrupted or failed
-    retried: bool = False  # an interrupted reply whose prompt was asked again
-
-    @property
-    def text(self) -> str:
-        return "".join(b.text for b in self.blocks if isinstance(b, TextBlock))
-
-
-@frozen
-class ContextEntry:
-    """One snapshot of a context, its data kept as JSON bytes.
-
-    Parsed, a 500 KB snapshot is tens of thousands of objects that every full garbage collection
-    walks for as long as the history lives (at hundreds of sessions: pauses of hundreds of ms, growing
-    by the minute); as bytes it is one object the collector never looks at. `data` parses it again
-    when a view asks.
-    """
-
-    at: float
-    seq: int | None
-    encoded: bytes
-    size: int
-
-    @property
-    def data(self) -> JsonValue:
-        return jsonvalue.loads(self.encoded)
-
-
-@frozen
-class TraceEntry:
-    """One row of the protocol trace: every frame in or out, and the client's own lifecycle events."""
-
-    index: int
-    at: float
-    direction: Literal["in", "out", "client"]
-    kind: str
-    summary: str
-    seq: int | None = None
-    raw: str | None = None
-    stream_id: str | None = None
-    ref: str | None = None  # call_id, context_id or message id the row points at
-
-
-_Row: TypeAlias = tuple[
-    int, float, Literal["in", "out", "client"], str, str, int | None, str | None, str | None, str | None
-]
-
-
-def lean_row(row: _Row) -> _Row:
-    """The row with its raw text cut to what the timeline shows of an oversized frame."""
-    return (*row[:6], lean_raw(row[6]), *row[7:])
-
-
-class Trace(Sequence[TraceEntry]):
-    """The rows of a trace, stored as plain tuples and handed out as `TraceEntry`.
-
-    A console watching many sessions holds millions of rows. Any object the garbage collector tracks
-    is walked by every full collection, and with the rows as objects those walks stalled the event
-    loop for half a second at 1,000 sessions (more as the traces filled). The collector stops tracking
-    a plain tuple of strings and numbers, so stored this way the rows cost it nothing.
-
-    Memory is bounded: past `limit` rows the oldest go, and `dropped` counts them. They are trimmed a
-    tenth at a time, so that trimming costs O(1) per row, not O(limit).
-    """
-
-    __slots__ = ("_oversized", "_raw", "_raw_chars", "_rows", "_trim_at", "dropped", "limit", "raw_let_go")
-
-    def __init__(self, limit: int) -> None:
-        self._rows: list[_Row] = []
-        self.limit = limit
-        self.dropped = 0  # rows let go, oldest first
-        self._trim_at = limit + limit // 10
-        self._oversized: deque[int] = deque()  # indexes of the rows whose big raw text is still kept
-        self._raw: deque[tuple[int, int]] = deque()  # (index, characters) of the rows with raw text
-        self._raw_chars = 0
-        self.raw_let_go = 0
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    @overload
-    def __getitem__(self, index: int) -> TraceEntry: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[TraceEntry]: ...
-
-    def __getitem__(self, index: int | slice) -> TraceEntry | list[TraceEntry]:
-        if isinstance(index, slice):
-            return [TraceEntry(*row) for row in self._rows[index]]
-        return TraceEntry(*self._rows[index])
-
-    def __iter__(self) -> Iterator[TraceEntry]:
-        return (TraceEntry(*row) for row in self._rows)
-
-    def add(
-        self,
-        at: float,
-        direction: Literal["in", "out", "client"],
-        kind: str,
-        summary: str,
-        seq: int | None,
-        raw: str | None,
-        stream_id: str | None,
-        ref: str | None,
-    ) -> _Row:
-        rows = self._rows
-        row: _Row = (len(rows) + self.dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
-        rows.append(row)
-        if raw is not None:
-            self._keep_raw(row[0], len(raw))
-        if len(rows) > self._trim_at:
-            cut = len(rows) - self.limit
-            del rows[:cut]
-            self.dropped += cut
-            while self._raw and self._raw[0][0] < self.dropped:  # their raw text went with them
-                self._raw_chars -= self._raw.popleft()[1]
-        return row
-
-    @property
-    def raw_chars(self) -> int:
-        """Characters of raw frame text the trace holds on to (an upper bound)."""
-        return self._raw_chars
-
-    def _keep_raw(self, index: int, size: int) -> None:
-        """Raw text is kept for the newest rows only, within `TRACE_RAW_CHARS` and, of oversized frames,
-        the newest `OVERSIZED_KEPT`; older rows stay, with what they said (console/window.py)."""
-        if size > OVERSIZED_RAW:  # oversized frames have a budget of their own, counted in frames
-            self._oversized.append(index)
-            if len(self._oversized) > OVERSIZED_KEPT:
-                self._let_go_raw(self._oversized.popleft())
-            return
-        self._raw.append((index, size))
-        self._raw_chars += size
-        while self._raw_chars > TRACE_RAW_CHARS and len(self._raw) > 1:
-            oldest, chars = self._raw.popleft()
-            self._raw_chars -= chars
-            self._let_go_raw(oldest)
-
-    def _let_go_raw(self, index: int) -> None:
-        position = index - self.dropped
-        if position >= 0:
-            old = self._rows[position]
-            if old[6] is not None:
-                self._rows[position] = (*old[:6], None, *old[7:])
-                self.raw_let_go += 1
-
-
-# Changes announced to views.
-@frozen
-class MessageAdded:
-    message: Message
-    after: str | None = None  # placed right after this message, not at the end (a reply to an earlier prompt)
-
-
-@frozen
-class TextAppended:
-    message: Message
-    block_index: int
-    text: str
-
-
-@frozen
-class BlockAdded:
-    message: Message
-    block_index: int
-
-
-@frozen
-class BlockUpdated:
-    message: Message
-    block_index: int
-
-
-@frozen
-class ToolArgsAppended:
-    """More streamed arguments of the tool card at `block_index`."""
-
-    message: Message
-    block_index: int
-    text: str
-
-
-@frozen
-class MessageStatusChanged:
-    message: Message
-
-
-@frozen
-class ContextAdded:
-    context_id: str
-    index: int
-
-
-@frozen
-class TraceAdded:
-    entry: TraceEntry
-
-
-@frozen
-class NoticeAdded:
-    """A notice was posted; `repeats` > 1 when it counts the last one again instead of adding one."""
-
-    level: Level
-    text: str
-    repeats: int = 1
-
-
-@frozen
-class Reset:
-    """Everything was cleared (e.g. a conversation replayed from its start): views start over."""
-
-
-@frozen
-class ConnectionChanged:
-    status: LinkStatus
-
-
-Change: TypeAlias = (
-    Reset
-    | ConnectionChanged
-    | MessageAdded
-    | TextAppended
-    | BlockAdded
-    | BlockUpdated
-    | ToolArgsAppended
-    | MessageStatusChanged
-    | ContextAdded
-    | TraceAdded
-    | NoticeAdded
-)
-Listener = Callable[[Change], None]
-
 # What a journal is told of, in the order the conversation takes it in: ("event", event, at, seq),
-# ("user", text, at), ("interrupted", reason, at), ("notice", level, text), ("trace", row), ("reset",).
+# ("user", text, at), ("interrupted", reason, at), ("notice", level, text), ("reset",).
 # Fed back through the same methods in the same order, these inputs rebuild the conversation.
 JournalInput: TypeAlias = tuple[object, ...]
 JournalTap = Callable[[JournalInput], None]
-
-
-def _tell(listeners: tuple[Listener, ...], change: Change) -> None:
-    for listener in listeners:
-        try:
-            listener(change)
-        except Exception:
-            # A broken view must not break the session that feeds it.
-            log.exception("a conversation listener failed on %s", type(change).__name__)
+# Trace rows have a tap of their own (`journal_trace`), taking the row as the trace holds it: no tuple
+# is built per row, and the journal keeps rows apart without sorting inputs.
+TraceTap = Callable[[tuple[object, ...]], None]
 
 
 class Conversation:
@@ -406,7 +131,8 @@ class Conversation:
         self.text_deltas = 0  # text deltas applied to agent messages
         self._ids = 0
         self.link = LinkStatus(ConnectionState.CONNECTING)
-        self.journal: JournalTap | None = None  # told of every input (console/store)
+        self.journal: JournalTap | None = None  # told of every input but trace rows (console/store)
+        self.journal_trace: TraceTap | None = None  # told of every trace row
 
     @property
     def trace_limit(self) -> int:
@@ -435,9 +161,9 @@ class Conversation:
         return unsubscribe
 
     def _emit(self, change: Change) -> None:
-        _tell(self._listeners, change)
+        tell(self._listeners, change)
         if self._coarse:
-            _tell(self._coarse, change)
+            tell(self._coarse, change)
 
     def reset(self) -> None:
         """Forget the conversation (not the trace): what comes next starts a new one."""
@@ -652,15 +378,15 @@ class Conversation:
         ref: str | None = None,
     ) -> None:
         row = self.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
-        if self.journal is not None:
+        if self.journal_trace is not None:
             # An oversized frame's raw text goes to the journal cut short: its event carries the data.
-            self.journal(("trace", row if raw is None or len(raw) <= OVERSIZED_RAW else lean_row(row)))
+            self.journal_trace(row if raw is None or len(raw) <= OVERSIZED_RAW else lean_row(row))
         if direction == "in":
             self.received += 1
             if kind == "PROTOCOL_ERROR":
                 self.protocol_errors += 1
         if self._listeners:  # with no view open, no row objects are made
-            _tell(self._listeners, TraceAdded(TraceEntry(*row)))
+            tell(self._listeners, TraceAdded(TraceEntry(*row)))
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -746,7 +472,7 @@ class Conversation:
         if message.role == "assistant":
             self.text_deltas += 1
         if self._listeners:
-            _tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
+            tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
 
     def _tool_call(self, event: ev.ToolCall, at: float, *, streaming: bool = False) -> None:
         if runs.complete_streamed_call(self, event):
@@ -844,34 +570,8 @@ class Conversation:
 
     def transcript(self) -> dict[str, JsonValue]:
         """The conversation as the `record` transcript JSON (see DESIGN.md)."""
-        messages: list[JsonValue] = [_message_json(m) for m in self.messages]
+        messages: list[JsonValue] = [message_json(m) for m in self.messages]
         contexts: dict[str, JsonValue] = {
             cid: [entry.data for entry in history] for cid, history in self.contexts.items()
         }
         return {"messages": messages, "contexts": contexts}
-
-
-def _block_json(block: Block) -> JsonValue:
-    if isinstance(block, TextBlock):
-        return {"kind": "text", "text": block.text}
-    if isinstance(block, ToolBlock):
-        return {
-            "kind": "tool",
-            "call_id": block.call_id,
-            "tool_name": block.tool_name,
-            "args": block.args,
-            "result": block.result,
-            "status": block.status,
-        }
-    return {"kind": "component", "type": block.type, "fields": dict(block.fields)}
-
-
-def _message_json(message: Message) -> JsonValue:
-    return {
-        "role": message.role,
-        "id": message.id,
-        "stream_id": message.stream_id,
-        "text": message.text,
-        "status": message.status,
-        "blocks": [_block_json(b) for b in message.blocks],
-    }

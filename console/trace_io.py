@@ -22,7 +22,6 @@ for a replay is what the client logic does with those frames, derived afresh.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 
@@ -31,6 +30,7 @@ from console.connection import IllegalTransition
 from console.engines.agent import AgentEngine, EngineConfig
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
+from console.readonly_client import ReadOnlyClient
 from console.session import Conversation, Message, TraceEntry
 
 FORMAT = "agent-console-trace"
@@ -270,15 +270,13 @@ class _Replay:
 # -- a trace as a session --------------------------------------------------------------------------
 
 
-class ReplayClient:
+class ReplayClient(ReadOnlyClient):
     """A session over a loaded trace: everything can be looked at, nothing can be sent."""
 
     def __init__(self, loaded: LoadedTrace, name: str = "trace") -> None:
+        super().__init__(f"trace:{name}", f"replay {name}")
         self.loaded = loaded
         self.name = name
-        self.url = f"trace:{name}"
-        self.readonly = True  # a recording takes no prompts
-        self._task: asyncio.Task[None] | None = None
         # Times in the replayed conversation count from 0 at the first entry; this maps them to the
         # wall clock of the recording (or of now, when the file does not say).
         self.wall_offset = loaded.started_at if loaded.started_at is not None else time.time()
@@ -287,34 +285,8 @@ class ReplayClient:
     def conversation(self) -> Conversation:
         return self.loaded.conversation
 
-    @property
-    def idle(self) -> bool:
-        return True
-
-    @property
-    def connected_once(self) -> bool:
-        return True
-
-    def start(self) -> asyncio.Task[None]:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(_nothing(), name=f"replay {self.name}")
-        return self._task
-
-    async def close(self) -> None:
-        pass
-
     def send_user_message(self, text: str) -> Message:
         raise OfflineError(f"'{self.name}' is a recorded trace opened offline: messages cannot be sent")
-
-    def retry(self, message_id: str) -> Message | None:
-        return None
-
-    def drop(self) -> None:
-        """Nothing to drop: there is no connection."""
-
-
-async def _nothing() -> None:
-    return None
 
 
 def open_trace(text: str, name: str = "trace", config: EngineConfig | None = None) -> ReplayClient:

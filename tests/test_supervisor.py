@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,9 +12,11 @@ from console import metrics
 from console.autopilot import Autopilot, AutopilotConfig, client_of
 from console.clients import SessionClient, Target
 from console.engines.agent import AgentEngine, EngineConfig
+from console.monitor import CRASHED
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
-from console.supervisor import CRASHED, RestartPolicy, Supervisor
+from console.supervisor import RestartPolicy, Supervisor
 from console.transport.websocket import AgentClient
+from tests.helpers import eventually, running
 
 FAST = RestartPolicy(initial=0.4, factor=2.0, cap=1.0, stable_after=30.0)
 LONG = "write a long detailed document"
@@ -22,10 +24,8 @@ LONG = "write a long detailed document"
 
 @pytest.fixture
 async def sim() -> AsyncIterator[AgentSimulator]:
-    simulator = AgentSimulator(SimConfig(seed=3, time_scale=0.1, ping_interval=0.5))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with running(AgentSimulator(SimConfig(seed=3, time_scale=0.1, ping_interval=0.5))) as simulator:
+        yield simulator
 
 
 @pytest.fixture
@@ -53,14 +53,6 @@ class StubbornClient(AgentClient):
 
     async def close(self) -> None:
         await asyncio.Event().wait()
-
-
-async def eventually(condition: Callable[[], object], seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def tokens(sup: Supervisor, session_id: str) -> int:

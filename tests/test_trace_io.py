@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from console.trace_io import (
     open_trace,
 )
 from console.transport.websocket import AgentClient
+from tests.helpers import converse
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "agent_server_normal_session.jsonl"
 
@@ -40,18 +40,7 @@ async def live_session(sim: AgentSimulator, prompts: list[str]) -> Conversation:
     )
     client.start()
     try:
-        for prompt in prompts:
-            for _ in range(200):
-                if client.connected_once and client.idle:
-                    break
-                await asyncio.sleep(0.02)
-            client.send_user_message(prompt)
-            await asyncio.sleep(0.05)
-            for _ in range(1500):
-                if client.idle:
-                    break
-                await asyncio.sleep(0.02)
-            assert client.idle, f"no reply to {prompt!r}"
+        await converse(client, prompts)
     finally:
         await client.close()
     return client.conversation

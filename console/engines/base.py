@@ -36,6 +36,19 @@ class LinkKeeper:
         # Until the first good connection, failures are "connecting (attempt n)", not reconnecting.
         return S.RECONNECTING if self.connections else S.CONNECTING
 
+    def lost(self, now: float, reason: str, retry_in: float) -> None:
+        """A connection ended or could not be made: recorded, with the state to show until the next try."""
+        was = self.state
+        state = self.failed(now, reason, retry_in)
+        kind = "CONNECT_FAILED" if was in (S.CONNECTING, S.RECONNECTING) else "DISCONNECTED"
+        self.conversation.record(now, "client", kind, f"{reason}; attempt {self.attempt} in {retry_in:.1f} s")
+        self.set(state)
+
+    def close(self, now: float) -> None:
+        if self.state is not S.CLOSED:
+            self.set(S.CLOSED)
+            self.conversation.record(now, "client", "CLOSED", "session closed")
+
     def set(self, state: ConnectionState, detail: str | None = None) -> None:
         check_transition(self.state, state)
         if detail is not None:

@@ -19,7 +19,8 @@ from console import events as ev
 from console import jsonvalue
 from console.connection import ConnectionState
 from console.engines.base import LinkKeeper, LinkView
-from console.protocols.sse import SPEC_COMPONENT_FIELDS, ConversationDecoder, Decoded, ServerSentEvent
+from console.protocols.sse import ConversationDecoder, Decoded, ServerSentEvent
+from console.protocols.sse_members import SPEC_COMPONENT_FIELDS
 from console.session import Conversation
 
 S = ConnectionState
@@ -148,18 +149,10 @@ class SSEEngine(LinkView):
     def disconnected(self, now: float, reason: str, retry_in: float) -> None:
         self.barren = 0 if self.progressed else self.barren + 1
         self._applied_before = self._applied
-        was = self.state
-        state = self._link.failed(now, reason, retry_in)
-        kind = "DISCONNECTED" if was not in (S.CONNECTING, S.RECONNECTING) else "CONNECT_FAILED"
-        self.conversation.record(
-            now, "client", kind, f"{reason}; attempt {self._link.attempt} in {retry_in:.1f} s"
-        )
-        self._link.set(state)
+        self._link.lost(now, reason, retry_in)
 
     def close(self, now: float) -> None:
-        if self.state is not S.CLOSED:
-            self._link.set(S.CLOSED)
-            self.conversation.record(now, "client", "CLOSED", "session closed")
+        self._link.close(now)
 
     def replay(self, now: float) -> None:
         """Start over: the whole conversation is fetched and shown again."""

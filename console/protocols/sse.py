@@ -67,6 +67,17 @@ from console.jsonvalue import JsonObject, JsonValue
 from console.protocols.event_stream import ServerSentEvent as ServerSentEvent  # part of this API
 from console.protocols.event_stream import SSEDecoder as SSEDecoder
 from console.protocols.fields import type_name
+from console.protocols.sse_members import (
+    EVENT_TYPES,
+    ROLES,
+    SPEC_COMPONENT_FIELDS,
+    InvalidEvent,
+    ranges,
+    read_field_pairs,
+    read_index,
+    read_message_id,
+    read_str,
+)
 
 # ----------------------------------------------------------------------------------------------
 # Conversation events
@@ -74,25 +85,6 @@ from console.protocols.fields import type_name
 
 DEFAULT_MAX_DATA = 8 * 1024 * 1024  # a data: URL photo in a field must pass; 80 MB must not
 DEFAULT_MAX_HELD = 32
-
-# The fields the spec defines for its component types; fields outside these are reported.
-SPEC_COMPONENT_FIELDS: Mapping[str, frozenset[str]] = {
-    "contact_badge": frozenset({"name", "email", "company", "profilePicture"}),
-    "calendar_event": frozenset({"title", "date", "time", "status"}),
-}
-
-ROLES: Mapping[str, str] = {
-    "user": "user",
-    "human": "user",
-    "agent": "assistant",
-    "assistant": "assistant",
-    "ai": "assistant",
-    "bot": "assistant",
-}
-
-EVENT_TYPES = frozenset(
-    {"message_start", "text_chunk", "message_end", "component_start", "component_field", "component_end"}
-)
 
 Outcome = Literal["applied", "held", "duplicate", "replayed", "invalid", "ignored"]
 
@@ -141,10 +133,6 @@ class _Message:
     cursor: int = 0  # components seen since the message (re)started: replays count from 0 again
     current: _Component | None = None  # the component that component_field events fill
     replaying: bool = False
-
-
-class _Invalid(Exception):
-    """The event cannot be used; the message says why (the upstream's fault)."""
 
 
 class _Replayed(Exception):
@@ -219,13 +207,13 @@ class ConversationDecoder:
         try:
             obj = self._parse(kind, data)
             kind = self._kind(kind, obj)
-            message_id = _message_id(kind, obj)
-        except _Invalid as exc:
+            message_id = read_message_id(kind, obj)
+        except InvalidEvent as exc:
             return self._invalid(kind, None, str(exc), data)
         handler = self._handlers[kind]
         try:
             events = handler(obj, message_id)
-        except _Invalid as exc:
+        except InvalidEvent as exc:
             return self._invalid(kind, message_id, f"{kind}: {exc}", data)
         except _Replayed:
             self.stats.replayed += 1
@@ -252,27 +240,27 @@ class ConversationDecoder:
 
     def _parse(self, kind: str, data: str) -> JsonObject:
         if len(data) > self.max_data:
-            raise _Invalid(f"{kind} event of {len(data)} chars exceeds the {self.max_data}-char limit")
+            raise InvalidEvent(f"{kind} event of {len(data)} chars exceeds the {self.max_data}-char limit")
         try:
             value = jsonvalue.loads(data)
         except jsonvalue.JsonDecodeError as exc:
-            raise _Invalid(f"{kind} event: malformed JSON: {exc}") from None
+            raise InvalidEvent(f"{kind} event: malformed JSON: {exc}") from None
         if jsonvalue.nesting_exceeds(data, value):
-            raise _Invalid(f"{kind} event: JSON nested deeper than {jsonvalue.MAX_DEPTH} levels")
+            raise InvalidEvent(f"{kind} event: JSON nested deeper than {jsonvalue.MAX_DEPTH} levels")
         if not isinstance(value, dict):
-            raise _Invalid(f"{kind} event: data is a JSON {type_name(value)}, not an object")
+            raise InvalidEvent(f"{kind} event: data is a JSON {type_name(value)}, not an object")
         return value
 
     def _kind(self, name: str, obj: JsonObject) -> str:
         member = obj.get("event")
         if name == "message":
             if not isinstance(member, str):
-                raise _Invalid("event has no type: no `event:` line and no string 'event' member")
+                raise InvalidEvent("event has no type: no `event:` line and no string 'event' member")
             name = member
         elif isinstance(member, str) and member != name:
-            raise _Invalid(f"event name '{name}' disagrees with its data's 'event' member '{member}'")
+            raise InvalidEvent(f"event name '{name}' disagrees with its data's 'event' member '{member}'")
         if name not in EVENT_TYPES:
-            raise _Invalid(f"unknown event type '{name}'")
+            raise InvalidEvent(f"unknown event type '{name}'")
         return name
 
     def _invalid(self, kind: str, message_id: str | None, reason: str, data: str) -> Decoded:
@@ -307,7 +295,7 @@ class ConversationDecoder:
             raise _Replayed
         message = self._open.pop(message_id, None)
         if message is None:
-            raise _Invalid(f"message {message_id} never started")
+            raise InvalidEvent(f"message {message_id} never started")
         self._completed.add(message_id)
         events = self._release(message)
         if message.current is not None and not message.current.ended:
@@ -332,10 +320,10 @@ class ConversationDecoder:
     # -- text ----------------------------------------------------------------------------------
 
     def _text_chunk(self, obj: JsonObject, message_id: str) -> list[Event]:
-        text = _first_str(obj, ("chunk", "text", "delta"))
+        text = read_str(obj, ("chunk", "text", "delta"))
         if text is None:
-            raise _Invalid("no string 'chunk'")
-        index = _index(obj)
+            raise InvalidEvent("no string 'chunk'")
+        index = read_index(obj)
         message, events = self._message(message_id, "text_chunk")
         if index is None:
             index = max([message.next_index - 1, *message.held]) + 1
@@ -355,10 +343,12 @@ class ConversationDecoder:
     def _seen_chunk(self, message: _Message, index: int, text: str) -> None:
         """A chunk index already applied or held: a duplicate, a replay, or too late to place."""
         if index in message.skipped:
-            raise _Invalid(f"chunk {index} of {message.message_id} came after its gap was skipped: dropped")
+            raise InvalidEvent(
+                f"chunk {index} of {message.message_id} came after its gap was skipped: dropped"
+            )
         previous = message.applied.get(index, message.held.get(index))
         if previous is not None and previous != text:
-            raise _Invalid(
+            raise InvalidEvent(
                 f"chunk {index} of {message.message_id} differs from the one already received; first kept"
             )
         if message.replaying:
@@ -385,7 +375,7 @@ class ConversationDecoder:
         self.stats.gaps += 1
         events: list[Event] = [
             ProtocolError(
-                f"message {message.message_id}: chunks {_ranges(missing)} missing after "
+                f"message {message.message_id}: chunks {ranges(missing)} missing after "
                 f"{len(message.held)} later chunks arrived; skipped",
                 "",
             )
@@ -402,9 +392,9 @@ class ConversationDecoder:
     # -- components ----------------------------------------------------------------------------
 
     def _component_start(self, obj: JsonObject, message_id: str) -> list[Event]:
-        type_name = _first_str(obj, ("componentType", "type", "component"))
+        type_name = read_str(obj, ("componentType", "type", "component"))
         if not type_name:
-            raise _Invalid("no string 'componentType'")
+            raise InvalidEvent("no string 'componentType'")
         message, events = self._message(message_id, "component_start")
         given = obj.get("componentId")
         message.cursor += 1
@@ -412,7 +402,7 @@ class ConversationDecoder:
             component_id = given
             existing = next((c for c in message.components if c.component_id == given), None)
             if existing is not None and existing.type != type_name:
-                raise _Invalid(f"component {given} started again as {type_name}, was {existing.type}")
+                raise InvalidEvent(f"component {given} started again as {type_name}, was {existing.type}")
         else:
             component_id = f"{message_id}/component-{len(message.components) + 1}"
             replayable = message.cursor <= len(message.components)
@@ -439,19 +429,19 @@ class ConversationDecoder:
             raise _Replayed
         message = self._open.get(message_id)
         if message is None:
-            raise _Invalid(f"for message {message_id} that never started")
+            raise InvalidEvent(f"for message {message_id} that never started")
         given = obj.get("componentId")
         if isinstance(given, str) and given:
             component = next((c for c in message.components if c.component_id == given), None)
         else:
             component = message.current
         if component is None:
-            raise _Invalid(f"for a component of message {message_id} that never started")
+            raise InvalidEvent(f"for a component of message {message_id} that never started")
         return message, component
 
     def _component_field(self, obj: JsonObject, message_id: str) -> list[Event]:
         message, component = self._target(obj, message_id)
-        pairs = _field_pairs(obj)
+        pairs = read_field_pairs(obj)
         events: list[Event] = []
         known = self.known_fields.get(component.type)
         replayed = 0
@@ -486,51 +476,3 @@ class ConversationDecoder:
 
 
 _ABSENT = object()
-
-
-def _message_id(kind: str, obj: JsonObject) -> str:
-    value = obj.get("messageId", obj.get("message_id"))
-    if not isinstance(value, str) or not value:
-        raise _Invalid(f"{kind} event has no string 'messageId'")
-    return value
-
-
-def _first_str(obj: JsonObject, keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = obj.get(key)
-        if isinstance(value, str):
-            return value
-    return None
-
-
-def _index(obj: JsonObject) -> int | None:
-    if "index" not in obj:
-        return None
-    value = obj["index"]
-    # bool is an int in Python; `true` is a mistyped index, not index 1.
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise _Invalid(f"'index' must be a non-negative integer, got {jsonvalue.dumps(value)}")
-    return value
-
-
-def _field_pairs(obj: JsonObject) -> list[tuple[str, JsonValue]]:
-    fields = obj.get("fields")
-    if isinstance(fields, dict) and fields:
-        return list(fields.items())
-    name = _first_str(obj, ("field", "name", "key"))
-    if not name:
-        raise _Invalid("no string 'field'")
-    if "value" not in obj:
-        raise _Invalid(f"field '{name}' has no 'value'")
-    return [(name, obj["value"])]
-
-
-def _ranges(indices: Iterable[int]) -> str:
-    """3, 4, 5, 9 -> '3-5, 9'."""
-    spans: list[list[int]] = []
-    for index in sorted(indices):
-        if spans and index == spans[-1][1] + 1:
-            spans[-1][1] = index
-        else:
-            spans.append([index, index])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)

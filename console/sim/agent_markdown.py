@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from console.jsonvalue import JsonObject
 
 if TYPE_CHECKING:
-    from console.sim.agent_scripts import _Builder
+    from console.sim.agent_steps import Builder
 
 
 def _table(rng: random.Random) -> str:
@@ -27,7 +27,7 @@ def _table(rng: random.Random) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def markdown_reply(b: _Builder, prompt: str) -> None:
+def markdown_reply(b: Builder, prompt: str) -> None:
     rng = b.rng
     timeout = rng.choice((2, 3, 5))
     data: JsonObject = {

@@ -28,7 +28,6 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -40,7 +39,10 @@ from websockets.http11 import Request, Response
 
 from console import jsonvalue
 from console.jsonvalue import JsonObject, JsonValue
+from console.sim import agent_chaos
 from console.sim import agent_scripts as scripts
+from console.sim import agent_steps as steps
+from console.sim.background import Background
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ class StrictConfig:
 
 
 # What the scripts add at generation time; delivery chaos is this module's own.
-_GENERATION: Final = scripts.ChaosRates.only(rapid_tools=0.3, oversized=0.1, error=0.1)
+_GENERATION: Final = agent_chaos.ChaosRates.only(rapid_tools=0.3, oversized=0.1, error=0.1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +155,7 @@ class StrictAgentServer:
         self._worker: asyncio.Task[None] | None = None
         self._acks: dict[str, asyncio.Event] = {}
         self._answered: set[str] = set()  # challenges a PONG answered (empty ones are not told apart)
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -170,8 +172,7 @@ class StrictAgentServer:
             self._worker.cancel()
         if self._conn is not None:
             self._conn.ws.transport.abort()
-        for task in list(self._background):
-            task.cancel()
+        self._background.cancel()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -344,7 +345,7 @@ class StrictAgentServer:
             if chaos:
                 conn.queue.put_nowait(text)
             else:
-                self._spawn(conn.ws.send(text))
+                self._background.spawn(conn.ws.send(text))
         return text
 
     async def _sender(self, conn: _Conn) -> None:
@@ -387,7 +388,7 @@ class StrictAgentServer:
             if self._conn is not conn:
                 return  # a newer connection took over: its own pinger keeps its heartbeats
             empty = conn.rng.random() < conn.chaos.empty_ping
-            challenge = "" if empty else scripts.hex_id(conn.rng)
+            challenge = "" if empty else steps.hex_id(conn.rng)
             conn.pending[challenge] = loop.time()
             self._emit({"type": "PING", "challenge": challenge}, chaos=False)
             loop.call_later(PONG_DEADLINE, self._pong_deadline, conn, challenge)
@@ -400,15 +401,6 @@ class StrictAgentServer:
         if conn.missed >= MISSED_PONGS:
             self._drop(conn, f"{MISSED_PONGS} missed PONGs")
 
-    def _spawn(self, work: Coroutine[None, None, None]) -> None:
-        async def run() -> None:
-            with contextlib.suppress(ConnectionClosed):
-                await work
-
-        task = asyncio.create_task(run())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     # -- generating -----------------------------------------------------------------------------------
 
     async def _sleep(self, seconds: float) -> None:
@@ -420,16 +412,16 @@ class StrictAgentServer:
         script = scripts.build_script(reply.prompt, rng, _GENERATION if cfg.mode == "chaos" else None)
         sid = reply.stream_id = script.stream_id
         for step in script.steps:
-            if isinstance(step, scripts.Token):
+            if isinstance(step, steps.Token):
                 await self._sleep(step.delay)
                 self._emit({"type": "TOKEN", "text": step.text, "stream_id": sid})
                 reply.texts.append(step.text)
-            elif isinstance(step, scripts.Snapshot):
+            elif isinstance(step, steps.Snapshot):
                 await self._sleep(step.delay)
                 self._emit({"type": "CONTEXT_SNAPSHOT", "context_id": step.context_id, "data": step.data})
-            elif isinstance(step, scripts.ToolCalls):
+            elif isinstance(step, steps.ToolCalls):
                 await self._tool_calls(sid, step, rng)
-            elif isinstance(step, scripts.ErrorFrame):
+            elif isinstance(step, steps.ErrorFrame):
                 await self._sleep(step.delay)
                 self._emit({"type": "ERROR", "code": step.code, "message": step.message})
         await self._sleep(END_DELAY)
@@ -444,7 +436,7 @@ class StrictAgentServer:
         if not self._acks[call_id].is_set():
             self._record(self._conn, "tool_ack_missing", "violation", call_id=call_id)
 
-    async def _tool_calls(self, sid: str, step: scripts.ToolCalls, rng: random.Random) -> None:
+    async def _tool_calls(self, sid: str, step: steps.ToolCalls, rng: random.Random) -> None:
         await self._sleep(step.delay)
         for i, call in enumerate(step.calls):
             if i:

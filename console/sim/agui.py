@@ -13,9 +13,7 @@ In-process: `sim = AguiSimulator(config); await sim.start(); sim.url; await sim.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import socket
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +25,7 @@ from console import jsonvalue
 from console.dialects.agui import protocol
 from console.jsonvalue import JsonValue
 from console.sim.agui_script import Script, choose_trouble, script
+from console.sim.http_server import StreamServer
 
 DEFAULT_PORT = 4749
 READ_LIMIT = 8 * 1024 * 1024  # bytes of a request body (the thread and the state come with each run)
@@ -49,57 +48,28 @@ class _Request:
     body: bytes
 
 
-class AguiSimulator:
+class AguiSimulator(StreamServer):
     def __init__(self, config: SimConfig | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
         self.config = config or SimConfig()
-        self.host = host
-        self.port = port
         self.runs = 0
         self._scripts: dict[str, Script] = {}  # by run id, for Last-Event-ID resumes
         self._rng = random.Random(self.config.seed)
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/agent"
 
-    async def start(self) -> int:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port, family=socket.AF_INET)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self.port
-
-    async def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
-        await self._server.wait_closed()
-        self._server = None
-
-    async def serve_forever(self) -> None:
-        await self.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await self.stop()
-
     # -- HTTP -----------------------------------------------------------------------------------------
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
         try:
             request = await _read(conn, reader)
             if request is not None:
                 await self._respond(conn, writer, request)
-        except (ConnectionError, h11.ProtocolError):
-            pass  # the client went away or spoke something else: nothing to tell it
-        finally:
-            self._writers.discard(writer)
-            with contextlib.suppress(ConnectionError):
-                writer.close()
+        except h11.ProtocolError:
+            pass  # the client spoke something else: nothing to tell it
 
     async def _respond(self, conn: h11.Connection, writer: asyncio.StreamWriter, request: _Request) -> None:
         if request.path == "/health":

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -30,6 +29,7 @@ from starlette.routing import Route
 
 from console import jsonvalue
 from console.jsonvalue import JsonObject, JsonValue
+from console.sim.http_server import StreamServer
 
 DEFAULT_PORT = 4748
 
@@ -328,16 +328,13 @@ def _chunk(text: str) -> bytes:
     return _chunk_bytes(text.encode())
 
 
-class SSESimulator:
+class SSESimulator(StreamServer):
     """The simulator in-process: `port = await sim.start()`, `sim.url`, `await sim.stop()`."""
 
     def __init__(self, config: SimConfig | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
         self.config = config or SimConfig()
-        self.host = host
-        self.port = port
         self.state = SimState.create(self.config)
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
@@ -349,38 +346,13 @@ class SSESimulator:
 
     async def start(self) -> int:
         self.state.stopping = False
-        self._server = await asyncio.start_server(self._handle, self.host, self.port, family=socket.AF_INET)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self.port
+        return await super().start()
 
     async def stop(self) -> None:
         self.state.stopping = True
-        if self._server is None:
-            return
-        self._server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
-        await self._server.wait_closed()
-        self._server = None
+        await super().stop()
 
-    async def serve_forever(self) -> None:
-        await self.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await self.stop()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        try:
-            await self._respond(reader, writer)
-        except ConnectionError:
-            pass  # the client went away: nothing to tell it
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-
-    async def _respond(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request = await _read_request(reader)
         if request is None:
             return

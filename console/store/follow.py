@@ -19,6 +19,7 @@ from redis import RedisError
 
 from console.clients import Target, TargetError, parse_target
 from console.connection import ConnectionState, LinkStatus
+from console.readonly_client import ReadOnlyClient
 from console.session import Conversation, Message
 from console.store.records import Damaged, FormatError, decode
 from console.store.redis_streams import PREFIX, info_from, record_from, stream_key
@@ -35,50 +36,21 @@ class FollowError(RuntimeError):
     pass
 
 
-class FollowedClient:
+class FollowedClient(ReadOnlyClient):
     """A session of another console, shown as it goes: nothing can be sent from here."""
 
-    readonly = True
-
     def __init__(self, session_id: str, url: str) -> None:
-        self.url = url
+        super().__init__(url, f"follow {session_id}")
         self.session_id = session_id
         self._conversation = Conversation()
-        self._task: asyncio.Task[None] | None = None
         self.last_id = b"0-0"  # the stream entry fed last
 
     @property
     def conversation(self) -> Conversation:
         return self._conversation
 
-    @property
-    def idle(self) -> bool:
-        return True
-
-    @property
-    def connected_once(self) -> bool:
-        return True
-
-    def start(self) -> asyncio.Task[None]:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(_nothing(), name=f"follow {self.session_id}")
-        return self._task
-
-    async def close(self) -> None:
-        pass
-
     def send_user_message(self, text: str) -> Message:
         raise FollowError("this console follows another one read-only: send from the console that owns it")
-
-    def retry(self, message_id: str) -> Message | None:
-        return None
-
-    def drop(self) -> None:
-        """Nothing to drop: the session's connection is the owner's."""
-
-
-async def _nothing() -> None:
-    return None
 
 
 class Follower:

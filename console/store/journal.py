@@ -2,12 +2,13 @@
 
 Theory of operation
 -------------------
-Attaching a session sets its conversation's `journal` tap to the `append` of a deque of its own: on
-the event loop an input costs one C-level append of a tuple the conversation already built (no
-encoding, no lock, no Python frame). A writer thread wakes every `flush_interval` (sooner when the
-user sent something), drains every deque, encodes the inputs (`records.encode`, orjson in C) and
-commits them to the backend as one batch. Deque appends and pops are atomic, so the loop and the
-writer never wait on each other.
+Attaching a session sets its conversation's `journal` tap to the `append` of a deque of its own, and
+its `journal_trace` tap to that of a second deque: on the event loop an input costs one C-level
+append of a tuple the conversation already built (no encoding, no lock, no Python frame; a trace row
+goes in as the trace holds it). A writer thread wakes every `flush_interval` (sooner when the user
+sent something), drains every deque, encodes the inputs (`records.encode`, orjson in C) and commits
+them to the backend as one batch. Deque appends and pops are atomic, so the loop and the writer never
+wait on each other.
 
 Durability policy: what was committed survives the console being killed; a SIGKILL loses at most
 the inputs of the last `flush_interval` (50 ms by default) plus the commit in progress. A prompt the
@@ -28,13 +29,15 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from console.session import Conversation, JournalInput
 from console.store.backend import KIND_OTHER, KIND_TRACE, Backend, Batch, SessionInfo
-from console.store.records import checksum, encode
+from console.store.records import checksum, encode, encode_trace
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose
 
@@ -47,11 +50,12 @@ class RetentionPolicy:
 
 
 class _Journaled:
-    __slots__ = ("conversation", "inputs", "next_n", "since_compact")
+    __slots__ = ("conversation", "inputs", "next_n", "since_compact", "trace")
 
     def __init__(self, conversation: Conversation, next_n: int) -> None:
         self.conversation = conversation
         self.inputs: deque[JournalInput] = deque()
+        self.trace: deque[tuple[object, ...]] = deque()  # rows, in a chunk kind of their own
         self.next_n = next_n  # touched by the writer thread only
         self.since_compact = 0
 
@@ -95,13 +99,14 @@ class Journal:
         journaled = self._sessions.get(info.id)
         if journaled is not None:
             # A replacement client (after a crash) continues the same journal.
-            journaled.conversation.journal = None
+            _untap(journaled.conversation)
             journaled.conversation = conversation
         else:
             journaled = self._sessions[info.id] = _Journaled(conversation, next_n)
             if new:
                 self._new.append(info)
         conversation.journal = journaled.inputs.append
+        conversation.journal_trace = journaled.trace.append
 
     def prompt_sent(self) -> None:
         """What the user sent is committed at once, not at the next tick."""
@@ -111,7 +116,7 @@ class Journal:
         """Stop journaling the session and delete its journal."""
         journaled = self._sessions.get(session_id)
         if journaled is not None:
-            journaled.conversation.journal = None
+            _untap(journaled.conversation)
         self._removed.append(session_id)
         self._wake.set()
 
@@ -155,19 +160,18 @@ class Journal:
         records = batch.records
         retention = self.retention
         for session_id, journaled in list(self._sessions.items()):
-            inputs = journaled.inputs
-            count = len(inputs)
-            if not count:
-                continue
-            items = [inputs.popleft() for _ in range(count)]
+            rest = _take(journaled.inputs)
+            if rest:
+                data = self._encode(rest, encode)
+                records.append((session_id, journaled.next_n, KIND_OTHER, checksum(data), data, len(rest)))
+                journaled.next_n += 1
             # Trace rows in a chunk of their own: compaction lets them go without decoding anything.
-            trace = [item for item in items if item[0] == "trace"]
-            rest = [item for item in items if item[0] != "trace"] if trace else items
-            for kind, chunk in ((KIND_OTHER, rest), (KIND_TRACE, trace)):
-                if chunk:
-                    data = self._encode(chunk)
-                    records.append((session_id, journaled.next_n, kind, checksum(data), data, len(chunk)))
-                    journaled.next_n += 1
+            trace = _take(journaled.trace)
+            if not trace:
+                continue
+            data = self._encode(trace, encode_trace)
+            records.append((session_id, journaled.next_n, KIND_TRACE, checksum(data), data, len(trace)))
+            journaled.next_n += 1
             journaled.since_compact += len(trace)
             if journaled.since_compact >= retention.compact_every:
                 journaled.since_compact = 0
@@ -179,21 +183,23 @@ class Journal:
         return batch
 
     @staticmethod
-    def _encode(chunk: list[JournalInput]) -> bytes:
+    def _encode(
+        chunk: list[tuple[object, ...]], encoder: Callable[[list[tuple[object, ...]]], bytes]
+    ) -> bytes:
         try:
-            return encode(chunk)
+            return encoder(chunk)
         except (TypeError, ValueError):
             # An input no encoder takes (the reducer refused it too, and traced it as a protocol
             # error): the chunk is written without it.
             kept = []
             for item in chunk:
                 try:
-                    encode([item])
+                    encoder([item])
                 except (TypeError, ValueError) as exc:
                     log.warning("a %s input could not be journaled: %s", item[0], exc)
                 else:
                     kept.append(item)
-            return encode(kept)
+            return encoder(kept)
 
     def _renew(self) -> None:
         try:
@@ -215,3 +221,14 @@ class Journal:
                 self._on_error(self.failure)
             return
         self.records += sum(record[5] for record in batch.records)
+
+
+def _untap(conversation: Conversation) -> None:
+    conversation.journal = None
+    conversation.journal_trace = None
+
+
+def _take(inputs: deque[_T]) -> list[_T]:
+    """What the deque holds now, taken out; what the loop appends meanwhile stays for the next round."""
+    pop = inputs.popleft
+    return [pop() for _ in range(len(inputs))]

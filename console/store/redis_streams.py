@@ -121,6 +121,8 @@ class RedisBackend:
                 f"{self.url} holds a journal of a newer console (format {version}; this one reads up to "
                 f"{FORMAT_VERSION})"
             )
+        if version < FORMAT_VERSION:  # read as it is; what is appended from now on is of this version
+            self._redis.set(f"{PREFIX}format", str(FORMAT_VERSION))
 
     def _take_lease(self) -> None:
         """Own the journal; a lease held by another console is waited out (it lapses if that one died)."""

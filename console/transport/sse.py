@@ -11,7 +11,6 @@ the user asks for a replay.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Iterator
 
@@ -19,7 +18,8 @@ import httpx
 
 from console.engines.sse import SSEEngine
 from console.protocols.event_stream import DEFAULT_MAX_LINE, SSEDecoder
-from console.session import Conversation, Message
+from console.session import Message
+from console.transport.http_stream import HttpStreamClient, describe
 from console.transport.websocket import Clock, backoff
 
 
@@ -27,8 +27,9 @@ class ReadOnlyStream(RuntimeError):
     """An SSE conversation stream takes no prompts."""
 
 
-class SSEClient:
+class SSEClient(HttpStreamClient[SSEEngine]):
     readonly = True
+    TASK_NAME = "sse-client"
 
     def __init__(
         self,
@@ -40,42 +41,20 @@ class SSEClient:
         max_line: int = DEFAULT_MAX_LINE,
         clock: Clock = time.monotonic,
     ) -> None:
-        self.url = url
-        self.engine = engine or SSEEngine()
-        self._backoff_factory = backoff_factory
-        self._timeout = httpx.Timeout(10.0, read=read_timeout)
-        self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(
+            url,
+            engine or SSEEngine(),
+            backoff_factory=backoff_factory,
+            read_timeout=read_timeout,
+            clock=clock,
+        )
         self._replay = asyncio.Event()
-        self._response: httpx.Response | None = None
-        self._closed = False
         self.max_line = max_line
-
-    @property
-    def conversation(self) -> Conversation:
-        return self.engine.conversation
 
     @property
     def idle(self) -> bool:
         """The whole conversation has arrived."""
         return self.engine.complete
-
-    @property
-    def connected_once(self) -> bool:
-        return self.engine.connections > 0
-
-    def start(self) -> asyncio.Task[None]:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name=f"sse-client {self.url}")
-        return self._task
-
-    async def close(self) -> None:
-        self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self.engine.close(self._clock())
 
     def send_user_message(self, text: str) -> Message:
         raise ReadOnlyStream("this SSE conversation stream is read-only: it takes no prompts")
@@ -88,12 +67,6 @@ class SSEClient:
         self.engine.replay(self._clock())
         self._replay.set()
         self.drop()
-
-    def drop(self) -> None:
-        response = self._response
-        if response is not None:
-            # Closing the response under the reader ends the stream as a network failure would.
-            asyncio.get_running_loop().create_task(response.aclose())
 
     async def run(self) -> None:
         delays = self._backoff_factory()
@@ -139,6 +112,6 @@ class SSEClient:
                 return True, "complete"
             return True, "the stream ended before the conversation did"
         except (httpx.HTTPError, OSError) as exc:
-            return connected, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return connected, describe(exc)
         finally:
             self._response = None

@@ -20,8 +20,9 @@ from nicegui.events import GenericEventArguments
 from console.connection import ConnectionState
 from console.jsonvalue import JsonValue
 from console.metrics import LOOP_LAG, STATES
+from console.monitor import Health, Summary
 from console.security.limits import this_visitor
-from console.supervisor import Health, Summary, Supervisor
+from console.supervisor import Supervisor
 from console.ui.overview_add import AddSessionDialog
 from console.ui.overview_model import counters, passes, sort_key, spark, state_label
 from console.ui.overview_remove import Removals

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from console.connection import ConnectionState
+from console.monitor import CRASHED, Health
 from console.plain import explain
-from console.supervisor import CRASHED, Health
 from console.ui.status import LABELS
 
 S = ConnectionState

@@ -35,7 +35,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,17 +49,12 @@ from playwright.async_api import Page, async_playwright
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from console import jsonvalue  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 from tests.hostile.servers import Peer, RawWebSocketServer, frame, nested_text  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 BASE = {"errors": 400, "contexts": 100, "tool_calls": 100, "deep": 100, "ideas": 200}
 PING_EVERY = 500
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def agent_frames(kind: str, size: int) -> Callable[[int, int], str]:

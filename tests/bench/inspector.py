@@ -50,7 +50,8 @@ from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation
 from console.ui import inspector_steps
 from console.ui.inspector_steps import StepCache, prepared_step
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_console, stop_console
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, start_console, stop_console
+from tests.helpers import free_port
 
 WORDS = [
     "agent",

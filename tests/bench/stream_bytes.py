@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from tests.helpers import free_port  # noqa: E402
 
 TOKEN = "word "  # five characters a token, like a real agent's short chunks
 # One section of a Markdown-heavy reply, repeated to the reply's length and cut into 5-character tokens.
@@ -56,12 +57,6 @@ def reply_tokens(kind: str, chars: int) -> list[str]:
         return [TOKEN] * (chars // len(TOKEN))
     text = (MARKDOWN_SECTION * (chars // len(MARKDOWN_SECTION) + 1))[:chars]
     return [text[i : i + len(TOKEN)] for i in range(0, len(text), len(TOKEN))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- the console side (a subprocess) -------------------------------------------------------------
@@ -115,7 +110,7 @@ def serve(port: int, upstream_port: int, chars: int, rate: float) -> None:
         hub.add(Target("agent", f"ws://127.0.0.1:{upstream_port}/ws"), name="agent")
 
     app.on_startup(startup)
-    ui.run(port=port, show=False, reload=False, title="bench")
+    ui.run(host="127.0.0.1", port=port, show=False, reload=False, title="bench")
 
 
 async def agent_server(port: int, chars: int, rate: float) -> None:

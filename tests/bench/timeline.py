@@ -43,7 +43,8 @@ from websockets.exceptions import ConnectionClosed
 
 from console import jsonvalue
 from console.jsonvalue import JsonObject, JsonValue
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RESPONSE_EVENTS = 250  # a new response every 250 events
@@ -276,7 +277,7 @@ def serve_timeline_only(port: int, upstream: str, max_rows: int) -> None:
         with ui.element("div").classes("w-[30rem] h-full"):
             TimelinePanel(client, max_rows=max_rows)
 
-    ui.run(port=port, show=False, reload=False, title="timeline bench")
+    ui.run(host="127.0.0.1", port=port, show=False, reload=False, title="timeline bench")
 
 
 def start(args: list[str], port: int) -> subprocess.Popen[bytes]:

@@ -33,7 +33,8 @@ from console import jsonvalue
 from console.jsonvalue import JsonObject
 from tests.bench.streams import wait_http
 from tests.bench.timeline import INSTRUMENT, RESPONSE_EVENTS, Emitter, start, stop_process
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers import free_port
 
 RATE = 50.0  # events per second of the recorded session
 

@@ -14,8 +14,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from console.sim.chat import ScriptedResponder
-from tests.e2e.conftest import ROOT, Console, free_port, start_console, stop_console
+from console.sim.chat_responders import ScriptedResponder
+from tests.e2e.conftest import ROOT, Console, start_console, stop_console
+from tests.helpers import free_port
 
 # A slow, finely chunked stream: the message takes about a second, so there is time to look at it.
 RUNNER = """

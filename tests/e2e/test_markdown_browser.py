@@ -15,7 +15,8 @@ from playwright.sync_api import Dialog, Page
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
-from tests.e2e.conftest import Console, free_port, start_console, stop_console
+from tests.e2e.conftest import Console, start_console, stop_console
+from tests.helpers import free_port
 
 REPLIES = "[data-testid=message][data-role=assistant]"
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import ROOT, Console, free_port, start_console, stop_console
+from tests.e2e.conftest import ROOT, Console, start_console, stop_console
+from tests.helpers import free_port
 
 HOSTILE_SERVER = """
 import asyncio, sys

@@ -190,8 +190,12 @@ def test_the_filter_bar_narrows_rows_by_type_and_by_text(page: Page, console: Co
     ]
 
     # Free text reaches into the streamed text of token rows, not only into what a row shows.
-    reply_text = page.locator(REPLY).last.locator("[data-testid=message-text]").last.text_content() or ""
-    word = max(re.findall(r"[A-Za-z]{8,}", reply_text[len(reply_text) // 2 :]), key=len)
+    runs = page.locator(REPLY).last.locator("[data-testid=message-text]").all_text_contents()
+    reply_text = " ".join(runs)
+    words = re.findall(r"[A-Za-z]{8,}", reply_text[len(reply_text) // 2 :]) or re.findall(
+        r"[A-Za-z]{8,}", reply_text
+    )
+    word = max(words, key=len)
     page.fill("[data-testid=timeline-search]", word.upper())
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=timeline-row]')].every(r => r.dataset.kind === 'TOKEN')"

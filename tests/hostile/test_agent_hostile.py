@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from console.engines.agent import AgentEngine, EngineConfig
 from console.record import RecordError, record
 from console.transport import wslink
 from console.transport.websocket import AgentClient
+from tests import helpers
+from tests.helpers import quick_backoff, starting
 from tests.hostile.servers import Peer, RawWebSocketServer, frame, nested_text, resident_bytes
 
 TEXTS = ["Hello", ", ", "wor", "ld", " — ", "שלום", "!"]
@@ -23,17 +26,8 @@ DEPTHS = (254, 255, 1024, 5000)
 MB = 1024 * 1024
 
 
-def quick_backoff() -> Iterator[float]:
-    while True:
-        yield 0.05
-
-
-async def eventually(condition: Callable[[], object], seconds: float = 15.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+# Hostile servers make the client work hard: give it longer than usual.
+eventually = partial(helpers.eventually, seconds=15.0)
 
 
 async def user_message(peer: Peer) -> None:
@@ -98,25 +92,8 @@ def quick_close(monkeypatch: pytest.MonkeyPatch) -> None:
 async def servers() -> AsyncIterator[
     Callable[[Callable[[Peer], Awaitable[None]]], Awaitable[RawWebSocketServer]]
 ]:
-    started: list[RawWebSocketServer] = []
-
-    async def start(script: Callable[[Peer], Awaitable[None]]) -> RawWebSocketServer:
-        server = RawWebSocketServer(script)
-        await server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        await server.stop()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[AgentClient]]:
-    made: list[AgentClient] = []
-    yield made
-    for client in made:
-        await client.close()
+    async with starting(RawWebSocketServer) as start:
+        yield start
 
 
 def agent(url: str, made: list[AgentClient]) -> AgentClient:

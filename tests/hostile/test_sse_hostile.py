@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 
 import pytest
 
 from console.engines.sse import SSEEngine
 from console.protocols.sse import ServerSentEvent
 from console.transport.sse import SSEClient
+from tests import helpers
+from tests.helpers import starting
 from tests.hostile.servers import SSE_HEADERS, HttpScript, RawHTTPServer, resident_bytes, sse_event
 
 MB = 1024 * 1024
 
 
-async def eventually(condition: Callable[[], object], seconds: float = 15.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+# Hostile servers make the client work hard: give it longer than usual.
+eventually = partial(helpers.eventually, seconds=15.0)
 
 
 Start = Callable[[HttpScript], Awaitable[RawHTTPServer]]
@@ -29,25 +28,8 @@ Start = Callable[[HttpScript], Awaitable[RawHTTPServer]]
 
 @pytest.fixture
 async def servers() -> AsyncIterator[Start]:
-    started: list[RawHTTPServer] = []
-
-    async def start(script: HttpScript) -> RawHTTPServer:
-        server = RawHTTPServer(script)
-        await server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        await server.stop()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[SSEClient]]:
-    made: list[SSEClient] = []
-    yield made
-    for client in made:
-        await client.close()
+    async with starting(RawHTTPServer) as start:
+        yield start
 
 
 def start_client(url: str, made: list[SSEClient], max_line: int = 8 * MB) -> SSEClient:

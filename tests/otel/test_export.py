@@ -16,7 +16,8 @@ from console.session import Conversation, ToolBlock
 from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.trace_io import open_trace
-from tests.otel.helpers import converse, open_session
+from tests.helpers import converse
+from tests.otel.helpers import open_session
 
 PROMPTS = ["summarize the q3 report", "analyze and compare the regions", "lookup churn definition"]
 
@@ -61,7 +62,7 @@ async def test_a_chaos_session_is_a_reply_span_per_reply_with_tool_spans_and_inc
     otel.start()
     entry = open_session(hub, chaos_sim, "chaos")
     try:
-        await converse(entry, PROMPTS)
+        await converse(entry.client, PROMPTS)
     finally:
         await hub.close()
         await otel.close()

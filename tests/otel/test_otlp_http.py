@@ -18,7 +18,8 @@ from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.transport.chat import ChatClient
-from tests.otel.helpers import converse, free_port, open_session
+from tests.helpers import converse, free_port
+from tests.otel.helpers import open_session
 from tests.otel.receiver import collector
 
 
@@ -44,7 +45,7 @@ async def test_a_collector_receives_the_sessions_replies_as_protobuf_genai_spans
             otel = OtelExport(hub, OTLPSpanExporter(endpoint=endpoint), destination=endpoint, interval=0.05)
             otel.start()
             entry = open_session(hub, sim, "to-collector")
-            await converse(entry, ["summarize the q3 report"])
+            await converse(entry.client, ["summarize the q3 report"])
             await hub.close()
             await otel.close()  # flushes the batch
             stats = otel.stats()
@@ -92,7 +93,7 @@ async def test_a_collector_that_refuses_shows_as_failing_and_the_switch_stops_th
             )
             otel.start()
             entry = open_session(hub, sim, "refused")
-            await converse(entry, ["hello"])
+            await converse(entry.client, ["hello"])
             for _ in range(200):
                 if otel.stats().failing:
                     break
@@ -104,7 +105,7 @@ async def test_a_collector_that_refuses_shows_as_failing_and_the_switch_stops_th
             assert "refused or did not answer" in describe(otel.stats())
             otel.set_enabled(False)
             written = otel.stats().spans
-            await converse(entry, ["hello again"])
+            await converse(entry.client, ["hello again"])
             await otel.tick()
             assert otel.stats().state == "off" and otel.stats().spans == written
             assert "agent_console_otlp_enabled 0" in metrics(otel.stats())

@@ -24,7 +24,7 @@ from console.otel import receive
 from console.otel.otlp_json import encode
 from console.session import ToolBlock
 from console.sessions import SessionHub
-from tests.otel.helpers import free_port
+from tests.helpers import free_port
 
 
 @pytest.fixture

@@ -3,9 +3,8 @@ by a real instrumented Pydantic AI agent), the export's state and switch on the 
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,25 +26,16 @@ from console.sim.agent import AgentSimulator, SimConfig
 from console.trace_io import ReplayClient, open_trace
 from console.ui import page
 from console.ui.timeline import TimelinePanel
-from tests.otel.helpers import converse, open_session
+from tests.helpers import converse, eventually, running
+from tests.otel.helpers import open_session
 
 pytestmark = pytest.mark.nicegui_main_file("")
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[AgentSimulator]:
-    simulator = AgentSimulator(SimConfig(seed=3, time_scale=0.05, ping_interval=0.5))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
-
-
-async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    async with running(AgentSimulator(SimConfig(seed=3, time_scale=0.05, ping_interval=0.5))) as simulator:
+        yield simulator
 
 
 def tool_calls(client: SessionClient) -> list[tuple[str, str, object, object]]:
@@ -70,7 +60,7 @@ async def test_the_timeline_downloads_the_session_as_otlp_json_that_opens_as_the
         TimelinePanel(entry.client, on_open_trace=opened.append)
 
     try:
-        await converse(entry, ["summarize the q3 report"])
+        await converse(entry.client, ["summarize the q3 report"])
         await user.open("/otlp-timeline")
         user.find(marker="timeline-otlp").click()
         response = await user.download.next()

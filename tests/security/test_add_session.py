@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 from nicegui import ui
 from nicegui.testing import User
 
 from console.clients import Target
-from console.security.policy import Limits, SecurityPolicy, current, set_current
+from console.security.policy import Limits, SecurityPolicy, set_current
 from console.supervisor import Supervisor
 from console.ui import page
+from tests.helpers import OPENED
 
-SUPERVISORS: list[Supervisor] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_sessions() -> AsyncIterator[None]:
-    yield
-    while SUPERVISORS:
-        await SUPERVISORS.pop().close()
-
-
-@pytest.fixture
-def policy() -> Iterator[None]:
-    before = current()
-    yield
-    set_current(before)
+pytestmark = pytest.mark.usefixtures("close_sessions")
 
 
 async def open_dialog(user: User, *sessions: str) -> Supervisor:
     sup = Supervisor(close_timeout=0.5)
-    SUPERVISORS.append(sup)
+    OPENED.append(sup)
     for name in sessions:
         sup.add(Target("agent", "ws://127.0.0.1:9/ws"), name=name)
     page.register(sup.hub)

@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 from nicegui import ui
 from nicegui.testing import User
 
 from console.clients import Target
 from console.engines.agent import AgentEngine
-from console.security.policy import Limits, SecurityPolicy, current, set_current
+from console.security.policy import Limits, SecurityPolicy, set_current
 from console.session import Conversation
 from console.supervisor import Supervisor
 from console.trace_io import export_jsonl, open_trace
 from console.ui import page
+from tests.helpers import OPENED
 
-SUPERVISORS: list[Supervisor] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_sessions() -> AsyncIterator[None]:
-    yield
-    while SUPERVISORS:
-        await SUPERVISORS.pop().close()
-
-
-@pytest.fixture
-def policy() -> Iterator[None]:
-    before = current()
-    yield
-    set_current(before)
+pytestmark = pytest.mark.usefixtures("close_sessions")
 
 
 def a_trace() -> str:
@@ -42,8 +27,8 @@ def a_trace() -> str:
 
 async def test_another_visitors_trace_is_neither_listed_nor_opened(user: User) -> None:
     sup = Supervisor(close_timeout=0.5)
-    SUPERVISORS.append(sup)
-    sup.add(Target("agent", "ws://127.0.0.1:9/ws"), name="shared")
+    OPENED.append(sup)
+    sup.add(Target("agent", "ws://127.0.0.1:9/ws"), name="for-everyone")
     theirs = open_trace(a_trace(), "theirs.jsonl")
     sup.hub.add(Target("agent", theirs.url), name="trace theirs", client=theirs, owner="another-browser")
     mine = open_trace(a_trace(), "mine.jsonl")
@@ -51,7 +36,7 @@ async def test_another_visitors_trace_is_neither_listed_nor_opened(user: User) -
     page.register(sup.hub)
     await user.open("/")
     await user.should_see("trace mine")
-    await user.should_see("shared")
+    await user.should_see("for-everyone")
     await user.should_not_see("trace theirs")
     await user.open("/session/trace-theirs")
     await user.should_see("There is no session 'trace-theirs' here.")
@@ -59,7 +44,7 @@ async def test_another_visitors_trace_is_neither_listed_nor_opened(user: User) -
 
 async def test_an_opened_trace_is_its_visitors_own(user: User) -> None:
     sup = Supervisor(close_timeout=0.5)
-    SUPERVISORS.append(sup)
+    OPENED.append(sup)
     sup.add(Target("agent", "ws://127.0.0.1:9/ws"), name="live")
     page.register(sup.hub)
     await user.open("/session/live")
@@ -76,7 +61,7 @@ async def test_an_opened_trace_is_its_visitors_own(user: User) -> None:
 async def test_one_visitor_cannot_fill_the_console_with_traces(user: User, policy: None) -> None:
     set_current(SecurityPolicy(limits=Limits(max_traces_per_visitor=1)))
     sup = Supervisor(close_timeout=0.5)
-    SUPERVISORS.append(sup)
+    OPENED.append(sup)
     sup.add(Target("agent", "ws://127.0.0.1:9/ws"), name="live")
     page.register(sup.hub)
     await user.open("/session/live")

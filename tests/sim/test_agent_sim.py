@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -21,9 +19,8 @@ from websockets.exceptions import ConnectionClosed
 
 from console import jsonvalue
 from console.jsonvalue import JsonObject, JsonValue
-from console.sim import agent_scripts as scripts
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
-from console.sim.agent_scripts import CHAOS_BEHAVIOURS, EXAMPLE_PROMPTS, KINDS, Kind
+from console.sim.agent_kinds import EXAMPLE_PROMPTS, KINDS, Kind
 
 FAST = 0.02  # time_scale for tests: a 2,000-word response streams in ~1.5 s
 
@@ -142,95 +139,6 @@ def entries(sim: AgentSimulator, session: str, kind: str) -> list[JsonObject]:
 
 def chaos_done(sim: AgentSimulator, session: str | None = None) -> set[str]:
     return {str(e["behaviour"]) for e in sim.log(session) if isinstance(e, dict) and e["kind"] == "chaos"}
-
-
-# -- scripts (pure) ------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_example_prompts_classify_to_their_kind(kind: Kind) -> None:
-    assert scripts.classify(EXAMPLE_PROMPTS[kind]) == kind
-
-
-def test_classify_matches_whole_words_and_falls_back_to_a_seeded_choice() -> None:
-    assert scripts.classify("this is it") is None  # "hi" inside "this" is no greeting
-    assert scripts.classify("Hi!") == "greeting"
-    picks = {scripts.choose_kind("tell me something", random.Random(i)) for i in range(60)}
-    assert picks == set(KINDS) - {"markdown"}  # the Markdown sample is only given when asked for
-    assert scripts.choose_kind("xyz", random.Random(7)) == scripts.choose_kind("xyz", random.Random(7))
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_scripts_have_the_recorded_shapes(kind: Kind) -> None:
-    for seed in range(5):
-        script = scripts.build_script(EXAMPLE_PROMPTS[kind], random.Random(seed))
-        assert script.kind == kind
-        assert script.stream_id.startswith("s_") and len(script.stream_id) == 10
-        tokens = [s for s in script.steps if isinstance(s, scripts.Token)]
-        assert all(1 <= len(t.text.split()) <= 3 for t in tokens)
-        assert all(0.03 <= t.delay <= 0.08 for t in tokens[1:])
-        for tool in script.tools():
-            assert tool.call_id.startswith("tc_") and len(tool.call_id) == 11
-            assert 1.0 <= tool.latency <= 2.0
-        assert script.text == "".join(
-            str(b["text"]) for b in script.blocks() if isinstance(b, dict) and b["kind"] == "text"
-        )
-        n_tools = len(script.tools())
-        expected = {"greeting": (0, 0), "single_tool": (1, 1), "multi_tool": (2, 9), "tool_first": (1, 1)}
-        lo, hi = expected.get(kind, (1, 9))
-        assert lo <= n_tools <= hi
-        if kind == "tool_first":
-            assert isinstance(script.steps[0], scripts.ToolCalls)
-        if kind == "long":
-            assert script.word_count >= 2000
-        if kind == "large_context":
-            assert len(dumps(script.snapshots()[0].data)) > 500_000
-
-
-def test_most_responses_open_with_a_snapshot_and_update_it_mid_response() -> None:
-    opening = updated = 0
-    for seed in range(60):
-        kind = KINDS[seed % len(KINDS)]
-        script = scripts.build_script(EXAMPLE_PROMPTS[kind], random.Random(seed))
-        first = script.steps[1] if kind == "tool_first" else script.steps[0]
-        opening += isinstance(first, scripts.Snapshot)
-        ids = [s.context_id for s in script.snapshots()]
-        updated += len(ids) > len(set(ids))
-    assert opening >= 45 and updated >= 40
-
-
-def test_scripts_are_deterministic_per_seed() -> None:
-    a = scripts.build_script("hello there", random.Random("s"))
-    b = scripts.build_script("hello there", random.Random("s"))
-    c = scripts.build_script("hello there", random.Random("t"))
-    assert a == b
-    assert a.stream_id != c.stream_id
-
-
-def test_mid_response_snapshot_changes_adds_removes_and_inserts() -> None:
-    script = scripts.build_script("summarize the q3 report", random.Random(0))
-    before, after = (s.data for s in script.snapshots())
-    assert script.snapshots()[0].context_id == script.snapshots()[1].context_id == "ctx_report"
-    assert set(after) - set(before)  # added keys
-    assert set(before) - set(after)  # removed keys
-    assert before["pages"] != after["pages"]  # changed
-    sections_before, sections_after = before["sections"], after["sections"]
-    assert isinstance(sections_before, list) and isinstance(sections_after, list)
-    assert len(sections_after) == len(sections_before) + 1  # an item inserted mid-list
-    assert sections_after[-1] == sections_before[-1]
-
-
-def test_chaos_injection_at_generation_time() -> None:
-    rates = ChaosRates.only(rapid_tools=1.0, oversized=1.0, error=1.0, malformed=1.0)
-    script = scripts.build_script("summarize the q3 report", random.Random(0), rates)
-    assert set(script.chaos) == {"rapid_tools", "oversized", "error", "malformed"}
-    calls = [s for s in script.steps if isinstance(s, scripts.ToolCalls)]
-    assert len(calls[0].calls) == 2
-    assert any(len(dumps(s.data)) > 500_000 for s in script.snapshots())
-    normal = scripts.build_script("summarize the q3 report", random.Random(0))
-    assert script.text == normal.text  # chaos changes delivery and extras, not what the agent says
-    with pytest.raises(ValueError):
-        ChaosRates.only(nonsense=1.0)
 
 
 # -- normal mode over the wire ----------------------------------------------------------------------------
@@ -468,166 +376,6 @@ async def test_silent_reconnection_is_a_missing_resume() -> None:
             await asyncio.sleep(2.3)
         missing = entries(sim, "quiet", "resume_missing")
         assert len(missing) == 1 and missing[0]["verdict"] == "violation"
-
-
-# -- chaos ---------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class RobustRun:
-    applied: list[JsonObject] = field(default_factory=list)
-    connections: int = 0
-    duplicates: int = 0
-    malformed: int = 0
-    out_of_order: int = 0
-    raw_pings: list[str] = field(default_factory=list)
-
-
-async def robust_run(sim: AgentSimulator, session: str, prompt: str, *, limit: float = 60) -> RobustRun:
-    """A spec-abiding client: reorder buffer, dedup, PONG at once, ACK on apply, RESUME on reconnect."""
-    run = RobustRun()
-    pending: dict[int, JsonObject] = {}
-    next_seq = 1
-    done = False
-    async with asyncio.timeout(limit):
-        while not done:
-            async with connect(ws_url(sim, session), max_size=None) as ws:
-                run.connections += 1
-                if run.connections > 1:
-                    await ws.send(dumps({"type": "RESUME", "last_seq": next_seq - 1}))
-                else:
-                    await ws.send(dumps({"type": "USER_MESSAGE", "content": prompt}))
-                try:
-                    async for raw in ws:
-                        try:
-                            frame = obj(raw)
-                        except (jsonvalue.JsonDecodeError, AssertionError):
-                            run.malformed += 1
-                            continue
-                        seq = frame.get("seq")
-                        if not isinstance(seq, int) or frame.get("type") not in scripts_frame_types:
-                            run.malformed += 1
-                            continue
-                        if frame["type"] == "PING":  # heartbeats never wait behind the buffer
-                            run.raw_pings.append(str(frame["challenge"]))
-                            await answer(ws, frame)
-                        if seq < next_seq or seq in pending:
-                            run.duplicates += 1
-                            continue
-                        if seq > next_seq:
-                            run.out_of_order += 1
-                        pending[seq] = frame
-                        while next_seq in pending:
-                            ready = pending.pop(next_seq)
-                            next_seq += 1
-                            run.applied.append(ready)
-                            if ready["type"] == "TOOL_CALL":
-                                await answer(ws, ready)
-                            if ready["type"] == "STREAM_END":
-                                done = True
-                        if done:
-                            break
-                except ConnectionClosed:
-                    continue
-    return run
-
-
-scripts_frame_types = frozenset(
-    {"TOKEN", "TOOL_CALL", "TOOL_RESULT", "CONTEXT_SNAPSHOT", "PING", "STREAM_END", "ERROR"}
-)
-
-_CHAOS_PROMPTS: dict[str, str] = {
-    "rapid_tools": EXAMPLE_PROMPTS["single_tool"],
-    "oversized": EXAMPLE_PROMPTS["greeting"],
-    "empty_ping": EXAMPLE_PROMPTS["multi_tool"],
-}
-
-
-@pytest.mark.parametrize("behaviour", CHAOS_BEHAVIOURS)
-async def test_chaos_forced_behaviour_is_performed_and_survivable(behaviour: str) -> None:
-    prompt = _CHAOS_PROMPTS.get(behaviour, EXAMPLE_PROMPTS["multi_tool"])
-    rates = ChaosRates.only(**{behaviour: 1.0})
-    interval = 0.05 if behaviour == "empty_ping" else 60.0
-    async with running(SimConfig(mode="chaos", time_scale=FAST, ping_interval=interval, chaos=rates)) as sim:
-        run = await robust_run(sim, "c", prompt)
-        assert chaos_done(sim, "c") == {behaviour}
-        message, contexts = assemble([f for f in run.applied if f["type"] != "PING"])
-        truth = sim.truth("c")
-        messages = truth["messages"]
-        assert isinstance(messages, list) and messages[-1] == message
-        assert truth["contexts"] == contexts
-        assert sim.violations("c") == []
-        if behaviour == "drop":
-            assert run.connections == 2
-            assert [e["verdict"] for e in entries(sim, "c", "resume")] == ["ok"]
-        if behaviour == "duplicate":
-            assert run.duplicates > 0
-        if behaviour == "reorder":
-            assert run.out_of_order > 0
-        if behaviour in ("malformed",):
-            assert run.malformed == 1
-        if behaviour == "error":
-            errors = [f for f in run.applied if f["type"] == "ERROR"]
-            assert len(errors) == 1 and isinstance(errors[0]["code"], str)
-        if behaviour == "empty_ping":
-            assert run.raw_pings and set(run.raw_pings) == {""}
-        if behaviour == "rapid_tools":
-            types = [f["type"] for f in run.applied]
-            first = types.index("TOOL_CALL")
-            assert types[first + 1] == "TOOL_CALL"
-        if behaviour == "oversized":
-            assert any(len(dumps(f)) > 500_000 for f in run.applied if f["type"] == "CONTEXT_SNAPSHOT")
-
-
-async def test_spike_pauses_delivery_then_bursts() -> None:
-    rates = ChaosRates.only(spike=1.0)
-    async with running(SimConfig(mode="chaos", time_scale=0.1, ping_interval=60, chaos=rates)) as sim:
-        async with connect(ws_url(sim, "spike")) as ws:
-            await ws.send(dumps({"type": "USER_MESSAGE", "content": "hello"}))
-            loop = asyncio.get_running_loop()
-            stamps: list[float] = []
-            async with asyncio.timeout(20):
-                async for raw in ws:
-                    stamps.append(loop.time())
-                    if obj(raw)["type"] == "STREAM_END":
-                        break
-        spike = entries(sim, "spike", "chaos")[0]
-        seconds = float(str(spike["seconds"]))
-        assert 2.0 <= seconds <= 8.0
-        gaps = [b - a for a, b in itertools.pairwise(stamps)]
-        assert max(gaps) >= seconds * 0.1 * 0.8  # the pause (scaled)
-        assert sorted(gaps)[len(gaps) // 2] < 0.01  # ...and the rest came in a burst
-
-
-async def test_default_chaos_is_survivable_over_several_prompts() -> None:
-    async with running(SimConfig(mode="chaos", seed=3, time_scale=FAST, ping_interval=0.2)) as sim:
-        kinds: tuple[Kind, ...] = ("single_tool", "multi_tool", "tool_first", "greeting")
-        for i, kind in enumerate(kinds):
-            run = await robust_run(sim, f"all{i}", EXAMPLE_PROMPTS[kind])
-            message, _ = assemble(run.applied)
-            messages = sim.truth(f"all{i}")["messages"]
-            assert isinstance(messages, list) and messages[-1] == message
-        assert sim.violations() == []
-
-
-async def test_same_seed_same_responses_and_chaos_decisions() -> None:
-    async def once(seed: int) -> tuple[dict[str, dict[str, JsonValue]], list[tuple[str, str]]]:
-        rates = ChaosRates(reorder=0.2, duplicate=0.2, drop=0.05, spike=0.0)
-        async with running(
-            SimConfig(mode="chaos", seed=seed, time_scale=FAST, ping_interval=60, chaos=rates)
-        ) as sim:
-            await robust_run(sim, "d", "analyze and compare the regions")
-            await robust_run(sim, "d2", "tell me something")
-            chaos = sorted(
-                (str(e["behaviour"]), str(e.get("seq")))
-                for e in sim.log("d")
-                if isinstance(e, dict) and e["kind"] == "chaos"
-            )
-            return {"d": sim.truth("d"), "d2": sim.truth("d2")}, chaos
-
-    first, second, other = await once(11), await once(11), await once(12)
-    assert first == second
-    assert first[0] != other[0]
 
 
 # -- HTTP ----------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.store.processes import free_port
+from tests.helpers import free_port
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from console.store.restore import replay
 from console.store.service import Store
 from console.store.sqlite import SQLiteBackend
 from console.supervisor import Supervisor
-from tests.store.processes import free_port
+from tests.helpers import free_port
 
 TARGET = Target("chat", f"ws://127.0.0.1:{free_port()}/ws")  # nobody listens: the session stays offline
 

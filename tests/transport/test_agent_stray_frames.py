@@ -9,8 +9,7 @@ such a frame hold up the next prompt.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from console import jsonvalue
 from console.engines.agent import AgentEngine, EngineConfig
 from console.transport.websocket import AgentClient
+from tests.helpers import eventually
 
 Script = Sequence[Sequence[str]]  # per prompt, the frames to send
 
@@ -61,14 +61,6 @@ async def session(script: Script) -> AsyncIterator[tuple[ScriptedServer, AgentCl
             await client.close()
 
 
-async def until(check: Callable[[], bool], within: float = 5.0) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(within):
-            while not check():
-                await asyncio.sleep(0.02)
-    assert check()
-
-
 def replies(client: AgentClient) -> list[tuple[str, str]]:
     return [(m.text, m.status) for m in client.conversation.messages if m.role == "assistant"]
 
@@ -89,7 +81,7 @@ async def test_a_stray_seq_one_mid_reply_is_refused_and_no_text_is_applied_twice
     ]
     async with session([frames]) as (server, client):
         client.send_user_message("go")
-        await until(lambda: replies(client) == [("The quick fox.", "done")])
+        await eventually(lambda: replies(client) == [("The quick fox.", "done")], 5.0)
         assert len(errors(client)) == 1 and "seq 1" in errors(client)[0]
         await asyncio.sleep(1.0)  # two gap timeouts: nothing to reconnect for
         assert server.connections == 1
@@ -99,7 +91,7 @@ async def test_an_absurd_seq_is_a_protocol_error_not_a_reconnect_loop() -> None:
     frames = [tok(1, "one "), tok(2**62, "far away"), tok(2, "two"), end(3)]
     async with session([frames]) as (server, client):
         client.send_user_message("go")
-        await until(lambda: replies(client) == [("one two", "done")])
+        await eventually(lambda: replies(client) == [("one two", "done")], 5.0)
         await asyncio.sleep(1.5)  # three gap timeouts
         assert server.connections == 1
         assert len(errors(client)) == 1 and str(2**62) in errors(client)[0]
@@ -111,7 +103,7 @@ async def test_a_token_for_an_unknown_stream_is_shown_as_an_error_and_blocks_not
     async with session([first, second]) as (server, client):
         client.send_user_message("one")
         client.send_user_message("two")  # queued behind the first reply
-        await until(lambda: replies(client) == [("real reply", "done"), ("next", "done")], within=3.0)
+        await eventually(lambda: replies(client) == [("real reply", "done"), ("next", "done")], 3.0)
         assert server.prompts == ["one", "two"]
         assert any("s_unknown" in e for e in errors(client))
         assert all(m.status != "interrupted" for m in client.conversation.messages)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
@@ -19,22 +18,16 @@ from console.session import ComponentBlock, Conversation
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.sim.structured import parse
 from console.transport.chat import ChatClient
+from tests.helpers import eventually, quick_backoff, running
 
 FAST = ChatSimConfig(token_delay=0, think_delay=0)
 TIMEOUT = 10.0
 
 
-def quick_backoff() -> Iterator[float]:
-    while True:
-        yield 0.05
-
-
 @pytest.fixture
 async def sim() -> AsyncIterator[ChatSimulator]:
-    simulator = ChatSimulator(FAST)
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with running(ChatSimulator(FAST)) as simulator:
+        yield simulator
 
 
 @pytest.fixture
@@ -43,14 +36,6 @@ async def clients() -> AsyncIterator[list[ChatClient]]:
     yield started
     for client in started:
         await client.close()
-
-
-async def eventually(condition: Callable[[], bool], seconds: float = TIMEOUT) -> None:
-    for _ in range(int(seconds / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 async def connect(url: str, clients: list[ChatClient]) -> ChatClient:

@@ -7,26 +7,11 @@ comes first, count neither as an error, and send the next queued prompt at once.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
-
 import pytest
 
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.transport.chat import ChatClient
-
-
-def quick_backoff() -> Iterator[float]:
-    while True:
-        yield 0.05
-
-
-async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+from tests.helpers import eventually, quick_backoff
 
 
 @pytest.mark.parametrize("done_tag", [False, True], ids=["spec-no-done-tag", "with-done-tag"])

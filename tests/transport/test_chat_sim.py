@@ -21,8 +21,10 @@ from console.events import ProtocolError
 from console.jsonvalue import JsonObject
 from console.protocols.chat import ChatDecoder, done_frame, user_message
 from console.session import ComponentBlock, Conversation
-from console.sim.chat import ChatSimConfig, ChatSimulator, ResponseWriter
+from console.sim.chat import ChatSimConfig, ChatSimulator
+from console.sim.chat_writer import ResponseWriter
 from console.sim.structured import Piece
+from tests.helpers import running
 
 FAST = ChatSimConfig(token_delay=0, think_delay=0)
 TIMEOUT = 10
@@ -30,10 +32,8 @@ TIMEOUT = 10
 
 @pytest.fixture
 async def sim() -> AsyncIterator[ChatSimulator]:
-    simulator = ChatSimulator(FAST)
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with running(ChatSimulator(FAST)) as simulator:
+        yield simulator
 
 
 async def ask(ws: ClientConnection, chat_id: str, message: str) -> list[JsonObject]:
@@ -433,7 +433,7 @@ async def test_stop_does_not_wait_for_a_stalled_model(fake: FakeOpenAI) -> None:
 
 
 def test_the_scripted_conversation_stays_coherent_about_what_is_saved() -> None:
-    from console.sim.chat import ScriptedResponder
+    from console.sim.chat_responders import ScriptedResponder
     from console.sim.llm import ChatTurn
     from console.sim.structured import render
 

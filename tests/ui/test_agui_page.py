@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,32 +15,15 @@ from console.sessions import SessionHub
 from console.sim.agui import AguiSimulator, SimConfig
 from console.ui import page
 from console.ui.elements import StreamText
+from tests.helpers import OPENED, eventually, running
 
-HUBS: list[SessionHub] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_sessions() -> AsyncIterator[None]:
-    yield
-    while HUBS:
-        await HUBS.pop().close()
+pytestmark = pytest.mark.usefixtures("close_sessions")
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[AguiSimulator]:
-    simulator = AguiSimulator(SimConfig(delay=0.04))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
-
-
-async def eventually(condition: object, seconds: float = 10.0) -> None:
-    assert callable(condition)
-    for _ in range(int(seconds / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
+    async with running(AguiSimulator(SimConfig(delay=0.04))) as simulator:
+        yield simulator
 
 
 def elements_with(user: User, testid: str) -> list[ui.element]:
@@ -53,7 +35,7 @@ async def test_tool_arguments_stream_then_parse_and_approve_resumes_the_run(
     user: User, sim: AguiSimulator
 ) -> None:
     hub = SessionHub()
-    HUBS.append(hub)
+    OPENED.append(hub)
     client = AguiClient(sim.url)
     hub.add(Target("agui", sim.url), name="agui", client=client)
     page.register(hub)

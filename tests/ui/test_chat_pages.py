@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 from nicegui import ui
 from nicegui.testing import User
 
 from console.session import Conversation
 from console.ui.chat import MESSAGES_PER_PAGE, ChatView
+from tests.helpers import eventually
 
 
 def drawn(user: User) -> list[str]:
@@ -19,14 +17,6 @@ def drawn(user: User) -> list[str]:
         for e in user.current_layout.descendants()
         if e.props.get("data-testid") == "message"
     ]
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(250):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the chat did not get there within 5 s")
 
 
 async def test_a_long_conversation_shows_its_last_page_and_earlier_pages_on_demand(user: User) -> None:
@@ -44,14 +34,14 @@ async def test_a_long_conversation_shows_its_last_page_and_earlier_pages_on_dema
     # The newest message first, in the page's first message to the browser; the rest of the page
     # above it a few per tick.
     assert drawn(user) == ids[-1:]
-    await until(lambda: drawn(user) == ids[-20:])
+    await eventually(lambda: drawn(user) == ids[-20:], 5.0)
     await user.should_see("Show earlier messages (80 more)")
 
     user.find("Show earlier messages (80 more)").click()
-    await until(lambda: drawn(user) == ids[-40:])  # the earlier page goes above, in order
+    await eventually(lambda: drawn(user) == ids[-40:], 5.0)  # the earlier page goes above, in order
     for shown, more in ((60, 60), (80, 40), (100, 20)):
         user.find(f"Show earlier messages ({more} more)").click()
-        await until(lambda: len(drawn(user)) >= shown)  # noqa: B023 (awaited within the iteration)
+        await eventually(lambda: len(drawn(user)) >= shown, 5.0)  # noqa: B023 (awaited within the iteration)
     assert drawn(user) == ids
     await user.should_not_see("Show earlier messages")
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from nicegui import ui
@@ -16,36 +15,20 @@ from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.transport.chat import ChatClient
 from console.ui import page
 from console.ui.elements import ChatHub, FieldStream
+from tests.helpers import OPENED, eventually, running
 
-HUBS: list[SessionHub] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_sessions() -> AsyncIterator[None]:
-    yield
-    while HUBS:
-        await HUBS.pop().close()
+pytestmark = pytest.mark.usefixtures("close_sessions")
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[ChatSimulator]:
-    simulator = ChatSimulator(ChatSimConfig(token_delay=0.005, think_delay=0))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
-
-
-async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    async with running(ChatSimulator(ChatSimConfig(token_delay=0.005, think_delay=0))) as simulator:
+        yield simulator
 
 
 async def open_console(user: User, sim: ChatSimulator) -> ChatClient:
     hub = SessionHub()
-    HUBS.append(hub)
+    OPENED.append(hub)
     client = ChatClient(sim.url)
     hub.add(Target("chat", sim.url), name="chat", client=client)
     page.register(hub)
@@ -101,8 +84,6 @@ async def test_ideas_stream_into_cards_and_the_saved_list_which_exports_as_markd
 async def test_an_idea_card_grows_by_appends_and_a_page_opened_later_draws_it_whole(
     user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sim = ChatSimulator(ChatSimConfig(token_delay=0.1, think_delay=0, min_chunk=4))  # ideas over ticks
-    await sim.start()
     appended: list[tuple[int, str]] = []  # what crosses to the browser, tick by tick
     apply = ChatHub.apply
 
@@ -111,21 +92,22 @@ async def test_an_idea_card_grows_by_appends_and_a_page_opened_later_draws_it_wh
         apply(hub, batch)
 
     monkeypatch.setattr(ChatHub, "apply", record)
-    client = await open_console(user, sim)
-    await send(user, "suggest dinner ideas")
-    await eventually(lambda: client.idle)
-    ideas = [i.text for i in saved_ideas(client.conversation)]
-    fields = [e for e in user.current_layout.descendants() if isinstance(e, FieldStream)]
-    assert len(fields) == len(ideas) >= 2
-    for field, idea in zip(fields, ideas, strict=True):
-        # Each card's text is exactly what streamed, each character sent once: the first chunk with
-        # the card, the rest by appends.
-        appends = [text for element_id, text in appended if element_id == field.id]
-        assert len(appends) >= 1 and field.props["text"] + "".join(appends) == idea
-    await user.open("/")  # a page opened later draws each card with its text at once
-    later = [e for e in user.current_layout.descendants() if isinstance(e, FieldStream)]
-    assert [field.props["text"] for field in later] == ideas
-    await sim.stop()
+    slow = ChatSimConfig(token_delay=0.1, think_delay=0, min_chunk=4)  # an idea's chunks over several ticks
+    async with running(ChatSimulator(slow)) as sim:
+        client = await open_console(user, sim)
+        await send(user, "suggest dinner ideas")
+        await eventually(lambda: client.idle)
+        ideas = [i.text for i in saved_ideas(client.conversation)]
+        fields = [e for e in user.current_layout.descendants() if isinstance(e, FieldStream)]
+        assert len(fields) == len(ideas) >= 2
+        for field, idea in zip(fields, ideas, strict=True):
+            # Each card's text is exactly what streamed, each character sent once: the first chunk
+            # with the card, the rest by appends.
+            appends = [text for element_id, text in appended if element_id == field.id]
+            assert len(appends) >= 1 and field.props["text"] + "".join(appends) == idea
+        await user.open("/")  # a page opened later draws each card with its text at once
+        later = [e for e in user.current_layout.descendants() if isinstance(e, FieldStream)]
+        assert [field.props["text"] for field in later] == ideas
 
 
 async def test_new_chat_opens_its_own_conversation_and_the_list_switches_between_them(

@@ -15,28 +15,20 @@ from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.transport.websocket import AgentClient
 from console.ui import page
 from console.ui.elements import StreamText
+from tests.helpers import OPENED, eventually, running
 
-HUBS: list[SessionHub] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_sessions() -> AsyncIterator[None]:
-    yield
-    while HUBS:
-        await HUBS.pop().close()
+pytestmark = pytest.mark.usefixtures("close_sessions")
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[AgentSimulator]:
-    simulator = AgentSimulator(SimConfig(seed=5, time_scale=0.2, ping_interval=0.5))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with running(AgentSimulator(SimConfig(seed=5, time_scale=0.2, ping_interval=0.5))) as simulator:
+        yield simulator
 
 
 async def open_console(user: User, sim: AgentSimulator, session: str = "ui") -> AgentClient:
     hub = SessionHub()
-    HUBS.append(hub)
+    OPENED.append(hub)
     client = AgentClient(f"{sim.url}?session={session}", AgentEngine(config=EngineConfig(gap_timeout=1.0)))
     hub.add(Target("agent", client.url), name="agent", client=client)
     page.register(hub)
@@ -46,15 +38,6 @@ async def open_console(user: User, sim: AgentSimulator, session: str = "ui") -> 
             break
         await asyncio.sleep(0.01)
     return client
-
-
-async def eventually(condition: object, seconds: float = 10.0) -> None:
-    assert callable(condition)
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 async def send(user: User, text: str) -> None:
@@ -127,7 +110,7 @@ async def test_the_index_lists_every_session_with_its_state(user: User, sim: Age
     hub = SessionHub()
     for name in ("alpha", "beta"):
         hub.add(Target("agent", f"{sim.url}?session={name}"), name=name)
-    HUBS.append(hub)
+    OPENED.append(hub)
     page.register(hub)
     await user.open("/")
     await user.should_see("alpha")

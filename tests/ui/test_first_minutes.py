@@ -12,30 +12,22 @@ from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
 from console.transport.websocket import AgentClient
 from console.ui import page
+from tests.helpers import OPENED, running
 
-HUBS: list[SessionHub] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_sessions() -> AsyncIterator[None]:
-    yield
-    while HUBS:
-        await HUBS.pop().close()
+pytestmark = pytest.mark.usefixtures("close_sessions")
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[AgentSimulator]:
-    simulator = AgentSimulator(SimConfig(seed=5, time_scale=0.1, ping_interval=0.5))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with running(AgentSimulator(SimConfig(seed=5, time_scale=0.1, ping_interval=0.5))) as simulator:
+        yield simulator
 
 
 async def test_an_empty_session_offers_example_prompts_that_the_agent_answers(
     user: User, sim: AgentSimulator
 ) -> None:
     hub = SessionHub()
-    HUBS.append(hub)
+    OPENED.append(hub)
     client = AgentClient(f"{sim.url}?session=examples")
     hub.add(Target("agent", client.url), name="agent", client=client)
     page.register(hub)
@@ -51,7 +43,7 @@ async def test_an_empty_session_offers_example_prompts_that_the_agent_answers(
 
 async def test_a_missing_session_says_so_and_offers_the_way_back(user: User) -> None:
     hub = SessionHub()
-    HUBS.append(hub)
+    OPENED.append(hub)
     page.register(hub)
     await user.open("/session/gone")
     await user.should_see("There is no session 'gone' here.")
@@ -63,7 +55,7 @@ async def test_spans_sent_over_otlp_are_a_live_read_only_session_not_a_replay(us
     from console.otel.receive import ReceivedTraces
 
     hub = SessionHub()
-    HUBS.append(hub)
+    OPENED.append(hub)
     received = ReceivedTraces("shop-agent", 1_767_225_600_000_000_000)
     hub.add(Target("agent", received.url), name="otlp shop-agent", client=received)
     hub.add(Target("agent", "ws://127.0.0.1:9/ws"), name="other")

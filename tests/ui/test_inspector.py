@@ -6,7 +6,6 @@ import asyncio
 import gc
 import json
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from nicegui import ui
@@ -23,8 +22,9 @@ from console.transport.websocket import AgentClient
 from console.ui.inspector import ContextInspector
 from console.ui.inspector_steps import StepCache
 from console.ui.inspector_tree import ContextTree, PathList
+from tests.helpers import OPENED, eventually
 
-CLIENTS: list[AgentClient] = []
+pytestmark = pytest.mark.usefixtures("close_sessions")
 
 REPORT: JsonObject = {
     "report": "Q3-2025",
@@ -40,17 +40,10 @@ REPORT_2: JsonObject = {
 }
 
 
-@pytest.fixture(autouse=True)
-async def close_clients() -> AsyncIterator[None]:
-    yield
-    while CLIENTS:
-        await CLIENTS.pop().close()
-
-
 async def open_inspector(user: User, client: AgentClient | None = None) -> AgentClient:
     """The panel on a page of its own, over a session fed by hand (or by `client` when given)."""
     client = client or AgentClient("ws://127.0.0.1:9/ws")
-    CLIENTS.append(client)
+    OPENED.append(client)
 
     @ui.page("/inspector")
     def page() -> None:
@@ -138,15 +131,6 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
     return Sent(monkeypatch)
 
 
-async def eventually(condition: object, seconds: float = 10.0) -> None:
-    assert callable(condition)
-    for _ in range(int(seconds / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
-
-
 async def test_the_panel_waits_for_the_first_snapshot_then_shows_its_tree(user: User) -> None:
     client = await open_inspector(user)
     await user.should_see("No context yet")
@@ -231,14 +215,19 @@ async def test_the_selector_lists_every_context_and_switches_between_them(user: 
     select.set_value("ctx_report")
     await user.should_see('report: "Q3-2025"')
     snapshot(client.conversation, {"session_type": "other"}, "ctx_session", seq=3)
-    await eventually(lambda: select.options["ctx_session"] == "ctx_session · 2 snapshots")
+
+    def counted() -> bool:
+        options = select.options  # replaced as snapshots arrive
+        return isinstance(options, dict) and options["ctx_session"] == "ctx_session · 2 snapshots"
+
+    await eventually(counted)
     await user.should_see("ctx_report · 1 snapshot")
     assert "$.report" in shown_rows(user)  # the picked context stays on screen
 
 
 async def test_another_panel_can_point_the_inspector_at_a_snapshot(user: User) -> None:
     client = AgentClient("ws://127.0.0.1:9/ws")
-    CLIENTS.append(client)
+    OPENED.append(client)
     inspectors: list[ContextInspector] = []
 
     @ui.page("/inspector")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from nicegui import ui
@@ -18,39 +17,20 @@ from console.sim.agent import AgentSimulator, SimConfig
 from console.supervisor import RestartPolicy, Supervisor
 from console.ui import overview, overview_remove, page
 from console.ui.overview import Grid, SummaryBar
+from tests.helpers import OPENED, eventually, free_port, running
 
-SUPERVISORS: list[Supervisor] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_sessions() -> AsyncIterator[None]:
-    yield
-    while SUPERVISORS:
-        await SUPERVISORS.pop().close()
+pytestmark = pytest.mark.usefixtures("close_sessions")
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[AgentSimulator]:
-    simulator = AgentSimulator(SimConfig(seed=4, time_scale=0.1, ping_interval=0.5))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with running(AgentSimulator(SimConfig(seed=4, time_scale=0.1, ping_interval=0.5))) as simulator:
+        yield simulator
 
 
 def dead_url() -> str:
     """A loopback port with nobody listening: connecting fails at once, again and again."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"ws://127.0.0.1:{port}/ws"
-
-
-async def eventually(condition: Callable[[], object], seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    return f"ws://127.0.0.1:{free_port()}/ws"
 
 
 def cards(user: User) -> dict[str, Element]:
@@ -83,7 +63,7 @@ def empty_notice(user: User) -> bool:
 async def open_overview(user: User, sim: AgentSimulator) -> Supervisor:
     """Three live sessions and one whose upstream is down, on the overview page."""
     sup = Supervisor(policy=RestartPolicy(initial=0.2), sample_interval=0.2, close_timeout=0.5)
-    SUPERVISORS.append(sup)
+    OPENED.append(sup)
     for name in ("alpha", "beta", "gamma"):
         sup.add(Target("agent", f"{sim.url}?session={name}"), name=name)
     sup.add(Target("agent", dead_url()), name="down")

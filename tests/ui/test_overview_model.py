@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from console.clients import Target
-from console.supervisor import Health
+from console.monitor import Health
 from console.ui.overview_model import counters, state_label
 
 

@@ -8,8 +8,6 @@ clicked, and its button goes away once the retry is sent.
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 from nicegui import ui
@@ -22,28 +20,15 @@ from console.engines.agent import AgentEngine, EngineConfig
 from console.sessions import SessionHub
 from console.transport.websocket import AgentClient
 from console.ui import page
+from tests.helpers import OPENED, eventually, free_port
 from tests.transport.test_agent_stray_frames import ScriptedServer, end, tok
 
-HUBS: list[SessionHub] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_sessions() -> AsyncIterator[None]:
-    yield
-    while HUBS:
-        await HUBS.pop().close()
-
-
-def dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
+pytestmark = pytest.mark.usefixtures("close_sessions")
 
 
 async def open_console(user: User, client: AgentClient) -> None:
     hub = SessionHub()
-    HUBS.append(hub)
+    OPENED.append(hub)
     hub.add(Target("agent", client.url), name="agent", client=client)
     page.register(hub)
     await user.open("/")
@@ -58,20 +43,12 @@ def with_testid(user: User, value: str) -> list[ui.element]:
     return [e for e in user.current_layout.descendants() if e.props.get("data-testid") == value]
 
 
-async def until(check: Callable[[], bool]) -> None:
-    for _ in range(250):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("not seen in time")
-
-
 def by_role(user: User, role: str) -> list[dict[str, object]]:
     return [dict(e.props) for e in user.current_layout.descendants() if e.props.get("data-role") == role]
 
 
 async def test_offline_a_prompt_is_queued_and_nothing_claims_a_reply(user: User) -> None:
-    client = AgentClient(f"ws://127.0.0.1:{dead_port()}/ws", AgentEngine())
+    client = AgentClient(f"ws://127.0.0.1:{free_port()}/ws", AgentEngine())
     await open_console(user, client)
     await user.should_see(content="nothing received yet", marker="banner")
     await user.should_not_see(content="everything received is kept", marker="banner")
@@ -89,14 +66,14 @@ async def test_retry_is_sent_once_and_its_button_goes_away(user: User) -> None:
         port = ws_server.sockets[0].getsockname()[1]
         client = AgentClient(f"ws://127.0.0.1:{port}/ws", AgentEngine(config=EngineConfig(idle_timeout=0.5)))
         await open_console(user, client)
-        await until(lambda: client.connected_once)
+        await eventually(lambda: client.connected_once, 5.0)
         await send(user, "tell me")
-        await until(lambda: client.conversation.messages[-1].status == "interrupted")
-        await until(lambda: with_testid(user, "retry-button") != [])
+        await eventually(lambda: client.conversation.messages[-1].status == "interrupted", 5.0)
+        await eventually(lambda: with_testid(user, "retry-button") != [], 5.0)
         retry = UserInteraction(user, set(with_testid(user, "retry-button")), None)
         retry.click()
         retry.click()  # a double click: the button is still there for the second one
-        await until(lambda: with_testid(user, "retried") != [])
+        await eventually(lambda: with_testid(user, "retried") != [], 5.0)
         assert with_testid(user, "retry-button") == []
         for _ in range(100):
             if len(server.prompts) == 2:
@@ -113,10 +90,10 @@ async def test_each_reply_is_shown_right_under_its_prompt_when_prompts_were_queu
         port = ws_server.sockets[0].getsockname()[1]
         client = AgentClient(f"ws://127.0.0.1:{port}/ws", AgentEngine())
         await open_console(user, client)
-        await until(lambda: client.connected_once)
+        await eventually(lambda: client.connected_once, 5.0)
         await send(user, "first")
         await send(user, "second")  # queued: the first reply has not begun yet
-        await until(lambda: client.idle and len(client.conversation.messages) == 4)
+        await eventually(lambda: client.idle and len(client.conversation.messages) == 4, 5.0)
         await asyncio.sleep(0.2)
         (chat,) = with_testid(user, "chat")
         shown = [

@@ -25,6 +25,7 @@ from console.transport.websocket import AgentClient
 from console.ui import page
 from console.ui.timeline import TimelinePanel, TimelineView
 from console.ui.timeline_model import Row, TimelineModel
+from tests.helpers import eventually, running
 
 pytestmark = pytest.mark.nicegui_main_file("")
 
@@ -220,18 +221,8 @@ PANELS: list[TimelinePanel] = []
 
 @pytest.fixture
 async def sim() -> AsyncIterator[AgentSimulator]:
-    simulator = AgentSimulator(SimConfig(seed=3, time_scale=0.1, ping_interval=0.5))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
-
-
-async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    async with running(AgentSimulator(SimConfig(seed=3, time_scale=0.1, ping_interval=0.5))) as simulator:
+        yield simulator
 
 
 class Wire:

@@ -8,7 +8,6 @@ answers (any HTTP status means it is there; AG-UI endpoints take only POST), one
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Iterator
 
@@ -18,19 +17,17 @@ import httpx_sse
 from console.connection import LIVE
 from console.dialects.agui import protocol
 from console.dialects.agui.engine import AguiEngine, RunRequest
-from console.session import Conversation, Message
+from console.session import Message
+from console.transport.http_stream import HttpStreamClient, describe
 from console.transport.websocket import Clock, backoff
 
 ERROR_BODY_LIMIT = 4000  # characters of an HTTP error's body shown with it
 PARSE_IN_THREAD = 256 * 1024  # characters of an event's data above which it is parsed in a thread
 
 
-def _reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-class AguiClient:
+class AguiClient(HttpStreamClient[AguiEngine]):
     readonly = False
+    TASK_NAME = "agui-client"
 
     def __init__(
         self,
@@ -41,42 +38,20 @@ class AguiClient:
         read_timeout: float = 60.0,
         clock: Clock = time.monotonic,
     ) -> None:
-        self.url = url
-        self.engine = engine or AguiEngine()
-        self._backoff_factory = backoff_factory
-        self._timeout = httpx.Timeout(10.0, read=read_timeout)
-        self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(
+            url,
+            engine or AguiEngine(),
+            backoff_factory=backoff_factory,
+            read_timeout=read_timeout,
+            clock=clock,
+        )
         self._wake = asyncio.Event()
-        self._response: httpx.Response | None = None
-        self._closed = False
 
     # -- SessionClient ------------------------------------------------------------------------------
 
     @property
-    def conversation(self) -> Conversation:
-        return self.engine.conversation
-
-    @property
     def idle(self) -> bool:
         return self.engine.idle
-
-    @property
-    def connected_once(self) -> bool:
-        return self.engine.connections > 0
-
-    def start(self) -> asyncio.Task[None]:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name=f"agui-client {self.url}")
-        return self._task
-
-    async def close(self) -> None:
-        self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self.engine.close(self._clock())
 
     def send_user_message(self, text: str) -> Message:
         message = self.engine.send_user_message(text, self._clock())
@@ -93,12 +68,6 @@ class AguiClient:
         answered = self.engine.answer(call_id, approved, self._clock())
         self._wake.set()
         return answered
-
-    def drop(self) -> None:
-        response = self._response
-        if response is not None:
-            # Closing the response under the reader ends the stream as a network failure would.
-            asyncio.get_running_loop().create_task(response.aclose())
 
     # -- the loop -----------------------------------------------------------------------------------
 
@@ -127,7 +96,7 @@ class AguiClient:
         try:
             await http.get(self.url)
         except (httpx.HTTPError, OSError) as exc:
-            return _reason(exc)
+            return describe(exc)
         return None
 
     async def _exchange(self, http: httpx.AsyncClient, request: RunRequest) -> None:
@@ -171,10 +140,10 @@ class AguiClient:
             return None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             delay = next(self._backoff_factory())
-            self.engine.unreachable(self._clock(), _reason(exc), delay)
+            self.engine.unreachable(self._clock(), describe(exc), delay)
             await asyncio.sleep(delay)
             return None
         except (httpx.HTTPError, OSError) as exc:
-            return _reason(exc)
+            return describe(exc)
         finally:
             self._response = None

@@ -152,18 +152,10 @@ class AguiEngine(LinkView):
 
     def disconnected(self, now: float, reason: str, retry_in: float) -> None:
         """A probe or a request could not reach the agent."""
-        was = self.state
-        state = self._link.failed(now, reason, retry_in)
-        kind = "CONNECT_FAILED" if was in (S.CONNECTING, S.RECONNECTING) else "DISCONNECTED"
-        self.conversation.record(
-            now, "client", kind, f"{reason}; attempt {self._link.attempt} in {retry_in:.1f} s"
-        )
-        self._link.set(state)
+        self._link.lost(now, reason, retry_in)
 
     def close(self, now: float) -> None:
-        if self.state is not S.CLOSED:
-            self._link.set(S.CLOSED)
-            self.conversation.record(now, "client", "CLOSED", "session closed")
+        self._link.close(now)
 
     # -- runs -----------------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,16 +17,9 @@ from console.dialects.agui.client import AguiClient
 from console.record import RecordError, record
 from console.session import Change, Message, TextBlock, ToolArgsAppended, ToolBlock
 from tests.dialects.agui.pydantic_agent import Served, serve
+from tests.helpers import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-async def eventually(condition: Callable[[], object], seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
@@ -205,7 +198,7 @@ async def test_record_writes_the_transcript_contract(agent: Served) -> None:
 
 
 async def test_record_against_a_refused_port_says_it_cannot_reach_the_agent() -> None:
-    from tests.e2e.conftest import free_port
+    from tests.helpers import free_port
 
     client = make_client(Target("agui", f"http://127.0.0.1:{free_port()}/agent"))
     with pytest.raises(RecordError, match=r"cannot reach .*ConnectError"):

@@ -1,0 +1,130 @@
+"""The protocol trace of a session: every frame in or out and the client's own events, as rows the garbage
+collector never walks, bounded in count and in the raw text kept."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import Literal, TypeAlias, overload
+
+from console.frozen import frozen
+from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS, lean_raw
+
+
+@frozen
+class TraceEntry:
+    """One row of the protocol trace: every frame in or out, and the client's own lifecycle events."""
+
+    index: int
+    at: float
+    direction: Literal["in", "out", "client"]
+    kind: str
+    summary: str
+    seq: int | None = None
+    raw: str | None = None
+    stream_id: str | None = None
+    ref: str | None = None  # call_id, context_id or message id the row points at
+
+
+Row: TypeAlias = tuple[
+    int, float, Literal["in", "out", "client"], str, str, int | None, str | None, str | None, str | None
+]
+
+
+def lean_row(row: Row) -> Row:
+    """The row with its raw text cut to what the timeline shows of an oversized frame."""
+    return (*row[:6], lean_raw(row[6]), *row[7:])
+
+
+class Trace(Sequence[TraceEntry]):
+    """The rows of a trace, stored as plain tuples and handed out as `TraceEntry`.
+
+    A console watching many sessions holds millions of rows. Any object the garbage collector tracks
+    is walked by every full collection, and with the rows as objects those walks stalled the event
+    loop for half a second at 1,000 sessions (more as the traces filled). The collector stops tracking
+    a plain tuple of strings and numbers, so stored this way the rows cost it nothing.
+
+    Memory is bounded: past `limit` rows the oldest go, and `dropped` counts them. They are trimmed a
+    tenth at a time, so that trimming costs O(1) per row, not O(limit).
+    """
+
+    __slots__ = ("_oversized", "_raw", "_raw_chars", "_rows", "_trim_at", "dropped", "limit", "raw_let_go")
+
+    def __init__(self, limit: int) -> None:
+        self._rows: list[Row] = []
+        self.limit = limit
+        self.dropped = 0  # rows let go, oldest first
+        self._trim_at = limit + limit // 10
+        self._oversized: deque[int] = deque()  # indexes of the rows whose big raw text is still kept
+        self._raw: deque[tuple[int, int]] = deque()  # (index, characters) of the rows with raw text
+        self._raw_chars = 0
+        self.raw_let_go = 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> TraceEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TraceEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> TraceEntry | list[TraceEntry]:
+        if isinstance(index, slice):
+            return [TraceEntry(*row) for row in self._rows[index]]
+        return TraceEntry(*self._rows[index])
+
+    def __iter__(self) -> Iterator[TraceEntry]:
+        return (TraceEntry(*row) for row in self._rows)
+
+    def add(
+        self,
+        at: float,
+        direction: Literal["in", "out", "client"],
+        kind: str,
+        summary: str,
+        seq: int | None,
+        raw: str | None,
+        stream_id: str | None,
+        ref: str | None,
+    ) -> Row:
+        rows = self._rows
+        row: Row = (len(rows) + self.dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
+        rows.append(row)
+        if raw is not None:
+            self._keep_raw(row[0], len(raw))
+        if len(rows) > self._trim_at:
+            cut = len(rows) - self.limit
+            del rows[:cut]
+            self.dropped += cut
+            while self._raw and self._raw[0][0] < self.dropped:  # their raw text went with them
+                self._raw_chars -= self._raw.popleft()[1]
+        return row
+
+    @property
+    def raw_chars(self) -> int:
+        """Characters of raw frame text the trace holds on to (an upper bound)."""
+        return self._raw_chars
+
+    def _keep_raw(self, index: int, size: int) -> None:
+        """Raw text is kept for the newest rows only, within `TRACE_RAW_CHARS` and, of oversized frames,
+        the newest `OVERSIZED_KEPT`; older rows stay, with what they said (console/window.py)."""
+        if size > OVERSIZED_RAW:  # oversized frames have a budget of their own, counted in frames
+            self._oversized.append(index)
+            if len(self._oversized) > OVERSIZED_KEPT:
+                self._let_go_raw(self._oversized.popleft())
+            return
+        self._raw.append((index, size))
+        self._raw_chars += size
+        while self._raw_chars > TRACE_RAW_CHARS and len(self._raw) > 1:
+            oldest, chars = self._raw.popleft()
+            self._raw_chars -= chars
+            self._let_go_raw(oldest)
+
+    def _let_go_raw(self, index: int) -> None:
+        position = index - self.dropped
+        if position >= 0:
+            old = self._rows[position]
+            if old[6] is not None:
+                self._rows[position] = (*old[:6], None, *old[7:])
+                self.raw_let_go += 1

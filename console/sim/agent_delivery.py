@@ -1,0 +1,226 @@
+"""Putting the session log on the wire: each connection's sender (with the chaos of delivery), its
+pinger and the PONG deadlines, and appending frames to the log, sent at once when the sender waits."""
+
+from __future__ import annotations
+
+import asyncio
+
+from websockets.protocol import State
+
+from console import jsonvalue
+from console.events import excerpt
+from console.jsonvalue import JsonObject
+from console.sim import agent_chaos
+from console.sim.agent_chaos import CLEAN, Delivery
+from console.sim.agent_state import (
+    HOLD_TIMEOUT,
+    MISSED_PONGS,
+    PONG_DEADLINE,
+    Conn,
+    Frame,
+    Held,
+    Numbering,
+    Session,
+    SimCore,
+)
+
+
+class Delivering(SimCore):
+    """The wire side of the simulator: what each connection sends, and when."""
+
+    # -- sending ---------------------------------------------------------------------------------------------
+
+    async def _sender(self, conn: Conn) -> None:
+        s = conn.session
+        await conn.ready.wait()
+        hold_timeout = max(0.01, HOLD_TIMEOUT * self.config.time_scale)
+        while True:
+            signal = s.signal
+            numbering = s.numberings.get(conn.epoch)
+            if numbering is None:  # fell behind the kept numberings: continue from the oldest kept
+                conn.epoch, conn.cursor = min(s.numberings), 0
+                continue
+            if conn.cursor < len(numbering.frames):
+                position = conn.cursor
+                conn.cursor += 1
+                if not await self._deliver(conn, conn.epoch, position, numbering.frames[position]):
+                    return
+                continue
+            if conn.epoch < s.current:
+                # A new response began: what is held of the old numbering goes first.
+                self._flush_held(conn)
+                conn.epoch = min(i for i in s.numberings if i > conn.epoch)
+                conn.cursor = 0
+                continue
+            if conn.held:
+                try:
+                    await asyncio.wait_for(signal.wait(), hold_timeout)
+                except TimeoutError:
+                    self._flush_held(conn)
+            else:
+                conn.waiting = True  # `_append` may send what comes next itself
+                try:
+                    await signal.wait()
+                finally:
+                    conn.waiting = False
+
+    async def _deliver(self, conn: Conn, epoch: int, position: int, frame: Frame) -> bool:
+        """Send one log frame; False when the connection is gone (chaos may have dropped it)."""
+        s = conn.session
+        first = (epoch, position) not in s.performed
+        if frame.seq is None:  # malformed: sent once, never replayed
+            if first:
+                s.performed.add((epoch, position))
+                self._chaos(s, conn, "malformed", excerpt=excerpt(frame.text, 80))
+                return self._send(conn, epoch, frame)
+            return True
+        plan = frame.delivery if first else CLEAN
+        if plan is not CLEAN:
+            s.performed.add((epoch, position))
+        if plan.spike > 0:
+            self._chaos(s, conn, "spike", seq=frame.seq, seconds=plan.spike)
+            await self._sleep(plan.spike)
+        if plan.hold > 0:
+            self._chaos(s, conn, "reorder", seq=frame.seq, frame_type=frame.kind, after=plan.hold)
+            conn.held.append(Held(epoch, frame, plan.hold, plan.duplicate))
+            return True
+        if not self._send(conn, epoch, frame):
+            return False
+        if plan.duplicate:
+            self._chaos(s, conn, "duplicate", seq=frame.seq, frame_type=frame.kind)
+            self._send(conn, epoch, frame)
+        self._release_held(conn)
+        if plan.drop_after:
+            self._flush_held(conn)  # so what chaos was performed does not depend on timing
+            self._chaos(s, conn, "drop", seq=frame.seq)
+            conn.abort()
+            return False
+        return True
+
+    def _release_held(self, conn: Conn) -> None:
+        for held in conn.held:
+            held.countdown -= 1
+        due = [h for h in conn.held if h.countdown <= 0]
+        conn.held = [h for h in conn.held if h.countdown > 0]
+        for held in due:
+            self._send_held(conn, held)
+
+    def _flush_held(self, conn: Conn) -> None:
+        due, conn.held = conn.held, []
+        for held in due:
+            self._send_held(conn, held)
+
+    def _send_held(self, conn: Conn, held: Held) -> None:
+        self._send(conn, held.epoch, held.frame)
+        if held.duplicate:
+            self._chaos(conn.session, conn, "duplicate", seq=held.frame.seq, frame_type=held.frame.kind)
+            self._send(conn, held.epoch, held.frame)
+
+    def _send(self, conn: Conn, epoch: int, frame: Frame) -> bool:
+        """Write one frame now; False when the connection is closing (the frame stays in the log).
+
+        Written through the connection's sans-I/O protocol rather than `await ws.send()`: the
+        coroutine, its context manager and the wait for the write buffer cost more than the frame,
+        and simulated frames are small enough for the transport's buffer to absorb.
+        """
+        ws = conn.ws
+        if ws.protocol.state is not State.OPEN or ws.transport.is_closing():
+            return False
+        ws.protocol.send_text(frame.text.encode())
+        ws.send_data()
+        s = conn.session
+        now = asyncio.get_running_loop().time()
+        if frame.seq is not None:
+            if epoch > s.sent_epoch:
+                s.sent_epoch, s.sent_high = epoch, frame.seq
+            elif epoch == s.sent_epoch:
+                s.sent_high = max(s.sent_high, frame.seq)
+        if frame.kind == "PING" and frame.ref is not None and not frame.sent:
+            # As the published server: only a PING's first send awaits a PONG; a replayed copy was
+            # answered already (or is lost with its connection), and a client answers it no more.
+            self._ping_sent(conn, frame.ref, now)
+        elif frame.kind == "PING" and frame.ref is not None:
+            conn.replayed.add(frame.ref)
+        elif frame.kind == "TOOL_CALL" and frame.ref is not None:
+            s.call_sent[frame.ref] = now
+        frame.sent = True
+        return True
+
+    # -- heartbeats ---------------------------------------------------------------------------------------------
+
+    async def _pinger(self, conn: Conn) -> None:
+        s = conn.session
+        rates = self.config.chaos if self.config.mode == "chaos" else None
+        await conn.ready.wait()
+        while True:
+            await asyncio.sleep(self.config.ping_interval)
+            challenge = agent_chaos.challenge(s.ping_rng, rates)
+            frame = self._append(s, "PING", {"challenge": challenge}, ref=challenge)
+            if challenge == "":
+                self._chaos(s, conn, "empty_ping", seq=frame.seq)
+
+    def _ping_sent(self, conn: Conn, challenge: str, now: float) -> None:
+        conn.pending[challenge] = now
+        conn.expired.discard(challenge)
+        if challenge == "":
+            return  # a corrupt heartbeat: answering it is optional, so it is never "missed"
+        old = conn.deadlines.pop(challenge, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        conn.deadlines[challenge] = loop.call_later(PONG_DEADLINE, self._pong_deadline, conn, challenge)
+
+    def _pong_deadline(self, conn: Conn, challenge: str) -> None:
+        conn.deadlines.pop(challenge, None)
+        if conn.closed or conn.pending.pop(challenge, None) is None:
+            return
+        conn.expired.add(challenge)
+        conn.missed += 1
+        s = conn.session
+        self._record(
+            s,
+            conn,
+            "pong_missing",
+            "violation",
+            challenge=challenge,
+            missed=conn.missed,
+            detail=f"no PONG within {PONG_DEADLINE:g} s",
+        )
+        if conn.missed >= MISSED_PONGS:
+            self._record(s, conn, "terminate", "info", detail=f"{MISSED_PONGS} missed PONGs")
+            self._background.spawn(conn.ws.close(4000, f"{MISSED_PONGS} missed PONGs"))
+
+    # -- the log of frames ----------------------------------------------------------------------------------
+
+    def _append(
+        self,
+        s: Session,
+        kind: str,
+        fields: JsonObject,
+        *,
+        ref: str | None = None,
+        delivery: Delivery = CLEAN,
+    ) -> Frame:
+        numbering = s.numbering()
+        seq = numbering.next_seq
+        numbering.next_seq += 1
+        obj: JsonObject = {"type": kind, "seq": seq}
+        obj.update(fields)
+        frame = Frame(seq, kind, jsonvalue.dumps(obj), ref, delivery)
+        numbering.frames.append(frame)
+        if not self._sent_at_once(s, numbering, frame):
+            s.wake()
+        return frame
+
+    def _sent_at_once(self, s: Session, numbering: Numbering, frame: Frame) -> bool:
+        """Write a frame the connection's sender would send next, and plainly, without waking it: a
+        task switch per token was most of a token's cost at a thousand sessions."""
+        conn = s.conn
+        if conn is None or not conn.waiting or frame.delivery is not CLEAN:
+            return False
+        if conn.epoch != numbering.index or conn.cursor != len(numbering.frames) - 1:
+            return False
+        if not self._send(conn, numbering.index, frame):
+            return False
+        conn.cursor += 1
+        return True

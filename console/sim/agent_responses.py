@@ -1,0 +1,192 @@
+"""Turning prompts into responses: each session's worker plays a script out into the session log,
+keeps the ground truth of what it meant, and waits for the TOOL_ACKs the spec asks for."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+
+from console.jsonvalue import JsonObject, JsonValue
+from console.sim import agent_chaos
+from console.sim import agent_scripts as scripts
+from console.sim import agent_steps as steps
+from console.sim.agent_chaos import CLEAN, Delivery
+from console.sim.agent_delivery import Delivering
+from console.sim.agent_state import (
+    ACK_DEADLINE,
+    END_DELAY,
+    Frame,
+    Planner,
+    ReplyTruth,
+    ResponseState,
+    Session,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class Responding(Delivering):
+    """The generating side of the simulator: responses appended to the session log as they are made."""
+
+    # -- generating responses ----------------------------------------------------------------------------------
+
+    async def _work(self, s: Session) -> None:
+        while True:
+            prompt = await s.prompts.get()
+            s.busy = True
+            try:
+                await self._respond(s, prompt)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug in one response must not kill the session
+                logger.exception("agent simulator: response to %r failed", prompt)
+            finally:
+                s.busy = False
+
+    async def _respond(self, s: Session, prompt: str) -> None:
+        cfg = self.config
+        chaos = cfg.chaos if cfg.mode == "chaos" else None
+        s.responses += 1
+        n = s.responses
+        script = scripts.build_script(prompt, random.Random(f"{cfg.seed}:{s.id}:{n}:{prompt}"), chaos)
+        delivery_rng = random.Random(f"{cfg.seed}:{s.id}:{n}:delivery")
+        state = ResponseState()
+
+        def plan(kind: str) -> Delivery:
+            if chaos is None:
+                return CLEAN
+            d = agent_chaos.plan_delivery(
+                delivery_rng,
+                chaos,
+                kind,
+                may_drop=not state.dropped,
+                may_spike=not state.spiked,
+                may_hold=not state.held_previous,
+            )
+            state.dropped = state.dropped or d.drop_after
+            state.spiked = state.spiked or d.spike > 0
+            state.held_previous = d.hold > 0
+            return d
+
+        sid = script.stream_id
+        s.new_numbering()
+        s.messages.append(
+            {
+                "role": "user",
+                "stream_id": None,
+                "text": prompt,
+                "status": "done",
+                "blocks": [{"kind": "text", "text": prompt}],
+            }
+        )
+        blocks: list[JsonValue] = []
+        message: JsonObject = {
+            "role": "assistant",
+            "stream_id": sid,
+            "text": "",
+            "status": "streaming",
+            "blocks": blocks,
+        }
+        s.messages.append(message)
+        if s.streaming is not None:
+            s.streaming.sync()  # a reply that failed half way: its truth is what was sent of it
+        truth = s.streaming = ReplyTruth(message, blocks)
+        for behaviour in script.chaos:
+            self._chaos(s, s.conn, behaviour, stream_id=sid)
+
+        for step in script.steps:
+            if isinstance(step, steps.Token):
+                await self._sleep(step.delay)
+                self._append(s, "TOKEN", {"text": step.text, "stream_id": sid}, delivery=plan("TOKEN"))
+                truth.token(step.text)
+            elif isinstance(step, steps.Snapshot):
+                await self._sleep(step.delay)
+                self._append(
+                    s,
+                    "CONTEXT_SNAPSHOT",
+                    {"context_id": step.context_id, "data": step.data},
+                    delivery=plan("CONTEXT_SNAPSHOT"),
+                )
+                s.contexts.setdefault(step.context_id, []).append(step.data)
+            elif isinstance(step, steps.ToolCalls):
+                await self._tool_calls(s, sid, step, truth, plan)
+            elif isinstance(step, steps.ErrorFrame):
+                await self._sleep(step.delay)
+                frame = self._append(
+                    s, "ERROR", {"code": step.code, "message": step.message}, delivery=plan("ERROR")
+                )
+                self._chaos(s, s.conn, "error", seq=frame.seq, code=step.code)
+            elif isinstance(step, steps.Malformed):
+                await self._sleep(step.delay)
+                s.numbering().frames.append(Frame(None, "MALFORMED", step.text))
+                s.wake()
+        await self._sleep(END_DELAY)
+        self._append(s, "STREAM_END", {"stream_id": sid}, delivery=plan("STREAM_END"))
+        truth.sync()
+        s.streaming = None
+        message["status"] = "done"
+
+    async def _tool_calls(
+        self,
+        s: Session,
+        sid: str,
+        step: steps.ToolCalls,
+        truth: ReplyTruth,
+        plan: Planner,
+    ) -> None:
+        await self._sleep(step.delay)
+        cards: list[JsonObject] = []
+        for i, call in enumerate(step.calls):
+            if i:
+                await self._sleep(step.gap)
+            s.acks[call.call_id] = asyncio.Event()
+            self._append(
+                s,
+                "TOOL_CALL",
+                {"call_id": call.call_id, "tool_name": call.tool_name, "args": call.args, "stream_id": sid},
+                ref=call.call_id,
+                delivery=plan("TOOL_CALL"),
+            )
+            card = steps.tool_block(call, done=False)
+            cards.append(card)
+            truth.card(card)
+        await asyncio.gather(*(self._await_ack(s, call.call_id) for call in step.calls))
+        for i, (call, card) in enumerate(zip(step.calls, cards, strict=True)):
+            await self._sleep(call.latency if i == 0 else step.gap)
+            self._append(
+                s,
+                "TOOL_RESULT",
+                {"call_id": call.call_id, "result": call.result, "stream_id": sid},
+                delivery=plan("TOOL_RESULT"),
+            )
+            card["result"] = call.result
+            card["status"] = "done"
+        await self._sleep(step.pause_after)
+
+    async def _await_ack(self, s: Session, call_id: str) -> None:
+        """Wait for the TOOL_ACK: 5 s from the TOOL_CALL's (latest) send, counted while a client is
+        connected; then log the violation and let the result go anyway (spec)."""
+        event = s.acks[call_id]
+        loop = asyncio.get_running_loop()
+        while not event.is_set():
+            sent = s.call_sent.get(call_id)
+            if sent is None or s.conn is None:
+                # Not on the wire yet, or nobody connected to ACK it: the 5 s have not started.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), 0.05)
+                continue
+            remaining = sent + ACK_DEADLINE - loop.time()
+            if remaining <= 0:
+                self._record(
+                    s,
+                    s.conn,
+                    "tool_ack_missing",
+                    "violation",
+                    call_id=call_id,
+                    detail=f"TOOL_ACK missing after {ACK_DEADLINE:g} s",
+                )
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)

@@ -1,0 +1,95 @@
+"""What many tests share: waiting for what a user would see, loopback ports, quick reconnects, servers
+started for one test and sessions closed after it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Protocol, TypeVar
+
+from console.clients import SessionClient
+
+
+async def eventually(condition: Callable[[], object], seconds: float = 10.0) -> None:
+    """Wait until `condition()` is true; fail the test when it is not within `seconds`."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (yet): for a server to start on, or to fail connecting to."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def quick_backoff() -> Iterator[float]:
+    """Reconnect delays short enough for a test to watch several attempts."""
+    while True:
+        yield 0.05
+
+
+class Server(Protocol):
+    async def start(self) -> object: ...
+
+    async def stop(self) -> None: ...
+
+
+class Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=Server)
+A = TypeVar("A")
+
+# Session hubs, supervisors and clients a test opened; the `close_sessions` fixture closes them after it.
+OPENED: list[Closable] = []
+
+
+@asynccontextmanager
+async def running(server: S) -> AsyncIterator[S]:
+    """`server` started for the block, stopped after it."""
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def converse(client: SessionClient, prompts: list[str]) -> None:
+    """Send each prompt once the previous reply is over, as a user would."""
+    for prompt in prompts:
+        for _ in range(250):
+            if client.connected_once and client.idle:
+                break
+            await asyncio.sleep(0.02)
+        client.send_user_message(prompt)
+        await asyncio.sleep(0.05)
+        for _ in range(1500):
+            if client.idle:
+                break
+            await asyncio.sleep(0.02)
+        assert client.idle, f"no reply to {prompt!r}"
+
+
+@asynccontextmanager
+async def starting(make: Callable[[A], S]) -> AsyncIterator[Callable[[A], Awaitable[S]]]:
+    """A function that makes and starts a server from `A` (a script, a config); all stopped after the block."""
+    started: list[S] = []
+
+    async def start(arg: A) -> S:
+        server = make(arg)
+        await server.start()
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            await server.stop()

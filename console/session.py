@@ -17,6 +17,7 @@ from typing import Literal, TypeAlias
 
 from console import events as ev
 from console import jsonvalue
+from console import session_cards as cards
 from console import session_runs as runs
 from console.connection import ConnectionState, LinkStatus
 from console.jsonvalue import JsonObject, JsonValue
@@ -324,15 +325,15 @@ class Conversation:
                 case ev.MessageStart(stream_id=sid, role=role):
                     self._stream_message(sid, at, "user" if role == "user" else "assistant")
                 case ev.ToolCall():
-                    self._tool_call(event, at)
+                    cards.tool_call(self, event, at)
                 case ev.ToolResult():
-                    self._tool_result(event, at)
+                    cards.tool_result(self, event, at)
                 case ev.ComponentStart():
-                    self._component_start(event, at)
+                    cards.component_start(self, event, at)
                 case ev.ComponentField():
-                    self._component_field(event, at)
+                    cards.component_field(self, event, at)
                 case ev.ComponentEnd():
-                    self._component_end(event)
+                    cards.component_end(self, event)
                 case ev.ContextSnapshot(context_id=cid, data=data, size=size):
                     entry = ContextEntry(at, seq, jsonvalue.dumps_bytes(data), size)
                     history = self._context_history(cid)
@@ -474,57 +475,6 @@ class Conversation:
         if self._listeners:
             tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
 
-    def _tool_call(self, event: ev.ToolCall, at: float, *, streaming: bool = False) -> None:
-        if runs.complete_streamed_call(self, event):
-            return
-        message = self._stream_message(event.stream_id, at)
-        block = ToolBlock(event.call_id, event.tool_name, event.args, called_at=at, args_streaming=streaming)
-        orphan = self._orphan_results.pop(event.call_id, None)
-        if orphan is not None:
-            block.result, block.result_at = orphan
-        message.blocks.append(block)
-        self._tools[event.call_id] = (message, len(message.blocks) - 1)
-        if block.result is None:
-            self._waiting[event.call_id] = (message, block)
-            if len(self._waiting) > self.limits.waiting_tool_calls:
-                del self._waiting[next(iter(self._waiting))]  # its card stays; a late result still lands
-                self._folded("tool calls", f"over {self.limits.waiting_tool_calls} tool calls waiting")
-        self._emit(BlockAdded(message, len(message.blocks) - 1))
-
-    def _tool_result(self, event: ev.ToolResult, at: float) -> None:
-        found = self._tools.get(event.call_id)
-        if found is not None:
-            message, index = found
-            block = message.blocks[index]
-            assert isinstance(block, ToolBlock)
-            if block.result is None:
-                block.result, block.result_at = event.result, at
-                self._waiting.pop(event.call_id, None)
-                self._emit(BlockUpdated(message, index))
-            return
-        # The result came before its call (reordering upstream): hold it for the call.
-        self._orphan_results[event.call_id] = (event.result, at)
-        if len(self._orphan_results) > self.limits.orphan_results:
-            del self._orphan_results[next(iter(self._orphan_results))]
-            self._folded("tool results", f"over {self.limits.orphan_results} results for unknown calls")
-
-    def _find_component(self, stream_id: str, component_id: str) -> tuple[Message, int] | None:
-        return self._components.get((stream_id, component_id))
-
-    def _component_start(self, event: ev.ComponentStart, at: float) -> None:
-        message = self._stream_message(event.stream_id, at)
-        key = (event.stream_id, event.component_id)
-        if key not in self._components:  # a component id used twice: the first keeps its fields
-            self._components[key] = (message, len(message.blocks))
-        self._open_components[key] = None
-        message.blocks.append(ComponentBlock(event.component_id, event.type))
-        self._emit(BlockAdded(message, len(message.blocks) - 1))
-        if len(self._open_components) > self.limits.open_components:
-            oldest = next(iter(self._open_components))
-            limit = self.limits.open_components
-            self._folded("components", f"over {limit} components open: the oldest are closed as they stand")
-            self._component_end(ev.ComponentEnd(*oldest))
-
     def _context_history(self, context_id: str) -> list[ContextEntry]:
         """The history of a context, now the most recently updated one; past the cap the least
         recently updated context is let go."""
@@ -541,30 +491,6 @@ class Conversation:
     def _folded(self, kind: str, why: str) -> None:
         if self.folded.fold(kind):
             self._notice("warning", f"{why} (counted in the session's folded {kind})")
-
-    def _component_field(self, event: ev.ComponentField, at: float) -> None:
-        found = self._find_component(event.stream_id, event.component_id)
-        if found is None:
-            self._notice(
-                "warning", f"field '{event.field}' for component {event.component_id} that never started"
-            )
-            return
-        message, index = found
-        block = message.blocks[index]
-        assert isinstance(block, ComponentBlock)
-        block.set(event.field, event.value, append=event.append)
-        self._emit(BlockUpdated(message, index))
-
-    def _component_end(self, event: ev.ComponentEnd) -> None:
-        self._open_components.pop((event.stream_id, event.component_id), None)
-        found = self._find_component(event.stream_id, event.component_id)
-        if found is None:
-            return
-        message, index = found
-        block = message.blocks[index]
-        assert isinstance(block, ComponentBlock)
-        block.complete = True
-        self._emit(BlockUpdated(message, index))
 
     # -- export -------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from console import events as ev
 from console import json_patch, jsonvalue
 from console import session as model
+from console import session_cards as cards
 from console.jsonvalue import JsonValue
 
 REASONING = "reasoning"  # the component type reasoning is shown as (collapsed, see components/)
@@ -30,7 +31,7 @@ def apply(conv: model.Conversation, event: ev.Event, at: float, seq: int | None)
         case ev.RunEnded():
             _run_ended(conv, event)
         case ev.ToolCallStart(stream_id=sid, call_id=cid, tool_name=name):
-            conv._tool_call(ev.ToolCall(sid, cid, name, {}), at, streaming=True)
+            cards.tool_call(conv, ev.ToolCall(sid, cid, name, {}), at, streaming=True)
         case ev.ToolArgsDelta(call_id=cid, delta=delta):
             found = _tool(conv, cid)
             if found is not None and found[2].args_streaming and delta:
@@ -126,12 +127,12 @@ def _reasoning(conv: model.Conversation, event: ev.ReasoningDelta, at: float) ->
     """Reasoning is a collapsed component: its parts collect here and its text is set once, at the end
     (no work per delta proportional to the length so far, and no view update per delta)."""
     sid, key = event.stream_id, f"{REASONING}:{event.reasoning_id}"
-    if conv._find_component(sid, key) is None:
-        conv._component_start(ev.ComponentStart(sid, key, REASONING), at)
+    if cards.find_component(conv, sid, key) is None:
+        cards.component_start(conv, ev.ComponentStart(sid, key, REASONING), at)
     parts = conv._reasoning.setdefault(key, [])
     if event.text:
         parts.append(event.text)
     if event.done:
         text = "".join(conv._reasoning.pop(key))
-        conv._component_field(ev.ComponentField(sid, key, "text", text), at)
-        conv._component_end(ev.ComponentEnd(sid, key))
+        cards.component_field(conv, ev.ComponentField(sid, key, "text", text), at)
+        cards.component_end(conv, ev.ComponentEnd(sid, key))

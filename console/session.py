@@ -51,6 +51,7 @@ from console.session_changes import (
     tell,
 )
 from console.session_trace import Row, Trace, TraceEntry, lean_row
+from console.trace_kinds import TraceKind
 from console.window import OVERSIZED_RAW, SnapshotWindow
 
 # Re-exported: the conversation model is imported from here.
@@ -370,7 +371,7 @@ class Conversation:
         self,
         at: float,
         direction: Literal["in", "out", "client"],
-        kind: str,
+        kind: TraceKind,
         summary: str,
         *,
         seq: int | None = None,

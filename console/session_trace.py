@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Literal, TypeAlias, overload
 
 from console.frozen import frozen
+from console.trace_kinds import Category, TraceKind, category
 from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS, lean_raw
 
 
@@ -18,16 +19,20 @@ class TraceEntry:
     index: int
     at: float
     direction: Literal["in", "out", "client"]
-    kind: str
+    kind: TraceKind
     summary: str
     seq: int | None = None
     raw: str | None = None
     stream_id: str | None = None
     ref: str | None = None  # call_id, context_id or message id the row points at
 
+    @property
+    def category(self) -> Category:
+        return category(self.kind)
+
 
 Row: TypeAlias = tuple[
-    int, float, Literal["in", "out", "client"], str, str, int | None, str | None, str | None, str | None
+    int, float, Literal["in", "out", "client"], TraceKind, str, int | None, str | None, str | None, str | None
 ]
 
 
@@ -81,7 +86,7 @@ class Trace(Sequence[TraceEntry]):
         self,
         at: float,
         direction: Literal["in", "out", "client"],
-        kind: str,
+        kind: TraceKind,
         summary: str,
         seq: int | None,
         raw: str | None,

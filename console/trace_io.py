@@ -32,14 +32,15 @@ from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.readonly_client import ReadOnlyClient
 from console.session import Conversation, Message, TraceEntry
+from console.trace_kinds import TraceKind
 
 FORMAT = "agent-console-trace"
 VERSION = 1
 
 # Client rows the engine writes from `tick`: replaying one means ticking the engine at that moment,
 # so timers fire exactly when they did live (not earlier, at an unrelated frame).
-_TIMER_KINDS = frozenset({"GAP_RESUME", "GAP_SKIPPED", "EARLY_ACK", "STALLED"})
-_DROP_KINDS = frozenset({"DISCONNECTED", "CONNECT_FAILED"})
+_TIMER_KINDS: frozenset[TraceKind] = frozenset({"GAP_RESUME", "GAP_SKIPPED", "EARLY_ACK", "STALLED"})
+_DROP_KINDS: frozenset[TraceKind] = frozenset({"DISCONNECTED", "CONNECT_FAILED"})
 
 
 class TraceFormatError(ValueError):

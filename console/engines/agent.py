@@ -38,6 +38,7 @@ from console.engines.base import LinkedEngine
 from console.protocols import agent as proto
 from console.sequencing import Sequencer, Verdict
 from console.session import Conversation, Message
+from console.trace_kinds import TraceKind
 
 S = ConnectionState
 
@@ -134,7 +135,7 @@ class AgentEngine(LinkedEngine):
         self._want_reconnect = False
         if self.conversation.awaiting_reply:
             self._dropped_during_reply = True
-        kind = "DISCONNECTED" if was in LIVE or was is S.RESUMING else "CONNECT_FAILED"
+        kind: TraceKind = "DISCONNECTED" if was in LIVE or was is S.RESUMING else "CONNECT_FAILED"
         self.conversation.record(
             now, "client", kind, f"{reason}; attempt {self._link.attempt} in {retry_in:.1f} s"
         )
@@ -455,6 +456,6 @@ class AgentEngine(LinkedEngine):
             return S.STREAMING
         return S.OPEN
 
-    def _send(self, frame: str, now: float, kind: str, summary: str, ref: str | None = None) -> None:
+    def _send(self, frame: str, now: float, kind: TraceKind, summary: str, ref: str | None = None) -> None:
         self._outbox.append(frame)
         self.conversation.record(now, "out", kind, summary, raw=frame, ref=ref)

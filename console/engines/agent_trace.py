@@ -5,6 +5,7 @@ from __future__ import annotations
 from console import events as ev
 from console.protocols import agent as proto
 from console.session import Conversation
+from console.trace_kinds import as_kind
 
 
 def trace_in(conversation: Conversation, frame: proto.Frame, raw: str, now: float) -> None:
@@ -15,24 +16,24 @@ def trace_in(conversation: Conversation, frame: proto.Frame, raw: str, now: floa
         return
     match event:
         case ev.ToolCall(tool_name=name, call_id=cid, stream_id=sid):
-            conversation.record(now, "in", frame.kind, name, seq=frame.seq, raw=raw, stream_id=sid, ref=cid)
+            conversation.record(now, "in", "TOOL_CALL", name, seq=frame.seq, raw=raw, stream_id=sid, ref=cid)
         case ev.ToolResult(call_id=cid, stream_id=sid):
-            conversation.record(now, "in", frame.kind, cid, seq=frame.seq, raw=raw, stream_id=sid, ref=cid)
+            conversation.record(now, "in", "TOOL_RESULT", cid, seq=frame.seq, raw=raw, stream_id=sid, ref=cid)
         case ev.ContextSnapshot(context_id=cid, size=size):
             conversation.record(
-                now, "in", frame.kind, f"{cid} ({size:,} bytes)", seq=frame.seq, raw=raw, ref=cid
+                now, "in", "CONTEXT_SNAPSHOT", f"{cid} ({size:,} bytes)", seq=frame.seq, raw=raw, ref=cid
             )
         case ev.Heartbeat(challenge=challenge):
             summary = f"challenge '{challenge}'" if challenge else "empty challenge"
-            conversation.record(now, "in", frame.kind, summary, seq=frame.seq, raw=raw)
+            conversation.record(now, "in", "PING", summary, seq=frame.seq, raw=raw)
         case ev.StreamEnd(stream_id=sid):
-            conversation.record(now, "in", frame.kind, sid, seq=frame.seq, raw=raw, stream_id=sid)
+            conversation.record(now, "in", "STREAM_END", sid, seq=frame.seq, raw=raw, stream_id=sid)
         case ev.ServerError(code=code, message=message):
-            conversation.record(now, "in", frame.kind, f"{code}: {message}", seq=frame.seq, raw=raw)
+            conversation.record(now, "in", "ERROR", f"{code}: {message}", seq=frame.seq, raw=raw)
         case ev.ProtocolError(reason=reason, excerpt=text):
             conversation.record(now, "in", "PROTOCOL_ERROR", reason, seq=frame.seq, raw=text)
         case _:
-            conversation.record(now, "in", frame.kind, frame.kind, seq=frame.seq, raw=raw)
+            conversation.record(now, "in", as_kind(frame.kind), frame.kind, seq=frame.seq, raw=raw)
 
 
 def stream_of(event: ev.Event) -> str | None:

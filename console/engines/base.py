@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from console.connection import ConnectionState, LinkStatus, check_transition
 from console.session import Conversation
+from console.trace_kinds import TraceKind
 
 S = ConnectionState
 
@@ -40,7 +41,7 @@ class LinkKeeper:
         """A connection ended or could not be made: recorded, with the state to show until the next try."""
         was = self.state
         state = self.failed(now, reason, retry_in)
-        kind = "CONNECT_FAILED" if was in (S.CONNECTING, S.RECONNECTING) else "DISCONNECTED"
+        kind: TraceKind = "CONNECT_FAILED" if was in (S.CONNECTING, S.RECONNECTING) else "DISCONNECTED"
         self.conversation.record(now, "client", kind, f"{reason}; attempt {self.attempt} in {retry_in:.1f} s")
         self.set(state)
 

@@ -41,6 +41,7 @@ from console.connection import LIVE, ConnectionState
 from console.engines.base import LinkedEngine
 from console.protocols import chat as proto
 from console.session import ComponentBlock, Conversation, Message
+from console.trace_kinds import TraceKind, as_kind
 
 S = ConnectionState
 log = logging.getLogger(__name__)
@@ -195,7 +196,7 @@ class ChatEngine(LinkedEngine):
             chat.abandoned = 0  # a new connection never carries the rest of an old response
             if chat.in_flight:
                 self._give_up(chat, now, "connection lost", "INTERRUPTED")
-        kind = "DISCONNECTED" if was in LIVE or was is S.RESUMING else "CONNECT_FAILED"
+        kind: TraceKind = "DISCONNECTED" if was in LIVE or was is S.RESUMING else "CONNECT_FAILED"
         self._record_all(now, kind, f"{reason}; attempt {self._link.attempt} in {retry_in:.1f} s")
         self._set_link(next_state)
 
@@ -288,7 +289,7 @@ class ChatEngine(LinkedEngine):
         chat.conversation.record(
             now,
             "in",
-            frame.tag.upper(),
+            as_kind(frame.tag.upper()),
             summary,
             raw=text,
             stream_id=sid or (ended.stream_id if ended else None),
@@ -345,7 +346,7 @@ class ChatEngine(LinkedEngine):
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _give_up(self, chat: _Chat, now: float, reason: str, kind: str) -> None:
+    def _give_up(self, chat: _Chat, now: float, reason: str, kind: TraceKind) -> None:
         """The reply in progress will not finish: keep what arrived, mark it interrupted, allow retry."""
         chat.decoder.interrupt()
         message = chat.conversation.mark_interrupted(reason, now)
@@ -372,7 +373,7 @@ class ChatEngine(LinkedEngine):
         for chat in self._chats.values():
             chat.conversation.set_link(status)
 
-    def _record_all(self, now: float, kind: str, summary: str) -> None:
+    def _record_all(self, now: float, kind: TraceKind, summary: str) -> None:
         for chat in self._chats.values():
             chat.conversation.record(now, "client", kind, summary)
 

@@ -22,6 +22,7 @@ from console.engines.base import LinkKeeper, LinkView
 from console.protocols.sse import ConversationDecoder, Decoded, ServerSentEvent
 from console.protocols.sse_members import SPEC_COMPONENT_FIELDS
 from console.session import Conversation
+from console.trace_kinds import as_kind
 
 S = ConnectionState
 RETRY_RANGE = (0.1, 60.0)  # seconds: what a server's `retry:` may ask for
@@ -168,7 +169,7 @@ class SSEEngine(LinkView):
     # -- helpers ----------------------------------------------------------------------------------
 
     def _trace(self, decoded: Decoded, sse: ServerSentEvent, now: float) -> None:
-        kind = decoded.kind.upper()
+        kind = as_kind(decoded.kind.upper())  # an event of a type no one knows: UNKNOWN_EVENT
         summary = decoded.message_id or ""
         ref: str | None = None
         stream_id = decoded.message_id

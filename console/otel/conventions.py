@@ -16,6 +16,8 @@ from opentelemetry.semconv._incubating.attributes import error_attributes as err
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.semconv.schemas import Schemas
 
+from console.trace_kinds import TraceKind
+
 SCHEMA_URL: Final = Schemas.V1_44_0.value
 SCOPE: Final = "agent-console"
 SERVICE: Final = "agent-console"
@@ -67,7 +69,7 @@ CONNECTION_SPAN: Final = "agent_console.connection"
 # Trace rows that are protocol incidents: drops, resumptions, gaps, duplicates, bad frames, stalls.
 # (Not HELD: a frame waiting behind a gap is the normal course of reordering, and a chaos reply has
 # dozens; the gap itself shows when it costs something, as GAP_RESUME or GAP_SKIPPED.)
-INCIDENT_KINDS: Final = frozenset(
+INCIDENT_KINDS: Final[frozenset[TraceKind]] = frozenset(
     {
         "DISCONNECTED",
         "CONNECT_FAILED",

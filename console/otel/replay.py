@@ -26,8 +26,15 @@ from console.otel.otlp_json import decode
 from console.otel.spanview import SpanTree, SpanView, spans_of
 from console.session import Conversation
 from console.trace_io import LoadedTrace, ReplayClient
+from console.trace_kinds import TraceKind, as_kind
 
 INDENT = "\u00a0\u00a0"  # the timeline collapses plain spaces
+# A span's row is named for its GenAI operation; any other span is a SPAN.
+SPAN_KINDS: dict[str, TraceKind] = {
+    cv.INVOKE_AGENT: "INVOKE_AGENT",
+    cv.CHAT: "CHAT",
+    cv.EXECUTE_TOOL: "EXECUTE_TOOL",
+}
 OUTCOME_BAD = frozenset({"interrupted", "error"})
 
 
@@ -203,10 +210,10 @@ class SessionBuilder:
         op = span.operation
         ref = span.tool_call_id() if op == cv.EXECUTE_TOOL else self.message_of.get(span.span_id)
         raw = jsonvalue.dumps(span.details(), indent=True)
-        record(self.at(span.start), "client", op.upper() or "SPAN", summary, raw=raw, ref=ref)
+        record(self.at(span.start), "client", SPAN_KINDS.get(op, "SPAN"), summary, raw=raw, ref=ref)
         for event in span.events:
-            kind = (
-                event.name.removeprefix(cv.INCIDENT_PREFIX).upper()
+            kind: TraceKind = (
+                as_kind(event.name.removeprefix(cv.INCIDENT_PREFIX).upper())
                 if event.name.startswith(cv.INCIDENT_PREFIX)
                 else "EVENT"
             )

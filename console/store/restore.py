@@ -28,6 +28,7 @@ from console.store.records import (
     UserSent,
     decode,
 )
+from console.trace_kinds import as_kind
 
 
 @dataclass(slots=True)
@@ -78,7 +79,7 @@ def feed(conversation: Conversation, record: Record, found: Resumption) -> None:
             conversation.record(
                 record.at,
                 record.direction,
-                record.kind,
+                as_kind(record.kind),
                 record.summary,
                 seq=record.seq,
                 raw=record.raw,

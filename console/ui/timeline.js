@@ -8,15 +8,11 @@
 // interpolated with {{ }}, never parsed as HTML.
 const H = 26; // px per row line
 const OVERSCAN = 10;
-const CALLS = new Set(["TOOL_CALL", "TOOL_CALL_START", "COMPONENT_START"]);
-const ORDER = [
-  "USER_MESSAGE", "TOKEN", "TOOL_CALL", "TOOL_ACK", "TOOL_RESULT", "CONTEXT_SNAPSHOT", "STREAM_END",
-  "PING", "PONG", "ERROR", "PROTOCOL_ERROR", "CONNECTED", "DISCONNECTED", "CONNECT_FAILED", "RESUME",
-  "DUPLICATE", "HELD", "SEQ_RESTART", "GAP_RESUME", "GAP_SKIPPED", "EARLY_ACK", "STALLED", "CLOSED",
-];
+// Rows are told apart by the category of their kind (the `kinds` prop: [kind, category] pairs in chip
+// order, from console/trace_kinds.py), never by lists of kinds here.
+// Rows a chat card points back at: a tool call, a component.
+const CALL_CATEGORIES = new Set(["call", "block"]);
 const ARROWS = { in: "↓", out: "↑", client: "•" };
-// Heartbeats say the link is alive, nothing about the conversation: hidden until asked for.
-const HEARTBEATS = ["PING", "PONG", "HEARTBEAT", "KEEPALIVE"];
 
 function hue(key) {
   let h = 0;
@@ -75,7 +71,7 @@ export default {
       <div class="ac-tl-scroll" ref="scroll" data-testid="timeline-scroll" @scroll.passive="onScroll">
         <div class="ac-tl-space" :style="{ height: total + 'px' }">
           <div v-for="r in slice" :key="r.i" :class="r.cls" :style="r.style" data-testid="timeline-row"
-               :data-kind="r.k" :data-row-id="r.i" :data-call-id="r.p" :data-stream-id="r.sid" :data-expanded="r.open"
+               :data-kind="r.k" :data-category="r.c" :data-row-id="r.i" :data-call-id="r.p" :data-stream-id="r.sid" :data-expanded="r.open"
                tabindex="0"
                role="button" @click="select(r.i)" @keydown.enter.self="select(r.i)">
             <div class="ac-tl-line">
@@ -107,7 +103,7 @@ export default {
         ↓ {{ unseen }} new event{{ unseen === 1 ? "" : "s" }} · follow
       </button>
     </div>`,
-  props: { maxRows: Number },
+  props: { maxRows: Number, kinds: Array },
   data() {
     return {
       slice: [],
@@ -131,7 +127,11 @@ export default {
     this.byId = new Map();
     this.view = [];
     this.counts = new Map();
-    this.hidden = new Set(HEARTBEATS); // kinds switched off ("all" mode)
+    this.categories = new Map(this.kinds);
+    this.rank = new Map(this.kinds.map(([kind], index) => [kind, index]));
+    // Heartbeats say the link is alive, nothing about the conversation: hidden until asked for.
+    this.beatKinds = this.kinds.filter(([, category]) => category === "heartbeat").map(([kind]) => kind);
+    this.hidden = new Set(this.beatKinds); // kinds switched off ("all" mode)
     this.only = null; // a Set of kinds switched on ("none" mode), or null
     this.needle = "";
     this.t0 = null;
@@ -329,7 +329,7 @@ export default {
     },
     toggleHeartbeats() {
       const show = !this.beatsShown;
-      for (const kind of HEARTBEATS) {
+      for (const kind of this.beatKinds) {
         if (this.only) {
           if (show) this.only.add(kind);
           else this.only.delete(kind);
@@ -383,8 +383,8 @@ export default {
       this.slice = slice;
       if (this.chipsDirty) {
         this.chips = this.chipList();
-        this.beats = HEARTBEATS.reduce((sum, kind) => sum + (this.counts.get(kind) || 0), 0).toLocaleString();
-        this.beatsShown = this.kindShown("PING");
+        this.beats = this.beatKinds.reduce((sum, kind) => sum + (this.counts.get(kind) || 0), 0).toLocaleString();
+        this.beatsShown = this.beatKinds.some((kind) => this.kindShown(kind));
         this.chipsDirty = false;
       }
       if (top !== this.top) {
@@ -409,6 +409,7 @@ export default {
       const out = {
         i: row.i,
         k: row.k,
+        c: this.categories.get(row.k) || "part",
         d: row.d,
         p: row.p || null,
         sid: row.sid || null,
@@ -452,7 +453,7 @@ export default {
     },
     chipList() {
       const kinds = [...this.counts.keys()];
-      const rank = (k) => (ORDER.indexOf(k) < 0 ? ORDER.length : ORDER.indexOf(k));
+      const rank = (k) => (this.rank.has(k) ? this.rank.get(k) : this.rank.size);
       kinds.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
       return kinds.map((kind) => ({ kind, count: this.counts.get(kind).toLocaleString(), off: !this.kindShown(kind) }));
     },
@@ -560,7 +561,7 @@ export default {
     reveal(callId) {
       let row = null;
       for (let k = this.rows.length - 1; k >= 0 && !row; k--) {
-        if (CALLS.has(this.rows[k].k) && this.rows[k].r === callId) row = this.rows[k];
+        if (CALL_CATEGORIES.has(this.categories.get(this.rows[k].k)) && this.rows[k].r === callId) row = this.rows[k];
       }
       if (!row) return;
       if (!this.passes(row)) {

@@ -27,8 +27,9 @@ from console.security import policy as security
 from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
 from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
+from console.trace_kinds import Category, browser_table, category
 from console.ui.elements import on_leave
-from console.ui.timeline_model import DEFAULT_MAX_ROWS, TEXT_KINDS, Row, TimelineModel
+from console.ui.timeline_model import DEFAULT_MAX_ROWS, Row, TimelineModel
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
 RAW_LIMIT = 200_000  # characters of raw frame text sent to the browser for one row
@@ -36,6 +37,7 @@ RAW_FRAMES = 200  # token frames shown for one token row
 ROWS_FIRST = 500  # the newest rows of a (re)mounting view: drawn first, from one short message
 ROWS_PER_MESSAGE = 2_000  # older rows per message after them: each message costs the view a redraw
 CSS = (Path(__file__).parent / "timeline.css").read_text()
+KINDS = browser_table()
 
 OpenTrace = Callable[[ReplayClient], None]
 # context id, seq and monotonic time of a CONTEXT_SNAPSHOT row: the inspector opens that snapshot.
@@ -48,6 +50,7 @@ class TimelineView(ui.element, component="timeline.js"):
     def __init__(self, max_rows: int) -> None:
         super().__init__()
         self._props["maxRows"] = max_rows
+        self._props["kinds"] = KINDS  # [kind, category] in chip order: what colours and groups rows
 
     # Payloads go as JSON text made by orjson: NiceGUI would otherwise encode them with the standard
     # library, which takes ~150 ms for the megabyte a reset of 5,000 rows can be.
@@ -211,7 +214,7 @@ class TimelinePanel:
         frames: list[str] = []
         for index in range(row.source, row.last_source + 1):
             entry = self._entry(index)
-            if entry is None or entry.kind not in TEXT_KINDS or entry.stream_id != row.stream_id:
+            if entry is None or category(entry.kind) is not Category.TEXT or entry.stream_id != row.stream_id:
                 continue
             if entry.raw is None or self._dropped_as_duplicate(entry):
                 continue

@@ -12,15 +12,21 @@ as small JSON values the browser applies in one go (one message per flush tick):
 
 Rows:
 
-* Text deltas (TOKEN and the like) of one stream collect into one row until the stream puts a non-text
-  block into the message (a tool call, a component): that is exactly where the chat starts a new text
-  run, so the n-th token row of stream S is the n-th text run of the message of S (`ordinal`).
+Rows are treated by the category of their kind (console/trace_kinds.py), never by lists of kinds, so
+every dialect's rows group alike:
+
+* Text deltas (category TEXT: the agent's TOKEN, SSE's TEXT_CHUNK, chat's MESSAGE, AG-UI's
+  TEXT_MESSAGE_CONTENT) of one stream collect into one row until the stream puts a non-text block into
+  the message (CALL, BLOCK: a tool call, a component): that is exactly where the chat starts a new text
+  run, so the n-th token row of stream S is the n-th text run of the message of S (`ordinal`). An END
+  stops the row streaming; so does the link going DOWN or a reply INTERRUPTED, for every stream.
   Parts are kept with their seq: a frame that arrived out of order still reads in order on expand.
 * A frame immediately followed by DUPLICATE for its seq was dropped by the client: it is folded into
   the DUPLICATE row (which then shows what was dropped and has its raw frame) instead of being counted
   twice.
-* TOOL_RESULT and TOOL_ACK rows link to the TOOL_CALL row of their call_id, whichever came first, with
-  the time between them; a PONG links to the PING it answered, with the latency.
+* RESULT and TOOL rows (a result, an ack, streamed arguments) link to the CALL row of their call_id,
+  whichever came first, with the time between them; a PONG links to the PING it answered, with the
+  latency.
 
 Memory is bounded: past `max_rows`, the oldest rows go and are counted by kind (`older`); the browser
 keeps the same window and says how many older rows it no longer shows.
@@ -33,22 +39,15 @@ from dataclasses import dataclass, field
 
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import TraceEntry
+from console.trace_kinds import Category, TraceKind, category
 
-# Text deltas of every dialect (agent TOKEN, SSE TEXT_CHUNK, chat MESSAGE, AG-UI TEXT_MESSAGE_CONTENT):
-# one row a run.
-TEXT_KINDS = frozenset(
-    {"TOKEN", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_CHUNK", "TEXT_DELTA", "TEXT_CHUNK", "MESSAGE"}
-)
-# Frames that end a stream's message: its token row stops streaming.
-STREAM_ENDS = frozenset({"STREAM_END", "MESSAGE_END", "TEXT_MESSAGE_END", "DONE"})
-# Kinds that put a non-text block into the message: text after them is a new text run in the chat.
-RUN_BREAKS = frozenset(
-    {"TOOL_CALL", "TOOL_CALL_START", "COMPONENT_START", "REASONING_MESSAGE_START", "ACTIVITY_SNAPSHOT"}
-)
-CALL_KINDS = frozenset({"TOOL_CALL", "TOOL_CALL_START"})
-RESULT_KINDS = frozenset({"TOOL_RESULT", "TOOL_CALL_RESULT"})
-# Client events after which no token row is still streaming (a later token reopens its row).
-STREAMS_STOP = frozenset({"DISCONNECTED", "CONNECT_FAILED", "STALLED", "CLOSED"})
+C = Category
+# Categories that put a non-text block into the message: text after them is a new text run in the chat.
+RUN_BREAKS = frozenset({C.CALL, C.BLOCK})
+# Categories after which no token row is still streaming (a later token reopens its row).
+STREAMS_STOP = frozenset({C.DOWN, C.INTERRUPTED})
+# Rows about a tool call that link to its CALL row.
+ABOUT_CALLS = frozenset({C.TOOL, C.RESULT})
 SUMMARY_LIMIT = 400
 DEFAULT_MAX_ROWS = 5_000
 
@@ -63,7 +62,8 @@ def duration(seconds: float) -> str:
 @dataclass(slots=True)
 class Row:
     id: int  # the trace index of the entry that opened the row: unique and increasing
-    kind: str
+    kind: TraceKind
+    category: Category
     direction: str
     at: float  # monotonic seconds
     summary: str
@@ -156,27 +156,29 @@ class TimelineModel:
 
     def _commit(self, entry: TraceEntry) -> None:
         sid = entry.stream_id
-        if entry.kind in TEXT_KINDS and entry.direction == "in" and sid is not None:
+        group = category(entry.kind)
+        if group is C.TEXT and entry.direction == "in" and sid is not None:
             self._token(entry, sid)
             return
-        if sid is not None and entry.kind in RUN_BREAKS:
+        if sid is not None and group in RUN_BREAKS:
             self._end_run(sid, broken=True)
-        elif sid is not None and entry.kind in STREAM_ENDS:
+        elif sid is not None and group is C.END:
             self._end_run(sid, broken=False)
-        elif entry.kind in STREAMS_STOP:
+        elif group in STREAMS_STOP:
             for stream in list(self._runs):
                 self._end_run(stream, broken=False)
-        row = self._row(entry)
+        row = self._row(entry, group)
         if entry.kind == "USER_MESSAGE" and entry.direction == "out":
             row.ordinal = self._prompts
             self._prompts += 1
         self._link(row)  # before it is sent: the row goes out with its link
         self._add(row)
 
-    def _row(self, entry: TraceEntry) -> Row:
+    def _row(self, entry: TraceEntry, group: Category | None = None) -> Row:
         return Row(
             id=entry.index,
             kind=entry.kind,
+            category=category(entry.kind) if group is None else group,
             direction=entry.direction,
             at=entry.at,
             summary=_clip(entry.summary),
@@ -189,7 +191,7 @@ class TimelineModel:
 
     def _duplicate_row(self, entry: TraceEntry, dropped: TraceEntry) -> Row:
         row = self._row(entry)
-        what = f"{dropped.kind} '{dropped.summary}'" if dropped.kind in TEXT_KINDS else dropped.kind
+        what = f"{dropped.kind} '{dropped.summary}'" if category(dropped.kind) is C.TEXT else dropped.kind
         row.summary = _clip(f"{entry.summary}: {what}")
         row.stream_id, row.ref = dropped.stream_id, dropped.ref
         row.source, row.has_raw = dropped.index, dropped.raw is not None
@@ -219,7 +221,7 @@ class TimelineModel:
         # else: the run's row went out of the window; its text run goes on under the same ordinal.
         self._ordinals[sid] = ordinal
         self._broken.discard(sid)
-        row = self._row(entry)
+        row = self._row(entry, C.TEXT)
         row.summary = ""
         row.ordinal = ordinal
         row.tokens, row.end, row.last_source = 1, entry.at, entry.index
@@ -247,13 +249,13 @@ class TimelineModel:
             row.link, row.note = ping.id, f"+{duration(latency)}"
             ping.note = f"pong in {duration(latency)}"
             self._update(ping, {"note": ping.note})
-        elif row.ref is not None and row.kind in CALL_KINDS:
+        elif row.ref is not None and row.category is C.CALL:
             self._call(row)
         elif row.ref is not None:
             call = self._calls.get(row.ref)
             if call is not None:
                 self._attach(row, call)
-            elif row.kind.startswith("TOOL"):
+            elif row.category in ABOUT_CALLS:
                 self._early.setdefault(row.ref, []).append(row)
 
     def _call(self, call: Row) -> None:
@@ -267,7 +269,7 @@ class TimelineModel:
         call.pair = call.ref
         for early in self._early.pop(call.ref, []):
             self._attach(early, call)
-            if early.kind in RESULT_KINDS:
+            if early.category is C.RESULT:
                 call.note = f"result {duration(call.at - early.at)} earlier"
         self._update(call, {"p": call.pair, "note": call.note})
 
@@ -275,10 +277,10 @@ class TimelineModel:
         gap = row.at - call.at
         row.link, row.pair = call.id, call.ref
         row.note = f"+{duration(gap)}" if gap >= 0 else f"{duration(-gap)} before its call"
-        if row.kind in RESULT_KINDS and row.summary == row.ref:
+        if row.category is C.RESULT and row.summary == row.ref:
             row.summary = _clip(f"{call.summary} · {row.summary}")  # which tool, not only which call
         self._update(row, {"l": row.link, "p": row.pair, "note": row.note, "x": row.summary})
-        if row.kind in RESULT_KINDS and gap >= 0:
+        if row.category is C.RESULT and gap >= 0:
             call.note = f"result in {duration(gap)}"
             self._update(call, {"note": call.note})
 

@@ -64,6 +64,11 @@ def test_rows_appear_while_the_reply_streams_and_the_token_row_keeps_counting(
     send(page, "analyze and compare the regions")
     page.wait_for_selector("[data-testid=timeline-row][data-kind=USER_MESSAGE]")
     page.wait_for_selector("[data-testid=timeline-row][data-kind=TOKEN]")
+    # Rows are coloured by the category of their kind (console/trace_kinds.py), not by a list of kinds.
+    token_row = page.locator("[data-testid=timeline-row][data-kind=TOKEN]").first
+    assert token_row.get_attribute("data-category") == "text"
+    badge = token_row.locator(".ac-tl-kind")
+    assert badge.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(219, 234, 254)"
     seen: list[tuple[int, int, str]] = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -37,6 +37,7 @@ from console.engines.base import LinkKeeper, LinkView
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation, Message
+from console.trace_kinds import as_kind
 
 S = ConnectionState
 MAX_RESUMES = 5  # Last-Event-ID reconnections of one run before it counts as interrupted
@@ -243,7 +244,13 @@ class AguiEngine(LinkView):
             return
         events = run.decoder.feed(parsed, raw, len(data))
         self.conversation.record(
-            now, "in", parsed.type.value, _summary(parsed, events), raw=data, stream_id=sid, ref=_ref(events)
+            now,
+            "in",
+            as_kind(parsed.type.value),
+            _summary(parsed, events),
+            raw=data,
+            stream_id=sid,
+            ref=_ref(events),
         )
         for event in events:
             if isinstance(event, ev.ProtocolError):

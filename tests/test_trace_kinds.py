@@ -1,0 +1,37 @@
+"""The trace kind registry: every kind a dialect emits is registered, each with one category."""
+
+from __future__ import annotations
+
+from ag_ui import core
+
+from console.protocols import agent, chat
+from console.protocols.sse_members import EVENT_TYPES as SSE_EVENT_TYPES
+from console.trace_kinds import CATEGORY, KINDS, Category, as_kind, browser_table, category
+
+
+def test_every_kind_has_one_category_and_the_browser_gets_them_all_in_chip_order() -> None:
+    assert set(CATEGORY) == set(KINDS) and len(set(KINDS)) == len(KINDS)
+    table = browser_table()
+    assert sorted(kind for kind, _ in table) == sorted(KINDS)
+    order = [Category(c) for _, c in table]
+    assert order == sorted(order, key=list(Category).index)  # chips sort by category
+
+
+def test_every_wire_type_of_every_dialect_is_a_registered_kind() -> None:
+    wire = (
+        set(agent.SERVER_FRAME_TYPES)
+        | {name.upper() for name in SSE_EVENT_TYPES}
+        | {tag.upper() for tag in (*chat.ENTRY_TAGS, "done")}
+        | {event.value for event in core.EventType}
+    )
+    assert wire <= set(KINDS)
+    assert {as_kind(name) for name in wire} == wire
+
+
+def test_a_name_no_one_registered_is_an_unknown_event_and_an_old_row_kind_is_a_part() -> None:
+    assert as_kind("SOMETHING_NEW") == "UNKNOWN_EVENT"
+    assert category("SOMETHING_NEW") is Category.PART
+    # What each dialect calls a piece of text is TEXT: the timeline groups them alike.
+    assert {category(k) for k in ("TOKEN", "TEXT_CHUNK", "MESSAGE", "TEXT_MESSAGE_CONTENT")} == {
+        Category.TEXT
+    }

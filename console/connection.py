@@ -1,20 +1,8 @@
-"""Connection states of a session, as one table.
+"""What a session shows of its connection (`ConnectionState`, `LinkStatus`).
 
-Theory of operation
--------------------
-The link layer has five states of its own; while connected, what the user sees is refined by what
-the conversation is doing (streaming, waiting on a tool). `TRANSITIONS` lists every legal move of
-the link; anything else is a bug in the client and raises. The README's state diagram is checked
-against these names by a test.
-
-    connecting ──connected──▶ open ◀──▶ streaming ◀──▶ tool_call_pending
-    (failed: stays           │            │                │
-     connecting)             └──▶ reconnecting ◀──dropped──┘
-                          │   ▲
-                connected │   │ dropped
-                          ▼   │
-                        resuming ──replayed──▶ open / streaming / tool_call_pending
-    any ──close──▶ closed
+These states are derived, never set: the link's own state machine (console/link.py) decides whether
+the session is connecting, open, reconnecting, resuming or closed, and while it is open what its
+conversations are doing refines it to streaming or tool_call_pending (`console.link.displayed`).
 """
 
 from __future__ import annotations
@@ -34,29 +22,7 @@ class ConnectionState(StrEnum):
     CLOSED = "closed"
 
 
-S = ConnectionState
-LIVE = frozenset({S.OPEN, S.STREAMING, S.TOOL_CALL_PENDING})
-
-TRANSITIONS: frozenset[tuple[ConnectionState, ConnectionState]] = frozenset(
-    {(S.CONNECTING, S.OPEN)}
-    | {(a, b) for a in LIVE for b in LIVE if a != b}
-    | {(live, S.RECONNECTING) for live in LIVE}
-    | {(S.RECONNECTING, S.RESUMING), (S.RESUMING, S.RECONNECTING)}
-    # A session restored from its journal resumes on its first connection.
-    | {(S.CONNECTING, S.RESUMING)}
-    | {(S.RESUMING, live) for live in LIVE}
-    | {(state, S.CLOSED) for state in S if state is not S.CLOSED}
-    | {(S.CLOSED, S.CONNECTING)}
-)
-
-
-class IllegalTransition(RuntimeError):
-    """A local bug: the client tried a move the state table does not allow."""
-
-
-def check_transition(old: ConnectionState, new: ConnectionState) -> None:
-    if old != new and (old, new) not in TRANSITIONS:
-        raise IllegalTransition(f"connection state {old} -> {new} is not allowed")
+LIVE = frozenset({ConnectionState.OPEN, ConnectionState.STREAMING, ConnectionState.TOOL_CALL_PENDING})
 
 
 @frozen

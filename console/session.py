@@ -22,6 +22,7 @@ from console import session_runs as runs
 from console.connection import ConnectionState, LinkStatus
 from console.jsonvalue import JsonObject, JsonValue
 from console.limits import FoldCounter, Level, Limits, NoticeBoard
+from console.link import Activity
 from console.session_blocks import (
     Block,
     ComponentBlock,
@@ -117,6 +118,7 @@ class Conversation:
         self._by_stream: dict[str, Message] = {}
         self._by_id: dict[str, Message] = {}
         self._streaming: list[Message] = []  # agent messages still streaming (normally one)
+        self._user_streams: dict[str, Message] = {}  # user messages a dialect streams (SSE), by id
         self._tools: dict[str, tuple[Message, int]] = {}  # call_id -> where its card is
         self._waiting: dict[str, tuple[Message, ToolBlock]] = {}  # calls still without a result
         self._unanswered: list[Message] = []  # user messages whose reply has not started
@@ -177,6 +179,7 @@ class Conversation:
         self._by_stream.clear()
         self._by_id.clear()
         self._streaming.clear()
+        self._user_streams.clear()
         self._tools.clear()
         self._waiting.clear()
         self._unanswered.clear()
@@ -234,6 +237,15 @@ class Conversation:
         """Prompts typed but not sent yet."""
         return sum(1 for m in self._unanswered if m.status == "queued")
 
+    @property
+    def activity(self) -> Activity:
+        """What the conversation is doing, for what its session shows while the link is open."""
+        if self.waiting_tool_calls():
+            return "tool_call_pending"
+        if self.replying or self._user_streams:
+            return "replying"
+        return "idle"
+
     def waiting_tool_calls(self) -> list[ToolBlock]:
         current = self.streaming
         if current is None:
@@ -250,8 +262,8 @@ class Conversation:
         block = TextBlock()
         block.append(text)
         message.blocks.append(block)
+        self._unanswered.append(message)  # before it is announced: listeners see it awaiting its reply
         self._add(message)
-        self._unanswered.append(message)
         return message
 
     def mark_sent(self, message: Message) -> None:
@@ -427,6 +439,10 @@ class Conversation:
                 self._streaming.append(message)
             elif status != "streaming" and message in self._streaming:
                 self._streaming.remove(message)
+        elif status == "streaming":
+            self._user_streams[message.id] = message
+        else:
+            self._user_streams.pop(message.id, None)
         message.status = status
         message.note = note
         self._emit(MessageStatusChanged(message))
@@ -442,6 +458,7 @@ class Conversation:
             # A dialect that streams both sides (SSE) announces the user's messages too.
             message = Message(self._next_id(), "user", "streaming", at, stream_id=stream_id)
             self._by_stream[stream_id] = message
+            self._user_streams[message.id] = message
             self._add(message)
             return message
         # A new stream answers the oldest unanswered prompt; an earlier stream still open is over.

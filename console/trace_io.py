@@ -26,10 +26,10 @@ import time
 from dataclasses import dataclass
 
 from console import jsonvalue
-from console.connection import IllegalTransition
 from console.engines.agent import AgentEngine, EngineConfig
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
+from console.link import IllegalEvent
 from console.readonly_client import ReadOnlyClient
 from console.session import Conversation, Message, TraceEntry
 from console.trace_kinds import TraceKind
@@ -118,7 +118,7 @@ def load_jsonl(text: str, config: EngineConfig | None = None) -> LoadedTrace:
     for number, line in lines:
         try:
             replay.step(line)
-        except IllegalTransition as exc:
+        except IllegalEvent as exc:
             problems.append(f"line {number}: {line.kind} does not fit the session here ({exc})")
         engine.data_to_send()  # there is no wire: what the engine would send is only traced
     end = lines[-1][1].t if lines else 0.0
@@ -250,7 +250,7 @@ class _Replay:
 
     def _ensure_up(self, t: float) -> None:
         if self.closed:
-            raise IllegalTransition("the session was closed earlier in the trace")
+            raise IllegalEvent("the session was closed earlier in the trace")
         if not self.up:
             self.engine.connected(t)
             self.up = True

@@ -35,12 +35,15 @@ from console import events as ev
 from console.connection import LIVE, ConnectionState
 from console.engines.agent_trace import stream_of, trace_in
 from console.engines.base import LinkedEngine
+from console.link import LinkEvent, LinkState
 from console.protocols import agent as proto
 from console.sequencing import Sequencer, Verdict
 from console.session import Conversation, Message
 from console.trace_kinds import TraceKind
 
 S = ConnectionState
+L = LinkState
+E = LinkEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,16 +112,15 @@ class AgentEngine(LinkedEngine):
         )
 
     def connected(self, now: float) -> None:
-        self._link.connected()
         # Frames meant for the dead connection go: RESUME comes first, and re-sends the ACKs that matter.
         self._outbox.clear()
         self._want_reconnect = False
         self._last_frame_at = now  # the replay is the server's to send: count the quiet from here
-        if self._link.connections == 1 and not self._restored:
-            self._link.set(S.OPEN)
+        if self._link.connections == 0 and not self._restored:
+            self._link.handle(E.CONNECTED)
             self.conversation.record(now, "client", "CONNECTED", "connected")
         else:
-            self._link.set(S.RESUMING)
+            self._link.handle(E.RECONNECTED)
             self._resumed_at = now
             self._restored = False
             # RESUME must be the first frame on the new connection.
@@ -130,20 +132,13 @@ class AgentEngine(LinkedEngine):
 
     def disconnected(self, now: float, reason: str, retry_in: float) -> None:
         """The connection is gone (or could not be made); the next attempt is in `retry_in` s."""
-        was = self.state
-        next_state = self._link.failed(now, reason, retry_in)
         self._want_reconnect = False
         if self.conversation.awaiting_reply:
             self._dropped_during_reply = True
-        kind: TraceKind = "DISCONNECTED" if was in LIVE or was is S.RESUMING else "CONNECT_FAILED"
-        self.conversation.record(
-            now, "client", kind, f"{reason}; attempt {self._link.attempt} in {retry_in:.1f} s"
-        )
-        self._link.set(next_state)
+        self._link.lost(now, reason, retry_in)
 
     def close(self, now: float) -> None:
-        self._link.set(S.CLOSED)
-        self.conversation.record(now, "client", "CLOSED", "session closed")
+        self._link.close(now)
 
     # -- the user ---------------------------------------------------------------------------------
 
@@ -183,7 +178,6 @@ class AgentEngine(LinkedEngine):
         self.sequencer.expect_new_epoch()
         self.conversation.mark_sent(message)
         self._send(proto.user_message(text), now, "USER_MESSAGE", text)
-        self._update_live()
 
     # -- frames -----------------------------------------------------------------------------------
 
@@ -219,8 +213,8 @@ class AgentEngine(LinkedEngine):
                 self._answer(event.challenge, seq, frame.fingerprint, now)
         elif seq is not None:
             self._last_frame_at = now
-        if self.conversation.link.state is S.RESUMING:
-            self._link.set(self._live_state())
+        if self._link.link.state is L.RESUMING:
+            self._link.handle(E.RESUMED)
         if (
             seq is not None
             and not (type(event) is ev.TextDelta and event.stream_id == self._reply_stream)  # the hot path
@@ -330,7 +324,6 @@ class AgentEngine(LinkedEngine):
 
     def _apply(self, frames: list[proto.Frame], now: float) -> None:
         apply = self.conversation.apply
-        link_may_change = False  # only some frames can change what the link shows
         for frame in frames:
             event = frame.event
             if type(event) is ev.TextDelta:  # the hot path: most frames are tokens
@@ -344,7 +337,6 @@ class AgentEngine(LinkedEngine):
             apply(event, now, frame.seq)
             if not isinstance(event, ev.Heartbeat):
                 self._progress_at = now
-                link_may_change = True
             if isinstance(event, ev.ToolCall):
                 self._held_calls.pop(event.call_id, None)
                 self._send_ack(event.call_id, now)
@@ -356,17 +348,8 @@ class AgentEngine(LinkedEngine):
                     self._dropped_during_reply = False
         if frames:
             self._gap_resumes = 0
-        if link_may_change:
-            self._update_live()
         if self._queued:
             self._flush_queue(now)
-
-    def _update_live(self) -> None:
-        state = self.state
-        if state in LIVE:
-            live = self._live_state()
-            if live is not state:
-                self._link.set(live)
 
     def _send_ack(self, call_id: str, now: float, *, again: bool = False) -> None:
         if call_id in self._acked and not again:
@@ -383,8 +366,8 @@ class AgentEngine(LinkedEngine):
     # -- time -------------------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        if self.state is S.RESUMING and now - self._resumed_at >= self.config.resume_quiet:
-            self._link.set(self._live_state())
+        if self._link.link.state is L.RESUMING and now - self._resumed_at >= self.config.resume_quiet:
+            self._link.handle(E.RESUMED)
         self._ack_held_calls(now)
         self._check_gap(now)
         self._check_stall(now)
@@ -441,20 +424,12 @@ class AgentEngine(LinkedEngine):
         self._in_flight = False
         self._reply_stream = None
         self._dropped_during_reply = False
-        self._update_live()
         self.conversation.record(
             now, "client", "STALLED", "reply interrupted: no data", ref=message.id if message else None
         )
         self._flush_queue(now)
 
     # -- helpers ----------------------------------------------------------------------------------
-
-    def _live_state(self) -> ConnectionState:
-        if self.conversation.waiting_tool_calls():
-            return S.TOOL_CALL_PENDING
-        if self.conversation.awaiting_reply or self._in_flight:
-            return S.STREAMING
-        return S.OPEN
 
     def _send(self, frame: str, now: float, kind: TraceKind, summary: str, ref: str | None = None) -> None:
         self._outbox.append(frame)

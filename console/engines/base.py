@@ -1,61 +1,88 @@
-"""What every dialect's engine shares: the connection state of its session, kept by the table."""
+"""What every dialect's engine shares: the link of its session, kept by the table (console/link.py)."""
 
 from __future__ import annotations
 
-from console.connection import ConnectionState, LinkStatus, check_transition
-from console.session import Conversation
+from console.connection import ConnectionState, LinkStatus
+from console.link import Activity, Link, LinkEvent, LinkState, displayed
+from console.session import (
+    BlockAdded,
+    BlockUpdated,
+    Change,
+    Conversation,
+    MessageAdded,
+    MessageStatusChanged,
+    Reset,
+)
 from console.trace_kinds import TraceKind
 
 S = ConnectionState
+L = LinkState
+E = LinkEvent
 
 
 class LinkKeeper:
-    """Connection state, attempts and the next retry of one session, published on its conversation."""
+    """The link of one session (`console.link`), published on its conversations with what they are
+    doing: engines feed it events, the table decides the state, and the state shown is derived (no
+    engine sets "streaming")."""
 
     def __init__(self, conversation: Conversation) -> None:
-        self.conversation = conversation
-        self.connections = 0  # good connections so far, reconnections included
-        self.attempt = 0  # failed attempts since the last good connection
-        self.retry_at: float | None = None
-        self.detail = ""
+        self.conversation = conversation  # where the link's own rows go
+        self.link = Link()
+        self._watched: list[Conversation] = []
+        self.watch(conversation)
+
+    @property
+    def connections(self) -> int:
+        return self.link.connections
+
+    @property
+    def attempt(self) -> int:
+        return self.link.attempt
 
     @property
     def state(self) -> ConnectionState:
-        return self.conversation.link.state
+        """What the session shows now."""
+        return displayed(self.link.state, self.activity())
 
-    def connected(self) -> None:
-        self.connections += 1
-        self.attempt = 0
-        self.retry_at = None
-        self.detail = ""
+    def watch(self, conversation: Conversation) -> None:
+        """Show the link on `conversation` too, and count what it is doing."""
+        self._watched.append(conversation)
+        conversation.subscribe(self._on_change, deltas=False)
+        self.publish()
 
-    def failed(self, now: float, reason: str, retry_in: float) -> ConnectionState:
-        """A connection ended or could not be made; returns the state to show until the next try."""
-        self.attempt += 1
-        self.retry_at = now + retry_in
-        self.detail = reason
-        # Until the first good connection, failures are "connecting (attempt n)", not reconnecting.
-        return S.RECONNECTING if self.connections else S.CONNECTING
+    def activity(self) -> Activity:
+        activities = {conversation.activity for conversation in self._watched}
+        for busiest in ("tool_call_pending", "replying"):
+            if busiest in activities:
+                return busiest
+        return "idle"
+
+    def handle(self, event: LinkEvent, detail: str | None = None) -> None:
+        self.link.handle(event, detail)
+        self.publish()
 
     def lost(self, now: float, reason: str, retry_in: float) -> None:
         """A connection ended or could not be made: recorded, with the state to show until the next try."""
-        was = self.state
-        state = self.failed(now, reason, retry_in)
-        kind: TraceKind = "CONNECT_FAILED" if was in (S.CONNECTING, S.RECONNECTING) else "DISCONNECTED"
+        was = self.link.state
+        self.link.lost(now, reason, retry_in)
+        kind: TraceKind = "CONNECT_FAILED" if was in (L.CONNECTING, L.RECONNECTING) else "DISCONNECTED"
         self.conversation.record(now, "client", kind, f"{reason}; attempt {self.attempt} in {retry_in:.1f} s")
-        self.set(state)
+        self.publish()
 
     def close(self, now: float) -> None:
-        if self.state is not S.CLOSED:
-            self.set(S.CLOSED)
+        if self.link.state is not L.CLOSED:
+            self.handle(E.CLOSE)
             self.conversation.record(now, "client", "CLOSED", "session closed")
 
-    def set(self, state: ConnectionState, detail: str | None = None) -> None:
-        check_transition(self.state, state)
-        if detail is not None:
-            self.detail = detail
-        retry_at = self.retry_at if state in (S.RECONNECTING, S.CONNECTING) else None
-        self.conversation.set_link(LinkStatus(state, self.attempt, retry_at, self.detail))
+    def publish(self) -> None:
+        link = self.link
+        status = LinkStatus(displayed(link.state, self.activity()), link.attempt, link.retry_at, link.detail)
+        for conversation in self._watched:
+            conversation.set_link(status)
+
+    def _on_change(self, change: Change) -> None:
+        if isinstance(change, MessageAdded | MessageStatusChanged | BlockAdded | BlockUpdated | Reset):
+            self.publish()
 
 
 class LinkView:

@@ -39,11 +39,14 @@ from console import events as ev
 from console import jsonvalue
 from console.connection import LIVE, ConnectionState
 from console.engines.base import LinkedEngine
+from console.link import LinkEvent, LinkState
 from console.protocols import chat as proto
 from console.session import ComponentBlock, Conversation, Message
 from console.trace_kinds import TraceKind, as_kind
 
 S = ConnectionState
+L = LinkState
+E = LinkEvent
 log = logging.getLogger(__name__)
 
 NEW_CHAT_TITLE = "New chat"
@@ -93,7 +96,7 @@ class ChatEngine(LinkedEngine):
         self._listeners: list[ChatsListener] = []
         first = self._create()
         self.active_id = first.chat_id
-        # The link is kept on the first conversation and copied to the others (`_set_link`).
+        # The link's rows go on every conversation's timeline (`_record_all`); it is shown on each.
         super().__init__(first.conversation)
         self.frames_in = 0
 
@@ -112,7 +115,7 @@ class ChatEngine(LinkedEngine):
     def new_chat(self) -> str:
         """Start a conversation with a fresh chat id and make it the active one."""
         chat = self._create()
-        chat.conversation.set_link(self._link.conversation.link)
+        self._link.watch(chat.conversation)
         self.active_id = chat.chat_id
         self._changed()
         return chat.chat_id
@@ -172,37 +175,34 @@ class ChatEngine(LinkedEngine):
     # -- lifecycle --------------------------------------------------------------------------------
 
     def connected(self, now: float) -> None:
-        self._link.connected()
         # Frames meant for the dead connection go: their requests were marked interrupted.
         self._outbox.clear()
-        if self._link.connections == 1:
-            self._set_link(S.OPEN)
+        first = self._link.connections == 0
+        # This dialect has nothing to resume: a reconnection is open at once.
+        self._link.handle(E.CONNECTED)
+        if first:
             self._record_all(now, "CONNECTED", "connected")
         else:
-            # The state table routes every reconnection through "resuming"; this dialect has nothing
-            # to resume, so it passes straight through.
-            self._set_link(S.RESUMING)
-            self._set_link(S.OPEN)
             self._record_all(now, "RECONNECTED", "reconnected (this dialect cannot resume a response)")
         for chat in self._chats.values():
             self._flush_queue(chat, now)
-        self._update_live()
 
     def disconnected(self, now: float, reason: str, retry_in: float) -> None:
         """The connection is gone (or could not be made); the next attempt is in `retry_in` s."""
-        was = self.state
-        next_state = self._link.failed(now, reason, retry_in)
+        was = self._link.link.state
+        self._link.link.lost(now, reason, retry_in)
         for chat in self._chats.values():
             chat.abandoned = 0  # a new connection never carries the rest of an old response
             if chat.in_flight:
                 self._give_up(chat, now, "connection lost", "INTERRUPTED")
-        kind: TraceKind = "DISCONNECTED" if was in LIVE or was is S.RESUMING else "CONNECT_FAILED"
+        kind: TraceKind = "DISCONNECTED" if was in (L.OPEN, L.RESUMING) else "CONNECT_FAILED"
         self._record_all(now, kind, f"{reason}; attempt {self._link.attempt} in {retry_in:.1f} s")
-        self._set_link(next_state)
+        self._link.publish()
 
     def close(self, now: float) -> None:
-        self._set_link(S.CLOSED)
-        self._record_all(now, "CLOSED", "session closed")
+        if self._link.link.state is not L.CLOSED:
+            self._link.handle(E.CLOSE)
+            self._record_all(now, "CLOSED", "session closed")
 
     # -- the user ---------------------------------------------------------------------------------
 
@@ -240,7 +240,6 @@ class ChatEngine(LinkedEngine):
         frame = proto.user_message(text, chat.chat_id)
         self._outbox.append(frame)
         chat.conversation.record(now, "out", "USER_MESSAGE", text, raw=frame)
-        self._update_live()
         self._changed()
 
     # -- frames -----------------------------------------------------------------------------------
@@ -358,20 +357,7 @@ class ChatEngine(LinkedEngine):
 
     def _after_reply(self, chat: _Chat, now: float) -> None:
         self._flush_queue(chat, now)
-        self._update_live()
         self._changed()
-
-    def _update_live(self) -> None:
-        if self.state not in LIVE:
-            return
-        busy = any(c.in_flight or c.conversation.streaming is not None for c in self._chats.values())
-        self._set_link(S.STREAMING if busy else S.OPEN)
-
-    def _set_link(self, state: ConnectionState) -> None:
-        self._link.set(state)
-        status = self._link.conversation.link
-        for chat in self._chats.values():
-            chat.conversation.set_link(status)
 
     def _record_all(self, now: float, kind: TraceKind, summary: str) -> None:
         for chat in self._chats.values():

@@ -19,12 +19,15 @@ from console import events as ev
 from console import jsonvalue
 from console.connection import ConnectionState
 from console.engines.base import LinkKeeper, LinkView
+from console.link import LinkEvent, LinkState
 from console.protocols.sse import ConversationDecoder, Decoded, ServerSentEvent
 from console.protocols.sse_members import SPEC_COMPONENT_FIELDS
 from console.session import Conversation
 from console.trace_kinds import as_kind
 
 S = ConnectionState
+L = LinkState
+E = LinkEvent
 RETRY_RANGE = (0.1, 60.0)  # seconds: what a server's `retry:` may ask for
 BACKOFF_CAP = 10.0  # seconds: how far a small hint doubles while fetches bring nothing
 BARREN_STREAMS = 3  # fetches in a row that end with nothing new before an open message is given up
@@ -86,16 +89,14 @@ class SSEEngine(LinkView):
                 if m.stream_id and m.status in ("done", "sent")
             ]
             self.decoder = ConversationDecoder(known_fields=self.known_fields, completed=done)
-        fresh = self.state is S.CONNECTING  # the first connection, or a replay from the start
-        self._link.connected()
-        if fresh:
+        if self.state is S.CONNECTING:  # the first connection, or a replay from the start
             self.conversation.record(now, "client", "CONNECTED", "stream opened")
-            self._link.set(S.OPEN)
+            self._link.handle(E.CONNECTED)
             return
         last = self.decoder.last_event_id
         how = f"resume after event id {last}" if last else "no event ids: the stream replays from the start"
         self.conversation.record(now, "client", "RESUME", how)
-        self._link.set(S.RESUMING)
+        self._link.handle(E.RECONNECTED)
 
     def receive(self, sse: ServerSentEvent, now: float) -> None:
         if sse.retry is not None:
@@ -111,9 +112,8 @@ class SSEEngine(LinkView):
                 self.conversation.record(now, "in", "PROTOCOL_ERROR", event.reason, raw=event.excerpt)
             else:
                 self.conversation.apply(event, now)
-        live = S.STREAMING if self.decoder.open_messages else S.OPEN
-        if self.state is not live:
-            self._link.set(live)
+        if self._link.link.state is L.RESUMING:
+            self._link.handle(E.RESUMED)  # the stream goes on
 
     def broken(self, now: float, reason: str) -> None:
         """The stream could not be framed any further (a line or event over the size limit)."""
@@ -129,7 +129,7 @@ class SSEEngine(LinkView):
         self.conversation.record(
             now, "client", "COMPLETE", f"{len(self.decoder.completed)} messages, stream ended"
         )
-        self._link.set(S.CLOSED, "conversation complete")
+        self._link.handle(E.CLOSE, "conversation complete")
         return True
 
     def _give_up(self, now: float) -> bool:
@@ -144,7 +144,7 @@ class SSEEngine(LinkView):
             "COMPLETE",
             f"{BARREN_STREAMS} fetches in a row brought nothing new; {len(open_ids)} message(s) never ended",
         )
-        self._link.set(S.CLOSED, "the stream never finishes: not fetched again")
+        self._link.handle(E.CLOSE, "the stream never finishes: not fetched again")
         return True
 
     def disconnected(self, now: float, reason: str, retry_in: float) -> None:
@@ -163,8 +163,8 @@ class SSEEngine(LinkView):
         self.conversation.reset()
         self.conversation.record(now, "client", "REPLAY", "replaying the conversation from the start")
         if self.state is not S.CLOSED:
-            self._link.set(S.CLOSED, "replaying")  # the current stream is abandoned
-        self._link.set(S.CONNECTING)
+            self._link.handle(E.CLOSE, "replaying")  # the current stream is abandoned
+        self._link.handle(E.REOPEN)
 
     # -- helpers ----------------------------------------------------------------------------------
 

@@ -36,10 +36,13 @@ from console.dialects.agui.history import History
 from console.engines.base import LinkKeeper, LinkView
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
+from console.link import LinkEvent, LinkState
 from console.session import Conversation, Message
 from console.trace_kinds import as_kind
 
 S = ConnectionState
+L = LinkState
+E = LinkEvent
 MAX_RESUMES = 5  # Last-Event-ID reconnections of one run before it counts as interrupted
 RAW_LIMIT = 64 * 1024  # characters of a request kept on its trace row
 
@@ -141,15 +144,13 @@ class AguiEngine(LinkView):
 
     def connected(self, now: float) -> None:
         """The agent answered a probe."""
-        was = self.state
-        self._link.connected()
-        if was is S.CONNECTING:
+        was = self._link.link.state
+        if was is L.CONNECTING:
             self.conversation.record(now, "client", "CONNECTED", "the agent answers")
-            self._link.set(S.OPEN)
-        elif was is S.RECONNECTING:
+            self._link.handle(E.CONNECTED)
+        elif was is L.RECONNECTING:
             self.conversation.record(now, "client", "RESUME", "the agent answers again")
-            self._link.set(S.RESUMING)
-            self._link.set(S.OPEN)
+            self._link.handle(E.CONNECTED)  # runs are requests: there is no stream to resume
 
     def disconnected(self, now: float, reason: str, retry_in: float) -> None:
         """A probe or a request could not reach the agent."""
@@ -187,7 +188,6 @@ class AguiEngine(LinkView):
         text = body.decode()
         raw = text if len(text) <= RAW_LIMIT else ev.excerpt(text, RAW_LIMIT)
         self.conversation.record(now, "out", "RUN_AGENT_INPUT", what, raw=raw, stream_id=stream_id)
-        self._link.set(S.STREAMING)
         return request
 
     def resume_request(self) -> RunRequest | None:
@@ -200,11 +200,10 @@ class AguiEngine(LinkView):
 
     def opened(self, now: float) -> None:
         """The server accepted the request and streams events."""
-        if self.state is S.RESUMING:
-            self._link.set(S.STREAMING)
-        elif self.state in (S.RECONNECTING,):
-            self._link.set(S.RESUMING)
-            self._link.set(S.STREAMING)
+        if self._link.link.state is L.RECONNECTING:
+            self._link.handle(E.RECONNECTED)
+        if self._link.link.state is L.RESUMING:
+            self._link.handle(E.RESUMED)
 
     def receive(
         self,
@@ -287,7 +286,7 @@ class AguiEngine(LinkView):
             self.conversation.record(
                 now, "client", "DISCONNECTED", f"{reason}; resuming after event id {run.last_event_id}"
             )
-            self._link.set(S.RECONNECTING, reason)
+            self._link.handle(E.LOST, reason)
             return True
         why = f"{reason} before RUN_FINISHED" if run.received else reason
         self.conversation.record(now, "client", "INTERRUPTED", why, stream_id=run.decoder.stream_id)
@@ -314,10 +313,10 @@ class AguiEngine(LinkView):
             # The wire never said how the run ended: the console says it, so no reply stays "streaming".
             self.conversation.apply(ev.RunStarted(sid, self.thread_id, run.request.run_id), now)
             self.conversation.apply(ev.RunEnded(sid, outcome, detail), now)
-        if self.state not in (S.OPEN, S.CLOSED, S.CONNECTING):
-            if self.state is S.RECONNECTING:
-                self._link.set(S.RESUMING)
-            self._link.set(S.OPEN)
+        if self._link.link.state is L.RECONNECTING:
+            self._link.handle(E.CONNECTED)  # the agent answered
+        elif self._link.link.state is L.RESUMING:
+            self._link.handle(E.RESUMED)
 
     def _state(self) -> JsonValue:
         history = self.conversation.contexts.get(protocol.STATE)

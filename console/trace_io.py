@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 
 from console import jsonvalue
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.link import IllegalEvent

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ag_ui import core
 
-from console.protocols import agent, chat
-from console.protocols.sse_members import EVENT_TYPES as SSE_EVENT_TYPES
+from console.dialects.agent import protocol as agent
+from console.dialects.chat import protocol as chat
+from console.dialects.sse.members import EVENT_TYPES as SSE_EVENT_TYPES
 from console.trace_kinds import CATEGORY, KINDS, Category, as_kind, browser_table, category
 
 

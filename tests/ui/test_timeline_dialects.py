@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
+from console.dialects.agent.engine import AgentEngine
 from console.dialects.agui.engine import AguiEngine
-from console.engines.agent import AgentEngine
-from console.engines.chat import ChatEngine
-from console.engines.sse import SSEEngine
-from console.protocols.event_stream import ServerSentEvent
+from console.dialects.chat.engine import ChatEngine
+from console.dialects.sse.engine import SSEEngine
+from console.dialects.sse.event_stream import ServerSentEvent
 from console.session import Conversation
 from console.trace_kinds import Category
 from console.ui.timeline_model import Row, TimelineModel

@@ -33,10 +33,10 @@ from console import session_runs
 from console.connection import LIVE, ConnectionState
 from console.dialects.agui import protocol, takeover
 from console.dialects.agui.history import History
-from console.engines.base import LinkKeeper, LinkView
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.link import LinkEvent, LinkState
+from console.runtime.engine import LinkKeeper, LinkView
 from console.session import Conversation, Message
 from console.trace_kinds import as_kind
 

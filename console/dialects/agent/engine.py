@@ -33,10 +33,10 @@ from dataclasses import dataclass
 
 from console import events as ev
 from console.connection import LIVE, ConnectionState
-from console.engines.agent_trace import stream_of, trace_in
-from console.engines.base import LinkedEngine
+from console.dialects.agent import protocol as proto
+from console.dialects.agent.trace import stream_of, trace_in
 from console.link import LinkEvent, LinkState
-from console.protocols import agent as proto
+from console.runtime.engine import LinkedEngine
 from console.sequencing import Sequencer, Verdict
 from console.session import Conversation, Message
 from console.trace_kinds import TraceKind

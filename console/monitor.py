@@ -245,7 +245,7 @@ class Monitor:
 
 
 def counts(conversation: Conversation) -> tuple[int, int, int]:
-    return conversation.received, conversation.text_deltas, conversation.protocol_errors
+    return conversation.counts.received, conversation.counts.text_deltas, conversation.counts.protocol_errors
 
 
 def reply_tail(conversation: Conversation) -> str:

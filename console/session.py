@@ -1,9 +1,12 @@
-"""The conversation model: a reducer of normalized events into messages, blocks, contexts and a trace.
+"""The conversation model: a reducer of normalized events into messages, blocks and contexts.
 
 Pure and replayable: `apply(event, at)` depends only on the event and the time it is given, never on a
 clock or a socket, so a recorded trace replays into the same conversation. Every change is announced
 to subscribers as a small `Change` value, so views update incrementally (append this text to that
 block) instead of re-rendering lists.
+
+A conversation belongs to a session (console/session_model.py), which holds what the connection has
+once however many conversations it carries: the protocol trace, the link and the counts.
 
 An agent message is an ordered list of blocks. Text after a tool call goes into a new text block after
 the tool card, which is what freezes the earlier text in place.
@@ -13,13 +16,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Literal, TypeAlias
+from typing import TypeAlias
 
 from console import events as ev
 from console import jsonvalue
 from console import session_cards as cards
 from console import session_runs as runs
-from console.connection import ConnectionState, LinkStatus
 from console.jsonvalue import JsonObject, JsonValue
 from console.limits import FoldCounter, Level, Limits, NoticeBoard
 from console.link import Activity
@@ -51,9 +53,9 @@ from console.session_changes import (
     TraceAdded,
     tell,
 )
+from console.session_model import SessionMember, TraceTap
 from console.session_trace import Row, Trace, TraceEntry, lean_row
-from console.trace_kinds import TraceKind
-from console.window import OVERSIZED_RAW, SnapshotWindow
+from console.window import SnapshotWindow
 
 # Re-exported: the conversation model is imported from here.
 __all__ = [
@@ -96,19 +98,16 @@ log = logging.getLogger(__name__)
 # Fed back through the same methods in the same order, these inputs rebuild the conversation.
 JournalInput: TypeAlias = tuple[object, ...]
 JournalTap = Callable[[JournalInput], None]
-# Trace rows have a tap of their own (`journal_trace`), taking the row as the trace holds it: no tuple
-# is built per row, and the journal keeps rows apart without sorting inputs.
-TraceTap = Callable[[tuple[object, ...]], None]
 
 
-class Conversation:
-    """Messages, contexts and trace of one session."""
+class Conversation(SessionMember):
+    """Messages and contexts of one conversation; its trace, link and counts are its session's."""
 
     def __init__(self, trace_limit: int = 50_000, limits: Limits | None = None) -> None:
+        super().__init__(trace_limit)
         self.limits = limits or Limits()
         self.messages: list[Message] = []
         self.contexts: dict[str, list[ContextEntry]] = {}  # least recently updated first
-        self.trace = Trace(trace_limit)
         self.notices = NoticeBoard(self.limits.notices)
         self._snapshots = SnapshotWindow(self.limits.window)
         self.folded = FoldCounter()  # live items let go past a cap, by kind
@@ -125,49 +124,8 @@ class Conversation:
         self._orphan_results: dict[str, tuple[JsonObject, float]] = {}
         self._reasoning: dict[str, list[str]] = {}  # reasoning text still streaming, by component
         self._live_states: dict[str, tuple[ContextEntry, JsonValue]] = {}  # see session_runs
-        # A tuple, replaced on (un)subscribe: emitting iterates it without a copy, and a listener that
-        # unsubscribes while a change is delivered does not disturb the delivery.
-        self._listeners: tuple[Listener, ...] = ()
-        self._coarse: tuple[Listener, ...] = ()  # told of all but each trace row and text delta
-        # Counted for those who look a few times a second instead of hearing of every delta.
-        self.received = 0  # inbound trace rows: frames, and what could not be decoded
-        self.protocol_errors = 0
-        self.text_deltas = 0  # text deltas applied to agent messages
         self._ids = 0
-        self.link = LinkStatus(ConnectionState.CONNECTING)
         self.journal: JournalTap | None = None  # told of every input but trace rows (console/store)
-        self.journal_trace: TraceTap | None = None  # told of every trace row
-
-    @property
-    def trace_limit(self) -> int:
-        """Trace rows kept; older ones are let go and counted."""
-        return self.trace.limit
-
-    @property
-    def trace_dropped(self) -> int:
-        return self.trace.dropped
-
-    # -- subscription -------------------------------------------------------------------------
-
-    def subscribe(self, listener: Listener, *, deltas: bool = True) -> Callable[[], None]:
-        """Be told of every change; with `deltas=False`, of all but each trace row and text delta
-        (`TraceAdded`, `TextAppended`): a listener that reads the counters instead costs a streaming
-        session nothing per token."""
-        if deltas:
-            self._listeners += (listener,)
-        else:
-            self._coarse += (listener,)
-
-        def unsubscribe() -> None:
-            self._listeners = tuple(x for x in self._listeners if x is not listener)
-            self._coarse = tuple(x for x in self._coarse if x is not listener)
-
-        return unsubscribe
-
-    def _emit(self, change: Change) -> None:
-        tell(self._listeners, change)
-        if self._coarse:
-            tell(self._coarse, change)
 
     def reset(self) -> None:
         """Forget the conversation (not the trace): what comes next starts a new one."""
@@ -194,12 +152,12 @@ class Conversation:
         """Take over what `previous` received (the supervisor restarts a crashed session with a new
         client): messages, contexts, trace, notices and counts. A reply still streaming will not
         finish on the new connection: it is interrupted, keeping its text, so the user can retry."""
-        self.messages, self.contexts, self.trace = previous.messages, previous.contexts, previous.trace
+        self.messages, self.contexts = previous.messages, previous.contexts
+        self.session.adopt(previous.session)
         self.notices, self.folded = previous.notices, previous.folded
         self._by_stream, self._by_id = previous._by_stream, previous._by_id
         self._tools, self._components = previous._tools, previous._components
-        self.received, self.protocol_errors = previous.received, previous.protocol_errors
-        self.text_deltas, self._ids = previous.text_deltas, previous._ids
+        self._ids = previous._ids
         self._emit(Reset())
         if self.journal is not None:  # the journal goes on from the crashed client's
             for message in previous._streaming:
@@ -207,11 +165,6 @@ class Conversation:
         for message in list(previous._streaming):
             self._streaming.append(message)
             self._set_status(message, "interrupted", "the session restarted")
-
-    def set_link(self, status: LinkStatus) -> None:
-        if status != self.link:
-            self.link = status
-            self._emit(ConnectionChanged(status))
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -379,29 +332,6 @@ class Conversation:
         notice = self.notices.post(level, text)
         self._emit(NoticeAdded(level, text, notice.repeats))
 
-    def record(
-        self,
-        at: float,
-        direction: Literal["in", "out", "client"],
-        kind: TraceKind,
-        summary: str,
-        *,
-        seq: int | None = None,
-        raw: str | None = None,
-        stream_id: str | None = None,
-        ref: str | None = None,
-    ) -> None:
-        row = self.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
-        if self.journal_trace is not None:
-            # An oversized frame's raw text goes to the journal cut short: its event carries the data.
-            self.journal_trace(row if raw is None or len(raw) <= OVERSIZED_RAW else lean_row(row))
-        if direction == "in":
-            self.received += 1
-            if kind == "PROTOCOL_ERROR":
-                self.protocol_errors += 1
-        if self._listeners:  # with no view open, no row objects are made
-            tell(self._listeners, TraceAdded(TraceEntry(*row)))
-
     # -- internals ----------------------------------------------------------------------------
 
     def _next_id(self) -> str:
@@ -489,7 +419,7 @@ class Conversation:
             self._emit(BlockAdded(message, len(blocks) - 1))
         block.append(text)
         if message.role == "assistant":
-            self.text_deltas += 1
+            self.session.counts.text_deltas += 1
         if self._listeners:
             tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
 

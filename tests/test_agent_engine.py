@@ -241,4 +241,8 @@ def test_a_listener_without_deltas_hears_no_token_yet_the_counts_add_up() -> Non
     assert "TextAppended" not in coarse and "TraceAdded" not in coarse
     assert {"MessageAdded", "MessageStatusChanged"} <= set(coarse)
     conversation = engine.conversation
-    assert (conversation.received, conversation.protocol_errors, conversation.text_deltas) == (4, 1, 2)
+    assert (
+        conversation.counts.received,
+        conversation.counts.protocol_errors,
+        conversation.counts.text_deltas,
+    ) == (4, 1, 2)

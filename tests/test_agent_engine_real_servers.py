@@ -191,7 +191,7 @@ def test_a_stray_seq_one_mid_reply_is_an_error_and_no_text_is_applied_twice() ->
     engine.receive(token(4, "d"), 0.7)
     engine.receive(end(5), 0.8)
     assert replies(engine) == [("abcd", "done")]
-    assert engine.conversation.protocol_errors == 1
+    assert engine.conversation.counts.protocol_errors == 1
 
 
 def test_an_absurd_seq_is_an_error_not_a_gap_to_reconnect_for() -> None:
@@ -204,7 +204,7 @@ def test_an_absurd_seq_is_an_error_not_a_gap_to_reconnect_for() -> None:
     engine.receive(token(2, "b"), 5.1)
     engine.receive(end(3), 5.2)
     assert replies(engine) == [("ab", "done")]
-    assert engine.conversation.protocol_errors == 1
+    assert engine.conversation.counts.protocol_errors == 1
 
 
 def test_a_token_for_an_unknown_stream_touches_neither_the_reply_nor_the_queue() -> None:
@@ -217,7 +217,7 @@ def test_a_token_for_an_unknown_stream_touches_neither_the_reply_nor_the_queue()
     engine.receive(token(3, "reply"), 0.3)
     engine.receive(end(4), 0.4)
     assert replies(engine) == [("real reply", "done")]
-    assert engine.conversation.protocol_errors == 1
+    assert engine.conversation.counts.protocol_errors == 1
     assert sent(engine) == [{"type": "USER_MESSAGE", "content": "second"}]  # not blocked
 
 

@@ -98,7 +98,10 @@ def test_prompts_carry_the_conversation_chat_id_and_replies_are_routed_by_it() -
     ]
     assert ideas(dinner) == [("Chickpea curry", True), ("Miso soup", True)]
     assert ideas(cats) == []
-    assert [t.kind for t in cats.trace if t.direction == "in"] == ["MESSAGE", "MESSAGE", "DONE"]
+    # One connection, one trace: every frame once, in wire order, whichever conversation shows it.
+    assert cats.trace is dinner.trace
+    in_kinds = [t.kind for t in cats.trace if t.direction == "in"]
+    assert in_kinds == ["IDEA", "MESSAGE", "IDEA", "MESSAGE", "MESSAGE", "DONE", "DONE"]
     assert e.idle and e.state is S.OPEN
 
 
@@ -146,7 +149,9 @@ def test_bad_frames_are_timeline_rows_and_change_no_conversation() -> None:
     assert "after the response was done" in reasons[5]  # its one message ended it
     assert "'stranger'" in reasons[6] and "no conversation" in reasons[6]
     assert shape(e.conversation) == before
-    assert errors(e.conversations[other]) == []
+    # The session's one trace holds them once, each pointing at the conversation it concerns.
+    assert e.conversations[other].trace is e.conversation.trace
+    assert {t.ref for t in e.conversation.trace if t.kind == "PROTOCOL_ERROR"} == {chat}
     # The response goes on and ends normally after all that.
     e.receive(done(chat), 1.4)
     assert shape(e.conversation) == [("user", "sent", "suggest names"), ("assistant", "done", "Saved.")]
@@ -157,13 +162,13 @@ def test_bad_frames_are_timeline_rows_and_change_no_conversation() -> None:
     assert next(t.raw for t in e.conversation.trace if t.kind == "PROTOCOL_ERROR") == "{not json"
 
 
-def test_an_error_frame_that_names_another_conversation_is_shown_on_that_conversation_timeline() -> None:
+def test_an_error_frame_that_names_another_conversation_points_at_that_conversation() -> None:
     e = engine()
     chat = e.active_id
     e.new_chat()
     e.receive(json.dumps({"tag": "thought", "chunk": "x", "chatId": chat}), 1.0)
     assert errors(e.conversations[chat]) == ["unknown tag 'thought'"]
-    assert errors(e.conversation) == []
+    assert [t.ref for t in e.conversation.trace if t.kind == "PROTOCOL_ERROR"] == [chat]
 
 
 def test_a_drop_mid_response_interrupts_it_at_once_and_retry_asks_again_after_reconnecting() -> None:
@@ -277,8 +282,12 @@ def test_every_conversation_shows_the_same_link_status() -> None:
     assert links[0] == links[1] and links[0].state is S.RECONNECTING and links[0].retry_at == 3.1
     e.connected(3.2)
     assert {c.link.state for c in e.conversations.values()} == {S.OPEN}
+    # The lifecycle rows are the session's: recorded once, on the one trace both conversations show.
+    assert e.conversations[second].trace is e.conversations[first].trace
     assert [t.kind for t in e.conversations[first].trace] == [
         "CONNECTED",
+        "USER_MESSAGE",
+        "INTERRUPTED",
         "DISCONNECTED",
         "RECONNECTED",
     ]

@@ -80,7 +80,7 @@ def test_a_value_the_model_cannot_hold_is_a_protocol_error_row_not_a_crash() -> 
         deep = [deep]
     conversation.apply(ev.ContextSnapshot("ctx", deep, 1), 0.0)
     conversation.apply(ev.TextDelta("s", "still here"), 0.0)
-    assert conversation.protocol_errors == 1
+    assert conversation.counts.protocol_errors == 1
     assert conversation.messages[0].text == "still here"
 
 
@@ -95,6 +95,6 @@ def test_a_replacement_conversation_goes_on_with_what_was_received() -> None:
     assert [(m.text, m.status) for m in fresh.messages] == [("half", "interrupted")]
     assert list(fresh.contexts) == ["ctx"]
     assert [n.text for n in fresh.notices] == ["session crashed"]
-    assert len(fresh.trace) == 1 and fresh.received == 1
+    assert len(fresh.trace) == 1 and fresh.counts.received == 1
     fresh.apply(ev.TextDelta("s2", "next"), 1.0)
     assert [m.text for m in fresh.messages] == ["half", "next"]

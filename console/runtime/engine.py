@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from console.connection import ConnectionState, LinkStatus
-from console.link import Activity, Link, LinkEvent, LinkState, displayed
-from console.session import (
-    BlockAdded,
-    BlockUpdated,
-    Change,
-    Conversation,
-    MessageAdded,
-    MessageStatusChanged,
-    Reset,
-)
+from console.connection import ConnectionState
+from console.link import Link, LinkEvent, LinkState, displayed
+from console.session import Conversation
 from console.trace_kinds import TraceKind
 
 S = ConnectionState
@@ -21,15 +13,17 @@ E = LinkEvent
 
 
 class LinkKeeper:
-    """The link of one session (`console.link`), published on its conversations with what they are
-    doing: engines feed it events, the table decides the state, and the state shown is derived (no
-    engine sets "streaming")."""
+    """What an engine tells its session's link (console/session_model.py): events in, the table decides
+    the state, and what the session shows is derived (no engine sets "streaming")."""
 
     def __init__(self, conversation: Conversation) -> None:
-        self.conversation = conversation  # where the link's own rows go
-        self.link = Link()
-        self._watched: list[Conversation] = []
-        self.watch(conversation)
+        self.conversation = conversation  # where the link's own rows go: the session's trace
+        self.session = conversation.session
+        self.session.feed_link()
+
+    @property
+    def link(self) -> Link:
+        return self.session.link
 
     @property
     def connections(self) -> int:
@@ -42,47 +36,25 @@ class LinkKeeper:
     @property
     def state(self) -> ConnectionState:
         """What the session shows now."""
-        return displayed(self.link.state, self.activity())
+        return displayed(self.link.state, self.session.activity())
 
     def watch(self, conversation: Conversation) -> None:
-        """Show the link on `conversation` too, and count what it is doing."""
-        self._watched.append(conversation)
-        conversation.subscribe(self._on_change, deltas=False)
-        self.publish()
-
-    def activity(self) -> Activity:
-        activities = {conversation.activity for conversation in self._watched}
-        for busiest in ("tool_call_pending", "replying"):
-            if busiest in activities:
-                return busiest
-        return "idle"
+        """`conversation` joins the session: one trace, one link for both."""
+        self.session.add(conversation)
 
     def handle(self, event: LinkEvent, detail: str | None = None) -> None:
-        self.link.handle(event, detail)
-        self.publish()
+        self.session.handle(event, detail)
 
     def lost(self, now: float, reason: str, retry_in: float) -> None:
         """A connection ended or could not be made: recorded, with the state to show until the next try."""
-        was = self.link.state
-        self.link.lost(now, reason, retry_in)
+        was = self.session.lost(now, reason, retry_in)
         kind: TraceKind = "CONNECT_FAILED" if was in (L.CONNECTING, L.RECONNECTING) else "DISCONNECTED"
         self.conversation.record(now, "client", kind, f"{reason}; attempt {self.attempt} in {retry_in:.1f} s")
-        self.publish()
 
     def close(self, now: float) -> None:
         if self.link.state is not L.CLOSED:
             self.handle(E.CLOSE)
             self.conversation.record(now, "client", "CLOSED", "session closed")
-
-    def publish(self) -> None:
-        link = self.link
-        status = LinkStatus(displayed(link.state, self.activity()), link.attempt, link.retry_at, link.detail)
-        for conversation in self._watched:
-            conversation.set_link(status)
-
-    def _on_change(self, change: Change) -> None:
-        if isinstance(change, MessageAdded | MessageStatusChanged | BlockAdded | BlockUpdated | Reset):
-            self.publish()
 
 
 class LinkView:

@@ -91,6 +91,8 @@ class Banner:
             reason = (
                 f" ({explain(status.detail)})" if status.detail and status.state is not S.RESUMING else ""
             )
-            kept = "everything received is kept" if self.conversation.received else "nothing received yet"
+            kept = (
+                "everything received is kept" if self.conversation.counts.received else "nothing received yet"
+            )
             self.root.set_text(f"{describe(status, time.monotonic())}{reason} — {kept}")
             self.root.props["title"] = status.detail  # the technical detail, for whoever needs it

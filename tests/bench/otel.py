@@ -75,14 +75,14 @@ async def phase(hub: SessionHub, otel: OtelExport, export: bool, seconds: float)
     otel.set_enabled(export)
     lag = LoopLag()
     lag.start()
-    tokens = sum(e.client.conversation.text_deltas for e in hub.sessions.values())
+    tokens = sum(e.client.conversation.counts.text_deltas for e in hub.sessions.values())
     sent = otel.stats().sent
     wall, used = time.perf_counter(), cpu()
     await asyncio.sleep(seconds)
     elapsed = time.perf_counter() - wall
     used = cpu() - used
     await lag.stop()
-    tokens = sum(e.client.conversation.text_deltas for e in hub.sessions.values()) - tokens
+    tokens = sum(e.client.conversation.counts.text_deltas for e in hub.sessions.values()) - tokens
     quantiles = (lag.quantile(0.5) * 1000, lag.quantile(0.99) * 1000, lag.max * 1000)
     return Phase(
         export, 100 * used / elapsed, quantiles, tokens / elapsed, (otel.stats().sent - sent) / elapsed

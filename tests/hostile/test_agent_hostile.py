@@ -143,7 +143,7 @@ async def test_valid_text_interleaved_with_every_kind_of_garbage_is_shown_exactl
     await eventually(lambda: conversation.messages[-1].status == "done")
     reply = conversation.messages[-1]
     assert reply.text == "".join(TEXTS)
-    assert conversation.protocol_errors >= bad_count
+    assert conversation.counts.protocol_errors >= bad_count
     assert not client.start().done()  # the session is alive
     peer = server.peers[0]
     await eventually(lambda: peer.sent("TOOL_ACK"))

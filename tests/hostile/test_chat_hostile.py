@@ -79,4 +79,4 @@ def test_json_nested_at_any_depth_in_any_field_is_a_protocol_error_and_the_reply
     reply = conversation.messages[-1]
     assert reply.status == "done"
     assert reply.text.startswith("Hel") and reply.text.endswith("lo")
-    assert conversation.protocol_errors >= bad
+    assert conversation.counts.protocol_errors >= bad

@@ -45,7 +45,7 @@ async def test_a_page_opened_after_a_flood_of_errors_shows_its_notices_folded(
     hub.add(Target("agent", flooded.url), name="agent", client=flooded)
     flooded.start()
     for _ in range(500):
-        if flooded.conversation.received >= ERRORS:
+        if flooded.conversation.counts.received >= ERRORS:
             break
         await asyncio.sleep(0.02)
     assert [(n.text, n.repeats) for n in flooded.conversation.notices] == [

@@ -299,7 +299,7 @@ class AgentEngine(LinkedEngine):
                 pass
 
     def _protocol_error(self, now: float, reason: str, seq: int | None = None) -> None:
-        self.conversation.protocol_errors += 1
+        self.conversation.counts.protocol_errors += 1
         self.conversation.record(now, "client", "PROTOCOL_ERROR", reason, seq=seq)
 
     def _stream_ok(self, sid: str, now: float, end: bool = False) -> bool:

@@ -7,8 +7,9 @@ Theory of operation
 -------------------
 A session holds several conversations, each named on the wire by a random `chatId` of its own and
 kept in its own `Conversation`; one of them is *active* (what `conversation` returns, where
-`send_user_message` goes, what a new page shows first). The connection is shared, so every
-conversation gets the same link status and the same lifecycle rows on its timeline.
+`send_user_message` goes, what a new page shows first). The connection is shared, so the conversations
+are one session (console/session_model.py): one link, and one trace that every conversation's timeline
+shows (lifecycle rows are recorded once).
 
 * Prompts of one conversation go one at a time: one typed while its reply streams waits for the reply
   to end: its message done (the spec: one message per response, after any ideas) or a done tag,
@@ -96,7 +97,7 @@ class ChatEngine(LinkedEngine):
         self._listeners: list[ChatsListener] = []
         first = self._create()
         self.active_id = first.chat_id
-        # The link's rows go on every conversation's timeline (`_record_all`); it is shown on each.
+        # The conversations are one session: one trace, one link (console/session_model.py).
         super().__init__(first.conversation)
         self.frames_in = 0
 
@@ -189,15 +190,13 @@ class ChatEngine(LinkedEngine):
 
     def disconnected(self, now: float, reason: str, retry_in: float) -> None:
         """The connection is gone (or could not be made); the next attempt is in `retry_in` s."""
-        was = self._link.link.state
-        self._link.link.lost(now, reason, retry_in)
+        was = self._link.session.lost(now, reason, retry_in)
         for chat in self._chats.values():
             chat.abandoned = 0  # a new connection never carries the rest of an old response
             if chat.in_flight:
                 self._give_up(chat, now, "connection lost", "INTERRUPTED")
         kind: TraceKind = "DISCONNECTED" if was in (L.OPEN, L.RESUMING) else "CONNECT_FAILED"
         self._record_all(now, kind, f"{reason}; attempt {self._link.attempt} in {retry_in:.1f} s")
-        self._link.publish()
 
     def close(self, now: float) -> None:
         if self._link.link.state is not L.CLOSED:
@@ -318,7 +317,8 @@ class ChatEngine(LinkedEngine):
                 chat.decoder.late_end()  # a done tag for it may follow: that is its end too
 
     def _error(self, chat: _Chat, now: float, reason: str, raw: str) -> None:
-        chat.conversation.record(now, "in", "PROTOCOL_ERROR", reason, raw=ev.excerpt(raw))
+        # The session's one trace: the row says which conversation the frame concerns.
+        chat.conversation.record(now, "in", "PROTOCOL_ERROR", reason, raw=ev.excerpt(raw), ref=chat.chat_id)
 
     def _owner_of(self, text: str) -> _Chat:
         """The conversation a bad frame names, if it is well-formed enough to tell; else the active one."""
@@ -360,8 +360,8 @@ class ChatEngine(LinkedEngine):
         self._changed()
 
     def _record_all(self, now: float, kind: TraceKind, summary: str) -> None:
-        for chat in self._chats.values():
-            chat.conversation.record(now, "client", kind, summary)
+        """A row of the connection: once, on the session's trace, which every conversation shows."""
+        self._link.conversation.record(now, "client", kind, summary)
 
 
 # -- saved ideas ----------------------------------------------------------------------------------

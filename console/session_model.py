@@ -1,0 +1,265 @@
+"""A session: one trace, one link, one or many conversations.
+
+Theory of operation
+-------------------
+A session's connection is one: it has one protocol trace (every frame in or out, and the client's own
+rows), one link (console/link.py) and one set of counts, whatever number of conversations it carries
+(a chat-dialect session holds several, one per chatId; every other dialect one). So these live here,
+once, and each `SessionMember` of the session points at its session:
+
+* A row is recorded once, in the session's trace, and every conversation's views hear of it (a
+  timeline is the connection's, whichever conversation its page shows): a lifecycle row is not
+  copied into each conversation.
+* What the session shows (`status`) is derived: the link state, refined while the link is open by what
+  its conversations are doing (`console.link.displayed`). It is recomputed when the link moves or a
+  conversation's activity may have changed (a message or block added or changed), never per token.
+  A session with no link of its own (a replayed file, a follower) is told its status (`show`).
+* The counts the supervisor reads a few times a second (rows received, protocol errors, text deltas)
+  are the session's (`Counts`), not any one conversation's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+from console.connection import ConnectionState, LinkStatus
+from console.link import Activity, Link, LinkEvent, LinkState, displayed
+from console.session_changes import (
+    BlockAdded,
+    BlockUpdated,
+    Change,
+    ConnectionChanged,
+    Listener,
+    MessageAdded,
+    MessageStatusChanged,
+    Reset,
+    TraceAdded,
+    tell,
+)
+from console.session_trace import Trace, TraceEntry, lean_row
+from console.trace_kinds import TraceKind
+from console.window import OVERSIZED_RAW
+
+# Trace rows have a tap of their own (`journal_trace`), taking the row as the trace holds it: no tuple
+# is built per row, and the journal keeps rows apart without sorting inputs.
+TraceTap: TypeAlias = Callable[[tuple[object, ...]], None]
+_ACTIVITY_CHANGES = (MessageAdded, MessageStatusChanged, BlockAdded, BlockUpdated, Reset)
+
+
+@dataclass(slots=True)
+class Counts:
+    """Counted for those who look a few times a second instead of hearing of every delta."""
+
+    received: int = 0  # inbound trace rows: frames, and what could not be decoded
+    protocol_errors: int = 0
+    text_deltas: int = 0  # text deltas applied to agent messages
+
+
+class Session:
+    """The trace, link, status and counts of one session, shared by its conversations."""
+
+    def __init__(self, first: SessionMember, trace_limit: int) -> None:
+        self.trace = Trace(trace_limit)
+        self.counts = Counts()
+        self.link = Link()
+        self.status = LinkStatus(ConnectionState.CONNECTING)
+        self.conversations: list[SessionMember] = [first]
+        self.journal_trace: TraceTap | None = None  # told of every trace row (console/store)
+        self._linked = False  # an engine feeds the link: the status is derived from it
+
+    # -- conversations ----------------------------------------------------------------------------
+
+    def add(self, conversation: SessionMember) -> None:
+        """`conversation` joins this session: its rows go to this trace, its activity counts here."""
+        if conversation.session is self:
+            return
+        conversation.session = self
+        self.conversations.append(conversation)
+        if self._linked:
+            conversation.subscribe(self._on_change, deltas=False)
+        self.publish()
+
+    def adopt(self, previous: Session) -> None:
+        """Take over the trace and counts of a session this one continues (a restarted client)."""
+        self.trace, self.counts = previous.trace, previous.counts
+
+    # -- the trace --------------------------------------------------------------------------------
+
+    def record(
+        self,
+        at: float,
+        direction: Literal["in", "out", "client"],
+        kind: TraceKind,
+        summary: str,
+        seq: int | None,
+        raw: str | None,
+        stream_id: str | None,
+        ref: str | None,
+    ) -> None:
+        row = self.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
+        if self.journal_trace is not None:
+            # An oversized frame's raw text goes to the journal cut short: its event carries the data.
+            self.journal_trace(row if raw is None or len(raw) <= OVERSIZED_RAW else lean_row(row))
+        if direction == "in":
+            self.counts.received += 1
+            if kind == "PROTOCOL_ERROR":
+                self.counts.protocol_errors += 1
+        entry: TraceEntry | None = None  # with no view open, no row objects are made
+        for conversation in self.conversations:
+            listeners = conversation.row_listeners
+            if listeners:
+                entry = entry or TraceEntry(*row)
+                tell(listeners, TraceAdded(entry))
+
+    # -- the link and what the session shows --------------------------------------------------------
+
+    @property
+    def shown(self) -> ConnectionState:
+        return self.status.state
+
+    def handle(self, event: LinkEvent, detail: str | None = None) -> None:
+        """Feed the link one event (the table decides; `IllegalEvent` if it has no move)."""
+        self.feed_link()
+        self.link.handle(event, detail)
+        self.publish()
+
+    def lost(self, now: float, reason: str, retry_in: float) -> LinkState:
+        """The connection ended or could not be made; returns the link state it was in."""
+        self.feed_link()
+        was = self.link.state
+        self.link.lost(now, reason, retry_in)
+        self.publish()
+        return was
+
+    def activity(self) -> Activity:
+        """The busiest of the conversations: a tool call waiting, else a reply in flight, else idle."""
+        activities = {conversation.activity for conversation in self.conversations}
+        for busiest in ("tool_call_pending", "replying"):
+            if busiest in activities:
+                return busiest
+        return "idle"
+
+    def publish(self) -> None:
+        """Show the status derived from the link and the conversations (when an engine feeds the link)."""
+        if self._linked:
+            link = self.link
+            state = displayed(link.state, self.activity())
+            self.show(LinkStatus(state, link.attempt, link.retry_at, link.detail))
+
+    def show(self, status: LinkStatus) -> None:
+        """Show `status` (a session with no link of its own is told what to show)."""
+        if status != self.status:
+            self.status = status
+            for conversation in self.conversations:
+                conversation.tell(ConnectionChanged(status))
+
+    def feed_link(self) -> None:
+        """An engine feeds this session's link from now on: what it shows is derived from it."""
+        if not self._linked:
+            self._linked = True
+            for conversation in self.conversations:
+                conversation.subscribe(self._on_change, deltas=False)
+            self.publish()
+
+    def _on_change(self, change: Change) -> None:
+        if isinstance(change, _ACTIVITY_CHANGES):
+            self.publish()
+
+
+class SessionMember:
+    """A conversation as a member of its session: what it shares with it, and who hears of its changes."""
+
+    def __init__(self, trace_limit: int) -> None:
+        self.session = Session(self, trace_limit)
+        # A tuple, replaced on (un)subscribe: emitting iterates it without a copy, and a listener that
+        # unsubscribes while a change is delivered does not disturb the delivery.
+        self._listeners: tuple[Listener, ...] = ()
+        self._coarse: tuple[Listener, ...] = ()  # told of all but each trace row and text delta
+
+    @property
+    def activity(self) -> Activity:
+        """What the conversation is doing (the reducer knows)."""
+        return "idle"
+
+    # -- what the session holds -----------------------------------------------------------------
+
+    @property
+    def trace(self) -> Trace:
+        return self.session.trace
+
+    @property
+    def counts(self) -> Counts:
+        return self.session.counts
+
+    @property
+    def link(self) -> LinkStatus:
+        """What the session shows of its connection."""
+        return self.session.status
+
+    def set_link(self, status: LinkStatus) -> None:
+        """Show `status` (for a session with no link of its own: a replayed file, a follower)."""
+        self.session.show(status)
+
+    @property
+    def journal_trace(self) -> TraceTap | None:
+        """Told of every trace row of the session (console/store)."""
+        return self.session.journal_trace
+
+    @journal_trace.setter
+    def journal_trace(self, tap: TraceTap | None) -> None:
+        self.session.journal_trace = tap
+
+    @property
+    def row_listeners(self) -> tuple[Listener, ...]:
+        """Who hears of each trace row."""
+        return self._listeners
+
+    @property
+    def trace_limit(self) -> int:
+        """Trace rows kept; older ones are let go and counted."""
+        return self.trace.limit
+
+    @property
+    def trace_dropped(self) -> int:
+        return self.trace.dropped
+
+    # -- subscription -------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener, *, deltas: bool = True) -> Callable[[], None]:
+        """Be told of every change; with `deltas=False`, of all but each trace row and text delta
+        (`TraceAdded`, `TextAppended`): a listener that reads the counters instead costs a streaming
+        session nothing per token."""
+        if deltas:
+            self._listeners += (listener,)
+        else:
+            self._coarse += (listener,)
+
+        def unsubscribe() -> None:
+            self._listeners = tuple(x for x in self._listeners if x is not listener)
+            self._coarse = tuple(x for x in self._coarse if x is not listener)
+
+        return unsubscribe
+
+    def _emit(self, change: Change) -> None:
+        tell(self._listeners, change)
+        if self._coarse:
+            tell(self._coarse, change)
+
+    tell = _emit  # the session tells each of its conversations' listeners of its own changes
+
+    def record(
+        self,
+        at: float,
+        direction: Literal["in", "out", "client"],
+        kind: TraceKind,
+        summary: str,
+        *,
+        seq: int | None = None,
+        raw: str | None = None,
+        stream_id: str | None = None,
+        ref: str | None = None,
+    ) -> None:
+        """One row on the session's trace (every conversation of the session hears of it)."""
+        self.session.record(at, direction, kind, summary, seq, raw, stream_id, ref)

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import asyncio
 
-from console import jsonvalue
-from console.events import excerpt
+from console.dialects.agent import protocol as proto
 from console.jsonvalue import JsonObject
 from console.sim.agent_context import Shared
 from console.sim.agent_heartbeat import Heartbeats
 from console.sim.agent_responses import Responder
-from console.sim.agent_state import ACK_SPEC, RESUME_GRACE, Conn
+from console.sim.agent_state import RESUME_GRACE, Conn
 
 
 class ClientSide:
@@ -51,48 +50,30 @@ class ClientSide:
 
     def on_frame(self, conn: Conn, message: str | bytes) -> None:
         s = conn.session
-        raw = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+        frame = proto.decode_client(message)
         first = not conn.got_frame
         conn.got_frame = True
-        try:
-            frame = jsonvalue.loads(raw)
-        except jsonvalue.JsonDecodeError as exc:
-            frame = None
-            reason = f"malformed JSON: {exc}"
-        else:
-            reason = "" if isinstance(frame, dict) and isinstance(frame.get("type"), str) else "no 'type'"
-        kind = frame.get("type") if isinstance(frame, dict) else None
-        if first and conn.reconnection and kind != "RESUME":
+        if first and conn.reconnection and frame.kind != "RESUME":
             self.shared.recorder.record(
                 s,
                 conn,
                 "resume_missing",
                 "violation",
-                detail=f"the first frame of a reconnection was {kind or 'invalid'}, not RESUME",
+                detail=f"the first frame of a reconnection was {frame.kind or 'invalid'}, not RESUME",
             )
             self.go_live(conn)
-        if not isinstance(frame, dict) or not isinstance(kind, str):
+        if frame.problem:
             self.shared.recorder.record(
-                s, conn, "invalid", "violation", detail=reason, excerpt=excerpt(raw, 200)
+                s, conn, "invalid", "violation", detail=frame.problem, excerpt=frame.excerpt
             )
-            return
-        if kind == "RESUME":
-            self._on_resume(conn, frame, first)
-        elif kind == "USER_MESSAGE":
-            self._on_user_message(conn, frame)
-        elif kind == "PONG":
-            self.heartbeats.on_pong(conn, frame)
-        elif kind == "TOOL_ACK":
-            self._on_tool_ack(conn, frame)
-        else:
-            self.shared.recorder.record(
-                s,
-                conn,
-                "invalid",
-                "violation",
-                detail=f"unknown client frame type {kind!r}",
-                excerpt=excerpt(raw, 200),
-            )
+        elif frame.kind == "RESUME":
+            self._on_resume(conn, frame.fields, first)
+        elif frame.kind == "USER_MESSAGE":
+            self._on_user_message(conn, frame.fields)
+        elif frame.kind == "PONG":
+            self.heartbeats.on_pong(conn, frame.fields)
+        elif frame.kind == "TOOL_ACK":
+            self._on_tool_ack(conn, frame.fields)
 
     def _on_resume(self, conn: Conn, frame: JsonObject, first: bool) -> None:
         s = conn.session
@@ -141,9 +122,7 @@ class ClientSide:
             )
             return
         queued = s.busy or not s.prompts.empty()
-        self.shared.recorder.record(
-            s, conn, "user_message", "ok", content=excerpt(content, 200), queued=queued
-        )
+        self.shared.recorder.record(s, conn, "user_message", "ok", content=content[:200], queued=queued)
         self.responder.prompt(s, content)
 
     def _on_tool_ack(self, conn: Conn, frame: JsonObject) -> None:
@@ -169,7 +148,7 @@ class ClientSide:
             )
             return
         latency = asyncio.get_running_loop().time() - sent
-        ok = latency <= ACK_SPEC
+        ok = latency <= proto.ACK_WITHIN
         self.shared.recorder.record(
             s,
             conn,
@@ -177,5 +156,5 @@ class ClientSide:
             "ok" if ok else "violation",
             call_id=call_id,
             latency_ms=round(latency * 1000, 1),
-            detail="" if ok else f"TOOL_ACK after {latency:.2f} s (spec: within {ACK_SPEC:g} s)",
+            detail="" if ok else f"TOOL_ACK after {latency:.2f} s (spec: within {proto.ACK_WITHIN:g} s)",
         )

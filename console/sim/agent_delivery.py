@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from console import jsonvalue
-from console.events import excerpt
-from console.jsonvalue import JsonObject
+from console.dialects.agent import protocol as proto
 from console.sim import ws_wire
 from console.sim.agent_chaos import CLEAN, Delivery
 from console.sim.agent_context import Shared
@@ -66,7 +64,7 @@ class Wire:
         if frame.seq is None:  # malformed: sent once, never replayed
             if first:
                 s.performed.add((epoch, position))
-                self.shared.recorder.chaos(s, conn, "malformed", excerpt=excerpt(frame.text, 80))
+                self.shared.recorder.chaos(s, conn, "malformed", excerpt=frame.text[:80])
                 return self._send(conn, epoch, frame)
             return True
         plan = frame.delivery if first else CLEAN
@@ -136,8 +134,7 @@ class Wire:
     def append(
         self,
         s: Session,
-        kind: str,
-        fields: JsonObject,
+        server_frame: proto.ServerFrame,
         *,
         ref: str | None = None,
         delivery: Delivery = CLEAN,
@@ -145,9 +142,7 @@ class Wire:
         numbering = s.numbering()
         seq = numbering.next_seq
         numbering.next_seq += 1
-        obj: JsonObject = {"type": kind, "seq": seq}
-        obj.update(fields)
-        frame = Frame(seq, kind, jsonvalue.dumps(obj), ref, delivery)
+        frame = Frame(seq, server_frame.kind, server_frame.numbered(seq), ref, delivery)
         numbering.frames.append(frame)
         if not self._sent_at_once(s, numbering, frame):
             s.wake()

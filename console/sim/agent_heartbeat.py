@@ -7,16 +7,18 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from console.dialects.agent import protocol as proto
+from console.dialects.agent.protocol import MISSED_PONGS, PONG_DEADLINE
 from console.jsonvalue import JsonObject
 from console.sim import agent_chaos
 from console.sim.agent_context import Shared
-from console.sim.agent_state import MISSED_PONGS, PONG_DEADLINE, Conn, Frame, Session
+from console.sim.agent_state import Conn, Frame, Session
 
 
 class Append(Protocol):
     """The wire's `append`: a frame added to the session's log, sent when its turn comes."""
 
-    def __call__(self, s: Session, kind: str, fields: JsonObject, *, ref: str | None = None) -> Frame: ...
+    def __call__(self, s: Session, server_frame: proto.ServerFrame, *, ref: str | None = None) -> Frame: ...
 
 
 class Heartbeats:
@@ -31,7 +33,7 @@ class Heartbeats:
         while True:
             await asyncio.sleep(cfg.ping_interval)
             challenge = agent_chaos.challenge(s.ping_rng, rates)
-            frame = append(s, "PING", {"challenge": challenge}, ref=challenge)
+            frame = append(s, proto.ping(challenge), ref=challenge)
             if challenge == "":
                 self.shared.recorder.chaos(s, conn, "empty_ping", seq=frame.seq)
 

@@ -10,6 +10,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from console.dialects.agent import protocol as proto
 from console.jsonvalue import JsonObject, JsonValue
 from console.sim import agent_chaos
 from console.sim import agent_scripts as scripts
@@ -17,7 +18,7 @@ from console.sim import agent_steps as steps
 from console.sim.agent_chaos import CLEAN, Delivery
 from console.sim.agent_context import Shared
 from console.sim.agent_delivery import Wire
-from console.sim.agent_state import ACK_DEADLINE, END_DELAY, Frame, ReplyTruth, Session
+from console.sim.agent_state import END_DELAY, Frame, ReplyTruth, Session
 
 logger = logging.getLogger(__name__)
 
@@ -113,31 +114,25 @@ class Responder:
         for step in script.steps:
             if isinstance(step, steps.Token):
                 await self.shared.sleep(step.delay)
-                self.wire.append(s, "TOKEN", {"text": step.text, "stream_id": sid}, delivery=plan("TOKEN"))
+                self.wire.append(s, proto.token(sid, step.text), delivery=plan("TOKEN"))
                 truth.token(step.text)
             elif isinstance(step, steps.Snapshot):
                 await self.shared.sleep(step.delay)
-                self.wire.append(
-                    s,
-                    "CONTEXT_SNAPSHOT",
-                    {"context_id": step.context_id, "data": step.data},
-                    delivery=plan("CONTEXT_SNAPSHOT"),
-                )
+                snapshot = proto.context_snapshot(step.context_id, step.data)
+                self.wire.append(s, snapshot, delivery=plan("CONTEXT_SNAPSHOT"))
                 s.contexts.setdefault(step.context_id, []).append(step.data)
             elif isinstance(step, steps.ToolCalls):
                 await self._tool_calls(s, sid, step, truth, plan)
             elif isinstance(step, steps.ErrorFrame):
                 await self.shared.sleep(step.delay)
-                frame = self.wire.append(
-                    s, "ERROR", {"code": step.code, "message": step.message}, delivery=plan("ERROR")
-                )
+                frame = self.wire.append(s, proto.error(step.code, step.message), delivery=plan("ERROR"))
                 self.shared.recorder.chaos(s, s.conn, "error", seq=frame.seq, code=step.code)
             elif isinstance(step, steps.Malformed):
                 await self.shared.sleep(step.delay)
                 s.numbering().frames.append(Frame(None, "MALFORMED", step.text))
                 s.wake()
         await self.shared.sleep(END_DELAY)
-        self.wire.append(s, "STREAM_END", {"stream_id": sid}, delivery=plan("STREAM_END"))
+        self.wire.append(s, proto.stream_end(sid), delivery=plan("STREAM_END"))
         truth.sync()
         s.streaming = None
         message["status"] = "done"
@@ -156,13 +151,8 @@ class Responder:
             if i:
                 await self.shared.sleep(step.gap)
             s.acks[call.call_id] = asyncio.Event()
-            self.wire.append(
-                s,
-                "TOOL_CALL",
-                {"call_id": call.call_id, "tool_name": call.tool_name, "args": call.args, "stream_id": sid},
-                ref=call.call_id,
-                delivery=plan("TOOL_CALL"),
-            )
+            frame = proto.tool_call(sid, call.call_id, call.tool_name, call.args)
+            self.wire.append(s, frame, ref=call.call_id, delivery=plan("TOOL_CALL"))
             card = steps.tool_block(call, done=False)
             cards.append(card)
             truth.card(card)
@@ -170,10 +160,7 @@ class Responder:
         for i, (call, card) in enumerate(zip(step.calls, cards, strict=True)):
             await self.shared.sleep(call.latency if i == 0 else step.gap)
             self.wire.append(
-                s,
-                "TOOL_RESULT",
-                {"call_id": call.call_id, "result": call.result, "stream_id": sid},
-                delivery=plan("TOOL_RESULT"),
+                s, proto.tool_result(sid, call.call_id, call.result), delivery=plan("TOOL_RESULT")
             )
             card["result"] = call.result
             card["status"] = "done"
@@ -191,7 +178,7 @@ class Responder:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), 0.05)
                 continue
-            remaining = sent + ACK_DEADLINE - loop.time()
+            remaining = sent + proto.ACK_WAIT - loop.time()
             if remaining <= 0:
                 self.shared.recorder.record(
                     s,
@@ -199,7 +186,7 @@ class Responder:
                     "tool_ack_missing",
                     "violation",
                     call_id=call_id,
-                    detail=f"TOOL_ACK missing after {ACK_DEADLINE:g} s",
+                    detail=f"TOOL_ACK missing after {proto.ACK_WAIT:g} s",
                 )
                 return
             with contextlib.suppress(TimeoutError):

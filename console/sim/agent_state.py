@@ -15,10 +15,6 @@ from console.jsonvalue import JsonObject, JsonValue
 from console.sim import ws_wire
 from console.sim.agent_chaos import CLEAN, ChaosRates, Delivery
 
-PONG_DEADLINE: Final = 3.0  # spec: PONG within 3 s
-ACK_DEADLINE: Final = 5.0  # spec: the server waits 5 s for TOOL_ACK, then logs and sends the result
-ACK_SPEC: Final = 2.0  # spec: the client must ACK within 2 s
-MISSED_PONGS: Final = 3  # spec: three missed PONGs and the server terminates the connection
 RESUME_GRACE: Final = 2.0  # a reconnecting client that says nothing this long has not resumed
 HOLD_TIMEOUT: Final = 0.25  # (scaled) a held out-of-order frame goes out anyway when nothing follows
 END_DELAY: Final = 0.05  # (scaled) last token -> STREAM_END

@@ -37,6 +37,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from console import jsonvalue
+from console.dialects.agent import protocol as proto
 from console.jsonvalue import JsonValue
 from console.sim import ws_wire
 from console.sim.agent_strict_replies import StrictReplies
@@ -161,29 +162,24 @@ class StrictAgentServer:
 
     def _on_client_frame(self, conn: StrictConn, message: str | bytes) -> None:
         first, conn.got_frame = not conn.got_frame, True
-        try:
-            frame = jsonvalue.loads(message)
-        except jsonvalue.JsonDecodeError:
-            self._log.record(conn, "invalid", "violation")
-            return
-        kind = frame.get("type") if isinstance(frame, dict) else None
-        if not isinstance(frame, dict) or not isinstance(kind, str):
-            self._log.record(conn, "invalid", "violation")
-            return
-        if kind == "RESUME":
-            self._on_resume(conn, frame.get("last_seq"), first)
-        elif kind == "USER_MESSAGE" and isinstance(frame.get("content"), str):
-            self._on_user_message(conn, str(frame["content"]))
-        elif kind == "PONG":
-            self._wire.on_pong(conn, frame.get("echo"))
-        elif kind == "TOOL_ACK":
-            call_id = frame.get("call_id")
+        frame = proto.decode_client(message)
+        fields = frame.fields
+        if frame.problem:
+            self._log.record(conn, "invalid", "violation", detail=frame.problem)
+        elif frame.kind == "RESUME":
+            self._on_resume(conn, fields.get("last_seq"), first)
+        elif frame.kind == "USER_MESSAGE" and isinstance(content := fields.get("content"), str):
+            self._on_user_message(conn, content)
+        elif frame.kind == "PONG":
+            self._wire.on_pong(conn, fields.get("echo"))
+        elif frame.kind == "TOOL_ACK":
+            call_id = fields.get("call_id")
             event = self._replies.acks.get(call_id) if isinstance(call_id, str) else None
             self._log.record(conn, "tool_ack", "ok" if event else "violation", call_id=call_id)
             if event is not None:
                 event.set()
         else:
-            self._log.record(conn, "invalid", "violation", detail=f"unknown type {kind!r}")
+            self._log.record(conn, "invalid", "violation", detail="USER_MESSAGE content must be a string")
 
     def _on_resume(self, conn: StrictConn, last_seq: JsonValue, first: bool) -> None:
         if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:

@@ -8,6 +8,7 @@ import contextlib
 import random
 from typing import Final
 
+from console.dialects.agent import protocol as proto
 from console.sim import agent_chaos
 from console.sim import agent_scripts as scripts
 from console.sim import agent_steps as steps
@@ -37,18 +38,18 @@ class StrictReplies:
         for step in script.steps:
             if isinstance(step, steps.Token):
                 await self._sleep(step.delay)
-                emit({"type": "TOKEN", "text": step.text, "stream_id": sid})
+                emit(proto.token(sid, step.text))
                 reply.texts.append(step.text)
             elif isinstance(step, steps.Snapshot):
                 await self._sleep(step.delay)
-                emit({"type": "CONTEXT_SNAPSHOT", "context_id": step.context_id, "data": step.data})
+                emit(proto.context_snapshot(step.context_id, step.data))
             elif isinstance(step, steps.ToolCalls):
                 await self._tool_calls(sid, step, rng)
             elif isinstance(step, steps.ErrorFrame):
                 await self._sleep(step.delay)
-                emit({"type": "ERROR", "code": step.code, "message": step.message})
+                emit(proto.error(step.code, step.message))
         await self._sleep(END_DELAY)
-        emit({"type": "STREAM_END", "stream_id": sid})
+        emit(proto.stream_end(sid))
         reply.status = "done"
 
     async def _tool_calls(self, sid: str, step: steps.ToolCalls, rng: random.Random) -> None:
@@ -57,16 +58,11 @@ class StrictReplies:
             if i:
                 await self._sleep(step.gap)
             self.acks[call.call_id] = asyncio.Event()
-            self.wire.emit(
-                {"type": "TOOL_CALL", "call_id": call.call_id, "tool_name": call.tool_name,
-                 "args": call.args, "stream_id": sid}
-            )  # fmt: skip
+            self.wire.emit(proto.tool_call(sid, call.call_id, call.tool_name, call.args))
         await asyncio.gather(*(self._await_ack(call.call_id) for call in step.calls))
         for call in step.calls:
             await self._sleep(rng.uniform(*self.config.result_delay))
-            self.wire.emit(
-                {"type": "TOOL_RESULT", "call_id": call.call_id, "result": call.result, "stream_id": sid}
-            )
+            self.wire.emit(proto.tool_result(sid, call.call_id, call.result))
         await self._sleep(step.pause_after)
 
     async def _await_ack(self, call_id: str) -> None:

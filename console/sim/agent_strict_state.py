@@ -13,8 +13,6 @@ from websockets.asyncio.server import ServerConnection
 
 from console.jsonvalue import JsonObject, JsonValue
 
-PONG_DEADLINE: Final = 3.0  # real seconds: the client's obligation
-MISSED_PONGS: Final = 3
 END_DELAY: Final = 0.05
 Range = tuple[float, float]
 

@@ -8,11 +8,12 @@ import asyncio
 
 from websockets.exceptions import ConnectionClosed
 
-from console import jsonvalue
-from console.jsonvalue import JsonObject, JsonValue
+from console.dialects.agent import protocol as proto
+from console.dialects.agent.protocol import MISSED_PONGS, PONG_DEADLINE
+from console.jsonvalue import JsonValue
 from console.sim import agent_steps as steps
 from console.sim import ws_wire
-from console.sim.agent_strict_state import MISSED_PONGS, PONG_DEADLINE, StrictConfig, StrictConn, StrictLog
+from console.sim.agent_strict_state import StrictConfig, StrictConn, StrictLog
 from console.sim.background import Background
 
 
@@ -41,12 +42,10 @@ class StrictWire:
             conn.queue.put_nowait(text)
         return len(replay)
 
-    def emit(self, fields: JsonObject, *, chaos: bool = True) -> str:
+    def emit(self, frame: proto.ServerFrame, *, chaos: bool = True) -> str:
         """Number a frame, keep it for RESUME, and hand it to the live connection."""
         seq, self._seq = self._seq, self._seq + 1
-        obj: JsonObject = {"type": fields["type"], "seq": seq}
-        obj.update(fields)
-        text = jsonvalue.dumps(obj)
+        text = frame.numbered(seq)
         self._numbering.append((seq, text))
         conn = self.conn
         if conn is not None:
@@ -107,7 +106,7 @@ class StrictWire:
             empty = conn.rng.random() < conn.chaos.empty_ping
             challenge = "" if empty else steps.hex_id(conn.rng)
             conn.pending[challenge] = loop.time()
-            self.emit({"type": "PING", "challenge": challenge}, chaos=False)
+            self.emit(proto.ping(challenge), chaos=False)
             loop.call_later(PONG_DEADLINE, self._pong_deadline, conn, challenge)
 
     def _pong_deadline(self, conn: StrictConn, challenge: str) -> None:

@@ -23,7 +23,7 @@ SIM = CONSOLE / "sim"
 COMPOSITION = CONSOLE / "dashboard.py"
 
 GENERIC_HELPERS = frozenset({"console.jsonvalue", "console.frozen"})
-PROTOCOL_MODULE = re.compile(r"^console\.(dialects\.\w+\.protocol|protocols\.\w+)$")
+PROTOCOL_MODULE = re.compile(r"^console\.dialects\.\w+\.protocol$")
 FOREIGN_FRAMEWORKS = ("nicegui", "fastapi")  # the console's UI: a simulator serves the wire only
 
 

@@ -5,7 +5,8 @@ type-checking imports included) and hold them to two rules.
    simulators (`console/dashboard.py`). A simulator can then move to a process of its own, or be
    replaced by a real agent, without the console noticing.
 2. A simulator imports, of the console, only the dialects' protocol modules (the wire format and its
-   server-side frame builders), other simulator modules and the generic helpers. It never reaches into
+   server-side frame builders), other simulator modules and the generic helpers (`jsonvalue`,
+   `frozen`). It never reaches into
    engines, sessions, transports or the UI: what it serves is the wire, as any agent would.
 """
 
@@ -23,7 +24,9 @@ SIM = CONSOLE / "sim"
 COMPOSITION = CONSOLE / "dashboard.py"
 
 GENERIC_HELPERS = frozenset({"console.jsonvalue", "console.frozen"})
-PROTOCOL_MODULE = re.compile(r"^console\.dialects\.\w+\.protocol$")
+# A dialect's sans-I/O wire modules: its decoder (`protocol`) and, where the decoder's module has no
+# room for them, the server-side builders beside it (`frames`).
+PROTOCOL_MODULE = re.compile(r"^console\.dialects\.\w+\.(protocol|frames)$")
 FOREIGN_FRAMEWORKS = ("nicegui", "fastapi")  # the console's UI: a simulator serves the wire only
 
 
@@ -98,9 +101,11 @@ def test_the_simulators_import_only_protocol_modules_and_generic_helpers() -> No
         ("ui/panel.py", "from console.sim.agent import AgentSimulator\n"),
         ("ui/panel.py", "def later() -> None:\n    from console import sim\n"),
         ("ui/panel.py", "from ..sim import chat\n"),
-        ("sim/new_sim.py", "from console.engines.agent import AgentEngine\n"),
+        ("sim/new_sim.py", "from console.dialects.agent.engine import AgentEngine\n"),
         ("sim/new_sim.py", "from console import session\n"),
         ("sim/new_sim.py", "import nicegui.ui\n"),
+        ("sim/new_sim.py", "from console.dialects.sse import engine\n"),
+        ("sim/new_sim.py", "from console.dialects.agent.client import AgentClient\n"),
         (
             "sim/new_sim.py",
             "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from console.ui import page\n",
@@ -119,7 +124,8 @@ def test_protocol_modules_simulators_and_helpers_pass() -> None:
         "from console import jsonvalue\n"
         "from console.jsonvalue import JsonValue\n"
         "from console.dialects.chat import protocol\n"
-        "from console.dialects.agent.protocol import server_frame\n"
+        "from console.dialects.agent.protocol import ServerFrame\n"
+        "from console.dialects.sse import frames\n"
         "from console.sim.pacing import Pacer\n"
     )
     assert sim_violations(SIM / "new_sim.py", source) == []

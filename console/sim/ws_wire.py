@@ -3,10 +3,12 @@ cutting a connection with no close frame.
 
 `write_now` puts a text frame on the wire synchronously, through the connection's sans-I/O protocol
 object and its `send_data()` flush, instead of `await ws.send()`. A simulated agent writes a frame per
-token for up to a thousand sessions on the console's own event loop; the coroutine, its lock and the
-wait on the write buffer cost more than the frame itself, and a simulated frame is small enough for
-the transport's buffer to absorb. `abort` closes the TCP connection at once, as a network failure
-would: the documented `close()` always performs the closing handshake first.
+token for up to a thousand sessions on the console's own event loop: written synchronously, a token
+goes out from the responder's own step without waking the connection's sender, and the write costs
+about half of `send()`'s coroutine, lock and buffer wait (`python -m tests.bench.sim_write`). A
+simulated frame is small enough for the transport's buffer to absorb. `abort` closes the TCP
+connection at once, as a network failure would: the documented `close()` always performs the closing
+handshake first.
 
 `Connection.protocol`, `.transport` and `.send_data()` exist from websockets 13 (the asyncio
 implementation) through 17 but are not documented, which is why pyproject.toml bounds websockets

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ValidationError
 
 from console import jsonvalue
 from console.jsonvalue import JsonValue
-from console.ui.elements import FieldStream
+from console.ui.stream_text import FieldStream
 
 ENTRY_POINT_GROUP = "agent_console.components"
 BUILTIN_MODULES = ("components.contact_badge", "components.calendar_event")

@@ -15,7 +15,8 @@ from console.session import (
     ComponentBlock,
     ToolBlock,
 )
-from console.ui.elements import Elapsed, FieldStream, StreamText
+from console.ui.elapsed import Elapsed
+from console.ui.stream_text import FieldStream, StreamText
 
 MAX_JSON_PREVIEW = 20_000
 COMPACT_JSON = 240

@@ -30,7 +30,9 @@ from console.session import (
     ToolBlock,
 )
 from console.ui.cards import Answer, ComponentCard, ToolCard, wall_elapsed
-from console.ui.elements import ChatHub, StreamText, on_leave
+from console.ui.chat_hub import ChatHub
+from console.ui.scope import on_leave
+from console.ui.stream_text import StreamText
 
 FLUSH_INTERVAL = 0.075  # ~13 Hz: smooth to the eye, one websocket message per tick
 STATUS_AFTER_TEXT = 0.05  # seconds; more than one NiceGUI outbox cycle

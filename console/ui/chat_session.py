@@ -21,8 +21,8 @@ from console.protocols.chat import IDEA_COMPONENT
 from console.session import BlockUpdated, Change, ComponentBlock, Conversation, Message, Reset
 from console.sessions import SessionEntry
 from console.transport.chat import ChatClient
-from console.ui.elements import on_leave
 from console.ui.page import chat_column, frame, side_panels, toggle_side
+from console.ui.scope import on_leave
 
 _CSS = """
 .ac-chats { width: 16rem; flex-shrink: 0; display: flex; flex-direction: column; flex-wrap: nowrap;

@@ -10,7 +10,7 @@ from console.clients import SessionClient
 from console.connection import ConnectionState
 from console.session import Change, ConnectionChanged, Conversation, MessageStatusChanged
 from console.transport.sse import SSEClient
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
 
 
 def stream_controls(client: SSEClient) -> None:

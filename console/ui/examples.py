@@ -13,7 +13,7 @@ from nicegui import ui
 
 from console.clients import SessionClient
 from console.session import Change, MessageAdded, Reset
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
 
 EXAMPLES: Final = (
     "Hello! Who are you?",

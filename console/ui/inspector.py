@@ -35,9 +35,9 @@ from console.json_tree import (
 )
 from console.session import Change, ContextAdded, ContextEntry, Conversation, Reset
 from console.ui import inspector_steps
-from console.ui.elements import on_leave
 from console.ui.inspector_steps import steps_for
 from console.ui.inspector_tree import ContextTree, PathItem, PathList, TreeRequest
+from console.ui.scope import on_leave
 
 log = logging.getLogger(__name__)
 

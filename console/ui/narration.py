@@ -9,7 +9,7 @@ from nicegui import ui
 
 from console.scenarios import Scenario, ScenarioDetector
 from console.session import Change, Conversation, TraceAdded
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
 
 SHOW_AT_LEAST = 2.5  # seconds each label stays before the next one may replace it
 SHOW_FOR = 6.0  # seconds the last label stays

@@ -17,11 +17,11 @@ from console.supervisor import Supervisor
 from console.trace_io import ReplayClient
 from console.ui.chat import ChatView
 from console.ui.composer import Composer
-from console.ui.elements import Scope, on_leave
 from console.ui.examples import CHAT_EXAMPLES, EXAMPLES, ExamplePrompts
 from console.ui.inspector import ContextInspector
 from console.ui.narration import Narrator
 from console.ui.overview import Overview
+from console.ui.scope import Scope, on_leave
 from console.ui.status import Banner, StatusChip
 from console.ui.timeline import OpenTrace, TimelinePanel
 

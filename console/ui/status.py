@@ -9,7 +9,7 @@ from nicegui import ui
 from console.connection import ConnectionState, LinkStatus
 from console.plain import explain
 from console.session import Change, ConnectionChanged, Conversation
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
 
 S = ConnectionState
 

@@ -27,7 +27,7 @@ from console.security import policy as security
 from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
 from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
 from console.ui.timeline_model import DEFAULT_MAX_ROWS, TEXT_KINDS, Row, TimelineModel
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most

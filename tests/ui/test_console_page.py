@@ -14,7 +14,7 @@ from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.transport.websocket import AgentClient
 from console.ui import page
-from console.ui.elements import StreamText
+from console.ui.stream_text import StreamText
 from tests.helpers import OPENED, eventually, running
 
 pytestmark = pytest.mark.usefixtures("close_sessions")

@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from components.registry import (
     FieldSlot,
     display_text,
-    ensure_styles,
     mark_complete,
     mark_root,
     register,
@@ -312,7 +311,6 @@ class CalendarEventView:
         self.locale = locale or default_locale()
         self.zone = local_zone()
         self.values = CalendarFields()
-        ensure_styles()
         self.root = mark_root(ui.card().classes("ac-component gap-2"), TYPE)
         with self.root:
             with ui.row().classes("items-start justify-between no-wrap w-full gap-3"):

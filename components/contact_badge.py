@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 from nicegui import ui
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from components.registry import FieldSlot, ensure_styles, mark_complete, mark_root, register, validate_partial
+from components.registry import FieldSlot, mark_complete, mark_root, register, validate_partial
 from console.jsonvalue import JsonValue
 from console.security.images import image_allowed
 
@@ -81,7 +81,6 @@ class ContactFields(BaseModel):
 @register(TYPE, model=ContactFields)
 class ContactBadgeView:
     def __init__(self) -> None:
-        ensure_styles()
         self.root = mark_root(ui.card().classes("ac-component"), TYPE)
         with self.root, ui.row().classes("items-center gap-4 no-wrap w-full"):
             with ui.element("div").classes("ac-avatar") as self.avatar:

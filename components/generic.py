@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from nicegui import ui
 
-from components.registry import display_text, ensure_styles, mark_complete, mark_root
+from components.registry import display_text, mark_complete, mark_root
 from console.jsonvalue import JsonValue
 
 MAX_ROWS = 50  # a component with thousands of fields is a bug upstream; show the start and a count
@@ -19,7 +19,6 @@ MAX_ROWS = 50  # a component with thousands of fields is a bug upstream; show th
 class GenericView:
     def __init__(self, type_name: str) -> None:
         self.type_name = type_name
-        ensure_styles()
         self.root = mark_root(ui.card().classes("ac-component gap-1"), type_name)
         with self.root:
             with ui.row().classes("items-center no-wrap gap-2"):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from nicegui import events, ui
 
 from console.clients import SessionClient
@@ -12,7 +10,6 @@ from console.otel.download import session_file
 from console.otel.exporter import ExportStats, OtelExport
 from console.sessions import SessionHub
 
-CSS = (Path(__file__).parent / "status.css").read_text()
 REFRESH = 1.0
 
 
@@ -32,7 +29,6 @@ class ExportStatus:
 
     def __init__(self, export: OtelExport) -> None:
         self.export = export
-        ui.add_css(CSS)
         with ui.element("div").classes("ac-otlp") as self.root:
             self.label = ui.label("").classes("ac-otlp-text").mark("otlp-status")
             self.switch = ui.switch("Export", value=export.enabled, on_change=self._on_switch)

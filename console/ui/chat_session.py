@@ -24,28 +24,6 @@ from console.transport.chat import ChatClient
 from console.ui.page import chat_column, frame, side_panels, toggle_side
 from console.ui.scope import on_leave
 
-_CSS = """
-.ac-chats { width: 16rem; flex-shrink: 0; display: flex; flex-direction: column; flex-wrap: nowrap;
-  min-height: 0; overflow-y: auto; border-right: 1px solid var(--ac-border); background: var(--ac-agent); }
-.ac-chats.ac-toggled { display: none; }
-.ac-chats .ac-chats-close { display: none; }
-.ac-chat-item { display: flex; align-items: center; gap: 0.5rem; padding: 0.45rem 0.75rem;
-  border-radius: 0.5rem; margin: 0 0.5rem; color: inherit; text-decoration: none; font-size: 0.875rem; }
-.ac-chat-item:hover { background: rgb(148 163 184 / 0.15); }
-.ac-chat-item[data-active=true] { background: rgb(99 102 241 / 0.15); font-weight: 600; }
-.ac-chat-title { min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.ac-saved-idea { display: flex; align-items: flex-start; gap: 0.4rem; padding: 0.3rem 0.75rem;
-  font-size: 0.875rem; animation: ac-appear 180ms ease-out; }
-.ac-saved-idea .ac-idea-text { flex: 1; min-width: 0; overflow-wrap: anywhere; white-space: pre-wrap; }
-@media (max-width: 760px) {
-  /* On a phone the list covers the chat when opened instead of squeezing it. */
-  .ac-chats { display: none; }
-  .ac-chats.ac-toggled { display: flex; position: fixed; inset: 3rem auto 0 0; width: min(20rem, 85vw);
-    z-index: 21; box-shadow: 0 10px 30px rgb(0 0 0 / 0.25); }
-  .ac-chats .ac-chats-close { display: inline-flex; }
-}
-"""
-
 
 def chat_address(session_id: str, chat_id: str) -> str:
     return f"/session/{quote(session_id, safe='')}?chat={quote(chat_id, safe='')}"
@@ -251,7 +229,6 @@ def chat_session_console(entry: SessionEntry) -> None:
         ui.navigate.history.replace(chat_address(entry.id, chat_id))
     view = SessionEntry(entry.id, entry.name, entry.target, ConversationClient(client, chat_id))
     frame(f"{entry.name} · {entry.target}")
-    ui.add_css(_CSS)
     with ui.element("div").classes("w-full flex flex-row flex-nowrap grow min-h-0"):
         with ui.element("div").classes("ac-chats") as chats:
             ConversationList(client, chat_id, entry.id, lambda: chats.classes(toggle="ac-toggled"))

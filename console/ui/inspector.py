@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from pathlib import Path
 
 from nicegui import background_tasks, ui
 from nicegui.events import GenericEventArguments, ValueChangeEventArguments
@@ -41,7 +40,6 @@ from console.ui.scope import on_leave
 
 log = logging.getLogger(__name__)
 
-CSS = (Path(__file__).parent / "inspector.css").read_text()
 CHANGES_SHOWN = 200  # items in the changed-path list; the arrows step through all of them
 HITS_SHOWN = 200
 SEARCH_PAUSE = 0.15  # seconds of no typing before the context is searched
@@ -82,7 +80,6 @@ class ContextInspector:
         self._worker: asyncio.Task[None] | None = None
         self._syncing = False
         self._contexts_stale = False
-        ui.add_css(CSS)
         self._build()
         # The list of contexts is redrawn a few times a second, not per snapshot: a burst of thousands
         # of new context ids would otherwise rebuild and resend the whole list for each of them.

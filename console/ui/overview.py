@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final
 
 from nicegui import ui
@@ -28,7 +27,6 @@ from console.ui.overview_model import counters, passes, sort_key, spark, state_l
 from console.ui.overview_remove import Removals
 
 S = ConnectionState
-CSS: Final = (Path(__file__).parent / "overview.css").read_text()
 REFRESH: Final = 0.25  # seconds: the grid's refresh rate (4 Hz)
 PAUSE: Final = "pause"  # Material icon names (the card buttons use the icon font)
 PLAY: Final = "play_arrow"
@@ -176,7 +174,7 @@ class SessionCard(ui.element):
         sid = health.session_id
         with self:
             with ui.element("div").classes("ac-card-head"):
-                ui.element("span").classes("ac-dot")
+                ui.element("span").classes("ac-card-dot")
                 ui.link(health.name, f"/session/{sid}").classes("ac-card-link").props(
                     "data-testid=session-link"
                 ).mark(f"open-{sid}")
@@ -231,7 +229,6 @@ class Overview:
         self._sample = -1
         self._summary: Summary | None = None
         self._empty = False
-        ui.add_css(CSS)
         supervisor.sync()
         with ui.element("div").classes("w-full flex flex-col flex-nowrap grow min-h-0"):
             self.summary = SummaryBar().mark("overview-summary")

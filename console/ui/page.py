@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from nicegui import ui
 
 from console.clients import Approvals, Target
@@ -23,11 +21,8 @@ from console.ui.narration import Narrator
 from console.ui.overview import Overview
 from console.ui.scope import Scope, on_leave
 from console.ui.status import Banner, StatusChip
+from console.ui.styles import add_styles
 from console.ui.timeline import OpenTrace, TimelinePanel
-
-CSS = (Path(__file__).parent / "style.css").read_text()
-TAILWIND = Path(__file__).parent / "tailwind.css"  # built by scripts/build_tailwind.py
-
 
 # Dark mode is the browser's choice, kept in its storage: every page of the console opens in it.
 DARK_KEEP = (
@@ -40,8 +35,7 @@ DARK_TOGGLE = (
 
 
 def frame(title: str) -> ui.label:
-    """What every page shares: styles, header with title and dark-mode switch; returns the title."""
-    ui.add_css(CSS)
+    """What every page shares: header with title and dark-mode switch; returns the title."""
     ui.add_head_html(DARK_KEEP)
     ui.page_title(f"{title} · Agent Console")
     ui.query(".nicegui-content").classes("p-0 gap-0 h-[100dvh] flex-nowrap")
@@ -220,7 +214,7 @@ def session_index(hub: SessionHub) -> None:
 
 
 def register(hub: SessionHub) -> None:
-    ui.add_css(TAILWIND, shared=True)
+    add_styles()
 
     @ui.page("/")
     def index() -> None:

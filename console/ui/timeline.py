@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from nicegui import events, ui
 
@@ -35,7 +34,6 @@ RAW_LIMIT = 200_000  # characters of raw frame text sent to the browser for one 
 RAW_FRAMES = 200  # token frames shown for one token row
 ROWS_FIRST = 500  # the newest rows of a (re)mounting view: drawn first, from one short message
 ROWS_PER_MESSAGE = 2_000  # older rows per message after them: each message costs the view a redraw
-CSS = (Path(__file__).parent / "timeline.css").read_text()
 
 OpenTrace = Callable[[ReplayClient], None]
 # context id, seq and monotonic time of a CONTEXT_SNAPSHOT row: the inspector opens that snapshot.
@@ -89,7 +87,6 @@ class TimelinePanel:
         self.model = TimelineModel(max_rows, self.wall_offset, self._prompts_before_trace())
         self.ready = False
         self._backlog: list[Row] = []  # older rows not yet sent to a view that just mounted
-        ui.add_css(CSS)
         with ui.element("div").classes("ac-timeline") as self.root:
             self.root.props("data-testid=timeline")
             self._toolbar()

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ValidationError
 from console import jsonvalue
 from console.jsonvalue import JsonValue
 from console.ui.stream_text import FieldStream
+from console.ui.testid import testid
 
 ENTRY_POINT_GROUP = "agent_console.components"
 BUILTIN_MODULES = ("components.contact_badge", "components.calendar_event")
@@ -149,8 +150,7 @@ def render(type_name: str, container: ui.element) -> ComponentView:
 def mark_root(element: ui.element, type_name: str) -> ui.element:
     """The attributes tests and page scripts find components by. Set as prop values, never parsed
     from a props string: the type name may come from upstream."""
-    element.props["data-testid"] = "component"
-    element.props["data-type"] = type_name
+    testid(element, "component").props["data-type"] = type_name
     element.props["data-complete"] = "false"
     return element
 
@@ -218,10 +218,9 @@ class FieldSlot:
             self.label.props["dir"] = "auto"  # upstream text: its direction is its own
             self.link = ui.link("", "#").classes(f"ac-appear break-all {classes}") if link else None
             self.hint = ui.label("").classes("ac-hint")
-        self.label.mark(f"field-{name}")
+        testid(self.label, f"field-{name}")
         if self.link is not None:
-            self.link.mark(f"field-{name}")
-            self.link.set_visibility(False)
+            testid(self.link, f"field-{name}").set_visibility(False)
         self.hint.set_visibility(False)
         self.box.props["data-field"] = name
         self.state: SlotState = "waiting"

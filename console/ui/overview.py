@@ -25,6 +25,7 @@ from console.supervisor import Supervisor
 from console.ui.overview_add import AddSessionDialog
 from console.ui.overview_model import counters, passes, sort_key, spark, state_label
 from console.ui.overview_remove import Removals
+from console.ui.testid import testid
 
 S = ConnectionState
 REFRESH: Final = 0.25  # seconds: the grid's refresh rate (4 Hz)
@@ -130,7 +131,7 @@ class SummaryBar(ui.element):
     def __init__(self) -> None:
         super().__init__("div")
         self.classes("ac-ov-bar ac-ov-summary")
-        self.props["data-testid"] = "overview-summary"
+        testid(self, "overview-summary")
         self.shown: dict[str, JsonValue] = {}
 
     def view(self, summary: Summary, lag_p99: float) -> dict[str, JsonValue]:
@@ -167,22 +168,26 @@ class SessionCard(ui.element):
         self.name = health.name
         self.state = health.state
         self.classes("ac-card")
-        self.props.update(
-            {"data-testid": "session-card", "data-session-id": health.session_id, "data-state": health.state}
+        testid(self, "session-card").props.update(
+            {"data-session-id": health.session_id, "data-state": health.state}
         )
         self.pilot: CardButton | None = None
         sid = health.session_id
         with self:
             with ui.element("div").classes("ac-card-head"):
                 ui.element("span").classes("ac-card-dot")
-                ui.link(health.name, f"/session/{sid}").classes("ac-card-link").props(
-                    "data-testid=session-link"
-                ).mark(f"open-{sid}")
+                testid(
+                    ui.link(health.name, f"/session/{sid}").classes("ac-card-link"),
+                    "session-link",
+                    f"open-{sid}",
+                )
                 if health.driver != "none":
-                    self.pilot = CardButton("", "").mark(f"pilot-{sid}")
+                    self.pilot = testid(CardButton("", ""), "pilot-button", f"pilot-{sid}")
                     self.pilot.on("click", lambda: on_pilot(sid))
                     self.show_pilot(health.driver == "paused")
-                remove = CardButton("close", f"Remove {health.name}").mark(f"remove-{sid}")
+                remove = testid(
+                    CardButton("close", f"Remove {health.name}"), "remove-button", f"remove-{sid}"
+                )
                 remove.on("click", lambda event: on_remove(sid, event), ["detail"])
             ui.element("div").classes("ac-card-live")
 
@@ -231,11 +236,11 @@ class Overview:
         self._empty = False
         supervisor.sync()
         with ui.element("div").classes("w-full flex flex-col flex-nowrap grow min-h-0"):
-            self.summary = SummaryBar().mark("overview-summary")
+            self.summary = SummaryBar()
             self._toolbar()
             with ui.element("div").classes("ac-ov-scroll"):
-                self.empty = ui.label("No session matches.").classes("ac-ov-empty").mark("overview-empty")
-                self.empty.props.update({"data-testid": "overview-empty", "data-shown": "false"})
+                self.empty = testid(ui.label("No session matches.").classes("ac-ov-empty"), "overview-empty")
+                self.empty.props["data-shown"] = "false"
                 self.grid = Grid(self.summary, self.empty)
         self.add_dialog = AddSessionDialog(supervisor)
         self.removals = Removals(supervisor.remove, self._free_slot)
@@ -246,23 +251,19 @@ class Overview:
 
     def _toolbar(self) -> None:
         with ui.element("div").classes("ac-ov-bar"):
-            ui.toggle(FILTERS, value="all", on_change=lambda e: self._set(filter=str(e.value))).props(
-                "dense no-caps unelevated data-testid=overview-filter"
-            ).mark("overview-filter")
-            ui.input(
+            filters = ui.toggle(FILTERS, value="all", on_change=lambda e: self._set(filter=str(e.value)))
+            testid(filters, "overview-filter").props("dense no-caps unelevated")
+            search = ui.input(
                 placeholder="Search sessions", on_change=lambda e: self._set(query=str(e.value or ""))
-            ).props("dense clearable data-testid=overview-search").classes("w-48").mark("overview-search")
-            ui.select(SORTS, value="name", on_change=lambda e: self._set(sort=str(e.value))).props(
-                "dense options-dense data-testid=overview-sort"
-            ).classes("w-40").mark("overview-sort")
-            ui.space()
-            self.pause_all = ui.button("Pause autopilots", icon="pause", on_click=self._toggle_all).props(
-                "flat dense no-caps data-testid=pause-all"
             )
-            self.pause_all.mark("pause-all")
-            ui.button("Add session", icon="add", on_click=lambda: self.add_dialog.open()).props(
-                "flat dense no-caps data-testid=add-session"
-            ).mark("add-session")
+            testid(search, "overview-search").props("dense clearable").classes("w-48")
+            sort = ui.select(SORTS, value="name", on_change=lambda e: self._set(sort=str(e.value)))
+            testid(sort, "overview-sort").props("dense options-dense").classes("w-40")
+            ui.space()
+            self.pause_all = ui.button("Pause autopilots", icon="pause", on_click=self._toggle_all)
+            testid(self.pause_all, "pause-all").props("flat dense no-caps")
+            add = ui.button("Add session", icon="add", on_click=lambda: self.add_dialog.open())
+            testid(add, "add-session").props("flat dense no-caps")
 
     def _set(self, *, filter: str | None = None, query: str | None = None, sort: str | None = None) -> None:
         if filter is not None:

@@ -46,10 +46,10 @@ def frame(title: str) -> ui.label:
         )
         heading = ui.label(title).classes("text-slate-300 truncate min-w-0 max-sm:hidden")
         ui.space()
-        dark = ui.button(icon="dark_mode", on_click=lambda: ui.run_javascript(DARK_TOGGLE))
-        testid(dark, "dark-mode").props("flat round dense color=white aria-label='Dark mode'").tooltip(
-            "Dark mode"
+        dark = testid(
+            ui.button(icon="dark_mode", on_click=lambda: ui.run_javascript(DARK_TOGGLE)), "dark-mode"
         )
+        dark.props("flat round dense color=white aria-label='Dark mode'").tooltip("Dark mode")
     return heading
 
 

@@ -196,7 +196,7 @@ class ChatView:
         with ui.element("div").classes("ac-chat-scroll w-full grow min-h-0") as self.scroller:
             testid(self.scroller, "chat-scroll")
             self.column = testid(ui.element("div").classes("ac-chat"), "chat")
-            self.hub = ChatHub(f"c{self.scroller.id}")
+            self.hub = ChatHub(self.scroller)
         self._render_all()
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)

@@ -8,9 +8,9 @@ from nicegui import ui
 class ChatHub(ui.element, component="chat_hub.js"):
     """Delivers a tick's deltas in one message and keeps the chat pinned to the latest content."""
 
-    def __init__(self, scroller_id: str) -> None:
+    def __init__(self, scroller: ui.element) -> None:
         super().__init__()
-        self._props["scroller"] = scroller_id
+        self._props["scroller"] = scroller.id
 
     def apply(self, batch: list[tuple[int, str]]) -> None:
         self.run_method("apply", batch)

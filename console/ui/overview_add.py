@@ -10,6 +10,7 @@ from console.security import policy as security
 from console.security.limits import LimitError, check_session_room
 from console.security.upstream import check_upstream
 from console.supervisor import Supervisor
+from console.ui.testid import testid
 
 
 class AddSessionDialog:
@@ -20,16 +21,14 @@ class AddSessionDialog:
         with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] max-w-full"):
             ui.label("Add a session").classes("text-lg font-semibold")
             self.dialect = ui.select(list(DIALECTS), value="agent", label="Dialect").classes("w-full")
-            self.dialect.props("data-testid=add-dialect")
+            testid(self.dialect, "add-dialect")
             self.url = ui.input("URL", placeholder="ws://127.0.0.1:4747/ws").classes("w-full")
-            self.url.props("data-testid=add-url").mark("add-url")
-            self.name = ui.input("Name (optional)").classes("w-full").props("data-testid=add-name")
-            self.name.mark("add-name")
-            self.error = ui.label().classes("text-red-600 text-sm").props("data-testid=add-error")
-            self.error.mark("add-error")
+            testid(self.url, "add-url")
+            self.name = testid(ui.input("Name (optional)").classes("w-full"), "add-name")
+            self.error = testid(ui.label().classes("text-red-600 text-sm"), "add-error")
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat")
-                ui.button("Add", on_click=self.submit).props("data-testid=add-submit").mark("add-submit")
+                testid(ui.button("Add", on_click=self.submit), "add-submit")
 
     def open(self) -> None:
         self.error.set_text("")

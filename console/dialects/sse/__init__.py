@@ -11,9 +11,13 @@ if TYPE_CHECKING:
 
 
 def _client(url: str) -> SessionClient:
-    from console.dialects.sse.client import SSEClient  # here: the protocol imports without the I/O
+    # Imported here: the protocol imports without the I/O stack, and without the component views.
+    from components import known_fields
+    from console.dialects.sse.client import SSEClient
+    from console.dialects.sse.engine import SSEEngine
 
-    return SSEClient(url)
+    # A field is reported as unknown exactly when the component's model does not declare it.
+    return SSEClient(url, SSEEngine(known_fields=known_fields()))
 
 
 DIALECT = register(

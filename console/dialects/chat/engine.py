@@ -1,4 +1,4 @@
-"""The client side of the chat dialect (seed 002), sans-I/O: several conversations on one connection.
+"""The client side of the chat dialect (docs/protocols/chat.md), sans-I/O: several conversations on one connection.
 
 Like the agent engine, the transport feeds it what happens (`connected`, `receive`, `disconnected`,
 `tick` with the current monotonic time) and sends whatever `data_to_send()` returns.
@@ -11,8 +11,8 @@ kept in its own `Conversation`; one of them is *active* (what `conversation` ret
 conversation gets the same link status and the same lifecycle rows on its timeline.
 
 * Prompts of one conversation go one at a time: one typed while its reply streams waits for the reply
-  to end: its message done (the spec: one message per response, after any ideas) or a done tag,
-  whichever comes first (a server that follows the spec sends no done tag). Conversations do not wait
+  to end: its message done (one message per response, after any ideas) or a done tag,
+  whichever comes first (the done tag is optional). Conversations do not wait
   for each other (the wire routes by chatId).
 * Server frames are routed by chatId to that conversation's decoder. A frame no conversation owns,
   malformed JSON, an unknown tag, a missing field, a chunk for a conversation that asked nothing, or a

@@ -1,9 +1,9 @@
-"""The chat WebSocket dialect (seed 002), sans-I/O.
+"""The chat WebSocket dialect (docs/protocols/chat.md), sans-I/O.
 
 Client frame: `{"message", "chatId"}`. Server frames, one entry at a time:
 
     {"tag": "message" | "idea", "chunk": str, "chatId": str, "done"?: bool}
-    {"chatId": str, "tag": "done"}            # after every response (not in the spec, but sent)
+    {"chatId": str, "tag": "done"}            # after every response (optional: some servers send it)
 
 "a chunk of the bot's response ... done: whether the current key-value entry (message or idea) is
 complete". A response is zero or more ideas then one message; each entry arrives as chunks that
@@ -23,8 +23,8 @@ find the conversation it is for, and hands the parsed frame on):
   chunk to its text (`ComponentField("text", chunk, append=True)`: never the whole idea so far, which
   would make a long idea cost the square of its chunks); `done` closes it (`ComponentEnd`). An idea
   chunk right after a closed idea opens the next idea: that is how two ideas are told apart. Ideas
-  are accepted after the message too (the spec puts them before it): shown, not lost;
-* the `done` tag (sent by some servers, not in the spec) closes whatever is still open and ends the
+  are accepted after the message too (the dialect puts them before it): shown, not lost;
+* the `done` tag (optional: sent by some servers) closes whatever is still open and ends the
   response (`StreamEnd`), whichever of the two comes first. A done tag right after a response that
   ended with its message is that response's, and decodes to nothing.
 
@@ -253,7 +253,7 @@ def parse_user_message(raw: str | bytes, max_size: int = DEFAULT_MAX_FRAME) -> U
 
 
 def entry_frame(tag: str, chunk: str, chat_id: str, done: bool = False) -> str:
-    """One chunk of an idea or message entry; `done` only on the entry's last chunk, as in the spec."""
+    """One chunk of an idea or message entry; `done` only on the entry's last chunk, as the dialect says."""
     frame: JsonObject = {"tag": tag, "chunk": chunk, "chatId": chat_id}
     if done:
         frame["done"] = True

@@ -1,5 +1,5 @@
 """The members of an SSE conversation event's JSON, read as servers write them: the roles and event names
-the spec knows, the aliases accepted, and why a member cannot be used. (The fields of each component
+the dialect defines, the aliases accepted, and why a member cannot be used. (The fields of each component
 type are the component models' own: `components.known_fields()`.)"""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Two layers, kept apart as in httpx-sse:
 * `ConversationDecoder` turns one server-sent event (name, data text, id) into normalized events from
   `console.events`. It never raises: bad input becomes a `ProtocolError` event and the stream goes on.
 
-Wire format (spec sample)::
+Wire format (docs/protocols/sse.md)::
 
     event:message_start
     data:{"event":"message_start","messageId":"msg_0","role":"user"}
@@ -24,7 +24,7 @@ Wire format (spec sample)::
 
 Accepted aliases (servers are not spec-perfect): role "agent"/"assistant"/"ai"/"bot" -> assistant and
 "user"/"human" -> user; `chunk` or `text`/`delta`; `componentType` or `type`/`component`; `field` or
-`name`/`key`; an optional `componentId` (the spec has none: components are numbered per message); a
+`name`/`key`; an optional `componentId` (the wire format has none: components are numbered per message); a
 `component_field` may carry `"fields": {...}` instead of one field/value pair. A missing `index` places
 the chunk after the last one. The SSE `event:` name decides the type; when it is absent ("message") the
 JSON `event` member does. Other JSON members are ignored.

@@ -7,20 +7,7 @@ Two layers, kept apart as in httpx-sse:
 * `ConversationDecoder` turns one server-sent event (name, data text, id) into normalized events from
   `console.events`. It never raises: bad input becomes a `ProtocolError` event and the stream goes on.
 
-Wire format (docs/protocols/sse.md)::
-
-    event:message_start
-    data:{"event":"message_start","messageId":"msg_0","role":"user"}
-    event:text_chunk
-    data:{"event":"text_chunk","messageId":"msg_0","chunk":"Hi! ","index":0}
-    event:component_start
-    data:{"event":"component_start","messageId":"msg_2","componentType":"calendar_event"}
-    event:component_field
-    data:{"event":"component_field","messageId":"msg_2","field":"title","value":"Meeting with John"}
-    event:component_end
-    data:{"event":"component_end","messageId":"msg_2"}
-    event:message_end
-    data:{"event":"message_end","messageId":"msg_0"}
+The wire format, with a sample stream, is in docs/protocols/sse.md.
 
 Accepted aliases (servers are not spec-perfect): role "agent"/"assistant"/"ai"/"bot" -> assistant and
 "user"/"human" -> user; `chunk` or `text`/`delta`; `componentType` or `type`/`component`; `field` or

@@ -6,6 +6,7 @@ from nicegui import ui
 
 from console.clients import Approvals, Target
 from console.connection import ConnectionState, LinkStatus
+from console.dialects import base as registry
 from console.otel.receive import ReceivedTraces
 from console.otel.status import ExportStatus
 from console.security.limits import LimitError, check_session_room, check_trace_room, this_visitor
@@ -73,7 +74,7 @@ def toggle_side(side: ui.element) -> None:
 
 
 def session_console(entry: SessionEntry, narrate: bool = False, hub: SessionHub | None = None) -> None:
-    if entry.target.dialect == "chat":
+    if several_conversations(entry):
         from console.ui.chat_session import chat_session_console  # imported here: it builds on this module
 
         return chat_session_console(entry)
@@ -82,6 +83,12 @@ def session_console(entry: SessionEntry, narrate: bool = False, hub: SessionHub 
     # the page of the address they go to.
     ui.add_head_html("<script>addEventListener('popstate', () => location.reload())</script>")
     session_body(entry, heading, narrate, hub)
+
+
+def several_conversations(entry: SessionEntry) -> bool:
+    """Whether the session's dialect holds several conversations on one connection (its page lists them)."""
+    dialect = registry.find(entry.target.dialect)
+    return dialect is not None and dialect.capabilities.conversations
 
 
 def session_title(entry: SessionEntry) -> str:
@@ -160,7 +167,7 @@ def chat_column(entry: SessionEntry) -> ui.element:
         elif isinstance(entry.client, ReplayClient):
             replay_bar(entry.client)
         else:
-            ExamplePrompts(entry.client, CHAT_EXAMPLES if entry.target.dialect == "chat" else EXAMPLES)
+            ExamplePrompts(entry.client, CHAT_EXAMPLES if several_conversations(entry) else EXAMPLES)
             Composer(entry.client)
     return toolbar
 

@@ -20,8 +20,8 @@ from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.sessions import SessionHub
 from console.ui import page
+from tests.dialects.agent.test_stray_frames import ScriptedServer, end, tok
 from tests.helpers import OPENED, eventually, free_port
-from tests.transport.test_agent_stray_frames import ScriptedServer, end, tok
 
 pytestmark = pytest.mark.usefixtures("close_sessions")
 

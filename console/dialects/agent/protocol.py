@@ -5,7 +5,7 @@ client frames as text. Nothing here raises on bad input: a frame that is not JSO
 an unknown type, missing a field, mistyped or over the size limit decodes to a `ProtocolError` event,
 so one bad frame never ends a session.
 
-Server frames (spec, "Protocol Reference"): TOKEN, TOOL_CALL, TOOL_RESULT, CONTEXT_SNAPSHOT, PING,
+Server frames (docs/protocols/agent.md): TOKEN, TOOL_CALL, TOOL_RESULT, CONTEXT_SNAPSHOT, PING,
 STREAM_END, ERROR, each with a `seq`. Client frames: USER_MESSAGE, PONG, RESUME, TOOL_ACK.
 """
 

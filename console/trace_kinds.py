@@ -11,14 +11,17 @@ Kinds are stored in the trace as plain `str` (a row is a tuple the garbage colle
 so the registry is a `Literal`, not an enum: a literal kind costs nothing at runtime, and a kind read
 from the wire or from disk goes through `as_kind` once.
 
-Adding a dialect: add its wire kinds here, each with its category; `test_trace_kinds.py` checks every
-kind has exactly one.
+The built-in dialects' kinds are listed here, each with its category (`test_trace_kinds.py` checks
+every kind has exactly one), so mypy checks every use. A dialect that lives elsewhere (a plugin, a
+test's toy dialect) declares its own kinds in its descriptor (`Dialect.trace_kinds`), registered here
+when the dialect is (`register_kinds`); it names them through `as_kind`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Final, Literal, TypeAlias, get_args
+from typing import Final, Literal, TypeAlias, cast, get_args
 
 
 class Category(StrEnum):
@@ -230,6 +233,18 @@ def as_kind(name: str) -> TraceKind:
     return _BY_NAME.get(name, UNKNOWN)
 
 
+def register_kinds(kinds: Mapping[str, Category]) -> None:
+    """Make a dialect's own kinds known, each with its category; a kind known with another category
+    is refused (the timeline would treat its rows two ways)."""
+    for name, group in kinds.items():
+        known = _CATEGORY_OF.get(name)
+        if known is not None and known is not group:
+            raise ValueError(f"trace kind {name} is a {known} already, not a {group}")
+    for name, group in kinds.items():
+        _CATEGORY_OF[name] = group
+        _BY_NAME[name] = cast(TraceKind, name)  # registered at run time: a kind mypy cannot list
+
+
 def category(kind: str) -> Category:
     """The category of a row's kind; a kind no one registered (an old file) is a PART."""
     return _CATEGORY_OF.get(kind, C.PART)
@@ -238,5 +253,5 @@ def category(kind: str) -> Category:
 def browser_table() -> list[list[str]]:
     """[kind, category] for every kind, in chip order (category, then registry): the timeline's prop."""
     order = list(Category)
-    ranked = sorted(KINDS, key=lambda kind: order.index(CATEGORY[kind]))
-    return [[kind, CATEGORY[kind].value] for kind in ranked]
+    ranked = sorted(_CATEGORY_OF, key=lambda kind: order.index(_CATEGORY_OF[kind]))
+    return [[kind, _CATEGORY_OF[kind].value] for kind in ranked]

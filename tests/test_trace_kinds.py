@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 from ag_ui import core
 
 from console.dialects.agent import protocol as agent
 from console.dialects.chat import protocol as chat
 from console.dialects.sse.members import EVENT_TYPES as SSE_EVENT_TYPES
-from console.trace_kinds import CATEGORY, KINDS, Category, as_kind, browser_table, category
+from console.trace_kinds import CATEGORY, KINDS, Category, as_kind, browser_table, category, register_kinds
 
 
 def test_every_kind_has_one_category_and_the_browser_gets_them_all_in_chip_order() -> None:
     assert set(CATEGORY) == set(KINDS) and len(set(KINDS)) == len(KINDS)
     table = browser_table()
-    assert sorted(kind for kind, _ in table) == sorted(KINDS)
+    assert set(KINDS) <= {kind for kind, _ in table}  # and the kinds dialects registered of their own
     order = [Category(c) for _, c in table]
     assert order == sorted(order, key=list(Category).index)  # chips sort by category
 
@@ -36,3 +37,12 @@ def test_a_name_no_one_registered_is_an_unknown_event_and_an_old_row_kind_is_a_p
     assert {category(k) for k in ("TOKEN", "TEXT_CHUNK", "MESSAGE", "TEXT_MESSAGE_CONTENT")} == {
         Category.TEXT
     }
+
+
+def test_a_dialect_registers_kinds_of_its_own_and_cannot_recategorize_a_known_one() -> None:
+    register_kinds({"CHIRP": Category.TEXT, "CHIRP_END": Category.END})
+    assert as_kind("CHIRP") == "CHIRP" and category("CHIRP") is Category.TEXT
+    assert ["CHIRP", "text"] in browser_table()
+    with pytest.raises(ValueError, match="TOKEN is a text already"):
+        register_kinds({"TOKEN": Category.END, "OTHER_NEW": Category.PART})
+    assert category("TOKEN") is Category.TEXT and as_kind("OTHER_NEW") == "UNKNOWN_EVENT"  # nothing taken

@@ -108,10 +108,9 @@ class Session:
                 self.counts.protocol_errors += 1
         entry: TraceEntry | None = None  # with no view open, no row objects are made
         for conversation in self.conversations:
-            listeners = conversation.row_listeners
-            if listeners:
+            if conversation._listeners:
                 entry = entry or TraceEntry(*row)
-                tell(listeners, TraceAdded(entry))
+                tell(conversation._listeners, TraceAdded(entry))
 
     # -- the link and what the session shows --------------------------------------------------------
 

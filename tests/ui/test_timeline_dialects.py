@@ -101,3 +101,17 @@ def test_a_tool_call_splits_the_text_into_two_runs_and_the_result_links_to_the_c
     call = next(row for row in model.rows if row.kind == "TOOL_CALL_START")
     linked = [row.kind for row in model.rows if row.link == call.id]
     assert linked == ["TOOL_CALL_ARGS", "TOOL_CALL_END", "TOOL_CALL_RESULT"]
+
+
+def test_a_dialect_outside_the_console_groups_by_the_kinds_its_descriptor_registers() -> None:
+    from tests.dialects.toy import DIALECT
+    from tests.dialects.toy.engine import ToyEngine
+
+    assert DIALECT.trace_kinds["PART"] is Category.TEXT
+    engine = ToyEngine()
+    engine.connected(0.0)
+    engine.send_user_message("weather?", 0.5)
+    for piece in PIECES:
+        engine.receive(f"part {piece}", 1.0)
+    engine.receive("end", 1.1)
+    assert_one_finished_row(engine.conversation)

@@ -44,8 +44,12 @@ class ToyEngine(LinkedEngine):
 
     def receive(self, raw: str | bytes, now: float) -> None:
         frame = protocol.parse(raw)
-        self.conversation.record(now, "in", as_kind(frame[0]), frame[1], raw=str(raw))
-        for event in self.decoder.decode(frame):
+        opened = self.decoder.open
+        events = self.decoder.decode(frame)
+        # The row names its reply's stream: the timeline joins a reply's parts into one row.
+        stream = self.decoder.open or opened
+        self.conversation.record(now, "in", as_kind(frame[0]), frame[1], raw=str(raw), stream_id=stream)
+        for event in events:
             self.conversation.apply(event, now)
 
     def disconnected(self, now: float, reason: str, retry_in: float) -> None:

@@ -39,7 +39,7 @@ from console.monitor import (
     Summary,
 )
 from console.sessions import SessionEntry, SessionHub
-from console.transport.websocket import backoff
+from console.transport.reconnect import exponential
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class RestartPolicy:
     stable_after: float = 60.0  # a client that ran this long before crashing restarts the schedule
 
     def delays(self) -> Iterator[float]:
-        return backoff(self.initial, self.factor, self.cap)
+        return exponential(self.initial, self.factor, self.cap)
 
 
 def _crash_reason(task: asyncio.Task[None]) -> str | None:

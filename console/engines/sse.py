@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from console import events as ev
 from console import jsonvalue
 from console.connection import ConnectionState
-from console.engines.base import LinkKeeper, LinkView
+from console.engines.base import Lifecycle, LinkKeeper
 from console.protocols.sse import ConversationDecoder, Decoded, ServerSentEvent
 from console.protocols.sse_members import SPEC_COMPONENT_FIELDS
 from console.session import Conversation
@@ -29,7 +29,7 @@ BACKOFF_CAP = 10.0  # seconds: how far a small hint doubles while fetches bring 
 BARREN_STREAMS = 3  # fetches in a row that end with nothing new before an open message is given up
 
 
-class SSEEngine(LinkView):
+class SSEEngine(Lifecycle):
     def __init__(
         self,
         conversation: Conversation | None = None,
@@ -75,7 +75,11 @@ class SSEEngine(LinkView):
 
     # -- lifecycle --------------------------------------------------------------------------------
 
+    CONNECTED = "stream opened"
+
     def connected(self, now: float) -> None:
+        if self.state is S.CLOSED:
+            return  # as `Lifecycle.connected`: a closed session stays closed
         self._applied_before = self._applied
         if not self._link.connections and not self.decoder.completed:
             # A conversation taken over from a crashed session: a replay does not add its ended messages again.
@@ -85,16 +89,13 @@ class SSEEngine(LinkView):
                 if m.stream_id and m.status in ("done", "sent")
             ]
             self.decoder = ConversationDecoder(known_fields=self.known_fields, completed=done)
-        fresh = self.state is S.CONNECTING  # the first connection, or a replay from the start
-        self._link.connected()
-        if fresh:
-            self.conversation.record(now, "client", "CONNECTED", "stream opened")
-            self._link.set(S.OPEN)
-            return
+        super().connected(now)  # a first connection, or a replay from the start, is CONNECTING
+
+    def _reconnected(self, now: float) -> None:
         last = self.decoder.last_event_id
         how = f"resume after event id {last}" if last else "no event ids: the stream replays from the start"
-        self.conversation.record(now, "client", "RESUME", how)
-        self._link.set(S.RESUMING)
+        self._record(now, "RESUME", how)
+        self._show(S.RESUMING)
 
     def receive(self, sse: ServerSentEvent, now: float) -> None:
         if sse.retry is not None:
@@ -121,7 +122,7 @@ class SSEEngine(LinkView):
     def ended(self, now: float) -> bool:
         """The server ended the stream. True when the conversation is complete (no reconnect)."""
         if self.decoder.open_messages and not self.progressed and self.barren >= BARREN_STREAMS - 1:
-            return self._give_up(now)
+            return self._never_finishes(now)
         if self.decoder.open_messages or not self.decoder.completed:
             return False
         self.complete = True
@@ -131,7 +132,7 @@ class SSEEngine(LinkView):
         self._link.set(S.CLOSED, "conversation complete")
         return True
 
-    def _give_up(self, now: float) -> bool:
+    def _never_finishes(self, now: float) -> bool:
         """Fetching again brings nothing new: what is open stays as it is, interrupted."""
         open_ids = self.decoder.open_messages
         for message_id in open_ids:
@@ -146,13 +147,9 @@ class SSEEngine(LinkView):
         self._link.set(S.CLOSED, "the stream never finishes: not fetched again")
         return True
 
-    def disconnected(self, now: float, reason: str, retry_in: float) -> None:
+    def _dropped(self, now: float, reason: str) -> None:
         self.barren = 0 if self.progressed else self.barren + 1
         self._applied_before = self._applied
-        self._link.lost(now, reason, retry_in)
-
-    def close(self, now: float) -> None:
-        self._link.close(now)
 
     def replay(self, now: float) -> None:
         """Start over: the whole conversation is fetched and shown again."""

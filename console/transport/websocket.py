@@ -2,8 +2,8 @@
 
 `WebSocketClient` is thin asyncio glue around a sans-I/O engine: connect (`wslink.Link`), feed
 every frame to the engine with the time it arrived, send whatever the engine wants sent, tick it,
-and reconnect with exponential backoff (0.5, 1, 2, 4, 8, capped at 10 s; reset after a good
-connection) when the link drops. `AgentClient` adds what the agent protocol needs: reconnecting at
+and reconnect through the shared loop (`reconnect.py`: backoff with a random first delay, reset after
+a good connection) when the link drops. `AgentClient` adds what the agent protocol needs: reconnecting at
 once when the engine asks for a replay, and megabyte frames decoded off the event loop.
 """
 
@@ -15,14 +15,13 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from typing import Generic, Protocol, TypeVar
-
-import websockets
 
 from console.engines.agent import AgentEngine
 from console.protocols import agent as proto
 from console.session import Conversation, Message
+from console.transport.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
 from console.transport.wslink import Link, open_link
 
 log = logging.getLogger(__name__)
@@ -32,17 +31,6 @@ log = logging.getLogger(__name__)
 MAX_WIRE_FRAME = 64 * 1024 * 1024
 DECODE_IN_THREAD = 256 * 1024  # bytes
 PEEK_SIZE = 1024  # a PING is a small frame: larger messages are not looked into ahead of their turn
-
-
-def backoff(initial: float = 0.5, factor: float = 2.0, cap: float = 10.0) -> Iterator[float]:
-    """Delays between reconnection attempts: 0.5, 1, 2, 4, 8, 10, 10, ..."""
-    delay = initial
-    while True:
-        yield delay
-        delay = min(delay * factor, cap)
-
-
-Clock = Callable[[], float]
 
 
 class WebSocketEngine(Protocol):
@@ -61,6 +49,8 @@ class WebSocketEngine(Protocol):
     def receive(self, raw: str | bytes, now: float) -> None: ...
 
     def disconnected(self, now: float, reason: str, retry_in: float) -> None: ...
+
+    def give_up(self, now: float, reason: str, policy: Policy) -> None: ...
 
     def tick(self, now: float) -> None: ...
 
@@ -130,7 +120,7 @@ class WebSocketClient(Generic[E]):
         url: str,
         engine: E | None = None,
         *,
-        backoff_factory: Callable[[], Iterator[float]] = backoff,
+        backoff_factory: Schedule = backoff,
         tick_interval: float | None = None,
         open_timeout: float = 5.0,
         clock: Clock = time.monotonic,
@@ -228,26 +218,19 @@ class WebSocketClient(Generic[E]):
     async def run(self) -> None:
         ticker = _ticker(self._tick_interval)
         ticker.add(self._tick)
-        delays = self._backoff_factory()
         try:
-            while not self._closed:
-                connected, reason = await self._connect_once()
-                if self._closed:
-                    break
-                if connected:
-                    delays = self._backoff_factory()  # a good connection resets the schedule
-                # A replay the engine asked for is not a failure: reconnect at once.
-                forced = connected and self._wants_reconnect()
-                delay = 0.0 if forced else next(delays)
-                self.engine.disconnected(
-                    self._clock(), "reconnecting to replay missing frames" if forced else reason, delay
-                )
-                await asyncio.sleep(delay)
+            await reconnect(
+                self._connect_once,
+                self.engine,
+                schedule=self._backoff_factory,
+                clock=self._clock,
+                closed=lambda: self._closed,
+            )
         finally:
             ticker.remove(self._tick)
 
-    async def _connect_once(self) -> tuple[bool, str]:
-        """One connection, until it ends: (it was made, why it ended)."""
+    async def _connect_once(self) -> Ended:
+        """One connection, until it ends."""
         try:
             ws = await open_link(
                 self.url,
@@ -256,8 +239,11 @@ class WebSocketClient(Generic[E]):
                 max_size=MAX_WIRE_FRAME,
                 peek=self._peek,
             )
-        except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
-            return False, f"cannot connect: {exc or type(exc).__name__}"
+        except Exception as exc:
+            policy = classify(exc)
+            if policy is None:
+                raise
+            return Ended(f"cannot connect: {exc or type(exc).__name__}", policy=policy)
         self._ws = ws
         self.engine.connected(self._clock())
         self._flush_soon()
@@ -269,7 +255,10 @@ class WebSocketClient(Generic[E]):
         finally:
             self._ws = None
             ws.abort()  # a no-op unless this task was cancelled with the connection still up
-        return True, ws.reason
+        if self._wants_reconnect():
+            # A replay the engine asked for is not a failure: reconnect at once.
+            return Ended("reconnecting to replay missing frames", connected=True, delay=0.0)
+        return Ended(ws.reason, connected=True)
 
     def _on_message(self, message: str | bytes) -> None:
         """Every message, on arrival, in order (called by the link)."""

@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections import deque
 
 from console.connection import ConnectionState, LinkStatus, check_transition
-from console.session import Conversation, Message
 from console.limits import Level
+from console.session import Conversation, Message
 from console.transport.reconnect import Policy
 
 S = ConnectionState
@@ -85,8 +85,6 @@ class LinkView:
     def connections(self) -> int:
         """Connections made so far (reconnections included)."""
         return self._link.connections
-
-
 
 
 class Lifecycle(LinkView):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+
 import httpx
 
 from console.engines.sse import SSEEngine

@@ -38,8 +38,8 @@ from console.monitor import (
     Monitor,
     Summary,
 )
+from console.runtime.reconnect import exponential
 from console.sessions import SessionEntry, SessionHub
-from console.transport.reconnect import exponential
 
 log = logging.getLogger(__name__)
 

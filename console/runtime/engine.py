@@ -26,8 +26,8 @@ from collections import deque
 
 from console.connection import ConnectionState, LinkStatus, check_transition
 from console.limits import Level
+from console.runtime.reconnect import Policy
 from console.session import Conversation, Message
-from console.transport.reconnect import Policy
 
 S = ConnectionState
 

@@ -11,8 +11,8 @@ from typing import Generic, Protocol, TypeVar
 
 import httpx
 
+from console.runtime.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
 from console.session import Conversation
-from console.transport.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
 
 
 class StreamEngine(Protocol):

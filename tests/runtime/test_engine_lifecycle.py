@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import pytest
 
 from console.connection import ConnectionState
+from console.dialects.agent.engine import AgentEngine
 from console.dialects.agui.engine import AguiEngine
-from console.engines.agent import AgentEngine
-from console.engines.base import Lifecycle
-from console.engines.chat import ChatEngine
-from console.engines.sse import SSEEngine
+from console.dialects.chat.engine import ChatEngine
+from console.dialects.sse.engine import SSEEngine
+from console.runtime.engine import Lifecycle
+from console.runtime.reconnect import Policy
 from console.session import Conversation, Message
-from console.transport.reconnect import Policy
 
 S = ConnectionState
 

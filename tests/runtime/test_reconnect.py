@@ -13,12 +13,12 @@ import websockets
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
+from console.dialects.agent.client import AgentClient
 from console.dialects.agui.client import AguiClient
+from console.dialects.chat.client import ChatClient
+from console.dialects.sse.client import SSEClient
+from console.runtime.reconnect import Ended, Policy, backoff, classify, reconnect, status_policy
 from console.session import Conversation
-from console.transport.chat import ChatClient
-from console.transport.reconnect import Ended, Policy, backoff, classify, reconnect, status_policy
-from console.transport.sse import SSEClient
-from console.transport.websocket import AgentClient
 from tests.helpers import eventually, quick_backoff
 from tests.hostile.servers import RawHTTPServer
 

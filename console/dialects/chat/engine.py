@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from console import events as ev
 from console import jsonvalue
 from console.connection import LIVE, ConnectionState
-from console.engines.base import LinkedEngine, PromptQueue, retry_prompt
+from console.dialects.chat import protocol as proto
 from console.limits import Level
-from console.protocols import chat as proto
+from console.runtime.engine import LinkedEngine, PromptQueue, retry_prompt
 from console.session import ComponentBlock, Conversation, Message
 
 S = ConnectionState

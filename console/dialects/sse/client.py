@@ -15,11 +15,11 @@ import time
 
 import httpx
 
-from console.engines.sse import SSEEngine
-from console.protocols.event_stream import DEFAULT_MAX_LINE, SSEDecoder
+from console.dialects.sse.engine import SSEEngine
+from console.dialects.sse.event_stream import DEFAULT_MAX_LINE, SSEDecoder
+from console.runtime.http_stream import HttpStreamClient, failed
+from console.runtime.reconnect import Clock, Ended, Schedule, backoff, status_policy
 from console.session import Message
-from console.transport.http_stream import HttpStreamClient, failed
-from console.transport.reconnect import Clock, Ended, Schedule, backoff, status_policy
 
 
 class ReadOnlyStream(RuntimeError):

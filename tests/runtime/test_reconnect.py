@@ -17,6 +17,7 @@ from console.dialects.agent.client import AgentClient
 from console.dialects.agui.client import AguiClient
 from console.dialects.chat.client import ChatClient
 from console.dialects.sse.client import SSEClient
+from console.record import RecordError, record
 from console.runtime.reconnect import Ended, Policy, backoff, classify, reconnect, status_policy
 from console.session import Conversation
 from tests.helpers import eventually, quick_backoff
@@ -209,6 +210,16 @@ async def test_a_server_error_is_retried(name: str) -> None:
         assert set(rows(client.conversation)) == {"CONNECT_FAILED"}
     finally:
         await client.close()
+        await server.stop()
+
+
+async def test_recording_from_an_upstream_that_refuses_our_credentials_fails_at_once_saying_so() -> None:
+    server = await answering("403 Forbidden")
+    try:
+        client = CLIENTS["agent"](server.url)
+        with pytest.raises(RecordError, match=r"cannot reach ws://.*: 1 connection attempt failed .*403"):
+            await asyncio.wait_for(record(client, ["hello"], within=60), 5)
+    finally:
         await server.stop()
 
 

@@ -35,8 +35,8 @@ class _Failed(Exception):
 
 
 # Failed connection attempts after which the address is taken as unreachable: with the transports'
-# backoff (a random first delay under 1 s, then 0.5, 1 s) that is 2 to 3 s, well before any --timeout
-# a reply would need.
+# backoff (a random first delay of 0.1 to 1.1 s, then 0.5, 1 s) that is 2 to 3 s, well before any
+# --timeout a reply would need.
 GIVE_UP_ATTEMPTS = 4
 
 

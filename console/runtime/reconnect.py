@@ -11,7 +11,8 @@ HTTP stream (sse, agui) — runs this one loop; only `attempt` differs.
 Delays (`backoff`) follow python-websockets' reasoning: when an upstream restarts, every session
 attached to it drops at the same instant, and a fixed schedule would bring them all back at the same
 instants too, a thundering herd at every step. The first delay is therefore random (uniform in
-`[0, spread)`); later delays grow exponentially from `initial` up to `cap`, each session keeping the
+`[floor, floor + spread)`; the small floor keeps a drop on screen for a moment and does not knock on
+a server in the very instant it let us go); later delays grow exponentially from `initial` up to `cap`, each session keeping the
 offset its random start gave it. A good connection resets the schedule, so the next drop starts with
 a random delay again. A delay a dialect asks for itself (a server's SSE `retry:` hint) is stretched
 by up to as much again after a good connection, for the same reason; a reconnection the engine asks
@@ -61,11 +62,12 @@ def backoff(
     factor: float = 2.0,
     cap: float = 10.0,
     *,
+    floor: float = 0.1,
     spread: float = 1.0,
     rng: Callable[[], float] = random.random,
 ) -> Iterator[float]:
-    """Reconnection delays: a random first one in [0, spread), then 0.5, 1, 2, 4, 8, 10, 10, … s."""
-    yield rng() * spread
+    """Reconnection delays: a random first one in [floor, floor + spread), then 0.5, 1, 2, 4, 8, 10, … s."""
+    yield floor + rng() * spread
     yield from exponential(initial, factor, cap)
 
 

@@ -20,6 +20,7 @@ from console.dialects.sse.client import SSEClient
 from console.record import RecordError, record
 from console.runtime.reconnect import Ended, Policy, backoff, classify, reconnect, status_policy
 from console.session import Conversation
+from console.ui.status import describe
 from tests.helpers import eventually, quick_backoff
 from tests.hostile.servers import RawHTTPServer
 
@@ -190,6 +191,7 @@ async def test_a_refused_credential_is_not_retried_and_the_session_says_why(name
         await asyncio.wait_for(task, 5)  # the loop ends: nothing more to try
         conversation = client.conversation
         assert conversation.link.state == "closed" and "401" in conversation.link.detail
+        assert describe(conversation.link, 0.0) == "The server refused access"
         assert rows(conversation) == ["CONNECT_FAILED"]
         assert "credentials" in conversation.notices[-1].text
         await asyncio.sleep(0.2)
@@ -227,6 +229,8 @@ async def test_an_agui_agent_at_an_address_httpx_cannot_speak_to_is_not_retried(
     client = AguiClient("ftp://127.0.0.1/agent", backoff_factory=quick_backoff)
     await asyncio.wait_for(client.start(), 5)
     assert client.conversation.link.state == "closed"
+    shown = describe(client.conversation.link, 0.0)  # what the status chip says
+    assert shown == "That is not an address the console can connect to"
     assert rows(client.conversation) == ["CONNECT_FAILED"]
     await client.close()
 

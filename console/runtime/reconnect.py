@@ -19,10 +19,11 @@ by up to as much again after a good connection, for the same reason; a reconnect
 for (a replay of missing frames) goes at once: it concerns one session, not a herd.
 
 `classify()` is the one table of failures: a network failure, a timeout, a broken handshake or a
-server error (5xx, 408, 429) is retried; a refused credential (401, 403, 407) is AUTH and any other
-4xx, a 204, a malformed address or an unsupported scheme is GIVE_UP — the same request would fail the same
-way. python-websockets' `connect` draws the same line. Exceptions outside the table are bugs, not
-network weather: they propagate (the supervisor shows the session as crashed and restarts it).
+server error (5xx, 408, 425, 429) is retried; a refused credential (401, 403, 407) is AUTH; any
+other status (another 4xx, a redirect, a 204), a malformed address or an unsupported scheme is
+GIVE_UP — the same request would fail the same way; python-websockets' `connect` draws the same
+line. Exceptions outside the table are bugs, not network weather: they propagate (the supervisor
+shows the session as crashed and restarts it).
 """
 
 from __future__ import annotations
@@ -73,13 +74,13 @@ def backoff(
 
 def status_policy(status: int) -> Policy:
     """What an HTTP status that refused a connection (or a stream) means for trying again."""
+    if status >= 500 or status in (408, 425, 429):
+        return Policy.RETRY  # the server's trouble, a timeout, "too early", "too many": later may work
     if status in (401, 403, 407):
         return Policy.AUTH
-    if status == 204:
-        return Policy.GIVE_UP  # "no content": the WHATWG's way for a server to say "stop reconnecting"
-    if 400 <= status < 500 and status not in (408, 425, 429):
-        return Policy.GIVE_UP
-    return Policy.RETRY  # 5xx, 408 timeout, 425/429 come back later, and anything unexpected
+    # Any other 4xx; a redirect (not followed); a 2xx that is not the stream or the upgrade asked
+    # for — 204 is the WHATWG's way for a server to say "stop reconnecting".
+    return Policy.GIVE_UP
 
 
 # First match wins: the specific kinds come before the families they belong to.

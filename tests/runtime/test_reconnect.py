@@ -85,10 +85,13 @@ def test_one_table_decides_which_failures_are_retried(failure: BaseException, po
 
 
 def test_an_http_status_is_retried_only_when_the_server_may_answer_otherwise_later() -> None:
-    assert [status_policy(s) for s in (500, 502, 408, 204, 400, 404, 407)] == [
+    assert [status_policy(s) for s in (500, 502, 408, 429, 204, 200, 301, 400, 404, 407)] == [
         Policy.RETRY,
         Policy.RETRY,
         Policy.RETRY,
+        Policy.RETRY,
+        Policy.GIVE_UP,
+        Policy.GIVE_UP,
         Policy.GIVE_UP,
         Policy.GIVE_UP,
         Policy.GIVE_UP,

@@ -1,4 +1,4 @@
-"""The WebSocket transport of a chat session (seed 002): the only I/O of the chat dialect.
+"""The WebSocket transport of a chat session: the only I/O of the chat dialect.
 
 The shared WebSocket loop (`WebSocketClient`: connect, feed, send, tick, and reconnect through
 `runtime/reconnect.py`) around `ChatEngine`, plus the conversations of the session.

@@ -1,0 +1,64 @@
+"""The agent simulator in a process of its own: it answers a session over loopback like the embedded
+one, and it never outlives the console that started it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from console.sim.process import ROOT, SimulatorProcess
+from console.transport.websocket import AgentClient
+from tests.helpers import converse, eventually
+
+
+async def test_a_session_talks_to_the_simulator_process_and_stop_ends_it() -> None:
+    sim = SimulatorProcess()
+    await sim.start("normal", seed=3, time_scale=0.02)
+    client = AgentClient(sim.url)
+    client.start()
+    try:
+        await converse(client, ["hello there"])
+        reply = client.conversation.messages[-1]
+        assert reply.role == "assistant" and reply.status == "done" and reply.text
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"{sim.http_url}/health", timeout=5)).status_code == 200
+    finally:
+        await client.close()
+        pid = sim.pid
+        await sim.stop()
+    assert pid is not None and sim.pid is None
+    with pytest.raises(ProcessLookupError):  # ended and reaped
+        os.kill(pid, 0)
+
+
+async def test_the_child_stops_when_its_parent_goes_away(tmp_path: Path) -> None:
+    # A console killed with SIGKILL says nothing to its child: the child ends when its stdin closes.
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import asyncio, os, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from console.sim.process import SimulatorProcess\n"
+        "async def main():\n"
+        "    sim = SimulatorProcess()\n"
+        "    await sim.start('normal', 0, 1.0)\n"
+        "    print(sim.pid, flush=True)\n"
+        "    os.kill(os.getpid(), 9)\n"
+        "asyncio.run(main())\n"
+    )
+    parent = await asyncio.create_subprocess_exec(sys.executable, str(script), stdout=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(parent.communicate(), 30)
+    child = int(out)
+    await eventually(lambda: not _alive(child), seconds=10)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

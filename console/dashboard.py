@@ -64,13 +64,16 @@ class Embedded:
     async def start(
         self, mode: Literal["normal", "chaos"], seed: int, time_scale: float, streams: int = 0
     ) -> None:
+        # Described (`/api/simulators`) once it listens, not before.
+        agent: AgentSimulator | SimulatorProcess
         if streams >= PROCESS_FROM:
             # Hundreds of agents streaming: the simulator gets a core of its own (console/sim/process.py).
-            self.agent = SimulatorProcess()
-            await self.agent.start(mode, seed, time_scale)
+            agent = SimulatorProcess()
+            await agent.start(mode, seed, time_scale)
         else:
-            self.agent = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale))
-            await self.agent.start("127.0.0.1", 0)
+            agent = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale))
+            await agent.start("127.0.0.1", 0)
+        self.agent = agent
         self.targets.append(Target("agent", self.agent.url))
         speed = 1 / time_scale if time_scale > 0 else 1.0
         self.sse = sse_sim.SSESimulator(sse_sim.SimConfig(chaos=mode == "chaos", seed=seed, speed=speed))

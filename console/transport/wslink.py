@@ -98,6 +98,7 @@ class Link(asyncio.Protocol):
         self._rest = bytearray()  # the start of a frame not complete yet (fast framing)
         self._wanted = 0  # bytes `_rest` must reach before it is worth parsing again
         self._direct = False  # parsing a read that is applied at once: no peeking ahead
+        self._broken = False  # a text frame was not UTF-8: the connection is being failed
 
     def start(self) -> None:
         """The session is ready: deliver what came with the handshake, then every message on arrival."""
@@ -150,6 +151,8 @@ class Link(asyncio.Protocol):
 
     def keepalive(self, now: float) -> None:
         """Ping a silent server; give up on one that stays silent (call it a few times a second)."""
+        if self._pinged_at is None and not self._paused and now - self._heard_at < self.ping_interval:
+            return  # heard from lately: the common case, at every tick of every session
         if self.protocol.state is not State.OPEN:
             return
         if self._paused:
@@ -296,12 +299,9 @@ class Link(asyncio.Protocol):
 
     def _parse(self, data: bytes) -> None:
         if self._fast:
-            if self.protocol.state is State.OPEN:
-                self._frames(data)
-                return
-            self._fast = False  # closing: websockets takes it from the frame boundary `_rest` starts at
-            data, self._rest = bytes(self._rest) + data, bytearray()
-        self._receive(data)
+            self._frames(data)
+        else:
+            self._receive(data)
 
     def _frames(self, data: bytes) -> None:
         """Cut the complete data frames out of `data` (after what `_rest` holds) and deliver them."""
@@ -354,6 +354,9 @@ class Link(asyncio.Protocol):
                 break
             self._deliver(data[pos + head : stop], opcode == 1)
             pos = stop
+            if self._broken:  # the message failed the protocol (invalid UTF-8): nothing after it counts
+                self._fast = False
+                return
         if pos < end:
             self._rest += data[pos:]
 
@@ -398,10 +401,13 @@ class Link(asyncio.Protocol):
         # PING, PONG and CLOSE: the protocol has answered them already.
 
     def _deliver(self, data: bytes, text: bool) -> None:
+        if self._broken:
+            return  # parsed with the bad frame, in the same read: websockets discards what follows it
         if text:
             try:
                 message: Message = data.decode()
             except UnicodeDecodeError:
+                self._broken = True
                 self.protocol.fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text frame")
                 self._write()
                 return

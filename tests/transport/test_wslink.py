@@ -231,3 +231,26 @@ async def test_a_frame_over_the_size_limit_closes_the_link_with_1009(monkeypatch
         assert "1009" in link.reason
     finally:
         await server.stop()
+
+
+async def test_nothing_after_invalid_utf8_is_delivered_even_in_the_same_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(wslink, "CLOSE_TIMEOUT", 0.5)  # this server never answers the close
+
+    async def script(peer: Peer) -> None:
+        peer.send(frame("before") + frame(b"\xff\xfe broken") + frame("after"))
+        await peer.drain()
+        await asyncio.sleep(1)
+
+    server = RawWebSocketServer(script)
+    await server.start()
+    try:
+        received: list[Message] = []
+        link = await open_link(server.url, received.append, open_timeout=5, max_size=1 << 20)
+        link.start()
+        await asyncio.wait_for(asyncio.shield(link.lost), 10)
+        assert received == ["before"]
+        assert "1007" in link.reason
+    finally:
+        await server.stop()

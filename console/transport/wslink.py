@@ -52,7 +52,7 @@ PING_TIMEOUT = 20.0  # seconds after that ping before a silent connection is giv
 SLICE_SECONDS = 0.005  # work on received messages per loop iteration
 PARSE_BYTES = 64 * 1024  # bytes parsed per slice: a slice's parsing stays within a few ms
 BACKLOG_BYTES = 4 * 1024 * 1024  # received and not applied yet, past which reading pauses
-DIRECT_BYTES = 16 * 1024  # a read up to this size, with nothing queued, is applied in its callback
+DIRECT_BYTES = 2048  # a read up to this size (a few frames), with nothing queued, is applied in its callback
 END_OF_HEADERS = b"\r\n\r\n"
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from console.engines.agent import AgentEngine
+from console.dialects.agent.engine import AgentEngine
 
 BIG = 100_000
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "agent_server_normal_session.jsonl"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from console.transport.websocket import AgentClient
+from console.dialects.agent.client import AgentClient
 from tests.hostile.servers import Peer, RawWebSocketServer, frame
 
 WORDS = [

@@ -13,12 +13,12 @@ from nicegui.testing import User
 
 from console import events as ev
 from console.clients import Target
+from console.dialects.agent.client import AgentClient
 from console.limits import Limits
+from console.runtime import wslink
 from console.session import Conversation
 from console.session_trace import TraceEntry
 from console.sessions import SessionHub
-from console.transport import wslink
-from console.transport.websocket import AgentClient
 from console.ui import page
 from console.ui.timeline_model import ROWS_PER_TICK, TimelineModel
 from tests.hostile.servers import Peer, RawWebSocketServer, frame

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from console.dialects.agent.client import AgentClient
 from console.sim.process import ROOT, SimulatorProcess
-from console.transport.websocket import AgentClient
 from tests.helpers import converse, eventually
 
 

@@ -9,12 +9,13 @@ from nicegui import ui
 from nicegui.testing import User
 
 from console.clients import Target
-from console.engines.chat import saved_ideas
+from console.dialects.chat.client import ChatClient
+from console.dialects.chat.engine import saved_ideas
 from console.sessions import SessionHub
 from console.sim.chat import ChatSimConfig, ChatSimulator
-from console.transport.chat import ChatClient
 from console.ui import page
-from console.ui.elements import ChatHub, FieldStream
+from console.ui.chat_hub import ChatHub
+from console.ui.stream_text import FieldStream
 from tests.helpers import OPENED, eventually, running
 
 pytestmark = pytest.mark.usefixtures("close_sessions")

@@ -1,0 +1,462 @@
+"""The client side of the agent protocol, sans-I/O: protocol + sequencing + session, driven by time.
+
+The transport feeds it what happens (`connected`, `receive`, `disconnected`, `tick` with the current
+monotonic time) and sends whatever `data_to_send()` returns. Every protocol rule of the client lives
+here, where a test can drive it with plain strings and a fake clock:
+
+* PING is answered on receipt, before sequencing: a PONG never waits behind a gap. A copy of a PING
+  seen before (replayed or duplicated: same seq, same bytes) gets no second PONG.
+* Server frames are applied to the conversation strictly in seq order, each once (`Sequencer`). A
+  frame the sequencer refuses (a stray at an old seq, an absurd seq) is a protocol-error row.
+* Frames name their reply by stream id: the first new stream after a prompt is its reply; a frame
+  for any other unknown stream (or one that already ended) is a protocol-error row and touches
+  neither the reply in progress nor the prompt queue.
+* TOOL_ACK goes out when the TOOL_CALL is applied (its card exists in the model the page renders);
+  a TOOL_CALL held behind a gap is acked anyway after `ack_deadline`, so the server's own deadline is
+  met (see DECISIONS.md, "the TOOL_ACK race"); calls still waiting are acked again after a reconnect.
+* On every reconnection the first frame is RESUME with the highest seq applied to the conversation.
+* A gap is the server's to fill while the reply shows life: only after `gap_timeout` with no frame of
+  the reply at all does it force a reconnect, so the server replays it (see DECISIONS.md, "Real
+  servers"); after `max_gap_resumes` replays that did not fill it, the gap is
+  skipped and reported.
+* A reply that makes no progress for `stall_timeout` after a drop (or `idle_timeout` at all) is marked
+  interrupted, keeping what arrived; the user can retry it. After a drop, a reply with frames known
+  to be missing (a gap) is left to the gap rule instead.
+* Prompts typed while a reply streams or the link is down are queued (so marked) and sent when the
+  reply ends or the link is back, whichever is last: one reply at a time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from console import events as ev
+from console.connection import LIVE, ConnectionState
+from console.dialects.agent import protocol as proto
+from console.dialects.agent.trace import stream_of, trace_in
+from console.runtime.engine import LinkedEngine
+from console.sequencing import Sequencer, Verdict
+from console.session import Conversation, Message
+
+S = ConnectionState
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    # Longest silence of a reply still alive on a server: a TOOL_CALL held until the 5 s ack timeout,
+    # 0.8-2 s to the result, and a 2-8 s pause before it (15 s), plus a second of margin.
+    gap_timeout: float = 16.0
+    max_gap_resumes: int = 3
+    ack_deadline: float = 1.5
+    stall_timeout: float = 10.0
+    idle_timeout: float = 60.0
+    resume_quiet: float = 1.0
+    max_frame: int = proto.DEFAULT_MAX_FRAME
+
+
+class AgentEngine(LinkedEngine):
+    def __init__(self, conversation: Conversation | None = None, config: EngineConfig | None = None) -> None:
+        self.conversation = conversation or Conversation()
+        super().__init__(self.conversation)
+        self.config = config or EngineConfig()
+        self.sequencer: Sequencer[proto.Frame] = Sequencer()
+        self._queued: deque[Message] = deque()  # prompts waiting for the reply to end or the link
+        self._acked: set[str] = set()
+        self._held_calls: dict[str, float] = {}  # call_id -> receive time, while behind a gap
+        self._last_frame_at = 0.0  # the last sequenced frame other than a PING: the server's sign of life
+        self._gap_resumes = 0
+        self._reply_stream: str | None = None  # the stream of the reply in flight, once it began
+        self._streams: dict[str, bool] = {}  # every reply stream seen -> still open (not ended)
+        self._stream_epochs: dict[str, int] = {}  # the numbering each reply stream began in
+        self._progress_at = 0.0  # last time the reply in progress moved
+        self._dropped_during_reply = False
+        self._resumed_at = 0.0
+        self._want_reconnect = False
+        self._in_flight = False  # a prompt was sent and its reply has not ended
+        self.pong_count = 0
+        self.frames_in = 0
+        self._restored = False  # rebuilt from a journal: the first connection resumes
+        self._answered_ahead: dict[int, int] = {}  # PING fingerprints answered before their turn
+
+    # -- what the transport asks ----------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        """No prompt waiting or in flight and no reply streaming."""
+        return not self._queued and not self._in_flight and self.conversation.streaming is None
+
+    @property
+    def wants_reconnect(self) -> bool:
+        """The transport should drop the connection and reconnect (to get a gap replayed)."""
+        return self._want_reconnect
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def restored(self, last_seq: int, new_epoch: bool, reply_open: bool, now: float) -> None:
+        """The conversation was rebuilt from a journal: the first connection resumes after `last_seq`
+        (0 when the reply to a prompt sent last had not begun), as a reconnection would."""
+        self._restored = True
+        self.sequencer.next_seq = last_seq + 1
+        if new_epoch:
+            self.sequencer.expect_new_epoch()
+        self._in_flight = self._dropped_during_reply = reply_open
+        self._progress_at = now
+        # Prompts typed but not sent before the stop go out as they would have, in order.
+        self._queued.extend(
+            m for m in self.conversation.messages if m.role == "user" and m.status == "queued"
+        )
+
+    def connected(self, now: float) -> None:
+        self._link.connected()
+        # Frames meant for the dead connection go: RESUME comes first, and re-sends the ACKs that matter.
+        self._outbox.clear()
+        self._want_reconnect = False
+        self._last_frame_at = now  # the replay is the server's to send: count the quiet from here
+        if self._link.connections == 1 and not self._restored:
+            self._link.set(S.OPEN)
+            self.conversation.record(now, "client", "CONNECTED", "connected")
+        else:
+            self._link.set(S.RESUMING)
+            self._resumed_at = now
+            self._restored = False
+            # RESUME must be the first frame on the new connection.
+            last = self.sequencer.resume_seq
+            self._send(proto.resume(last), now, "RESUME", f"resume after seq {last}")
+            for block in self.conversation.waiting_tool_calls():
+                self._send_ack(block.call_id, now, again=True)
+        self._flush_queue(now)
+
+    def disconnected(self, now: float, reason: str, retry_in: float) -> None:
+        """The connection is gone (or could not be made); the next attempt is in `retry_in` s."""
+        was = self.state
+        next_state = self._link.failed(now, reason, retry_in)
+        self._want_reconnect = False
+        if self.conversation.awaiting_reply:
+            self._dropped_during_reply = True
+        kind = "DISCONNECTED" if was in LIVE or was is S.RESUMING else "CONNECT_FAILED"
+        self.conversation.record(
+            now, "client", kind, f"{reason}; attempt {self._link.attempt} in {retry_in:.1f} s"
+        )
+        self._link.set(next_state)
+
+    def close(self, now: float) -> None:
+        self._link.set(S.CLOSED)
+        self.conversation.record(now, "client", "CLOSED", "session closed")
+
+    # -- the user ---------------------------------------------------------------------------------
+
+    @property
+    def _can_send(self) -> bool:
+        return (
+            self.state in LIVE | {S.RESUMING} and self.conversation.streaming is None and not self._in_flight
+        )
+
+    def send_user_message(self, text: str, now: float) -> Message:
+        message = self.conversation.add_user_message(
+            text, now, queued=bool(self._queued) or not self._can_send
+        )
+        self._queued.append(message)
+        self._flush_queue(now)
+        return message
+
+    def retry(self, message_id: str, now: float) -> Message | None:
+        """Ask again what an interrupted reply answered: once, however often the button is pressed."""
+        message = self.conversation.message(message_id)
+        prompt = self.conversation.prompt_of(message) if message else None
+        if message is None or prompt is None or not self.conversation.mark_retried(message):
+            return None
+        return self.send_user_message(prompt, now)
+
+    def _flush_queue(self, now: float) -> None:
+        """Send the next prompt if it may go: live (or resumed: RESUME is already out) and no reply."""
+        if not self._queued or not self._can_send:
+            return
+        message = self._queued.popleft()
+        text = message.text
+        self._in_flight = True
+        self._reply_stream = None
+        self._progress_at = now
+        self._last_frame_at = now  # the new reply's first frame may well be held: quiet counts from here
+        self._dropped_during_reply = False
+        self.sequencer.expect_new_epoch()
+        self.conversation.mark_sent(message)
+        self._send(proto.user_message(text), now, "USER_MESSAGE", text)
+        self._update_live()
+
+    # -- frames -----------------------------------------------------------------------------------
+
+    def receive(self, raw: str | bytes, now: float) -> None:
+        self.receive_frame(proto.decode(raw, max_size=self.config.max_frame), raw, now)
+
+    def heartbeat_ahead(self, raw: str, now: float) -> None:
+        """A frame read behind others not applied yet (a flood): if it is a PING, answer it now, and
+        not again when its turn comes."""
+        frame = proto.decode(raw, max_size=self.config.max_frame)
+        if type(frame.event) is ev.Heartbeat:
+            ahead = self._answered_ahead
+            copy_ahead = frame.fingerprint in ahead  # a duplicate of one already answered ahead
+            ahead[frame.fingerprint] = ahead.get(frame.fingerprint, 0) + 1
+            if not copy_ahead:
+                self._answer(frame.event.challenge, frame.seq, frame.fingerprint, now)
+
+    def receive_frame(self, frame: proto.Frame, raw: str | bytes, now: float) -> None:
+        """A frame already decoded (the transport decodes megabyte frames off the event loop)."""
+        self.frames_in += 1
+        trace_in(
+            self.conversation, frame, raw if isinstance(raw, str) else raw.decode("utf-8", "replace"), now
+        )
+        event = frame.event
+        seq = frame.seq
+        if type(event) is ev.Heartbeat:
+            ahead = self._answered_ahead.get(frame.fingerprint, 0)
+            if ahead:  # answered when it was read, ahead of a backlog
+                self._answered_ahead[frame.fingerprint] = ahead - 1
+                if ahead == 1:
+                    del self._answered_ahead[frame.fingerprint]
+            else:
+                self._answer(event.challenge, seq, frame.fingerprint, now)
+        elif seq is not None:
+            self._last_frame_at = now
+        if self.conversation.link.state is S.RESUMING:
+            self._link.set(self._live_state())
+        if (
+            seq is not None
+            and not (type(event) is ev.TextDelta and event.stream_id == self._reply_stream)  # the hot path
+            and self._earlier_numbering(event, seq, now)
+        ):
+            return
+        if seq is None:
+            sid = stream_of(event)
+            if sid is None or self._stream_ok(sid, now, type(event) is ev.StreamEnd):
+                self.conversation.apply(event, now)
+            return
+        # A frame we cannot use still holds its seq: it goes through the sequencer so no gap opens.
+        restarts = self.sequencer.stats.restarts
+        applied = self.sequencer.push(seq, frame.fingerprint, frame)
+        if applied:
+            if self.sequencer.stats.restarts != restarts:
+                self.conversation.record(
+                    now, "client", "SEQ_RESTART", "new reply: frames numbered from 1 again (normal)"
+                )
+        else:
+            self._not_applied(frame, seq, now)
+        self._apply(applied, now)
+
+    def _earlier_numbering(self, event: ev.Event, seq: int, now: float) -> bool:
+        """A frame of a reply that began in an earlier numbering: its seq means nothing in this one.
+
+        (A replay of a reply given up on can still be arriving when the next reply restarts at 1;
+        let into the new numbering, it would take the seq of a frame of the new reply.)
+        """
+        sid = event.stream_id if type(event) is ev.TextDelta else stream_of(event)
+        if sid is None or sid == self._reply_stream:
+            return False
+        epoch = self._stream_epochs.get(sid)
+        if epoch is None or epoch == self.sequencer.epoch:
+            return False
+        self.conversation.record(
+            now,
+            "client",
+            "LATE",
+            f"seq {seq} of an earlier reply ({sid}): not applied",
+            seq=seq,
+            stream_id=sid,
+        )
+        return True
+
+    def _answer(self, challenge: str, seq: int | None, fingerprint: int, now: float) -> None:
+        """PONG on receipt, never behind the reorder buffer (an empty challenge is echoed too), once:
+        a copy of a PING already pushed (same seq, same bytes: a replay, a duplicate, a late copy of
+        the previous numbering's) was answered when it first came."""
+        if seq is not None and self.sequencer.seen(seq, fingerprint):
+            self.conversation.record(
+                now, "client", "PING_REPEAT", f"seq {seq} already answered: no second PONG"
+            )
+            return
+        self.pong_count += 1
+        self._send(proto.pong(challenge), now, "PONG", f"echo '{challenge}'")
+
+    def _not_applied(self, frame: proto.Frame, seq: int, now: float) -> None:
+        """Say on the timeline why a frame was not applied (yet)."""
+        record = self.conversation.record
+        match self.sequencer.verdict:
+            case Verdict.HELD:
+                waiting = self.sequencer.next_seq
+                record(now, "client", "HELD", f"seq {seq} held: waiting for seq {waiting}", seq=seq)
+                if type(frame.event) is ev.ToolCall:
+                    self._held_calls.setdefault(frame.event.call_id, now)
+            case Verdict.MAYBE_FIRST:
+                record(now, "client", "HELD", "seq 1 repeats the last reply's first frame: held until "
+                       "the next frame shows whether the new reply began", seq=seq)  # fmt: skip
+            case Verdict.DUPLICATE | Verdict.STALE:
+                record(now, "client", "DUPLICATE", f"dropped duplicate seq {seq}", seq=seq)
+            case Verdict.STRAY:
+                self._protocol_error(now, f"seq {seq} was already applied with other content and no new "
+                                     "reply was asked for: frame ignored", seq)  # fmt: skip
+            case Verdict.ABSURD:
+                self._protocol_error(now, f"seq {seq} is not a plausible sequence number: frame ignored", seq)
+            case Verdict.CONFLICT:
+                self._protocol_error(
+                    now, f"seq {seq} already held with other content: the first is kept", seq
+                )
+            case Verdict.APPLIED:
+                pass
+
+    def _protocol_error(self, now: float, reason: str, seq: int | None = None) -> None:
+        self.conversation.protocol_errors += 1
+        self.conversation.record(now, "client", "PROTOCOL_ERROR", reason, seq=seq)
+
+    def _stream_ok(self, sid: str, now: float, end: bool = False) -> bool:
+        """Whether a frame of stream `sid` may touch the conversation (see the module docstring)."""
+        if sid == self._reply_stream:
+            return True
+        is_open = self._streams.get(sid)
+        if is_open:
+            return True  # a reply given up on (stalled) whose rest came after all: it streams again
+        if is_open is None and self._in_flight and self._reply_stream is None:
+            self._reply_stream = sid
+            self._streams[sid] = True
+            self._stream_epochs[sid] = self.sequencer.epoch
+            if self.sequencer.awaiting_epoch:
+                self.sequencer.epoch_began()
+            return True
+        if is_open is None:
+            self._protocol_error(now, f"frame for unknown stream '{sid}': not shown")
+        elif not end:  # a late copy of an end is harmless; anything else after it is not
+            self._protocol_error(now, f"frame for stream '{sid}', which already ended: not shown")
+        return False
+
+    def _apply(self, frames: list[proto.Frame], now: float) -> None:
+        apply = self.conversation.apply
+        link_may_change = False  # only some frames can change what the link shows
+        for frame in frames:
+            event = frame.event
+            if type(event) is ev.TextDelta:  # the hot path: most frames are tokens
+                if event.stream_id == self._reply_stream or self._stream_ok(event.stream_id, now):
+                    apply(event, now, frame.seq)
+                    self._progress_at = now
+                continue
+            sid = stream_of(event)
+            if sid is not None and not self._stream_ok(sid, now, type(event) is ev.StreamEnd):
+                continue  # not this conversation's reply (a StreamEnd of an ended stream is harmless)
+            apply(event, now, frame.seq)
+            if not isinstance(event, ev.Heartbeat):
+                self._progress_at = now
+                link_may_change = True
+            if isinstance(event, ev.ToolCall):
+                self._held_calls.pop(event.call_id, None)
+                self._send_ack(event.call_id, now)
+            elif isinstance(event, ev.StreamEnd):
+                self._streams[event.stream_id] = False
+                if event.stream_id == self._reply_stream:
+                    self._in_flight = False
+                    self._reply_stream = None
+                    self._dropped_during_reply = False
+        if frames:
+            self._gap_resumes = 0
+        if link_may_change:
+            self._update_live()
+        if self._queued:
+            self._flush_queue(now)
+
+    def _update_live(self) -> None:
+        state = self.state
+        if state in LIVE:
+            live = self._live_state()
+            if live is not state:
+                self._link.set(live)
+
+    def _send_ack(self, call_id: str, now: float, *, again: bool = False) -> None:
+        if call_id in self._acked and not again:
+            return
+        self._acked.add(call_id)
+        self._send(
+            proto.tool_ack(call_id),
+            now,
+            "TOOL_ACK",
+            f"ack {call_id}" + (" (again)" if again else ""),
+            ref=call_id,
+        )
+
+    # -- time -------------------------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        if self.state is S.RESUMING and now - self._resumed_at >= self.config.resume_quiet:
+            self._link.set(self._live_state())
+        self._ack_held_calls(now)
+        self._check_gap(now)
+        self._check_stall(now)
+        self._flush_queue(now)
+
+    def _ack_held_calls(self, now: float) -> None:
+        if not self._held_calls:
+            return
+        for call_id, since in list(self._held_calls.items()):
+            if now - since >= self.config.ack_deadline and self.state in LIVE | {S.RESUMING}:
+                del self._held_calls[call_id]
+                self.conversation.record(
+                    now, "client", "EARLY_ACK", f"{call_id} held behind a gap: acked before render"
+                )
+                self._send_ack(call_id, now)
+
+    def _check_gap(self, now: float) -> None:
+        # While frames of the reply keep coming, the server is alive and fills the gap itself (a
+        # pause, its reorder buffer, a call held until the ack timeout): a reconnect would cost more.
+        if not self.sequencer.has_gap or self.state not in LIVE:
+            return
+        if now - self._last_frame_at < self.config.gap_timeout:
+            return
+        if self._gap_resumes < self.config.max_gap_resumes:
+            self._gap_resumes += 1
+            self._want_reconnect = True
+            self._last_frame_at = now
+            self.conversation.record(
+                now,
+                "client",
+                "GAP_RESUME",
+                f"seq {self.sequencer.next_seq} missing: reconnecting to replay it",
+            )
+            return
+        missing, applied = self.sequencer.skip_gap()
+        self.conversation.record(
+            now, "client", "GAP_SKIPPED", f"seqs {missing.start}–{missing.stop - 1} never arrived"
+        )
+        self.conversation.notice(
+            "warning", f"{len(missing)} frame(s) never arrived; the reply may have a hole"
+        )
+        self._gap_resumes = 0
+        self._apply(applied, now)
+
+    def _check_stall(self, now: float) -> None:
+        if not self._in_flight and self.conversation.streaming is None:
+            return
+        if self._dropped_during_reply and self.sequencer.has_gap and self.state in LIVE:
+            # Frames of it exist that have not arrived (the replay is still coming, or its end sits in
+            # the server's buffer): not abandoned. The gap rule resumes for them, or skips them.
+            return
+        bound = self.config.stall_timeout if self._dropped_during_reply else self.config.idle_timeout
+        if now - self._progress_at < bound:
+            return
+        message = self.conversation.mark_interrupted(f"no data for {bound:.0f} s", now)
+        self._in_flight = False
+        self._reply_stream = None
+        self._dropped_during_reply = False
+        self._update_live()
+        self.conversation.record(
+            now, "client", "STALLED", "reply interrupted: no data", ref=message.id if message else None
+        )
+        self._flush_queue(now)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _live_state(self) -> ConnectionState:
+        if self.conversation.waiting_tool_calls():
+            return S.TOOL_CALL_PENDING
+        if self.conversation.awaiting_reply or self._in_flight:
+            return S.STREAMING
+        return S.OPEN
+
+    def _send(self, frame: str, now: float, kind: str, summary: str, ref: str | None = None) -> None:
+        self._outbox.append(frame)
+        self.conversation.record(now, "out", kind, summary, raw=frame, ref=ref)

@@ -1,0 +1,42 @@
+"""What the agent engine writes on the timeline for each frame it receives, and which stream a frame is of."""
+
+from __future__ import annotations
+
+from console import events as ev
+from console.dialects.agent import protocol as proto
+from console.session import Conversation
+
+
+def trace_in(conversation: Conversation, frame: proto.Frame, raw: str, now: float) -> None:
+    """The timeline row of one received frame, as received (before any sequencing)."""
+    event = frame.event
+    if type(event) is ev.TextDelta:  # the hot path
+        conversation.record(now, "in", "TOKEN", event.text, seq=frame.seq, raw=raw, stream_id=event.stream_id)
+        return
+    match event:
+        case ev.ToolCall(tool_name=name, call_id=cid, stream_id=sid):
+            conversation.record(now, "in", frame.kind, name, seq=frame.seq, raw=raw, stream_id=sid, ref=cid)
+        case ev.ToolResult(call_id=cid, stream_id=sid):
+            conversation.record(now, "in", frame.kind, cid, seq=frame.seq, raw=raw, stream_id=sid, ref=cid)
+        case ev.ContextSnapshot(context_id=cid, size=size):
+            conversation.record(
+                now, "in", frame.kind, f"{cid} ({size:,} bytes)", seq=frame.seq, raw=raw, ref=cid
+            )
+        case ev.Heartbeat(challenge=challenge):
+            summary = f"challenge '{challenge}'" if challenge else "empty challenge"
+            conversation.record(now, "in", frame.kind, summary, seq=frame.seq, raw=raw)
+        case ev.StreamEnd(stream_id=sid):
+            conversation.record(now, "in", frame.kind, sid, seq=frame.seq, raw=raw, stream_id=sid)
+        case ev.ServerError(code=code, message=message):
+            conversation.record(now, "in", frame.kind, f"{code}: {message}", seq=frame.seq, raw=raw)
+        case ev.ProtocolError(reason=reason, excerpt=text):
+            conversation.record(now, "in", "PROTOCOL_ERROR", reason, seq=frame.seq, raw=text)
+        case _:
+            conversation.record(now, "in", frame.kind, frame.kind, seq=frame.seq, raw=raw)
+
+
+def stream_of(event: ev.Event) -> str | None:
+    """The stream a reply event belongs to (None for frames of no stream: snapshots, PINGs, errors)."""
+    if isinstance(event, ev.TextDelta | ev.ToolCall | ev.ToolResult | ev.StreamEnd):
+        return event.stream_id
+    return None

@@ -1,0 +1,90 @@
+"""What the HTTP-stream transports (SSE conversation streams, AG-UI runs) share: one httpx client per
+session, a task that runs the dialect's loop, backoff between attempts, and the response in flight,
+which `drop()` closes under the reader as a network failure would."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Generic, Protocol, TypeVar
+
+import httpx
+
+from console.runtime.websocket import Clock, backoff
+from console.session import Conversation
+
+
+class StreamEngine(Protocol):
+    """What the shared part of the loop needs of a dialect's engine."""
+
+    @property
+    def conversation(self) -> Conversation: ...
+
+    @property
+    def connections(self) -> int: ...
+
+    def close(self, now: float) -> None: ...
+
+
+E = TypeVar("E", bound=StreamEngine)
+
+
+def describe(exc: BaseException) -> str:
+    """An I/O failure as the session tells it: the exception's type, and its message when it has one."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class HttpStreamClient(Generic[E]):
+    """A session whose agent answers over HTTP responses read as streams; `run()` is the dialect's loop."""
+
+    TASK_NAME = "http-stream"
+
+    def __init__(
+        self,
+        url: str,
+        engine: E,
+        *,
+        backoff_factory: Callable[[], Iterator[float]] = backoff,
+        read_timeout: float = 60.0,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.url = url
+        self.engine = engine
+        self._backoff_factory = backoff_factory
+        self._timeout = httpx.Timeout(10.0, read=read_timeout)
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._response: httpx.Response | None = None
+        self._closed = False
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.engine.conversation
+
+    @property
+    def connected_once(self) -> bool:
+        return self.engine.connections > 0
+
+    def start(self) -> asyncio.Task[None]:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name=f"{self.TASK_NAME} {self.url}")
+        return self._task
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.engine.close(self._clock())
+
+    def drop(self) -> None:
+        response = self._response
+        if response is not None:
+            # Closing the response under the reader ends the stream as a network failure would.
+            asyncio.get_running_loop().create_task(response.aclose())
+
+    async def run(self) -> None:
+        raise NotImplementedError

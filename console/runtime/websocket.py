@@ -1,0 +1,311 @@
+"""The WebSocket transport loop: the I/O the agent and chat dialects share.
+
+`WebSocketClient` is thin asyncio glue around a sans-I/O engine: connect (`wslink.Link`), feed
+every frame to the engine with the time it arrived, send whatever the engine wants sent, tick it,
+and reconnect with exponential backoff (0.5, 1, 2, 4, 8, capped at 10 s; reset after a good
+connection) when the link drops. Each dialect's client subclasses it (`console/dialects/agent/client.py`,
+`console/dialects/chat/client.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Generic, Protocol, TypeVar
+
+import websockets
+
+from console.runtime.wslink import Link, open_link
+
+log = logging.getLogger(__name__)
+
+# Frames over the engine's own limit are still read so that the decoder can reject them with a
+# clear error; only a frame too big to hold at all closes the connection.
+MAX_WIRE_FRAME = 64 * 1024 * 1024
+
+
+def backoff(initial: float = 0.5, factor: float = 2.0, cap: float = 10.0) -> Iterator[float]:
+    """Delays between reconnection attempts: 0.5, 1, 2, 4, 8, 10, 10, ..."""
+    delay = initial
+    while True:
+        yield delay
+        delay = min(delay * factor, cap)
+
+
+Clock = Callable[[], float]
+
+
+class WebSocketEngine(Protocol):
+    """What the loop needs of a dialect's engine."""
+
+    @property
+    def connections(self) -> int: ...
+
+    @property
+    def idle(self) -> bool: ...
+
+    def data_to_send(self) -> list[str]: ...
+
+    def connected(self, now: float) -> None: ...
+
+    def receive(self, raw: str | bytes, now: float) -> None: ...
+
+    def disconnected(self, now: float, reason: str, retry_in: float) -> None: ...
+
+    def tick(self, now: float) -> None: ...
+
+    def close(self, now: float) -> None: ...
+
+
+E = TypeVar("E", bound=WebSocketEngine)
+Tick = Callable[[], None]
+
+
+class _Ticker:
+    """One timer drives the engine ticks of every client of an event loop that ticks at one interval.
+
+    A timer per client (a `wait_for` on a wake-up event) cost a task and a cancellation per tick: at
+    1,000 sessions and 20 ticks a second that alone took the whole core. One pass over the clients
+    costs a few microseconds per session per tick.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._ticks: dict[Tick, None] = {}  # a dict, not a set: clients tick in the order they came
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, tick: Tick) -> None:
+        self._ticks[tick] = None
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="websocket ticker")
+
+    def remove(self, tick: Tick) -> None:
+        self._ticks.pop(tick, None)
+
+    async def _run(self) -> None:
+        try:
+            while self._ticks:
+                await asyncio.sleep(self.interval)
+                for tick in list(self._ticks):
+                    try:
+                        tick()
+                    except Exception:
+                        # One session's failure must not stop the clock of the others.
+                        log.exception("a websocket client's tick failed")
+        finally:
+            self._task = None
+
+
+_TICKERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, _Ticker]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _ticker(interval: float) -> _Ticker:
+    per_loop = _TICKERS.setdefault(asyncio.get_running_loop(), {})
+    ticker = per_loop.get(interval)
+    if ticker is None:
+        ticker = per_loop[interval] = _Ticker(interval)
+    return ticker
+
+
+class WebSocketClient(Generic[E]):
+    readonly = False
+    # Seconds between engine ticks (deadlines, stalls, gaps). The tightest deadline is an ACK for a call
+    # held behind a gap: sent at 1.5 s, so a tick of 0.1 s still meets the server's 2 s.
+    TICK = 0.1
+
+    def __init__(
+        self,
+        url: str,
+        engine: E | None = None,
+        *,
+        backoff_factory: Callable[[], Iterator[float]] = backoff,
+        tick_interval: float | None = None,
+        open_timeout: float = 5.0,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.url = url
+        self.engine = engine if engine is not None else self._new_engine()
+        self._backoff_factory = backoff_factory
+        self._tick_interval = tick_interval if tick_interval is not None else self.TICK
+        self._open_timeout = open_timeout
+        self._clock = clock
+        self._ws: Link | None = None
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()  # closes started from a tick
+        self._replay_close: Link | None = None  # the connection closed to get a replay
+        # Messages behind one decoded off the loop wait here, to be applied in arrival order.
+        self._queued: deque[str | bytes] | None = None
+        self._draining: asyncio.Task[None] | None = None
+
+    @property
+    def idle(self) -> bool:
+        return self.engine.idle
+
+    @property
+    def connected_once(self) -> bool:
+        return self.engine.connections > 0
+
+    # -- control ----------------------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name=f"{type(self).__name__} {self.url}")
+        return self._task
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._ws is not None:
+            await self._ws.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.engine.close(self._clock())
+
+    def drop(self) -> None:
+        """Cut the connection as a network failure would (no close frame), e.g. from a test."""
+        if self._ws is not None:
+            self._ws.abort()
+
+    def _nudge(self) -> None:
+        """Something for the engine to send: flush now rather than at the next tick."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop running (yet): the next tick sends it
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        ws = self._ws
+        if ws is None:
+            return  # kept in the engine's outbox; a new connection starts it afresh
+        for frame in self.engine.data_to_send():
+            if not ws.send(frame):
+                return  # closing: the reader sees the close and reconnects
+
+    def _spawn(self, work: Coroutine[None, None, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)  # held, so that it is not collected before it ran
+        task.add_done_callback(self._background.discard)
+
+    # -- what a dialect may refine ------------------------------------------------------------------
+
+    def _new_engine(self) -> E:
+        raise NotImplementedError
+
+    def _wants_reconnect(self) -> bool:
+        """The engine asks for a new connection (e.g. to have a gap replayed)."""
+        return False
+
+    def _receive(self, message: str | bytes) -> None:
+        self.engine.receive(message, self._clock())
+
+    def _is_large(self, message: str | bytes) -> bool:
+        """A message to decode off the event loop (`_receive_large`)."""
+        return False
+
+    def _peek(self, message: str | bytes) -> None:
+        """A message just read, before the ones ahead of it are applied (for heartbeats)."""
+
+    async def _receive_large(self, message: str | bytes) -> None:
+        self._receive(message)
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        ticker = _ticker(self._tick_interval)
+        ticker.add(self._tick)
+        delays = self._backoff_factory()
+        try:
+            while not self._closed:
+                connected, reason = await self._connect_once()
+                if self._closed:
+                    break
+                if connected:
+                    delays = self._backoff_factory()  # a good connection resets the schedule
+                # A replay the engine asked for is not a failure: reconnect at once.
+                forced = connected and self._wants_reconnect()
+                delay = 0.0 if forced else next(delays)
+                self.engine.disconnected(
+                    self._clock(), "reconnecting to replay missing frames" if forced else reason, delay
+                )
+                await asyncio.sleep(delay)
+        finally:
+            ticker.remove(self._tick)
+
+    async def _connect_once(self) -> tuple[bool, str]:
+        """One connection, until it ends: (it was made, why it ended)."""
+        try:
+            ws = await open_link(
+                self.url,
+                self._on_message,
+                open_timeout=self._open_timeout,
+                max_size=MAX_WIRE_FRAME,
+                peek=self._peek,
+            )
+        except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
+            return False, f"cannot connect: {exc or type(exc).__name__}"
+        self._ws = ws
+        self.engine.connected(self._clock())
+        self._flush_soon()
+        ws.start()
+        try:
+            await ws.wait_closed()
+            if self._draining is not None:
+                await self._draining  # what arrived is applied before the engine hears of the drop
+        finally:
+            self._ws = None
+            ws.abort()  # a no-op unless this task was cancelled with the connection still up
+        return True, ws.reason
+
+    def _on_message(self, message: str | bytes) -> None:
+        """Every message, on arrival, in order (called by the link)."""
+        if self._queued is None and not self._is_large(message):
+            self._receive(message)
+            self._flush_soon()
+            return
+        if self._queued is None:
+            self._queued = deque()
+            self._draining = asyncio.get_running_loop().create_task(self._drain(self._ws))
+        self._queued.append(message)
+        if self._ws is not None:
+            self._ws.hold(len(message))  # counted by the link: a flood of big frames pauses its reading
+
+    async def _drain(self, ws: Link | None) -> None:
+        queued = self._queued
+        try:
+            while queued:
+                message = queued.popleft()
+                try:
+                    if self._is_large(message):
+                        await self._receive_large(message)
+                    else:
+                        self._receive(message)
+                finally:
+                    if ws is not None:
+                        ws.hold(-len(message))
+                self._flush_soon()
+        except Exception as exc:
+            if ws is not None:
+                ws.fail(exc)
+        finally:
+            self._queued = None
+            self._draining = None
+
+    def _tick(self) -> None:
+        self.engine.tick(self._clock())
+        self._flush_soon()
+        ws = self._ws
+        if ws is not None:
+            ws.keepalive(time.monotonic())
+        if ws is not None and ws is not self._replay_close and self._wants_reconnect():
+            self._replay_close = ws
+            self._spawn(ws.close(code=4000, reason="resume to replay missing frames"))

@@ -17,6 +17,7 @@ One worker, started on first use and kept; if it cannot start or dies, callers f
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +30,7 @@ from console.dialects.agent import protocol as proto
 log = logging.getLogger(__name__)
 
 _pool: ProcessPoolExecutor | None = None
+ENABLED = True  # False: every large frame is decoded in a thread, as before the worker (benchmarks compare)
 
 
 def _executor() -> ProcessPoolExecutor:
@@ -39,19 +41,26 @@ def _executor() -> ProcessPoolExecutor:
     return _pool
 
 
-def _decode_snapshot(raw: str | bytes, max_size: int) -> tuple[str, int, str, bytes, int] | None:
-    """In the worker: (kind, seq, context_id, data as JSON bytes, size) of a snapshot frame, else None."""
+def _decode_snapshot(raw: str | bytes, max_size: int) -> tuple[str, int, str, bytes, int, int] | None:
+    """In the worker: (kind, seq, context_id, data as JSON bytes, size, fingerprint) of a snapshot
+    frame, else None. The fingerprint (duplicates: same bytes) is a digest of the text, the same in
+    any process, so a copy of the frame matches it whichever worker decodes it."""
     frame = proto.decode(raw, max_size=max_size)
     event = frame.event
     if type(event) is not ev.ContextSnapshot or frame.seq is None:
         return None
-    return frame.kind, frame.seq, event.context_id, jsonvalue.dumps_bytes(event.data), event.size
+    text = raw.encode() if isinstance(raw, str) else raw
+    fingerprint = int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
+    data = jsonvalue.dumps_bytes(event.data)
+    return frame.kind, frame.seq, event.context_id, data, event.size, fingerprint
 
 
 async def decode_snapshot(raw: str | bytes, max_size: int) -> proto.Frame | None:
     """The frame decoded in the worker if it is a valid CONTEXT_SNAPSHOT (its data kept encoded);
     None for any other frame, or when no worker can run."""
     global _pool
+    if not ENABLED:
+        return None
     try:
         decoded = await asyncio.get_running_loop().run_in_executor(
             _executor(), _decode_snapshot, raw, max_size
@@ -62,7 +71,7 @@ async def decode_snapshot(raw: str | bytes, max_size: int) -> proto.Frame | None
         return None
     if decoded is None:
         return None
-    kind, seq, context_id, data, size = decoded
-    snapshot = ev.ContextSnapshot(context_id, jsonvalue.encoded(data), size)
-    # The fingerprint is this process's hash of the text, as for every other frame (duplicates).
-    return proto.Frame(kind, seq, snapshot, hash(raw), size)
+    kind, seq, context_id, data, size, fingerprint = decoded
+    return proto.Frame(
+        kind, seq, ev.ContextSnapshot(context_id, jsonvalue.encoded(data), size), fingerprint, size
+    )

@@ -21,7 +21,7 @@ from typing import Literal
 from console.sim.agent import AgentSimulator, SimConfig
 
 # Sessions from which `--streams` gets a simulator process of its own instead of the embedded one.
-PROCESS_FROM = 200
+PROCESS_FROM = 50
 READY_TIMEOUT = 30.0  # seconds for the child to say where it listens
 ROOT = Path(__file__).resolve().parents[2]  # where `console` can be imported from
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from console.dashboard import Embedded
 from console.dialects.agent.client import AgentClient
-from console.sim.process import ROOT, SimulatorProcess
+from console.sim.agent import AgentSimulator
+from console.sim.process import PROCESS_FROM, ROOT, SimulatorProcess
 from tests.helpers import converse, eventually
 
 
@@ -62,3 +64,19 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+async def test_many_autopiloted_sessions_get_the_simulator_in_a_process_and_few_the_embedded_one() -> None:
+    many, few = Embedded(), Embedded()
+    await many.start("normal", 0, 1.0, streams=PROCESS_FROM)
+    await few.start("normal", 0, 1.0, streams=PROCESS_FROM - 1)
+    try:
+        assert isinstance(many.agent, SimulatorProcess) and many.agent.pid is not None
+        assert isinstance(few.agent, AgentSimulator)
+        async with httpx.AsyncClient() as http:
+            health = await http.get(f"{many.describe()['agent']['http']}/health", timeout=5)
+        assert health.status_code == 200
+    finally:
+        await many.stop()
+        await few.stop()
+    assert isinstance(many.agent, SimulatorProcess) and many.agent.pid is None

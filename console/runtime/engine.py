@@ -172,7 +172,9 @@ class LinkedEngine(Lifecycle):
         self._link = LinkKeeper(conversation)
 
     def data_to_send(self) -> list[str]:
-        out, self._outbox = self._outbox, []
+        out = self._outbox
+        if out:  # asked after every frame received: most of the time there is nothing, and no new list
+            self._outbox = []
         return out
 
 

@@ -367,6 +367,8 @@ class AgentEngine(LinkedEngine):
         self._flush_queue(now)
 
     def _ack_held_calls(self, now: float) -> None:
+        if not self._held_calls:
+            return
         for call_id, since in list(self._held_calls.items()):
             if now - since >= self.config.ack_deadline and self.state in LIVE | {S.RESUMING}:
                 del self._held_calls[call_id]

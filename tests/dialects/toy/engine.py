@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from console.connection import ConnectionState
-from console.link import LinkEvent
+from console.link import LinkState
 from console.runtime.engine import LinkedEngine
 from console.session import Conversation, Message
 from console.trace_kinds import as_kind
@@ -24,22 +24,28 @@ class ToyEngine(LinkedEngine):
         return not self._waiting and self.decoder.open is None
 
     def send_user_message(self, text: str, now: float) -> Message:
-        message = self.conversation.add_user_message(text, now, queued=self.state is not S.OPEN)
+        message = self.conversation.add_user_message(text, now, queued=not self._link_up)
         self._waiting.append(message)
         self._flush(now)
         return message
 
     def _flush(self, now: float) -> None:
-        while self._waiting and self.state is S.OPEN:
+        while self._waiting and self._link_up:
             message = self._waiting.pop(0)
             self.conversation.mark_sent(message)
             frame = protocol.say(message.text)
             self._outbox.append(frame)
             self.conversation.record(now, "out", as_kind("SAY"), message.text, raw=frame)
 
-    def connected(self, now: float) -> None:
-        self.conversation.record(now, "client", "CONNECTED", "toy link open")
-        self._link.handle(LinkEvent.CONNECTED)
+    @property
+    def _link_up(self) -> bool:
+        return self._link.link.state is LinkState.OPEN
+
+    # The lifecycle (connected, disconnected, give_up, close) is the shared one: only what is the
+    # toy's own is said here.
+    CONNECTED = "toy link open"
+
+    def _after_connect(self, now: float) -> None:
         self._flush(now)
 
     def receive(self, raw: str | bytes, now: float) -> None:
@@ -52,11 +58,5 @@ class ToyEngine(LinkedEngine):
         for event in events:
             self.conversation.apply(event, now)
 
-    def disconnected(self, now: float, reason: str, retry_in: float) -> None:
-        self._link.lost(now, reason, retry_in)
-
     def tick(self, now: float) -> None:
         pass
-
-    def close(self, now: float) -> None:
-        self._link.close(now)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Literal, Protocol, get_args, runtime_checkable
+from typing import Literal, Protocol, get_args
 from urllib.parse import urlsplit
 
+from console.capabilities import Capabilities, Recording
 from console.dialects.agui.client import AguiClient
 from console.session import Conversation, Message
 from console.transport.chat import ChatClient
@@ -18,8 +19,17 @@ DIALECTS: tuple[str, ...] = get_args(Dialect)
 
 
 class SessionClient(Protocol):
+    """A session's connection and conversation, as the supervisor and the pages use it. What it can do
+    is asked of `capabilities` (console/capabilities.py), never of its class."""
+
     url: str
-    readonly: bool  # a stream that takes no prompts (SSE conversations)
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def recording(self) -> Recording | None:
+        """Set for a session fed from a recording: where its times come from."""
 
     @property
     def conversation(self) -> Conversation: ...
@@ -41,12 +51,11 @@ class SessionClient(Protocol):
     def drop(self) -> None:
         """Cut the connection as a network failure would; the session recovers by itself."""
 
+    def answer(self, call_id: str, approved: bool) -> bool:
+        """Approve or deny a tool call a paused run asks about (`capabilities.approvals`)."""
 
-@runtime_checkable
-class Approvals(Protocol):
-    """A session whose runs can pause for the user's approval of a tool call (AG-UI)."""
-
-    def answer(self, call_id: str, approved: bool) -> bool: ...
+    def restream(self) -> None:
+        """Show the conversation again from its start (`capabilities.restream`)."""
 
 
 @dataclass(frozen=True, slots=True)

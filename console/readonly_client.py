@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 
+from console.capabilities import WATCHED, Defaults
 from console.session import Conversation, Message
 
 
-class ReadOnlyClient:
-    readonly = True
+class ReadOnlyClient(Defaults):
+    capabilities = WATCHED
 
     def __init__(self, url: str, task_name: str) -> None:
         self.url = url
@@ -44,7 +45,7 @@ class ReadOnlyClient:
         return None
 
     def drop(self) -> None:
-        """Nothing to drop: there is no connection of this session's own."""
+        """Nothing to drop (`capabilities.drop` is False): there is no connection of this session's own."""
 
 
 async def _nothing() -> None:

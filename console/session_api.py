@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from console import jsonvalue
 from console.jsonvalue import JsonValue
 from console.session import Conversation
-from console.sessions import SessionHub
+from console.supervisor import Supervisor
 
 
 class Prompt(BaseModel):
@@ -27,7 +27,7 @@ TRACE_TAIL: Final = 1000  # trace rows a session's JSON carries (the newest)
 History = Callable[[str], Awaitable[Conversation | None]]
 
 
-def register(hub: SessionHub, history: History | None = None) -> None:
+def register(hub: Supervisor, history: History | None = None) -> None:
     # async: they run on the event loop, where the sessions change, not in a thread beside it.
     @app.get("/api/sessions")
     async def sessions() -> list[dict[str, str]]:
@@ -78,6 +78,6 @@ def register(hub: SessionHub, history: History | None = None) -> None:
         entry = hub.get(session_id)
         if entry is None:
             raise HTTPException(404, f"no session {session_id}")
-        if entry.client.readonly:
+        if not entry.client.capabilities.prompts:
             raise HTTPException(409, f"session {session_id} takes no prompts")
         return {"id": entry.client.send_user_message(prompt.text).id}

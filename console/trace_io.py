@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 
 from console import jsonvalue
+from console.capabilities import RECORDING, Recording
 from console.connection import IllegalTransition
 from console.engines.agent import AgentEngine, EngineConfig
 from console.frozen import frozen
@@ -273,6 +274,8 @@ class _Replay:
 class ReplayClient(ReadOnlyClient):
     """A session over a loaded trace: everything can be looked at, nothing can be sent."""
 
+    capabilities = RECORDING
+
     def __init__(self, loaded: LoadedTrace, name: str = "trace") -> None:
         super().__init__(f"trace:{name}", f"replay {name}")
         self.loaded = loaded
@@ -280,6 +283,7 @@ class ReplayClient(ReadOnlyClient):
         # Times in the replayed conversation count from 0 at the first entry; this maps them to the
         # wall clock of the recording (or of now, when the file does not say).
         self.wall_offset = loaded.started_at if loaded.started_at is not None else time.time()
+        self.recording: Recording | None = Recording(name, self.wall_offset, loaded.dropped)
 
     @property
     def conversation(self) -> Conversation:

@@ -180,7 +180,7 @@ async def test_the_autopilot_prompts_after_each_reply_and_stops_when_paused(
 ) -> None:
     entry = supervisor.add(target(sim, "pilot"), name="pilot")
     pilot = Autopilot(
-        client_of(supervisor.hub, entry.id),
+        client_of(supervisor, entry.id),
         seed=1,
         config=AutopilotConfig(think=(0.05, 0.1), first=(0.0, 0.0), poll=0.02),
     )
@@ -209,21 +209,6 @@ async def test_the_autopilot_prompts_after_each_reply_and_stops_when_paused(
     assert pilot.sent == sent
 
 
-async def test_sessions_added_to_the_hub_directly_are_supervised_too(sim: AgentSimulator) -> None:
-    sup = Supervisor(policy=FAST, close_timeout=0.5)
-    try:
-        entry = sup.hub.add(target(sim, "direct"), name="direct")
-        sup.sync()
-        assert sup.ids == ["direct"]
-        await eventually(lambda: entry.client.connected_once)
-        entry.client.send_user_message("hello")
-        await eventually(lambda: entry.client.idle and len(entry.client.conversation.messages) == 2)
-        health = sup.health("direct")
-        assert health is not None and health.tokens > 0 and health.state == "open"
-    finally:
-        await sup.close()
-
-
 METRIC_LINE = re.compile(r'^[a-z_:][a-z0-9_:]*(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? [-+0-9.eInfNa]+$')
 
 
@@ -235,9 +220,7 @@ async def test_metrics_are_valid_prometheus_text_with_every_session(
     try:
         for n, name in enumerate(("one", 'tricky "two" \\ x')):
             supervisor.add(target(sim, f"m{n}"), name=name)
-        await eventually(
-            lambda: all(supervisor.hub.sessions[s].client.connected_once for s in supervisor.ids)
-        )
+        await eventually(lambda: all(supervisor.sessions[s].client.connected_once for s in supervisor.ids))
         await asyncio.sleep(0.1)
         text = metrics.render(supervisor, lag)
     finally:
@@ -264,7 +247,7 @@ async def test_a_scrape_is_built_a_slice_at_a_time_and_says_what_render_says(
 ) -> None:
     for n in range(3):
         supervisor.add(target(sim, f"s{n}"), name=f"agent {n}")
-    await eventually(lambda: all(supervisor.hub.sessions[s].client.connected_once for s in supervisor.ids))
+    await eventually(lambda: all(supervisor.sessions[s].client.connected_once for s in supervisor.ids))
     monkeypatch.setattr(metrics, "SLICE", 1)
     turns = 0
 

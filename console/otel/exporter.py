@@ -40,8 +40,8 @@ from console.otel.capture import LiveCapture, summarize_all
 from console.otel.records import Incident, Reply, SessionInfo, Snapshot
 from console.otel.spans import SpanWriter, group
 from console.session import Conversation
-from console.sessions import SessionEntry, SessionHub
-from console.trace_io import ReplayClient
+from console.sessions import SessionEntry
+from console.supervisor import Supervisor
 from console.transport.chat import ChatClient
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def span_limits() -> SpanLimits:
     return SpanLimits(max_events=EVENTS_PER_SPAN)
 
 
-def otel_export(hub: SessionHub, otlp: str | None) -> OtelExport | None:
+def otel_export(hub: Supervisor, otlp: str | None) -> OtelExport | None:
     """The console's exporter, when an endpoint is configured (else None: nothing leaves the machine)."""
     endpoint = endpoint_from(otlp)
     if endpoint is None:
@@ -157,13 +157,10 @@ class _Watch:
     snapshots: list[Snapshot] = field(default_factory=list)
 
 
-_BY_HUB: weakref.WeakKeyDictionary[SessionHub, OtelExport] = weakref.WeakKeyDictionary()
-
-
 class OtelExport:
     def __init__(
         self,
-        hub: SessionHub,
+        hub: Supervisor,
         exporter: SpanExporter,
         *,
         destination: str,
@@ -186,12 +183,6 @@ class OtelExport:
         self._seen: weakref.WeakSet[Conversation] = weakref.WeakSet()  # captured before (from then on)
         self._task: asyncio.Task[None] | None = None
         self._ticking: asyncio.Future[None] | None = None
-        _BY_HUB[hub] = self
-
-    @classmethod
-    def for_hub(cls, hub: SessionHub) -> OtelExport | None:
-        """The hub's exporter, if the console runs one."""
-        return _BY_HUB.get(hub)
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -293,7 +284,7 @@ class OtelExport:
         wanted: dict[WatchKey, tuple[SessionEntry, Conversation]] = {}
         for session_id, entry in self.hub.sessions.items():
             client = entry.client
-            if isinstance(client, ReplayClient):  # a trace opened offline, or received: not live
+            if client.recording is not None:  # a trace opened offline, or received: not this console's
                 continue
             chats = client.conversations if isinstance(client, ChatClient) else {"": client.conversation}
             for chat_id, conversation in chats.items():

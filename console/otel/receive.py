@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from console.capabilities import WATCHED
 from console.clients import Target
 from console.connection import ConnectionState, LinkStatus
 from console.otel import conventions as cv
@@ -28,7 +29,7 @@ from console.otel.replay import SessionBuilder
 from console.otel.spanview import SpanTree, SpanView, spans_of
 from console.security.limits import LimitError, check_session_room
 from console.session import Conversation
-from console.sessions import SessionHub
+from console.supervisor import Supervisor
 from console.trace_io import LoadedTrace, ReplayClient
 
 MAX_BODY: Final = 16 * 1024 * 1024  # bytes of one request, decompressed
@@ -38,7 +39,9 @@ JSON: Final = "application/json"
 
 
 class ReceivedTraces(ReplayClient):
-    """A session fed by `POST /v1/traces`: looked at, never sent to."""
+    """A session fed by `POST /v1/traces`: looked at, never sent to; live (spans come as they are sent)."""
+
+    capabilities = WATCHED
 
     def __init__(self, service: str, t0: int) -> None:
         conversation = Conversation()
@@ -75,7 +78,7 @@ def _reply_root(tree: SpanTree, span: SpanView) -> bool:
 class SpanInbox:
     """Spans sent to the console, a session per service."""
 
-    def __init__(self, hub: SessionHub) -> None:
+    def __init__(self, hub: Supervisor) -> None:
         self.hub = hub
         self.sessions: dict[str, ReceivedTraces] = {}
 
@@ -135,7 +138,7 @@ def _inflate(body: bytes, encoding: str) -> bytes:
     return data
 
 
-def register(app: FastAPI, hub: SessionHub) -> SpanInbox:
+def register(app: FastAPI, hub: Supervisor) -> SpanInbox:
     """Mount `POST /v1/traces` on the console's server."""
     inbox = SpanInbox(hub)
 

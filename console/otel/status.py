@@ -10,7 +10,6 @@ from console.clients import SessionClient
 from console.metrics import Exposition
 from console.otel.download import session_file
 from console.otel.exporter import ExportStats, OtelExport
-from console.sessions import SessionHub
 
 CSS = (Path(__file__).parent / "status.css").read_text()
 REFRESH = 1.0
@@ -41,11 +40,6 @@ class ExportStatus:
         self._shown = ""
         self.refresh()
         ui.timer(REFRESH, self.refresh)
-
-    @classmethod
-    def for_hub(cls, hub: SessionHub) -> ExportStatus | None:
-        export = OtelExport.for_hub(hub)
-        return cls(export) if export is not None else None
 
     def _on_switch(self, event: events.ValueChangeEventArguments[bool | None]) -> None:
         self.export.set_enabled(bool(event.value))

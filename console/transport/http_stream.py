@@ -12,6 +12,7 @@ from typing import Generic, Protocol, TypeVar
 
 import httpx
 
+from console.capabilities import Defaults
 from console.session import Conversation
 from console.transport.websocket import Clock, backoff
 
@@ -36,7 +37,7 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-class HttpStreamClient(Generic[E]):
+class HttpStreamClient(Defaults, Generic[E]):
     """A session whose agent answers over HTTP responses read as streams; `run()` is the dialect's loop."""
 
     TASK_NAME = "http-stream"

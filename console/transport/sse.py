@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 
+from console.capabilities import STREAM
 from console.engines.sse import SSEEngine
 from console.protocols.event_stream import DEFAULT_MAX_LINE, SSEDecoder
 from console.session import Message
@@ -28,7 +29,7 @@ class ReadOnlyStream(RuntimeError):
 
 
 class SSEClient(HttpStreamClient[SSEEngine]):
-    readonly = True
+    capabilities = STREAM  # a read-only conversation stream, shown again from its start on request
     TASK_NAME = "sse-client"
 
     def __init__(
@@ -62,7 +63,7 @@ class SSEClient(HttpStreamClient[SSEEngine]):
     def retry(self, message_id: str) -> Message | None:
         return None
 
-    def replay(self) -> None:
+    def restream(self) -> None:
         """Show the conversation again from its start."""
         self.engine.replay(self._clock())
         self._replay.set()

@@ -20,6 +20,7 @@ from typing import Generic, Protocol, TypeVar
 
 import websockets
 
+from console.capabilities import Defaults
 from console.engines.agent import AgentEngine
 from console.protocols import agent as proto
 from console.session import Conversation, Message
@@ -119,8 +120,7 @@ def _ticker(interval: float) -> _Ticker:
     return ticker
 
 
-class WebSocketClient(Generic[E]):
-    readonly = False
+class WebSocketClient(Defaults, Generic[E]):
     # Seconds between engine ticks (deadlines, stalls, gaps). The tightest deadline is an ACK for a call
     # held behind a gap: sent at 1.5 s, so a tick of 0.1 s still meets the server's 2 s.
     TICK = 0.1

@@ -9,17 +9,16 @@ from nicegui import events, ui
 from console.clients import SessionClient
 from console.connection import ConnectionState
 from console.session import Change, ConnectionChanged, Conversation, MessageStatusChanged
-from console.transport.sse import SSEClient
 from console.ui.elements import on_leave
 
 
-def stream_controls(client: SSEClient) -> None:
+def stream_controls(client: SessionClient) -> None:
     """A read-only stream has no input: it can be replayed from its start instead."""
     with ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"):
         ui.icon("podcasts").classes("text-slate-500")
         ui.label("A read-only conversation stream.").classes("text-sm text-slate-500")
         ui.space()
-        ui.button("Replay from the start", icon="replay", on_click=client.replay).props(
+        ui.button("Replay from the start", icon="replay", on_click=client.restream).props(
             "outline dense data-testid=replay-button"
         )
 
@@ -62,9 +61,6 @@ def composer_hint(conversation: Conversation) -> str:
 class Composer:
     def __init__(self, client: SessionClient) -> None:
         self.client = client
-        if isinstance(client, SSEClient):
-            stream_controls(client)
-            return
         self.input = ChatInput(
             "Message the agent…  (Enter to send, Shift+Enter for a new line)", self.send
         ).mark("chat-input")

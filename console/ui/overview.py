@@ -232,7 +232,6 @@ class Overview:
         self._summary: Summary | None = None
         self._empty = False
         ui.add_css(CSS)
-        supervisor.sync()
         with ui.element("div").classes("w-full flex flex-col flex-nowrap grow min-h-0"):
             self.summary = SummaryBar().mark("overview-summary")
             self._toolbar()
@@ -344,7 +343,7 @@ class Overview:
         """Cards for sessions added since the last refresh; none for those removed."""
         sup = self.supervisor
         self._membership = sup.membership
-        ids = [sid for sid in sup.ids if (e := sup.hub.get(sid)) is None or e.visible_to(self.visitor)]
+        ids = [sid for sid in sup.ids if (e := sup.get(sid)) is None or e.visible_to(self.visitor)]
         gone: list[SessionCard] = []
         for sid in [sid for sid in self._cards if sid not in ids]:
             if self.removals.keeps(sid):

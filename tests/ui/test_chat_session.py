@@ -10,8 +10,8 @@ from nicegui.testing import User
 
 from console.clients import Target
 from console.engines.chat import saved_ideas
-from console.sessions import SessionHub
 from console.sim.chat import ChatSimConfig, ChatSimulator
+from console.supervisor import Supervisor
 from console.transport.chat import ChatClient
 from console.ui import page
 from console.ui.elements import ChatHub, FieldStream
@@ -27,7 +27,7 @@ async def sim() -> AsyncIterator[ChatSimulator]:
 
 
 async def open_console(user: User, sim: ChatSimulator) -> ChatClient:
-    hub = SessionHub()
+    hub = Supervisor()
     OPENED.append(hub)
     client = ChatClient(sim.url)
     hub.add(Target("chat", sim.url), name="chat", client=client)

@@ -10,8 +10,8 @@ from nicegui.testing import User
 
 from console.clients import Target
 from console.engines.agent import AgentEngine, EngineConfig
-from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
+from console.supervisor import Supervisor
 from console.transport.websocket import AgentClient
 from console.ui import page
 from console.ui.elements import StreamText
@@ -27,7 +27,7 @@ async def sim() -> AsyncIterator[AgentSimulator]:
 
 
 async def open_console(user: User, sim: AgentSimulator, session: str = "ui") -> AgentClient:
-    hub = SessionHub()
+    hub = Supervisor()
     OPENED.append(hub)
     client = AgentClient(f"{sim.url}?session={session}", AgentEngine(config=EngineConfig(gap_timeout=1.0)))
     hub.add(Target("agent", client.url), name="agent", client=client)
@@ -107,7 +107,7 @@ async def test_server_errors_show_inline_and_the_conversation_goes_on(user: User
 
 
 async def test_the_index_lists_every_session_with_its_state(user: User, sim: AgentSimulator) -> None:
-    hub = SessionHub()
+    hub = Supervisor()
     for name in ("alpha", "beta"):
         hub.add(Target("agent", f"{sim.url}?session={name}"), name=name)
     OPENED.append(hub)

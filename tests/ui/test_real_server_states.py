@@ -17,7 +17,7 @@ from websockets.asyncio.server import serve
 
 from console.clients import Target
 from console.engines.agent import AgentEngine, EngineConfig
-from console.sessions import SessionHub
+from console.supervisor import Supervisor
 from console.transport.websocket import AgentClient
 from console.ui import page
 from tests.helpers import OPENED, eventually, free_port
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("close_sessions")
 
 
 async def open_console(user: User, client: AgentClient) -> None:
-    hub = SessionHub()
+    hub = Supervisor()
     OPENED.append(hub)
     hub.add(Target("agent", client.url), name="agent", client=client)
     page.register(hub)

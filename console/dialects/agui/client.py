@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import httpx_sse
 
+from console.capabilities import APPROVING
 from console.connection import LIVE
 from console.dialects.agui import protocol
 from console.dialects.agui.engine import AguiEngine, RunRequest
@@ -26,7 +27,7 @@ PARSE_IN_THREAD = 256 * 1024  # characters of an event's data above which it is 
 
 
 class AguiClient(HttpStreamClient[AguiEngine]):
-    readonly = False
+    capabilities = APPROVING  # a run may pause for the user's approval of a tool call
     TASK_NAME = "agui-client"
 
     def __init__(

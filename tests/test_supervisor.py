@@ -13,6 +13,7 @@ from console.autopilot import Autopilot, AutopilotConfig, client_of
 from console.clients import SessionClient, Target
 from console.engines.agent import AgentEngine, EngineConfig
 from console.monitor import CRASHED
+from console.sessions import ClientReplaced, SessionEvent, SessionOpened, SessionRemoved
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.supervisor import RestartPolicy, Supervisor
 from console.transport.websocket import AgentClient
@@ -104,6 +105,46 @@ async def test_a_crashed_session_is_shown_restarted_and_the_others_keep_streamin
     flaky.client.send_user_message("hello")
     await eventually(lambda: flaky.client.idle and len(flaky.client.conversation.messages) == 2)
     assert flaky.client.conversation.messages[-1].status == "done"
+
+
+async def test_a_restart_on_request_goes_on_with_the_conversation_and_tells_subscribers(
+    sim: AgentSimulator, supervisor: Supervisor
+) -> None:
+    events: list[SessionEvent] = []
+    unsubscribe = supervisor.subscribe(events.append)
+    entry = supervisor.add(target(sim, "asked"), name="asked", factory=quick_client)
+    first = entry.client
+    await eventually(lambda: first.connected_once)
+    first.send_user_message("hello")
+    await eventually(lambda: first.idle and len(first.conversation.messages) == 2)
+
+    assert await supervisor.restart("asked")
+    assert entry.client is not first and supervisor.get("asked") is entry
+    await eventually(lambda: entry.client.connected_once)
+    assert [m.text for m in entry.client.conversation.messages] == [
+        m.text for m in first.conversation.messages
+    ]
+    assert any(n.text == "restarted on request" for n in entry.client.conversation.notices)
+    entry.client.send_user_message("summarize the q3 report")
+    await eventually(lambda: entry.client.idle and len(entry.client.conversation.messages) == 4)
+    health = supervisor.health("asked")
+    assert health is not None and health.state == "open" and health.crashes == 0
+
+    assert not await supervisor.restart("nobody")
+    await supervisor.remove("asked")
+    assert events == [SessionOpened(entry), ClientReplaced(entry), SessionRemoved("asked")]
+    unsubscribe()
+    supervisor.add(target(sim, "later"), name="later")
+    assert len(events) == 3  # unsubscribed: told nothing more
+
+
+async def test_sessions_a_closing_console_stops_are_not_told_as_removed(sim: AgentSimulator) -> None:
+    sup = Supervisor(policy=FAST, close_timeout=0.5)
+    events: list[SessionEvent] = []
+    sup.subscribe(events.append)
+    entry = sup.add(target(sim, "kept"), name="kept")
+    await sup.close()
+    assert events == [SessionOpened(entry)]  # the journal keeps it, to restore it on the next start
 
 
 async def test_a_session_that_hangs_never_delays_another(sim: AgentSimulator, supervisor: Supervisor) -> None:

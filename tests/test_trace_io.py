@@ -9,11 +9,11 @@ import pytest
 
 from console.engines.agent import AgentEngine, EngineConfig
 from console.jsonvalue import JsonValue
+from console.readonly_client import TakesNoPrompts
 from console.session import Conversation
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.trace_io import (
     FORMAT,
-    OfflineError,
     ReplayClient,
     TraceFormatError,
     export_jsonl,
@@ -147,7 +147,7 @@ async def test_a_replayed_trace_is_a_session_that_cannot_send() -> None:
     await client.start()
     client.drop()
     assert client.retry("m2") is None
-    with pytest.raises(OfflineError, match="offline"):
+    with pytest.raises(TakesNoPrompts, match="offline"):
         client.send_user_message("more?")
     assert [m.text for m in client.conversation.messages] == ["hi", "yo"]
     await client.close()

@@ -45,6 +45,7 @@ from console.monitor import (
     Monitor,
     Summary,
 )
+from console.runtime.websocket import backoff
 from console.sessions import (
     ClientReplaced,
     SessionEntry,
@@ -54,7 +55,6 @@ from console.sessions import (
     free_id,
     slug,
 )
-from console.transport.websocket import backoff
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from nicegui.testing import User
 from console.capabilities import STREAM, WATCHED
 from console.clients import Target
 from console.connection import ConnectionState, LinkStatus
+from console.dialects.sse.client import SSEClient
 from console.sim import sse as sse_sim
 from console.store.follow import FollowedClient
 from console.supervisor import Supervisor
-from console.transport.sse import SSEClient
 from console.ui import page
 from tests.helpers import OPENED, eventually, running
 

@@ -10,10 +10,10 @@ import pytest
 from nicegui.testing import User
 
 from console.clients import SessionClient, Target
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.client import AgentClient
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.sim.agent import AgentSimulator, SimConfig
 from console.supervisor import RestartPolicy, Supervisor
-from console.transport.websocket import AgentClient
 from console.ui import page
 from tests.helpers import OPENED, eventually, running
 

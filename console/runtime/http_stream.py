@@ -13,8 +13,8 @@ from typing import Generic, Protocol, TypeVar
 import httpx
 
 from console.capabilities import Defaults
+from console.runtime.websocket import Clock, backoff
 from console.session import Conversation
-from console.transport.websocket import Clock, backoff
 
 
 class StreamEngine(Protocol):

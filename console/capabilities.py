@@ -18,7 +18,7 @@ class Capabilities:
     prompts: bool = False  # takes prompts: the composer, the example chips, POST /api/sessions/{id}/messages
     retry: bool = False  # an interrupted reply can be asked for again
     approvals: bool = False  # a run can pause until the user approves or denies a tool call (`answer`)
-    drop: bool = False  # has a connection of its own, which the user may cut to watch it recover
+    drop: bool = False  # has a connection of its own: the user may cut it (to watch it recover) or restart it
     restream: bool = False  # a stream that can be shown again from its start (`restream`)
     live: bool = True  # False: a recording opened offline; its times are the recording's, not now
 

@@ -161,9 +161,12 @@ class Supervisor:
 
     async def restart(self, session_id: str, reason: str = "restarted on request") -> bool:
         """A fresh client for the session's target takes over its conversation; False when there is no
-        such session, a restart after a crash is already due, or no client could be made."""
+        such session, it has no connection of its own to make again (a trace, spans received), a
+        restart after a crash is already due, or no client could be made."""
         monitor = self._monitors.get(session_id)
         if monitor is None or monitor.restart_at is not None or monitor.replacing:
+            return False
+        if not monitor.entry.client.capabilities.drop:
             return False
         replaced = await self._replace(monitor, reason)
         self._ensure_watcher(monitor)  # the watch may have ended with the old client

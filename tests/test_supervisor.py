@@ -14,6 +14,8 @@ from console.clients import SessionClient, Target
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.monitor import CRASHED
+from console.readonly_client import ReadOnlyClient
+from console.session import Conversation
 from console.sessions import ClientReplaced, SessionEvent, SessionOpened, SessionRemoved
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.supervisor import RestartPolicy, Supervisor
@@ -131,11 +133,22 @@ async def test_a_restart_on_request_goes_on_with_the_conversation_and_tells_subs
     assert health is not None and health.state == "open" and health.crashes == 0
 
     assert not await supervisor.restart("nobody")
+    # A session fed from elsewhere has no connection of its own to make again.
+    shown = ReadOnlyClient("trace:t", "replay t", Conversation(), "a trace")
+    looked_at = supervisor.add(Target("agent", shown.url), name="looked-at", client=shown)
+    assert not await supervisor.restart("looked-at") and looked_at.client is shown
     await supervisor.remove("asked")
-    assert events == [SessionOpened(entry), ClientReplaced(entry), SessionRemoved("asked")]
+    await supervisor.remove("looked-at")
+    assert events == [
+        SessionOpened(entry),
+        ClientReplaced(entry),
+        SessionOpened(looked_at),
+        SessionRemoved("asked"),
+        SessionRemoved("looked-at"),
+    ]
     unsubscribe()
     supervisor.add(target(sim, "later"), name="later")
-    assert len(events) == 3  # unsubscribed: told nothing more
+    assert len(events) == 5  # unsubscribed: told nothing more
 
 
 async def test_sessions_a_closing_console_stops_are_not_told_as_removed(sim: AgentSimulator) -> None:

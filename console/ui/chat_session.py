@@ -23,7 +23,7 @@ from console.dialects.chat.protocol import IDEA_COMPONENT
 from console.session import BlockUpdated, Change, ComponentBlock, Conversation, Message, Reset
 from console.sessions import SessionEntry
 from console.ui.elements import on_leave
-from console.ui.page import chat_column, side_panels, toggle_side
+from console.ui.page import Restart, chat_column, side_panels, toggle_side
 
 _CSS = """
 .ac-chats { width: 16rem; flex-shrink: 0; display: flex; flex-direction: column; flex-wrap: nowrap;
@@ -239,7 +239,7 @@ def _shown_chat(client: ChatClient) -> str:
     return wanted if wanted in client.conversations else client.active_id
 
 
-def chat_session_body(entry: SessionEntry, _: object = None) -> None:
+def chat_session_body(entry: SessionEntry, restart: Restart | None = None) -> None:
     """The conversations, saved ideas, chat and side panels of a chat session's client of the moment."""
     client = entry.client
     if not isinstance(client, ChatClient):  # narrows to the chat API; the page chose by the dialect
@@ -257,7 +257,7 @@ def chat_session_body(entry: SessionEntry, _: object = None) -> None:
             ConversationList(client, chat_id, entry.id, lambda: chats.classes(toggle="ac-toggled"))
             SavedIdeas(client, chat_id)
         with ui.element("div").classes("flex flex-col flex-nowrap grow min-w-0 min-h-0"):
-            toolbar = chat_column(view)
+            toolbar = chat_column(view, restart)
         side = side_panels(view)
     with toolbar:
         ui.button(icon="forum", on_click=lambda: chats.classes(toggle="ac-toggled")).props(

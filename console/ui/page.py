@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from nicegui import ui
@@ -27,6 +28,7 @@ from console.ui.overview import Overview
 from console.ui.status import Banner, StatusChip
 from console.ui.timeline import OpenTrace, TimelinePanel
 
+Restart = Callable[[], Awaitable[None]]
 CSS = (Path(__file__).parent / "style.css").read_text()
 TAILWIND = Path(__file__).parent / "tailwind.css"  # built by scripts/build_tailwind.py
 
@@ -84,7 +86,7 @@ def session_console(sessions: Supervisor, entry: SessionEntry, narrate: bool = F
     if entry.target.dialect == "chat":
         from console.ui.chat_session import chat_session_body  # imported here: it builds on this module
 
-        SessionPart(sessions, entry, chat_session_body)
+        SessionPart(sessions, entry, lambda shown, _: chat_session_body(shown, restarter(sessions, shown.id)))
         return
     # The page was not reloaded when a trace opened in it (see open_replay): Back and Forward load
     # the page of the address they go to.
@@ -95,20 +97,35 @@ def session_console(sessions: Supervisor, entry: SessionEntry, narrate: bool = F
         if part is not None:
             open_replay(sessions, replay, part, heading)
 
-    part = SessionPart(sessions, entry, lambda shown, _: session_body(shown, narrate, open_here))
+    def build(shown: SessionEntry, _: object) -> None:
+        session_body(shown, narrate, open_here, restarter(sessions, shown.id))
+
+    part = SessionPart(sessions, entry, build)
+
+
+def restarter(sessions: Supervisor, session_id: str) -> Restart:
+    """The owner's restart of one session, for its page's menu."""
+
+    async def restart() -> None:
+        if not await sessions.restart(session_id):
+            ui.notify("The session cannot be restarted now.", type="warning")
+
+    return restart
 
 
 def session_title(entry: SessionEntry) -> str:
     return f"{entry.name} · {entry.target}"
 
 
-def session_body(entry: SessionEntry, narrate: bool, on_open: OpenTrace | None) -> None:
+def session_body(
+    entry: SessionEntry, narrate: bool, on_open: OpenTrace | None, restart: Restart | None = None
+) -> None:
     """Chat and side panels of one session's client of the moment."""
     with ui.element("div").classes("w-full flex flex-row flex-nowrap grow min-h-0"):
         if narrate:
             Narrator(entry.client.conversation)
         with ui.element("div").classes("flex flex-col flex-nowrap grow min-w-0 min-h-0") as chat:
-            toolbar = chat_column(entry)
+            toolbar = chat_column(entry, restart)
         side = side_panels(entry, on_open)
         with toolbar:
             ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side)).props(
@@ -141,7 +158,7 @@ def open_replay(sessions: Supervisor, replay: ReplayClient, part: SessionPart, h
         ui.navigate.history.push(f"/session/{entry.id}")
 
 
-def chat_column(entry: SessionEntry) -> ui.element:
+def chat_column(entry: SessionEntry, restart: Restart | None = None) -> ui.element:
     """Status bar, chat and composer; returns the status bar so the page can add its buttons."""
     client = entry.client
     can = client.capabilities
@@ -155,7 +172,7 @@ def chat_column(entry: SessionEntry) -> ui.element:
         else:
             StatusChip(conversation)
             if can.drop:
-                session_menu(entry)
+                session_menu(entry, restart)
     # The banner floats over the chat: it never pushes what the user is reading.
     with ui.element("div").classes("relative w-full grow min-h-0 flex flex-col flex-nowrap"):
         ChatView(conversation, client.retry, client.answer if can.approvals else None)
@@ -191,8 +208,9 @@ def input_area(entry: SessionEntry) -> None:
             )
 
 
-def session_menu(entry: SessionEntry) -> None:
-    """The ⋮ menu; "Drop connection" only while there is a connection to drop."""
+def session_menu(entry: SessionEntry, restart: Restart | None = None) -> None:
+    """The ⋮ menu; "Drop connection" only while there is a connection to drop; "Restart session" when
+    the page was given the owner's restart (a new connection that goes on with the conversation)."""
     with (
         ui.button(icon="more_vert").props(
             "flat round dense data-testid=session-menu aria-label='Session actions'"
@@ -202,12 +220,16 @@ def session_menu(entry: SessionEntry) -> None:
         drop = ui.menu_item("Drop connection (test recovery)", on_click=entry.client.drop).props(
             "data-testid=drop-connection"
         )
+        if restart is not None:
+            ui.menu_item("Restart session (new connection, same conversation)", on_click=restart).props(
+                "data-testid=restart-session"
+            ).mark("restart-session")
         no_drop = ui.menu_item("Nothing to do: the connection is closed").props("disable")
 
     def show(status: LinkStatus) -> None:
         closed = status.state is ConnectionState.CLOSED
         drop.set_visibility(not closed)
-        no_drop.set_visibility(closed)
+        no_drop.set_visibility(closed and restart is None)
 
     show(entry.client.conversation.link)
     on_leave(

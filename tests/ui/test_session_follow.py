@@ -93,7 +93,7 @@ async def test_a_restart_on_request_and_a_removal_reach_the_open_page(
     first = quick_client(Target("agent", f"{sim.url}?session=asked"))
     assert isinstance(first, AgentClient)
     sup = await open_page(user, sim, first)
-    assert await sup.restart("agent")
+    user.find(marker="restart-session").click()  # the ⋮ menu of the session
     await eventually(lambda: replaced(sup, first))
     await user.should_see("restarted on request")
     send(user, "summarize the q3 report")

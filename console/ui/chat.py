@@ -68,7 +68,7 @@ class MessageView:
     def __init__(
         self,
         message: Message,
-        on_retry: Callable[[Message], None],
+        on_retry: Callable[[Message], None] | None,  # None: the session cannot ask again
         on_answer: Answer | None = None,
         markdown: bool = True,
     ) -> None:
@@ -166,8 +166,8 @@ class MessageView:
                 ui.label(f"{'Failed' if failed else 'Interrupted'}{note}")
                 if self.message.retried:  # asked again once: the button does not invite a second time
                     ui.label("— asked again below").props("data-testid=retried")
-                else:
-                    ui.button("Retry", icon="refresh", on_click=lambda: self.on_retry(self.message)).props(
+                elif (retry := self.on_retry) is not None:
+                    ui.button("Retry", icon="refresh", on_click=lambda: retry(self.message)).props(
                         "flat dense size=sm data-testid=retry-button"
                     )
 
@@ -178,7 +178,7 @@ class ChatView:
     def __init__(
         self,
         conversation: Conversation,
-        on_retry: Callable[[str], object],
+        on_retry: Callable[[str], object] | None,  # None: the session cannot ask again
         on_answer: Answer | None = None,
         *,
         markdown: bool = True,
@@ -300,7 +300,8 @@ class ChatView:
             self.hub.finish([view.id])
 
     def _add_message(self, message: Message) -> None:
-        self.views[message.id] = MessageView(message, self._retry, self.on_answer, self.markdown)
+        retry = self._retry if self.on_retry is not None else None
+        self.views[message.id] = MessageView(message, retry, self.on_answer, self.markdown)
 
     def _place_after(self, message_id: str, after: str | None) -> None:
         """A reply to an earlier prompt goes right under it (queued prompts stay below)."""
@@ -326,7 +327,8 @@ class ChatView:
                 labels.popleft()[1].delete()
 
     def _retry(self, message: Message) -> None:
-        self.on_retry(message.id)
+        if self.on_retry is not None:
+            self.on_retry(message.id)
 
     def flush(self) -> None:
         """Draw the next few messages still wanted; send this tick's text deltas in one message."""

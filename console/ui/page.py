@@ -175,7 +175,11 @@ def chat_column(entry: SessionEntry, restart: Restart | None = None) -> ui.eleme
                 session_menu(entry, restart)
     # The banner floats over the chat: it never pushes what the user is reading.
     with ui.element("div").classes("relative w-full grow min-h-0 flex flex-col flex-nowrap"):
-        ChatView(conversation, client.retry, client.answer if can.approvals else None)
+        ChatView(
+            conversation,
+            client.retry if can.retry else None,
+            client.answer if can.approvals else None,
+        )
         Banner(conversation)
     with ui.element("div").classes("w-full pt-2 border-t shrink-0"):
         input_area(entry)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from nicegui.testing import User
 
-from console.capabilities import STREAM, WATCHED
+from console.capabilities import RECORDING, STREAM, WATCHED
 from console.clients import Target
 from console.connection import ConnectionState, LinkStatus
+from console.dialects.agent.engine import AgentEngine
 from console.dialects.sse.client import SSEClient
 from console.sim import sse as sse_sim
 from console.store.follow import FollowedClient
 from console.supervisor import Supervisor
+from console.trace_io import export_jsonl, open_trace
 from console.ui import page
 from tests.helpers import OPENED, eventually, running
 
@@ -56,3 +60,20 @@ async def test_a_read_only_stream_offers_to_be_shown_again_from_its_start(user: 
         before = client.engine.connections
         user.find(content="Replay from the start").click()
         await eventually(lambda: client.engine.connections > before)
+
+
+async def test_a_recording_shows_an_interrupted_reply_without_offering_to_retry_it(user: User) -> None:
+    engine = AgentEngine()
+    engine.connected(0.0)
+    engine.send_user_message("tell me more", 0.1)
+    engine.receive(json.dumps({"type": "TOKEN", "seq": 1, "text": "Once upon", "stream_id": "s1"}), 0.2)
+    replay = open_trace(export_jsonl(engine.conversation, wall_offset=1_000.0), "cut.jsonl")  # ends mid-reply
+    assert replay.capabilities == RECORDING
+    sup = open_sessions()
+    sup.add(Target("agent", replay.url), name="cut", client=replay)
+    await user.open("/session/cut")
+    await user.should_see("Once upon")
+    assert [e for e in user.current_layout.descendants() if e.props.get("data-testid") == "interrupted"]
+    assert not [e for e in user.current_layout.descendants() if e.props.get("data-testid") == "retry-button"]
+    await user.should_not_see(marker="chat-input")
+    assert not [e for e in user.current_layout.descendants() if e.props.get("data-testid") == "session-menu"]

@@ -142,7 +142,7 @@ async def test_a_replayed_trace_is_a_session_that_cannot_send() -> None:
     engine.receive(frame(type="STREAM_END", seq=2, stream_id="s1"), 0.3)
     client = open_trace(export_jsonl(engine.conversation, wall_offset=1_000.0), "demo.jsonl")
     assert isinstance(client, ReplayClient)
-    assert client.idle and client.connected_once and client.capabilities.readonly
+    assert client.idle and client.connected_once and not client.capabilities.prompts
     assert client.wall_offset == pytest.approx(1_000.0)
     await client.start()
     client.drop()

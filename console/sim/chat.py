@@ -31,6 +31,7 @@ from websockets.http11 import Request, Response
 
 from console import jsonvalue
 from console.dialects.chat.protocol import FrameError, UserMessage, done_frame, parse_user_message
+from console.sim import ws_wire
 from console.sim.chat_responders import LlmResponder, Responder, ScriptedResponder
 from console.sim.chat_store import MEMORY, ChatStore
 from console.sim.chat_writer import ResponseWriter
@@ -156,7 +157,7 @@ class ChatSimulator:
         """
         victims = [ws for ws, chats in self._chats.items() if chat_id is None or chat_id in chats]
         for ws in victims:
-            ws.transport.abort()
+            ws_wire.abort(ws)
         return len(victims)
 
     def drop_all(self) -> int:

@@ -30,7 +30,10 @@ from console.session import (
     ToolBlock,
 )
 from console.ui.cards import Answer, ComponentCard, ToolCard, wall_elapsed
-from console.ui.elements import ChatHub, StreamText, on_leave
+from console.ui.chat_hub import ChatHub
+from console.ui.scope import on_leave
+from console.ui.stream_text import StreamText
+from console.ui.testid import testid
 
 FLUSH_INTERVAL = 0.075  # ~13 Hz: smooth to the eye, one websocket message per tick
 STATUS_AFTER_TEXT = 0.05  # seconds; more than one NiceGUI outbox cycle
@@ -77,7 +80,7 @@ class MessageView:
         self.on_answer = on_answer
         self.markdown = markdown  # replies rendered as Markdown (else shown as received)
         self.blocks: list[BlockView] = []
-        with ui.element("div").classes("ac-msg") as self.root:
+        with testid(ui.element("div").classes("ac-msg"), "message") as self.root:
             self._status_props()
             with ui.element("div").classes("ac-msg-head"):
                 ui.label(ROLE_NAMES.get(message.role, message.role)).classes("font-semibold")
@@ -97,10 +100,8 @@ class MessageView:
     def _fold_long(self) -> None:
         """Show the start of a long prompt; the rest on "show more" (in the browser, no round trip)."""
         self.root.classes("ac-msg-long")
-        more = (
-            ui.element("button")
-            .classes("ac-more")
-            .props('type=button data-testid=show-more aria-expanded="false"')
+        more = testid(ui.element("button").classes("ac-more"), "show-more").props(
+            'type=button aria-expanded="false"'
         )
         with more:
             ui.label("Show more").classes("ac-more-closed")
@@ -115,7 +116,6 @@ class MessageView:
         m = self.message
         self.root.props.update(
             {
-                "data-testid": "message",
                 "data-role": m.role,
                 "data-message-id": m.id,
                 "data-status": m.status,
@@ -130,8 +130,8 @@ class MessageView:
                 index = len(self.blocks)
                 done = index < len(self.message.blocks) - 1 or self.message.status != "streaming"
                 markdown = self.markdown and self.message.role == "assistant"
-                view = StreamText(block.text, markdown=markdown, done=done).props(
-                    "data-testid=message-text dir=auto"
+                view = testid(StreamText(block.text, markdown=markdown, done=done), "message-text").props(
+                    "dir=auto"
                 )
                 if markdown:
                     view.classes("ac-md")
@@ -160,16 +160,15 @@ class MessageView:
                 with self.root:
                     self.footer = ui.element("div")
             failed = self.message.status == "error"
-            with self.footer, ui.element("div").classes("ac-interrupted").props("data-testid=interrupted"):
+            with self.footer, testid(ui.element("div").classes("ac-interrupted"), "interrupted"):
                 ui.icon("error" if failed else "warning", size="1.1em")
                 note = f": {self.message.note}" if self.message.note else ""
                 ui.label(f"{'Failed' if failed else 'Interrupted'}{note}")
                 if self.message.retried:  # asked again once: the button does not invite a second time
-                    ui.label("— asked again below").props("data-testid=retried")
-                elif (retry := self.on_retry) is not None:
-                    ui.button("Retry", icon="refresh", on_click=lambda: retry(self.message)).props(
-                        "flat dense size=sm data-testid=retry-button"
-                    )
+                    testid(ui.label("— asked again below"), "retried")
+                elif (on_retry := self.on_retry) is not None:
+                    retry = ui.button("Retry", icon="refresh", on_click=lambda: on_retry(self.message))
+                    testid(retry, "retry-button").props("flat dense size=sm")
 
 
 class ChatView:
@@ -195,9 +194,9 @@ class ChatView:
         self._notices: deque[NoticeAdded] = deque(maxlen=NOTICES_SHOWN)  # to draw at the next tick
         self._notice_labels: deque[tuple[NoticeAdded, ui.label]] = deque()
         with ui.element("div").classes("ac-chat-scroll w-full grow min-h-0") as self.scroller:
-            self.scroller.props("data-testid=chat-scroll")
-            self.column = ui.element("div").classes("ac-chat").props("data-testid=chat")
-            self.hub = ChatHub(f"c{self.scroller.id}")
+            testid(self.scroller, "chat-scroll")
+            self.column = testid(ui.element("div").classes("ac-chat"), "chat")
+            self.hub = ChatHub(self.scroller)
         self._render_all()
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
@@ -212,11 +211,8 @@ class ChatView:
         self._first = len(messages)  # the oldest message drawn
         self._wanted = max(0, len(messages) - MESSAGES_PER_PAGE)  # the oldest message to draw
         with self.column:
-            self._earlier = (
-                ui.button(on_click=self._show_earlier)
-                .props("flat dense no-caps size=sm data-testid=chat-earlier")
-                .classes("self-center")
-            )
+            self._earlier = testid(ui.button(on_click=self._show_earlier), "chat-earlier")
+            self._earlier.props("flat dense no-caps size=sm").classes("self-center")
         # The newest message comes with the page (or with the part of it being replaced), the rest of
         # the page after it: whatever else is being built in the same step then stays a short task.
         self._draw_earlier(1)
@@ -321,7 +317,7 @@ class ChatView:
                 continue
             with self.column:
                 label = ui.label(text).classes("ac-notice")
-            label.props.update({"data-testid": "notice", "data-level": notice.level, "dir": "auto"})
+            testid(label, "notice").props.update({"data-level": notice.level, "dir": "auto"})
             labels.append((notice, label))
             if len(labels) > NOTICES_SHOWN:
                 labels.popleft()[1].delete()

@@ -9,7 +9,8 @@ from nicegui import events, ui
 from console.clients import SessionClient
 from console.connection import ConnectionState
 from console.session import Change, ConnectionChanged, Conversation, MessageStatusChanged
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
+from console.ui.testid import testid
 
 
 def stream_controls(client: SessionClient) -> None:
@@ -18,9 +19,9 @@ def stream_controls(client: SessionClient) -> None:
         ui.icon("podcasts").classes("text-slate-500")
         ui.label("A read-only conversation stream.").classes("text-sm text-slate-500")
         ui.space()
-        ui.button("Replay from the start", icon="replay", on_click=client.restream).props(
-            "outline dense data-testid=replay-button"
-        )
+        testid(
+            ui.button("Replay from the start", icon="replay", on_click=client.restream), "replay-button"
+        ).props("outline dense")
 
 
 class ChatInput(ui.element, component="composer.js"):
@@ -61,9 +62,10 @@ def composer_hint(conversation: Conversation) -> str:
 class Composer:
     def __init__(self, client: SessionClient) -> None:
         self.client = client
-        self.input = ChatInput(
-            "Message the agent…  (Enter to send, Shift+Enter for a new line)", self.send
-        ).mark("chat-input")
+        self.input = testid(
+            ChatInput("Message the agent…  (Enter to send, Shift+Enter for a new line)", self.send),
+            "chat-input",
+        )
         self.hint = ui.label().classes("text-xs text-slate-500 max-w-4xl mx-auto px-4 h-4")
         unsubscribe = client.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)

@@ -16,7 +16,8 @@ from nicegui import background_tasks, ui
 
 from console.sessions import ClientReplaced, SessionEntry, SessionEvent, SessionRemoved
 from console.supervisor import Supervisor
-from console.ui.elements import Scope, on_leave
+from console.ui.scope import Scope, on_leave
+from console.ui.testid import testid
 
 Build = Callable[[SessionEntry, Scope], None]
 
@@ -63,8 +64,6 @@ class SessionPart:
     def _removed(self) -> None:
         self.scope.delete()
         with self.root, Scope() as self.scope:
-            with (
-                ui.column().classes("p-8 gap-3").props("data-testid=session-removed").mark("session-removed")
-            ):
+            with testid(ui.column().classes("p-8 gap-3"), "session-removed"):
                 ui.label(f"The session '{self.session_id}' was removed.").classes("text-lg")
-                ui.link("← All sessions", "/").props("data-testid=back-home")
+                testid(ui.link("← All sessions", "/"), "back-home")

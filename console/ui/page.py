@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from nicegui import ui
 
@@ -19,18 +18,18 @@ from console.supervisor import Supervisor
 from console.trace_io import ReplayClient
 from console.ui.chat import ChatView
 from console.ui.composer import Composer, stream_controls
-from console.ui.elements import on_leave
 from console.ui.examples import CHAT_EXAMPLES, EXAMPLES, ExamplePrompts
 from console.ui.follow import SessionPart
 from console.ui.inspector import ContextInspector
 from console.ui.narration import Narrator
 from console.ui.overview import Overview
+from console.ui.scope import on_leave
 from console.ui.status import Banner, StatusChip
+from console.ui.styles import add_styles
+from console.ui.testid import testid
 from console.ui.timeline import OpenTrace, TimelinePanel
 
 Restart = Callable[[], Awaitable[None]]
-CSS = (Path(__file__).parent / "style.css").read_text()
-TAILWIND = Path(__file__).parent / "tailwind.css"  # built by scripts/build_tailwind.py
 
 
 # Dark mode is the browser's choice, kept in its storage: every page of the console opens in it.
@@ -44,8 +43,7 @@ DARK_TOGGLE = (
 
 
 def frame(title: str) -> ui.label:
-    """What every page shares: styles, header with title and dark-mode switch; returns the title."""
-    ui.add_css(CSS)
+    """What every page shares: header with title and dark-mode switch; returns the title."""
     ui.add_head_html(DARK_KEEP)
     ui.page_title(f"{title} · Agent Console")
     ui.query(".nicegui-content").classes("p-0 gap-0 h-[100dvh] flex-nowrap")
@@ -55,9 +53,10 @@ def frame(title: str) -> ui.label:
         )
         heading = ui.label(title).classes("text-slate-300 truncate min-w-0 max-sm:hidden")
         ui.space()
-        ui.button(icon="dark_mode", on_click=lambda: ui.run_javascript(DARK_TOGGLE)).props(
-            "flat round dense color=white aria-label='Dark mode' data-testid=dark-mode"
-        ).tooltip("Dark mode")
+        dark = testid(
+            ui.button(icon="dark_mode", on_click=lambda: ui.run_javascript(DARK_TOGGLE)), "dark-mode"
+        )
+        dark.props("flat round dense color=white aria-label='Dark mode'").tooltip("Dark mode")
     return heading
 
 
@@ -65,8 +64,8 @@ def side_panels(entry: SessionEntry, on_open_trace: OpenTrace | None = None) -> 
     """Timeline and context inspector, side by side with the chat (over it on a phone)."""
     with ui.element("div").classes("ac-side") as side:
         with ui.tabs().props("dense align=left").classes("shrink-0 border-b") as tabs:
-            timeline_tab = ui.tab("Timeline").props("data-testid=timeline-tab")
-            context_tab = ui.tab("Context").props("data-testid=context-tab")
+            timeline_tab = testid(ui.tab("Timeline"), "timeline-tab")
+            context_tab = testid(ui.tab("Context"), "context-tab")
         with ui.tab_panels(tabs, value=timeline_tab, animated=False).classes("grow min-h-0 w-full"):
             with ui.tab_panel(timeline_tab).classes("p-0 h-full"):
                 timeline = TimelinePanel(entry.client, on_open_trace=on_open_trace)
@@ -83,7 +82,7 @@ def toggle_side(side: ui.element) -> None:
 def session_console(sessions: Supervisor, entry: SessionEntry, narrate: bool = False) -> None:
     """The page of one session, bound to its id: it follows the session across restarts."""
     heading = frame(session_title(entry))
-    if entry.target.dialect == "chat":
+    if entry.client.capabilities.conversations:  # its page lists them
         from console.ui.chat_session import chat_session_body  # imported here: it builds on this module
 
         SessionPart(sessions, entry, lambda shown, _: chat_session_body(shown, restarter(sessions, shown.id)))
@@ -128,9 +127,9 @@ def session_body(
             toolbar = chat_column(entry, restart)
         side = side_panels(entry, on_open)
         with toolbar:
-            ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side)).props(
-                "flat round dense data-testid=toggle-panels aria-label='Timeline and context'"
-            ).tooltip("Timeline and context")
+            panels = ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side))
+            testid(panels, "toggle-panels").props("flat round dense aria-label='Timeline and context'")
+            panels.tooltip("Timeline and context")
         chat.move(target_index=0)
 
 
@@ -168,7 +167,7 @@ def chat_column(entry: SessionEntry, restart: Restart | None = None) -> ui.eleme
         url = ui.label(entry.target.url).classes("ac-session-url text-xs text-slate-500")
         url.props["title"] = entry.target.url
         if not can.live:  # a recording: no link of its own to show
-            ui.label("Replay").classes("ac-status").props("data-testid=connection-status data-state=replay")
+            testid(ui.label("Replay").classes("ac-status"), "connection-status").props("data-state=replay")
         else:
             StatusChip(conversation)
             if can.drop:
@@ -191,9 +190,9 @@ def input_area(entry: SessionEntry) -> None:
     client = entry.client
     can = client.capabilities
     if can.prompts:
-        ExamplePrompts(client, CHAT_EXAMPLES if entry.target.dialect == "chat" else EXAMPLES)
+        ExamplePrompts(client, CHAT_EXAMPLES if can.conversations else EXAMPLES)
         Composer(client)
-    elif can.restream:
+    elif can.replay:
         stream_controls(client)
     elif client.recording is not None and not can.live:
         replay_bar(client, client.recording)
@@ -216,18 +215,17 @@ def session_menu(entry: SessionEntry, restart: Restart | None = None) -> None:
     """The ⋮ menu; "Drop connection" only while there is a connection to drop; "Restart session" when
     the page was given the owner's restart (a new connection that goes on with the conversation)."""
     with (
-        ui.button(icon="more_vert").props(
-            "flat round dense data-testid=session-menu aria-label='Session actions'"
+        testid(ui.button(icon="more_vert"), "session-menu").props(
+            "flat round dense aria-label='Session actions'"
         ),
         ui.menu(),
     ):
-        drop = ui.menu_item("Drop connection (test recovery)", on_click=entry.client.drop).props(
-            "data-testid=drop-connection"
+        drop = testid(
+            ui.menu_item("Drop connection (test recovery)", on_click=entry.client.drop), "drop-connection"
         )
         if restart is not None:
-            ui.menu_item("Restart session (new connection, same conversation)", on_click=restart).props(
-                "data-testid=restart-session"
-            ).mark("restart-session")
+            restarting = ui.menu_item("Restart session (new connection, same conversation)", on_click=restart)
+            testid(restarting, "restart-session")
         no_drop = ui.menu_item("Nothing to do: the connection is closed").props("disable")
 
     def show(status: LinkStatus) -> None:
@@ -247,11 +245,7 @@ def session_menu(entry: SessionEntry, restart: Restart | None = None) -> None:
 def replay_bar(client: SessionClient, recording: Recording) -> None:
     """Where a live session has its input: what this recording is."""
     events = len(client.conversation.trace) + recording.dropped
-    with (
-        ui.row()
-        .classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2")
-        .props("data-testid=replay-bar")
-    ):
+    with testid(ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"), "replay-bar"):
         ui.icon("history").classes("text-slate-500")
         ui.label(
             f"A replay of {recording.name} ({events:,} events), opened in this browser only: "
@@ -269,7 +263,7 @@ def session_index(sessions: Supervisor, export: OtelExport | None = None) -> Non
 
 def register(sessions: Supervisor, export: OtelExport | None = None) -> None:
     """The pages, handed the owner of the sessions (and the span exporter, when the console runs one)."""
-    ui.add_css(TAILWIND, shared=True)
+    add_styles()
 
     @ui.page("/")
     def index() -> None:
@@ -291,10 +285,10 @@ def register(sessions: Supervisor, export: OtelExport | None = None) -> None:
 
 def not_found(session_id: str) -> None:
     frame("Not found")
-    with ui.column().classes("p-8 gap-3").props("data-testid=not-found"):
+    with testid(ui.column().classes("p-8 gap-3"), "not-found"):
         ui.label(f"There is no session '{session_id}' here.").classes("text-lg")
         ui.label(
             "It may have been removed, or the console restarted. A trace opened from a file is shown "
             "only in the browser that opened it."
         ).classes("text-slate-500")
-        ui.link("← All sessions", "/").props("data-testid=back-home")
+        testid(ui.link("← All sessions", "/"), "back-home")

@@ -9,7 +9,8 @@ from nicegui import ui
 from console.connection import ConnectionState, LinkStatus
 from console.plain import explain
 from console.session import Change, ConnectionChanged, Conversation
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
+from console.ui.testid import testid
 
 S = ConnectionState
 
@@ -41,9 +42,7 @@ def describe(status: LinkStatus, now: float) -> str:
 class StatusChip:
     def __init__(self, conversation: Conversation) -> None:
         self.conversation = conversation
-        self.chip = (
-            ui.label().classes("ac-status").props("data-testid=connection-status").mark("connection-status")
-        )
+        self.chip = testid(ui.label().classes("ac-status"), "connection-status")
         self.chip.props["aria-live"] = "polite"
         self.show(conversation.link)
         unsubscribe = conversation.subscribe(self._on_change)
@@ -70,9 +69,7 @@ class Banner:
 
     def __init__(self, conversation: Conversation) -> None:
         self.conversation = conversation
-        self.root = (
-            ui.label().classes("ac-banner").props("data-testid=connection-banner role=status").mark("banner")
-        )
+        self.root = testid(ui.label().classes("ac-banner").props("role=status"), "connection-banner")
         self.show(conversation.link)
         unsubscribe = conversation.subscribe(self._on_change)
         on_leave(unsubscribe)

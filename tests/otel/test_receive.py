@@ -68,7 +68,7 @@ async def test_an_instrumented_agent_sends_its_spans_and_they_show_as_replies_an
         Agent.instrument_all(False)
         await asyncio.to_thread(provider.shutdown)
     entry = next(e for e in hub.sessions.values() if e.name == "otlp weather-bot")
-    assert entry.client.capabilities.readonly
+    assert not entry.client.capabilities.prompts
     messages = entry.client.conversation.messages
     assert [(m.role, m.status) for m in messages] == [("user", "sent"), ("assistant", "done")] * 2
     assert [m.text for m in messages if m.role == "user"] == ["What is the weather in Paris?", "And in Rome?"]

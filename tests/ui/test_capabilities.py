@@ -7,9 +7,10 @@ import json
 import pytest
 from nicegui.testing import User
 
-from console.capabilities import RECORDING, STREAM, WATCHED
+from console.capabilities import RECORDING, WATCHED
 from console.clients import Target
 from console.connection import ConnectionState, LinkStatus
+from console.dialects import sse
 from console.dialects.agent.engine import AgentEngine
 from console.dialects.sse.client import SSEClient
 from console.sim import sse as sse_sim
@@ -46,7 +47,7 @@ async def test_a_read_only_stream_offers_to_be_shown_again_from_its_start(user: 
     async with running(sse_sim.SSESimulator(sse_sim.SimConfig(speed=50.0))) as sim:
         sup = open_sessions()
         entry = sup.add(Target("sse", sim.url), name="stream")
-        assert entry.client.capabilities == STREAM and isinstance(entry.client, SSEClient)
+        assert entry.client.capabilities == sse.DIALECT.capabilities and isinstance(entry.client, SSEClient)
         client = entry.client
         await user.open("/session/stream")
         await eventually(lambda: client.idle)

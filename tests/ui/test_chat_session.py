@@ -14,7 +14,8 @@ from console.dialects.chat.engine import saved_ideas
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.supervisor import Supervisor
 from console.ui import page
-from console.ui.elements import ChatHub, FieldStream
+from console.ui.chat_hub import ChatHub
+from console.ui.stream_text import FieldStream
 from tests.helpers import OPENED, eventually, running
 
 pytestmark = pytest.mark.usefixtures("close_sessions")

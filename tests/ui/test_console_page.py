@@ -14,7 +14,7 @@ from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.supervisor import Supervisor
 from console.ui import page
-from console.ui.elements import StreamText
+from console.ui.stream_text import StreamText
 from tests.helpers import OPENED, eventually, running
 
 pytestmark = pytest.mark.usefixtures("close_sessions")
@@ -70,10 +70,10 @@ async def test_the_connection_indicator_shows_a_drop_and_the_recovery(
     await user.should_see(content="Connected", marker="connection-status")
     client.drop()
     await user.should_see(content="Reconnecting", marker="connection-status")
-    await user.should_see(content="attempt 1", marker="banner")
+    await user.should_see(content="attempt 1", marker="connection-banner")
     await eventually(lambda: client.conversation.link.live)
     await user.should_see(content="Connected", marker="connection-status")
-    await user.should_not_see(marker="banner")
+    await user.should_not_see(marker="connection-banner")
 
 
 async def test_reopening_the_page_mid_stream_shows_everything_so_far(user: User, sim: AgentSimulator) -> None:

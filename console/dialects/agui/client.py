@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import httpx_sse
 
-from console.capabilities import APPROVING
 from console.connection import LIVE
-from console.dialects.agui import protocol
+from console.dialects.agui import DIALECT, protocol
 from console.dialects.agui.engine import AguiEngine, RunRequest
 from console.runtime.http_stream import HttpStreamClient, describe
 from console.runtime.websocket import Clock, backoff
@@ -27,7 +26,7 @@ PARSE_IN_THREAD = 256 * 1024  # characters of an event's data above which it is 
 
 
 class AguiClient(HttpStreamClient[AguiEngine]):
-    capabilities = APPROVING  # a run may pause for the user's approval of a tool call
+    capabilities = DIALECT.capabilities  # a run may pause for the user's approval of a tool call
     TASK_NAME = "agui-client"
 
     def __init__(

@@ -1,4 +1,4 @@
-"""The WebSocket transport of a chat session (seed 002): the only I/O of the chat dialect.
+"""The WebSocket transport of a chat session: the only I/O of the chat dialect.
 
 The shared WebSocket loop (`WebSocketClient`: connect, feed, send, tick, reconnect with backoff 0.5,
 1, 2, 4, 8, capped at 10 s) around `ChatEngine`, plus the conversations of the session.
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from console.dialects.chat import DIALECT
 from console.dialects.chat.engine import ChatEngine, ChatsListener
 from console.runtime.websocket import WebSocketClient
 from console.session import Conversation, Message
 
 
 class ChatClient(WebSocketClient[ChatEngine]):
+    capabilities = DIALECT.capabilities
     """A chat session: several conversations over one connection; `conversation` is the active one."""
 
     TICK = 0.1

@@ -1,4 +1,4 @@
-"""The client side of the chat dialect (seed 002), sans-I/O: several conversations on one connection.
+"""The client side of the chat dialect (docs/protocols/chat.md), sans-I/O: several conversations on one connection.
 
 Like the agent engine, the transport feeds it what happens (`connected`, `receive`, `disconnected`,
 `tick` with the current monotonic time) and sends whatever `data_to_send()` returns.
@@ -11,8 +11,8 @@ kept in its own `Conversation`; one of them is *active* (what `conversation` ret
 conversation gets the same link status and the same lifecycle rows on its timeline.
 
 * Prompts of one conversation go one at a time: one typed while its reply streams waits for the reply
-  to end: its message done (the spec: one message per response, after any ideas) or a done tag,
-  whichever comes first (a server that follows the spec sends no done tag). Conversations do not wait
+  to end: its message done (one message per response, after any ideas) or a done tag,
+  whichever comes first (the done tag is optional). Conversations do not wait
   for each other (the wire routes by chatId).
 * Server frames are routed by chatId to that conversation's decoder. A frame no conversation owns,
   malformed JSON, an unknown tag, a missing field, a chunk for a conversation that asked nothing, or a
@@ -36,9 +36,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from console import events as ev
-from console import jsonvalue
 from console.connection import LIVE, ConnectionState
 from console.dialects.chat import protocol as proto
+from console.jsonvalue import JsonObject
 from console.runtime.engine import LinkedEngine
 from console.session import ComponentBlock, Conversation, Message
 
@@ -247,10 +247,17 @@ class ChatEngine(LinkedEngine):
     def receive(self, raw: str | bytes, now: float) -> None:
         self.frames_in += 1
         text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        # Parsed once, here: the decoder takes the parsed frame, and a frame of the wrong shape is
+        # reported in the conversation its object names.
         try:
-            frame = proto.parse_frame(text, self.config.max_frame)
+            value = proto.load_object(text, self.config.max_frame)
         except proto.FrameError as exc:
-            self._error(self._owner_of(text), now, str(exc), text)
+            self._error(self._chats[self.active_id], now, str(exc), text)
+            return
+        try:
+            frame = proto.read_frame(value)
+        except proto.FrameError as exc:
+            self._error(self._owner_of(value), now, str(exc), text)
             return
         chat = self._chats.get(frame.chat_id)
         if chat is None:
@@ -259,7 +266,7 @@ class ChatEngine(LinkedEngine):
             return
         if frame.tag == "done" and chat.decoder.expects_done_tag():
             # The response already ended with its message; this tag is its end too, not an error.
-            chat.decoder.decode(text)
+            chat.decoder.decode_frame(frame, text)
             chat.conversation.record(
                 now, "in", "DONE", "end of a response that ended with its message", raw=text
             )
@@ -276,7 +283,7 @@ class ChatEngine(LinkedEngine):
             self._apply(chat, frame, text, now)
 
     def _apply(self, chat: _Chat, frame: proto.ChatFrame, text: str, now: float) -> None:
-        events = chat.decoder.decode(text)
+        events = chat.decoder.decode_frame(frame, text)
         for event in events:
             if isinstance(event, ev.ProtocolError):
                 self._error(chat, now, event.reason, event.excerpt)
@@ -320,17 +327,11 @@ class ChatEngine(LinkedEngine):
     def _error(self, chat: _Chat, now: float, reason: str, raw: str) -> None:
         chat.conversation.record(now, "in", "PROTOCOL_ERROR", reason, raw=ev.excerpt(raw))
 
-    def _owner_of(self, text: str) -> _Chat:
-        """The conversation a bad frame names, if it is well-formed enough to tell; else the active one."""
-        if len(text) <= self.config.max_frame:
-            try:
-                value = jsonvalue.loads(text)
-            except jsonvalue.JsonDecodeError:
-                value = None
-            if isinstance(value, dict):
-                chat_id = value.get("chatId")
-                if isinstance(chat_id, str) and chat_id in self._chats:
-                    return self._chats[chat_id]
+    def _owner_of(self, value: JsonObject) -> _Chat:
+        """The conversation a bad frame's object names, if it names one; else the active one."""
+        chat_id = value.get("chatId")
+        if isinstance(chat_id, str) and chat_id in self._chats:
+            return self._chats[chat_id]
         return self._chats[self.active_id]
 
     # -- time -------------------------------------------------------------------------------------

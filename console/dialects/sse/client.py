@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 
-from console.capabilities import STREAM
+from console.dialects.sse import DIALECT
 from console.dialects.sse.engine import SSEEngine
 from console.dialects.sse.event_stream import DEFAULT_MAX_LINE, SSEDecoder
 from console.runtime.http_stream import HttpStreamClient, describe
@@ -29,7 +29,7 @@ class ReadOnlyStream(RuntimeError):
 
 
 class SSEClient(HttpStreamClient[SSEEngine]):
-    capabilities = STREAM  # a read-only conversation stream, shown again from its start on request
+    capabilities = DIALECT.capabilities  # read-only, shown again from its start on request
     TASK_NAME = "sse-client"
 
     def __init__(

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from console import events as ev
 from console import jsonvalue
 from console.connection import ConnectionState
-from console.dialects.sse.members import SPEC_COMPONENT_FIELDS
-from console.dialects.sse.protocol import ConversationDecoder, Decoded, ServerSentEvent
+from console.dialects.sse.event_stream import ServerSentEvent
+from console.dialects.sse.protocol import ConversationDecoder, Decoded
 from console.runtime.engine import LinkKeeper, LinkView
 from console.session import Conversation
 
@@ -33,8 +33,10 @@ class SSEEngine(LinkView):
     def __init__(
         self,
         conversation: Conversation | None = None,
-        known_fields: Mapping[str, frozenset[str]] = SPEC_COMPONENT_FIELDS,
+        known_fields: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
+        """`known_fields`: field names per component type, for reporting a field a type does not have
+        (the dialect's client factory passes the component models' own)."""
         self.conversation = conversation or Conversation()
         self.known_fields = known_fields
         self.decoder = ConversationDecoder(known_fields=known_fields)

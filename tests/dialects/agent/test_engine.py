@@ -9,7 +9,7 @@ from console.connection import ConnectionState
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.session import ToolBlock
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "agent_server_normal_session.jsonl"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "agent_server_normal_session.jsonl"
 
 
 def frame(**fields: object) -> str:

@@ -8,7 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from console.dialects.sse.protocol import ConversationDecoder
-from tests.protocols.test_sse import EXPECTED, chunk_event, decode_all, errors, fold, sample_blocks, wire
+from tests.dialects.sse.test_protocol import (
+    EXPECTED,
+    chunk_event,
+    decode_all,
+    errors,
+    fold,
+    sample_blocks,
+    wire,
+)
 
 # ----------------------------------------------------------------------------------------------
 # Replay recognition

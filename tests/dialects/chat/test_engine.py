@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import pytest
+
+from console import jsonvalue
 from console.connection import ConnectionState
 from console.dialects.chat.engine import (
     NEW_CHAT_TITLE,
@@ -342,3 +345,31 @@ def test_the_timeline_joins_a_replys_text_frames_into_one_row() -> None:
     assert [(row.tokens, row.text(), row.streaming) for row in text] == [
         (3, "Here are some cat names.", False)
     ]
+
+
+def test_each_frame_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ideas, the message, the done tag and a bad frame: one JSON parse each (a flood costs no more)."""
+    parses: list[str] = []
+    loads = jsonvalue.loads
+
+    def counted(text: str | bytes) -> jsonvalue.JsonValue:
+        parses.append(str(text))
+        return loads(text)
+
+    monkeypatch.setattr(jsonvalue, "loads", counted)
+    e = engine()
+    e.send_user_message("plan my week", 0.0)
+    e.data_to_send()
+    frames = [
+        entry("idea", "Look at ", "chat1"),
+        entry("idea", "the calendar", "chat1", done=True),
+        entry("message", "Monday: ", "chat1"),
+        entry("message", "gym.", "chat1", done=True),
+        done("chat1"),
+        json.dumps({"tag": "idea", "chatId": "chat1"}),  # no chunk: reported in chat1
+    ]
+    for frame in frames:
+        e.receive(frame, 1.0)
+    assert parses == frames
+    assert e.conversation.messages[-1].text == "Monday: gym."
+    assert errors(e.conversation) == ["field 'chunk' is missing"]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+from console.clients import Target, make_client
 from console.connection import ConnectionState
+from console.dialects.sse.client import SSEClient
 from console.dialects.sse.engine import SSEEngine
-from console.dialects.sse.protocol import ServerSentEvent, SSEDecoder
+from console.dialects.sse.event_stream import ServerSentEvent, SSEDecoder
+from console.session import ComponentBlock
 
 EVENTS: list[tuple[str, dict[str, object]]] = [
     ("message_start", {"messageId": "m0", "role": "user"}),
@@ -90,3 +93,22 @@ def test_the_timeline_groups_a_messages_text_chunks_and_names_component_fields()
     assert fields == ["title: Sync"]
     start = next(row for row in model.rows if row.kind == "COMPONENT_START")
     assert start.summary.startswith("calendar_event ") and start.ref is not None
+
+
+async def test_a_session_reports_exactly_the_fields_its_component_models_do_not_declare() -> None:
+    client = make_client(Target("sse", "http://127.0.0.1:9/conversation"))
+    assert isinstance(client, SSEClient)
+    client.engine.connected(0.0)
+    badge = [
+        ("message_start", {"messageId": "m", "role": "agent"}),
+        ("component_start", {"messageId": "m", "componentType": "contact_badge"}),
+        ("component_field", {"messageId": "m", "field": "phone", "value": "123"}),
+        ("component_end", {"messageId": "m"}),
+        ("component_start", {"messageId": "m", "componentType": "calendar_event"}),
+        ("component_field", {"messageId": "m", "field": "timezone", "value": "Europe/Paris"}),
+    ]
+    feed(client.engine, "".join(f"event:{n}\ndata:{json.dumps({'event': n, **f})}\n\n" for n, f in badge))
+    errors = [e.summary for e in client.conversation.trace if e.kind == "PROTOCOL_ERROR"]
+    assert errors == ["component_field: 'phone' is not a field of contact_badge; dropped"]
+    calendar = client.conversation.messages[-1].blocks[-1]
+    assert isinstance(calendar, ComponentBlock) and calendar.fields == {"timezone": "Europe/Paris"}

@@ -13,6 +13,7 @@ from console.jsonvalue import JsonValue
 from console.record import RecordError, record
 from console.session import ComponentBlock, Conversation
 from console.sim import sse as sim
+from console.sim.sse_corpus import expected_messages
 
 
 def shown(conversation: Conversation) -> list[JsonValue]:
@@ -31,7 +32,7 @@ def shown(conversation: Conversation) -> list[JsonValue]:
 
 def truth() -> list[JsonValue]:
     return [
-        {"role": m["role"], "text": m["text"], "components": m["components"]} for m in sim.expected_messages()
+        {"role": m["role"], "text": m["text"], "components": m["components"]} for m in expected_messages()
     ]
 
 
@@ -97,7 +98,7 @@ async def test_record_writes_the_whole_conversation_and_refuses_prompts() -> Non
         messages = result.transcript["messages"]
         assert isinstance(messages, list)
         assert [m["text"] for m in messages if isinstance(m, dict)] == [
-            m["text"] for m in sim.expected_messages()
+            m["text"] for m in expected_messages()
         ]
         with pytest.raises(RecordError, match="read-only stream"):
             await record(make_client(Target("sse", server.url)), ["hello"], within=5)

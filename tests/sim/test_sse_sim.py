@@ -14,7 +14,8 @@ from httpx_sse import aconnect_sse
 from console import events as ev
 from console.dialects.sse.protocol import ConversationDecoder
 from console.jsonvalue import JsonObject, JsonValue
-from console.sim.sse import SimConfig, SSESimulator, create_app, expected_messages
+from console.sim.sse import SimConfig, SSESimulator, create_app
+from console.sim.sse_corpus import expected_messages
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Small custom elements that keep per-token traffic independent of the length of what is shown."""
+"""A text run that grows in the browser, and a component card's field that streams like one."""
 
 from __future__ import annotations
 
@@ -80,62 +80,3 @@ class FieldStream(StreamText):
         """The text so far, drawn with the element itself (a card shown after its value streamed)."""
         self._props["text"] = text
         self.source, self.streaming, self.sent = source, True, len(text)
-
-
-class ChatHub(ui.element, component="chat_hub.js"):
-    """Delivers a tick's deltas in one message and keeps the chat pinned to the latest content."""
-
-    def __init__(self, scroller_id: str) -> None:
-        super().__init__()
-        self._props["scroller"] = scroller_id
-
-    def apply(self, batch: list[tuple[int, str]]) -> None:
-        self.run_method("apply", batch)
-
-    def finish(self, element_ids: list[int]) -> None:
-        """These text runs are complete (after the text sent before): flush what their parsers hold."""
-        self.run_method("finish", element_ids)
-
-
-class Elapsed(ui.element, component="elapsed.js"):
-    """Seconds since something started, counted in the browser until it stops."""
-
-    def __init__(self, elapsed: float, running: bool) -> None:
-        super().__init__()
-        self._props["elapsed"] = round(elapsed, 3)
-        self._props["running"] = running
-
-    def stop(self, elapsed: float) -> None:
-        self._props["elapsed"] = round(elapsed, 3)
-        self._props["running"] = False
-        self.update()
-
-
-class Scope(ui.element):
-    """A part of the page that is replaced whole (a session's console when a trace opens in its place).
-
-    The views inside it follow a conversation; when the part goes, so must their subscriptions, or the
-    old session would keep feeding views nobody sees. NiceGUI calls `_handle_delete` on every element
-    that leaves the page, including when the tab closes.
-    """
-
-    def __init__(self) -> None:
-        super().__init__("div")
-        self.cleanups: list[Callable[[], object]] = []
-
-    def _handle_delete(self) -> None:
-        for cleanup in self.cleanups:
-            cleanup()
-        self.cleanups.clear()
-        super()._handle_delete()
-
-
-def on_leave(cleanup: Callable[[], object]) -> None:
-    """Run `cleanup` when the part of the page being built goes: its Scope is replaced or the tab closes."""
-    element: ui.element | None = ui.context.slot.parent
-    while element is not None:
-        if isinstance(element, Scope):
-            element.cleanups.append(cleanup)
-            return
-        element = element.parent_slot.parent if element.parent_slot is not None else None
-    ui.context.client.on_delete(cleanup)

@@ -1,12 +1,14 @@
-"""SSE event-stream framing from plain strings: the WHATWG interpretation, any chunking."""
+"""SSE event-stream framing from plain strings: the WHATWG interpretation, any chunking, and bounds: a
+line or an event past its limit breaks the stream, without buffering it and without losing the events
+completed before it."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.dialects.sse.protocol import ServerSentEvent, SSEDecoder
-from tests.protocols.test_sse import SPEC_SAMPLE
+from console.dialects.sse.event_stream import ServerSentEvent, SSEDecoder
+from tests.dialects.sse.test_protocol import SPEC_SAMPLE
 
 # ----------------------------------------------------------------------------------------------
 # Framing (WHATWG event-stream interpretation)
@@ -120,3 +122,41 @@ def test_id_of_a_block_without_data_still_counts_but_an_unfinished_block_does_no
 
 def test_unknown_fields_are_ignored() -> None:
     assert SSEDecoder().decode("foo: bar\ndata: a\n\n") == [ServerSentEvent("message", "a")]
+
+
+# ----------------------------------------------------------------------------------------------
+# Bounds
+# ----------------------------------------------------------------------------------------------
+
+
+def test_a_line_over_the_limit_across_chunks_breaks_the_stream_and_is_not_buffered() -> None:
+    decoder = SSEDecoder(max_line=100)
+    assert decoder.decode("data: ok\n\ndata: ") == [ServerSentEvent(data="ok")]
+    for _ in range(10):
+        assert decoder.decode("x" * 30) == []
+    assert decoder.broken is not None and "line of over" in decoder.broken
+    assert not decoder.pending  # what was held is dropped
+    assert decoder.decode("\n\ndata: more\n\n") == []  # nothing more from this stream
+
+
+def test_events_before_an_overlong_line_in_the_same_chunk_stand() -> None:
+    decoder = SSEDecoder(max_line=50)
+    events = decoder.decode("id: 1\ndata: a\n\nid: 2\ndata: b\n\ndata: " + "y" * 80 + "\n\n")
+    assert [(e.id, e.data) for e in events] == [("1", "a"), ("2", "b")]
+    assert decoder.broken is not None
+    assert decoder.last_event_id == "2"
+
+
+def test_an_event_of_many_short_data_lines_is_bounded_too() -> None:
+    decoder = SSEDecoder(max_line=100, max_event=1000)
+    assert decoder.decode("data: 0123456789\n" * 200) == []
+    assert decoder.broken is not None and "event of over" in decoder.broken
+
+
+def test_flush_readies_the_decoder_for_the_next_stream_keeping_the_last_id() -> None:
+    decoder = SSEDecoder(max_line=20)
+    decoder.decode("id: 7\ndata: a\n\ndata: " + "z" * 40)
+    assert decoder.broken is not None
+    decoder.flush()
+    assert decoder.broken is None
+    assert decoder.decode("data: b\n\n") == [ServerSentEvent(data="b", id="7")]

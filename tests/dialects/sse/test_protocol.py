@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import components
 from console import events as ev
+from console.dialects.sse.event_stream import ServerSentEvent, SSEDecoder
 from console.dialects.sse.members import EVENT_TYPES
-from console.dialects.sse.protocol import ConversationDecoder, ServerSentEvent, SSEDecoder
+from console.dialects.sse.protocol import ConversationDecoder
 from console.jsonvalue import JsonValue
 from console.session import ComponentBlock, Conversation
 
@@ -371,7 +373,7 @@ def test_bad_members_are_reported_with_what_was_wrong() -> None:
 
 
 def test_unknown_component_fields_and_fields_without_a_component_are_reported() -> None:
-    decoder = ConversationDecoder()
+    decoder = ConversationDecoder(known_fields=components.known_fields())
     decoder.decode_sse(wire("message_start", messageId="m", role="agent"))
     orphan = decoder.decode_sse(wire("component_field", messageId="m", field="title", value="x"))
     assert "component of message m that never started" in errors(list(orphan.events))[0]
@@ -384,6 +386,10 @@ def test_unknown_component_fields_and_fields_without_a_component_are_reported() 
     ]
     fine = decoder.decode_sse(wire("component_field", messageId="m", field="name", value="Ann"))
     assert fine.events == (ev.ComponentField("m", "m/component-1", "name", "Ann"),)
+    # A field the component's model declares beyond the spec's list is shown, not dropped.
+    decoder.decode_sse(wire("component_start", messageId="m", componentType="calendar_event"))
+    zone = decoder.decode_sse(wire("component_field", messageId="m", field="timezone", value="Europe/Paris"))
+    assert zone.events == (ev.ComponentField("m", "m/component-2", "timezone", "Europe/Paris"),)
 
 
 def test_types_nobody_declared_take_any_field() -> None:

@@ -8,9 +8,10 @@ moment, driven by the task `client.start()` returns. Everything that opens or re
 through the supervisor (the command line, the Add-session dialog, a trace opened from a file, spans
 received over OTLP, a restored or followed journal); pages are handed the supervisor, hold a session id,
 and follow `subscribe` to learn when the session's client is replaced (`ClientReplaced`) or the session
-goes (`SessionRemoved`). Clients handle
-the network themselves (reconnect, backoff, resume); what reaches the supervisor is a *crash*: the
-client's task ended with an exception, which is a bug, not weather. The supervisor watches every task
+goes (`SessionRemoved`).
+
+Clients handle the network themselves (reconnect, backoff, resume); what reaches the supervisor is a
+*crash*: the client's task ended with an exception, which is a bug, not weather. The supervisor watches every task
 with `asyncio.wait` (never by awaiting it, so cancelling a watcher never cancels a session). A crashed
 session shows as `crashed` with its reason; after a backoff (1, 2, 4, … 30 s, reset once a client has
 run for `stable_after`) a fresh client for the same target takes its place, and its conversation opens
@@ -137,8 +138,11 @@ class Supervisor:
         monitor = self._monitors[new_id] = Monitor(entry, make, self.clock)
         self.membership += 1
         self._tell(SessionOpened(entry))
-        with contextlib.suppress(RuntimeError):  # no loop yet: `start()` starts the watch
+        try:
             asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # no loop yet: `start()` begins the watch, which starts the client
+        else:
             client.start()
         self._ensure_watcher(monitor)
         return entry

@@ -12,7 +12,9 @@ from nicegui.testing import User
 from console.clients import SessionClient, Target
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
+from console.dialects.chat.client import ChatClient
 from console.sim.agent import AgentSimulator, SimConfig
+from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.supervisor import RestartPolicy, Supervisor
 from console.ui import page
 from tests.helpers import OPENED, eventually, running
@@ -101,3 +103,20 @@ async def test_a_restart_on_request_and_a_removal_reach_the_open_page(
     await sup.remove("agent")
     await user.should_see(marker="session-removed")
     await user.should_not_see(marker="chat-input")
+
+
+async def test_a_chat_page_follows_its_session_across_a_restart(user: User) -> None:
+    async with running(ChatSimulator(ChatSimConfig(token_delay=0.005, think_delay=0))) as chat:
+        sup = Supervisor(close_timeout=0.5)
+        OPENED.append(sup)
+        first = ChatClient(chat.url)
+        sup.add(Target("chat", chat.url), name="chat", client=first)
+        page.register(sup)
+        await user.open("/session/chat")
+        await eventually(lambda: first.connected_once)
+        user.find(marker="restart-session").click()
+        await eventually(lambda: (e := sup.get("chat")) is not None and e.client is not first)
+        await user.should_see("restarted on request")
+        send(user, "suggest dinner ideas")
+        await user.should_see("suggest dinner ideas")
+        await user.should_see(marker="saved-idea", retries=100)  # the new client's reply, on this page

@@ -8,7 +8,7 @@ the browser in one message per flush tick (`FLUSH_INTERVAL`), appended there by 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Callable
 
 from nicegui import ui
@@ -191,8 +191,10 @@ class ChatView:
         # Component cards are redrawn once per flush tick, not per field: a streamed idea of 20,000
         # chunks costs the page what its ticks cost.
         self._stale: dict[int, ComponentCard] = {}
-        self._notices: deque[NoticeAdded] = deque(maxlen=NOTICES_SHOWN)  # to draw at the next tick
-        self._notice_labels: deque[tuple[NoticeAdded, ui.label]] = deque()
+        # Notices to draw at the next tick, the latest of each (level, text): a flood of ERROR frames
+        # costs the tick one label update per distinct text, never one per frame.
+        self._notices: OrderedDict[tuple[str, str], NoticeAdded] = OrderedDict()
+        self._notice_labels: OrderedDict[tuple[str, str], ui.label] = OrderedDict()
         with ui.element("div").classes("ac-chat-scroll w-full grow min-h-0") as self.scroller:
             testid(self.scroller, "chat-scroll")
             self.column = testid(ui.element("div").classes("ac-chat"), "chat")
@@ -220,7 +222,7 @@ class ChatView:
         self._notice_labels.clear()
         self._notices.clear()
         for notice in self.conversation.notices:
-            self._notices.append(NoticeAdded(notice.level, notice.text, notice.repeats))
+            self._queue_notice(NoticeAdded(notice.level, notice.text, notice.repeats))
 
     def _show_earlier(self) -> None:
         self._wanted = max(0, self._wanted - MESSAGES_PER_PAGE)
@@ -276,7 +278,7 @@ class ChatView:
                         self._finish_text(self.views[m.id], len(m.blocks) - 1)
                     asyncio.get_running_loop().call_later(STATUS_AFTER_TEXT, self.views[m.id].update_status)
             case NoticeAdded():
-                self._notices.append(change)
+                self._queue_notice(change)
             case Reset():
                 self._render_all()
             case _:
@@ -306,21 +308,30 @@ class ChatView:
             children = self.column.default_slot.children
             self.views[message_id].root.move(target_index=children.index(anchor.root) + 1)
 
+    def _queue_notice(self, notice: NoticeAdded) -> None:
+        pending = self._notices
+        key = (notice.level, notice.text)
+        pending[key] = notice
+        pending.move_to_end(key)
+        if len(pending) > NOTICES_SHOWN:  # more distinct texts in one tick than are ever shown
+            pending.popitem(last=False)
+
     def _draw_notices(self) -> None:
+        """A notice already shown gets its new count where it stands; a new one is added at the end."""
         labels = self._notice_labels
-        while self._notices:
-            notice = self._notices.popleft()
+        pending, self._notices = self._notices, OrderedDict()
+        for key, notice in pending.items():
             text = notice.text if notice.repeats == 1 else f"{notice.text} (×{notice.repeats})"
-            last = labels[-1] if labels else None
-            if notice.repeats > 1 and last is not None and last[0].text == notice.text:
-                last[1].set_text(text)
+            label = labels.get(key)
+            if label is not None:
+                label.set_text(text)
                 continue
             with self.column:
                 label = ui.label(text).classes("ac-notice")
             testid(label, "notice").props.update({"data-level": notice.level, "dir": "auto"})
-            labels.append((notice, label))
+            labels[key] = label
             if len(labels) > NOTICES_SHOWN:
-                labels.popleft()[1].delete()
+                labels.popitem(last=False)[1].delete()
 
     def _retry(self, message: Message) -> None:
         if self.on_retry is not None:

@@ -51,6 +51,10 @@ RESULT_KINDS = frozenset({"TOOL_RESULT", "TOOL_CALL_RESULT"})
 STREAMS_STOP = frozenset({"DISCONNECTED", "CONNECT_FAILED", "STALLED", "CLOSED"})
 SUMMARY_LIMIT = 400
 DEFAULT_MAX_ROWS = 5_000
+# New rows sent per tick at most. A flood brings thousands between two ticks, more than anyone reads:
+# the window then keeps the newest of them, the rest are counted with the older rows (as if scrolled
+# out), and a tick costs the same whatever the flood.
+ROWS_PER_TICK = 1_000
 
 
 def duration(seconds: float) -> str:
@@ -101,7 +105,9 @@ class TimelineModel:
         self.by_id: dict[int, Row] = {}
         self.older: dict[str, int] = {}
         self.start: float | None = None
-        self._ops: list[JsonValue] = []
+        # Operations for the browser; a Row stands for "add this row", wired when taken: a row let go
+        # before the tick (a flood of thousands between two ticks) costs no wire dict and is not sent.
+        self._ops: list[JsonValue | Row] = []
         self._quiet = False
         self._older_changed = False
         self._pending: TraceEntry | None = None
@@ -148,7 +154,19 @@ class TimelineModel:
         if self._pending is not None:
             self._commit(self._pending)
             self._pending = None
-        ops, self._ops = _coalesce_tokens(self._ops), []
+        added = sum(1 for op in self._ops if isinstance(op, Row) and op.id in self.by_id)
+        if added > ROWS_PER_TICK:
+            while len(self.rows) > ROWS_PER_TICK:
+                self._evict(self.rows.popleft())
+        taken, self._ops = self._ops, []
+        by_id = self.by_id
+        ops = _coalesce_tokens(
+            [
+                ["a", self.wire(op)] if isinstance(op, Row) else op
+                for op in taken
+                if not isinstance(op, Row) or op.id in by_id
+            ]
+        )
         changed, self._older_changed = self._older_changed, False
         return ops, changed
 
@@ -288,7 +306,10 @@ class TimelineModel:
         self.rows.append(row)
         self.by_id[row.id] = row
         if not self._quiet:
-            self._ops.append(["a", self.wire(row)])
+            ops = self._ops
+            ops.append(row)
+            if len(ops) > 2 * self.max_rows:  # between two ticks: forget the adds of rows let go since
+                self._ops = [op for op in ops if not isinstance(op, Row) or op.id in self.by_id]
         while len(self.rows) > self.max_rows:
             self._evict(self.rows.popleft())
 

@@ -11,7 +11,9 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import InvalidHandshake
 
+from console.runtime import wslink
 from console.runtime.wslink import Link, Message, open_link
+from tests.hostile.servers import Peer, RawWebSocketServer, frame
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 
@@ -172,3 +174,83 @@ async def test_a_server_that_answers_pings_keeps_the_link(
         await asyncio.sleep(0.05)
     assert not link.lost.done()
     await link.close()
+
+
+async def test_frames_cut_anywhere_with_pings_and_fragments_between_arrive_whole_and_in_order() -> None:
+    # Frames of every length encoding (7, 16 and 64 bits), a ping between them (answered), then a
+    # fragmented message and frames after it: written in pieces cut at every size from 1 byte up.
+    texts = ["short", "m" * 300, "l" * 70_000, "é — unicode"]
+    wire = b"".join(frame(t) for t in texts[:2])
+    wire += bytes([0x89, 4]) + b"ping"  # a ping with a payload
+    wire += b"".join(frame(t) for t in texts[2:]) + frame(b"\x00bin", opcode=0x2)
+    wire += bytes([0x01, 4]) + b"frag" + bytes([0x80, 5]) + b"ments"  # text in two frames
+    wire += frame("after")
+    expected: list[Message] = [*texts, b"\x00bin", "fragments", "after"]
+    for piece in (1, 2, 3, 7, 130, 4096, len(wire)):
+
+        async def script(peer: Peer, piece: int = piece) -> None:
+            for start in range(0, len(wire), piece):
+                peer.send(wire[start : start + piece])
+                await peer.drain()
+                if (piece < 10 and start % 997 == 0) or piece >= 10:
+                    await asyncio.sleep(0)  # separate reads, not one
+            await asyncio.sleep(0.2)
+
+        server = RawWebSocketServer(script)
+        await server.start()
+        try:
+            received: list[Message] = []
+            link = await open_link(server.url, received.append, open_timeout=5, max_size=1 << 20)
+            link.start()
+            for _ in range(250):
+                if len(received) == len(expected):
+                    break
+                await asyncio.sleep(0.02)
+            assert received == expected, piece
+            link.abort()
+        finally:
+            await server.stop()
+
+
+async def test_a_frame_over_the_size_limit_closes_the_link_with_1009(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wslink, "CLOSE_TIMEOUT", 0.5)  # this server never answers the close
+
+    async def script(peer: Peer) -> None:
+        peer.send(frame("ok") + frame("x" * 2_000))
+        await peer.drain()
+        await asyncio.sleep(0.5)
+
+    server = RawWebSocketServer(script)
+    await server.start()
+    try:
+        received: list[Message] = []
+        link = await open_link(server.url, received.append, open_timeout=5, max_size=1_000)
+        link.start()
+        await asyncio.wait_for(asyncio.shield(link.lost), 10)
+        assert received == ["ok"]
+        assert "1009" in link.reason
+    finally:
+        await server.stop()
+
+
+async def test_nothing_after_invalid_utf8_is_delivered_even_in_the_same_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(wslink, "CLOSE_TIMEOUT", 0.5)  # this server never answers the close
+
+    async def script(peer: Peer) -> None:
+        peer.send(frame("before") + frame(b"\xff\xfe broken") + frame("after"))
+        await peer.drain()
+        await asyncio.sleep(1)
+
+    server = RawWebSocketServer(script)
+    await server.start()
+    try:
+        received: list[Message] = []
+        link = await open_link(server.url, received.append, open_timeout=5, max_size=1 << 20)
+        link.start()
+        await asyncio.wait_for(asyncio.shield(link.lost), 10)
+        assert received == ["before"]
+        assert "1007" in link.reason
+    finally:
+        await server.stop()

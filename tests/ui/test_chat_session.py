@@ -16,7 +16,7 @@ from console.supervisor import Supervisor
 from console.ui import page
 from console.ui.chat_hub import ChatHub
 from console.ui.stream_text import FieldStream
-from tests.helpers import OPENED, eventually, running
+from tests.helpers import OPENED, eventually, running, steady_backoff
 
 pytestmark = pytest.mark.usefixtures("close_sessions")
 
@@ -30,7 +30,7 @@ async def sim() -> AsyncIterator[ChatSimulator]:
 async def open_console(user: User, sim: ChatSimulator) -> ChatClient:
     hub = Supervisor()
     OPENED.append(hub)
-    client = ChatClient(sim.url)
+    client = ChatClient(sim.url, backoff_factory=steady_backoff)
     hub.add(Target("chat", sim.url), name="chat", client=client)
     page.register(hub)
     await user.open("/")

@@ -15,7 +15,7 @@ from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.supervisor import Supervisor
 from console.ui import page
 from console.ui.stream_text import StreamText
-from tests.helpers import OPENED, eventually, running
+from tests.helpers import OPENED, eventually, running, steady_backoff
 
 pytestmark = pytest.mark.usefixtures("close_sessions")
 
@@ -29,7 +29,8 @@ async def sim() -> AsyncIterator[AgentSimulator]:
 async def open_console(user: User, sim: AgentSimulator, session: str = "ui") -> AgentClient:
     hub = Supervisor()
     OPENED.append(hub)
-    client = AgentClient(f"{sim.url}?session={session}", AgentEngine(config=EngineConfig(gap_timeout=1.0)))
+    engine = AgentEngine(config=EngineConfig(gap_timeout=1.0))
+    client = AgentClient(f"{sim.url}?session={session}", engine, backoff_factory=steady_backoff)
     hub.add(Target("agent", client.url), name="agent", client=client)
     page.register(hub)
     await user.open("/")

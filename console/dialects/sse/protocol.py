@@ -42,21 +42,18 @@ from typing import Literal
 
 from console import jsonvalue
 from console.dialects.fields import type_name
+from console.dialects.sse.components import Duplicate, MessageComponents, Replayed
 from console.dialects.sse.event_stream import ServerSentEvent
 from console.dialects.sse.members import (
     EVENT_TYPES,
     ROLES,
     InvalidEvent,
     ranges,
-    read_field_pairs,
     read_index,
     read_message_id,
     read_str,
 )
 from console.events import (
-    ComponentEnd,
-    ComponentField,
-    ComponentStart,
     Event,
     MessageStart,
     ProtocolError,
@@ -64,7 +61,7 @@ from console.events import (
     TextDelta,
     excerpt,
 )
-from console.jsonvalue import JsonObject, JsonValue
+from console.jsonvalue import JsonObject
 from console.sequencing import Sequencer, Verdict
 
 # ----------------------------------------------------------------------------------------------
@@ -104,30 +101,16 @@ class ConversationStats:
 
 
 @dataclass(slots=True)
-class _Component:
-    component_id: str
-    type: str
-    fields: dict[str, JsonValue] = field(default_factory=dict)
-    ended: bool = False
-
-
-@dataclass(slots=True)
 class _Message:
     message_id: str
+    components: MessageComponents
     chunks: Sequencer[str] = field(default_factory=Sequencer)  # by seq = index + 1
     skipped: set[int] = field(default_factory=set)  # indices given up on: a late one cannot be spliced
-    components: list[_Component] = field(default_factory=list)
-    cursor: int = 0  # components seen since the message (re)started: replays count from 0 again
-    current: _Component | None = None  # the component that component_field events fill
     replaying: bool = False
 
 
-class _Replayed(Exception):
-    pass
-
-
-class _Duplicate(Exception):
-    pass
+def _new_message(message_id: str) -> _Message:
+    return _Message(message_id, MessageComponents(message_id))
 
 
 class ConversationDecoder:
@@ -204,10 +187,10 @@ class ConversationDecoder:
             events = handler(obj, message_id)
         except InvalidEvent as exc:
             return self._invalid(kind, message_id, f"{kind}: {exc}", data)
-        except _Replayed:
+        except Replayed:
             self.stats.replayed += 1
             return Decoded(kind, message_id, "replayed", ())
-        except _Duplicate:
+        except Duplicate:
             self.stats.duplicates += 1
             return Decoded(kind, message_id, "duplicate", ())
         if not events:
@@ -260,14 +243,13 @@ class ConversationDecoder:
 
     def _message_start(self, obj: JsonObject, message_id: str) -> list[Event]:
         if message_id in self._completed:
-            raise _Replayed
+            raise Replayed
         message = self._open.get(message_id)
         if message is not None:
             # The stream is replaying a message it had begun: match what follows to what is shown.
             message.replaying = True
-            message.cursor = 0
-            message.current = None
-            raise _Replayed
+            message.components.restart()
+            raise Replayed
         role = obj.get("role")
         events: list[Event] = []
         mapped = ROLES.get(role.lower()) if isinstance(role, str) else None
@@ -275,19 +257,19 @@ class ConversationDecoder:
             shown = "missing" if role is None else jsonvalue.dumps(role)
             events.append(ProtocolError(f"message {message_id}: role {shown}, treated as agent", ""))
             mapped = "assistant"
-        self._open[message_id] = _Message(message_id)
+        self._open[message_id] = _new_message(message_id)
         events.insert(0, MessageStart(stream_id=message_id, role=mapped))
         return events
 
     def _message_end(self, obj: JsonObject, message_id: str) -> list[Event]:
         if message_id in self._completed:
-            raise _Replayed
+            raise Replayed
         message = self._open.pop(message_id, None)
         if message is None:
             raise InvalidEvent(f"message {message_id} never started")
         self._completed.add(message_id)
         events = self._release(message)
-        if message.current is not None and not message.current.ended:
+        if message.components.left_open:
             events.append(ProtocolError(f"message {message_id} ended with its component still open", ""))
         events.append(StreamEnd(stream_id=message_id))
         return events
@@ -296,11 +278,11 @@ class ConversationDecoder:
         """The open message an event belongs to; a message never announced is started as an agent's,
         since dropping its text would lose more than guessing the role."""
         if message_id in self._completed:
-            raise _Replayed
+            raise Replayed
         message = self._open.get(message_id)
         if message is not None:
             return message, []
-        message = self._open[message_id] = _Message(message_id)
+        message = self._open[message_id] = _new_message(message_id)
         return message, [
             ProtocolError(f"{kind} for message {message_id} that never started; shown as agent", ""),
             MessageStart(stream_id=message_id, role="assistant"),
@@ -346,8 +328,8 @@ class ConversationDecoder:
         if verdict in (Verdict.STRAY, Verdict.CONFLICT):
             raise InvalidEvent(f"{name} differs from the one already received; first kept")
         if message.replaying:
-            raise _Replayed
-        raise _Duplicate
+            raise Replayed
+        raise Duplicate
 
     def _applied(self, message: _Message, texts: list[str]) -> list[Event]:
         self.stats.applied += len(texts)
@@ -379,83 +361,22 @@ class ConversationDecoder:
         if not type_name:
             raise InvalidEvent("no string 'componentType'")
         message, events = self._message(message_id, "component_start")
-        given = obj.get("componentId")
-        message.cursor += 1
-        if isinstance(given, str) and given:
-            component_id = given
-            existing = next((c for c in message.components if c.component_id == given), None)
-            if existing is not None and existing.type != type_name:
-                raise InvalidEvent(f"component {given} started again as {type_name}, was {existing.type}")
-        else:
-            component_id = f"{message_id}/component-{len(message.components) + 1}"
-            replayable = message.cursor <= len(message.components)
-            existing = message.components[message.cursor - 1] if replayable else None
-        # A replayed start names the type of the component it replays; a different type is a new one
-        # (a duplicated message_start, not a replay, reset the count).
-        if existing is not None and existing.type == type_name:
-            message.current = existing
-            raise _Replayed
-        if message.current is not None and not message.current.ended:
-            # A new component implies the previous one is over; say so rather than leave it spinning.
-            message.current.ended = True
-            events.append(ProtocolError(f"component {message.current.component_id} never ended", ""))
-            events.append(ComponentEnd(stream_id=message_id, component_id=message.current.component_id))
-        component = _Component(component_id, type_name)
-        message.components.append(component)
-        message.cursor = len(message.components)
-        message.current = component
-        events.append(ComponentStart(stream_id=message_id, component_id=component_id, type=type_name))
-        return events
+        return events + message.components.start(type_name, obj.get("componentId"))
 
-    def _target(self, obj: JsonObject, message_id: str) -> tuple[_Message, _Component]:
+    def _target(self, message_id: str) -> _Message:
         if message_id in self._completed:
-            raise _Replayed
+            raise Replayed
         message = self._open.get(message_id)
         if message is None:
             raise InvalidEvent(f"for message {message_id} that never started")
-        given = obj.get("componentId")
-        if isinstance(given, str) and given:
-            component = next((c for c in message.components if c.component_id == given), None)
-        else:
-            component = message.current
-        if component is None:
-            raise InvalidEvent(f"for a component of message {message_id} that never started")
-        return message, component
+        return message
 
     def _component_field(self, obj: JsonObject, message_id: str) -> list[Event]:
-        message, component = self._target(obj, message_id)
-        pairs = read_field_pairs(obj)
-        events: list[Event] = []
+        message = self._target(message_id)
+        component = message.components.target(obj)
         known = self.known_fields.get(component.type)
-        replayed = 0
-        for name, value in pairs:
-            if known is not None and name not in known:
-                events.append(
-                    ProtocolError(
-                        f"component_field: '{name}' is not a field of {component.type}; dropped", ""
-                    )
-                )
-            elif component.fields.get(name, _ABSENT) == value:
-                replayed += 1
-            elif component.ended and not message.replaying:
-                events.append(
-                    ProtocolError(
-                        f"component_field: '{name}' for {component.component_id} after it ended", ""
-                    )
-                )
-            else:
-                component.fields[name] = value
-                events.append(ComponentField(message_id, component.component_id, name, value))
-        if not events and replayed:
-            raise _Replayed if message.replaying else _Duplicate
-        return events
+        return message.components.fill(component, obj, known, message.replaying)
 
     def _component_end(self, obj: JsonObject, message_id: str) -> list[Event]:
-        message, component = self._target(obj, message_id)
-        if component.ended:
-            raise _Replayed if message.replaying else _Duplicate
-        component.ended = True
-        return [ComponentEnd(stream_id=message_id, component_id=component.component_id)]
-
-
-_ABSENT = object()
+        message = self._target(message_id)
+        return message.components.end(obj, message.replaying)

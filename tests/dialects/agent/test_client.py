@@ -12,7 +12,6 @@ from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.jsonvalue import JsonValue
 from console.record import RecordError, record
-from console.runtime.websocket import backoff
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 
 PROMPTS = [
@@ -148,11 +147,6 @@ async def test_unreachable_server_fails_the_recording_with_a_one_line_reason() -
     client = AgentClient("ws://127.0.0.1:9/ws")
     with pytest.raises(RecordError, match=r"cannot reach ws://127\.0\.0\.1:9/ws"):
         await record(client, ["hello"], within=1.5)
-
-
-def test_backoff_schedule_is_exponential_and_capped() -> None:
-    delays = backoff()
-    assert [next(delays) for _ in range(7)] == [0.5, 1, 2, 4, 8, 10, 10]
 
 
 async def test_an_unreachable_address_fails_the_recording_long_before_its_timeout_saying_why() -> None:

@@ -35,10 +35,11 @@ class ToyEngine(LinkedEngine):
             self._outbox.append(frame)
             self.conversation.record(now, "out", "SAY", message.text, raw=frame)
 
-    def connected(self, now: float) -> None:
-        self._link.connected()
-        self.conversation.record(now, "client", "CONNECTED", "toy link open")
-        self._link.set(S.OPEN)
+    # The lifecycle (connected, disconnected, give_up, close) is the shared one: only what is the
+    # toy's own is said here.
+    CONNECTED = "toy link open"
+
+    def _after_connect(self, now: float) -> None:
         self._flush(now)
 
     def receive(self, raw: str | bytes, now: float) -> None:
@@ -47,11 +48,5 @@ class ToyEngine(LinkedEngine):
         for event in self.decoder.decode(frame):
             self.conversation.apply(event, now)
 
-    def disconnected(self, now: float, reason: str, retry_in: float) -> None:
-        self._link.lost(now, reason, retry_in)
-
     def tick(self, now: float) -> None:
         pass
-
-    def close(self, now: float) -> None:
-        self._link.close(now)

@@ -1,4 +1,4 @@
-"""Live export: every session of a hub as spans, batched off the event loop to an OTLP/HTTP endpoint.
+"""Live export: every session of the console as spans, batched off the event loop to an OTLP/HTTP endpoint.
 
 Theory of operation
 -------------------
@@ -81,14 +81,14 @@ def span_limits() -> SpanLimits:
     return SpanLimits(max_events=EVENTS_PER_SPAN)
 
 
-def otel_export(hub: Supervisor, otlp: str | None) -> OtelExport | None:
+def otel_export(owner: Supervisor, otlp: str | None) -> OtelExport | None:
     """The console's exporter, when an endpoint is configured (else None: nothing leaves the machine)."""
     endpoint = endpoint_from(otlp)
     if endpoint is None:
         return None
     # Configured by the environment, the exporter reads it itself: endpoint, headers, timeout, TLS.
     exporter = OTLPSpanExporter(endpoint=endpoint if otlp else None)
-    return OtelExport(hub, exporter, destination=endpoint)
+    return OtelExport(owner, exporter, destination=endpoint)
 
 
 class CountingExporter(SpanExporter):
@@ -160,7 +160,7 @@ class _Watch:
 class OtelExport:
     def __init__(
         self,
-        hub: Supervisor,
+        owner: Supervisor,
         exporter: SpanExporter,
         *,
         destination: str,
@@ -168,7 +168,7 @@ class OtelExport:
         processor: ProcessorFactory | None = None,
         interval: float = INTERVAL,
     ) -> None:
-        self.hub = hub
+        self.owner = owner  # the sessions, read from their one owner
         self.destination = destination
         self.interval = interval
         self.enabled = enabled
@@ -279,10 +279,10 @@ class OtelExport:
         self.spans += watch.writer.write(grouped)
 
     def _sync(self) -> None:
-        """Watch every live conversation of the hub: a session's, or each chat of a chat session.
+        """Watch every live conversation of the console: a session's, or each chat of a chat session.
         A conversation that went (its session removed, or replaced after a crash) is let go."""
         wanted: dict[WatchKey, tuple[SessionEntry, Conversation]] = {}
-        for session_id, entry in self.hub.sessions.items():
+        for session_id, entry in self.owner.sessions.items():
             client = entry.client
             if client.recording is not None:  # a trace opened offline, or received: not this console's
                 continue

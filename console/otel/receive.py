@@ -78,8 +78,8 @@ def _reply_root(tree: SpanTree, span: SpanView) -> bool:
 class SpanInbox:
     """Spans sent to the console, a session per service."""
 
-    def __init__(self, hub: Supervisor) -> None:
-        self.hub = hub
+    def __init__(self, owner: Supervisor) -> None:
+        self.owner = owner
         self.sessions: dict[str, ReceivedTraces] = {}
 
     def accept(self, spans: list[SpanView]) -> int:
@@ -89,12 +89,12 @@ class SpanInbox:
             by_service.setdefault(span.service or "unknown_service", []).append(span)
         for service, group in by_service.items():
             client = self.sessions.get(service)
-            if client is None or client.url not in {e.client.url for e in self.hub.sessions.values()}:
+            if client is None or client.url not in {e.client.url for e in self.owner.sessions.values()}:
                 check_session_room(
-                    len(self.hub.sessions)
+                    len(self.owner.sessions)
                 )  # new service names cannot open sessions without end
                 client = self.sessions[service] = ReceivedTraces(service, min(s.start for s in group))
-                self.hub.add(Target("agent", client.url), name=client.name, client=client)
+                self.owner.add(Target("agent", client.url), name=client.name, client=client)
             count += client.add(group)
         return count
 
@@ -138,9 +138,9 @@ def _inflate(body: bytes, encoding: str) -> bytes:
     return data
 
 
-def register(app: FastAPI, hub: Supervisor) -> SpanInbox:
+def register(app: FastAPI, owner: Supervisor) -> SpanInbox:
     """Mount `POST /v1/traces` on the console's server."""
-    inbox = SpanInbox(hub)
+    inbox = SpanInbox(owner)
 
     @app.post("/v1/traces")
     async def traces(request: Request) -> Response:

@@ -142,9 +142,18 @@ class Session:
 
     def publish(self) -> None:
         """Show the status derived from the link and the conversations (when an engine feeds the link)."""
-        if self._linked:
-            link = self.link
-            state = displayed(link.state, self.activity())
+        if not self._linked:
+            return
+        link = self.link
+        # Asked at every message or block change: what the conversations do matters only while open.
+        state = displayed(link.state, self.activity() if link.state is LinkState.OPEN else "idle")
+        shown = self.status
+        if (state, link.attempt, link.retry_at, link.detail) != (
+            shown.state,
+            shown.attempt,
+            shown.retry_at,
+            shown.detail,
+        ):
             self.show(LinkStatus(state, link.attempt, link.retry_at, link.detail))
 
     def show(self, status: LinkStatus) -> None:

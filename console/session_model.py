@@ -85,33 +85,6 @@ class Session:
         """Take over the trace and counts of a session this one continues (a restarted client)."""
         self.trace, self.counts = previous.trace, previous.counts
 
-    # -- the trace --------------------------------------------------------------------------------
-
-    def record(
-        self,
-        at: float,
-        direction: Literal["in", "out", "client"],
-        kind: TraceKind,
-        summary: str,
-        seq: int | None,
-        raw: str | None,
-        stream_id: str | None,
-        ref: str | None,
-    ) -> None:
-        row = self.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
-        if self.journal_trace is not None:
-            # An oversized frame's raw text goes to the journal cut short: its event carries the data.
-            self.journal_trace(row if raw is None or len(raw) <= OVERSIZED_RAW else lean_row(row))
-        if direction == "in":
-            self.counts.received += 1
-            if kind == "PROTOCOL_ERROR":
-                self.counts.protocol_errors += 1
-        entry: TraceEntry | None = None  # with no view open, no row objects are made
-        for conversation in self.conversations:
-            if conversation._listeners:
-                entry = entry or TraceEntry(*row)
-                tell(conversation._listeners, TraceAdded(entry))
-
     # -- the link and what the session shows --------------------------------------------------------
 
     @property
@@ -269,5 +242,18 @@ class SessionMember:
         stream_id: str | None = None,
         ref: str | None = None,
     ) -> None:
-        """One row on the session's trace (every conversation of the session hears of it)."""
-        self.session.record(at, direction, kind, summary, seq, raw, stream_id, ref)
+        """One row on the session's trace, once: every conversation of the session hears of it."""
+        session = self.session
+        row = session.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
+        if session.journal_trace is not None:
+            # An oversized frame's raw text goes to the journal cut short: its event carries the data.
+            session.journal_trace(row if raw is None or len(raw) <= OVERSIZED_RAW else lean_row(row))
+        if direction == "in":
+            session.counts.received += 1
+            if kind == "PROTOCOL_ERROR":
+                session.counts.protocol_errors += 1
+        entry: TraceEntry | None = None  # with no view open, no row objects are made
+        for conversation in session.conversations:
+            if conversation._listeners:
+                entry = entry or TraceEntry(*row)
+                tell(conversation._listeners, TraceAdded(entry))

@@ -6,11 +6,14 @@ from collections.abc import Callable
 
 from nicegui import ui
 
+from console import jsonvalue
+from console.jsonvalue import JsonValue
+
 
 class StreamText(
     ui.element,
     component="stream_text.js",
-    dependencies=["vendor/smd.min.js", "markdown/md_render.js", "markdown/md_highlight.js"],
+    dependencies=["vendor/smd.min.js", "text_lines.js", "markdown/md_render.js", "markdown/md_highlight.js"],
 ):
     """A text run that grows in the browser: only the new characters cross the wire.
 
@@ -90,7 +93,10 @@ class ChatHub(ui.element, component="chat_hub.js"):
         self._props["scroller"] = scroller_id
 
     def apply(self, batch: list[tuple[int, str]]) -> None:
-        self.run_method("apply", batch)
+        # A direct call of the function chat_hub.js defines, its text JSON-encoded once (orjson).
+        if not self.is_deleted:
+            payload: list[JsonValue] = [[element_id, text] for element_id, text in batch]
+            self.client.run_javascript(f"acText({jsonvalue.dumps(payload)})")
 
     def finish(self, element_ids: list[int]) -> None:
         """These text runs are complete (after the text sent before): flush what their parsers hold."""

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.bench.stream_bytes import TOKEN  # noqa: E402
+from tests.bench.streams import wait_http  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
@@ -303,11 +304,11 @@ def main() -> None:
     server = subprocess.Popen([*cmd, "--serve", str(port), str(upstream)], env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        time.sleep(5)
+        wait_http(f"{url}/bench/cpu", "the console")
         tokens = len(tokens_for(args.chars, args.text))
         length = len("".join(tokens_for(args.chars, args.text)))
         print(
-            f"one reply of {length:,} characters at {args.rate:,.0f} tokens/s, {len(TOKEN)} characters a token"
+            f"one {args.text} reply of {length:,} characters at {args.rate:,.0f} tokens/s, {len(TOKEN)} characters a token"
         )
         results: dict[str, Figures] = {}
         if args.only != "label":

@@ -126,10 +126,49 @@ def test_a_token_row_keeps_growing_with_token_ops_not_new_rows() -> None:
     grown = feed_new()
     row_id = the(model, "TOKEN").id
     # The tick's tokens travel as one part (consecutive seqs from 2), with the row's new count.
-    assert grown == [["t", row_id, 2, "lo!", 300.0, 3]]
+    assert grown == [["t", row_id, 2, "lo!", 300.0, 3, 6]]
     engine.receive(frame(type="STREAM_END", seq=4, stream_id="s1"), 0.4)
     ended = feed_new()
     assert ["u", row_id, {"o": False}] in ended
+
+
+def test_a_long_token_row_sends_its_preview_then_counts_and_all_of_its_text_once_expanded() -> None:
+    engine = engine_with_prompt()
+    model = TimelineModel()
+    seen = 0
+
+    def feed_new() -> list[JsonValue]:
+        nonlocal seen
+        for entry in engine.conversation.trace[seen:]:
+            model.feed(entry)
+        seen = len(engine.conversation.trace)
+        return model.take_ops()[0]
+
+    word = "abcdefghij"  # ten characters a token
+    for seq in range(1, 31):
+        engine.receive(token(seq, word), seq / 100)
+    ops = feed_new()
+    row = the(model, "TOKEN")
+    sent = [op for op in ops if isinstance(op, list) and op[0] == "t"]
+    # The chat shows the text: the row's growth carries its preview (160 characters), then counts.
+    assert "".join(str(op[3]) for op in sent) == word * 15
+    assert sent[-1][5:] == [30, 300]
+    wired = model.wire(row)["parts"]
+    assert wired == [[1, (word * 16)[:160]], [30, ""]]
+    engine.receive(token(31, "klmno"), 0.40)
+    assert feed_new()[0] == ["t", row.id, 31, "", 400.0, 31, 305]
+
+    # Expanded: its whole text, then every token's.
+    assert model.watch(row) == [1, word * 30 + "klmno", 31]
+    engine.receive(token(32, "pq"), 0.41)
+    assert feed_new()[0] == ["t", row.id, 32, "pq", 410.0, 32, 307]
+    model.unwatch(row.id)
+    engine.receive(token(33, "rs"), 0.42)
+    assert feed_new()[0] == ["t", row.id, 33, "", 420.0, 33, 309]
+
+    # Search reaches the text the browser does not have.
+    assert model.matching("jklmnopq") == [row.id]
+    assert model.matching("zzz") == []
 
 
 def test_a_dropped_duplicate_is_not_counted_and_shows_what_was_dropped() -> None:

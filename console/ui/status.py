@@ -10,6 +10,7 @@ from console.connection import ConnectionState, LinkStatus
 from console.plain import explain
 from console.session import Change, ConnectionChanged, Conversation
 from console.ui.elements import on_leave
+from console.ui.ticker import Ticker
 
 S = ConnectionState
 
@@ -45,11 +46,12 @@ class StatusChip:
             ui.label().classes("ac-status").props("data-testid=connection-status").mark("connection-status")
         )
         self.chip.props["aria-live"] = "polite"
+        # Only the countdown needs a clock (the state itself is pushed the moment it changes), and
+        # only while a retry is due.
+        self.ticker = Ticker(0.25, self._countdown)
         self.show(conversation.link)
         unsubscribe = conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
-        # Only the countdown needs a clock; the state itself is pushed the moment it changes.
-        ui.timer(0.25, self._countdown)
 
     def _on_change(self, change: Change) -> None:
         if isinstance(change, ConnectionChanged):
@@ -63,6 +65,8 @@ class StatusChip:
         self.chip.props["data-state"] = status.state.value
         self.chip.set_text(describe(status, time.monotonic()))
         self.chip.props["title"] = status.detail
+        if status.retry_at is not None:
+            self.ticker.wake()
 
 
 class Banner:
@@ -73,10 +77,11 @@ class Banner:
         self.root = (
             ui.label().classes("ac-banner").props("data-testid=connection-banner role=status").mark("banner")
         )
+        # Its countdown ticks only while it is shown.
+        self.ticker = Ticker(0.25, lambda: self.show(self.conversation.link) if self.root.visible else None)
         self.show(conversation.link)
         unsubscribe = conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
-        ui.timer(0.25, lambda: self.show(self.conversation.link) if self.root.visible else None)
 
     def _on_change(self, change: Change) -> None:
         if isinstance(change, ConnectionChanged):
@@ -88,6 +93,7 @@ class Banner:
         )
         self.root.set_visibility(bool(down))
         if down:
+            self.ticker.wake()
             reason = (
                 f" ({explain(status.detail)})" if status.detail and status.state is not S.RESUMING else ""
             )

@@ -198,8 +198,7 @@ export default {
       for (const row of state.rows) this.addRow(row);
       this.schedule();
     },
-    push(text) {
-      const batch = JSON.parse(text);
+    push(batch) {
       if (this.t0 === null) this.t0 = batch.t0;
       for (const op of batch.ops) {
         if (op[0] === "a") this.addRow(op[1]);

@@ -28,6 +28,7 @@ from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
 from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
 from console.ui.elements import on_leave
+from console.ui.ticker import Ticker
 from console.ui.timeline_model import DEFAULT_MAX_ROWS, TEXT_KINDS, Row, TimelineModel
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
@@ -52,13 +53,14 @@ class TimelineView(ui.element, component="timeline.js"):
         super().__init__()
         self._props["maxRows"] = max_rows
 
-    # Payloads go as JSON text made by orjson: NiceGUI would otherwise encode them with the standard
-    # library, which takes ~150 ms for the megabyte a reset of 5,000 rows can be.
+    # Large payloads go as JSON text made by orjson: NiceGUI would otherwise encode them with the
+    # standard library, which takes ~150 ms for the megabyte a reset of 5,000 rows can be.
     def reset(self, state: JsonObject) -> None:
         self.run_method("reset", jsonvalue.dumps(state))
 
     def push(self, batch: JsonObject) -> None:
-        self.run_method("push", jsonvalue.dumps(batch))
+        # A tick's batch is small: as a value, its text is escaped once on the wire, not twice.
+        self.run_method("push", batch)
 
     def prepend(self, rows: list[JsonValue]) -> None:
         self.run_method("prepend", jsonvalue.dumps(rows))
@@ -114,7 +116,7 @@ class TimelinePanel:
         self.model.feed_history(list(self.conversation.trace))  # sent whole when the view is ready
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
-        ui.timer(flush_interval, self.flush)
+        self.ticker = Ticker(flush_interval, self.flush)  # woken by a change, idle otherwise
 
     def _toolbar(self) -> None:
         with ui.element("div").classes("ac-tl-head"):
@@ -156,10 +158,13 @@ class TimelinePanel:
     def _on_change(self, change: Change) -> None:
         if isinstance(change, TraceAdded):
             self.model.feed(change.entry)
+            self.ticker.wake()
 
     def flush(self, *, now: bool = False) -> None:
         """Send this tick's row operations, all of them in one message (counts alone less often)."""
         self._send_backlog()
+        if self._backlog or self._counts:
+            self.ticker.wake(wait=True)  # more to send at a later tick
         ops, older_changed = self.model.take_ops()
         if not self.ready:
             return
@@ -168,6 +173,7 @@ class TimelinePanel:
                 if isinstance(op, list) and isinstance(op[1], int):
                     self._counts[op[1]] = op
             if time.monotonic() - self._pushed < COUNTS_INTERVAL:
+                self.ticker.wake()  # they go at a later tick, with or without more
                 return
             ops = []
         if self._counts:
@@ -199,6 +205,7 @@ class TimelinePanel:
         split = max(0, len(rows) - ROWS_FIRST)
         self._backlog = rows[:split]
         self.view.reset(self.state(rows[split:]))
+        self.ticker.wake(wait=True)
 
     def _send_backlog(self) -> None:
         if not self._backlog:

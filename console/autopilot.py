@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from console.clients import SessionClient, Target
-from console.engines.agent import AgentEngine
+from console.dialects.agent.client import AgentClient
+from console.dialects.agent.engine import AgentEngine
 from console.session import Conversation
 from console.sessions import SessionHub
 from console.supervisor import Supervisor
-from console.transport.websocket import AgentClient
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, get_args, runtime_checkable
 from urllib.parse import urlsplit
 
+from console.dialects.agent.client import AgentClient
 from console.dialects.agui.client import AguiClient
+from console.dialects.chat.client import ChatClient
+from console.dialects.sse.client import SSEClient
 from console.session import Conversation, Message
-from console.transport.chat import ChatClient
-from console.transport.sse import SSEClient
-from console.transport.websocket import AgentClient
 
 Dialect = Literal["agent", "sse", "chat", "agui"]
 DIALECTS: tuple[str, ...] = get_args(Dialect)

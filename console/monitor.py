@@ -11,6 +11,7 @@ from typing import Final, Literal, Protocol
 
 from console.clients import SessionClient, Target
 from console.connection import ConnectionState
+from console.dialects.agent.client import AgentClient
 from console.session import (
     BlockAdded,
     BlockUpdated,
@@ -25,7 +26,6 @@ from console.session import (
     ToolBlock,
 )
 from console.sessions import SessionEntry
-from console.transport.websocket import AgentClient
 
 S = ConnectionState
 CRASHED: Final = "crashed"

@@ -38,8 +38,8 @@ from console.monitor import (
     Monitor,
     Summary,
 )
+from console.runtime.websocket import backoff
 from console.sessions import SessionEntry, SessionHub
-from console.transport.websocket import backoff
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from console import jsonvalue
 from console.connection import IllegalTransition
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.readonly_client import ReadOnlyClient

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from console.connection import ConnectionState
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.session import ToolBlock
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "agent_server_normal_session.jsonl"

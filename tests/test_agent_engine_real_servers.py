@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.session import Message
 
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 
 from console.connection import ConnectionState
-from console.engines.chat import (
+from console.dialects.chat.engine import (
     NEW_CHAT_TITLE,
     ChatEngine,
     ChatEngineConfig,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from console.engines.agent import AgentEngine
+from console.dialects.agent.engine import AgentEngine
 from console.scenarios import ScenarioDetector
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from console.connection import ConnectionState
-from console.engines.sse import SSEEngine
-from console.protocols.sse import ServerSentEvent, SSEDecoder
+from console.dialects.sse.engine import SSEEngine
+from console.dialects.sse.protocol import ServerSentEvent, SSEDecoder
 
 EVENTS: list[tuple[str, dict[str, object]]] = [
     ("message_start", {"messageId": "m0", "role": "user"}),

@@ -11,11 +11,11 @@ import pytest
 from console import metrics
 from console.autopilot import Autopilot, AutopilotConfig, client_of
 from console.clients import SessionClient, Target
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.client import AgentClient
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.monitor import CRASHED
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.supervisor import RestartPolicy, Supervisor
-from console.transport.websocket import AgentClient
 from tests.helpers import eventually, running
 
 FAST = RestartPolicy(initial=0.4, factor=2.0, cap=1.0, stable_after=30.0)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.client import AgentClient
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.jsonvalue import JsonValue
 from console.session import Conversation
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
@@ -20,7 +21,6 @@ from console.trace_io import (
     load_jsonl,
     open_trace,
 )
-from console.transport.websocket import AgentClient
 from tests.helpers import converse
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "agent_server_normal_session.jsonl"

@@ -35,6 +35,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, Tra
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Tracer
 
+from console.dialects.chat.client import ChatClient
 from console.otel import conventions as cv
 from console.otel.capture import LiveCapture, summarize_all
 from console.otel.records import Incident, Reply, SessionInfo, Snapshot
@@ -42,7 +43,6 @@ from console.otel.spans import SpanWriter, group
 from console.session import Conversation
 from console.sessions import SessionEntry, SessionHub
 from console.trace_io import ReplayClient
-from console.transport.chat import ChatClient
 
 log = logging.getLogger(__name__)
 

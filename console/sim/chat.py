@@ -30,7 +30,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from console import jsonvalue
-from console.protocols.chat import FrameError, UserMessage, done_frame, parse_user_message
+from console.dialects.chat.protocol import FrameError, UserMessage, done_frame, parse_user_message
 from console.sim.chat_responders import LlmResponder, Responder, ScriptedResponder
 from console.sim.chat_store import MEMORY, ChatStore
 from console.sim.chat_writer import ResponseWriter

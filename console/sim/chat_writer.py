@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from console.protocols.chat import entry_frame
+from console.dialects.chat.protocol import entry_frame
 from console.sim.structured import Piece, Tag
 
 

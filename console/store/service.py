@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console.clients import SessionClient, Target, TargetError, make_client, parse_target
+from console.dialects.agent.client import AgentClient
+from console.dialects.sse.client import SSEClient
 from console.limits import Limits
 from console.session import Change, Conversation, MessageAdded
 from console.sessions import SessionEntry
@@ -34,8 +36,6 @@ from console.store.records import checksum
 from console.store.restore import Resumption, replay
 from console.store.sqlite import JournalDamaged, SQLiteBackend, SQLiteReader
 from console.supervisor import Supervisor
-from console.transport.sse import SSEClient
-from console.transport.websocket import AgentClient
 from console.window import Window
 
 log = logging.getLogger(__name__)

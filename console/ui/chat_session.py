@@ -16,11 +16,11 @@ from urllib.parse import quote
 
 from nicegui import ui
 
-from console.engines.chat import SavedIdea, ideas_markdown, saved_ideas
-from console.protocols.chat import IDEA_COMPONENT
+from console.dialects.chat.client import ChatClient
+from console.dialects.chat.engine import SavedIdea, ideas_markdown, saved_ideas
+from console.dialects.chat.protocol import IDEA_COMPONENT
 from console.session import BlockUpdated, Change, ComponentBlock, Conversation, Message, Reset
 from console.sessions import SessionEntry
-from console.transport.chat import ChatClient
 from console.ui.elements import on_leave
 from console.ui.page import chat_column, frame, side_panels, toggle_side
 

@@ -8,8 +8,8 @@ from nicegui import events, ui
 
 from console.clients import SessionClient
 from console.connection import ConnectionState
+from console.dialects.sse.client import SSEClient
 from console.session import Change, ConnectionChanged, Conversation, MessageStatusChanged
-from console.transport.sse import SSEClient
 from console.ui.elements import on_leave
 
 

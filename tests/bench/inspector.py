@@ -2,7 +2,7 @@
 
 Run: python tests/bench/inspector.py [--sizes 600000 5000000]
 
-A small agent-protocol server (console/protocols/agent.py frames) answers a prompt "big N TAG" with a
+A small agent-protocol server (console/dialects/agent/protocol.py frames) answers a prompt "big N TAG" with a
 context snapshot of about N bytes, then streams tokens at 30 per second for six seconds, and 1.5 s in
 sends an updated snapshot of the same context id (documents edited, inserted and removed). The console
 (`python main.py --upstream agent=...`) is attached to it. Each size is run twice in Chromium: once with

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from console.engines.agent import AgentEngine
+from console.dialects.agent.engine import AgentEngine
 from console.session import Conversation
 from console.store.backend import Backend, SessionInfo
 from console.store.journal import Journal

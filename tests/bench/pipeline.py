@@ -17,7 +17,7 @@ import statistics
 import time
 from pathlib import Path
 
-from console.engines.agent import AgentEngine
+from console.dialects.agent.engine import AgentEngine
 
 BIG = 100_000
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "agent_server_normal_session.jsonl"

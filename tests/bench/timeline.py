@@ -265,7 +265,7 @@ def serve_timeline_only(port: int, upstream: str, max_rows: int) -> None:
     """A page with nothing but the timeline panel of one session (phase 4)."""
     from nicegui import app, ui
 
-    from console.transport.websocket import AgentClient
+    from console.dialects.agent.client import AgentClient
     from console.ui.timeline import TimelinePanel
 
     client = AgentClient(upstream)

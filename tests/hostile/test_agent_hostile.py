@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from console import jsonvalue
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.client import AgentClient
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.record import RecordError, record
-from console.transport import wslink
-from console.transport.websocket import AgentClient
+from console.runtime import wslink
 from tests import helpers
 from tests.helpers import quick_backoff, starting
 from tests.hostile.servers import Peer, RawWebSocketServer, frame, nested_text, resident_bytes

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 
 from console import events as ev
-from console.engines.chat import ChatEngine
+from console.dialects.chat.engine import ChatEngine
 from console.session import BlockUpdated, Change, ComponentBlock
 from tests.hostile.servers import nested_text
 

@@ -9,9 +9,9 @@ from functools import partial
 
 import pytest
 
-from console.engines.sse import SSEEngine
-from console.protocols.sse import ServerSentEvent
-from console.transport.sse import SSEClient
+from console.dialects.sse.client import SSEClient
+from console.dialects.sse.engine import SSEEngine
+from console.dialects.sse.protocol import ServerSentEvent
 from tests import helpers
 from tests.helpers import starting
 from tests.hostile.servers import SSE_HEADERS, HttpScript, RawHTTPServer, resident_bytes, sse_event

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from console.clients import Target
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.client import AgentClient
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.sessions import SessionEntry, SessionHub
 from console.sim.agent import AgentSimulator
-from console.transport.websocket import AgentClient
 
 
 def open_session(hub: SessionHub, sim: AgentSimulator, name: str = "otel") -> SessionEntry:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.otel.capture import LATE_GRACE, LiveCapture
 from console.otel.records import TextPart, ToolPart
 

@@ -10,6 +10,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from console.clients import Target
+from console.dialects.chat.client import ChatClient
 from console.otel import conventions as cv
 from console.otel.exporter import FLUSH_SECONDS, OtelExport, endpoint_from
 from console.otel.spanview import spans_of
@@ -17,7 +18,6 @@ from console.otel.status import describe, metrics
 from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
 from console.sim.chat import ChatSimConfig, ChatSimulator
-from console.transport.chat import ChatClient
 from tests.helpers import converse, free_port
 from tests.otel.helpers import open_session
 from tests.otel.receiver import collector

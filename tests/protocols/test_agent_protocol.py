@@ -7,7 +7,7 @@ import json
 import pytest
 
 from console import events as ev
-from console.protocols import agent as proto
+from console.dialects.agent import protocol as proto
 
 
 def test_token_frame_decodes_to_text_delta() -> None:

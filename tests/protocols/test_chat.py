@@ -7,6 +7,14 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from console.dialects.chat.protocol import (
+    ChatDecoder,
+    FrameError,
+    done_frame,
+    entry_frame,
+    parse_user_message,
+    user_message,
+)
 from console.events import (
     ComponentEnd,
     ComponentField,
@@ -16,14 +24,6 @@ from console.events import (
     ProtocolError,
     StreamEnd,
     TextDelta,
-)
-from console.protocols.chat import (
-    ChatDecoder,
-    FrameError,
-    done_frame,
-    entry_frame,
-    parse_user_message,
-    user_message,
 )
 from console.session import ComponentBlock, Conversation
 

@@ -3,7 +3,7 @@ buffering it and without losing the events completed before it."""
 
 from __future__ import annotations
 
-from console.protocols.event_stream import ServerSentEvent, SSEDecoder
+from console.dialects.sse.event_stream import ServerSentEvent, SSEDecoder
 
 
 def test_a_line_over_the_limit_across_chunks_breaks_the_stream_and_is_not_buffered() -> None:

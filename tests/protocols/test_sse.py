@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from console import events as ev
+from console.dialects.sse.members import EVENT_TYPES
+from console.dialects.sse.protocol import ConversationDecoder, ServerSentEvent, SSEDecoder
 from console.jsonvalue import JsonValue
-from console.protocols.sse import ConversationDecoder, ServerSentEvent, SSEDecoder
-from console.protocols.sse_members import EVENT_TYPES
 from console.session import ComponentBlock, Conversation
 
 # The spec's sample stream, verbatim.

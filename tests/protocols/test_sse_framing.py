@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.protocols.sse import ServerSentEvent, SSEDecoder
+from console.dialects.sse.protocol import ServerSentEvent, SSEDecoder
 from tests.protocols.test_sse import SPEC_SAMPLE
 
 # ----------------------------------------------------------------------------------------------

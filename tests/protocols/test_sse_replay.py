@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.protocols.sse import ConversationDecoder
+from console.dialects.sse.protocol import ConversationDecoder
 from tests.protocols.test_sse import EXPECTED, chunk_event, decode_all, errors, fold, sample_blocks, wire
 
 # ----------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from nicegui import ui
 from nicegui.testing import User
 
 from console.clients import Target
-from console.engines.agent import AgentEngine
+from console.dialects.agent.engine import AgentEngine
 from console.security.policy import Limits, SecurityPolicy, set_current
 from console.session import Conversation
 from console.supervisor import Supervisor

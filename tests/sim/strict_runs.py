@@ -13,10 +13,10 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.client import AgentClient
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.session import Message
 from console.sim.agent_strict import Reply, StrictAgentServer, StrictConfig
-from console.transport.websocket import AgentClient
 
 PROMPTS = ("summarize the q3 report", "analyze and compare the regions", "lookup churn definition", "hello")
 

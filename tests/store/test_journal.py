@@ -14,7 +14,7 @@ import pytest
 from console import events as ev
 from console import jsonvalue
 from console.clients import Target
-from console.engines.agent import AgentEngine
+from console.dialects.agent.engine import AgentEngine
 from console.jsonvalue import JsonValue
 from console.session import Conversation, JournalInput
 from console.store.backend import SessionInfo, StoredRecord, StoreError

@@ -8,11 +8,12 @@ import time
 import httpx
 import pytest
 
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.client import AgentClient
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.jsonvalue import JsonValue
 from console.record import RecordError, record
+from console.runtime.websocket import backoff
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
-from console.transport.websocket import AgentClient, backoff
 
 PROMPTS = [
     "hello",

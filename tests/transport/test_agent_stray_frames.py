@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from websockets.asyncio.server import ServerConnection, serve
 
 from console import jsonvalue
-from console.engines.agent import AgentEngine, EngineConfig
-from console.transport.websocket import AgentClient
+from console.dialects.agent.client import AgentClient
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from tests.helpers import eventually
 
 Script = Sequence[Sequence[str]]  # per prompt, the frames to send

@@ -10,14 +10,14 @@ from websockets.asyncio.server import ServerConnection, serve
 from console import jsonvalue
 from console.clients import Target, make_client
 from console.connection import ConnectionState
-from console.engines.chat import saved_ideas
+from console.dialects.chat.client import ChatClient
+from console.dialects.chat.engine import saved_ideas
+from console.dialects.chat.protocol import done_frame, entry_frame, parse_user_message
 from console.jsonvalue import JsonValue
-from console.protocols.chat import done_frame, entry_frame, parse_user_message
 from console.record import record
 from console.session import ComponentBlock, Conversation
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.sim.structured import parse
-from console.transport.chat import ChatClient
 from tests.helpers import eventually, quick_backoff, running
 
 FAST = ChatSimConfig(token_delay=0, think_delay=0)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from console.dialects.chat.client import ChatClient
 from console.sim.chat import ChatSimConfig, ChatSimulator
-from console.transport.chat import ChatClient
 from tests.helpers import eventually, quick_backoff
 
 

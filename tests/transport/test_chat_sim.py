@@ -17,9 +17,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 
 from console import jsonvalue
+from console.dialects.chat.protocol import ChatDecoder, done_frame, user_message
 from console.events import ProtocolError
 from console.jsonvalue import JsonObject
-from console.protocols.chat import ChatDecoder, done_frame, user_message
 from console.session import ComponentBlock, Conversation
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.sim.chat_writer import ResponseWriter

@@ -8,11 +8,11 @@ import pytest
 
 from console.clients import Target, make_client
 from console.connection import ConnectionState
+from console.dialects.sse.client import SSEClient
 from console.jsonvalue import JsonValue
 from console.record import RecordError, record
 from console.session import ComponentBlock, Conversation
 from console.sim import sse as sim
-from console.transport.sse import SSEClient
 
 
 def shown(conversation: Conversation) -> list[JsonValue]:

@@ -12,8 +12,8 @@ import pytest
 from httpx_sse import aconnect_sse
 
 from console import events as ev
+from console.dialects.sse.protocol import ConversationDecoder
 from console.jsonvalue import JsonObject, JsonValue
-from console.protocols.sse import ConversationDecoder
 from console.sim.sse import SimConfig, SSESimulator, create_app, expected_messages
 
 

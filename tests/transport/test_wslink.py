@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import InvalidHandshake
 
-from console.transport.wslink import Link, Message, open_link
+from console.runtime.wslink import Link, Message, open_link
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 

@@ -9,10 +9,10 @@ from nicegui import ui
 from nicegui.testing import User
 
 from console.clients import Target
-from console.engines.chat import saved_ideas
+from console.dialects.chat.client import ChatClient
+from console.dialects.chat.engine import saved_ideas
 from console.sessions import SessionHub
 from console.sim.chat import ChatSimConfig, ChatSimulator
-from console.transport.chat import ChatClient
 from console.ui import page
 from console.ui.elements import ChatHub, FieldStream
 from tests.helpers import OPENED, eventually, running

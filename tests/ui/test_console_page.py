@@ -9,10 +9,10 @@ import pytest
 from nicegui.testing import User
 
 from console.clients import Target
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.client import AgentClient
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
-from console.transport.websocket import AgentClient
 from console.ui import page
 from console.ui.elements import StreamText
 from tests.helpers import OPENED, eventually, running

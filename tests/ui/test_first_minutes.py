@@ -8,9 +8,9 @@ import pytest
 from nicegui.testing import User
 
 from console.clients import Target
+from console.dialects.agent.client import AgentClient
 from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
-from console.transport.websocket import AgentClient
 from console.ui import page
 from tests.helpers import OPENED, running
 

@@ -14,11 +14,11 @@ from nicegui.testing.user_interaction import UserInteraction
 
 from console import events as ev
 from console import jsonvalue
+from console.dialects.agent.client import AgentClient
 from console.json_tree import Address
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation
 from console.sim.agent import AgentSimulator, SimConfig
-from console.transport.websocket import AgentClient
 from console.ui.inspector import ContextInspector
 from console.ui.inspector_steps import StepCache
 from console.ui.inspector_tree import ContextTree, PathList

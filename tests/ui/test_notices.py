@@ -11,9 +11,9 @@ import pytest
 from nicegui.testing import User
 
 from console.clients import Target
+from console.dialects.agent.client import AgentClient
+from console.runtime import wslink
 from console.sessions import SessionHub
-from console.transport import wslink
-from console.transport.websocket import AgentClient
 from console.ui import page
 from console.ui.elements import StreamText
 from tests.hostile.servers import Peer, RawWebSocketServer, frame

@@ -16,9 +16,9 @@ from nicegui.testing.user_interaction import UserInteraction
 from websockets.asyncio.server import serve
 
 from console.clients import Target
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.client import AgentClient
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.sessions import SessionHub
-from console.transport.websocket import AgentClient
 from console.ui import page
 from tests.helpers import OPENED, eventually, free_port
 from tests.transport.test_agent_stray_frames import ScriptedServer, end, tok

@@ -15,13 +15,13 @@ from nicegui import ui
 from nicegui.testing import User
 
 from console.clients import Target
-from console.engines.agent import AgentEngine, EngineConfig
+from console.dialects.agent.client import AgentClient
+from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation, TextBlock
 from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
 from console.trace_io import ReplayClient, export_jsonl, open_trace
-from console.transport.websocket import AgentClient
 from console.ui import page
 from console.ui.timeline import TimelinePanel, TimelineView
 from console.ui.timeline_model import Row, TimelineModel

@@ -17,9 +17,9 @@ import httpx_sse
 from console.connection import LIVE
 from console.dialects.agui import protocol
 from console.dialects.agui.engine import AguiEngine, RunRequest
+from console.runtime.http_stream import HttpStreamClient, describe
+from console.runtime.websocket import Clock, backoff
 from console.session import Message
-from console.transport.http_stream import HttpStreamClient, describe
-from console.transport.websocket import Clock, backoff
 
 ERROR_BODY_LIMIT = 4000  # characters of an HTTP error's body shown with it
 PARSE_IN_THREAD = 256 * 1024  # characters of an event's data above which it is parsed in a thread

@@ -33,9 +33,9 @@ from console import session_runs
 from console.connection import LIVE, ConnectionState
 from console.dialects.agui import protocol, takeover
 from console.dialects.agui.history import History
-from console.engines.base import LinkKeeper, LinkView
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
+from console.runtime.engine import LinkKeeper, LinkView
 from console.session import Conversation, Message
 
 S = ConnectionState

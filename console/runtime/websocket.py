@@ -1,10 +1,10 @@
-"""The WebSocket transports: the only I/O of the agent and chat dialects.
+"""The WebSocket transport loop: the I/O the agent and chat dialects share.
 
 `WebSocketClient` is thin asyncio glue around a sans-I/O engine: connect (`wslink.Link`), feed
 every frame to the engine with the time it arrived, send whatever the engine wants sent, tick it,
 and reconnect with exponential backoff (0.5, 1, 2, 4, 8, capped at 10 s; reset after a good
-connection) when the link drops. `AgentClient` adds what the agent protocol needs: reconnecting at
-once when the engine asks for a replay, and megabyte frames decoded off the event loop.
+connection) when the link drops. Each dialect's client subclasses it (`console/dialects/agent/client.py`,
+`console/dialects/chat/client.py`).
 """
 
 from __future__ import annotations
@@ -20,18 +20,13 @@ from typing import Generic, Protocol, TypeVar
 
 import websockets
 
-from console.engines.agent import AgentEngine
-from console.protocols import agent as proto
-from console.session import Conversation, Message
-from console.transport.wslink import Link, open_link
+from console.runtime.wslink import Link, open_link
 
 log = logging.getLogger(__name__)
 
 # Frames over the engine's own limit are still read so that the decoder can reject them with a
 # clear error; only a frame too big to hold at all closes the connection.
 MAX_WIRE_FRAME = 64 * 1024 * 1024
-DECODE_IN_THREAD = 256 * 1024  # bytes
-PEEK_SIZE = 1024  # a PING is a small frame: larger messages are not looked into ahead of their turn
 
 
 def backoff(initial: float = 0.5, factor: float = 2.0, cap: float = 10.0) -> Iterator[float]:
@@ -314,41 +309,3 @@ class WebSocketClient(Generic[E]):
         if ws is not None and ws is not self._replay_close and self._wants_reconnect():
             self._replay_close = ws
             self._spawn(ws.close(code=4000, reason="resume to replay missing frames"))
-
-
-class AgentClient(WebSocketClient[AgentEngine]):
-    """A session of the seq-numbered agent protocol."""
-
-    def _new_engine(self) -> AgentEngine:
-        return AgentEngine()
-
-    @property
-    def conversation(self) -> Conversation:
-        return self.engine.conversation
-
-    def send_user_message(self, text: str) -> Message:
-        message = self.engine.send_user_message(text, self._clock())
-        self._nudge()
-        return message
-
-    def retry(self, message_id: str) -> Message | None:
-        message = self.engine.retry(message_id, self._clock())
-        self._nudge()
-        return message
-
-    def _wants_reconnect(self) -> bool:
-        return self.engine.wants_reconnect
-
-    def _peek(self, message: str | bytes) -> None:
-        # A PING behind a flood is answered when it is read, not when the flood ahead has been applied.
-        if len(message) <= PEEK_SIZE and isinstance(message, str) and '"PING"' in message:
-            self.engine.heartbeat_ahead(message, self._clock())
-            self._flush_soon()
-
-    def _is_large(self, message: str | bytes) -> bool:
-        # Parsing megabytes takes tens of ms: not on the loop the other sessions share.
-        return len(message) >= DECODE_IN_THREAD
-
-    async def _receive_large(self, message: str | bytes) -> None:
-        frame = await asyncio.to_thread(proto.decode, message, max_size=self.engine.config.max_frame)
-        self.engine.receive_frame(frame, message, self._clock())

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from console import events as ev
 from console import jsonvalue
 from console.connection import ConnectionState
-from console.engines.base import LinkKeeper, LinkView
-from console.protocols.sse import ConversationDecoder, Decoded, ServerSentEvent
-from console.protocols.sse_members import SPEC_COMPONENT_FIELDS
+from console.dialects.sse.members import SPEC_COMPONENT_FIELDS
+from console.dialects.sse.protocol import ConversationDecoder, Decoded, ServerSentEvent
+from console.runtime.engine import LinkKeeper, LinkView
 from console.session import Conversation
 
 S = ConnectionState

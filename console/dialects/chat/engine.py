@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from console import events as ev
 from console import jsonvalue
 from console.connection import LIVE, ConnectionState
-from console.engines.base import LinkedEngine
-from console.protocols import chat as proto
+from console.dialects.chat import protocol as proto
+from console.runtime.engine import LinkedEngine
 from console.session import ComponentBlock, Conversation, Message
 
 S = ConnectionState

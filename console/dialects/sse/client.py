@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator
 
 import httpx
 
-from console.engines.sse import SSEEngine
-from console.protocols.event_stream import DEFAULT_MAX_LINE, SSEDecoder
+from console.dialects.sse.engine import SSEEngine
+from console.dialects.sse.event_stream import DEFAULT_MAX_LINE, SSEDecoder
+from console.runtime.http_stream import HttpStreamClient, describe
+from console.runtime.websocket import Clock, backoff
 from console.session import Message
-from console.transport.http_stream import HttpStreamClient, describe
-from console.transport.websocket import Clock, backoff
 
 
 class ReadOnlyStream(RuntimeError):

@@ -2,7 +2,7 @@
 
 Two layers, kept apart as in httpx-sse:
 
-* `SSEDecoder` (`console/protocols/event_stream.py`) frames text into `ServerSentEvent`s by the WHATWG
+* `SSEDecoder` (`console/dialects/sse/event_stream.py`) frames text into `ServerSentEvent`s by the WHATWG
   event-stream rules, within a size limit per line and per event. It knows nothing of conversations.
 * `ConversationDecoder` turns one server-sent event (name, data text, id) into normalized events from
   `console.events`. It never raises: bad input becomes a `ProtocolError` event and the stream goes on.
@@ -52,6 +52,20 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from console import jsonvalue
+from console.dialects.fields import type_name
+from console.dialects.sse.event_stream import ServerSentEvent as ServerSentEvent  # part of this API
+from console.dialects.sse.event_stream import SSEDecoder as SSEDecoder
+from console.dialects.sse.members import (
+    EVENT_TYPES,
+    ROLES,
+    SPEC_COMPONENT_FIELDS,
+    InvalidEvent,
+    ranges,
+    read_field_pairs,
+    read_index,
+    read_message_id,
+    read_str,
+)
 from console.events import (
     ComponentEnd,
     ComponentField,
@@ -64,20 +78,6 @@ from console.events import (
     excerpt,
 )
 from console.jsonvalue import JsonObject, JsonValue
-from console.protocols.event_stream import ServerSentEvent as ServerSentEvent  # part of this API
-from console.protocols.event_stream import SSEDecoder as SSEDecoder
-from console.protocols.fields import type_name
-from console.protocols.sse_members import (
-    EVENT_TYPES,
-    ROLES,
-    SPEC_COMPONENT_FIELDS,
-    InvalidEvent,
-    ranges,
-    read_field_pairs,
-    read_index,
-    read_message_id,
-    read_str,
-)
 
 # ----------------------------------------------------------------------------------------------
 # Conversation events

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from console import jsonvalue
+from console.dialects.fields import FrameError, require_obj, require_str, type_name
 from console.events import (
     ContextSnapshot,
     Event,
@@ -28,7 +29,6 @@ from console.events import (
 )
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
-from console.protocols.fields import FrameError, require_obj, require_str, type_name
 
 DEFAULT_MAX_FRAME = 8 * 1024 * 1024  # a 5 MB context snapshot must pass; 80 MB must not
 

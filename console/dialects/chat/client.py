@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from console.engines.chat import ChatEngine, ChatsListener
+from console.dialects.chat.engine import ChatEngine, ChatsListener
+from console.runtime.websocket import WebSocketClient
 from console.session import Conversation, Message
-from console.transport.websocket import WebSocketClient
 
 
 class ChatClient(WebSocketClient[ChatEngine]):

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 from console import events as ev
 from console.connection import LIVE, ConnectionState
-from console.engines.agent_trace import stream_of, trace_in
-from console.engines.base import LinkedEngine
-from console.protocols import agent as proto
+from console.dialects.agent import protocol as proto
+from console.dialects.agent.trace import stream_of, trace_in
+from console.runtime.engine import LinkedEngine
 from console.sequencing import Sequencer, Verdict
 from console.session import Conversation, Message
 

@@ -37,6 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from console import jsonvalue
+from console.dialects.fields import FrameError as FrameError  # part of this dialect's API
+from console.dialects.fields import require_str, type_name
 from console.events import (
     ComponentEnd,
     ComponentField,
@@ -49,8 +51,6 @@ from console.events import (
     excerpt,
 )
 from console.jsonvalue import JsonObject
-from console.protocols.fields import FrameError as FrameError  # part of this dialect's API
-from console.protocols.fields import require_str, type_name
 
 DEFAULT_MAX_FRAME = 1024 * 1024  # chunks are small by design; a megabyte frame is a broken server
 IDEA_COMPONENT = "idea"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from console import events as ev
-from console.protocols import agent as proto
+from console.dialects.agent import protocol as proto
 from console.session import Conversation
 
 

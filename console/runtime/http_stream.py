@@ -12,8 +12,8 @@ from typing import Generic, Protocol, TypeVar
 
 import httpx
 
+from console.runtime.websocket import Clock, backoff
 from console.session import Conversation
-from console.transport.websocket import Clock, backoff
 
 
 class StreamEngine(Protocol):

@@ -1,0 +1,1 @@
+"""The SSE conversation dialect: event-stream framing, protocol (sans-I/O), engine, client."""

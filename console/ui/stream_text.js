@@ -5,7 +5,7 @@
 // Text shown as received goes into blocks whose complete lines are closed off as it grows (see
 // text_lines.js): an append lays out the newest lines, not the whole text.
 import { MarkdownStream } from "md_render";
-import { CLOSE_AFTER, closeLines } from "text_lines";
+import { CLOSE_AFTER, closeLines, gather } from "text_lines";
 
 export default {
   template: `<div class="ac-text"></div>`,
@@ -38,6 +38,7 @@ export default {
       }
       this.grown += text.length;
       this.block.append(text);
+      gather(this.$el);
     },
     // A value set whole in place of what streamed (a component field): start again from it.
     replace(text) {

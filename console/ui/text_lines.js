@@ -6,9 +6,16 @@
 // is made at the exact start of a laid-out line, so nothing moves on screen (the two blocks meet with
 // no margin between them, `ac-cut`); only after a change of width may one line end short.
 
+//
+// Closed blocks are then gathered into groups (`gather`): the browser lays out and paints a block's
+// children one by one each time its last child grows, so a reply of 2,000 paragraphs would cost 2,000
+// steps per append; in groups of GROUP_SIZE (contained, so an unchanged group is one step) it costs
+// a few dozen.
+
 // Characters appended to an open block before its complete lines are closed off. A block of this
 // size lays out in well under a millisecond; larger means fewer splits, each a few layout reads.
 export const CLOSE_AFTER = 1500;
+const GROUP_SIZE = 32;
 
 function top(node, start, end) {
   const range = document.createRange();
@@ -90,4 +97,28 @@ export function closeLines(block) {
   block.classList.add("ac-cut");
   block.after(next);
   return next;
+}
+
+// Gathers the closed blocks at the end of `container` (all but its last node, which may still grow)
+// into groups of GROUP_SIZE, oldest first. A group takes the outer margins of its first and last
+// block (they are zero inside it), so it collapses with its neighbours exactly as they did: nothing
+// moves on screen. Reads style (two blocks a group), not layout.
+export function gather(container) {
+  const loose = [];
+  for (let n = container.lastChild?.previousSibling; n && !n.classList?.contains("ac-group"); n = n.previousSibling)
+    loose.push(n);
+  loose.reverse();
+  for (let at = 0; at + GROUP_SIZE <= loose.length; at += GROUP_SIZE) group(loose.slice(at, at + GROUP_SIZE));
+}
+
+function group(nodes) {
+  const blocks = nodes.filter((n) => n.nodeType === Node.ELEMENT_NODE);
+  const box = document.createElement("div");
+  box.className = "ac-group";
+  if (blocks.length) {
+    box.style.marginTop = getComputedStyle(blocks[0]).marginTop;
+    box.style.marginBottom = getComputedStyle(blocks[blocks.length - 1]).marginBottom;
+  }
+  nodes[0].before(box);
+  box.append(...nodes);
 }

@@ -40,7 +40,13 @@ PARAGRAPH = " ".join(WORDS[i % len(WORDS)] for i in range(1800))  # ~10,000 char
 CODE = "\n".join(
     f"def step_{i}(order):  # line {i}\n    return retry(order, attempts={i})" for i in range(150)
 )
-TEXT = f"{PARAGRAPH}\n\n```python\n{CODE}\n```\n\nDone."
+SECTIONS = "".join(
+    f"## Part {i}\n\nPart {i} of the report: latency and errors by service.\n\n"
+    if i % 10 == 0
+    else f"Note {i}.\n\n"
+    for i in range(80)
+)
+TEXT = f"{PARAGRAPH}\n\n```python\n{CODE}\n```\n\n{SECTIONS}Done."
 
 
 class LongAgent:
@@ -103,12 +109,18 @@ def test_a_long_paragraph_is_laid_out_in_closed_blocks_that_look_like_one(
     page.wait_for_function(
         f"() => [...document.querySelectorAll('{REPLY}')].pop()?.dataset.status === 'done'", timeout=60_000
     )
+    # Each closed chunk of the code block is highlighted (when the browser is idle), the last one too.
+    page.wait_for_function(
+        f"() => [...[...document.querySelectorAll('{REPLY}')].pop().querySelectorAll('pre code')]"
+        ".every(c => c.dataset.highlighted)"
+    )
     shown = page.evaluate(
         """() => {
             const reply = [...document.querySelectorAll('[data-testid=message][data-role=assistant]')].pop();
             const text = reply.querySelector('[data-testid=message-text]');
-            const paragraphs = [...text.querySelectorAll(':scope > p')];
-            const long = paragraphs.slice(0, -1);  // the last one is "Done."
+            const code = text.querySelector('pre');
+            const long = [...text.querySelectorAll('p')].filter(
+                p => p.compareDocumentPosition(code) & Node.DOCUMENT_POSITION_FOLLOWING);
             // The same paragraph as one block, in the same place: lines and height must match.
             const whole = document.createElement('p');
             for (const p of long) for (const n of p.childNodes) whole.appendChild(n.cloneNode(true));
@@ -120,7 +132,17 @@ def test_a_long_paragraph_is_laid_out_in_closed_blocks_that_look_like_one(
             probe.remove();
             const first = long[0].getBoundingClientRect().top;
             const last = long[long.length - 1].getBoundingClientRect().bottom;
-            const pres = [...text.querySelectorAll(':scope > pre')];
+            const pres = [...text.querySelectorAll('pre')];
+            // The reply as shown and with its closed blocks not gathered into groups: same height.
+            const laidOut = (grouped) => {
+                const copy = text.cloneNode(true);
+                if (!grouped) for (const g of copy.querySelectorAll('.ac-group')) g.replaceWith(...g.childNodes);
+                copy.style.cssText = 'position:absolute;visibility:hidden;width:' + text.clientWidth + 'px';
+                text.parentElement.appendChild(copy);
+                const h = copy.getBoundingClientRect().height;
+                copy.remove();
+                return h;
+            };
             return {
                 source: text.acSource,
                 paragraphs: long.length,
@@ -132,6 +154,9 @@ def test_a_long_paragraph_is_laid_out_in_closed_blocks_that_look_like_one(
                 code: pres.map(p => p.textContent).join(''),
                 langs: pres.map(p => p.querySelector('code').dataset.lang),
                 highlighted: pres.slice(0, -1).every(p => p.querySelector('code').dataset.highlighted),
+                groups: text.querySelectorAll('.ac-group').length,
+                grouped: laidOut(true),
+                ungrouped: laidOut(false),
             };
         }"""
     )
@@ -145,3 +170,5 @@ def test_a_long_paragraph_is_laid_out_in_closed_blocks_that_look_like_one(
     assert shown["code"] == CODE
     assert set(shown["langs"]) == {"python"}
     assert shown["highlighted"]
+    assert shown["groups"] >= 2  # the closed blocks gathered into groups...
+    assert abs(shown["grouped"] - shown["ungrouped"]) <= 1  # ...which move nothing

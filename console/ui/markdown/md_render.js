@@ -10,7 +10,7 @@
 // - images are never loaded: `![alt](url)` becomes a link to the image (or inert text), like a link;
 // - a code block's language is a data attribute (never a class name), used by the highlighter.
 import * as smd from "smd";
-import { CLOSE_AFTER, closeLines } from "text_lines";
+import { CLOSE_AFTER, closeLines, gather } from "text_lines";
 
 const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:"]);
 const CODE = new Set([smd.CODE_BLOCK, smd.CODE_FENCE]);
@@ -116,6 +116,7 @@ function closeCode(code, onCode) {
   for (let n = rest; n; n = n.nextSibling) moved.push(n);
   next.append(...moved);
   const below = document.createElement("pre");
+  below.className = "ac-cont";
   below.appendChild(next);
   pre.classList.add("ac-cut");
   pre.after(below);
@@ -133,6 +134,7 @@ function renderer(root, onCode) {
     // a code block): its complete lines are closed off. Reads layout (a paragraph's lines).
     closeLines() {
       const el = top();
+      if (el.textContent.length < CLOSE_AFTER) return;
       const next = el.tagName === "P" ? closeLines(el) : CODE.has(types[types.length - 1]) ? closeCode(el, onCode) : null;
       if (next) nodes[nodes.length - 1] = next;
     },
@@ -193,6 +195,7 @@ export class MarkdownStream {
     }
     this.grown += text.length;
     smd.parser_write(this.parser, text);
+    gather(this.root);
   }
 
   // The run is complete (its message ended, or a card came after it): flush what the parser holds

@@ -157,6 +157,7 @@ class Figures:
     busy: float  # share of the stream's wall time
     quarters: tuple[float, ...]  # busy share while each quarter of the reply arrived
     longest_ms: float
+    longest_at: tuple[tuple[float, float], ...]  # the longest tasks: ms, and seconds into the stream
     work: dict[str, float]  # main-thread seconds by kind of work
     idle_cpu: float  # share of one core
 
@@ -173,26 +174,30 @@ LABEL_SHOWN = (
 )
 
 
-def from_trace(events: list[dict[str, object]]) -> tuple[float, dict[str, float]]:
-    """The longest task (ms) of the renderer's main thread, and its seconds by kind of work (nested
-    kinds count in both: a forced layout inside a script call is script time too)."""
+def from_trace(events: list[dict[str, object]]) -> tuple[list[tuple[float, float]], dict[str, float]]:
+    """The three longest tasks of the renderer's main thread (ms, and seconds into the trace), and its
+    seconds by kind of work (nested kinds count in both: a forced layout inside a script is script)."""
     main = set()
     for e in events:
         args = e.get("args")
         if e.get("name") == "thread_name" and isinstance(args, dict) and args.get("name") == "CrRendererMain":
             main.add((e.get("pid"), e.get("tid")))
-    longest = 0.0
+    tasks: list[tuple[float, float]] = []
     work: dict[str, float] = {}
+    start = min(
+        (float(ts) for e in events if isinstance(ts := e.get("ts"), int | float) and ts > 0), default=0.0
+    )
     for e in events:
         dur = e.get("dur")
         if (e.get("pid"), e.get("tid")) not in main or e.get("ph") != "X" or not isinstance(dur, int | float):
             continue
         name = str(e.get("name"))
-        if name in ("RunTask", "ThreadControllerImpl::RunTask"):
-            longest = max(longest, dur / 1000)
+        ts = e.get("ts")
+        if name in ("RunTask", "ThreadControllerImpl::RunTask") and isinstance(ts, int | float):
+            tasks.append((dur / 1000, (ts - start) / 1_000_000))
         elif name in WORK:
             work[WORK[name]] = work.get(WORK[name], 0.0) + dur / 1_000_000
-    return longest, work
+    return sorted(tasks, reverse=True)[:3], work
 
 
 def measure(url: str, path: str, kind: str, shown_js: str, length: int, tokens: int) -> Figures:
@@ -258,13 +263,15 @@ def measure(url: str, path: str, kind: str, shown_js: str, length: int, tokens: 
         idle = (httpx.get(f"{url}/bench/cpu").json()["cpu"] - idle0[1]) / (time.monotonic() - idle0[0])
         browser.close()
     longest, work = from_trace(events)
+    longest = longest or [(0.0, 0.0)]
     quarters = tuple((b1 - b0) / (w1 - w0) for (w0, b0), (w1, b1) in itertools.pairwise(marks))
     return Figures(
         cpu_per_1k=1000 * cpu / tokens,
         bytes_per_char=sent / length,
         busy=(marks[-1][1] - busy0) / seconds,
         quarters=quarters,
-        longest_ms=longest,
+        longest_ms=longest[0][0],
+        longest_at=tuple(longest),
         work=work,
         idle_cpu=idle,
     )
@@ -273,10 +280,11 @@ def measure(url: str, path: str, kind: str, shown_js: str, length: int, tokens: 
 def report(name: str, f: Figures) -> None:
     quarters = " ".join(f"{100 * q:.0f}" for q in f.quarters)
     work = ", ".join(f"{k} {v:.2f}" for k, v in sorted(f.work.items(), key=lambda kv: -kv[1]))
+    tasks = ", ".join(f"{ms:.0f} ms at {at:.1f} s" for ms, at in f.longest_at)
     print(
         f"{name:8} CPU/1k tok {f.cpu_per_1k:5.3f} s | {f.bytes_per_char:9.2f} B/char | busy {100 * f.busy:5.1f}%"
         f" (quarters {quarters}) | longest task {f.longest_ms:6.1f} ms | idle CPU {100 * f.idle_cpu:4.2f}%\n"
-        f"         main thread s: {work}",
+        f"         main thread s: {work}\n         longest tasks: {tasks}",
         flush=True,
     )
 

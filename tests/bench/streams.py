@@ -147,7 +147,16 @@ def start_console(n: int, sim_process: bool) -> tuple[list[subprocess.Popen[byte
     """The console with N streams; returns its processes, its URL and the agent simulator's."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    args = ["--no-show", "--port", str(port), "--streams", str(n), "--sim-time-scale", TIME_SCALE]
+    args = [
+        "--no-show",
+        "--no-store",
+        "--port",
+        str(port),
+        "--streams",
+        str(n),
+        "--sim-time-scale",
+        TIME_SCALE,
+    ]
     processes: list[subprocess.Popen[bytes]] = []
     try:
         if sim_process:

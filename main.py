@@ -14,11 +14,13 @@ import socket
 import sys
 import time
 import typing
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Literal, cast
 
 from console import jsonvalue
 from console.clients import Target, TargetError, make_client, parse_target
+from console.dialects.base import names as dialect_names
 from console.security.cli import add_arguments as add_security_arguments
 from console.security.cli import policy_from_args
 from console.security.policy import SecurityPolicy
@@ -94,7 +96,7 @@ def _dashboard(argv: list[str]) -> int:
     epilog = "commands:\n" + "\n".join(f"  {name:<8} {text}" for name, text in COMMANDS.items())
     parser = Parser("main.py", "Agent Console: watch streaming AI agents.", epilog)
     parser.usage = (
-        "main.py [options]\n       main.py sim {agent,sse,chat,agui} [options]\n"
+        f"main.py [options]\n       main.py sim {{{','.join(SIMULATORS)}}} [options]\n"
         "       main.py record DIALECT=URL [options]"
     )
     parser.add_argument("--host", default="127.0.0.1", help="address the console listens on")
@@ -104,7 +106,8 @@ def _dashboard(argv: list[str]) -> int:
         action="append",
         default=[],
         metavar="DIALECT=URL",
-        help="an agent, sse, chat or agui server to watch (repeatable); no simulator session then, unless --demo",
+        help=f"a server to watch, DIALECT one of {', '.join(dialect_names())} (repeatable); "
+        "no simulator session then, unless --demo",
     )
     parser.add_argument(
         "--demo", choices=["normal", "chaos"], help="also run the embedded simulators, in this mode"
@@ -217,7 +220,7 @@ def _explain_closed_window(started: float, url: str) -> None:
 
 def _sim(argv: list[str]) -> int:
     parser = Parser("main.py sim", "Run a simulator standalone.")
-    parser.add_argument("dialect", choices=["agent", "sse", "chat", "agui"], help="which server to simulate")
+    parser.add_argument("dialect", choices=list(SIMULATORS), help="which server to simulate")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
         "--port", type=int, help="port to listen on (default: agent 4747, sse, chat and agui their own)"
@@ -253,51 +256,74 @@ def _sim(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.llm_base_url and not args.llm_model:
         parser.error("--llm-base-url needs --llm-model")
-    mode = cast(Literal["normal", "chaos"], args.mode)
-    if args.dialect == "agent" and args.profile == "strict":
+    runner = SIMULATORS[args.dialect](args)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runner)
+    return 0
+
+
+Mode = Literal["normal", "chaos"]
+
+
+def _sim_agent(args: argparse.Namespace) -> Coroutine[None, None, None]:
+    mode = cast(Mode, args.mode)
+    if args.profile == "strict":
         from console.sim import agent_strict
 
         port = args.port or 4747
         print(f"agent simulator ({mode}, strict profile) on ws://{args.host}:{port}/ws", flush=True)
         strict = agent_strict.StrictConfig(mode=mode, seed=args.seed, time_scale=args.time_scale)
-        runner = agent_strict.serve(args.host, port, strict)
-    elif args.dialect == "agent":
-        from console.sim.agent import SimConfig, serve
+        return agent_strict.serve(args.host, port, strict)
+    from console.sim.agent import SimConfig, serve
 
-        port = _listenable(args.host, args.port or 4747)
-        print(f"agent simulator ({mode}) on ws://{args.host}:{port}/ws", flush=True)
-        runner = serve(args.host, port, SimConfig(mode=mode, seed=args.seed, time_scale=args.time_scale))
-    elif args.dialect == "sse":
-        from console.sim import sse
+    port = _listenable(args.host, args.port or 4747)
+    print(f"agent simulator ({mode}) on ws://{args.host}:{port}/ws", flush=True)
+    return serve(args.host, port, SimConfig(mode=mode, seed=args.seed, time_scale=args.time_scale))
 
-        port = _listenable(args.host, args.port or sse.DEFAULT_PORT)
-        print(f"SSE conversation simulator on http://{args.host}:{port}/conversation", flush=True)
-        stream = sse.SimConfig(chaos=mode == "chaos", seed=args.seed, stress=args.stress, ids=not args.no_ids)
-        runner = sse.serve(args.host, port, stream)
-    elif args.dialect == "agui":
-        from console.sim import agui
 
-        port = _listenable(args.host, args.port or agui.DEFAULT_PORT)
-        print(f"AG-UI agent simulator ({mode}) on http://{args.host}:{port}/agent", flush=True)
-        agui_config = agui.SimConfig(
-            mode=mode, seed=args.seed, ids=not args.no_ids, time_scale=args.time_scale
-        )
-        runner = agui.serve(args.host, port, agui_config)
-    else:
-        from console.sim import chat
+def _sim_sse(args: argparse.Namespace) -> Coroutine[None, None, None]:
+    from console.sim import sse
 
-        port = _listenable(args.host, args.port or chat.DEFAULT_PORT)
-        config = chat.ChatSimConfig(
-            seed=args.seed,
-            llm_base_url=args.llm_base_url,
-            llm_model=args.llm_model,
-            store_path=args.store,
-            done_tag=not args.no_done_tag,
-        )
-        runner = chat.serve(args.host, port, config)  # it says where it listens
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(runner)
-    return 0
+    port = _listenable(args.host, args.port or sse.DEFAULT_PORT)
+    print(f"SSE conversation simulator on http://{args.host}:{port}/conversation", flush=True)
+    stream = sse.SimConfig(
+        chaos=args.mode == "chaos", seed=args.seed, stress=args.stress, ids=not args.no_ids
+    )
+    return sse.serve(args.host, port, stream)
+
+
+def _sim_agui(args: argparse.Namespace) -> Coroutine[None, None, None]:
+    from console.sim import agui
+
+    mode = cast(Mode, args.mode)
+    port = _listenable(args.host, args.port or agui.DEFAULT_PORT)
+    print(f"AG-UI agent simulator ({mode}) on http://{args.host}:{port}/agent", flush=True)
+    agui_config = agui.SimConfig(mode=mode, seed=args.seed, ids=not args.no_ids, time_scale=args.time_scale)
+    return agui.serve(args.host, port, agui_config)
+
+
+def _sim_chat(args: argparse.Namespace) -> Coroutine[None, None, None]:
+    from console.sim import chat
+
+    port = _listenable(args.host, args.port or chat.DEFAULT_PORT)
+    config = chat.ChatSimConfig(
+        seed=args.seed,
+        llm_base_url=args.llm_base_url,
+        llm_model=args.llm_model,
+        store_path=args.store,
+        done_tag=not args.no_done_tag,
+    )
+    return chat.serve(args.host, port, config)  # it says where it listens
+
+
+# The simulators `main.py sim` runs, by the name of the dialect each serves. Simulators are not part of a
+# dialect (the core never imports them), so they are listed here, where the command line composes them.
+SIMULATORS: dict[str, Callable[[argparse.Namespace], Coroutine[None, None, None]]] = {
+    "agent": _sim_agent,
+    "sse": _sim_sse,
+    "chat": _sim_chat,
+    "agui": _sim_agui,
+}
 
 
 def _write_transcript(transcript: dict[str, jsonvalue.JsonValue], out: Path | None) -> None:
@@ -311,7 +337,9 @@ def _write_transcript(transcript: dict[str, jsonvalue.JsonValue], out: Path | No
 def _record(argv: list[str]) -> int:
     parser = Parser("main.py record", "Record a headless session: send the prompts, write the transcript.")
     parser.add_argument(
-        "target", metavar="DIALECT=URL", help="the server to record, e.g. agent=ws://127.0.0.1:4747/ws"
+        "target",
+        metavar="DIALECT=URL",
+        help=f"the server to record, DIALECT one of {', '.join(dialect_names())}; e.g. agent=ws://127.0.0.1:4747/ws",
     )
     parser.add_argument(
         "--prompt", action="append", default=[], help="sent in order, each after the last reply"

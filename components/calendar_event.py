@@ -24,13 +24,13 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from components.registry import (
     FieldSlot,
     display_text,
-    ensure_styles,
     mark_complete,
     mark_root,
     register,
     validate_partial,
 )
 from console.jsonvalue import JsonValue
+from console.ui.testid import testid
 
 TYPE = "calendar_event"
 
@@ -312,7 +312,6 @@ class CalendarEventView:
         self.locale = locale or default_locale()
         self.zone = local_zone()
         self.values = CalendarFields()
-        ensure_styles()
         self.root = mark_root(ui.card().classes("ac-component gap-2"), TYPE)
         with self.root:
             with ui.row().classes("items-start justify-between no-wrap w-full gap-3"):
@@ -322,7 +321,7 @@ class CalendarEventView:
                 with ui.element("div").classes("flex-none") as status_box:
                     self.status_placeholder = ui.skeleton("QChip", width="5rem")
                     self.status = ui.chip("", color="grey-7", text_color="white").classes("ac-appear m-0")
-                    self.status.mark("field-status")
+                    testid(self.status, "field-status")
                     self.status.set_visibility(False)
                 status_box.props["data-field"] = "status"
             with ui.row().classes("items-center no-wrap gap-2"):
@@ -332,7 +331,7 @@ class CalendarEventView:
                 ui.icon("schedule", size="1.1rem").classes("text-gray-500")
                 self.time = FieldSlot("time", width="7rem")
             self.download = ui.button("Add to calendar (.ics)", icon="download", on_click=self._download)
-            self.download.props("flat dense no-caps").mark("ics-download")
+            testid(self.download, "ics-download").props("flat dense no-caps")
             self.download.disable()
 
     def update(self, fields: Mapping[str, JsonValue], complete: bool) -> None:

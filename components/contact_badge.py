@@ -17,9 +17,10 @@ from urllib.parse import quote, urlsplit
 from nicegui import ui
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from components.registry import FieldSlot, ensure_styles, mark_complete, mark_root, register, validate_partial
+from components.registry import FieldSlot, mark_complete, mark_root, register, validate_partial
 from console.jsonvalue import JsonValue
 from console.security.images import image_allowed
+from console.ui.testid import testid
 
 TYPE = "contact_badge"
 MAX_PICTURE_URL = 512 * 1024  # a data: URL of a photo, not of a movie
@@ -81,11 +82,10 @@ class ContactFields(BaseModel):
 @register(TYPE, model=ContactFields)
 class ContactBadgeView:
     def __init__(self) -> None:
-        ensure_styles()
         self.root = mark_root(ui.card().classes("ac-component"), TYPE)
         with self.root, ui.row().classes("items-center gap-4 no-wrap w-full"):
             with ui.element("div").classes("ac-avatar") as self.avatar:
-                self.initials = ui.label("").mark("avatar-initials")
+                self.initials = testid(ui.label(""), "avatar-initials")
                 self.person = ui.icon("person", size="1.8rem")
             with ui.column().classes("gap-0 min-w-0 grow"):
                 self.name = FieldSlot("name", width="9rem", classes="text-base font-semibold")
@@ -123,7 +123,7 @@ class ContactBadgeView:
         self.picture = url
         if self.image is None:
             with self.avatar:
-                self.image = ui.element("img").mark("avatar-image")
+                self.image = testid(ui.element("img"), "avatar-image")
             self.image.props["alt"] = ""
             self.image.props["referrerpolicy"] = "no-referrer"
             self.image.on("load", self._loaded)

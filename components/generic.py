@@ -10,8 +10,9 @@ from collections.abc import Mapping
 
 from nicegui import ui
 
-from components.registry import display_text, ensure_styles, mark_complete, mark_root
+from components.registry import display_text, mark_complete, mark_root
 from console.jsonvalue import JsonValue
+from console.ui.testid import testid
 
 MAX_ROWS = 50  # a component with thousands of fields is a bug upstream; show the start and a count
 
@@ -19,13 +20,13 @@ MAX_ROWS = 50  # a component with thousands of fields is a bug upstream; show th
 class GenericView:
     def __init__(self, type_name: str) -> None:
         self.type_name = type_name
-        ensure_styles()
         self.root = mark_root(ui.card().classes("ac-component gap-1"), type_name)
         with self.root:
             with ui.row().classes("items-center no-wrap gap-2"):
                 ui.icon("widgets", size="1.2rem").classes("text-gray-500")
-                ui.label(type_name).classes("text-sm font-semibold text-gray-700 break-all").mark(
-                    "generic-type"
+                testid(
+                    ui.label(type_name).classes("text-sm font-semibold text-gray-700 break-all"),
+                    "generic-type",
                 )
             self.rows = ui.column().classes("gap-1 w-full")
             with self.rows:
@@ -59,7 +60,7 @@ class GenericView:
         with self.rows:
             with ui.row().classes("no-wrap gap-3 w-full items-baseline ac-appear") as row:
                 ui.label(key).classes("ac-key break-all")
-                value = ui.label("").classes("ac-field text-sm break-words min-w-0").mark(f"field-{key}")
+                value = testid(ui.label("").classes("ac-field text-sm break-words min-w-0"), f"field-{key}")
             row.props["data-field"] = key
         # New rows go above the placeholder, which keeps saying that more may come.
         row.move(self.rows, target_index=len(self.values))

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 
 from nicegui import ui
 
-from components.registry import ensure_styles, mark_complete, mark_root, register
+from components.registry import mark_complete, mark_root, register
 from console.jsonvalue import JsonValue
+from console.ui.testid import testid
 
 TYPE = "reasoning"
 
@@ -19,10 +20,9 @@ TYPE = "reasoning"
 @register(TYPE)
 class ReasoningView:
     def __init__(self) -> None:
-        ensure_styles()
         self.root = mark_root(ui.element("div").classes("ac-component ac-reasoning"), TYPE)
         with self.root:
-            self.fold = ui.expansion("Thinking…", icon="psychology").props("dense data-testid=reasoning")
+            self.fold = testid(ui.expansion("Thinking…", icon="psychology"), "reasoning").props("dense")
             with self.fold:
                 self.text = ui.label("").classes("text-sm whitespace-pre-wrap text-slate-600")
 

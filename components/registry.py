@@ -25,18 +25,18 @@ from __future__ import annotations
 
 import importlib
 import logging
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Literal, Protocol, TypeVar
 
-from nicegui import Client, context, ui
+from nicegui import ui
 from pydantic import BaseModel, ValidationError
 
 from console import jsonvalue
 from console.jsonvalue import JsonValue
-from console.ui.elements import FieldStream
+from console.ui.stream_text import FieldStream
+from console.ui.testid import testid
 
 ENTRY_POINT_GROUP = "agent_console.components"
 BUILTIN_MODULES = ("components.contact_badge", "components.calendar_event")
@@ -146,46 +146,11 @@ def render(type_name: str, container: ui.element) -> ComponentView:
 # What views share
 # ----------------------------------------------------------------------------------------------
 
-_CSS = """
-.ac-component { max-width: 28rem; width: 100%; }
-.ac-field { opacity: 0; transform: translateY(3px);
-  transition: opacity 320ms ease-out, transform 320ms ease-out; }
-.ac-field.ac-in { opacity: 1; transform: none; }
-.ac-field.ac-missing { color: #9ca3af; }
-.ac-slot > .ac-field.ac-text { white-space: normal; line-height: inherit; }
-.ac-slot > .ac-field.ac-text.text-sm { line-height: 1.25rem; }
-.ac-appear { animation: ac-fade-in 320ms ease-out both; }
-@keyframes ac-fade-in { from { opacity: 0; transform: translateY(3px); } to { opacity: 1; transform: none; } }
-.ac-hint { font-size: 0.75rem; color: #b45309; }
-.ac-key { color: #6b7280; font-size: 0.8rem; min-width: 7rem; }
-.ac-avatar { position: relative; width: 3.5rem; height: 3.5rem; border-radius: 9999px; overflow: hidden;
-  flex: none; display: flex; align-items: center; justify-content: center; background: #4f7cac;
-  color: #fff; font-weight: 600; font-size: 1.2rem; }
-.ac-avatar img { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: cover; opacity: 0;
-  transition: opacity 320ms ease-out; }
-.ac-avatar img.ac-in { opacity: 1; }
-@media (prefers-reduced-motion: reduce) {
-  .ac-field, .ac-avatar img { transition: none; }
-  .ac-appear { animation: none; }
-}
-"""
-
-_styled: weakref.WeakSet[Client] = weakref.WeakSet()
-
-
-def ensure_styles() -> None:
-    """Add the components' stylesheet to the current page, once per page."""
-    client = context.client
-    if client not in _styled:
-        _styled.add(client)
-        ui.add_css(_CSS)
-
 
 def mark_root(element: ui.element, type_name: str) -> ui.element:
     """The attributes tests and page scripts find components by. Set as prop values, never parsed
     from a props string: the type name may come from upstream."""
-    element.props["data-testid"] = "component"
-    element.props["data-type"] = type_name
+    testid(element, "component").props["data-type"] = type_name
     element.props["data-complete"] = "false"
     return element
 
@@ -253,10 +218,9 @@ class FieldSlot:
             self.label.props["dir"] = "auto"  # upstream text: its direction is its own
             self.link = ui.link("", "#").classes(f"ac-appear break-all {classes}") if link else None
             self.hint = ui.label("").classes("ac-hint")
-        self.label.mark(f"field-{name}")
+        testid(self.label, f"field-{name}")
         if self.link is not None:
-            self.link.mark(f"field-{name}")
-            self.link.set_visibility(False)
+            testid(self.link, f"field-{name}").set_visibility(False)
         self.hint.set_visibility(False)
         self.box.props["data-field"] = name
         self.state: SlotState = "waiting"

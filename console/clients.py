@@ -1,20 +1,16 @@
-"""Session clients of every dialect behind one interface, and `DIALECT=URL` targets."""
+"""Session clients of every dialect behind one interface, and `DIALECT=URL` targets.
+
+The dialects themselves are found in the registry (`console.dialects.base`): this module names none."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Literal, Protocol, get_args, runtime_checkable
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from console.dialects.agent.client import AgentClient
-from console.dialects.agui.client import AguiClient
-from console.dialects.chat.client import ChatClient
-from console.dialects.sse.client import SSEClient
+from console.dialects import base as registry
 from console.session import Conversation, Message
-
-Dialect = Literal["agent", "sse", "chat", "agui"]
-DIALECTS: tuple[str, ...] = get_args(Dialect)
 
 
 class SessionClient(Protocol):
@@ -51,7 +47,7 @@ class Approvals(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    dialect: Dialect
+    dialect: str  # the name of a registered dialect
     url: str
 
     def __str__(self) -> str:
@@ -62,22 +58,14 @@ class TargetError(ValueError):
     pass
 
 
-# The URL schemes each dialect's transport speaks: a URL of any other would be retried forever.
-SCHEMES: dict[str, tuple[str, ...]] = {
-    "agent": ("ws", "wss"),
-    "sse": ("http", "https"),
-    "chat": ("ws", "wss"),
-    "agui": ("http", "https"),
-}
-
-
 def url_problem(dialect: str, url: str) -> str:
     """Why `url` cannot reach a `dialect` server, in a sentence; empty if it can be tried.
 
     The one check for every way a target comes in (the command line, the Add-session dialog)."""
     if not url:
         return "A URL is needed."
-    schemes = SCHEMES.get(dialect, ("ws", "wss", "http", "https"))
+    known = registry.find(dialect)
+    schemes = known.schemes if known else ("ws", "wss", "http", "https")
     named = " or ".join(f"{scheme}://" for scheme in schemes)
     parts = urlsplit(url)
     if parts.scheme.lower() not in schemes:
@@ -96,21 +84,15 @@ def parse_target(spec: str) -> Target:
     dialect, sep, url = spec.partition("=")
     if not sep or not url:
         raise TargetError(f"expected DIALECT=URL, got '{spec}'")
-    for known in ("agent", "sse", "chat", "agui"):
-        if dialect == known:
-            if problem := url_problem(known, url):
-                raise TargetError(problem)
-            return Target(known, url)
-    raise TargetError(f"unknown dialect '{dialect}' (expected one of {', '.join(DIALECTS)})")
+    if registry.find(dialect) is None:
+        raise TargetError(f"unknown dialect '{dialect}' (expected one of {', '.join(registry.names())})")
+    if problem := url_problem(dialect, url):
+        raise TargetError(problem)
+    return Target(dialect, url)
 
 
 def make_client(target: Target) -> SessionClient:
-    if target.dialect == "agent":
-        return AgentClient(target.url)
-    if target.dialect == "chat":
-        return ChatClient(target.url)
-    if target.dialect == "sse":
-        return SSEClient(target.url)
-    if target.dialect == "agui":
-        return AguiClient(target.url)
-    raise TargetError(f"the {target.dialect} dialect is not available in this build")
+    dialect = registry.find(target.dialect)
+    if dialect is None:
+        raise TargetError(f"the {target.dialect} dialect is not available in this build")
+    return dialect.client(target.url)

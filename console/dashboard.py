@@ -25,6 +25,7 @@ from console.sim import agui as agui_sim
 from console.sim import sse as sse_sim
 from console.sim.agent import AgentSimulator, SimConfig
 from console.sim.chat import ChatSimConfig, ChatSimulator
+from console.sim.process import PROCESS_FROM, SimulatorProcess
 from console.store.startup import Durable
 from console.supervisor import Supervisor
 from console.ui import page
@@ -54,15 +55,25 @@ class DashboardConfig:
 class Embedded:
     """Simulators served by this process, so the console works with nothing else running."""
 
-    agent: AgentSimulator | None = None
+    agent: AgentSimulator | SimulatorProcess | None = None
     sse: sse_sim.SSESimulator | None = None
     chat: ChatSimulator | None = None
     agui: agui_sim.AguiSimulator | None = None
     targets: list[Target] = field(default_factory=list)
 
-    async def start(self, mode: Literal["normal", "chaos"], seed: int, time_scale: float) -> None:
-        self.agent = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale))
-        await self.agent.start("127.0.0.1", 0)
+    async def start(
+        self, mode: Literal["normal", "chaos"], seed: int, time_scale: float, streams: int = 0
+    ) -> None:
+        # Described (`/api/simulators`) once it listens, not before.
+        agent: AgentSimulator | SimulatorProcess
+        if streams >= PROCESS_FROM:
+            # Hundreds of agents streaming: the simulator gets a core of its own (console/sim/process.py).
+            agent = SimulatorProcess()
+            await agent.start(mode, seed, time_scale)
+        else:
+            agent = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale))
+            await agent.start("127.0.0.1", 0)
+        self.agent = agent
         self.targets.append(Target("agent", self.agent.url))
         speed = 1 / time_scale if time_scale > 0 else 1.0
         self.sse = sse_sim.SSESimulator(sse_sim.SimConfig(chaos=mode == "chaos", seed=seed, speed=speed))
@@ -140,7 +151,8 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
             not config.upstreams or config.demo is not None or (config.streams > 0 and streams_to is None)
         )
         if use_simulator:
-            await embedded.start(config.demo or "normal", config.sim_seed, config.sim_time_scale)
+            streams = config.streams if streams_to is None else 0
+            await embedded.start(config.demo or "normal", config.sim_seed, config.sim_time_scale, streams)
         reopened = await durable.restore(supervisor, embedded.targets)
         streams_url = streams_to.url if streams_to else embedded.agent.url if embedded.agent else None
         if config.streams > 0 and streams_url is not None and not reopened.has(streams_url):

@@ -7,7 +7,7 @@ they become `JsonValue`. Everything past this module is typed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 import orjson
 
@@ -77,3 +77,10 @@ def dumps(value: JsonValue, *, indent: bool = False, sort_keys: bool = False) ->
 
 def dumps_bytes(value: JsonValue) -> bytes:
     return orjson.dumps(value)
+
+
+def encoded(raw: bytes) -> JsonValue:
+    """JSON text already encoded, as a value: orjson writes it as it is wherever the value is written
+    (`dumps_bytes` returns these very bytes), and nothing here parses it. A context snapshot decoded
+    in a worker process travels as one; only code that stores or writes the value may receive it."""
+    return cast(JsonValue, orjson.Fragment(raw))

@@ -7,13 +7,15 @@ one event, grow with the flood. Past each cap the oldest live item is folded: a 
 card stays, and a late result still lands on it). Each fold is counted and said once in a notice.
 
 Notices are part of the session's state, so that a page opened later shows them too. The board keeps
-the newest `notices` of them; an identical notice right after the last one raises that one's count
-instead of adding another, and older ones are let go and counted.
+the newest `notices` of them; a notice identical to one on the board raises that one's count and
+makes it the newest instead of adding another (a flood of ERROR frames cycling through a few texts
+costs a line per text, and a post costs the same however long the flood), and older ones are let go
+and counted.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Literal, overload
 
@@ -45,23 +47,27 @@ class Notice:
 class NoticeBoard(Sequence[Notice]):
     """The newest notices of a session, oldest first; `folded` counts the ones let go."""
 
-    __slots__ = ("_items", "folded")
+    __slots__ = ("_items", "folded", "limit")
 
     def __init__(self, limit: int) -> None:
-        self._items: deque[Notice] = deque(maxlen=max(1, limit))
+        self.limit = max(1, limit)
+        # By (level, text), in the order last posted: a repeat is found and moved in O(1).
+        self._items: OrderedDict[tuple[Level, str], Notice] = OrderedDict()
         self.folded = 0
 
     def post(self, level: Level, text: str) -> Notice:
-        """Add a notice (or count it again when it repeats the last one); returns what is shown."""
+        """Add a notice (or count it again when it is on the board); returns what is shown."""
         items = self._items
-        if items and items[-1].level == level and items[-1].text == text:
-            notice = Notice(level, text, items[-1].repeats + 1)
-            items[-1] = notice
+        key = (level, text)
+        seen = items.get(key)
+        if seen is not None:
+            notice = items[key] = Notice(level, text, seen.repeats + 1)
+            items.move_to_end(key)
             return notice
-        if len(items) == items.maxlen:
+        if len(items) == self.limit:
+            items.popitem(last=False)
             self.folded += 1
-        notice = Notice(level, text)
-        items.append(notice)
+        notice = items[key] = Notice(level, text)
         return notice
 
     def clear(self) -> None:
@@ -79,11 +85,13 @@ class NoticeBoard(Sequence[Notice]):
 
     def __getitem__(self, index: int | slice) -> Notice | list[Notice]:
         if isinstance(index, slice):
-            return list(self._items)[index]
-        return self._items[index]
+            return list(self._items.values())[index]
+        if index == -1 and self._items:  # the newest, without a list of them all
+            return next(reversed(self._items.values()))
+        return list(self._items.values())[index]
 
     def __iter__(self) -> Iterator[Notice]:
-        return iter(self._items)
+        return iter(self._items.values())
 
 
 class FoldCounter:

@@ -27,6 +27,10 @@ _KNOWN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"timed out|timeout|errno 110", "the server did not answer in time"),
         (r"ssl|certificate|tls", "the secure connection could not be set up (TLS)"),
+        (
+            r"unsupported protocol|invalid ?ur[il]|isn't a valid uri|not a valid uri",
+            "that is not an address the console can connect to",
+        ),
         (r"\b40[13]\b|forbidden|unauthori[sz]ed", "the server refused access"),
         (r"\b404\b|not found", "the server has nothing at that path"),
         (r"\b5\d\d\b", "the server had an internal error"),

@@ -35,7 +35,8 @@ class _Failed(Exception):
 
 
 # Failed connection attempts after which the address is taken as unreachable: with the transports'
-# backoff (0.5, 1, 2 s) that is about 4 s, well before any --timeout a reply would need.
+# backoff (a random first delay of 0.1 to 1.1 s, then 0.5, 1 s) that is 2 to 3 s, well before any
+# --timeout a reply would need.
 GIVE_UP_ATTEMPTS = 4
 
 
@@ -48,7 +49,10 @@ async def _wait(client: SessionClient, task: asyncio.Task[None], condition: str,
         if task.done():
             # The session's task ended under us: waiting out the deadline would only lose time.
             error = None if task.cancelled() else task.exception()
-            raise _Failed(f"the session stopped: {error!r}" if error else "the session stopped")
+            if error is None and condition == "connected":
+                raise Unreachable  # the reconnect loop gave up: a failure trying again cannot mend
+            why = repr(error) if error else client.conversation.link.detail
+            raise _Failed(f"the session stopped: {why}" if why else "the session stopped")
         if condition == "connected" and client.connected_once:
             return
         if condition == "connected" and client.conversation.link.attempt >= GIVE_UP_ATTEMPTS:

@@ -38,7 +38,7 @@ from console.monitor import (
     Monitor,
     Summary,
 )
-from console.runtime.websocket import backoff
+from console.runtime.reconnect import exponential
 from console.sessions import SessionEntry, SessionHub
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class RestartPolicy:
     stable_after: float = 60.0  # a client that ran this long before crashing restarts the schedule
 
     def delays(self) -> Iterator[float]:
-        return backoff(self.initial, self.factor, self.cap)
+        return exponential(self.initial, self.factor, self.cap)
 
 
 def _crash_reason(task: asyncio.Task[None]) -> str | None:

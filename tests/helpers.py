@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Protocol, TypeVar
 
 from console.clients import SessionClient
+from console.runtime.reconnect import backoff
 
 
 async def eventually(condition: Callable[[], object], seconds: float = 10.0) -> None:
@@ -32,6 +33,12 @@ def quick_backoff() -> Iterator[float]:
     """Reconnect delays short enough for a test to watch several attempts."""
     while True:
         yield 0.05
+
+
+def steady_backoff() -> Iterator[float]:
+    """The shipped reconnect schedule with its random first delay pinned to the middle (0.6 s), for a
+    test that watches the link recover: a draw near the floor can recover before a check looks."""
+    return backoff(rng=lambda: 0.5)
 
 
 class Server(Protocol):

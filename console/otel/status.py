@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from nicegui import events, ui
 
 from console.clients import SessionClient
@@ -11,8 +9,8 @@ from console.metrics import Exposition
 from console.otel.download import session_file
 from console.otel.exporter import ExportStats, OtelExport
 from console.sessions import SessionHub
+from console.ui.testid import testid
 
-CSS = (Path(__file__).parent / "status.css").read_text()
 REFRESH = 1.0
 
 
@@ -32,12 +30,10 @@ class ExportStatus:
 
     def __init__(self, export: OtelExport) -> None:
         self.export = export
-        ui.add_css(CSS)
         with ui.element("div").classes("ac-otlp") as self.root:
-            self.label = ui.label("").classes("ac-otlp-text").mark("otlp-status")
+            self.label = testid(ui.label("").classes("ac-otlp-text"), "otlp-status")
             self.switch = ui.switch("Export", value=export.enabled, on_change=self._on_switch)
-            self.switch.props("dense data-testid=otlp-switch").mark("otlp-switch")
-        self.label.props("data-testid=otlp-status")
+            testid(self.switch, "otlp-switch").props("dense")
         self._shown = ""
         self.refresh()
         ui.timer(REFRESH, self.refresh)
@@ -67,12 +63,8 @@ def download_button(client: SessionClient) -> ui.button:
         name, content = await session_file(client)
         ui.download.content(content, name, "application/json")
 
-    return (
-        ui.button("OTLP", on_click=download)
-        .props("flat dense no-caps size=sm data-testid=timeline-otlp")
-        .mark("timeline-otlp")
-        .tooltip("Export as OpenTelemetry (OTLP/JSON, GenAI spans)")
-    )
+    button = testid(ui.button("OTLP", on_click=download), "timeline-otlp").props("flat dense no-caps size=sm")
+    return button.tooltip("Export as OpenTelemetry (OTLP/JSON, GenAI spans)")
 
 
 def metrics(stats: ExportStats) -> str:

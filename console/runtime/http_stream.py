@@ -1,18 +1,17 @@
 """What the HTTP-stream transports (SSE conversation streams, AG-UI runs) share: one httpx client per
-session, a task that runs the dialect's loop, backoff between attempts, and the response in flight,
-which `drop()` closes under the reader as a network failure would."""
+session, a task that runs the shared reconnect loop (`reconnect.py`) around the dialect's attempt, and
+the response in flight, which `drop()` closes under the reader as a network failure would."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterator
 from typing import Generic, Protocol, TypeVar
 
 import httpx
 
-from console.runtime.websocket import Clock, backoff
+from console.runtime.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
 from console.session import Conversation
 
 
@@ -27,6 +26,10 @@ class StreamEngine(Protocol):
 
     def close(self, now: float) -> None: ...
 
+    def disconnected(self, now: float, reason: str, retry_in: float) -> None: ...
+
+    def give_up(self, now: float, reason: str, policy: Policy) -> None: ...
+
 
 E = TypeVar("E", bound=StreamEngine)
 
@@ -34,6 +37,14 @@ E = TypeVar("E", bound=StreamEngine)
 def describe(exc: BaseException) -> str:
     """An I/O failure as the session tells it: the exception's type, and its message when it has one."""
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def failed(exc: Exception, connected: bool = False) -> Ended:
+    """An attempt ended by an exception: retried or not as `classify` says; anything else is a bug."""
+    policy = classify(exc)
+    if policy is None:
+        raise exc
+    return Ended(describe(exc), connected=connected, policy=policy)
 
 
 class HttpStreamClient(Generic[E]):
@@ -46,7 +57,7 @@ class HttpStreamClient(Generic[E]):
         url: str,
         engine: E,
         *,
-        backoff_factory: Callable[[], Iterator[float]] = backoff,
+        backoff_factory: Schedule = backoff,
         read_timeout: float = 60.0,
         clock: Clock = time.monotonic,
     ) -> None:
@@ -87,4 +98,15 @@ class HttpStreamClient(Generic[E]):
             asyncio.get_running_loop().create_task(response.aclose())
 
     async def run(self) -> None:
+        async with httpx.AsyncClient(timeout=self._timeout) as http:
+            await reconnect(
+                lambda: self._attempt(http),
+                self.engine,
+                schedule=self._backoff_factory,
+                clock=self._clock,
+                closed=lambda: self._closed,
+            )
+
+    async def _attempt(self, http: httpx.AsyncClient) -> Ended:
+        """Connect, serve the connection until it ends, and say how (the dialect's part)."""
         raise NotImplementedError

@@ -2,9 +2,9 @@
 
 `WebSocketClient` is thin asyncio glue around a sans-I/O engine: connect (`wslink.Link`), feed
 every frame to the engine with the time it arrived, send whatever the engine wants sent, tick it,
-and reconnect with exponential backoff (0.5, 1, 2, 4, 8, capped at 10 s; reset after a good
-connection) when the link drops. Each dialect's client subclasses it (`console/dialects/agent/client.py`,
-`console/dialects/chat/client.py`).
+and reconnect through the shared loop (`reconnect.py`: backoff with a random first delay, reset after
+a good connection) when the link drops. Each dialect's client subclasses it
+(`console/dialects/agent/client.py`, `console/dialects/chat/client.py`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from typing import Generic, Protocol, TypeVar
 
-import websockets
-
+from console.runtime.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
 from console.runtime.wslink import Link, open_link
 
 log = logging.getLogger(__name__)
@@ -27,17 +26,6 @@ log = logging.getLogger(__name__)
 # Frames over the engine's own limit are still read so that the decoder can reject them with a
 # clear error; only a frame too big to hold at all closes the connection.
 MAX_WIRE_FRAME = 64 * 1024 * 1024
-
-
-def backoff(initial: float = 0.5, factor: float = 2.0, cap: float = 10.0) -> Iterator[float]:
-    """Delays between reconnection attempts: 0.5, 1, 2, 4, 8, 10, 10, ..."""
-    delay = initial
-    while True:
-        yield delay
-        delay = min(delay * factor, cap)
-
-
-Clock = Callable[[], float]
 
 
 class WebSocketEngine(Protocol):
@@ -56,6 +44,8 @@ class WebSocketEngine(Protocol):
     def receive(self, raw: str | bytes, now: float) -> None: ...
 
     def disconnected(self, now: float, reason: str, retry_in: float) -> None: ...
+
+    def give_up(self, now: float, reason: str, policy: Policy) -> None: ...
 
     def tick(self, now: float) -> None: ...
 
@@ -125,7 +115,7 @@ class WebSocketClient(Generic[E]):
         url: str,
         engine: E | None = None,
         *,
-        backoff_factory: Callable[[], Iterator[float]] = backoff,
+        backoff_factory: Schedule = backoff,
         tick_interval: float | None = None,
         open_timeout: float = 5.0,
         clock: Clock = time.monotonic,
@@ -223,26 +213,19 @@ class WebSocketClient(Generic[E]):
     async def run(self) -> None:
         ticker = _ticker(self._tick_interval)
         ticker.add(self._tick)
-        delays = self._backoff_factory()
         try:
-            while not self._closed:
-                connected, reason = await self._connect_once()
-                if self._closed:
-                    break
-                if connected:
-                    delays = self._backoff_factory()  # a good connection resets the schedule
-                # A replay the engine asked for is not a failure: reconnect at once.
-                forced = connected and self._wants_reconnect()
-                delay = 0.0 if forced else next(delays)
-                self.engine.disconnected(
-                    self._clock(), "reconnecting to replay missing frames" if forced else reason, delay
-                )
-                await asyncio.sleep(delay)
+            await reconnect(
+                self._connect_once,
+                self.engine,
+                schedule=self._backoff_factory,
+                clock=self._clock,
+                closed=lambda: self._closed,
+            )
         finally:
             ticker.remove(self._tick)
 
-    async def _connect_once(self) -> tuple[bool, str]:
-        """One connection, until it ends: (it was made, why it ended)."""
+    async def _connect_once(self) -> Ended:
+        """One connection, until it ends."""
         try:
             ws = await open_link(
                 self.url,
@@ -251,8 +234,11 @@ class WebSocketClient(Generic[E]):
                 max_size=MAX_WIRE_FRAME,
                 peek=self._peek,
             )
-        except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
-            return False, f"cannot connect: {exc or type(exc).__name__}"
+        except Exception as exc:
+            policy = classify(exc)
+            if policy is None:
+                raise
+            return Ended(f"cannot connect: {exc or type(exc).__name__}", policy=policy)
         self._ws = ws
         self.engine.connected(self._clock())
         self._flush_soon()
@@ -264,7 +250,10 @@ class WebSocketClient(Generic[E]):
         finally:
             self._ws = None
             ws.abort()  # a no-op unless this task was cancelled with the connection still up
-        return True, ws.reason
+        if self._wants_reconnect():
+            # A replay the engine asked for is not a failure: reconnect at once.
+            return Ended("reconnecting to replay missing frames", connected=True, delay=0.0)
+        return Ended(ws.reason, connected=True)
 
     def _on_message(self, message: str | bytes) -> None:
         """Every message, on arrival, in order (called by the link)."""

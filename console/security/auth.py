@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import html
 import secrets
+from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
@@ -18,6 +19,8 @@ VISITOR_COOKIE: Final = "agent_console_visitor"
 LOGIN_PATH: Final = "/login"
 LOGOUT_PATH: Final = "/logout"
 WRONG_TOKEN_PAUSE: Final = 0.5  # seconds
+# Inlined: the page's policy allows no stylesheet to load (see security/headers.py).
+LOGIN_CSS: Final = (Path(__file__).parent / "login.css").read_text()
 MAX_SESSIONS: Final = 10_000  # logins kept; the oldest go first
 
 
@@ -75,18 +78,7 @@ def login_page(next_path: str, problem: str = "") -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>Agent Console · log in</title>
-<style>
-body {{ font-family: system-ui, sans-serif; background: #0f172a; color: #e2e8f0; display: grid;
-  place-items: center; min-height: 100vh; margin: 0; }}
-form {{ background: #1e293b; padding: 2rem; border-radius: 0.75rem; width: min(22rem, 90vw); }}
-h1 {{ font-size: 1.25rem; margin: 0 0 1rem; }}
-label {{ display: block; font-size: 0.875rem; margin-bottom: 0.25rem; }}
-input {{ width: 100%; box-sizing: border-box; padding: 0.5rem; border-radius: 0.375rem; border: 0;
-  font-size: 1rem; }}
-button {{ margin-top: 1rem; width: 100%; padding: 0.5rem; border: 0; border-radius: 0.375rem;
-  background: #6366f1; color: white; font-size: 1rem; cursor: pointer; }}
-.problem {{ color: #fca5a5; }}
-</style></head>
+<style>{LOGIN_CSS}</style></head>
 <body><form method="post" action="{LOGIN_PATH}" data-testid="login-form">
 <h1>Agent Console</h1>{message}
 <label for="token">Token or password</label>

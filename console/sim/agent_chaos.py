@@ -10,7 +10,7 @@ from typing import Final
 from console import jsonvalue
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
-from console.sim.agent_longform import SECTIONS
+from console.sim.agent_corpus import SECTIONS
 from console.sim.agent_steps import (
     OVERSIZED_BYTES,
     SPIKE,

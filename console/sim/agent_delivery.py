@@ -1,39 +1,32 @@
-"""Putting the session log on the wire: each connection's sender (with the chaos of delivery), its
-pinger and the PONG deadlines, and appending frames to the log, sent at once when the sender waits."""
+"""Putting the session log on the wire: each connection's sender (with the chaos of delivery: spikes,
+held and duplicated frames, the drop), and appending frames to the log, sent at once when the sender
+waits for them."""
 
 from __future__ import annotations
 
 import asyncio
 
-from websockets.protocol import State
-
-from console import jsonvalue
-from console.events import excerpt
-from console.jsonvalue import JsonObject
-from console.sim import agent_chaos
+from console.dialects.agent import protocol as proto
+from console.sim import ws_wire
 from console.sim.agent_chaos import CLEAN, Delivery
-from console.sim.agent_state import (
-    HOLD_TIMEOUT,
-    MISSED_PONGS,
-    PONG_DEADLINE,
-    Conn,
-    Frame,
-    Held,
-    Numbering,
-    Session,
-    SimCore,
-)
+from console.sim.agent_context import Shared
+from console.sim.agent_heartbeat import Heartbeats
+from console.sim.agent_state import HOLD_TIMEOUT, Conn, Frame, Held, Numbering, Session
 
 
-class Delivering(SimCore):
-    """The wire side of the simulator: what each connection sends, and when."""
+class Wire:
+    """What each connection sends, and when."""
+
+    def __init__(self, shared: Shared, heartbeats: Heartbeats) -> None:
+        self.shared = shared
+        self.heartbeats = heartbeats
 
     # -- sending ---------------------------------------------------------------------------------------------
 
-    async def _sender(self, conn: Conn) -> None:
+    async def sender(self, conn: Conn) -> None:
         s = conn.session
         await conn.ready.wait()
-        hold_timeout = max(0.01, HOLD_TIMEOUT * self.config.time_scale)
+        hold_timeout = max(0.01, HOLD_TIMEOUT * self.shared.config.time_scale)
         while True:
             signal = s.signal
             numbering = s.numberings.get(conn.epoch)
@@ -71,28 +64,30 @@ class Delivering(SimCore):
         if frame.seq is None:  # malformed: sent once, never replayed
             if first:
                 s.performed.add((epoch, position))
-                self._chaos(s, conn, "malformed", excerpt=excerpt(frame.text, 80))
+                self.shared.recorder.chaos(s, conn, "malformed", excerpt=frame.text[:80])
                 return self._send(conn, epoch, frame)
             return True
         plan = frame.delivery if first else CLEAN
         if plan is not CLEAN:
             s.performed.add((epoch, position))
         if plan.spike > 0:
-            self._chaos(s, conn, "spike", seq=frame.seq, seconds=plan.spike)
-            await self._sleep(plan.spike)
+            self.shared.recorder.chaos(s, conn, "spike", seq=frame.seq, seconds=plan.spike)
+            await self.shared.sleep(plan.spike)
         if plan.hold > 0:
-            self._chaos(s, conn, "reorder", seq=frame.seq, frame_type=frame.kind, after=plan.hold)
+            self.shared.recorder.chaos(
+                s, conn, "reorder", seq=frame.seq, frame_type=frame.kind, after=plan.hold
+            )
             conn.held.append(Held(epoch, frame, plan.hold, plan.duplicate))
             return True
         if not self._send(conn, epoch, frame):
             return False
         if plan.duplicate:
-            self._chaos(s, conn, "duplicate", seq=frame.seq, frame_type=frame.kind)
+            self.shared.recorder.chaos(s, conn, "duplicate", seq=frame.seq, frame_type=frame.kind)
             self._send(conn, epoch, frame)
         self._release_held(conn)
         if plan.drop_after:
             self._flush_held(conn)  # so what chaos was performed does not depend on timing
-            self._chaos(s, conn, "drop", seq=frame.seq)
+            self.shared.recorder.chaos(s, conn, "drop", seq=frame.seq)
             conn.abort()
             return False
         return True
@@ -113,21 +108,15 @@ class Delivering(SimCore):
     def _send_held(self, conn: Conn, held: Held) -> None:
         self._send(conn, held.epoch, held.frame)
         if held.duplicate:
-            self._chaos(conn.session, conn, "duplicate", seq=held.frame.seq, frame_type=held.frame.kind)
+            self.shared.recorder.chaos(
+                conn.session, conn, "duplicate", seq=held.frame.seq, frame_type=held.frame.kind
+            )
             self._send(conn, held.epoch, held.frame)
 
     def _send(self, conn: Conn, epoch: int, frame: Frame) -> bool:
-        """Write one frame now; False when the connection is closing (the frame stays in the log).
-
-        Written through the connection's sans-I/O protocol rather than `await ws.send()`: the
-        coroutine, its context manager and the wait for the write buffer cost more than the frame,
-        and simulated frames are small enough for the transport's buffer to absorb.
-        """
-        ws = conn.ws
-        if ws.protocol.state is not State.OPEN or ws.transport.is_closing():
+        """Write one frame now; False when the connection is closing (the frame stays in the log)."""
+        if not ws_wire.write_now(conn.ws, frame.text):
             return False
-        ws.protocol.send_text(frame.text.encode())
-        ws.send_data()
         s = conn.session
         now = asyncio.get_running_loop().time()
         if frame.seq is not None:
@@ -135,68 +124,17 @@ class Delivering(SimCore):
                 s.sent_epoch, s.sent_high = epoch, frame.seq
             elif epoch == s.sent_epoch:
                 s.sent_high = max(s.sent_high, frame.seq)
-        if frame.kind == "PING" and frame.ref is not None and not frame.sent:
-            # As the published server: only a PING's first send awaits a PONG; a replayed copy was
-            # answered already (or is lost with its connection), and a client answers it no more.
-            self._ping_sent(conn, frame.ref, now)
-        elif frame.kind == "PING" and frame.ref is not None:
-            conn.replayed.add(frame.ref)
+        if frame.kind == "PING":
+            self.heartbeats.sent(conn, frame, now)
         elif frame.kind == "TOOL_CALL" and frame.ref is not None:
             s.call_sent[frame.ref] = now
         frame.sent = True
         return True
 
-    # -- heartbeats ---------------------------------------------------------------------------------------------
-
-    async def _pinger(self, conn: Conn) -> None:
-        s = conn.session
-        rates = self.config.chaos if self.config.mode == "chaos" else None
-        await conn.ready.wait()
-        while True:
-            await asyncio.sleep(self.config.ping_interval)
-            challenge = agent_chaos.challenge(s.ping_rng, rates)
-            frame = self._append(s, "PING", {"challenge": challenge}, ref=challenge)
-            if challenge == "":
-                self._chaos(s, conn, "empty_ping", seq=frame.seq)
-
-    def _ping_sent(self, conn: Conn, challenge: str, now: float) -> None:
-        conn.pending[challenge] = now
-        conn.expired.discard(challenge)
-        if challenge == "":
-            return  # a corrupt heartbeat: answering it is optional, so it is never "missed"
-        old = conn.deadlines.pop(challenge, None)
-        if old is not None:
-            old.cancel()
-        loop = asyncio.get_running_loop()
-        conn.deadlines[challenge] = loop.call_later(PONG_DEADLINE, self._pong_deadline, conn, challenge)
-
-    def _pong_deadline(self, conn: Conn, challenge: str) -> None:
-        conn.deadlines.pop(challenge, None)
-        if conn.closed or conn.pending.pop(challenge, None) is None:
-            return
-        conn.expired.add(challenge)
-        conn.missed += 1
-        s = conn.session
-        self._record(
-            s,
-            conn,
-            "pong_missing",
-            "violation",
-            challenge=challenge,
-            missed=conn.missed,
-            detail=f"no PONG within {PONG_DEADLINE:g} s",
-        )
-        if conn.missed >= MISSED_PONGS:
-            self._record(s, conn, "terminate", "info", detail=f"{MISSED_PONGS} missed PONGs")
-            self._background.spawn(conn.ws.close(4000, f"{MISSED_PONGS} missed PONGs"))
-
-    # -- the log of frames ----------------------------------------------------------------------------------
-
-    def _append(
+    def append(
         self,
         s: Session,
-        kind: str,
-        fields: JsonObject,
+        server_frame: proto.ServerFrame,
         *,
         ref: str | None = None,
         delivery: Delivery = CLEAN,
@@ -204,9 +142,7 @@ class Delivering(SimCore):
         numbering = s.numbering()
         seq = numbering.next_seq
         numbering.next_seq += 1
-        obj: JsonObject = {"type": kind, "seq": seq}
-        obj.update(fields)
-        frame = Frame(seq, kind, jsonvalue.dumps(obj), ref, delivery)
+        frame = Frame(seq, server_frame.kind, server_frame.numbered(seq), ref, delivery)
         numbering.frames.append(frame)
         if not self._sent_at_once(s, numbering, frame):
             s.wake()

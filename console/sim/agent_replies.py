@@ -4,9 +4,9 @@ several tools, a search answered before any text."""
 from __future__ import annotations
 
 import re
-from typing import Final
 
 from console.jsonvalue import JsonObject, JsonValue
+from console.sim.agent_corpus import SEARCH_TOPICS
 from console.sim.agent_steps import Builder, evolve, pct
 
 # -- greeting -------------------------------------------------------------------------------------------------
@@ -261,46 +261,11 @@ def multi_tool(b: Builder, prompt: str) -> None:
 
 # -- a tool call before any token -----------------------------------------------------------------------------------
 
-_SEARCH_TOPICS: Final[tuple[tuple[str, str, str, str, str], ...]] = (
-    (
-        "sla",
-        "deployment SLA requirements",
-        "SLA-Framework-v3",
-        "Production deployments require 99.95% uptime...",
-        "Based on the knowledge base, the current deployment SLA requirements are defined in the SLA "
-        "Framework v3, section {section}. Production deployments require 99.95% uptime with a maximum "
-        "planned downtime of 4.38 hours per year. Critical path services have a stricter requirement of "
-        "99.99% availability. Incident response times are tiered: P0 incidents require acknowledgment "
-        "within 5 minutes, P1 within 15 minutes, and P2 within one hour.",
-    ),
-    (
-        "churn",
-        "churn definition",
-        "Metrics-Glossary-v2",
-        "Churn is the share of paying accounts that cancel or fail to renew...",
-        "According to the Metrics Glossary v2, section {section}, churn is the share of paying accounts "
-        "that cancel or fail to renew within a billing period, measured on the first day of the "
-        "following month. Downgrades are tracked separately as contraction and do not count as churn. "
-        "Accounts paused for less than 30 days are excluded, and reactivations within the same quarter "
-        "are netted out. Gross churn ignores expansion revenue, while net revenue churn subtracts it.",
-    ),
-    (
-        "policy",
-        "data retention policy",
-        "Data-Governance-Handbook",
-        "Customer content is retained for 90 days after account closure...",
-        "The Data Governance Handbook, section {section}, sets the retention policy: customer content is "
-        "retained for 90 days after account closure and then hard-deleted from primary storage. Backups "
-        "age out after a further 35 days. Audit logs are kept for seven years to meet compliance "
-        "requirements, and any legal hold overrides the schedule until it is explicitly released.",
-    ),
-)
-
 
 def tool_first(b: Builder, prompt: str) -> None:
     rng = b.rng
     lowered = prompt.lower()
-    topic = next((t for t in _SEARCH_TOPICS if t[0] in lowered), None) or rng.choice(_SEARCH_TOPICS)
+    topic = next((t for t in SEARCH_TOPICS if t[0] in lowered), None) or rng.choice(SEARCH_TOPICS)
     _, query, document, preview, text = topic
     section = f"{rng.randint(2, 7)}.{rng.randint(1, 4)}"
     score = round(rng.uniform(0.82, 0.98), 2)

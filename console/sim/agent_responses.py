@@ -7,28 +7,43 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from console.dialects.agent import protocol as proto
 from console.jsonvalue import JsonObject, JsonValue
 from console.sim import agent_chaos
 from console.sim import agent_scripts as scripts
 from console.sim import agent_steps as steps
 from console.sim.agent_chaos import CLEAN, Delivery
-from console.sim.agent_delivery import Delivering
-from console.sim.agent_state import (
-    ACK_DEADLINE,
-    END_DELAY,
-    Frame,
-    Planner,
-    ReplyTruth,
-    ResponseState,
-    Session,
-)
+from console.sim.agent_context import Shared
+from console.sim.agent_delivery import Wire
+from console.sim.agent_state import END_DELAY, Frame, ReplyTruth, Session
 
 logger = logging.getLogger(__name__)
 
+Planner = Callable[[str], Delivery]  # frame type -> its chaos delivery plan
 
-class Responding(Delivering):
+
+@dataclass(slots=True)
+class ResponseState:
+    dropped: bool = False
+    spiked: bool = False
+    held_previous: bool = False  # frames are never held back to back: something must overtake them
+
+
+class Responder:
     """The generating side of the simulator: responses appended to the session log as they are made."""
+
+    def __init__(self, shared: Shared, wire: Wire) -> None:
+        self.shared = shared
+        self.wire = wire
+
+    def prompt(self, s: Session, content: str) -> None:
+        """Queue a prompt; the session's worker (started if need be) answers prompts one at a time."""
+        s.prompts.put_nowait(content)
+        if s.worker is None or s.worker.done():
+            s.worker = asyncio.create_task(self._work(s))
 
     # -- generating responses ----------------------------------------------------------------------------------
 
@@ -46,7 +61,7 @@ class Responding(Delivering):
                 s.busy = False
 
     async def _respond(self, s: Session, prompt: str) -> None:
-        cfg = self.config
+        cfg = self.shared.config
         chaos = cfg.chaos if cfg.mode == "chaos" else None
         s.responses += 1
         n = s.responses
@@ -94,36 +109,30 @@ class Responding(Delivering):
             s.streaming.sync()  # a reply that failed half way: its truth is what was sent of it
         truth = s.streaming = ReplyTruth(message, blocks)
         for behaviour in script.chaos:
-            self._chaos(s, s.conn, behaviour, stream_id=sid)
+            self.shared.recorder.chaos(s, s.conn, behaviour, stream_id=sid)
 
         for step in script.steps:
             if isinstance(step, steps.Token):
-                await self._sleep(step.delay)
-                self._append(s, "TOKEN", {"text": step.text, "stream_id": sid}, delivery=plan("TOKEN"))
+                await self.shared.sleep(step.delay)
+                self.wire.append(s, proto.token(sid, step.text), delivery=plan("TOKEN"))
                 truth.token(step.text)
             elif isinstance(step, steps.Snapshot):
-                await self._sleep(step.delay)
-                self._append(
-                    s,
-                    "CONTEXT_SNAPSHOT",
-                    {"context_id": step.context_id, "data": step.data},
-                    delivery=plan("CONTEXT_SNAPSHOT"),
-                )
+                await self.shared.sleep(step.delay)
+                snapshot = proto.context_snapshot(step.context_id, step.data)
+                self.wire.append(s, snapshot, delivery=plan("CONTEXT_SNAPSHOT"))
                 s.contexts.setdefault(step.context_id, []).append(step.data)
             elif isinstance(step, steps.ToolCalls):
                 await self._tool_calls(s, sid, step, truth, plan)
             elif isinstance(step, steps.ErrorFrame):
-                await self._sleep(step.delay)
-                frame = self._append(
-                    s, "ERROR", {"code": step.code, "message": step.message}, delivery=plan("ERROR")
-                )
-                self._chaos(s, s.conn, "error", seq=frame.seq, code=step.code)
+                await self.shared.sleep(step.delay)
+                frame = self.wire.append(s, proto.error(step.code, step.message), delivery=plan("ERROR"))
+                self.shared.recorder.chaos(s, s.conn, "error", seq=frame.seq, code=step.code)
             elif isinstance(step, steps.Malformed):
-                await self._sleep(step.delay)
+                await self.shared.sleep(step.delay)
                 s.numbering().frames.append(Frame(None, "MALFORMED", step.text))
                 s.wake()
-        await self._sleep(END_DELAY)
-        self._append(s, "STREAM_END", {"stream_id": sid}, delivery=plan("STREAM_END"))
+        await self.shared.sleep(END_DELAY)
+        self.wire.append(s, proto.stream_end(sid), delivery=plan("STREAM_END"))
         truth.sync()
         s.streaming = None
         message["status"] = "done"
@@ -136,34 +145,26 @@ class Responding(Delivering):
         truth: ReplyTruth,
         plan: Planner,
     ) -> None:
-        await self._sleep(step.delay)
+        await self.shared.sleep(step.delay)
         cards: list[JsonObject] = []
         for i, call in enumerate(step.calls):
             if i:
-                await self._sleep(step.gap)
+                await self.shared.sleep(step.gap)
             s.acks[call.call_id] = asyncio.Event()
-            self._append(
-                s,
-                "TOOL_CALL",
-                {"call_id": call.call_id, "tool_name": call.tool_name, "args": call.args, "stream_id": sid},
-                ref=call.call_id,
-                delivery=plan("TOOL_CALL"),
-            )
+            frame = proto.tool_call(sid, call.call_id, call.tool_name, call.args)
+            self.wire.append(s, frame, ref=call.call_id, delivery=plan("TOOL_CALL"))
             card = steps.tool_block(call, done=False)
             cards.append(card)
             truth.card(card)
         await asyncio.gather(*(self._await_ack(s, call.call_id) for call in step.calls))
         for i, (call, card) in enumerate(zip(step.calls, cards, strict=True)):
-            await self._sleep(call.latency if i == 0 else step.gap)
-            self._append(
-                s,
-                "TOOL_RESULT",
-                {"call_id": call.call_id, "result": call.result, "stream_id": sid},
-                delivery=plan("TOOL_RESULT"),
+            await self.shared.sleep(call.latency if i == 0 else step.gap)
+            self.wire.append(
+                s, proto.tool_result(sid, call.call_id, call.result), delivery=plan("TOOL_RESULT")
             )
             card["result"] = call.result
             card["status"] = "done"
-        await self._sleep(step.pause_after)
+        await self.shared.sleep(step.pause_after)
 
     async def _await_ack(self, s: Session, call_id: str) -> None:
         """Wait for the TOOL_ACK: 5 s from the TOOL_CALL's (latest) send, counted while a client is
@@ -177,15 +178,15 @@ class Responding(Delivering):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), 0.05)
                 continue
-            remaining = sent + ACK_DEADLINE - loop.time()
+            remaining = sent + proto.ACK_WAIT - loop.time()
             if remaining <= 0:
-                self._record(
+                self.shared.recorder.record(
                     s,
                     s.conn,
                     "tool_ack_missing",
                     "violation",
                     call_id=call_id,
-                    detail=f"TOOL_ACK missing after {ACK_DEADLINE:g} s",
+                    detail=f"TOOL_ACK missing after {proto.ACK_WAIT:g} s",
                 )
                 return
             with contextlib.suppress(TimeoutError):

@@ -1,30 +1,20 @@
-"""The agent simulator's state and its log: the per-session log of numbered frames, each connection's
-cursor into it, the ground truth of the reply being streamed, and the record of what the client did."""
+"""The agent simulator's sessions and their replay log: the per-session log of numbered frames, each
+connection's cursor into it and what it owes the client (PONG deadlines, held frames), and the ground
+truth of the reply being streamed."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from websockets.asyncio.server import Server, ServerConnection
+from websockets.asyncio.server import ServerConnection
 
 from console.jsonvalue import JsonObject, JsonValue
+from console.sim import ws_wire
 from console.sim.agent_chaos import CLEAN, ChaosRates, Delivery
-from console.sim.background import Background
-from console.sim.pacing import Pacer
 
-logger = logging.getLogger(__name__)
-
-
-PONG_DEADLINE: Final = 3.0  # spec: PONG within 3 s
-ACK_DEADLINE: Final = 5.0  # spec: the server waits 5 s for TOOL_ACK, then logs and sends the result
-ACK_SPEC: Final = 2.0  # spec: the client must ACK within 2 s
-MISSED_PONGS: Final = 3  # spec: three missed PONGs and the server terminates the connection
 RESUME_GRACE: Final = 2.0  # a reconnecting client that says nothing this long has not resumed
 HOLD_TIMEOUT: Final = 0.25  # (scaled) a held out-of-order frame goes out anyway when nothing follows
 END_DELAY: Final = 0.05  # (scaled) last token -> STREAM_END
@@ -38,9 +28,6 @@ class SimConfig:
     time_scale: float = 1.0
     ping_interval: float = 5.0
     chaos: ChaosRates = field(default_factory=ChaosRates)
-
-
-Planner = Callable[[str], Delivery]  # frame type -> its chaos delivery plan
 
 
 @dataclass(slots=True)
@@ -164,51 +151,7 @@ class Conn:
         self.waiting = False  # the sender has sent all there was and waits for more
 
     def abort(self) -> None:
-        self.ws.transport.abort()
-
-
-@dataclass(slots=True)
-class ResponseState:
-    dropped: bool = False
-    spiked: bool = False
-    held_previous: bool = False  # frames are never held back to back: something must overtake them
+        ws_wire.abort(self.ws)
 
 
 DEFAULT_CONFIG: Final = SimConfig()
-
-
-class SimCore:
-    """What every part of the simulator shares: its configuration, sessions, log and background tasks."""
-
-    def __init__(self, config: SimConfig = DEFAULT_CONFIG) -> None:
-        self.config = config
-        self._sessions: dict[str, Session] = {}
-        self._log: list[JsonValue] = []
-        self._t0 = time.monotonic()
-        self._server: Server | None = None
-        self._host = "127.0.0.1"
-        self._port = 0
-        self._background = Background()
-        self._pacer = Pacer()
-
-    # -- the log ---------------------------------------------------------------------------------------
-
-    def _record(self, s: Session, conn: Conn | None, kind: str, verdict: str, **fields: JsonValue) -> None:
-        entry: JsonObject = {
-            "t": round((time.monotonic() - self._t0) * 1000, 1),
-            "session": s.id,
-            "connection": conn.number if conn is not None else None,
-            "kind": kind,
-            "verdict": verdict,
-        }
-        entry.update(fields)
-        self._log.append(entry)
-        if verdict == "violation":
-            logger.info("protocol violation in session %s: %s %s", s.id, kind, fields.get("detail", ""))
-
-    def _chaos(self, s: Session, conn: Conn | None, behaviour: str, **fields: JsonValue) -> None:
-        self._record(s, conn, "chaos", "info", behaviour=behaviour, **fields)
-
-    async def _sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            await self._pacer.sleep(seconds * self.config.time_scale)

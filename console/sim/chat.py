@@ -1,4 +1,5 @@
-"""The chat backend simulator (seed 002): a WebSocket server at `/ws`, plus `GET /health`.
+"""The chat backend simulator (the dialect: docs/protocols/chat.md): a WebSocket server at `/ws`, plus
+`GET /health`.
 
 It receives `{"message", "chatId"}` and streams the response as entries, zero or more ideas then one
 message, each in chunks of at least `min_chunk` characters (an entry's last chunk may be shorter and
@@ -8,8 +9,9 @@ Two responders:
 * scripted (default): deterministic for a seed, no network. It answers in varied ways and carries
   ideas when asked to save (the items of its previous list), suggest or brainstorm things.
 * a model behind an OpenAI-compatible endpoint (`llm_base_url` + `llm_model`, key from the
-  environment): told to answer in the seed's `idea:`/`message:` format, its stream is parsed as it
-  arrives (console/sim/structured.py), so ideas and message reach the client while the model writes.
+  environment): told to answer in `idea:`/`message:` lines (`SYSTEM_PROMPT`), its stream is parsed as
+  it arrives (console/sim/structured.py), so ideas and message reach the client while the model
+  writes.
 
 Each chatId's turns are kept in SQLite (console/sim/chat_store.py) and sent with every model request,
 so follow-ups have context; with `store_path` set, a restart keeps the conversations.
@@ -31,6 +33,7 @@ from websockets.http11 import Request, Response
 
 from console import jsonvalue
 from console.dialects.chat.protocol import FrameError, UserMessage, done_frame, parse_user_message
+from console.sim import ws_wire
 from console.sim.chat_responders import LlmResponder, Responder, ScriptedResponder
 from console.sim.chat_store import MEMORY, ChatStore
 from console.sim.chat_writer import ResponseWriter
@@ -39,7 +42,7 @@ from console.sim.structured import render
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 8000  # the seed's backend port
+DEFAULT_PORT = 8000  # the reference backend's port
 WS_PATH = "/ws"
 
 SYSTEM_PROMPT = """\
@@ -78,8 +81,9 @@ class ChatSimConfig:
     store_path: str | None = None  # SQLite file of the conversations; None keeps them in memory only
     history_limit: int = 40  # turns sent back to the model with each request
     system_prompt: str = SYSTEM_PROMPT
-    # Seed 002's backend ends every response with `{"chatId", "tag": "done"}`; its spec never says so
-    # (a response is over when its one message is done). False serves the spec to the letter.
+    # The reference backend ends every response with `{"chatId", "tag": "done"}`; its wire description
+    # never says so (a response is over when its one message is done). False serves the description
+    # to the letter.
     done_tag: bool = True
 
     @property
@@ -156,7 +160,7 @@ class ChatSimulator:
         """
         victims = [ws for ws, chats in self._chats.items() if chat_id is None or chat_id in chats]
         for ws in victims:
-            ws.transport.abort()
+            ws_wire.abort(ws)
         return len(victims)
 
     def drop_all(self) -> int:

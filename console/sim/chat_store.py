@@ -1,6 +1,6 @@
 """Conversation history of the chat simulator, kept in SQLite so a restart keeps every conversation.
 
-The seed's backend keeps a chatId -> thread mapping and lets the Assistants API hold the turns; a
+The reference backend keeps a chatId -> thread mapping and lets the Assistants API hold the turns; a
 plain chat completions endpoint holds nothing, so the turns themselves are stored here and sent back
 with each request. Assistant turns are stored as the model wrote them (structured `idea:`/`message:`
 text), which shows the model its own format on every follow-up.

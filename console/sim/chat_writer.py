@@ -1,5 +1,5 @@
 """One chat response on the wire, sans-I/O: the responder's pieces cut into entry chunks of at least
-`min_chunk` characters, ideas before the one message, as the seed's spec asks."""
+`min_chunk` characters, ideas before the one message, as the dialect asks (docs/protocols/chat.md)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ line, and a seeded chaos mode that swaps adjacent chunks, duplicates chunks, sli
 line and an event of an unknown type, and drops the connection mid-stream (the first connection only,
 so a client that reconnects can finish).
 
-`CONVERSATION` is the ground truth: what a client must end up showing, whatever the chaos.
+`CONVERSATION` (`sse_corpus`) is the ground truth: what a client must end up showing, whatever the
+chaos (`sse_chaos`). The events are written by the dialect's own builders (`console/dialects/sse/frames.py`).
 
 Run standalone with `serve(host, port, config)`, or in-process with `SSESimulator` (`start()` returns
 the port). `create_app(config)` is the same endpoint as a Starlette app, to mount in a NiceGUI app.
@@ -20,7 +21,6 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,104 +28,17 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from console import jsonvalue
-from console.jsonvalue import JsonObject, JsonValue
+from console.dialects.sse import frames
+from console.dialects.sse.frames import ConversationEvent
 from console.sim.http_server import StreamServer
+from console.sim.sse_chaos import chaos_events, drop_position, stressed
+from console.sim.sse_corpus import CONVERSATION, SampleMessage
 
 DEFAULT_PORT = 4748
 
 # --------------------------------------------------------------------------------------------
-# The conversation
+# The conversation's events, and a connection's share of them
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SampleComponent:
-    type: str
-    fields: Mapping[str, JsonValue]
-
-
-@dataclass(frozen=True, slots=True)
-class SampleMessage:
-    id: str
-    role: Literal["user", "assistant"]
-    text: str
-    components: tuple[SampleComponent, ...] = ()
-
-    @property
-    def wire_role(self) -> str:
-        return "agent" if self.role == "assistant" else "user"  # the spec's name for the assistant
-
-
-# An avatar that needs no network: a small SVG (loaded as an image, so it cannot run script).
-_AVATAR = (
-    "data:image/svg+xml;utf8,"
-    "%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 64 64'%3E"
-    "%3Crect width='64' height='64' fill='%234f7cac'/%3E"
-    "%3Ccircle cx='32' cy='25' r='12' fill='%23e8eef5'/%3E"
-    "%3Cpath d='M12 58c2-12 10-18 20-18s18 6 20 18z' fill='%23e8eef5'/%3E%3C/svg%3E"
-)
-
-CONVERSATION: tuple[SampleMessage, ...] = (
-    SampleMessage("msg_0", "user", "Hi! Can you help me schedule a meeting with John next week?"),
-    SampleMessage(
-        "msg_1",
-        "assistant",
-        "Of course! I'd be happy to help you schedule a meeting with John. "
-        "Let me check the available slots for next week.",
-    ),
-    SampleMessage(
-        "msg_2",
-        "assistant",
-        "I found a good time slot for your meeting with John. Here's the proposed event:",
-        (
-            SampleComponent(
-                "calendar_event",
-                {"title": "Meeting with John", "date": "2025-10-22", "time": "14:00", "status": "PROPOSED"},
-            ),
-        ),
-    ),
-    SampleMessage("msg_3", "user", "Great, thanks! Can you share John's contact details too?"),
-    SampleMessage(
-        "msg_4",
-        "assistant",
-        "Sure — here is John’s contact card:",
-        (
-            SampleComponent(
-                "contact_badge",
-                {
-                    "name": "John Carter",
-                    "email": "john.carter@example.com",
-                    "company": "Acme Corporation",
-                    "profilePicture": _AVATAR,
-                },
-            ),
-        ),
-    ),
-)
-
-
-def expected_messages(conversation: tuple[SampleMessage, ...] = CONVERSATION) -> list[JsonObject]:
-    """The ground truth as plain JSON: id, role, text and components (type, fields) of each message."""
-    return [
-        {
-            "id": m.id,
-            "role": m.role,
-            "text": m.text,
-            "components": [{"type": c.type, "fields": dict(c.fields)} for c in m.components],
-        }
-        for m in conversation
-    ]
-
-
-# --------------------------------------------------------------------------------------------
-# Events on the wire
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class WireEvent:
-    name: str
-    data: str  # usually JSON; chaos puts a malformed line here
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,80 +61,29 @@ class SimConfig:
         return self.delay / self.speed if self.speed > 0 else 0.0
 
 
-def _event(name: str, **members: JsonValue) -> WireEvent:
-    return WireEvent(name, jsonvalue.dumps({"event": name, **members}))
-
-
 def conversation_events(
     conversation: tuple[SampleMessage, ...] = CONVERSATION, chunk_size: int = 4
-) -> list[WireEvent]:
+) -> list[ConversationEvent]:
     """The clean event sequence of a conversation, as the spec streams it."""
-    events: list[WireEvent] = []
+    events: list[ConversationEvent] = []
     for message in conversation:
         mid = message.id
-        events.append(_event("message_start", messageId=mid, role=message.wire_role))
+        events.append(frames.message_start(mid, message.wire_role))
         for index, start in enumerate(range(0, len(message.text), chunk_size)):
             chunk = message.text[start : start + chunk_size]
-            events.append(_event("text_chunk", messageId=mid, chunk=chunk, index=index))
+            events.append(frames.text_chunk(mid, chunk, index))
         for component in message.components:
-            events.append(_event("component_start", messageId=mid, componentType=component.type))
+            events.append(frames.component_start(mid, component.type))
             for name, value in component.fields.items():
-                events.append(_event("component_field", messageId=mid, field=name, value=value))
-            events.append(_event("component_end", messageId=mid))
-        events.append(_event("message_end", messageId=mid))
+                events.append(frames.component_field(mid, name, value))
+            events.append(frames.component_end(mid))
+        events.append(frames.message_end(mid))
     return events
 
 
-def _is_chunk_pair(events: list[WireEvent], i: int) -> bool:
-    a, b = events[i], events[i + 1]
-    return a.name == b.name == "text_chunk" and _message_of(a) == _message_of(b)
-
-
-def _message_of(event: WireEvent) -> str:
-    value = jsonvalue.loads(event.data)
-    mid = value.get("messageId") if isinstance(value, dict) else None
-    return mid if isinstance(mid, str) else ""
-
-
-def chaos_events(events: list[WireEvent], rng: random.Random) -> list[WireEvent]:
-    """The same conversation, disturbed: 3 adjacent chunk swaps, 3 duplicated chunks, one malformed JSON
-    line, one event of an unknown type. Nothing is lost, so a robust client still shows it all."""
-    out = list(events)
-    pairs = [i for i in range(len(out) - 1) if _is_chunk_pair(out, i)]
-    swapped: set[int] = set()
-    for i in rng.sample(pairs, min(3, len(pairs))):
-        if i - 1 in swapped or i + 1 in swapped or i in swapped:
-            continue
-        swapped.add(i)
-        out[i], out[i + 1] = out[i + 1], out[i]
-    chunk_positions = [i for i, e in enumerate(out) if e.name == "text_chunk"]
-    for i in sorted(rng.sample(chunk_positions, min(3, len(chunk_positions))), reverse=True):
-        out.insert(i + 1, out[i])
-    victim = _message_of(out[rng.randrange(len(out))])
-    out.insert(
-        rng.randrange(1, len(out)),
-        WireEvent("text_chunk", '{"event":"text_chunk","messageId":"' + victim + '","chunk":"oo'),
-    )
-    out.insert(rng.randrange(1, len(out)), _event("typing_indicator", messageId=victim, active=True))
-    return out
-
-
-def planned_events(config: SimConfig) -> list[WireEvent]:
+def planned_events(config: SimConfig) -> list[ConversationEvent]:
     events = conversation_events(CONVERSATION, config.chunk_size)
     return chaos_events(events, random.Random(config.seed)) if config.chaos else events
-
-
-def drop_position(config: SimConfig, length: int) -> int:
-    """Where the chaos cut falls: a seeded position in the middle of the stream."""
-    if config.drop_at is not None:
-        return config.drop_at
-    return random.Random(config.seed + 1).randint(length * 2 // 5, length * 4 // 5)
-
-
-def encode(event: WireEvent, event_id: int | None) -> str:
-    """One event block, in the spec's style (`event:` then `data:`, no space after the colon)."""
-    head = f"id:{event_id}\n" if event_id is not None else ""
-    return f"{head}event:{event.name}\ndata:{event.data}\n\n"
 
 
 @dataclass(slots=True)
@@ -229,7 +91,7 @@ class SimState:
     """What the simulator remembers across connections."""
 
     config: SimConfig
-    events: list[WireEvent] = field(default_factory=list)
+    events: list[ConversationEvent] = field(default_factory=list)
     drops_left: int = 0
     connections: int = 0
     stopping: bool = False
@@ -252,9 +114,9 @@ async def stream(state: SimState, last_event_id: str | None) -> AsyncIterator[st
     config = state.config
     state.connections += 1
     start = _resume_after(last_event_id) if config.ids else 0
-    cut = drop_position(config, len(state.events)) if state.drops_left > 0 else None
+    cut = drop_position(config.drop_at, config.seed, len(state.events)) if state.drops_left > 0 else None
     if config.retry_ms is not None:
-        yield f"retry:{config.retry_ms}\n\n"
+        yield frames.retry_block(config.retry_ms)
     for position in range(start, len(state.events)):
         if state.stopping:
             return
@@ -264,7 +126,7 @@ async def stream(state: SimState, last_event_id: str | None) -> AsyncIterator[st
             return
         if position > start:
             await asyncio.sleep(config.pause)
-        yield encode(state.events[position], position + 1 if config.ids else None)
+        yield state.events[position].block(position + 1 if config.ids else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,17 +169,6 @@ def _head(status: str, content_type: str, chunked: bool, length: int = 0) -> byt
     ]
     lines.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def stressed(block: str, rng: random.Random) -> list[bytes]:
-    """One event block as a hostile server sends it: CRLF line ends, a comment line now and then, and
-    its bytes cut at random points, including inside multi-byte UTF-8 characters."""
-    text = block.replace("\n", "\r\n")
-    if rng.random() < 0.3:
-        text = ": keep-alive\r\n" + text
-    data = text.encode()
-    cuts = sorted(rng.sample(range(1, len(data)), min(3, len(data) - 1))) if len(data) > 1 else []
-    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
 
 
 def _chunk_bytes(body: bytes) -> bytes:

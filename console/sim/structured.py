@@ -1,6 +1,6 @@
 """Incremental parser of the model's structured reply: single-level YAML-ish `idea:` / `message:` lines.
 
-The model is told to answer as (seed 002, "LLM Response Format"):
+The model is told (`console/sim/chat.py`, `SYSTEM_PROMPT`) to answer as:
 
     idea: "WebSockets"
     idea: "HTTP + SSE"

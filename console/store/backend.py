@@ -13,9 +13,11 @@ from typing import Final, Protocol
 
 from console.frozen import frozen
 
-# Chunk kinds as stored, so that compaction can find the trace rows without decoding them.
-KIND_TRACE: Final = 1
+# Chunk kinds as stored, so that compaction finds what it may let go without decoding anything:
+# trace rows (kept by count) and context snapshots (kept by bytes). Every other input stays.
 KIND_OTHER: Final = 0
+KIND_TRACE: Final = 1
+KIND_SNAPSHOT: Final = 2
 
 
 @frozen
@@ -48,8 +50,9 @@ class Batch:
     sessions: list[SessionInfo] = field(default_factory=list)
     records: list[tuple[str, int, int, int, bytes, int]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    # Sessions whose trace rows past the newest `keep` are let go: (session, keep).
-    compact: list[tuple[str, int]] = field(default_factory=list)
+    # What each session lets go: (session, kind, keep): the chunks of that kind older than the newest
+    # `keep` rows (trace) or bytes (snapshots).
+    compact: list[tuple[str, int, int]] = field(default_factory=list)
     at: float = 0.0  # wall-clock time of the batch
 
     def __bool__(self) -> bool:
@@ -57,13 +60,13 @@ class Batch:
 
 
 def oldest_to_drop(chunks: list[tuple[int, int]], keep: int) -> int | None:
-    """Of trace chunks (n, rows), newest first: the n of the newest chunk no longer needed to keep
-    `keep` rows (it and all older go), or None."""
-    rows = 0
-    for n, count in chunks:
-        if rows >= keep:
+    """Of chunks (n, amount), newest first: the n of the newest chunk no longer needed to keep
+    `keep` of the amount (rows, bytes; it and all older go), or None."""
+    kept = 0
+    for n, amount in chunks:
+        if kept >= keep:
             return n
-        rows += count
+        kept += amount
     return None
 
 

@@ -17,8 +17,11 @@ commits everything before the process ends.
 
 Retention: removing a session deletes its journal in the same batch order as its last records; the
 trace rows past `trace_keep` per session are let go (compaction, every `compact_every` trace rows of
-a session), as the in-memory trace lets them go; sessions not written for `max_age` are removed when
-the store opens.
+a session), as the in-memory trace lets them go; so are a session's oldest context snapshots once its
+snapshots take more than `snapshot_bytes` (down to half of that, so compaction runs seldom): context
+snapshots are nearly all of a long session's bytes (96% in a chaos demo). Snapshots go in chunks of
+their own for that, cut where they stand among the other inputs, so replay keeps the order exactly.
+Sessions not written for `max_age` are removed when the store opens.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
+from console import events as ev
 from console.session import Conversation, JournalInput
-from console.store.backend import KIND_OTHER, KIND_TRACE, Backend, Batch, SessionInfo
+from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE, Backend, Batch, SessionInfo
 from console.store.records import checksum, encode, encode_trace
 
 log = logging.getLogger(__name__)
@@ -46,11 +50,12 @@ FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose
 class RetentionPolicy:
     trace_keep: int = 50_000  # trace rows kept per session (as in memory)
     compact_every: int = 20_000  # trace rows of a session between two compactions
+    snapshot_bytes: int = 64 * 1024 * 1024  # stored context snapshots per session, before compaction
     max_age: float = 30 * 86_400.0  # seconds without a write before a session is removed
 
 
 class _Journaled:
-    __slots__ = ("conversation", "inputs", "next_n", "since_compact", "trace")
+    __slots__ = ("conversation", "inputs", "next_n", "since_compact", "snapshot_bytes", "trace")
 
     def __init__(self, conversation: Conversation, next_n: int) -> None:
         self.conversation = conversation
@@ -58,6 +63,9 @@ class _Journaled:
         self.trace: deque[tuple[object, ...]] = deque()  # rows, in a chunk kind of their own
         self.next_n = next_n  # touched by the writer thread only
         self.since_compact = 0
+        # Snapshot bytes written since the console started (a restored session's older ones are not
+        # counted: at most one cap more is kept until its first compaction).
+        self.snapshot_bytes = 0
 
 
 class Journal:
@@ -160,11 +168,15 @@ class Journal:
         records = batch.records
         retention = self.retention
         for session_id, journaled in list(self._sessions.items()):
-            rest = _take(journaled.inputs)
-            if rest:
-                data = self._encode(rest, encode)
-                records.append((session_id, journaled.next_n, KIND_OTHER, checksum(data), data, len(rest)))
+            for kind, run in _runs(_take(journaled.inputs)):
+                data = self._encode(run, encode)
+                records.append((session_id, journaled.next_n, kind, checksum(data), data, len(run)))
                 journaled.next_n += 1
+                if kind == KIND_SNAPSHOT:
+                    journaled.snapshot_bytes += len(data)
+            if journaled.snapshot_bytes > retention.snapshot_bytes:
+                journaled.snapshot_bytes = retention.snapshot_bytes // 2
+                batch.compact.append((session_id, KIND_SNAPSHOT, journaled.snapshot_bytes))
             # Trace rows in a chunk of their own: compaction lets them go without decoding anything.
             trace = _take(journaled.trace)
             if not trace:
@@ -175,7 +187,7 @@ class Journal:
             journaled.since_compact += len(trace)
             if journaled.since_compact >= retention.compact_every:
                 journaled.since_compact = 0
-                batch.compact.append((session_id, retention.trace_keep))
+                batch.compact.append((session_id, KIND_TRACE, retention.trace_keep))
         while self._removed:
             session_id = self._removed.popleft()
             self._sessions.pop(session_id, None)
@@ -226,6 +238,18 @@ class Journal:
 def _untap(conversation: Conversation) -> None:
     conversation.journal = None
     conversation.journal_trace = None
+
+
+def _runs(inputs: list[JournalInput]) -> list[tuple[int, list[JournalInput]]]:
+    """The inputs cut into runs of context snapshots and runs of everything else, in order."""
+    runs: list[tuple[int, list[JournalInput]]] = []
+    for item in inputs:
+        kind = KIND_SNAPSHOT if item[0] == "event" and type(item[1]) is ev.ContextSnapshot else KIND_OTHER
+        if runs and runs[-1][0] == kind:
+            runs[-1][1].append(item)
+        else:
+            runs.append((kind, [item]))
+    return runs
 
 
 def _take(inputs: deque[_T]) -> list[_T]:

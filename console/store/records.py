@@ -19,11 +19,17 @@ old rows go without decoding anything; the conversation does not depend on the t
 kinds only need their own order kept. Each chunk carries a CRC-32 of its bytes, so damage is told
 from data (`Damaged`) and replay keeps the good prefix.
 
+A chunk of `COMPRESS_FROM` bytes or more is stored compressed (zlib, level 1, which releases the GIL
+while it works: the writer thread does not hold up the event loop); JSON starts with `[`, a zlib
+stream never does, so a reader tells the two apart by the first byte. Journals are mostly context
+snapshots, which compress about four to one.
+
 `FORMAT_VERSION` is stored with every journal. A journal of a newer version is refused with a message
 (`FormatError`); an older one is read by the readers listed in `_READERS`. Version 1 wrote a trace row
 as `["trace", row]`; version 2 writes the bare row (a third less to encode and store per frame, and no
 tuple built per row). Version 2 reads both shapes, so a version-1 journal is read as it is and goes
 on in version 2 (the stored version is raised when a console of version 2 opens it for writing).
+Version 3 adds compressed chunks (an older console refuses such a journal rather than misread it).
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import JournalInput
 
-FORMAT_VERSION: Final = 2
+FORMAT_VERSION: Final = 3
+COMPRESS_FROM: Final = 4096  # bytes of a chunk worth compressing
 
 
 def _o(data: JsonObject, key: str) -> JsonObject:
@@ -184,12 +191,19 @@ Record: TypeAlias = (
 
 def encode(items: list[JournalInput]) -> bytes:
     """A chunk of inputs as bytes (on the journal's writer thread: one call into orjson)."""
-    return orjson.dumps(items, default=_event_json, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+    return _packed(orjson.dumps(items, default=_event_json, option=orjson.OPT_PASSTHROUGH_DATACLASS))
 
 
 def encode_trace(rows: list[tuple[object, ...]]) -> bytes:
     """A chunk of trace rows as bytes (plain values only: no callback into Python)."""
-    return orjson.dumps(rows)
+    return _packed(orjson.dumps(rows))
+
+
+def _packed(data: bytes) -> bytes:
+    if len(data) < COMPRESS_FROM:
+        return data
+    packed = zlib.compress(data, 1)
+    return packed if len(packed) < len(data) else data
 
 
 def checksum(data: bytes) -> int:
@@ -204,6 +218,11 @@ def decode(data: bytes, crc: int | None = None, version: int = FORMAT_VERSION) -
         raise FormatError(f"journal format {version} is not readable by this console")
     if crc is not None and zlib.crc32(data) != crc:
         raise Damaged("checksum mismatch")
+    if data[:1] != b"[":
+        try:
+            data = zlib.decompress(data)
+        except zlib.error as exc:
+            raise Damaged(f"not a chunk: {exc}") from None
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -273,7 +292,7 @@ def _traced(row: list[JsonValue]) -> Traced:
     )
 
 
-_READERS: Final[dict[int, Callable[[list[JsonValue]], Record]]] = {1: _read_v1, 2: _read_v2}
+_READERS: Final[dict[int, Callable[[list[JsonValue]], Record]]] = {1: _read_v1, 2: _read_v2, 3: _read_v2}
 
 
 def _event(name: str, values: list[JsonValue]) -> ev.Event:

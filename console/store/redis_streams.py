@@ -158,8 +158,8 @@ class RedisBackend:
             pipe.xadd(f"{PREFIX}index", {"op": "remove", "id": session_id})
         self._renew(pipe)
         pipe.execute()
-        for session_id, keep in batch.compact:
-            self._compact(session_id, keep)
+        for session_id, kind, keep in batch.compact:
+            self._compact(session_id, kind, keep)
 
     def renew(self) -> None:
         """Keep the lease while nothing is written."""
@@ -167,17 +167,17 @@ class RedisBackend:
         self._renew(pipe)
         pipe.execute()
 
-    def _compact(self, session_id: str, keep: int) -> None:
-        """Let go of the trace chunks older than the newest `keep` rows (the conversation's stay)."""
-        traces = [
-            (entry_id, int(fields[b"n"]), int(fields[b"m"]))
+    def _compact(self, session_id: str, kind: int, keep: int) -> None:
+        """Let go of the chunks of `kind` older than the newest `keep` rows or bytes (the rest stay)."""
+        chunks = [
+            (entry_id, int(fields[b"n"]), int(fields[b"m"]) if kind == KIND_TRACE else len(fields[b"d"]))
             for entry_id, fields in self._entries(session_id)
-            if int(fields[b"k"]) == KIND_TRACE
+            if int(fields[b"k"]) == kind
         ]
-        cut = oldest_to_drop([(n, count) for _, n, count in reversed(traces)], keep)
+        cut = oldest_to_drop([(n, amount) for _, n, amount in reversed(chunks)], keep)
         if cut is None:
             return
-        old = [entry_id for entry_id, n, _ in traces if n <= cut]
+        old = [entry_id for entry_id, n, _ in chunks if n <= cut]
         for start in range(0, len(old), 1000):
             self._redis.xdel(stream_key(session_id), *old[start : start + 1000])
 

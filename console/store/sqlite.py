@@ -16,7 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Final
 
-from console.store.backend import KIND_TRACE, Batch, SessionInfo, StoredRecord, StoreError, oldest_to_drop
+from console.store.backend import (
+    KIND_SNAPSHOT,
+    KIND_TRACE,
+    Batch,
+    SessionInfo,
+    StoredRecord,
+    StoreError,
+    oldest_to_drop,
+)
 from console.store.records import FORMAT_VERSION
 
 WAL_HEADER: Final = 32  # bytes (sqlite.org/fileformat.html, "The WAL File Format")
@@ -125,8 +133,8 @@ class SQLiteBackend(SQLiteReader):
             )
             touched = {r[0] for r in batch.records}
             db.executemany("UPDATE sessions SET updated = ? WHERE id = ?", [(batch.at, s) for s in touched])
-            for session_id, keep in batch.compact:
-                self._compact(session_id, keep)
+            for session_id, kind, keep in batch.compact:
+                self._compact(session_id, kind, keep)
             for session_id in batch.removed:
                 db.execute("DELETE FROM journal WHERE session = ?", (session_id,))
                 db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
@@ -138,15 +146,12 @@ class SQLiteBackend(SQLiteReader):
     def renew(self) -> None:
         """The file lock lasts as long as the process: nothing to renew."""
 
-    def _compact(self, session_id: str, keep: int) -> None:
-        """Let go of the trace chunks older than the newest `keep` rows (the conversation's stay)."""
-        chunks = self._db.execute(
-            "SELECT n, count FROM journal WHERE session = ? AND kind = ? ORDER BY n DESC",
-            (session_id, KIND_TRACE),
-        ).fetchall()
+    def _compact(self, session_id: str, kind: int, keep: int) -> None:
+        """Let go of the chunks of `kind` older than the newest `keep` rows or bytes (the rest stay)."""
+        chunks = self._db.execute(_CHUNK_SIZES[kind], (session_id, kind)).fetchall()
         if (cut := oldest_to_drop(chunks, keep)) is not None:
             self._db.execute(
-                "DELETE FROM journal WHERE session = ? AND kind = ? AND n <= ?", (session_id, KIND_TRACE, cut)
+                "DELETE FROM journal WHERE session = ? AND kind = ? AND n <= ?", (session_id, kind, cut)
             )
 
     def expire(self, before: float) -> list[str]:
@@ -158,6 +163,13 @@ class SQLiteBackend(SQLiteReader):
     def close(self) -> None:
         super().close()
         self._lock.close()  # the lock goes with the descriptor
+
+
+# A kind's chunks, newest first, each with what it counts against the kind's retention.
+_CHUNK_SIZES: Final = {
+    KIND_TRACE: "SELECT n, count FROM journal WHERE session = ? AND kind = ? ORDER BY n DESC",
+    KIND_SNAPSHOT: "SELECT n, length(data) FROM journal WHERE session = ? AND kind = ? ORDER BY n DESC",
+}
 
 
 def torn_wal(path: Path) -> str:

@@ -15,7 +15,9 @@ from console.session import (
     ComponentBlock,
     ToolBlock,
 )
-from console.ui.elements import Elapsed, FieldStream, StreamText
+from console.ui.elapsed import Elapsed
+from console.ui.stream_text import FieldStream, StreamText
+from console.ui.testid import testid
 
 MAX_JSON_PREVIEW = 20_000
 COMPACT_JSON = 240
@@ -97,8 +99,8 @@ class ToolCard:
         self.asking: ui.element | None = None
         with ui.element("div").classes("ac-tool") as self.root:
             # Upstream strings go in as values, never through the props parser.
-            self.root.props.update(
-                {"data-testid": "tool-card", "data-call-id": block.call_id, "data-status": block.status}
+            testid(self.root, "tool-card").props.update(
+                {"data-call-id": block.call_id, "data-status": block.status}
             )
             with ui.element("div").classes("ac-tool-head") as head:
                 self.icon = (
@@ -111,7 +113,7 @@ class ToolCard:
                 # Arguments as they stream: appended in the browser, like text (ToolArgsAppended).
                 with ui.element("div") as self.args_slot:
                     self.args_stream = StreamText("".join(block.args_parts)).classes("ac-json")
-                    self.args_stream.props("data-testid=tool-args-stream")
+                    testid(self.args_stream, "tool-args-stream")
             else:
                 json_section("args", block.args)
             if block.result is not None:
@@ -146,17 +148,15 @@ class ToolCard:
             self.asking = None
         if block.approval is not None and self.asking is None:
             with self.root, ui.element("div").classes("ac-tool-ask") as self.asking:
-                self.asking.props("data-testid=tool-approval")
+                testid(self.asking, "tool-approval")
                 ui.label(block.approval).classes("text-sm")
                 answer = self.on_answer
                 if answer is not None:
                     call = block.call_id
-                    ui.button("Approve", icon="check", on_click=lambda: answer(call, True)).props(
-                        "dense no-caps color=positive data-testid=approve-button"
-                    )
-                    ui.button("Deny", icon="close", on_click=lambda: answer(call, False)).props(
-                        "dense no-caps flat color=negative data-testid=deny-button"
-                    )
+                    approve = ui.button("Approve", icon="check", on_click=lambda: answer(call, True))
+                    testid(approve, "approve-button").props("dense no-caps color=positive")
+                    deny = ui.button("Deny", icon="close", on_click=lambda: answer(call, False))
+                    testid(deny, "deny-button").props("dense no-caps flat color=negative")
         if block.answer is not None and self.root.props.get("data-answer") != block.answer:
             self.root.props["data-answer"] = block.answer
             with self.root:

@@ -8,7 +8,7 @@ the browser in one message per flush tick (`FLUSH_INTERVAL`), appended there by 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Callable
 
 from nicegui import ui
@@ -30,7 +30,10 @@ from console.session import (
     ToolBlock,
 )
 from console.ui.cards import Answer, ComponentCard, ToolCard, wall_elapsed
-from console.ui.elements import ChatHub, StreamText, on_leave
+from console.ui.chat_hub import ChatHub
+from console.ui.scope import on_leave
+from console.ui.stream_text import StreamText
+from console.ui.testid import testid
 from console.ui.ticker import Ticker
 
 # 10 Hz: smooth to the eye, one websocket message per tick. Each message costs some 60 bytes besides
@@ -80,7 +83,7 @@ class MessageView:
         self.on_answer = on_answer
         self.markdown = markdown  # replies rendered as Markdown (else shown as received)
         self.blocks: list[BlockView] = []
-        with ui.element("div").classes("ac-msg") as self.root:
+        with testid(ui.element("div").classes("ac-msg"), "message") as self.root:
             self._status_props()
             with ui.element("div").classes("ac-msg-head"):
                 ui.label(ROLE_NAMES.get(message.role, message.role)).classes("font-semibold")
@@ -100,10 +103,8 @@ class MessageView:
     def _fold_long(self) -> None:
         """Show the start of a long prompt; the rest on "show more" (in the browser, no round trip)."""
         self.root.classes("ac-msg-long")
-        more = (
-            ui.element("button")
-            .classes("ac-more")
-            .props('type=button data-testid=show-more aria-expanded="false"')
+        more = testid(ui.element("button").classes("ac-more"), "show-more").props(
+            'type=button aria-expanded="false"'
         )
         with more:
             ui.label("Show more").classes("ac-more-closed")
@@ -118,7 +119,6 @@ class MessageView:
         m = self.message
         self.root.props.update(
             {
-                "data-testid": "message",
                 "data-role": m.role,
                 "data-message-id": m.id,
                 "data-status": m.status,
@@ -133,8 +133,8 @@ class MessageView:
                 index = len(self.blocks)
                 done = index < len(self.message.blocks) - 1 or self.message.status != "streaming"
                 markdown = self.markdown and self.message.role == "assistant"
-                view = StreamText(block.text, markdown=markdown, done=done).props(
-                    "data-testid=message-text dir=auto"
+                view = testid(StreamText(block.text, markdown=markdown, done=done), "message-text").props(
+                    "dir=auto"
                 )
                 if markdown:
                     view.classes("ac-md")
@@ -163,16 +163,15 @@ class MessageView:
                 with self.root:
                     self.footer = ui.element("div")
             failed = self.message.status == "error"
-            with self.footer, ui.element("div").classes("ac-interrupted").props("data-testid=interrupted"):
+            with self.footer, testid(ui.element("div").classes("ac-interrupted"), "interrupted"):
                 ui.icon("error" if failed else "warning", size="1.1em")
                 note = f": {self.message.note}" if self.message.note else ""
                 ui.label(f"{'Failed' if failed else 'Interrupted'}{note}")
                 if self.message.retried:  # asked again once: the button does not invite a second time
-                    ui.label("— asked again below").props("data-testid=retried")
+                    testid(ui.label("— asked again below"), "retried")
                 else:
-                    ui.button("Retry", icon="refresh", on_click=lambda: self.on_retry(self.message)).props(
-                        "flat dense size=sm data-testid=retry-button"
-                    )
+                    retry = ui.button("Retry", icon="refresh", on_click=lambda: self.on_retry(self.message))
+                    testid(retry, "retry-button").props("flat dense size=sm")
 
 
 class ChatView:
@@ -195,12 +194,14 @@ class ChatView:
         # Component cards are redrawn once per flush tick, not per field: a streamed idea of 20,000
         # chunks costs the page what its ticks cost.
         self._stale: dict[int, ComponentCard] = {}
-        self._notices: deque[NoticeAdded] = deque(maxlen=NOTICES_SHOWN)  # to draw at the next tick
-        self._notice_labels: deque[tuple[NoticeAdded, ui.label]] = deque()
+        # Notices to draw at the next tick, the latest of each (level, text): a flood of ERROR frames
+        # costs the tick one label update per distinct text, never one per frame.
+        self._notices: OrderedDict[tuple[str, str], NoticeAdded] = OrderedDict()
+        self._notice_labels: OrderedDict[tuple[str, str], ui.label] = OrderedDict()
         with ui.element("div").classes("ac-chat-scroll w-full grow min-h-0") as self.scroller:
-            self.scroller.props("data-testid=chat-scroll")
-            self.column = ui.element("div").classes("ac-chat").props("data-testid=chat")
-            self.hub = ChatHub(f"c{self.scroller.id}")
+            testid(self.scroller, "chat-scroll")
+            self.column = testid(ui.element("div").classes("ac-chat"), "chat")
+            self.hub = ChatHub(self.scroller)
         # A flush tick runs after a change, never on an idle page.
         self.ticker = Ticker(FLUSH_INTERVAL, self.flush)
         self._render_all()
@@ -216,11 +217,8 @@ class ChatView:
         self._first = len(messages)  # the oldest message drawn
         self._wanted = max(0, len(messages) - MESSAGES_PER_PAGE)  # the oldest message to draw
         with self.column:
-            self._earlier = (
-                ui.button(on_click=self._show_earlier)
-                .props("flat dense no-caps size=sm data-testid=chat-earlier")
-                .classes("self-center")
-            )
+            self._earlier = testid(ui.button(on_click=self._show_earlier), "chat-earlier")
+            self._earlier.props("flat dense no-caps size=sm").classes("self-center")
         # The newest message comes with the page (or with the part of it being replaced), the rest of
         # the page after it: whatever else is being built in the same step then stays a short task.
         self._draw_earlier(1)
@@ -228,7 +226,7 @@ class ChatView:
         self._notice_labels.clear()
         self._notices.clear()
         for notice in self.conversation.notices:
-            self._notices.append(NoticeAdded(notice.level, notice.text, notice.repeats))
+            self._queue_notice(NoticeAdded(notice.level, notice.text, notice.repeats))
         self.ticker.wake(wait=True)  # the rest of the page of messages, after the page itself
 
     def _show_earlier(self) -> None:
@@ -287,7 +285,7 @@ class ChatView:
                         self._finish_text(self.views[m.id], len(m.blocks) - 1)
                     asyncio.get_running_loop().call_later(STATUS_AFTER_TEXT, self.views[m.id].update_status)
             case NoticeAdded():
-                self._notices.append(change)
+                self._queue_notice(change)
             case Reset():
                 self._render_all()
             case _:
@@ -316,21 +314,30 @@ class ChatView:
             children = self.column.default_slot.children
             self.views[message_id].root.move(target_index=children.index(anchor.root) + 1)
 
+    def _queue_notice(self, notice: NoticeAdded) -> None:
+        pending = self._notices
+        key = (notice.level, notice.text)
+        pending[key] = notice
+        pending.move_to_end(key)
+        if len(pending) > NOTICES_SHOWN:  # more distinct texts in one tick than are ever shown
+            pending.popitem(last=False)
+
     def _draw_notices(self) -> None:
+        """A notice already shown gets its new count where it stands; a new one is added at the end."""
         labels = self._notice_labels
-        while self._notices:
-            notice = self._notices.popleft()
+        pending, self._notices = self._notices, OrderedDict()
+        for key, notice in pending.items():
             text = notice.text if notice.repeats == 1 else f"{notice.text} (×{notice.repeats})"
-            last = labels[-1] if labels else None
-            if notice.repeats > 1 and last is not None and last[0].text == notice.text:
-                last[1].set_text(text)
+            label = labels.get(key)
+            if label is not None:
+                label.set_text(text)
                 continue
             with self.column:
                 label = ui.label(text).classes("ac-notice")
-            label.props.update({"data-testid": "notice", "data-level": notice.level, "dir": "auto"})
-            labels.append((notice, label))
+            testid(label, "notice").props.update({"data-level": notice.level, "dir": "auto"})
+            labels[key] = label
             if len(labels) > NOTICES_SHOWN:
-                labels.popleft()[1].delete()
+                labels.popitem(last=False)[1].delete()
 
     def _retry(self, message: Message) -> None:
         self.on_retry(message.id)

@@ -25,12 +25,12 @@ export default {
     <button v-show="!pinned" type="button" class="ac-jump" data-testid="jump-latest" @click="jump">
       ↓ Jump to latest
     </button>`,
-  props: { scroller: String },
+  props: { scroller: Number }, // the element id of the chat's scrolling box
   data() {
     return { pinned: true };
   },
   mounted() {
-    this.box = document.getElementById(this.scroller);
+    this.box = getHtmlElement(this.scroller);
     if (!this.box) return;
     this.touched = -Infinity;
     this.onUser = (e) => {

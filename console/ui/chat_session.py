@@ -21,30 +21,9 @@ from console.dialects.chat.engine import SavedIdea, ideas_markdown, saved_ideas
 from console.dialects.chat.protocol import IDEA_COMPONENT
 from console.session import BlockUpdated, Change, ComponentBlock, Conversation, Message, Reset
 from console.sessions import SessionEntry
-from console.ui.elements import on_leave
 from console.ui.page import chat_column, frame, side_panels, toggle_side
-
-_CSS = """
-.ac-chats { width: 16rem; flex-shrink: 0; display: flex; flex-direction: column; flex-wrap: nowrap;
-  min-height: 0; overflow-y: auto; border-right: 1px solid var(--ac-border); background: var(--ac-agent); }
-.ac-chats.ac-toggled { display: none; }
-.ac-chats .ac-chats-close { display: none; }
-.ac-chat-item { display: flex; align-items: center; gap: 0.5rem; padding: 0.45rem 0.75rem;
-  border-radius: 0.5rem; margin: 0 0.5rem; color: inherit; text-decoration: none; font-size: 0.875rem; }
-.ac-chat-item:hover { background: rgb(148 163 184 / 0.15); }
-.ac-chat-item[data-active=true] { background: rgb(99 102 241 / 0.15); font-weight: 600; }
-.ac-chat-title { min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.ac-saved-idea { display: flex; align-items: flex-start; gap: 0.4rem; padding: 0.3rem 0.75rem;
-  font-size: 0.875rem; animation: ac-appear 180ms ease-out; }
-.ac-saved-idea .ac-idea-text { flex: 1; min-width: 0; overflow-wrap: anywhere; white-space: pre-wrap; }
-@media (max-width: 760px) {
-  /* On a phone the list covers the chat when opened instead of squeezing it. */
-  .ac-chats { display: none; }
-  .ac-chats.ac-toggled { display: flex; position: fixed; inset: 3rem auto 0 0; width: min(20rem, 85vw);
-    z-index: 21; box-shadow: 0 10px 30px rgb(0 0 0 / 0.25); }
-  .ac-chats .ac-chats-close { display: inline-flex; }
-}
-"""
+from console.ui.scope import on_leave
+from console.ui.testid import testid
 
 
 def chat_address(session_id: str, chat_id: str) -> str:
@@ -106,15 +85,12 @@ class ConversationList:
         with ui.row().classes("items-center w-full px-3 pt-3 pb-1 no-wrap"):
             ui.label("Conversations").classes("text-xs font-semibold uppercase text-slate-500")
             ui.space()
-            ui.button("New chat", icon="add", on_click=self.new_chat).props(
-                "dense flat no-caps size=sm data-testid=new-chat"
-            ).mark("new-chat")
+            new_chat = testid(ui.button("New chat", icon="add", on_click=self.new_chat), "new-chat")
+            new_chat.props("dense flat no-caps size=sm")
             ui.button(icon="close", on_click=on_close).props(
                 'dense flat round size=sm aria-label="Close"'
             ).classes("ac-chats-close").tooltip("Close")
-        self.root = (
-            ui.element("div").classes("flex flex-col gap-0.5 pb-2").props("data-testid=conversation-list")
-        )
+        self.root = testid(ui.element("div").classes("flex flex-col gap-0.5 pb-2"), "conversation-list")
         self.render()
         unsubscribe = client.subscribe(self.render)
         on_leave(unsubscribe)
@@ -138,9 +114,8 @@ class ConversationList:
     def _item(self, chat_id: str, title: str, replying: bool) -> None:
         with ui.link(target=chat_address(self.session_id, chat_id)).classes("ac-chat-item") as item:
             # Values go in as props, never through the props parser: titles are what users typed.
-            item.props.update(
+            testid(item, "conversation-item", f"chat-{chat_id}").props.update(
                 {
-                    "data-testid": "conversation-item",
                     "data-chat-id": chat_id,
                     "data-active": "true" if chat_id == self.shown_id else "false",
                     "data-replying": "true" if replying else "false",
@@ -150,8 +125,7 @@ class ConversationList:
                 ui.spinner(size="1em").classes("shrink-0")
             else:
                 ui.icon("chat_bubble_outline", size="1em").classes("shrink-0 text-slate-500")
-            ui.label(title).classes("ac-chat-title").mark("conversation-title")
-        item.mark("conversation-item", f"chat-{chat_id}")
+            testid(ui.label(title).classes("ac-chat-title"), "conversation-title")
 
 
 class SavedIdeas:
@@ -162,22 +136,18 @@ class SavedIdeas:
         self.chat_id = chat_id
         self.conversation = client.conversations[chat_id]
         self.shown: list[SavedIdea] = []
-        with ui.element("div").classes("flex flex-col border-t pt-2 pb-3") as self.root:
-            self.root.props("data-testid=saved-ideas")
+        with testid(
+            ui.element("div").classes("flex flex-col border-t pt-2 pb-3"), "saved-ideas"
+        ) as self.root:
             with ui.row().classes("items-center w-full px-3 pb-1 no-wrap"):
                 ui.icon("lightbulb", size="1.1em").classes("text-amber-500")
                 self.heading = ui.label("Saved ideas").classes(
                     "text-xs font-semibold uppercase text-slate-500"
                 )
                 ui.space()
-                self.export = (
-                    ui.button(icon="download", on_click=self.download)
-                    .props(
-                        'dense flat round size=sm data-testid=ideas-export aria-label="Export saved ideas as Markdown"'
-                    )
-                    .tooltip("Export as Markdown")
-                    .mark("ideas-export")
-                )
+                self.export = testid(ui.button(icon="download", on_click=self.download), "ideas-export")
+                self.export.props('dense flat round size=sm aria-label="Export saved ideas as Markdown"')
+                self.export.tooltip("Export as Markdown")
             self.list = ui.element("div").classes("flex flex-col")
             self.empty = ui.label("Ideas the agent suggests are saved here.").classes(
                 "text-xs text-slate-500 px-3"
@@ -213,20 +183,16 @@ class SavedIdeas:
 
     def _item(self, idea: SavedIdea) -> None:
         with ui.element("div").classes("ac-saved-idea") as item:
-            item.props.update({"data-testid": "saved-idea", "data-component-id": idea.component_id})
-            text = ui.label(idea.text).classes("ac-idea-text").mark("saved-idea-text")
-            copy = ui.button(icon="content_copy").props(
-                'flat dense round size=xs data-testid=copy-idea aria-label="Copy idea"'
-            )
-            copy.tooltip("Copy")
-        item.mark("saved-idea")
+            testid(item, "saved-idea").props["data-component-id"] = idea.component_id
+            text = testid(ui.label(idea.text).classes("ac-idea-text"), "saved-idea-text")
+            copy = testid(ui.button(icon="content_copy"), "copy-idea")
+            copy.props('flat dense round size=xs aria-label="Copy idea"').tooltip("Copy")
         # Copied from what the browser shows: the text is never written into a script.
         copy.on(
             "click",
             lambda: ui.notify("Idea copied", timeout=1500),
-            js_handler=f"() => {{ navigator.clipboard.writeText(document.getElementById('c{text.id}').innerText); emit(); }}",
+            js_handler=f"() => {{ navigator.clipboard.writeText(getHtmlElement({text.id}).innerText); emit(); }}",
         )
-        copy.mark("copy-idea")
 
     def download(self) -> None:
         markdown = ideas_markdown(self.client.title(self.chat_id), saved_ideas(self.conversation))
@@ -251,7 +217,6 @@ def chat_session_console(entry: SessionEntry) -> None:
         ui.navigate.history.replace(chat_address(entry.id, chat_id))
     view = SessionEntry(entry.id, entry.name, entry.target, ConversationClient(client, chat_id))
     frame(f"{entry.name} · {entry.target}")
-    ui.add_css(_CSS)
     with ui.element("div").classes("w-full flex flex-row flex-nowrap grow min-h-0"):
         with ui.element("div").classes("ac-chats") as chats:
             ConversationList(client, chat_id, entry.id, lambda: chats.classes(toggle="ac-toggled"))
@@ -260,9 +225,11 @@ def chat_session_console(entry: SessionEntry) -> None:
             toolbar = chat_column(view)
         side = side_panels(view)
     with toolbar:
-        ui.button(icon="forum", on_click=lambda: chats.classes(toggle="ac-toggled")).props(
-            'flat round dense data-testid=toggle-conversations aria-label="Conversations and saved ideas"'
-        ).tooltip("Conversations and saved ideas").move(target_index=0)
-        ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side)).props(
-            'flat round dense data-testid=toggle-panels aria-label="Timeline and context"'
-        ).tooltip("Timeline and context")
+        conversations = testid(
+            ui.button(icon="forum", on_click=lambda: chats.classes(toggle="ac-toggled")),
+            "toggle-conversations",
+        )
+        conversations.props('flat round dense aria-label="Conversations and saved ideas"')
+        conversations.tooltip("Conversations and saved ideas").move(target_index=0)
+        panels = testid(ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side)), "toggle-panels")
+        panels.props('flat round dense aria-label="Timeline and context"').tooltip("Timeline and context")

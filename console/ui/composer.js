@@ -5,7 +5,7 @@
 export default {
   template: `
     <div class="ac-composer">
-      <textarea ref="box" class="ac-composer-input" rows="1" data-testid="chat-input"
+      <textarea ref="box" class="ac-composer-input" rows="1" :data-testid="dataTestid"
         aria-label="Message to the agent" :placeholder="placeholder" :disabled="disabled"
         @keydown="onKey" @input="fit"></textarea>
       <button type="button" class="ac-composer-send" data-testid="send-button" aria-label="Send"
@@ -13,7 +13,8 @@ export default {
         <i class="q-icon notranslate material-icons" aria-hidden="true">send</i>
       </button>
     </div>`,
-  props: { placeholder: String, disabled: Boolean },
+  // `data-testid` names the text box, where a user types, not the whole composer.
+  props: { placeholder: String, disabled: Boolean, dataTestid: String },
   methods: {
     onKey(e) {
       // Enter sends; Shift+Enter keeps its newline; Enter that confirms an IME composition is no send.

@@ -10,7 +10,8 @@ from console.clients import SessionClient
 from console.connection import ConnectionState
 from console.dialects.sse.client import SSEClient
 from console.session import Change, ConnectionChanged, Conversation, MessageStatusChanged
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
+from console.ui.testid import testid
 
 
 def stream_controls(client: SSEClient) -> None:
@@ -19,9 +20,9 @@ def stream_controls(client: SSEClient) -> None:
         ui.icon("podcasts").classes("text-slate-500")
         ui.label("A read-only conversation stream.").classes("text-sm text-slate-500")
         ui.space()
-        ui.button("Replay from the start", icon="replay", on_click=client.replay).props(
-            "outline dense data-testid=replay-button"
-        )
+        testid(
+            ui.button("Replay from the start", icon="replay", on_click=client.replay), "replay-button"
+        ).props("outline dense")
 
 
 class ChatInput(ui.element, component="composer.js"):
@@ -65,9 +66,10 @@ class Composer:
         if isinstance(client, SSEClient):
             stream_controls(client)
             return
-        self.input = ChatInput(
-            "Message the agent…  (Enter to send, Shift+Enter for a new line)", self.send
-        ).mark("chat-input")
+        self.input = testid(
+            ChatInput("Message the agent…  (Enter to send, Shift+Enter for a new line)", self.send),
+            "chat-input",
+        )
         self.hint = ui.label().classes("text-xs text-slate-500 max-w-4xl mx-auto px-4 h-4")
         unsubscribe = client.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)

@@ -13,7 +13,8 @@ from nicegui import ui
 
 from console.clients import SessionClient
 from console.session import Change, MessageAdded, Reset
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
+from console.ui.testid import testid
 
 EXAMPLES: Final = (
     "Hello! Who are you?",
@@ -36,12 +37,13 @@ class ExamplePrompts:
 
     def __init__(self, client: SessionClient, examples: tuple[str, ...] = EXAMPLES) -> None:
         self.client = client
-        with ui.element("div").classes("ac-examples").props("data-testid=example-prompts") as self.root:
+        with testid(ui.element("div").classes("ac-examples"), "example-prompts") as self.root:
             ui.label("Try asking:").classes("ac-examples-title")
             for text in examples:
-                ui.button(text, on_click=lambda text=text: self.send(text)).props(
-                    "outline no-caps dense data-testid=example-prompt"
-                ).mark("example-prompt")
+                button = ui.button(text, on_click=lambda text=text: self.send(text)).props(
+                    "outline no-caps dense"
+                )
+                testid(button, "example-prompt")
         self._sync()
         on_leave(client.conversation.subscribe(self._on_change, deltas=False))
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from pathlib import Path
 
 from nicegui import background_tasks, ui
 from nicegui.events import GenericEventArguments, ValueChangeEventArguments
@@ -35,14 +34,14 @@ from console.json_tree import (
 )
 from console.session import Change, ContextAdded, ContextEntry, Conversation, Reset
 from console.ui import inspector_steps
-from console.ui.elements import on_leave
 from console.ui.inspector_steps import steps_for
 from console.ui.inspector_tree import ContextTree, PathItem, PathList, TreeRequest
+from console.ui.scope import on_leave
+from console.ui.testid import testid
 from console.ui.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
-CSS = (Path(__file__).parent / "inspector.css").read_text()
 CHANGES_SHOWN = 200  # items in the changed-path list; the arrows step through all of them
 HITS_SHOWN = 200
 SEARCH_PAUSE = 0.15  # seconds of no typing before the context is searched
@@ -83,7 +82,6 @@ class ContextInspector:
         self._worker: asyncio.Task[None] | None = None
         self._syncing = False
         self._contexts_stale = False
-        ui.add_css(CSS)
         self._build()
         # The list of contexts is redrawn a few times a second, not per snapshot: a burst of thousands
         # of new context ids would otherwise rebuild and resend the whole list for each of them.
@@ -100,7 +98,7 @@ class ContextInspector:
     # -- layout ---------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        with ui.element("div").classes("ac-inspector").props("data-testid=context-panel") as self.root:
+        with testid(ui.element("div").classes("ac-inspector"), "context-panel") as self.root:
             self.empty = ui.label("No context yet: snapshots appear here as the agent sends them.").classes(
                 "ac-insp-empty"
             )
@@ -117,73 +115,54 @@ class ContextInspector:
 
     def _build_header(self) -> None:
         with ui.element("div").classes("ac-insp-row"):
-            self.select = (
-                ui.select({}, on_change=self._on_select)
-                .props("dense outlined options-dense data-testid=context-select")
-                .classes("grow min-w-0")
-                .mark("context-select")
-            )
-            self.size = ui.label().classes("ac-insp-muted").props("data-testid=context-size")
+            self.select = testid(ui.select({}, on_change=self._on_select), "context-select")
+            self.select.props("dense outlined options-dense").classes("grow min-w-0")
+            self.size = testid(ui.label().classes("ac-insp-muted"), "context-size")
 
     def _build_scrubber(self) -> None:
         with ui.element("div").classes("ac-insp-row"):
-            self.prev = (
-                ui.button(icon="chevron_left", on_click=lambda: self._step_by(-1))
-                .props("flat dense round data-testid=history-prev aria-label='Previous snapshot'")
-                .mark("history-prev")
+            self.prev = testid(
+                ui.button(icon="chevron_left", on_click=lambda: self._step_by(-1)), "history-prev"
             )
-            self.slider = (
-                ui.slider(min=1, max=2, step=1, value=1, on_change=self._on_slide)
-                .props("dense snap markers label data-testid=history-slider")
-                .classes("grow min-w-0")
-                .mark("history-slider")
+            self.prev.props("flat dense round aria-label='Previous snapshot'")
+            self.slider = testid(
+                ui.slider(min=1, max=2, step=1, value=1, on_change=self._on_slide), "history-slider"
             )
-            self.next = (
-                ui.button(icon="chevron_right", on_click=lambda: self._step_by(1))
-                .props("flat dense round data-testid=history-next aria-label='Next snapshot'")
-                .mark("history-next")
+            self.slider.props("dense snap markers label").classes("grow min-w-0")
+            self.next = testid(
+                ui.button(icon="chevron_right", on_click=lambda: self._step_by(1)), "history-next"
             )
-            self.latest = (
-                ui.button("Latest", on_click=self._to_latest)
-                .props("flat dense no-caps size=sm data-testid=history-latest")
-                .mark("history-latest")
-            )
+            self.next.props("flat dense round aria-label='Next snapshot'")
+            self.latest = testid(ui.button("Latest", on_click=self._to_latest), "history-latest")
+            self.latest.props("flat dense no-caps size=sm")
         with ui.element("div").classes("ac-insp-row ac-insp-muted"):
             self.busy = ui.spinner(size="1em")
-            self.position = ui.label().props("data-testid=history-step").mark("history-step")
+            self.position = testid(ui.label(), "history-step")
 
     def _build_changes(self) -> None:
         with ui.element("div").classes("ac-insp-row"):
-            self.counts = (
-                ui.label().classes("ac-insp-counts").props("data-testid=diff-counts").mark("diff-counts")
-            )
+            self.counts = testid(ui.label().classes("ac-insp-counts"), "diff-counts")
             ui.space()
-            self.change_prev = (
-                ui.button(icon="keyboard_arrow_up", on_click=lambda: self._jump_change(-1))
-                .props("flat dense round size=sm data-testid=change-prev aria-label='Previous change'")
-                .mark("change-prev")
+            up = ui.button(icon="keyboard_arrow_up", on_click=lambda: self._jump_change(-1))
+            self.change_prev = testid(up, "change-prev").props(
+                "flat dense round size=sm aria-label='Previous change'"
             )
-            self.change_next = (
-                ui.button(icon="keyboard_arrow_down", on_click=lambda: self._jump_change(1))
-                .props("flat dense round size=sm data-testid=change-next aria-label='Next change'")
-                .mark("change-next")
+            down = ui.button(icon="keyboard_arrow_down", on_click=lambda: self._jump_change(1))
+            self.change_next = testid(down, "change-next").props(
+                "flat dense round size=sm aria-label='Next change'"
             )
-        self.changes = PathList("changed-path", self._jump_to_change).props("data-testid=changed-paths")
+        self.changes = testid(PathList("changed-path", self._jump_to_change), "changed-paths")
         self.changes_more = ui.label().classes("ac-insp-muted")
 
     def _build_search(self) -> None:
         with ui.element("div").classes("ac-insp-row"):
-            self.search_input = (
-                ui.input(placeholder="Search keys and values…")
-                .props("dense outlined clearable data-testid=context-search")
-                .classes("grow min-w-0")
-                .mark("context-search")
-            )
+            self.search_input = testid(ui.input(placeholder="Search keys and values…"), "context-search")
+            self.search_input.props("dense outlined clearable").classes("grow min-w-0")
             # As the timeline's search: hits follow the typing (a pause of SEARCH_PAUSE), Enter at once.
             self.search_input.on_value_change(lambda: self._on_search(SEARCH_PAUSE))
             self.search_input.on("keydown.enter", lambda: self._on_search())
-            self.hits_label = ui.label().classes("ac-insp-muted").props("data-testid=search-count")
-        self.hits = PathList("search-hit", self._jump_to_hit).props("data-testid=search-hits")
+            self.hits_label = testid(ui.label().classes("ac-insp-muted"), "search-count")
+        self.hits = testid(PathList("search-hit", self._jump_to_hit), "search-hits")
         self.hits_more = ui.label().classes("ac-insp-muted")
         self._hits: list[Address] = []
 

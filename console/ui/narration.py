@@ -9,7 +9,8 @@ from nicegui import ui
 
 from console.scenarios import Scenario, ScenarioDetector
 from console.session import Change, Conversation, TraceAdded
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
+from console.ui.testid import testid
 from console.ui.ticker import Ticker
 
 SHOW_AT_LEAST = 2.5  # seconds each label stays before the next one may replace it
@@ -24,7 +25,7 @@ class Narrator:
         self.seen: list[Scenario] = []
         self._queue: deque[Scenario] = deque()
         self._shown_at = 0.0
-        with ui.element("div").classes("ac-narration").props("data-testid=scenario-label") as self.root:
+        with testid(ui.element("div").classes("ac-narration"), "scenario-label") as self.root:
             self.title = ui.label().classes("ac-narration-title")
             self.detail = ui.label().classes("ac-narration-detail")
         self.root.set_visibility(False)

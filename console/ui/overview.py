@@ -3,35 +3,33 @@
 Work per refresh is proportional to what changed: a card is looked at only when its session's version
 moved (a change it shows) or a sampling round made new rates, and only the fields that differ from what
 this tab last sent go out, for all cards in one `apply` message. Membership, visibility (filter, search)
-and the card frames are NiceGUI elements; what streams is written by `overview.js` as text.
+and the card frames are NiceGUI elements; what streams is written as text in the browser by each card
+and the summary bar (overview_card.js, overview_summary.js), handed their parts by the grid (overview.js).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final
 
 from nicegui import ui
-from nicegui.elements.mixins.text_element import TextElement
 from nicegui.events import GenericEventArguments
 
 from console.connection import ConnectionState
 from console.jsonvalue import JsonValue
-from console.metrics import LOOP_LAG, STATES
+from console.metrics import LOOP_LAG
 from console.monitor import Health, Summary
 from console.security.limits import this_visitor
 from console.supervisor import Supervisor
 from console.ui.overview_add import AddSessionDialog
-from console.ui.overview_model import counters, passes, sort_key, spark, state_label
+from console.ui.overview_card import PAUSE, PLAY, CardView, SessionCard, quietly
+from console.ui.overview_model import passes, sort_key
 from console.ui.overview_remove import Removals
+from console.ui.overview_summary import SummaryBar
+from console.ui.testid import testid
 
 S = ConnectionState
-CSS: Final = (Path(__file__).parent / "overview.css").read_text()
 REFRESH: Final = 0.25  # seconds: the grid's refresh rate (4 Hz)
-PAUSE: Final = "pause"  # Material icon names (the card buttons use the icon font)
-PLAY: Final = "play_arrow"
 
 FILTERS: Final = {
     "all": "All",
@@ -46,64 +44,6 @@ SORTS: Final = {
     "busiest": "Busiest",
     "errors": "Most errors",
 }
-STATE_WORDS: Final = {
-    "connecting": "connecting",
-    "open": "idle",
-    "streaming": "streaming",
-    "tool_call_pending": "tool",
-    "reconnecting": "reconnecting",
-    "resuming": "resuming",
-    "closed": "closed",
-    "crashed": "crashed",
-}
-
-
-# The one-letter keys of a card patch, as overview.js reads them.
-PATCH_KEYS: Final = {
-    "state": "s",
-    "failing": "x",
-    "label": "l",
-    "detail": "d",
-    "tail": "t",
-    "rate": "r",
-    "counters": "c",
-    "spark": "p",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class CardView:
-    """What a card shows; compared field by field with what this tab last sent."""
-
-    state: str
-    failing: bool
-    label: str
-    detail: str  # the state's tooltip: the last failure, or the crash
-    tail: str
-    rate: str
-    counters: str
-    spark: tuple[int, ...]
-
-    @classmethod
-    def of(cls, h: Health) -> CardView:
-        return cls(
-            state=h.state,
-            failing=h.failing,
-            label=state_label(h),
-            detail=h.detail or h.last_crash,
-            tail=h.tail,
-            rate=f"{h.events_per_s:.0f} ev/s · {h.tokens_per_s:.0f} tok/s",
-            counters=counters(h),
-            spark=spark(h.history),
-        )
-
-    def patch(self, old: CardView | None) -> dict[str, JsonValue]:
-        out: dict[str, JsonValue] = {}
-        for name, key in PATCH_KEYS.items():
-            value: str | bool | tuple[int, ...] = getattr(self, name)
-            if old is None or getattr(old, name) != value:
-                out[key] = list(value) if isinstance(value, tuple) else value
-        return out
 
 
 class Grid(ui.element, component="overview.js"):
@@ -116,89 +56,12 @@ class Grid(ui.element, component="overview.js"):
 
     def __init__(self, summary: SummaryBar, empty: ui.element) -> None:
         super().__init__()
-        self._props["summary"] = summary.html_id
-        self._props["empty"] = empty.html_id
+        self._props["summary"] = summary.id
+        self._props["empty"] = empty.id
 
     def apply(self, batch: list[list[JsonValue]], page: dict[str, JsonValue]) -> None:
+        """`batch`: [card element id, patch] per card that changed; `page`: summary and empty notice."""
         self.run_method("apply", batch, page)
-
-    def forget(self, ids: list[int]) -> None:
-        self.run_method("forget", ids)
-
-
-class SummaryBar(ui.element):
-    """Sessions by state and the totals; drawn by overview.js from what `shown` holds."""
-
-    def __init__(self) -> None:
-        super().__init__("div")
-        self.classes("ac-ov-bar ac-ov-summary")
-        self.props["data-testid"] = "overview-summary"
-        self.shown: dict[str, JsonValue] = {}
-
-    def view(self, summary: Summary, lag_p99: float) -> dict[str, JsonValue]:
-        counts: list[JsonValue] = [
-            [state, n, f"{n} {STATE_WORDS[state]}"]
-            for state in STATES
-            for n in [summary.by_state.get(state, 0)]
-        ]
-        return {
-            "total": f"{summary.sessions} sessions",
-            "counts": counts,
-            "totals": f"{summary.events_per_s:.0f} events/s · {summary.tokens_per_s:.0f} tokens/s · "
-            f"{summary.errors} errors · {summary.reconnects} reconnects · {summary.crashes} crashes · "
-            f"loop lag p99 {lag_p99 * 1000:.0f} ms",
-        }
-
-
-class CardButton(TextElement):
-    """A small plain button on a card: lighter than a Quasar button, a hundred times over."""
-
-    def __init__(self, text: str, label: str) -> None:
-        super().__init__(tag="button", text=text)
-        self.classes("ac-card-btn")  # the text is an icon name, drawn by the icon font
-        self.props.update({"type": "button", "aria-label": label, "title": label})
-
-
-OnRemove = Callable[[str, GenericEventArguments], None]
-
-
-class SessionCard(ui.element):
-    def __init__(self, health: Health, on_pilot: Callable[[str], None], on_remove: OnRemove):
-        super().__init__("div")
-        self.session_id = health.session_id
-        self.name = health.name
-        self.state = health.state
-        self.classes("ac-card")
-        self.props.update(
-            {"data-testid": "session-card", "data-session-id": health.session_id, "data-state": health.state}
-        )
-        self.pilot: CardButton | None = None
-        sid = health.session_id
-        with self:
-            with ui.element("div").classes("ac-card-head"):
-                ui.element("span").classes("ac-dot")
-                ui.link(health.name, f"/session/{sid}").classes("ac-card-link").props(
-                    "data-testid=session-link"
-                ).mark(f"open-{sid}")
-                if health.driver != "none":
-                    self.pilot = CardButton("", "").mark(f"pilot-{sid}")
-                    self.pilot.on("click", lambda: on_pilot(sid))
-                    self.show_pilot(health.driver == "paused")
-                remove = CardButton("close", f"Remove {health.name}").mark(f"remove-{sid}")
-                remove.on("click", lambda event: on_remove(sid, event), ["detail"])
-            ui.element("div").classes("ac-card-live")
-
-    def set_state(self, state: str) -> None:
-        """Keep the server's copy right without a message: `apply` already set it in the browser."""
-        if state != self.state:
-            self.state = state
-            _quietly(self, "data-state", state)
-
-    def show_pilot(self, paused: bool) -> None:
-        if self.pilot is not None:
-            label = "Resume autopilot" if paused else "Pause autopilot"
-            self.pilot.set_text(PLAY if paused else PAUSE)
-            self.pilot.props.update({"aria-label": label, "title": label})
 
 
 @dataclass(slots=True)
@@ -231,14 +94,13 @@ class Overview:
         self._sample = -1
         self._summary: Summary | None = None
         self._empty = False
-        ui.add_css(CSS)
         supervisor.sync()
         with ui.element("div").classes("w-full flex flex-col flex-nowrap grow min-h-0"):
-            self.summary = SummaryBar().mark("overview-summary")
+            self.summary = SummaryBar()
             self._toolbar()
             with ui.element("div").classes("ac-ov-scroll"):
-                self.empty = ui.label("No session matches.").classes("ac-ov-empty").mark("overview-empty")
-                self.empty.props.update({"data-testid": "overview-empty", "data-shown": "false"})
+                self.empty = testid(ui.label("No session matches.").classes("ac-ov-empty"), "overview-empty")
+                self.empty.props["data-shown"] = "false"
                 self.grid = Grid(self.summary, self.empty)
         self.add_dialog = AddSessionDialog(supervisor)
         self.removals = Removals(supervisor.remove, self._free_slot)
@@ -249,23 +111,19 @@ class Overview:
 
     def _toolbar(self) -> None:
         with ui.element("div").classes("ac-ov-bar"):
-            ui.toggle(FILTERS, value="all", on_change=lambda e: self._set(filter=str(e.value))).props(
-                "dense no-caps unelevated data-testid=overview-filter"
-            ).mark("overview-filter")
-            ui.input(
+            filters = ui.toggle(FILTERS, value="all", on_change=lambda e: self._set(filter=str(e.value)))
+            testid(filters, "overview-filter").props("dense no-caps unelevated")
+            search = ui.input(
                 placeholder="Search sessions", on_change=lambda e: self._set(query=str(e.value or ""))
-            ).props("dense clearable data-testid=overview-search").classes("w-48").mark("overview-search")
-            ui.select(SORTS, value="name", on_change=lambda e: self._set(sort=str(e.value))).props(
-                "dense options-dense data-testid=overview-sort"
-            ).classes("w-40").mark("overview-sort")
-            ui.space()
-            self.pause_all = ui.button("Pause autopilots", icon="pause", on_click=self._toggle_all).props(
-                "flat dense no-caps data-testid=pause-all"
             )
-            self.pause_all.mark("pause-all")
-            ui.button("Add session", icon="add", on_click=lambda: self.add_dialog.open()).props(
-                "flat dense no-caps data-testid=add-session"
-            ).mark("add-session")
+            testid(search, "overview-search").props("dense clearable").classes("w-48")
+            sort = ui.select(SORTS, value="name", on_change=lambda e: self._set(sort=str(e.value)))
+            testid(sort, "overview-sort").props("dense options-dense").classes("w-40")
+            ui.space()
+            self.pause_all = ui.button("Pause autopilots", icon="pause", on_click=self._toggle_all)
+            testid(self.pause_all, "pause-all").props("flat dense no-caps")
+            add = ui.button("Add session", icon="add", on_click=lambda: self.add_dialog.open())
+            testid(add, "add-session").props("flat dense no-caps")
 
     def _set(self, *, filter: str | None = None, query: str | None = None, sort: str | None = None) -> None:
         if filter is not None:
@@ -335,7 +193,7 @@ class Overview:
             if visible != card.visible:
                 card.visible = visible
                 patch["h"] = not visible
-                _quietly(card.element, "data-hidden", "false" if visible else "true")
+                quietly(card.element, "data-hidden", "false" if visible else "true")
             if order != card.order:
                 card.order = order
                 patch["o"] = order
@@ -354,8 +212,6 @@ class Overview:
             gone.append(self._cards.pop(sid).element)
         for element in gone:
             element.delete()
-        if gone:
-            self.grid.forget([element.id for element in gone])
         with self.grid:
             for sid in ids:
                 if sid in self._cards:
@@ -372,7 +228,7 @@ class Overview:
         empty = bool(self._cards) and not any(c.visible for c in self._cards.values())
         if empty != self._empty:
             self._empty = changes["empty"] = empty
-            _quietly(self.empty, "data-shown", "true" if empty else "false")
+            quietly(self.empty, "data-shown", "true" if empty else "false")
         summary = self.supervisor.summary([c.health for c in self._cards.values() if c.health is not None])
         if summary != self._summary:
             self._summary = summary
@@ -430,10 +286,3 @@ class Overview:
         card = self._cards.pop(session_id, None)
         if card is not None:
             card.element.delete()
-            self.grid.forget([card.element.id])
-
-
-def _quietly(element: ui.element, prop: str, value: str) -> None:
-    """Keep the server's copy of a prop that overview.js already set in the browser, sending nothing."""
-    with element.props.suspend_updates():
-        element.props[prop] = value

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from console.clients import DIALECTS, TargetError, parse_target, url_problem
+from console.clients import TargetError, parse_target, url_problem
+from console.dialects import base as registry
 from console.security import policy as security
 from console.security.limits import LimitError, check_session_room
 from console.security.upstream import check_upstream
 from console.supervisor import Supervisor
+from console.ui.testid import testid
 
 
 class AddSessionDialog:
@@ -19,17 +21,25 @@ class AddSessionDialog:
         self.supervisor = supervisor
         with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] max-w-full"):
             ui.label("Add a session").classes("text-lg font-semibold")
-            self.dialect = ui.select(list(DIALECTS), value="agent", label="Dialect").classes("w-full")
-            self.dialect.props("data-testid=add-dialect")
-            self.url = ui.input("URL", placeholder="ws://127.0.0.1:4747/ws").classes("w-full")
-            self.url.props("data-testid=add-url").mark("add-url")
-            self.name = ui.input("Name (optional)").classes("w-full").props("data-testid=add-name")
-            self.name.mark("add-name")
-            self.error = ui.label().classes("text-red-600 text-sm").props("data-testid=add-error")
-            self.error.mark("add-error")
+            names = registry.names()
+            self.dialect = ui.select(list(names), value=names[0], label="Dialect").classes("w-full")
+            testid(self.dialect, "add-dialect").on_value_change(self._show_example)
+            self.url = ui.input("URL", placeholder=self._example(names[0])).classes("w-full")
+            testid(self.url, "add-url")
+            self.name = testid(ui.input("Name (optional)").classes("w-full"), "add-name")
+            self.error = testid(ui.label().classes("text-red-600 text-sm"), "add-error")
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat")
-                ui.button("Add", on_click=self.submit).props("data-testid=add-submit").mark("add-submit")
+                testid(ui.button("Add", on_click=self.submit), "add-submit")
+
+    @staticmethod
+    def _example(name: str) -> str:
+        dialect = registry.find(name)
+        return dialect.example_url if dialect else ""
+
+    def _show_example(self) -> None:
+        self.url.props["placeholder"] = self._example(str(self.dialect.value))
+        self.url.update()
 
     def open(self) -> None:
         self.error.set_text("")

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from nicegui import background_tasks, ui
 from nicegui.events import GenericEventArguments
 
+from console.ui.testid import testid
+
 UNDO_SECONDS = 5.0
 
 
@@ -46,19 +48,16 @@ class Removals:
         if session_id in self._pending:
             return  # a second click on the same spot: the notice already says it
         with card:
-            with (
-                ui.element("div")
-                .classes("ac-card-undo")
-                .props("data-testid=card-removed role=status aria-live=polite") as notice
-            ):
+            notice = testid(ui.element("div").classes("ac-card-undo"), "card-removed")
+            with notice.props("role=status aria-live=polite"):
                 ui.label(f"{name} removed").classes("ac-card-undo-text")
-                undo = (
-                    ui.button("Undo", on_click=lambda: self.undo(session_id))
-                    .props(
-                        f"dense no-caps unelevated color=primary data-testid=undo-remove aria-label='Undo: keep {name}'"
-                    )
-                    .mark(f"undo-{session_id}")
+                undo = testid(
+                    ui.button("Undo", on_click=lambda: self.undo(session_id)),
+                    "undo-remove",
+                    f"undo-{session_id}",
                 )
+                undo.props("dense no-caps unelevated color=primary")
+                undo.props["aria-label"] = f"Undo: keep {name}"
         pending = _Pending(card, notice, undo, pointer_on_card=_from_pointer(event))
         self._pending[session_id] = pending
         card.on("mouseleave", lambda: self._left(session_id))

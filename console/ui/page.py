@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from nicegui import ui
 
 from console.clients import Approvals, Target
 from console.connection import ConnectionState, LinkStatus
+from console.dialects import base as registry
 from console.otel.receive import ReceivedTraces
 from console.otel.status import ExportStatus
 from console.security.limits import LimitError, check_session_room, check_trace_room, this_visitor
@@ -17,17 +16,15 @@ from console.supervisor import Supervisor
 from console.trace_io import ReplayClient
 from console.ui.chat import ChatView
 from console.ui.composer import Composer
-from console.ui.elements import Scope, on_leave
 from console.ui.examples import CHAT_EXAMPLES, EXAMPLES, ExamplePrompts
 from console.ui.inspector import ContextInspector
 from console.ui.narration import Narrator
 from console.ui.overview import Overview
+from console.ui.scope import Scope, on_leave
 from console.ui.status import Banner, StatusChip
+from console.ui.styles import add_styles
+from console.ui.testid import testid
 from console.ui.timeline import OpenTrace, TimelinePanel
-
-CSS = (Path(__file__).parent / "style.css").read_text()
-TAILWIND = Path(__file__).parent / "tailwind.css"  # built by scripts/build_tailwind.py
-
 
 # Dark mode is the browser's choice, kept in its storage: every page of the console opens in it.
 DARK_KEEP = (
@@ -40,8 +37,7 @@ DARK_TOGGLE = (
 
 
 def frame(title: str) -> ui.label:
-    """What every page shares: styles, header with title and dark-mode switch; returns the title."""
-    ui.add_css(CSS)
+    """What every page shares: header with title and dark-mode switch; returns the title."""
     ui.add_head_html(DARK_KEEP)
     ui.page_title(f"{title} · Agent Console")
     ui.query(".nicegui-content").classes("p-0 gap-0 h-[100dvh] flex-nowrap")
@@ -51,9 +47,10 @@ def frame(title: str) -> ui.label:
         )
         heading = ui.label(title).classes("text-slate-300 truncate min-w-0 max-sm:hidden")
         ui.space()
-        ui.button(icon="dark_mode", on_click=lambda: ui.run_javascript(DARK_TOGGLE)).props(
-            "flat round dense color=white aria-label='Dark mode' data-testid=dark-mode"
-        ).tooltip("Dark mode")
+        dark = testid(
+            ui.button(icon="dark_mode", on_click=lambda: ui.run_javascript(DARK_TOGGLE)), "dark-mode"
+        )
+        dark.props("flat round dense color=white aria-label='Dark mode'").tooltip("Dark mode")
     return heading
 
 
@@ -61,8 +58,8 @@ def side_panels(entry: SessionEntry, on_open_trace: OpenTrace | None = None) -> 
     """Timeline and context inspector, side by side with the chat (over it on a phone)."""
     with ui.element("div").classes("ac-side") as side:
         with ui.tabs().props("dense align=left").classes("shrink-0 border-b") as tabs:
-            timeline_tab = ui.tab("Timeline").props("data-testid=timeline-tab")
-            context_tab = ui.tab("Context").props("data-testid=context-tab")
+            timeline_tab = testid(ui.tab("Timeline"), "timeline-tab")
+            context_tab = testid(ui.tab("Context"), "context-tab")
         with ui.tab_panels(tabs, value=timeline_tab, animated=False).classes("grow min-h-0 w-full"):
             with ui.tab_panel(timeline_tab).classes("p-0 h-full"):
                 timeline = TimelinePanel(entry.client, on_open_trace=on_open_trace)
@@ -77,7 +74,7 @@ def toggle_side(side: ui.element) -> None:
 
 
 def session_console(entry: SessionEntry, narrate: bool = False, hub: SessionHub | None = None) -> None:
-    if entry.target.dialect == "chat":
+    if several_conversations(entry):
         from console.ui.chat_session import chat_session_console  # imported here: it builds on this module
 
         return chat_session_console(entry)
@@ -86,6 +83,12 @@ def session_console(entry: SessionEntry, narrate: bool = False, hub: SessionHub 
     # the page of the address they go to.
     ui.add_head_html("<script>addEventListener('popstate', () => location.reload())</script>")
     session_body(entry, heading, narrate, hub)
+
+
+def several_conversations(entry: SessionEntry) -> bool:
+    """Whether the session's dialect holds several conversations on one connection (its page lists them)."""
+    dialect = registry.find(entry.target.dialect)
+    return dialect is not None and dialect.capabilities.conversations
 
 
 def session_title(entry: SessionEntry) -> str:
@@ -102,9 +105,9 @@ def session_body(entry: SessionEntry, heading: ui.label, narrate: bool, hub: Ses
         on_open = (lambda replay: open_replay(hub, replay, body, heading)) if hub else None
         side = side_panels(entry, on_open)
         with toolbar:
-            ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side)).props(
-                "flat round dense data-testid=toggle-panels aria-label='Timeline and context'"
-            ).tooltip("Timeline and context")
+            panels = ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side))
+            testid(panels, "toggle-panels").props("flat round dense aria-label='Timeline and context'")
+            panels.tooltip("Timeline and context")
         chat.move(target_index=0)
     return body
 
@@ -143,7 +146,7 @@ def chat_column(entry: SessionEntry) -> ui.element:
         url = ui.label(entry.target.url).classes("ac-session-url text-xs text-slate-500")
         url.props["title"] = entry.target.url
         if replay:
-            ui.label("Replay").classes("ac-status").props("data-testid=connection-status data-state=replay")
+            testid(ui.label("Replay").classes("ac-status"), "connection-status").props("data-state=replay")
         else:
             StatusChip(conversation)
             if not isinstance(entry.client, ReceivedTraces):  # no connection of ours to drop
@@ -164,7 +167,7 @@ def chat_column(entry: SessionEntry) -> ui.element:
         elif isinstance(entry.client, ReplayClient):
             replay_bar(entry.client)
         else:
-            ExamplePrompts(entry.client, CHAT_EXAMPLES if entry.target.dialect == "chat" else EXAMPLES)
+            ExamplePrompts(entry.client, CHAT_EXAMPLES if several_conversations(entry) else EXAMPLES)
             Composer(entry.client)
     return toolbar
 
@@ -172,13 +175,13 @@ def chat_column(entry: SessionEntry) -> ui.element:
 def session_menu(entry: SessionEntry) -> None:
     """The ⋮ menu; "Drop connection" only while there is a connection to drop."""
     with (
-        ui.button(icon="more_vert").props(
-            "flat round dense data-testid=session-menu aria-label='Session actions'"
+        testid(ui.button(icon="more_vert"), "session-menu").props(
+            "flat round dense aria-label='Session actions'"
         ),
         ui.menu(),
     ):
-        drop = ui.menu_item("Drop connection (test recovery)", on_click=entry.client.drop).props(
-            "data-testid=drop-connection"
+        drop = testid(
+            ui.menu_item("Drop connection (test recovery)", on_click=entry.client.drop), "drop-connection"
         )
         no_drop = ui.menu_item("Nothing to do: the connection is closed").props("disable")
 
@@ -199,11 +202,7 @@ def session_menu(entry: SessionEntry) -> None:
 def replay_bar(replay: ReplayClient) -> None:
     """Where a live session has its input: what this recording is."""
     events = len(replay.conversation.trace) + replay.loaded.dropped
-    with (
-        ui.row()
-        .classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2")
-        .props("data-testid=replay-bar")
-    ):
+    with testid(ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"), "replay-bar"):
         ui.icon("history").classes("text-slate-500")
         ui.label(
             f"A replay of {replay.name} ({events:,} events), opened in this browser only: "
@@ -220,7 +219,7 @@ def session_index(hub: SessionHub) -> None:
 
 
 def register(hub: SessionHub) -> None:
-    ui.add_css(TAILWIND, shared=True)
+    add_styles()
 
     @ui.page("/")
     def index() -> None:
@@ -242,10 +241,10 @@ def register(hub: SessionHub) -> None:
 
 def not_found(session_id: str) -> None:
     frame("Not found")
-    with ui.column().classes("p-8 gap-3").props("data-testid=not-found"):
+    with testid(ui.column().classes("p-8 gap-3"), "not-found"):
         ui.label(f"There is no session '{session_id}' here.").classes("text-lg")
         ui.label(
             "It may have been removed, or the console restarted. A trace opened from a file is shown "
             "only in the browser that opened it."
         ).classes("text-slate-500")
-        ui.link("← All sessions", "/").props("data-testid=back-home")
+        testid(ui.link("← All sessions", "/"), "back-home")

@@ -9,7 +9,8 @@ from nicegui import ui
 from console.connection import ConnectionState, LinkStatus
 from console.plain import explain
 from console.session import Change, ConnectionChanged, Conversation
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
+from console.ui.testid import testid
 from console.ui.ticker import Ticker
 
 S = ConnectionState
@@ -42,9 +43,7 @@ def describe(status: LinkStatus, now: float) -> str:
 class StatusChip:
     def __init__(self, conversation: Conversation) -> None:
         self.conversation = conversation
-        self.chip = (
-            ui.label().classes("ac-status").props("data-testid=connection-status").mark("connection-status")
-        )
+        self.chip = testid(ui.label().classes("ac-status"), "connection-status")
         self.chip.props["aria-live"] = "polite"
         # Only the countdown needs a clock (the state itself is pushed the moment it changes), and
         # only while a retry is due.
@@ -74,9 +73,7 @@ class Banner:
 
     def __init__(self, conversation: Conversation) -> None:
         self.conversation = conversation
-        self.root = (
-            ui.label().classes("ac-banner").props("data-testid=connection-banner role=status").mark("banner")
-        )
+        self.root = testid(ui.label().classes("ac-banner").props("role=status"), "connection-banner")
         # Its countdown ticks only while it is shown.
         self.ticker = Ticker(0.25, lambda: self.show(self.conversation.link) if self.root.visible else None)
         self.show(conversation.link)

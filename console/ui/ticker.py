@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from nicegui import app, ui
 
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
 
 
 class Ticker:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from nicegui import events, ui
 
@@ -27,7 +26,8 @@ from console.security import policy as security
 from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
 from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
-from console.ui.elements import on_leave
+from console.ui.scope import on_leave
+from console.ui.testid import testid
 from console.ui.ticker import Ticker
 from console.ui.timeline_model import DEFAULT_MAX_ROWS, TEXT_KINDS, Row, TimelineModel
 
@@ -39,7 +39,6 @@ RAW_LIMIT = 200_000  # characters of raw frame text sent to the browser for one 
 RAW_FRAMES = 200  # token frames shown for one token row
 ROWS_FIRST = 500  # the newest rows of a (re)mounting view: drawn first, from one short message
 ROWS_PER_MESSAGE = 2_000  # older rows per message after them: each message costs the view a redraw
-CSS = (Path(__file__).parent / "timeline.css").read_text()
 
 OpenTrace = Callable[[ReplayClient], None]
 # context id, seq and monotonic time of a CONTEXT_SNAPSHOT row: the inspector opens that snapshot.
@@ -103,9 +102,7 @@ class TimelinePanel:
         self._backlog: list[Row] = []  # older rows not yet sent to a view that just mounted
         self._counts: dict[int, JsonValue] = {}  # row id -> its token count held back (COUNTS_INTERVAL)
         self._pushed = 0.0  # when the last batch went
-        ui.add_css(CSS)
-        with ui.element("div").classes("ac-timeline") as self.root:
-            self.root.props("data-testid=timeline")
+        with testid(ui.element("div").classes("ac-timeline"), "timeline") as self.root:
             self._toolbar()
             self.view = TimelineView(max_rows)
         self.view.on("ready", self._on_ready)
@@ -121,12 +118,12 @@ class TimelinePanel:
     def _toolbar(self) -> None:
         with ui.element("div").classes("ac-tl-head"):
             ui.label("Every protocol event as it happens; click one for details").classes("truncate grow")
-            ui.button(icon="download", on_click=self.export).props(
-                "flat dense round size=sm data-testid=timeline-export aria-label='Export this trace'"
-            ).mark("timeline-export").tooltip("Export this trace (JSON Lines)")
+            export = testid(ui.button(icon="download", on_click=self.export), "timeline-export")
+            export.props("flat dense round size=sm aria-label='Export this trace'")
+            export.tooltip("Export this trace (JSON Lines)")
             download_button(self.client)
             if self.on_open_trace is not None:
-                self.upload = (
+                self.upload = testid(
                     ui.upload(
                         on_upload=self._on_upload,
                         auto_upload=True,
@@ -138,12 +135,16 @@ class TimelinePanel:
                             type="negative",
                         ),
                     )
-                    .props("accept=.jsonl,.json,.ndjson,.txt data-testid=timeline-upload")
-                    .classes("hidden")
+                    .props("accept=.jsonl,.json,.ndjson,.txt")
+                    .classes("hidden"),
+                    "timeline-upload",
                 )
-                ui.button(icon="folder_open", on_click=lambda: self.upload.run_method("pickFiles")).props(
-                    "flat dense round size=sm data-testid=timeline-open aria-label='Open an exported trace'"
-                ).mark("timeline-open").tooltip("Open an exported trace")
+                pick = testid(
+                    ui.button(icon="folder_open", on_click=lambda: self.upload.run_method("pickFiles")),
+                    "timeline-open",
+                )
+                pick.props("flat dense round size=sm aria-label='Open an exported trace'")
+                pick.tooltip("Open an exported trace")
 
     def _prompts_before_trace(self) -> int:
         """Prompts whose USER_MESSAGE row the session no longer keeps (rows count prompts from there)."""

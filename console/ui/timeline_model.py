@@ -57,6 +57,10 @@ STREAMS_STOP = frozenset({"DISCONNECTED", "CONNECT_FAILED", "STALLED", "CLOSED"}
 SUMMARY_LIMIT = 400
 PREVIEW_CHARS = 160  # a token row's text shown on its line (timeline.js shows as many)
 DEFAULT_MAX_ROWS = 5_000
+# New rows sent per tick at most. A flood brings thousands between two ticks, more than anyone reads:
+# the window then keeps the newest of them, the rest are counted with the older rows (as if scrolled
+# out), and a tick costs the same whatever the flood.
+ROWS_PER_TICK = 1_000
 
 
 def duration(seconds: float) -> str:
@@ -109,7 +113,9 @@ class TimelineModel:
         self.by_id: dict[int, Row] = {}
         self.older: dict[str, int] = {}
         self.start: float | None = None
-        self._ops: list[JsonValue] = []
+        # Operations for the browser; a Row stands for "add this row", wired when taken: a row let go
+        # before the tick (a flood of thousands between two ticks) costs no wire dict and is not sent.
+        self._ops: list[JsonValue | Row] = []
         self._quiet = False
         self._older_changed = False
         self._pending: TraceEntry | None = None
@@ -157,7 +163,21 @@ class TimelineModel:
         if self._pending is not None:
             self._commit(self._pending)
             self._pending = None
-        ops, self._ops = _coalesce_tokens(self._ops), []
+        added = sum(1 for op in self._ops if isinstance(op, Row) and op.id in self.by_id)
+        if added > ROWS_PER_TICK:
+            while len(self.rows) > ROWS_PER_TICK:
+                self._evict(self.rows.popleft())
+        taken, self._ops = self._ops, []
+        by_id = self.by_id
+        # A row added this tick goes as it is now: its tokens since are in it, not in "t" operations.
+        new = {op.id for op in taken if isinstance(op, Row)}
+        ops = _coalesce_tokens(
+            [
+                ["a", self.wire(op)] if isinstance(op, Row) else op
+                for op in taken
+                if (op.id in by_id if isinstance(op, Row) else not _token_of(op, new))
+            ]
+        )
         changed, self._older_changed = self._older_changed, False
         return ops, changed
 
@@ -300,7 +320,10 @@ class TimelineModel:
         self.rows.append(row)
         self.by_id[row.id] = row
         if not self._quiet:
-            self._ops.append(["a", self.wire(row)])
+            ops = self._ops
+            ops.append(row)
+            if len(ops) > 2 * self.max_rows:  # between two ticks: forget the adds of rows let go since
+                self._ops = [op for op in ops if not isinstance(op, Row) or op.id in self.by_id]
         while len(self.rows) > self.max_rows:
             self._evict(self.rows.popleft())
 
@@ -395,6 +418,10 @@ class TimelineModel:
             row.shipped = len(text)
             out["parts"] = [[min(seqs), text], [max(seqs), ""]]
         return out
+
+
+def _token_of(op: JsonValue, rows: set[int]) -> bool:
+    return isinstance(op, list) and op[0] == "t" and op[1] in rows
 
 
 def _preview(row: Row) -> str:

@@ -1,7 +1,7 @@
 """Benchmark of hostile floods: the cost of each kind of flood at 1x, 10x and 100x its size.
 
 Run: python tests/bench/floods.py [--kinds errors contexts tool_calls deep ideas] [--scales 1 10 100]
-     [--streams 99] [--root PATH]
+     [--streams 99] [--root PATH] [--py-spy FOLDER]
 
 For each flood kind and scale the console runs as it ships (`python main.py --no-show --upstream ...`,
 from `--root`, so that an older checkout can be measured with the same script) with one session
@@ -49,6 +49,7 @@ from playwright.async_api import Page, async_playwright
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from console import jsonvalue  # noqa: E402
+from tests.bench.profile import Profiler  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 from tests.hostile.servers import Peer, RawWebSocketServer, frame, nested_text  # noqa: E402
 
@@ -234,6 +235,10 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
             await asyncio.sleep(3.0)  # the page and the background sessions settle
             _, before = await scrape(http, url)
             rss_before = metric(before, "process_resident_memory_bytes") or 0.0
+            profiler = None
+            if args.py_spy:
+                profiler = Profiler(console.pid, Path(args.py_spy) / f"{kind}-{flood.size}.txt")
+                profiler.start()
             flood.go.set()
             if kind == "ideas":
                 await page.fill("[data-testid=chat-input]", "ideas please")
@@ -252,6 +257,7 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
                 done = finished and (kind != "ideas" or await replied.count() > 0)
                 await asyncio.sleep(0.25)
             seconds = time.monotonic() - flood.started
+            profile = profiler.stop() if profiler is not None else []
             text = ""
             for _ in range(5):  # the flood is over: the console answers again
                 await asyncio.sleep(0.5)
@@ -264,10 +270,13 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
         delays = sorted(flood.pong_delays(peer)) if peer else []
         p99 = delays[min(len(delays) - 1, int(0.99 * len(delays)))] if delays else float("nan")
         pong = f"{p99 * 1000:8.0f} ms ({max(delays) * 1000:.0f})" if delays else "         n/a"
-        return (
-            f"{kind:<11}{flood.size:>8,}  {_stall(stall):>11}  {pong:<20}"
-            f"{(rss_peak - rss_before) / 1e6:8.1f}  {statistics.median(latencies) * 1000:6.0f} / "
-            f"{max(latencies) * 1000:.0f} ms  {seconds:8.1f}"
+        return "\n".join(
+            [
+                f"{kind:<11}{flood.size:>8,}  {_stall(stall):>11}  {pong:<20}"
+                f"{(rss_peak - rss_before) / 1e6:8.1f}  {statistics.median(latencies) * 1000:6.0f} / "
+                f"{max(latencies) * 1000:.0f} ms  {seconds:8.1f}",
+                *profile,
+            ]
         )
     finally:
         console.terminate()
@@ -301,6 +310,7 @@ async def main() -> None:
         "--streams", type=int, default=99, help="autopiloted sessions besides the flooded one"
     )
     parser.add_argument("--root", default=str(ROOT), help="checkout to run")
+    parser.add_argument("--py-spy", help="profile the console while flooded; collapsed stacks to this folder")
     args = parser.parse_args()
     args.console_flags = await asyncio.to_thread(console_flags, args.root)
     sim_port = free_port()

@@ -1,6 +1,6 @@
 """Benchmark of the context inspector on 600 KB and 5 MB snapshots, in real Chromium, while a reply streams.
 
-Run: python tests/bench/inspector.py [--sizes 600000 5000000]
+Run: python tests/bench/inspector.py [--sizes 600000 5000000] [--in-process]
 
 A small agent-protocol server (console/dialects/agent/protocol.py frames) answers a prompt "big N TAG" with a
 context snapshot of about N bytes, then streams tokens at 30 per second for six seconds, and 1.5 s in
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import queue
 import random
 import statistics
 import sys
@@ -44,7 +45,8 @@ from playwright.sync_api import Page, sync_playwright
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from console import jsonvalue
+from console import jsonvalue, offload
+from console.dialects.agent.client import AgentClient
 from console.events import ContextSnapshot
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation
@@ -52,6 +54,8 @@ from console.ui import inspector_steps
 from console.ui.inspector_steps import StepCache, prepared_step
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, start_console, stop_console
 from tests.helpers import free_port
+from tests.hostile.servers import Peer, RawWebSocketServer
+from tests.hostile.servers import frame as ws_frame
 
 WORDS = [
     "agent",
@@ -276,8 +280,67 @@ async def loop_stall(old: JsonObject, new: JsonObject, large: int) -> float:
     return max(gaps) * 1000
 
 
+async def client_stall(frame_text: str, worker: bool) -> tuple[float, float, float]:
+    """The longest event-loop stall (ms) while an agent client receives one snapshot frame, and the
+    time until it is in the session (ms) and the longest stall in the loop thread's CPU time (ms: what
+    the loop itself spent, without the machine's other processes taking the core): decoded in the worker process, or (`worker` False) as
+    before it, parsed in a thread and encoded again on the loop."""
+    offload.ENABLED = worker
+    wire = ws_frame(frame_text.replace('"seq":0', '"seq":1', 1))
+    ready = threading.Event()
+    urls: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+
+    async def script(peer: Peer) -> None:
+        while not ready.is_set():
+            await asyncio.sleep(0.001)
+        peer.send(wire)
+        await peer.drain()
+
+    async def serve() -> None:
+        # In a thread of its own: writing megabytes must not count as the client's stall.
+        server = RawWebSocketServer(script)
+        await server.start()
+        urls.put(server.url)
+        while not stop.is_set():
+            await asyncio.sleep(0.01)
+        await server.stop()
+
+    serving = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    serving.start()
+    client = AgentClient(urls.get(timeout=10))
+    client.start()
+    gaps: list[float] = []
+    busy: list[float] = []  # the loop thread's own CPU time across each gap: a stall, not a preemption
+    try:
+        while not client.connected_once:
+            await asyncio.sleep(0.01)
+        # The worker is started before the measure, as it is after the first large frame.
+        await offload.decode_snapshot('{"type":"CONTEXT_SNAPSHOT","seq":0,"context_id":"w","data":0}', 100)
+        await asyncio.sleep(0.2)
+        start = last = time.perf_counter()
+        last_cpu = time.thread_time()
+        ready.set()
+        while "ctx_TAG" not in client.conversation.contexts:
+            await asyncio.sleep(0.001)
+            now, cpu = time.perf_counter(), time.thread_time()
+            gaps.append(now - last)
+            busy.append(cpu - last_cpu)
+            last, last_cpu = now, cpu
+        took = time.perf_counter() - start
+    finally:
+        offload.ENABLED = True
+        await client.close()
+        stop.set()
+        serving.join(10)
+    return max(gaps) * 1000, took * 1000, max(busy) * 1000
+
+
 def in_process(size: int) -> list[str]:
     old, new = snapshot_pair(size)
+    text = jsonvalue.dumps({"type": "CONTEXT_SNAPSHOT", "seq": 0, "context_id": "ctx_TAG", "data": old})
+    worker = [asyncio.run(client_stall(text, worker=True)) for _ in range(3)]
+    thread = [asyncio.run(client_stall(text, worker=False)) for _ in range(3)]
     threaded = asyncio.run(loop_stall(old, new, inspector_steps.LARGE))
     on_loop = asyncio.run(loop_stall(old, new, 1 << 62))
     t0 = time.perf_counter()
@@ -288,6 +351,12 @@ def in_process(size: int) -> list[str]:
     t2 = time.perf_counter()
     rows = sum(len(level.rows) for level in levels)
     return [
+        f"  event loop while a client receives the first snapshot (median of 3): longest stall"
+        f" {statistics.median(w[0] for w in worker):.1f} ms ({statistics.median(w[2] for w in worker):.1f} ms"
+        f" of its CPU) decoded in the worker process, in the session after"
+        f" {statistics.median(w[1] for w in worker):.0f} ms; parsed in a thread and encoded on the loop:"
+        f" {statistics.median(t[0] for t in thread):.1f} ms ({statistics.median(t[2] for t in thread):.1f} ms"
+        f" of its CPU), {statistics.median(t[1] for t in thread):.0f} ms",
         f"  in process: diff and preparation {1000 * (t1 - t0):.1f} ms ({len(step.changes)} changes); opening "
         f"view {1000 * (t2 - t1):.1f} ms: {len(levels)} levels, {rows} rows, {len(text) / 1024:.1f} KB of JSON",
         f"  event loop while the pair is diffed: longest stall {threaded:.1f} ms with the diff in a worker "
@@ -384,10 +453,16 @@ def interact(page: Page, tag: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[600_000, 5_000_000])
+    parser.add_argument("--in-process", action="store_true", help="only the figures without a browser")
     args = parser.parse_args()
 
     # Before the browser: Playwright's sync API keeps an event loop running in this thread.
     figures = {size: in_process(size) for size in args.sizes}
+    if args.in_process:
+        for size in args.sizes:
+            print(f"snapshot pair of {size / 1e6:.1f} MB")
+            print("\n".join(figures[size]))
+        return
     server = Server()
     for size in args.sizes:
         server.prepare(size)

@@ -14,8 +14,11 @@ from __future__ import annotations
 import json
 import random
 import statistics
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from console.dialects.agent.engine import AgentEngine
 

@@ -1,7 +1,7 @@
 """Benchmark of the operations view: N autopiloted sessions streaming at once.
 
 Run: python tests/bench/streams.py [--sessions 10 50 100 200 1000] [--seconds 30] [--page-up-to 200]
-     [--sim-process]
+     [--sim-process] [--time-scale 0.6] [--py-spy FOLDER]
 
 For each N the console runs as it ships (`python main.py --streams N`), its sessions streaming ~30
 tokens/s each from the in-process agent simulator (token delays 30–80 ms scaled by 0.6), each driven by
@@ -38,8 +38,12 @@ import httpx
 from playwright.sync_api import CDPSession, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tests.bench.profile import Profiler  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
-TIME_SCALE = "0.6"  # 30-80 ms token delays x 0.6: ~30 tokens/s while a reply streams
+# 30-80 ms token delays x 0.6: ~30 tokens/s while a reply streams (x 1.0: the agents' own ~16 tokens/s).
+TIME_SCALE = "0.6"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 PERF_PROBE = """
@@ -143,10 +147,13 @@ def wait_http(url: str, what: str) -> None:
     raise RuntimeError(f"{what} did not start")
 
 
-def start_console(n: int, sim_process: bool) -> tuple[list[subprocess.Popen[bytes]], str, str]:
+def start_console(
+    n: int, sim_process: bool, time_scale: str
+) -> tuple[list[subprocess.Popen[bytes]], str, str]:
     """The console with N streams; returns its processes, its URL and the agent simulator's."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    # No journal: each run starts empty, and never waits for another console's store.
     args = [
         "--no-show",
         "--no-store",
@@ -155,13 +162,13 @@ def start_console(n: int, sim_process: bool) -> tuple[list[subprocess.Popen[byte
         "--streams",
         str(n),
         "--sim-time-scale",
-        TIME_SCALE,
+        time_scale,
     ]
     processes: list[subprocess.Popen[bytes]] = []
     try:
         if sim_process:
             sim_port = free_port()
-            processes.append(spawn("sim", "agent", "--port", str(sim_port), "--time-scale", TIME_SCALE))
+            processes.append(spawn("sim", "agent", "--port", str(sim_port), "--time-scale", time_scale))
             sim_http = f"http://127.0.0.1:{sim_port}"
             wait_http(f"{sim_http}/health", "the agent simulator")
             args += ["--upstream", f"agent=ws://127.0.0.1:{sim_port}/ws"]
@@ -211,15 +218,28 @@ def niced_chromium(folder: Path) -> str:
     return str(wrapper)
 
 
-def run(n: int, seconds: float, warmup: float, with_page: bool, sim_process: bool) -> None:
-    processes, url, sim_http = start_console(n, sim_process)
+def run(
+    n: int,
+    seconds: float,
+    warmup: float,
+    with_page: bool,
+    sim_process: bool,
+    time_scale: str,
+    py_spy: str | None = None,
+) -> None:
+    processes, url, sim_http = start_console(n, sim_process, time_scale)
     process = processes[-1]  # the console; its CPU is what is reported
     try:
         time.sleep(warmup)
+        profiler = Profiler(process.pid, Path(py_spy) / f"streams-{n}.txt") if py_spy else None
+        if profiler is not None:
+            profiler.start()
         before = sample(url, process.pid, sim_http)
         time.sleep(seconds)
         alone = figures(url, process.pid, sim_http, before)
         report(n, "no page", alone, None)
+        if profiler is not None:
+            print("\n".join(profiler.stop()), flush=True)
         if not with_page:
             return
 
@@ -286,14 +306,24 @@ def main() -> None:
         action="store_true",
         help="serve the agents from `main.py sim agent` in a second process, not the console's own",
     )
+    parser.add_argument("--time-scale", default=TIME_SCALE, help="multiply the agents' token delays")
+    parser.add_argument("--py-spy", help="profile the console (no page); collapsed stacks to this folder")
     args = parser.parse_args()
     print(
-        f"{os.cpu_count()} cores; token delays x{TIME_SCALE}; {args.seconds:.0f} s per measurement;"
+        f"{os.cpu_count()} cores; token delays x{args.time_scale}; {args.seconds:.0f} s per measurement;"
         f" agents served {'by a second process' if args.sim_process else 'in the console process'}",
         flush=True,
     )
     for n in args.sessions:
-        run(n, args.seconds, args.warmup, with_page=n <= args.page_up_to, sim_process=args.sim_process)
+        run(
+            n,
+            args.seconds,
+            args.warmup,
+            with_page=n <= args.page_up_to,
+            sim_process=args.sim_process,
+            time_scale=args.time_scale,
+            py_spy=args.py_spy,
+        )
 
 
 if __name__ == "__main__":

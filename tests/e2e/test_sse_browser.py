@@ -17,14 +17,15 @@ from tests.helpers import free_port
 HOSTILE_SERVER = """
 import asyncio, sys
 from console.sim import sse
+from console.sim.sse_corpus import SampleComponent, SampleMessage
 script = "<script>window.__pwned = 1</script>"
 conversation = (
-    sse.SampleMessage("m0", "user", script + " can you book it?"),
-    sse.SampleMessage("m1", "assistant", "<img src=x onerror='window.__pwned = 1'> done", components=(
-        sse.SampleComponent("contact_badge", {
+    SampleMessage("m0", "user", script + " can you book it?"),
+    SampleMessage("m1", "assistant", "<img src=x onerror='window.__pwned = 1'> done", components=(
+        SampleComponent("contact_badge", {
             "name": "<b>Eve</b>" + script, "email": "javascript:window.__pwned=1",
             "company": "A" * 5000, "profilePicture": "javascript:window.__pwned = 1"}),
-        sse.SampleComponent("calendar_event", {
+        SampleComponent("calendar_event", {
             "title": script + "Sync", "date": "2025-10-22", "time": "14:00", "status": "confirmed"}),
     )),
 )

@@ -11,7 +11,7 @@ import pytest
 
 from console.dialects.sse.client import SSEClient
 from console.dialects.sse.engine import SSEEngine
-from console.dialects.sse.protocol import ServerSentEvent
+from console.dialects.sse.event_stream import ServerSentEvent
 from tests import helpers
 from tests.helpers import starting
 from tests.hostile.servers import SSE_HEADERS, HttpScript, RawHTTPServer, resident_bytes, sse_event

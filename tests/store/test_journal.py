@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import sqlite3
 import time
@@ -305,3 +306,54 @@ def test_a_restored_agent_session_resumes_first_and_sends_what_was_queued_after_
     sent = [jsonvalue.loads(f) for f in restored.data_to_send()]
     assert {"type": "USER_MESSAGE", "content": "second"} in sent
     assert [m.text for m in after.messages] == ["first", "Hello", "second"]
+
+
+def test_a_long_sessions_oldest_context_snapshots_are_compacted_and_its_conversation_kept(
+    tmp_path: Path,
+) -> None:
+    """Snapshots are most of a long session's bytes: past the cap the oldest go, nothing else does."""
+    path = tmp_path / "j.sqlite3"
+    conversation = Conversation()
+    journal = Journal(SQLiteBackend(path), retention=RetentionPolicy(snapshot_bytes=20_000))
+    journal.attach(_info(), conversation)
+    journal.start()
+    rng = random.Random(4)
+    for n in range(40):
+        sid = f"s{n}"
+        conversation.add_user_message(f"question {n}", float(n))
+        conversation.apply(ev.TextDelta(sid, f"answer {n}"), float(n), 1)
+        # about 12 KB of JSON each, half of it random: about 2 KB stored
+        notes: list[JsonValue] = [f"{rng.getrandbits(24):06x}" for _ in range(1000)]
+        conversation.apply(ev.ContextSnapshot("ctx", {"version": n, "notes": notes}, 12_000), float(n), 2)
+        conversation.apply(ev.StreamEnd(sid), float(n), 3)
+        journal.flush()
+    journal.close()
+
+    backend = SQLiteBackend(path)
+    stored = sum(len(r.data) for r in backend.records("chat"))
+    again = Conversation()
+    found = replay(again, backend.records("chat"))
+    backend.close()
+    assert found.damage == ""
+    assert [m.text for m in again.messages] == [
+        text for n in range(40) for text in (f"question {n}", f"answer {n}")
+    ]
+    versions = [jsonvalue.loads(entry.encoded) for entry in again.contexts["ctx"]]
+    numbers = [v["version"] for v in versions if isinstance(v, dict) and isinstance(v["version"], int)]
+    assert numbers[-1] == 39 and 2 <= len(numbers) < 40  # the newest kept, the oldest let go
+    assert numbers == sorted(numbers)
+    assert stored < 20_000 + 2 * 12_000  # compacted: the cap and a chunk or two over it
+
+
+def test_a_big_chunk_is_stored_compressed_and_reads_back_the_same() -> None:
+    snapshot = ev.ContextSnapshot(
+        "ctx", {"rows": [{"id": i, "name": "same words again"} for i in range(2000)]}, 1
+    )
+    items: list[JournalInput] = [("event", snapshot, 1.0, 7)]
+    data = encode(items)
+    assert not data.startswith(b"[") and len(data) < len(jsonvalue.dumps_bytes(snapshot.data)) // 4
+    assert decode(data, checksum(data)) == [Applied(snapshot, 1.0, 7)]
+    small = encode([("event", ev.TextDelta("s", "hi"), 1.0, 1)])
+    assert small.startswith(b"[")  # small chunks are not worth compressing
+    with pytest.raises(Exception, match="not a chunk"):
+        decode(b"\x78garbage", None)

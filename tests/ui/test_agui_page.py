@@ -14,7 +14,7 @@ from console.session import Change, ToolArgsAppended
 from console.sessions import SessionHub
 from console.sim.agui import AguiSimulator, SimConfig
 from console.ui import page
-from console.ui.elements import StreamText
+from console.ui.stream_text import StreamText
 from tests.helpers import OPENED, eventually, running
 
 pytestmark = pytest.mark.usefixtures("close_sessions")

@@ -14,8 +14,9 @@ from console.dialects.chat.engine import saved_ideas
 from console.sessions import SessionHub
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.ui import page
-from console.ui.elements import ChatHub, FieldStream
-from tests.helpers import OPENED, eventually, running
+from console.ui.chat_hub import ChatHub
+from console.ui.stream_text import FieldStream
+from tests.helpers import OPENED, eventually, running, steady_backoff
 
 pytestmark = pytest.mark.usefixtures("close_sessions")
 
@@ -29,7 +30,7 @@ async def sim() -> AsyncIterator[ChatSimulator]:
 async def open_console(user: User, sim: ChatSimulator) -> ChatClient:
     hub = SessionHub()
     OPENED.append(hub)
-    client = ChatClient(sim.url)
+    client = ChatClient(sim.url, backoff_factory=steady_backoff)
     hub.add(Target("chat", sim.url), name="chat", client=client)
     page.register(hub)
     await user.open("/")

@@ -14,8 +14,8 @@ from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.ui import page
-from console.ui.elements import StreamText
-from tests.helpers import OPENED, eventually, running
+from console.ui.stream_text import StreamText
+from tests.helpers import OPENED, eventually, running, steady_backoff
 
 pytestmark = pytest.mark.usefixtures("close_sessions")
 
@@ -29,7 +29,8 @@ async def sim() -> AsyncIterator[AgentSimulator]:
 async def open_console(user: User, sim: AgentSimulator, session: str = "ui") -> AgentClient:
     hub = SessionHub()
     OPENED.append(hub)
-    client = AgentClient(f"{sim.url}?session={session}", AgentEngine(config=EngineConfig(gap_timeout=1.0)))
+    engine = AgentEngine(config=EngineConfig(gap_timeout=1.0))
+    client = AgentClient(f"{sim.url}?session={session}", engine, backoff_factory=steady_backoff)
     hub.add(Target("agent", client.url), name="agent", client=client)
     page.register(hub)
     await user.open("/")
@@ -70,10 +71,10 @@ async def test_the_connection_indicator_shows_a_drop_and_the_recovery(
     await user.should_see(content="Connected", marker="connection-status")
     client.drop()
     await user.should_see(content="Reconnecting", marker="connection-status")
-    await user.should_see(content="attempt 1", marker="banner")
+    await user.should_see(content="attempt 1", marker="connection-banner")
     await eventually(lambda: client.conversation.link.live)
     await user.should_see(content="Connected", marker="connection-status")
-    await user.should_not_see(marker="banner")
+    await user.should_not_see(marker="connection-banner")
 
 
 async def test_reopening_the_page_mid_stream_shows_everything_so_far(user: User, sim: AgentSimulator) -> None:

@@ -15,7 +15,7 @@ from console.dialects.agent.client import AgentClient
 from console.runtime import wslink
 from console.sessions import SessionHub
 from console.ui import page
-from console.ui.elements import StreamText
+from console.ui.stream_text import StreamText
 from tests.hostile.servers import Peer, RawWebSocketServer, frame
 
 ERRORS = 300

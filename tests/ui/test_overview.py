@@ -16,7 +16,8 @@ from console.jsonvalue import JsonValue
 from console.sim.agent import AgentSimulator, SimConfig
 from console.supervisor import RestartPolicy, Supervisor
 from console.ui import overview, overview_remove, page
-from console.ui.overview import Grid, SummaryBar
+from console.ui.overview import Grid
+from console.ui.overview_summary import SummaryBar
 from tests.helpers import OPENED, eventually, free_port, running
 
 pytestmark = pytest.mark.usefixtures("close_sessions")

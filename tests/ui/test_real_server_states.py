@@ -20,8 +20,8 @@ from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.sessions import SessionHub
 from console.ui import page
+from tests.dialects.agent.test_stray_frames import ScriptedServer, end, tok
 from tests.helpers import OPENED, eventually, free_port
-from tests.transport.test_agent_stray_frames import ScriptedServer, end, tok
 
 pytestmark = pytest.mark.usefixtures("close_sessions")
 
@@ -50,8 +50,8 @@ def by_role(user: User, role: str) -> list[dict[str, object]]:
 async def test_offline_a_prompt_is_queued_and_nothing_claims_a_reply(user: User) -> None:
     client = AgentClient(f"ws://127.0.0.1:{free_port()}/ws", AgentEngine())
     await open_console(user, client)
-    await user.should_see(content="nothing received yet", marker="banner")
-    await user.should_not_see(content="everything received is kept", marker="banner")
+    await user.should_see(content="nothing received yet", marker="connection-banner")
+    await user.should_not_see(content="everything received is kept", marker="connection-banner")
     await send(user, "are you there?")
     await user.should_see("are you there?")
     assert [p["data-status"] for p in by_role(user, "user")] == ["queued"]

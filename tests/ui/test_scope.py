@@ -11,7 +11,7 @@ from nicegui.testing import User
 
 from console.session import Conversation
 from console.ui.chat import ChatView
-from console.ui.elements import Scope
+from console.ui.scope import Scope
 from console.ui.status import StatusChip
 
 

@@ -145,7 +145,9 @@ def test_a_long_token_row_sends_its_preview_then_counts_and_all_of_its_text_once
         return model.take_ops()[0]
 
     word = "abcdefghij"  # ten characters a token
-    for seq in range(1, 31):
+    engine.receive(token(1, word), 0.01)
+    feed_new()  # the row, with its first token
+    for seq in range(2, 31):
         engine.receive(token(seq, word), seq / 100)
     ops = feed_new()
     row = the(model, "TOKEN")
@@ -165,6 +167,16 @@ def test_a_long_token_row_sends_its_preview_then_counts_and_all_of_its_text_once
     model.unwatch(row.id)
     engine.receive(token(33, "rs"), 0.42)
     assert feed_new()[0] == ["t", row.id, 33, "", 420.0, 33, 309]
+
+    # A row that opens and grows within one tick goes once, as it is then: no token twice.
+    for seq, text in enumerate(["one ", "two ", "three"], start=34):
+        engine.receive(token(seq, text, sid="s2"), 0.5 + seq / 1000)
+    ops = feed_new()
+    added = [op[1] for op in ops if isinstance(op, list) and op[0] == "a"]
+    assert [a["parts"] for a in added if isinstance(a, dict) and "parts" in a] == [
+        [[34, "one two three"], [36, ""]]
+    ]
+    assert not [op for op in ops if isinstance(op, list) and op[0] == "t"]
 
     # Search reaches the text the browser does not have.
     assert model.matching("jklmnopq") == [row.id]
@@ -337,8 +349,13 @@ async def test_the_view_gets_the_rows_so_far_then_one_batch_per_tick(
         )
         # Tokens arrive as growth of their row, and no raw frame crosses the wire unasked.
         tokens = sum(1 for e in client.conversation.trace if e.kind == "TOKEN")
-        counts: dict[int, int] = {}  # each token row's last count
+        counts: dict[int, int] = {}  # each token row's last count: as added, then as grown
         for op in ops:
+            row = op[1]
+            if op[0] == "a" and isinstance(row, dict):
+                row_id, n = row.get("i"), row.get("n", 1)
+                if isinstance(row_id, int) and isinstance(n, int):
+                    counts[row_id] = n
             if op[0] == "t" and isinstance(op[1], int) and isinstance(op[5], int):
                 counts[op[1]] = op[5]
         token_rows = [row["i"] for row in added if isinstance(row, dict) and row["k"] == "TOKEN"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from console import offload
 from console.dialects.agent import protocol as proto
 from console.dialects.agent.engine import AgentEngine
 from console.runtime.websocket import WebSocketClient
@@ -51,5 +52,10 @@ class AgentClient(WebSocketClient[AgentEngine]):
         return len(message) >= DECODE_IN_THREAD
 
     async def _receive_large(self, message: str | bytes) -> None:
-        frame = await asyncio.to_thread(proto.decode, message, max_size=self.engine.config.max_frame)
+        # A snapshot is decoded and its data encoded again in a worker process (console/offload.py);
+        # anything else large in a thread.
+        limit = self.engine.config.max_frame
+        frame = await offload.decode_snapshot(message, limit)
+        if frame is None:
+            frame = await asyncio.to_thread(proto.decode, message, max_size=limit)
         self.engine.receive_frame(frame, message, self._clock())

@@ -28,14 +28,13 @@ here, where a test can drive it with plain strings and a fake clock:
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 from console import events as ev
 from console.connection import LIVE, ConnectionState
 from console.dialects.agent import protocol as proto
 from console.dialects.agent.trace import stream_of, trace_in
-from console.runtime.engine import LinkedEngine
+from console.runtime.engine import LinkedEngine, PromptQueue, retry_prompt
 from console.sequencing import Sequencer, Verdict
 from console.session import Conversation, Message
 
@@ -61,7 +60,7 @@ class AgentEngine(LinkedEngine):
         super().__init__(self.conversation)
         self.config = config or EngineConfig()
         self.sequencer: Sequencer[proto.Frame] = Sequencer()
-        self._queued: deque[Message] = deque()  # prompts waiting for the reply to end or the link
+        self._prompts = PromptQueue(self.conversation)
         self._acked: set[str] = set()
         self._held_calls: dict[str, float] = {}  # call_id -> receive time, while behind a gap
         self._last_frame_at = 0.0  # the last sequenced frame other than a PING: the server's sign of life
@@ -73,7 +72,6 @@ class AgentEngine(LinkedEngine):
         self._dropped_during_reply = False
         self._resumed_at = 0.0
         self._want_reconnect = False
-        self._in_flight = False  # a prompt was sent and its reply has not ended
         self.pong_count = 0
         self.frames_in = 0
         self._restored = False  # rebuilt from a journal: the first connection resumes
@@ -84,7 +82,7 @@ class AgentEngine(LinkedEngine):
     @property
     def idle(self) -> bool:
         """No prompt waiting or in flight and no reply streaming."""
-        return not self._queued and not self._in_flight and self.conversation.streaming is None
+        return self._prompts.idle
 
     @property
     def wants_reconnect(self) -> bool:
@@ -100,87 +98,66 @@ class AgentEngine(LinkedEngine):
         self.sequencer.next_seq = last_seq + 1
         if new_epoch:
             self.sequencer.expect_new_epoch()
-        self._in_flight = self._dropped_during_reply = reply_open
+        self._prompts.in_flight = self._dropped_during_reply = reply_open
         self._progress_at = now
-        # Prompts typed but not sent before the stop go out as they would have, in order.
-        self._queued.extend(
-            m for m in self.conversation.messages if m.role == "user" and m.status == "queued"
-        )
+        self._prompts.restore()
 
     def connected(self, now: float) -> None:
-        self._link.connected()
         # Frames meant for the dead connection go: RESUME comes first, and re-sends the ACKs that matter.
         self._outbox.clear()
         self._want_reconnect = False
         self._last_frame_at = now  # the replay is the server's to send: count the quiet from here
-        if self._link.connections == 1 and not self._restored:
-            self._link.set(S.OPEN)
-            self.conversation.record(now, "client", "CONNECTED", "connected")
-        else:
-            self._link.set(S.RESUMING)
-            self._resumed_at = now
-            self._restored = False
-            # RESUME must be the first frame on the new connection.
-            last = self.sequencer.resume_seq
-            self._send(proto.resume(last), now, "RESUME", f"resume after seq {last}")
-            for block in self.conversation.waiting_tool_calls():
-                self._send_ack(block.call_id, now, again=True)
+        super().connected(now)
+
+    def _first_connection(self) -> bool:
+        return super()._first_connection() and not self._restored
+
+    def _reconnected(self, now: float) -> None:
+        self._show(S.RESUMING)
+        self._resumed_at = now
+        self._restored = False
+        # RESUME must be the first frame on the new connection.
+        last = self.sequencer.resume_seq
+        self._send(proto.resume(last), now, "RESUME", f"resume after seq {last}")
+        for block in self.conversation.waiting_tool_calls():
+            self._send_ack(block.call_id, now, again=True)
+
+    def _after_connect(self, now: float) -> None:
         self._flush_queue(now)
 
-    def disconnected(self, now: float, reason: str, retry_in: float) -> None:
-        """The connection is gone (or could not be made); the next attempt is in `retry_in` s."""
-        was = self.state
-        next_state = self._link.failed(now, reason, retry_in)
+    def _dropped(self, now: float, reason: str) -> None:
         self._want_reconnect = False
         if self.conversation.awaiting_reply:
             self._dropped_during_reply = True
-        kind = "DISCONNECTED" if was in LIVE or was is S.RESUMING else "CONNECT_FAILED"
-        self.conversation.record(
-            now, "client", kind, f"{reason}; attempt {self._link.attempt} in {retry_in:.1f} s"
-        )
-        self._link.set(next_state)
-
-    def close(self, now: float) -> None:
-        self._link.set(S.CLOSED)
-        self.conversation.record(now, "client", "CLOSED", "session closed")
 
     # -- the user ---------------------------------------------------------------------------------
 
     @property
-    def _can_send(self) -> bool:
-        return (
-            self.state in LIVE | {S.RESUMING} and self.conversation.streaming is None and not self._in_flight
-        )
+    def _link_up(self) -> bool:
+        """Live, or resuming (RESUME is already out, so a prompt may follow it)."""
+        return self.state in LIVE or self.state is S.RESUMING
 
     def send_user_message(self, text: str, now: float) -> Message:
-        message = self.conversation.add_user_message(
-            text, now, queued=bool(self._queued) or not self._can_send
-        )
-        self._queued.append(message)
+        message = self._prompts.add(text, now, link_up=self._link_up)
         self._flush_queue(now)
         return message
 
     def retry(self, message_id: str, now: float) -> Message | None:
         """Ask again what an interrupted reply answered: once, however often the button is pressed."""
-        message = self.conversation.message(message_id)
-        prompt = self.conversation.prompt_of(message) if message else None
-        if message is None or prompt is None or not self.conversation.mark_retried(message):
-            return None
-        return self.send_user_message(prompt, now)
+        prompt = retry_prompt(self.conversation, message_id)
+        return None if prompt is None else self.send_user_message(prompt, now)
 
     def _flush_queue(self, now: float) -> None:
         """Send the next prompt if it may go: live (or resumed: RESUME is already out) and no reply."""
-        if not self._queued or not self._can_send:
+        message = self._prompts.take(link_up=self._link_up)
+        if message is None:
             return
-        message = self._queued.popleft()
         text = message.text
-        self._in_flight = True
         self._reply_stream = None
         self._progress_at = now
         self._last_frame_at = now  # the new reply's first frame may well be held: quiet counts from here
         self._dropped_during_reply = False
         self.sequencer.expect_new_epoch()
-        self.conversation.mark_sent(message)
         self._send(proto.user_message(text), now, "USER_MESSAGE", text)
         self._update_live()
 
@@ -314,7 +291,7 @@ class AgentEngine(LinkedEngine):
         is_open = self._streams.get(sid)
         if is_open:
             return True  # a reply given up on (stalled) whose rest came after all: it streams again
-        if is_open is None and self._in_flight and self._reply_stream is None:
+        if is_open is None and self._prompts.in_flight and self._reply_stream is None:
             self._reply_stream = sid
             self._streams[sid] = True
             self._stream_epochs[sid] = self.sequencer.epoch
@@ -350,14 +327,14 @@ class AgentEngine(LinkedEngine):
             elif isinstance(event, ev.StreamEnd):
                 self._streams[event.stream_id] = False
                 if event.stream_id == self._reply_stream:
-                    self._in_flight = False
+                    self._prompts.in_flight = False
                     self._reply_stream = None
                     self._dropped_during_reply = False
         if frames:
             self._gap_resumes = 0
         if link_may_change:
             self._update_live()
-        if self._queued:
+        if self._prompts.waiting:
             self._flush_queue(now)
 
     def _update_live(self) -> None:
@@ -390,6 +367,8 @@ class AgentEngine(LinkedEngine):
         self._flush_queue(now)
 
     def _ack_held_calls(self, now: float) -> None:
+        if not self._held_calls:
+            return
         for call_id, since in list(self._held_calls.items()):
             if now - since >= self.config.ack_deadline and self.state in LIVE | {S.RESUMING}:
                 del self._held_calls[call_id]
@@ -427,7 +406,7 @@ class AgentEngine(LinkedEngine):
         self._apply(applied, now)
 
     def _check_stall(self, now: float) -> None:
-        if not self._in_flight and self.conversation.streaming is None:
+        if not self._prompts.in_flight and self.conversation.streaming is None:
             return
         if self._dropped_during_reply and self.sequencer.has_gap and self.state in LIVE:
             # Frames of it exist that have not arrived (the replay is still coming, or its end sits in
@@ -437,7 +416,7 @@ class AgentEngine(LinkedEngine):
         if now - self._progress_at < bound:
             return
         message = self.conversation.mark_interrupted(f"no data for {bound:.0f} s", now)
-        self._in_flight = False
+        self._prompts.in_flight = False
         self._reply_stream = None
         self._dropped_during_reply = False
         self._update_live()
@@ -451,7 +430,7 @@ class AgentEngine(LinkedEngine):
     def _live_state(self) -> ConnectionState:
         if self.conversation.waiting_tool_calls():
             return S.TOOL_CALL_PENDING
-        if self.conversation.awaiting_reply or self._in_flight:
+        if self.conversation.awaiting_reply or self._prompts.in_flight:
             return S.STREAMING
         return S.OPEN
 

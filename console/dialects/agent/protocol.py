@@ -5,7 +5,7 @@ client frames as text. Nothing here raises on bad input: a frame that is not JSO
 an unknown type, missing a field, mistyped or over the size limit decodes to a `ProtocolError` event,
 so one bad frame never ends a session.
 
-Server frames (spec, "Protocol Reference"): TOKEN, TOOL_CALL, TOOL_RESULT, CONTEXT_SNAPSHOT, PING,
+Server frames (docs/protocols/agent.md): TOKEN, TOOL_CALL, TOOL_RESULT, CONTEXT_SNAPSHOT, PING,
 STREAM_END, ERROR, each with a `seq`. Client frames: USER_MESSAGE, PONG, RESUME, TOOL_ACK.
 """
 
@@ -176,3 +176,81 @@ def resume(last_seq: int) -> str:
 
 def tool_ack(call_id: str) -> str:
     return _frame({"type": "TOOL_ACK", "call_id": call_id})
+
+
+# -- the server's side: the frames an agent-server writes, the client frames it reads -------------------
+# The simulated agent-servers (console/sim) speak the dialect through these, so its field names and
+# the spec's deadlines are written once.
+
+PONG_DEADLINE = 3.0  # seconds: a PING must be answered within 3 s
+MISSED_PONGS = 3  # unanswered PINGs in a row after which the server ends the connection
+ACK_WITHIN = 2.0  # seconds: the client acknowledges a TOOL_CALL within 2 s
+ACK_WAIT = 5.0  # seconds the server waits for a TOOL_ACK before it logs the miss and sends the result
+CLIENT_FRAME_TYPES = frozenset({"USER_MESSAGE", "PONG", "RESUME", "TOOL_ACK"})
+
+
+@frozen
+class ServerFrame:
+    """A server frame before the server numbers it: `numbered(seq)` is its text on the wire."""
+
+    kind: str
+    fields: JsonObject
+
+    def numbered(self, seq: int) -> str:
+        return _frame({"type": self.kind, "seq": seq, **self.fields})
+
+
+def token(stream_id: str, text: str) -> ServerFrame:
+    return ServerFrame("TOKEN", {"text": text, "stream_id": stream_id})
+
+
+def tool_call(stream_id: str, call_id: str, tool_name: str, args: JsonObject) -> ServerFrame:
+    fields: JsonObject = {"call_id": call_id, "tool_name": tool_name, "args": args, "stream_id": stream_id}
+    return ServerFrame("TOOL_CALL", fields)
+
+
+def tool_result(stream_id: str, call_id: str, result: JsonValue) -> ServerFrame:
+    return ServerFrame("TOOL_RESULT", {"call_id": call_id, "result": result, "stream_id": stream_id})
+
+
+def context_snapshot(context_id: str, data: JsonValue) -> ServerFrame:
+    return ServerFrame("CONTEXT_SNAPSHOT", {"context_id": context_id, "data": data})
+
+
+def ping(challenge: str) -> ServerFrame:
+    return ServerFrame("PING", {"challenge": challenge})
+
+
+def stream_end(stream_id: str) -> ServerFrame:
+    return ServerFrame("STREAM_END", {"stream_id": stream_id})
+
+
+def error(code: str, message: str) -> ServerFrame:
+    return ServerFrame("ERROR", {"code": code, "message": message})
+
+
+@frozen
+class ClientFrame:
+    """One frame from a client, as a server reads it. `problem` is empty for an object of a known
+    client type (its fields are then the server's to judge) and says what is wrong otherwise, with
+    `excerpt` the start of the frame; `kind` is the type it claimed, if it claimed one."""
+
+    kind: str | None
+    fields: JsonObject
+    problem: str = ""
+    excerpt: str = ""
+
+
+def decode_client(text: str | bytes) -> ClientFrame:
+    """Read one client frame. Never raises."""
+    raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    try:
+        value = jsonvalue.loads(raw)
+    except jsonvalue.JsonDecodeError as exc:
+        return ClientFrame(None, {}, f"malformed JSON: {exc}", excerpt(raw, 200))
+    kind = value.get("type") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or not isinstance(kind, str):
+        return ClientFrame(None, {}, "no 'type'", excerpt(raw, 200))
+    if kind not in CLIENT_FRAME_TYPES:
+        return ClientFrame(kind, value, f"unknown client frame type {kind!r}", excerpt(raw, 200))
+    return ClientFrame(kind, value)

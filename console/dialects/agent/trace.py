@@ -5,6 +5,7 @@ from __future__ import annotations
 from console import events as ev
 from console.dialects.agent import protocol as proto
 from console.session import Conversation
+from console.window import OVERSIZED_RAW, lean_raw
 
 
 def trace_in(conversation: Conversation, frame: proto.Frame, raw: str, now: float) -> None:
@@ -19,8 +20,10 @@ def trace_in(conversation: Conversation, frame: proto.Frame, raw: str, now: floa
         case ev.ToolResult(call_id=cid, stream_id=sid):
             conversation.record(now, "in", frame.kind, cid, seq=frame.seq, raw=raw, stream_id=sid, ref=cid)
         case ev.ContextSnapshot(context_id=cid, size=size):
+            # The snapshot's data is kept once, by the context it updates: the row keeps the start.
+            kept = lean_raw(raw) if len(raw) > OVERSIZED_RAW else raw
             conversation.record(
-                now, "in", frame.kind, f"{cid} ({size:,} bytes)", seq=frame.seq, raw=raw, ref=cid
+                now, "in", frame.kind, f"{cid} ({size:,} bytes)", seq=frame.seq, raw=kept, ref=cid
             )
         case ev.Heartbeat(challenge=challenge):
             summary = f"challenge '{challenge}'" if challenge else "empty challenge"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
 
 import httpx
 import httpx_sse
@@ -17,8 +16,8 @@ import httpx_sse
 from console.connection import LIVE
 from console.dialects.agui import protocol
 from console.dialects.agui.engine import AguiEngine, RunRequest
-from console.runtime.http_stream import HttpStreamClient, describe
-from console.runtime.websocket import Clock, backoff
+from console.runtime.http_stream import HttpStreamClient, describe, failed
+from console.runtime.reconnect import Clock, Ended, Schedule, backoff
 from console.session import Message
 
 ERROR_BODY_LIMIT = 4000  # characters of an HTTP error's body shown with it
@@ -34,7 +33,7 @@ class AguiClient(HttpStreamClient[AguiEngine]):
         url: str,
         engine: AguiEngine | None = None,
         *,
-        backoff_factory: Callable[[], Iterator[float]] = backoff,
+        backoff_factory: Schedule = backoff,
         read_timeout: float = 60.0,
         clock: Clock = time.monotonic,
     ) -> None:
@@ -71,49 +70,44 @@ class AguiClient(HttpStreamClient[AguiEngine]):
 
     # -- the loop -----------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        delays = self._backoff_factory()
-        async with httpx.AsyncClient(timeout=self._timeout) as http:
-            while not self._closed:
-                if self.engine.state not in LIVE:
-                    reason = await self._probe(http)
-                    if reason is None:
-                        self.engine.connected(self._clock())
-                        delays = self._backoff_factory()
-                    else:
-                        delay = next(delays)
-                        self.engine.disconnected(self._clock(), reason, delay)
-                        await asyncio.sleep(delay)
-                    continue
-                self._wake.clear()
-                request = self.engine.next_request(self._clock())
-                if request is None:
-                    await self._wake.wait()
-                    continue
-                await self._exchange(http, request)
-
-    async def _probe(self, http: httpx.AsyncClient) -> str | None:
+    async def _attempt(self, http: httpx.AsyncClient) -> Ended:
+        """Probe until the agent answers, then serve runs until one finds it unreachable."""
         try:
             await http.get(self.url)
-        except (httpx.HTTPError, OSError) as exc:
-            return describe(exc)
-        return None
+        except Exception as exc:
+            return failed(exc)
+        self.engine.connected(self._clock())
+        while not self._closed and self.engine.state in LIVE:
+            self._wake.clear()
+            request = self.engine.next_request(self._clock())
+            if request is None:
+                await self._wake.wait()
+                continue
+            unreachable = await self._exchange(http, request)
+            if unreachable is not None:
+                return unreachable
+        return Ended("the agent is unreachable", connected=True)
 
-    async def _exchange(self, http: httpx.AsyncClient, request: RunRequest) -> None:
-        """One run: POST it, read its stream; POST again after the last event id while the engine asks."""
+    async def _exchange(self, http: httpx.AsyncClient, request: RunRequest) -> Ended | None:
+        """One run: POST it, read its stream; POST again after the last event id while the engine asks.
+        How the link ended, when a request could not reach the agent."""
         resumes = self._backoff_factory()
         current: RunRequest | None = request
         while current is not None:
             reason = await self._post(http, current)
+            if isinstance(reason, Ended):
+                return reason
             if reason is None:
-                return  # the engine has the run's end (an HTTP error, or the request never arrived)
+                return None  # the engine has the run's end (an HTTP error)
             if not self.engine.ended(self._clock(), reason):
-                return
+                return None
             await asyncio.sleep(next(resumes))
             current = self.engine.resume_request()
+        return None
 
-    async def _post(self, http: httpx.AsyncClient, request: RunRequest) -> str | None:
-        """Why the stream ended, or None when the engine was already told how the run ended."""
+    async def _post(self, http: httpx.AsyncClient, request: RunRequest) -> str | Ended | None:
+        """Why the stream ended; None when the engine was already told how the run ended; `Ended`
+        when the request never reached the agent (the run is given up with the link)."""
         headers = {**request.headers, "Content-Type": "application/json"}
         status = 0
         try:
@@ -139,10 +133,7 @@ class AguiClient(HttpStreamClient[AguiEngine]):
             self.engine.http_error(status, f"not an event stream: {exc}", self._clock())
             return None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            delay = next(self._backoff_factory())
-            self.engine.unreachable(self._clock(), describe(exc), delay)
-            await asyncio.sleep(delay)
-            return None
+            return failed(exc, connected=True)  # the loop tells the engine, which ends the run
         except (httpx.HTTPError, OSError) as exc:
             return describe(exc)
         finally:

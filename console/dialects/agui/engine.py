@@ -35,7 +35,7 @@ from console.dialects.agui import protocol, takeover
 from console.dialects.agui.history import History
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
-from console.runtime.engine import LinkKeeper, LinkView
+from console.runtime.engine import Lifecycle, LinkKeeper, retry_prompt
 from console.session import Conversation, Message
 
 S = ConnectionState
@@ -72,7 +72,7 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-class AguiEngine(LinkView):
+class AguiEngine(Lifecycle):
     def __init__(
         self,
         conversation: Conversation | None = None,
@@ -112,13 +112,8 @@ class AguiEngine(LinkView):
 
     def retry(self, message_id: str, now: float) -> Message | None:
         """Ask again what an interrupted (once) or failed reply answered."""
-        message = self.conversation.message(message_id)
-        prompt = self.conversation.prompt_of(message) if message else None
-        if message is None or prompt is None:
-            return None
-        if message.status != "error" and not self.conversation.mark_retried(message):
-            return None
-        return self.send_user_message(prompt, now)
+        prompt = retry_prompt(self.conversation, message_id)
+        return None if prompt is None else self.send_user_message(prompt, now)
 
     def answer(self, call_id: str, approved: bool, now: float) -> bool:
         """Approve or deny what a paused run asks; the last answer of the run resumes it."""
@@ -138,24 +133,18 @@ class AguiEngine(LinkView):
 
     # -- reachability -------------------------------------------------------------------------------
 
-    def connected(self, now: float) -> None:
-        """The agent answered a probe."""
-        was = self.state
-        self._link.connected()
-        if was is S.CONNECTING:
-            self.conversation.record(now, "client", "CONNECTED", "the agent answers")
-            self._link.set(S.OPEN)
-        elif was is S.RECONNECTING:
-            self.conversation.record(now, "client", "RESUME", "the agent answers again")
-            self._link.set(S.RESUMING)
-            self._link.set(S.OPEN)
+    # `connected`: the agent answered a probe; `disconnected`: a probe or a request could not reach it.
+    CONNECTED = "the agent answers"
 
-    def disconnected(self, now: float, reason: str, retry_in: float) -> None:
-        """A probe or a request could not reach the agent."""
-        self._link.lost(now, reason, retry_in)
+    def _reconnected(self, now: float) -> None:
+        self._record(now, "RESUME", "the agent answers again")
+        self._show(S.RESUMING)
+        self._show(S.OPEN)
 
-    def close(self, now: float) -> None:
-        self._link.close(now)
+    def _dropped(self, now: float, reason: str) -> None:
+        run = self._run
+        if run is not None:  # the request never reached the agent: the reply says why
+            self._finish(run, "lost", f"cannot reach the agent: {reason}", now)
 
     # -- runs -----------------------------------------------------------------------------------------
 
@@ -286,13 +275,6 @@ class AguiEngine(LinkView):
         self.conversation.record(now, "client", "INTERRUPTED", why, stream_id=run.decoder.stream_id)
         self._finish(run, "lost", why, now)
         return False
-
-    def unreachable(self, now: float, reason: str, retry_in: float) -> None:
-        """The request never reached the agent: the reply says why, and the link probes again."""
-        run = self._run
-        if run is not None:
-            self._finish(run, "lost", f"cannot reach the agent: {reason}", now)
-        self.disconnected(now, reason, retry_in)
 
     # -- internals ------------------------------------------------------------------------------------
 

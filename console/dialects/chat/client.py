@@ -1,7 +1,7 @@
-"""The WebSocket transport of a chat session (seed 002): the only I/O of the chat dialect.
+"""The WebSocket transport of a chat session: the only I/O of the chat dialect.
 
-The shared WebSocket loop (`WebSocketClient`: connect, feed, send, tick, reconnect with backoff 0.5,
-1, 2, 4, 8, capped at 10 s) around `ChatEngine`, plus the conversations of the session.
+The shared WebSocket loop (`WebSocketClient`: connect, feed, send, tick, and reconnect through
+`runtime/reconnect.py`) around `ChatEngine`, plus the conversations of the session.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The client side of the chat dialect (seed 002), sans-I/O: several conversations on one connection.
+"""The client side of the chat dialect (docs/protocols/chat.md), sans-I/O: several conversations on one connection.
 
 Like the agent engine, the transport feeds it what happens (`connected`, `receive`, `disconnected`,
 `tick` with the current monotonic time) and sends whatever `data_to_send()` returns.
@@ -11,8 +11,8 @@ kept in its own `Conversation`; one of them is *active* (what `conversation` ret
 conversation gets the same link status and the same lifecycle rows on its timeline.
 
 * Prompts of one conversation go one at a time: one typed while its reply streams waits for the reply
-  to end: its message done (the spec: one message per response, after any ideas) or a done tag,
-  whichever comes first (a server that follows the spec sends no done tag). Conversations do not wait
+  to end: its message done (one message per response, after any ideas) or a done tag,
+  whichever comes first (the done tag is optional). Conversations do not wait
   for each other (the wire routes by chatId).
 * Server frames are routed by chatId to that conversation's decoder. A frame no conversation owns,
   malformed JSON, an unknown tag, a missing field, a chunk for a conversation that asked nothing, or a
@@ -31,15 +31,15 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from console import events as ev
-from console import jsonvalue
 from console.connection import LIVE, ConnectionState
 from console.dialects.chat import protocol as proto
-from console.runtime.engine import LinkedEngine
+from console.jsonvalue import JsonObject
+from console.limits import Level
+from console.runtime.engine import LinkedEngine, PromptQueue, retry_prompt
 from console.session import ComponentBlock, Conversation, Message
 
 S = ConnectionState
@@ -66,14 +66,17 @@ class _Chat:
     chat_id: str
     conversation: Conversation
     decoder: proto.ChatDecoder
-    queued: deque[Message] = field(default_factory=deque)  # prompts waiting for the reply or the link
-    in_flight: bool = False  # a prompt was sent and its done tag has not come
+    prompts: PromptQueue  # in flight: a prompt was sent and its message (or done tag) has not come
     progress_at: float = 0.0
     abandoned: int = 0  # responses given up on this connection whose frames may still come
 
     @property
+    def in_flight(self) -> bool:
+        return self.prompts.in_flight
+
+    @property
     def idle(self) -> bool:
-        return not self.queued and not self.in_flight and self.conversation.streaming is None
+        return self.prompts.idle
 
 
 ChatsListener = Callable[[], None]
@@ -92,7 +95,7 @@ class ChatEngine(LinkedEngine):
         self._listeners: list[ChatsListener] = []
         first = self._create()
         self.active_id = first.chat_id
-        # The link is kept on the first conversation and copied to the others (`_set_link`).
+        # The link is kept on the first conversation and copied to the others (`_show`).
         super().__init__(first.conversation)
         self.frames_in = 0
 
@@ -149,7 +152,9 @@ class ChatEngine(LinkedEngine):
         chat_id = self._new_id()
         while chat_id in self._chats:
             chat_id = self._new_id()
-        chat = _Chat(chat_id, Conversation(), proto.ChatDecoder(chat_id, max_size=self.config.max_frame))
+        conversation = Conversation()
+        decoder = proto.ChatDecoder(chat_id, max_size=self.config.max_frame)
+        chat = _Chat(chat_id, conversation, decoder, PromptQueue(conversation))
         self._chats[chat_id] = chat
         return chat
 
@@ -171,37 +176,27 @@ class ChatEngine(LinkedEngine):
     # -- lifecycle --------------------------------------------------------------------------------
 
     def connected(self, now: float) -> None:
-        self._link.connected()
         # Frames meant for the dead connection go: their requests were marked interrupted.
         self._outbox.clear()
-        if self._link.connections == 1:
-            self._set_link(S.OPEN)
-            self._record_all(now, "CONNECTED", "connected")
-        else:
-            # The state table routes every reconnection through "resuming"; this dialect has nothing
-            # to resume, so it passes straight through.
-            self._set_link(S.RESUMING)
-            self._set_link(S.OPEN)
-            self._record_all(now, "RECONNECTED", "reconnected (this dialect cannot resume a response)")
+        super().connected(now)
+
+    def _reconnected(self, now: float) -> None:
+        # The state table routes every reconnection through "resuming"; this dialect has nothing
+        # to resume, so it passes straight through.
+        self._show(S.RESUMING)
+        self._show(S.OPEN)
+        self._record(now, "RECONNECTED", "reconnected (this dialect cannot resume a response)")
+
+    def _after_connect(self, now: float) -> None:
         for chat in self._chats.values():
             self._flush_queue(chat, now)
         self._update_live()
 
-    def disconnected(self, now: float, reason: str, retry_in: float) -> None:
-        """The connection is gone (or could not be made); the next attempt is in `retry_in` s."""
-        was = self.state
-        next_state = self._link.failed(now, reason, retry_in)
+    def _dropped(self, now: float, reason: str) -> None:
         for chat in self._chats.values():
             chat.abandoned = 0  # a new connection never carries the rest of an old response
             if chat.in_flight:
-                self._give_up(chat, now, "connection lost", "INTERRUPTED")
-        kind = "DISCONNECTED" if was in LIVE or was is S.RESUMING else "CONNECT_FAILED"
-        self._record_all(now, kind, f"{reason}; attempt {self._link.attempt} in {retry_in:.1f} s")
-        self._set_link(next_state)
-
-    def close(self, now: float) -> None:
-        self._set_link(S.CLOSED)
-        self._record_all(now, "CLOSED", "session closed")
+                self._interrupt(chat, now, "connection lost", "INTERRUPTED")
 
     # -- the user ---------------------------------------------------------------------------------
 
@@ -209,9 +204,7 @@ class ChatEngine(LinkedEngine):
         """Send `text` in conversation `chat_id` (the active one by default)."""
         chat = self._chats[chat_id or self.active_id]
         first = not any(m.role == "user" for m in chat.conversation.messages)
-        can_send = self.state in LIVE and not chat.in_flight and chat.conversation.streaming is None
-        message = chat.conversation.add_user_message(text, now, queued=bool(chat.queued) or not can_send)
-        chat.queued.append(message)
+        message = chat.prompts.add(text, now, link_up=self.state in LIVE)
         self._flush_queue(chat, now)
         if first:
             self._changed()  # the conversation's title is its first prompt
@@ -220,21 +213,14 @@ class ChatEngine(LinkedEngine):
     def retry(self, message_id: str, now: float, chat_id: str | None = None) -> Message | None:
         """Ask again what an interrupted reply answered (message ids are per conversation): once."""
         chat = self._chats[chat_id or self.active_id]
-        message = chat.conversation.message(message_id)
-        prompt = chat.conversation.prompt_of(message) if message else None
-        if message is None or prompt is None or not chat.conversation.mark_retried(message):
-            return None
-        return self.send_user_message(prompt, now, chat.chat_id)
+        prompt = retry_prompt(chat.conversation, message_id)
+        return None if prompt is None else self.send_user_message(prompt, now, chat.chat_id)
 
     def _flush_queue(self, chat: _Chat, now: float) -> None:
-        if not chat.queued or self.state not in LIVE or chat.in_flight:
+        message = chat.prompts.take(link_up=self.state in LIVE)
+        if message is None:
             return
-        if chat.conversation.streaming is not None:
-            return
-        message = chat.queued.popleft()
         text = message.text
-        chat.conversation.mark_sent(message)
-        chat.in_flight = True
         chat.progress_at = now
         frame = proto.user_message(text, chat.chat_id)
         self._outbox.append(frame)
@@ -247,10 +233,17 @@ class ChatEngine(LinkedEngine):
     def receive(self, raw: str | bytes, now: float) -> None:
         self.frames_in += 1
         text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        # Parsed once, here: the decoder takes the parsed frame, and a frame of the wrong shape is
+        # reported in the conversation its object names.
         try:
-            frame = proto.parse_frame(text, self.config.max_frame)
+            value = proto.load_object(text, self.config.max_frame)
         except proto.FrameError as exc:
-            self._error(self._owner_of(text), now, str(exc), text)
+            self._error(self._chats[self.active_id], now, str(exc), text)
+            return
+        try:
+            frame = proto.read_frame(value)
+        except proto.FrameError as exc:
+            self._error(self._owner_of(value), now, str(exc), text)
             return
         chat = self._chats.get(frame.chat_id)
         if chat is None:
@@ -259,7 +252,7 @@ class ChatEngine(LinkedEngine):
             return
         if frame.tag == "done" and chat.decoder.expects_done_tag():
             # The response already ended with its message; this tag is its end too, not an error.
-            chat.decoder.decode(text)
+            chat.decoder.decode_frame(frame, text)
             chat.conversation.record(
                 now, "in", "DONE", "end of a response that ended with its message", raw=text
             )
@@ -270,13 +263,13 @@ class ChatEngine(LinkedEngine):
             self._error(chat, now, reason, text)
         elif frame.tag == "done" and chat.decoder.stream_id is None:
             chat.conversation.record(now, "in", "DONE", "empty response", raw=text)
-            self._give_up(chat, now, "the agent sent an empty response", "EMPTY_RESPONSE")
+            self._interrupt(chat, now, "the agent sent an empty response", "EMPTY_RESPONSE")
             self._after_reply(chat, now)
         else:
             self._apply(chat, frame, text, now)
 
     def _apply(self, chat: _Chat, frame: proto.ChatFrame, text: str, now: float) -> None:
-        events = chat.decoder.decode(text)
+        events = chat.decoder.decode_frame(frame, text)
         for event in events:
             if isinstance(event, ev.ProtocolError):
                 self._error(chat, now, event.reason, event.excerpt)
@@ -305,7 +298,7 @@ class ChatEngine(LinkedEngine):
             chat.conversation.apply(event, now)
         chat.progress_at = now
         if ended is not None:
-            chat.in_flight = False
+            chat.prompts.in_flight = False
             self._after_reply(chat, now)
 
     def _late(self, chat: _Chat, frame: proto.ChatFrame, now: float, text: str) -> None:
@@ -320,17 +313,11 @@ class ChatEngine(LinkedEngine):
     def _error(self, chat: _Chat, now: float, reason: str, raw: str) -> None:
         chat.conversation.record(now, "in", "PROTOCOL_ERROR", reason, raw=ev.excerpt(raw))
 
-    def _owner_of(self, text: str) -> _Chat:
-        """The conversation a bad frame names, if it is well-formed enough to tell; else the active one."""
-        if len(text) <= self.config.max_frame:
-            try:
-                value = jsonvalue.loads(text)
-            except jsonvalue.JsonDecodeError:
-                value = None
-            if isinstance(value, dict):
-                chat_id = value.get("chatId")
-                if isinstance(chat_id, str) and chat_id in self._chats:
-                    return self._chats[chat_id]
+    def _owner_of(self, value: JsonObject) -> _Chat:
+        """The conversation a bad frame's object names, if it names one; else the active one."""
+        chat_id = value.get("chatId")
+        if isinstance(chat_id, str) and chat_id in self._chats:
+            return self._chats[chat_id]
         return self._chats[self.active_id]
 
     # -- time -------------------------------------------------------------------------------------
@@ -340,16 +327,16 @@ class ChatEngine(LinkedEngine):
             if chat.in_flight and now - chat.progress_at >= self.config.idle_timeout:
                 if self.state in LIVE:
                     chat.abandoned += 1  # its frames may still come on this connection
-                self._give_up(chat, now, f"no data for {self.config.idle_timeout:.0f} s", "STALLED")
+                self._interrupt(chat, now, f"no data for {self.config.idle_timeout:.0f} s", "STALLED")
                 self._after_reply(chat, now)
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _give_up(self, chat: _Chat, now: float, reason: str, kind: str) -> None:
+    def _interrupt(self, chat: _Chat, now: float, reason: str, kind: str) -> None:
         """The reply in progress will not finish: keep what arrived, mark it interrupted, allow retry."""
         chat.decoder.interrupt()
         message = chat.conversation.mark_interrupted(reason, now)
-        chat.in_flight = False
+        chat.prompts.in_flight = False
         chat.conversation.record(
             now, "client", kind, f"reply interrupted: {reason}", ref=message.id if message else None
         )
@@ -364,17 +351,23 @@ class ChatEngine(LinkedEngine):
         if self.state not in LIVE:
             return
         busy = any(c.in_flight or c.conversation.streaming is not None for c in self._chats.values())
-        self._set_link(S.STREAMING if busy else S.OPEN)
+        self._show(S.STREAMING if busy else S.OPEN)
 
-    def _set_link(self, state: ConnectionState) -> None:
-        self._link.set(state)
+    # The link is kept on the first conversation; every conversation shows it and its lifecycle rows.
+
+    def _show(self, state: ConnectionState, detail: str | None = None) -> None:
+        self._link.set(state, detail)
         status = self._link.conversation.link
         for chat in self._chats.values():
             chat.conversation.set_link(status)
 
-    def _record_all(self, now: float, kind: str, summary: str) -> None:
+    def _record(self, now: float, kind: str, summary: str) -> None:
         for chat in self._chats.values():
             chat.conversation.record(now, "client", kind, summary)
+
+    def _notify(self, level: Level, text: str) -> None:
+        for chat in self._chats.values():
+            chat.conversation.notice(level, text)
 
 
 # -- saved ideas ----------------------------------------------------------------------------------

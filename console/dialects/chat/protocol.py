@@ -1,9 +1,9 @@
-"""The chat WebSocket dialect (seed 002), sans-I/O.
+"""The chat WebSocket dialect (docs/protocols/chat.md), sans-I/O.
 
 Client frame: `{"message", "chatId"}`. Server frames, one entry at a time:
 
     {"tag": "message" | "idea", "chunk": str, "chatId": str, "done"?: bool}
-    {"chatId": str, "tag": "done"}            # after every response (not in the spec, but sent)
+    {"chatId": str, "tag": "done"}            # after every response (optional: some servers send it)
 
 "a chunk of the bot's response ... done: whether the current key-value entry (message or idea) is
 complete". A response is zero or more ideas then one message; each entry arrives as chunks that
@@ -12,7 +12,9 @@ keeps that state itself and names each response with a stream id of its own.
 
 Theory of operation
 -------------------
-`ChatDecoder(chat_id).decode(text)` returns the normalized events of one frame, for one chatId:
+`ChatDecoder(chat_id).decode(text)` returns the normalized events of one frame, for one chatId
+(`decode_frame(frame)` does the same for a frame parsed already: a session parses each frame once, to
+find the conversation it is for, and hands the parsed frame on):
 
 * the first entry frame of a response opens it: `MessageStart(stream_id)`;
 * message chunks are `TextDelta`s; the message chunk that says `done` ends the response
@@ -21,8 +23,8 @@ Theory of operation
   chunk to its text (`ComponentField("text", chunk, append=True)`: never the whole idea so far, which
   would make a long idea cost the square of its chunks); `done` closes it (`ComponentEnd`). An idea
   chunk right after a closed idea opens the next idea: that is how two ideas are told apart. Ideas
-  are accepted after the message too (the spec puts them before it): shown, not lost;
-* the `done` tag (sent by some servers, not in the spec) closes whatever is still open and ends the
+  are accepted after the message too (the dialect puts them before it): shown, not lost;
+* the `done` tag (optional: sent by some servers) closes whatever is still open and ends the
   response (`StreamEnd`), whichever of the two comes first. A done tag right after a response that
   ended with its message is that response's, and decodes to nothing.
 
@@ -72,7 +74,8 @@ class ChatFrame:
     done: bool
 
 
-def _load_object(raw: str, max_size: int) -> JsonObject:
+def load_object(raw: str, max_size: int = DEFAULT_MAX_FRAME) -> JsonObject:
+    """The JSON object of one frame; raises `FrameError` with the reason."""
     if len(raw) > max_size:
         raise FrameError(f"frame of {len(raw)} chars exceeds the {max_size}-char limit")
     try:
@@ -88,7 +91,11 @@ def _load_object(raw: str, max_size: int) -> JsonObject:
 
 def parse_frame(raw: str, max_size: int = DEFAULT_MAX_FRAME) -> ChatFrame:
     """Validate one server frame's shape; raises `FrameError` with the reason."""
-    value = _load_object(raw, max_size)
+    return read_frame(load_object(raw, max_size))
+
+
+def read_frame(value: JsonObject) -> ChatFrame:
+    """Validate the shape of a server frame's JSON object; raises `FrameError` with the reason."""
     tag = require_str(value, "tag")
     chat_id = require_str(value, "chatId")
     if tag == "done":
@@ -149,6 +156,13 @@ class ChatDecoder:
         raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
         try:
             frame = parse_frame(raw, self.max_size)
+        except FrameError as exc:
+            return [ProtocolError(str(exc), excerpt(raw))]
+        return self.decode_frame(frame, raw)
+
+    def decode_frame(self, frame: ChatFrame, raw: str) -> list[Event]:
+        """The events of one server frame parsed already (`raw` is its text, for an error's excerpt)."""
+        try:
             if frame.chat_id != self.chat_id:
                 raise FrameError(f"frame for chat '{frame.chat_id}', this conversation is '{self.chat_id}'")
             if frame.tag == "done" and self._current is None and self._ended_by_message:
@@ -234,12 +248,12 @@ class UserMessage:
 def parse_user_message(raw: str | bytes, max_size: int = DEFAULT_MAX_FRAME) -> UserMessage:
     """Validate a client frame `{"message", "chatId"}`; raises `FrameError` with the reason."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    value = _load_object(text, max_size)
+    value = load_object(text, max_size)
     return UserMessage(require_str(value, "message"), require_str(value, "chatId"))
 
 
 def entry_frame(tag: str, chunk: str, chat_id: str, done: bool = False) -> str:
-    """One chunk of an idea or message entry; `done` only on the entry's last chunk, as in the spec."""
+    """One chunk of an idea or message entry; `done` only on the entry's last chunk, as the dialect says."""
     frame: JsonObject = {"tag": tag, "chunk": chunk, "chatId": chat_id}
     if done:
         frame["done"] = True

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
 
 import httpx
 
 from console.dialects.sse.engine import SSEEngine
 from console.dialects.sse.event_stream import DEFAULT_MAX_LINE, SSEDecoder
-from console.runtime.http_stream import HttpStreamClient, describe
-from console.runtime.websocket import Clock, backoff
+from console.runtime.http_stream import HttpStreamClient, failed
+from console.runtime.reconnect import Clock, Ended, Schedule, backoff, status_policy
 from console.session import Message
 
 
@@ -36,7 +35,7 @@ class SSEClient(HttpStreamClient[SSEEngine]):
         url: str,
         engine: SSEEngine | None = None,
         *,
-        backoff_factory: Callable[[], Iterator[float]] = backoff,
+        backoff_factory: Schedule = backoff,
         read_timeout: float = 60.0,
         max_line: int = DEFAULT_MAX_LINE,
         clock: Clock = time.monotonic,
@@ -68,36 +67,30 @@ class SSEClient(HttpStreamClient[SSEEngine]):
         self._replay.set()
         self.drop()
 
-    async def run(self) -> None:
-        delays = self._backoff_factory()
-        async with httpx.AsyncClient(timeout=self._timeout) as http:
-            while not self._closed:
-                connected, reason = await self._stream_once(http)
-                if self.engine.complete:
-                    await self._replay.wait()  # done until the user asks for a replay
-                    self._replay.clear()
-                    continue
-                if self._replay.is_set():
-                    self._replay.clear()
-                    delays = self._backoff_factory()
-                    continue
-                if connected and self.engine.progressed:
-                    delays = self._backoff_factory()
-                delay = next(delays) if self.engine.retry_ms is None else self.engine.retry_delay()
-                self.engine.disconnected(self._clock(), reason, delay)
-                await asyncio.sleep(delay)
+    async def _attempt(self, http: httpx.AsyncClient) -> Ended:
+        ended = await self._stream_once(http)
+        if self.engine.complete:
+            await self._replay.wait()  # done until the user asks for a replay
+        if self.engine.complete or self._replay.is_set():
+            self._replay.clear()
+            return Ended("replay", report=False)  # not a failure: fetched again at once
+        # Only a connection that brought something new resets the backoff.
+        connected = ended.connected and self.engine.progressed
+        delay = None if self.engine.retry_ms is None else self.engine.retry_delay()
+        return Ended(ended.reason, connected=connected, policy=ended.policy, delay=delay)
 
-    async def _stream_once(self, http: httpx.AsyncClient) -> tuple[bool, str]:
-        """One request, until its stream ends: (it connected, why it ended)."""
+    async def _stream_once(self, http: httpx.AsyncClient) -> Ended:
+        """One request, until its stream ends."""
         connected = False
         headers = self.engine.request_headers(self._clock())
         try:
             async with http.stream("GET", self.url, headers=headers) as response:
                 if response.status_code != 200:
-                    return False, f"HTTP {response.status_code}"
+                    status = response.status_code
+                    return Ended(f"HTTP {status}", policy=status_policy(status))
                 content_type = response.headers.get("content-type", "")
                 if "text/event-stream" not in content_type:
-                    return False, f"not an event stream: content type '{content_type}'"
+                    return Ended(f"not an event stream: content type '{content_type}'")
                 self._response = response
                 connected = True
                 self.engine.connected(self._clock())
@@ -107,11 +100,11 @@ class SSEClient(HttpStreamClient[SSEEngine]):
                         self.engine.receive(event, self._clock())
                     if framing.broken is not None:
                         self.engine.broken(self._clock(), framing.broken)
-                        return True, f"stream broken: {framing.broken}"
+                        return Ended(f"stream broken: {framing.broken}", connected=True)
             if self.engine.ended(self._clock()):
-                return True, "complete"
-            return True, "the stream ended before the conversation did"
-        except (httpx.HTTPError, OSError) as exc:
-            return connected, describe(exc)
+                return Ended("complete", connected=True)
+            return Ended("the stream ended before the conversation did", connected=True)
+        except Exception as exc:
+            return failed(exc, connected)
         finally:
             self._response = None

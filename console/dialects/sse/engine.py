@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from console import events as ev
 from console import jsonvalue
 from console.connection import ConnectionState
-from console.dialects.sse.members import SPEC_COMPONENT_FIELDS
-from console.dialects.sse.protocol import ConversationDecoder, Decoded, ServerSentEvent
-from console.runtime.engine import LinkKeeper, LinkView
+from console.dialects.sse.event_stream import ServerSentEvent
+from console.dialects.sse.protocol import ConversationDecoder, Decoded
+from console.runtime.engine import Lifecycle, LinkKeeper
 from console.session import Conversation
 
 S = ConnectionState
@@ -29,12 +29,14 @@ BACKOFF_CAP = 10.0  # seconds: how far a small hint doubles while fetches bring 
 BARREN_STREAMS = 3  # fetches in a row that end with nothing new before an open message is given up
 
 
-class SSEEngine(LinkView):
+class SSEEngine(Lifecycle):
     def __init__(
         self,
         conversation: Conversation | None = None,
-        known_fields: Mapping[str, frozenset[str]] = SPEC_COMPONENT_FIELDS,
+        known_fields: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
+        """`known_fields`: field names per component type, for reporting a field a type does not have
+        (the dialect's client factory passes the component models' own)."""
         self.conversation = conversation or Conversation()
         self.known_fields = known_fields
         self.decoder = ConversationDecoder(known_fields=known_fields)
@@ -75,7 +77,11 @@ class SSEEngine(LinkView):
 
     # -- lifecycle --------------------------------------------------------------------------------
 
+    CONNECTED = "stream opened"
+
     def connected(self, now: float) -> None:
+        if self.state is S.CLOSED:
+            return  # as `Lifecycle.connected`: a closed session stays closed
         self._applied_before = self._applied
         if not self._link.connections and not self.decoder.completed:
             # A conversation taken over from a crashed session: a replay does not add its ended messages again.
@@ -85,16 +91,13 @@ class SSEEngine(LinkView):
                 if m.stream_id and m.status in ("done", "sent")
             ]
             self.decoder = ConversationDecoder(known_fields=self.known_fields, completed=done)
-        fresh = self.state is S.CONNECTING  # the first connection, or a replay from the start
-        self._link.connected()
-        if fresh:
-            self.conversation.record(now, "client", "CONNECTED", "stream opened")
-            self._link.set(S.OPEN)
-            return
+        super().connected(now)  # a first connection, or a replay from the start, is CONNECTING
+
+    def _reconnected(self, now: float) -> None:
         last = self.decoder.last_event_id
         how = f"resume after event id {last}" if last else "no event ids: the stream replays from the start"
-        self.conversation.record(now, "client", "RESUME", how)
-        self._link.set(S.RESUMING)
+        self._record(now, "RESUME", how)
+        self._show(S.RESUMING)
 
     def receive(self, sse: ServerSentEvent, now: float) -> None:
         if sse.retry is not None:
@@ -121,7 +124,7 @@ class SSEEngine(LinkView):
     def ended(self, now: float) -> bool:
         """The server ended the stream. True when the conversation is complete (no reconnect)."""
         if self.decoder.open_messages and not self.progressed and self.barren >= BARREN_STREAMS - 1:
-            return self._give_up(now)
+            return self._never_finishes(now)
         if self.decoder.open_messages or not self.decoder.completed:
             return False
         self.complete = True
@@ -131,7 +134,7 @@ class SSEEngine(LinkView):
         self._link.set(S.CLOSED, "conversation complete")
         return True
 
-    def _give_up(self, now: float) -> bool:
+    def _never_finishes(self, now: float) -> bool:
         """Fetching again brings nothing new: what is open stays as it is, interrupted."""
         open_ids = self.decoder.open_messages
         for message_id in open_ids:
@@ -146,13 +149,9 @@ class SSEEngine(LinkView):
         self._link.set(S.CLOSED, "the stream never finishes: not fetched again")
         return True
 
-    def disconnected(self, now: float, reason: str, retry_in: float) -> None:
+    def _dropped(self, now: float, reason: str) -> None:
         self.barren = 0 if self.progressed else self.barren + 1
         self._applied_before = self._applied
-        self._link.lost(now, reason, retry_in)
-
-    def close(self, now: float) -> None:
-        self._link.close(now)
 
     def replay(self, now: float) -> None:
         """Start over: the whole conversation is fetched and shown again."""

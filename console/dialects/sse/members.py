@@ -1,5 +1,6 @@
-"""The members of an SSE conversation event's JSON, read as servers write them: the roles, event names and
-component fields the spec knows, the aliases accepted, and why a member cannot be used."""
+"""The members of an SSE conversation event's JSON, read as servers write them: the roles and event names
+the dialect defines, the aliases accepted, and why a member cannot be used. (The fields of each component
+type are the component models' own: `components.known_fields()`.)"""
 
 from __future__ import annotations
 
@@ -7,12 +8,6 @@ from collections.abc import Iterable, Mapping
 
 from console import jsonvalue
 from console.jsonvalue import JsonObject, JsonValue
-
-# The fields the spec defines for its component types; fields outside these are reported.
-SPEC_COMPONENT_FIELDS: Mapping[str, frozenset[str]] = {
-    "contact_badge": frozenset({"name", "email", "company", "profilePicture"}),
-    "calendar_event": frozenset({"title", "date", "time", "status"}),
-}
 
 ROLES: Mapping[str, str] = {
     "user": "user",

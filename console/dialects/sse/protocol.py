@@ -7,36 +7,25 @@ Two layers, kept apart as in httpx-sse:
 * `ConversationDecoder` turns one server-sent event (name, data text, id) into normalized events from
   `console.events`. It never raises: bad input becomes a `ProtocolError` event and the stream goes on.
 
-Wire format (spec sample)::
-
-    event:message_start
-    data:{"event":"message_start","messageId":"msg_0","role":"user"}
-    event:text_chunk
-    data:{"event":"text_chunk","messageId":"msg_0","chunk":"Hi! ","index":0}
-    event:component_start
-    data:{"event":"component_start","messageId":"msg_2","componentType":"calendar_event"}
-    event:component_field
-    data:{"event":"component_field","messageId":"msg_2","field":"title","value":"Meeting with John"}
-    event:component_end
-    data:{"event":"component_end","messageId":"msg_2"}
-    event:message_end
-    data:{"event":"message_end","messageId":"msg_0"}
+The wire format, with a sample stream, is in docs/protocols/sse.md.
 
 Accepted aliases (servers are not spec-perfect): role "agent"/"assistant"/"ai"/"bot" -> assistant and
 "user"/"human" -> user; `chunk` or `text`/`delta`; `componentType` or `type`/`component`; `field` or
-`name`/`key`; an optional `componentId` (the spec has none: components are numbered per message); a
+`name`/`key`; an optional `componentId` (the wire format has none: components are numbered per message); a
 `component_field` may carry `"fields": {...}` instead of one field/value pair. A missing `index` places
 the chunk after the last one. The SSE `event:` name decides the type; when it is absent ("message") the
 JSON `event` member does. Other JSON members are ignored.
 
 Theory of operation, per message
 --------------------------------
-Text chunks are applied in `index` order, each once: the next index is applied at once together with
-the held successors; a later index is held until the gap before it fills; an index already applied (or
-held) is a duplicate, dropped and counted. When more than `max_held` chunks wait on one gap, the gap is
-reported (`ProtocolError` naming the missing indices) and skipped, so text keeps flowing; a chunk that
-turns up after its gap was skipped is reported and dropped, since text already shown cannot be spliced.
-At `message_end` every held chunk is released in index order and the gap reported.
+Text chunks are applied in `index` order, each once, by the console's one reorder buffer
+(`console/sequencing.py`, index n as seq n + 1): the next index is applied at once together with the
+held successors; a later index is held until the gap before it fills; an index already applied (or
+held) with the same text is a duplicate, dropped and counted, and with other text a conflict (the
+first one is kept). When more than `max_held` chunks wait on one gap, the gap is reported
+(`ProtocolError` naming the missing indices) and skipped, so text keeps flowing; a chunk that turns up
+after its gap was skipped is reported and dropped, since text already shown cannot be spliced. At
+`message_end` every held chunk is released in index order and the gap reported.
 
 Replay: a stream without ids replays the conversation from the start after a reconnect. Events of a
 message that already ended are dropped and counted as replayed (`completed` lists those messages). A
@@ -53,23 +42,18 @@ from typing import Literal
 
 from console import jsonvalue
 from console.dialects.fields import type_name
-from console.dialects.sse.event_stream import ServerSentEvent as ServerSentEvent  # part of this API
-from console.dialects.sse.event_stream import SSEDecoder as SSEDecoder
+from console.dialects.sse.components import Duplicate, MessageComponents, Replayed
+from console.dialects.sse.event_stream import ServerSentEvent
 from console.dialects.sse.members import (
     EVENT_TYPES,
     ROLES,
-    SPEC_COMPONENT_FIELDS,
     InvalidEvent,
     ranges,
-    read_field_pairs,
     read_index,
     read_message_id,
     read_str,
 )
 from console.events import (
-    ComponentEnd,
-    ComponentField,
-    ComponentStart,
     Event,
     MessageStart,
     ProtocolError,
@@ -77,7 +61,8 @@ from console.events import (
     TextDelta,
     excerpt,
 )
-from console.jsonvalue import JsonObject, JsonValue
+from console.jsonvalue import JsonObject
+from console.sequencing import Sequencer, Verdict
 
 # ----------------------------------------------------------------------------------------------
 # Conversation events
@@ -85,6 +70,7 @@ from console.jsonvalue import JsonObject, JsonValue
 
 DEFAULT_MAX_DATA = 8 * 1024 * 1024  # a data: URL photo in a field must pass; 80 MB must not
 DEFAULT_MAX_HELD = 32
+_APPLIED, _HELD = Verdict.APPLIED, Verdict.HELD  # read per chunk: module constants are cheaper
 
 Outcome = Literal["applied", "held", "duplicate", "replayed", "invalid", "ignored"]
 
@@ -115,32 +101,16 @@ class ConversationStats:
 
 
 @dataclass(slots=True)
-class _Component:
-    component_id: str
-    type: str
-    fields: dict[str, JsonValue] = field(default_factory=dict)
-    ended: bool = False
-
-
-@dataclass(slots=True)
 class _Message:
     message_id: str
-    next_index: int = 0
-    held: dict[int, str] = field(default_factory=dict)
-    applied: dict[int, str] = field(default_factory=dict)  # kept to tell a duplicate from a conflict
-    skipped: set[int] = field(default_factory=set)
-    components: list[_Component] = field(default_factory=list)
-    cursor: int = 0  # components seen since the message (re)started: replays count from 0 again
-    current: _Component | None = None  # the component that component_field events fill
+    components: MessageComponents
+    chunks: Sequencer[str] = field(default_factory=Sequencer)  # by seq = index + 1
+    skipped: set[int] = field(default_factory=set)  # indices given up on: a late one cannot be spliced
     replaying: bool = False
 
 
-class _Replayed(Exception):
-    pass
-
-
-class _Duplicate(Exception):
-    pass
+def _new_message(message_id: str) -> _Message:
+    return _Message(message_id, MessageComponents(message_id))
 
 
 class ConversationDecoder:
@@ -149,12 +119,14 @@ class ConversationDecoder:
     def __init__(
         self,
         *,
-        known_fields: Mapping[str, frozenset[str]] = SPEC_COMPONENT_FIELDS,
+        known_fields: Mapping[str, frozenset[str]] | None = None,
         max_held: int = DEFAULT_MAX_HELD,
         max_data: int = DEFAULT_MAX_DATA,
         completed: Iterable[str] = (),
     ) -> None:
-        self.known_fields = known_fields
+        # Field names per component type (from the component models: `components.known_fields()`);
+        # a field outside them is reported. A type not named here takes any field.
+        self.known_fields: Mapping[str, frozenset[str]] = known_fields or {}
         self.max_held = max_held
         self.max_data = max_data
         self._completed: set[str] = set(completed)
@@ -187,7 +159,7 @@ class ConversationDecoder:
     def held(self, message_id: str) -> tuple[int, ...]:
         """The chunk indices of a message waiting for a gap to fill."""
         message = self._open.get(message_id)
-        return tuple(sorted(message.held)) if message else ()
+        return tuple(sorted(seq - 1 for seq in message.chunks.pending)) if message else ()
 
     # -- input ---------------------------------------------------------------------------------
 
@@ -215,10 +187,10 @@ class ConversationDecoder:
             events = handler(obj, message_id)
         except InvalidEvent as exc:
             return self._invalid(kind, message_id, f"{kind}: {exc}", data)
-        except _Replayed:
+        except Replayed:
             self.stats.replayed += 1
             return Decoded(kind, message_id, "replayed", ())
-        except _Duplicate:
+        except Duplicate:
             self.stats.duplicates += 1
             return Decoded(kind, message_id, "duplicate", ())
         if not events:
@@ -271,14 +243,13 @@ class ConversationDecoder:
 
     def _message_start(self, obj: JsonObject, message_id: str) -> list[Event]:
         if message_id in self._completed:
-            raise _Replayed
+            raise Replayed
         message = self._open.get(message_id)
         if message is not None:
             # The stream is replaying a message it had begun: match what follows to what is shown.
             message.replaying = True
-            message.cursor = 0
-            message.current = None
-            raise _Replayed
+            message.components.restart()
+            raise Replayed
         role = obj.get("role")
         events: list[Event] = []
         mapped = ROLES.get(role.lower()) if isinstance(role, str) else None
@@ -286,19 +257,19 @@ class ConversationDecoder:
             shown = "missing" if role is None else jsonvalue.dumps(role)
             events.append(ProtocolError(f"message {message_id}: role {shown}, treated as agent", ""))
             mapped = "assistant"
-        self._open[message_id] = _Message(message_id)
+        self._open[message_id] = _new_message(message_id)
         events.insert(0, MessageStart(stream_id=message_id, role=mapped))
         return events
 
     def _message_end(self, obj: JsonObject, message_id: str) -> list[Event]:
         if message_id in self._completed:
-            raise _Replayed
+            raise Replayed
         message = self._open.pop(message_id, None)
         if message is None:
             raise InvalidEvent(f"message {message_id} never started")
         self._completed.add(message_id)
         events = self._release(message)
-        if message.current is not None and not message.current.ended:
+        if message.components.left_open:
             events.append(ProtocolError(f"message {message_id} ended with its component still open", ""))
         events.append(StreamEnd(stream_id=message_id))
         return events
@@ -307,11 +278,11 @@ class ConversationDecoder:
         """The open message an event belongs to; a message never announced is started as an agent's,
         since dropping its text would lose more than guessing the role."""
         if message_id in self._completed:
-            raise _Replayed
+            raise Replayed
         message = self._open.get(message_id)
         if message is not None:
             return message, []
-        message = self._open[message_id] = _Message(message_id)
+        message = self._open[message_id] = _new_message(message_id)
         return message, [
             ProtocolError(f"{kind} for message {message_id} that never started; shown as agent", ""),
             MessageStart(stream_id=message_id, role="assistant"),
@@ -325,67 +296,61 @@ class ConversationDecoder:
             raise InvalidEvent("no string 'chunk'")
         index = read_index(obj)
         message, events = self._message(message_id, "text_chunk")
-        if index is None:
-            index = max([message.next_index - 1, *message.held]) + 1
-        if index < message.next_index or index in message.held:
-            self._seen_chunk(message, index, text)
-        if message.replaying:
+        chunks = message.chunks
+        if index is None:  # after the last chunk seen
+            index = max([chunks.next_seq - 1, *chunks.pending])
+        released = chunks.push(index + 1, hash(text), text)
+        verdict = chunks.verdict
+        if verdict is _APPLIED:  # the common case, inline: in order, with whatever it released
             message.replaying = False
-        if index > message.next_index:
-            message.held[index] = text
-            self.stats.out_of_order += 1
-            if len(message.held) > self.max_held:
-                events.extend(self._skip_gap(message))
+            self.stats.applied += len(released)
+            if len(released) == 1:
+                if text:
+                    events.append(TextDelta(message_id, text))
+            else:
+                events += [TextDelta(message_id, chunk) for chunk in released if chunk]
             return events
-        events.extend(self._apply(message, index, text))
+        if verdict is not _HELD:
+            self._refused(message, index, verdict)
+        message.replaying = False
+        self.stats.out_of_order += 1
+        if chunks.held > self.max_held:
+            events.extend(self._skip_gap(message))
         return events
 
-    def _seen_chunk(self, message: _Message, index: int, text: str) -> None:
-        """A chunk index already applied or held: a duplicate, a replay, or too late to place."""
+    def _refused(self, message: _Message, index: int, verdict: Verdict) -> None:
+        """A chunk index already applied or held: a duplicate, a replay, or one that cannot be placed."""
+        name = f"chunk {index} of {message.message_id}"
+        if verdict is Verdict.ABSURD:
+            raise InvalidEvent(f"{name} is further ahead than any gap can be: dropped")
         if index in message.skipped:
-            raise InvalidEvent(
-                f"chunk {index} of {message.message_id} came after its gap was skipped: dropped"
-            )
-        previous = message.applied.get(index, message.held.get(index))
-        if previous is not None and previous != text:
-            raise InvalidEvent(
-                f"chunk {index} of {message.message_id} differs from the one already received; first kept"
-            )
+            raise InvalidEvent(f"{name} came after its gap was skipped: dropped")
+        if verdict in (Verdict.STRAY, Verdict.CONFLICT):
+            raise InvalidEvent(f"{name} differs from the one already received; first kept")
         if message.replaying:
-            raise _Replayed
-        raise _Duplicate
+            raise Replayed
+        raise Duplicate
 
-    def _apply(self, message: _Message, index: int, text: str) -> list[Event]:
-        events: list[Event] = []
-        while True:
-            message.applied[index] = text
-            message.next_index = index + 1
-            self.stats.applied += 1
-            if text:
-                events.append(TextDelta(stream_id=message.message_id, text=text))
-            successor = message.held.pop(message.next_index, None)
-            if successor is None:
-                return events
-            index, text = message.next_index, successor
+    def _applied(self, message: _Message, texts: list[str]) -> list[Event]:
+        self.stats.applied += len(texts)
+        return [TextDelta(stream_id=message.message_id, text=text) for text in texts if text]
 
     def _skip_gap(self, message: _Message) -> list[Event]:
-        first = min(message.held)
-        missing = range(message.next_index, first)
-        message.skipped.update(missing)
+        waiting = message.chunks.held
+        missing, released = message.chunks.skip_gap()
+        indices = range(missing.start - 1, missing.stop - 1)
+        message.skipped.update(indices)
         self.stats.gaps += 1
-        events: list[Event] = [
-            ProtocolError(
-                f"message {message.message_id}: chunks {ranges(missing)} missing after "
-                f"{len(message.held)} later chunks arrived; skipped",
-                "",
-            )
-        ]
-        events.extend(self._apply(message, first, message.held.pop(first)))
-        return events
+        error = ProtocolError(
+            f"message {message.message_id}: chunks {ranges(indices)} missing after "
+            f"{waiting} later chunks arrived; skipped",
+            "",
+        )
+        return [error, *self._applied(message, released)]
 
     def _release(self, message: _Message) -> list[Event]:
         events: list[Event] = []
-        while message.held:
+        while message.chunks.pending:
             events.extend(self._skip_gap(message))
         return events
 
@@ -396,83 +361,22 @@ class ConversationDecoder:
         if not type_name:
             raise InvalidEvent("no string 'componentType'")
         message, events = self._message(message_id, "component_start")
-        given = obj.get("componentId")
-        message.cursor += 1
-        if isinstance(given, str) and given:
-            component_id = given
-            existing = next((c for c in message.components if c.component_id == given), None)
-            if existing is not None and existing.type != type_name:
-                raise InvalidEvent(f"component {given} started again as {type_name}, was {existing.type}")
-        else:
-            component_id = f"{message_id}/component-{len(message.components) + 1}"
-            replayable = message.cursor <= len(message.components)
-            existing = message.components[message.cursor - 1] if replayable else None
-        # A replayed start names the type of the component it replays; a different type is a new one
-        # (a duplicated message_start, not a replay, reset the count).
-        if existing is not None and existing.type == type_name:
-            message.current = existing
-            raise _Replayed
-        if message.current is not None and not message.current.ended:
-            # A new component implies the previous one is over; say so rather than leave it spinning.
-            message.current.ended = True
-            events.append(ProtocolError(f"component {message.current.component_id} never ended", ""))
-            events.append(ComponentEnd(stream_id=message_id, component_id=message.current.component_id))
-        component = _Component(component_id, type_name)
-        message.components.append(component)
-        message.cursor = len(message.components)
-        message.current = component
-        events.append(ComponentStart(stream_id=message_id, component_id=component_id, type=type_name))
-        return events
+        return events + message.components.start(type_name, obj.get("componentId"))
 
-    def _target(self, obj: JsonObject, message_id: str) -> tuple[_Message, _Component]:
+    def _target(self, message_id: str) -> _Message:
         if message_id in self._completed:
-            raise _Replayed
+            raise Replayed
         message = self._open.get(message_id)
         if message is None:
             raise InvalidEvent(f"for message {message_id} that never started")
-        given = obj.get("componentId")
-        if isinstance(given, str) and given:
-            component = next((c for c in message.components if c.component_id == given), None)
-        else:
-            component = message.current
-        if component is None:
-            raise InvalidEvent(f"for a component of message {message_id} that never started")
-        return message, component
+        return message
 
     def _component_field(self, obj: JsonObject, message_id: str) -> list[Event]:
-        message, component = self._target(obj, message_id)
-        pairs = read_field_pairs(obj)
-        events: list[Event] = []
+        message = self._target(message_id)
+        component = message.components.target(obj)
         known = self.known_fields.get(component.type)
-        replayed = 0
-        for name, value in pairs:
-            if known is not None and name not in known:
-                events.append(
-                    ProtocolError(
-                        f"component_field: '{name}' is not a field of {component.type}; dropped", ""
-                    )
-                )
-            elif component.fields.get(name, _ABSENT) == value:
-                replayed += 1
-            elif component.ended and not message.replaying:
-                events.append(
-                    ProtocolError(
-                        f"component_field: '{name}' for {component.component_id} after it ended", ""
-                    )
-                )
-            else:
-                component.fields[name] = value
-                events.append(ComponentField(message_id, component.component_id, name, value))
-        if not events and replayed:
-            raise _Replayed if message.replaying else _Duplicate
-        return events
+        return message.components.fill(component, obj, known, message.replaying)
 
     def _component_end(self, obj: JsonObject, message_id: str) -> list[Event]:
-        message, component = self._target(obj, message_id)
-        if component.ended:
-            raise _Replayed if message.replaying else _Duplicate
-        component.ended = True
-        return [ComponentEnd(stream_id=message_id, component_id=component.component_id)]
-
-
-_ABSENT = object()
+        message = self._target(message_id)
+        return message.components.end(obj, message.replaying)

@@ -212,7 +212,7 @@ def test_an_http_error_and_an_unreachable_agent_end_the_reply_plainly() -> None:
     assert (reply.status, reply.note) == ("error", "HTTP 422: bad input: messages")
     agent.send_user_message("again", 2.0)
     agent.next_request(2.0)
-    agent.unreachable(2.5, "ConnectError: refused", 1.0)
+    agent.disconnected(2.5, "ConnectError: refused", 1.0)
     reply = agent.conversation.messages[-1]
     assert reply.status == "interrupted" and "cannot reach the agent" in reply.note
     assert agent.state is ConnectionState.RECONNECTING and agent.idle

@@ -1,0 +1,77 @@
+"""Work on large frames in a worker process, so the event loop never waits for it.
+
+A worker thread does not help with CPU work in Python: the thread holds the interpreter lock while it
+parses (orjson releases it at no point), and the loop waits as long as it would have worked itself
+(a 5 MB snapshot: 60-80 ms either way). A process has its own interpreter. What crosses the pipe is
+bytes (copied, not walked), so the loop's share is a copy and a few function calls.
+
+A 5 MB context snapshot is decoded here, checked (size, nesting) and its data encoded again as the
+JSON bytes the model keeps (`ContextEntry.encoded`), all in the worker: the session gets the bytes
+back as an already-encoded value (`jsonvalue.encoded`) and never holds the parsed copy. Any other
+large frame (a megabyte of tool arguments) is the caller's to decode: its parsed value would cost as
+much to unpickle on the loop as to parse there.
+
+One worker, started on first use and kept; if it cannot start or dies, callers fall back to a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from console import events as ev
+from console import jsonvalue
+from console.dialects.agent import protocol as proto
+
+log = logging.getLogger(__name__)
+
+_pool: ProcessPoolExecutor | None = None
+ENABLED = True  # False: every large frame is decoded in a thread, as before the worker (benchmarks compare)
+
+
+def _executor() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        # Spawned, not forked: the console's process has threads (a fork would copy their locks held).
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
+
+
+def _decode_snapshot(raw: str | bytes, max_size: int) -> tuple[str, int, str, bytes, int, int] | None:
+    """In the worker: (kind, seq, context_id, data as JSON bytes, size, fingerprint) of a snapshot
+    frame, else None. The fingerprint (duplicates: same bytes) is a digest of the text, the same in
+    any process, so a copy of the frame matches it whichever worker decodes it."""
+    frame = proto.decode(raw, max_size=max_size)
+    event = frame.event
+    if type(event) is not ev.ContextSnapshot or frame.seq is None:
+        return None
+    text = raw.encode() if isinstance(raw, str) else raw
+    fingerprint = int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
+    data = jsonvalue.dumps_bytes(event.data)
+    return frame.kind, frame.seq, event.context_id, data, event.size, fingerprint
+
+
+async def decode_snapshot(raw: str | bytes, max_size: int) -> proto.Frame | None:
+    """The frame decoded in the worker if it is a valid CONTEXT_SNAPSHOT (its data kept encoded);
+    None for any other frame, or when no worker can run."""
+    global _pool
+    if not ENABLED:
+        return None
+    try:
+        decoded = await asyncio.get_running_loop().run_in_executor(
+            _executor(), _decode_snapshot, raw, max_size
+        )
+    except (BrokenProcessPool, OSError, RuntimeError) as exc:
+        log.warning("the worker process for large frames failed (%s): decoding in a thread", exc)
+        _pool = None
+        return None
+    if decoded is None:
+        return None
+    kind, seq, context_id, data, size, fingerprint = decoded
+    return proto.Frame(
+        kind, seq, ev.ContextSnapshot(context_id, jsonvalue.encoded(data), size), fingerprint, size
+    )

@@ -1,0 +1,110 @@
+"""The agent simulator in a process of its own, for the console's `--streams N` load when N is large.
+
+One event loop runs on one core. At a thousand sessions the simulator that streams to them and the
+console that applies what they stream need more than that core between them, and a thread of the
+same process does not help (the two loops then take turns at the interpreter lock). A child process
+gives the simulator the machine's other core; the console talks to it over loopback exactly as it
+would to a real agent server.
+
+The child binds port 0 on 127.0.0.1 and writes its port on its first line of output. It stops when
+its standard input closes, so it never outlives the console, even one that was killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
+from typing import Literal
+
+from console.sim.agent import AgentSimulator, SimConfig
+
+# Sessions from which `--streams` gets a simulator process of its own instead of the embedded one.
+PROCESS_FROM = 50
+READY_TIMEOUT = 30.0  # seconds for the child to say where it listens
+ROOT = Path(__file__).resolve().parents[2]  # where `console` can be imported from
+
+
+class SimulatorProcess:
+    """A child process serving `AgentSimulator` on loopback; `url` and `http_url` as the embedded one."""
+
+    def __init__(self) -> None:
+        self._process: asyncio.subprocess.Process | None = None
+        self._port = 0
+
+    async def start(self, mode: Literal["normal", "chaos"], seed: int, time_scale: float) -> int:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "console.sim.process",
+            mode,
+            str(seed),
+            repr(time_scale),
+            cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert self._process.stdout is not None
+        try:
+            line = await asyncio.wait_for(self._process.stdout.readline(), READY_TIMEOUT)
+            self._port = int(line)
+        except (TimeoutError, ValueError) as exc:
+            await self.stop()
+            raise RuntimeError(f"the agent simulator process did not start: {exc or 'timed out'}") from exc
+        return self._port
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs."""
+        process = self._process
+        return process.pid if process is not None and process.returncode is None else None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self._port}/ws"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    async def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()  # the child's signal to stop
+        try:
+            await asyncio.wait_for(process.wait(), 5)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def _serve(mode: Literal["normal", "chaos"], seed: int, time_scale: float) -> None:
+    sim = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale))
+    port = await sim.start("127.0.0.1", 0)
+    print(port, flush=True)
+    loop = asyncio.get_running_loop()
+    try:
+        # Until the console closes our standard input (or is gone).
+        await loop.run_in_executor(None, sys.stdin.buffer.read)
+    finally:
+        await sim.stop()
+
+
+def main(argv: list[str]) -> None:
+    mode: Literal["normal", "chaos"] = "chaos" if argv[0] == "chaos" else "normal"
+    runner = _serve(mode, int(argv[1]), float(argv[2]))
+    try:
+        import uvloop
+    except ImportError:  # not on Windows
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(runner)
+        return
+    with contextlib.suppress(KeyboardInterrupt):
+        uvloop.run(runner)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""Tests of the agent dialect: protocol, engine, client."""

@@ -1,0 +1,1 @@
+"""Tests of the chat dialect: protocol, engine, client."""

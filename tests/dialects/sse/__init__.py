@@ -1,0 +1,1 @@
+"""Tests of the sse dialect: protocol, engine, client."""

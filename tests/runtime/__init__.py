@@ -1,0 +1,1 @@
+"""Tests of what every dialect shares at run time."""

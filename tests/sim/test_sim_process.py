@@ -1,0 +1,82 @@
+"""The agent simulator in a process of its own: it answers a session over loopback like the embedded
+one, and it never outlives the console that started it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from console.dashboard import Embedded
+from console.dialects.agent.client import AgentClient
+from console.sim.agent import AgentSimulator
+from console.sim.process import PROCESS_FROM, ROOT, SimulatorProcess
+from tests.helpers import converse, eventually
+
+
+async def test_a_session_talks_to_the_simulator_process_and_stop_ends_it() -> None:
+    sim = SimulatorProcess()
+    await sim.start("normal", seed=3, time_scale=0.02)
+    client = AgentClient(sim.url)
+    client.start()
+    try:
+        await converse(client, ["hello there"])
+        reply = client.conversation.messages[-1]
+        assert reply.role == "assistant" and reply.status == "done" and reply.text
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"{sim.http_url}/health", timeout=5)).status_code == 200
+    finally:
+        await client.close()
+        pid = sim.pid
+        await sim.stop()
+    assert pid is not None and sim.pid is None
+    with pytest.raises(ProcessLookupError):  # ended and reaped
+        os.kill(pid, 0)
+
+
+async def test_the_child_stops_when_its_parent_goes_away(tmp_path: Path) -> None:
+    # A console killed with SIGKILL says nothing to its child: the child ends when its stdin closes.
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import asyncio, os, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from console.sim.process import SimulatorProcess\n"
+        "async def main():\n"
+        "    sim = SimulatorProcess()\n"
+        "    await sim.start('normal', 0, 1.0)\n"
+        "    print(sim.pid, flush=True)\n"
+        "    os.kill(os.getpid(), 9)\n"
+        "asyncio.run(main())\n"
+    )
+    parent = await asyncio.create_subprocess_exec(sys.executable, str(script), stdout=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(parent.communicate(), 30)
+    child = int(out)
+    await eventually(lambda: not _alive(child), seconds=10)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_many_autopiloted_sessions_get_the_simulator_in_a_process_and_few_the_embedded_one() -> None:
+    many, few = Embedded(), Embedded()
+    await many.start("normal", 0, 1.0, streams=PROCESS_FROM)
+    await few.start("normal", 0, 1.0, streams=PROCESS_FROM - 1)
+    try:
+        assert isinstance(many.agent, SimulatorProcess) and many.agent.pid is not None
+        assert isinstance(few.agent, AgentSimulator)
+        async with httpx.AsyncClient() as http:
+            health = await http.get(f"{many.describe()['agent']['http']}/health", timeout=5)
+        assert health.status_code == 200
+    finally:
+        await many.stop()
+        await few.stop()
+    assert isinstance(many.agent, SimulatorProcess) and many.agent.pid is None

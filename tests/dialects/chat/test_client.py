@@ -169,7 +169,7 @@ async def test_record_through_make_client_writes_the_chat_transcript(sim: ChatSi
     client = make_client(Target("chat", sim.url))
     result = await record(client, ["Hi! Please cat names", "Great! Save them please"], within=TIMEOUT)
     assert result.interrupted == 0
-    messages = result.transcript["messages"]
+    messages = result.json()["messages"]
     assert isinstance(messages, list) and len(messages) == 4
     saved = messages[3]
     assert isinstance(saved, dict)

@@ -125,7 +125,12 @@ def assemble(frames: list[JsonObject], prompt: str) -> Transcript:
             stream_id = frame["stream_id"]
             status = "done"
     text = "".join(str(b["text"]) for b in blocks if isinstance(b, dict) and b["kind"] == "text")
-    user: JsonObject = {"role": "user", "text": prompt, "status": "sent", "blocks": [{"kind": "text", "text": prompt}]}
+    user: JsonObject = {
+        "role": "user",
+        "text": prompt,
+        "status": "sent",
+        "blocks": [{"kind": "text", "text": prompt}],
+    }
     reply: JsonObject = {
         "role": "assistant",
         "stream_id": stream_id,

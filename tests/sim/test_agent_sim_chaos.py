@@ -110,7 +110,9 @@ async def test_chaos_forced_behaviour_is_performed_and_survivable(behaviour: str
     async with running(SimConfig(mode="chaos", time_scale=FAST, ping_interval=interval, chaos=rates)) as sim:
         run = await robust_run(sim, "c", prompt)
         assert chaos_done(sim, "c") == {behaviour}
-        assert_same_transcript(assemble([f for f in run.applied if f["type"] != "PING"], prompt), sim.truth("c"))
+        assert_same_transcript(
+            assemble([f for f in run.applied if f["type"] != "PING"], prompt), sim.truth("c")
+        )
         assert sim.violations("c") == []
         if behaviour == "drop":
             assert run.connections == 2

@@ -84,7 +84,7 @@ async def _converse(
         tries = f"{link.attempt} connection attempt{'' if link.attempt == 1 else 's'} failed"
         spent = time.monotonic() - started
         raise _Failed(f"cannot reach {client.url}: {tries} in {spent:.1f} s: {why}") from None
-    if prompts and client.readonly:
+    if prompts and not client.capabilities.prompts:
         raise _Failed(f"{client.url} is a read-only stream: it takes no --prompt")
     if not prompts:
         # Nothing to ask: record what the upstream sends until it is complete.

@@ -26,12 +26,13 @@ import time
 from dataclasses import dataclass
 
 from console import jsonvalue
+from console.capabilities import RECORDING, Recording
 from console.connection import IllegalTransition
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.readonly_client import ReadOnlyClient
-from console.session import Conversation, Message, TraceEntry
+from console.session import Conversation, TraceEntry
 
 FORMAT = "agent-console-trace"
 VERSION = 1
@@ -44,10 +45,6 @@ _DROP_KINDS = frozenset({"DISCONNECTED", "CONNECT_FAILED"})
 
 class TraceFormatError(ValueError):
     """The text is not a trace this console can open."""
-
-
-class OfflineError(RuntimeError):
-    """A replayed trace has no agent behind it: nothing can be sent."""
 
 
 # -- export -------------------------------------------------------------------------------------
@@ -273,20 +270,17 @@ class _Replay:
 class ReplayClient(ReadOnlyClient):
     """A session over a loaded trace: everything can be looked at, nothing can be sent."""
 
+    capabilities = RECORDING
+
     def __init__(self, loaded: LoadedTrace, name: str = "trace") -> None:
-        super().__init__(f"trace:{name}", f"replay {name}")
+        refusal = f"'{name}' is a recorded trace opened offline: messages cannot be sent"
+        super().__init__(f"trace:{name}", f"replay {name}", loaded.conversation, refusal)
         self.loaded = loaded
         self.name = name
         # Times in the replayed conversation count from 0 at the first entry; this maps them to the
         # wall clock of the recording (or of now, when the file does not say).
         self.wall_offset = loaded.started_at if loaded.started_at is not None else time.time()
-
-    @property
-    def conversation(self) -> Conversation:
-        return self.loaded.conversation
-
-    def send_user_message(self, text: str) -> Message:
-        raise OfflineError(f"'{self.name}' is a recorded trace opened offline: messages cannot be sent")
+        self.recording: Recording | None = Recording(name, self.wall_offset, loaded.dropped)
 
 
 def open_trace(text: str, name: str = "trace", config: EngineConfig | None = None) -> ReplayClient:

@@ -19,8 +19,8 @@ from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation, TextBlock
-from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
+from console.supervisor import Supervisor
 from console.trace_io import ReplayClient, export_jsonl, open_trace
 from console.ui import page
 from console.ui.timeline import TimelinePanel, TimelineView
@@ -385,7 +385,7 @@ async def test_an_opened_trace_is_a_session_page_with_its_chat_and_timeline(user
     engine.receive(token(4, "23%."), 1.0)
     engine.receive(frame(type="STREAM_END", seq=5, stream_id="s1"), 1.1)
     replay = open_trace(export_jsonl(engine.conversation), "q3.jsonl")
-    hub = SessionHub()
+    hub = Supervisor()
     entry = hub.add(Target("agent", replay.url), name="trace q3", client=replay)
     page.register(hub)
     try:

@@ -57,7 +57,7 @@ async def test_a_finished_stream_is_complete_and_not_fetched_again_until_replaye
         assert server.connections == 1  # no reconnect loop
         assert client.conversation.link.detail == "conversation complete"
         first = transcript_of(client.conversation)
-        client.replay()
+        client.restream()
         for _ in range(1500):
             if client.idle and client.conversation.messages:
                 break

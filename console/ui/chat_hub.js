@@ -60,17 +60,12 @@ export default {
     this.box.removeEventListener("scroll", this.onScroll);
   },
   methods: {
+    // Each text run is told through its own methods (stream_text.js), found by its element id.
     apply(batch) {
-      for (const [id, text] of batch) {
-        const el = document.getElementById("c" + id);
-        if (el && el.appendText) el.appendText(text);
-      }
+      for (const [id, text] of batch) getElement(id)?.append(text);
     },
     finish(ids) {
-      for (const id of ids) {
-        const el = document.getElementById("c" + id);
-        if (el && el.finishText) el.finishText();
-      }
+      for (const id of ids) getElement(id)?.finish();
     },
     follow() {
       // Once per frame at most: reading scrollHeight forces a layout, so it must not run per change.

@@ -11,9 +11,6 @@ export default {
     const el = this.$el;
     el.acSource = "";
     this.stream = this.markdown ? new MarkdownStream(el) : null;
-    el.appendText = (text) => this.append(text);
-    el.finishText = () => this.finish();
-    el.replaceText = (text) => this.replace(text);
     if (this.text) this.append(this.text);
     if (this.done) this.finish();
   },

@@ -20,7 +20,6 @@ from console.clients import SessionClient, Target
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine
 from console.session import Conversation
-from console.sessions import SessionHub
 from console.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -178,7 +177,7 @@ def open_streams(
         name = f"agent-{n:0{width}d}"
         target = Target("agent", f"{agent_url}{separator}session={name}")
         entry = supervisor.add(target, name=name, factory=stream_client)
-        pilot = Autopilot(client_of(supervisor.hub, entry.id), seed=f"{seed}:{name}", config=pacing)
+        pilot = Autopilot(client_of(supervisor, entry.id), seed=f"{seed}:{name}", config=pacing)
         supervisor.attach(entry.id, pilot)
         pilot.start()
         ids.append(entry.id)
@@ -190,11 +189,11 @@ def stream_client(target: Target) -> SessionClient:
     return AgentClient(target.url, AgentEngine(Conversation(trace_limit=STREAM_TRACE_LIMIT)))
 
 
-def client_of(hub: SessionHub, session_id: str) -> Callable[[], SessionClient | None]:
+def client_of(sessions: Supervisor, session_id: str) -> Callable[[], SessionClient | None]:
     """The session's client of the moment (it changes when a crashed one is replaced)."""
 
     def current() -> SessionClient | None:
-        entry = hub.get(session_id)
+        entry = sessions.get(session_id)
         return None if entry is None else entry.client
 
     return current

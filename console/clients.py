@@ -6,16 +6,26 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 from urllib.parse import urlsplit
 
+from console.capabilities import Capabilities, Recording
 from console.dialects import base as registry
 from console.session import Conversation, Message
 
 
 class SessionClient(Protocol):
+    """A session's connection and conversation, as the supervisor and the pages use it. What it can do
+    is asked of `capabilities` (its dialect's, or less: see console/capabilities.py), never of its class."""
+
     url: str
-    readonly: bool  # a stream that takes no prompts (SSE conversations)
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def recording(self) -> Recording | None:
+        """Set for a session fed from a recording: where its times come from."""
 
     @property
     def conversation(self) -> Conversation: ...
@@ -37,12 +47,11 @@ class SessionClient(Protocol):
     def drop(self) -> None:
         """Cut the connection as a network failure would; the session recovers by itself."""
 
+    def answer(self, call_id: str, approved: bool) -> bool:
+        """Approve or deny a tool call a paused run asks about (`capabilities.approvals`)."""
 
-@runtime_checkable
-class Approvals(Protocol):
-    """A session whose runs can pause for the user's approval of a tool call (AG-UI)."""
-
-    def answer(self, call_id: str, approved: bool) -> bool: ...
+    def restream(self) -> None:
+        """Show the conversation again from its start (`capabilities.replay`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,6 @@ from console.otel import status as otel_status
 from console.otel.exporter import otel_export
 from console.security.install import install as install_security
 from console.security.policy import SecurityPolicy
-from console.sessions import SessionHub
 from console.sim import agui as agui_sim
 from console.sim import sse as sse_sim
 from console.sim.agent import AgentSimulator, SimConfig
@@ -126,17 +125,15 @@ def native_problem() -> str | None:
     return None
 
 
-def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
+def build(config: DashboardConfig) -> Supervisor:
     """Register pages and lifecycle hooks; `ui.run` (or a test harness) then serves them."""
-    hub = hub or SessionHub()
     embedded = Embedded()
-    page.register(hub)
-
-    supervisor = Supervisor(hub)
+    supervisor = Supervisor()  # the one owner of the sessions, handed to everything that shows them
     durable = Durable(config.store, config.follow)
-    session_api.register(hub, durable.history)
-    otel = otel_export(hub, config.otlp)
-    otel_receive.register(app, hub)  # POST /v1/traces: instrumented agents send their spans here
+    session_api.register(supervisor, durable.history)
+    otel = otel_export(supervisor, config.otlp)
+    page.register(supervisor, otel)
+    otel_receive.register(app, supervisor)  # POST /v1/traces: instrumented agents send their spans here
 
     # `--streams N` runs against the first agent upstream if there is one (an agent server, or a
     # simulator in a process of its own), else against the embedded simulator.
@@ -193,7 +190,7 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
 
     @ui.page("/overview")
     def overview() -> None:
-        page.session_index(hub)
+        page.session_index(supervisor, otel)
 
     @app.get("/api/simulators")
     def simulators() -> dict[str, dict[str, str]]:
@@ -202,7 +199,7 @@ def build(config: DashboardConfig, hub: SessionHub | None = None) -> SessionHub:
 
     app.on_startup(startup)
     app.on_shutdown(shutdown)
-    return hub
+    return supervisor
 
 
 def run(config: DashboardConfig) -> None:

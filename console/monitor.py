@@ -135,6 +135,7 @@ class Monitor:
         self.watcher: asyncio.Task[None] | None = None
         self.driver: Driver | None = None
         self.removed = False
+        self.replacing = False  # a new client is being put in place (a restart)
         self._link = S.CONNECTING
         self.observe(entry.client)
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from console import jsonvalue
 from console.jsonvalue import JsonValue
 from console.session import Conversation
-from console.sessions import SessionHub
+from console.supervisor import Supervisor
 
 
 class Prompt(BaseModel):
@@ -27,7 +27,7 @@ TRACE_TAIL: Final = 1000  # trace rows a session's JSON carries (the newest)
 History = Callable[[str], Awaitable[Conversation | None]]
 
 
-def register(hub: SessionHub, history: History | None = None) -> None:
+def register(owner: Supervisor, history: History | None = None) -> None:
     # async: they run on the event loop, where the sessions change, not in a thread beside it.
     @app.get("/api/sessions")
     async def sessions() -> list[dict[str, str]]:
@@ -38,12 +38,12 @@ def register(hub: SessionHub, history: History | None = None) -> None:
                 "target": str(e.target),
                 "state": e.client.conversation.link.state.value,
             }
-            for e in hub.sessions.values()
+            for e in owner.sessions.values()
         ]
 
     @app.get("/api/sessions/{session_id}")
     async def session(session_id: str) -> Response:
-        entry = hub.get(session_id)
+        entry = owner.get(session_id)
         if entry is None:
             raise HTTPException(404, f"no session {session_id}")
         conversation = entry.client.conversation
@@ -75,9 +75,9 @@ def register(hub: SessionHub, history: History | None = None) -> None:
     @app.post("/api/sessions/{session_id}/messages")
     async def send(session_id: str, prompt: Prompt) -> dict[str, str]:
         """Send a prompt as the composer would."""
-        entry = hub.get(session_id)
+        entry = owner.get(session_id)
         if entry is None:
             raise HTTPException(404, f"no session {session_id}")
-        if entry.client.readonly:
+        if not entry.client.capabilities.prompts:
             raise HTTPException(409, f"session {session_id} takes no prompts")
         return {"id": entry.client.send_user_message(prompt.text).id}

@@ -1,14 +1,23 @@
-"""Many sessions at once: each runs as its own task, is restarted when it crashes, and reports its health.
+"""The one owner of a console's sessions: it opens, restarts and removes them, runs each as its own task,
+restarts it when it crashes, reports its health, and tells subscribers of every change.
 
 Theory of operation
 -------------------
-A session is a `SessionClient` in the hub, driven by the task `client.start()` returns. Clients handle
-the network themselves (reconnect, backoff, resume); what reaches the supervisor is a *crash*: the
-client's task ended with an exception, which is a bug, not weather. The supervisor watches every task
+A session is a `SessionEntry` (console/sessions.py): an id that never changes and the client of the
+moment, driven by the task `client.start()` returns. Everything that opens or removes a session goes
+through the supervisor (the command line, the Add-session dialog, a trace opened from a file, spans
+received over OTLP, a restored or followed journal); pages are handed the supervisor, hold a session id,
+and follow `subscribe` to learn when the session's client is replaced (`ClientReplaced`) or the session
+goes (`SessionRemoved`).
+
+Clients handle the network themselves (reconnect, backoff, resume); what reaches the supervisor is a
+*crash*: the client's task ended with an exception, which is a bug, not weather. The supervisor watches every task
 with `asyncio.wait` (never by awaiting it, so cancelling a watcher never cancels a session). A crashed
 session shows as `crashed` with its reason; after a backoff (1, 2, 4, … 30 s, reset once a client has
 run for `stable_after`) a fresh client for the same target takes its place, and its conversation opens
-with a notice saying why. A task that ends because its client was closed is not a crash.
+with a notice saying why. `restart` does the same at once, on request. A task that ends because its
+client was closed is not a crash; one that ends because its client was replaced hands the watch over to
+the new client.
 
 Health comes from each session's change stream: a listener counts received events, text deltas,
 reconnections and errors and keeps the tail of the reply in progress; a sampler turns the counters into
@@ -23,10 +32,9 @@ import asyncio
 import contextlib
 import logging
 import time
-import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
 
 from console.clients import SessionClient, Target, make_client
 from console.connection import ConnectionState
@@ -39,13 +47,21 @@ from console.monitor import (
     Summary,
 )
 from console.runtime.reconnect import exponential
-from console.sessions import SessionEntry, SessionHub
+from console.sessions import (
+    ClientReplaced,
+    SessionEntry,
+    SessionEvent,
+    SessionOpened,
+    SessionRemoved,
+    free_id,
+    slug,
+)
 
 log = logging.getLogger(__name__)
 
 S = ConnectionState
 CLOSE_TIMEOUT: Final = 5.0  # a client that takes longer to close is abandoned, not waited for
-T = TypeVar("T")
+Listener = Callable[[SessionEvent], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +85,9 @@ def _crash_reason(task: asyncio.Task[None]) -> str | None:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-_BY_HUB: weakref.WeakKeyDictionary[SessionHub, Supervisor] = weakref.WeakKeyDictionary()
-
-
 class Supervisor:
     def __init__(
         self,
-        hub: SessionHub | None = None,
         *,
         policy: RestartPolicy | None = None,
         factory: ClientFactory = make_client,
@@ -83,7 +95,6 @@ class Supervisor:
         close_timeout: float = CLOSE_TIMEOUT,
         clock: Clock = time.monotonic,
     ) -> None:
-        self.hub = hub or SessionHub()
         self.close_timeout = close_timeout
         self.policy = policy or RestartPolicy()
         self.factory = factory
@@ -92,22 +103,21 @@ class Supervisor:
         self.samples = 0  # bumped by every sampling round: rates and histories changed
         self._sampled_at = clock()
         self.membership = 0  # bumped when a session is added or removed
+        self._sessions: dict[str, SessionEntry] = {}
         self._monitors: dict[str, Monitor] = {}
+        self._listeners: list[Listener] = []
         self._sampler: asyncio.Task[None] | None = None
         self._closing = False
-        # Told of every client a session gets (opened, or replaced after a crash), and of removals
-        # (not of the sessions a closing console stops): the journal follows sessions through these.
-        self.on_client: list[Callable[[SessionEntry], None]] = []
-        self.on_removed: list[Callable[[str], None]] = []
-        _BY_HUB[self.hub] = self
-        self.sync()
-
-    @classmethod
-    def for_hub(cls, hub: SessionHub) -> Supervisor:
-        """The hub's supervisor, created (adopting the hub's sessions) on first use."""
-        return _BY_HUB.get(hub) or cls(hub)
 
     # -- sessions ------------------------------------------------------------------------------
+
+    @property
+    def sessions(self) -> Mapping[str, SessionEntry]:
+        """Every session by id, in the order they were opened (read-only: change them through here)."""
+        return self._sessions
+
+    def get(self, session_id: str) -> SessionEntry | None:
+        return self._sessions.get(session_id)
 
     def add(
         self,
@@ -116,27 +126,61 @@ class Supervisor:
         *,
         client: SessionClient | None = None,
         factory: ClientFactory | None = None,
-        session_id: str | None = None,
+        session_id: str | None = None,  # a session restored under the id it had
+        owner: str | None = None,  # the visitor who opened it (a trace): shown to nobody else
     ) -> SessionEntry:
-        """Open a session and supervise it; `factory` makes its replacement after a crash."""
-        client = client or (factory or self.factory)(target)
-        entry = self.hub.add(target, name=name, client=client, session_id=session_id)
-        self._adopt(entry, factory or self.factory)
+        """Open a session and supervise it; `factory` makes its replacement on a restart."""
+        make = factory or self.factory
+        client = client or make(target)
+        new_id = free_id(session_id or slug(name or target.dialect), self._sessions)
+        entry = SessionEntry(new_id, name or new_id, target, client, owner)
+        self._sessions[new_id] = entry
+        monitor = self._monitors[new_id] = Monitor(entry, make, self.clock)
+        self.membership += 1
+        self._tell(SessionOpened(entry))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # no loop yet: `start()` begins the watch, which starts the client
+        else:
+            client.start()
+        self._ensure_watcher(monitor)
         return entry
 
     async def remove(self, session_id: str) -> None:
+        entry = self._sessions.pop(session_id, None)
         monitor = self._monitors.pop(session_id, None)
-        if monitor is not None and not self._closing:
-            self._tell(self.on_removed, session_id)
-        if monitor is not None:
-            monitor.removed = True
-            monitor.detach()
-            self.membership += 1
-            if monitor.watcher is not None:
-                monitor.watcher.cancel()
-            if monitor.driver is not None:
-                await self._bounded(monitor.driver.stop(), f"stopping the driver of {session_id}")
-        await self._bounded(self.hub.remove(session_id), f"closing session {session_id}")
+        if entry is None or monitor is None:
+            return
+        self.membership += 1
+        monitor.removed = True
+        monitor.detach()
+        if not self._closing:  # sessions a closing console stops are not removed: they are restored
+            self._tell(SessionRemoved(session_id))
+        if monitor.watcher is not None:
+            monitor.watcher.cancel()
+        if monitor.driver is not None:
+            await self._bounded(monitor.driver.stop(), f"stopping the driver of {session_id}")
+        await self._bounded(entry.client.close(), f"closing session {session_id}")
+
+    async def restart(self, session_id: str, reason: str = "restarted on request") -> bool:
+        """A fresh client for the session's target takes over its conversation; False when there is no
+        such session, it has no connection of its own to make again (a trace, spans received), a
+        restart after a crash is already due, or no client could be made."""
+        monitor = self._monitors.get(session_id)
+        if monitor is None or monitor.restart_at is not None or monitor.replacing:
+            return False
+        if not monitor.entry.client.capabilities.drop:
+            return False
+        replaced = await self._replace(monitor, reason)
+        self._ensure_watcher(monitor)  # the watch may have ended with the old client
+        return replaced
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Be told of every session opened, restarted (its client replaced) or removed; returns the
+        unsubscribe. Told synchronously, in the supervisor's task: a listener that builds UI schedules it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def attach(self, session_id: str, driver: Driver) -> None:
         monitor = self._monitors.get(session_id)
@@ -162,7 +206,7 @@ class Supervisor:
 
     @property
     def ids(self) -> list[str]:
-        return list(self._monitors)
+        return list(self._sessions)
 
     def version(self, session_id: str) -> int:
         monitor = self._monitors.get(session_id)
@@ -206,28 +250,11 @@ class Supervisor:
         for monitor in self._monitors.values():
             self._ensure_watcher(monitor)
 
-    def sync(self) -> None:
-        """Follow sessions added to or removed from the hub directly."""
-        for session_id, entry in list(self.hub.sessions.items()):
-            monitor = self._monitors.get(session_id)
-            if monitor is None or monitor.entry is not entry:
-                self._adopt(entry, self.factory)
-            elif monitor.client is not entry.client and monitor.restart_at is None:
-                monitor.observe(entry.client)
-        for session_id in [sid for sid in self._monitors if sid not in self.hub.sessions]:
-            monitor = self._monitors.pop(session_id)
-            monitor.removed = True
-            monitor.detach()
-            if monitor.watcher is not None:
-                monitor.watcher.cancel()
-            self.membership += 1
-
     def maybe_sample(self) -> bool:
         """Sample if a round is due (for views when no sampler runs, e.g. in tests); True if it did."""
         # 0.9: a timer may fire a hair early, and a skipped round would leave a hole in the histories.
         if self.clock() - self._sampled_at < 0.9 * self.sample_interval:
             return False
-        self.sync()
         self.sample()
         return True
 
@@ -247,18 +274,7 @@ class Supervisor:
             self._sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sampler
-        await asyncio.gather(*(self.remove(sid) for sid in list(self._monitors)))
-        await self.hub.close()
-
-    def _adopt(self, entry: SessionEntry, factory: ClientFactory) -> None:
-        old = self._monitors.get(entry.id)
-        if old is not None:
-            old.detach()
-        monitor = Monitor(entry, factory, self.clock)
-        self._monitors[entry.id] = monitor
-        self._tell(self.on_client, entry)
-        self.membership += 1
-        self._ensure_watcher(monitor)
+        await asyncio.gather(*(self.remove(sid) for sid in list(self._sessions)))
 
     def _ensure_watcher(self, monitor: Monitor) -> None:
         if monitor.watcher is not None and not monitor.watcher.done():
@@ -281,53 +297,77 @@ class Supervisor:
             started = self.clock()
             task = client.start()
             await asyncio.wait({task})
+            if monitor.replacing or monitor.entry.client is not client:
+                # Restarted on request: the new client is watched from here (or by a new watch).
+                if monitor.replacing:
+                    return
+                continue
             reason = _crash_reason(task)
             if reason is None or self._gone(monitor):
                 return  # closed on purpose
             if self.clock() - started >= self.policy.stable_after:
                 delays = self.policy.delays()
-            await self._restart(monitor, client, reason, next(delays))
+            await self._after_crash(monitor, client, task.exception(), reason, next(delays))
 
-    async def _restart(self, monitor: Monitor, crashed: SessionClient, reason: str, delay: float) -> None:
+    async def _after_crash(
+        self, monitor: Monitor, crashed: SessionClient, crash: BaseException | None, reason: str, delay: float
+    ) -> None:
         entry = monitor.entry
         log.error("session %s crashed (%s); restarting in %.1f s", entry.id, reason, delay)
         monitor.crashed(reason, self.clock() + delay)
         with contextlib.suppress(Exception):
             crashed.conversation.notice("error", f"session crashed ({reason}); restarting in {delay:.0f} s")
         await asyncio.sleep(delay)
-        if self._gone(monitor):
-            return
-        await self._bounded(crashed.close(), f"closing the crashed client of {entry.id}")
-        try:
-            replacement = monitor.factory(entry.target)
-        except Exception as exc:
-            # No client to run: stay crashed; the next round of the watch loop backs off again.
-            log.exception("cannot make a new client for session %s", entry.id)
-            monitor.crash_reason = f"cannot restart: {exc}"
-            return
-        # Nothing received is lost to a crash: the new client goes on with the old conversation.
-        entry.client = replacement
-        self._tell(self.on_client, entry)  # journaled from here, the take-over included
-        replacement.conversation.continue_from(crashed.conversation)
-        monitor.observe(replacement)
-        monitor.restarted()
-        replacement.conversation.notice("warning", f"restarted after a crash: {reason}")
+        if not self._gone(monitor):
+            await self._replace(monitor, f"restarted after a crash: {reason}", crash)
 
-    def _tell(self, hooks: list[Callable[[T], None]], value: T) -> None:
-        for hook in hooks:
+    async def _replace(self, monitor: Monitor, reason: str, crash: BaseException | None = None) -> bool:
+        """Close the session's client and give the session a new one, going on with its conversation.
+        `crash`: what the old client's task died of (closing it raises that again; it was told already)."""
+        entry = monitor.entry
+        old = entry.client
+        monitor.replacing = True
+        try:
+            await self._bounded(old.close(), f"closing the old client of {entry.id}", expected=crash)
+            if self._gone(monitor):
+                return False
             try:
-                hook(value)
+                replacement = monitor.factory(entry.target)
+            except Exception as exc:
+                # No client to run: stay crashed; the next round of the watch loop backs off again.
+                log.exception("cannot make a new client for session %s", entry.id)
+                monitor.crash_reason = f"cannot restart: {exc}"
+                return False
+            # Nothing received is lost: the new client goes on with the old conversation. Listeners are
+            # told first, so the journal records the take-over; pages rebuild after it (scheduled).
+            entry.client = replacement
+            self._tell(ClientReplaced(entry))
+            replacement.conversation.continue_from(old.conversation)
+            monitor.observe(replacement)
+            monitor.restarted()
+            replacement.conversation.notice("warning", reason)
+            replacement.start()
+            return True
+        finally:
+            monitor.replacing = False
+
+    def _tell(self, event: SessionEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
             except Exception:
-                log.exception("a session hook failed")
+                log.exception("a session listener failed")
 
     def _gone(self, monitor: Monitor) -> bool:
-        return self._closing or monitor.removed or self.hub.get(monitor.entry.id) is not monitor.entry
+        return self._closing or monitor.removed or self._sessions.get(monitor.entry.id) is not monitor.entry
 
-    async def _bounded(self, work: Awaitable[None], what: str) -> None:
-        """Await `work` for at most `close_timeout`; whatever goes wrong is logged, never raised."""
+    async def _bounded(self, work: Awaitable[None], what: str, expected: BaseException | None = None) -> None:
+        """Await `work` for at most `close_timeout`; whatever goes wrong is logged (unless `expected`),
+        never raised."""
         try:
             await asyncio.wait_for(work, self.close_timeout)
         except TimeoutError:
             log.warning("%s took over %.1f s; abandoned", what, self.close_timeout)
-        except Exception:
-            log.exception("%s failed", what)
+        except Exception as exc:
+            if exc is not expected:
+                log.exception("%s failed", what)

@@ -26,12 +26,15 @@ import time
 from dataclasses import dataclass
 
 from console import jsonvalue
+from console.capabilities import RECORDING, Recording
 from console.connection import IllegalTransition
+from console.dialects.agent import protocol as proto
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.readonly_client import ReadOnlyClient
-from console.session import Conversation, Message, TraceEntry
+from console.session import Conversation, TraceEntry
+from console.window import is_lean
 
 FORMAT = "agent-console-trace"
 VERSION = 1
@@ -44,10 +47,6 @@ _DROP_KINDS = frozenset({"DISCONNECTED", "CONNECT_FAILED"})
 
 class TraceFormatError(ValueError):
     """The text is not a trace this console can open."""
-
-
-class OfflineError(RuntimeError):
-    """A replayed trace has no agent behind it: nothing can be sent."""
 
 
 # -- export -------------------------------------------------------------------------------------
@@ -70,19 +69,31 @@ def export_jsonl(conversation: Conversation, wall_offset: float | None = None) -
         "dropped": conversation.trace_dropped,
     }
     lines = [jsonvalue.dumps(header)]
-    lines.extend(jsonvalue.dumps(_entry_json(entry, start)) for entry in trace)
+    lines.extend(jsonvalue.dumps(_entry_json(entry, start, conversation)) for entry in trace)
     return "\n".join(lines) + "\n"
 
 
-def _entry_json(entry: TraceEntry, start: float) -> JsonObject:
+def _entry_json(entry: TraceEntry, start: float, conversation: Conversation) -> JsonObject:
     line: JsonObject = {"t": round((entry.at - start) * 1000, 3), "dir": entry.direction, "kind": entry.kind}
     if entry.seq is not None:
         line["seq"] = entry.seq
     if entry.raw is not None:
-        line["raw"] = entry.raw
+        line["raw"] = _whole_snapshot(entry, conversation) or entry.raw
     if entry.raw is None or entry.direction == "client":
         line["summary"] = entry.summary
     return line
+
+
+def _whole_snapshot(entry: TraceEntry, conversation: Conversation) -> str | None:
+    """A large snapshot's frame, written again from its context: the row keeps only its start
+    (`console.window.lean_raw`), the data is held once, by the context. None if it was let go."""
+    if not (entry.kind == "CONTEXT_SNAPSHOT" and entry.ref and entry.seq is not None and is_lean(entry.raw)):
+        return None
+    for kept in reversed(conversation.contexts.get(entry.ref, [])):
+        if kept.seq == entry.seq and kept.at == entry.at:
+            data = jsonvalue.encoded(kept.encoded)
+            return proto.context_snapshot(entry.ref, data).numbered(entry.seq)
+    return None
 
 
 # -- import -------------------------------------------------------------------------------------
@@ -273,20 +284,17 @@ class _Replay:
 class ReplayClient(ReadOnlyClient):
     """A session over a loaded trace: everything can be looked at, nothing can be sent."""
 
+    capabilities = RECORDING
+
     def __init__(self, loaded: LoadedTrace, name: str = "trace") -> None:
-        super().__init__(f"trace:{name}", f"replay {name}")
+        refusal = f"'{name}' is a recorded trace opened offline: messages cannot be sent"
+        super().__init__(f"trace:{name}", f"replay {name}", loaded.conversation, refusal)
         self.loaded = loaded
         self.name = name
         # Times in the replayed conversation count from 0 at the first entry; this maps them to the
         # wall clock of the recording (or of now, when the file does not say).
         self.wall_offset = loaded.started_at if loaded.started_at is not None else time.time()
-
-    @property
-    def conversation(self) -> Conversation:
-        return self.loaded.conversation
-
-    def send_user_message(self, text: str) -> Message:
-        raise OfflineError(f"'{self.name}' is a recorded trace opened offline: messages cannot be sent")
+        self.recording: Recording | None = Recording(name, self.wall_offset, loaded.dropped)
 
 
 def open_trace(text: str, name: str = "trace", config: EngineConfig | None = None) -> ReplayClient:

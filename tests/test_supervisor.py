@@ -14,6 +14,9 @@ from console.clients import SessionClient, Target
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.monitor import CRASHED
+from console.readonly_client import ReadOnlyClient
+from console.session import Conversation
+from console.sessions import ClientReplaced, SessionEvent, SessionOpened, SessionRemoved
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.supervisor import RestartPolicy, Supervisor
 from tests.helpers import eventually, running
@@ -106,6 +109,57 @@ async def test_a_crashed_session_is_shown_restarted_and_the_others_keep_streamin
     assert flaky.client.conversation.messages[-1].status == "done"
 
 
+async def test_a_restart_on_request_goes_on_with_the_conversation_and_tells_subscribers(
+    sim: AgentSimulator, supervisor: Supervisor
+) -> None:
+    events: list[SessionEvent] = []
+    unsubscribe = supervisor.subscribe(events.append)
+    entry = supervisor.add(target(sim, "asked"), name="asked", factory=quick_client)
+    first = entry.client
+    await eventually(lambda: first.connected_once)
+    first.send_user_message("hello")
+    await eventually(lambda: first.idle and len(first.conversation.messages) == 2)
+
+    assert await supervisor.restart("asked")
+    assert entry.client is not first and supervisor.get("asked") is entry
+    await eventually(lambda: entry.client.connected_once)
+    assert [m.text for m in entry.client.conversation.messages] == [
+        m.text for m in first.conversation.messages
+    ]
+    assert any(n.text == "restarted on request" for n in entry.client.conversation.notices)
+    entry.client.send_user_message("summarize the q3 report")
+    await eventually(lambda: entry.client.idle and len(entry.client.conversation.messages) == 4)
+    health = supervisor.health("asked")
+    assert health is not None and health.state == "open" and health.crashes == 0
+
+    assert not await supervisor.restart("nobody")
+    # A session fed from elsewhere has no connection of its own to make again.
+    shown = ReadOnlyClient("trace:t", "replay t", Conversation(), "a trace")
+    looked_at = supervisor.add(Target("agent", shown.url), name="looked-at", client=shown)
+    assert not await supervisor.restart("looked-at") and looked_at.client is shown
+    await supervisor.remove("asked")
+    await supervisor.remove("looked-at")
+    assert events == [
+        SessionOpened(entry),
+        ClientReplaced(entry),
+        SessionOpened(looked_at),
+        SessionRemoved("asked"),
+        SessionRemoved("looked-at"),
+    ]
+    unsubscribe()
+    supervisor.add(target(sim, "later"), name="later")
+    assert len(events) == 5  # unsubscribed: told nothing more
+
+
+async def test_sessions_a_closing_console_stops_are_not_told_as_removed(sim: AgentSimulator) -> None:
+    sup = Supervisor(policy=FAST, close_timeout=0.5)
+    events: list[SessionEvent] = []
+    sup.subscribe(events.append)
+    entry = sup.add(target(sim, "kept"), name="kept")
+    await sup.close()
+    assert events == [SessionOpened(entry)]  # the journal keeps it, to restore it on the next start
+
+
 async def test_a_session_that_hangs_never_delays_another(sim: AgentSimulator, supervisor: Supervisor) -> None:
     # An upstream that accepts TCP and then says nothing, and a client that never finishes closing.
     silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
@@ -180,7 +234,7 @@ async def test_the_autopilot_prompts_after_each_reply_and_stops_when_paused(
 ) -> None:
     entry = supervisor.add(target(sim, "pilot"), name="pilot")
     pilot = Autopilot(
-        client_of(supervisor.hub, entry.id),
+        client_of(supervisor, entry.id),
         seed=1,
         config=AutopilotConfig(think=(0.05, 0.1), first=(0.0, 0.0), poll=0.02),
     )
@@ -209,21 +263,6 @@ async def test_the_autopilot_prompts_after_each_reply_and_stops_when_paused(
     assert pilot.sent == sent
 
 
-async def test_sessions_added_to_the_hub_directly_are_supervised_too(sim: AgentSimulator) -> None:
-    sup = Supervisor(policy=FAST, close_timeout=0.5)
-    try:
-        entry = sup.hub.add(target(sim, "direct"), name="direct")
-        sup.sync()
-        assert sup.ids == ["direct"]
-        await eventually(lambda: entry.client.connected_once)
-        entry.client.send_user_message("hello")
-        await eventually(lambda: entry.client.idle and len(entry.client.conversation.messages) == 2)
-        health = sup.health("direct")
-        assert health is not None and health.tokens > 0 and health.state == "open"
-    finally:
-        await sup.close()
-
-
 METRIC_LINE = re.compile(r'^[a-z_:][a-z0-9_:]*(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? [-+0-9.eInfNa]+$')
 
 
@@ -235,9 +274,7 @@ async def test_metrics_are_valid_prometheus_text_with_every_session(
     try:
         for n, name in enumerate(("one", 'tricky "two" \\ x')):
             supervisor.add(target(sim, f"m{n}"), name=name)
-        await eventually(
-            lambda: all(supervisor.hub.sessions[s].client.connected_once for s in supervisor.ids)
-        )
+        await eventually(lambda: all(supervisor.sessions[s].client.connected_once for s in supervisor.ids))
         await asyncio.sleep(0.1)
         text = metrics.render(supervisor, lag)
     finally:
@@ -264,7 +301,7 @@ async def test_a_scrape_is_built_a_slice_at_a_time_and_says_what_render_says(
 ) -> None:
     for n in range(3):
         supervisor.add(target(sim, f"s{n}"), name=f"agent {n}")
-    await eventually(lambda: all(supervisor.hub.sessions[s].client.connected_once for s in supervisor.ids))
+    await eventually(lambda: all(supervisor.sessions[s].client.connected_once for s in supervisor.ids))
     monkeypatch.setattr(metrics, "SLICE", 1)
     turns = 0
 

@@ -10,11 +10,11 @@ import pytest
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.jsonvalue import JsonValue
+from console.readonly_client import TakesNoPrompts
 from console.session import Conversation
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.trace_io import (
     FORMAT,
-    OfflineError,
     ReplayClient,
     TraceFormatError,
     export_jsonl,
@@ -142,12 +142,12 @@ async def test_a_replayed_trace_is_a_session_that_cannot_send() -> None:
     engine.receive(frame(type="STREAM_END", seq=2, stream_id="s1"), 0.3)
     client = open_trace(export_jsonl(engine.conversation, wall_offset=1_000.0), "demo.jsonl")
     assert isinstance(client, ReplayClient)
-    assert client.idle and client.connected_once and client.readonly
+    assert client.idle and client.connected_once and not client.capabilities.prompts
     assert client.wall_offset == pytest.approx(1_000.0)
     await client.start()
     client.drop()
     assert client.retry("m2") is None
-    with pytest.raises(OfflineError, match="offline"):
+    with pytest.raises(TakesNoPrompts, match="offline"):
         client.send_user_message("more?")
     assert [m.text for m in client.conversation.messages] == ["hi", "yo"]
     await client.close()

@@ -29,13 +29,17 @@ if TYPE_CHECKING:  # the clients' interface; importing it here at run time would
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What every session of a dialect can do, whatever state it is in."""
+    """What every session of a dialect can do, whatever state it is in. A session declares its own
+    (`SessionClient.capabilities`): its dialect's, or less when it is fed from elsewhere (a trace file,
+    spans received, another console's journal; see console/capabilities.py)."""
 
     prompts: bool = True  # takes the user's prompts (an SSE conversation stream does not)
     retry: bool = True  # a reply that failed can be asked for again
     approvals: bool = False  # a run can pause for the user's approval of a tool call
     replay: bool = False  # the user can have the stream shown again from its start
     conversations: bool = False  # several conversations share one connection
+    drop: bool = True  # a connection of its own: the user may cut it (to watch it recover) or restart it
+    live: bool = True  # False: a recording opened offline; its times are the recording's, not now
 
 
 @dataclass(frozen=True, slots=True)

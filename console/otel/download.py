@@ -17,12 +17,12 @@ from console.otel.exporter import span_limits
 from console.otel.otlp_json import encode
 from console.otel.records import SessionInfo
 from console.otel.spans import SpanWriter, group
-from console.trace_io import ReplayClient, wall_offset_now
+from console.trace_io import wall_offset_now
 
 
 def info_of(client: SessionClient, name: str | None = None) -> SessionInfo:
     label = name or client.url
-    wall = client.wall_offset if isinstance(client, ReplayClient) else wall_offset_now()
+    wall = client.recording.wall_offset if client.recording is not None else wall_offset_now()
     return SessionInfo(
         conversation_id=f"{label}-{id(client.conversation):x}",
         session_id=label,

@@ -1,4 +1,4 @@
-"""Live export: every session of a hub as spans, batched off the event loop to an OTLP/HTTP endpoint.
+"""Live export: every session of the console as spans, batched off the event loop to an OTLP/HTTP endpoint.
 
 Theory of operation
 -------------------
@@ -41,8 +41,8 @@ from console.otel.capture import LiveCapture, summarize_all
 from console.otel.records import Incident, Reply, SessionInfo, Snapshot
 from console.otel.spans import SpanWriter, group
 from console.session import Conversation
-from console.sessions import SessionEntry, SessionHub
-from console.trace_io import ReplayClient
+from console.sessions import SessionEntry
+from console.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +81,14 @@ def span_limits() -> SpanLimits:
     return SpanLimits(max_events=EVENTS_PER_SPAN)
 
 
-def otel_export(hub: SessionHub, otlp: str | None) -> OtelExport | None:
+def otel_export(owner: Supervisor, otlp: str | None) -> OtelExport | None:
     """The console's exporter, when an endpoint is configured (else None: nothing leaves the machine)."""
     endpoint = endpoint_from(otlp)
     if endpoint is None:
         return None
     # Configured by the environment, the exporter reads it itself: endpoint, headers, timeout, TLS.
     exporter = OTLPSpanExporter(endpoint=endpoint if otlp else None)
-    return OtelExport(hub, exporter, destination=endpoint)
+    return OtelExport(owner, exporter, destination=endpoint)
 
 
 class CountingExporter(SpanExporter):
@@ -157,13 +157,10 @@ class _Watch:
     snapshots: list[Snapshot] = field(default_factory=list)
 
 
-_BY_HUB: weakref.WeakKeyDictionary[SessionHub, OtelExport] = weakref.WeakKeyDictionary()
-
-
 class OtelExport:
     def __init__(
         self,
-        hub: SessionHub,
+        owner: Supervisor,
         exporter: SpanExporter,
         *,
         destination: str,
@@ -171,7 +168,7 @@ class OtelExport:
         processor: ProcessorFactory | None = None,
         interval: float = INTERVAL,
     ) -> None:
-        self.hub = hub
+        self.owner = owner  # the sessions, read from their one owner
         self.destination = destination
         self.interval = interval
         self.enabled = enabled
@@ -186,12 +183,6 @@ class OtelExport:
         self._seen: weakref.WeakSet[Conversation] = weakref.WeakSet()  # captured before (from then on)
         self._task: asyncio.Task[None] | None = None
         self._ticking: asyncio.Future[None] | None = None
-        _BY_HUB[hub] = self
-
-    @classmethod
-    def for_hub(cls, hub: SessionHub) -> OtelExport | None:
-        """The hub's exporter, if the console runs one."""
-        return _BY_HUB.get(hub)
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -288,12 +279,12 @@ class OtelExport:
         self.spans += watch.writer.write(grouped)
 
     def _sync(self) -> None:
-        """Watch every live conversation of the hub: a session's, or each chat of a chat session.
+        """Watch every live conversation of the console: a session's, or each chat of a chat session.
         A conversation that went (its session removed, or replaced after a crash) is let go."""
         wanted: dict[WatchKey, tuple[SessionEntry, Conversation]] = {}
-        for session_id, entry in self.hub.sessions.items():
+        for session_id, entry in self.owner.sessions.items():
             client = entry.client
-            if isinstance(client, ReplayClient):  # a trace opened offline, or received: not live
+            if client.recording is not None:  # a trace opened offline, or received: not this console's
                 continue
             chats = client.conversations if isinstance(client, ChatClient) else {"": client.conversation}
             for chat_id, conversation in chats.items():

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from console.capabilities import WATCHED
 from console.clients import Target
 from console.connection import ConnectionState, LinkStatus
 from console.otel import conventions as cv
@@ -28,7 +29,7 @@ from console.otel.replay import SessionBuilder
 from console.otel.spanview import SpanTree, SpanView, spans_of
 from console.security.limits import LimitError, check_session_room
 from console.session import Conversation
-from console.sessions import SessionHub
+from console.supervisor import Supervisor
 from console.trace_io import LoadedTrace, ReplayClient
 
 MAX_BODY: Final = 16 * 1024 * 1024  # bytes of one request, decompressed
@@ -38,7 +39,9 @@ JSON: Final = "application/json"
 
 
 class ReceivedTraces(ReplayClient):
-    """A session fed by `POST /v1/traces`: looked at, never sent to."""
+    """A session fed by `POST /v1/traces`: looked at, never sent to; live (spans come as they are sent)."""
+
+    capabilities = WATCHED
 
     def __init__(self, service: str, t0: int) -> None:
         conversation = Conversation()
@@ -75,8 +78,8 @@ def _reply_root(tree: SpanTree, span: SpanView) -> bool:
 class SpanInbox:
     """Spans sent to the console, a session per service."""
 
-    def __init__(self, hub: SessionHub) -> None:
-        self.hub = hub
+    def __init__(self, owner: Supervisor) -> None:
+        self.owner = owner
         self.sessions: dict[str, ReceivedTraces] = {}
 
     def accept(self, spans: list[SpanView]) -> int:
@@ -86,12 +89,12 @@ class SpanInbox:
             by_service.setdefault(span.service or "unknown_service", []).append(span)
         for service, group in by_service.items():
             client = self.sessions.get(service)
-            if client is None or client.url not in {e.client.url for e in self.hub.sessions.values()}:
+            if client is None or client.url not in {e.client.url for e in self.owner.sessions.values()}:
                 check_session_room(
-                    len(self.hub.sessions)
+                    len(self.owner.sessions)
                 )  # new service names cannot open sessions without end
                 client = self.sessions[service] = ReceivedTraces(service, min(s.start for s in group))
-                self.hub.add(Target("agent", client.url), name=client.name, client=client)
+                self.owner.add(Target("agent", client.url), name=client.name, client=client)
             count += client.add(group)
         return count
 
@@ -135,9 +138,9 @@ def _inflate(body: bytes, encoding: str) -> bytes:
     return data
 
 
-def register(app: FastAPI, hub: SessionHub) -> SpanInbox:
+def register(app: FastAPI, owner: Supervisor) -> SpanInbox:
     """Mount `POST /v1/traces` on the console's server."""
-    inbox = SpanInbox(hub)
+    inbox = SpanInbox(owner)
 
     @app.post("/v1/traces")
     async def traces(request: Request) -> Response:

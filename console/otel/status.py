@@ -8,7 +8,6 @@ from console.clients import SessionClient
 from console.metrics import Exposition
 from console.otel.download import session_file
 from console.otel.exporter import ExportStats, OtelExport
-from console.sessions import SessionHub
 from console.ui.testid import testid
 
 REFRESH = 1.0
@@ -37,11 +36,6 @@ class ExportStatus:
         self._shown = ""
         self.refresh()
         ui.timer(REFRESH, self.refresh)
-
-    @classmethod
-    def for_hub(cls, hub: SessionHub) -> ExportStatus | None:
-        export = OtelExport.for_hub(hub)
-        return cls(export) if export is not None else None
 
     def _on_switch(self, event: events.ValueChangeEventArguments[bool | None]) -> None:
         self.export.set_enabled(bool(event.value))

@@ -11,6 +11,7 @@ from typing import Generic, Protocol, TypeVar
 
 import httpx
 
+from console.capabilities import Defaults
 from console.runtime.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
 from console.session import Conversation
 
@@ -47,7 +48,7 @@ def failed(exc: Exception, connected: bool = False) -> Ended:
     return Ended(describe(exc), connected=connected, policy=policy)
 
 
-class HttpStreamClient(Generic[E]):
+class HttpStreamClient(Defaults, Generic[E]):
     """A session whose agent answers over HTTP responses read as streams; `run()` is the dialect's loop."""
 
     TASK_NAME = "http-stream"

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Generic, Protocol, TypeVar
 
+from console.capabilities import Defaults
 from console.runtime.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
 from console.runtime.wslink import Link, open_link
 
@@ -104,8 +105,7 @@ def _ticker(interval: float) -> _Ticker:
     return ticker
 
 
-class WebSocketClient(Generic[E]):
-    readonly = False
+class WebSocketClient(Defaults, Generic[E]):
     # Seconds between engine ticks (deadlines, stalls, gaps). The tightest deadline is an ACK for a call
     # held behind a gap: sent at 1.5 s, so a tick of 0.1 s still meets the server's 2 s.
     TICK = 0.1

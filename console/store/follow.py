@@ -20,7 +20,7 @@ from redis import RedisError
 from console.clients import Target, TargetError, parse_target
 from console.connection import ConnectionState, LinkStatus
 from console.readonly_client import ReadOnlyClient
-from console.session import Conversation, Message
+from console.session import Conversation
 from console.store.records import Damaged, FormatError, decode
 from console.store.redis_streams import PREFIX, info_from, record_from, stream_key
 from console.store.restore import Resumption, feed_all
@@ -40,17 +40,10 @@ class FollowedClient(ReadOnlyClient):
     """A session of another console, shown as it goes: nothing can be sent from here."""
 
     def __init__(self, session_id: str, url: str) -> None:
-        super().__init__(url, f"follow {session_id}")
+        refusal = "this console follows another one read-only: send from the console that owns it"
+        super().__init__(url, f"follow {session_id}", Conversation(), refusal)
         self.session_id = session_id
-        self._conversation = Conversation()
         self.last_id = b"0-0"  # the stream entry fed last
-
-    @property
-    def conversation(self) -> Conversation:
-        return self._conversation
-
-    def send_user_message(self, text: str) -> Message:
-        raise FollowError("this console follows another one read-only: send from the console that owns it")
 
 
 class Follower:

@@ -29,7 +29,7 @@ from console.dialects.agent.client import AgentClient
 from console.dialects.sse.client import SSEClient
 from console.limits import Limits
 from console.session import Change, Conversation, MessageAdded
-from console.sessions import SessionEntry
+from console.sessions import SessionEntry, SessionEvent, SessionRemoved
 from console.store.backend import Backend, Batch, SessionInfo, StoredRecord
 from console.store.journal import Journal, RetentionPolicy
 from console.store.records import checksum
@@ -161,8 +161,7 @@ class Store:
         if dropped:
             # Their upstream was this process's simulator, gone with it.
             self.backend.write(Batch(removed=dropped, at=time.time()))
-        supervisor.on_client.append(self._attach)
-        supervisor.on_removed.append(self._removed)
+        supervisor.subscribe(self._on_session)
         self.journal.start()
         for read in reads:
             if not read.info.embedded:
@@ -260,12 +259,19 @@ class Store:
         if isinstance(change, MessageAdded) and change.message.role == "user":
             self.journal.prompt_sent()  # what the user sent is committed now, not at the next round
 
+    def _on_session(self, event: SessionEvent) -> None:
+        """Follow sessions: journal every client a session gets (opened, or restarted), forget removed ones."""
+        if isinstance(event, SessionRemoved):
+            self._removed(event.session_id)
+        else:
+            self._attach(event.entry)
+
     def _removed(self, session_id: str) -> None:
         self._info.pop(session_id, None)
         self.journal.remove(session_id)
 
     def _attach_entry(self, supervisor: Supervisor, session_id: str) -> None:
-        entry = supervisor.hub.get(session_id)
+        entry = supervisor.get(session_id)
         if entry is not None:
             self._attach(entry)
 

@@ -49,7 +49,7 @@ class Durable:
             log.error("store %s: %s", self.store.backend.where, problem)
         if ids:
             log.warning("restored %d session(s) from %s", len(ids), self.store.backend.where)
-        entries = (supervisor.hub.get(i) for i in ids)
+        entries = (supervisor.get(i) for i in ids)
         return Reopened(tuple(e.target.url for e in entries if e is not None))
 
     async def history(self, session_id: str) -> Conversation | None:

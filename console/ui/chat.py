@@ -74,7 +74,7 @@ class MessageView:
     def __init__(
         self,
         message: Message,
-        on_retry: Callable[[Message], None],
+        on_retry: Callable[[Message], None] | None,  # None: the session cannot ask again
         on_answer: Answer | None = None,
         markdown: bool = True,
     ) -> None:
@@ -169,8 +169,8 @@ class MessageView:
                 ui.label(f"{'Failed' if failed else 'Interrupted'}{note}")
                 if self.message.retried:  # asked again once: the button does not invite a second time
                     testid(ui.label("— asked again below"), "retried")
-                else:
-                    retry = ui.button("Retry", icon="refresh", on_click=lambda: self.on_retry(self.message))
+                elif (on_retry := self.on_retry) is not None:
+                    retry = ui.button("Retry", icon="refresh", on_click=lambda: on_retry(self.message))
                     testid(retry, "retry-button").props("flat dense size=sm")
 
 
@@ -180,7 +180,7 @@ class ChatView:
     def __init__(
         self,
         conversation: Conversation,
-        on_retry: Callable[[str], object],
+        on_retry: Callable[[str], object] | None,  # None: the session cannot ask again
         on_answer: Answer | None = None,
         *,
         markdown: bool = True,
@@ -305,7 +305,8 @@ class ChatView:
             self.hub.finish([view.id])
 
     def _add_message(self, message: Message) -> None:
-        self.views[message.id] = MessageView(message, self._retry, self.on_answer, self.markdown)
+        retry = self._retry if self.on_retry is not None else None
+        self.views[message.id] = MessageView(message, retry, self.on_answer, self.markdown)
 
     def _place_after(self, message_id: str, after: str | None) -> None:
         """A reply to an earlier prompt goes right under it (queued prompts stay below)."""
@@ -340,7 +341,8 @@ class ChatView:
                 labels.popitem(last=False)[1].delete()
 
     def _retry(self, message: Message) -> None:
-        self.on_retry(message.id)
+        if self.on_retry is not None:
+            self.on_retry(message.id)
 
     def flush(self) -> None:
         """Draw the next few messages still wanted; send this tick's text deltas in one message."""

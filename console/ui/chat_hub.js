@@ -11,10 +11,7 @@ const AT_BOTTOM_PX = 48;
 
 // One tick's text deltas, [[element id, text], ...], each appended to its text run.
 function appendTexts(batch) {
-  for (const [id, text] of batch) {
-    const el = document.getElementById("c" + id);
-    if (el && el.appendText) el.appendText(text);
-  }
+  for (const [id, text] of batch) getElement(id)?.append(text);
 }
 // The message of a flush tick calls this directly (`acText([...])`): a method call on the hub would
 // cost each tick some 25 bytes more on the wire, a third of what the characters of a tick cost.
@@ -71,14 +68,12 @@ export default {
     this.box.removeEventListener("scroll", this.onScroll);
   },
   methods: {
+    // Each text run is told through its own methods (stream_text.js), found by its element id.
     apply(batch) {
       appendTexts(batch);
     },
     finish(ids) {
-      for (const id of ids) {
-        const el = document.getElementById("c" + id);
-        if (el && el.finishText) el.finishText();
-      }
+      for (const id of ids) getElement(id)?.finish();
     },
     follow() {
       // Once per frame at most: reading scrollHeight forces a layout, so it must not run per change.

@@ -16,12 +16,13 @@ from urllib.parse import quote
 
 from nicegui import ui
 
+from console.capabilities import Defaults
 from console.dialects.chat.client import ChatClient
 from console.dialects.chat.engine import SavedIdea, ideas_markdown, saved_ideas
 from console.dialects.chat.protocol import IDEA_COMPONENT
 from console.session import BlockUpdated, Change, ComponentBlock, Conversation, Message, Reset
 from console.sessions import SessionEntry
-from console.ui.page import chat_column, frame, side_panels, toggle_side
+from console.ui.page import Restart, chat_column, side_panels, toggle_side
 from console.ui.scope import on_leave
 from console.ui.testid import testid
 
@@ -30,19 +31,18 @@ def chat_address(session_id: str, chat_id: str) -> str:
     return f"/session/{quote(session_id, safe='')}?chat={quote(chat_id, safe='')}"
 
 
-class ConversationClient:
+class ConversationClient(Defaults):
     """One conversation of a chat session, as the `SessionClient` the views of one tab work with.
 
     Prompts and retries go to this conversation whichever one is active in the session, so two tabs
     showing two conversations each send where their user typed.
     """
 
-    readonly = False
-
     def __init__(self, client: ChatClient, chat_id: str) -> None:
         self.session = client
         self.chat_id = chat_id
         self.url = client.url
+        self.capabilities = client.capabilities
 
     @property
     def conversation(self) -> Conversation:
@@ -205,9 +205,10 @@ def _shown_chat(client: ChatClient) -> str:
     return wanted if wanted in client.conversations else client.active_id
 
 
-def chat_session_console(entry: SessionEntry) -> None:
+def chat_session_body(entry: SessionEntry, restart: Restart | None = None) -> None:
+    """The conversations, saved ideas, chat and side panels of a chat session's client of the moment."""
     client = entry.client
-    if not isinstance(client, ChatClient):
+    if not isinstance(client, ChatClient):  # narrows to the chat API; the page chose by capabilities
         raise TypeError(f"session '{entry.id}' speaks the chat dialect but its client is {type(client)}")
     chat_id = _shown_chat(client)
     client.activate(chat_id)  # a new tab, or a `record` that follows, starts where the user is
@@ -216,13 +217,12 @@ def chat_session_console(entry: SessionEntry) -> None:
         # not to whichever is active by then.
         ui.navigate.history.replace(chat_address(entry.id, chat_id))
     view = SessionEntry(entry.id, entry.name, entry.target, ConversationClient(client, chat_id))
-    frame(f"{entry.name} · {entry.target}")
     with ui.element("div").classes("w-full flex flex-row flex-nowrap grow min-h-0"):
         with ui.element("div").classes("ac-chats") as chats:
             ConversationList(client, chat_id, entry.id, lambda: chats.classes(toggle="ac-toggled"))
             SavedIdeas(client, chat_id)
         with ui.element("div").classes("flex flex-col flex-nowrap grow min-w-0 min-h-0"):
-            toolbar = chat_column(view)
+            toolbar = chat_column(view, restart)
         side = side_panels(view)
     with toolbar:
         conversations = testid(

@@ -8,20 +8,19 @@ from nicegui import events, ui
 
 from console.clients import SessionClient
 from console.connection import ConnectionState
-from console.dialects.sse.client import SSEClient
 from console.session import Change, ConnectionChanged, Conversation, MessageStatusChanged
 from console.ui.scope import on_leave
 from console.ui.testid import testid
 
 
-def stream_controls(client: SSEClient) -> None:
+def stream_controls(client: SessionClient) -> None:
     """A read-only stream has no input: it can be replayed from its start instead."""
     with ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"):
         ui.icon("podcasts").classes("text-slate-500")
         ui.label("A read-only conversation stream.").classes("text-sm text-slate-500")
         ui.space()
         testid(
-            ui.button("Replay from the start", icon="replay", on_click=client.replay), "replay-button"
+            ui.button("Replay from the start", icon="replay", on_click=client.restream), "replay-button"
         ).props("outline dense")
 
 
@@ -63,9 +62,6 @@ def composer_hint(conversation: Conversation) -> str:
 class Composer:
     def __init__(self, client: SessionClient) -> None:
         self.client = client
-        if isinstance(client, SSEClient):
-            stream_controls(client)
-            return
         self.input = testid(
             ChatInput("Message the agent…  (Enter to send, Shift+Enter for a new line)", self.send),
             "chat-input",

@@ -52,7 +52,7 @@ class ExamplePrompts:
             self._sync()
 
     def _sync(self) -> None:
-        empty = not self.client.conversation.messages and not self.client.readonly
+        empty = not self.client.conversation.messages and self.client.capabilities.prompts
         if self.root.visible != empty:
             self.root.set_visibility(empty)
 

@@ -94,7 +94,6 @@ class Overview:
         self._sample = -1
         self._summary: Summary | None = None
         self._empty = False
-        supervisor.sync()
         with ui.element("div").classes("w-full flex flex-col flex-nowrap grow min-h-0"):
             self.summary = SummaryBar()
             self._toolbar()
@@ -202,7 +201,7 @@ class Overview:
         """Cards for sessions added since the last refresh; none for those removed."""
         sup = self.supervisor
         self._membership = sup.membership
-        ids = [sid for sid in sup.ids if (e := sup.hub.get(sid)) is None or e.visible_to(self.visitor)]
+        ids = [sid for sid in sup.ids if (e := sup.get(sid)) is None or e.visible_to(self.visitor)]
         gone: list[SessionCard] = []
         for sid in [sid for sid in self._cards if sid not in ids]:
             if self.removals.keeps(sid):

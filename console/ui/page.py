@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from nicegui import ui
 
-from console.clients import Approvals, Target
+from console.capabilities import Recording
+from console.clients import SessionClient, Target
 from console.connection import ConnectionState, LinkStatus
-from console.dialects import base as registry
-from console.otel.receive import ReceivedTraces
+from console.otel.exporter import OtelExport
 from console.otel.status import ExportStatus
 from console.security.limits import LimitError, check_session_room, check_trace_room, this_visitor
 from console.session import ConnectionChanged
-from console.sessions import SessionEntry, SessionHub
+from console.sessions import SessionEntry
 from console.supervisor import Supervisor
 from console.trace_io import ReplayClient
 from console.ui.chat import ChatView
-from console.ui.composer import Composer
+from console.ui.composer import Composer, stream_controls
 from console.ui.examples import CHAT_EXAMPLES, EXAMPLES, ExamplePrompts
+from console.ui.follow import SessionPart
 from console.ui.inspector import ContextInspector
 from console.ui.narration import Narrator
 from console.ui.overview import Overview
-from console.ui.scope import Scope, on_leave
+from console.ui.scope import on_leave
 from console.ui.status import Banner, StatusChip
 from console.ui.styles import add_styles
 from console.ui.testid import testid
 from console.ui.timeline import OpenTrace, TimelinePanel
+
+Restart = Callable[[], Awaitable[None]]
+
 
 # Dark mode is the browser's choice, kept in its storage: every page of the console opens in it.
 DARK_KEEP = (
@@ -73,46 +79,61 @@ def toggle_side(side: ui.element) -> None:
     side.classes(toggle="ac-side-toggled")
 
 
-def session_console(entry: SessionEntry, narrate: bool = False, hub: SessionHub | None = None) -> None:
-    if several_conversations(entry):
-        from console.ui.chat_session import chat_session_console  # imported here: it builds on this module
-
-        return chat_session_console(entry)
+def session_console(sessions: Supervisor, entry: SessionEntry, narrate: bool = False) -> None:
+    """The page of one session, bound to its id: it follows the session across restarts."""
     heading = frame(session_title(entry))
+    if entry.client.capabilities.conversations:  # its page lists them
+        from console.ui.chat_session import chat_session_body  # imported here: it builds on this module
+
+        SessionPart(sessions, entry, lambda shown, _: chat_session_body(shown, restarter(sessions, shown.id)))
+        return
     # The page was not reloaded when a trace opened in it (see open_replay): Back and Forward load
     # the page of the address they go to.
     ui.add_head_html("<script>addEventListener('popstate', () => location.reload())</script>")
-    session_body(entry, heading, narrate, hub)
+    part: SessionPart | None = None
+
+    def open_here(replay: ReplayClient) -> None:
+        if part is not None:
+            open_replay(sessions, replay, part, heading)
+
+    def build(shown: SessionEntry, _: object) -> None:
+        session_body(shown, narrate, open_here, restarter(sessions, shown.id))
+
+    part = SessionPart(sessions, entry, build)
 
 
-def several_conversations(entry: SessionEntry) -> bool:
-    """Whether the session's dialect holds several conversations on one connection (its page lists them)."""
-    dialect = registry.find(entry.target.dialect)
-    return dialect is not None and dialect.capabilities.conversations
+def restarter(sessions: Supervisor, session_id: str) -> Restart:
+    """The owner's restart of one session, for its page's menu."""
+
+    async def restart() -> None:
+        if not await sessions.restart(session_id):
+            ui.notify("The session cannot be restarted now.", type="warning")
+
+    return restart
 
 
 def session_title(entry: SessionEntry) -> str:
     return f"{entry.name} · {entry.target}"
 
 
-def session_body(entry: SessionEntry, heading: ui.label, narrate: bool, hub: SessionHub | None) -> Scope:
-    """Chat and side panels of one session, in a part of the page that a replayed trace can replace."""
-    with Scope().classes("w-full flex flex-row flex-nowrap grow min-h-0") as body:
+def session_body(
+    entry: SessionEntry, narrate: bool, on_open: OpenTrace | None, restart: Restart | None = None
+) -> None:
+    """Chat and side panels of one session's client of the moment."""
+    with ui.element("div").classes("w-full flex flex-row flex-nowrap grow min-h-0"):
         if narrate:
             Narrator(entry.client.conversation)
         with ui.element("div").classes("flex flex-col flex-nowrap grow min-w-0 min-h-0") as chat:
-            toolbar = chat_column(entry)
-        on_open = (lambda replay: open_replay(hub, replay, body, heading)) if hub else None
+            toolbar = chat_column(entry, restart)
         side = side_panels(entry, on_open)
         with toolbar:
             panels = ui.button(icon="view_sidebar", on_click=lambda: toggle_side(side))
             testid(panels, "toggle-panels").props("flat round dense aria-label='Timeline and context'")
             panels.tooltip("Timeline and context")
         chat.move(target_index=0)
-    return body
 
 
-def open_replay(hub: SessionHub, replay: ReplayClient, body: Scope, heading: ui.label) -> None:
+def open_replay(sessions: Supervisor, replay: ReplayClient, part: SessionPart, heading: ui.label) -> None:
     """An exported trace opens as a session of its own, in place of the one on screen.
 
     In place, not by loading its page: a new page costs the browser a long task to start NiceGUI before
@@ -120,60 +141,79 @@ def open_replay(hub: SessionHub, replay: ReplayClient, body: Scope, heading: ui.
     """
     visitor = this_visitor()
     try:
-        check_session_room(len(hub.sessions))
-        check_trace_room(sum(1 for e in hub.sessions.values() if e.owner == visitor))
+        check_session_room(len(sessions.sessions))
+        check_trace_room(sum(1 for e in sessions.sessions.values() if e.owner == visitor))
     except LimitError as exc:
         ui.notify(str(exc), type="negative")
         return
     # The trace is the visitor's own: nobody else sees it listed or can open its page.
-    entry = hub.add(Target("agent", replay.url), name=f"trace {replay.name}", client=replay, owner=visitor)
-    parent = body.parent_slot.parent if body.parent_slot is not None else ui.context.client.content
-    body.delete()
-    with parent:
-        session_body(entry, heading, False, hub)
+    entry = sessions.add(
+        Target("agent", replay.url), name=f"trace {replay.name}", client=replay, owner=visitor
+    )
+    with part.root:  # the element that asked (in the part replaced) is gone after `show`
+        part.show(entry)
         heading.set_text(session_title(entry))
         ui.page_title(f"{session_title(entry)} · Agent Console")
         ui.navigate.history.push(f"/session/{entry.id}")
 
 
-def chat_column(entry: SessionEntry) -> ui.element:
+def chat_column(entry: SessionEntry, restart: Restart | None = None) -> ui.element:
     """Status bar, chat and composer; returns the status bar so the page can add its buttons."""
-    conversation = entry.client.conversation
-    # A trace opened from a file; spans an agent sends over OTLP are live, though read-only too.
-    replay = isinstance(entry.client, ReplayClient) and not isinstance(entry.client, ReceivedTraces)
+    client = entry.client
+    can = client.capabilities
+    conversation = client.conversation
     bar = "ac-session-bar w-full items-center px-4 py-1 gap-2 border-b no-wrap shrink-0"
     with ui.row().classes(bar) as toolbar:
         url = ui.label(entry.target.url).classes("ac-session-url text-xs text-slate-500")
         url.props["title"] = entry.target.url
-        if replay:
+        if not can.live:  # a recording: no link of its own to show
             testid(ui.label("Replay").classes("ac-status"), "connection-status").props("data-state=replay")
         else:
             StatusChip(conversation)
-            if not isinstance(entry.client, ReceivedTraces):  # no connection of ours to drop
-                session_menu(entry)
+            if can.drop:
+                session_menu(entry, restart)
     # The banner floats over the chat: it never pushes what the user is reading.
     with ui.element("div").classes("relative w-full grow min-h-0 flex flex-col flex-nowrap"):
-        client = entry.client
-        ChatView(conversation, client.retry, client.answer if isinstance(client, Approvals) else None)
+        ChatView(
+            conversation,
+            client.retry if can.retry else None,
+            client.answer if can.approvals else None,
+        )
         Banner(conversation)
     with ui.element("div").classes("w-full pt-2 border-t shrink-0"):
-        if isinstance(entry.client, ReceivedTraces):
-            with ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"):
-                ui.icon("sensors").classes("text-slate-500")
-                ui.label(
-                    f"Spans {entry.client.name} sends to this console (OTLP), shown as they come: "
-                    "nothing is sent from here."
-                ).classes("text-sm text-slate-500")
-        elif isinstance(entry.client, ReplayClient):
-            replay_bar(entry.client)
-        else:
-            ExamplePrompts(entry.client, CHAT_EXAMPLES if several_conversations(entry) else EXAMPLES)
-            Composer(entry.client)
+        input_area(entry)
     return toolbar
 
 
-def session_menu(entry: SessionEntry) -> None:
-    """The ⋮ menu; "Drop connection" only while there is a connection to drop."""
+def input_area(entry: SessionEntry) -> None:
+    """The composer of a session that takes prompts; else what this session is, and what it can do."""
+    client = entry.client
+    can = client.capabilities
+    if can.prompts:
+        ExamplePrompts(client, CHAT_EXAMPLES if can.conversations else EXAMPLES)
+        Composer(client)
+    elif can.replay:
+        stream_controls(client)
+    elif client.recording is not None and not can.live:
+        replay_bar(client, client.recording)
+    elif client.recording is not None:  # a live recording: spans an agent sends to this console
+        with ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"):
+            ui.icon("sensors").classes("text-slate-500")
+            ui.label(
+                f"Spans {client.recording.name} sends to this console (OTLP), shown as they come: "
+                "nothing is sent from here."
+            ).classes("text-sm text-slate-500")
+    else:
+        with ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"):
+            ui.icon("sensors").classes("text-slate-500")
+            ui.label(f"{entry.name}: shown as it comes; nothing is sent from here.").classes(
+                "text-sm text-slate-500"
+            )
+
+
+def session_menu(entry: SessionEntry, restart: Restart | None = None) -> None:
+    """The ⋮ menu; "Drop connection" only while there is a connection to drop; "Restart session" when
+    the page was given the owner's restart (a new connection that goes on with the conversation)."""
     with (
         testid(ui.button(icon="more_vert"), "session-menu").props(
             "flat round dense aria-label='Session actions'"
@@ -183,12 +223,15 @@ def session_menu(entry: SessionEntry) -> None:
         drop = testid(
             ui.menu_item("Drop connection (test recovery)", on_click=entry.client.drop), "drop-connection"
         )
+        if restart is not None:
+            restarting = ui.menu_item("Restart session (new connection, same conversation)", on_click=restart)
+            testid(restarting, "restart-session")
         no_drop = ui.menu_item("Nothing to do: the connection is closed").props("disable")
 
     def show(status: LinkStatus) -> None:
         closed = status.state is ConnectionState.CLOSED
         drop.set_visibility(not closed)
-        no_drop.set_visibility(closed)
+        no_drop.set_visibility(closed and restart is None)
 
     show(entry.client.conversation.link)
     on_leave(
@@ -199,44 +242,45 @@ def session_menu(entry: SessionEntry) -> None:
     )
 
 
-def replay_bar(replay: ReplayClient) -> None:
+def replay_bar(client: SessionClient, recording: Recording) -> None:
     """Where a live session has its input: what this recording is."""
-    events = len(replay.conversation.trace) + replay.loaded.dropped
+    events = len(client.conversation.trace) + recording.dropped
     with testid(ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"), "replay-bar"):
         ui.icon("history").classes("text-slate-500")
         ui.label(
-            f"A replay of {replay.name} ({events:,} events), opened in this browser only: "
+            f"A replay of {recording.name} ({events:,} events), opened in this browser only: "
             "look around, nothing is sent."
         ).classes("text-sm text-slate-500")
 
 
-def session_index(hub: SessionHub) -> None:
+def session_index(sessions: Supervisor, export: OtelExport | None = None) -> None:
     """The operations view: a live card per session (see console/ui/overview.py)."""
     frame("Sessions")
-    supervisor = Supervisor.for_hub(hub)
-    ExportStatus.for_hub(hub)
-    Overview(supervisor)
+    if export is not None:
+        ExportStatus(export)
+    Overview(sessions)
 
 
-def register(hub: SessionHub) -> None:
+def register(sessions: Supervisor, export: OtelExport | None = None) -> None:
+    """The pages, handed the owner of the sessions (and the span exporter, when the console runs one)."""
     add_styles()
 
     @ui.page("/")
     def index() -> None:
         visitor = this_visitor()
-        shown = [e for e in hub.sessions.values() if e.visible_to(visitor)]
+        shown = [e for e in sessions.sessions.values() if e.visible_to(visitor)]
         if len(shown) == 1:
-            session_console(shown[0], hub=hub)
+            session_console(sessions, shown[0])
         else:
-            session_index(hub)
+            session_index(sessions, export)
 
     @ui.page("/session/{session_id}")
     def session(session_id: str, narrate: bool = False) -> None:
-        entry = hub.get(session_id)
+        entry = sessions.get(session_id)
         if entry is None or not entry.visible_to(this_visitor()):
             not_found(session_id)
             return
-        session_console(entry, narrate, hub)
+        session_console(sessions, entry, narrate)
 
 
 def not_found(session_id: str) -> None:

@@ -16,9 +16,6 @@ export default {
     this.stream = this.markdown ? new MarkdownStream(el) : null;
     this.block = null; // the open block of text shown as received
     this.grown = 0;
-    el.appendText = (text) => this.append(text);
-    el.finishText = () => this.finish();
-    el.replaceText = (text) => this.replace(text);
     if (this.text) this.append(this.text);
     if (this.done) this.finish();
   },

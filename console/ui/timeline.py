@@ -91,12 +91,13 @@ class TimelinePanel:
         self.on_show_context = on_show_context
         self.conversation: Conversation = client.conversation
         self.on_open_trace = on_open_trace
-        self.wall_offset = client.wall_offset if isinstance(client, ReplayClient) else wall_offset_now()
+        recording = client.recording
+        self.wall_offset = recording.wall_offset if recording is not None else wall_offset_now()
         # Events already gone before this panel saw them: the session's own cap, and for a replayed
         # trace what the live session had let go before it was exported.
         self.dropped = self.conversation.trace_dropped
-        if isinstance(client, ReplayClient):
-            self.dropped += client.loaded.dropped
+        if recording is not None:
+            self.dropped += recording.dropped
         self.model = TimelineModel(max_rows, self.wall_offset, self._prompts_before_trace())
         self.ready = False
         self._backlog: list[Row] = []  # older rows not yet sent to a view that just mounted

@@ -168,16 +168,7 @@ class TimelineModel:
             while len(self.rows) > ROWS_PER_TICK:
                 self._evict(self.rows.popleft())
         taken, self._ops = self._ops, []
-        by_id = self.by_id
-        # A row added this tick goes as it is now: its tokens since are in it, not in "t" operations.
-        new = {op.id for op in taken if isinstance(op, Row)}
-        ops = _coalesce_tokens(
-            [
-                ["a", self.wire(op)] if isinstance(op, Row) else op
-                for op in taken
-                if (op.id in by_id if isinstance(op, Row) else not _token_of(op, new))
-            ]
-        )
+        ops = _coalesce_tokens(self._wired(taken))
         changed, self._older_changed = self._older_changed, False
         return ops, changed
 
@@ -385,6 +376,21 @@ class TimelineModel:
     def start_ms(self) -> float | None:
         return None if self.start is None else self._ms(self.start)
 
+    def _wired(self, taken: list[JsonValue | Row]) -> list[JsonValue]:
+        """A tick's operations for the wire. A row added this tick is wired as it is now, its tokens of
+        this tick included, so their own "t" operations are not sent again."""
+        by_id = self.by_id
+        fresh: set[int] = set()
+        out: list[JsonValue] = []
+        for op in taken:
+            if isinstance(op, Row):
+                if op.id in by_id:
+                    fresh.add(op.id)
+                    out.append(["a", self.wire(op)])
+            elif not (fresh and isinstance(op, list) and op[0] == "t" and op[1] in fresh):
+                out.append(op)
+        return out
+
     def wire(self, row: Row) -> JsonObject:
         """A row as the browser keeps it (short keys: thousands of rows cross the wire on a reset)."""
         out: JsonObject = {
@@ -418,10 +424,6 @@ class TimelineModel:
             row.shipped = len(text)
             out["parts"] = [[min(seqs), text], [max(seqs), ""]]
         return out
-
-
-def _token_of(op: JsonValue, rows: set[int]) -> bool:
-    return isinstance(op, list) and op[0] == "t" and op[1] in rows
 
 
 def _preview(row: Row) -> str:

@@ -122,7 +122,7 @@ async def restore(spec: str) -> tuple[float, int, int]:
     supervisor = Supervisor()
     ids = await store.restore(supervisor, lambda _target: False)
     seconds = time.perf_counter() - start
-    messages = sum(len(supervisor.hub.sessions[i].client.conversation.messages) for i in ids)
+    messages = sum(len(supervisor.sessions[i].client.conversation.messages) for i in ids)
     await supervisor.close()
     store.close()
     return seconds, len(ids), messages

@@ -31,7 +31,6 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from console.autopilot import open_streams
 from console.metrics import LoopLag
 from console.otel.exporter import OtelExport
-from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
 from console.supervisor import Supervisor
 
@@ -71,7 +70,7 @@ def cpu() -> float:
     return times.user + times.system
 
 
-async def phase(hub: SessionHub, otel: OtelExport, export: bool, seconds: float) -> Phase:
+async def phase(hub: Supervisor, otel: OtelExport, export: bool, seconds: float) -> Phase:
     otel.set_enabled(export)
     lag = LoopLag()
     lag.start()
@@ -92,8 +91,8 @@ async def phase(hub: SessionHub, otel: OtelExport, export: bool, seconds: float)
 async def run(sessions: int, seconds: float, rounds: int, endpoint: str) -> list[Phase]:
     sim = AgentSimulator(SimConfig(seed=1, time_scale=TIME_SCALE))
     await sim.start()
-    hub = SessionHub()
-    supervisor = Supervisor(hub)
+    hub = Supervisor()
+    supervisor = hub
     supervisor.start()
     otel = OtelExport(hub, OTLPSpanExporter(endpoint=endpoint), destination=endpoint, enabled=False)
     otel.start()

@@ -115,10 +115,10 @@ def serve(port: int, upstream_port: int) -> None:
 
     from console.clients import Target
     from console.session import Change, TextAppended
-    from console.sessions import SessionHub
+    from console.supervisor import Supervisor
     from console.ui import page
 
-    hub = SessionHub()
+    hub = Supervisor()
     page.register(hub)
 
     @ui.page("/label")

@@ -67,10 +67,10 @@ def serve(port: int, upstream_port: int, chars: int, rate: float) -> None:
 
     from console.clients import Target
     from console.session import Change, TextAppended
-    from console.sessions import SessionHub
+    from console.supervisor import Supervisor
     from console.ui import page
 
-    hub = SessionHub()
+    hub = Supervisor()
     page.register(hub)
 
     @ui.page("/label")

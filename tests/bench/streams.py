@@ -174,8 +174,12 @@ def start_console(
             args += ["--upstream", f"agent=ws://127.0.0.1:{sim_port}/ws"]
         processes.append(spawn(*args))
         wait_http(f"{url}/api/simulators", "the console")
-        if not sim_process:
-            sim_http = httpx.get(f"{url}/api/simulators", timeout=5).json()["agent"]["http"]
+        while not sim_process:  # described once it listens (a process of its own takes a moment)
+            described = httpx.get(f"{url}/api/simulators", timeout=5).json()
+            if "agent" in described:
+                sim_http = described["agent"]["http"]
+                break
+            time.sleep(0.2)
     except BaseException:
         for process in processes:
             process.kill()

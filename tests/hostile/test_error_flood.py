@@ -18,7 +18,7 @@ from console.limits import Limits
 from console.runtime import wslink
 from console.session import Conversation
 from console.session_trace import TraceEntry
-from console.sessions import SessionHub
+from console.supervisor import Supervisor
 from console.ui import page
 from console.ui.timeline_model import ROWS_PER_TICK, TimelineModel
 from tests.hostile.servers import Peer, RawWebSocketServer, frame
@@ -81,7 +81,7 @@ async def test_a_page_open_during_a_flood_of_errors_keeps_a_line_per_text_and_po
 
     server = RawWebSocketServer(script)
     await server.start()
-    hub = SessionHub()
+    hub = Supervisor()
     client = AgentClient(server.url)
     hub.add(Target("agent", server.url), name="agent", client=client)
     client.start()

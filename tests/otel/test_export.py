@@ -13,8 +13,8 @@ from console.otel import conventions as cv
 from console.otel.exporter import OtelExport
 from console.otel.otlp_json import encode
 from console.session import Conversation, ToolBlock
-from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
+from console.supervisor import Supervisor
 from console.trace_io import open_trace
 from tests.helpers import converse
 from tests.otel.helpers import open_session
@@ -56,7 +56,7 @@ def replies_of(conversation: Conversation) -> list[tuple[str, str]]:
 async def test_a_chaos_session_is_a_reply_span_per_reply_with_tool_spans_and_incident_events(
     chaos_sim: AgentSimulator,
 ) -> None:
-    hub = SessionHub()
+    hub = Supervisor()
     memory = InMemorySpanExporter()
     otel = OtelExport(hub, memory, destination="memory", interval=0.05)
     otel.start()

@@ -15,9 +15,9 @@ from console.otel import conventions as cv
 from console.otel.exporter import FLUSH_SECONDS, OtelExport, endpoint_from
 from console.otel.spanview import spans_of
 from console.otel.status import describe, metrics
-from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
 from console.sim.chat import ChatSimConfig, ChatSimulator
+from console.supervisor import Supervisor
 from tests.helpers import converse, free_port
 from tests.otel.helpers import open_session
 from tests.otel.receiver import collector
@@ -37,7 +37,7 @@ def test_the_endpoint_comes_from_the_flag_or_the_standard_variables_and_nothing_
 async def test_a_collector_receives_the_sessions_replies_as_protobuf_genai_spans() -> None:
     sim = AgentSimulator(SimConfig(seed=3, time_scale=0.05, ping_interval=0.3))
     await sim.start()
-    hub = SessionHub()
+    hub = Supervisor()
     try:
         with collector() as (url, received):
             endpoint = endpoint_from(url, {})
@@ -73,7 +73,7 @@ async def test_a_collector_receives_the_sessions_replies_as_protobuf_genai_spans
 
 async def test_closing_does_not_wait_for_a_dead_collectors_retries() -> None:
     endpoint = f"http://127.0.0.1:{free_port()}/v1/traces"  # nothing listens there
-    otel = OtelExport(SessionHub(), OTLPSpanExporter(endpoint=endpoint, timeout=30), destination=endpoint)
+    otel = OtelExport(Supervisor(), OTLPSpanExporter(endpoint=endpoint, timeout=30), destination=endpoint)
     otel.start()
     otel.tracer.start_span("queued").end()
     started = time.monotonic()
@@ -84,7 +84,7 @@ async def test_closing_does_not_wait_for_a_dead_collectors_retries() -> None:
 async def test_a_collector_that_refuses_shows_as_failing_and_the_switch_stops_the_export() -> None:
     sim = AgentSimulator(SimConfig(seed=5, time_scale=0.05, ping_interval=0.3))
     await sim.start()
-    hub = SessionHub()
+    hub = Supervisor()
     try:
         with collector() as (url, received):
             received.status = 400  # a bad request is not retried: the failure shows at once
@@ -118,7 +118,7 @@ async def test_a_collector_that_refuses_shows_as_failing_and_the_switch_stops_th
 async def test_each_chat_of_a_chat_session_is_a_conversation_of_its_own() -> None:
     sim = ChatSimulator(ChatSimConfig(token_delay=0, think_delay=0))
     await sim.start()
-    hub = SessionHub()
+    hub = Supervisor()
     memory = InMemorySpanExporter()
     otel = OtelExport(hub, memory, destination="memory", interval=0.05)
     otel.start()

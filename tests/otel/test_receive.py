@@ -23,13 +23,13 @@ from pydantic_ai.models.test import TestModel
 from console.otel import receive
 from console.otel.otlp_json import encode
 from console.session import ToolBlock
-from console.sessions import SessionHub
+from console.supervisor import Supervisor
 from tests.helpers import free_port
 
 
 @pytest.fixture
-async def console() -> AsyncIterator[tuple[str, SessionHub]]:
-    hub = SessionHub()
+async def console() -> AsyncIterator[tuple[str, Supervisor]]:
+    hub = Supervisor()
     app = FastAPI()
     receive.register(app, hub)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
@@ -53,7 +53,7 @@ def weather_agent(provider: TracerProvider) -> Agent[None, str]:
 
 
 async def test_an_instrumented_agent_sends_its_spans_and_they_show_as_replies_and_tool_cards(
-    console: tuple[str, SessionHub],
+    console: tuple[str, Supervisor],
 ) -> None:
     url, hub = console
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: "weather-bot"}))
@@ -68,7 +68,7 @@ async def test_an_instrumented_agent_sends_its_spans_and_they_show_as_replies_an
         Agent.instrument_all(False)
         await asyncio.to_thread(provider.shutdown)
     entry = next(e for e in hub.sessions.values() if e.name == "otlp weather-bot")
-    assert entry.client.readonly
+    assert not entry.client.capabilities.prompts
     messages = entry.client.conversation.messages
     assert [(m.role, m.status) for m in messages] == [("user", "sent"), ("assistant", "done")] * 2
     assert [m.text for m in messages if m.role == "user"] == ["What is the weather in Paris?", "And in Rome?"]
@@ -79,7 +79,7 @@ async def test_an_instrumented_agent_sends_its_spans_and_they_show_as_replies_an
 
 
 async def test_json_and_gzip_are_accepted_and_a_bad_request_is_refused_with_its_reason(
-    console: tuple[str, SessionHub],
+    console: tuple[str, Supervisor],
 ) -> None:
     url, hub = console
     memory = InMemorySpanExporter()

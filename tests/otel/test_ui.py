@@ -21,8 +21,8 @@ from console.clients import SessionClient, Target
 from console.otel.exporter import OtelExport
 from console.otel.otlp_json import encode
 from console.session import ToolBlock
-from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
+from console.supervisor import Supervisor
 from console.trace_io import ReplayClient, open_trace
 from console.ui import page
 from console.ui.timeline import TimelinePanel
@@ -51,7 +51,7 @@ def tool_calls(client: SessionClient) -> list[tuple[str, str, object, object]]:
 async def test_the_timeline_downloads_the_session_as_otlp_json_that_opens_as_the_same_chat(
     user: User, sim: AgentSimulator
 ) -> None:
-    hub = SessionHub()
+    hub = Supervisor()
     entry = open_session(hub, sim, "download")
     opened: list[ReplayClient] = []
 
@@ -122,7 +122,7 @@ async def test_a_pydantic_ai_agents_trace_opens_as_replies_and_tool_cards(user: 
     assert [k for k, _ in rows] == ["INVOKE_AGENT", "CHAT", "EXECUTE_TOOL", "CHAT"] * 2
     assert rows[2][1].startswith("\u00a0\u00a0└ execute_tool get_weather · ")  # nested under the agent
 
-    hub = SessionHub()
+    hub = Supervisor()
     entry = hub.add(Target("agent", replay.url), name="trace weather", client=replay)
     page.register(hub)
     try:
@@ -136,9 +136,9 @@ async def test_a_pydantic_ai_agents_trace_opens_as_replies_and_tool_cards(user: 
 
 
 async def test_the_overview_shows_the_exports_state_and_its_switch_turns_it_off(user: User) -> None:
-    hub = SessionHub()
+    hub = Supervisor()
     otel = OtelExport(hub, InMemorySpanExporter(), destination="http://collector:4318/v1/traces")
-    page.register(hub)
+    page.register(hub, otel)
     await user.open("/")
     await user.should_see("OpenTelemetry → http://collector:4318/v1/traces: 0 spans sent, 0 queued")
     user.find(marker="otlp-switch").click()

@@ -20,7 +20,7 @@ async def open_dialog(user: User, *sessions: str) -> Supervisor:
     OPENED.append(sup)
     for name in sessions:
         sup.add(Target("agent", "ws://127.0.0.1:9/ws"), name=name)
-    page.register(sup.hub)
+    page.register(sup)
     await user.open("/")
     user.find(marker="add-session").click()
     return sup
@@ -39,7 +39,7 @@ async def test_the_cloud_metadata_address_is_refused(user: User) -> None:
     await user.should_see("link-local and cloud-metadata addresses are never allowed")
     type_url(user, "ws://[fd00:ec2::254]/ws")
     await user.should_see("link-local and cloud-metadata addresses are never allowed")
-    assert sorted(sup.hub.sessions) == ["one", "two"]
+    assert sorted(sup.sessions) == ["one", "two"]
 
 
 async def test_an_exposed_console_refuses_loopback_upstreams_from_visitors(user: User, policy: None) -> None:
@@ -47,7 +47,7 @@ async def test_an_exposed_console_refuses_loopback_upstreams_from_visitors(user:
     sup = await open_dialog(user, "one", "two")
     type_url(user, "ws://127.0.0.1:4747/ws")
     await user.should_see("loopback and private addresses are not allowed from the network")
-    assert sorted(sup.hub.sessions) == ["one", "two"]
+    assert sorted(sup.sessions) == ["one", "two"]
 
 
 async def test_the_session_cap_says_so(user: User, policy: None) -> None:
@@ -55,4 +55,4 @@ async def test_the_session_cap_says_so(user: User, policy: None) -> None:
     sup = await open_dialog(user, "one", "two")
     type_url(user, "ws://127.0.0.1:4747/ws")
     await user.should_see("The console already runs 2 sessions (the limit is 2): remove one first.")
-    assert sorted(sup.hub.sessions) == ["one", "two"]
+    assert sorted(sup.sessions) == ["one", "two"]

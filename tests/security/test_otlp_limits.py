@@ -16,7 +16,7 @@ from console.otel import receive
 from console.otel.otlp_json import encode
 from console.security.middleware import SecurityMiddleware
 from console.security.policy import Limits, SecurityPolicy, current, set_current
-from console.sessions import SessionHub
+from console.supervisor import Supervisor
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def spans_of(service: str) -> bytes:
 async def test_new_services_stop_at_the_session_cap_and_large_bodies_at_the_door(
     policy: SecurityPolicy,
 ) -> None:
-    hub = SessionHub()
+    hub = Supervisor()
     app = FastAPI()
     receive.register(app, hub)
     app.add_middleware(SecurityMiddleware, policy=policy)

@@ -30,10 +30,10 @@ async def test_another_visitors_trace_is_neither_listed_nor_opened(user: User) -
     OPENED.append(sup)
     sup.add(Target("agent", "ws://127.0.0.1:9/ws"), name="for-everyone")
     theirs = open_trace(a_trace(), "theirs.jsonl")
-    sup.hub.add(Target("agent", theirs.url), name="trace theirs", client=theirs, owner="another-browser")
+    sup.add(Target("agent", theirs.url), name="trace theirs", client=theirs, owner="another-browser")
     mine = open_trace(a_trace(), "mine.jsonl")
-    sup.hub.add(Target("agent", mine.url), name="trace mine", client=mine, owner="")
-    page.register(sup.hub)
+    sup.add(Target("agent", mine.url), name="trace mine", client=mine, owner="")
+    page.register(sup)
     await user.open("/")
     await user.should_see("trace mine")
     await user.should_see("for-everyone")
@@ -46,7 +46,7 @@ async def test_an_opened_trace_is_its_visitors_own(user: User) -> None:
     sup = Supervisor(close_timeout=0.5)
     OPENED.append(sup)
     sup.add(Target("agent", "ws://127.0.0.1:9/ws"), name="live")
-    page.register(sup.hub)
+    page.register(sup)
     await user.open("/session/live")
     upload = user.find(ui.upload).elements.pop()
     assert isinstance(upload, ui.upload)
@@ -54,7 +54,7 @@ async def test_an_opened_trace_is_its_visitors_own(user: User) -> None:
         [ui.upload.SmallFileUpload("q3.jsonl", "application/x-ndjson", a_trace().encode())]
     )
     await user.should_see("trace q3.jsonl")
-    opened = [e for e in sup.hub.sessions.values() if e.name == "trace q3.jsonl"]
+    opened = [e for e in sup.sessions.values() if e.name == "trace q3.jsonl"]
     assert len(opened) == 1 and opened[0].owner == ""  # the simulated user's visitor id
 
 
@@ -63,7 +63,7 @@ async def test_one_visitor_cannot_fill_the_console_with_traces(user: User, polic
     sup = Supervisor(close_timeout=0.5)
     OPENED.append(sup)
     sup.add(Target("agent", "ws://127.0.0.1:9/ws"), name="live")
-    page.register(sup.hub)
+    page.register(sup)
     await user.open("/session/live")
     for name in ("a.jsonl", "b.jsonl"):
         [upload] = [u for u in user.find(ui.upload).elements if not u.is_deleted]
@@ -74,4 +74,4 @@ async def test_one_visitor_cannot_fill_the_console_with_traces(user: User, polic
         if name == "a.jsonl":
             await user.should_see("trace a.jsonl")  # opened in place of the live session
     await user.should_see("You already have 1 traces open (the limit is 1): remove one first.")
-    assert [e.name for e in sup.hub.sessions.values()] == ["live", "trace a.jsonl"]
+    assert [e.name for e in sup.sessions.values()] == ["live", "trace a.jsonl"]

@@ -121,7 +121,7 @@ async def test_a_damaged_record_keeps_the_good_prefix_and_says_so(tmp_path: Path
 
     store, supervisor = await _restore(path)
     try:
-        conversation = supervisor.hub.sessions["chat"].client.conversation
+        conversation = supervisor.sessions["chat"].client.conversation
         assert [m.text for m in conversation.messages if m.role == "user"] == ["kept"]
         # A chat reply cannot be resumed: the one awaited is marked interrupted, with Retry.
         assert (conversation.messages[-1].status, conversation.messages[-1].note) == (
@@ -163,7 +163,7 @@ async def test_a_journal_cut_short_in_its_last_write_keeps_what_was_committed(tm
     store, supervisor = await _restore(crashed / "j.sqlite3")
     try:
         assert any("cut short" in p for p in store.problems)
-        conversation = supervisor.hub.sessions["chat"].client.conversation
+        conversation = supervisor.sessions["chat"].client.conversation
         texts = [m.text for m in conversation.messages if m.role == "user"]
         assert texts == [f"prompt {n}" for n in range(29)]  # all but the write that was cut
         assert any("cut short" in n.text for n in conversation.notices)
@@ -189,7 +189,7 @@ async def test_a_journal_file_cut_in_half_is_set_aside_and_the_problem_shown(tmp
         # What the pages left still reads (SQLite's tree may have lost the pages that lead to the
         # rest): whatever comes back is a prefix, and says the journal was damaged.
         for session_id in supervisor.ids:
-            conversation = supervisor.hub.sessions[session_id].client.conversation
+            conversation = supervisor.sessions[session_id].client.conversation
             texts = [m.text for m in conversation.messages if m.role == "user"]
             assert texts == [f"prompt {n} " + "x" * 200 for n in range(len(texts))]
             assert any("damaged" in n.text for n in conversation.notices)
@@ -255,7 +255,7 @@ async def test_what_the_memory_window_let_go_is_read_back_from_the_journal(tmp_p
 
     store, supervisor = await _restore(path)
     try:
-        live = supervisor.hub.sessions["chat"].client.conversation
+        live = supervisor.sessions["chat"].client.conversation
         assert len(live.contexts["ctx"]) == 50
         whole = await store.history("chat")
         assert whole is not None

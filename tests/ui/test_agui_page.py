@@ -11,8 +11,8 @@ from nicegui.testing import User
 from console.clients import Target, TargetError, parse_target
 from console.dialects.agui.client import AguiClient
 from console.session import Change, ToolArgsAppended
-from console.sessions import SessionHub
 from console.sim.agui import AguiSimulator, SimConfig
+from console.supervisor import Supervisor
 from console.ui import page
 from console.ui.stream_text import StreamText
 from tests.helpers import OPENED, eventually, running
@@ -34,7 +34,7 @@ def elements_with(user: User, testid: str) -> list[ui.element]:
 async def test_tool_arguments_stream_then_parse_and_approve_resumes_the_run(
     user: User, sim: AguiSimulator
 ) -> None:
-    hub = SessionHub()
+    hub = Supervisor()
     OPENED.append(hub)
     client = AguiClient(sim.url)
     hub.add(Target("agui", sim.url), name="agui", client=client)

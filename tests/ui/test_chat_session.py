@@ -11,8 +11,8 @@ from nicegui.testing import User
 from console.clients import Target
 from console.dialects.chat.client import ChatClient
 from console.dialects.chat.engine import saved_ideas
-from console.sessions import SessionHub
 from console.sim.chat import ChatSimConfig, ChatSimulator
+from console.supervisor import Supervisor
 from console.ui import page
 from console.ui.chat_hub import ChatHub
 from console.ui.stream_text import FieldStream
@@ -28,7 +28,7 @@ async def sim() -> AsyncIterator[ChatSimulator]:
 
 
 async def open_console(user: User, sim: ChatSimulator) -> ChatClient:
-    hub = SessionHub()
+    hub = Supervisor()
     OPENED.append(hub)
     client = ChatClient(sim.url, backoff_factory=steady_backoff)
     hub.add(Target("chat", sim.url), name="chat", client=client)

@@ -11,8 +11,8 @@ from nicegui.testing import User
 from console.clients import Target
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
-from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
+from console.supervisor import Supervisor
 from console.ui import page
 from console.ui.stream_text import StreamText
 from tests.helpers import OPENED, eventually, running, steady_backoff
@@ -27,7 +27,7 @@ async def sim() -> AsyncIterator[AgentSimulator]:
 
 
 async def open_console(user: User, sim: AgentSimulator, session: str = "ui") -> AgentClient:
-    hub = SessionHub()
+    hub = Supervisor()
     OPENED.append(hub)
     engine = AgentEngine(config=EngineConfig(gap_timeout=1.0))
     client = AgentClient(f"{sim.url}?session={session}", engine, backoff_factory=steady_backoff)
@@ -108,7 +108,7 @@ async def test_server_errors_show_inline_and_the_conversation_goes_on(user: User
 
 
 async def test_the_index_lists_every_session_with_its_state(user: User, sim: AgentSimulator) -> None:
-    hub = SessionHub()
+    hub = Supervisor()
     for name in ("alpha", "beta"):
         hub.add(Target("agent", f"{sim.url}?session={name}"), name=name)
     OPENED.append(hub)

@@ -9,8 +9,8 @@ from nicegui.testing import User
 
 from console.clients import Target
 from console.dialects.agent.client import AgentClient
-from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
+from console.supervisor import Supervisor
 from console.ui import page
 from tests.helpers import OPENED, running
 
@@ -26,7 +26,7 @@ async def sim() -> AsyncIterator[AgentSimulator]:
 async def test_an_empty_session_offers_example_prompts_that_the_agent_answers(
     user: User, sim: AgentSimulator
 ) -> None:
-    hub = SessionHub()
+    hub = Supervisor()
     OPENED.append(hub)
     client = AgentClient(f"{sim.url}?session=examples")
     hub.add(Target("agent", client.url), name="agent", client=client)
@@ -42,7 +42,7 @@ async def test_an_empty_session_offers_example_prompts_that_the_agent_answers(
 
 
 async def test_a_missing_session_says_so_and_offers_the_way_back(user: User) -> None:
-    hub = SessionHub()
+    hub = Supervisor()
     OPENED.append(hub)
     page.register(hub)
     await user.open("/session/gone")
@@ -54,7 +54,7 @@ async def test_a_missing_session_says_so_and_offers_the_way_back(user: User) -> 
 async def test_spans_sent_over_otlp_are_a_live_read_only_session_not_a_replay(user: User) -> None:
     from console.otel.receive import ReceivedTraces
 
-    hub = SessionHub()
+    hub = Supervisor()
     OPENED.append(hub)
     received = ReceivedTraces("shop-agent", 1_767_225_600_000_000_000)
     hub.add(Target("agent", received.url), name="otlp shop-agent", client=received)

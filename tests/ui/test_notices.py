@@ -13,7 +13,7 @@ from nicegui.testing import User
 from console.clients import Target
 from console.dialects.agent.client import AgentClient
 from console.runtime import wslink
-from console.sessions import SessionHub
+from console.supervisor import Supervisor
 from console.ui import page
 from console.ui.stream_text import StreamText
 from tests.hostile.servers import Peer, RawWebSocketServer, frame
@@ -41,7 +41,7 @@ async def flooded(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AgentClient]
 async def test_a_page_opened_after_a_flood_of_errors_shows_its_notices_folded(
     user: User, flooded: AgentClient
 ) -> None:
-    hub = SessionHub()
+    hub = Supervisor()
     hub.add(Target("agent", flooded.url), name="agent", client=flooded)
     flooded.start()
     for _ in range(500):
@@ -82,7 +82,7 @@ async def test_text_interleaved_with_garbage_is_rendered_exactly(
 
     server = RawWebSocketServer(script)
     await server.start()
-    hub = SessionHub()
+    hub = Supervisor()
     client = AgentClient(server.url)
     hub.add(Target("agent", server.url), name="agent", client=client)
     client.start()

@@ -68,11 +68,9 @@ async def open_overview(user: User, sim: AgentSimulator) -> Supervisor:
     for name in ("alpha", "beta", "gamma"):
         sup.add(Target("agent", f"{sim.url}?session={name}"), name=name)
     sup.add(Target("agent", dead_url()), name="down")
-    page.register(sup.hub)
+    page.register(sup)
     await user.open("/")
-    await eventually(
-        lambda: all(sup.hub.sessions[s].client.connected_once for s in ("alpha", "beta", "gamma"))
-    )
+    await eventually(lambda: all(sup.sessions[s].client.connected_once for s in ("alpha", "beta", "gamma")))
     return sup
 
 
@@ -95,7 +93,7 @@ async def test_every_session_has_a_card_showing_its_state(user: User, sim: Agent
     )
 
     # A reply streaming in one session shows on its card as it happens.
-    sup.hub.sessions["beta"].client.send_user_message("write a long detailed document")
+    sup.sessions["beta"].client.send_user_message("write a long detailed document")
     await eventually(lambda: cards(user)["beta"].props["data-state"] == "streaming")
     await eventually(lambda: "1 streaming" in summary(user) and "2 idle" in summary(user))
 
@@ -180,7 +178,7 @@ async def test_sessions_are_added_and_removed_from_the_overview(
     user.find(marker="add-submit").click()
     await eventually(lambda: "delta" in cards(user))
     await eventually(lambda: cards(user)["delta"].props["data-state"] == "open")
-    assert sup.hub.sessions["delta"].target == Target("agent", f"{sim.url}?session=delta")
+    assert sup.sessions["delta"].target == Target("agent", f"{sim.url}?session=delta")
 
     # Removing asks for nothing but can be undone for a few seconds: the session stays meanwhile.
     monkeypatch.setattr(overview_remove, "UNDO_SECONDS", 0.5)
@@ -193,7 +191,7 @@ async def test_sessions_are_added_and_removed_from_the_overview(
     user.find(marker="remove-down").click()
     assert "down" in sup.ids  # not at once
     await eventually(lambda: "down" not in cards(user))
-    assert "down" not in sup.hub.sessions and "down" not in sup.ids
+    assert "down" not in sup.sessions and "down" not in sup.ids
     await eventually(lambda: "4 sessions" in summary(user) and "0 connecting" in summary(user))
 
 
@@ -201,9 +199,7 @@ async def test_autopilots_are_paused_and_resumed_from_the_overview(user: User, s
     sup = await open_overview(user, sim)
     pilots: list[Autopilot] = []
     for sid in ("alpha", "beta"):
-        pilot = Autopilot(
-            client_of(sup.hub, sid), seed=sid, config=AutopilotConfig((0.05, 0.1), (0, 0), 0.02)
-        )
+        pilot = Autopilot(client_of(sup, sid), seed=sid, config=AutopilotConfig((0.05, 0.1), (0, 0), 0.02))
         sup.attach(sid, pilot)
         pilot.start()
         pilots.append(pilot)
@@ -217,7 +213,7 @@ async def test_autopilots_are_paused_and_resumed_from_the_overview(user: User, s
     user.find(marker="pause-all").click()
     assert not any(p.paused for p in pilots)
     await user.should_see("Pause autopilots")
-    await eventually(lambda: sup.hub.sessions["alpha"].client.conversation.messages[-1].status == "done", 20)
+    await eventually(lambda: sup.sessions["alpha"].client.conversation.messages[-1].status == "done", 20)
 
 
 async def test_a_refresh_sends_only_the_cards_that_changed(
@@ -236,8 +232,8 @@ async def test_a_refresh_sends_only_the_cards_that_changed(
     sup = await open_overview(user, sim)
     await eventually(lambda: sup_attempts(sup) > 1)
     ids = {int(card.id): sid for sid, card in cards(user).items()}
-    sup.hub.sessions["gamma"].client.send_user_message("write a long detailed document")
-    await eventually(lambda: len(sup.hub.sessions["gamma"].client.conversation.messages) == 2)
+    sup.sessions["gamma"].client.send_user_message("write a long detailed document")
+    await eventually(lambda: len(sup.sessions["gamma"].client.conversation.messages) == 2)
     sent.clear()
     updated.clear()
     await asyncio.sleep(0.6)

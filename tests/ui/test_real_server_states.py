@@ -18,7 +18,7 @@ from websockets.asyncio.server import serve
 from console.clients import Target
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
-from console.sessions import SessionHub
+from console.supervisor import Supervisor
 from console.ui import page
 from tests.dialects.agent.test_stray_frames import ScriptedServer, end, tok
 from tests.helpers import OPENED, eventually, free_port
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("close_sessions")
 
 
 async def open_console(user: User, client: AgentClient) -> None:
-    hub = SessionHub()
+    hub = Supervisor()
     OPENED.append(hub)
     hub.add(Target("agent", client.url), name="agent", client=client)
     page.register(hub)

@@ -19,8 +19,8 @@ from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation, TextBlock
-from console.sessions import SessionHub
 from console.sim.agent import AgentSimulator, SimConfig
+from console.supervisor import Supervisor
 from console.trace_io import ReplayClient, export_jsonl, open_trace
 from console.ui import page
 from console.ui.timeline import TimelinePanel, TimelineView
@@ -349,17 +349,18 @@ async def test_the_view_gets_the_rows_so_far_then_one_batch_per_tick(
         )
         # Tokens arrive as growth of their row, and no raw frame crosses the wire unasked.
         tokens = sum(1 for e in client.conversation.trace if e.kind == "TOKEN")
-        counts: dict[int, int] = {}  # each token row's last count: as added, then as grown
+        # Each token row's last count: of its last growth, or of the row as added (with the tokens
+        # of its first tick in it).
+        counts: dict[int, int] = {}
+        for row in added:
+            if isinstance(row, dict) and isinstance(row_id := row["i"], int):
+                count = row.get("n")
+                counts[row_id] = count if isinstance(count, int) else 1
         for op in ops:
-            row = op[1]
-            if op[0] == "a" and isinstance(row, dict):
-                row_id, n = row.get("i"), row.get("n", 1)
-                if isinstance(row_id, int) and isinstance(n, int):
-                    counts[row_id] = n
             if op[0] == "t" and isinstance(op[1], int) and isinstance(op[5], int):
                 counts[op[1]] = op[5]
         token_rows = [row["i"] for row in added if isinstance(row, dict) and row["k"] == "TOKEN"]
-        assert sum(counts.get(i, 1) if isinstance(i, int) else 0 for i in token_rows) == tokens
+        assert sum(counts[i] for i in token_rows if isinstance(i, int)) == tokens
         assert len([op for op in ops if op[0] == "t"]) < tokens - len(token_rows)  # merged per tick
         assert 'raw":"' not in json.dumps(wire.pushes) and '"raw": "' not in json.dumps(wire.pushes)
 
@@ -441,7 +442,7 @@ async def test_an_opened_trace_is_a_session_page_with_its_chat_and_timeline(user
     engine.receive(token(4, "23%."), 1.0)
     engine.receive(frame(type="STREAM_END", seq=5, stream_id="s1"), 1.1)
     replay = open_trace(export_jsonl(engine.conversation), "q3.jsonl")
-    hub = SessionHub()
+    hub = Supervisor()
     entry = hub.add(Target("agent", replay.url), name="trace q3", client=replay)
     page.register(hub)
     try:

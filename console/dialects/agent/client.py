@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from console import offload
+from console.dialects.agent import DIALECT
 from console.dialects.agent import protocol as proto
 from console.dialects.agent.engine import AgentEngine
 from console.runtime.websocket import WebSocketClient
@@ -19,6 +20,7 @@ PEEK_SIZE = 1024  # a PING is a small frame: larger messages are not looked into
 
 
 class AgentClient(WebSocketClient[AgentEngine]):
+    capabilities = DIALECT.capabilities
     """A session of the seq-numbered agent protocol."""
 
     def _new_engine(self) -> AgentEngine:

@@ -14,7 +14,7 @@ import httpx
 import httpx_sse
 
 from console.connection import LIVE
-from console.dialects.agui import protocol
+from console.dialects.agui import DIALECT, protocol
 from console.dialects.agui.engine import AguiEngine, RunRequest
 from console.runtime.http_stream import HttpStreamClient, describe, failed
 from console.runtime.reconnect import Clock, Ended, Schedule, backoff
@@ -25,7 +25,7 @@ PARSE_IN_THREAD = 256 * 1024  # characters of an event's data above which it is 
 
 
 class AguiClient(HttpStreamClient[AguiEngine]):
-    readonly = False
+    capabilities = DIALECT.capabilities  # a run may pause for the user's approval of a tool call
     TASK_NAME = "agui-client"
 
     def __init__(

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from console.dialects.chat import DIALECT
 from console.dialects.chat.engine import ChatEngine, ChatsListener
 from console.runtime.websocket import WebSocketClient
 from console.session import Conversation, Message
 
 
 class ChatClient(WebSocketClient[ChatEngine]):
+    capabilities = DIALECT.capabilities
     """A chat session: several conversations over one connection; `conversation` is the active one."""
 
     TICK = 0.1

@@ -15,6 +15,7 @@ import time
 
 import httpx
 
+from console.dialects.sse import DIALECT
 from console.dialects.sse.engine import SSEEngine
 from console.dialects.sse.event_stream import DEFAULT_MAX_LINE, SSEDecoder
 from console.runtime.http_stream import HttpStreamClient, failed
@@ -27,7 +28,7 @@ class ReadOnlyStream(RuntimeError):
 
 
 class SSEClient(HttpStreamClient[SSEEngine]):
-    readonly = True
+    capabilities = DIALECT.capabilities  # read-only, shown again from its start on request
     TASK_NAME = "sse-client"
 
     def __init__(
@@ -61,7 +62,7 @@ class SSEClient(HttpStreamClient[SSEEngine]):
     def retry(self, message_id: str) -> Message | None:
         return None
 
-    def replay(self) -> None:
+    def restream(self) -> None:
         """Show the conversation again from its start."""
         self.engine.replay(self._clock())
         self._replay.set()

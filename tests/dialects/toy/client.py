@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from console.runtime.websocket import WebSocketClient
 from console.session import Conversation, Message
+from tests.dialects.toy import DIALECT
 from tests.dialects.toy.engine import ToyEngine
 
 
 class ToyClient(WebSocketClient[ToyEngine]):
+    capabilities = DIALECT.capabilities
+
     def _new_engine(self) -> ToyEngine:
         return ToyEngine()
 

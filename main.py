@@ -357,10 +357,10 @@ def _record(argv: list[str]) -> int:
         return 1
     except RecordError as exc:
         if exc.result is not None:  # what arrived is written all the same
-            _write_transcript(exc.result.transcript, args.out)
+            _write_transcript(exc.result.json(), args.out)
         print(f"record failed: {exc}", file=sys.stderr)
         return 1
-    _write_transcript(result.transcript, args.out)
+    _write_transcript(result.json(), args.out)
     if result.interrupted:
         print(f"record: {result.interrupted} reply(ies) interrupted or failed", file=sys.stderr)
         return 3

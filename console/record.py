@@ -1,4 +1,5 @@
-"""`python main.py record DIALECT=URL --prompt ...`: a headless session written out as a transcript.
+"""`python main.py record DIALECT=URL --prompt ...`: a headless session written out as a transcript
+(`console.transcript`, docs/transcript.md) with the recording's stats.
 
 What was received is never thrown away: when the recording fails (the upstream cannot be reached, a
 reply does not end in time, the session itself stops) the transcript of everything that arrived, each
@@ -12,14 +13,21 @@ import time
 from dataclasses import dataclass
 
 from console.clients import SessionClient
+from console.conversation_transcript import transcript_of
 from console.jsonvalue import JsonValue
 from console.plain import with_detail
+from console.transcript import Transcript
 
 
 @dataclass(frozen=True, slots=True)
 class RecordResult:
-    transcript: dict[str, JsonValue]
+    transcript: Transcript
+    stats: dict[str, JsonValue]  # seconds, interrupted replies, trace rows by kind, the error if any
     interrupted: int
+
+    def json(self) -> dict[str, JsonValue]:
+        """What `record` writes: the transcript's JSON with its "stats" beside the messages."""
+        return {**self.transcript.to_json(), "stats": self.stats}
 
 
 class RecordError(RuntimeError):
@@ -112,7 +120,7 @@ async def record(client: SessionClient, prompts: list[str], within: float) -> Re
 
 def _result(client: SessionClient, seconds: float, failure: str | None) -> RecordResult:
     conversation = client.conversation
-    transcript = conversation.transcript()
+    transcript = transcript_of(conversation)
     # A reply that failed (an HTTP error, RUN_ERROR) did not complete either.
     interrupted = sum(1 for m in conversation.messages if m.status in ("interrupted", "error"))
     kinds: dict[str, int] = {}
@@ -125,5 +133,4 @@ def _result(client: SessionClient, seconds: float, failure: str | None) -> Recor
     }
     if failure is not None:
         stats["error"] = failure
-    transcript["stats"] = stats
-    return RecordResult(transcript, interrupted)
+    return RecordResult(transcript, stats, interrupted)

@@ -22,6 +22,7 @@ from console import events as ev
 from console import jsonvalue
 from console import session_cards as cards
 from console import session_runs as runs
+from console.conversation_transcript import transcript_of
 from console.jsonvalue import JsonObject, JsonValue
 from console.limits import FoldCounter, Level, Limits, NoticeBoard
 from console.link import Activity
@@ -35,7 +36,6 @@ from console.session_blocks import (
     TextBlock,
     ToolBlock,
     ToolStatus,
-    message_json,
 )
 from console.session_changes import (
     BlockAdded,
@@ -443,9 +443,5 @@ class Conversation(SessionMember):
     # -- export -------------------------------------------------------------------------------
 
     def transcript(self) -> dict[str, JsonValue]:
-        """The conversation as the `record` transcript JSON (see DESIGN.md)."""
-        messages: list[JsonValue] = [message_json(m) for m in self.messages]
-        contexts: dict[str, JsonValue] = {
-            cid: [entry.data for entry in history] for cid, history in self.contexts.items()
-        }
-        return {"messages": messages, "contexts": contexts}
+        """The conversation as the transcript JSON `record` writes (docs/transcript.md)."""
+        return transcript_of(self).to_json()

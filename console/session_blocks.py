@@ -133,29 +133,3 @@ class ContextEntry:
     @property
     def data(self) -> JsonValue:
         return jsonvalue.loads(self.encoded)
-
-
-def block_json(block: Block) -> JsonValue:
-    if isinstance(block, TextBlock):
-        return {"kind": "text", "text": block.text}
-    if isinstance(block, ToolBlock):
-        return {
-            "kind": "tool",
-            "call_id": block.call_id,
-            "tool_name": block.tool_name,
-            "args": block.args,
-            "result": block.result,
-            "status": block.status,
-        }
-    return {"kind": "component", "type": block.type, "fields": dict(block.fields)}
-
-
-def message_json(message: Message) -> JsonValue:
-    return {
-        "role": message.role,
-        "id": message.id,
-        "stream_id": message.stream_id,
-        "text": message.text,
-        "status": message.status,
-        "blocks": [block_json(b) for b in message.blocks],
-    }

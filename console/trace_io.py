@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from console import jsonvalue
 from console.capabilities import RECORDING, Recording
+from console.dialects.agent import protocol as proto
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
@@ -34,6 +35,7 @@ from console.link import IllegalEvent
 from console.readonly_client import ReadOnlyClient
 from console.session import Conversation, TraceEntry
 from console.trace_kinds import TraceKind
+from console.window import is_lean
 
 FORMAT = "agent-console-trace"
 VERSION = 1
@@ -68,19 +70,31 @@ def export_jsonl(conversation: Conversation, wall_offset: float | None = None) -
         "dropped": conversation.trace_dropped,
     }
     lines = [jsonvalue.dumps(header)]
-    lines.extend(jsonvalue.dumps(_entry_json(entry, start)) for entry in trace)
+    lines.extend(jsonvalue.dumps(_entry_json(entry, start, conversation)) for entry in trace)
     return "\n".join(lines) + "\n"
 
 
-def _entry_json(entry: TraceEntry, start: float) -> JsonObject:
+def _entry_json(entry: TraceEntry, start: float, conversation: Conversation) -> JsonObject:
     line: JsonObject = {"t": round((entry.at - start) * 1000, 3), "dir": entry.direction, "kind": entry.kind}
     if entry.seq is not None:
         line["seq"] = entry.seq
     if entry.raw is not None:
-        line["raw"] = entry.raw
+        line["raw"] = _whole_snapshot(entry, conversation) or entry.raw
     if entry.raw is None or entry.direction == "client":
         line["summary"] = entry.summary
     return line
+
+
+def _whole_snapshot(entry: TraceEntry, conversation: Conversation) -> str | None:
+    """A large snapshot's frame, written again from its context: the row keeps only its start
+    (`console.window.lean_raw`), the data is held once, by the context. None if it was let go."""
+    if not (entry.kind == "CONTEXT_SNAPSHOT" and entry.ref and entry.seq is not None and is_lean(entry.raw)):
+        return None
+    for kept in reversed(conversation.contexts.get(entry.ref, [])):
+        if kept.seq == entry.seq and kept.at == entry.at:
+            data = jsonvalue.encoded(kept.encoded)
+            return proto.context_snapshot(entry.ref, data).numbered(entry.seq)
+    return None
 
 
 # -- import -------------------------------------------------------------------------------------

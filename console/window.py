@@ -33,10 +33,18 @@ class Window:
     snapshot_bytes: int = 4 * 1024 * 1024  # snapshots kept per session, all contexts together
 
 
+_LEAN_END: Final = " characters; the rest is not kept)"
+
+
 def lean_raw(raw: str | None) -> str | None:
     if raw is None or len(raw) <= LEAN_RAW:
         return raw
-    return f"{raw[:LEAN_RAW]}… ({len(raw):,} characters; the rest is not journaled)"
+    return f"{raw[:LEAN_RAW]}… ({len(raw):,}{_LEAN_END}"
+
+
+def is_lean(raw: str | None) -> bool:
+    """Whether `raw` is the start of a frame that `lean_raw` cut (its event holds the data)."""
+    return raw is not None and raw.endswith(_LEAN_END)
 
 
 class Entry(Protocol):

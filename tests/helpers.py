@@ -4,13 +4,17 @@ started for one test and sessions closed after it."""
 from __future__ import annotations
 
 import asyncio
+import difflib
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator
 from contextlib import asynccontextmanager
 from typing import Protocol, TypeVar
 
+from console import jsonvalue
 from console.clients import SessionClient
+from console.jsonvalue import JsonValue
 from console.runtime.reconnect import backoff
+from console.transcript import Transcript
 
 
 async def eventually(condition: Callable[[], object], seconds: float = 10.0) -> None:
@@ -20,6 +24,38 @@ async def eventually(condition: Callable[[], object], seconds: float = 10.0) -> 
             return
         await asyncio.sleep(0.02)
     raise AssertionError("condition not met in time")
+
+
+def assert_same_transcript(
+    console: Transcript | JsonValue, truth: Transcript | JsonValue, *, ignore: Collection[str] = ()
+) -> None:
+    """The console's transcript says what the ground truth says: every message in order (role, text,
+    status, the prompt it answers, its stream, every block: text runs, tool calls with their
+    results, components with their fields) and every context's snapshots. The console's own message
+    ids are not compared (the truth cannot know them), nor the message fields named in `ignore`
+    (those a dialect's truth does not tell). On a mismatch the error is a diff of the two, one line
+    per field."""
+    left, right = (_comparable(t, ignore) for t in (console, truth))
+    if left != right:
+        diff = difflib.unified_diff(_lines(right), _lines(left), "truth", "console", lineterm="", n=4)
+        raise AssertionError("the console's transcript differs from the truth:\n" + "\n".join(diff))
+
+
+def _comparable(transcript: Transcript | JsonValue, ignore: Collection[str]) -> JsonValue:
+    if not isinstance(transcript, Transcript):
+        transcript = Transcript.from_json(transcript)
+    value = transcript.to_json()
+    messages = value["messages"]
+    assert isinstance(messages, list)
+    for message in messages:
+        assert isinstance(message, dict)
+        for name in ("id", *ignore):
+            message.pop(name, None)
+    return value
+
+
+def _lines(value: JsonValue) -> list[str]:
+    return jsonvalue.dumps(value, indent=True, sort_keys=True).splitlines()
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ The server records every client-side event with a verdict (`log()`, `GET /log`):
 latency (<= 3 s), TOOL_ACK (within 2 s by the spec; missing after 5 s is logged by the response),
 RESUME first on every reconnection with a plausible last_seq, malformed client frames. Chaos it
 performs is logged as `{"kind": "chaos", "behaviour": NAME, ...}`. `truth()` (`GET /truth`) is what
-was generated, in the console's transcript format, independent of delivery.
+was generated, as a transcript (`console.transcript`), independent of delivery.
 
 Timing: script delays, tool latencies, chaos spikes and hold timeouts are multiplied by `time_scale`;
 the deadlines the server enforces on the client (3 s PONG, 5 s ACK, 2 s to send RESUME) and
@@ -53,6 +53,7 @@ from console.sim.agent_delivery import Wire
 from console.sim.agent_heartbeat import Heartbeats
 from console.sim.agent_responses import Responder
 from console.sim.agent_state import DEFAULT_CONFIG, RESUME_GRACE, Conn, Session, SimConfig
+from console.transcript import Transcript
 
 __all__ = ["AgentSimulator", "ChaosRates", "SimConfig", "serve"]
 
@@ -123,17 +124,15 @@ class AgentSimulator:
 
     # -- inspection ---------------------------------------------------------------------------------
 
-    def truth(self, session: str = "default") -> dict[str, JsonValue]:
+    def truth(self, session: str = "default") -> Transcript:
         s = self._sessions.get(session)
         if s is None:
-            return {"messages": [], "contexts": {}}
+            return Transcript()
         if s.streaming is not None:
             s.streaming.sync()
-        value = jsonvalue.loads(
-            jsonvalue.dumps_bytes({"messages": list(s.messages), "contexts": dict(s.contexts)})
-        )
-        assert isinstance(value, dict)
-        return value
+        # Through JSON text: a copy the generation that goes on can never change under the reader.
+        encoded = jsonvalue.dumps_bytes({"messages": list(s.messages), "contexts": dict(s.contexts)})
+        return Transcript.from_json(jsonvalue.loads(encoded))
 
     def log(self, session: str | None = None) -> list[JsonValue]:
         return self._shared.recorder.of(session)
@@ -162,7 +161,7 @@ class AgentSimulator:
         if url.path == "/log":
             return _json_response(self.log(query["session"][0] if "session" in query else None))
         if url.path == "/truth":
-            return _json_response(self.truth(query.get("session", ["default"])[0]))
+            return _json_response(self.truth(query.get("session", ["default"])[0]).to_json())
         return connection.respond(404, "Not Found\n")
 
     # -- connections ------------------------------------------------------------------------------------

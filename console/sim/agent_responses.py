@@ -92,7 +92,7 @@ class Responder:
                 "role": "user",
                 "stream_id": None,
                 "text": prompt,
-                "status": "done",
+                "status": "sent",  # as the console marks a prompt that went out
                 "blocks": [{"kind": "text", "text": prompt}],
             }
         )
@@ -103,6 +103,7 @@ class Responder:
             "text": "",
             "status": "streaming",
             "blocks": blocks,
+            "prompt": prompt,
         }
         s.messages.append(message)
         if s.streaming is not None:

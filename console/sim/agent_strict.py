@@ -17,8 +17,9 @@ loses whole replies on it. This profile reproduces what was measured on it:
   with an empty challenge. The server waits 5 s for TOOL_ACK, then 0.8–2 s, then sends the result.
 
 Every duration but the client's 3 s PONG deadline is multiplied by `time_scale`. `truth()` is what
-was generated per reply, with how it ended; `log()` every client-side event with a verdict, and every
-disconnect with who caused it (`by`: "server" or "client") and whether a reply was running.
+was generated per reply, as a transcript (`console.transcript`) with how each reply ended; `log()`
+every client-side event with a verdict, and every disconnect with who caused it (`by`: "server" or
+"client") and whether a reply was running.
 
 The parts: `agent_strict_state` (configuration, per-connection chaos, replies, the log),
 `agent_strict_wire` (numbering, the chaos layer, heartbeats), `agent_strict_replies` (generation);
@@ -43,6 +44,7 @@ from console.sim import ws_wire
 from console.sim.agent_strict_replies import StrictReplies
 from console.sim.agent_strict_state import ConnChaos, Reply, StrictConfig, StrictConn, StrictLog
 from console.sim.agent_strict_wire import StrictWire
+from console.transcript import Transcript
 
 __all__ = ["Reply", "StrictAgentServer", "StrictConfig", "serve"]
 
@@ -89,8 +91,8 @@ class StrictAgentServer:
 
     # -- what tests and benchmarks read -----------------------------------------------------------
 
-    def truth(self) -> dict[str, JsonValue]:
-        return {"replies": [r.json() for r in self.replies]}
+    def truth(self) -> Transcript:
+        return Transcript(tuple(m for r in self.replies for m in r.messages()))
 
     def log(self) -> list[JsonValue]:
         return list(self._log.entries)
@@ -103,7 +105,7 @@ class StrictAgentServer:
         bodies: dict[str, JsonValue] = {
             "/health": {"status": "ok", "mode": self.config.mode, "profile": "strict"},
             "/log": self.log(),
-            "/truth": self.truth(),
+            "/truth": self.truth().to_json(),
         }
         if path == "/ws":
             return None

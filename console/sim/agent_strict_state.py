@@ -12,6 +12,7 @@ from typing import Final, Literal
 from websockets.asyncio.server import ServerConnection
 
 from console.jsonvalue import JsonObject, JsonValue
+from console.transcript import Message, Status, Text
 
 END_DELAY: Final = 0.05
 Range = tuple[float, float]
@@ -66,15 +67,19 @@ class Reply:
     server_dropped: bool = False  # the server dropped a connection while it was streaming
     aborted_by: str = ""  # why it never ended: "server drop", "client reconnect", "new prompt"
 
-    def json(self) -> JsonObject:
-        return {
-            "prompt": self.prompt,
-            "stream_id": self.stream_id,
-            "text": "".join(self.texts),
-            "status": self.status,
-            "server_dropped": self.server_dropped,
-            "aborted_by": self.aborted_by,
-        }
+    def messages(self) -> tuple[Message, Message]:
+        """The prompt and this reply, as a transcript has them: a reply that never ended is
+        interrupted, and its note says why (and whether the server dropped a connection during it)."""
+        text = "".join(self.texts)
+        why = [self.aborted_by] if self.aborted_by else []
+        if self.server_dropped:
+            why.append("the server dropped a connection while it streamed")
+        status: Status = "interrupted" if self.status == "aborted" else self.status
+        reply = Message(
+            "assistant", status, (Text(text),) if text else (), stream_id=self.stream_id or None,
+            prompt=self.prompt, note="; ".join(why),
+        )  # fmt: skip
+        return Message("user", "sent", (Text(self.prompt),)), reply
 
 
 @dataclass(slots=True)

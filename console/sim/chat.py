@@ -1,5 +1,6 @@
 """The chat backend simulator (the dialect: docs/protocols/chat.md): a WebSocket server at `/ws`, plus
-`GET /health`.
+`GET /health` and `GET /truth?chat=ID` (a conversation's completed turns as a transcript,
+`console.transcript`).
 
 It receives `{"message", "chatId"}` and streams the response as entries, zero or more ideas then one
 message, each in chunks of at least `min_chunk` characters (an entry's last chunk may be shorter and
@@ -25,6 +26,7 @@ import http
 import logging
 import os
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as ws_serve
@@ -35,10 +37,11 @@ from console import jsonvalue
 from console.dialects.chat.protocol import FrameError, UserMessage, done_frame, parse_user_message
 from console.sim import ws_wire
 from console.sim.chat_responders import LlmResponder, Responder, ScriptedResponder
-from console.sim.chat_store import MEMORY, ChatStore
+from console.sim.chat_store import MEMORY, ChatStore, transcript
 from console.sim.chat_writer import ResponseWriter
 from console.sim.llm import LlmClient, LlmConfig, LlmError
 from console.sim.structured import render
+from console.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +169,10 @@ class ChatSimulator:
     def drop_all(self) -> int:
         return self.drop(None)
 
+    def truth(self, chat_id: str) -> Transcript:
+        """What a client must show of one conversation: every turn that completed (`GET /truth?chat=ID`)."""
+        return transcript(self.store.history(chat_id))
+
     # -- HTTP side ---------------------------------------------------------------------------
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -180,6 +187,9 @@ class ChatSimulator:
                 "connections": len(self._chats),
             }
             return _json_response(connection, body)
+        if path == "/truth":
+            chat_id = parse_qs(urlsplit(request.path).query).get("chat", [""])[0]
+            return _json_response(connection, self.truth(chat_id).to_json())
         return connection.respond(
             http.HTTPStatus.NOT_FOUND, f"no such path: {path} (WebSocket at {WS_PATH})\n"
         )

@@ -12,9 +12,12 @@ chunk takes to stream, and sqlite3 connections are bound to the thread that open
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 from console.sim.llm import ChatTurn, Role
+from console.sim.structured import parse
+from console.transcript import Block, Component, Message, Text, Transcript
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
@@ -59,6 +62,26 @@ class ChatStore:
         """Every conversation that has turns, the most recently active first."""
         rows = self._db.execute("SELECT chat_id FROM turns GROUP BY chat_id ORDER BY MAX(id) DESC").fetchall()
         return [str(row[0]) for row in rows]
+
+
+def transcript(turns: Sequence[ChatTurn]) -> Transcript:
+    """A conversation's turns as the transcript a client must end up showing: each prompt (sent), each
+    answer (done) under it, its ideas as `idea` components before its message's text. An answer that
+    never completed was never stored, so it is not here either."""
+    messages: list[Message] = []
+    prompt: str | None = None
+    for turn in turns:
+        if turn.role == "user":
+            prompt = turn.content
+            messages.append(Message("user", "sent", (Text(turn.content),)))
+            continue
+        blocks: list[Block] = [
+            Component("idea", {"text": text}) if tag == "idea" else Text(text)
+            for tag, text in parse(turn.content)
+            if text or tag == "idea"
+        ]
+        messages.append(Message("assistant", "done", tuple(blocks), prompt=prompt))
+    return Transcript(tuple(messages))
 
 
 def _role(value: object) -> Role:

@@ -9,7 +9,7 @@ line and an event of an unknown type, and drops the connection mid-stream (the f
 so a client that reconnects can finish).
 
 `CONVERSATION` (`sse_corpus`) is the ground truth: what a client must end up showing, whatever the
-chaos (`sse_chaos`). The events are written by the dialect's own builders (`console/dialects/sse/frames.py`).
+chaos (`sse_chaos`); `truth()` and `GET /truth` give it as a transcript (`console.transcript`). The events are written by the dialect's own builders (`console/dialects/sse/frames.py`).
 
 Run standalone with `serve(host, port, config)`, or in-process with `SSESimulator` (`start()` returns
 the port). `create_app(config)` is the same endpoint as a Starlette app, to mount in a NiceGUI app.
@@ -30,9 +30,11 @@ from starlette.routing import Route
 from console import jsonvalue
 from console.dialects.sse import frames
 from console.dialects.sse.frames import ConversationEvent
+from console.jsonvalue import JsonValue
 from console.sim.http_server import StreamServer
 from console.sim.sse_chaos import chaos_events, drop_position, stressed
-from console.sim.sse_corpus import CONVERSATION, SampleMessage
+from console.sim.sse_corpus import CONVERSATION, SampleMessage, transcript
+from console.transcript import Transcript
 
 DEFAULT_PORT = 4748
 
@@ -195,6 +197,10 @@ class SSESimulator(StreamServer):
     def connections(self) -> int:
         return self.state.connections
 
+    def truth(self) -> Transcript:
+        """What a client must end up showing, whatever the chaos (`GET /truth`)."""
+        return transcript()
+
     async def start(self) -> int:
         self.state.stopping = False
         return await super().start()
@@ -211,8 +217,9 @@ class SSESimulator(StreamServer):
             await self._plain(writer, "405 Method Not Allowed", b"method not allowed\n")
         elif request.path == "/conversation":
             await self._conversation(writer, request.headers.get("last-event-id"))
-        elif request.path == "/health":
-            body = jsonvalue.dumps_bytes({"status": "ok", "connections": self.state.connections})
+        elif request.path in ("/health", "/truth"):
+            health: JsonValue = {"status": "ok", "connections": self.state.connections}
+            body = jsonvalue.dumps_bytes(health if request.path == "/health" else self.truth().to_json())
             writer.write(_head("200 OK", "application/json", False, len(body)) + body)
             await writer.drain()
         else:
@@ -251,7 +258,7 @@ async def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: SimCo
 
 
 def create_app(config: SimConfig | None = None) -> Starlette:
-    """`GET /conversation` and `GET /health`. Mounted, a chaos cut ends the response early (ASGI cannot
+    """`GET /conversation`, `GET /health` and `GET /truth`. Mounted, a chaos cut ends the response early (ASGI cannot
     abort a connection), which the client sees as the stream ending mid-conversation."""
     state = SimState.create(config or SimConfig())
 
@@ -271,4 +278,9 @@ def create_app(config: SimConfig | None = None) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "connections": state.connections})
 
-    return Starlette(routes=[Route("/conversation", conversation), Route("/health", health)])
+    async def truth(request: Request) -> Response:
+        return JSONResponse(transcript().to_json())
+
+    return Starlette(
+        routes=[Route("/conversation", conversation), Route("/health", health), Route("/truth", truth)]
+    )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from console.jsonvalue import JsonObject, JsonValue
+from console.transcript import Component, Message, Text, Transcript
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +91,20 @@ def expected_messages(conversation: tuple[SampleMessage, ...] = CONVERSATION) ->
         }
         for m in conversation
     ]
+
+
+def transcript(conversation: tuple[SampleMessage, ...] = CONVERSATION) -> Transcript:
+    """The ground truth as a transcript: every message complete, on the stream named by its id. The
+    stream carries the user's messages too (sent, as the console marks a prompt that went out); a
+    reply here answers no prompt typed in the console."""
+    return Transcript(
+        tuple(
+            Message(
+                role=m.role,
+                status="sent" if m.role == "user" else "done",
+                blocks=(Text(m.text), *(Component(c.type, dict(c.fields)) for c in m.components)),
+                stream_id=m.id,
+            )
+            for m in conversation
+        )
+    )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from console import jsonvalue
+from console.jsonvalue import JsonValue
+
 
 class ChatHub(ui.element, component="chat_hub.js"):
     """Delivers a tick's deltas in one message and keeps the chat pinned to the latest content."""
@@ -13,7 +16,10 @@ class ChatHub(ui.element, component="chat_hub.js"):
         self._props["scroller"] = scroller.id
 
     def apply(self, batch: list[tuple[int, str]]) -> None:
-        self.run_method("apply", batch)
+        # A direct call of the function chat_hub.js defines, its text JSON-encoded once (orjson).
+        if not self.is_deleted:
+            payload: list[JsonValue] = [[element_id, text] for element_id, text in batch]
+            self.client.run_javascript(f"acText({jsonvalue.dumps(payload)})")
 
     def finish(self, element_ids: list[int]) -> None:
         """These text runs are complete (after the text sent before): flush what their parsers hold."""

@@ -38,6 +38,7 @@ from console.ui.inspector_steps import steps_for
 from console.ui.inspector_tree import ContextTree, PathItem, PathList, TreeRequest
 from console.ui.scope import on_leave
 from console.ui.testid import testid
+from console.ui.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class ContextInspector:
         self._build()
         # The list of contexts is redrawn a few times a second, not per snapshot: a burst of thousands
         # of new context ids would otherwise rebuild and resend the whole list for each of them.
-        ui.timer(CONTEXTS_SYNC_INTERVAL, self._sync_if_stale)
+        self._sync_ticker = Ticker(CONTEXTS_SYNC_INTERVAL, self._sync_if_stale)  # idle until stale
         self._unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(self._close)
         self._sync_contexts()
@@ -175,6 +176,7 @@ class ContextInspector:
 
     def _on_snapshot(self, context_id: str, index: int) -> None:
         self._contexts_stale = True
+        self._sync_ticker.wake()
         if self.context_id is None or (self.follow and (context_id == self.context_id or not self.chosen)):
             self._go(context_id, index)
         elif context_id == self.context_id:

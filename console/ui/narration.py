@@ -11,6 +11,7 @@ from console.scenarios import Scenario, ScenarioDetector
 from console.session import Change, Conversation, TraceAdded
 from console.ui.scope import on_leave
 from console.ui.testid import testid
+from console.ui.ticker import Ticker
 
 SHOW_AT_LEAST = 2.5  # seconds each label stays before the next one may replace it
 SHOW_FOR = 6.0  # seconds the last label stays
@@ -30,13 +31,14 @@ class Narrator:
         self.root.set_visibility(False)
         unsubscribe = conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
-        ui.timer(0.25, self._advance)
+        self.ticker = Ticker(0.25, self._advance)  # runs while a scenario is queued or shown
 
     def _on_change(self, change: Change) -> None:
         if isinstance(change, TraceAdded):
             for scenario in self.detector.feed(change.entry):
                 self.seen.append(scenario)
                 self._queue.append(scenario)
+                self.ticker.wake()
                 # Every scenario seen so far, for whoever watches the page (a recording script).
                 self.root.props["data-seen"] = ",".join(sorted({s.kind for s in self.seen}))
 
@@ -46,6 +48,8 @@ class Narrator:
             self._show(self._queue.popleft())
         elif self.root.visible and shown_for >= SHOW_FOR:
             self.root.set_visibility(False)
+        if self._queue or self.root.visible:
+            self.ticker.wake()
 
     def _show(self, scenario: Scenario) -> None:
         self.root.props["data-kind"] = scenario.kind

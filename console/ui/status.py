@@ -11,6 +11,7 @@ from console.plain import explain
 from console.session import Change, ConnectionChanged, Conversation
 from console.ui.scope import on_leave
 from console.ui.testid import testid
+from console.ui.ticker import Ticker
 
 S = ConnectionState
 
@@ -44,11 +45,12 @@ class StatusChip:
         self.conversation = conversation
         self.chip = testid(ui.label().classes("ac-status"), "connection-status")
         self.chip.props["aria-live"] = "polite"
+        # Only the countdown needs a clock (the state itself is pushed the moment it changes), and
+        # only while a retry is due.
+        self.ticker = Ticker(0.25, self._countdown)
         self.show(conversation.link)
         unsubscribe = conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
-        # Only the countdown needs a clock; the state itself is pushed the moment it changes.
-        ui.timer(0.25, self._countdown)
 
     def _on_change(self, change: Change) -> None:
         if isinstance(change, ConnectionChanged):
@@ -62,6 +64,8 @@ class StatusChip:
         self.chip.props["data-state"] = status.state.value
         self.chip.set_text(describe(status, time.monotonic()))
         self.chip.props["title"] = status.detail
+        if status.retry_at is not None:
+            self.ticker.wake()
 
 
 class Banner:
@@ -70,10 +74,11 @@ class Banner:
     def __init__(self, conversation: Conversation) -> None:
         self.conversation = conversation
         self.root = testid(ui.label().classes("ac-banner").props("role=status"), "connection-banner")
+        # Its countdown ticks only while it is shown.
+        self.ticker = Ticker(0.25, lambda: self.show(self.conversation.link) if self.root.visible else None)
         self.show(conversation.link)
         unsubscribe = conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
-        ui.timer(0.25, lambda: self.show(self.conversation.link) if self.root.visible else None)
 
     def _on_change(self, change: Change) -> None:
         if isinstance(change, ConnectionChanged):
@@ -85,6 +90,7 @@ class Banner:
         )
         self.root.set_visibility(bool(down))
         if down:
+            self.ticker.wake()
             reason = (
                 f" ({explain(status.detail)})" if status.detail and status.state is not S.RESUMING else ""
             )

@@ -10,7 +10,7 @@ from nicegui import ui
 class StreamText(
     ui.element,
     component="stream_text.js",
-    dependencies=["vendor/smd.min.js", "markdown/md_render.js", "markdown/md_highlight.js"],
+    dependencies=["vendor/smd.min.js", "text_lines.js", "markdown/md_render.js", "markdown/md_highlight.js"],
 ):
     """A text run that grows in the browser: only the new characters cross the wire.
 

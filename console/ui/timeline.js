@@ -6,6 +6,10 @@
 // expanded row whose measured height shifts the rows after it. Filtering and search run here over the
 // rows kept (at most `maxRows`; the server says how many older ones went). Upstream text is only ever
 // interpolated with {{ }}, never parsed as HTML.
+//
+// A token row's text is the chat's text run: it comes here only as far as the row's preview, then as
+// counts. Expanding the row asks for all of it (and its tokens' text while it stays open); searching
+// asks the server which token rows contain the words.
 const H = 26; // px per row line
 const OVERSCAN = 10;
 // Rows are told apart by the category of their kind (the `kinds` prop: [kind, category] pairs in chip
@@ -86,7 +90,8 @@ export default {
               <div class="ac-tl-fields">
                 <template v-for="f in r.fields" :key="f[0]"><span>{{ f[0] }}</span><span dir="auto">{{ f[1] }}</span></template>
               </div>
-              <div v-if="r.text !== null" class="ac-tl-text" data-testid="timeline-detail-text" dir="auto">{{ r.text }}</div>
+              <div v-if="r.text !== null" class="ac-tl-text" data-testid="timeline-detail-text" dir="auto"
+                   :data-complete="r.complete">{{ r.text }}</div>
               <div class="ac-tl-actions">
                 <button v-if="r.raw && rawFor !== r.i" type="button" class="ac-tl-btn" data-testid="timeline-raw-button"
                         @click="fetchRaw(r.i)">{{ r.n ? "raw frames" : "raw frame" }}</button>
@@ -134,6 +139,8 @@ export default {
     this.hidden = new Set(this.beatKinds); // kinds switched off ("all" mode)
     this.only = null; // a Set of kinds switched on ("none" mode), or null
     this.needle = "";
+    this.textHits = new Set(); // token rows whose text (on the server) contains the needle
+    this.searchTimer = 0;
     this.t0 = null;
     this.older = {};
     this.sessionDropped = 0;
@@ -191,8 +198,7 @@ export default {
       for (const row of state.rows) this.addRow(row);
       this.schedule();
     },
-    push(text) {
-      const batch = JSON.parse(text);
+    push(batch) {
       if (this.t0 === null) this.t0 = batch.t0;
       for (const op of batch.ops) {
         if (op[0] === "a") this.addRow(op[1]);
@@ -213,6 +219,7 @@ export default {
       for (const row of JSON.parse(text)) {
         if (row.i >= first || this.byId.has(row.i)) continue;
         row.parts = row.parts || null;
+        row.len = row.parts ? row.parts.reduce((n, p) => n + p[1].length, 0) : 0;
         this.byId.set(row.i, row);
         this.count(row.k, row.n || 1);
         older.push(row);
@@ -222,6 +229,23 @@ export default {
       this.rebuild = true;
       this.schedule();
     },
+    // The whole text of the expanded token row (asked for by `select`), then its tokens come with text.
+    showText(id, [seq, text]) {
+      const row = this.byId.get(id);
+      if (!row || this.expanded !== id) return;
+      const last = row.parts.reduce((max, p) => Math.max(max, p[0] ?? 0), seq);
+      row.parts = [[seq, text], [last, ""]];
+      row.unsorted = false;
+      row.len = text.length;
+      row.txt = undefined;
+      row.hay = undefined;
+      this.schedule();
+    },
+    textMatches(needle, ids) {
+      if (needle !== this.needle) return; // an answer to an earlier search
+      this.textHits = new Set(ids);
+      this.refilter();
+    },
     showRaw(id, text) {
       if (this.expanded !== id) return;
       this.rawFor = id;
@@ -230,6 +254,7 @@ export default {
     // -- rows ------------------------------------------------------------------------------------
     addRow(row) {
       row.parts = row.parts || null;
+      row.len = row.parts ? row.parts.reduce((n, p) => n + p[1].length, 0) : 0;
       this.rows.push(row);
       this.byId.set(row.i, row);
       this.count(row.k, row.n || 1);
@@ -244,6 +269,8 @@ export default {
       const parts = row.parts;
       if (parts.length && parts[parts.length - 1][0] > op[2]) row.unsorted = true;
       parts.push([op[2], op[3]]);
+      row.len += op[3].length;
+      row.c = op[6];
       row.e = op[4];
       this.count(row.k, op[5] - (row.n || 0));
       row.n = op[5];
@@ -253,6 +280,7 @@ export default {
       // A token row that did not match the search may match now that it has more text: checked once
       // per frame, not per token (joining a long run's text for every token would be quadratic).
       if (this.needle && !this.rebuild) this.grown.add(row);
+      if (this.needle) this.searchSoon();
     },
     updateRow(id, fields) {
       const row = this.byId.get(id);
@@ -299,7 +327,22 @@ export default {
       return this.only ? this.only.has(kind) : !this.hidden.has(kind);
     },
     passes(row) {
-      return this.kindShown(row.k) && (!this.needle || this.hay(row).includes(this.needle));
+      if (!this.kindShown(row.k)) return false;
+      return !this.needle || this.hay(row).includes(this.needle) || this.textHits.has(row.i);
+    },
+    // Token text beyond a row's preview is on the server: it says which rows match.
+    search() {
+      clearTimeout(this.searchTimer);
+      this.searchTimer = 0;
+      this.textHits = new Set();
+      if (this.needle) this.$emit("search", this.needle);
+    },
+    searchSoon() {
+      if (this.searchTimer) return;
+      this.searchTimer = setTimeout(() => {
+        this.searchTimer = 0;
+        if (this.needle) this.$emit("search", this.needle);
+      }, 1000);
     },
     inView(row) {
       const at = lowerBound(this.view, row.i);
@@ -311,6 +354,7 @@ export default {
       clearTimeout(this.queryTimer);
       this.queryTimer = setTimeout(() => {
         this.needle = value.trim().toLowerCase();
+        this.search();
         this.refilter();
       }, 120);
     },
@@ -425,6 +469,7 @@ export default {
         preview: grouped ? this.text(row).slice(0, 160) : "",
         meta: meta.join(" · "),
         text: null,
+        complete: true,
         fields: [],
       };
       if (open) this.details(row, out, relText);
@@ -437,7 +482,8 @@ export default {
         const seqs = parts.map((p) => p[0]).filter((s) => s !== null);
         fields.push(["tokens", `${row.n} in ${seconds(row.e - row.w)}${row.o ? " (streaming)" : ""}`]);
         if (seqs.length) fields.push(["seq", `${Math.min(...seqs)}–${Math.max(...seqs)}`]);
-        out.text = this.text(row);
+        out.complete = row.c === undefined || row.len >= row.c;
+        out.text = out.complete ? this.text(row) : `${this.text(row)} …`;
       } else {
         if (row.s !== undefined && row.s !== null) fields.push(["seq", String(row.s)]);
         out.text = row.x;
@@ -507,12 +553,15 @@ export default {
     select(id) {
       const row = this.byId.get(id);
       if (!row) return;
+      const before = this.expanded === null ? null : this.byId.get(this.expanded);
+      if (before && before.n) this.$emit("text", [before.i, false]);
       if (this.expanded === id) {
         this.expanded = null;
       } else {
         this.expanded = id;
         this.rawFor = null;
         this.rawText = "";
+        if (row.n) this.$emit("text", [id, true]);
         this.locate(row);
       }
       this.pinned = false; // the user is reading: new rows must not scroll the selection away

@@ -29,9 +29,13 @@ from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_
 from console.trace_kinds import Category, browser_table, category
 from console.ui.scope import on_leave
 from console.ui.testid import testid
+from console.ui.ticker import Ticker
 from console.ui.timeline_model import DEFAULT_MAX_ROWS, Row, TimelineModel
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
+# A tick that only counts tokens of growing rows (their text is in the chat, not sent here) goes at
+# most this often: "Streamed 1234 tokens" need not change seven times a second.
+COUNTS_INTERVAL = 1.0
 RAW_LIMIT = 200_000  # characters of raw frame text sent to the browser for one row
 RAW_FRAMES = 200  # token frames shown for one token row
 ROWS_FIRST = 500  # the newest rows of a (re)mounting view: drawn first, from one short message
@@ -50,19 +54,27 @@ class TimelineView(ui.element, component="timeline.js"):
         self._props["maxRows"] = max_rows
         self._props["kinds"] = browser_table()  # [kind, category] in chip order: colours, chips, filters
 
-    # Payloads go as JSON text made by orjson: NiceGUI would otherwise encode them with the standard
-    # library, which takes ~150 ms for the megabyte a reset of 5,000 rows can be.
+    # Large payloads go as JSON text made by orjson: NiceGUI would otherwise encode them with the
+    # standard library, which takes ~150 ms for the megabyte a reset of 5,000 rows can be.
     def reset(self, state: JsonObject) -> None:
         self.run_method("reset", jsonvalue.dumps(state))
 
     def push(self, batch: JsonObject) -> None:
-        self.run_method("push", jsonvalue.dumps(batch))
+        # A tick's batch is small: as a value, its text is escaped once on the wire, not twice.
+        self.run_method("push", batch)
 
     def prepend(self, rows: list[JsonValue]) -> None:
         self.run_method("prepend", jsonvalue.dumps(rows))
 
     def show_raw(self, row_id: int, text: str) -> None:
         self.run_method("showRaw", row_id, text)
+
+    def show_text(self, row_id: int, text: JsonValue) -> None:
+        """The whole text of a token row the browser expanded: [first seq, text, tokens it covers]."""
+        self.run_method("showText", row_id, text)
+
+    def text_matches(self, needle: str, row_ids: list[JsonValue]) -> None:
+        self.run_method("textMatches", needle, row_ids)
 
 
 class TimelinePanel:
@@ -91,16 +103,20 @@ class TimelinePanel:
         self.model = TimelineModel(max_rows, self.wall_offset, self._prompts_before_trace())
         self.ready = False
         self._backlog: list[Row] = []  # older rows not yet sent to a view that just mounted
+        self._counts: dict[int, JsonValue] = {}  # row id -> its token count held back (COUNTS_INTERVAL)
+        self._pushed = 0.0  # when the last batch went
         with testid(ui.element("div").classes("ac-timeline"), "timeline") as self.root:
             self._toolbar()
             self.view = TimelineView(max_rows)
         self.view.on("ready", self._on_ready)
         self.view.on("raw", self._on_raw)
         self.view.on("context", self._on_context)
+        self.view.on("text", self._on_text)
+        self.view.on("search", self._on_search)
         self.model.feed_history(list(self.conversation.trace))  # sent whole when the view is ready
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
-        ui.timer(flush_interval, self.flush)
+        self.ticker = Ticker(flush_interval, self.flush)  # woken by a change, idle otherwise
 
     def _toolbar(self) -> None:
         with ui.element("div").classes("ac-tl-head"):
@@ -146,13 +162,30 @@ class TimelinePanel:
     def _on_change(self, change: Change) -> None:
         if isinstance(change, TraceAdded):
             self.model.feed(change.entry)
+            self.ticker.wake()
 
-    def flush(self) -> None:
-        """Send this tick's row operations, all of them in one message."""
+    def flush(self, *, now: bool = False) -> None:
+        """Send this tick's row operations, all of them in one message (counts alone less often)."""
         self._send_backlog()
+        if self._backlog or self._counts:
+            self.ticker.wake(wait=True)  # more to send at a later tick
         ops, older_changed = self.model.take_ops()
-        if not self.ready or (not ops and not older_changed):
+        if not self.ready:
             return
+        if ops and all(_counts_only(op) for op in ops) and not older_changed and not now:
+            for op in ops:  # a row's latest count says all its earlier ones did
+                if isinstance(op, list) and isinstance(op[1], int):
+                    self._counts[op[1]] = op
+            if time.monotonic() - self._pushed < COUNTS_INTERVAL:
+                self.ticker.wake()  # they go at a later tick, with or without more
+                return
+            ops = []
+        if self._counts:
+            ops = [*self._counts.values(), *ops]
+            self._counts.clear()
+        if not ops and not older_changed:
+            return
+        self._pushed = time.monotonic()
         batch: JsonObject = {"ops": ops, "first": self.model.first_id, "t0": self.model.start_ms()}
         if older_changed:
             batch["older"] = dict[str, JsonValue](self.model.older)
@@ -176,6 +209,7 @@ class TimelinePanel:
         split = max(0, len(rows) - ROWS_FIRST)
         self._backlog = rows[:split]
         self.view.reset(self.state(rows[split:]))
+        self.ticker.wake(wait=True)
 
     def _send_backlog(self) -> None:
         if not self._backlog:
@@ -197,6 +231,26 @@ class TimelinePanel:
             return
         row = self.model.by_id.get(value)
         self.view.show_raw(value, self.raw_text(row) if row else "(this row is no longer kept)")
+
+    def _on_text(self, event: events.GenericEventArguments) -> None:
+        """A token row expanded (its whole text, then its tokens' text) or collapsed (counts again)."""
+        args = event.args if isinstance(event.args, list) else [event.args]
+        row_id, shown = [*args, False][:2]
+        if not isinstance(row_id, int):
+            return
+        if not shown:
+            self.model.unwatch(row_id)
+            return
+        row = self.model.by_id.get(row_id)
+        if row is None or not row.grouped:
+            return
+        self.flush(now=True)  # what was fed before goes first: the text sent now includes it
+        self.view.show_text(row_id, self.model.watch(row))
+
+    def _on_search(self, event: events.GenericEventArguments) -> None:
+        value = event.args[0] if isinstance(event.args, list) and event.args else event.args
+        if isinstance(value, str):
+            self.view.text_matches(value, self.model.matching(value.lower()))
 
     def _on_context(self, event: events.GenericEventArguments) -> None:
         value = event.args[0] if isinstance(event.args, list) and event.args else event.args
@@ -272,6 +326,11 @@ class TimelinePanel:
             )
         if self.on_open_trace is not None:
             self.on_open_trace(replay)
+
+
+def _counts_only(op: JsonValue) -> bool:
+    """A token operation that carries no text: only the row's count and end time change."""
+    return isinstance(op, list) and op[0] == "t" and op[3] == ""
 
 
 def _clip(text: str) -> str:

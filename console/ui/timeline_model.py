@@ -6,8 +6,9 @@ Theory of operation
 as small JSON values the browser applies in one go (one message per flush tick):
 
     ["a", row]                          a new row
-    ["t", id, seq, text, end_ms, count] more tokens for a token row still growing (consecutive seqs
-                                        from `seq` on, merged per tick)
+    ["t", id, seq, text, end_ms, count, chars]
+                                        more tokens for a token row still growing (consecutive seqs
+                                        from `seq` on, merged per tick; `chars`: the row's length)
     ["u", id, {field: value}]           a row changed (its linked partner arrived, it stopped streaming)
 
 Rows:
@@ -24,6 +25,9 @@ every dialect's rows group alike:
 * A frame immediately followed by DUPLICATE for its seq was dropped by the client: it is folded into
   the DUPLICATE row (which then shows what was dropped and has its raw frame) instead of being counted
   twice.
+* A token row's text crosses the wire only as far as its one-line preview (`PREVIEW_CHARS`): the
+  chat shows that text already, so the row sends counts as it grows. A row the browser shows whole
+  (`watch`) gets all of its text, then every token's. Search of token text runs here (`matching`).
 * RESULT and TOOL rows (a result, an ack, streamed arguments) link to the CALL row of their call_id,
   whichever came first, with the time between them; a PONG links to the PING it answered, with the
   latency.
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import TraceEntry
@@ -49,6 +54,7 @@ STREAMS_STOP = frozenset({C.DOWN, C.INTERRUPTED})
 # Rows about a tool call that link to its CALL row.
 ABOUT_CALLS = frozenset({C.TOOL, C.RESULT})
 SUMMARY_LIMIT = 400
+PREVIEW_CHARS = 160  # a token row's text shown on its line (timeline.js shows as many)
 DEFAULT_MAX_ROWS = 5_000
 # New rows sent per tick at most. A flood brings thousands between two ticks, more than anyone reads:
 # the window then keeps the newest of them, the rest are counted with the older rows (as if scrolled
@@ -86,6 +92,8 @@ class Row:
     last_source: int = 0
     parts: list[tuple[int, str]] = field(default_factory=list)
     streaming: bool = False
+    chars: int = 0  # length of the text
+    shipped: int = 0  # characters of it the browser has
 
     @property
     def grouped(self) -> bool:
@@ -118,6 +126,7 @@ class TimelineModel:
         self._early: dict[str, list[Row]] = {}  # rows about a call whose TOOL_CALL has not come yet
         self._ping: Row | None = None
         self._prompts = user_offset
+        self.watched: set[int] = set()  # token rows the browser shows whole (expanded)
 
     # -- input ------------------------------------------------------------------------------------
 
@@ -159,14 +168,7 @@ class TimelineModel:
             while len(self.rows) > ROWS_PER_TICK:
                 self._evict(self.rows.popleft())
         taken, self._ops = self._ops, []
-        by_id = self.by_id
-        ops = _coalesce_tokens(
-            [
-                ["a", self.wire(op)] if isinstance(op, Row) else op
-                for op in taken
-                if not isinstance(op, Row) or op.id in by_id
-            ]
-        )
+        ops = _coalesce_tokens(self._wired(taken))
         changed, self._older_changed = self._older_changed, False
         return ops, changed
 
@@ -224,8 +226,10 @@ class TimelineModel:
         row.tokens += 1
         row.end = entry.at
         row.last_source = entry.index
+        row.chars += len(entry.summary)
         if not self._quiet:
-            self._ops.append(["t", row.id, entry.seq, entry.summary, self._ms(entry.at), row.tokens])
+            text = self._ship(row, entry.summary)
+            self._ops.append(["t", row.id, entry.seq, text, self._ms(entry.at), row.tokens, row.chars])
         if not row.streaming:
             row.streaming = True
             self._update(row, {"o": True})
@@ -244,6 +248,7 @@ class TimelineModel:
         row.ordinal = ordinal
         row.tokens, row.end, row.last_source = 1, entry.at, entry.index
         row.parts.append((entry.seq or 0, entry.summary))
+        row.chars = len(entry.summary)
         row.streaming = True
         self._runs[sid] = row
         self._add(row)
@@ -317,6 +322,7 @@ class TimelineModel:
 
     def _evict(self, row: Row) -> None:
         del self.by_id[row.id]
+        self.watched.discard(row.id)
         self.older[row.kind] = self.older.get(row.kind, 0) + 1
         self._older_changed = True
         if row.stream_id is not None and self._runs.get(row.stream_id) is row:
@@ -329,6 +335,28 @@ class TimelineModel:
             self._early[row.ref].remove(row)
             if not self._early[row.ref]:
                 del self._early[row.ref]
+
+    def _ship(self, row: Row, text: str) -> str:
+        """What of a token's `text` the browser gets: all of it for a row shown whole, else what
+        still fits in the row's preview."""
+        if row.id not in self.watched:
+            text = text[: max(0, PREVIEW_CHARS - row.shipped)]
+        row.shipped += len(text)
+        return text
+
+    def watch(self, row: Row) -> JsonValue:
+        """The browser shows `row` whole from now on: its text so far (with its first seq and the
+        token count it covers); every later token of it goes with its text."""
+        self.watched.add(row.id)
+        row.shipped = row.chars
+        return [min(seq for seq, _ in row.parts), row.text(), row.tokens]
+
+    def unwatch(self, row_id: int) -> None:
+        self.watched.discard(row_id)
+
+    def matching(self, needle: str) -> list[JsonValue]:
+        """Ids of the token rows whose text contains `needle` (lower case), for the browser's search."""
+        return [row.id for row in self.rows if row.grouped and needle in row.text().lower()]
 
     def _update(self, row: Row, fields: JsonObject) -> None:
         if row.id in self.by_id and not self._quiet:
@@ -349,6 +377,21 @@ class TimelineModel:
 
     def start_ms(self) -> float | None:
         return None if self.start is None else self._ms(self.start)
+
+    def _wired(self, taken: list[JsonValue | Row]) -> list[JsonValue]:
+        """A tick's operations for the wire. A row added this tick is wired as it is now, its tokens of
+        this tick included, so their own "t" operations are not sent again."""
+        by_id = self.by_id
+        fresh: set[int] = set()
+        out: list[JsonValue] = []
+        for op in taken:
+            if isinstance(op, Row):
+                if op.id in by_id:
+                    fresh.add(op.id)
+                    out.append(["a", self.wire(op)])
+            elif not (fresh and isinstance(op, list) and op[0] == "t" and op[1] in fresh):
+                out.append(op)
+        return out
 
     def wire(self, row: Row) -> JsonObject:
         """A row as the browser keeps it (short keys: thousands of rows cross the wire on a reset)."""
@@ -375,12 +418,26 @@ class TimelineModel:
             out["n"] = row.tokens
             out["e"] = self._ms(row.end)
             out["o"] = row.streaming
-            if row.streaming:
-                out["parts"] = [[seq, text] for seq, text in row.parts]
-            else:
-                # A finished run goes as one part: half the bytes of a reset are token runs.
-                out["parts"] = [[max(seq for seq, _ in row.parts), row.text()]]
+            out["c"] = row.chars
+            # One part with what the browser shows (the preview, or all of a row shown whole) and
+            # one empty part with the last seq: the row's seq range.
+            seqs = [seq for seq, _ in row.parts]
+            text = row.text() if row.id in self.watched else _preview(row)
+            row.shipped = len(text)
+            out["parts"] = [[min(seqs), text], [max(seqs), ""]]
         return out
+
+
+def _preview(row: Row) -> str:
+    """The start of a token row's text, joined from as few parts as it takes (parts in order)."""
+    if any(a[0] > b[0] for a, b in pairwise(row.parts)):
+        return row.text()[:PREVIEW_CHARS]
+    text = ""
+    for _, part in row.parts:
+        text += part
+        if len(text) >= PREVIEW_CHARS:
+            break
+    return text[:PREVIEW_CHARS]
 
 
 def _clip(text: str) -> str:
@@ -408,7 +465,7 @@ def _coalesce_tokens(ops: list[JsonValue]) -> list[JsonValue]:
                 and isinstance(op[3], str)
             ):
                 previous[3] += op[3]
-                previous[4], previous[5] = op[4], op[5]
+                previous[4], previous[5], previous[6] = op[4], op[5], op[6]
                 last_seq = seq
                 continue
             last_seq = seq if isinstance(seq, int) else -2

@@ -67,7 +67,8 @@ def main() -> None:
         lines = write_trace(trace, args.events)
         print(f"trace: {args.events:,} server events, {lines:,} lines, {trace.stat().st_size / 1e6:.1f} MB")
         port = free_port()
-        console = start(["main.py", "--no-show", "--port", str(port)], port)
+        # Its own sessions only: not whatever the journal of this machine holds.
+        console = start(["main.py", "--no-show", "--no-store", "--port", str(port)], port)
         try:
             wait_http(f"http://127.0.0.1:{port}/api/simulators", "the console")
             with sync_playwright() as p:
@@ -92,6 +93,7 @@ def main() -> None:
                 rows_drawn = time.monotonic()
                 # Interactive: the timeline's search narrows the rows to the last PING's (and its PONG's).
                 last_ping = (args.events - 1) // 50 * 50
+                page.click("[data-testid=timeline-heartbeats]")  # PINGs are hidden until asked for
                 page.fill("[data-testid=timeline-search]", f"{last_ping:08x}")
                 page.wait_for_function(
                     "() => { const rows = document.querySelectorAll('[data-testid=timeline-row]');"

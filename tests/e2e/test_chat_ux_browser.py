@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from console.transcript import Transcript
 from tests.e2e.conftest import Console, start_console, stop_console
 
 INPUT = "[data-testid=chat-input]"
@@ -27,7 +28,7 @@ def received_prompts(console: Console) -> list[str]:
     """What the simulated agent was sent, in order (its own record, not the console's)."""
     http = console.simulators()["agent"]["http"]
     truth = httpx.get(f"{http}/truth", params={"session": "default"}, timeout=5).json()
-    return [m["text"] for m in truth["messages"] if m["role"] == "user"]
+    return [m.text for m in Transcript.from_json(truth).prompts]
 
 
 def wait_for(condition: object, timeout: float = 60) -> None:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from console.transcript import Transcript
 from tests.e2e.conftest import Console, start_console, stop_console
 
 READ_REPLIES = """() => [...document.querySelectorAll('[data-testid=message][data-role=assistant]')].map(m => ({
@@ -23,7 +24,7 @@ READ_REPLIES = """() => [...document.querySelectorAll('[data-testid=message][dat
 def truth_replies(console: Console) -> list[str]:
     http = console.simulators()["agent"]["http"]
     truth = httpx.get(f"{http}/truth", params={"session": "default"}, timeout=5).json()
-    return [m["text"] for m in truth["messages"] if m["role"] == "assistant"]
+    return [m.text for m in Transcript.from_json(truth).replies]
 
 
 def send(page: Page, text: str) -> None:

@@ -106,7 +106,9 @@ def test_a_token_row_expands_to_exactly_its_text_run_and_a_tool_call_row_flashes
     for n, row_id in enumerate(ids):
         line = page.locator(f"[data-testid=timeline-row][data-row-id='{row_id}'] .ac-tl-line")
         line.click()
-        expanded.append(page.locator("[data-testid=timeline-detail-text]").text_content() or "")
+        # The row's whole text comes from the server when it opens (only its preview was sent).
+        whole = page.locator("[data-testid=timeline-detail-text][data-complete=true]")
+        expanded.append(whole.text_content() or "")
         # The row's text run flashes in the chat.
         run = reply.locator("[data-testid=message-text]").nth(n)
         assert "ac-flash" in (run.get_attribute("class") or "")

@@ -21,6 +21,8 @@ from console import jsonvalue
 from console.jsonvalue import JsonObject, JsonValue
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.sim.agent_kinds import EXAMPLE_PROMPTS, KINDS, Kind
+from console.transcript import Transcript
+from tests.helpers import assert_same_transcript
 
 FAST = 0.02  # time_scale for tests: a 2,000-word response streams in ~1.5 s
 
@@ -80,8 +82,8 @@ async def read_until_end(
     return frames
 
 
-def assemble(frames: list[JsonObject]) -> tuple[JsonObject, dict[str, list[JsonValue]]]:
-    """The assistant message and contexts a client builds from frames applied in seq order."""
+def assemble(frames: list[JsonObject], prompt: str) -> Transcript:
+    """The transcript a client builds from the prompt and the frames of its reply applied in seq order."""
     blocks: list[JsonValue] = []
     cards: dict[str, JsonObject] = {}
     contexts: dict[str, list[JsonValue]] = {}
@@ -123,14 +125,21 @@ def assemble(frames: list[JsonObject]) -> tuple[JsonObject, dict[str, list[JsonV
             stream_id = frame["stream_id"]
             status = "done"
     text = "".join(str(b["text"]) for b in blocks if isinstance(b, dict) and b["kind"] == "text")
-    message: JsonObject = {
+    user: JsonObject = {
+        "role": "user",
+        "text": prompt,
+        "status": "sent",
+        "blocks": [{"kind": "text", "text": prompt}],
+    }
+    reply: JsonObject = {
         "role": "assistant",
         "stream_id": stream_id,
         "text": text,
         "status": status,
         "blocks": blocks,
+        "prompt": prompt,
     }
-    return message, contexts
+    return Transcript.from_json({"messages": [user, reply], "contexts": dict(contexts)})
 
 
 def entries(sim: AgentSimulator, session: str, kind: str) -> list[JsonObject]:
@@ -153,19 +162,8 @@ async def test_each_kind_streams_gapless_and_equals_truth(kind: Kind) -> None:
             async with asyncio.timeout(30):
                 frames = await read_until_end(ws)
         assert [seq_of(f) for f in frames] == list(range(1, len(frames) + 1))
-        message, contexts = assemble(frames)
-        truth = sim.truth(kind)
-        assert truth["messages"] == [
-            {
-                "role": "user",
-                "stream_id": None,
-                "text": prompt,
-                "status": "done",
-                "blocks": [{"kind": "text", "text": prompt}],
-            },
-            message,
-        ]
-        assert truth["contexts"] == contexts
+        assembled = assemble(frames, prompt)
+        assert_same_transcript(assembled, sim.truth(kind))
         types = [f["type"] for f in frames]
         stream_ids = {f["stream_id"] for f in frames if "stream_id" in f}
         assert len(stream_ids) == 1
@@ -184,7 +182,7 @@ async def test_each_kind_streams_gapless_and_equals_truth(kind: Kind) -> None:
         if kind == "large_context":
             assert max(len(dumps(f)) for f in frames if f["type"] == "CONTEXT_SNAPSHOT") > 500_000
         if kind == "long":
-            assert len(str(message["text"]).split()) >= 2000
+            assert len(assembled.replies[0].text.split()) >= 2000
         if kind in ("single_tool", "multi_tool", "large_context", "long"):
             # an updated snapshot arrives mid-response
             first_token = types.index("TOKEN")
@@ -222,9 +220,8 @@ async def test_seq_restarts_per_response_and_messages_queue_while_streaming() ->
         assert first[-1]["stream_id"] != second[-1]["stream_id"]
         messages = entries(sim, "q", "user_message")
         assert [m["queued"] for m in messages] == [False, True]
-        truth = sim.truth("q")["messages"]
-        assert isinstance(truth, list) and len(truth) == 4
-        assert truth[1] == assemble(first)[0] and truth[3] == assemble(second)[0]
+        both = assemble(first, "summarize the q3 report").messages + assemble(second, "hello").messages
+        assert sim.truth("q").messages == both
 
 
 async def test_pings_take_seqs_and_good_pongs_are_logged_ok() -> None:
@@ -331,9 +328,7 @@ async def test_resume_after_drop_replays_everything_after_last_seq() -> None:
         assert seq_of(after[0]) == last_seq + 1
         frames = before[:last_seq] + after
         assert [seq_of(f) for f in frames] == list(range(1, len(frames) + 1))
-        message, _ = assemble(frames)
-        truth = sim.truth("r")["messages"]
-        assert isinstance(truth, list) and truth[-1] == message
+        assert_same_transcript(assemble(frames, "write a long detailed document"), sim.truth("r"))
         resumes = entries(sim, "r", "resume")
         assert len(resumes) == 1
         assert resumes[0]["verdict"] == "ok"
@@ -399,8 +394,8 @@ async def test_http_endpoints() -> None:
             assert {e["kind"] for e in log} >= {"connect", "user_message", "disconnect"}
             assert (await http.get("/log", params={"session": "nobody"})).json() == []
             truth = (await http.get("/truth", params={"session": "h"})).json()
-            assert truth == sim.truth("h")
-            assert truth["messages"][1]["status"] == "done"
+            assert truth == sim.truth("h").to_json()
+            assert Transcript.from_json(truth).replies[0].status == "done"
             assert (await http.get("/truth")).json() == {"messages": [], "contexts": {}}
             assert (await http.get("/elsewhere")).status_code == 404
 
@@ -413,9 +408,6 @@ async def test_a_drop_does_not_stop_generation() -> None:
             sim.drop("g")
         async with asyncio.timeout(10):
             while True:
-                messages = sim.truth("g")["messages"]
-                assert isinstance(messages, list)
-                last = messages[-1]
-                if isinstance(last, dict) and last["status"] == "done":
+                if sim.truth("g").messages[-1].status == "done":
                     break
                 await asyncio.sleep(0.02)

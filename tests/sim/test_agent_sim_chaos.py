@@ -11,10 +11,12 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from console import jsonvalue
-from console.jsonvalue import JsonObject, JsonValue
+from console.jsonvalue import JsonObject
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.sim.agent_chaos import CHAOS_BEHAVIOURS
 from console.sim.agent_kinds import EXAMPLE_PROMPTS, Kind
+from console.transcript import Transcript
+from tests.helpers import assert_same_transcript
 from tests.sim.test_agent_sim import (
     FAST,
     answer,
@@ -108,11 +110,9 @@ async def test_chaos_forced_behaviour_is_performed_and_survivable(behaviour: str
     async with running(SimConfig(mode="chaos", time_scale=FAST, ping_interval=interval, chaos=rates)) as sim:
         run = await robust_run(sim, "c", prompt)
         assert chaos_done(sim, "c") == {behaviour}
-        message, contexts = assemble([f for f in run.applied if f["type"] != "PING"])
-        truth = sim.truth("c")
-        messages = truth["messages"]
-        assert isinstance(messages, list) and messages[-1] == message
-        assert truth["contexts"] == contexts
+        assert_same_transcript(
+            assemble([f for f in run.applied if f["type"] != "PING"], prompt), sim.truth("c")
+        )
         assert sim.violations("c") == []
         if behaviour == "drop":
             assert run.connections == 2
@@ -161,14 +161,12 @@ async def test_default_chaos_is_survivable_over_several_prompts() -> None:
         kinds: tuple[Kind, ...] = ("single_tool", "multi_tool", "tool_first", "greeting")
         for i, kind in enumerate(kinds):
             run = await robust_run(sim, f"all{i}", EXAMPLE_PROMPTS[kind])
-            message, _ = assemble(run.applied)
-            messages = sim.truth(f"all{i}")["messages"]
-            assert isinstance(messages, list) and messages[-1] == message
+            assert_same_transcript(assemble(run.applied, EXAMPLE_PROMPTS[kind]), sim.truth(f"all{i}"))
         assert sim.violations() == []
 
 
 async def test_same_seed_same_responses_and_chaos_decisions() -> None:
-    async def once(seed: int) -> tuple[dict[str, dict[str, JsonValue]], list[tuple[str, str]]]:
+    async def once(seed: int) -> tuple[dict[str, Transcript], list[tuple[str, str]]]:
         rates = ChaosRates(reorder=0.2, duplicate=0.2, drop=0.05, spike=0.0)
         async with running(
             SimConfig(mode="chaos", seed=seed, time_scale=FAST, ping_interval=60, chaos=rates)

@@ -72,6 +72,13 @@ async def test_a_new_connection_aborts_the_reply_and_resume_replays_only_its_fra
         assert all(f["type"] != "STREAM_END" for f in frames)  # the reply was aborted for good
         assert server.replies[0].status == "aborted"
         assert server.replies[0].aborted_by == "client reconnect"
+        prompt, reply = server.truth().messages
+        assert (prompt.role, prompt.text, reply.prompt) == ("user", "hello", "hello")
+        assert (reply.status, reply.note) == ("interrupted", "client reconnect")
+        tokens = {f["seq"]: f["text"] for f in [*first, *frames] if f["type"] == "TOKEN"}  # replayed once
+        assert reply.text == "".join(
+            str(tokens[seq]) for seq in sorted(tokens, key=lambda seq: int(str(seq)))
+        )
         assert server.count("pong", verdict="unexpected") == 1
     finally:
         await server.stop()

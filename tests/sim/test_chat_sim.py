@@ -24,6 +24,7 @@ from console.session import ComponentBlock, Conversation
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.sim.chat_writer import ResponseWriter
 from console.sim.structured import Piece
+from console.transcript import Block, Component, Text
 from tests.helpers import running
 
 FAST = ChatSimConfig(token_delay=0, think_delay=0)
@@ -98,6 +99,32 @@ async def test_health_and_unknown_paths(sim: ChatSimulator) -> None:
         missing = await client.get(f"http://127.0.0.1:{sim.port}/nope")
     assert health.status_code == 200 and health.json()["status"] == "ok"
     assert missing.status_code == 404
+
+
+async def test_truth_is_each_completed_turn_as_a_transcript(sim: ChatSimulator) -> None:
+    async with connect(sim.url) as ws:
+        listed = entries_of(await ask(ws, "cats", "Hi! Please cat names"))
+        saved = entries_of(await ask(ws, "cats", "Great! Save them please"))
+    async with httpx.AsyncClient() as client:
+        served = (await client.get(f"http://127.0.0.1:{sim.port}/truth", params={"chat": "cats"})).json()
+        nobody = (await client.get(f"http://127.0.0.1:{sim.port}/truth", params={"chat": "dogs"})).json()
+    truth = sim.truth("cats")
+    assert served == truth.to_json() and nobody == {"messages": [], "contexts": {}}
+    assert [(m.role, m.status, m.prompt) for m in truth.messages] == [
+        ("user", "sent", None),
+        ("assistant", "done", "Hi! Please cat names"),
+        ("user", "sent", None),
+        ("assistant", "done", "Great! Save them please"),
+    ]
+    shown = [[_entry(b) for b in r.blocks] for r in truth.replies]
+    assert shown == [listed, saved] and saved[0][0] == "idea"
+
+
+def _entry(block: Block) -> tuple[str, str]:
+    if isinstance(block, Component):
+        return ("idea", str(block.fields["text"]))
+    assert isinstance(block, Text)
+    return ("message", block.text)
 
 
 async def test_scripted_replies_stream_in_chunks_and_end_with_the_done_tag(sim: ChatSimulator) -> None:

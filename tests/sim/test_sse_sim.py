@@ -14,6 +14,7 @@ from httpx_sse import aconnect_sse
 from console import events as ev
 from console.dialects.sse.protocol import ConversationDecoder
 from console.jsonvalue import JsonObject, JsonValue
+from console.sim import sse_corpus
 from console.sim.sse import SimConfig, SSESimulator, create_app
 from console.sim.sse_corpus import expected_messages
 
@@ -201,10 +202,15 @@ async def test_health_and_unknown_paths(client: httpx.AsyncClient) -> None:
     try:
         base = sim.url.removesuffix("/conversation")
         health = await client.get(f"{base}/health")
+        truth = await client.get(f"{base}/truth")
         missing = await client.get(f"{base}/nope")
     finally:
         await sim.stop()
     assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert truth.json() == sim.truth().to_json()
+    assert [(m.stream_id, m.role, m.text) for m in sim.truth().messages] == [
+        (m["id"], m["role"], m["text"]) for m in expected_messages()
+    ]
     assert missing.status_code == 404
 
 
@@ -212,4 +218,6 @@ async def test_the_mountable_app_serves_the_same_conversation() -> None:
     app = create_app(SimConfig(delay=0))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
         run = await read_conversation(http, "/conversation")
+        truth = (await http.get("/truth")).json()
     assert shown(run.events) == expected_messages()
+    assert truth == sse_corpus.transcript().to_json()

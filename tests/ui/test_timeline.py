@@ -126,10 +126,61 @@ def test_a_token_row_keeps_growing_with_token_ops_not_new_rows() -> None:
     grown = feed_new()
     row_id = the(model, "TOKEN").id
     # The tick's tokens travel as one part (consecutive seqs from 2), with the row's new count.
-    assert grown == [["t", row_id, 2, "lo!", 300.0, 3]]
+    assert grown == [["t", row_id, 2, "lo!", 300.0, 3, 6]]
     engine.receive(frame(type="STREAM_END", seq=4, stream_id="s1"), 0.4)
     ended = feed_new()
     assert ["u", row_id, {"o": False}] in ended
+
+
+def test_a_long_token_row_sends_its_preview_then_counts_and_all_of_its_text_once_expanded() -> None:
+    engine = engine_with_prompt()
+    model = TimelineModel()
+    seen = 0
+
+    def feed_new() -> list[JsonValue]:
+        nonlocal seen
+        for entry in engine.conversation.trace[seen:]:
+            model.feed(entry)
+        seen = len(engine.conversation.trace)
+        return model.take_ops()[0]
+
+    word = "abcdefghij"  # ten characters a token
+    engine.receive(token(1, word), 0.01)
+    feed_new()  # the row, with its first token
+    for seq in range(2, 31):
+        engine.receive(token(seq, word), seq / 100)
+    ops = feed_new()
+    row = the(model, "TOKEN")
+    sent = [op for op in ops if isinstance(op, list) and op[0] == "t"]
+    # The chat shows the text: the row's growth carries its preview (160 characters), then counts.
+    assert "".join(str(op[3]) for op in sent) == word * 15
+    assert sent[-1][5:] == [30, 300]
+    wired = model.wire(row)["parts"]
+    assert wired == [[1, (word * 16)[:160]], [30, ""]]
+    engine.receive(token(31, "klmno"), 0.40)
+    assert feed_new()[0] == ["t", row.id, 31, "", 400.0, 31, 305]
+
+    # Expanded: its whole text, then every token's.
+    assert model.watch(row) == [1, word * 30 + "klmno", 31]
+    engine.receive(token(32, "pq"), 0.41)
+    assert feed_new()[0] == ["t", row.id, 32, "pq", 410.0, 32, 307]
+    model.unwatch(row.id)
+    engine.receive(token(33, "rs"), 0.42)
+    assert feed_new()[0] == ["t", row.id, 33, "", 420.0, 33, 309]
+
+    # A row that opens and grows within one tick goes once, as it is then: no token twice.
+    for seq, text in enumerate(["one ", "two ", "three"], start=34):
+        engine.receive(token(seq, text, sid="s2"), 0.5 + seq / 1000)
+    ops = feed_new()
+    added = [op[1] for op in ops if isinstance(op, list) and op[0] == "a"]
+    assert [a["parts"] for a in added if isinstance(a, dict) and "parts" in a] == [
+        [[34, "one two three"], [36, ""]]
+    ]
+    assert not [op for op in ops if isinstance(op, list) and op[0] == "t"]
+
+    # Search reaches the text the browser does not have.
+    assert model.matching("jklmnopq") == [row.id]
+    assert model.matching("zzz") == []
 
 
 def test_a_dropped_duplicate_is_not_counted_and_shows_what_was_dropped() -> None:
@@ -298,12 +349,18 @@ async def test_the_view_gets_the_rows_so_far_then_one_batch_per_tick(
         )
         # Tokens arrive as growth of their row, and no raw frame crosses the wire unasked.
         tokens = sum(1 for e in client.conversation.trace if e.kind == "TOKEN")
-        counts: dict[int, int] = {}  # each token row's last count
+        # Each token row's last count: of its last growth, or of the row as added (with the tokens
+        # of its first tick in it).
+        counts: dict[int, int] = {}
+        for row in added:
+            if isinstance(row, dict) and isinstance(row_id := row["i"], int):
+                count = row.get("n")
+                counts[row_id] = count if isinstance(count, int) else 1
         for op in ops:
             if op[0] == "t" and isinstance(op[1], int) and isinstance(op[5], int):
                 counts[op[1]] = op[5]
         token_rows = [row["i"] for row in added if isinstance(row, dict) and row["k"] == "TOKEN"]
-        assert sum(counts.get(i, 1) if isinstance(i, int) else 0 for i in token_rows) == tokens
+        assert sum(counts[i] for i in token_rows if isinstance(i, int)) == tokens
         assert len([op for op in ops if op[0] == "t"]) < tokens - len(token_rows)  # merged per tick
         assert 'raw":"' not in json.dumps(wire.pushes) and '"raw": "' not in json.dumps(wire.pushes)
 

@@ -10,6 +10,7 @@
 // - images are never loaded: `![alt](url)` becomes a link to the image (or inert text), like a link;
 // - a code block's language is a data attribute (never a class name), used by the highlighter.
 import * as smd from "smd";
+import { CLOSE_AFTER, closeLines, gather } from "text_lines";
 
 const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:"]);
 const CODE = new Set([smd.CODE_BLOCK, smd.CODE_FENCE]);
@@ -100,12 +101,43 @@ function link(el, url) {
   el.rel = "noopener noreferrer nofollow";
 }
 
+// A code block that grew past CLOSE_AFTER characters: its complete lines move into a block of their
+// own above it (`ac-cut`: the two join without a seam), highlighted at once, so the lines laid out
+// again per append are only the newest ones. Returns the code element to append to from now on.
+function closeCode(code, onCode) {
+  const pre = code.parentElement;
+  let node = code.lastChild;
+  while (node && !(node.nodeType === Node.TEXT_NODE && node.data.includes("\n"))) node = node.previousSibling;
+  if (!node) return null;
+  const rest = node.splitText(node.data.lastIndexOf("\n") + 1);
+  const next = document.createElement("code");
+  if (code.dataset.lang) next.dataset.lang = code.dataset.lang;
+  const moved = [];
+  for (let n = rest; n; n = n.nextSibling) moved.push(n);
+  next.append(...moved);
+  const below = document.createElement("pre");
+  below.className = "ac-cont";
+  below.appendChild(next);
+  pre.classList.add("ac-cut");
+  pre.after(below);
+  onCode(code);
+  return next;
+}
+
 function renderer(root, onCode) {
   const nodes = [root];
   const types = [smd.DOCUMENT];
   const top = () => nodes[nodes.length - 1];
   return {
     data: null,
+    // The open block that text goes straight into, if it is one that grows without end (a paragraph,
+    // a code block): its complete lines are closed off. Reads layout (a paragraph's lines).
+    closeLines() {
+      const el = top();
+      if (el.textContent.length < CLOSE_AFTER) return;
+      const next = el.tagName === "P" ? closeLines(el) : CODE.has(types[types.length - 1]) ? closeCode(el, onCode) : null;
+      if (next) nodes[nodes.length - 1] = next;
+    },
     add_token(_data, type) {
       if (type === smd.DOCUMENT) return;
       nodes.push(element(top(), type));
@@ -147,11 +179,23 @@ export class MarkdownStream {
   constructor(root) {
     this.root = root;
     this.parser = null;
+    this.renderer = null;
+    this.grown = 0; // characters written since complete lines were last closed off
   }
 
   write(text) {
-    this.parser ??= smd.parser(renderer(this.root, highlightLater));
+    if (this.parser === null) {
+      this.renderer = renderer(this.root, highlightLater);
+      this.parser = smd.parser(this.renderer);
+    }
+    // Before this write: the layout read then finds the last frame's layout still valid.
+    if (this.grown >= CLOSE_AFTER) {
+      this.grown = 0;
+      this.renderer.closeLines();
+    }
+    this.grown += text.length;
     smd.parser_write(this.parser, text);
+    gather(this.root);
   }
 
   // The run is complete (its message ended, or a card came after it): flush what the parser holds
@@ -160,5 +204,6 @@ export class MarkdownStream {
     if (this.parser === null) return;
     smd.parser_end(this.parser);
     this.parser = null;
+    this.grown = 0;
   }
 }

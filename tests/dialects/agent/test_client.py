@@ -10,9 +10,9 @@ import pytest
 
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
-from console.jsonvalue import JsonValue
 from console.record import RecordError, record
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
+from tests.helpers import assert_same_transcript
 
 PROMPTS = [
     "hello",
@@ -34,26 +34,6 @@ CHAOS_BEHAVIOURS = {
 }
 
 
-def project(transcript: dict[str, JsonValue]) -> dict[str, JsonValue]:
-    """What must match the ground truth character for character: text, tool calls in order, contexts."""
-    messages = transcript["messages"]
-    assert isinstance(messages, list)
-    out: list[JsonValue] = []
-    for m in messages:
-        assert isinstance(m, dict)
-        blocks = m.get("blocks", [])
-        assert isinstance(blocks, list)
-        kept: list[JsonValue] = []
-        for b in blocks:
-            assert isinstance(b, dict)
-            if b["kind"] == "tool":
-                kept.append({k: b[k] for k in ("kind", "call_id", "tool_name", "args", "result", "status")})
-            elif b["kind"] == "text":
-                kept.append({"kind": "text", "text": b["text"]})
-        out.append({"role": m["role"], "text": m["text"], "blocks": kept if m["role"] == "assistant" else []})
-    return {"messages": out, "contexts": transcript["contexts"]}
-
-
 def fast_engine() -> AgentEngine:
     return AgentEngine(config=EngineConfig(gap_timeout=1.0, stall_timeout=20.0))
 
@@ -64,7 +44,7 @@ async def test_normal_session_matches_ground_truth_and_the_server_log_has_no_vio
     try:
         client = AgentClient(f"{sim.url}?session=n1", fast_engine())
         result = await record(client, PROMPTS, within=60)
-        assert project(result.transcript) == project(sim.truth("n1"))
+        assert_same_transcript(result.transcript, sim.truth("n1"))
         assert sim.violations("n1") == []
         pongs = [e for e in sim.log("n1") if isinstance(e, dict) and e.get("kind") == "pong"]
         assert pongs, "the simulator pinged and the console answered"
@@ -75,7 +55,7 @@ async def test_normal_session_matches_ground_truth_and_the_server_log_has_no_vio
 async def _chaos_session(sim: AgentSimulator, session: str) -> set[str]:
     client = AgentClient(f"{sim.url}?session={session}", fast_engine())
     result = await record(client, PROMPTS, within=150)
-    assert project(result.transcript) == project(sim.truth(session)), session
+    assert_same_transcript(result.transcript, sim.truth(session))
     assert result.interrupted == 0
     assert sim.violations(session) == [], session
     return {str(e["behaviour"]) for e in sim.log(session) if isinstance(e, dict) and e.get("kind") == "chaos"}
@@ -119,9 +99,7 @@ async def test_forced_drop_reconnects_with_resume_first_and_loses_nothing() -> N
             await asyncio.sleep(0.02)
         await client.close()
         reply = client.conversation.messages[-1]
-        truth = sim.truth("d1")["messages"]
-        assert isinstance(truth, list) and isinstance(truth[-1], dict)
-        assert reply.text == truth[-1]["text"]
+        assert reply.text == sim.truth("d1").messages[-1].text
         resumes = [e for e in sim.log("d1") if isinstance(e, dict) and e.get("kind") == "resume"]
         assert len(resumes) == 1 and resumes[0].get("first") is True
         kinds = [e.kind for e in client.conversation.trace]

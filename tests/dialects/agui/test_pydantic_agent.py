@@ -174,7 +174,7 @@ async def test_an_http_error_shows_its_status_and_body(agent: Served) -> None:
 async def test_record_writes_the_transcript_contract(agent: Served) -> None:
     client = make_client(Target("agui", agent.url))
     result = await record(client, ["reset", "list milk", "hello"], within=30)
-    transcript = result.transcript
+    transcript = result.json()
     messages = transcript["messages"]
     assert isinstance(messages, list)
     statuses = [m["status"] for m in messages if isinstance(m, dict) and m["role"] == "assistant"]

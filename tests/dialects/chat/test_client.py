@@ -10,18 +10,20 @@ from websockets.asyncio.server import ServerConnection, serve
 from console import jsonvalue
 from console.clients import Target, make_client
 from console.connection import ConnectionState
+from console.conversation_transcript import transcript_of
 from console.dialects.chat.client import ChatClient
 from console.dialects.chat.engine import saved_ideas
 from console.dialects.chat.protocol import done_frame, entry_frame, parse_user_message
 from console.jsonvalue import JsonValue
 from console.record import record
-from console.session import ComponentBlock, Conversation
 from console.sim.chat import ChatSimConfig, ChatSimulator
-from console.sim.structured import parse
-from tests.helpers import eventually, quick_backoff, running
+from console.transcript import Text
+from tests.helpers import assert_same_transcript, eventually, quick_backoff, running
 
 FAST = ChatSimConfig(token_delay=0, think_delay=0)
 TIMEOUT = 10.0
+# The dialect names no streams on the wire: the console numbers each chat's replies itself.
+CONSOLE_STREAMS = ("stream_id",)
 
 
 @pytest.fixture
@@ -46,29 +48,6 @@ async def connect(url: str, clients: list[ChatClient]) -> ChatClient:
     return client
 
 
-def shown(conversation: Conversation) -> list[list[tuple[str, str]]]:
-    """Each reply as (tag, text) entries, the way the simulator stores what it sent."""
-    replies: list[list[tuple[str, str]]] = []
-    for message in conversation.messages:
-        if message.role != "assistant":
-            continue
-        entries: list[tuple[str, str]] = []
-        for block in message.blocks:
-            if isinstance(block, ComponentBlock):
-                entries.append(("idea", str(block.fields.get("text", ""))))
-        entries.append(("message", message.text))
-        replies.append(entries)
-    return replies
-
-
-def truth(sim: ChatSimulator, chat_id: str) -> list[list[tuple[str, str]]]:
-    return [
-        [(tag, text) for tag, text in parse(turn.content)]
-        for turn in sim.store.history(chat_id)
-        if turn.role == "assistant"
-    ]
-
-
 async def test_several_conversations_show_exactly_what_the_simulator_sent(
     sim: ChatSimulator, clients: list[ChatClient]
 ) -> None:
@@ -85,7 +64,7 @@ async def test_several_conversations_show_exactly_what_the_simulator_sent(
     assert list(client.conversations) == [cats, dinner]
     for chat_id in (cats, dinner):
         conversation = client.conversations[chat_id]
-        assert shown(conversation) == truth(sim, chat_id)
+        assert_same_transcript(transcript_of(conversation), sim.truth(chat_id), ignore=CONSOLE_STREAMS)
         assert all(m.status in ("sent", "done") for m in conversation.messages)
         assert not [t for t in conversation.trace if t.kind == "PROTOCOL_ERROR"]
     listed = client.conversations[cats].messages[1].text
@@ -117,7 +96,7 @@ async def test_a_drop_mid_response_marks_it_interrupted_at_once_and_retry_succee
         await eventually(lambda: client.idle)
         answer = client.conversation.messages[-1]
         assert answer.status == "done"
-        assert [("message", answer.text)] == truth(sim, client.active_id)[-1]
+        assert sim.truth(client.active_id).replies[-1].blocks == (Text(answer.text),)
         assert reply.text == kept and answer.text.startswith(kept)
         kinds = [t.kind for t in client.conversation.trace if t.direction == "client"]
         at = kinds.index("INTERRUPTED")
@@ -169,7 +148,7 @@ async def test_record_through_make_client_writes_the_chat_transcript(sim: ChatSi
     client = make_client(Target("chat", sim.url))
     result = await record(client, ["Hi! Please cat names", "Great! Save them please"], within=TIMEOUT)
     assert result.interrupted == 0
-    messages = result.transcript["messages"]
+    messages = result.json()["messages"]
     assert isinstance(messages, list) and len(messages) == 4
     saved = messages[3]
     assert isinstance(saved, dict)
@@ -178,4 +157,4 @@ async def test_record_through_make_client_writes_the_chat_transcript(sim: ChatSi
     components: list[JsonValue] = [b for b in blocks if isinstance(b, dict) and b["kind"] == "component"]
     assert components and all(isinstance(c, dict) and c["type"] == "idea" for c in components)
     assert isinstance(client, ChatClient)
-    assert shown(client.conversation) == truth(sim, client.active_id)
+    assert_same_transcript(result.transcript, sim.truth(client.active_id), ignore=CONSOLE_STREAMS)

@@ -8,32 +8,11 @@ import pytest
 
 from console.clients import Target, make_client
 from console.connection import ConnectionState
+from console.conversation_transcript import transcript_of
 from console.dialects.sse.client import SSEClient
-from console.jsonvalue import JsonValue
 from console.record import RecordError, record
-from console.session import ComponentBlock, Conversation
 from console.sim import sse as sim
-from console.sim.sse_corpus import expected_messages
-
-
-def shown(conversation: Conversation) -> list[JsonValue]:
-    """What the user sees: role, text and components of each message, in order."""
-    return [
-        {
-            "role": m.role,
-            "text": m.text,
-            "components": [
-                {"type": b.type, "fields": dict(b.fields)} for b in m.blocks if isinstance(b, ComponentBlock)
-            ],
-        }
-        for m in conversation.messages
-    ]
-
-
-def truth() -> list[JsonValue]:
-    return [
-        {"role": m["role"], "text": m["text"], "components": m["components"]} for m in expected_messages()
-    ]
+from tests.helpers import assert_same_transcript
 
 
 async def run_to_completion(config: sim.SimConfig) -> tuple[SSEClient, sim.SSESimulator]:
@@ -58,7 +37,7 @@ async def test_a_chaotic_stream_with_a_drop_shows_the_conversation_once_and_exac
     client, server = await run_to_completion(config)
     try:
         assert client.idle, "the conversation completed"
-        assert shown(client.conversation) == truth()
+        assert_same_transcript(transcript_of(client.conversation), server.truth())
         kinds = [e.kind for e in client.conversation.trace]
         assert "DISCONNECTED" in kinds and "RESUME" in kinds
         assert server.connections == 2
@@ -77,14 +56,16 @@ async def test_a_finished_stream_is_complete_and_not_fetched_again_until_replaye
         await asyncio.sleep(0.3)
         assert server.connections == 1  # no reconnect loop
         assert client.conversation.link.detail == "conversation complete"
-        first = shown(client.conversation)
+        first = transcript_of(client.conversation)
         client.restream()
         for _ in range(1500):
             if client.idle and client.conversation.messages:
                 break
             await asyncio.sleep(0.01)
         assert server.connections == 2
-        assert shown(client.conversation) == first == truth()
+        again = transcript_of(client.conversation)
+        assert_same_transcript(again, first)
+        assert_same_transcript(again, server.truth())
     finally:
         await client.close()
         await server.stop()
@@ -95,11 +76,7 @@ async def test_record_writes_the_whole_conversation_and_refuses_prompts() -> Non
     await server.start()
     try:
         result = await record(make_client(Target("sse", server.url)), [], within=30)
-        messages = result.transcript["messages"]
-        assert isinstance(messages, list)
-        assert [m["text"] for m in messages if isinstance(m, dict)] == [
-            m["text"] for m in expected_messages()
-        ]
+        assert_same_transcript(result.transcript, server.truth())
         with pytest.raises(RecordError, match="read-only stream"):
             await record(make_client(Target("sse", server.url)), ["hello"], within=5)
     finally:

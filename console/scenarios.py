@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from console.session import TraceEntry
+from console.window import raw_length
 
 OVERSIZED = 500_000  # bytes: the spec's "data payload exceeding 500KB"
 SPIKE = 2.0  # seconds of silence in the middle of a reply
@@ -82,9 +83,9 @@ class ScenarioDetector:
                 self.pending_calls.add(e.ref)
             case "TOOL_RESULT" if e.ref:
                 self.pending_calls.discard(e.ref)
-            case "CONTEXT_SNAPSHOT" if e.raw is not None and len(e.raw) >= OVERSIZED:
+            case "CONTEXT_SNAPSHOT" if e.raw is not None and (size := raw_length(e.raw)) >= OVERSIZED:
                 out.append(
-                    Scenario("oversized", "Oversized context snapshot", f"{len(e.raw) / 1024:,.0f} KB", e.at)
+                    Scenario("oversized", "Oversized context snapshot", f"{size / 1024:,.0f} KB", e.at)
                 )
             case "PING" if "empty challenge" in e.summary:
                 out.append(

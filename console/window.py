@@ -47,6 +47,14 @@ def is_lean(raw: str | None) -> bool:
     return raw is not None and raw.endswith(_LEAN_END)
 
 
+def raw_length(raw: str) -> int:
+    """The length of the frame `raw` stands for: its own, or the whole frame's when `lean_raw` cut it."""
+    if not raw.endswith(_LEAN_END):
+        return len(raw)
+    count = raw[raw.rfind("(") + 1 : -len(_LEAN_END)]
+    return int(count.replace(",", "")) if count.replace(",", "").isdigit() else len(raw)
+
+
 class Entry(Protocol):
     """What the window needs of a context entry (`console.session.ContextEntry`)."""
 

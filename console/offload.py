@@ -12,6 +12,8 @@ large frame (a megabyte of tool arguments) is the caller's to decode: its parsed
 much to unpickle on the loop as to parse there.
 
 One worker, started on first use and kept; if it cannot start or dies, callers fall back to a thread.
+The worker ends with the console: a killed console cannot shut its pool down, and a pool's worker
+waits on its queue forever, so the worker watches its parent and exits when it is gone.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import asyncio
 import hashlib
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -37,8 +42,24 @@ def _executor() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         # Spawned, not forked: the console's process has threads (a fork would copy their locks held).
-        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_watch_parent,
+            initargs=(os.getpid(),),
+        )
     return _pool
+
+
+def _watch_parent(parent: int) -> None:
+    """In the worker: exit once the console that started it is gone (re-parented: SIGKILL, a crash)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
 
 
 def _decode_snapshot(raw: str | bytes, max_size: int) -> tuple[str, int, str, bytes, int, int] | None:

@@ -7,19 +7,19 @@ import time
 import pytest
 
 from console.diff import diff
-from console.json_tree import (
+from console.json_rows import (
     PAGE,
     ROOT,
     STRING_PREVIEW,
     Address,
     Level,
     Row,
-    Step,
     brief,
     format_path,
     inline_preview,
-    search,
 )
+from console.json_search import search
+from console.json_tree import Step
 from console.jsonvalue import JsonObject, JsonValue
 
 

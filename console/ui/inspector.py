@@ -24,14 +24,9 @@ from nicegui import background_tasks, ui
 from nicegui.events import GenericEventArguments, ValueChangeEventArguments
 
 from console.clients import SessionClient
-from console.json_tree import (
-    FULL_STRING,
-    Address,
-    ChangeSummary,
-    SearchResult,
-    Step,
-    format_path,
-)
+from console.json_rows import FULL_STRING, Address, format_path
+from console.json_search import SearchResult
+from console.json_tree import ChangeSummary, Step
 from console.session import Change, ContextAdded, ContextEntry, Conversation, Reset
 from console.ui import inspector_steps
 from console.ui.inspector_steps import steps_for

@@ -16,8 +16,9 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from console import json_tree
-from console.json_tree import SearchResult, Step
+from console import json_search
+from console.json_search import SearchResult
+from console.json_tree import Step
 from console.jsonvalue import JsonValue
 from console.session import ContextEntry, Conversation
 
@@ -96,10 +97,10 @@ def steps_for(conversation: Conversation) -> StepCache:
 
 
 async def search(document: JsonValue, query: str, size: int) -> SearchResult:
-    """`json_tree.search`, off the loop for a large document."""
+    """`json_search.search`, off the loop for a large document."""
     if size > LARGE:
-        return await asyncio.to_thread(json_tree.search, document, query)
-    return json_tree.search(document, query)
+        return await asyncio.to_thread(json_search.search, document, query)
+    return json_search.search(document, query)
 
 
 def snapshot_index(history: Sequence[ContextEntry], seq: int | None, at: float | None) -> int:

@@ -13,7 +13,7 @@ from typing import Literal
 from nicegui import ui
 
 from console import jsonvalue
-from console.json_tree import ROOT, Address, Level, Row
+from console.json_rows import ROOT, Address, Level, Row
 from console.jsonvalue import JsonObject
 
 

@@ -15,7 +15,7 @@ from nicegui.testing.user_interaction import UserInteraction
 from console import events as ev
 from console import jsonvalue
 from console.dialects.agent.client import AgentClient
-from console.json_tree import Address
+from console.json_rows import Address
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation
 from console.sim.agent import AgentSimulator, SimConfig

@@ -9,16 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.diff import (
-    ApplyError,
-    Change,
-    ListRow,
-    _lcs,
-    apply,
-    changed_paths,
-    diff,
-    list_rows,
-)
+from console.diff import Change, ListRow, _lcs, changed_paths, diff, list_rows
+from console.diff_apply import ApplyError, apply
 from console.jsonvalue import JsonValue, loads
 
 

@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from deepdiff import DeepDiff
 
-from console.diff import apply, diff
+from console.diff import diff
+from console.diff_apply import apply
 from console.jsonvalue import JsonObject, JsonValue, dumps, dumps_bytes, loads
 
 VOCABULARY = (

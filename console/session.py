@@ -193,7 +193,8 @@ class Conversation(SessionMember):
     @property
     def activity(self) -> Activity:
         """What the conversation is doing, for what its session shows while the link is open."""
-        if self.waiting_tool_calls():
+        current = self.streaming
+        if current is not None and any(message is current for message, _ in self._waiting.values()):
             return "tool_call_pending"
         if self.replying or self._user_streams:
             return "replying"

@@ -107,7 +107,10 @@ class Session:
 
     def activity(self) -> Activity:
         """The busiest of the conversations: a tool call waiting, else a reply in flight, else idle."""
-        activities = {conversation.activity for conversation in self.conversations}
+        conversations = self.conversations
+        if len(conversations) == 1:  # every dialect but chat: no set to build at each change
+            return conversations[0].activity
+        activities = {conversation.activity for conversation in conversations}
         for busiest in ("tool_call_pending", "replying"):
             if busiest in activities:
                 return busiest

@@ -255,8 +255,13 @@ class SessionMember:
             session.counts.received += 1
             if kind == "PROTOCOL_ERROR":
                 session.counts.protocol_errors += 1
-        entry: TraceEntry | None = None  # with no view open, no row objects are made
-        for conversation in session.conversations:
+        conversations = session.conversations
+        if len(conversations) == 1:  # every dialect but chat; with no view open, no row object is made
+            if listeners := conversations[0]._listeners:
+                tell(listeners, TraceAdded(TraceEntry(*row)))
+            return
+        entry: TraceEntry | None = None
+        for conversation in conversations:
             if conversation._listeners:
                 entry = entry or TraceEntry(*row)
                 tell(conversation._listeners, TraceAdded(entry))

@@ -37,7 +37,7 @@ from typing import Final, TypeVar
 from console import events as ev
 from console.session import Conversation, JournalInput
 from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE, Backend, Batch, SessionInfo
-from console.store.records import checksum, encode, encode_trace
+from console.store.records import checksum, encode, encode_trace, packed
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +170,8 @@ class Journal:
         for session_id, journaled in list(self._sessions.items()):
             for kind, run in _runs(_take(journaled.inputs)):
                 data = self._encode(run, encode)
+                if kind == KIND_SNAPSHOT:
+                    data = packed(data)
                 records.append((session_id, journaled.next_n, kind, checksum(data), data, len(run)))
                 journaled.next_n += 1
                 if kind == KIND_SNAPSHOT:

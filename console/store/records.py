@@ -19,10 +19,11 @@ old rows go without decoding anything; the conversation does not depend on the t
 kinds only need their own order kept. Each chunk carries a CRC-32 of its bytes, so damage is told
 from data (`Damaged`) and replay keeps the good prefix.
 
-A chunk of `COMPRESS_FROM` bytes or more is stored compressed (zlib, level 1, which releases the GIL
+A chunk of context snapshots of `COMPRESS_FROM` bytes or more is stored compressed (zlib, level 1, which releases the GIL
 while it works: the writer thread does not hold up the event loop); JSON starts with `[`, a zlib
 stream never does, so a reader tells the two apart by the first byte. Journals are mostly context
-snapshots, which compress about four to one.
+snapshots, which compress about four to one; other chunks are small and stored as they are (their
+compression cost the pipeline more CPU than it saved disk).
 
 `FORMAT_VERSION` is stored with every journal. A journal of a newer version is refused with a message
 (`FormatError`); an older one is read by the readers listed in `_READERS`. Version 1 wrote a trace row
@@ -191,15 +192,16 @@ Record: TypeAlias = (
 
 def encode(items: list[JournalInput]) -> bytes:
     """A chunk of inputs as bytes (on the journal's writer thread: one call into orjson)."""
-    return _packed(orjson.dumps(items, default=_event_json, option=orjson.OPT_PASSTHROUGH_DATACLASS))
+    return orjson.dumps(items, default=_event_json, option=orjson.OPT_PASSTHROUGH_DATACLASS)
 
 
 def encode_trace(rows: list[tuple[object, ...]]) -> bytes:
     """A chunk of trace rows as bytes (plain values only: no callback into Python)."""
-    return _packed(orjson.dumps(rows))
+    return orjson.dumps(rows)
 
 
-def _packed(data: bytes) -> bytes:
+def packed(data: bytes) -> bytes:
+    """A chunk compressed, if it is worth it (snapshots: the bulk of a journal, four to one)."""
     if len(data) < COMPRESS_FROM:
         return data
     packed = zlib.compress(data, 1)

@@ -20,7 +20,7 @@ from console.jsonvalue import JsonValue
 from console.session import Conversation, JournalInput
 from console.store.backend import SessionInfo, StoredRecord, StoreError
 from console.store.journal import Journal, RetentionPolicy
-from console.store.records import EVENT_READERS, Applied, checksum, decode, encode
+from console.store.records import EVENT_READERS, Applied, checksum, decode, encode, packed
 from console.store.restore import replay
 from console.store.service import Store
 from console.store.sqlite import SQLiteBackend
@@ -345,15 +345,15 @@ def test_a_long_sessions_oldest_context_snapshots_are_compacted_and_its_conversa
     assert stored < 20_000 + 2 * 12_000  # compacted: the cap and a chunk or two over it
 
 
-def test_a_big_chunk_is_stored_compressed_and_reads_back_the_same() -> None:
+def test_a_big_snapshot_chunk_is_stored_compressed_and_reads_back_the_same() -> None:
     snapshot = ev.ContextSnapshot(
         "ctx", {"rows": [{"id": i, "name": "same words again"} for i in range(2000)]}, 1
     )
     items: list[JournalInput] = [("event", snapshot, 1.0, 7)]
-    data = encode(items)
+    data = packed(encode(items))
     assert not data.startswith(b"[") and len(data) < len(jsonvalue.dumps_bytes(snapshot.data)) // 4
     assert decode(data, checksum(data)) == [Applied(snapshot, 1.0, 7)]
-    small = encode([("event", ev.TextDelta("s", "hi"), 1.0, 1)])
+    small = packed(encode([("event", ev.TextDelta("s", "hi"), 1.0, 1)]))
     assert small.startswith(b"[")  # small chunks are not worth compressing
     with pytest.raises(Exception, match="not a chunk"):
         decode(b"\x78garbage", None)

@@ -17,10 +17,11 @@ commits everything before the process ends.
 
 Retention: removing a session deletes its journal in the same batch order as its last records; the
 trace rows past `trace_keep` per session are let go (compaction, every `compact_every` trace rows of
-a session), as the in-memory trace lets them go; so are a session's oldest context snapshots once its
-snapshots take more than `snapshot_bytes` (down to half of that, so compaction runs seldom): context
-snapshots are nearly all of a long session's bytes (96% in a chaos demo). Snapshots go in chunks of
-their own for that, cut where they stand among the other inputs, so replay keeps the order exactly.
+a session), as the in-memory trace lets them go; so are a session's oldest large context snapshots
+(`SNAPSHOT_APART`) once they take more than `snapshot_bytes` (down to half of that, so compaction
+runs seldom): context snapshots are nearly all of a long session's bytes (96% in a chaos demo).
+Large snapshots go in chunks of their own for that, cut where they stand among the other inputs, so
+replay keeps the order exactly.
 Sessions not written for `max_age` are removed when the store opens.
 """
 
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose
+SNAPSHOT_APART: Final = 16 * 1024  # bytes of a snapshot frame that give it a chunk of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,14 +245,23 @@ def _untap(conversation: Conversation) -> None:
 
 
 def _runs(inputs: list[JournalInput]) -> list[tuple[int, list[JournalInput]]]:
-    """The inputs cut into runs of context snapshots and runs of everything else, in order."""
+    """The inputs cut into runs of large context snapshots and runs of everything else, in order.
+
+    A small snapshot stays with its neighbours: a chunk of its own would cost a row (and a commit's
+    share) for a few bytes, and the cap is for the large ones."""
     runs: list[tuple[int, list[JournalInput]]] = []
+    other: list[JournalInput] = []
     for item in inputs:
-        kind = KIND_SNAPSHOT if item[0] == "event" and type(item[1]) is ev.ContextSnapshot else KIND_OTHER
-        if runs and runs[-1][0] == kind:
-            runs[-1][1].append(item)
+        event = item[1] if item[0] == "event" else None
+        if type(event) is ev.ContextSnapshot and event.size >= SNAPSHOT_APART:
+            if other:
+                runs.append((KIND_OTHER, other))
+                other = []
+            runs.append((KIND_SNAPSHOT, [item]))
         else:
-            runs.append((kind, [item]))
+            other.append(item)
+    if other:
+        runs.append((KIND_OTHER, other))
     return runs
 
 

@@ -314,7 +314,7 @@ def test_a_long_sessions_oldest_context_snapshots_are_compacted_and_its_conversa
     """Snapshots are most of a long session's bytes: past the cap the oldest go, nothing else does."""
     path = tmp_path / "j.sqlite3"
     conversation = Conversation()
-    journal = Journal(SQLiteBackend(path), retention=RetentionPolicy(snapshot_bytes=20_000))
+    journal = Journal(SQLiteBackend(path), retention=RetentionPolicy(snapshot_bytes=40_000))
     journal.attach(_info(), conversation)
     journal.start()
     rng = random.Random(4)
@@ -322,9 +322,9 @@ def test_a_long_sessions_oldest_context_snapshots_are_compacted_and_its_conversa
         sid = f"s{n}"
         conversation.add_user_message(f"question {n}", float(n))
         conversation.apply(ev.TextDelta(sid, f"answer {n}"), float(n), 1)
-        # about 12 KB of JSON each, half of it random: about 2 KB stored
-        notes: list[JsonValue] = [f"{rng.getrandbits(24):06x}" for _ in range(1000)]
-        conversation.apply(ev.ContextSnapshot("ctx", {"version": n, "notes": notes}, 12_000), float(n), 2)
+        # about 22 KB of JSON each, half of it random: about 10 KB stored
+        notes: list[JsonValue] = [f"{rng.getrandbits(24):06x}" for _ in range(2500)]
+        conversation.apply(ev.ContextSnapshot("ctx", {"version": n, "notes": notes}, 22_500), float(n), 2)
         conversation.apply(ev.StreamEnd(sid), float(n), 3)
         journal.flush()
     journal.close()
@@ -342,7 +342,7 @@ def test_a_long_sessions_oldest_context_snapshots_are_compacted_and_its_conversa
     numbers = [v["version"] for v in versions if isinstance(v, dict) and isinstance(v["version"], int)]
     assert numbers[-1] == 39 and 2 <= len(numbers) < 40  # the newest kept, the oldest let go
     assert numbers == sorted(numbers)
-    assert stored < 20_000 + 2 * 12_000  # compacted: the cap and a chunk or two over it
+    assert stored < 40_000 + 2 * 22_500  # compacted: the cap and a chunk or two over it
 
 
 def test_a_big_snapshot_chunk_is_stored_compressed_and_reads_back_the_same() -> None:

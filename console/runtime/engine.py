@@ -47,11 +47,8 @@ class LinkKeeper:
     def __init__(self, conversation: Conversation) -> None:
         self.conversation = conversation  # where the link's own rows go: the session's trace
         self.session = conversation.session
+        self.link: Link = self.session.link  # the session's one link (an attribute: read at every frame)
         self.session.feed_link()
-
-    @property
-    def link(self) -> Link:
-        return self.session.link
 
     @property
     def connections(self) -> int:

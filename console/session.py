@@ -147,6 +147,7 @@ class Conversation(SessionMember):
         self._components.clear()
         self._open_components.clear()
         self._emit(Reset())
+        self.activity_changed()
 
     def continue_from(self, previous: Conversation) -> None:
         """Take over what `previous` received (the supervisor restarts a crashed session with a new
@@ -159,6 +160,7 @@ class Conversation(SessionMember):
         self._tools, self._components = previous._tools, previous._components
         self._ids = previous._ids
         self._emit(Reset())
+        self.activity_changed()
         if self.journal is not None:  # the journal goes on from the crashed client's
             for message in previous._streaming:
                 self.journal(("interrupt_stream", message.stream_id or "", "the session restarted"))
@@ -284,7 +286,17 @@ class Conversation(SessionMember):
                 message = self._by_stream.get(event.stream_id)
                 if message is None or message.status == "interrupted":
                     message = self._stream_message(event.stream_id, at)
-                self._append_text(message, event.text)
+                blocks = message.blocks
+                text = event.text
+                if text and blocks and message.role == "assistant" and type(block := blocks[-1]) is TextBlock:
+                    # A token of the reply's text block (`_append_text`, without the calls).
+                    block.parts.append(text)
+                    block.length += len(text)
+                    self.session.counts.text_deltas += 1
+                    if self._listeners:
+                        tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
+                    return
+                self._append_text(message, text)
                 return
             match event:
                 case ev.TextDelta(stream_id=sid, text=text):
@@ -345,6 +357,7 @@ class Conversation(SessionMember):
         if message.role == "assistant" and message.status == "streaming":
             self._streaming.append(message)
         self._emit(MessageAdded(message))
+        self.activity_changed()  # a prompt awaits its reply, or a reply or user stream began
 
     def _add_reply(self, message: Message) -> None:
         """A reply sits right under its prompt, also when later prompts were queued after it."""
@@ -363,6 +376,7 @@ class Conversation(SessionMember):
         self._by_id[message.id] = message
         self._streaming.append(message)
         self._emit(MessageAdded(message, after=prompt.id))
+        self.activity_changed()
 
     def _set_status(self, message: Message, status: MessageStatus, note: str = "") -> None:
         if message.role == "assistant":
@@ -377,6 +391,7 @@ class Conversation(SessionMember):
         message.status = status
         message.note = note
         self._emit(MessageStatusChanged(message))
+        self.activity_changed()
 
     def _stream_message(self, stream_id: str, at: float, role: Role = "assistant") -> Message:
         message = self._by_stream.get(stream_id)

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fastapi import Request
 from fastapi.responses import Response
 from nicegui import app, ui
 
@@ -181,12 +182,13 @@ def build(config: DashboardConfig) -> Supervisor:
         await embedded.stop()
 
     @app.get("/metrics")
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
         """Per-session and aggregate counters and the event-loop lag, for Prometheus and the like."""
         text = await metrics.scrape(supervisor, metrics.LOOP_LAG)
         if otel is not None:
             text += otel_status.metrics(otel.stats())
-        return Response(text, media_type=metrics.CONTENT_TYPE)
+        body, headers = await metrics.encode(text, request.headers.get("accept-encoding", ""))
+        return Response(body, media_type=metrics.CONTENT_TYPE, headers=headers)
 
     @ui.page("/overview")
     def overview() -> None:

@@ -41,6 +41,7 @@ from websockets.frames import CloseCode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from console.runtime.admission import opening
 from console.runtime.wsframes import Framer, Message
 
 CLOSE_TIMEOUT = 5.0  # seconds for the server to answer our close frame before the socket is cut
@@ -348,11 +349,12 @@ async def open_link(
     max_size: int,
     peek: Callable[[Message], None] | None = None,
 ) -> Link:
-    """Connect and complete the handshake within `open_timeout` seconds."""
+    """Connect and complete the handshake within `open_timeout` seconds (a wait for a place among
+    the connections being opened included)."""
     uri = parse_uri(url)
     protocol = ClientProtocol(uri, max_size=max_size)
     loop = asyncio.get_running_loop()
-    async with asyncio.timeout(open_timeout):
+    async with asyncio.timeout(open_timeout), opening():
         _, link = await loop.create_connection(
             lambda: Link(protocol, on_message, peek, max_size),
             uri.host,

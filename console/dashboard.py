@@ -141,6 +141,9 @@ def build(config: DashboardConfig) -> Supervisor:
     streams_to = next((t for t in config.upstreams if t.dialect == "agent"), None) if config.streams else None
 
     async def startup() -> None:
+        # Before anything is served or connected: the full collection that precedes the freeze
+        # takes 100-300 ms, a stall no session or page may have to wait out.
+        heap.freeze_startup()
         metrics.LOOP_LAG.start()
         supervisor.start()
         if otel is not None:
@@ -169,7 +172,6 @@ def build(config: DashboardConfig) -> Supervisor:
             if target is not streams_to and not reopened.has(target.url):
                 entry = supervisor.add(target, name=target.dialect)
                 entry.client.conversation.subscribe(LinkReporter(f"upstream {target}"), deltas=False)
-        heap.freeze_startup()
         heap.FREEZE_SURVIVORS.start()
 
     async def shutdown() -> None:

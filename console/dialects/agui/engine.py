@@ -254,6 +254,12 @@ class AguiEngine(Lifecycle):
                     # Answerable at once: the stream may stay open a while after RUN_FINISHED.
                     self._asks[event.call_id] = (event.interrupt_id, event.stream_id)
 
+    def broken(self, now: float, reason: str) -> None:
+        """The stream could not be framed any further (a line or event over the size limit); the
+        transport ends it, and `ended` decides whether the run resumes."""
+        sid = self._run.decoder.stream_id if self._run is not None else None
+        self.conversation.record(now, "in", "PROTOCOL_ERROR", f"stream broken: {reason}", stream_id=sid)
+
     def http_error(self, status: int, body: str, now: float) -> None:
         """The agent refused the run with an HTTP error: the reply says so, with the server's words."""
         run = self._run

@@ -91,3 +91,35 @@ async def test_an_endless_error_body_or_probe_answer_is_read_only_as_far_as_it_i
     errors = [row for row in client.conversation.trace if row.kind == "HTTP_ERROR"]
     assert errors and errors[0].summary.startswith("HTTP 500: oops xxx")
     assert client.conversation.messages[1].status != "streaming"
+
+
+@pytest.mark.parametrize(("event_id", "resumed"), [("é-2", True), ("bad\x01id", False)])
+async def test_an_event_id_of_any_text_never_crashes_the_session(
+    servers: Start, clients: list[Closable], event_id: str, resumed: bool
+) -> None:
+    async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
+        if not is_post(headers):
+            writer.write(b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n")
+        elif "last-event-id" not in headers:  # the stream drops after the first words
+            writer.write(SSE_HEADERS + event("RUN_STARTED", "1", threadId="t", runId="r"))
+            writer.write(event("TEXT_MESSAGE_CONTENT", event_id, messageId="m", delta="Hello"))
+        else:
+            writer.write(SSE_HEADERS + event("TEXT_MESSAGE_CONTENT", "3", messageId="m", delta=", world"))
+            writer.write(event("RUN_FINISHED", "4", threadId="t", runId="r"))
+
+    server = await servers(script)
+    client = AguiClient(server.url)
+    clients.append(client)
+    task = client.start()
+    await eventually(lambda: client.conversation.link.live)
+    client.send_user_message("hi")
+    await eventually(lambda: client.idle and len(client.conversation.messages) == 2)
+    assert not task.done()  # the session goes on
+    reply = client.conversation.messages[1]
+    if resumed:
+        assert (reply.text, reply.status) == ("Hello, world", "done")
+        assert server.requests[-1]["last-event-id"] == "é-2"  # sent back as UTF-8
+    else:
+        assert (reply.text, reply.status) == ("Hello", "interrupted")
+        errors = [row.summary for row in client.conversation.trace if row.kind == "PROTOCOL_ERROR"]
+        assert any("cannot be sent back as Last-Event-ID" in e for e in errors)

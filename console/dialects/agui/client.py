@@ -119,7 +119,10 @@ class AguiClient(HttpStreamClient[AguiEngine]):
     async def _post(self, http: httpx.AsyncClient, request: RunRequest) -> str | Ended | None:
         """Why the stream ended; None when the engine was already told how the run ended; `Ended`
         when the request never reached the agent (the run is given up with the link)."""
-        headers = {**request.headers, **STREAM_HEADERS}
+        # UTF-8, as browsers send it: an event id may be any text (httpx would take ASCII only).
+        headers = {
+            name.encode(): value.encode() for name, value in {**request.headers, **STREAM_HEADERS}.items()
+        }
         try:
             async with http.stream("POST", self.url, content=request.body, headers=headers) as response:
                 status = response.status_code

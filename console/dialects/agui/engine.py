@@ -277,7 +277,13 @@ class AguiEngine(Lifecycle):
         if run.decoder.outcome is not None:
             self._finish(run, run.decoder.outcome, run.decoder.detail, now)
             return False
-        if run.last_event_id is not None and run.resumes < MAX_RESUMES:
+        last = run.last_event_id
+        if last is not None and any(ord(c) < 0x20 or ord(c) == 0x7F for c in last):
+            # No header can carry it: the run cannot resume after it.
+            reason = "event id holds a control character: it cannot be sent back as Last-Event-ID"
+            self.conversation.record(now, "in", "PROTOCOL_ERROR", reason, raw=repr(last))
+            last = run.last_event_id = None
+        if last is not None and run.resumes < MAX_RESUMES:
             run.resumes += 1
             self.conversation.record(
                 now, "client", "DISCONNECTED", f"{reason}; resuming after event id {run.last_event_id}"

@@ -162,6 +162,7 @@ class Conversation(SessionMember):
         finish on the new connection: it is interrupted, keeping its text, so the user can retry."""
         self.messages, self.contexts = previous.messages, previous.contexts
         self.messages_let_go, self.history_told = previous.messages_let_go, previous.history_told
+        self._snapshots = previous._snapshots  # what it counted of the contexts taken over
         self.session.adopt(previous.session)
         self.notices, self.folded = previous.notices, previous.folded
         self._by_stream, self._by_id = previous._by_stream, previous._by_id

@@ -49,7 +49,7 @@ HISTORY_DROPPED: Final = "older history left memory and is dropped (the console 
 class Window:
     context_versions: int = 50  # snapshots kept per context
     snapshot_bytes: int = 4 * 1024 * 1024  # snapshots kept per session, all contexts together
-    messages: int = 500  # messages kept per conversation, newest first (in-flight ones always stay)
+    messages: int = 200  # messages kept per conversation, newest first (in-flight ones always stay)
     trace_rows: int = 50_000  # trace rows kept per session, newest first (let go a tenth at a time)
 
 

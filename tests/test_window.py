@@ -69,3 +69,19 @@ def test_the_trace_forgets_the_raw_text_of_rows_it_let_go() -> None:
     for n in range(1_000):
         conversation.record(float(n), "in", "TOKEN", f"t{n}", raw="{}")
     assert conversation.trace.raw_chars <= 110 * 2  # nothing held for rows no longer there
+
+
+def test_a_restarted_client_goes_on_within_the_same_snapshot_budget() -> None:
+    """A crashed session's new client takes over its contexts: their bytes count from the first
+    snapshot on, not from the restart (each restart would otherwise let another budget in)."""
+    limits = Limits(window=Window(context_versions=100, snapshot_bytes=10_000))
+    conversation = Conversation(limits=limits)
+    for n in range(3):
+        _snapshot(conversation, "ctx", n, size=3_000)
+    for restart in range(3):
+        replacement = Conversation(limits=limits)
+        replacement.continue_from(conversation)
+        conversation = replacement
+        _snapshot(conversation, "ctx", 10 + restart, size=3_000)
+        kept = conversation.contexts["ctx"]
+        assert sum(len(e.encoded) for e in kept) <= 10_000, restart

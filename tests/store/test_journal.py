@@ -275,12 +275,12 @@ async def test_a_restored_session_keeps_the_message_window_and_the_store_gives_b
     path = tmp_path / "j.sqlite3"
     original = Conversation()
     journal = _journal(path, original)
-    for n in range(260):  # 520 messages: past the default window of 500
+    for n in range(110):  # 220 messages: past the default window of 200
         original.add_user_message(f"question {n}", float(n))
         original.apply(ev.TextDelta(f"s{n}", f"answer {n}"), float(n), 2 * n + 1)
         original.apply(ev.StreamEnd(f"s{n}"), float(n), 2 * n + 2)
     journal.close()
-    assert (len(original.messages), original.messages_let_go) == (500, 20)
+    assert (len(original.messages), original.messages_let_go) == (200, 20)
 
     store, supervisor = await _restore(path)
     try:
@@ -291,7 +291,7 @@ async def test_a_restored_session_keeps_the_message_window_and_the_store_gives_b
         whole = await store.history("chat")
         assert whole is not None and whole.messages_let_go == 0
         assert [m.text for m in whole.messages[:2]] == ["question 0", "answer 0"]
-        assert len(whole.messages) == 520
+        assert len(whole.messages) == 220
         # What memory let go is what comes before its first message in the store.
         assert whole.messages[live.messages_let_go].id == live.messages[0].id
     finally:

@@ -1,7 +1,7 @@
 """The console's session page against a naive NiceGUI label, on the same token source, in one run.
 
     python tests/bench/side_by_side.py [--chars 100000] [--rate 200] [--text plain|prose]
-                                       [--only console|label] [--py-spy FOLDER]
+                                       [--only none|console|label] [--py-spy FOLDER]
 
 A token source (its own process) streams one reply of `--chars` characters at `--rate` tokens per
 second (five characters a token) to a console process, built and served as `main.py` serves it
@@ -21,7 +21,8 @@ Figures per page:
   main thread   seconds by kind of work: layout, style, script, paint... (Chromium's trace)
   idle CPU      server CPU share with the page open and nothing streaming (20 s after the reply)
 
-Then the console's figures as a ratio of the label's (lower is better). `--only console` measures the
+First, with no page open (`none`), the server CPU per 1,000 tokens of the session alone: what the
+pages' figures cost on top of it. Then the console's figures as a ratio of the label's (lower is better). `--only console` measures the
 console alone (e.g. `--chars 500000 --rate 1000` to see that the cost per quarter stays flat).
 `--py-spy FOLDER` samples the console process while each page is measured (the stream and its idle
 tail) and writes collapsed stacks there, `<page>.txt`, for a flame graph or a grep.
@@ -152,6 +153,14 @@ def serve(port: int, upstream_port: int) -> None:
     def send(kind: str) -> dict[str, str]:
         hub.sessions["agent"].client.send_user_message(kind)
         return {"ok": "sent"}
+
+    @app.get("/bench/reply")
+    def reply() -> dict[str, int | bool]:
+        """The newest message: its characters so far, and whether it ended (for the page-less run)."""
+        messages = hub.sessions["agent"].client.conversation.messages
+        last = messages[-1] if len(messages) > 1 else None
+        done = last is not None and last.role == "assistant" and last.status != "streaming"
+        return {"count": len(messages), "chars": len(last.text) if last else 0, "done": done}
 
     @app.get("/bench/cpu")
     def cpu() -> dict[str, float]:
@@ -310,6 +319,21 @@ def sampled(pid: int, folder: Path | None, name: str) -> Iterator[None]:
         spy.wait(30)
 
 
+def measure_headless(url: str, kind: str, length: int, tokens: int) -> float:
+    """Server CPU seconds per 1,000 tokens with no page open: the floor below the UI."""
+    import httpx
+
+    before = httpx.get(f"{url}/bench/reply").json()["count"]
+    cpu0 = float(httpx.get(f"{url}/bench/cpu").json()["cpu"])
+    httpx.post(f"{url}/bench/send/{kind}")
+    while True:
+        time.sleep(0.25)
+        now = httpx.get(f"{url}/bench/reply").json()
+        if now["count"] >= before + 2 and now["done"] and now["chars"] >= length:
+            break
+    return 1000 * (float(httpx.get(f"{url}/bench/cpu").json()["cpu"]) - cpu0) / tokens
+
+
 def report(name: str, f: Figures) -> None:
     quarters = " ".join(f"{100 * q:.0f}" for q in f.quarters)
     work = ", ".join(f"{k} {v:.2f}" for k, v in sorted(f.work.items(), key=lambda kv: -kv[1]))
@@ -326,7 +350,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chars", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=200.0, help="tokens per second")
-    parser.add_argument("--only", choices=["console", "label"])
+    parser.add_argument("--only", choices=["none", "console", "label"])
     parser.add_argument("--text", choices=["plain", "prose"], default="plain", help="what the reply is")
     parser.add_argument("--py-spy", type=Path, metavar="FOLDER", help="sample the console: stacks here")
     parser.add_argument("--serve", nargs=2, type=int, metavar=("PORT", "UPSTREAM"), help=argparse.SUPPRESS)
@@ -353,6 +377,12 @@ def main() -> None:
             f"one {args.text} reply of {length:,} characters at {args.rate:,.0f} tokens/s, {len(TOKEN)} characters a token"
         )
         results: dict[str, Figures] = {}
+        if args.only in (None, "none"):
+            with sampled(server.pid, args.py_spy, "none"):
+                floor = measure_headless(url, args.text, length, tokens)
+            print(
+                f"no page  CPU/1k tok {floor:5.3f} s (the sessions alone: what no page can save)", flush=True
+            )
         pages = {"console": ("/session/agent", CONSOLE_SHOWN), "label": ("/label", LABEL_SHOWN)}
         for name, (path, shown) in pages.items():
             if args.only not in (None, name):

@@ -21,8 +21,8 @@ Figures per page:
   main thread   seconds by kind of work: layout, style, script, paint... (Chromium's trace)
   idle CPU      server CPU share with the page open and nothing streaming (20 s after the reply)
 
-First, with no page open (`none`), the server CPU per 1,000 tokens of the session alone: what the
-pages' figures cost on top of it. Then the console's figures as a ratio of the label's (lower is better). `--only console` measures the
+First, with no page open (`none`), the server CPU per 1,000 tokens and the idle CPU of the session
+alone: what the pages' figures cost on top of it. Then the console's figures as a ratio of the label's (lower is better). `--only console` measures the
 console alone (e.g. `--chars 500000 --rate 1000` to see that the cost per quarter stays flat).
 `--py-spy FOLDER` samples the console process while each page is measured (the stream and its idle
 tail) and writes collapsed stacks there, `<page>.txt`, for a flame graph or a grep.
@@ -319,19 +319,26 @@ def sampled(pid: int, folder: Path | None, name: str) -> Iterator[None]:
         spy.wait(30)
 
 
-def measure_headless(url: str, kind: str, length: int, tokens: int) -> float:
-    """Server CPU seconds per 1,000 tokens with no page open: the floor below the UI."""
+def measure_headless(url: str, kind: str, length: int, tokens: int) -> tuple[float, float]:
+    """Server CPU seconds per 1,000 tokens with no page open (the floor below the UI), and the idle
+    CPU share after the reply."""
     import httpx
 
+    def cpu() -> float:
+        return float(httpx.get(f"{url}/bench/cpu").json()["cpu"])
+
     before = httpx.get(f"{url}/bench/reply").json()["count"]
-    cpu0 = float(httpx.get(f"{url}/bench/cpu").json()["cpu"])
+    cpu0 = cpu()
     httpx.post(f"{url}/bench/send/{kind}")
     while True:
         time.sleep(0.25)
         now = httpx.get(f"{url}/bench/reply").json()
         if now["count"] >= before + 2 and now["done"] and now["chars"] >= length:
             break
-    return 1000 * (float(httpx.get(f"{url}/bench/cpu").json()["cpu"]) - cpu0) / tokens
+    per_1k = 1000 * (cpu() - cpu0) / tokens
+    idle0 = (time.monotonic(), cpu())
+    time.sleep(IDLE_SECONDS)
+    return per_1k, (cpu() - idle0[1]) / (time.monotonic() - idle0[0])
 
 
 def report(name: str, f: Figures) -> None:
@@ -379,9 +386,11 @@ def main() -> None:
         results: dict[str, Figures] = {}
         if args.only in (None, "none"):
             with sampled(server.pid, args.py_spy, "none"):
-                floor = measure_headless(url, args.text, length, tokens)
+                floor, idle = measure_headless(url, args.text, length, tokens)
             print(
-                f"no page  CPU/1k tok {floor:5.3f} s (the sessions alone: what no page can save)", flush=True
+                f"no page  CPU/1k tok {floor:5.3f} s | idle CPU {100 * idle:4.2f}% (the session alone: what no"
+                " page can save)",
+                flush=True,
             )
         pages = {"console": ("/session/agent", CONSOLE_SHOWN), "label": ("/label", LABEL_SHOWN)}
         for name, (path, shown) in pages.items():

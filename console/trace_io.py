@@ -126,12 +126,17 @@ def load_jsonl(text: str, config: EngineConfig | None = None) -> LoadedTrace:
     header, lines, problems = parse_jsonl(text)
     engine = AgentEngine(Conversation(), config)
     replay = _Replay(engine)
+    receive, drain = engine.receive, engine.data_to_send
     for number, line in lines:
         try:
-            replay.step(line)
+            if line.direction == "in" and replay.up and line.raw is not None:
+                receive(line.raw, line.t)  # most lines: `replay.step`'s first case, without two calls
+                replay.frames += 1
+            else:
+                replay.step(line)
         except IllegalEvent as exc:
             problems.append(f"line {number}: {line.kind} does not fit the session here ({exc})")
-        engine.data_to_send()  # there is no wire: what the engine would send is only traced
+        drain()  # there is no wire: what the engine would send is only traced
     end = lines[-1][1].t if lines else 0.0
     replay.finish(end)
     started = header.get("started_at")
@@ -151,14 +156,33 @@ def parse_jsonl(text: str) -> tuple[JsonObject, list[tuple[int, TraceLine]], lis
     header: JsonObject = {}
     lines: list[tuple[int, TraceLine]] = []
     problems: list[str] = []
+    append, loads = lines.append, jsonvalue.loads
     for number, source in enumerate(text.splitlines(), start=1):
-        if not source.strip():
-            continue
         try:
-            value = jsonvalue.loads(source)
+            value = loads(source)
         except jsonvalue.JsonDecodeError as exc:
-            problems.append(f"line {number}: not JSON ({exc})")
+            if source.strip():  # blank lines are no problem
+                problems.append(f"line {number}: not JSON ({exc})")
             continue
+        if type(value) is dict:
+            # The lines this console writes, checked inline (a hundred thousand of them in a long
+            # trace); anything else goes the long way, with its reasons.
+            t, raw, kind, direction = value.get("t"), value.get("raw"), value.get("kind"), value.get("dir")
+            if (
+                type(raw) is str
+                and type(kind) is str
+                and kind
+                and (type(t) is float or type(t) is int)
+                and (direction == "in" or direction == "out" or direction == "client")
+            ):
+                summary = value.get("summary")
+                append(
+                    (
+                        number,
+                        TraceLine(t / 1000, direction, kind, raw, summary if type(summary) is str else ""),
+                    )
+                )
+                continue
         if type(value) is dict and value.get("format") == FORMAT:
             header = value
             continue

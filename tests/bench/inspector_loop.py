@@ -1,14 +1,12 @@
 """The inspector benchmark's data and its in-process figures: snapshot pairs of a given size, and the
 event loop while a client receives one or a StepCache diffs two and a view gets its opening levels
-(`tests/bench/inspector.py`).
-
-Run alone for the in-process figures only: python tests/bench/inspector_loop.py [--sizes 600000 5000000]
+(`tests/bench/inspector.py`; its figures without a browser: `python tests/bench/inspector.py --in-process`).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import logging
 import queue
 import random
 import statistics
@@ -203,7 +201,9 @@ def in_process(size: int) -> list[str]:
     worker = [asyncio.run(client_stall(text, worker=True)) for _ in range(3)]
     thread = [asyncio.run(client_stall(text, worker=False)) for _ in range(3)]
     process = [asyncio.run(loop_stall(old, new, inspector_steps.LARGE)) for _ in range(3)]
+    logging.getLogger(inspector_steps.__name__).setLevel(logging.ERROR)  # "no worker process": we know
     threaded = [asyncio.run(loop_stall(old, new, inspector_steps.LARGE, worker=False)) for _ in range(3)]
+    logging.getLogger(inspector_steps.__name__).setLevel(logging.NOTSET)
     on_loop = asyncio.run(loop_stall(old, new, 1 << 62))
     t0 = time.perf_counter()
     step = Step.between(old, new)  # what the worker process does
@@ -227,16 +227,3 @@ def in_process(size: int) -> list[str]:
         f" {statistics.median(t[0] for t in threaded):.1f} ms ({statistics.median(t[1] for t in threaded):.1f} ms"
         f" of its CPU); on the loop {on_loop[0]:.1f} ms",
     ]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[600_000, 5_000_000])
-    for size in parser.parse_args().sizes:
-        print(f"{size / 1e6:g} MB snapshots:")
-        for line in in_process(size):
-            print(line)
-
-
-if __name__ == "__main__":
-    main()

@@ -23,6 +23,7 @@ for a replay is what the client logic does with those frames, derived afresh.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from console import jsonvalue
@@ -122,12 +123,16 @@ class LoadedTrace:
 
 
 def load_jsonl(text: str, config: EngineConfig | None = None) -> LoadedTrace:
-    """Replay an exported trace (or an agent-server recording) into a fresh conversation."""
-    header, lines, problems = parse_jsonl(text)
+    """Replay an exported trace (or an agent-server recording) into a fresh conversation; raises
+    TraceFormatError when no line of it is usable."""
+    header: JsonObject = {}
+    problems: list[str] = []
     engine = AgentEngine(Conversation(), config)
     replay = _Replay(engine)
     receive, drain = engine.receive, engine.data_to_send
-    for number, line in lines:
+    end: float | None = None
+    # Each line replayed as soon as it is read: a hundred thousand lines are never all held at once.
+    for number, line in _lines(text, header, problems):
         try:
             if line.direction == "in" and replay.up and line.raw is not None:
                 receive(line.raw, line.t)  # most lines: `replay.step`'s first case, without two calls
@@ -137,7 +142,11 @@ def load_jsonl(text: str, config: EngineConfig | None = None) -> LoadedTrace:
         except IllegalEvent as exc:
             problems.append(f"line {number}: {line.kind} does not fit the session here ({exc})")
         drain()  # there is no wire: what the engine would send is only traced
-    end = lines[-1][1].t if lines else 0.0
+        end = line.t
+    if end is None:
+        reason = problems[0] if problems else "the file is empty"
+        raise TraceFormatError(f"no trace entries found: {reason}")
+    _check_version(header, problems)
     replay.finish(end)
     started = header.get("started_at")
     dropped = header.get("dropped")
@@ -154,9 +163,24 @@ def load_jsonl(text: str, config: EngineConfig | None = None) -> LoadedTrace:
 def parse_jsonl(text: str) -> tuple[JsonObject, list[tuple[int, TraceLine]], list[str]]:
     """Header, numbered usable lines and problems; raises TraceFormatError when nothing is usable."""
     header: JsonObject = {}
-    lines: list[tuple[int, TraceLine]] = []
     problems: list[str] = []
-    append, loads = lines.append, jsonvalue.loads
+    lines = list(_lines(text, header, problems))
+    if not lines:
+        reason = problems[0] if problems else "the file is empty"
+        raise TraceFormatError(f"no trace entries found: {reason}")
+    _check_version(header, problems)
+    return header, lines, problems
+
+
+def _check_version(header: JsonObject, problems: list[str]) -> None:
+    if isinstance(header.get("version"), int) and header["version"] != VERSION:
+        problems.append(f"trace format version {header['version']}; this console reads {VERSION}")
+
+
+def _lines(text: str, header: JsonObject, problems: list[str]) -> Iterator[tuple[int, TraceLine]]:
+    """The numbered usable lines of a trace; its header goes into `header`, what cannot be used into
+    `problems`, as they are read."""
+    loads = jsonvalue.loads
     for number, source in enumerate(text.splitlines(), start=1):
         try:
             value = loads(source)
@@ -176,27 +200,20 @@ def parse_jsonl(text: str) -> tuple[JsonObject, list[tuple[int, TraceLine]], lis
                 and (direction == "in" or direction == "out" or direction == "client")
             ):
                 summary = value.get("summary")
-                append(
-                    (
-                        number,
-                        TraceLine(t / 1000, direction, kind, raw, summary if type(summary) is str else ""),
-                    )
+                yield (
+                    number,
+                    TraceLine(t / 1000, direction, kind, raw, summary if type(summary) is str else ""),
                 )
                 continue
-        if type(value) is dict and value.get("format") == FORMAT:
-            header = value
-            continue
+            if value.get("format") == FORMAT:
+                header.clear()
+                header.update(value)
+                continue
         line = _trace_line(value)
         if isinstance(line, str):
             problems.append(f"line {number}: {line}")
         else:
-            lines.append((number, line))
-    if not lines:
-        reason = problems[0] if problems else "the file is empty"
-        raise TraceFormatError(f"no trace entries found: {reason}")
-    if isinstance(header.get("version"), int) and header["version"] != VERSION:
-        problems.append(f"trace format version {header['version']}; this console reads {VERSION}")
-    return header, lines, problems
+            yield number, line
 
 
 def _trace_line(value: JsonValue) -> TraceLine | str:

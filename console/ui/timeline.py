@@ -30,7 +30,8 @@ from console.trace_kinds import Category, browser_table, category
 from console.ui.scope import on_leave
 from console.ui.testid import testid
 from console.ui.ticker import Ticker
-from console.ui.timeline_model import DEFAULT_MAX_ROWS, Row, TimelineModel
+from console.ui.timeline_model import DEFAULT_MAX_ROWS, TimelineModel
+from console.ui.timeline_rows import Row
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
 # A tick that only counts tokens of growing rows (their text is in the chat, not sent here) goes at

@@ -26,7 +26,6 @@ PARSE_IN_THREAD = 256 * 1024  # characters of an event's data above which it is 
 
 class AguiClient(HttpStreamClient[AguiEngine]):
     capabilities = DIALECT.capabilities  # a run may pause for the user's approval of a tool call
-    TASK_NAME = "agui-client"
 
     def __init__(
         self,

@@ -68,11 +68,14 @@ def encode_inputs(items: list[JournalInput]) -> list[Encoded]:
     try:
         return [(KIND_OTHER, _plain(items), len(items))]
     except (TypeError, ValueError):  # a large snapshot met, or an input no encoder takes
-        return [(kind, _kept(run, encode), len(run)) for kind, run in runs(items)]
+        return [(kind, *_kept(run, encode)) for kind, run in runs(items)]
 
 
 def encode_rows(rows: list[Row]) -> list[Encoded]:
-    return [(KIND_TRACE, _kept(rows, encode_trace), len(rows))]
+    try:
+        return [(KIND_TRACE, encode_trace(rows), len(rows))]
+    except (TypeError, ValueError):
+        return [(KIND_TRACE, *_kept(rows, encode_trace))]
 
 
 def joined(chunks: list[Encoded]) -> list[Encoded]:
@@ -80,6 +83,8 @@ def joined(chunks: list[Encoded]) -> list[Encoded]:
     out: list[Encoded] = []
     run: list[Encoded] = []
     for chunk in chunks:
+        if not chunk[2]:  # every input of it was left out: `[]`, nothing to join
+            continue
         if run and (chunk[0] != run[0][0] or chunk[0] == KIND_SNAPSHOT):
             out.append(_join(run))
             run = []
@@ -122,12 +127,12 @@ def runs(inputs: list[JournalInput]) -> list[tuple[int, list[JournalInput]]]:
     return out
 
 
-def _kept(chunk: list[_T], encoder: Callable[[list[_T]], bytes]) -> bytes:
+def _kept(chunk: list[_T], encoder: Callable[[list[_T]], bytes]) -> tuple[bytes, int]:
+    """The chunk encoded, and how many inputs it holds: an input no encoder takes (the reducer
+    refused it too, and traced it as a protocol error) is left out, and the rest written."""
     try:
-        return encoder(chunk)
+        return encoder(chunk), len(chunk)
     except (TypeError, ValueError):
-        # An input no encoder takes (the reducer refused it too, and traced it as a protocol
-        # error): the chunk is written without it.
         kept = []
         for item in chunk:
             try:
@@ -136,7 +141,7 @@ def _kept(chunk: list[_T], encoder: Callable[[list[_T]], bytes]) -> bytes:
                 log.warning("a %r input could not be journaled: %s", _name(item), exc)
             else:
                 kept.append(item)
-        return encoder(kept)
+        return encoder(kept), len(kept)
 
 
 def _name(item: object) -> object:

@@ -207,6 +207,18 @@ class AgentEngine(LinkedEngine):
                 self._last_frame_at = now
         if self._link.link.state is L.RESUMING:
             self._link.handle(E.RESUMED)
+        if type(event) is ev.TextDelta and seq is not None and event.stream_id == self._reply_stream:
+            sequencer = self.sequencer
+            if seq == sequencer.next_seq and not sequencer.pending:
+                # The hot path: the reply's next token, nothing held. What the general path below
+                # does with it (the sequencer applies it at once), without its lists and checks.
+                sequencer.push(seq, frame.fingerprint, frame)
+                self.conversation.apply(event, now, seq)
+                self._progress_at = now
+                self._gap_resumes = 0
+                if self._prompts.waiting:
+                    self._flush_queue(now)
+                return
         if (
             seq is not None
             and not (type(event) is ev.TextDelta and event.stream_id == self._reply_stream)  # the hot path

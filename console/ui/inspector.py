@@ -84,7 +84,7 @@ class ContextInspector:
         # The list of contexts is redrawn a few times a second, not per snapshot: a burst of thousands
         # of new context ids would otherwise rebuild and resend the whole list for each of them.
         self._sync_ticker = Ticker(CONTEXTS_SYNC_INTERVAL, self._sync_if_stale)  # idle until stale
-        self._unsubscribe = self.conversation.subscribe(self._on_change)
+        self._unsubscribe = self.conversation.subscribe(self._on_change, deltas=False)  # snapshots, resets
         on_leave(self._close)
         self._sync_contexts()
 

@@ -27,7 +27,7 @@ from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
 from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, wall_offset_now
 from console.trace_kinds import Category, browser_table, category
-from console.ui import timeline_history
+from console.ui import timeline_history, wire
 from console.ui.scope import on_leave
 from console.ui.testid import testid
 from console.ui.ticker import Ticker
@@ -63,7 +63,7 @@ class TimelineView(ui.element, component="timeline.js"):
 
     def push(self, batch: JsonObject) -> None:
         # A tick's batch is small: as a value, its text is escaped once on the wire, not twice.
-        self.run_method("push", batch)
+        wire.call(self, "push", batch)
 
     def prepend(self, rows: list[JsonValue]) -> None:
         self.run_method("prepend", jsonvalue.dumps(rows))

@@ -21,6 +21,7 @@ Figures:
   /metrics   latency of a scrape while flooded (p50 / p99 / max), polled every 0.25 s
   seconds    from the first frame until the console has applied the last (a binary PING answered;
              for the chat, its reply shown as done)
+  load       the machine's load average (1 minute) at the end: wall-clock figures grow with it
 
 Every figure but the startup ones is taken during the flood proper: the flood begins only once
 startup has settled (every session live, the page open, /metrics answering fast again), so the cost of
@@ -326,7 +327,8 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
             [
                 f"{kind:<11}{flood.size:>8,}  {up[0]:5.1f} s {_stall(up[1]):>10} {_stall(opened):>10}  "
                 f"{_stall(stall):>10}  "
-                f"{pong:<20}{(rss_peak - rss_before) / 1e6:8.1f}  {scrapes + ' ms':<19}{seconds:8.1f}",
+                f"{pong:<20}{(rss_peak - rss_before) / 1e6:8.1f}  {scrapes + ' ms':<19}{seconds:8.1f}"
+                f"{os.getloadavg()[0]:6.1f}",
                 *([] if not unsettled else [f"  (startup had not settled after {SETTLE_LIMIT:.0f} s)"]),
                 *profile,
             ]
@@ -387,7 +389,7 @@ async def main() -> None:
     print(
         f"{'kind':<11}{'frames':>8}  {'sessions up (stall)':>19} {'page open':>10}  {'stall':>10}  "
         f"{'PONG p99 (max)':<20}{'RSS +MB':>8}  "
-        f"{'/metrics p50/p99/max':<19}{'seconds':>8}"
+        f"{'/metrics p50/p99/max':<19}{'seconds':>8}{'load':>6}"
     )
     try:
         for kind in args.kinds:

@@ -209,6 +209,11 @@ def build(config: DashboardConfig) -> Supervisor:
 def run(config: DashboardConfig) -> None:
     install_security(config.security)
     build(config)
+    serve(config)
+
+
+def serve(config: DashboardConfig) -> None:
+    """Serve what `build` registered (and whatever else the caller added), as the console ships."""
     ui.run(
         host=config.host,
         port=config.port,

@@ -16,7 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 
-from nicegui import events, ui
+from nicegui import background_tasks, events, ui
 
 from console import jsonvalue
 from console.clients import SessionClient
@@ -27,7 +27,7 @@ from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
 from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
 from console.trace_kinds import Category, browser_table, category
-from console.ui import wire
+from console.ui import timeline_history, wire
 from console.ui.scope import on_leave
 from console.ui.testid import testid
 from console.ui.ticker import Ticker
@@ -102,7 +102,15 @@ class TimelinePanel:
         self.dropped = self.conversation.trace_dropped
         if recording is not None:
             self.dropped += recording.dropped
-        self.model = TimelineModel(max_rows, self.wall_offset, self._prompts_before_trace())
+        # A trace just opened comes with its model on the way, built in a thread while the page shows;
+        # until it is there the panel holds an empty stand-in and its handlers wait for the real one.
+        self._coming = timeline_history.take(self.conversation, max_rows, self.wall_offset)
+        if self._coming is None:
+            self.model = timeline_history.history_model(
+                self.conversation, max_rows, self.wall_offset, self.dropped
+            )
+        else:
+            self.model = TimelineModel(max_rows, self.wall_offset)
         self.ready = False
         self._backlog: list[Row] = []  # older rows not yet sent to a view that just mounted
         self._counts: dict[int, JsonValue] = {}  # row id -> its token count held back (COUNTS_INTERVAL)
@@ -115,7 +123,6 @@ class TimelinePanel:
         self.view.on("context", self._on_context)
         self.view.on("text", self._on_text)
         self.view.on("search", self._on_search)
-        self.model.feed_history(list(self.conversation.trace))  # sent whole when the view is ready
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
         self.ticker = Ticker(flush_interval, self.flush)  # woken by a change, idle otherwise
@@ -150,14 +157,6 @@ class TimelinePanel:
                 )
                 pick.props("flat dense round size=sm aria-label='Open an exported trace'")
                 pick.tooltip("Open an exported trace")
-
-    def _prompts_before_trace(self) -> int:
-        """Prompts whose USER_MESSAGE row the session no longer keeps (rows count prompts from there)."""
-        if not self.dropped:
-            return 0
-        prompts = sum(1 for m in self.conversation.messages if m.role == "user")
-        sent = sum(1 for e in self.conversation.trace if e.kind == "USER_MESSAGE" and e.direction == "out")
-        return max(0, prompts - sent)
 
     # -- model -> browser ---------------------------------------------------------------------------
 
@@ -202,7 +201,26 @@ class TimelinePanel:
             "dropped": self.dropped,
         }
 
+    def _waits_for_model(self, handler: Callable[[], None]) -> bool:
+        """Whether the model of a trace just opened is still being built: then `handler` runs once it
+        is there (handlers resume in the order they came) and the caller returns at once."""
+        coming = self._coming
+        if coming is None:
+            return False
+
+        async def when_built() -> None:
+            model = await coming
+            if self._coming is coming:  # the first handler to resume puts it in place
+                self._coming = None
+                self.model = model
+            handler()
+
+        background_tasks.create(when_built(), name="timeline model")
+        return True
+
     def _on_ready(self) -> None:
+        if self._waits_for_model(self._on_ready):
+            return
         self.model.take_ops()  # already part of the state sent now
         self.ready = True
         rows = list(self.model.rows)
@@ -228,6 +246,8 @@ class TimelinePanel:
     # -- raw frames, on demand --------------------------------------------------------------------
 
     def _on_raw(self, event: events.GenericEventArguments) -> None:
+        if self._waits_for_model(lambda: self._on_raw(event)):
+            return
         value = event.args[0] if isinstance(event.args, list) and event.args else event.args
         if not isinstance(value, int):
             return
@@ -236,6 +256,8 @@ class TimelinePanel:
 
     def _on_text(self, event: events.GenericEventArguments) -> None:
         """A token row expanded (its whole text, then its tokens' text) or collapsed (counts again)."""
+        if self._waits_for_model(lambda: self._on_text(event)):
+            return
         args = event.args if isinstance(event.args, list) else [event.args]
         row_id, shown = [*args, False][:2]
         if not isinstance(row_id, int):
@@ -250,11 +272,15 @@ class TimelinePanel:
         self.view.show_text(row_id, self.model.watch(row))
 
     def _on_search(self, event: events.GenericEventArguments) -> None:
+        if self._waits_for_model(lambda: self._on_search(event)):
+            return
         value = event.args[0] if isinstance(event.args, list) and event.args else event.args
         if isinstance(value, str):
             self.view.text_matches(value, self.model.matching(value.lower()))
 
     def _on_context(self, event: events.GenericEventArguments) -> None:
+        if self._waits_for_model(lambda: self._on_context(event)):
+            return
         value = event.args[0] if isinstance(event.args, list) and event.args else event.args
         row = self.model.by_id.get(value) if isinstance(value, int) else None
         if row is not None and row.ref is not None and self.on_show_context is not None:
@@ -305,8 +331,10 @@ class TimelinePanel:
         opening = ui.notification(f"Opening {name}…", spinner=True, timeout=None)
         try:
             text = await event.file.text()
-            # A long trace takes a moment to replay: not on the loop that serves every tab.
+            # A long trace takes a moment to replay: not on the loop that serves every tab. The model
+            # of its timeline is then built in a thread too, while the page shows the replayed session.
             replay = await asyncio.to_thread(open_trace, text, name)
+            timeline_history.build_soon(replay)
         except (TraceFormatError, UnicodeDecodeError) as exc:
             # A sentence first; the parser's words (line, column) for whoever wants to fix the file.
             ui.notify(

@@ -81,6 +81,7 @@ def main() -> None:
                 old_timeline = page.get_attribute("[data-testid=timeline]", "id")
                 page.evaluate("window.__bench.longtasks = []")
                 started = time.monotonic()
+                print("upload at", time.time())
                 page.set_input_files("[data-testid=timeline-upload] input[type=file]", str(trace))
                 page.wait_for_url(lambda url: url != home, timeout=120_000)
                 switched = time.monotonic()

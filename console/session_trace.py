@@ -54,6 +54,7 @@ class Trace(Sequence[TraceEntry]):
     """
 
     __slots__ = (
+        "_deferred",
         "_oversized",
         "_raw",
         "_raw_chars",
@@ -75,6 +76,7 @@ class Trace(Sequence[TraceEntry]):
         self._raw: deque[tuple[int, int]] = deque()  # (index, characters) of the rows with raw text
         self._raw_chars = 0
         self.raw_let_go = 0
+        self._deferred = False  # raw text kept regardless of its budget until `settle_raw`
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -107,7 +109,7 @@ class Trace(Sequence[TraceEntry]):
         rows = self._rows
         row: Row = (len(rows) + self.dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
         rows.append(row)
-        if raw is not None:
+        if raw is not None and not self._deferred:
             self._keep_raw(row[0], len(raw))
         if len(rows) > self._trim_at:
             cut = len(rows) - self.limit
@@ -123,6 +125,47 @@ class Trace(Sequence[TraceEntry]):
     def raw_chars(self) -> int:
         """Characters of raw frame text the trace holds on to (an upper bound)."""
         return self._raw_chars
+
+    def defer_raw(self) -> None:
+        """Keep every row's raw text until `settle_raw`, which then applies the budget once.
+
+        For a trace being replayed, whose rows nobody reads until it is done: the budget row by row
+        was a tenth of a long replay's time, and it leaves the newest rows' raw text within it, which
+        one pass from the newest row back leaves as well."""
+        self._deferred = True
+
+    def settle_raw(self) -> None:
+        """Raw text within the budget again, as `_keep_raw` row by row would have left it: of the newest
+        frames up to `TRACE_RAW_CHARS` (the newest always), and of the newest `OVERSIZED_KEPT`
+        oversized ones. Rows that were let go in the meantime are not counted in `raw_let_go`."""
+        if not self._deferred:
+            return
+        self._deferred = False
+        rows = self._rows
+        kept: list[tuple[int, int]] = []
+        oversized: list[int] = []
+        chars, full = 0, False
+        for position in range(len(rows) - 1, -1, -1):
+            raw = rows[position][6]
+            if raw is None:
+                continue
+            size = len(raw)
+            if size > OVERSIZED_RAW:
+                if len(oversized) < OVERSIZED_KEPT:
+                    oversized.append(rows[position][0])
+                    continue
+            elif not full and (not kept or chars + size <= TRACE_RAW_CHARS):
+                kept.append((rows[position][0], size))
+                chars += size
+                continue
+            else:
+                full = True  # the kept ones are the newest: an older, shorter frame stays without
+            old = rows[position]
+            rows[position] = (*old[:6], None, *old[7:])
+            self.raw_let_go += 1
+        self._raw = deque(reversed(kept))
+        self._raw_chars = chars
+        self._oversized = deque(reversed(oversized))
 
     def _keep_raw(self, index: int, size: int) -> None:
         """Raw text is kept for the newest rows only, within `TRACE_RAW_CHARS` and, of oversized frames,

@@ -1,0 +1,49 @@
+"""A trace being replayed keeps its rows' raw text until the end and then cuts it to the budget at once:
+the rows, and what the trace does with the rows that come after, are those of the budget row by row."""
+
+from __future__ import annotations
+
+import random
+
+from console.session_trace import Trace
+from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS
+
+
+def _fill(trace: Trace, rng: random.Random, rows: int, start: int) -> None:
+    # Frames of up to OVERSIZED_RAW count against TRACE_RAW_CHARS; longer ones are counted apart.
+    sizes = [None, 10, 30_000, OVERSIZED_RAW, OVERSIZED_RAW + 1]
+    for n in range(start, start + rows):
+        size = rng.choice(sizes)
+        raw = None if size is None else str(n % 10) * size
+        trace.add(float(n), "in", "TOKEN", f"row {n}", n, raw, "s", None)
+
+
+def test_a_replayed_trace_keeps_the_raw_text_the_budget_row_by_row_keeps() -> None:
+    for seed in range(20):
+        rng_live, rng_replay = random.Random(seed), random.Random(seed)
+        live, replayed = Trace(limit=100), Trace(limit=100)
+        replayed.defer_raw()
+        _fill(live, rng_live, 300, 0)
+        _fill(replayed, rng_replay, 300, 0)
+        assert sum(row.raw is not None for row in replayed) > sum(row.raw is not None for row in live)
+        replayed.settle_raw()
+        assert list(replayed) == list(live), seed
+        assert replayed.raw_chars == live.raw_chars <= TRACE_RAW_CHARS
+        # Rows after the replay (none come to a closed one, but the trace is an ordinary one again).
+        _fill(live, rng_live, 100, 300)
+        _fill(replayed, rng_replay, 100, 300)
+        assert list(replayed) == list(live), seed
+        assert replayed.raw_chars == live.raw_chars
+
+
+def test_the_newest_oversized_frames_keep_their_raw_text_after_a_replay() -> None:
+    trace = Trace(limit=1_000)
+    trace.defer_raw()
+    big = "y" * (OVERSIZED_RAW + 1)
+    for n in range(OVERSIZED_KEPT + 3):
+        trace.add(float(n), "in", "CONTEXT_SNAPSHOT", f"frame {n}", n, big, None, "ctx")
+    trace.settle_raw()
+    assert [row.summary for row in trace if row.raw == big] == [
+        f"frame {n}" for n in range(3, OVERSIZED_KEPT + 3)
+    ]
+    assert trace.raw_let_go == 3

@@ -109,7 +109,7 @@ class Trace(Sequence[TraceEntry]):
         rows = self._rows
         row: Row = (len(rows) + self.dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
         rows.append(row)
-        if raw is not None and not self._deferred:
+        if raw is not None and (not self._deferred or len(raw) > OVERSIZED_RAW):
             self._keep_raw(row[0], len(raw))
         if len(rows) > self._trim_at:
             cut = len(rows) - self.limit
@@ -127,45 +127,43 @@ class Trace(Sequence[TraceEntry]):
         return self._raw_chars
 
     def defer_raw(self) -> None:
-        """Keep every row's raw text until `settle_raw`, which then applies the budget once.
+        """Keep the raw text of every row but the oversized ones until `settle_raw`, which then applies
+        `TRACE_RAW_CHARS` once.
 
-        For a trace being replayed, whose rows nobody reads until it is done: the budget row by row
-        was a tenth of a long replay's time, and it leaves the newest rows' raw text within it, which
-        one pass from the newest row back leaves as well."""
+        For a trace being replayed, whose rows nobody reads until it is done: that budget row by row
+        was a tenth of a long replay's time, and what it leaves (the newest rows' raw text within it)
+        one pass from the newest row back leaves as well. Oversized frames keep their own budget row
+        by row: a few of them would otherwise hold more than all the rest."""
         self._deferred = True
 
     def settle_raw(self) -> None:
-        """Raw text within the budget again, as `_keep_raw` row by row would have left it: of the newest
-        frames up to `TRACE_RAW_CHARS` (the newest always), and of the newest `OVERSIZED_KEPT`
-        oversized ones. Rows that were let go in the meantime are not counted in `raw_let_go`."""
+        """Raw text within `TRACE_RAW_CHARS` again, as `_keep_raw` row by row would have left it: of the
+        newest frames up to the budget, the newest always. Rows let go in the meantime, with their raw
+        text, are not counted in `raw_let_go`."""
         if not self._deferred:
             return
         self._deferred = False
         rows = self._rows
         kept: list[tuple[int, int]] = []
-        oversized: list[int] = []
-        chars, full = 0, False
+        chars = 0
         for position in range(len(rows) - 1, -1, -1):
             raw = rows[position][6]
-            if raw is None:
+            if raw is None or len(raw) > OVERSIZED_RAW:  # oversized: already within their own budget
                 continue
             size = len(raw)
-            if size > OVERSIZED_RAW:
-                if len(oversized) < OVERSIZED_KEPT:
-                    oversized.append(rows[position][0])
-                    continue
-            elif not full and (not kept or chars + size <= TRACE_RAW_CHARS):
-                kept.append((rows[position][0], size))
-                chars += size
-                continue
-            else:
-                full = True  # the kept ones are the newest: an older, shorter frame stays without
-            old = rows[position]
-            rows[position] = (*old[:6], None, *old[7:])
-            self.raw_let_go += 1
+            if kept and chars + size > TRACE_RAW_CHARS:
+                break  # the kept ones are the newest: older rows lose theirs, however short
+            kept.append((rows[position][0], size))
+            chars += size
+        else:
+            position = -1
+        for older in range(position, -1, -1):
+            old = rows[older]
+            if old[6] is not None and len(old[6]) <= OVERSIZED_RAW:
+                rows[older] = (*old[:6], None, *old[7:])
+                self.raw_let_go += 1
         self._raw = deque(reversed(kept))
         self._raw_chars = chars
-        self._oversized = deque(reversed(oversized))
 
     def _keep_raw(self, index: int, size: int) -> None:
         """Raw text is kept for the newest rows only, within `TRACE_RAW_CHARS` and, of oversized frames,

@@ -19,29 +19,35 @@ def _fill(trace: Trace, rng: random.Random, rows: int, start: int) -> None:
 
 
 def test_a_replayed_trace_keeps_the_raw_text_the_budget_row_by_row_keeps() -> None:
+    deferred = 0  # seeds whose replay held more raw text than the budget until it settled
     for seed in range(20):
         rng_live, rng_replay = random.Random(seed), random.Random(seed)
-        live, replayed = Trace(limit=100), Trace(limit=100)
+        live, replayed = Trace(limit=200), Trace(limit=200)
         replayed.defer_raw()
-        _fill(live, rng_live, 300, 0)
-        _fill(replayed, rng_replay, 300, 0)
-        assert sum(row.raw is not None for row in replayed) > sum(row.raw is not None for row in live)
+        _fill(live, rng_live, 500, 0)
+        _fill(replayed, rng_replay, 500, 0)
+        deferred += sum(row.raw is not None for row in replayed) > sum(row.raw is not None for row in live)
         replayed.settle_raw()
         assert list(replayed) == list(live), seed
         assert replayed.raw_chars == live.raw_chars <= TRACE_RAW_CHARS
         # Rows after the replay (none come to a closed one, but the trace is an ordinary one again).
-        _fill(live, rng_live, 100, 300)
-        _fill(replayed, rng_replay, 100, 300)
+        _fill(live, rng_live, 100, 500)
+        _fill(replayed, rng_replay, 100, 500)
         assert list(replayed) == list(live), seed
         assert replayed.raw_chars == live.raw_chars
+    assert deferred == 20
 
 
-def test_the_newest_oversized_frames_keep_their_raw_text_after_a_replay() -> None:
+def test_a_replay_holds_no_more_oversized_frames_than_the_budget_meanwhile() -> None:
     trace = Trace(limit=1_000)
     trace.defer_raw()
     big = "y" * (OVERSIZED_RAW + 1)
     for n in range(OVERSIZED_KEPT + 3):
-        trace.add(float(n), "in", "CONTEXT_SNAPSHOT", f"frame {n}", n, big, None, "ctx")
+        trace.add(float(n), "in", "TOOL_RESULT", f"frame {n}", n, big, None, "call")
+    # Before the replay settles: a few huge frames would otherwise hold more than all the rest.
+    assert [row.summary for row in trace if row.raw == big] == [
+        f"frame {n}" for n in range(3, OVERSIZED_KEPT + 3)
+    ]
     trace.settle_raw()
     assert [row.summary for row in trace if row.raw == big] == [
         f"frame {n}" for n in range(3, OVERSIZED_KEPT + 3)

@@ -1,0 +1,187 @@
+"""History read back from a session's journal: pages of trace rows, context versions, earlier messages.
+
+What a session keeps in memory is a window (console/window.py); the journal keeps the rest. These
+readers are synchronous and meant for a worker thread (`console.readback` runs them there): they read
+the backend's committed chunks through a `Pages` function, decode them, and rebuild what the UI asks
+for with the conversation's own reducer, so what comes back is what the live session showed.
+
+* Trace rows carry their trace index in the journal: a page of rows before an index is read from the
+  newest trace chunk backwards, a few chunks per backend call, without touching the other kinds.
+* Context versions are rebuilt by feeding the context events alone (snapshots, deltas, resets) to a
+  conversation that keeps two versions per context: every version is numbered and its (time, seq) kept,
+  the data of the asked-for versions only.
+* Messages are rebuilt by replaying every input but the trace: message ids are numbered by the reducer
+  in input order, so the replay's ids are the live session's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final, Protocol
+
+from console import events as ev
+from console.frozen import frozen
+from console.limits import Limits
+from console.session import Change, ContextAdded, ContextEntry, Conversation, Message, Reset, TraceEntry
+from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE, Page, StoredRecord
+from console.store.records import Applied, Cleared, Damaged, FormatError, Record, Traced, decode
+from console.store.restore import Resumption, feed_all
+from console.trace_kinds import as_kind
+from console.window import Window
+
+
+class Reader(Protocol):
+    """What the readers need of a backend (`SQLiteReader`, `RedisBackend`)."""
+
+    def page(self, session_id: str, kinds: frozenset[int], before: str | None, limit: int) -> Page: ...
+
+    def records(self, session_id: str, after: int = -1) -> Iterator[StoredRecord]: ...
+
+
+TRACE: Final = frozenset({KIND_TRACE})
+CONVERSATION: Final = frozenset({KIND_OTHER, KIND_SNAPSHOT})
+CHUNKS_PER_READ: Final = 64
+_HUGE: Final = 1 << 40
+
+
+@frozen
+class TracePage:
+    """Trace rows before an index, oldest first; `more`: older rows are stored still."""
+
+    entries: tuple[TraceEntry, ...]
+    more: bool
+    damage: str = ""  # why the read stopped early (a damaged chunk)
+
+
+@frozen
+class VersionKey:
+    """A context version as the live session knows it too: when it was applied and its frame's seq."""
+
+    at: float
+    seq: int | None
+
+
+@frozen
+class StoredVersions:
+    """Every stored version of a context since its conversation's last reset, oldest first, and the
+    data of the versions asked for (by their place in that list)."""
+
+    keys: tuple[VersionKey, ...]
+    entries: dict[int, ContextEntry]
+    damage: str = ""
+
+
+@frozen
+class MessagesPage:
+    """Messages before a message, oldest first; `more`: earlier ones are stored still."""
+
+    messages: tuple[Message, ...]
+    more: bool
+    damage: str = ""
+
+
+def newest_first(reader: Reader, session_id: str, kinds: frozenset[int]) -> Iterator[StoredRecord]:
+    """A session's chunks of `kinds`, newest first, a page at a time."""
+    before: str | None = None
+    while True:
+        page = reader.page(session_id, kinds, before, CHUNKS_PER_READ)
+        yield from page.records
+        if page.older is None:
+            return
+        before = page.older
+
+
+def trace_before(reader: Reader, session_id: str, before: int, limit: int) -> TracePage:
+    """Up to `limit` trace rows with an index below `before`, the newest of them."""
+    found: list[TraceEntry] = []  # newest first
+    for record in newest_first(reader, session_id, TRACE):
+        try:
+            rows = [r for r in decode(record.data, record.crc) if isinstance(r, Traced)]
+        except (Damaged, FormatError) as exc:
+            return TracePage(tuple(reversed(found)), False, f"trace chunk {record.n} is damaged ({exc})")
+        for row in reversed(rows):
+            if row.index < before:
+                if len(found) == limit:
+                    return TracePage(tuple(reversed(found)), True)
+                found.append(_entry(row))
+    return TracePage(tuple(reversed(found)), False)
+
+
+def _entry(row: Traced) -> TraceEntry:
+    return TraceEntry(
+        row.index,
+        row.at,
+        row.direction,
+        as_kind(row.kind),
+        row.summary,
+        row.seq,
+        row.raw,
+        row.stream_id,
+        row.ref,
+    )
+
+
+def in_order(reader: Reader, session_id: str, kinds: frozenset[int]) -> Iterator[list[Record]]:
+    """The decoded chunks of `kinds` in journal order (what a replay needs), one at a time; raises
+    `Damaged` at the first chunk that does not decode."""
+    for record in reader.records(session_id):
+        if record.kind in kinds:
+            try:
+                yield decode(record.data, record.crc)
+            except FormatError as exc:
+                raise Damaged(f"chunk {record.n}: {exc}") from None
+            except Damaged as exc:
+                raise Damaged(f"chunk {record.n} is damaged ({exc})") from None
+
+
+def context_versions(
+    reader: Reader, session_id: str, context_id: str, wanted: frozenset[int]
+) -> StoredVersions:
+    """The stored versions of `context_id`, with the data of those numbered in `wanted`."""
+    keys: list[VersionKey] = []
+    entries: dict[int, ContextEntry] = {}
+    conversation = Conversation(
+        trace_limit=1, limits=Limits(contexts=_HUGE, window=Window(context_versions=2, snapshot_bytes=_HUGE))
+    )
+
+    def on_change(change: Change) -> None:
+        if isinstance(change, ContextAdded) and change.context_id == context_id:
+            entry = conversation.contexts[context_id][change.index]
+            if len(keys) in wanted:
+                entries[len(keys)] = entry
+            keys.append(VersionKey(entry.at, entry.seq))
+        elif isinstance(change, Reset):
+            keys.clear()
+            entries.clear()
+
+    conversation.subscribe(on_change, deltas=False)
+    try:
+        for items in in_order(reader, session_id, CONVERSATION):
+            feed_all(conversation, [item for item in items if _about_contexts(item)], Resumption())
+    except Damaged as exc:
+        return StoredVersions(tuple(keys), entries, str(exc))
+    return StoredVersions(tuple(keys), entries)
+
+
+def _about_contexts(record: Record) -> bool:
+    if isinstance(record, Cleared):
+        return True
+    return isinstance(record, Applied) and type(record.event) in (ev.ContextSnapshot, ev.ContextDelta)
+
+
+def messages_before(reader: Reader, session_id: str, message_id: str | None, limit: int) -> MessagesPage:
+    """Up to `limit` messages before `message_id` (before the end: None), rebuilt by a replay of every
+    input but the contexts' (they change no message; large snapshot chunks are not even decoded)."""
+    conversation = Conversation(trace_limit=1)
+    damage = ""
+    try:
+        for items in in_order(reader, session_id, frozenset({KIND_OTHER})):
+            feed_all(conversation, [item for item in items if not _about_contexts(item)], Resumption())
+    except Damaged as exc:
+        damage = str(exc)
+    messages = conversation.messages
+    end = len(messages)
+    if message_id is not None:
+        end = next((i for i, m in enumerate(messages) if m.id == message_id), end)
+    start = max(0, end - limit)
+    return MessagesPage(tuple(messages[start:end]), start > 0, damage)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 from nicegui import events, ui
 
-from console import jsonvalue
+from console import jsonvalue, readback
 from console.clients import SessionClient
 from console.jsonvalue import JsonObject, JsonValue
 from console.otel.status import download_button
@@ -30,6 +30,7 @@ from console.trace_kinds import Category, browser_table, category
 from console.ui.scope import on_leave
 from console.ui.testid import testid
 from console.ui.ticker import Ticker
+from console.ui.timeline_history import older_rows, reachable
 from console.ui.timeline_model import DEFAULT_MAX_ROWS, Row, TimelineModel
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
@@ -65,6 +66,10 @@ class TimelineView(ui.element, component="timeline.js"):
 
     def prepend(self, rows: list[JsonValue]) -> None:
         self.run_method("prepend", jsonvalue.dumps(rows))
+
+    def older(self, rows: list[JsonValue], more: bool, note: str) -> None:
+        """A page of rows from before the oldest the browser has (asked for by its `older` event)."""
+        self.run_method("older", jsonvalue.dumps({"rows": rows, "more": more, "note": note}))
 
     def show_raw(self, row_id: int, text: str) -> None:
         self.run_method("showRaw", row_id, text)
@@ -113,6 +118,8 @@ class TimelinePanel:
         self.view.on("context", self._on_context)
         self.view.on("text", self._on_text)
         self.view.on("search", self._on_search)
+        self.view.on("older", self._on_older)
+        self._reading = False
         self.model.feed_history(list(self.conversation.trace))  # sent whole when the view is ready
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
@@ -198,6 +205,8 @@ class TimelinePanel:
             "t0": self.model.start_ms(),
             "older": dict[str, JsonValue](self.model.older),
             "dropped": self.dropped,
+            # Older rows can be read back (from memory, or the store the session is journaled to).
+            "stored": readback.stored_history(self.conversation) is not None,
         }
 
     def _on_ready(self) -> None:
@@ -222,6 +231,30 @@ class TimelinePanel:
             self.model.wire(row) for row in chunk if first is not None and row.id >= first
         ]
         self.view.prepend(rows)
+
+    # -- older rows, on demand --------------------------------------------------------------------
+
+    async def _on_older(self, event: events.GenericEventArguments) -> None:
+        """The user asked for older rows (a click, or scrolling to the top): a page before `first`."""
+        value = event.args[0] if isinstance(event.args, list) and event.args else event.args
+        if not isinstance(value, int) or self._reading:
+            return
+        self._reading = True
+        try:
+            page = await older_rows(self.conversation, value, self.wall_offset)
+        finally:
+            self._reading = False
+        if not page.rows and not reachable(self.conversation, value):
+            note = self._gone_note()
+        else:
+            note = f"the store could not be read further: {page.damage}" if page.damage else ""
+        if not self.root.is_deleted:
+            self.view.older(page.rows, page.more, note)
+
+    def _gone_note(self) -> str:
+        if readback.stored_history(self.conversation) is None and self.conversation.trace_dropped:
+            return f"{self.conversation.trace_dropped:,} earlier events were dropped (the console keeps no store)"
+        return ""
 
     # -- raw frames, on demand --------------------------------------------------------------------
 

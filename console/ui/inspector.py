@@ -29,6 +29,7 @@ from console.json_search import SearchResult
 from console.json_tree import ChangeSummary, Step
 from console.session import Change, ContextAdded, ContextEntry, Conversation, Reset
 from console.ui import inspector_steps
+from console.ui.inspector_history import OlderVersions
 from console.ui.inspector_steps import steps_for
 from console.ui.inspector_tree import ContextTree, PathItem, PathList, TreeRequest
 from console.ui.scope import on_leave
@@ -64,6 +65,7 @@ class ContextInspector:
         self.client = client
         self.conversation: Conversation = client.conversation
         self.cache = steps_for(self.conversation)
+        self.versions = OlderVersions(self.conversation)  # those that left memory (positions count all)
         self.context_id: str | None = None
         self.index = 0
         self.follow = True  # each new snapshot of the context is shown as it arrives
@@ -133,6 +135,7 @@ class ContextInspector:
         with ui.element("div").classes("ac-insp-row ac-insp-muted"):
             self.busy = ui.spinner(size="1em")
             self.position = testid(ui.label(), "history-step")
+        self.older_note = testid(ui.label().classes("ac-insp-muted"), "history-older")
 
     def _build_changes(self) -> None:
         with ui.element("div").classes("ac-insp-row"):
@@ -165,8 +168,10 @@ class ContextInspector:
 
     def _on_change(self, change: Change) -> None:
         if isinstance(change, ContextAdded):
-            self._on_snapshot(change.context_id, change.index)
+            self.versions.added(change.context_id)
+            self._on_snapshot(change.context_id, self.versions.older(change.context_id) + change.index)
         elif isinstance(change, Reset):
+            self.versions.reset()
             self._reset()
 
     def _on_snapshot(self, context_id: str, index: int) -> None:
@@ -192,10 +197,8 @@ class ContextInspector:
     def _sync_contexts(self) -> None:
         self._contexts_stale = False
         contexts = self.conversation.contexts
-        options = {
-            cid: f"{cid} · {len(history)} snapshot{'' if len(history) == 1 else 's'}"
-            for cid, history in contexts.items()
-        }
+        totals = {cid: self.versions.total(cid) for cid in contexts}
+        options = {cid: f"{cid} · {n} snapshot{'' if n == 1 else 's'}" for cid, n in totals.items()}
         self._syncing = True
         try:
             self.select.set_options(options, value=self.context_id if self.context_id in options else None)
@@ -204,8 +207,8 @@ class ContextInspector:
         self.empty.set_visibility(not options)
         self.body.set_visibility(bool(options))
         if self.context_id is None and options:
-            cid, history = next(reversed(contexts.items()))
-            self._go(cid, len(history) - 1)
+            cid = next(reversed(contexts))
+            self._go(cid, self.versions.total(cid) - 1)
 
     # -- navigation -----------------------------------------------------------------------------
 
@@ -214,7 +217,8 @@ class ContextInspector:
         return self.conversation.contexts.get(self.context_id or "", [])
 
     def _go(self, context_id: str, index: int) -> None:
-        """Show step `index` of `context_id`: controls now, the tree when the step is ready."""
+        """Show version `index` of `context_id` (counted from its first, in memory or not): controls
+        now, the tree when the step is ready."""
         if context_id != self.context_id:
             self.opened.clear()
             self.context_id = context_id
@@ -225,12 +229,14 @@ class ContextInspector:
                     self.select.set_value(context_id)
                 finally:
                     self._syncing = False
-        history = self.history
-        if not history:
+        if not self.history:
             return
-        self.index = max(0, min(index, len(history) - 1))
-        self.follow = self.index == len(history) - 1
+        total = self.versions.total(context_id)
+        self.index = max(0, min(index, total - 1))
+        self.follow = self.index == total - 1
         self._sync_scrubber()
+        if self.versions.needs_learning(context_id):
+            background_tasks.create(self._learn(context_id), name="context versions in the store")
         self._target = (context_id, self.index)
         if self._worker is None or self._worker.done():
             self._worker = background_tasks.create(self._draw_target(), name="context inspector step")
@@ -241,7 +247,8 @@ class ContextInspector:
         history = self.conversation.contexts.get(context_id, [])
         if history:
             self.chosen = True
-            self._go(context_id, inspector_steps.snapshot_index(history, seq, at))
+            older = self.versions.older(context_id)
+            self._go(context_id, older + inspector_steps.snapshot_index(history, seq, at))
 
     def _step_by(self, delta: int) -> None:
         if self.context_id is not None:
@@ -249,22 +256,33 @@ class ContextInspector:
 
     def _to_latest(self) -> None:
         if self.context_id is not None:
-            self._go(self.context_id, len(self.history) - 1)
+            self._go(self.context_id, self.versions.total(self.context_id) - 1)
 
     def _on_select(self, event: ValueChangeEventArguments[object]) -> None:
         if self._syncing or not isinstance(event.value, str):
             return
         self.chosen = True
-        self._go(event.value, len(self.conversation.contexts.get(event.value, [])) - 1)
+        self._go(event.value, self.versions.total(event.value) - 1)
 
     def _on_slide(self, event: ValueChangeEventArguments[float | None]) -> None:
         if self._syncing or self.context_id is None or event.value is None:
             return
         self._go(self.context_id, int(event.value) - 1)
 
+    async def _learn(self, context_id: str) -> None:
+        """How many versions of the context left memory, from the store: the scrubber then spans them."""
+        try:
+            older = await self.versions.learn(context_id)
+        except Exception:
+            log.exception("the context's versions could not be read from the store")
+            return
+        if older and self.context_id == context_id and not self.root.is_deleted:
+            self._go(context_id, self.index + self.versions.older(context_id))
+
     def _sync_scrubber(self) -> None:
-        history = self.history
-        n = len(history)
+        cid = self.context_id or ""
+        n = self.versions.total(cid)
+        self._sync_older_note(cid)
         self._syncing = True
         try:
             self.slider.props["max"] = max(n, 2)
@@ -275,15 +293,30 @@ class ContextInspector:
         self.prev.set_enabled(self.index > 0)
         self.next.set_enabled(self.index < n - 1)
         self.latest.set_visibility(self.index < n - 1)
-        if not history:
+        entry = self.versions.entry(cid, self.index)
+        if entry is None:
+            self.position.set_text(f"Snapshot {self.index + 1} of {n} · reading it back from the store…")
             return
-        entry = history[self.index]
         seq = f"seq {entry.seq}" if entry.seq is not None else "no seq"
         text = f"Snapshot {self.index + 1} of {n} · {seq} · {_clock(entry)}"
-        if self.index > 0:
-            text += f" · +{entry.at - history[self.index - 1].at:.1f} s"
+        previous = self.versions.entry(cid, self.index - 1) if self.index > 0 else None
+        if previous is not None:
+            text += f" · +{entry.at - previous.at:.1f} s"
+        if self.index < self.versions.older(cid):
+            text += " · read back from the store"
         self.position.set_text(text)
         self.size.set_text(_size(entry.size))
+
+    def _sync_older_note(self, context_id: str) -> None:
+        older = self.versions.older(context_id)
+        if older:
+            note = f"{older:,} older versions left memory: they are read back from the store"
+        elif self.versions.let_go and not self.versions.stored:
+            note = "Older versions left memory and were dropped (the console keeps no store)"
+        else:
+            note = ""
+        self.older_note.set_text(note)
+        self.older_note.set_visibility(bool(note))
 
     async def _draw_target(self) -> None:
         """Draw the latest target step, however many requests came while one was computed."""
@@ -291,17 +324,23 @@ class ContextInspector:
             while self._target is not None and self._target != self.shown:
                 context_id, index = self._target
                 history = self.conversation.contexts.get(context_id, [])
-                if index >= len(history):
+                older = self.versions.older(context_id)
+                if index >= older + len(history):
                     return
                 self.busy.set_visibility(True)
                 try:
-                    step = await self.cache.get(context_id, index, history)
+                    if index < older or (index == older and older):  # it, or the one before it, left memory
+                        step = await self.versions.step(context_id, index)
+                    else:
+                        step = await self.cache.get(context_id, index - older, history)
                 except Exception as exc:
                     log.exception("the context step could not be computed")
                     self.counts.set_text(f"Could not compare these snapshots: {exc}")
                     return
                 if self._target == (context_id, index) and not self.root.is_deleted:
                     self._draw(context_id, index, step)
+                    if index < older:
+                        self._sync_scrubber()  # the version read back: its seq, time and size
         finally:
             if not self.root.is_deleted:
                 self.busy.set_visibility(False)
@@ -369,7 +408,7 @@ class ContextInspector:
         if step is None or shown is None or not query:
             self._draw_hits(None)
             return
-        entry = self.history[shown[1]] if shown[1] < len(self.history) else None
+        entry = self.versions.entry(shown[0], shown[1])
         result = await inspector_steps.search(step.new, query, entry.size if entry else 0)
         if self.step is step and self.query == query and not self.root.is_deleted:
             self._draw_hits(result)

@@ -104,6 +104,33 @@ def _died_here(owner: str) -> bool:
     return False
 
 
+class RedisReader:
+    """Reads a journal in Redis and writes nothing (a follower's reads of history it no longer holds)."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+
+    def page(self, session_id: str, kinds: frozenset[int], before: str | None, limit: int) -> Page:
+        return page_of(self._redis, session_id, kinds, before, limit)
+
+    def records(self, session_id: str, after: int = -1) -> Iterator[StoredRecord]:
+        start = "-"
+        while True:
+            chunk = self._redis.xrange(stream_key(session_id), start, "+", count=READ_CHUNK)
+            if not isinstance(chunk, list) or not chunk:
+                return
+            for _, fields in chunk:
+                record = record_from(fields)
+                if record.n > after:
+                    yield record
+            start = "(" + chunk[-1][0].decode()
+            if len(chunk) < READ_CHUNK:
+                return
+
+    def close(self) -> None:
+        self._redis.close()
+
+
 class RedisBackend:
     def __init__(self, url: str, *, lease_ms: int = LEASE_MS) -> None:
         self.url = url

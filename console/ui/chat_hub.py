@@ -24,3 +24,7 @@ class ChatHub(ui.element, component="chat_hub.js"):
     def finish(self, element_ids: list[int]) -> None:
         """These text runs are complete (after the text sent before): flush what their parsers hold."""
         self.run_method("finish", element_ids)
+
+    def hold(self) -> None:
+        """Earlier messages go in above: the browser keeps the message at the top of the view in place."""
+        self.run_method("hold")

@@ -15,7 +15,7 @@ from console.session import Conversation
 from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE, SessionInfo
 from console.store.history import Reader, context_versions, messages_before, trace_before
 from console.store.journal import Journal, RetentionPolicy
-from console.store.redis_streams import RedisBackend
+from console.store.redis_streams import RedisBackend, RedisReader
 from console.store.restore import replay
 from console.store.sqlite import SQLiteBackend, SQLiteReader
 from console.window import Window
@@ -55,7 +55,7 @@ def _journal_a_session(journal: Journal) -> Conversation:
     return conversation
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis-follower"])
 def stored(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Reader, Conversation]]:
     if request.param == "sqlite":
         path = tmp_path / "journal.db"
@@ -66,9 +66,10 @@ def stored(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Rea
     else:
         url: str = request.getfixturevalue("redis_url")
         conversation = _journal_a_session(Journal(RedisBackend(url), retention=RetentionPolicy()))
-        backend = RedisBackend(url)
-        yield backend, conversation
-        backend.close()
+        # The owner's backend, or a follower's reader (which holds no lease and writes nothing).
+        redis_reader = RedisBackend(url) if request.param == "redis" else RedisReader(url)
+        yield redis_reader, conversation
+        redis_reader.close()
 
 
 def test_pages_walk_a_sessions_chunks_newest_first_without_repeats(

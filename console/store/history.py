@@ -94,11 +94,20 @@ def newest_first(reader: Reader, session_id: str, kinds: frozenset[int]) -> Iter
 def trace_before(reader: Reader, session_id: str, before: int, limit: int) -> TracePage:
     """Up to `limit` trace rows with an index below `before`, the newest of them."""
     found: list[TraceEntry] = []  # newest first
+    # Rows are journaled in order and numbered without gaps, so a chunk's numbers follow from the
+    # newer chunk's and its row count: chunks wholly after `before` are passed over undecoded (a
+    # deep page decodes a chunk or two, not every newer one). Checked at each chunk decoded.
+    last: int | None = None  # the number of the last row of the next (older) chunk
     for record in newest_first(reader, session_id, TRACE):
+        if last is not None and last - record.count + 1 >= before:
+            last -= record.count
+            continue
         try:
             rows = [r for r in decode(record.data, record.crc) if isinstance(r, Traced)]
         except (Damaged, FormatError) as exc:
             return TracePage(tuple(reversed(found)), False, f"trace chunk {record.n} is damaged ({exc})")
+        contiguous = bool(rows) and (last is None or rows[-1].index == last)
+        last = rows[0].index - 1 if contiguous else None
         for row in reversed(rows):
             if row.index < before:
                 if len(found) == limit:

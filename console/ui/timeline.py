@@ -30,7 +30,7 @@ from console.trace_kinds import Category, browser_table, category
 from console.ui.scope import on_leave
 from console.ui.testid import testid
 from console.ui.ticker import Ticker
-from console.ui.timeline_history import older_rows, reachable
+from console.ui.timeline_history import KEPT_ROWS, Kept, older_rows, reachable
 from console.ui.timeline_model import DEFAULT_MAX_ROWS, Row, TimelineModel
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
@@ -120,6 +120,7 @@ class TimelinePanel:
         self.view.on("search", self._on_search)
         self.view.on("older", self._on_older)
         self._reading = False
+        self._read_back: dict[int, Kept] = {}  # rows read back, for their details (KEPT_ROWS)
         self.model.feed_history(list(self.conversation.trace))  # sent whole when the view is ready
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
@@ -249,6 +250,10 @@ class TimelinePanel:
         else:
             note = f"the store could not be read further: {page.damage}" if page.damage else ""
         if not self.root.is_deleted:
+            for kept in page.kept:
+                self._read_back[kept.row.id] = kept
+            while len(self._read_back) > KEPT_ROWS:  # the first read back go first
+                del self._read_back[next(iter(self._read_back))]
             self.view.older(page.rows, page.more, note)
 
     def _gone_note(self) -> str:
@@ -263,6 +268,10 @@ class TimelinePanel:
         if not isinstance(value, int):
             return
         row = self.model.by_id.get(value)
+        kept = self._read_back.get(value)
+        if row is None and kept is not None and kept.raw is not None:
+            self.view.show_raw(value, _clip(kept.raw))
+            return
         self.view.show_raw(value, self.raw_text(row) if row else "(this row is no longer kept)")
 
     def _on_text(self, event: events.GenericEventArguments) -> None:
@@ -275,6 +284,11 @@ class TimelinePanel:
             self.model.unwatch(row_id)
             return
         row = self.model.by_id.get(row_id)
+        kept = self._read_back.get(row_id)
+        if row is None and kept is not None and kept.row.grouped:  # read back: complete already
+            parts = kept.row.parts
+            self.view.show_text(row_id, [min(seq for seq, _ in parts), kept.row.text(), kept.row.tokens])
+            return
         if row is None or not row.grouped:
             return
         self.flush(now=True)  # what was fed before goes first: the text sent now includes it

@@ -19,8 +19,10 @@ from typing import Final
 from console.clients import SessionClient, Target
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine
+from console.limits import Limits
 from console.session import Conversation
 from console.supervisor import Supervisor
+from console.window import Window
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,9 @@ PROMPTS: Final[tuple[tuple[str, int], ...]] = (
     ("thanks! one more thing about {topic}", 1),
     ("write a long detailed document on {topic}", 1),
 )
-STREAM_TRACE_LIMIT: Final = 5_000  # trace rows kept per autopiloted session: a hundred run for hours
+# What an autopiloted session keeps in memory (console/window.py): a hundred of them run for hours,
+# watched in aggregate. About ten messages a minute each: the window fills in ten minutes.
+STREAM_WINDOW: Final = Window(messages=100, trace_rows=5_000)
 
 # Half-megabyte snapshots from a hundred sessions would measure the snapshots, not the console.
 LARGE_CONTEXT_PROMPT: Final = ("show the database schema behind {topic}", 1)
@@ -186,7 +190,7 @@ def open_streams(
 
 def stream_client(target: Target) -> SessionClient:
     """An agent client with a shorter trace: an autopiloted session is watched in aggregate."""
-    return AgentClient(target.url, AgentEngine(Conversation(trace_limit=STREAM_TRACE_LIMIT)))
+    return AgentClient(target.url, AgentEngine(Conversation(limits=Limits(window=STREAM_WINDOW))))
 
 
 def client_of(sessions: Supervisor, session_id: str) -> Callable[[], SessionClient | None]:

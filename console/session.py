@@ -22,6 +22,7 @@ from console import events as ev
 from console import jsonvalue
 from console import session_cards as cards
 from console import session_runs as runs
+from console import session_window as memory
 from console.conversation_transcript import transcript_of
 from console.jsonvalue import JsonObject, JsonValue
 from console.limits import FoldCounter, Level, Limits, NoticeBoard
@@ -43,6 +44,7 @@ from console.session_changes import (
     Change,
     ConnectionChanged,
     ContextAdded,
+    HistoryLetGo,
     Listener,
     MessageAdded,
     MessageStatusChanged,
@@ -68,6 +70,7 @@ __all__ = [
     "ContextAdded",
     "ContextEntry",
     "Conversation",
+    "HistoryLetGo",
     "JournalInput",
     "JournalTap",
     "Listener",
@@ -103,10 +106,13 @@ JournalTap = Callable[[JournalInput], None]
 class Conversation(SessionMember):
     """Messages and contexts of one conversation; its trace, link and counts are its session's."""
 
-    def __init__(self, trace_limit: int = 50_000, limits: Limits | None = None) -> None:
-        super().__init__(trace_limit)
+    def __init__(self, trace_limit: int | None = None, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
-        self.messages: list[Message] = []
+        super().__init__(self.limits.window.trace_rows if trace_limit is None else trace_limit)
+        self.messages: list[Message] = []  # the newest in memory (console/session_window.py)
+        self.messages_let_go = 0  # messages before `messages[0]` that left memory
+        self.history_kept = False  # what left memory is in a store (set when replayed from one)
+        self.history_told = False  # the notice that history left memory was posted
         self.contexts: dict[str, list[ContextEntry]] = {}  # least recently updated first
         self.notices = NoticeBoard(self.limits.notices)
         self._snapshots = SnapshotWindow(self.limits.window)
@@ -132,6 +138,8 @@ class Conversation(SessionMember):
         if self.journal is not None:
             self.journal(("reset",))
         self.messages.clear()
+        self.messages_let_go = 0
+        self.history_told = False
         self.contexts.clear()
         self.notices.clear()
         self._by_stream.clear()
@@ -153,6 +161,8 @@ class Conversation(SessionMember):
         client): messages, contexts, trace, notices and counts. A reply still streaming will not
         finish on the new connection: it is interrupted, keeping its text, so the user can retry."""
         self.messages, self.contexts = previous.messages, previous.contexts
+        self.messages_let_go, self.history_told = previous.messages_let_go, previous.history_told
+        self._snapshots = previous._snapshots  # what it counted of the contexts taken over
         self.session.adopt(previous.session)
         self.notices, self.folded = previous.notices, previous.folded
         self._by_stream, self._by_id = previous._by_stream, previous._by_id
@@ -305,8 +315,9 @@ class Conversation(SessionMember):
                     entry = ContextEntry(at, seq, jsonvalue.dumps_bytes(data), size)
                     history = self._context_history(cid)
                     history.append(entry)
+                    before = self._snapshots.let_go
                     if self._snapshots.added(self.contexts, history, entry):
-                        self._folded("context versions", "older context snapshots are let go from memory")
+                        memory.history_let_go(self, "context versions", self._snapshots.let_go - before)
                     self._emit(ContextAdded(cid, len(history) - 1))
                 case ev.StreamEnd(stream_id=sid):
                     ended = self._by_stream.get(sid)
@@ -345,6 +356,7 @@ class Conversation(SessionMember):
         if message.role == "assistant" and message.status == "streaming":
             self._streaming.append(message)
         self._emit(MessageAdded(message))
+        memory.let_go_messages(self)
 
     def _add_reply(self, message: Message) -> None:
         """A reply sits right under its prompt, also when later prompts were queued after it."""
@@ -363,6 +375,7 @@ class Conversation(SessionMember):
         self._by_id[message.id] = message
         self._streaming.append(message)
         self._emit(MessageAdded(message, after=prompt.id))
+        memory.let_go_messages(self)
 
     def _set_status(self, message: Message, status: MessageStatus, note: str = "") -> None:
         if message.role == "assistant":
@@ -376,7 +389,12 @@ class Conversation(SessionMember):
             self._user_streams.pop(message.id, None)
         message.status = status
         message.note = note
+        if status != "streaming":
+            memory.settle(message)
         self._emit(MessageStatusChanged(message))
+
+    def rows_left(self, count: int) -> None:
+        memory.history_let_go(self, "trace rows", count)
 
     def _stream_message(self, stream_id: str, at: float, role: Role = "assistant") -> Message:
         message = self._by_stream.get(stream_id)

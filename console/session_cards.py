@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from console import events as ev
 from console import session_runs as runs
+from console import session_window as window
 from console.session_blocks import ComponentBlock, ToolBlock
 from console.session_changes import BlockAdded, BlockUpdated
 
@@ -28,7 +29,9 @@ def tool_call(conv: model.Conversation, event: ev.ToolCall, at: float, *, stream
     if block.result is None:
         conv._waiting[event.call_id] = (message, block)
         if len(conv._waiting) > conv.limits.waiting_tool_calls:
-            del conv._waiting[next(iter(conv._waiting))]  # its card stays; a late result still lands
+            oldest = next(iter(conv._waiting))
+            del conv._waiting[oldest]  # its card stays; a late result still lands
+            window.forget_call(conv, oldest)
             conv._folded("tool calls", f"over {conv.limits.waiting_tool_calls} tool calls waiting")
     conv._emit(BlockAdded(message, len(message.blocks) - 1))
 
@@ -42,6 +45,7 @@ def tool_result(conv: model.Conversation, event: ev.ToolResult, at: float) -> No
         if block.result is None:
             block.result, block.result_at = event.result, at
             conv._waiting.pop(event.call_id, None)
+            window.forget_call(conv, event.call_id)
             conv._emit(BlockUpdated(message, index))
         return
     # The result came before its call (reordering upstream): hold it for the call.

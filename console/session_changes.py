@@ -76,6 +76,13 @@ class NoticeAdded:
 
 
 @frozen
+class HistoryLetGo:
+    """The oldest messages left memory (console/session_window.py): a view lets go of their elements."""
+
+    message_ids: tuple[str, ...]
+
+
+@frozen
 class Reset:
     """Everything was cleared (e.g. a conversation replayed from its start): views start over."""
 
@@ -97,6 +104,7 @@ Change: TypeAlias = (
     | ContextAdded
     | TraceAdded
     | NoticeAdded
+    | HistoryLetGo
 )
 Listener = Callable[[Change], None]
 

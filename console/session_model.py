@@ -62,6 +62,7 @@ class Session:
 
     def __init__(self, first: SessionMember, trace_limit: int) -> None:
         self.trace = Trace(trace_limit)
+        self.trace.on_let_go = self._rows_let_go
         self.counts = Counts()
         self.link = Link()
         self.status = LinkStatus(ConnectionState.CONNECTING)
@@ -84,6 +85,11 @@ class Session:
     def adopt(self, previous: Session) -> None:
         """Take over the trace and counts of a session this one continues (a restarted client)."""
         self.trace, self.counts = previous.trace, previous.counts
+        self.trace.on_let_go = self._rows_let_go
+
+    def _rows_let_go(self, count: int) -> None:
+        for conversation in self.conversations:
+            conversation.rows_left(count)
 
     # -- the link and what the session shows --------------------------------------------------------
 
@@ -208,6 +214,14 @@ class SessionMember:
     @property
     def trace_dropped(self) -> int:
         return self.trace.dropped
+
+    @property
+    def rows_let_go(self) -> int:
+        """Trace rows that left memory, oldest first (`trace[0].index` is this; console/window.py)."""
+        return self.trace.dropped
+
+    def rows_left(self, count: int) -> None:
+        """`count` of the oldest trace rows left memory (a conversation says so in a notice)."""
 
     # -- subscription -------------------------------------------------------------------------
 

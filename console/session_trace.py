@@ -4,7 +4,7 @@ collector never walks, bounded in count and in the raw text kept."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Literal, TypeAlias, overload
 
 from console.frozen import frozen
@@ -53,12 +53,23 @@ class Trace(Sequence[TraceEntry]):
     tenth at a time, so that trimming costs O(1) per row, not O(limit).
     """
 
-    __slots__ = ("_oversized", "_raw", "_raw_chars", "_rows", "_trim_at", "dropped", "limit", "raw_let_go")
+    __slots__ = (
+        "_oversized",
+        "_raw",
+        "_raw_chars",
+        "_rows",
+        "_trim_at",
+        "dropped",
+        "limit",
+        "on_let_go",
+        "raw_let_go",
+    )
 
     def __init__(self, limit: int) -> None:
         self._rows: list[Row] = []
         self.limit = limit
         self.dropped = 0  # rows let go, oldest first
+        self.on_let_go: Callable[[int], None] | None = None  # told how many rows went, when some go
         self._trim_at = limit + limit // 10
         self._oversized: deque[int] = deque()  # indexes of the rows whose big raw text is still kept
         self._raw: deque[tuple[int, int]] = deque()  # (index, characters) of the rows with raw text
@@ -104,6 +115,8 @@ class Trace(Sequence[TraceEntry]):
             self.dropped += cut
             while self._raw and self._raw[0][0] < self.dropped:  # their raw text went with them
                 self._raw_chars -= self._raw.popleft()[1]
+            if self.on_let_go is not None:
+                self.on_let_go(cut)
         return row
 
     @property

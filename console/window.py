@@ -9,9 +9,23 @@ said (the raw text of a trace's rows was most of a long session's memory: about 
 first `LEAN_RAW` characters of such a frame only: its event (a snapshot, a tool result) carries the
 data, which would otherwise be stored twice.
 
+A conversation keeps its newest `messages` messages (console/session_window.py): past the window the
+oldest go, except a message still in flight (a reply streaming, a prompt waiting for its reply) and
+everything after it. The trace keeps its newest `trace_rows` rows.
+
 What is let go from memory stays in the session's journal when the console has a store (and is read
 back from there: `GET /api/sessions/<id>/history`); with `--no-store` it is gone. Either way the
-session says so once, in a notice.
+session says so once, in a notice (`HISTORY_KEPT` or `HISTORY_DROPPED`).
+
+How much left memory, for a view that reads the rest back from the store:
+* `Conversation.messages_let_go`: messages let go, oldest first. `messages[0]` is the conversation's
+  message number `messages_let_go` (from 0) since its start or its last reset, and message ids are
+  the same in a conversation rebuilt from the journal (`Store.history`), so the earlier ones are
+  the rebuilt conversation's messages before the id of `messages[0]`.
+* `Conversation.rows_let_go` (the trace's `dropped`): trace rows let go; a row's `index` counts from
+  the session's first row, so `trace[0].index == rows_let_go`.
+* `SnapshotWindow.let_go` and `Trace.raw_let_go`: context versions, and raw texts of rows kept.
+Each such count only grows; a view listens for `HistoryLetGo` to learn that messages left.
 """
 
 from __future__ import annotations
@@ -27,11 +41,22 @@ TRACE_RAW_CHARS: Final = 2_000_000  # raw text of other frames a session's trace
 LEAN_RAW: Final = 2_000  # characters of an oversized raw frame the journal keeps (its event has the data)
 
 
+HISTORY_KEPT: Final = "older history left memory: it is kept in the store and read back from there"
+HISTORY_DROPPED: Final = "older history left memory and is dropped (the console runs without a store)"
+
+
 @frozen
 class Window:
     context_versions: int = 50  # snapshots kept per context
     snapshot_bytes: int = 4 * 1024 * 1024  # snapshots kept per session, all contexts together
+    messages: int = 200  # messages kept per conversation, newest first (in-flight ones always stay)
+    trace_rows: int = 50_000  # trace rows kept per session, newest first (let go a tenth at a time)
 
+
+# No window at all: what a conversation rebuilt from the store to be read back holds.
+EVERYTHING: Final = Window(
+    context_versions=1 << 30, snapshot_bytes=1 << 62, messages=1 << 62, trace_rows=1 << 30
+)
 
 _LEAN_END: Final = " characters; the rest is not kept)"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from console import events as ev
 from console.limits import Limits
 from console.session import Conversation
-from console.window import OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS, Window
+from console.window import HISTORY_DROPPED, OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS, Window
 
 
 def _snapshot(conversation: Conversation, context_id: str, n: int, size: int = 10) -> None:
@@ -18,9 +18,8 @@ def test_each_context_keeps_its_newest_versions_and_says_the_rest_went() -> None
         _snapshot(conversation, "ctx", n)
     history = conversation.contexts["ctx"]
     assert [entry.data for entry in history] == [{"n": n, "pad": "x" * 10} for n in range(7, 12)]
-    assert [n.text for n in conversation.notices if "let go from memory" in n.text] == [
-        "older context snapshots are let go from memory (counted in the session's folded context versions)"
-    ]
+    assert [n.text for n in conversation.notices] == [HISTORY_DROPPED]  # once, however many went
+    assert conversation.folded.counts["context versions"] == 7
 
 
 def test_a_sessions_snapshots_stay_within_their_bytes_oldest_first_newest_always_kept() -> None:
@@ -70,3 +69,19 @@ def test_the_trace_forgets_the_raw_text_of_rows_it_let_go() -> None:
     for n in range(1_000):
         conversation.record(float(n), "in", "TOKEN", f"t{n}", raw="{}")
     assert conversation.trace.raw_chars <= 110 * 2  # nothing held for rows no longer there
+
+
+def test_a_restarted_client_goes_on_within_the_same_snapshot_budget() -> None:
+    """A crashed session's new client takes over its contexts: their bytes count from the first
+    snapshot on, not from the restart (each restart would otherwise let another budget in)."""
+    limits = Limits(window=Window(context_versions=100, snapshot_bytes=10_000))
+    conversation = Conversation(limits=limits)
+    for n in range(3):
+        _snapshot(conversation, "ctx", n, size=3_000)
+    for restart in range(3):
+        replacement = Conversation(limits=limits)
+        replacement.continue_from(conversation)
+        conversation = replacement
+        _snapshot(conversation, "ctx", 10 + restart, size=3_000)
+        kept = conversation.contexts["ctx"]
+        assert sum(len(e.encoded) for e in kept) <= 10_000, restart

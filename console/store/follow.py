@@ -47,6 +47,7 @@ class FollowedClient(ReadOnlyClient):
         super().__init__(url, f"follow {session_id}", Conversation(), refusal)
         self.session_id = session_id
         self.last_id = b"0-0"  # the stream entry fed last
+        self.conversation.history_kept = True  # what its memory window lets go is in Redis
 
 
 class Follower:

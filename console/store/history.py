@@ -17,6 +17,7 @@ for with the conversation's own reducer, so what comes back is what the live ses
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Final, Protocol
 
 from console import events as ev
@@ -27,7 +28,7 @@ from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE, Page, S
 from console.store.records import Applied, Cleared, Damaged, FormatError, Record, Traced, decode
 from console.store.restore import Resumption, feed_all
 from console.trace_kinds import as_kind
-from console.window import Window
+from console.window import EVERYTHING, Window
 
 
 class Reader(Protocol):
@@ -181,7 +182,7 @@ def _about_contexts(record: Record) -> bool:
 def messages_before(reader: Reader, session_id: str, message_id: str | None, limit: int) -> MessagesPage:
     """Up to `limit` messages before `message_id` (before the end: None), rebuilt by a replay of every
     input but the contexts' (they change no message; large snapshot chunks are not even decoded)."""
-    conversation = Conversation(trace_limit=1)
+    conversation = Conversation(trace_limit=1, limits=Limits(window=replace(EVERYTHING, trace_rows=1)))
     damage = ""
     try:
         for items in in_order(reader, session_id, frozenset({KIND_OTHER})):

@@ -46,6 +46,7 @@ class Resumption:
 def replay(conversation: Conversation, stored: Iterable[StoredRecord]) -> Resumption:
     """Feed the journal to the conversation (whose `journal` tap must be off); stops at damage."""
     found = Resumption()
+    conversation.history_kept = True  # what its memory window lets go is in the journal
     try:
         for item in stored:
             try:

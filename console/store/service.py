@@ -39,7 +39,7 @@ from console.store.records import checksum
 from console.store.restore import Resumption, replay
 from console.store.sqlite import JournalDamaged, SQLiteBackend, SQLiteReader
 from console.supervisor import Supervisor
-from console.window import Window
+from console.window import EVERYTHING
 
 log = logging.getLogger(__name__)
 
@@ -234,8 +234,7 @@ class Store:
         return await asyncio.to_thread(self._read_back, session_id)
 
     def _read_back(self, session_id: str) -> Conversation:
-        everything = Limits(window=Window(context_versions=1 << 30, snapshot_bytes=1 << 62))
-        conversation = Conversation(trace_limit=1 << 30, limits=everything)
+        conversation = Conversation(limits=Limits(window=EVERYTHING))
         with self.reading() as reader:
             replay(conversation, reader.records(session_id))
         return conversation

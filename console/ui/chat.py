@@ -19,6 +19,7 @@ from console.session import (
     Change,
     ComponentBlock,
     Conversation,
+    HistoryLetGo,
     Message,
     MessageAdded,
     MessageStatusChanged,
@@ -283,13 +284,39 @@ class ChatView:
                     self.flush()
                     if m.status != "streaming":
                         self._finish_text(self.views[m.id], len(m.blocks) - 1)
-                    asyncio.get_running_loop().call_later(STATUS_AFTER_TEXT, self.views[m.id].update_status)
+                    asyncio.get_running_loop().call_later(STATUS_AFTER_TEXT, self._update_status, m.id)
             case NoticeAdded():
                 self._queue_notice(change)
             case Reset():
                 self._render_all()
+            case HistoryLetGo(message_ids=ids):
+                self._let_go(ids)
             case _:
                 pass
+
+    def _update_status(self, message_id: str) -> None:
+        view = self.views.get(message_id)  # gone when its message left memory meanwhile
+        if view is not None:
+            view.update_status()
+
+    def _let_go(self, message_ids: tuple[str, ...]) -> None:
+        """The oldest messages left the session's memory: their elements leave the page too (a page
+        open for hours holds what memory holds, not every message it ever showed)."""
+        count = len(message_ids)
+        self._first = max(0, self._first - count)  # positions in `conversation.messages` moved up
+        self._wanted = max(0, self._wanted - count)
+        for message_id in message_ids:
+            view = self.views.pop(message_id, None)
+            if view is None:
+                continue
+            for block in view.blocks:
+                self._stale.pop(id(block), None)
+                text = block if isinstance(block, StreamText) else getattr(block, "args_stream", None)
+                if text is not None:
+                    self._pending.pop(text.id, None)
+            view.root.delete()
+        self._earlier.set_text(f"Show earlier messages ({self._wanted:,} more)")
+        self._earlier.set_visibility(self._wanted > 0)
 
     def _block_view(self, message: Message, index: int) -> BlockView | None:
         view = self.views.get(message.id)

@@ -25,6 +25,7 @@ from console.store.restore import replay
 from console.store.service import Store
 from console.store.sqlite import SQLiteBackend
 from console.supervisor import Supervisor
+from console.window import HISTORY_KEPT
 from tests.helpers import free_port
 
 TARGET = Target("chat", f"ws://127.0.0.1:{free_port()}/ws")  # nobody listens: the session stays offline
@@ -191,7 +192,10 @@ async def test_a_journal_file_cut_in_half_is_set_aside_and_the_problem_shown(tmp
         for session_id in supervisor.ids:
             conversation = supervisor.sessions[session_id].client.conversation
             texts = [m.text for m in conversation.messages if m.role == "user"]
-            assert texts == [f"prompt {n} " + "x" * 200 for n in range(len(texts))]
+            # Past the memory window the oldest prompts left memory: the rest follows in order.
+            first = int(texts[0].split()[1]) if texts else 0
+            assert first <= conversation.messages_let_go
+            assert texts == [f"prompt {n} " + "x" * 200 for n in range(first, first + len(texts))]
             assert any("damaged" in n.text for n in conversation.notices)
     finally:
         await _close(store, supervisor)
@@ -261,6 +265,35 @@ async def test_what_the_memory_window_let_go_is_read_back_from_the_journal(tmp_p
         assert whole is not None
         assert [entry.data for entry in whole.contexts["ctx"]] == [{"version": n} for n in range(60)]
         assert await store.history("nobody") is None
+    finally:
+        await _close(store, supervisor)
+
+
+async def test_a_restored_session_keeps_the_message_window_and_the_store_gives_back_every_message(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite3"
+    original = Conversation()
+    journal = _journal(path, original)
+    for n in range(110):  # 220 messages: past the default window of 200
+        original.add_user_message(f"question {n}", float(n))
+        original.apply(ev.TextDelta(f"s{n}", f"answer {n}"), float(n), 2 * n + 1)
+        original.apply(ev.StreamEnd(f"s{n}"), float(n), 2 * n + 2)
+    journal.close()
+    assert (len(original.messages), original.messages_let_go) == (200, 20)
+
+    store, supervisor = await _restore(path)
+    try:
+        live = supervisor.sessions["chat"].client.conversation
+        assert [m.id for m in live.messages] == [m.id for m in original.messages]
+        assert live.messages_let_go == 20
+        assert [n.text for n in live.notices] == [HISTORY_KEPT]
+        whole = await store.history("chat")
+        assert whole is not None and whole.messages_let_go == 0
+        assert [m.text for m in whole.messages[:2]] == ["question 0", "answer 0"]
+        assert len(whole.messages) == 220
+        # What memory let go is what comes before its first message in the store.
+        assert whole.messages[live.messages_let_go].id == live.messages[0].id
     finally:
         await _close(store, supervisor)
 

@@ -46,10 +46,10 @@ class StoredHistory:
 
         return await asyncio.to_thread(read)
 
-    async def messages_before(self, message_id: str | None, limit: int) -> MessagesPage:
+    async def messages_before(self, before: int | None, limit: int) -> MessagesPage:
         def read() -> MessagesPage:
             with self._open() as reader:
-                return history.messages_before(reader, self.session_id, message_id, limit)
+                return history.messages_before(reader, self.session_id, before, limit)
 
         return await asyncio.to_thread(read)
 
@@ -81,3 +81,20 @@ async def trace_page(conversation: Conversation, before: int, limit: int) -> Tra
         return TracePage(memory, dropped > 0 and stored is not None)
     older = await stored.trace_before(min(before, dropped), limit - len(memory))
     return TracePage(older.entries + memory, older.more, older.damage)
+
+
+async def messages_page(conversation: Conversation, before: int | None, limit: int) -> MessagesPage:
+    """Up to `limit` messages numbered below `before` (None: the newest), the newest of them: from
+    memory while it has them (`messages[0]` is number `messages_let_go`), then from the store."""
+    messages = conversation.messages
+    let_go = conversation.messages_let_go
+    end = let_go + len(messages) if before is None else min(before, let_go + len(messages))
+    start = max(0, end - limit)
+    memory = tuple(messages[max(0, start - let_go) : max(0, end - let_go)])
+    if start >= let_go:
+        return MessagesPage(memory, start, start > 0)
+    stored = stored_history(conversation)
+    if stored is None:  # what left memory is gone
+        return MessagesPage(memory, max(start, let_go), False)
+    older = await stored.messages_before(min(end, let_go), limit - len(memory))
+    return MessagesPage(older.messages + memory, older.first, older.more, older.damage)

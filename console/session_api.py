@@ -12,6 +12,7 @@ from nicegui import app
 from pydantic import BaseModel
 
 from console import jsonvalue, readback
+from console.conversation_transcript import messages_of
 from console.jsonvalue import JsonValue
 from console.session import Conversation
 from console.supervisor import Supervisor
@@ -66,8 +67,8 @@ def register(owner: Supervisor, history: History | None = None) -> None:
         session_id: str, kind: str | None = None, before: int | None = None, limit: int = PAGE_LIMIT
     ) -> Response:
         """The whole session from the store, beyond what memory keeps (every context version too); with
-        `kind=trace`, one page of it: up to `limit` rows before `before` (a trace index; the newest
-        without it), oldest first."""
+        `kind=trace` or `kind=messages`, one page of it: up to `limit` rows or messages before
+        `before` (a trace index, a message number; the newest without it), oldest first."""
         if kind is not None:
             entry = owner.get(session_id)
             if entry is None:
@@ -104,6 +105,15 @@ async def _page(conversation: Conversation, kind: str, before: int | None, limit
             [e.index, e.kind, e.direction, e.summary, e.seq, e.stream_id, e.ref] for e in page.entries
         ]
         body = {"kind": kind, "rows": rows, "more": page.more, "damage": page.damage}
+    elif kind == "messages":
+        found = await readback.messages_page(conversation, before, limit)
+        body = {
+            "kind": kind,
+            "first": found.first,
+            "messages": messages_of(found.messages).to_json()["messages"],
+            "more": found.more,
+            "damage": found.damage,
+        }
     else:
-        raise HTTPException(422, f"kind is trace, not {kind!r}")
+        raise HTTPException(422, f"kind is trace or messages, not {kind!r}")
     return Response(jsonvalue.dumps_bytes(body), media_type="application/json")

@@ -74,9 +74,11 @@ class StoredVersions:
 
 @frozen
 class MessagesPage:
-    """Messages before a message, oldest first; `more`: earlier ones are stored still."""
+    """Messages before a message, oldest first, `first` the number of the first of them (a message's
+    number is its place in the conversation since its last reset); `more`: earlier ones exist."""
 
     messages: tuple[Message, ...]
+    first: int
     more: bool
     damage: str = ""
 
@@ -179,9 +181,10 @@ def _about_contexts(record: Record) -> bool:
     return isinstance(record, Applied) and type(record.event) in (ev.ContextSnapshot, ev.ContextDelta)
 
 
-def messages_before(reader: Reader, session_id: str, message_id: str | None, limit: int) -> MessagesPage:
-    """Up to `limit` messages before `message_id` (before the end: None), rebuilt by a replay of every
-    input but the contexts' (they change no message; large snapshot chunks are not even decoded)."""
+def messages_before(reader: Reader, session_id: str, before: int | None, limit: int) -> MessagesPage:
+    """Up to `limit` messages numbered below `before` (None: the newest), rebuilt by a replay of every
+    input but the contexts' (they change no message; large snapshot chunks are not even decoded).
+    The reducer numbers messages as the live conversation did: the same inputs in the same order."""
     conversation = Conversation(trace_limit=1, limits=Limits(window=replace(EVERYTHING, trace_rows=1)))
     damage = ""
     try:
@@ -190,8 +193,6 @@ def messages_before(reader: Reader, session_id: str, message_id: str | None, lim
     except Damaged as exc:
         damage = str(exc)
     messages = conversation.messages
-    end = len(messages)
-    if message_id is not None:
-        end = next((i for i, m in enumerate(messages) if m.id == message_id), end)
+    end = len(messages) if before is None else max(0, min(before, len(messages)))
     start = max(0, end - limit)
-    return MessagesPage(tuple(messages[start:end]), start > 0, damage)
+    return MessagesPage(tuple(messages[start:end]), start, start > 0, damage)

@@ -119,11 +119,13 @@ def test_every_context_version_is_numbered_and_the_asked_ones_come_back_with_the
 def test_earlier_messages_are_rebuilt_with_the_live_sessions_ids(stored: tuple[Reader, Conversation]) -> None:
     reader, conversation = stored
     live = conversation.messages
-    page = messages_before(reader, "s", live[10].id, 6)
-    assert [m.id for m in page.messages] == [m.id for m in live[4:10]] and page.more
+    page = messages_before(reader, "s", 10, 6)
+    assert [m.id for m in page.messages] == [m.id for m in live[4:10]] and page.more and page.first == 4
     assert [m.text for m in page.messages] == [m.text for m in live[4:10]]
-    first = messages_before(reader, "s", live[4].id, 6)
+    first = messages_before(reader, "s", 4, 6)
     assert [m.id for m in first.messages] == [m.id for m in live[:4]] and not first.more
+    newest = messages_before(reader, "s", None, 3)
+    assert [m.id for m in newest.messages] == [m.id for m in live[-3:]]
 
 
 def test_a_restored_trace_keeps_the_numbers_its_rows_were_journaled_with(tmp_path: Path) -> None:

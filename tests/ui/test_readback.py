@@ -22,9 +22,11 @@ from console.store.backend import SessionInfo
 from console.store.history import Reader
 from console.store.journal import Journal
 from console.store.sqlite import SQLiteBackend, SQLiteReader
+from console.ui.chat import ChatView
 from console.ui.inspector import ContextInspector
 from console.ui.timeline_history import PAGE_ROWS, older_rows, reachable
 from console.window import Window
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.usefixtures("close_sessions")
 
@@ -157,3 +159,64 @@ def test_without_a_store_only_what_memory_holds_is_reachable() -> None:
     first = conversation.trace[0].index
     assert reachable(conversation, first + 10)
     assert not reachable(conversation, first)
+
+
+def _turns(conversation: Conversation, count: int) -> None:
+    for n in range(count):
+        conversation.add_user_message(f"question {n}", float(n))
+        conversation.apply(ev.TextDelta(f"r{n}", f"answer {n}"), float(n), 1)
+        conversation.apply(ev.StreamEnd(f"r{n}"), float(n), 2)
+
+
+def _drawn(user: User) -> list[str]:
+    return [
+        str(e.props["data-message-id"])
+        for e in user.current_layout.descendants()
+        if e.props.get("data-testid") == "message"
+    ]
+
+
+async def test_earlier_messages_that_left_memory_are_read_back_from_the_store(
+    user: User, tmp_path: Path
+) -> None:
+    conversation = Conversation(limits=Limits(window=Window(messages=10)))
+    journal = _journaled(tmp_path / "journal.db", conversation)
+    _turns(conversation, 30)  # 60 messages, 10 in memory
+    await asyncio.to_thread(journal.flush)
+    assert conversation.messages_let_go == 50
+    ids = [f"m{n}" for n in range(1, 61)]
+    assert [m.id for m in conversation.messages] == ids[-10:]
+
+    @ui.page("/chat")
+    def chat() -> None:
+        ChatView(conversation, on_retry=lambda _message_id: None)
+
+    await user.open("/chat")
+    await eventually(lambda: _drawn(user) == ids[-10:])
+    await user.should_see("Show earlier messages (50 more)")
+    user.find("Show earlier messages (50 more)").click()
+    await eventually(lambda: _drawn(user) == ids[-30:])  # a page of 20 above, in order
+    await user.should_see("question 20")
+    await user.should_see("Show earlier messages (30 more)")
+    for more in (30, 10):
+        user.find(f"Show earlier messages ({more} more)").click()
+        await eventually(lambda: len(_drawn(user)) == 60 - max(0, more - 20))  # noqa: B023
+    assert _drawn(user) == ids
+    await user.should_see("question 0")
+    await user.should_not_see("Show earlier messages")
+
+    _turns(conversation, 1)  # two more messages: two leave memory, and stay on the page as history
+    await eventually(lambda: len(_drawn(user)) == 62)
+    journal.close()
+
+
+async def test_without_a_store_the_chat_says_earlier_messages_were_dropped(user: User) -> None:
+    conversation = Conversation(limits=Limits(window=Window(messages=10)))
+    _turns(conversation, 30)
+
+    @ui.page("/chat")
+    def chat() -> None:
+        ChatView(conversation, on_retry=lambda _message_id: None)
+
+    await user.open("/chat")
+    await user.should_see("50 earlier messages left memory and were dropped (the console keeps no store)")

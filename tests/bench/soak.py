@@ -2,13 +2,16 @@
 
     python tests/bench/soak.py                      # 30 minutes each, with and without a store
     python tests/bench/soak.py --minutes 5 --mode store
+    python tests/bench/soak.py --minutes 8 --mode no-store --sim-process --tracemalloc   # what grows
 
 The console runs as it ships, `python main.py --streams 50 --demo chaos` (50 autopiloted sessions on
 the embedded chaos simulator; with `--sim-process`, a standalone one, so that only the console is
 measured), once with `--no-store` and once with its default store (SQLite, in a fresh data directory).
 Its resident memory (VmRSS) is sampled every 30 s. Printed: the samples, and the growth over the last
-two thirds of the run (the issue's "last 20 minutes" of 30), which is what a memory window must keep
-flat once it has filled.
+two thirds of the run (the "last 20 minutes" of 30), which is what a memory window must keep flat
+once it has filled. With `--tracemalloc` the console's allocations are traced from when it listens
+(tests/bench/soak_traced.py), and what grew between a third of the run and its end is printed, by
+where it was allocated.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import httpx
@@ -61,14 +65,19 @@ def start_sim() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def start(
-    store: list[str], streams: int, data: Path, upstream: str | None
+    store: list[str], streams: int, data: Path, upstream: str | None, traced: list[str]
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = _env(data)
     where = ["--upstream", f"agent={upstream}"] if upstream else ["--demo", "chaos"]
     args = ["--no-show", "--port", str(port), "--streams", str(streams), *where, *store]
+    program = (
+        [str(ROOT / "tests" / "bench" / "soak_traced.py"), *traced, "--"]
+        if traced
+        else [str(ROOT / "main.py")]
+    )
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), *args],
+        [sys.executable, *program, *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -86,12 +95,37 @@ def start(
     raise RuntimeError("the console did not start")
 
 
+def growers(first: Path, last: Path, top: int = 15) -> None:
+    """What grew between two snapshots, by traceback: the size, and the console's frames nearest it."""
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen *>")]
+    before = tracemalloc.Snapshot.load(str(first)).filter_traces(ignore)
+    after = tracemalloc.Snapshot.load(str(last)).filter_traces(ignore)
+    stats = after.compare_to(before, "traceback")
+    print(
+        f"  traced: {sum(s.size for s in stats) / 1e6:.0f} MB, grew {sum(s.size_diff for s in stats) / 1e6:+.1f} MB"
+    )
+    for stat in stats[:top]:
+        ours = [f for f in stat.traceback if str(ROOT) in f.filename] or list(stat.traceback)
+        where = " < ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(ours[-3:]))
+        print(
+            f"  {stat.size_diff / 1e6:+8.1f} MB {stat.count_diff:+9,d} blocks (now {stat.size / 1e6:6.1f} MB)  {where}"
+        )
+
+
 def soak(
-    label: str, store: list[str], minutes: float, interval: float, streams: int, sim_process: bool
+    label: str,
+    store: list[str],
+    minutes: float,
+    interval: float,
+    streams: int,
+    sim_process: bool,
+    traced: bool = False,
 ) -> None:
     sim, upstream = start_sim() if sim_process else (None, None)
     with tempfile.TemporaryDirectory() as tmp:
-        process, url = start(store, streams, Path(tmp), upstream)
+        marks = [minutes / 3, max(minutes / 3, minutes - 0.5)]  # minutes after the console listens
+        snapshots = [str(Path(tmp)), ",".join(f"{m:g}" for m in marks)] if traced else []
+        process, url = start(store, streams, Path(tmp) / "data", upstream, snapshots)
         samples: list[tuple[float, float]] = []
         began = time.monotonic()
         try:
@@ -110,12 +144,17 @@ def soak(
                 print(f"  (the simulator's own process: {rss_mb(sim.pid):.0f} MB)")
                 sim.terminate()
                 sim.wait(timeout=30)
-        store_size = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
+        store_size = sum(f.stat().st_size for f in (Path(tmp) / "data").rglob("*") if f.is_file())
+        if traced:
+            first, last = (Path(tmp) / f"snap-{m:g}.pickle" for m in marks)
+            if first.exists() and last.exists():
+                growers(first, last)
     settled = [s for s in samples if s[0] >= minutes * 60 / 3]
     growth = settled[-1][1] - settled[0][1] if len(settled) > 1 else 0.0
     span = (settled[-1][0] - settled[0][0]) / 60 if len(settled) > 1 else 0.0
     print(
-        f"{label}: {len(sessions)} sessions, {minutes:g} min; RSS {samples[0][1]:.0f} -> {samples[-1][1]:.0f} MB "
+        f"{label}: {len(sessions)} sessions, {minutes:g} min; RSS {samples[0][1]:.0f} -> "
+        f"{settled[0][1] if settled else samples[-1][1]:.0f} (at {minutes / 3:.0f} min) -> {samples[-1][1]:.0f} MB "
         f"(peak {max(s[1] for s in samples):.0f} MB); growth over the last {span:.1f} min: {growth:+.1f} MB"
         + (f"; journal on disk {store_size / 1e6:.1f} MB" if store_size else "")
     )
@@ -130,12 +169,16 @@ def main() -> None:
     parser.add_argument(
         "--sim-process", action="store_true", help="the simulator in a process of its own (--upstream)"
     )
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="trace the console's allocations and print what grew"
+    )
     args = parser.parse_args()
+    common = (args.minutes, args.interval, args.streams, args.sim_process, args.tracemalloc)
     if args.mode in ("both", "no-store"):
-        soak("no store", ["--no-store"], args.minutes, args.interval, args.streams, args.sim_process)
+        soak("no store", ["--no-store"], *common)
     if args.mode in ("both", "store"):
         # The default store: SQLite under the data directory (a temporary one here).
-        soak("store", [], args.minutes, args.interval, args.streams, args.sim_process)
+        soak("store", [], *common)
 
 
 if __name__ == "__main__":

@@ -248,7 +248,7 @@ export default {
     },
     // A page of older rows the user asked for (`loadOlder`), oldest first: they go before ours, and
     // the rows on screen stay where they are.
-    older(text) {
+    readBack(text) {
       const page = JSON.parse(text);
       this.loading = false;
       const first = this.rows.length ? this.rows[0].i : Infinity;
@@ -573,7 +573,10 @@ export default {
         const detail = kinds.sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, n]) => `${k} ${n.toLocaleString()}`);
         parts.push(`${rows.toLocaleString()} older rows not shown (${detail.join(" · ")})`);
       }
-      if (this.sessionDropped) parts.push(`${this.sessionDropped.toLocaleString()} earlier events not kept by the session`);
+      if (this.sessionDropped) {
+        const where = this.stored ? "left memory; they are in the store" : "not kept by the session";
+        parts.push(`${this.sessionDropped.toLocaleString()} earlier events ${where}`);
+      }
       return parts.join("; ");
     },
     setDetail(el) {

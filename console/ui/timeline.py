@@ -69,7 +69,7 @@ class TimelineView(ui.element, component="timeline.js"):
 
     def older(self, rows: list[JsonValue], more: bool, note: str) -> None:
         """A page of rows from before the oldest the browser has (asked for by its `older` event)."""
-        self.run_method("older", jsonvalue.dumps({"rows": rows, "more": more, "note": note}))
+        self.run_method("readBack", jsonvalue.dumps({"rows": rows, "more": more, "note": note}))
 
     def show_raw(self, row_id: int, text: str) -> None:
         self.run_method("showRaw", row_id, text)

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fastapi import Request
 from fastapi.responses import Response
 from nicegui import app, ui
 
@@ -140,6 +141,9 @@ def build(config: DashboardConfig) -> Supervisor:
     streams_to = next((t for t in config.upstreams if t.dialect == "agent"), None) if config.streams else None
 
     async def startup() -> None:
+        # Before anything is served or connected: the full collection that precedes the freeze
+        # takes 100-300 ms, a stall no session or page may have to wait out.
+        heap.freeze_startup()
         metrics.LOOP_LAG.start()
         supervisor.start()
         if otel is not None:
@@ -168,7 +172,6 @@ def build(config: DashboardConfig) -> Supervisor:
             if target is not streams_to and not reopened.has(target.url):
                 entry = supervisor.add(target, name=target.dialect)
                 entry.client.conversation.subscribe(LinkReporter(f"upstream {target}"), deltas=False)
-        heap.freeze_startup()
         heap.FREEZE_SURVIVORS.start()
 
     async def shutdown() -> None:
@@ -181,12 +184,13 @@ def build(config: DashboardConfig) -> Supervisor:
         await embedded.stop()
 
     @app.get("/metrics")
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
         """Per-session and aggregate counters and the event-loop lag, for Prometheus and the like."""
         text = await metrics.scrape(supervisor, metrics.LOOP_LAG)
         if otel is not None:
             text += otel_status.metrics(otel.stats())
-        return Response(text, media_type=metrics.CONTENT_TYPE)
+        body, headers = await metrics.encode(text, request.headers.get("accept-encoding", ""))
+        return Response(body, media_type=metrics.CONTENT_TYPE, headers=headers)
 
     @ui.page("/overview")
     def overview() -> None:
@@ -205,6 +209,11 @@ def build(config: DashboardConfig) -> Supervisor:
 def run(config: DashboardConfig) -> None:
     install_security(config.security)
     build(config)
+    serve(config)
+
+
+def serve(config: DashboardConfig) -> None:
+    """Serve what `build` registered (and whatever else the caller added), as the console ships."""
     ui.run(
         host=config.host,
         port=config.port,

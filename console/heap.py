@@ -28,7 +28,8 @@ THAW_EVERY: Final = 600.0  # seconds
 
 
 def freeze_startup() -> None:
-    """Hide what startup allocated (framework, pages, simulators) from every later collection.
+    """Hide what startup allocated (framework, pages) from every later collection: called before any
+    session or simulator starts, while a full collection stalls nothing.
 
     Import-time objects live forever; scanning them was most of a full collection's 80-160 ms at
     startup.

@@ -11,6 +11,9 @@ back as an already-encoded value (`jsonvalue.encoded`) and never holds the parse
 large frame (a megabyte of tool arguments) is the caller's to decode: its parsed value would cost as
 much to unpickle on the loop as to parse there.
 
+A large context *step* (two snapshots and their diff) lives in the worker too (`console.offload_steps`):
+the view asks it for rows, a level at a time, and the loop never holds the parsed documents.
+
 One worker, started on first use and kept; if it cannot start or dies, callers fall back to a thread.
 The worker ends with the console: a killed console cannot shut its pool down, and a pool's worker
 waits on its queue forever, so the worker watches its parent and exits when it is gone.
@@ -19,20 +22,25 @@ waits on its queue forever, so the worker watches its parent and exits when it i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
 from console import events as ev
 from console import jsonvalue
 from console.dialects.agent import protocol as proto
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 _pool: ProcessPoolExecutor | None = None
 ENABLED = True  # False: every large frame is decoded in a thread, as before the worker (benchmarks compare)
@@ -49,6 +57,38 @@ def _executor() -> ProcessPoolExecutor:
             initargs=(os.getpid(),),
         )
     return _pool
+
+
+class Unavailable(RuntimeError):
+    """No worker process can run the call: turned off, it could not start, or it died."""
+
+
+async def run(fn: Callable[..., R], *args: object) -> R:
+    """`fn(*args)` in the worker process (a module-level function; arguments and result pickled).
+    Raises `Unavailable` when no worker can run it, and whatever `fn` raised in the worker."""
+    global _pool
+    if not ENABLED:
+        raise Unavailable("the worker process is turned off")
+    try:
+        future = _executor().submit(fn, *args)
+    except (BrokenProcessPool, OSError, RuntimeError) as exc:  # broken, shut down, or no process
+        _pool = None
+        raise Unavailable(str(exc)) from exc
+    try:
+        return await asyncio.wrap_future(future)
+    except BrokenProcessPool as exc:  # the worker died on this call or another
+        _pool = None
+        raise Unavailable(str(exc)) from exc
+
+
+def submit_quietly(fn: Callable[..., object], *args: object) -> None:
+    """`fn(*args)` in the worker if one runs, without waiting for it: a chore such as letting go of
+    a step nobody shows (safe from a finalizer: it never starts a worker, never raises)."""
+    pool = _pool
+    if pool is None or not ENABLED:
+        return
+    with contextlib.suppress(BrokenProcessPool, OSError, RuntimeError):  # broken or shut down: nothing held
+        pool.submit(fn, *args)
 
 
 def _watch_parent(parent: int) -> None:
@@ -79,16 +119,12 @@ def _decode_snapshot(raw: str | bytes, max_size: int) -> tuple[str, int, str, by
 async def decode_snapshot(raw: str | bytes, max_size: int) -> proto.Frame | None:
     """The frame decoded in the worker if it is a valid CONTEXT_SNAPSHOT (its data kept encoded);
     None for any other frame, or when no worker can run."""
-    global _pool
     if not ENABLED:
         return None
     try:
-        decoded = await asyncio.get_running_loop().run_in_executor(
-            _executor(), _decode_snapshot, raw, max_size
-        )
-    except (BrokenProcessPool, OSError, RuntimeError) as exc:
+        decoded = await run(_decode_snapshot, raw, max_size)
+    except (OSError, RuntimeError) as exc:  # Unavailable, or trouble in the worker: the thread will say
         log.warning("the worker process for large frames failed (%s): decoding in a thread", exc)
-        _pool = None
         return None
     if decoded is None:
         return None

@@ -23,6 +23,7 @@ for a replay is what the client logic does with those frames, derived afresh.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from console import jsonvalue
@@ -122,17 +123,30 @@ class LoadedTrace:
 
 
 def load_jsonl(text: str, config: EngineConfig | None = None) -> LoadedTrace:
-    """Replay an exported trace (or an agent-server recording) into a fresh conversation."""
-    header, lines, problems = parse_jsonl(text)
+    """Replay an exported trace (or an agent-server recording) into a fresh conversation; raises
+    TraceFormatError when no line of it is usable."""
+    header: JsonObject = {}
+    problems: list[str] = []
     engine = AgentEngine(Conversation(), config)
     replay = _Replay(engine)
-    for number, line in lines:
+    receive, drain = engine.receive, engine.data_to_send
+    end: float | None = None
+    # Each line replayed as soon as it is read: a hundred thousand lines are never all held at once.
+    for number, line in _lines(text, header, problems):
         try:
-            replay.step(line)
+            if line.direction == "in" and replay.up and line.raw is not None:
+                receive(line.raw, line.t)  # most lines: `replay.step`'s first case, without two calls
+                replay.frames += 1
+            else:
+                replay.step(line)
         except IllegalEvent as exc:
             problems.append(f"line {number}: {line.kind} does not fit the session here ({exc})")
-        engine.data_to_send()  # there is no wire: what the engine would send is only traced
-    end = lines[-1][1].t if lines else 0.0
+        drain()  # there is no wire: what the engine would send is only traced
+        end = line.t
+    if end is None:
+        reason = problems[0] if problems else "the file is empty"
+        raise TraceFormatError(f"no trace entries found: {reason}")
+    _check_version(header, problems)
     replay.finish(end)
     started = header.get("started_at")
     dropped = header.get("dropped")
@@ -149,30 +163,57 @@ def load_jsonl(text: str, config: EngineConfig | None = None) -> LoadedTrace:
 def parse_jsonl(text: str) -> tuple[JsonObject, list[tuple[int, TraceLine]], list[str]]:
     """Header, numbered usable lines and problems; raises TraceFormatError when nothing is usable."""
     header: JsonObject = {}
-    lines: list[tuple[int, TraceLine]] = []
     problems: list[str] = []
+    lines = list(_lines(text, header, problems))
+    if not lines:
+        reason = problems[0] if problems else "the file is empty"
+        raise TraceFormatError(f"no trace entries found: {reason}")
+    _check_version(header, problems)
+    return header, lines, problems
+
+
+def _check_version(header: JsonObject, problems: list[str]) -> None:
+    if isinstance(header.get("version"), int) and header["version"] != VERSION:
+        problems.append(f"trace format version {header['version']}; this console reads {VERSION}")
+
+
+def _lines(text: str, header: JsonObject, problems: list[str]) -> Iterator[tuple[int, TraceLine]]:
+    """The numbered usable lines of a trace; its header goes into `header`, what cannot be used into
+    `problems`, as they are read."""
+    loads = jsonvalue.loads
     for number, source in enumerate(text.splitlines(), start=1):
-        if not source.strip():
-            continue
         try:
-            value = jsonvalue.loads(source)
+            value = loads(source)
         except jsonvalue.JsonDecodeError as exc:
-            problems.append(f"line {number}: not JSON ({exc})")
+            if source.strip():  # blank lines are no problem
+                problems.append(f"line {number}: not JSON ({exc})")
             continue
-        if type(value) is dict and value.get("format") == FORMAT:
-            header = value
-            continue
+        if type(value) is dict:
+            # The lines this console writes, checked inline (a hundred thousand of them in a long
+            # trace); anything else goes the long way, with its reasons.
+            t, raw, kind, direction = value.get("t"), value.get("raw"), value.get("kind"), value.get("dir")
+            if (
+                type(raw) is str
+                and type(kind) is str
+                and kind
+                and (type(t) is float or type(t) is int)
+                and (direction == "in" or direction == "out" or direction == "client")
+            ):
+                summary = value.get("summary")
+                yield (
+                    number,
+                    TraceLine(t / 1000, direction, kind, raw, summary if type(summary) is str else ""),
+                )
+                continue
+            if value.get("format") == FORMAT:
+                header.clear()
+                header.update(value)
+                continue
         line = _trace_line(value)
         if isinstance(line, str):
             problems.append(f"line {number}: {line}")
         else:
-            lines.append((number, line))
-    if not lines:
-        reason = problems[0] if problems else "the file is empty"
-        raise TraceFormatError(f"no trace entries found: {reason}")
-    if isinstance(header.get("version"), int) and header["version"] != VERSION:
-        problems.append(f"trace format version {header['version']}; this console reads {VERSION}")
-    return header, lines, problems
+            yield number, line
 
 
 def _trace_line(value: JsonValue) -> TraceLine | str:

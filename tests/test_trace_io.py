@@ -125,6 +125,24 @@ def test_malformed_frames_replay_as_protocol_errors_and_bad_lines_are_reported()
     assert loaded.problems[0].startswith("line ") and "not JSON" in loaded.problems[0]
 
 
+def test_blank_lines_are_skipped_and_each_problem_names_its_line() -> None:
+    engine = AgentEngine()
+    engine.connected(0.0)
+    engine.send_user_message("hi", 0.1)
+    engine.receive(token(1, "ok"), 0.3)
+    lines = export_jsonl(engine.conversation).splitlines()
+    bad_time = '{"t": true, "dir": "in", "kind": "TOKEN", "raw": "{}"}'  # a bool is no time
+    bad_kind = '{"t": 5, "dir": "in", "kind": "", "raw": "{}"}'
+    text = "\n".join([lines[0], "", "   ", bad_time, *lines[1:], bad_kind]) + "\n"
+    loaded = load_jsonl(text)
+    assert loaded.problems == (
+        "line 4: no numeric 't'",
+        f"line {len(lines) + 4}: no 'kind' and no frame type",
+    )
+    assert loaded.conversation.messages[-1].text == "ok"
+    assert loaded.frames == 1
+
+
 def test_text_that_is_not_a_trace_is_refused_with_a_reason() -> None:
     with pytest.raises(TraceFormatError, match="no trace entries"):
         load_jsonl("")

@@ -5,13 +5,12 @@ the response in flight, which `drop()` closes under the reader as a network fail
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import httpx
 
-from console.capabilities import Defaults
+from console.runtime.client_task import ClientTask
 from console.runtime.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
 from console.session import Conversation
 
@@ -48,10 +47,8 @@ def failed(exc: Exception, connected: bool = False) -> Ended:
     return Ended(describe(exc), connected=connected, policy=policy)
 
 
-class HttpStreamClient(Defaults, Generic[E]):
+class HttpStreamClient(ClientTask[E]):
     """A session whose agent answers over HTTP responses read as streams; `run()` is the dialect's loop."""
-
-    TASK_NAME = "http-stream"
 
     def __init__(
         self,
@@ -62,35 +59,17 @@ class HttpStreamClient(Defaults, Generic[E]):
         read_timeout: float = 60.0,
         clock: Clock = time.monotonic,
     ) -> None:
+        super().__init__()
         self.url = url
         self.engine = engine
         self._backoff_factory = backoff_factory
         self._timeout = httpx.Timeout(10.0, read=read_timeout)
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
         self._response: httpx.Response | None = None
-        self._closed = False
 
     @property
     def conversation(self) -> Conversation:
         return self.engine.conversation
-
-    @property
-    def connected_once(self) -> bool:
-        return self.engine.connections > 0
-
-    def start(self) -> asyncio.Task[None]:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name=f"{self.TASK_NAME} {self.url}")
-        return self._task
-
-    async def close(self) -> None:
-        self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self.engine.close(self._clock())
 
     def drop(self) -> None:
         response = self._response

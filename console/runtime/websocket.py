@@ -10,15 +10,14 @@ a good connection) when the link drops. Each dialect's client subclasses it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from console.capabilities import Defaults
+from console.runtime.client_task import ClientTask
 from console.runtime.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
 from console.runtime.wslink import Link, open_link
 
@@ -105,7 +104,7 @@ def _ticker(interval: float) -> _Ticker:
     return ticker
 
 
-class WebSocketClient(Defaults, Generic[E]):
+class WebSocketClient(ClientTask[E]):
     # Seconds between engine ticks (deadlines, stalls, gaps). The tightest deadline is an ACK for a call
     # held behind a gap: sent at 1.5 s, so a tick of 0.1 s still meets the server's 2 s.
     TICK = 0.1
@@ -120,6 +119,7 @@ class WebSocketClient(Defaults, Generic[E]):
         open_timeout: float = 5.0,
         clock: Clock = time.monotonic,
     ) -> None:
+        super().__init__()
         self.url = url
         self.engine = engine if engine is not None else self._new_engine()
         self._backoff_factory = backoff_factory
@@ -127,8 +127,6 @@ class WebSocketClient(Defaults, Generic[E]):
         self._open_timeout = open_timeout
         self._clock = clock
         self._ws: Link | None = None
-        self._closed = False
-        self._task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()  # closes started from a tick
         self._replay_close: Link | None = None  # the connection closed to get a replay
         # Messages behind one decoded off the loop wait here, to be applied in arrival order.
@@ -139,26 +137,11 @@ class WebSocketClient(Defaults, Generic[E]):
     def idle(self) -> bool:
         return self.engine.idle
 
-    @property
-    def connected_once(self) -> bool:
-        return self.engine.connections > 0
-
     # -- control ----------------------------------------------------------------------------------
 
-    def start(self) -> asyncio.Task[None]:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name=f"{type(self).__name__} {self.url}")
-        return self._task
-
-    async def close(self) -> None:
-        self._closed = True
+    async def _closing(self) -> None:
         if self._ws is not None:
             await self._ws.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self.engine.close(self._clock())
 
     def drop(self) -> None:
         """Cut the connection as a network failure would (no close frame), e.g. from a test."""

@@ -13,13 +13,9 @@ more than `BACKLOG_BYTES` wait, so a flood costs bounded memory and the server's
 instead; a link busy with a flood takes at most half of the loop's time. Parsing runs ahead of applying, and `peek` sees each message as soon as it is parsed: that
 is how a heartbeat is answered before the flood queued in front of it has been applied.
 
-Data frames are framed here, not by websockets' parser (a generator per frame, the largest cost of a
-token at hundreds of sessions): once the handshake is done, a complete, unfragmented, unmasked text
-or binary frame is cut out of the bytes read with a few integer operations. Every other frame (a
-control frame, a fragment, anything unusual or over the size limit) goes to websockets' protocol,
-whose parser is always at a frame boundary when it gets one, so it answers pings, closes and fails
-the connection as before. A small read with nothing queued is applied at once, without the
-queues of a slice.
+Bytes read become whole messages in `wsframes.Framer` (which frames data itself: websockets' parser
+costs too much per frame at hundreds of sessions). A small read with nothing queued is applied at
+once, without the queues of a slice.
 
 A server that ignores our closing handshake (sent when we close, or when its data broke the protocol:
 invalid UTF-8 in a text frame, a frame over the size limit) is cut off after `CLOSE_TIMEOUT` seconds,
@@ -41,11 +37,13 @@ from typing import cast
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidHandshake
-from websockets.frames import CloseCode, Frame, Opcode
+from websockets.frames import CloseCode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-Message = str | bytes
+from console.runtime.admission import opening
+from console.runtime.wsframes import Framer, Message
+
 CLOSE_TIMEOUT = 5.0  # seconds for the server to answer our close frame before the socket is cut
 PING_INTERVAL = 20.0  # seconds of silence from the server before a WebSocket ping
 PING_TIMEOUT = 20.0  # seconds after that ping before a silent connection is given up
@@ -53,7 +51,6 @@ SLICE_SECONDS = 0.005  # work on received messages per loop iteration
 PARSE_BYTES = 64 * 1024  # bytes parsed per slice: a slice's parsing stays within a few ms
 BACKLOG_BYTES = 4 * 1024 * 1024  # received and not applied yet, past which reading pauses
 DIRECT_BYTES = 2048  # a read up to this size (a few frames), with nothing queued, is applied in its callback
-END_OF_HEADERS = b"\r\n\r\n"
 
 
 class LinkFailed(InvalidHandshake):
@@ -79,8 +76,9 @@ class Link(asyncio.Protocol):
         self.lost: asyncio.Future[None] = loop.create_future()
         self.error: BaseException | None = None  # raised by `on_message`: the session's, not the link's
         self._transport: asyncio.Transport | None = None
-        self._fragments: list[bytes] = []
-        self._text = True  # the opcode of the message being reassembled
+        self._framer = Framer(
+            protocol, max_size, emit=self._accept, write=self._write, handshake=self._opened
+        )
         self._started = False  # messages are held until the session is ready for them
         self._raw: deque[bytes] = deque()  # read, not parsed yet
         self._backlog: deque[Message] = deque()  # parsed, not applied yet
@@ -94,11 +92,7 @@ class Link(asyncio.Protocol):
         self._heard_at = time.monotonic()  # the last byte from the server
         self._pinged_at: float | None = None  # a ping waits for any answer since then
         self._close_timer: asyncio.TimerHandle | None = None  # cuts a closing handshake left unanswered
-        self._fast = False  # data frames are framed here (see the module docstring)
-        self._rest = bytearray()  # the start of a frame not complete yet (fast framing)
-        self._wanted = 0  # bytes `_rest` must reach before it is worth parsing again
         self._direct = False  # parsing a read that is applied at once: no peeking ahead
-        self._broken = False  # a text frame was not UTF-8: the connection is being failed
 
     def start(self) -> None:
         """The session is ready: deliver what came with the handshake, then every message on arrival."""
@@ -194,10 +188,7 @@ class Link(asyncio.Protocol):
         self._heard_at = time.monotonic()
         self._pinged_at = None  # any byte answers the ping: the server is there
         if not self.opened.done():
-            self._parse(data)  # the handshake's response, and whatever came with it
-            # Framing is ours from here if websockets' parser was left at a frame boundary: the
-            # response ended this read and nothing of it waits in the parser's buffer.
-            self._fast = data.endswith(END_OF_HEADERS) and not self.protocol.reader.buffer
+            self._framer.feed_handshake(data)
             return
         if (
             self._started
@@ -211,7 +202,7 @@ class Link(asyncio.Protocol):
             # (so nothing to peek past either).
             self._direct = True
             try:
-                self._parse(data)
+                self._framer.feed(data)
             finally:
                 self._direct = False
             backlog = self._backlog
@@ -265,7 +256,7 @@ class Link(asyncio.Protocol):
                 self._raw.appendleft(rest)
             self._pending_bytes -= len(chunk)
             parsed += len(chunk)
-            self._parse(chunk)
+            self._framer.feed(chunk)
         if self._eof and not self._raw:
             self._end_of_stream()
         backlog = self._backlog
@@ -297,122 +288,24 @@ class Link(asyncio.Protocol):
             else:
                 transport.resume_reading()
 
-    def _parse(self, data: bytes) -> None:
-        if self._fast:
-            self._frames(data)
-        else:
-            self._receive(data)
-
-    def _frames(self, data: bytes) -> None:
-        """Cut the complete data frames out of `data` (after what `_rest` holds) and deliver them."""
-        if self._rest:
-            self._rest += data
-            if len(self._rest) < self._wanted:
-                return  # a large frame still arriving: not parsed again per read
-            data, self._rest = bytes(self._rest), bytearray()
-        self._wanted = 0
-        end = len(data)
-        pos = 0
-        limit = self.max_size
-        while end - pos >= 2:
-            first, second = data[pos], data[pos + 1]
-            length = second & 0x7F
-            head = 2
-            if length == 126:
-                head = 4
-                if end - pos < head:
-                    break
-                length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-            elif length == 127:
-                head = 10
-                if end - pos < head:
-                    break
-                length = int.from_bytes(data[pos + 2 : pos + 10], "big")
-            stop = pos + head + length
-            opcode = first & 0x0F
-            plain = first & 0xF0 == 0x80 and not second & 0x80  # FIN, no RSV bits, not masked
-            if plain and opcode >= 8 and length <= 125:
-                # A control frame (ping, pong, close): websockets answers it, from a frame boundary.
-                if stop > end:
-                    break
-                self._receive(data[pos:stop])
-                pos = stop
-                if self.protocol.state is not State.OPEN:
-                    self._fast = False
-                    if pos < end:
-                        self._receive(data[pos:])
-                    return
-                continue
-            if not plain or opcode not in (1, 2) or (limit is not None and length > limit):
-                # Fragments, reserved bits, a masked frame or one too large: websockets' rules
-                # (a fragmented message, a protocol error, close 1009) for the rest of the connection.
-                self._fast = False
-                self._receive(data[pos:])
-                return
-            if stop > end:
-                self._wanted = stop - pos
-                break
-            self._deliver(data[pos + head : stop], opcode == 1)
-            pos = stop
-            if self._broken:  # the message failed the protocol (invalid UTF-8): nothing after it counts
-                self._fast = False
-                return
-        if pos < end:
-            self._rest += data[pos:]
-
-    def _receive(self, data: bytes) -> None:
-        """Bytes for websockets' protocol: the handshake, control frames, anything unusual."""
-        self.protocol.receive_data(data)
-        events = self.protocol.events_received()
-        self._write()
-        for event in events:
-            if isinstance(event, Frame):
-                self._frame(event)
-            elif not self.opened.done():  # the handshake's response
-                if self.protocol.handshake_exc is None:
-                    self.opened.set_result(None)
-                else:
-                    self.opened.set_exception(self.protocol.handshake_exc)
-
     def _end_of_stream(self) -> None:
         if self._eof:
             self._eof = False
-            self.protocol.receive_eof()
-            self.protocol.events_received()
-            self._write()
-            self._fragments.clear()
+            self._framer.end_of_stream()
 
     # -- internals ----------------------------------------------------------------------------------
 
-    def _frame(self, frame: Frame) -> None:
-        opcode = frame.opcode
-        data = frame.data if type(frame.data) is bytes else bytes(frame.data)
-        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
-            if frame.fin:
-                self._deliver(data, opcode is Opcode.TEXT)
-                return
-            self._text = opcode is Opcode.TEXT
-            self._fragments = [data]
-        elif opcode is Opcode.CONT:
-            self._fragments.append(data)
-            if frame.fin:
-                data, self._fragments = b"".join(self._fragments), []
-                self._deliver(data, self._text)
-        # PING, PONG and CLOSE: the protocol has answered them already.
-
-    def _deliver(self, data: bytes, text: bool) -> None:
-        if self._broken:
-            return  # parsed with the bad frame, in the same read: websockets discards what follows it
-        if text:
-            try:
-                message: Message = data.decode()
-            except UnicodeDecodeError:
-                self._broken = True
-                self.protocol.fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text frame")
-                self._write()
-                return
+    def _opened(self, failure: BaseException | None) -> None:
+        """The handshake's response was read: the link is open, or `failure` says why not."""
+        if self.opened.done():
+            return
+        if failure is None:
+            self.opened.set_result(None)
         else:
-            message = data
+            self.opened.set_exception(failure)
+
+    def _accept(self, message: Message) -> None:
+        """A whole message parsed: it waits its turn, and is peeked at now."""
         self._backlog.append(message)
         self._pending_bytes += len(message)
         if self._started and self.peek is not None and not self._direct:
@@ -456,11 +349,12 @@ async def open_link(
     max_size: int,
     peek: Callable[[Message], None] | None = None,
 ) -> Link:
-    """Connect and complete the handshake within `open_timeout` seconds."""
+    """Connect and complete the handshake within `open_timeout` seconds (a wait for a place among
+    the connections being opened included)."""
     uri = parse_uri(url)
     protocol = ClientProtocol(uri, max_size=max_size)
     loop = asyncio.get_running_loop()
-    async with asyncio.timeout(open_timeout):
+    async with asyncio.timeout(open_timeout), opening():
         _, link = await loop.create_connection(
             lambda: Link(protocol, on_message, peek, max_size),
             uri.host,

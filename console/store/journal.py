@@ -2,13 +2,11 @@
 
 Theory of operation
 -------------------
-Attaching a session sets its conversation's `journal` tap to the `append` of a deque of its own, and
-its `journal_trace` tap to that of a second deque: on the event loop an input costs one C-level
-append of a tuple the conversation already built (no encoding, no lock, no Python frame; a trace row
-goes in as the trace holds it). A writer thread wakes every `flush_interval` (sooner when the user
-sent something), drains every deque, encodes the inputs (`records.encode`, orjson in C) and commits
-them to the backend as one batch. Deque appends and pops are atomic, so the loop and the writer never
-wait on each other.
+Attaching a session gives its conversation's `journal` and `journal_trace` taps to a `Blocks` of its
+own: the inputs and trace rows are encoded where they arrive, a block of 256 at a time (one orjson
+call, in C; `console/store/blocks.py` says why there and not on the writer). A writer thread wakes every `flush_interval` (sooner when the user sent something), encodes
+what is not yet a full block, joins each session's blocks into chunks and commits them to the
+backend as one batch.
 
 Durability policy: what was committed survives the console being killed; a SIGKILL loses at most
 the inputs of the last `flush_interval` (50 ms by default) plus the commit in progress. A prompt the
@@ -33,19 +31,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
 
-from console import events as ev
-from console.session import Conversation, JournalInput
-from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE, Backend, Batch, SessionInfo
-from console.store.records import checksum, encode, encode_trace, packed
+from console.session import Conversation
+from console.store.backend import KIND_SNAPSHOT, KIND_TRACE, Backend, Batch, SessionInfo
+from console.store.blocks import Blocks, joined
+from console.store.records import checksum, packed
 
 log = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
-
 FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose
-SNAPSHOT_APART: Final = 16 * 1024  # bytes of a snapshot frame that give it a chunk of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +52,11 @@ class RetentionPolicy:
 
 
 class _Journaled:
-    __slots__ = ("conversation", "inputs", "next_n", "since_compact", "snapshot_bytes", "trace")
+    __slots__ = ("blocks", "conversation", "next_n", "since_compact", "snapshot_bytes")
 
     def __init__(self, conversation: Conversation, next_n: int) -> None:
         self.conversation = conversation
-        self.inputs: deque[JournalInput] = deque()
-        self.trace: deque[tuple[object, ...]] = deque()  # rows, in a chunk kind of their own
+        self.blocks = Blocks()
         self.next_n = next_n  # touched by the writer thread only
         self.since_compact = 0
         # Snapshot bytes written since the console started (a restored session's older ones are not
@@ -115,8 +109,8 @@ class Journal:
             journaled = self._sessions[info.id] = _Journaled(conversation, next_n)
             if new:
                 self._new.append(info)
-        conversation.journal = journaled.inputs.append
-        conversation.journal_trace = journaled.trace.append
+        conversation.journal = journaled.blocks.add_input
+        conversation.journal_trace = journaled.blocks.add_row
 
     def prompt_sent(self) -> None:
         """What the user sent is committed at once, not at the next tick."""
@@ -170,25 +164,22 @@ class Journal:
         records = batch.records
         retention = self.retention
         for session_id, journaled in list(self._sessions.items()):
-            for kind, run in _runs(_take(journaled.inputs)):
-                data = self._encode(run, encode)
-                if kind == KIND_SNAPSHOT:
-                    data = packed(data)
-                records.append((session_id, journaled.next_n, kind, checksum(data), data, len(run)))
-                journaled.next_n += 1
+            inputs, rows = journaled.blocks.take()
+            for kind, json, count in joined(inputs):
+                data = packed(json)
                 if kind == KIND_SNAPSHOT:
                     journaled.snapshot_bytes += len(data)
+                records.append((session_id, journaled.next_n, kind, checksum(data), data, count))
+                journaled.next_n += 1
             if journaled.snapshot_bytes > retention.snapshot_bytes:
                 journaled.snapshot_bytes = retention.snapshot_bytes // 2
                 batch.compact.append((session_id, KIND_SNAPSHOT, journaled.snapshot_bytes))
             # Trace rows in a chunk of their own: compaction lets them go without decoding anything.
-            trace = _take(journaled.trace)
-            if not trace:
-                continue
-            data = self._encode(trace, encode_trace)
-            records.append((session_id, journaled.next_n, KIND_TRACE, checksum(data), data, len(trace)))
-            journaled.next_n += 1
-            journaled.since_compact += len(trace)
+            for kind, json, count in joined(rows):
+                data = packed(json)
+                records.append((session_id, journaled.next_n, kind, checksum(data), data, count))
+                journaled.next_n += 1
+                journaled.since_compact += count
             if journaled.since_compact >= retention.compact_every:
                 journaled.since_compact = 0
                 batch.compact.append((session_id, KIND_TRACE, retention.trace_keep))
@@ -197,25 +188,6 @@ class Journal:
             self._sessions.pop(session_id, None)
             batch.removed.append(session_id)
         return batch
-
-    @staticmethod
-    def _encode(
-        chunk: list[tuple[object, ...]], encoder: Callable[[list[tuple[object, ...]]], bytes]
-    ) -> bytes:
-        try:
-            return encoder(chunk)
-        except (TypeError, ValueError):
-            # An input no encoder takes (the reducer refused it too, and traced it as a protocol
-            # error): the chunk is written without it.
-            kept = []
-            for item in chunk:
-                try:
-                    encoder([item])
-                except (TypeError, ValueError) as exc:
-                    log.warning("a %s input could not be journaled: %s", item[0], exc)
-                else:
-                    kept.append(item)
-            return encoder(kept)
 
     def _renew(self) -> None:
         try:
@@ -242,30 +214,3 @@ class Journal:
 def _untap(conversation: Conversation) -> None:
     conversation.journal = None
     conversation.journal_trace = None
-
-
-def _runs(inputs: list[JournalInput]) -> list[tuple[int, list[JournalInput]]]:
-    """The inputs cut into runs of large context snapshots and runs of everything else, in order.
-
-    A small snapshot stays with its neighbours: a chunk of its own would cost a row (and a commit's
-    share) for a few bytes, and the cap is for the large ones."""
-    runs: list[tuple[int, list[JournalInput]]] = []
-    other: list[JournalInput] = []
-    for item in inputs:
-        event = item[1] if item[0] == "event" else None
-        if type(event) is ev.ContextSnapshot and event.size >= SNAPSHOT_APART:
-            if other:
-                runs.append((KIND_OTHER, other))
-                other = []
-            runs.append((KIND_SNAPSHOT, [item]))
-        else:
-            other.append(item)
-    if other:
-        runs.append((KIND_OTHER, other))
-    return runs
-
-
-def _take(inputs: deque[_T]) -> list[_T]:
-    """What the deque holds now, taken out; what the loop appends meanwhile stays for the next round."""
-    pop = inputs.popleft
-    return [pop() for _ in range(len(inputs))]

@@ -6,6 +6,7 @@ from nicegui import ui
 
 from console import jsonvalue
 from console.jsonvalue import JsonValue
+from console.ui import wire
 
 
 class ChatHub(ui.element, component="chat_hub.js"):
@@ -17,14 +18,14 @@ class ChatHub(ui.element, component="chat_hub.js"):
 
     def apply(self, batch: list[tuple[int, str]]) -> None:
         # A direct call of the function chat_hub.js defines, its text JSON-encoded once (orjson).
-        if not self.is_deleted:
-            payload: list[JsonValue] = [[element_id, text] for element_id, text in batch]
-            self.client.run_javascript(f"acText({jsonvalue.dumps(payload)})")
+        payload: list[JsonValue] = [[element_id, text] for element_id, text in batch]
+        wire.run_js(self, f"acText({jsonvalue.dumps(payload)})")
 
     def finish(self, element_ids: list[int]) -> None:
         """These text runs are complete (after the text sent before): flush what their parsers hold."""
-        self.run_method("finish", element_ids)
+        wire.call(self, "finish", list[JsonValue](element_ids))
 
     def hold(self) -> None:
-        """Earlier messages go in above: the browser keeps the message at the top of the view in place."""
-        self.run_method("hold")
+        """Earlier messages go in above: the browser keeps the message at the top of the view in place
+        (called before they are drawn, in order with their elements)."""
+        wire.call(self, "hold")

@@ -67,7 +67,7 @@ class Composer:
             "chat-input",
         )
         self.hint = ui.label().classes("text-xs text-slate-500 max-w-4xl mx-auto px-4 h-4")
-        unsubscribe = client.conversation.subscribe(self._on_change)
+        unsubscribe = client.conversation.subscribe(self._on_change, deltas=False)  # no per-token call
         on_leave(unsubscribe)
         self._refresh()
 

@@ -9,9 +9,11 @@ levels a step opens with (the root, and the levels that lead to the changes, wit
 JSON *text* in one prop), then one level per node the user opens (`expand` → `level`), one window of
 rows at a time. Jumps (a changed path, a search hit) send the levels along the way (`reveal`).
 
-Steps are diffed once per conversation and shared by the tabs (`inspector_steps`); large ones off the
-event loop. While a step is computed the controls already show where the user is going; if they move
-on before it is ready, only the last request is drawn.
+Steps are diffed once per conversation and shared by the tabs (`inspector_steps`); a large one is
+diffed and held in the worker process, and every request of the tree is an awaited call to it
+(`step_view.StepView`): an answer about a step or view no longer on screen is dropped. While a step is
+computed the controls already show where the user is going; if they move on before it is ready, only
+the last request is drawn.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from nicegui import background_tasks, ui
 from nicegui.events import GenericEventArguments, ValueChangeEventArguments
 
 from console.clients import SessionClient
-from console.json_rows import FULL_STRING, Address, format_path
+from console.json_rows import FULL_STRING, Address, Level, format_path
 from console.json_search import SearchResult
-from console.json_tree import ChangeSummary, Step
+from console.json_tree import ChangeSummary
 from console.session import Change, ContextAdded, ContextEntry, Conversation, Reset
+from console.step_view import SUMMARIES_SHOWN, StepView
 from console.ui import inspector_steps
 from console.ui.inspector_history import OlderVersions
 from console.ui.inspector_steps import steps_for
@@ -38,7 +41,7 @@ from console.ui.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
-CHANGES_SHOWN = 200  # items in the changed-path list; the arrows step through all of them
+CHANGES_SHOWN = SUMMARIES_SHOWN  # items in the changed-path list; the arrows step through all of them
 HITS_SHOWN = 200
 SEARCH_PAUSE = 0.15  # seconds of no typing before the context is searched
 
@@ -70,7 +73,7 @@ class ContextInspector:
         self.index = 0
         self.follow = True  # each new snapshot of the context is shown as it arrives
         self.chosen = False  # the user picked the context: snapshots of others do not take over
-        self.step: Step | None = None
+        self.step: StepView | None = None
         self.shown: tuple[str, int] | None = None
         self.opened: dict[str, Address] = {}  # what the user opened, kept open while scrubbing
         self.change_at = -1
@@ -83,7 +86,7 @@ class ContextInspector:
         # The list of contexts is redrawn a few times a second, not per snapshot: a burst of thousands
         # of new context ids would otherwise rebuild and resend the whole list for each of them.
         self._sync_ticker = Ticker(CONTEXTS_SYNC_INTERVAL, self._sync_if_stale)  # idle until stale
-        self._unsubscribe = self.conversation.subscribe(self._on_change)
+        self._unsubscribe = self.conversation.subscribe(self._on_change, deltas=False)  # snapshots, resets
         on_leave(self._close)
         self._sync_contexts()
 
@@ -308,13 +311,7 @@ class ContextInspector:
         self.size.set_text(_size(entry.size))
 
     def _sync_older_note(self, context_id: str) -> None:
-        older = self.versions.older(context_id)
-        if older:
-            note = f"{older:,} older versions left memory: they are read back from the store"
-        elif self.versions.let_go and not self.versions.stored:
-            note = "Older versions left memory and were dropped (the console keeps no store)"
-        else:
-            note = ""
+        note = self.versions.note(context_id)
         self.older_note.set_text(note)
         self.older_note.set_visibility(bool(note))
 
@@ -337,56 +334,69 @@ class ContextInspector:
                     log.exception("the context step could not be computed")
                     self.counts.set_text(f"Could not compare these snapshots: {exc}")
                     return
+                if self._target != (context_id, index) or self.root.is_deleted:
+                    continue
+                try:
+                    levels = await step.initial_levels(self.opened.values())
+                except Exception as exc:
+                    log.exception("the context step could not be shown")
+                    self.counts.set_text(f"Could not show this snapshot: {exc}")
+                    return
                 if self._target == (context_id, index) and not self.root.is_deleted:
-                    self._draw(context_id, index, step)
+                    self._draw(context_id, index, step, levels)
                     if index < older:
                         self._sync_scrubber()  # the version read back: its seq, time and size
         finally:
             if not self.root.is_deleted:
                 self.busy.set_visibility(False)
 
-    def _draw(self, context_id: str, index: int, step: Step) -> None:
+    def _draw(self, context_id: str, index: int, step: StepView, levels: list[Level]) -> None:
         self.step, self.shown, self.change_at = step, (context_id, index), -1
         self._draw_changes(step)
-        scalar = None if isinstance(step.new, dict | list) else step.root_row()
-        self.tree.show(step.initial_levels(self.opened.values()), scalar)
+        self.tree.show(levels, step.outline.scalar)
         if self.query:
             background_tasks.create(self._search(self.query), name="context search")
 
-    def _draw_changes(self, step: Step) -> None:
-        counts = step.counts()
-        if not step.has_previous:
+    def _draw_changes(self, step: StepView) -> None:
+        outline = step.outline
+        if not outline.has_previous:
             self.counts.set_text("First snapshot of this context")
-        elif not step.changes:
+        elif not outline.changes:
             self.counts.set_text("No changes from the previous snapshot")
         else:
             self.counts.set_text(
-                f"+{counts['added']} added · −{counts['removed']} removed · ~{counts['changed']} changed"
+                f"+{outline.added} added · −{outline.removed} removed · ~{outline.changed} changed"
             )
-        self.change_prev.set_enabled(bool(step.changes))
-        self.change_next.set_enabled(bool(step.changes))
-        self.changes.set_items([_change_item(item) for item in step.summaries(CHANGES_SHOWN)])
-        hidden = len(step.changes) - CHANGES_SHOWN
+        self.change_prev.set_enabled(bool(outline.changes))
+        self.change_next.set_enabled(bool(outline.changes))
+        self.changes.set_items([_change_item(item) for item in outline.summaries[:CHANGES_SHOWN]])
+        hidden = outline.changes - CHANGES_SHOWN
         self.changes_more.set_text(f"… {hidden:,} more (the arrows step through all)" if hidden > 0 else "")
 
     # -- jumps ----------------------------------------------------------------------------------
 
-    def _jump_change(self, delta: int) -> None:
-        if self.step is None or not self.step.changes:
+    async def _jump_change(self, delta: int) -> None:
+        if self.step is None or not self.step.outline.changes:
             return
-        self._jump_to_change((self.change_at + delta) % len(self.step.changes))
+        await self._jump_to_change((self.change_at + delta) % self.step.outline.changes)
 
-    def _jump_to_change(self, n: int) -> None:
-        if self.step is None or not 0 <= n < len(self.step.changes):
+    async def _jump_to_change(self, n: int) -> None:
+        step = self.step
+        if step is None or not 0 <= n < step.outline.changes:
             return
         self.change_at = n
-        self.reveal(self.step.summarize(self.step.changes[n]).address)
+        summary = await step.summary(n)
+        if summary is not None and step is self.step:
+            await self.reveal(summary.address)
 
-    def reveal(self, address: Address) -> None:
+    async def reveal(self, address: Address) -> None:
         """Open the tree down to `address`, scroll to it and flash it."""
-        if self.step is None:
+        step, version = self.step, self.tree.version
+        if step is None:
             return
-        levels = self.step.reveal(address)
+        levels = await step.reveal(address)
+        if step is not self.step or version != self.tree.version or self.root.is_deleted:
+            return  # another step or view came meanwhile
         for level in levels:
             if not level.address.rel and level.address.base:
                 self.opened[level.address.encode()] = level.address
@@ -404,12 +414,11 @@ class ContextInspector:
             await asyncio.sleep(pause)
             if self.query != query:
                 return  # typed on: the newer search runs
-        step, shown = self.step, self.shown
-        if step is None or shown is None or not query:
+        step = self.step
+        if step is None or not query:
             self._draw_hits(None)
             return
-        entry = self.versions.entry(shown[0], shown[1])
-        result = await inspector_steps.search(step.new, query, entry.size if entry else 0)
+        result = await step.search(query)
         if self.step is step and self.query == query and not self.root.is_deleted:
             self._draw_hits(result)
 
@@ -430,9 +439,9 @@ class ContextInspector:
         else:
             self.hits_label.set_text(f"{n}{'' if result.complete else '+'} match{'' if n == 1 else 'es'}")
 
-    def _jump_to_hit(self, n: int) -> None:
+    async def _jump_to_hit(self, n: int) -> None:
         if 0 <= n < len(self._hits):
-            self.reveal(self._hits[n])
+            await self.reveal(self._hits[n])
 
     # -- the tree's requests --------------------------------------------------------------------
 
@@ -442,30 +451,36 @@ class ContextInspector:
             return None  # about a step no longer on screen
         return request
 
-    def _on_expand(self, event: GenericEventArguments) -> None:
+    async def _on_expand(self, event: GenericEventArguments) -> None:
         request = self._request(event)
-        if request is None or self.step is None:
+        step = self.step
+        if request is None or step is None:
             return
         address = request.address
         if not address.rel and address.base:
             self.opened[address.encode()] = address
         if request.count <= 0:
             return  # reopened with its rows still there: only remembered
-        level = self.step.level(address, request.start, min(request.count, MAX_ROWS))
-        if level is not None:
+        level = await step.level(address, request.start, min(request.count, MAX_ROWS))
+        if level is not None and self._current(request):
             self.tree.send_level(level)
+
+    def _current(self, request: TreeRequest) -> bool:
+        """Whether the view a request came from is still the one on screen (after awaiting its answer)."""
+        return request.version == self.tree.version and not self.root.is_deleted
 
     def _on_collapse(self, event: GenericEventArguments) -> None:
         request = self._request(event)
         if request is not None:
             self.opened.pop(request.address.encode(), None)
 
-    def _on_value(self, event: GenericEventArguments) -> None:
+    async def _on_value(self, event: GenericEventArguments) -> None:
         request = self._request(event)
-        if request is None or self.step is None:
+        step = self.step
+        if request is None or step is None:
             return
-        text = self.step.text_of(request.address)
-        if text is None:
+        text = await step.text_of(request.address)
+        if text is None or not self._current(request):
             return
         shown = text[:FULL_STRING] if request.purpose == "full" else text
         self.tree.send_value(request.address, request.purpose, shown, len(text) - len(shown))

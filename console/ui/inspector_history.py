@@ -4,7 +4,8 @@ A session keeps the newest versions of each context in memory (console/window.py
 older ones are in the session's journal. The scrubber spans every version: positions count from the
 context's first version (since the conversation's last reset), `older` of them before the first one
 in memory. Scrubbing to one of those reads it back (`console.readback`, in a worker thread) with its
-neighbour before it, and the step between them is diffed in a worker thread too.
+neighbour before it, and the step between them is diffed as any other (a large one in the worker
+process: `inspector_steps`).
 
 How many went is learnt once per context from the store (the (time, seq) of every stored version,
 matched against the first version memory holds); from then on each new version of the context counts
@@ -16,15 +17,14 @@ Without a store, versions that left memory are gone; the scrubber says so.
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from typing import Final
 
 from console import readback
-from console.json_tree import Step
 from console.session import ContextEntry, Conversation
+from console.step_view import StepView
 from console.store.history import StoredVersions
-from console.ui.inspector_steps import LARGE, prepared_step
+from console.ui.inspector_steps import StepCache
 
 KEPT_BYTES: Final = 16 * 1024 * 1024  # versions read back kept for scrubbing, all contexts together
 READ_AROUND: Final = 8  # versions read with the one asked for, before it (scrubbing goes backwards)
@@ -38,6 +38,8 @@ class OlderVersions:
         self._read: OrderedDict[tuple[str, int], ContextEntry] = OrderedDict()
         self._bytes = 0
         self.damage = ""
+        # Steps of versions read back, diffed as those in memory are (large ones in the worker process).
+        self._steps = StepCache()
 
     @property
     def stored(self) -> bool:
@@ -54,6 +56,15 @@ class OlderVersions:
         history = self.conversation.contexts.get(context_id, [])
         return 0 if total is None else max(0, total - len(history))
 
+    def note(self, context_id: str) -> str:
+        """What the scrubber says of the versions that left memory, if any did."""
+        older = self.older(context_id)
+        if older:
+            return f"{older:,} older versions left memory: they are read back from the store"
+        if self.let_go and not self.stored:
+            return "Older versions left memory and were dropped (the console keeps no store)"
+        return ""
+
     def total(self, context_id: str) -> int:
         return self.older(context_id) + len(self.conversation.contexts.get(context_id, []))
 
@@ -66,6 +77,7 @@ class OlderVersions:
         self._total.clear()
         self._read.clear()
         self._bytes = 0
+        self._steps.clear()
 
     def needs_learning(self, context_id: str) -> bool:
         return self.let_go and self.stored and context_id not in self._total
@@ -97,7 +109,7 @@ class OlderVersions:
             return history[index] if index < len(history) else None
         return self._read.get((context_id, position))
 
-    async def step(self, context_id: str, position: int) -> Step:
+    async def step(self, context_id: str, position: int) -> StepView:
         """The version at `position` (one that left memory, or memory's first) against the one before."""
         wanted = [p for p in (position - 1, position) if p >= 0 and self.entry(context_id, p) is None]
         if wanted:
@@ -106,11 +118,9 @@ class OlderVersions:
         if entry is None:
             raise LookupError(f"version {position + 1} of {context_id} is no longer in the store")
         previous = self.entry(context_id, position - 1) if position > 0 else None
-        if previous is None:
-            return await asyncio.to_thread(lambda: Step.first(entry.data))
-        if previous.size + entry.size > LARGE:
-            return await asyncio.to_thread(lambda: prepared_step(previous.data, entry.data))
-        return Step.between(previous.data, entry.data)
+        pair = [entry] if previous is None else [previous, entry]
+        # Keyed by position: the cache checks the entries it was computed from.
+        return await self._steps.get(f"{context_id}\n{position}", len(pair) - 1, pair)
 
     async def _read_back(self, context_id: str, position: int) -> None:
         stored = readback.stored_history(self.conversation)

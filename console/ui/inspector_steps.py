@@ -2,8 +2,10 @@
 
 A step (`json_tree.Step`) is snapshot `index` of a context seen against snapshot `index - 1`. Its diff
 is pure Python: about 9 ms for a 600 KB pair and 40-50 ms for a 5 MB pair on this kind of machine, too
-long to run on the event loop that also streams the chat. Above `LARGE` bytes it runs in a worker
-thread (`asyncio.to_thread`); the loop then only waits. Results are cached per (context_id, index),
+long to run on the event loop that also streams the chat. Above `LARGE` bytes the step is diffed and
+kept in the worker process (`console.offload_steps.RemoteStep`), and the views ask it for rows; below,
+it is diffed on the loop (`step_view.LocalStep`). Without a worker process a large step falls back to
+a thread (which the interpreter lock makes a poorer shield). Results are cached per (context_id, index),
 checked against the very entries they were computed from (a reset that refills the history
 invalidates them), and a computation in flight is shared by every tab that asks for it.
 """
@@ -11,16 +13,19 @@ invalidates them), and a computation in flight is shared by every tab that asks 
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from console import json_search
-from console.json_search import SearchResult
+from console import offload
 from console.json_tree import Step
-from console.jsonvalue import JsonValue
+from console.offload_steps import RemoteStep
 from console.session import ContextEntry, Conversation
+from console.step_view import LocalStep, StepView
+
+log = logging.getLogger(__name__)
 
 LARGE = 128 * 1024  # bytes of the two snapshots above which work leaves the event loop
 CACHED_STEPS = 12
@@ -30,7 +35,7 @@ CACHED_STEPS = 12
 class _Cached:
     previous: ContextEntry | None
     entry: ContextEntry
-    future: asyncio.Future[Step]
+    future: asyncio.Future[StepView]
 
 
 class StepCache:
@@ -39,7 +44,7 @@ class StepCache:
         self._items: OrderedDict[tuple[str, int], _Cached] = OrderedDict()
         self.computed = 0  # steps diffed so far (what sharing saves shows here)
 
-    def get(self, context_id: str, index: int, history: list[ContextEntry]) -> asyncio.Future[Step]:
+    def get(self, context_id: str, index: int, history: list[ContextEntry]) -> asyncio.Future[StepView]:
         """Step `index` of `history`, from the cache or started now; await it (shielded: a caller that
         gives up does not cancel the work other callers wait for)."""
         entry = history[index]
@@ -57,18 +62,18 @@ class StepCache:
             self._items.popitem(last=False)
         return asyncio.shield(future)
 
-    async def _compute(self, previous: ContextEntry | None, entry: ContextEntry) -> Step:
+    async def _compute(self, previous: ContextEntry | None, entry: ContextEntry) -> StepView:
         self.computed += 1
         # Parsing the kept JSON (ContextEntry.data) is part of the work that leaves the loop.
-        if previous is None:
-            if entry.size > LARGE:
-                return await asyncio.to_thread(lambda: Step.first(entry.data))
-            return Step.first(entry.data)
-        if previous.size + entry.size > LARGE:
-            return await asyncio.to_thread(lambda: prepared_step(previous.data, entry.data))
-        return Step.between(previous.data, entry.data)
+        if entry.size + (previous.size if previous is not None else 0) <= LARGE:
+            return LocalStep(_step(previous, entry))
+        try:
+            return await RemoteStep.open(previous, entry)
+        except offload.Unavailable as exc:
+            log.warning("no worker process for a large context step (%s): diffing it in a thread", exc)
+        return LocalStep(await asyncio.to_thread(_step, previous, entry, True), large=True)
 
-    def _forget_failure(self, key: tuple[str, int], done: asyncio.Future[Step]) -> None:
+    def _forget_failure(self, key: tuple[str, int], done: asyncio.Future[StepView]) -> None:
         if done.cancelled() or done.exception() is not None:
             cached = self._items.get(key)
             if cached is not None and cached.future is done:
@@ -78,10 +83,12 @@ class StepCache:
         self._items.clear()
 
 
-def prepared_step(old: JsonValue, new: JsonValue) -> Step:
-    """The step, with what its opening view needs (merged arrays, old paths) computed here too."""
-    step = Step.between(old, new)
-    step.initial_levels()
+def _step(previous: ContextEntry | None, entry: ContextEntry, prepare: bool = False) -> Step:
+    """The step parsed and diffed here; `prepare`: with what its opening view needs (merged arrays,
+    old paths) computed too, in the same thread."""
+    step = Step.first(entry.data) if previous is None else Step.between(previous.data, entry.data)
+    if prepare:
+        step.initial_levels()
     return step
 
 
@@ -94,13 +101,6 @@ def steps_for(conversation: Conversation) -> StepCache:
     if cache is None:
         cache = _caches[conversation] = StepCache()
     return cache
-
-
-async def search(document: JsonValue, query: str, size: int) -> SearchResult:
-    """`json_search.search`, off the loop for a large document."""
-    if size > LARGE:
-        return await asyncio.to_thread(json_search.search, document, query)
-    return json_search.search(document, query)
 
 
 def snapshot_index(history: Sequence[ContextEntry], seq: int | None, at: float | None) -> int:

@@ -6,7 +6,7 @@ levels a step opens with as JSON text in one prop, then one level per node the u
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -89,7 +89,7 @@ class PathList(ui.element, component="inspector_list.js"):
     """Paths to jump to (changes, search hits), drawn in the browser from one text prop: a few hundred
     server-side elements per step would cost tens of milliseconds of event loop each time."""
 
-    def __init__(self, testid: str, on_pick: Callable[[int], None]) -> None:
+    def __init__(self, testid: str, on_pick: Callable[[int], Awaitable[None]]) -> None:
         super().__init__()
         self._props["testid"] = testid
         self._props["items"] = ""
@@ -101,10 +101,10 @@ class PathList(ui.element, component="inspector_list.js"):
         self._props["items"] = jsonvalue.dumps([item.to_json() for item in items])
         self.update()
 
-    def _pick(self, args: object, on_pick: Callable[[int], None]) -> None:
+    async def _pick(self, args: object, on_pick: Callable[[int], Awaitable[None]]) -> None:
         index = _int(args.get("i")) if isinstance(args, dict) else None
         if index is not None and 0 <= index < len(self.items):
-            on_pick(index)
+            await on_pick(index)
 
     def _displayed_contents(self, *, only_visible: bool) -> list[object]:
         return [

@@ -21,6 +21,7 @@ from console.metrics import LOOP_LAG
 from console.monitor import Health, Summary
 from console.security.limits import this_visitor
 from console.supervisor import Supervisor
+from console.ui import wire
 from console.ui.overview_add import AddSessionDialog
 from console.ui.overview_card import PAUSE, PLAY, CardView, SessionCard, quietly
 from console.ui.overview_model import passes, sort_key
@@ -61,7 +62,7 @@ class Grid(ui.element, component="overview.js"):
 
     def apply(self, batch: list[list[JsonValue]], page: dict[str, JsonValue]) -> None:
         """`batch`: [card element id, patch] per card that changed; `page`: summary and empty notice."""
-        self.run_method("apply", batch, page)
+        wire.call(self, "apply", list[JsonValue](batch), page)  # straight to the outbox, orjson-encoded
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ function build(live) {
   const tailBox = add("ac-card-tail");
   const tail = document.createElement("div");
   tail.dataset.testid = "card-tail";
+  tail.dir = "auto"; // upstream text: isolated for bidirectional display (overview.css)
   tailBox.append(tail);
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("class", "ac-card-spark");

@@ -17,6 +17,10 @@ from console.ui.testid import testid
 
 PAUSE: Final = "pause"  # Material icon names (the card buttons use the icon font)
 PLAY: Final = "play_arrow"
+# Characters of the reply's tail a card is sent: its three lines hold some 40 characters each. Every
+# refresh of a streaming card sets its tail again, and the browser shapes all of the text it is given
+# (the most of its layout time with a hundred cards), so what cannot show is not sent.
+TAIL_SHOWN: Final = 150
 
 # The one-letter keys of a card patch, as overview_card.js reads them.
 PATCH_KEYS: Final = {
@@ -51,7 +55,7 @@ class CardView:
             failing=h.failing,
             label=state_label(h),
             detail=h.detail or h.last_crash,
-            tail=h.tail,
+            tail=h.tail[-TAIL_SHOWN:],
             rate=f"{h.events_per_s:.0f} ev/s · {h.tokens_per_s:.0f} tok/s",
             counters=counters(h),
             spark=spark(h.history),

@@ -49,7 +49,8 @@ class StatusChip:
         # only while a retry is due.
         self.ticker = Ticker(0.25, self._countdown)
         self.show(conversation.link)
-        unsubscribe = conversation.subscribe(self._on_change)
+        # Coarse: the link's changes only, no call per token of a streaming reply.
+        unsubscribe = conversation.subscribe(self._on_change, deltas=False)
         on_leave(unsubscribe)
 
     def _on_change(self, change: Change) -> None:
@@ -77,7 +78,7 @@ class Banner:
         # Its countdown ticks only while it is shown.
         self.ticker = Ticker(0.25, lambda: self.show(self.conversation.link) if self.root.visible else None)
         self.show(conversation.link)
-        unsubscribe = conversation.subscribe(self._on_change)
+        unsubscribe = conversation.subscribe(self._on_change, deltas=False)
         on_leave(unsubscribe)
 
     def _on_change(self, change: Change) -> None:

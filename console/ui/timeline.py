@@ -27,11 +27,13 @@ from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
 from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
 from console.trace_kinds import Category, browser_table, category
+from console.ui import wire
 from console.ui.scope import on_leave
 from console.ui.testid import testid
 from console.ui.ticker import Ticker
 from console.ui.timeline_history import KEPT_ROWS, Kept, older_rows, reachable
-from console.ui.timeline_model import DEFAULT_MAX_ROWS, Row, TimelineModel
+from console.ui.timeline_model import DEFAULT_MAX_ROWS, TimelineModel
+from console.ui.timeline_rows import Row
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
 # A tick that only counts tokens of growing rows (their text is in the chat, not sent here) goes at
@@ -62,7 +64,7 @@ class TimelineView(ui.element, component="timeline.js"):
 
     def push(self, batch: JsonObject) -> None:
         # A tick's batch is small: as a value, its text is escaped once on the wire, not twice.
-        self.run_method("push", batch)
+        wire.call(self, "push", batch)
 
     def prepend(self, rows: list[JsonValue]) -> None:
         self.run_method("prepend", jsonvalue.dumps(rows))

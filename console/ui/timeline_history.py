@@ -20,7 +20,8 @@ from console import readback
 from console.frozen import frozen
 from console.jsonvalue import JsonValue
 from console.session import Conversation, TraceEntry
-from console.ui.timeline_model import Row, TimelineModel
+from console.ui.timeline_model import TimelineModel
+from console.ui.timeline_rows import Row
 
 PAGE_ROWS: Final = 200
 KEPT_ROWS: Final = 5_000  # rows read back a panel keeps for their details (the newest pages)

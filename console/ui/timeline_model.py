@@ -25,7 +25,7 @@ every dialect's rows group alike:
 * A frame immediately followed by DUPLICATE for its seq was dropped by the client: it is folded into
   the DUPLICATE row (which then shows what was dropped and has its raw frame) instead of being counted
   twice.
-* A token row's text crosses the wire only as far as its one-line preview (`PREVIEW_CHARS`): the
+* A token row's text crosses the wire only as far as its one-line preview (`PREVIEW_CHARS`, console/ui/timeline_rows.py): the
   chat shows that text already, so the row sends counts as it grows. A row the browser shows whole
   (`watch`) gets all of its text, then every token's. Search of token text runs here (`matching`).
 * RESULT and TOOL rows (a result, an ack, streamed arguments) link to the CALL row of their call_id,
@@ -39,12 +39,11 @@ keeps the same window and says how many older rows it no longer shows.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
-from itertools import pairwise
 
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import TraceEntry
-from console.trace_kinds import Category, TraceKind, category
+from console.trace_kinds import Category, category
+from console.ui.timeline_rows import PREVIEW_CHARS, Row, clip, coalesce_tokens, duration, ms, wire_row
 
 C = Category
 # Categories that put a non-text block into the message: text after them is a new text run in the chat.
@@ -53,54 +52,11 @@ RUN_BREAKS = frozenset({C.CALL, C.BLOCK})
 STREAMS_STOP = frozenset({C.DOWN, C.INTERRUPTED})
 # Rows about a tool call that link to its CALL row.
 ABOUT_CALLS = frozenset({C.TOOL, C.RESULT})
-SUMMARY_LIMIT = 400
-PREVIEW_CHARS = 160  # a token row's text shown on its line (timeline.js shows as many)
 DEFAULT_MAX_ROWS = 5_000
 # New rows sent per tick at most. A flood brings thousands between two ticks, more than anyone reads:
 # the window then keeps the newest of them, the rest are counted with the older rows (as if scrolled
 # out), and a tick costs the same whatever the flood.
 ROWS_PER_TICK = 1_000
-
-
-def duration(seconds: float) -> str:
-    """0.004 -> '4 ms', 1.234 -> '1.23 s'."""
-    if abs(seconds) < 1:
-        return f"{seconds * 1000:.0f} ms"
-    return f"{seconds:.2f} s"
-
-
-@dataclass(slots=True)
-class Row:
-    id: int  # the trace index of the entry that opened the row: unique and increasing
-    kind: TraceKind
-    category: Category
-    direction: str
-    at: float  # monotonic seconds
-    summary: str
-    seq: int | None
-    stream_id: str | None
-    ref: str | None
-    source: int  # trace index of the frame whose raw text this row shows
-    has_raw: bool
-    ordinal: int | None = None  # token rows: text run within the stream; USER_MESSAGE: n-th prompt
-    link: int | None = None  # the row this one answers (call for a result, PING for a PONG)
-    pair: str | None = None  # call_id shared by linked tool rows (one colour in the browser)
-    note: str = ""  # time to or from the linked row, in words
-    # Token rows only.
-    tokens: int = 0
-    end: float = 0.0
-    last_source: int = 0
-    parts: list[tuple[int, str]] = field(default_factory=list)
-    streaming: bool = False
-    chars: int = 0  # length of the text
-    shipped: int = 0  # characters of it the browser has
-
-    @property
-    def grouped(self) -> bool:
-        return self.tokens > 0
-
-    def text(self) -> str:
-        return "".join(text for _, text in sorted(self.parts, key=lambda part: part[0]))
 
 
 class TimelineModel:
@@ -168,7 +124,7 @@ class TimelineModel:
             while len(self.rows) > ROWS_PER_TICK:
                 self._evict(self.rows.popleft())
         taken, self._ops = self._ops, []
-        ops = _coalesce_tokens(self._wired(taken))
+        ops = coalesce_tokens(self._wired(taken))
         changed, self._older_changed = self._older_changed, False
         return ops, changed
 
@@ -201,7 +157,7 @@ class TimelineModel:
             category=category(entry.kind) if group is None else group,
             direction=entry.direction,
             at=entry.at,
-            summary=_clip(entry.summary),
+            summary=clip(entry.summary),
             seq=entry.seq,
             stream_id=entry.stream_id,
             ref=entry.ref,
@@ -212,7 +168,7 @@ class TimelineModel:
     def _duplicate_row(self, entry: TraceEntry, dropped: TraceEntry) -> Row:
         row = self._row(entry)
         what = f"{dropped.kind} '{dropped.summary}'" if category(dropped.kind) is C.TEXT else dropped.kind
-        row.summary = _clip(f"{entry.summary}: {what}")
+        row.summary = clip(f"{entry.summary}: {what}")
         row.stream_id, row.ref = dropped.stream_id, dropped.ref
         row.source, row.has_raw = dropped.index, dropped.raw is not None
         return row
@@ -301,7 +257,7 @@ class TimelineModel:
         row.link, row.pair = call.id, call.ref
         row.note = f"+{duration(gap)}" if gap >= 0 else f"{duration(-gap)} before its call"
         if row.category is C.RESULT and row.summary == row.ref:
-            row.summary = _clip(f"{call.summary} · {row.summary}")  # which tool, not only which call
+            row.summary = clip(f"{call.summary} · {row.summary}")  # which tool, not only which call
         self._update(row, {"l": row.link, "p": row.pair, "note": row.note, "x": row.summary})
         if row.category is C.RESULT and gap >= 0:
             call.note = f"result in {duration(gap)}"
@@ -373,7 +329,7 @@ class TimelineModel:
     # -- the wire ---------------------------------------------------------------------------------
 
     def _ms(self, at: float) -> float:
-        return round((at + self.wall_offset) * 1000, 1)
+        return ms(at, self.wall_offset)
 
     def start_ms(self) -> float | None:
         return None if self.start is None else self._ms(self.start)
@@ -394,80 +350,5 @@ class TimelineModel:
         return out
 
     def wire(self, row: Row) -> JsonObject:
-        """A row as the browser keeps it (short keys: thousands of rows cross the wire on a reset)."""
-        out: JsonObject = {
-            "i": row.id,
-            "k": row.kind,
-            "d": row.direction,
-            "w": self._ms(row.at),
-            "x": row.summary,
-        }
-        optional: dict[str, JsonValue] = {
-            "s": row.seq,
-            "sid": row.stream_id,
-            "r": row.ref,
-            "g": row.ordinal,
-            "l": row.link,
-            "p": row.pair,
-            "note": row.note or None,
-        }
-        out.update({key: value for key, value in optional.items() if value is not None})
-        if row.has_raw:
-            out["raw"] = True
-        if row.grouped:
-            out["n"] = row.tokens
-            out["e"] = self._ms(row.end)
-            out["o"] = row.streaming
-            out["c"] = row.chars
-            # One part with what the browser shows (the preview, or all of a row shown whole) and
-            # one empty part with the last seq: the row's seq range.
-            seqs = [seq for seq, _ in row.parts]
-            text = row.text() if row.id in self.watched else _preview(row)
-            row.shipped = len(text)
-            out["parts"] = [[min(seqs), text], [max(seqs), ""]]
-        return out
-
-
-def _preview(row: Row) -> str:
-    """The start of a token row's text, joined from as few parts as it takes (parts in order)."""
-    if any(a[0] > b[0] for a, b in pairwise(row.parts)):
-        return row.text()[:PREVIEW_CHARS]
-    text = ""
-    for _, part in row.parts:
-        text += part
-        if len(text) >= PREVIEW_CHARS:
-            break
-    return text[:PREVIEW_CHARS]
-
-
-def _clip(text: str) -> str:
-    # Rows show one line; the full text (a long prompt, an error) is one click away as the raw frame.
-    return text if len(text) <= SUMMARY_LIMIT else f"{text[:SUMMARY_LIMIT]}…"
-
-
-def _coalesce_tokens(ops: list[JsonValue]) -> list[JsonValue]:
-    """Consecutive tokens of one row with consecutive seqs travel as one part: a tick's tokens cost
-    their text plus one small header, not a header each. Each merged part is a contiguous seq range
-    carrying its first seq, so the browser still sorts out-of-order parts correctly."""
-    out: list[JsonValue] = []
-    last_seq = -2
-    for op in ops:
-        if isinstance(op, list) and op[0] == "t":
-            previous = out[-1] if out else None
-            seq = op[2]
-            if (
-                isinstance(previous, list)
-                and previous[0] == "t"
-                and previous[1] == op[1]
-                and isinstance(seq, int)
-                and seq == last_seq + 1
-                and isinstance(previous[3], str)
-                and isinstance(op[3], str)
-            ):
-                previous[3] += op[3]
-                previous[4], previous[5], previous[6] = op[4], op[5], op[6]
-                last_seq = seq
-                continue
-            last_seq = seq if isinstance(seq, int) else -2
-        out.append(op)
-    return out
+        """A row as the browser keeps it (see `wire_row`)."""
+        return wire_row(row, self.wall_offset, row.id in self.watched)

@@ -1,10 +1,12 @@
 """The console's session page against a naive NiceGUI label, on the same token source, in one run.
 
     python tests/bench/side_by_side.py [--chars 100000] [--rate 200] [--text plain|prose]
-                                       [--only console|label]
+                                       [--only none|console|label] [--py-spy FOLDER]
 
 A token source (its own process) streams one reply of `--chars` characters at `--rate` tokens per
-second (five characters a token) to a console process. Two pages are measured in turn, each in its own
+second (five characters a token) to a console process, built and served as `main.py` serves it
+(`dashboard.build`: Tailwind prebuilt, the heap frozen after startup, the loop-lag probe and the
+sampler running) so that its figures are the shipped console's. Two pages are measured in turn, each in its own
 headless Chromium, each on a fresh reply:
 
 - console: the full session page (chat rendering Markdown, the timeline tab open beside it);
@@ -17,10 +19,13 @@ Figures per page:
                 quarter of the reply (does the cost grow with the length shown so far?)
   longest task  the longest main-thread task over the stream (Chromium's trace, `toplevel` RunTask)
   main thread   seconds by kind of work: layout, style, script, paint... (Chromium's trace)
-  idle CPU      server CPU share with the page open and nothing streaming (10 s after the reply)
+  idle CPU      server CPU share with the page open and nothing streaming (20 s after the reply)
 
-Then the console's figures as a ratio of the label's (lower is better). `--only console` measures the
+First, with no page open (`none`), the server CPU per 1,000 tokens and the idle CPU of the session
+alone: what the pages' figures cost on top of it. Then the console's figures as a ratio of the label's (lower is better). `--only console` measures the
 console alone (e.g. `--chars 500000 --rate 1000` to see that the cost per quarter stays flat).
+`--py-spy FOLDER` samples the console process while each page is measured (the stream and its idle
+tail) and writes collapsed stacks there, `<page>.txt`, for a flame graph or a grep.
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ import contextlib
 import itertools
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +53,7 @@ from tests.bench.streams import wait_http  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
-IDLE_SECONDS = 10.0
+IDLE_SECONDS = 20.0
 TRACE_CATEGORIES = ["toplevel", "devtools.timeline"]
 WORK = {
     "Layout": "layout",
@@ -111,15 +118,24 @@ def source(port: int, chars: int, rate: float) -> None:
 
 
 def serve(port: int, upstream_port: int) -> None:
+    """The console as it ships (`dashboard.build`, served as `main.py` serves it), its one session
+    attached to the token source, plus the naive page and the benchmark's own endpoints."""
     from nicegui import app, ui
 
+    from console import dashboard
     from console.clients import Target
+    from console.security.install import install as install_security
+    from console.security.policy import SecurityPolicy
     from console.session import Change, TextAppended
-    from console.supervisor import Supervisor
-    from console.ui import page
 
-    hub = Supervisor()
-    page.register(hub)
+    config = dashboard.DashboardConfig(
+        port=port,
+        upstreams=(Target("agent", f"ws://127.0.0.1:{upstream_port}/ws"),),
+        show=False,
+        security=SecurityPolicy(port=port),
+    )
+    install_security(config.security)
+    hub = dashboard.build(config)
 
     @ui.page("/label")
     def label_page() -> None:
@@ -138,13 +154,20 @@ def serve(port: int, upstream_port: int) -> None:
         hub.sessions["agent"].client.send_user_message(kind)
         return {"ok": "sent"}
 
+    @app.get("/bench/reply")
+    def reply() -> dict[str, int | bool]:
+        """The newest message: its characters so far, and whether it ended (for the page-less run)."""
+        messages = hub.sessions["agent"].client.conversation.messages
+        last = messages[-1] if len(messages) > 1 else None
+        done = last is not None and last.role == "assistant" and last.status != "streaming"
+        return {"count": len(messages), "chars": len(last.text) if last else 0, "done": done}
+
     @app.get("/bench/cpu")
     def cpu() -> dict[str, float]:
         times = os.times()
         return {"cpu": times.user + times.system}
 
-    app.on_startup(lambda: hub.add(Target("agent", f"ws://127.0.0.1:{upstream_port}/ws"), name="agent"))
-    ui.run(host="127.0.0.1", port=port, show=False, reload=False, title="bench")
+    dashboard.serve(config)
 
 
 # -- the measuring side ----------------------------------------------------------------------------
@@ -277,6 +300,47 @@ def measure(url: str, path: str, kind: str, shown_js: str, length: int, tokens: 
     )
 
 
+@contextlib.contextmanager
+def sampled(pid: int, folder: Path | None, name: str) -> Iterator[None]:
+    """py-spy samples process `pid` meanwhile (when given a folder): collapsed stacks to `name`.txt."""
+    if folder is None:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name}.txt"
+    spy = subprocess.Popen(
+        ["py-spy", "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
+
+
+def measure_headless(url: str, kind: str, length: int, tokens: int) -> tuple[float, float]:
+    """Server CPU seconds per 1,000 tokens with no page open (the floor below the UI), and the idle
+    CPU share after the reply."""
+    import httpx
+
+    def cpu() -> float:
+        return float(httpx.get(f"{url}/bench/cpu").json()["cpu"])
+
+    before = httpx.get(f"{url}/bench/reply").json()["count"]
+    cpu0 = cpu()
+    httpx.post(f"{url}/bench/send/{kind}")
+    while True:
+        time.sleep(0.25)
+        now = httpx.get(f"{url}/bench/reply").json()
+        if now["count"] >= before + 2 and now["done"] and now["chars"] >= length:
+            break
+    per_1k = 1000 * (cpu() - cpu0) / tokens
+    idle0 = (time.monotonic(), cpu())
+    time.sleep(IDLE_SECONDS)
+    return per_1k, (cpu() - idle0[1]) / (time.monotonic() - idle0[0])
+
+
 def report(name: str, f: Figures) -> None:
     quarters = " ".join(f"{100 * q:.0f}" for q in f.quarters)
     work = ", ".join(f"{k} {v:.2f}" for k, v in sorted(f.work.items(), key=lambda kv: -kv[1]))
@@ -293,8 +357,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chars", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=200.0, help="tokens per second")
-    parser.add_argument("--only", choices=["console", "label"])
+    parser.add_argument("--only", choices=["none", "console", "label"])
     parser.add_argument("--text", choices=["plain", "prose"], default="plain", help="what the reply is")
+    parser.add_argument("--py-spy", type=Path, metavar="FOLDER", help="sample the console: stacks here")
     parser.add_argument("--serve", nargs=2, type=int, metavar=("PORT", "UPSTREAM"), help=argparse.SUPPRESS)
     parser.add_argument("--source", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -319,12 +384,21 @@ def main() -> None:
             f"one {args.text} reply of {length:,} characters at {args.rate:,.0f} tokens/s, {len(TOKEN)} characters a token"
         )
         results: dict[str, Figures] = {}
-        if args.only != "label":
-            results["console"] = measure(url, "/session/agent", args.text, CONSOLE_SHOWN, length, tokens)
-            report("console", results["console"])
-        if args.only != "console":
-            results["label"] = measure(url, "/label", args.text, LABEL_SHOWN, length, tokens)
-            report("label", results["label"])
+        if args.only in (None, "none"):
+            with sampled(server.pid, args.py_spy, "none"):
+                floor, idle = measure_headless(url, args.text, length, tokens)
+            print(
+                f"no page  CPU/1k tok {floor:5.3f} s | idle CPU {100 * idle:4.2f}% (the session alone: what no"
+                " page can save)",
+                flush=True,
+            )
+        pages = {"console": ("/session/agent", CONSOLE_SHOWN), "label": ("/label", LABEL_SHOWN)}
+        for name, (path, shown) in pages.items():
+            if args.only not in (None, name):
+                continue
+            with sampled(server.pid, args.py_spy, name):
+                results[name] = measure(url, path, args.text, shown, length, tokens)
+            report(name, results[name])
         if len(results) == 2:
             c, n = results["console"], results["label"]
             print(

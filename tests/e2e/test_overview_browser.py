@@ -27,6 +27,8 @@ BUSIEST_FIRST = """() => {
 }"""
 LIVE_TAIL = """() => [...document.querySelectorAll('[data-testid=card-tail]')]
     .filter(t => t.textContent.trim().length > 20).length"""
+ISOLATED_TAILS = """() => [...document.querySelectorAll('[data-testid=card-tail]')]
+    .filter(t => t.dir === 'auto' && getComputedStyle(t).unicodeBidi === 'isolate').length"""
 
 
 def test_twenty_sessions_stream_on_the_overview_filter_and_open_one(tmp_path: Path, page: Page) -> None:
@@ -46,6 +48,7 @@ def test_twenty_sessions_stream_on_the_overview_filter_and_open_one(tmp_path: Pa
         expect(page.locator(VISIBLE)).to_have_count(20)
         # Hiding and showing cards again keeps what streamed into them.
         assert page.evaluate(LIVE_TAIL) >= 5
+        assert page.evaluate(ISOLATED_TAILS) == 20  # upstream text, isolated for bidirectional display
 
         filters = page.get_by_test_id("overview-filter")
         filters.get_by_text("Active", exact=True).click()

@@ -139,3 +139,35 @@ def test_an_event_id_with_a_control_character_is_not_sent_back() -> None:
     engine.decoder.last_event_id = "a\x01b"
     assert engine.request_headers(1.0) == {}
     assert [row.kind for row in engine.conversation.trace] == ["PROTOCOL_ERROR"]
+
+
+async def test_json_nested_at_any_depth_in_any_field_is_a_protocol_error_and_the_text_goes_on(
+    servers: Start, clients: list[SSEClient]
+) -> None:
+    texts = ["Hello", ", ", "deep", " world"]
+    depths = (254, 255, 1024, 5000)
+
+    def deep_events(depth: int, index: int) -> bytes:
+        deep = "[" * depth + "]" * depth
+        blocks = [
+            f'{{"event": "text_chunk", "messageId": "m0", "index": {index}, "chunk": "x", "meta": {deep}}}',
+            f'{{"event": "component_field", "messageId": "m0", "field": "f", "value": {deep}}}',
+            f'{{"event": "component_start", "messageId": "m0", "componentType": {deep}}}',
+            deep,
+        ]
+        return b"".join(f"data: {block}\n\n".encode() for block in blocks)
+
+    async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
+        writer.write(SSE_HEADERS + start("m0", "agent"))
+        for index, (text, depth) in enumerate(zip(texts, depths, strict=True)):
+            writer.write(deep_events(depth, index) + chunk("m0", index, text))
+        writer.write(end("m0"))
+
+    server = await servers(script)
+    client = start_client(server.url, clients)
+    task = client.start()
+    await eventually(lambda: client.idle and bool(client.conversation.messages))
+    assert not task.done()  # the session goes on
+    assert [(m.text, m.status) for m in client.conversation.messages] == [("".join(texts), "done")]
+    errors = [row for row in client.conversation.trace if row.kind == "PROTOCOL_ERROR"]
+    assert len(errors) >= 4 * len(depths)  # every deep event, at every depth, is one

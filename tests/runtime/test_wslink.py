@@ -12,7 +12,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import InvalidHandshake
 
 from console.runtime import wslink
-from console.runtime.wslink import Link, Message, open_link
+from console.runtime.wsframes import Message
+from console.runtime.wslink import Link, open_link
 from tests.hostile.servers import Peer, RawWebSocketServer, frame
 
 Handler = Callable[[ServerConnection], Awaitable[None]]

@@ -1,9 +1,10 @@
-"""The journal's format version: a journal of the version before is read, one of a newer is refused."""
+"""The journal's format version: journals of the versions before are read, one of a newer is refused."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+import zlib
 from contextlib import closing
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pytest
 from console import events as ev
 from console.session import Conversation, JournalInput
 from console.store.backend import KIND_OTHER, Batch, SessionInfo, StoreError
-from console.store.records import FORMAT_VERSION, checksum, encode
+from console.store.journal import Journal
+from console.store.records import FORMAT_VERSION, LZ4_TAG, Damaged, checksum, decode, encode, packed
 from console.store.restore import replay
 from console.store.sqlite import SQLiteBackend
 
@@ -69,3 +71,45 @@ def test_a_journal_of_a_newer_version_is_refused_with_a_message(tmp_path: Path) 
     _set_format(path, FORMAT_VERSION + 1)
     with pytest.raises(StoreError, match="newer console"):
         SQLiteBackend(path)
+
+
+def test_a_version_3_journal_with_zlib_chunks_is_read_and_goes_on_in_lz4(tmp_path: Path) -> None:
+    original = Conversation()
+    inputs: list[JournalInput] = []
+    original.journal = inputs.append
+    _talk(original)
+    path = tmp_path / "v3.sqlite3"
+    backend = SQLiteBackend(path)
+    old = zlib.compress(encode(inputs), 1)  # how version 3 stored a chunk worth compressing
+    info = SessionInfo("a", "a", "agent", "ws://127.0.0.1:9/ws", False, time.time())
+    backend.write(Batch([info], [("a", 0, KIND_OTHER, checksum(old), old, len(inputs))], at=time.time()))
+    backend.close()
+    _set_format(path, 3)
+
+    store = SQLiteBackend(path)
+    journal = Journal(store)
+    again = Conversation()
+    found = replay(again, store.records("a"))
+    assert not found.damage and again.transcript() == original.transcript()
+    journal.attach(info, again, found.last_n + 1, new=False)
+    for n in range(100):  # enough to be worth compressing
+        again.apply(ev.TextDelta("s2", f"and then {n} "), 3.0, 10 + n)
+    journal.close()
+
+    reopened = SQLiteBackend(path)
+    stored = list(reopened.records("a"))
+    final = Conversation()
+    assert not replay(final, stored).damage
+    reopened.close()
+    assert [r.data[:1] for r in stored] == [b"x", LZ4_TAG]  # the old chunk as it was, the new one LZ4
+    assert final.transcript() == again.transcript()
+    assert _format(path) == "4"
+
+
+def test_an_lz4_chunk_that_does_not_unpack_is_damage_and_a_huge_claimed_size_allocates_nothing() -> None:
+    data = packed(encode([("event", ev.TextDelta("s", "many words " * 200), 1.0, 1)]))
+    assert data[:1] == LZ4_TAG
+    with pytest.raises(Damaged, match="not a chunk"):
+        decode(data[:-40] + bytes(40), None)  # what a torn write would leave, had the checksum not caught it
+    with pytest.raises(Damaged, match="not a chunk"):
+        decode(LZ4_TAG + (1 << 31).to_bytes(4, "little") + data[5:], None)

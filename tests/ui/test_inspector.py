@@ -407,7 +407,7 @@ async def test_tabs_showing_the_same_step_share_one_diff() -> None:
     snapshot(conversation, REPORT)
     snapshot(conversation, REPORT, seq=2)
     again = await cache.get("ctx_report", 1, conversation.contexts["ctx_report"])
-    assert again is not first and not again.changes  # a refilled history is diffed afresh
+    assert again is not first and not again.outline.changes  # a refilled history is diffed afresh
 
 
 async def test_the_panel_follows_a_live_agent_session(user: User) -> None:

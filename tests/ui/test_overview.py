@@ -17,6 +17,7 @@ from console.sim.agent import AgentSimulator, SimConfig
 from console.supervisor import RestartPolicy, Supervisor
 from console.ui import overview, overview_remove, page
 from console.ui.overview import Grid
+from console.ui.overview_card import TAIL_SHOWN
 from console.ui.overview_summary import SummaryBar
 from tests.helpers import OPENED, eventually, free_port, running
 
@@ -214,6 +215,30 @@ async def test_autopilots_are_paused_and_resumed_from_the_overview(user: User, s
     assert not any(p.paused for p in pilots)
     await user.should_see("Pause autopilots")
     await eventually(lambda: sup.sessions["alpha"].client.conversation.messages[-1].status == "done", 20)
+
+
+async def test_a_card_is_sent_the_end_of_the_reply_it_can_show(
+    user: User, sim: AgentSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = record_batches(monkeypatch)
+    sup = await open_overview(user, sim)
+    conversation = sup.sessions["beta"].client.conversation
+    before = len(conversation.messages)
+    sup.sessions["beta"].client.send_user_message("write a long detailed document")
+    await eventually(
+        lambda: (
+            len(conversation.messages) > before + 1 and len(conversation.messages[-1].text) > 2 * TAIL_SHOWN
+        ),
+        20,
+    )
+    sent.clear()
+    await eventually(
+        lambda: any("t" in patch for batch in sent for _, patch in batch if isinstance(patch, dict))
+    )
+    tails = [patch["t"] for batch in sent for _, patch in batch if isinstance(patch, dict) and "t" in patch]
+    reply = conversation.messages[-1].text
+    # The card's three lines, not the whole tail the monitor keeps: the browser shapes all it is sent.
+    assert all(isinstance(t, str) and len(t) == TAIL_SHOWN and t in reply for t in tails)
 
 
 async def test_a_refresh_sends_only_the_cards_that_changed(

@@ -24,7 +24,8 @@ from console.supervisor import Supervisor
 from console.trace_io import ReplayClient, export_jsonl, open_trace
 from console.ui import page
 from console.ui.timeline import TimelinePanel, TimelineView
-from console.ui.timeline_model import Row, TimelineModel
+from console.ui.timeline_model import TimelineModel
+from console.ui.timeline_rows import Row
 from tests.helpers import eventually, running
 
 pytestmark = pytest.mark.nicegui_main_file("")

@@ -12,7 +12,8 @@ from console.dialects.sse.engine import SSEEngine
 from console.dialects.sse.event_stream import ServerSentEvent
 from console.session import Conversation
 from console.trace_kinds import Category
-from console.ui.timeline_model import Row, TimelineModel
+from console.ui.timeline_model import TimelineModel
+from console.ui.timeline_rows import Row
 
 PIECES = ["The ", "weather ", "is ", "fine."]
 

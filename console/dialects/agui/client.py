@@ -1,8 +1,12 @@
-"""The AG-UI transport: httpx + httpx-sse. POST a `RunAgentInput`, read the SSE stream, nothing else.
+"""The AG-UI transport: httpx. POST a `RunAgentInput`, read the SSE stream, nothing else.
 
 All decisions are the engine's (`AguiEngine`); this is the I/O around it: a probe until the agent
 answers (any HTTP status means it is there; AG-UI endpoints take only POST), one run at a time, a
 `Last-Event-ID` re-POST when the engine asks for one, backoff between attempts.
+
+Nothing a server sends is read without a bound: the stream is framed by the SSE dialect's bounded
+decoder (`SSEDecoder`: httpx-sse's line iterator buffers a line however long it grows), an error
+body is read only as far as it is shown, and the probe reads no body at all.
 """
 
 from __future__ import annotations
@@ -11,22 +15,26 @@ import asyncio
 import time
 
 import httpx
-import httpx_sse
 
 from console.connection import LIVE
 from console.dialects.agui import DIALECT, protocol
 from console.dialects.agui.engine import AguiEngine, RunRequest
+from console.dialects.sse.event_stream import DEFAULT_MAX_LINE, SSEDecoder
 from console.runtime.http_stream import HttpStreamClient, describe, failed
 from console.runtime.reconnect import Clock, Ended, Schedule, backoff
 from console.session import Message
 
-ERROR_BODY_LIMIT = 4000  # characters of an HTTP error's body shown with it
+ERROR_BODY_LIMIT = 4000  # characters of an HTTP error's body shown with it (and read of it)
+STREAM_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "text/event-stream",
+    "Cache-Control": "no-store",
+}
 PARSE_IN_THREAD = 256 * 1024  # characters of an event's data above which it is parsed in a thread
 
 
 class AguiClient(HttpStreamClient[AguiEngine]):
     capabilities = DIALECT.capabilities  # a run may pause for the user's approval of a tool call
-    TASK_NAME = "agui-client"
 
     def __init__(
         self,
@@ -35,8 +43,10 @@ class AguiClient(HttpStreamClient[AguiEngine]):
         *,
         backoff_factory: Schedule = backoff,
         read_timeout: float = 60.0,
+        max_line: int = DEFAULT_MAX_LINE,  # characters of a line, and of an event's data
         clock: Clock = time.monotonic,
     ) -> None:
+        self.max_line = max_line
         super().__init__(
             url,
             engine or AguiEngine(),
@@ -73,7 +83,8 @@ class AguiClient(HttpStreamClient[AguiEngine]):
     async def _attempt(self, http: httpx.AsyncClient) -> Ended:
         """Probe until the agent answers, then serve runs until one finds it unreachable."""
         try:
-            await http.get(self.url)
+            async with http.stream("GET", self.url):
+                pass  # any status will do; the body is not read
         except Exception as exc:
             return failed(exc)
         self.engine.connected(self._clock())
@@ -108,33 +119,51 @@ class AguiClient(HttpStreamClient[AguiEngine]):
     async def _post(self, http: httpx.AsyncClient, request: RunRequest) -> str | Ended | None:
         """Why the stream ended; None when the engine was already told how the run ended; `Ended`
         when the request never reached the agent (the run is given up with the link)."""
-        headers = {**request.headers, "Content-Type": "application/json"}
-        status = 0
+        # UTF-8, as browsers send it: an event id may be any text (httpx would take ASCII only).
+        headers = {
+            name.encode(): value.encode() for name, value in {**request.headers, **STREAM_HEADERS}.items()
+        }
         try:
-            async with httpx_sse.aconnect_sse(
-                http, "POST", self.url, content=request.body, headers=headers
-            ) as src:
-                response = src.response
+            async with http.stream("POST", self.url, content=request.body, headers=headers) as response:
                 status = response.status_code
                 if status != 200:
-                    body = (await response.aread()).decode(errors="replace")
-                    self.engine.http_error(status, body[:ERROR_BODY_LIMIT], self._clock())
+                    body = await _head_of(response, ERROR_BODY_LIMIT)
+                    self.engine.http_error(status, body, self._clock())
+                    return None
+                content_type = response.headers.get("content-type", "")
+                if "text/event-stream" not in content_type:
+                    detail = f"not an event stream: content type '{content_type}'"
+                    self.engine.http_error(status, detail, self._clock())
                     return None
                 self._response = response
                 self.engine.opened(self._clock())
-                async for sse in src.aiter_sse():
-                    parsed = None
-                    if len(sse.data) >= PARSE_IN_THREAD:
-                        # Parsing and validating megabytes takes tens of ms: not on the shared loop.
-                        parsed = await asyncio.to_thread(protocol.parse, sse.data)
-                    self.engine.receive(sse.data, sse.id or None, self._clock(), parsed)
+                framing = SSEDecoder(max_line=self.max_line, max_event=self.max_line)
+                async for text in response.aiter_text():
+                    for sse in framing.decode(text):
+                        parsed = None
+                        if len(sse.data) >= PARSE_IN_THREAD:
+                            # Parsing and validating megabytes takes tens of ms: not on the shared loop.
+                            parsed = await asyncio.to_thread(protocol.parse, sse.data)
+                        self.engine.receive(sse.data, sse.id or None, self._clock(), parsed)
+                    if framing.broken is not None:
+                        self.engine.broken(self._clock(), framing.broken)
+                        return f"stream broken: {framing.broken}"
             return "the stream ended"
-        except httpx_sse.SSEError as exc:
-            self.engine.http_error(status, f"not an event stream: {exc}", self._clock())
-            return None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             return failed(exc, connected=True)  # the loop tells the engine, which ends the run
         except (httpx.HTTPError, OSError) as exc:
             return describe(exc)
         finally:
             self._response = None
+
+
+async def _head_of(response: httpx.Response, limit: int) -> str:
+    """The start of a response's body, `limit` characters at most, read no further than that."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= 4 * limit:  # UTF-8: at most 4 bytes a character
+            break
+    return b"".join(chunks).decode(errors="replace")[:limit]

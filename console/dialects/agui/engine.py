@@ -254,6 +254,12 @@ class AguiEngine(Lifecycle):
                     # Answerable at once: the stream may stay open a while after RUN_FINISHED.
                     self._asks[event.call_id] = (event.interrupt_id, event.stream_id)
 
+    def broken(self, now: float, reason: str) -> None:
+        """The stream could not be framed any further (a line or event over the size limit); the
+        transport ends it, and `ended` decides whether the run resumes."""
+        sid = self._run.decoder.stream_id if self._run is not None else None
+        self.conversation.record(now, "in", "PROTOCOL_ERROR", f"stream broken: {reason}", stream_id=sid)
+
     def http_error(self, status: int, body: str, now: float) -> None:
         """The agent refused the run with an HTTP error: the reply says so, with the server's words."""
         run = self._run
@@ -271,7 +277,13 @@ class AguiEngine(Lifecycle):
         if run.decoder.outcome is not None:
             self._finish(run, run.decoder.outcome, run.decoder.detail, now)
             return False
-        if run.last_event_id is not None and run.resumes < MAX_RESUMES:
+        last = run.last_event_id
+        if last is not None and any(ord(c) < 0x20 or ord(c) == 0x7F for c in last):
+            # No header can carry it: the run cannot resume after it.
+            reason = "event id holds a control character: it cannot be sent back as Last-Event-ID"
+            self.conversation.record(now, "in", "PROTOCOL_ERROR", reason, raw=repr(last))
+            last = run.last_event_id = None
+        if last is not None and run.resumes < MAX_RESUMES:
             run.resumes += 1
             self.conversation.record(
                 now, "client", "DISCONNECTED", f"{reason}; resuming after event id {run.last_event_id}"

@@ -29,7 +29,6 @@ class ReadOnlyStream(RuntimeError):
 
 class SSEClient(HttpStreamClient[SSEEngine]):
     capabilities = DIALECT.capabilities  # read-only, shown again from its start on request
-    TASK_NAME = "sse-client"
 
     def __init__(
         self,

@@ -104,6 +104,7 @@ def test_after_a_restart_the_timeline_loads_older_rows_from_the_store(
     page: Page, restarted: tuple[Console, str]
 ) -> None:
     console, session_id = restarted
+    page.set_viewport_size({"width": 1280, "height": 480})  # more rows than the timeline shows at once
     page.goto(f"{console.url}/session/{session_id}")
     page.click("[data-testid=timeline-tab]")
     rows = "[data-testid=timeline-row]"
@@ -118,6 +119,12 @@ def test_after_a_restart_the_timeline_loads_older_rows_from_the_store(
     start = oldest()
     scroll = page.locator("[data-testid=timeline-scroll]")
     said = "[data-testid=timeline-older-text]"
+    # Scrolled to the top, the timeline reads the page before its first row by itself.
+    page.click("[data-testid=timeline-heartbeats]")  # every row shown: more than fit
+    page.wait_for_function("el => el.scrollHeight > el.clientHeight + 26", arg=scroll.element_handle())
+    scroll.hover()
+    page.mouse.wheel(0, -5000)
+    page.wait_for_selector(f"{said}:has-text('older rows read back')")
     for _ in range(20):  # a page at a time, until the first row of the session
         if not load.is_visible():
             break

@@ -176,23 +176,52 @@ def context_versions(
 
 
 def _about_contexts(record: Record) -> bool:
-    if isinstance(record, Cleared):
-        return True
+    return isinstance(record, Cleared) or _context_event(record)
+
+
+def _context_event(record: Record) -> bool:
     return isinstance(record, Applied) and type(record.event) in (ev.ContextSnapshot, ev.ContextDelta)
 
 
 def messages_before(reader: Reader, session_id: str, before: int | None, limit: int) -> MessagesPage:
     """Up to `limit` messages numbered below `before` (None: the newest), rebuilt by a replay of every
-    input but the contexts' (they change no message; large snapshot chunks are not even decoded).
-    The reducer numbers messages as the live conversation did: the same inputs in the same order."""
+    input but the contexts' (they change no message; large snapshot chunks are not even read).
+    The reducer numbers messages as the live conversation did: the same inputs in the same order.
+
+    The replay stops once the page's messages are settled (none still streaming or queued, and a
+    later message begun) and no reset comes after (a reset starts the numbering again): a page of
+    the oldest messages reads the start of the journal only. Chunks are searched for a reset as
+    bytes first, and only a chunk that holds one is decoded for it."""
     conversation = Conversation(trace_limit=1, limits=Limits(window=replace(EVERYTHING, trace_rows=1)))
+    records = [r for r in reader.records(session_id) if r.kind == KIND_OTHER]
+    last_reset = max((i for i, r in enumerate(records) if _resets(r)), default=-1)
     damage = ""
-    try:
-        for items in in_order(reader, session_id, frozenset({KIND_OTHER})):
-            feed_all(conversation, [item for item in items if not _about_contexts(item)], Resumption())
-    except Damaged as exc:
-        damage = str(exc)
+    for i, record in enumerate(records):
+        try:
+            items = decode(record.data, record.crc)
+        except (Damaged, FormatError) as exc:
+            damage = f"chunk {record.n} is damaged ({exc})"
+            break
+        feed_all(conversation, [item for item in items if not _context_event(item)], Resumption())
+        if before is not None and i > last_reset and _settled(conversation.messages, before, limit):
+            break
     messages = conversation.messages
     end = len(messages) if before is None else max(0, min(before, len(messages)))
     start = max(0, end - limit)
     return MessagesPage(tuple(messages[start:end]), start, start > 0, damage)
+
+
+def _resets(record: StoredRecord) -> bool:
+    if b'["reset"]' not in record.data:  # how a reset is written (console/store/records.py)
+        return False
+    try:
+        return any(isinstance(item, Cleared) for item in decode(record.data, record.crc))
+    except (Damaged, FormatError):
+        return False
+
+
+def _settled(messages: list[Message], before: int, limit: int) -> bool:
+    """Whether messages `before - limit` .. `before` are as they will stay."""
+    if len(messages) <= before:
+        return False
+    return all(m.status not in ("streaming", "queued") for m in messages[max(0, before - limit) : before])

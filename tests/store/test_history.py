@@ -140,3 +140,27 @@ def test_a_restored_trace_keeps_the_numbers_its_rows_were_journaled_with(tmp_pat
     assert restored.trace_dropped > 0
     assert [e.index for e in restored.trace] == [e.index for e in conversation.trace[-len(restored.trace) :]]
     reader.close()
+
+
+def test_after_a_reset_messages_are_numbered_from_it(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    journal = Journal(SQLiteBackend(path))
+    conversation = Conversation()
+    journal.attach(_info("s"), conversation)
+    for n in range(4):
+        conversation.add_user_message(f"before {n}", float(n))
+        journal.flush()
+    conversation.reset()  # a stream replayed from its start: the conversation begins again
+    for n in range(3):
+        conversation.add_user_message(f"after {n}", float(n))
+        journal.flush()
+    journal.close()
+    reader = SQLiteReader(path)
+    page = messages_before(reader, "s", 2, 10)
+    assert [m.text for m in page.messages] == ["after 0", "after 1"] and page.first == 0
+    assert [m.text for m in messages_before(reader, "s", None, 10).messages] == [
+        "after 0",
+        "after 1",
+        "after 2",
+    ]
+    reader.close()

@@ -31,7 +31,7 @@ from collections import deque
 from console.connection import ConnectionState
 from console.limits import Level
 from console.link import Link, LinkEvent, LinkState, displayed
-from console.runtime.reconnect import Policy
+from console.runtime.policy import Policy
 from console.session import Conversation, Message
 from console.trace_kinds import TraceKind
 

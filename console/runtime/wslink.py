@@ -48,7 +48,8 @@ CLOSE_TIMEOUT = 5.0  # seconds for the server to answer our close frame before t
 PING_INTERVAL = 20.0  # seconds of silence from the server before a WebSocket ping
 PING_TIMEOUT = 20.0  # seconds after that ping before a silent connection is given up
 SLICE_SECONDS = 0.005  # work on received messages per loop iteration
-PARSE_BYTES = 64 * 1024  # bytes parsed per slice: a slice's parsing stays within a few ms
+PARSE_BYTES = 64 * 1024  # bytes parsed at a time
+PARSE_SECONDS = 0.002  # parsing ahead per slice (at least one piece of PARSE_BYTES)
 BACKLOG_BYTES = 4 * 1024 * 1024  # received and not applied yet, past which reading pauses
 DIRECT_BYTES = 2048  # a read up to this size (a few frames), with nothing queued, is applied in its callback
 
@@ -246,10 +247,18 @@ class Link(asyncio.Protocol):
         if not self._started or self.error is not None:
             self._idle.set()
             return
-        deadline = time.perf_counter() + SLICE_SECONDS
+        started = time.perf_counter()
+        deadline = started + SLICE_SECONDS
         parsed = 0
-        # Parse ahead of applying (bounded): heartbeats in what is parsed are seen at once.
-        while self._raw and parsed < PARSE_BYTES and len(self._backlog) < 100_000 and self.error is None:
+        # Parse ahead of applying, for a bounded time: heartbeats in what is parsed are seen at once.
+        # Bounded by time, not bytes: 64 KB is 800 small frames but a few dozen large ones, and a
+        # PING behind megabytes of large frames waited 64 KB a slice to be seen (3.2 s under load).
+        while (
+            self._raw
+            and (not parsed or time.perf_counter() - started < PARSE_SECONDS)
+            and len(self._backlog) < 100_000
+            and self.error is None
+        ):
             chunk = self._raw.popleft()
             if len(chunk) > PARSE_BYTES:
                 chunk, rest = chunk[:PARSE_BYTES], chunk[PARSE_BYTES:]

@@ -29,6 +29,7 @@ from console.session import (
     TextBlock,
     ToolArgsAppended,
     ToolBlock,
+    TraceAdded,
 )
 from console.ui.cards import Answer, ComponentCard, ToolCard, wall_elapsed
 from console.ui.chat_history import StoredMessages
@@ -280,12 +281,21 @@ class ChatView:
     # -- model -> view --------------------------------------------------------------------------
 
     def _on_change(self, change: Change) -> None:
+        # The two changes of every token first: a trace row is the timeline's (nothing
+        # to draw here, no tick to wake), and a text delta only joins its run's pending text.
+        if type(change) is TraceAdded:
+            return
         self.ticker.wake()
+        if isinstance(change, TextAppended):
+            view = self._block_view(change.message, change.block_index)
+            if isinstance(view, StreamText):
+                pending = self._pending.get(view.id)
+                if pending is None:
+                    self._pending[view.id] = [change.text]
+                else:
+                    pending.append(change.text)
+            return
         match change:
-            case TextAppended(message=m, block_index=i, text=text):
-                view = self._block_view(m, i)
-                if isinstance(view, StreamText):
-                    self._pending.setdefault(view.id, []).append(text)
             case MessageAdded(message=m, after=after):
                 with self.column:
                     self._add_message(m)

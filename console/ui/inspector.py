@@ -334,15 +334,19 @@ class ContextInspector:
                     log.exception("the context step could not be computed")
                     self.counts.set_text(f"Could not compare these snapshots: {exc}")
                     return
-                if self._target != (context_id, index) or self.root.is_deleted:
-                    continue
+                if self.root.is_deleted:
+                    return
+                if self._target != (context_id, index):
+                    continue  # the user moved on meanwhile: the latest target next
                 try:
                     levels = await step.initial_levels(self.opened.values())
                 except Exception as exc:
                     log.exception("the context step could not be shown")
                     self.counts.set_text(f"Could not show this snapshot: {exc}")
                     return
-                if self._target == (context_id, index) and not self.root.is_deleted:
+                if self.root.is_deleted:
+                    return
+                if self._target == (context_id, index):
                     self._draw(context_id, index, step, levels)
                     if index < older:
                         self._sync_scrubber()  # the version read back: its seq, time and size

@@ -25,14 +25,14 @@ from console.otel.status import download_button
 from console.security import policy as security
 from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
-from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
+from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, wall_offset_now
 from console.trace_kinds import Category, browser_table, category
-from console.ui import wire
+from console.ui import timeline_history, wire
 from console.ui.scope import on_leave
 from console.ui.testid import testid
 from console.ui.ticker import Ticker
-from console.ui.timeline_history import KEPT_ROWS, Kept, older_rows, reachable
-from console.ui.timeline_model import DEFAULT_MAX_ROWS, TimelineModel
+from console.ui.timeline_model import DEFAULT_MAX_ROWS
+from console.ui.timeline_older import KEPT_ROWS, Kept, older_rows, reachable
 from console.ui.timeline_rows import Row
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
@@ -107,7 +107,13 @@ class TimelinePanel:
         self.dropped = self.conversation.trace_dropped
         if recording is not None:
             self.dropped += recording.dropped
-        self.model = TimelineModel(max_rows, self.wall_offset, self._prompts_before_trace())
+        # A trace just opened comes with its model, built in the thread that replayed it.
+        built = timeline_history.take(self.conversation, max_rows, self.wall_offset)
+        if built is None:
+            built = timeline_history.history_model(
+                self.conversation, max_rows, self.wall_offset, self.dropped
+            )
+        self.model = built
         self.ready = False
         self._backlog: list[Row] = []  # older rows not yet sent to a view that just mounted
         self._counts: dict[int, JsonValue] = {}  # row id -> its token count held back (COUNTS_INTERVAL)
@@ -123,7 +129,6 @@ class TimelinePanel:
         self.view.on("older", self._on_older)
         self._reading = False
         self._read_back: dict[int, Kept] = {}  # rows read back, for their details (KEPT_ROWS)
-        self.model.feed_history(list(self.conversation.trace))  # sent whole when the view is ready
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
         self.ticker = Ticker(flush_interval, self.flush)  # woken by a change, idle otherwise
@@ -158,14 +163,6 @@ class TimelinePanel:
                 )
                 pick.props("flat dense round size=sm aria-label='Open an exported trace'")
                 pick.tooltip("Open an exported trace")
-
-    def _prompts_before_trace(self) -> int:
-        """Prompts whose USER_MESSAGE row the session no longer keeps (rows count prompts from there)."""
-        if not self.dropped:
-            return 0
-        prompts = sum(1 for m in self.conversation.messages if m.role == "user")
-        sent = sum(1 for e in self.conversation.trace if e.kind == "USER_MESSAGE" and e.direction == "out")
-        return max(0, prompts - sent)
 
     # -- model -> browser ---------------------------------------------------------------------------
 
@@ -352,8 +349,10 @@ class TimelinePanel:
         opening = ui.notification(f"Opening {name}…", spinner=True, timeout=None)
         try:
             text = await event.file.text()
-            # A long trace takes a moment to replay: not on the loop that serves every tab.
-            replay = await asyncio.to_thread(open_trace, text, name)
+            # A long trace takes a moment to replay: not on the loop that serves every tab; nor does
+            # the model of its timeline, built in the same thread.
+            replay, rows = await asyncio.to_thread(timeline_history.open_with_history, text, name)
+            timeline_history.keep(replay.conversation, rows)
         except (TraceFormatError, UnicodeDecodeError) as exc:
             # A sentence first; the parser's words (line, column) for whoever wants to fix the file.
             ui.notify(

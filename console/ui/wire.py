@@ -25,7 +25,10 @@ def run_js(element: ui.element, code: str) -> None:
     when the element or its page is gone."""
     if element.is_deleted:
         return
-    client = element.client
+    try:
+        client = element.client
+    except RuntimeError:  # its page is gone already (collected): nobody to tell
+        return
     if client.is_deleted:
         return
     client.outbox.enqueue_message("run_javascript", {"code": code}, client.id)

@@ -64,6 +64,19 @@ async def test_a_reply_streams_with_its_tool_card_between_two_text_runs(
     assert len(runs) == 2  # the text before the card stays frozen; the rest continues after it
 
 
+async def test_only_the_chat_and_the_timeline_hear_each_token(user: User, sim: AgentSimulator) -> None:
+    """The status chip, banner, composer and inspector follow the link and the messages, not each
+    token: on a streaming reply every listener told of each delta costs the server a call per token."""
+    client = await open_console(user, sim)
+    await user.should_see(content="Connected", marker="connection-status")
+    assert len(client.conversation.row_listeners) == 2
+    await send(user, "summarize the q3 report")
+    await user.should_see("lookup_metric")
+    client.drop()  # the coarse listeners still hear the link
+    await user.should_see(content="Reconnecting", marker="connection-status")
+    await user.should_see(content="attempt 1", marker="connection-banner")
+
+
 async def test_the_connection_indicator_shows_a_drop_and_the_recovery(
     user: User, sim: AgentSimulator
 ) -> None:

@@ -24,7 +24,7 @@ from console.store.journal import Journal
 from console.store.sqlite import SQLiteBackend, SQLiteReader
 from console.ui.chat import ChatView
 from console.ui.inspector import ContextInspector
-from console.ui.timeline_history import PAGE_ROWS, older_rows, reachable
+from console.ui.timeline_older import PAGE_ROWS, older_rows, reachable
 from console.window import Window
 from tests.helpers import eventually
 

@@ -183,21 +183,27 @@ class AgentEngine(LinkedEngine):
     def receive_frame(self, frame: proto.Frame, raw: str | bytes, now: float) -> None:
         """A frame already decoded (the transport decodes megabyte frames off the event loop)."""
         self.frames_in += 1
-        trace_in(
-            self.conversation, frame, raw if isinstance(raw, str) else raw.decode("utf-8", "replace"), now
-        )
         event = frame.event
         seq = frame.seq
-        if type(event) is ev.Heartbeat:
-            ahead = self._answered_ahead.get(frame.fingerprint, 0)
-            if ahead:  # answered when it was read, ahead of a backlog
-                self._answered_ahead[frame.fingerprint] = ahead - 1
-                if ahead == 1:
-                    del self._answered_ahead[frame.fingerprint]
-            else:
-                self._answer(event.challenge, seq, frame.fingerprint, now)
-        elif seq is not None:
-            self._last_frame_at = now
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        if type(event) is ev.TextDelta:  # the hot path: a token's row, without `trace_in`'s dispatch
+            self.conversation.record(
+                now, "in", "TOKEN", event.text, seq=seq, raw=text, stream_id=event.stream_id
+            )
+            if seq is not None:
+                self._last_frame_at = now
+        else:
+            trace_in(self.conversation, frame, text, now)
+            if type(event) is ev.Heartbeat:
+                ahead = self._answered_ahead.get(frame.fingerprint, 0)
+                if ahead:  # answered when it was read, ahead of a backlog
+                    self._answered_ahead[frame.fingerprint] = ahead - 1
+                    if ahead == 1:
+                        del self._answered_ahead[frame.fingerprint]
+                else:
+                    self._answer(event.challenge, seq, frame.fingerprint, now)
+            elif seq is not None:
+                self._last_frame_at = now
         if self._link.link.state is L.RESUMING:
             self._link.handle(E.RESUMED)
         if (

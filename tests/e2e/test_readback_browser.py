@@ -161,3 +161,19 @@ def test_after_a_restart_the_scrubber_reaches_context_versions_that_left_memory(
         page.wait_for_timeout(200)
     page.wait_for_selector("[data-testid=history-step]:has-text('read back from the store')")
     page.wait_for_selector("[data-testid=context-tree] [data-testid=tree-node]")
+
+
+def test_after_a_restart_the_api_pages_through_history_that_left_memory(
+    restarted: tuple[Console, str],
+) -> None:
+    console, session_id = restarted
+    page = _get(console, f"/api/sessions/{session_id}/history?kind=trace&before=10&limit=5")
+    rows = page["rows"]
+    assert isinstance(rows, list) and [row[0] for row in rows if isinstance(row, list)] == [5, 6, 7, 8, 9]
+    assert page["more"] is True
+    first = _get(console, f"/api/sessions/{session_id}/history?kind=messages&before=2&limit=2")
+    found = first["messages"]
+    assert isinstance(found, list) and len(found) == 2 and first["first"] == 0 and first["more"] is False
+    assert "hello there" in str(found[0])
+    wrong = httpx.get(f"{console.url}/api/sessions/{session_id}/history?kind=frames", timeout=5)
+    assert wrong.status_code == 422 and "trace or messages" in wrong.text

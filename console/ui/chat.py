@@ -259,7 +259,7 @@ class ChatView:
         if stored.loading:
             text = "Reading earlier messages back from the store…"
         elif dropped:
-            text = f"{dropped:,} earlier messages left memory and were dropped (the console keeps no store)"
+            text = f"{dropped:,} earlier messages left memory and were dropped (no store keeps them)"
         elif stored.damage and not stored.queue:
             text = f"Earlier messages could not all be read back: {stored.damage}"
         else:

@@ -62,7 +62,7 @@ class OlderVersions:
         if older:
             return f"{older:,} older versions left memory: they are read back from the store"
         if self.let_go and not self.stored:
-            return "Older versions left memory and were dropped (the console keeps no store)"
+            return "Older versions left memory and were dropped (no store keeps them)"
         return ""
 
     def total(self, context_id: str) -> int:

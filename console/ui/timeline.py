@@ -257,7 +257,7 @@ class TimelinePanel:
 
     def _gone_note(self) -> str:
         if readback.stored_history(self.conversation) is None and self.conversation.trace_dropped:
-            return f"{self.conversation.trace_dropped:,} earlier events were dropped (the console keeps no store)"
+            return f"{self.conversation.trace_dropped:,} earlier events were dropped (no store keeps them)"
         return ""
 
     # -- raw frames, on demand --------------------------------------------------------------------

@@ -105,7 +105,7 @@ async def test_without_a_store_the_scrubber_says_older_versions_were_dropped(use
     _versions(conversation, 8)
     await _open(user, conversation)
     await user.should_see("Snapshot 3 of 3 · seq 8")
-    await user.should_see("Older versions left memory and were dropped (the console keeps no store)")
+    await user.should_see("Older versions left memory and were dropped (no store keeps them)")
 
 
 def _rows(conversation: Conversation, count: int) -> None:
@@ -219,4 +219,4 @@ async def test_without_a_store_the_chat_says_earlier_messages_were_dropped(user:
         ChatView(conversation, on_retry=lambda _message_id: None)
 
     await user.open("/chat")
-    await user.should_see("50 earlier messages left memory and were dropped (the console keeps no store)")
+    await user.should_see("50 earlier messages left memory and were dropped (no store keeps them)")

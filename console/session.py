@@ -326,10 +326,7 @@ class Conversation(SessionMember):
                 case ev.ContextSnapshot(context_id=cid, data=data, size=size):
                     entry = ContextEntry(at, seq, jsonvalue.dumps_bytes(data), size)
                     history = self._context_history(cid)
-                    history.append(entry)
-                    before = self._snapshots.let_go
-                    if self._snapshots.added(self.contexts, history, entry):
-                        memory.history_let_go(self, "context versions", self._snapshots.let_go - before)
+                    self._keep_snapshot(history, entry)
                     self._emit(ContextAdded(cid, len(history) - 1))
                 case ev.StreamEnd(stream_id=sid):
                     ended = self._by_stream.get(sid)
@@ -469,6 +466,13 @@ class Conversation(SessionMember):
                 self._folded("contexts", f"over {self.limits.contexts} contexts: the least recent are let go")
         contexts[context_id] = history
         return history
+
+    def _keep_snapshot(self, history: list[ContextEntry], entry: ContextEntry) -> None:
+        """A new version of a context (a snapshot, or a patched state), kept within the window."""
+        history.append(entry)
+        before = self._snapshots.let_go
+        if self._snapshots.added(self.contexts, history, entry):
+            memory.history_let_go(self, "context versions", self._snapshots.let_go - before)
 
     def _folded(self, kind: str, why: str) -> None:
         if self.folded.fold(kind):

@@ -16,7 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 
-from nicegui import events, ui
+from nicegui import background_tasks, events, ui
 
 from console import jsonvalue, readback
 from console.clients import SessionClient
@@ -25,13 +25,13 @@ from console.otel.status import download_button
 from console.security import policy as security
 from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
-from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, wall_offset_now
+from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
 from console.trace_kinds import Category, browser_table, category
 from console.ui import timeline_history, wire
 from console.ui.scope import on_leave
 from console.ui.testid import testid
 from console.ui.ticker import Ticker
-from console.ui.timeline_model import DEFAULT_MAX_ROWS
+from console.ui.timeline_model import DEFAULT_MAX_ROWS, TimelineModel
 from console.ui.timeline_older import KEPT_ROWS, Kept, older_rows, reachable
 from console.ui.timeline_rows import Row
 
@@ -107,13 +107,15 @@ class TimelinePanel:
         self.dropped = self.conversation.trace_dropped
         if recording is not None:
             self.dropped += recording.dropped
-        # A trace just opened comes with its model, built in the thread that replayed it.
-        built = timeline_history.take(self.conversation, max_rows, self.wall_offset)
-        if built is None:
-            built = timeline_history.history_model(
+        # A trace just opened comes with its model on the way, built in a thread while the page shows;
+        # until it is there the panel holds an empty stand-in and its handlers wait for the real one.
+        self._coming = timeline_history.take(self.conversation, max_rows, self.wall_offset)
+        if self._coming is None:
+            self.model = timeline_history.history_model(
                 self.conversation, max_rows, self.wall_offset, self.dropped
             )
-        self.model = built
+        else:
+            self.model = TimelineModel(max_rows, self.wall_offset)
         self.ready = False
         self._backlog: list[Row] = []  # older rows not yet sent to a view that just mounted
         self._counts: dict[int, JsonValue] = {}  # row id -> its token count held back (COUNTS_INTERVAL)
@@ -209,7 +211,26 @@ class TimelinePanel:
             "stored": readback.stored_history(self.conversation) is not None,
         }
 
+    def _waits_for_model(self, handler: Callable[[], None]) -> bool:
+        """Whether the model of a trace just opened is still being built: then `handler` runs once it
+        is there (handlers resume in the order they came) and the caller returns at once."""
+        coming = self._coming
+        if coming is None:
+            return False
+
+        async def when_built() -> None:
+            model = await coming
+            if self._coming is coming:  # the first handler to resume puts it in place
+                self._coming = None
+                self.model = model
+            handler()
+
+        background_tasks.create(when_built(), name="timeline model")
+        return True
+
     def _on_ready(self) -> None:
+        if self._waits_for_model(self._on_ready):
+            return
         self.model.take_ops()  # already part of the state sent now
         self.ready = True
         rows = list(self.model.rows)
@@ -263,6 +284,8 @@ class TimelinePanel:
     # -- raw frames, on demand --------------------------------------------------------------------
 
     def _on_raw(self, event: events.GenericEventArguments) -> None:
+        if self._waits_for_model(lambda: self._on_raw(event)):
+            return
         value = event.args[0] if isinstance(event.args, list) and event.args else event.args
         if not isinstance(value, int):
             return
@@ -275,6 +298,8 @@ class TimelinePanel:
 
     def _on_text(self, event: events.GenericEventArguments) -> None:
         """A token row expanded (its whole text, then its tokens' text) or collapsed (counts again)."""
+        if self._waits_for_model(lambda: self._on_text(event)):
+            return
         args = event.args if isinstance(event.args, list) else [event.args]
         row_id, shown = [*args, False][:2]
         if not isinstance(row_id, int):
@@ -294,11 +319,15 @@ class TimelinePanel:
         self.view.show_text(row_id, self.model.watch(row))
 
     def _on_search(self, event: events.GenericEventArguments) -> None:
+        if self._waits_for_model(lambda: self._on_search(event)):
+            return
         value = event.args[0] if isinstance(event.args, list) and event.args else event.args
         if isinstance(value, str):
             self.view.text_matches(value, self.model.matching(value.lower()))
 
     def _on_context(self, event: events.GenericEventArguments) -> None:
+        if self._waits_for_model(lambda: self._on_context(event)):
+            return
         value = event.args[0] if isinstance(event.args, list) and event.args else event.args
         row = self.model.by_id.get(value) if isinstance(value, int) else None
         if row is not None and row.ref is not None and self.on_show_context is not None:
@@ -349,10 +378,10 @@ class TimelinePanel:
         opening = ui.notification(f"Opening {name}…", spinner=True, timeout=None)
         try:
             text = await event.file.text()
-            # A long trace takes a moment to replay: not on the loop that serves every tab; nor does
-            # the model of its timeline, built in the same thread.
-            replay, rows = await asyncio.to_thread(timeline_history.open_with_history, text, name)
-            timeline_history.keep(replay.conversation, rows)
+            # A long trace takes a moment to replay: not on the loop that serves every tab. The model
+            # of its timeline is then built in a thread too, while the page shows the replayed session.
+            replay = await asyncio.to_thread(open_trace, text, name)
+            timeline_history.build_soon(replay)
         except (TraceFormatError, UnicodeDecodeError) as exc:
             # A sentence first; the parser's words (line, column) for whoever wants to fix the file.
             ui.notify(

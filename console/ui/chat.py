@@ -236,8 +236,9 @@ class ChatView:
 
     def _show_earlier(self) -> None:
         self.hub.hold()  # the messages in view stay where they are while earlier ones go in above
-        if self._wanted == 0:  # all of memory is drawn: the page before comes from the store
-            self.stored.load(MESSAGES_PER_PAGE)
+        if self._wanted == 0:  # all of memory is wanted: the page before comes from the store
+            if self._first == 0:  # (once memory's are all drawn: they go right under the button)
+                self.stored.load(MESSAGES_PER_PAGE)
             return
         self._wanted = max(0, self._wanted - MESSAGES_PER_PAGE)
         self._draw_earlier()

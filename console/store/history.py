@@ -2,16 +2,17 @@
 
 What a session keeps in memory is a window (console/window.py); the journal keeps the rest. These
 readers are synchronous and meant for a worker thread (`console.readback` runs them there): they read
-the backend's committed chunks through a `Pages` function, decode them, and rebuild what the UI asks
-for with the conversation's own reducer, so what comes back is what the live session showed.
+the backend's committed chunks through a `Reader` (pages newest first, or every chunk in order),
+decode them, and rebuild what the UI asks for with the conversation's own reducer, so what comes back
+is what the live session showed.
 
 * Trace rows carry their trace index in the journal: a page of rows before an index is read from the
   newest trace chunk backwards, a few chunks per backend call, without touching the other kinds.
 * Context versions are rebuilt by feeding the context events alone (snapshots, deltas, resets) to a
   conversation that keeps two versions per context: every version is numbered and its (time, seq) kept,
   the data of the asked-for versions only.
-* Messages are rebuilt by replaying every input but the trace: message ids are numbered by the reducer
-  in input order, so the replay's ids are the live session's.
+* Messages are rebuilt by replaying every input but the trace and the contexts': message numbers and
+  ids are given by the reducer in input order, so the replay's are the live session's.
 """
 
 from __future__ import annotations

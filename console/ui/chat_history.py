@@ -14,6 +14,7 @@ nothing read back is shown yet, the read-back ones go, and reading back starts f
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Final
 
@@ -21,6 +22,8 @@ from nicegui import background_tasks, ui
 
 from console import readback
 from console.session import Conversation, Message
+
+log = logging.getLogger(__name__)
 
 STORED_PER_TICK: Final = 3
 KEPT: Final = 500  # messages read back (or let go while they were read) a page keeps at most
@@ -65,8 +68,13 @@ class StoredMessages:
     async def _load(self, limit: int, generation: int) -> None:
         try:
             page = await readback.messages_page(self.conversation, self.before(), limit)
-        finally:
+        except Exception as exc:  # the store unreachable (Redis gone, say): said; the button asks again
+            log.exception("earlier messages could not be read back")
+            self.damage = str(exc) or type(exc).__name__
             self.loading = False
+            self._changed()
+            return
+        self.loading = False
         if generation != self._generation or self.column.is_deleted:
             return  # the chat moved on meanwhile (a reset, more messages let go)
         self.queue = list(page.messages) + self.queue

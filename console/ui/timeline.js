@@ -257,7 +257,6 @@ export default {
         if (row.i >= first || this.byId.has(row.i)) continue;
         row.parts = row.parts || null;
         row.len = row.parts ? row.parts.reduce((n, p) => n + p[1].length, 0) : 0;
-        row.h = true;
         this.byId.set(row.i, row);
         this.count(row.k, row.n || 1);
         older.push(row);

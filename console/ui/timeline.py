@@ -13,6 +13,7 @@ chat's data attributes (see chat.py), without a round trip.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 
@@ -32,8 +33,10 @@ from console.ui.scope import on_leave
 from console.ui.testid import testid
 from console.ui.ticker import Ticker
 from console.ui.timeline_model import DEFAULT_MAX_ROWS, TimelineModel
-from console.ui.timeline_older import KEPT_ROWS, Kept, older_rows, reachable
+from console.ui.timeline_older import KEPT_ROWS, Kept, OlderPage, older_rows, reachable
 from console.ui.timeline_rows import Row
+
+log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
 # A tick that only counts tokens of growing rows (their text is in the chat, not sent here) goes at
@@ -263,6 +266,9 @@ class TimelinePanel:
         self._reading = True
         try:
             page = await older_rows(self.conversation, value, self.wall_offset)
+        except Exception as exc:  # the store unreachable (Redis gone, say): said, and asked again later
+            log.exception("older timeline rows could not be read")
+            page = OlderPage([], True, str(exc) or type(exc).__name__)
         finally:
             self._reading = False
         if not page.rows and not reachable(self.conversation, value):

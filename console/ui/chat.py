@@ -224,6 +224,7 @@ class ChatView:
             self._earlier = testid(ui.button(on_click=self._show_earlier), "chat-earlier")
             self._earlier.props("flat dense no-caps size=sm").classes("self-center")
         self.stored.forget()  # a reset: what was read back goes with the rest
+        self._store_asked = False
         # The newest message comes with the page (or with the part of it being replaced), the rest of
         # the page after it: whatever else is being built in the same step then stays a short task.
         self._draw_earlier(1)
@@ -237,12 +238,19 @@ class ChatView:
     def _show_earlier(self) -> None:
         self.hub.hold()  # the messages in view stay where they are while earlier ones go in above
         if self._wanted == 0:  # all of memory is wanted: the page before comes from the store
-            if self._first == 0:  # (once memory's are all drawn: they go right under the button)
-                self.stored.load(MESSAGES_PER_PAGE)
+            self._store_asked = True
+            self._load_stored()
             return
         self._wanted = max(0, self._wanted - MESSAGES_PER_PAGE)
         self._draw_earlier()
         self.ticker.wake()
+
+    def _load_stored(self) -> None:
+        """The page asked for from the store, once memory's messages are all drawn (they go right
+        under the button; those read back above them)."""
+        if self._store_asked and self._first == 0:
+            self._store_asked = False
+            self.stored.load(MESSAGES_PER_PAGE)
 
     def _stored_view(self, message: Message) -> ui.element:
         """A message read back from the store: as it was, read-only (no retry, no approval)."""
@@ -430,6 +438,8 @@ class ChatView:
             self._draw_earlier()
             if self._first > self._wanted:
                 self.ticker.wake(wait=True)
+            else:
+                self._load_stored()
         if self._stale:
             stale, self._stale = self._stale, {}
             for card in stale.values():

@@ -69,7 +69,7 @@ class StoredMessages:
         try:
             page = await readback.messages_page(self.conversation, self.before(), limit)
         except Exception as exc:  # the store unreachable (Redis gone, say): said; the button asks again
-            log.exception("earlier messages could not be read back")
+            log.warning("earlier messages could not be read back: %s", exc)
             self.damage = str(exc) or type(exc).__name__
             self.loading = False
             self._changed()

@@ -267,7 +267,7 @@ class TimelinePanel:
         try:
             page = await older_rows(self.conversation, value, self.wall_offset)
         except Exception as exc:  # the store unreachable (Redis gone, say): said, and asked again later
-            log.exception("older timeline rows could not be read")
+            log.warning("older timeline rows could not be read: %s", exc)
             page = OlderPage([], True, str(exc) or type(exc).__name__)
         finally:
             self._reading = False

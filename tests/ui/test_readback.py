@@ -18,7 +18,7 @@ from console.jsonvalue import JsonValue
 from console.limits import Limits
 from console.readonly_client import ReadOnlyClient
 from console.session import Conversation
-from console.store.backend import SessionInfo
+from console.store.backend import SessionInfo, StoreError
 from console.store.history import Reader
 from console.store.journal import Journal
 from console.store.sqlite import SQLiteBackend, SQLiteReader
@@ -220,3 +220,33 @@ async def test_without_a_store_the_chat_says_earlier_messages_were_dropped(user:
 
     await user.open("/chat")
     await user.should_see("50 earlier messages left memory and were dropped (no store keeps them)")
+
+
+async def test_a_store_that_cannot_be_read_is_said_and_asked_again(user: User) -> None:
+    conversation = Conversation(limits=Limits(window=Window(messages=10)))
+    _turns(conversation, 30)
+
+    @contextlib.contextmanager
+    def unreachable() -> Iterator[Reader]:
+        raise StoreError("cannot reach Redis at redis://127.0.0.1:9/0")
+        yield  # a generator, as a reader's context is
+
+    readback.attach(conversation, readback.StoredHistory(unreachable, "s"))
+
+    @ui.page("/chat")
+    def chat() -> None:
+        ChatView(conversation, on_retry=lambda _message_id: None)
+
+    await user.open("/chat")
+    user.find("Show earlier messages (50 more)").click()
+    said = "Earlier messages could not all be read back: cannot reach Redis at redis://127.0.0.1:9/0"
+    await eventually(lambda: _earlier(user) == said)
+    assert len(_drawn(user)) == 10
+    user.find(marker="chat-earlier").click()  # asked again: said again
+    await eventually(lambda: _earlier(user) == said)
+
+
+def _earlier(user: User) -> str:
+    return " ".join(
+        str(e.text) for e in user.find(marker="chat-earlier").elements if isinstance(e, ui.button)
+    )

@@ -26,13 +26,13 @@ from nicegui import background_tasks, ui
 from nicegui.events import GenericEventArguments, ValueChangeEventArguments
 
 from console.clients import SessionClient
-from console.json_rows import FULL_STRING, Address, Level, format_path
-from console.json_search import SearchResult
+from console.json_rows import FULL_STRING, Address, Level
 from console.json_tree import ChangeSummary
 from console.session import Change, ContextAdded, ContextEntry, Conversation, Reset
 from console.step_view import SUMMARIES_SHOWN, StepView
 from console.ui import inspector_steps
 from console.ui.inspector_history import OlderVersions
+from console.ui.inspector_search import ContextSearch
 from console.ui.inspector_steps import steps_for
 from console.ui.inspector_tree import ContextTree, PathItem, PathList, TreeRequest
 from console.ui.scope import on_leave
@@ -42,8 +42,6 @@ from console.ui.ticker import Ticker
 log = logging.getLogger(__name__)
 
 CHANGES_SHOWN = SUMMARIES_SHOWN  # items in the changed-path list; the arrows step through all of them
-HITS_SHOWN = 200
-SEARCH_PAUSE = 0.15  # seconds of no typing before the context is searched
 
 
 def _clock(entry: ContextEntry) -> str:
@@ -77,7 +75,6 @@ class ContextInspector:
         self.shown: tuple[str, int] | None = None
         self.opened: dict[str, Address] = {}  # what the user opened, kept open while scrubbing
         self.change_at = -1
-        self.query = ""
         self._target: tuple[str, int] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._syncing = False
@@ -106,7 +103,7 @@ class ContextInspector:
                 self._build_header()
                 self._build_scrubber()
                 self._build_changes()
-                self._build_search()
+                self.search = ContextSearch(lambda: self.step, self.reveal, lambda: self.root.is_deleted)
                 self.tree = ContextTree().classes("ac-tree-box")
         self.tree.on("expand", self._on_expand)
         self.tree.on("collapse", self._on_collapse)
@@ -154,18 +151,6 @@ class ContextInspector:
             )
         self.changes = testid(PathList("changed-path", self._jump_to_change), "changed-paths")
         self.changes_more = ui.label().classes("ac-insp-muted")
-
-    def _build_search(self) -> None:
-        with ui.element("div").classes("ac-insp-row"):
-            self.search_input = testid(ui.input(placeholder="Search keys and values…"), "context-search")
-            self.search_input.props("dense outlined clearable").classes("grow min-w-0")
-            # As the timeline's search: hits follow the typing (a pause of SEARCH_PAUSE), Enter at once.
-            self.search_input.on_value_change(lambda: self._on_search(SEARCH_PAUSE))
-            self.search_input.on("keydown.enter", lambda: self._on_search())
-            self.hits_label = testid(ui.label().classes("ac-insp-muted"), "search-count")
-        self.hits = testid(PathList("search-hit", self._jump_to_hit), "search-hits")
-        self.hits_more = ui.label().classes("ac-insp-muted")
-        self._hits: list[Address] = []
 
     # -- the model's changes --------------------------------------------------------------------
 
@@ -358,8 +343,7 @@ class ContextInspector:
         self.step, self.shown, self.change_at = step, (context_id, index), -1
         self._draw_changes(step)
         self.tree.show(levels, step.outline.scalar)
-        if self.query:
-            background_tasks.create(self._search(self.query), name="context search")
+        self.search.refresh()
 
     def _draw_changes(self, step: StepView) -> None:
         outline = step.outline
@@ -405,47 +389,6 @@ class ContextInspector:
             if not level.address.rel and level.address.base:
                 self.opened[level.address.encode()] = level.address
         self.tree.send_reveal(levels, address)
-
-    # -- search ---------------------------------------------------------------------------------
-
-    def _on_search(self, pause: float = 0.0) -> None:
-        value = self.search_input.value
-        self.query = value.strip() if isinstance(value, str) else ""
-        background_tasks.create(self._search(self.query, pause), name="context search")
-
-    async def _search(self, query: str, pause: float = 0.0) -> None:
-        if pause:
-            await asyncio.sleep(pause)
-            if self.query != query:
-                return  # typed on: the newer search runs
-        step = self.step
-        if step is None or not query:
-            self._draw_hits(None)
-            return
-        result = await step.search(query)
-        if self.step is step and self.query == query and not self.root.is_deleted:
-            self._draw_hits(result)
-
-    def _draw_hits(self, result: SearchResult | None) -> None:
-        hits = result.hits if result is not None else ()
-        self._hits = [hit.address for hit in hits]
-        self.hits.set_items(
-            [
-                PathItem(format_path(hit.path), hit.text if hit.where == "value" else "")
-                for hit in hits[:HITS_SHOWN]
-            ]
-        )
-        n = len(hits)
-        more = n - HITS_SHOWN
-        self.hits_more.set_text(f"… {more:,} more; refine the search" if more > 0 else "")
-        if result is None:
-            self.hits_label.set_text("")
-        else:
-            self.hits_label.set_text(f"{n}{'' if result.complete else '+'} match{'' if n == 1 else 'es'}")
-
-    async def _jump_to_hit(self, n: int) -> None:
-        if 0 <= n < len(self._hits):
-            await self.reveal(self._hits[n])
 
     # -- the tree's requests --------------------------------------------------------------------
 

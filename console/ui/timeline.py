@@ -13,12 +13,13 @@ chat's data attributes (see chat.py), without a round trip.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 
 from nicegui import background_tasks, events, ui
 
-from console import jsonvalue
+from console import jsonvalue, readback
 from console.clients import SessionClient
 from console.jsonvalue import JsonObject, JsonValue
 from console.otel.status import download_button
@@ -32,7 +33,10 @@ from console.ui.scope import on_leave
 from console.ui.testid import testid
 from console.ui.ticker import Ticker
 from console.ui.timeline_model import DEFAULT_MAX_ROWS, TimelineModel
+from console.ui.timeline_older import KEPT_ROWS, Kept, OlderPage, older_rows, reachable
 from console.ui.timeline_rows import Row
+
+log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
 # A tick that only counts tokens of growing rows (their text is in the chat, not sent here) goes at
@@ -67,6 +71,10 @@ class TimelineView(ui.element, component="timeline.js"):
 
     def prepend(self, rows: list[JsonValue]) -> None:
         self.run_method("prepend", jsonvalue.dumps(rows))
+
+    def older(self, rows: list[JsonValue], more: bool, note: str) -> None:
+        """A page of rows from before the oldest the browser has (asked for by its `older` event)."""
+        self.run_method("readBack", jsonvalue.dumps({"rows": rows, "more": more, "note": note}))
 
     def show_raw(self, row_id: int, text: str) -> None:
         self.run_method("showRaw", row_id, text)
@@ -123,6 +131,9 @@ class TimelinePanel:
         self.view.on("context", self._on_context)
         self.view.on("text", self._on_text)
         self.view.on("search", self._on_search)
+        self.view.on("older", self._on_older)
+        self._reading = False
+        self._read_back: dict[int, Kept] = {}  # rows read back, for their details (KEPT_ROWS)
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
         self.ticker = Ticker(flush_interval, self.flush)  # woken by a change, idle otherwise
@@ -199,6 +210,8 @@ class TimelinePanel:
             "t0": self.model.start_ms(),
             "older": dict[str, JsonValue](self.model.older),
             "dropped": self.dropped,
+            # Older rows can be read back (from memory, or the store the session is journaled to).
+            "stored": readback.stored_history(self.conversation) is not None,
         }
 
     def _waits_for_model(self, handler: Callable[[], None]) -> bool:
@@ -243,6 +256,37 @@ class TimelinePanel:
         ]
         self.view.prepend(rows)
 
+    # -- older rows, on demand --------------------------------------------------------------------
+
+    async def _on_older(self, event: events.GenericEventArguments) -> None:
+        """The user asked for older rows (a click, or scrolling to the top): a page before `first`."""
+        value = event.args[0] if isinstance(event.args, list) and event.args else event.args
+        if not isinstance(value, int) or self._reading:
+            return
+        self._reading = True
+        try:
+            page = await older_rows(self.conversation, value, self.wall_offset)
+        except Exception as exc:  # the store unreachable (Redis gone, say): said, and asked again later
+            log.warning("older timeline rows could not be read: %s", exc)
+            page = OlderPage([], True, str(exc) or type(exc).__name__)
+        finally:
+            self._reading = False
+        if not page.rows and not reachable(self.conversation, value):
+            note = self._gone_note()
+        else:
+            note = f"the store could not be read further: {page.damage}" if page.damage else ""
+        if not self.root.is_deleted:
+            for kept in page.kept:
+                self._read_back[kept.row.id] = kept
+            while len(self._read_back) > KEPT_ROWS:  # the first read back go first
+                del self._read_back[next(iter(self._read_back))]
+            self.view.older(page.rows, page.more, note)
+
+    def _gone_note(self) -> str:
+        if readback.stored_history(self.conversation) is None and self.conversation.trace_dropped:
+            return f"{self.conversation.trace_dropped:,} earlier events were dropped (no store keeps them)"
+        return ""
+
     # -- raw frames, on demand --------------------------------------------------------------------
 
     def _on_raw(self, event: events.GenericEventArguments) -> None:
@@ -252,6 +296,10 @@ class TimelinePanel:
         if not isinstance(value, int):
             return
         row = self.model.by_id.get(value)
+        kept = self._read_back.get(value)
+        if row is None and kept is not None and kept.raw is not None:
+            self.view.show_raw(value, _clip(kept.raw))
+            return
         self.view.show_raw(value, self.raw_text(row) if row else "(this row is no longer kept)")
 
     def _on_text(self, event: events.GenericEventArguments) -> None:
@@ -266,6 +314,11 @@ class TimelinePanel:
             self.model.unwatch(row_id)
             return
         row = self.model.by_id.get(row_id)
+        kept = self._read_back.get(row_id)
+        if row is None and kept is not None and kept.row.grouped:  # read back: complete already
+            parts = kept.row.parts
+            self.view.show_text(row_id, [min(seq for seq, _ in parts), kept.row.text(), kept.row.tokens])
+            return
         if row is None or not row.grouped:
             return
         self.flush(now=True)  # what was fed before goes first: the text sent now includes it

@@ -104,6 +104,19 @@ class LoopLag:
 LOOP_LAG: Final = LoopLag()  # the process's one event loop, measured once for every view
 
 
+class ScrapeCost:
+    """What the previous scrape cost: wall seconds from its start until its text was ready, and how
+    many times it gave the loop back. Set apart from a scrape's latency at the client, it tells the
+    console's own work from the wait for the loop (and the machine) around it."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.turns = 0
+
+
+PREVIOUS_SCRAPE: Final = ScrapeCost()
+
+
 # -- the text format ------------------------------------------------------------------------------
 
 
@@ -207,6 +220,7 @@ def render(supervisor: Supervisor, lag: LoopLag | None = None) -> str:
 
 async def scrape(supervisor: Supervisor, lag: LoopLag | None = None) -> str:
     """One scrape of the whole console, built `SLICE_SECONDS` of work per loop iteration."""
+    started = time.perf_counter()
     slices = _Slices()
     healths: list[Health] = []
     for session_id in supervisor.ids:
@@ -217,7 +231,10 @@ async def scrape(supervisor: Supervisor, lag: LoopLag | None = None) -> str:
     out = Exposition()
     for _ in _build(out, supervisor, healths, lag):
         await slices.check()
-    return out.text()
+    text = out.text()
+    PREVIOUS_SCRAPE.seconds = time.perf_counter() - started
+    PREVIOUS_SCRAPE.turns = slices.turns
+    return text
 
 
 async def encode(text: str, accept_encoding: str) -> tuple[bytes, dict[str, str]]:
@@ -250,15 +267,21 @@ def accepts_gzip(accept_encoding: str) -> bool:
 
 
 class _Slices:
-    """Gives the loop back once a slice's time is spent (and only then: each turn may be long)."""
+    """Gives the loop back once a slice's time is spent (and only then: each turn may be long).
+
+    The time is the loop thread's CPU time, not the clock's: on a loaded machine the process waits
+    for a core mid-slice, and a slice counted on the clock ended after a fraction of its work, every
+    time, for another turn behind everything else."""
 
     def __init__(self) -> None:
-        self.resumed = time.perf_counter()
+        self.resumed = time.thread_time()
+        self.turns = 0
 
     async def check(self) -> None:
-        if time.perf_counter() - self.resumed >= SLICE_SECONDS:
+        if time.thread_time() - self.resumed >= SLICE_SECONDS:
             await asyncio.sleep(0)
-            self.resumed = time.perf_counter()
+            self.turns += 1
+            self.resumed = time.thread_time()
 
 
 def _build(
@@ -271,6 +294,7 @@ def _build(
     _aggregate(out, supervisor, healths)
     if lag is not None:
         _loop(out, lag)
+    _scrape(out, PREVIOUS_SCRAPE)
     _process(out)
 
 
@@ -337,6 +361,15 @@ def _loop(out: Exposition, lag: LoopLag) -> None:
     out.family(recent, "gauge", f"Loop lag quantiles over the last {len(lag.samples)} samples.")
     for q in (0.5, 0.99, 1.0):
         out.sample(recent, lag.quantile(q), (("quantile", _number(q)),))
+
+
+def _scrape(out: Exposition, cost: ScrapeCost) -> None:
+    name = "agent_console_scrape_duration_seconds"
+    out.family(name, "gauge", "The previous scrape: from its start until its text was ready.")
+    out.sample(name, cost.seconds)
+    name = "agent_console_scrape_turns"
+    out.family(name, "gauge", "The previous scrape: times it gave the event loop back.")
+    out.sample(name, cost.turns)
 
 
 def _process(out: Exposition) -> None:

@@ -155,6 +155,7 @@ class Conversation(SessionMember):
         self._components.clear()
         self._open_components.clear()
         self._emit(Reset())
+        self.activity_changed()
 
     def continue_from(self, previous: Conversation) -> None:
         """Take over what `previous` received (the supervisor restarts a crashed session with a new
@@ -169,6 +170,7 @@ class Conversation(SessionMember):
         self._tools, self._components = previous._tools, previous._components
         self._ids = previous._ids
         self._emit(Reset())
+        self.activity_changed()
         if self.journal is not None:  # the journal goes on from the crashed client's
             for message in previous._streaming:
                 self.journal(("interrupt_stream", message.stream_id or "", "the session restarted"))
@@ -294,7 +296,17 @@ class Conversation(SessionMember):
                 message = self._by_stream.get(event.stream_id)
                 if message is None or message.status == "interrupted":
                     message = self._stream_message(event.stream_id, at)
-                self._append_text(message, event.text)
+                blocks = message.blocks
+                text = event.text
+                if text and blocks and message.role == "assistant" and type(block := blocks[-1]) is TextBlock:
+                    # A token of the reply's text block (`_append_text`, without the calls).
+                    block.parts.append(text)
+                    block.length += len(text)
+                    self.session.counts.text_deltas += 1
+                    if self._listeners:
+                        tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
+                    return
+                self._append_text(message, text)
                 return
             match event:
                 case ev.TextDelta(stream_id=sid, text=text):
@@ -314,10 +326,7 @@ class Conversation(SessionMember):
                 case ev.ContextSnapshot(context_id=cid, data=data, size=size):
                     entry = ContextEntry(at, seq, jsonvalue.dumps_bytes(data), size)
                     history = self._context_history(cid)
-                    history.append(entry)
-                    before = self._snapshots.let_go
-                    if self._snapshots.added(self.contexts, history, entry):
-                        memory.history_let_go(self, "context versions", self._snapshots.let_go - before)
+                    self._keep_snapshot(history, entry)
                     self._emit(ContextAdded(cid, len(history) - 1))
                 case ev.StreamEnd(stream_id=sid):
                     ended = self._by_stream.get(sid)
@@ -356,6 +365,7 @@ class Conversation(SessionMember):
         if message.role == "assistant" and message.status == "streaming":
             self._streaming.append(message)
         self._emit(MessageAdded(message))
+        self.activity_changed()  # a prompt awaits its reply, or a reply or user stream began
         memory.let_go_messages(self)
 
     def _add_reply(self, message: Message) -> None:
@@ -375,6 +385,7 @@ class Conversation(SessionMember):
         self._by_id[message.id] = message
         self._streaming.append(message)
         self._emit(MessageAdded(message, after=prompt.id))
+        self.activity_changed()
         memory.let_go_messages(self)
 
     def _set_status(self, message: Message, status: MessageStatus, note: str = "") -> None:
@@ -392,6 +403,7 @@ class Conversation(SessionMember):
         if status != "streaming":
             memory.settle(message)
         self._emit(MessageStatusChanged(message))
+        self.activity_changed()
 
     def rows_left(self, count: int) -> None:
         memory.history_let_go(self, "trace rows", count)
@@ -454,6 +466,13 @@ class Conversation(SessionMember):
                 self._folded("contexts", f"over {self.limits.contexts} contexts: the least recent are let go")
         contexts[context_id] = history
         return history
+
+    def _keep_snapshot(self, history: list[ContextEntry], entry: ContextEntry) -> None:
+        """A new version of a context (a snapshot, or a patched state), kept within the window."""
+        history.append(entry)
+        before = self._snapshots.let_go
+        if self._snapshots.added(self.contexts, history, entry):
+            memory.history_let_go(self, "context versions", self._snapshots.let_go - before)
 
     def _folded(self, kind: str, why: str) -> None:
         if self.folded.fold(kind):

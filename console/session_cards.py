@@ -34,6 +34,8 @@ def tool_call(conv: model.Conversation, event: ev.ToolCall, at: float, *, stream
             window.forget_call(conv, oldest)
             conv._folded("tool calls", f"over {conv.limits.waiting_tool_calls} tool calls waiting")
     conv._emit(BlockAdded(message, len(message.blocks) - 1))
+    if block.result is None:
+        conv.activity_changed()  # a call waits for its result
 
 
 def tool_result(conv: model.Conversation, event: ev.ToolResult, at: float) -> None:
@@ -44,9 +46,11 @@ def tool_result(conv: model.Conversation, event: ev.ToolResult, at: float) -> No
         assert isinstance(block, ToolBlock)
         if block.result is None:
             block.result, block.result_at = event.result, at
-            conv._waiting.pop(event.call_id, None)
+            answered = conv._waiting.pop(event.call_id, None)
             window.forget_call(conv, event.call_id)
             conv._emit(BlockUpdated(message, index))
+            if answered is not None:
+                conv.activity_changed()
         return
     # The result came before its call (reordering upstream): hold it for the call.
     conv._orphan_results[event.call_id] = (event.result, at)

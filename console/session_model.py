@@ -12,7 +12,9 @@ once, and each `SessionMember` of the session points at its session:
   copied into each conversation.
 * What the session shows (`status`) is derived: the link state, refined while the link is open by what
   its conversations are doing (`console.link.displayed`). It is recomputed when the link moves or a
-  conversation's activity may have changed (a message or block added or changed), never per token.
+  conversation says its activity may have changed (`activity_changed`: a prompt is added or sent, a
+  reply starts or ends, a tool call starts waiting or is answered, the conversation is reset), never
+  per token or per block: a streaming reply costs it nothing between those moments.
   A session with no link of its own (a replayed file, a follower) is told its status (`show`).
 * The counts the supervisor reads a few times a second (rows received, protocol errors, text deltas)
   are the session's (`Counts`), not any one conversation's.
@@ -26,18 +28,7 @@ from typing import Literal, TypeAlias
 
 from console.connection import ConnectionState, LinkStatus
 from console.link import Activity, Link, LinkEvent, LinkState, displayed
-from console.session_changes import (
-    BlockAdded,
-    BlockUpdated,
-    Change,
-    ConnectionChanged,
-    Listener,
-    MessageAdded,
-    MessageStatusChanged,
-    Reset,
-    TraceAdded,
-    tell,
-)
+from console.session_changes import Change, ConnectionChanged, Listener, TraceAdded, tell
 from console.session_trace import Trace, TraceEntry, lean_row
 from console.trace_kinds import TraceKind
 from console.window import OVERSIZED_RAW
@@ -45,7 +36,6 @@ from console.window import OVERSIZED_RAW
 # Trace rows have a tap of their own (`journal_trace`), taking the row as the trace holds it: no tuple
 # is built per row, and the journal keeps rows apart without sorting inputs.
 TraceTap: TypeAlias = Callable[[tuple[object, ...]], None]
-_ACTIVITY_CHANGES = (MessageAdded, MessageStatusChanged, BlockAdded, BlockUpdated, Reset)
 
 
 @dataclass(slots=True)
@@ -67,6 +57,7 @@ class Session:
         self.link = Link()
         self.status = LinkStatus(ConnectionState.CONNECTING)
         self.conversations: list[SessionMember] = [first]
+        self.sole: SessionMember | None = first  # the one conversation (every dialect but chat), else None
         self.journal_trace: TraceTap | None = None  # told of every trace row (console/store)
         self._linked = False  # an engine feeds the link: the status is derived from it
 
@@ -78,8 +69,7 @@ class Session:
             return
         conversation.session = self
         self.conversations.append(conversation)
-        if self._linked:
-            conversation.subscribe(self._on_change, deltas=False)
+        self.sole = None
         self.publish()
 
     def adopt(self, previous: Session) -> None:
@@ -113,10 +103,9 @@ class Session:
 
     def activity(self) -> Activity:
         """The busiest of the conversations: a tool call waiting, else a reply in flight, else idle."""
-        conversations = self.conversations
-        if len(conversations) == 1:  # every dialect but chat: no set to build at each change
-            return conversations[0].activity
-        activities = {conversation.activity for conversation in conversations}
+        if self.sole is not None:  # every dialect but chat: no set to build
+            return self.sole.activity
+        activities = {conversation.activity for conversation in self.conversations}
         for busiest in ("tool_call_pending", "replying"):
             if busiest in activities:
                 return busiest
@@ -127,7 +116,7 @@ class Session:
         if not self._linked:
             return
         link = self.link
-        # Asked at every message or block change: what the conversations do matters only while open.
+        # What the conversations do matters only while the link is open.
         state = displayed(link.state, self.activity() if link.state is LinkState.OPEN else "idle")
         shown = self.status
         if (state, link.attempt, link.retry_at, link.detail) != (
@@ -149,12 +138,6 @@ class Session:
         """An engine feeds this session's link from now on: what it shows is derived from it."""
         if not self._linked:
             self._linked = True
-            for conversation in self.conversations:
-                conversation.subscribe(self._on_change, deltas=False)
-            self.publish()
-
-    def _on_change(self, change: Change) -> None:
-        if isinstance(change, _ACTIVITY_CHANGES):
             self.publish()
 
 
@@ -172,6 +155,11 @@ class SessionMember:
     def activity(self) -> Activity:
         """What the conversation is doing (the reducer knows)."""
         return "idle"
+
+    def activity_changed(self) -> None:
+        """What the conversation is doing may have changed: its session shows it, if derived. Called
+        by the reducer where its activity can change, after the change is announced."""
+        self.session.publish()
 
     # -- what the session holds -----------------------------------------------------------------
 
@@ -269,13 +257,13 @@ class SessionMember:
             session.counts.received += 1
             if kind == "PROTOCOL_ERROR":
                 session.counts.protocol_errors += 1
-        conversations = session.conversations
-        if len(conversations) == 1:  # every dialect but chat; with no view open, no row object is made
-            if listeners := conversations[0]._listeners:
+        sole = session.sole
+        if sole is not None:  # every dialect but chat; with no view open, no row object is made
+            if listeners := sole._listeners:
                 tell(listeners, TraceAdded(TraceEntry(*row)))
             return
         entry: TraceEntry | None = None
-        for conversation in conversations:
+        for conversation in session.conversations:
             if conversation._listeners:
                 entry = entry or TraceEntry(*row)
                 tell(conversation._listeners, TraceAdded(entry))

@@ -110,7 +110,7 @@ def _context_delta(conv: model.Conversation, event: ev.ContextDelta, at: float, 
         conv.notice("warning", f"a {cid} delta did not apply ({patched.reason}); kept the last")
         return
     entry = model.ContextEntry(at, seq, jsonvalue.dumps_bytes(patched), event.size)
-    history.append(entry)
+    conv._keep_snapshot(history, entry)  # within the window, as a snapshot is
     conv._live_states[cid] = (entry, patched)
     conv._emit(model.ContextAdded(cid, len(history) - 1))
 

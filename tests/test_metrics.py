@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -54,6 +55,12 @@ async def test_a_scrape_on_a_busy_loop_waits_for_few_of_its_turns(supervisor: Su
         flooding = False
     assert "agent_console_session_up" in text
     assert waited <= 4  # a dozen before: one per metric family
+    # The next scrape tells what this one cost: the turns it gave back, and its time with theirs.
+    told = metrics.render(supervisor)
+    assert re.search(rf"^agent_console_scrape_turns {metrics.PREVIOUS_SCRAPE.turns}$", told, re.M)
+    assert metrics.PREVIOUS_SCRAPE.turns <= 4
+    seconds = re.search(r"^agent_console_scrape_duration_seconds (\S+)$", told, re.M)
+    assert seconds is not None and float(seconds.group(1)) >= 0.02 * metrics.PREVIOUS_SCRAPE.turns
 
 
 async def test_a_scrape_is_gzipped_for_a_client_that_takes_it() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from console import events as ev
 from console.connection import ConnectionState, LinkStatus
 from console.link import LinkEvent
 from console.session import Change, ConnectionChanged, Conversation, TraceAdded
@@ -69,3 +70,22 @@ def test_a_restarted_conversation_goes_on_with_the_trace_and_counts_of_the_one_i
     fresh.continue_from(crashed)
     fresh.record(2.0, "in", "TOKEN", "!", seq=2, stream_id="s1")
     assert [e.summary for e in fresh.trace] == ["hi", "!"] and fresh.counts.received == 2
+
+
+def test_a_reply_with_a_tool_call_shows_each_state_once_however_many_tokens_and_blocks_it_has() -> None:
+    conversation = Conversation()
+    session = conversation.session
+    session.feed_link()
+    session.handle(LinkEvent.CONNECTED)
+    changes = heard(conversation)
+    conversation.add_user_message("look it up", 1.0)
+    for n in range(3):
+        conversation.apply(ev.TextDelta("s1", f"token {n} "), 1.1)
+    conversation.apply(ev.ToolCall("s1", "c1", "lookup", {}), 1.2)
+    assert shown(conversation) is S.TOOL_CALL_PENDING
+    conversation.apply(ev.ToolResult("s1", "c1", {"ok": True}), 1.3)
+    for n in range(3):  # a new text block after the card, then more tokens
+        conversation.apply(ev.TextDelta("s1", f"after {n} "), 1.4)
+    conversation.apply(ev.StreamEnd("s1"), 1.5)
+    states = [c.status.state for c in changes if isinstance(c, ConnectionChanged)]
+    assert states == [S.STREAMING, S.TOOL_CALL_PENDING, S.STREAMING, S.OPEN]

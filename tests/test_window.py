@@ -85,3 +85,16 @@ def test_a_restarted_client_goes_on_within_the_same_snapshot_budget() -> None:
         _snapshot(conversation, "ctx", 10 + restart, size=3_000)
         kept = conversation.contexts["ctx"]
         assert sum(len(e.encoded) for e in kept) <= 10_000, restart
+
+
+def test_a_state_patched_by_deltas_keeps_its_newest_versions_too() -> None:
+    """A run's state deltas each make a version of the state (AG-UI): the window holds them as it
+    holds snapshots."""
+    conversation = Conversation(limits=Limits(window=Window(context_versions=5)))
+    conversation.apply(ev.ContextSnapshot("state", {"n": 0}, 8), 0.0)
+    for n in range(1, 30):
+        conversation.apply(
+            ev.ContextDelta("state", [{"op": "replace", "path": "/n", "value": n}], 40), float(n)
+        )
+    assert [entry.data for entry in conversation.contexts["state"]] == [{"n": n} for n in range(25, 30)]
+    assert [n.text for n in conversation.notices] == [HISTORY_DROPPED]

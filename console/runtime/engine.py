@@ -31,7 +31,7 @@ from collections import deque
 from console.connection import ConnectionState
 from console.limits import Level
 from console.link import Link, LinkEvent, LinkState, displayed
-from console.runtime.reconnect import Policy
+from console.runtime.policy import Policy
 from console.session import Conversation, Message
 from console.trace_kinds import TraceKind
 
@@ -88,6 +88,12 @@ class LinkView:
     @property
     def state(self) -> ConnectionState:
         return self._link.state
+
+    @property
+    def live(self) -> bool:
+        """The link is open: what the session shows is one of `LIVE`. Asked at every tick, so read
+        from the link alone, without deriving what the conversations are doing."""
+        return self._link.link.state is L.OPEN
 
     @property
     def connections(self) -> int:

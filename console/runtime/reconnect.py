@@ -32,22 +32,16 @@ import asyncio
 import random
 import ssl
 from collections.abc import Awaitable, Callable, Iterator
-from enum import StrEnum
 from typing import Protocol
 
 import httpx
 import websockets
 
 from console.frozen import frozen
+from console.runtime.policy import Policy as Policy  # named here by the transports
 
 Clock = Callable[[], float]
 Schedule = Callable[[], Iterator[float]]
-
-
-class Policy(StrEnum):
-    RETRY = "retry"  # transient: try again after the next delay
-    AUTH = "auth"  # the upstream refuses our credentials: retrying cannot help until they change
-    GIVE_UP = "give up"  # the address or the request is wrong: the same attempt fails the same way
 
 
 def exponential(initial: float = 0.5, factor: float = 2.0, cap: float = 10.0) -> Iterator[float]:

@@ -10,8 +10,10 @@ A flood must not hold the event loop: one read can bring thousands of small fram
 all in one callback stalled every other session for seconds. The bytes read are parsed and the
 messages applied a slice at a time (`SLICE_SECONDS` of work per loop iteration); reading pauses while
 more than `BACKLOG_BYTES` wait, so a flood costs bounded memory and the server's writes back up
-instead; a link busy with a flood takes at most half of the loop's time. Parsing runs ahead of applying, and `peek` sees each message as soon as it is parsed: that
-is how a heartbeat is answered before the flood queued in front of it has been applied.
+instead; a link busy with a flood works a slice per turn of the loop, and everything else that is
+ready runs between two of its slices. Parsing runs ahead of applying, and `peek` sees each message as
+soon as it is parsed: that is how a heartbeat is answered before the flood queued in front of it has
+been applied.
 
 Bytes read become whole messages in `wsframes.Framer` (which frames data itself: websockets' parser
 costs too much per frame at hundreds of sessions). A small read with nothing queued is applied at
@@ -48,7 +50,8 @@ CLOSE_TIMEOUT = 5.0  # seconds for the server to answer our close frame before t
 PING_INTERVAL = 20.0  # seconds of silence from the server before a WebSocket ping
 PING_TIMEOUT = 20.0  # seconds after that ping before a silent connection is given up
 SLICE_SECONDS = 0.005  # work on received messages per loop iteration
-PARSE_BYTES = 64 * 1024  # bytes parsed per slice: a slice's parsing stays within a few ms
+PARSE_BYTES = 64 * 1024  # bytes parsed at a time
+PARSE_SECONDS = 0.002  # parsing ahead per slice (at least one piece of PARSE_BYTES)
 BACKLOG_BYTES = 4 * 1024 * 1024  # received and not applied yet, past which reading pauses
 DIRECT_BYTES = 2048  # a read up to this size (a few frames), with nothing queued, is applied in its callback
 
@@ -246,10 +249,18 @@ class Link(asyncio.Protocol):
         if not self._started or self.error is not None:
             self._idle.set()
             return
-        deadline = time.perf_counter() + SLICE_SECONDS
+        started = time.perf_counter()
+        deadline = started + SLICE_SECONDS
         parsed = 0
-        # Parse ahead of applying (bounded): heartbeats in what is parsed are seen at once.
-        while self._raw and parsed < PARSE_BYTES and len(self._backlog) < 100_000 and self.error is None:
+        # Parse ahead of applying, for a bounded time: heartbeats in what is parsed are seen at once.
+        # Bounded by time, not bytes: 64 KB is 800 small frames but a few dozen large ones, and a
+        # PING behind megabytes of large frames waited 64 KB a slice to be seen (3.2 s under load).
+        while (
+            self._raw
+            and (not parsed or time.perf_counter() - started < PARSE_SECONDS)
+            and len(self._backlog) < 100_000
+            and self.error is None
+        ):
             chunk = self._raw.popleft()
             if len(chunk) > PARSE_BYTES:
                 chunk, rest = chunk[:PARSE_BYTES], chunk[PARSE_BYTES:]
@@ -268,10 +279,12 @@ class Link(asyncio.Protocol):
                 break
         more = (bool(self._raw) or bool(backlog)) and self.error is None
         if more:
-            # The next slice after as long again: a flood gets at most half of the loop, and whatever
-            # else waits (other sessions, pages, a scrape) runs in between.
+            # The next slice in the next turn of the loop: whatever else is ready by then (other
+            # sessions, pages, a scrape) runs in between. Not after a pause as long again: that left
+            # the loop idle half the time of a flood with nothing else to do, and doubled how long
+            # a PING behind the flood waited for the server's backed-up writes to be read.
             self._scheduled = True
-            asyncio.get_running_loop().call_later(SLICE_SECONDS, self._slice)
+            asyncio.get_running_loop().call_soon(self._slice)
         else:
             self._idle.set()
         self._flow_control()

@@ -18,9 +18,11 @@ Figures:
              console's own lag histogram (/metrics) that gained a sample during the flood
   PONG p99   PING written -> PONG read, at the hostile server (max in brackets)
   RSS +MB    the console's resident memory: the highest sample while flooded minus before
-  /metrics   latency of a scrape while flooded (p50 / p99 / max), polled every 0.25 s
+  /metrics   latency of a scrape while flooded (p50 / p99 / max), polled every 0.25 s; in brackets
+             the longest the console itself took to build one (start to text, its turns included)
   seconds    from the first frame until the console has applied the last (a binary PING answered;
              for the chat, its reply shown as done)
+  load       the machine's load average (1 minute) at the end: wall-clock figures grow with it
 
 Every figure but the startup ones is taken during the flood proper: the flood begins only once
 startup has settled (every session live, the page open, /metrics answering fast again), so the cost of
@@ -292,6 +294,7 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
                 await page.fill("[data-testid=chat-input]", "ideas please")
                 await page.keyboard.press("Enter")
             latencies: list[float] = []
+            built: list[float] = []  # the console's own time for each scrape (told by the next one)
             rss_peak = rss_before
             # Until the console has applied it all: the agent flood's last TOOL_CALL acked, the chat's
             # reply shown as done.
@@ -301,6 +304,7 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
                 finished = flood.finished.is_set()
                 latency, text = await scrape(http, url)
                 latencies.append(latency)
+                built.append(metric(text, "agent_console_scrape_duration_seconds") or 0.0)
                 rss_peak = max(rss_peak, metric(text, "process_resident_memory_bytes") or 0.0)
                 done = finished and (kind != "ideas" or await replied.count() > 0)
                 await asyncio.sleep(0.25)
@@ -322,11 +326,13 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
             else "         n/a"
         )
         scrapes = " / ".join(f"{quantile(sorted(latencies), q) * 1000:.0f}" for q in (0.5, 0.99, 1.0))
+        scrapes += f" ({max(built[1:], default=0.0) * 1000:.0f})"
         return "\n".join(
             [
                 f"{kind:<11}{flood.size:>8,}  {up[0]:5.1f} s {_stall(up[1]):>10} {_stall(opened):>10}  "
                 f"{_stall(stall):>10}  "
-                f"{pong:<20}{(rss_peak - rss_before) / 1e6:8.1f}  {scrapes + ' ms':<19}{seconds:8.1f}",
+                f"{pong:<20}{(rss_peak - rss_before) / 1e6:8.1f}  {scrapes + ' ms':<24}{seconds:8.1f}"
+                f"{os.getloadavg()[0]:6.1f}",
                 *([] if not unsettled else [f"  (startup had not settled after {SETTLE_LIMIT:.0f} s)"]),
                 *profile,
             ]
@@ -387,7 +393,7 @@ async def main() -> None:
     print(
         f"{'kind':<11}{'frames':>8}  {'sessions up (stall)':>19} {'page open':>10}  {'stall':>10}  "
         f"{'PONG p99 (max)':<20}{'RSS +MB':>8}  "
-        f"{'/metrics p50/p99/max':<19}{'seconds':>8}"
+        f"{'/metrics p50/p99/max (own)':<24}{'seconds':>8}{'load':>6}"
     )
     try:
         for kind in args.kinds:

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.helpers import Closable
+from tests.helpers import Closable, starting
+from tests.hostile.servers import RawHTTPServer, StartHttp
 
 
 @pytest.fixture
@@ -16,3 +17,10 @@ async def clients() -> AsyncIterator[list[Closable]]:
     yield made
     for client in made:
         await client.close()
+
+
+@pytest.fixture
+async def http_servers() -> AsyncIterator[StartHttp]:
+    """Starts raw HTTP servers running a script each; stops them after the test."""
+    async with starting(RawHTTPServer) as start:
+        yield start

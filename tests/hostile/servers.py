@@ -19,9 +19,11 @@ import struct
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from console import jsonvalue
 from console.jsonvalue import JsonObject
+from tests import helpers
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -153,6 +155,10 @@ class RawWebSocketServer:
 
 
 HttpScript = Callable[[asyncio.StreamWriter, dict[str, str]], Awaitable[None]]
+StartHttp = Callable[[HttpScript], Awaitable["RawHTTPServer"]]
+
+# Hostile servers make a client work hard: give it longer than usual.
+eventually = partial(helpers.eventually, seconds=15.0)
 
 
 class RawHTTPServer:

@@ -7,7 +7,6 @@ import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,17 +16,12 @@ from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.record import RecordError, record
 from console.runtime import wslink
-from tests import helpers
 from tests.helpers import quick_backoff, starting
-from tests.hostile.servers import Peer, RawWebSocketServer, frame, nested_text, resident_bytes
+from tests.hostile.servers import Peer, RawWebSocketServer, eventually, frame, nested_text, resident_bytes
 
 TEXTS = ["Hello", ", ", "wor", "ld", " — ", "שלום", "!"]
 DEPTHS = (254, 255, 1024, 5000)
 MB = 1024 * 1024
-
-
-# Hostile servers make the client work hard: give it longer than usual.
-eventually = partial(helpers.eventually, seconds=15.0)
 
 
 async def user_message(peer: Peer) -> None:

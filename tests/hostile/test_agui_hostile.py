@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from functools import partial
 
 import pytest
 
 from console.dialects.agui.client import AguiClient
-from tests import helpers
-from tests.helpers import Closable, starting
-from tests.hostile.servers import SSE_HEADERS, HttpScript, RawHTTPServer, resident_bytes
+from tests.helpers import Closable
+from tests.hostile.servers import SSE_HEADERS, StartHttp, eventually, resident_bytes
 
 MB = 1024 * 1024
-eventually = partial(helpers.eventually, seconds=15.0)
-Start = Callable[[HttpScript], Awaitable[RawHTTPServer]]
-
-
-@pytest.fixture
-async def servers() -> AsyncIterator[Start]:
-    async with starting(RawHTTPServer) as start:
-        yield start
 
 
 def event(kind: str, event_id: str, **fields: object) -> bytes:
@@ -43,7 +32,7 @@ def is_post(headers: dict[str, str]) -> bool:
 
 
 async def test_a_line_that_never_ends_breaks_the_stream_within_its_limit_and_the_run_resumes(
-    servers: Start, clients: list[Closable]
+    http_servers: StartHttp, clients: list[Closable]
 ) -> None:
     async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
         if not is_post(headers):
@@ -56,7 +45,7 @@ async def test_a_line_that_never_ends_breaks_the_stream_within_its_limit_and_the
             writer.write(SSE_HEADERS + event("TEXT_MESSAGE_CONTENT", "3", messageId="m", delta=", world"))
             writer.write(event("RUN_FINISHED", "4", threadId="t", runId="r"))
 
-    server = await servers(script)
+    server = await http_servers(script)
     before = resident_bytes()
     client = AguiClient(server.url, max_line=256 * 1024)
     clients.append(client)
@@ -73,13 +62,13 @@ async def test_a_line_that_never_ends_breaks_the_stream_within_its_limit_and_the
 
 
 async def test_an_endless_error_body_or_probe_answer_is_read_only_as_far_as_it_is_shown(
-    servers: Start, clients: list[Closable]
+    http_servers: StartHttp, clients: list[Closable]
 ) -> None:
     async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
         status = b"500 Internal Server Error" if is_post(headers) else b"200 OK"
         await endless(writer, b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain\r\n\r\noops ")
 
-    server = await servers(script)
+    server = await http_servers(script)
     before = resident_bytes()
     client = AguiClient(server.url)
     clients.append(client)
@@ -95,7 +84,7 @@ async def test_an_endless_error_body_or_probe_answer_is_read_only_as_far_as_it_i
 
 @pytest.mark.parametrize(("event_id", "resumed"), [("é-2", True), ("bad\x01id", False)])
 async def test_an_event_id_of_any_text_never_crashes_the_session(
-    servers: Start, clients: list[Closable], event_id: str, resumed: bool
+    http_servers: StartHttp, clients: list[Closable], event_id: str, resumed: bool
 ) -> None:
     async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
         if not is_post(headers):
@@ -107,7 +96,7 @@ async def test_an_event_id_of_any_text_never_crashes_the_session(
             writer.write(SSE_HEADERS + event("TEXT_MESSAGE_CONTENT", "3", messageId="m", delta=", world"))
             writer.write(event("RUN_FINISHED", "4", threadId="t", runId="r"))
 
-    server = await servers(script)
+    server = await http_servers(script)
     client = AguiClient(server.url)
     clients.append(client)
     task = client.start()

@@ -4,32 +4,13 @@ never started, ids no header can carry as ASCII, absurd retry hints."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from functools import partial
-
-import pytest
 
 from console.dialects.sse.client import SSEClient
 from console.dialects.sse.engine import SSEEngine
 from console.dialects.sse.event_stream import ServerSentEvent
-from tests import helpers
-from tests.helpers import starting
-from tests.hostile.servers import SSE_HEADERS, HttpScript, RawHTTPServer, resident_bytes, sse_event
+from tests.hostile.servers import SSE_HEADERS, StartHttp, eventually, resident_bytes, sse_event
 
 MB = 1024 * 1024
-
-
-# Hostile servers make the client work hard: give it longer than usual.
-eventually = partial(helpers.eventually, seconds=15.0)
-
-
-Start = Callable[[HttpScript], Awaitable[RawHTTPServer]]
-
-
-@pytest.fixture
-async def servers() -> AsyncIterator[Start]:
-    async with starting(RawHTTPServer) as start:
-        yield start
 
 
 def start_client(url: str, made: list[SSEClient], max_line: int = 8 * MB) -> SSEClient:
@@ -53,7 +34,7 @@ def end(mid: str, id: str | None = None) -> bytes:
 
 
 async def test_a_line_that_never_ends_breaks_the_stream_within_its_limit_and_the_text_resumes(
-    servers: Start, clients: list[SSEClient]
+    http_servers: StartHttp, clients: list[SSEClient]
 ) -> None:
     async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
         writer.write(SSE_HEADERS + b"retry: 100\n\n")
@@ -65,7 +46,7 @@ async def test_a_line_that_never_ends_breaks_the_stream_within_its_limit_and_the
         else:
             writer.write(chunk("m0", 1, ", world", "3") + end("m0", "4"))
 
-    server = await servers(script)
+    server = await http_servers(script)
     before = resident_bytes()
     client = start_client(server.url, clients, max_line=256 * 1024)
     await eventually(lambda: client.idle)
@@ -78,14 +59,14 @@ async def test_a_line_that_never_ends_breaks_the_stream_within_its_limit_and_the
 
 
 async def test_a_message_that_never_started_is_given_up_instead_of_fetched_again_in_a_loop(
-    servers: Start, clients: list[SSEClient]
+    http_servers: StartHttp, clients: list[SSEClient]
 ) -> None:
     async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
         # No ids: every fetch replays the stream from its start, and m1's end never comes.
         writer.write(SSE_HEADERS + b"retry: 100\n\n" + start("m0", "user") + chunk("m0", 0, "Hi"))
         writer.write(end("m0") + chunk("m1", 0, "orphan text"))
 
-    server = await servers(script)
+    server = await http_servers(script)
     client = start_client(server.url, clients)
     await eventually(lambda: client.idle)
     fetches = len(server.requests)
@@ -96,7 +77,7 @@ async def test_a_message_that_never_started_is_given_up_instead_of_fetched_again
 
 
 async def test_a_non_ascii_event_id_goes_back_as_utf8_on_the_reconnection(
-    servers: Start, clients: list[SSEClient]
+    http_servers: StartHttp, clients: list[SSEClient]
 ) -> None:
     async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
         writer.write(SSE_HEADERS + b"retry: 100\n\n")
@@ -105,18 +86,18 @@ async def test_a_non_ascii_event_id_goes_back_as_utf8_on_the_reconnection(
         else:
             writer.write(chunk("m0", 1, " world", "évènement-3") + end("m0", "évènement-4"))
 
-    server = await servers(script)
+    server = await http_servers(script)
     client = start_client(server.url, clients)
     await eventually(lambda: client.idle)
     assert "Last-Event-ID: évènement-2".encode() in server.raw_headers[1]
     assert [m.text for m in client.conversation.messages] == ["שלום world"]
 
 
-async def test_retry_zero_still_backs_off(servers: Start, clients: list[SSEClient]) -> None:
+async def test_retry_zero_still_backs_off(http_servers: StartHttp, clients: list[SSEClient]) -> None:
     async def script(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
         writer.write(SSE_HEADERS + b"retry: 0\n\n")
 
-    server = await servers(script)
+    server = await http_servers(script)
     start_client(server.url, clients)
     await asyncio.sleep(2.0)
     # 0.1 s doubling while nothing comes: 0.1 + 0.2 + 0.4 + 0.8 fills the two seconds.
@@ -142,7 +123,7 @@ def test_an_event_id_with_a_control_character_is_not_sent_back() -> None:
 
 
 async def test_json_nested_at_any_depth_in_any_field_is_a_protocol_error_and_the_text_goes_on(
-    servers: Start, clients: list[SSEClient]
+    http_servers: StartHttp, clients: list[SSEClient]
 ) -> None:
     texts = ["Hello", ", ", "deep", " world"]
     depths = (254, 255, 1024, 5000)
@@ -163,7 +144,7 @@ async def test_json_nested_at_any_depth_in_any_field_is_a_protocol_error_and_the
             writer.write(deep_events(depth, index) + chunk("m0", index, text))
         writer.write(end("m0"))
 
-    server = await servers(script)
+    server = await http_servers(script)
     client = start_client(server.url, clients)
     task = client.start()
     await eventually(lambda: client.idle and bool(client.conversation.messages))

@@ -54,3 +54,30 @@ async def test_messages_that_left_memory_leave_the_open_page_and_the_newest_stre
     assert conversation.messages[-1].text == "still streaming"
     assert len(conversation.messages) == 6 and conversation.messages_let_go == 20
     await hub.close()
+
+
+async def test_show_earlier_counts_only_what_memory_still_holds(user: User) -> None:
+    conversation = Conversation(limits=Limits(window=Window(messages=30)))
+    for n in range(15):
+        conversation.add_user_message(f"question {n}", float(n))
+        conversation.apply(ev.TextDelta(f"s{n}", f"answer {n}"), float(n))
+        conversation.apply(ev.StreamEnd(f"s{n}"), float(n))
+    url = f"ws://127.0.0.1:{free_port()}/ws"
+    hub = Supervisor()
+    hub.add(Target("agent", url), name="agent", client=AgentClient(url, AgentEngine(conversation)))
+    page.register(hub)
+    await user.open("/session/agent")
+    await user.should_see("Show earlier messages (10 more)")
+    for n in range(15, 17):  # four more messages: the four oldest leave memory
+        conversation.add_user_message(f"question {n}", float(n))
+        conversation.apply(ev.TextDelta(f"s{n}", f"answer {n}"), float(n))
+        conversation.apply(ev.StreamEnd(f"s{n}"), float(n))
+    await user.should_see("Show earlier messages (6 more)")
+    user.find(marker="chat-earlier").click()
+    for _ in range(100):  # drawn a few per tick
+        if len(_messages_on_page(user)) == 30:
+            break
+        await asyncio.sleep(0.05)
+    assert _messages_on_page(user) == [m.id for m in conversation.messages]
+    assert conversation.messages[0].text == "question 2"
+    await hub.close()

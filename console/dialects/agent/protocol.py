@@ -116,7 +116,9 @@ def decode(
         value = jsonvalue.loads(raw)
     except jsonvalue.JsonDecodeError as exc:
         return _invalid(raw, f"malformed JSON: {exc}")
-    if jsonvalue.nesting_exceeds(raw, value, max_depth):
+    # Brackets counted here first: a frame with no more of them than the limit cannot nest deeper,
+    # and the call is saved for the many frames that are tokens.
+    if raw.count("{") + raw.count("[") > max_depth and jsonvalue.nesting_exceeds(raw, value, max_depth):
         # It still holds its seq, if it has one: refused, it must not open a gap.
         return _invalid(raw, f"JSON nested deeper than {max_depth} levels", _held_seq(value))
     if type(value) is dict and value.get("type") == "TOKEN":

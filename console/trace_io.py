@@ -129,6 +129,9 @@ def load_jsonl(text: str, config: EngineConfig | None = None) -> LoadedTrace:
     problems: list[str] = []
     engine = AgentEngine(Conversation(), config)
     replay = _Replay(engine)
+    # Nobody reads the rows before the replay is done: their raw text is cut to its budget once, at
+    # the end, not row by row.
+    engine.conversation.trace.defer_raw()
     receive, drain, loads = engine.receive, engine.data_to_send, jsonvalue.loads
     end: float | None = None
     frames = 0
@@ -168,6 +171,7 @@ def load_jsonl(text: str, config: EngineConfig | None = None) -> LoadedTrace:
         raise TraceFormatError(f"no trace entries found: {reason}")
     _check_version(header, problems)
     replay.finish(end)
+    engine.conversation.trace.settle_raw()
     started = header.get("started_at")
     dropped = header.get("dropped")
     return LoadedTrace(

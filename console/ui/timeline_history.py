@@ -51,17 +51,40 @@ def prompts_before_trace(conversation: Conversation, dropped: int) -> int:
 
 
 def build_soon(replay: ReplayClient) -> asyncio.Future[TimelineModel]:
-    """Start building, in a thread, the timeline model of a trace just opened, as a panel with the
-    default row cap would build it; the first panel that shows its conversation takes it (`take`).
-    Only for a conversation nothing feeds any more: the model holds its trace as the thread finds it."""
+    """The timeline model of a trace just opened, as a panel with the default row cap would build it,
+    built in a thread; the first panel that shows its conversation takes it (`take`). Only for a
+    conversation nothing feeds any more: the model holds its trace as the thread finds it.
+
+    The thread starts once the caller's handler has run: the page of the replayed session is built
+    on the loop first, without a thread holding the interpreter lock half of that time."""
     conversation = replay.conversation
     recording = replay.recording
     dropped = conversation.trace_dropped + (recording.dropped if recording is not None else 0)
-    model = asyncio.get_running_loop().run_in_executor(
-        None, history_model, conversation, DEFAULT_MAX_ROWS, replay.wall_offset, dropped
-    )
+    loop = asyncio.get_running_loop()
+    model: asyncio.Future[TimelineModel] = loop.create_future()
+
+    def start() -> None:
+        job = loop.run_in_executor(
+            None, history_model, conversation, DEFAULT_MAX_ROWS, replay.wall_offset, dropped
+        )
+        job.add_done_callback(lambda done: _settle(model, done))
+
+    loop.call_soon(start)
     _built[conversation] = _Building(DEFAULT_MAX_ROWS, replay.wall_offset, model)
     return model
+
+
+def _settle(model: asyncio.Future[TimelineModel], job: asyncio.Future[TimelineModel]) -> None:
+    if model.done():
+        return
+    if job.cancelled():  # the executor shut down: the console is stopping
+        model.cancel()
+        return
+    error = job.exception()
+    if error is not None:
+        model.set_exception(error)
+    else:
+        model.set_result(job.result())
 
 
 def take(

@@ -229,11 +229,11 @@ export default {
       }
       this.schedule();
     },
-    prepend(text) {
-      // Older rows of a view that just mounted, after the newest ones: oldest first, all before ours.
+    // The rows of `rows` older than all of ours and not known yet, made ours (counted, indexed).
+    adoptOlder(rows) {
       const first = this.rows.length ? this.rows[0].i : Infinity;
       const older = [];
-      for (const row of JSON.parse(text)) {
+      for (const row of rows) {
         if (row.i >= first || this.byId.has(row.i)) continue;
         row.parts = row.parts || null;
         row.len = row.parts ? row.parts.reduce((n, p) => n + p[1].length, 0) : 0;
@@ -241,6 +241,11 @@ export default {
         this.count(row.k, row.n || 1);
         older.push(row);
       }
+      return older;
+    },
+    prepend(text) {
+      // Older rows of a view that just mounted, after the newest ones: oldest first, all before ours.
+      const older = this.adoptOlder(JSON.parse(text));
       if (!older.length) return;
       this.rows = older.concat(this.rows);
       this.rebuild = true;
@@ -251,16 +256,7 @@ export default {
     readBack(text) {
       const page = JSON.parse(text);
       this.loading = false;
-      const first = this.rows.length ? this.rows[0].i : Infinity;
-      const older = [];
-      for (const row of page.rows) {
-        if (row.i >= first || this.byId.has(row.i)) continue;
-        row.parts = row.parts || null;
-        row.len = row.parts ? row.parts.reduce((n, p) => n + p[1].length, 0) : 0;
-        this.byId.set(row.i, row);
-        this.count(row.k, row.n || 1);
-        older.push(row);
-      }
+      const older = this.adoptOlder(page.rows);
       this.canLoad = !!page.more;
       this.loaded += older.length;
       this.olderText = page.note || this.olderLine();

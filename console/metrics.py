@@ -23,7 +23,6 @@ at 1,000.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import os
 import time
@@ -63,17 +62,27 @@ class LoopLag:
         self.buckets = [0] * len(LAG_BUCKETS)  # non-cumulative; rendered cumulative
         self.count = 0
         self.total = 0.0
-        self._task: asyncio.Task[None] | None = None
+        # A plain timer callback, not a task: the probe fires 20 times a second for the process's life,
+        # and a task's step and future per wake were most of an idle console's CPU.
+        self._handle: asyncio.TimerHandle | None = None
+        self._due = 0.0
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-lag")
+        if self._handle is None:
+            self._schedule(asyncio.get_running_loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._due = time.perf_counter() + self.interval
+        self._handle = loop.call_later(self.interval, self._fire, loop)
+
+    def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.record(max(0.0, time.perf_counter() - self._due))
+        self._schedule(loop)
 
     def record(self, lag: float) -> None:
         self.samples.append(lag)
@@ -93,12 +102,6 @@ class LoopLag:
     @property
     def max(self) -> float:
         return max(self.samples, default=0.0)
-
-    async def _run(self) -> None:
-        while True:
-            before = time.perf_counter()
-            await asyncio.sleep(self.interval)
-            self.record(max(0.0, time.perf_counter() - before - self.interval))
 
 
 LOOP_LAG: Final = LoopLag()  # the process's one event loop, measured once for every view

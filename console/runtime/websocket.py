@@ -67,28 +67,26 @@ class _Ticker:
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._ticks: dict[Tick, None] = {}  # a dict, not a set: clients tick in the order they came
-        self._task: asyncio.Task[None] | None = None
+        self._handle: asyncio.TimerHandle | None = None  # a timer callback: no task step per tick
 
     def add(self, tick: Tick) -> None:
         self._ticks[tick] = None
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="websocket ticker")
+        if self._handle is None:
+            self._handle = asyncio.get_running_loop().call_later(self.interval, self._run)
 
     def remove(self, tick: Tick) -> None:
         self._ticks.pop(tick, None)
 
-    async def _run(self) -> None:
-        try:
-            while self._ticks:
-                await asyncio.sleep(self.interval)
-                for tick in list(self._ticks):
-                    try:
-                        tick()
-                    except Exception:
-                        # One session's failure must not stop the clock of the others.
-                        log.exception("a websocket client's tick failed")
-        finally:
-            self._task = None
+    def _run(self) -> None:
+        self._handle = None
+        for tick in list(self._ticks):
+            try:
+                tick()
+            except Exception:
+                # One session's failure must not stop the clock of the others.
+                log.exception("a websocket client's tick failed")
+        if self._ticks and self._handle is None:
+            self._handle = asyncio.get_running_loop().call_later(self.interval, self._run)
 
 
 _TICKERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, _Ticker]] = (

@@ -139,6 +139,14 @@ def _dashboard(argv: list[str]) -> int:
         metavar="redis://HOST:PORT/N",
         help="show the sessions of the console writing there, read-only",
     )
+    parser.add_argument(
+        "--window",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="what each session keeps in memory (repeatable): messages=200, trace_rows=50000, "
+        "context_versions=50, snapshot_bytes=4194304; older history stays in the store",
+    )
     add_security_arguments(parser)
     parser.add_argument(
         "--otlp",
@@ -152,6 +160,12 @@ def _dashboard(argv: list[str]) -> int:
     try:
         upstreams = tuple(parse_target(spec) for spec in args.upstream)
     except TargetError as exc:
+        parser.error(str(exc))
+    from console import window_config
+
+    try:
+        window_config.configure(window_config.parse(args.window))
+    except ValueError as exc:
         parser.error(str(exc))
     from console.dashboard import native_problem
 

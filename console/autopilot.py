@@ -20,7 +20,7 @@ from console.clients import SessionClient, Target
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine
 from console.limits import Limits
-from console.session import Conversation
+from console.session import Change, ConnectionChanged, Conversation
 from console.supervisor import Supervisor
 from console.window import Window
 
@@ -94,6 +94,8 @@ class Autopilot:
         self._paused = False
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._watched: Conversation | None = None  # the conversation whose changes wake the pilot
+        self._unwatch: Callable[[], None] | None = None
         self.sent = 0
 
     @property
@@ -118,6 +120,7 @@ class Autopilot:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._watch(None)
 
     def next_prompt(self) -> str:
         templates = [t for t, _ in self._prompts]
@@ -130,6 +133,7 @@ class Autopilot:
         while True:
             client = self._client_of()
             if client is None:
+                self._watch(None)
                 return
             if self._paused or not _ready(client):
                 await self._until_changed(client)
@@ -140,15 +144,31 @@ class Autopilot:
                 self._send(client)
 
     async def _until_changed(self, client: SessionClient) -> None:
-        """Until the session's state may have changed (not a wake-up per tick for a thousand pilots)."""
+        """Until what the session shows changes (a reply ended, the link came back), or `poll` passed:
+        not a wake-up per tick, nor per message or block, for a thousand pilots."""
+        self._watch(client.conversation)
         self._wake.clear()
-        unsubscribe = client.conversation.subscribe(lambda _change: self._wake.set(), deltas=False)
         timeout = asyncio.get_running_loop().call_later(self.config.poll, self._wake.set)
         try:
             await self._wake.wait()
         finally:
             timeout.cancel()
-            unsubscribe()
+
+    def _watch(self, conversation: Conversation | None) -> None:
+        """Hear of `conversation`'s status (subscribed once per client, not once per wait)."""
+        if conversation is self._watched:
+            return
+        if self._unwatch is not None:
+            self._unwatch()
+        self._watched, self._unwatch = conversation, None
+        if conversation is not None:
+            self._unwatch = conversation.subscribe(self._on_change, deltas=False)
+
+    def _on_change(self, change: Change) -> None:
+        # The session is idle and live again only with a change of what it shows: a reply's end, a
+        # stall, a reconnection all change it.
+        if type(change) is ConnectionChanged:
+            self._wake.set()
 
     def _send(self, client: SessionClient) -> None:
         try:

@@ -3,6 +3,7 @@ session API serves, and what the tests hold against a simulator's ground truth."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from console.session_blocks import Block, ComponentBlock, Message, TextBlock
@@ -20,6 +21,12 @@ def transcript_of(conversation: Conversation) -> Transcript:
         tuple(_message(m, by_id) for m in conversation.messages),
         {cid: tuple(entry.data for entry in history) for cid, history in conversation.contexts.items()},
     )
+
+
+def messages_of(messages: Sequence[Message]) -> Transcript:
+    """Some messages of a conversation as a transcript without contexts (a page of its history)."""
+    by_id = {m.id: m for m in messages}
+    return Transcript(tuple(_message(m, by_id) for m in messages), {})
 
 
 def _message(message: Message, by_id: dict[str, Message]) -> TranscriptMessage:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from dataclasses import field
 from typing import Literal, overload
 
 from console.frozen import frozen
 from console.window import Window
+from console.window_config import configured
 
 Level = Literal["info", "warning", "error"]
 
@@ -32,7 +34,8 @@ class Limits:
     waiting_tool_calls: int = 100  # tool calls waiting for their result
     orphan_results: int = 1_000  # results held for a call that has not arrived (yet)
     notices: int = 50
-    window: Window = Window()  # the history kept in memory (console/window.py)
+    # The history kept in memory (console/window.py), as this console is configured (`--window`).
+    window: Window = field(default_factory=configured)
 
 
 @frozen

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from console import events as ev
-from console import jsonvalue
 from console import session_cards as cards
+from console import session_contexts as contexts
 from console import session_runs as runs
 from console import session_window as memory
 from console.conversation_transcript import transcript_of
@@ -323,11 +323,8 @@ class Conversation(SessionMember):
                     cards.component_field(self, event, at)
                 case ev.ComponentEnd():
                     cards.component_end(self, event)
-                case ev.ContextSnapshot(context_id=cid, data=data, size=size):
-                    entry = ContextEntry(at, seq, jsonvalue.dumps_bytes(data), size)
-                    history = self._context_history(cid)
-                    self._keep_snapshot(history, entry)
-                    self._emit(ContextAdded(cid, len(history) - 1))
+                case ev.ContextSnapshot():
+                    contexts.snapshot(self, event, at, seq)
                 case ev.StreamEnd(stream_id=sid):
                     ended = self._by_stream.get(sid)
                     if ended is not None and ended.status in ("streaming", "interrupted"):
@@ -453,26 +450,6 @@ class Conversation(SessionMember):
             self.session.counts.text_deltas += 1
         if self._listeners:
             tell(self._listeners, TextAppended(message, len(blocks) - 1, text))
-
-    def _context_history(self, context_id: str) -> list[ContextEntry]:
-        """The history of a context, now the most recently updated one; past the cap the least
-        recently updated context is let go."""
-        contexts = self.contexts
-        history = contexts.pop(context_id, None)
-        if history is None:
-            history = []
-            if len(contexts) >= self.limits.contexts:
-                del contexts[next(iter(contexts))]
-                self._folded("contexts", f"over {self.limits.contexts} contexts: the least recent are let go")
-        contexts[context_id] = history
-        return history
-
-    def _keep_snapshot(self, history: list[ContextEntry], entry: ContextEntry) -> None:
-        """A new version of a context (a snapshot, or a patched state), kept within the window."""
-        history.append(entry)
-        before = self._snapshots.let_go
-        if self._snapshots.added(self.contexts, history, entry):
-            memory.history_let_go(self, "context versions", self._snapshots.let_go - before)
 
     def _folded(self, kind: str, why: str) -> None:
         if self.folded.fold(kind):

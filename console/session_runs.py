@@ -11,6 +11,7 @@ from console import events as ev
 from console import json_patch, jsonvalue
 from console import session as model
 from console import session_cards as cards
+from console import session_contexts as contexts
 from console.jsonvalue import JsonValue
 
 REASONING = "reasoning"  # the component type reasoning is shown as (collapsed, see components/)
@@ -97,7 +98,7 @@ def _context_delta(conv: model.Conversation, event: ev.ContextDelta, at: float, 
     a parse of the whole state; after a snapshot, or a patch that failed half-way, it is parsed again
     from the kept bytes."""
     cid = event.context_id
-    history = conv._context_history(cid)
+    history = contexts.history_of(conv, cid)
     live = conv._live_states.pop(cid, None)
     if live is not None and history and live[0] is history[-1]:
         document = live[1]
@@ -110,7 +111,7 @@ def _context_delta(conv: model.Conversation, event: ev.ContextDelta, at: float, 
         conv.notice("warning", f"a {cid} delta did not apply ({patched.reason}); kept the last")
         return
     entry = model.ContextEntry(at, seq, jsonvalue.dumps_bytes(patched), event.size)
-    conv._keep_snapshot(history, entry)  # within the window, as a snapshot is
+    contexts.keep(conv, history, entry)  # within the window, as a snapshot is
     conv._live_states[cid] = (entry, patched)
     conv._emit(model.ContextAdded(cid, len(history) - 1))
 

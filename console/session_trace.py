@@ -54,6 +54,7 @@ class Trace(Sequence[TraceEntry]):
     """
 
     __slots__ = (
+        "_deferred",
         "_oversized",
         "_raw",
         "_raw_chars",
@@ -75,6 +76,7 @@ class Trace(Sequence[TraceEntry]):
         self._raw: deque[tuple[int, int]] = deque()  # (index, characters) of the rows with raw text
         self._raw_chars = 0
         self.raw_let_go = 0
+        self._deferred = False  # raw text kept regardless of its budget until `settle_raw`
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -107,7 +109,7 @@ class Trace(Sequence[TraceEntry]):
         rows = self._rows
         row: Row = (len(rows) + self.dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
         rows.append(row)
-        if raw is not None:
+        if raw is not None and (not self._deferred or len(raw) > OVERSIZED_RAW):
             self._keep_raw(row[0], len(raw))
         if len(rows) > self._trim_at:
             cut = len(rows) - self.limit
@@ -123,6 +125,45 @@ class Trace(Sequence[TraceEntry]):
     def raw_chars(self) -> int:
         """Characters of raw frame text the trace holds on to (an upper bound)."""
         return self._raw_chars
+
+    def defer_raw(self) -> None:
+        """Keep the raw text of every row but the oversized ones until `settle_raw`, which then applies
+        `TRACE_RAW_CHARS` once.
+
+        For a trace being replayed, whose rows nobody reads until it is done: that budget row by row
+        was a tenth of a long replay's time, and what it leaves (the newest rows' raw text within it)
+        one pass from the newest row back leaves as well. Oversized frames keep their own budget row
+        by row: a few of them would otherwise hold more than all the rest."""
+        self._deferred = True
+
+    def settle_raw(self) -> None:
+        """Raw text within `TRACE_RAW_CHARS` again, as `_keep_raw` row by row would have left it: of the
+        newest frames up to the budget, the newest always. Rows let go in the meantime, with their raw
+        text, are not counted in `raw_let_go`."""
+        if not self._deferred:
+            return
+        self._deferred = False
+        rows = self._rows
+        kept: list[tuple[int, int]] = []
+        chars = 0
+        for position in range(len(rows) - 1, -1, -1):
+            raw = rows[position][6]
+            if raw is None or len(raw) > OVERSIZED_RAW:  # oversized: already within their own budget
+                continue
+            size = len(raw)
+            if kept and chars + size > TRACE_RAW_CHARS:
+                break  # the kept ones are the newest: older rows lose theirs, however short
+            kept.append((rows[position][0], size))
+            chars += size
+        else:
+            position = -1
+        for older in range(position, -1, -1):
+            old = rows[older]
+            if old[6] is not None and len(old[6]) <= OVERSIZED_RAW:
+                rows[older] = (*old[:6], None, *old[7:])
+                self.raw_let_go += 1
+        self._raw = deque(reversed(kept))
+        self._raw_chars = chars
 
     def _keep_raw(self, index: int, size: int) -> None:
         """Raw text is kept for the newest rows only, within `TRACE_RAW_CHARS` and, of oversized frames,

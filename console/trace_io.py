@@ -129,32 +129,56 @@ def load_jsonl(text: str, config: EngineConfig | None = None) -> LoadedTrace:
     problems: list[str] = []
     engine = AgentEngine(Conversation(), config)
     replay = _Replay(engine)
-    receive, drain = engine.receive, engine.data_to_send
+    # Nobody reads the rows before the replay is done: their raw text is cut to its budget once, at
+    # the end, not row by row.
+    engine.conversation.trace.defer_raw()
+    receive, drain, loads = engine.receive, engine.data_to_send, jsonvalue.loads
     end: float | None = None
+    frames = 0
     # Each line replayed as soon as it is read: a hundred thousand lines are never all held at once.
-    for number, line in _lines(text, header, problems):
+    # Nearly every line of a long trace is an inbound frame the console wrote itself: it is checked
+    # inline and handed to the engine without a `TraceLine`, a generator step or `replay.step` (a
+    # third of the parse's time went there); every other line takes `_usable_line`, with its reasons.
+    for number, source in enumerate(text.splitlines(), start=1):
         try:
-            if line.direction == "in" and replay.up and line.raw is not None:
-                receive(line.raw, line.t)  # most lines: `replay.step`'s first case, without two calls
-                replay.frames += 1
-            else:
-                replay.step(line)
+            value = loads(source)
+        except jsonvalue.JsonDecodeError as exc:
+            if source.strip():  # blank lines are no problem
+                problems.append(f"line {number}: not JSON ({exc})")
+            continue
+        if type(value) is dict and value.get("dir") == "in" and replay.up:
+            t, raw, kind = value.get("t"), value.get("raw"), value.get("kind")
+            if type(raw) is str and type(kind) is str and kind and (type(t) is float or type(t) is int):
+                end = t / 1000
+                try:
+                    receive(raw, end)
+                except IllegalEvent as exc:
+                    problems.append(f"line {number}: {kind} does not fit the session here ({exc})")
+                frames += 1
+                drain()  # there is no wire: what the engine would send is only traced
+                continue
+        line = _usable_line(number, value, header, problems)
+        if line is None:
+            continue
+        try:
+            replay.step(line)
         except IllegalEvent as exc:
             problems.append(f"line {number}: {line.kind} does not fit the session here ({exc})")
-        drain()  # there is no wire: what the engine would send is only traced
+        drain()
         end = line.t
     if end is None:
         reason = problems[0] if problems else "the file is empty"
         raise TraceFormatError(f"no trace entries found: {reason}")
     _check_version(header, problems)
     replay.finish(end)
+    engine.conversation.trace.settle_raw()
     started = header.get("started_at")
     dropped = header.get("dropped")
     return LoadedTrace(
         conversation=engine.conversation,
         started_at=float(started) if isinstance(started, int | float) else None,
         dropped=dropped if isinstance(dropped, int) else 0,
-        frames=replay.frames,
+        frames=replay.frames + frames,
         duration=end,
         problems=tuple(problems),
     )
@@ -188,32 +212,34 @@ def _lines(text: str, header: JsonObject, problems: list[str]) -> Iterator[tuple
             if source.strip():  # blank lines are no problem
                 problems.append(f"line {number}: not JSON ({exc})")
             continue
-        if type(value) is dict:
-            # The lines this console writes, checked inline (a hundred thousand of them in a long
-            # trace); anything else goes the long way, with its reasons.
-            t, raw, kind, direction = value.get("t"), value.get("raw"), value.get("kind"), value.get("dir")
-            if (
-                type(raw) is str
-                and type(kind) is str
-                and kind
-                and (type(t) is float or type(t) is int)
-                and (direction == "in" or direction == "out" or direction == "client")
-            ):
-                summary = value.get("summary")
-                yield (
-                    number,
-                    TraceLine(t / 1000, direction, kind, raw, summary if type(summary) is str else ""),
-                )
-                continue
-            if value.get("format") == FORMAT:
-                header.clear()
-                header.update(value)
-                continue
-        line = _trace_line(value)
-        if isinstance(line, str):
-            problems.append(f"line {number}: {line}")
-        else:
+        line = _usable_line(number, value, header, problems)
+        if line is not None:
             yield number, line
+
+
+def _usable_line(number: int, value: JsonValue, header: JsonObject, problems: list[str]) -> TraceLine | None:
+    """The line parsed as `value`, or None: the header (kept in `header`) or unusable (in `problems`)."""
+    if type(value) is dict and value.get("format") == FORMAT and not _written_here(value):
+        header.clear()
+        header.update(value)
+        return None
+    line = _trace_line(value)
+    if isinstance(line, str):
+        problems.append(f"line {number}: {line}")
+        return None
+    return line
+
+
+def _written_here(value: JsonObject) -> bool:
+    """Whether a line has the shape of the entries this console writes (then it is one, not a header)."""
+    t, raw, kind = value.get("t"), value.get("raw"), value.get("kind")
+    return (
+        type(raw) is str
+        and type(kind) is str
+        and bool(kind)
+        and (type(t) is float or type(t) is int)
+        and value.get("dir") in ("in", "out", "client")
+    )
 
 
 def _trace_line(value: JsonValue) -> TraceLine | str:

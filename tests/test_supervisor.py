@@ -236,7 +236,8 @@ async def test_the_autopilot_prompts_after_each_reply_and_stops_when_paused(
     pilot = Autopilot(
         client_of(supervisor, entry.id),
         seed=1,
-        config=AutopilotConfig(think=(0.05, 0.1), first=(0.0, 0.0), poll=0.02),
+        # A poll far longer than the test: the pilot types again because the reply's end woke it.
+        config=AutopilotConfig(think=(0.05, 0.1), first=(0.0, 0.0), poll=60.0),
     )
     supervisor.attach(entry.id, pilot)
     pilot.start()

@@ -90,6 +90,12 @@ class LinkView:
         return self._link.state
 
     @property
+    def live(self) -> bool:
+        """The link is open: what the session shows is one of `LIVE`. Asked at every tick, so read
+        from the link alone, without deriving what the conversations are doing."""
+        return self._link.link.state is L.OPEN
+
+    @property
     def connections(self) -> int:
         """Connections made so far (reconnections included)."""
         return self._link.connections

@@ -10,8 +10,10 @@ A flood must not hold the event loop: one read can bring thousands of small fram
 all in one callback stalled every other session for seconds. The bytes read are parsed and the
 messages applied a slice at a time (`SLICE_SECONDS` of work per loop iteration); reading pauses while
 more than `BACKLOG_BYTES` wait, so a flood costs bounded memory and the server's writes back up
-instead; a link busy with a flood takes at most half of the loop's time. Parsing runs ahead of applying, and `peek` sees each message as soon as it is parsed: that
-is how a heartbeat is answered before the flood queued in front of it has been applied.
+instead; a link busy with a flood works a slice per turn of the loop, and everything else that is
+ready runs between two of its slices. Parsing runs ahead of applying, and `peek` sees each message as
+soon as it is parsed: that is how a heartbeat is answered before the flood queued in front of it has
+been applied.
 
 Bytes read become whole messages in `wsframes.Framer` (which frames data itself: websockets' parser
 costs too much per frame at hundreds of sessions). A small read with nothing queued is applied at
@@ -277,10 +279,12 @@ class Link(asyncio.Protocol):
                 break
         more = (bool(self._raw) or bool(backlog)) and self.error is None
         if more:
-            # The next slice after as long again: a flood gets at most half of the loop, and whatever
-            # else waits (other sessions, pages, a scrape) runs in between.
+            # The next slice in the next turn of the loop: whatever else is ready by then (other
+            # sessions, pages, a scrape) runs in between. Not after a pause as long again: that left
+            # the loop idle half the time of a flood with nothing else to do, and doubled how long
+            # a PING behind the flood waited for the server's backed-up writes to be read.
             self._scheduled = True
-            asyncio.get_running_loop().call_later(SLICE_SECONDS, self._slice)
+            asyncio.get_running_loop().call_soon(self._slice)
         else:
             self._idle.set()
         self._flow_control()

@@ -43,6 +43,17 @@ class StoredRecord:
     count: int  # inputs in the chunk
 
 
+@frozen
+class Page:
+    """Some of a session's chunks, newest first, and where the chunks older than them begin.
+
+    `older` is the backend's own bookmark (a chunk number, a stream entry id): handed back as
+    `before`, it gives the next page without reading again what this one passed over."""
+
+    records: tuple[StoredRecord, ...]
+    older: str | None  # None: nothing older of these kinds
+
+
 @dataclass(slots=True)
 class Batch:
     """What one commit writes: new sessions, chunks (session, n, kind, crc, bytes, count), removals."""
@@ -89,6 +100,10 @@ class Backend(Protocol):
 
     def records(self, session_id: str, after: int = -1) -> Iterator[StoredRecord]:
         """A session's records in order, from the one after `after`; raises on damage it meets."""
+
+    def page(self, session_id: str, kinds: frozenset[int], before: str | None, limit: int) -> Page:
+        """Up to `limit` chunks of these kinds, newest first, older than the bookmark `before` (None:
+        from the newest). Safe beside the writer: reads only what was committed."""
 
     def expire(self, before: float) -> list[str]:
         """Remove sessions not written since `before` (wall clock); returns their ids."""

@@ -4,9 +4,11 @@ Why on the event loop's thread and not the writer's: an input held for the write
 garbage collector's young generation (the writer wakes every 50 ms, thousands of inputs later), so
 each event is promoted and traversed twice more before it dies, and by the time the writer encodes
 it, it has left the CPU's caches. Encoded in a block of 256 as it arrives, an input dies young and is
-read while still warm: measured on the recorded agent session, retaining the inputs for the writer
-and encoding them there cost the pipeline 38% more CPU; encoding them here in blocks, 12%. A block
-costs the loop about 0.1 ms (one orjson call); the writer only joins the blocks' bytes and commits.
+read while still warm: measured on the recorded agent session, holding the inputs and encoding them
+later added 38% to the pipeline's CPU time; encoding them here in blocks, 12%. orjson holds the GIL
+wherever it runs, so encoding on the writer's thread did not spare the loop that time anyway. A
+block costs the loop about 0.1 ms (one orjson call); the writer joins the blocks' bytes, compresses
+(LZ4 lets go of the GIL) and commits.
 
 A block holds what the session took in, in order. The inputs not yet a full block are encoded by
 the writer at each round (`take`), under the same lock the loop takes to seal a full block, so the

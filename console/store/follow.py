@@ -12,17 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Final
 
 import redis.asyncio as aioredis
 from redis import RedisError
 
+from console import readback
 from console.clients import Target, TargetError, parse_target
 from console.connection import ConnectionState, LinkStatus
 from console.readonly_client import ReadOnlyClient
 from console.session import Conversation
+from console.store.history import Reader
 from console.store.records import Damaged, FormatError, decode
-from console.store.redis_streams import PREFIX, info_from, record_from, stream_key
+from console.store.redis_streams import PREFIX, RedisReader, info_from, record_from, stream_key
 from console.store.restore import Resumption, feed_all
 from console.supervisor import Supervisor
 
@@ -55,6 +58,11 @@ class Follower:
         self._clients: dict[str, FollowedClient] = {}
         self._index_id = b"0-0"
         self._task: asyncio.Task[None] | None = None
+        self._reader = RedisReader(url)  # older history, read back in worker threads (console.readback)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Reader]:
+        yield self._reader
 
     async def start(self) -> None:
         try:
@@ -73,6 +81,7 @@ class Follower:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._redis.aclose()
+        self._reader.close()
 
     async def _open(self, session_id: str, name: str, upstream: str) -> None:
         if session_id in self._clients:
@@ -80,6 +89,7 @@ class Follower:
         client = FollowedClient(session_id, upstream)
         client.conversation.set_link(LinkStatus(ConnectionState.OPEN, detail=f"following {self.url}"))
         self._clients[session_id] = client
+        readback.attach(client.conversation, readback.StoredHistory(self._reading, session_id))
         await self._catch_up(client)
         try:
             target = parse_target(upstream)

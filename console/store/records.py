@@ -184,6 +184,7 @@ class Traced:
     raw: str | None
     stream_id: str | None
     ref: str | None
+    index: int = -1  # the row's place in its session's trace, as the trace numbered it
 
 
 @frozen
@@ -301,7 +302,7 @@ def _read_v2(value: list[JsonValue]) -> Record:
 def _traced(row: list[JsonValue]) -> Traced:
     if len(row) != 9:
         raise ValueError("trace row of the wrong shape")
-    _, at, direction, row_kind, summary, seq, raw, stream_id, ref = row
+    index, at, direction, row_kind, summary, seq, raw, stream_id, ref = row
     return Traced(
         _number(at),
         _DIRECTIONS[_str(direction)],
@@ -311,6 +312,7 @@ def _traced(row: list[JsonValue]) -> Traced:
         _optional_str(raw),
         _optional_str(stream_id),
         _optional_str(ref),
+        _int(index),
     )
 
 

@@ -27,7 +27,15 @@ from typing import Final
 import redis
 
 from console import jsonvalue
-from console.store.backend import KIND_TRACE, Batch, SessionInfo, StoredRecord, StoreError, oldest_to_drop
+from console.store.backend import (
+    KIND_TRACE,
+    Batch,
+    Page,
+    SessionInfo,
+    StoredRecord,
+    StoreError,
+    oldest_to_drop,
+)
 from console.store.records import FORMAT_VERSION
 
 PREFIX: Final = "agent-console:"
@@ -94,6 +102,33 @@ def _died_here(owner: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+class RedisReader:
+    """Reads a journal in Redis and writes nothing (a follower's reads of history it no longer holds)."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+
+    def page(self, session_id: str, kinds: frozenset[int], before: str | None, limit: int) -> Page:
+        return page_of(self._redis, session_id, kinds, before, limit)
+
+    def records(self, session_id: str, after: int = -1) -> Iterator[StoredRecord]:
+        start = "-"
+        while True:
+            chunk = self._redis.xrange(stream_key(session_id), start, "+", count=READ_CHUNK)
+            if not isinstance(chunk, list) or not chunk:
+                return
+            for _, fields in chunk:
+                record = record_from(fields)
+                if record.n > after:
+                    yield record
+            start = "(" + chunk[-1][0].decode()
+            if len(chunk) < READ_CHUNK:
+                return
+
+    def close(self) -> None:
+        self._redis.close()
 
 
 class RedisBackend:
@@ -204,6 +239,12 @@ class RedisBackend:
             if record.n > after:
                 yield record
 
+    def page(self, session_id: str, kinds: frozenset[int], before: str | None, limit: int) -> Page:
+        """Chunks of `kinds` before the stream entry `before`, newest first (XREVRANGE). Entries of other
+        kinds are read and passed over: a stream has no index by kind; the bookmark is the last entry
+        read, so the next page does not read them again."""
+        return page_of(self._redis, session_id, kinds, before, limit)
+
     def expire(self, before: float) -> list[str]:
         gone: list[str] = []
         for info in self.sessions():
@@ -226,3 +267,25 @@ class RedisBackend:
         except redis.RedisError:
             pass
         self._redis.close()
+
+
+def page_of(
+    client: redis.Redis, session_id: str, kinds: frozenset[int], before: str | None, limit: int
+) -> Page:
+    """A page of a session's stream (`RedisBackend.page`), with any client: a follower reads this way too."""
+    out: list[StoredRecord] = []
+    end = "+" if before is None else f"({before}"
+    count = min(READ_CHUNK, max(limit, 16))
+    while len(out) < limit:
+        chunk = client.xrevrange(stream_key(session_id), end, "-", count=count)
+        if not isinstance(chunk, list) or not chunk:
+            return Page(tuple(out), None)
+        for entry_id, fields in chunk:
+            end = f"({entry_id.decode()}"
+            if int(fields[b"k"]) in kinds:
+                out.append(record_from(fields))
+                if len(out) == limit:
+                    return Page(tuple(out), end[1:])
+        if len(chunk) < count:
+            return Page(tuple(out), None)
+    return Page(tuple(out), end[1:])

@@ -77,6 +77,11 @@ def feed(conversation: Conversation, record: Record, found: Resumption) -> None:
                 found.new_epoch = False
             found.last_at = at
         case Traced():
+            trace = conversation.trace
+            if record.index > 0 and not len(trace) and not trace.dropped:
+                # Numbered as when it was recorded (a compacted journal starts later): the rows of the
+                # restored trace and those read back from the journal are numbered alike.
+                trace.dropped = record.index
             conversation.record(
                 record.at,
                 record.direction,

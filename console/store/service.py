@@ -17,13 +17,15 @@ died with the process, and the console opens fresh ones. A damaged journal is se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from console import readback
 from console.clients import SessionClient, Target, TargetError, make_client, parse_target
 from console.dialects.agent.client import AgentClient
 from console.dialects.sse.client import SSEClient
@@ -31,6 +33,7 @@ from console.limits import Limits
 from console.session import Change, Conversation, MessageAdded
 from console.sessions import SessionEntry, SessionEvent, SessionRemoved
 from console.store.backend import Backend, Batch, SessionInfo, StoredRecord
+from console.store.history import Reader
 from console.store.journal import Journal, RetentionPolicy
 from console.store.records import checksum
 from console.store.restore import Resumption, replay
@@ -232,14 +235,23 @@ class Store:
 
     def _read_back(self, session_id: str) -> Conversation:
         conversation = Conversation(limits=Limits(window=EVERYTHING))
-        # Its own connection to a SQLite file: the writer thread keeps using the other one meanwhile.
-        reader = SQLiteReader(self.backend.path) if isinstance(self.backend, SQLiteBackend) else self.backend
-        try:
+        with self.reading() as reader:
             replay(conversation, reader.records(session_id))
-        finally:
-            if reader is not self.backend:
-                reader.close()
         return conversation
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Reader]:
+        """A reader of the journal for a worker thread: a SQLite file gets a connection of its own (the
+        writer thread keeps using the other one meanwhile); a Redis client is shared by threads."""
+        backend = self.backend
+        if not isinstance(backend, SQLiteBackend):
+            yield backend
+            return
+        reader = SQLiteReader(backend.path)
+        try:
+            yield reader
+        finally:
+            reader.close()
 
     def _attach(self, entry: SessionEntry) -> None:
         info = self._info.get(entry.id)
@@ -252,6 +264,7 @@ class Store:
             self._info[entry.id] = info
         conversation = entry.client.conversation
         self.journal.attach(info, conversation, self._next_n.pop(entry.id, 0), new=new)
+        readback.attach(conversation, readback.StoredHistory(self.reading, entry.id))
         conversation.subscribe(self._on_change, deltas=False)
 
     def _on_change(self, change: Change) -> None:

@@ -20,6 +20,7 @@ from console.store.backend import (
     KIND_SNAPSHOT,
     KIND_TRACE,
     Batch,
+    Page,
     SessionInfo,
     StoredRecord,
     StoreError,
@@ -27,6 +28,7 @@ from console.store.backend import (
 )
 from console.store.records import FORMAT_VERSION
 
+_UNBOUNDED: Final = 1 << 62  # a chunk number past any real one
 WAL_HEADER: Final = 32  # bytes (sqlite.org/fileformat.html, "The WAL File Format")
 WAL_FRAME_HEADER: Final = 24
 SCHEMA: Final = """
@@ -68,6 +70,17 @@ class SQLiteReader:
         # Row by row: in a file cut short, every row before the first missing page still comes out.
         for n, kind, crc, data, count in cursor:
             yield StoredRecord(n, kind, crc, data, count)
+
+    def page(self, session_id: str, kinds: frozenset[int], before: str | None, limit: int) -> Page:
+        """Chunks of `kinds` older than chunk `before`, newest first: one range of the (session, n) index."""
+        marks = ",".join("?" * len(kinds))
+        rows = self._db.execute(
+            f"SELECT n, kind, crc, data, count FROM journal WHERE session = ? AND n < ? AND kind IN ({marks})"
+            " ORDER BY n DESC LIMIT ?",
+            (session_id, _UNBOUNDED if before is None else int(before), *sorted(kinds), limit),
+        ).fetchall()
+        records = tuple(StoredRecord(*row) for row in rows)
+        return Page(records, str(records[-1].n) if len(records) == limit else None)
 
     def close(self) -> None:
         self._db.close()

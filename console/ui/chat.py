@@ -32,6 +32,7 @@ from console.session import (
     TraceAdded,
 )
 from console.ui.cards import Answer, ComponentCard, ToolCard, wall_elapsed
+from console.ui.chat_history import StoredMessages
 from console.ui.chat_hub import ChatHub
 from console.ui.scope import on_leave
 from console.ui.stream_text import StreamText
@@ -206,6 +207,7 @@ class ChatView:
             self.hub = ChatHub(self.scroller)
         # A flush tick runs after a change, never on an idle page.
         self.ticker = Ticker(FLUSH_INTERVAL, self.flush)
+        self.stored = StoredMessages(self.conversation, self.column, self._stored_view, self._stored_changed)
         self._render_all()
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
@@ -221,6 +223,8 @@ class ChatView:
         with self.column:
             self._earlier = testid(ui.button(on_click=self._show_earlier), "chat-earlier")
             self._earlier.props("flat dense no-caps size=sm").classes("self-center")
+        self.stored.forget()  # a reset: what was read back goes with the rest
+        self._store_asked = False
         # The newest message comes with the page (or with the part of it being replaced), the rest of
         # the page after it: whatever else is being built in the same step then stays a short task.
         self._draw_earlier(1)
@@ -232,9 +236,46 @@ class ChatView:
         self.ticker.wake(wait=True)  # the rest of the page of messages, after the page itself
 
     def _show_earlier(self) -> None:
+        self.hub.hold()  # the messages in view stay where they are while earlier ones go in above
+        if self._wanted == 0:  # all of memory is wanted: the page before comes from the store
+            self._store_asked = True
+            self._load_stored()
+            return
         self._wanted = max(0, self._wanted - MESSAGES_PER_PAGE)
         self._draw_earlier()
         self.ticker.wake()
+
+    def _load_stored(self) -> None:
+        """The page asked for from the store, once memory's messages are all drawn (they go right
+        under the button; those read back above them)."""
+        if self._store_asked and self._first == 0:
+            self._store_asked = False
+            self.stored.load(MESSAGES_PER_PAGE)
+
+    def _stored_view(self, message: Message) -> ui.element:
+        """A message read back from the store: as it was, read-only (no retry, no approval)."""
+        return MessageView(message, None, None, self.markdown).root
+
+    def _stored_changed(self) -> None:
+        self._sync_earlier()
+        self.ticker.wake()
+
+    def _sync_earlier(self) -> None:
+        """The button above the messages: how many earlier ones there are, and where they are."""
+        stored = self.stored
+        more = self._wanted + (stored.before() if stored.stored else 0)
+        dropped = self.conversation.messages_let_go if not stored.stored and not self._wanted else 0
+        if stored.loading:
+            text = "Reading earlier messages back from the store…"
+        elif dropped:
+            text = f"{dropped:,} earlier messages left memory and were dropped (no store keeps them)"
+        elif stored.damage and not stored.queue:
+            text = f"Earlier messages could not all be read back: {stored.damage}"
+        else:
+            text = f"Show earlier messages ({more:,} more)"
+        self._earlier.set_text(text)
+        self._earlier.set_enabled(not dropped and not stored.loading)
+        self._earlier.set_visibility(bool(more or dropped or stored.loading))
 
     def _draw_earlier(self, count: int = MESSAGES_PER_TICK) -> None:
         """Draw the next few messages still wanted above the oldest one drawn (flush draws the rest)."""
@@ -244,8 +285,7 @@ class ChatView:
                 self._add_message(message)
                 self.views[message.id].root.move(target_index=1 + offset)  # after the button
         self._first = start
-        self._earlier.set_text(f"Show earlier messages ({self._wanted:,} more)")
-        self._earlier.set_visibility(self._wanted > 0)
+        self._sync_earlier()
 
     # -- model -> view --------------------------------------------------------------------------
 
@@ -315,6 +355,9 @@ class ChatView:
         count = len(message_ids)
         self._first = max(0, self._first - count)  # positions in `conversation.messages` moved up
         self._wanted = max(0, self._wanted - count)
+        # Messages read back are on the page: those that just left join them (as history), else
+        # there would be a gap between the two.
+        reading = self.stored.reading
         for message_id in message_ids:
             view = self.views.pop(message_id, None)
             if view is None:
@@ -324,9 +367,13 @@ class ChatView:
                 text = block if isinstance(block, StreamText) else getattr(block, "args_stream", None)
                 if text is not None:
                     self._pending.pop(text.id, None)
-            view.root.delete()
-        self._earlier.set_text(f"Show earlier messages ({self._wanted:,} more)")
-        self._earlier.set_visibility(self._wanted > 0)
+            if reading:
+                self.stored.adopt(view.root)
+            else:
+                view.root.delete()
+        if not reading:
+            self.stored.forget()  # a page on its way would sit above a gap
+        self._sync_earlier()
 
     def _block_view(self, message: Message, index: int) -> BlockView | None:
         view = self.views.get(message.id)
@@ -383,10 +430,16 @@ class ChatView:
 
     def flush(self) -> None:
         """Draw the next few messages still wanted; send this tick's text deltas in one message."""
+        if self.stored.queue:
+            self.stored.draw_some()
+            if self.stored.queue:
+                self.ticker.wake(wait=True)
         if self._first > self._wanted:
             self._draw_earlier()
             if self._first > self._wanted:
                 self.ticker.wake(wait=True)
+            else:
+                self._load_stored()
         if self._stale:
             stale, self._stale = self._stale, {}
             for card in stale.values():

@@ -8,6 +8,7 @@
 // can leave the bottom; reaching the bottom again (or sending) follows again.
 const USER_SCROLL_MS = 800;
 const AT_BOTTOM_PX = 48;
+const HOLD_MS = 3000; // how long the view holds its place while earlier messages are laid out
 
 // One tick's text deltas, [[element id, text], ...], each appended to its text run.
 function appendTexts(batch) {
@@ -32,6 +33,7 @@ export default {
     this.touched = -Infinity;
     this.onUser = (e) => {
       this.touched = performance.now();
+      this.anchor = null; // the user moves the view: it no longer holds its place
       if (e.type === "wheel" && e.deltaY < 0) this.pinned = false; // before the frame that would follow
     };
     this.onKey = (e) => {
@@ -51,7 +53,10 @@ export default {
     this.box.addEventListener("keydown", this.onKey);
     this.box.addEventListener("scroll", this.onScroll, { passive: true });
     // Any change of the chat's height (text appended, a card, a message laid out for the first time).
-    this.resizes = new ResizeObserver(() => this.follow());
+    this.resizes = new ResizeObserver(() => {
+      this.keep();
+      this.follow();
+    });
     for (const child of this.box.children) this.resizes.observe(child);
     this.onSent = () => this.jump();
     window.addEventListener("ac-chat-sent", this.onSent);
@@ -83,7 +88,28 @@ export default {
         if (this.pinned) this.box.scrollTop = this.box.scrollHeight;
       });
     },
+    // Earlier messages are about to go in above: the message at the top of the view stays where it is
+    // on screen while they are laid out (the browser's own scroll anchoring is off for this box).
+    hold() {
+      if (!this.box) return;
+      const top = this.box.getBoundingClientRect().top;
+      const shown = [...this.box.querySelectorAll("[data-testid=message]")];
+      this.anchor = shown.find((el) => el.getBoundingClientRect().bottom > top) || null;
+      if (!this.anchor) return;
+      this.anchorAt = this.anchor.getBoundingClientRect().top - top;
+      this.holdUntil = performance.now() + HOLD_MS;
+      this.pinned = false;
+    },
+    keep() {
+      if (!this.anchor || performance.now() > this.holdUntil || !this.anchor.isConnected) {
+        this.anchor = null;
+        return;
+      }
+      const at = this.anchor.getBoundingClientRect().top - this.box.getBoundingClientRect().top;
+      if (at !== this.anchorAt) this.box.scrollTop += at - this.anchorAt;
+    },
     jump() {
+      this.anchor = null;
       this.touched = -Infinity; // the user asked for the bottom: earlier wheel turns no longer count
       this.pinned = true;
       this.follow();

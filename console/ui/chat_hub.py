@@ -24,3 +24,8 @@ class ChatHub(ui.element, component="chat_hub.js"):
     def finish(self, element_ids: list[int]) -> None:
         """These text runs are complete (after the text sent before): flush what their parsers hold."""
         wire.call(self, "finish", list[JsonValue](element_ids))
+
+    def hold(self) -> None:
+        """Earlier messages go in above: the browser keeps the message at the top of the view in place
+        (called before they are drawn, in order with their elements)."""
+        wire.call(self, "hold")

@@ -26,12 +26,13 @@ from nicegui import background_tasks, ui
 from nicegui.events import GenericEventArguments, ValueChangeEventArguments
 
 from console.clients import SessionClient
-from console.json_rows import FULL_STRING, Address, Level, format_path
-from console.json_search import SearchResult
+from console.json_rows import FULL_STRING, Address, Level
 from console.json_tree import ChangeSummary
 from console.session import Change, ContextAdded, ContextEntry, Conversation, Reset
 from console.step_view import SUMMARIES_SHOWN, StepView
 from console.ui import inspector_steps
+from console.ui.inspector_history import OlderVersions
+from console.ui.inspector_search import ContextSearch
 from console.ui.inspector_steps import steps_for
 from console.ui.inspector_tree import ContextTree, PathItem, PathList, TreeRequest
 from console.ui.scope import on_leave
@@ -41,8 +42,6 @@ from console.ui.ticker import Ticker
 log = logging.getLogger(__name__)
 
 CHANGES_SHOWN = SUMMARIES_SHOWN  # items in the changed-path list; the arrows step through all of them
-HITS_SHOWN = 200
-SEARCH_PAUSE = 0.15  # seconds of no typing before the context is searched
 
 
 def _clock(entry: ContextEntry) -> str:
@@ -67,6 +66,7 @@ class ContextInspector:
         self.client = client
         self.conversation: Conversation = client.conversation
         self.cache = steps_for(self.conversation)
+        self.versions = OlderVersions(self.conversation)  # those that left memory (positions count all)
         self.context_id: str | None = None
         self.index = 0
         self.follow = True  # each new snapshot of the context is shown as it arrives
@@ -75,7 +75,6 @@ class ContextInspector:
         self.shown: tuple[str, int] | None = None
         self.opened: dict[str, Address] = {}  # what the user opened, kept open while scrubbing
         self.change_at = -1
-        self.query = ""
         self._target: tuple[str, int] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._syncing = False
@@ -104,7 +103,7 @@ class ContextInspector:
                 self._build_header()
                 self._build_scrubber()
                 self._build_changes()
-                self._build_search()
+                self.search = ContextSearch(lambda: self.step, self.reveal, lambda: self.root.is_deleted)
                 self.tree = ContextTree().classes("ac-tree-box")
         self.tree.on("expand", self._on_expand)
         self.tree.on("collapse", self._on_collapse)
@@ -136,6 +135,7 @@ class ContextInspector:
         with ui.element("div").classes("ac-insp-row ac-insp-muted"):
             self.busy = ui.spinner(size="1em")
             self.position = testid(ui.label(), "history-step")
+        self.older_note = testid(ui.label().classes("ac-insp-muted"), "history-older")
 
     def _build_changes(self) -> None:
         with ui.element("div").classes("ac-insp-row"):
@@ -152,24 +152,14 @@ class ContextInspector:
         self.changes = testid(PathList("changed-path", self._jump_to_change), "changed-paths")
         self.changes_more = ui.label().classes("ac-insp-muted")
 
-    def _build_search(self) -> None:
-        with ui.element("div").classes("ac-insp-row"):
-            self.search_input = testid(ui.input(placeholder="Search keys and values…"), "context-search")
-            self.search_input.props("dense outlined clearable").classes("grow min-w-0")
-            # As the timeline's search: hits follow the typing (a pause of SEARCH_PAUSE), Enter at once.
-            self.search_input.on_value_change(lambda: self._on_search(SEARCH_PAUSE))
-            self.search_input.on("keydown.enter", lambda: self._on_search())
-            self.hits_label = testid(ui.label().classes("ac-insp-muted"), "search-count")
-        self.hits = testid(PathList("search-hit", self._jump_to_hit), "search-hits")
-        self.hits_more = ui.label().classes("ac-insp-muted")
-        self._hits: list[Address] = []
-
     # -- the model's changes --------------------------------------------------------------------
 
     def _on_change(self, change: Change) -> None:
         if isinstance(change, ContextAdded):
-            self._on_snapshot(change.context_id, change.index)
+            self.versions.added(change.context_id)
+            self._on_snapshot(change.context_id, self.versions.older(change.context_id) + change.index)
         elif isinstance(change, Reset):
+            self.versions.reset()
             self._reset()
 
     def _on_snapshot(self, context_id: str, index: int) -> None:
@@ -195,10 +185,8 @@ class ContextInspector:
     def _sync_contexts(self) -> None:
         self._contexts_stale = False
         contexts = self.conversation.contexts
-        options = {
-            cid: f"{cid} · {len(history)} snapshot{'' if len(history) == 1 else 's'}"
-            for cid, history in contexts.items()
-        }
+        totals = {cid: self.versions.total(cid) for cid in contexts}
+        options = {cid: f"{cid} · {n} snapshot{'' if n == 1 else 's'}" for cid, n in totals.items()}
         self._syncing = True
         try:
             self.select.set_options(options, value=self.context_id if self.context_id in options else None)
@@ -207,8 +195,8 @@ class ContextInspector:
         self.empty.set_visibility(not options)
         self.body.set_visibility(bool(options))
         if self.context_id is None and options:
-            cid, history = next(reversed(contexts.items()))
-            self._go(cid, len(history) - 1)
+            cid = next(reversed(contexts))
+            self._go(cid, self.versions.total(cid) - 1)
 
     # -- navigation -----------------------------------------------------------------------------
 
@@ -217,7 +205,8 @@ class ContextInspector:
         return self.conversation.contexts.get(self.context_id or "", [])
 
     def _go(self, context_id: str, index: int) -> None:
-        """Show step `index` of `context_id`: controls now, the tree when the step is ready."""
+        """Show version `index` of `context_id` (counted from its first, in memory or not): controls
+        now, the tree when the step is ready."""
         if context_id != self.context_id:
             self.opened.clear()
             self.context_id = context_id
@@ -228,12 +217,14 @@ class ContextInspector:
                     self.select.set_value(context_id)
                 finally:
                     self._syncing = False
-        history = self.history
-        if not history:
+        if not self.history:
             return
-        self.index = max(0, min(index, len(history) - 1))
-        self.follow = self.index == len(history) - 1
+        total = self.versions.total(context_id)
+        self.index = max(0, min(index, total - 1))
+        self.follow = self.index == total - 1
         self._sync_scrubber()
+        if self.versions.needs_learning(context_id):
+            background_tasks.create(self._learn(context_id), name="context versions in the store")
         self._target = (context_id, self.index)
         if self._worker is None or self._worker.done():
             self._worker = background_tasks.create(self._draw_target(), name="context inspector step")
@@ -244,7 +235,8 @@ class ContextInspector:
         history = self.conversation.contexts.get(context_id, [])
         if history:
             self.chosen = True
-            self._go(context_id, inspector_steps.snapshot_index(history, seq, at))
+            older = self.versions.older(context_id)
+            self._go(context_id, older + inspector_steps.snapshot_index(history, seq, at))
 
     def _step_by(self, delta: int) -> None:
         if self.context_id is not None:
@@ -252,22 +244,33 @@ class ContextInspector:
 
     def _to_latest(self) -> None:
         if self.context_id is not None:
-            self._go(self.context_id, len(self.history) - 1)
+            self._go(self.context_id, self.versions.total(self.context_id) - 1)
 
     def _on_select(self, event: ValueChangeEventArguments[object]) -> None:
         if self._syncing or not isinstance(event.value, str):
             return
         self.chosen = True
-        self._go(event.value, len(self.conversation.contexts.get(event.value, [])) - 1)
+        self._go(event.value, self.versions.total(event.value) - 1)
 
     def _on_slide(self, event: ValueChangeEventArguments[float | None]) -> None:
         if self._syncing or self.context_id is None or event.value is None:
             return
         self._go(self.context_id, int(event.value) - 1)
 
+    async def _learn(self, context_id: str) -> None:
+        """How many versions of the context left memory, from the store: the scrubber then spans them."""
+        try:
+            older = await self.versions.learn(context_id)
+        except Exception:
+            log.exception("the context's versions could not be read from the store")
+            return
+        if older and self.context_id == context_id and not self.root.is_deleted:
+            self._go(context_id, self.index + self.versions.older(context_id))
+
     def _sync_scrubber(self) -> None:
-        history = self.history
-        n = len(history)
+        cid = self.context_id or ""
+        n = self.versions.total(cid)
+        self._sync_older_note(cid)
         self._syncing = True
         try:
             self.slider.props["max"] = max(n, 2)
@@ -278,15 +281,24 @@ class ContextInspector:
         self.prev.set_enabled(self.index > 0)
         self.next.set_enabled(self.index < n - 1)
         self.latest.set_visibility(self.index < n - 1)
-        if not history:
+        entry = self.versions.entry(cid, self.index)
+        if entry is None:
+            self.position.set_text(f"Snapshot {self.index + 1} of {n} · reading it back from the store…")
             return
-        entry = history[self.index]
         seq = f"seq {entry.seq}" if entry.seq is not None else "no seq"
         text = f"Snapshot {self.index + 1} of {n} · {seq} · {_clock(entry)}"
-        if self.index > 0:
-            text += f" · +{entry.at - history[self.index - 1].at:.1f} s"
+        previous = self.versions.entry(cid, self.index - 1) if self.index > 0 else None
+        if previous is not None:
+            text += f" · +{entry.at - previous.at:.1f} s"
+        if self.index < self.versions.older(cid):
+            text += " · read back from the store"
         self.position.set_text(text)
         self.size.set_text(_size(entry.size))
+
+    def _sync_older_note(self, context_id: str) -> None:
+        note = self.versions.note(context_id)
+        self.older_note.set_text(note)
+        self.older_note.set_visibility(bool(note))
 
     async def _draw_target(self) -> None:
         """Draw the latest target step, however many requests came while one was computed."""
@@ -294,11 +306,15 @@ class ContextInspector:
             while self._target is not None and self._target != self.shown:
                 context_id, index = self._target
                 history = self.conversation.contexts.get(context_id, [])
-                if index >= len(history):
+                older = self.versions.older(context_id)
+                if index >= older + len(history):
                     return
                 self.busy.set_visibility(True)
                 try:
-                    step = await self.cache.get(context_id, index, history)
+                    if index < older or (index == older and older):  # it, or the one before it, left memory
+                        step = await self.versions.step(context_id, index)
+                    else:
+                        step = await self.cache.get(context_id, index - older, history)
                 except Exception as exc:
                     log.exception("the context step could not be computed")
                     self.counts.set_text(f"Could not compare these snapshots: {exc}")
@@ -317,6 +333,8 @@ class ContextInspector:
                     return
                 if self._target == (context_id, index):
                     self._draw(context_id, index, step, levels)
+                    if index < older:
+                        self._sync_scrubber()  # the version read back: its seq, time and size
         finally:
             if not self.root.is_deleted:
                 self.busy.set_visibility(False)
@@ -325,8 +343,7 @@ class ContextInspector:
         self.step, self.shown, self.change_at = step, (context_id, index), -1
         self._draw_changes(step)
         self.tree.show(levels, step.outline.scalar)
-        if self.query:
-            background_tasks.create(self._search(self.query), name="context search")
+        self.search.refresh()
 
     def _draw_changes(self, step: StepView) -> None:
         outline = step.outline
@@ -372,47 +389,6 @@ class ContextInspector:
             if not level.address.rel and level.address.base:
                 self.opened[level.address.encode()] = level.address
         self.tree.send_reveal(levels, address)
-
-    # -- search ---------------------------------------------------------------------------------
-
-    def _on_search(self, pause: float = 0.0) -> None:
-        value = self.search_input.value
-        self.query = value.strip() if isinstance(value, str) else ""
-        background_tasks.create(self._search(self.query, pause), name="context search")
-
-    async def _search(self, query: str, pause: float = 0.0) -> None:
-        if pause:
-            await asyncio.sleep(pause)
-            if self.query != query:
-                return  # typed on: the newer search runs
-        step = self.step
-        if step is None or not query:
-            self._draw_hits(None)
-            return
-        result = await step.search(query)
-        if self.step is step and self.query == query and not self.root.is_deleted:
-            self._draw_hits(result)
-
-    def _draw_hits(self, result: SearchResult | None) -> None:
-        hits = result.hits if result is not None else ()
-        self._hits = [hit.address for hit in hits]
-        self.hits.set_items(
-            [
-                PathItem(format_path(hit.path), hit.text if hit.where == "value" else "")
-                for hit in hits[:HITS_SHOWN]
-            ]
-        )
-        n = len(hits)
-        more = n - HITS_SHOWN
-        self.hits_more.set_text(f"… {more:,} more; refine the search" if more > 0 else "")
-        if result is None:
-            self.hits_label.set_text("")
-        else:
-            self.hits_label.set_text(f"{n}{'' if result.complete else '+'} match{'' if n == 1 else 'es'}")
-
-    async def _jump_to_hit(self, n: int) -> None:
-        if 0 <= n < len(self._hits):
-            await self.reveal(self._hits[n])
 
     # -- the tree's requests --------------------------------------------------------------------
 

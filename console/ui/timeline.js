@@ -71,7 +71,11 @@ export default {
         <button type="button" class="ac-tl-chip ac-tl-chip-all" data-testid="timeline-filter-all" @click="showAll">all</button>
         <button type="button" class="ac-tl-chip ac-tl-chip-all" data-testid="timeline-filter-none" @click="showNone">none</button>
       </div>
-      <div v-if="olderText" class="ac-tl-older" data-testid="timeline-older">{{ olderText }}</div>
+      <div v-if="olderText || canLoad" class="ac-tl-older" data-testid="timeline-older">
+        <span data-testid="timeline-older-text">{{ olderText }}</span>
+        <button v-if="canLoad" type="button" class="ac-tl-btn" data-testid="timeline-load-older" :disabled="loading"
+                @click="loadOlder">{{ loading ? "loading…" : "load older" }}</button>
+      </div>
       <div class="ac-tl-scroll" ref="scroll" data-testid="timeline-scroll" @scroll.passive="onScroll">
         <div class="ac-tl-space" :style="{ height: total + 'px' }">
           <div v-for="r in slice" :key="r.i" :class="r.cls" :style="r.style" data-testid="timeline-row"
@@ -117,6 +121,8 @@ export default {
       query: "",
       absolute: false,
       olderText: "",
+      canLoad: false,
+      loading: false,
       expanded: null,
       rawFor: null,
       rawText: "",
@@ -144,6 +150,9 @@ export default {
     this.t0 = null;
     this.older = {};
     this.sessionDropped = 0;
+    this.stored = false; // the session's older rows can be read back from a store
+    this.loaded = 0; // rows read back, before the live ones
+    this.jump = false;
     this.pinned = true;
     this.extra = 0; // px the expanded row adds
     this.frame = 0;
@@ -189,7 +198,10 @@ export default {
       this.counts = new Map();
       this.t0 = state.t0;
       this.sessionDropped = state.dropped || 0;
+      this.stored = !!state.stored;
+      this.loaded = 0;
       this.older = state.older || {};
+      this.canLoad = this.reachable();
       this.olderText = this.olderLine();
       this.view = [];
       this.rebuild = true; // the view is rebuilt once, after all rows are in
@@ -205,18 +217,23 @@ export default {
         else if (op[0] === "t") this.addToken(op);
         else if (op[0] === "u") this.updateRow(op[1], op[2]);
       }
-      if (batch.first !== undefined && batch.first !== null) this.evictBefore(batch.first);
+      if (batch.first !== undefined && batch.first !== null) {
+        // Rows read back stay while the user reads them (up to a bound); following the live end again
+        // lets them go with the oldest live rows.
+        if (!this.loaded || this.pinned || this.rows.length > 4 * this.maxRows) this.evictBefore(batch.first);
+      }
       if (batch.older) {
         this.older = batch.older;
+        if (!this.loaded) this.canLoad = this.reachable();
         this.olderText = this.olderLine();
       }
       this.schedule();
     },
-    prepend(text) {
-      // Older rows of a view that just mounted, after the newest ones: oldest first, all before ours.
+    // The rows of `rows` older than all of ours and not known yet, made ours (counted, indexed).
+    adoptOlder(rows) {
       const first = this.rows.length ? this.rows[0].i : Infinity;
       const older = [];
-      for (const row of JSON.parse(text)) {
+      for (const row of rows) {
         if (row.i >= first || this.byId.has(row.i)) continue;
         row.parts = row.parts || null;
         row.len = row.parts ? row.parts.reduce((n, p) => n + p[1].length, 0) : 0;
@@ -224,10 +241,44 @@ export default {
         this.count(row.k, row.n || 1);
         older.push(row);
       }
+      return older;
+    },
+    prepend(text) {
+      // Older rows of a view that just mounted, after the newest ones: oldest first, all before ours.
+      const older = this.adoptOlder(JSON.parse(text));
       if (!older.length) return;
       this.rows = older.concat(this.rows);
       this.rebuild = true;
       this.schedule();
+    },
+    // A page of older rows the user asked for (`loadOlder`), oldest first: they go before ours, and
+    // the rows on screen stay where they are.
+    readBack(text) {
+      const page = JSON.parse(text);
+      this.loading = false;
+      const older = this.adoptOlder(page.rows);
+      this.canLoad = !!page.more;
+      this.loaded += older.length;
+      this.olderText = page.note || this.olderLine();
+      if (!older.length) return;
+      this.rows = older.concat(this.rows);
+      if (!this.rebuild) {
+        const shown = older.filter((row) => this.passes(row));
+        this.view = shown.concat(this.view);
+        this.top += shown.length * H;
+        this.jump = true; // the box's own scroll position follows in the next render
+      }
+      this.pinned = false;
+      this.schedule();
+    },
+    loadOlder() {
+      if (this.loading || !this.canLoad || !this.rows.length) return;
+      this.loading = true;
+      this.$emit("older", this.rows[0].i);
+    },
+    reachable() {
+      const rows = Object.values(this.older).reduce((sum, n) => sum + n, 0);
+      return rows > 0 || (this.sessionDropped > 0 && this.stored);
     },
     // The whole text of the expanded token row (asked for by `select`), then its tokens come with text.
     showText(id, [seq, text]) {
@@ -299,6 +350,7 @@ export default {
       }
       if (!n) return;
       this.rows.splice(0, n);
+      this.loaded = 0; // rows read back are older than any live row: they went first
       const cut = lowerBound(this.view, first);
       if (cut) this.view.splice(0, cut);
     },
@@ -431,7 +483,8 @@ export default {
         this.beatsShown = this.beatKinds.some((kind) => this.kindShown(kind));
         this.chipsDirty = false;
       }
-      if (top !== this.top) {
+      if (top !== this.top || this.jump) {
+        this.jump = false;
         // One write, after Vue has patched the rows: the layout it needs is this frame's anyway.
         this.top = top;
         this.$nextTick(() => (box.scrollTop = top));
@@ -504,6 +557,10 @@ export default {
       return kinds.map((kind) => ({ kind, count: this.counts.get(kind).toLocaleString(), off: !this.kindShown(kind) }));
     },
     olderLine() {
+      if (this.loaded) {
+        const rest = this.canLoad ? "" : this.sessionDropped && !this.stored ? "; earlier ones were dropped" : "; nothing older is kept";
+        return `${this.loaded.toLocaleString()} older rows read back${rest}`;
+      }
       const kinds = Object.entries(this.older).filter(([, n]) => n > 0);
       const rows = kinds.reduce((sum, [, n]) => sum + n, 0);
       const parts = [];
@@ -511,7 +568,10 @@ export default {
         const detail = kinds.sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, n]) => `${k} ${n.toLocaleString()}`);
         parts.push(`${rows.toLocaleString()} older rows not shown (${detail.join(" · ")})`);
       }
-      if (this.sessionDropped) parts.push(`${this.sessionDropped.toLocaleString()} earlier events not kept by the session`);
+      if (this.sessionDropped) {
+        const where = this.stored ? "left memory; they are in the store" : "not kept by the session";
+        parts.push(`${this.sessionDropped.toLocaleString()} earlier events ${where}`);
+      }
       return parts.join("; ");
     },
     setDetail(el) {
@@ -540,6 +600,7 @@ export default {
         this.unseen = 0;
       } else if (top < this.top - 2) {
         this.pinned = false;
+        if (top < H && this.canLoad) this.loadOlder(); // scrolled to the top: the page before it
       }
       this.top = top;
       this.schedule();

@@ -13,26 +13,30 @@ chat's data attributes (see chat.py), without a round trip.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 
-from nicegui import events, ui
+from nicegui import background_tasks, events, ui
 
-from console import jsonvalue
+from console import jsonvalue, readback
 from console.clients import SessionClient
 from console.jsonvalue import JsonObject, JsonValue
 from console.otel.status import download_button
 from console.security import policy as security
 from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
-from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, wall_offset_now
+from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
 from console.trace_kinds import Category, browser_table, category
 from console.ui import timeline_history, wire
 from console.ui.scope import on_leave
 from console.ui.testid import testid
 from console.ui.ticker import Ticker
-from console.ui.timeline_model import DEFAULT_MAX_ROWS
+from console.ui.timeline_model import DEFAULT_MAX_ROWS, TimelineModel
+from console.ui.timeline_older import KEPT_ROWS, Kept, OlderPage, older_rows, reachable
 from console.ui.timeline_rows import Row
+
+log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 0.15  # ~7 Hz: rows keep up with the eye; one websocket message per tick at most
 # A tick that only counts tokens of growing rows (their text is in the chat, not sent here) goes at
@@ -68,6 +72,10 @@ class TimelineView(ui.element, component="timeline.js"):
     def prepend(self, rows: list[JsonValue]) -> None:
         self.run_method("prepend", jsonvalue.dumps(rows))
 
+    def older(self, rows: list[JsonValue], more: bool, note: str) -> None:
+        """A page of rows from before the oldest the browser has (asked for by its `older` event)."""
+        self.run_method("readBack", jsonvalue.dumps({"rows": rows, "more": more, "note": note}))
+
     def show_raw(self, row_id: int, text: str) -> None:
         self.run_method("showRaw", row_id, text)
 
@@ -102,13 +110,15 @@ class TimelinePanel:
         self.dropped = self.conversation.trace_dropped
         if recording is not None:
             self.dropped += recording.dropped
-        # A trace just opened comes with its model, built in the thread that replayed it.
-        built = timeline_history.take(self.conversation, max_rows, self.wall_offset)
-        if built is None:
-            built = timeline_history.history_model(
+        # A trace just opened comes with its model on the way, built in a thread while the page shows;
+        # until it is there the panel holds an empty stand-in and its handlers wait for the real one.
+        self._coming = timeline_history.take(self.conversation, max_rows, self.wall_offset)
+        if self._coming is None:
+            self.model = timeline_history.history_model(
                 self.conversation, max_rows, self.wall_offset, self.dropped
             )
-        self.model = built
+        else:
+            self.model = TimelineModel(max_rows, self.wall_offset)
         self.ready = False
         self._backlog: list[Row] = []  # older rows not yet sent to a view that just mounted
         self._counts: dict[int, JsonValue] = {}  # row id -> its token count held back (COUNTS_INTERVAL)
@@ -121,6 +131,9 @@ class TimelinePanel:
         self.view.on("context", self._on_context)
         self.view.on("text", self._on_text)
         self.view.on("search", self._on_search)
+        self.view.on("older", self._on_older)
+        self._reading = False
+        self._read_back: dict[int, Kept] = {}  # rows read back, for their details (KEPT_ROWS)
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
         self.ticker = Ticker(flush_interval, self.flush)  # woken by a change, idle otherwise
@@ -197,9 +210,30 @@ class TimelinePanel:
             "t0": self.model.start_ms(),
             "older": dict[str, JsonValue](self.model.older),
             "dropped": self.dropped,
+            # Older rows can be read back (from memory, or the store the session is journaled to).
+            "stored": readback.stored_history(self.conversation) is not None,
         }
 
+    def _waits_for_model(self, handler: Callable[[], None]) -> bool:
+        """Whether the model of a trace just opened is still being built: then `handler` runs once it
+        is there (handlers resume in the order they came) and the caller returns at once."""
+        coming = self._coming
+        if coming is None:
+            return False
+
+        async def when_built() -> None:
+            model = await coming
+            if self._coming is coming:  # the first handler to resume puts it in place
+                self._coming = None
+                self.model = model
+            handler()
+
+        background_tasks.create(when_built(), name="timeline model")
+        return True
+
     def _on_ready(self) -> None:
+        if self._waits_for_model(self._on_ready):
+            return
         self.model.take_ops()  # already part of the state sent now
         self.ready = True
         rows = list(self.model.rows)
@@ -222,17 +256,56 @@ class TimelinePanel:
         ]
         self.view.prepend(rows)
 
+    # -- older rows, on demand --------------------------------------------------------------------
+
+    async def _on_older(self, event: events.GenericEventArguments) -> None:
+        """The user asked for older rows (a click, or scrolling to the top): a page before `first`."""
+        value = event.args[0] if isinstance(event.args, list) and event.args else event.args
+        if not isinstance(value, int) or self._reading:
+            return
+        self._reading = True
+        try:
+            page = await older_rows(self.conversation, value, self.wall_offset)
+        except Exception as exc:  # the store unreachable (Redis gone, say): said, and asked again later
+            log.warning("older timeline rows could not be read: %s", exc)
+            page = OlderPage([], True, str(exc) or type(exc).__name__)
+        finally:
+            self._reading = False
+        if not page.rows and not reachable(self.conversation, value):
+            note = self._gone_note()
+        else:
+            note = f"the store could not be read further: {page.damage}" if page.damage else ""
+        if not self.root.is_deleted:
+            for kept in page.kept:
+                self._read_back[kept.row.id] = kept
+            while len(self._read_back) > KEPT_ROWS:  # the first read back go first
+                del self._read_back[next(iter(self._read_back))]
+            self.view.older(page.rows, page.more, note)
+
+    def _gone_note(self) -> str:
+        if readback.stored_history(self.conversation) is None and self.conversation.trace_dropped:
+            return f"{self.conversation.trace_dropped:,} earlier events were dropped (no store keeps them)"
+        return ""
+
     # -- raw frames, on demand --------------------------------------------------------------------
 
     def _on_raw(self, event: events.GenericEventArguments) -> None:
+        if self._waits_for_model(lambda: self._on_raw(event)):
+            return
         value = event.args[0] if isinstance(event.args, list) and event.args else event.args
         if not isinstance(value, int):
             return
         row = self.model.by_id.get(value)
+        kept = self._read_back.get(value)
+        if row is None and kept is not None and kept.raw is not None:
+            self.view.show_raw(value, _clip(kept.raw))
+            return
         self.view.show_raw(value, self.raw_text(row) if row else "(this row is no longer kept)")
 
     def _on_text(self, event: events.GenericEventArguments) -> None:
         """A token row expanded (its whole text, then its tokens' text) or collapsed (counts again)."""
+        if self._waits_for_model(lambda: self._on_text(event)):
+            return
         args = event.args if isinstance(event.args, list) else [event.args]
         row_id, shown = [*args, False][:2]
         if not isinstance(row_id, int):
@@ -241,17 +314,26 @@ class TimelinePanel:
             self.model.unwatch(row_id)
             return
         row = self.model.by_id.get(row_id)
+        kept = self._read_back.get(row_id)
+        if row is None and kept is not None and kept.row.grouped:  # read back: complete already
+            parts = kept.row.parts
+            self.view.show_text(row_id, [min(seq for seq, _ in parts), kept.row.text(), kept.row.tokens])
+            return
         if row is None or not row.grouped:
             return
         self.flush(now=True)  # what was fed before goes first: the text sent now includes it
         self.view.show_text(row_id, self.model.watch(row))
 
     def _on_search(self, event: events.GenericEventArguments) -> None:
+        if self._waits_for_model(lambda: self._on_search(event)):
+            return
         value = event.args[0] if isinstance(event.args, list) and event.args else event.args
         if isinstance(value, str):
             self.view.text_matches(value, self.model.matching(value.lower()))
 
     def _on_context(self, event: events.GenericEventArguments) -> None:
+        if self._waits_for_model(lambda: self._on_context(event)):
+            return
         value = event.args[0] if isinstance(event.args, list) and event.args else event.args
         row = self.model.by_id.get(value) if isinstance(value, int) else None
         if row is not None and row.ref is not None and self.on_show_context is not None:
@@ -302,10 +384,10 @@ class TimelinePanel:
         opening = ui.notification(f"Opening {name}…", spinner=True, timeout=None)
         try:
             text = await event.file.text()
-            # A long trace takes a moment to replay: not on the loop that serves every tab; nor does
-            # the model of its timeline, built in the same thread.
-            replay, rows = await asyncio.to_thread(timeline_history.open_with_history, text, name)
-            timeline_history.keep(replay.conversation, rows)
+            # A long trace takes a moment to replay: not on the loop that serves every tab. The model
+            # of its timeline is then built in a thread too, while the page shows the replayed session.
+            replay = await asyncio.to_thread(open_trace, text, name)
+            timeline_history.build_soon(replay)
         except (TraceFormatError, UnicodeDecodeError) as exc:
             # A sentence first; the parser's words (line, column) for whoever wants to fix the file.
             ui.notify(

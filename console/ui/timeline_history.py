@@ -3,20 +3,33 @@ trace just opened.
 
 A panel feeds the session's kept trace into its model before its view mounts (`TimelineModel.
 feed_history`): for a replayed 100,000-event trace that is some 50,000 entries, a quarter to a third
-of a second on the event loop. A trace being opened is replayed in a thread anyway, and nothing else
-sees its conversation yet, so its model is built there too (`open_with_history`) and handed to the
-first panel that shows that conversation (`take`); any other panel builds its own, on the loop.
+of a second on the event loop. A trace just opened is a closed conversation nothing feeds any more,
+so its model is built in a thread (`build_soon`) while the page shows the replayed session, and the
+first panel that shows that conversation takes it (`take`) and sends its rows when it is there; any
+other panel builds its own, on the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import weakref
+from dataclasses import dataclass
 
 from console.session import Conversation
-from console.trace_io import ReplayClient, open_trace
+from console.trace_io import ReplayClient
 from console.ui.timeline_model import DEFAULT_MAX_ROWS, TimelineModel
 
-_built: weakref.WeakKeyDictionary[Conversation, TimelineModel] = weakref.WeakKeyDictionary()
+
+@dataclass(frozen=True, slots=True)
+class _Building:
+    """A model on its way, for a panel with this row cap and clock."""
+
+    max_rows: int
+    wall_offset: float
+    model: asyncio.Future[TimelineModel]
+
+
+_built: weakref.WeakKeyDictionary[Conversation, _Building] = weakref.WeakKeyDictionary()
 
 
 def history_model(
@@ -37,23 +50,48 @@ def prompts_before_trace(conversation: Conversation, dropped: int) -> int:
     return max(0, prompts - sent)
 
 
-def open_with_history(text: str, name: str) -> tuple[ReplayClient, TimelineModel]:
-    """`open_trace`, and the model of its timeline as a panel with the default row cap would build it.
-    Call it in a thread: it is the whole of opening a trace."""
-    replay = open_trace(text, name)
+def build_soon(replay: ReplayClient) -> asyncio.Future[TimelineModel]:
+    """The timeline model of a trace just opened, as a panel with the default row cap would build it,
+    built in a thread; the first panel that shows its conversation takes it (`take`). Only for a
+    conversation nothing feeds any more: the model holds its trace as the thread finds it.
+
+    The thread starts once the caller's handler has run: the page of the replayed session is built
+    on the loop first, without a thread holding the interpreter lock half of that time."""
+    conversation = replay.conversation
     recording = replay.recording
-    dropped = replay.conversation.trace_dropped + (recording.dropped if recording is not None else 0)
-    return replay, history_model(replay.conversation, DEFAULT_MAX_ROWS, replay.wall_offset, dropped)
+    dropped = conversation.trace_dropped + (recording.dropped if recording is not None else 0)
+    loop = asyncio.get_running_loop()
+    model: asyncio.Future[TimelineModel] = loop.create_future()
 
+    def start() -> None:
+        job = loop.run_in_executor(
+            None, history_model, conversation, DEFAULT_MAX_ROWS, replay.wall_offset, dropped
+        )
+        job.add_done_callback(lambda done: _settle(model, done))
 
-def keep(conversation: Conversation, model: TimelineModel) -> None:
-    """Hold a model built for `conversation` until a panel takes it (or the conversation is gone)."""
-    _built[conversation] = model
-
-
-def take(conversation: Conversation, max_rows: int, wall_offset: float) -> TimelineModel | None:
-    """The model kept for `conversation`, if it was built as this panel would build it; once only."""
-    model = _built.pop(conversation, None)
-    if model is None or model.max_rows != max_rows or model.wall_offset != wall_offset:
-        return None
+    loop.call_soon(start)
+    _built[conversation] = _Building(DEFAULT_MAX_ROWS, replay.wall_offset, model)
     return model
+
+
+def _settle(model: asyncio.Future[TimelineModel], job: asyncio.Future[TimelineModel]) -> None:
+    if model.done():
+        return
+    if job.cancelled():  # the executor shut down: the console is stopping
+        model.cancel()
+        return
+    error = job.exception()
+    if error is not None:
+        model.set_exception(error)
+    else:
+        model.set_result(job.result())
+
+
+def take(
+    conversation: Conversation, max_rows: int, wall_offset: float
+) -> asyncio.Future[TimelineModel] | None:
+    """The model being built for `conversation`, if it is built as this panel would build it; once only."""
+    building = _built.pop(conversation, None)
+    if building is None or building.max_rows != max_rows or building.wall_offset != wall_offset:
+        return None
+    return building.model

@@ -18,7 +18,8 @@ Figures per page:
   busy          the page's main-thread busy share over the stream (CDP `TaskDuration`), and per
                 quarter of the reply (does the cost grow with the length shown so far?)
   longest task  the longest main-thread task over the stream (Chromium's trace, `toplevel` RunTask)
-  main thread   seconds by kind of work: layout, style, script, paint... (Chromium's trace)
+  main thread   seconds by kind of work: layout, style, script, paint... (Chromium's trace), and
+                `tasks (CPU)`: the thread's CPU time in tasks, the figure to compare on a loaded machine
   idle CPU      server CPU share with the page open and nothing streaming (20 s after the reply)
 
 First, with no page open (`none`), the server CPU per 1,000 tokens and the idle CPU of the session
@@ -199,7 +200,9 @@ LABEL_SHOWN = (
 
 def from_trace(events: list[dict[str, object]]) -> tuple[list[tuple[float, float]], dict[str, float]]:
     """The three longest tasks of the renderer's main thread (ms, and seconds into the trace), and its
-    seconds by kind of work (nested kinds count in both: a forced layout inside a script is script)."""
+    seconds by kind of work (nested kinds count in both: a forced layout inside a script is script),
+    with `tasks (CPU)`: the thread time of all its tasks, which a loaded machine does not inflate as
+    it does their wall time."""
     main = set()
     for e in events:
         args = e.get("args")
@@ -218,6 +221,8 @@ def from_trace(events: list[dict[str, object]]) -> tuple[list[tuple[float, float
         ts = e.get("ts")
         if name in ("RunTask", "ThreadControllerImpl::RunTask") and isinstance(ts, int | float):
             tasks.append((dur / 1000, (ts - start) / 1_000_000))
+            if isinstance(tdur := e.get("tdur"), int | float):
+                work["tasks (CPU)"] = work.get("tasks (CPU)", 0.0) + tdur / 1_000_000
         elif name in WORK:
             work[WORK[name]] = work.get(WORK[name], 0.0) + dur / 1_000_000
     return sorted(tasks, reverse=True)[:3], work

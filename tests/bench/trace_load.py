@@ -15,6 +15,9 @@ Figures:
   page            switch -> timeline rows drawn; -> interactive: a search typed into the
                   timeline's filter has narrowed the rows (the page answers input)
   long tasks      main-thread tasks over 50 ms from the upload until interactive + 2 s, the longest
+  cpu             CPU time of the server's open path in this process, in a thread as the console runs
+                  it (the least of `--cpu-runs`, less sensitive to a loaded machine than the wall
+                  figures): the replay before the page switches, the timeline's model after it
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -31,10 +38,15 @@ from playwright.sync_api import sync_playwright
 
 from console import jsonvalue
 from console.jsonvalue import JsonObject
+from console.trace_io import open_trace
+from console.ui import timeline_history
+from console.ui.timeline_model import DEFAULT_MAX_ROWS
 from tests.bench.streams import wait_http
 from tests.bench.timeline import INSTRUMENT, RESPONSE_EVENTS, Emitter, start, stop_process
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers import free_port
+
+R = TypeVar("R")
 
 RATE = 50.0  # events per second of the recorded session
 
@@ -58,14 +70,45 @@ def write_trace(path: Path, events: int) -> int:
     return len(lines)
 
 
+def thread_cpu(work: Callable[[], R]) -> tuple[float, R]:
+    """CPU seconds `work` takes in a thread of its own, and what it returned."""
+    done: list[tuple[float, R]] = []
+
+    def run() -> None:
+        started = time.thread_time()
+        result = work()
+        done.append((time.thread_time() - started, result))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return done[0]
+
+
+def open_cpu(trace: Path, runs: int) -> tuple[float, float]:
+    """Least CPU seconds of replaying the trace, and of building its timeline's model."""
+    text = trace.read_text()
+    replays, models = [], []
+    for _ in range(runs):
+        seconds, replay = thread_cpu(partial(open_trace, text, trace.name))
+        replays.append(seconds)
+        model = partial(
+            timeline_history.history_model, replay.conversation, DEFAULT_MAX_ROWS, replay.wall_offset, 0
+        )
+        models.append(thread_cpu(model)[0])
+    return min(replays), min(models)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--cpu-runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         trace = Path(folder) / f"trace-{args.events}.jsonl"
         lines = write_trace(trace, args.events)
         print(f"trace: {args.events:,} server events, {lines:,} lines, {trace.stat().st_size / 1e6:.1f} MB")
+        replay_cpu, model_cpu = open_cpu(trace, args.cpu_runs)
         port = free_port()
         # Its own sessions only: not whatever the journal of this machine holds.
         console = start(["main.py", "--no-show", "--no-store", "--port", str(port)], port)
@@ -120,6 +163,10 @@ def main() -> None:
         f" longest {max(longtasks, default=0):.0f} ms"
     )
     print(f"chat messages in the page: {messages:,}; timeline rows in the DOM after the search: {shown}")
+    print(
+        f"cpu: parse and replay {replay_cpu:.2f} s (before the switch);"
+        f" the timeline's model {model_cpu:.2f} s (least of {args.cpu_runs})"
+    )
 
 
 if __name__ == "__main__":

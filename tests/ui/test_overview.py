@@ -13,6 +13,7 @@ from nicegui.testing import User
 from console.autopilot import Autopilot, AutopilotConfig, client_of
 from console.clients import Target
 from console.jsonvalue import JsonValue
+from console.monitor import reply_tail
 from console.sim.agent import AgentSimulator, SimConfig
 from console.supervisor import RestartPolicy, Supervisor
 from console.ui import overview, overview_remove, page
@@ -222,23 +223,32 @@ async def test_a_card_is_sent_the_end_of_the_reply_it_can_show(
 ) -> None:
     sent = record_batches(monkeypatch)
     sup = await open_overview(user, sim)
+    card_id = cards(user)["beta"].id
     conversation = sup.sessions["beta"].client.conversation
     before = len(conversation.messages)
+
+    def tails() -> list[str]:
+        shown: list[str] = []
+        for batch in sent:
+            for element_id, patch in batch:
+                if (
+                    element_id == card_id
+                    and isinstance(patch, dict)
+                    and isinstance(tail := patch.get("t"), str)
+                ):
+                    shown.append(tail)
+        return shown
+
     sup.sessions["beta"].client.send_user_message("write a long detailed document")
     await eventually(
-        lambda: (
-            len(conversation.messages) > before + 1 and len(conversation.messages[-1].text) > 2 * TAIL_SHOWN
-        ),
-        20,
+        lambda: len(conversation.messages) > before + 1 and conversation.messages[-1].status != "streaming",
+        30,
     )
-    sent.clear()
-    await eventually(
-        lambda: any("t" in patch for batch in sent for _, patch in batch if isinstance(patch, dict))
-    )
-    tails = [patch["t"] for batch in sent for _, patch in batch if isinstance(patch, dict) and "t" in patch]
-    reply = conversation.messages[-1].text
+    final = reply_tail(conversation)
+    assert len(final) > TAIL_SHOWN
     # The card's three lines, not the whole tail the monitor keeps: the browser shapes all it is sent.
-    assert all(isinstance(t, str) and len(t) == TAIL_SHOWN and t in reply for t in tails)
+    await eventually(lambda: bool(tails()) and tails()[-1] == final[-TAIL_SHOWN:])
+    assert all(len(tail) <= TAIL_SHOWN for tail in tails())
 
 
 async def test_a_refresh_sends_only_the_cards_that_changed(

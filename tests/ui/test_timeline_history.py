@@ -1,9 +1,10 @@
-"""A trace opened from a file comes with its timeline already built, in the thread that replayed it:
-the page shows the same rows as a timeline built on the event loop, which no longer builds them."""
+"""A trace opened from a file has its timeline built in a thread while its page shows: the page shows
+the same rows as a timeline built on the event loop, and waits for them rather than answering early."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from nicegui import ui
@@ -11,8 +12,9 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
 from console.dialects.agent.engine import AgentEngine
+from console.jsonvalue import JsonValue
 from console.session import Conversation, TraceEntry
-from console.trace_io import export_jsonl
+from console.trace_io import export_jsonl, open_trace
 from console.ui import timeline_history
 from console.ui.timeline import TimelinePanel
 from console.ui.timeline_model import TimelineModel
@@ -34,19 +36,20 @@ def exported() -> str:
     return export_jsonl(engine.conversation, wall_offset=1_000_000.0)
 
 
-async def test_a_trace_opened_from_a_file_shows_the_rows_its_loading_thread_built(
+async def test_a_trace_opened_from_a_file_shows_the_rows_a_thread_built_for_it(
     user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    replay, rows = await asyncio.to_thread(timeline_history.open_with_history, exported(), "six.jsonl")
-    timeline_history.keep(replay.conversation, rows)
+    replay = await asyncio.to_thread(open_trace, exported(), "six.jsonl")
     fed: list[int] = []  # history fed on the event loop, by panels that had no model to take
     feed = TimelineModel.feed_history
 
     def counted(model: TimelineModel, entries: list[TraceEntry]) -> None:
-        fed.append(len(entries))
+        if threading.current_thread() is threading.main_thread():
+            fed.append(len(entries))
         feed(model, entries)
 
     monkeypatch.setattr(TimelineModel, "feed_history", counted)
+    coming = timeline_history.build_soon(replay)
     panels: list[TimelinePanel] = []
 
     @ui.page("/replay")
@@ -56,12 +59,51 @@ async def test_a_trace_opened_from_a_file_shows_the_rows_its_loading_thread_buil
 
     await user.open("/replay")
     first, second = panels
-    assert first.model is rows and second.model is not rows
     assert fed == [len(replay.conversation.trace)]  # the second tab's only
     wires = [Wire(panel.view, monkeypatch) for panel in panels]
     for panel in panels:
         UserInteraction(user, {panel.view}, None).trigger("ready")
+    # The first panel sends its rows once the thread's model is there.
+    for _ in range(100):
+        if all(wire.resets for wire in wires):
+            break
+        await asyncio.sleep(0.02)
+    assert first.model is await coming and second.model is not first.model
     built, fresh = (wire.resets[0] for wire in wires)
     assert built["rows"] and built["rows"] == fresh["rows"]
     assert built["dropped"] == fresh["dropped"] == replay.loaded.dropped > 0
     assert built["older"] == fresh["older"]
+
+
+async def test_a_search_typed_before_the_model_is_built_answers_from_the_whole_trace(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replay = await asyncio.to_thread(open_trace, exported(), "six.jsonl")
+    release = threading.Event()
+    build = timeline_history.history_model
+
+    def slow(conversation: Conversation, max_rows: int, wall_offset: float, dropped: int) -> TimelineModel:
+        release.wait(5)
+        return build(conversation, max_rows, wall_offset, dropped)
+
+    monkeypatch.setattr(timeline_history, "history_model", slow)
+    timeline_history.build_soon(replay)
+    panels: list[TimelinePanel] = []
+
+    @ui.page("/replay")
+    def replay_page() -> None:
+        panels.append(TimelinePanel(replay))
+
+    await user.open("/replay")
+    (panel,) = panels
+    answers: list[JsonValue] = []
+    monkeypatch.setattr(panel.view, "text_matches", lambda text, ids: answers.append(ids))
+    UserInteraction(user, {panel.view}, None).trigger("search", "w8")
+    await asyncio.sleep(0.1)
+    assert answers == []  # not "nothing matches" from an empty timeline: it waits for the rows
+    release.set()
+    for _ in range(100):
+        if answers:
+            break
+        await asyncio.sleep(0.02)
+    assert answers and answers[0]  # the token rows of the replies that still hold "w8 "

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from console import events as ev
-from console.connection import LIVE, ConnectionState
+from console.connection import ConnectionState
 from console.dialects.agent import protocol as proto
 from console.dialects.agent.trace import stream_of, trace_in
 from console.link import LinkEvent, LinkState
@@ -139,7 +139,8 @@ class AgentEngine(LinkedEngine):
     @property
     def _link_up(self) -> bool:
         """Live, or resuming (RESUME is already out, so a prompt may follow it)."""
-        return self.state in LIVE or self.state is S.RESUMING
+        state = self._link.link.state
+        return state is L.OPEN or state is L.RESUMING
 
     def send_user_message(self, text: str, now: float) -> Message:
         message = self._prompts.add(text, now, link_up=self._link_up)
@@ -206,6 +207,18 @@ class AgentEngine(LinkedEngine):
                 self._last_frame_at = now
         if self._link.link.state is L.RESUMING:
             self._link.handle(E.RESUMED)
+        if type(event) is ev.TextDelta and seq is not None and event.stream_id == self._reply_stream:
+            sequencer = self.sequencer
+            if seq == sequencer.next_seq and not sequencer.pending:
+                # The hot path: the reply's next token, nothing held. What the general path below
+                # does with it (the sequencer applies it at once), without its lists and checks.
+                sequencer.push(seq, frame.fingerprint, frame)
+                self.conversation.apply(event, now, seq)
+                self._progress_at = now
+                self._gap_resumes = 0
+                if self._prompts.waiting:
+                    self._flush_queue(now)
+                return
         if (
             seq is not None
             and not (type(event) is ev.TextDelta and event.stream_id == self._reply_stream)  # the hot path
@@ -357,18 +370,22 @@ class AgentEngine(LinkedEngine):
     # -- time -------------------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
+        # Ten times a second for every session: each rule is asked only when it has something to do.
         if self._link.link.state is L.RESUMING and now - self._resumed_at >= self.config.resume_quiet:
             self._link.handle(E.RESUMED)
-        self._ack_held_calls(now)
-        self._check_gap(now)
+        if self._held_calls:
+            self._ack_held_calls(now)
+        if self.sequencer.pending or self.sequencer.restart:  # a gap
+            self._check_gap(now)
         self._check_stall(now)
-        self._flush_queue(now)
+        if self._prompts.waiting:
+            self._flush_queue(now)
 
     def _ack_held_calls(self, now: float) -> None:
         if not self._held_calls:
             return
         for call_id, since in list(self._held_calls.items()):
-            if now - since >= self.config.ack_deadline and self.state in LIVE | {S.RESUMING}:
+            if now - since >= self.config.ack_deadline and self._link_up:
                 del self._held_calls[call_id]
                 self.conversation.record(
                     now, "client", "EARLY_ACK", f"{call_id} held behind a gap: acked before render"
@@ -378,7 +395,7 @@ class AgentEngine(LinkedEngine):
     def _check_gap(self, now: float) -> None:
         # While frames of the reply keep coming, the server is alive and fills the gap itself (a
         # pause, its reorder buffer, a call held until the ack timeout): a reconnect would cost more.
-        if not self.sequencer.has_gap or self.state not in LIVE:
+        if not self.sequencer.has_gap or not self.live:
             return
         if now - self._last_frame_at < self.config.gap_timeout:
             return
@@ -406,7 +423,7 @@ class AgentEngine(LinkedEngine):
     def _check_stall(self, now: float) -> None:
         if not self._prompts.in_flight and self.conversation.streaming is None:
             return
-        if self._dropped_during_reply and self.sequencer.has_gap and self.state in LIVE:
+        if self._dropped_during_reply and self.sequencer.has_gap and self.live:
             # Frames of it exist that have not arrived (the replay is still coming, or its end sits in
             # the server's buffer): not abandoned. The gap rule resumes for them, or skips them.
             return

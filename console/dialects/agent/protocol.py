@@ -116,16 +116,16 @@ def decode(
         value = jsonvalue.loads(raw)
     except jsonvalue.JsonDecodeError as exc:
         return _invalid(raw, f"malformed JSON: {exc}")
-    # Brackets counted here first: a frame with no more of them than the limit cannot nest deeper,
-    # and the call is saved for the many frames that are tokens.
-    if raw.count("{") + raw.count("[") > max_depth and jsonvalue.nesting_exceeds(raw, value, max_depth):
-        # It still holds its seq, if it has one: refused, it must not open a gap.
-        return _invalid(raw, f"JSON nested deeper than {max_depth} levels", _held_seq(value))
-    if type(value) is dict and value.get("type") == "TOKEN":
-        # The hot path (most frames are tokens): the checks of `_token` and of the seq, inline.
+    if type(value) is dict and len(value) == 4 and value.get("type") == "TOKEN":
+        # The hot path (most frames are tokens): the checks of `_token` and of the seq, inline. Its four
+        # fields are a string, an int and two strings: nothing nests, so no depth to check.
         seq, chunk, stream_id = value.get("seq"), value.get("text"), value.get("stream_id")
         if type(seq) is int and seq >= 0 and type(chunk) is str and type(stream_id) is str:
             return Frame("TOKEN", seq, TextDelta(stream_id, chunk), hash(raw), size)
+    # Brackets counted here first: a frame with no more of them than the limit cannot nest deeper.
+    if raw.count("{") + raw.count("[") > max_depth and jsonvalue.nesting_exceeds(raw, value, max_depth):
+        # It still holds its seq, if it has one: refused, it must not open a gap.
+        return _invalid(raw, f"JSON nested deeper than {max_depth} levels", _held_seq(value))
     return _decode_value(value, raw, size)
 
 

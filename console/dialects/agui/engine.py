@@ -30,7 +30,7 @@ from ag_ui import core
 
 from console import events as ev
 from console import session_runs
-from console.connection import LIVE, ConnectionState
+from console.connection import ConnectionState
 from console.dialects.agui import protocol, takeover
 from console.dialects.agui.history import History
 from console.frozen import frozen
@@ -153,7 +153,7 @@ class AguiEngine(Lifecycle):
 
     def next_request(self, now: float) -> RunRequest | None:
         """The next run to POST, when the agent is reachable and no run is in flight."""
-        if self._run is not None or not self._queue or self.state not in LIVE:
+        if self._run is not None or not self._queue or not self.live:
             return None
         queued = self._queue.popleft()
         if queued.message is not None:

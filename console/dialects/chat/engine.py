@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from console import events as ev
-from console.connection import LIVE, ConnectionState
+from console.connection import ConnectionState
 from console.dialects.chat import protocol as proto
 from console.jsonvalue import JsonObject
 from console.limits import Level
@@ -205,7 +205,7 @@ class ChatEngine(LinkedEngine):
         """Send `text` in conversation `chat_id` (the active one by default)."""
         chat = self._chats[chat_id or self.active_id]
         first = not any(m.role == "user" for m in chat.conversation.messages)
-        message = chat.prompts.add(text, now, link_up=self.state in LIVE)
+        message = chat.prompts.add(text, now, link_up=self.live)
         self._flush_queue(chat, now)
         if first:
             self._changed()  # the conversation's title is its first prompt
@@ -218,7 +218,7 @@ class ChatEngine(LinkedEngine):
         return None if prompt is None else self.send_user_message(prompt, now, chat.chat_id)
 
     def _flush_queue(self, chat: _Chat, now: float) -> None:
-        message = chat.prompts.take(link_up=self.state in LIVE)
+        message = chat.prompts.take(link_up=self.live)
         if message is None:
             return
         text = message.text
@@ -326,7 +326,7 @@ class ChatEngine(LinkedEngine):
     def tick(self, now: float) -> None:
         for chat in self._chats.values():
             if chat.in_flight and now - chat.progress_at >= self.config.idle_timeout:
-                if self.state in LIVE:
+                if self.live:
                     chat.abandoned += 1  # its frames may still come on this connection
                 self._interrupt(chat, now, f"no data for {self.config.idle_timeout:.0f} s", "STALLED")
                 self._after_reply(chat, now)

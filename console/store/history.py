@@ -1,0 +1,228 @@
+"""History read back from a session's journal: pages of trace rows, context versions, earlier messages.
+
+What a session keeps in memory is a window (console/window.py); the journal keeps the rest. These
+readers are synchronous and meant for a worker thread (`console.readback` runs them there): they read
+the backend's committed chunks through a `Reader` (pages newest first, or every chunk in order),
+decode them, and rebuild what the UI asks for with the conversation's own reducer, so what comes back
+is what the live session showed.
+
+* Trace rows carry their trace index in the journal: a page of rows before an index is read from the
+  newest trace chunk backwards, a few chunks per backend call, without touching the other kinds.
+* Context versions are rebuilt by feeding the context events alone (snapshots, deltas, resets) to a
+  conversation that keeps two versions per context: every version is numbered and its (time, seq) kept,
+  the data of the asked-for versions only.
+* Messages are rebuilt by replaying every input but the trace and the contexts': message numbers and
+  ids are given by the reducer in input order, so the replay's are the live session's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Final, Protocol
+
+from console import events as ev
+from console.frozen import frozen
+from console.limits import Limits
+from console.session import Change, ContextAdded, ContextEntry, Conversation, Message, Reset, TraceEntry
+from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE, Page, StoredRecord
+from console.store.records import Applied, Cleared, Damaged, FormatError, Record, Traced, decode
+from console.store.restore import Resumption, feed_all
+from console.trace_kinds import as_kind
+from console.window import EVERYTHING, Window
+
+
+class Reader(Protocol):
+    """What the readers need of a backend (`SQLiteReader`, `RedisBackend`)."""
+
+    def page(self, session_id: str, kinds: frozenset[int], before: str | None, limit: int) -> Page: ...
+
+    def records(self, session_id: str, after: int = -1) -> Iterator[StoredRecord]: ...
+
+
+TRACE: Final = frozenset({KIND_TRACE})
+CONVERSATION: Final = frozenset({KIND_OTHER, KIND_SNAPSHOT})
+CHUNKS_PER_READ: Final = 64
+_HUGE: Final = 1 << 40
+
+
+@frozen
+class TracePage:
+    """Trace rows before an index, oldest first; `more`: older rows are stored still."""
+
+    entries: tuple[TraceEntry, ...]
+    more: bool
+    damage: str = ""  # why the read stopped early (a damaged chunk)
+
+
+@frozen
+class VersionKey:
+    """A context version as the live session knows it too: when it was applied and its frame's seq."""
+
+    at: float
+    seq: int | None
+
+
+@frozen
+class StoredVersions:
+    """Every stored version of a context since its conversation's last reset, oldest first, and the
+    data of the versions asked for (by their place in that list)."""
+
+    keys: tuple[VersionKey, ...]
+    entries: dict[int, ContextEntry]
+    damage: str = ""
+
+
+@frozen
+class MessagesPage:
+    """Messages before a message, oldest first, `first` the number of the first of them (a message's
+    number is its place in the conversation since its last reset); `more`: earlier ones exist."""
+
+    messages: tuple[Message, ...]
+    first: int
+    more: bool
+    damage: str = ""
+
+
+def newest_first(reader: Reader, session_id: str, kinds: frozenset[int]) -> Iterator[StoredRecord]:
+    """A session's chunks of `kinds`, newest first, a page at a time."""
+    before: str | None = None
+    while True:
+        page = reader.page(session_id, kinds, before, CHUNKS_PER_READ)
+        yield from page.records
+        if page.older is None:
+            return
+        before = page.older
+
+
+def trace_before(reader: Reader, session_id: str, before: int, limit: int) -> TracePage:
+    """Up to `limit` trace rows with an index below `before`, the newest of them."""
+    found: list[TraceEntry] = []  # newest first
+    # Rows are journaled in order and numbered without gaps, so a chunk's numbers follow from the
+    # newer chunk's and its row count: chunks wholly after `before` are passed over undecoded (a
+    # deep page decodes a chunk or two, not every newer one). Checked at each chunk decoded.
+    last: int | None = None  # the number of the last row of the next (older) chunk
+    for record in newest_first(reader, session_id, TRACE):
+        if last is not None and last - record.count + 1 >= before:
+            last -= record.count
+            continue
+        try:
+            rows = [r for r in decode(record.data, record.crc) if isinstance(r, Traced)]
+        except (Damaged, FormatError) as exc:
+            return TracePage(tuple(reversed(found)), False, f"trace chunk {record.n} is damaged ({exc})")
+        contiguous = bool(rows) and (last is None or rows[-1].index == last)
+        last = rows[0].index - 1 if contiguous else None
+        for row in reversed(rows):
+            if row.index < before:
+                if len(found) == limit:
+                    return TracePage(tuple(reversed(found)), True)
+                found.append(_entry(row))
+    return TracePage(tuple(reversed(found)), False)
+
+
+def _entry(row: Traced) -> TraceEntry:
+    return TraceEntry(
+        row.index,
+        row.at,
+        row.direction,
+        as_kind(row.kind),
+        row.summary,
+        row.seq,
+        row.raw,
+        row.stream_id,
+        row.ref,
+    )
+
+
+def in_order(reader: Reader, session_id: str, kinds: frozenset[int]) -> Iterator[list[Record]]:
+    """The decoded chunks of `kinds` in journal order (what a replay needs), one at a time; raises
+    `Damaged` at the first chunk that does not decode."""
+    for record in reader.records(session_id):
+        if record.kind in kinds:
+            try:
+                yield decode(record.data, record.crc)
+            except FormatError as exc:
+                raise Damaged(f"chunk {record.n}: {exc}") from None
+            except Damaged as exc:
+                raise Damaged(f"chunk {record.n} is damaged ({exc})") from None
+
+
+def context_versions(
+    reader: Reader, session_id: str, context_id: str, wanted: frozenset[int]
+) -> StoredVersions:
+    """The stored versions of `context_id`, with the data of those numbered in `wanted`."""
+    keys: list[VersionKey] = []
+    entries: dict[int, ContextEntry] = {}
+    conversation = Conversation(
+        trace_limit=1, limits=Limits(contexts=_HUGE, window=Window(context_versions=2, snapshot_bytes=_HUGE))
+    )
+
+    def on_change(change: Change) -> None:
+        if isinstance(change, ContextAdded) and change.context_id == context_id:
+            entry = conversation.contexts[context_id][change.index]
+            if len(keys) in wanted:
+                entries[len(keys)] = entry
+            keys.append(VersionKey(entry.at, entry.seq))
+        elif isinstance(change, Reset):
+            keys.clear()
+            entries.clear()
+
+    conversation.subscribe(on_change, deltas=False)
+    try:
+        for items in in_order(reader, session_id, CONVERSATION):
+            feed_all(conversation, [item for item in items if _about_contexts(item)], Resumption())
+    except Damaged as exc:
+        return StoredVersions(tuple(keys), entries, str(exc))
+    return StoredVersions(tuple(keys), entries)
+
+
+def _about_contexts(record: Record) -> bool:
+    return isinstance(record, Cleared) or _context_event(record)
+
+
+def _context_event(record: Record) -> bool:
+    return isinstance(record, Applied) and type(record.event) in (ev.ContextSnapshot, ev.ContextDelta)
+
+
+def messages_before(reader: Reader, session_id: str, before: int | None, limit: int) -> MessagesPage:
+    """Up to `limit` messages numbered below `before` (None: the newest), rebuilt by a replay of every
+    input but the contexts' (they change no message; large snapshot chunks are not even read).
+    The reducer numbers messages as the live conversation did: the same inputs in the same order.
+
+    The replay stops once the page's messages are settled (none still streaming or queued, and a
+    later message begun) and no reset comes after (a reset starts the numbering again): a page of
+    the oldest messages reads the start of the journal only. Chunks are searched for a reset as
+    bytes first, and only a chunk that holds one is decoded for it."""
+    conversation = Conversation(trace_limit=1, limits=Limits(window=replace(EVERYTHING, trace_rows=1)))
+    records = [r for r in reader.records(session_id) if r.kind == KIND_OTHER]
+    last_reset = max((i for i, r in enumerate(records) if _resets(r)), default=-1)
+    damage = ""
+    for i, record in enumerate(records):
+        try:
+            items = decode(record.data, record.crc)
+        except (Damaged, FormatError) as exc:
+            damage = f"chunk {record.n} is damaged ({exc})"
+            break
+        feed_all(conversation, [item for item in items if not _context_event(item)], Resumption())
+        if before is not None and i > last_reset and _settled(conversation.messages, before, limit):
+            break
+    messages = conversation.messages
+    end = len(messages) if before is None else max(0, min(before, len(messages)))
+    start = max(0, end - limit)
+    return MessagesPage(tuple(messages[start:end]), start, start > 0, damage)
+
+
+def _resets(record: StoredRecord) -> bool:
+    if b'["reset"]' not in record.data:  # how a reset is written (console/store/records.py)
+        return False
+    try:
+        return any(isinstance(item, Cleared) for item in decode(record.data, record.crc))
+    except (Damaged, FormatError):
+        return False
+
+
+def _settled(messages: list[Message], before: int, limit: int) -> bool:
+    """Whether messages `before - limit` .. `before` are as they will stay."""
+    if len(messages) <= before:
+        return False
+    return all(m.status not in ("streaming", "queued") for m in messages[max(0, before - limit) : before])

@@ -24,9 +24,13 @@ class TextBlock:
 
     @property
     def text(self) -> str:
+        self.join()
+        return self.parts[0] if self.parts else ""
+
+    def join(self) -> None:
+        """Make the chunks one string: read whole, or kept once the block stops growing."""
         if len(self.parts) > 1:
             self.parts[:] = ["".join(self.parts)]
-        return self.parts[0] if self.parts else ""
 
     def append(self, text: str) -> None:
         self.parts.append(text)

@@ -33,12 +33,11 @@ def settle(message: Message) -> None:
     deltas (O(1) per token), and kept so each costs some 60 bytes beside its characters: ten times the
     text of a long reply, for every reply in the window."""
     for block in message.blocks:
-        if isinstance(block, TextBlock) and len(block.parts) > 1:
-            block.parts[:] = ["".join(block.parts)]
+        if isinstance(block, TextBlock):
+            block.join()
         elif isinstance(block, ComponentBlock):
             for stream in block.streams.values():
-                if len(stream.parts) > 1:
-                    stream.parts[:] = ["".join(stream.parts)]
+                stream.join()
 
 
 def let_go_messages(conv: Conversation) -> None:

@@ -19,11 +19,13 @@ from console.dialects.chat import engine as engine_module
 from console.dialects.chat.client import ChatClient
 from console.dialects.chat.engine import ChatEngine, SavedIdea, saved_ideas
 from console.jsonvalue import JsonValue
+from console.limits import Limits
 from console.session import Block, ComponentBlock, Message, TextBlock
 from console.ui import chat_session
 from console.ui.cards import ComponentCard
 from console.ui.chat_session import SavedIdeas
 from console.ui.stream_text import FieldStream
+from console.window import Window
 
 pytestmark = pytest.mark.nicegui_main_file("")
 
@@ -165,3 +167,29 @@ async def test_an_idea_that_completes_costs_the_saved_list_that_idea_alone(
     assert [i.text for i in saved.shown] == [f"idea {n}" for n in range(ideas)]
     await user.should_see(f"Saved ideas ({ideas})")
     assert saved.shown == saved_ideas(e.conversation)
+
+
+async def test_ideas_whose_messages_leave_memory_leave_the_saved_list_as_they_leave_the_export(
+    user: User,
+) -> None:
+    e = engine()
+    e.conversation.limits = Limits(window=Window(messages=4))  # two prompts and their replies
+    client = ChatClient("ws://127.0.0.1:9/ws", engine=e)
+    lists: list[SavedIdeas] = []
+
+    @ui.page("/")
+    def page() -> None:
+        lists.append(SavedIdeas(client, CHAT))
+
+    await user.open("/")
+    (saved,) = lists
+    for n in range(3):
+        if n:
+            e.send_user_message(f"more ideas {n}", 2.0 + n)
+        e.receive(idea(f"idea {n}", done=True), 2.0 + n)
+        end_of_reply(e)
+    assert (
+        [i.text for i in saved.shown] == ["idea 1", "idea 2"] == [i.text for i in saved_ideas(e.conversation)]
+    )
+    await user.should_see("Saved ideas (2)")
+    await user.should_not_see("idea 0")

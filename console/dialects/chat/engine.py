@@ -177,6 +177,11 @@ class ChatEngine(LinkedEngine):
         """No prompt waiting or in flight and no reply streaming, in any conversation."""
         return all(chat.idle for chat in self._chats.values())
 
+    @property
+    def ticking(self) -> bool:
+        """A reply in flight may stall (`tick`'s one rule)."""
+        return any(chat.in_flight for chat in self._chats.values())
+
     # -- lifecycle --------------------------------------------------------------------------------
 
     def connected(self, now: float) -> None:

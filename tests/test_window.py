@@ -5,6 +5,8 @@ from __future__ import annotations
 import tracemalloc
 
 from console import events as ev
+from console.autopilot import stream_client
+from console.clients import Target
 from console.limits import Limits
 from console.session import Conversation
 from console.window import HISTORY_DROPPED, OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS, Window
@@ -73,6 +75,16 @@ def test_the_trace_keeps_the_raw_text_of_the_newest_oversized_frames_only() -> N
     assert kept == [f"frame {n}" for n in range(5, OVERSIZED_KEPT + 5)]
     assert all(row.raw == "{}" for row in rows if row.kind == "TOKEN")
     assert conversation.trace.raw_let_go == 5
+
+
+def test_an_autopiloted_session_keeps_the_raw_text_of_its_newest_oversized_frame_only() -> None:
+    client = stream_client(Target("agent", "ws://127.0.0.1:9/ws"))
+    conversation = client.conversation
+    big = "y" * (OVERSIZED_RAW + 1)
+    for n in range(3):
+        conversation.record(float(n), "in", "CONTEXT_SNAPSHOT", f"frame {n}", raw=big)
+    assert [row.summary for row in conversation.trace if row.raw == big] == ["frame 2"]
+    assert [row.summary for row in conversation.trace] == ["frame 0", "frame 1", "frame 2"]
 
 
 def test_the_trace_keeps_raw_text_for_its_newest_rows_within_its_budget() -> None:

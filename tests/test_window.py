@@ -133,3 +133,14 @@ def test_a_state_patched_by_deltas_keeps_its_newest_versions_too() -> None:
         )
     assert [entry.data for entry in conversation.contexts["state"]] == [{"n": n} for n in range(25, 30)]
     assert [n.text for n in conversation.notices] == [HISTORY_DROPPED]
+
+
+def test_past_the_cap_on_contexts_a_patched_context_lets_go_of_its_parsed_state_too() -> None:
+    conversation = Conversation(limits=Limits(contexts=10))
+    for n in range(1_000):
+        cid = f"state-{n}"
+        conversation.apply(ev.ContextSnapshot(cid, {"n": 0}, 8), float(n))
+        conversation.apply(ev.ContextDelta(cid, [{"op": "replace", "path": "/n", "value": n}], 40), float(n))
+    assert list(conversation.contexts) == [f"state-{n}" for n in range(990, 1_000)]
+    assert len(conversation._live_states) <= 10
+    assert conversation.contexts["state-999"][-1].data == {"n": 999}

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def snapshot(conv: model.Conversation, event: ev.ContextSnapshot, at: float, seq: int | None) -> None:
-    entry = ContextEntry(at, seq, jsonvalue.dumps_bytes(event.data), event.size)
+    entry = ContextEntry(at, seq, jsonvalue.dumps_kept(event.data), event.size)
     history = history_of(conv, event.context_id)
     keep(conv, history, entry)
     conv._emit(ContextAdded(event.context_id, len(history) - 1))

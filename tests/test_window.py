@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 from console import events as ev
 from console.limits import Limits
 from console.session import Conversation
@@ -36,6 +38,27 @@ def test_a_sessions_snapshots_stay_within_their_bytes_oldest_first_newest_always
     assert all(not h for cid, h in conversation.contexts.items() if cid != "huge")
     _snapshot(conversation, "huge", 12, size=50_000)
     assert [e.seq for e in conversation.contexts["huge"]] == [11, 12]
+
+
+def test_the_snapshots_kept_hold_no_more_memory_than_their_bytes() -> None:
+    budget = 400_000
+    conversation = Conversation(limits=Limits(window=Window(context_versions=1_000, snapshot_bytes=budget)))
+    snapshots = [
+        ev.ContextSnapshot(f"ctx-{n % 3}", {"n": n, "rows": [f"row {i} of {n}" for i in range(800)]}, 13_000)
+        for n in range(200)
+    ]
+    tracemalloc.start()
+    try:
+        for n, snapshot in enumerate(snapshots):
+            conversation.apply(snapshot, float(n), n)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    kept = sum(len(e.encoded) for h in conversation.contexts.values() for e in h)
+    assert budget - 20_000 < kept <= budget
+    # What the window holds is what it counts (a little for the entries and lists around them), not
+    # the encoder's buffers: those were 256 KB for each 13 KB snapshot.
+    assert held < 1.25 * budget
 
 
 def test_the_trace_keeps_the_raw_text_of_the_newest_oversized_frames_only() -> None:

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from nicegui import app, ui
 
 from console import heap, metrics, session_api
-from console.autopilot import open_streams
+from console.autopilot import STREAM_WINDOW, open_streams
 from console.clients import Target
 from console.otel import receive as otel_receive
 from console.otel import status as otel_status
@@ -25,6 +25,7 @@ from console.security.policy import SecurityPolicy
 from console.sim import agui as agui_sim
 from console.sim import sse as sse_sim
 from console.sim.agent import AgentSimulator, SimConfig
+from console.sim.agent_truth import TruthWindow
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.sim.process import PROCESS_FROM, SimulatorProcess
 from console.store.startup import Durable
@@ -72,7 +73,11 @@ class Embedded:
             agent = SimulatorProcess()
             await agent.start(mode, seed, time_scale)
         else:
-            agent = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale))
+            truth = TruthWindow()
+            if streams:  # its ground truth keeps what the sessions watching it keep (sim/agent_truth.py)
+                w = STREAM_WINDOW
+                truth = TruthWindow(w.messages, w.context_versions, w.snapshot_bytes)
+            agent = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale, truth=truth))
             await agent.start("127.0.0.1", 0)
         self.agent = agent
         self.targets.append(Target("agent", self.agent.url))

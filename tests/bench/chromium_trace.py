@@ -156,7 +156,12 @@ class MainThread:
         return out
 
     def over(self, ms: float) -> int:
+        """Tasks longer than `ms`, wall time."""
         return sum(1 for e in self.tasks if float(str(e["dur"])) / 1000 > ms)
+
+    def over_cpu(self, ms: float) -> int:
+        """Tasks that took more than `ms` of thread time: long on any machine, not only a loaded one."""
+        return sum(1 for e in self.tasks if isinstance(t := e.get("tdur"), int | float) and t / 1000 > ms)
 
 
 def print_longest(thread: MainThread, n: int = 3, over_ms: float = 0.0) -> None:

@@ -173,7 +173,8 @@ def main() -> None:
     )
     print(
         f"main thread, upload to interactive + 2 s ({traced:.1f} s, Chromium's trace): busy {wall:.2f} s,"
-        f" CPU {cpu:.2f} s; tasks over 100 ms: {thread.over(100)} (target 0), over 50 ms: {thread.over(50)};"
+        f" CPU {cpu:.2f} s; tasks over 100 ms: {thread.over(100)} (target 0; of CPU: {thread.over_cpu(100)}),"
+        f" over 50 ms: {thread.over(50)};"
         f" longest {longest[0].ms if longest else 0:.0f} ms (CPU {longest[0].cpu if longest else 0:.0f} ms);"
         f" long tasks the page saw (PerformanceObserver): {len(longtasks)}, longest {max(longtasks, default=0):.0f} ms"
     )

@@ -34,7 +34,9 @@ def history_of(conv: model.Conversation, context_id: str) -> list[ContextEntry]:
     if history is None:
         history = []
         if len(contexts) >= conv.limits.contexts:
-            del contexts[next(iter(contexts))]
+            oldest = next(iter(contexts))
+            del contexts[oldest]
+            conv._live_states.pop(oldest, None)  # its parsed state too (a patched context's)
             conv._folded("contexts", f"over {conv.limits.contexts} contexts: the least recent are let go")
     contexts[context_id] = history
     return history

@@ -5,6 +5,8 @@ from __future__ import annotations
 import tracemalloc
 
 from console import events as ev
+from console.autopilot import stream_client
+from console.clients import Target
 from console.limits import Limits
 from console.session import Conversation
 from console.window import HISTORY_DROPPED, OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS, Window
@@ -75,6 +77,16 @@ def test_the_trace_keeps_the_raw_text_of_the_newest_oversized_frames_only() -> N
     assert conversation.trace.raw_let_go == 5
 
 
+def test_an_autopiloted_session_keeps_the_raw_text_of_its_newest_oversized_frame_only() -> None:
+    client = stream_client(Target("agent", "ws://127.0.0.1:9/ws"))
+    conversation = client.conversation
+    big = "y" * (OVERSIZED_RAW + 1)
+    for n in range(3):
+        conversation.record(float(n), "in", "CONTEXT_SNAPSHOT", f"frame {n}", raw=big)
+    assert [row.summary for row in conversation.trace if row.raw == big] == ["frame 2"]
+    assert [row.summary for row in conversation.trace] == ["frame 0", "frame 1", "frame 2"]
+
+
 def test_the_trace_keeps_raw_text_for_its_newest_rows_within_its_budget() -> None:
     conversation = Conversation()
     frame = "z" * 1_000
@@ -121,3 +133,14 @@ def test_a_state_patched_by_deltas_keeps_its_newest_versions_too() -> None:
         )
     assert [entry.data for entry in conversation.contexts["state"]] == [{"n": n} for n in range(25, 30)]
     assert [n.text for n in conversation.notices] == [HISTORY_DROPPED]
+
+
+def test_past_the_cap_on_contexts_a_patched_context_lets_go_of_its_parsed_state_too() -> None:
+    conversation = Conversation(limits=Limits(contexts=10))
+    for n in range(1_000):
+        cid = f"state-{n}"
+        conversation.apply(ev.ContextSnapshot(cid, {"n": 0}, 8), float(n))
+        conversation.apply(ev.ContextDelta(cid, [{"op": "replace", "path": "/n", "value": n}], 40), float(n))
+    assert list(conversation.contexts) == [f"state-{n}" for n in range(990, 1_000)]
+    assert len(conversation._live_states) <= 10
+    assert conversation.contexts["state-999"][-1].data == {"n": 999}

@@ -101,6 +101,11 @@ def run(n: int, seconds: float, settle: float, profile: bool) -> None:
             f"{n} sessions, overview traced for {seconds:.0f} s (2 cores, shared; load {os.getloadavg()[0]:.1f})"
         )
         summarize(thread, seconds, received)
+        if profile:
+            print("main thread CPU by the script that ran longest in each task:")
+            for where, spent, tasks in thread.by_script()[:6]:
+                print(f"  {1000 * spent:7.1f} ms in {tasks:4d} tasks  {where}")
+            print("script functions, self time:")
         for ms, what in scripts:
             print(f"  script {ms:7.1f} ms  {what}")
     finally:

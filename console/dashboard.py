@@ -19,6 +19,7 @@ from console.clients import Target
 from console.otel import receive as otel_receive
 from console.otel import status as otel_status
 from console.otel.exporter import otel_export
+from console.runtime import server_tick
 from console.security.install import install as install_security
 from console.security.policy import SecurityPolicy
 from console.sim import agui as agui_sim
@@ -219,6 +220,7 @@ def run(config: DashboardConfig) -> None:
 
 def serve(config: DashboardConfig) -> None:
     """Serve what `build` registered (and whatever else the caller added), as the console ships."""
+    server_tick.install()  # uvicorn's own loop wakes once a second, not ten times
     ui.run(
         host=config.host,
         port=config.port,

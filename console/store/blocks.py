@@ -1,19 +1,28 @@
-"""A journaled session's inputs, encoded where they are taken in: a block of `BLOCK` at a time.
+"""A journaled session's inputs, encoded where they are taken in: whatever arrived, just before each
+collection of the garbage collector's young generation.
 
 Why on the event loop's thread and not the writer's: an input held for the writer outlives the
 garbage collector's young generation (the writer wakes every 50 ms, thousands of inputs later), so
 each event is promoted and traversed twice more before it dies, and by the time the writer encodes
-it, it has left the CPU's caches. Encoded in a block of 256 as it arrives, an input dies young and is
-read while still warm: measured on the recorded agent session, holding the inputs and encoding them
-later added 38% to the pipeline's CPU time; encoding them here in blocks, 12%. orjson holds the GIL
-wherever it runs, so encoding on the writer's thread did not spare the loop that time anyway. A
-block costs the loop about 0.1 ms (one orjson call); the writer joins the blocks' bytes, compresses
-(LZ4 lets go of the GIL) and commits.
+it, it has left the CPU's caches. Encoded as it arrives, in blocks, an input dies young and is read
+while still warm: measured on the recorded agent session, holding the inputs and encoding them later
+added 38% to the pipeline's CPU time; encoding them where they arrive, 12%. orjson holds the GIL
+wherever it runs, so encoding on the writer's thread did not spare the loop that time anyway.
 
-A block holds what the session took in, in order. The inputs not yet a full block are encoded by
-the writer at each round (`take`), under the same lock the loop takes to seal a full block, so the
-two never encode the same input and blocks stay in order; the loop only ever waits for one tail's
-encoding. The only thread that appends is the one the conversation runs on.
+When: at the start of each collection (`gc.callbacks`), the moment a held input would otherwise be
+traversed and promoted. Sealing there instead of counting inputs as they arrive leaves both taps
+the queues' own `deque.append` (C, no Python frame per frame: that call and its count were a fifth
+of the journal's cost), and a block is whatever arrived since the last collection (a few hundred
+inputs: the held inputs themselves are most of what fills the young generation). The callback
+never waits: if the writer is sealing that session, the session is passed over this time.
+
+A block holds what the session took in, in order. The inputs not yet sealed are encoded by the
+writer at each round (`take`), under the same lock the collector's callback takes to seal, so the
+two never encode the same input and blocks stay in order. The only thread that appends is the one
+the conversation runs on.
+
+Events are written flat, `[type, field, ...]`, by one C attribute getter per type (type name
+included), so the Python callback orjson makes per event is one dict lookup and one call.
 
 Large context snapshots (`SNAPSHOT_APART`) get chunks of their own, where they stand among the other
 inputs, so that retention can let them go without decoding anything: the encoder notices one as
@@ -23,24 +32,24 @@ the pipeline more than the whole check inside the encoder).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
-from typing import Final, TypeAlias, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Final, TypeAlias, TypeVar, cast
 
 import orjson
 
 from console import events as ev
 from console.session import JournalInput
 from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE
-from console.store.records import GETTERS, encode, encode_trace
+from console.store.records import FLAT_GETTERS, encode, encode_trace
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-BLOCK: Final = 256  # inputs per block: a tenth of a millisecond of the loop's time to encode
 SNAPSHOT_APART: Final = 16 * 1024  # bytes of a snapshot frame that give it a chunk of its own
 
 # An encoded block: (chunk kind, a JSON array's bytes, inputs in it).
@@ -52,13 +61,23 @@ class _Apart(Exception):
     """A large snapshot in the block: it is cut into runs."""
 
 
-def _event_or_apart(event: object) -> tuple[str, object]:
-    """`records.event_json`, but a large snapshot stops the encoding (one Python call per event)."""
-    if type(event) is ev.ContextSnapshot and event.size >= SNAPSHOT_APART:
+def _snapshot_or_apart(event: object) -> object:
+    snapshot = cast(ev.ContextSnapshot, event)  # called for that type only (`_GETTERS`)
+    if snapshot.size >= SNAPSHOT_APART:
         raise _Apart
-    name, get = GETTERS[type(event)]
-    values = get(event)
-    return name, values if isinstance(values, tuple) else (values,)
+    return FLAT_GETTERS[ev.ContextSnapshot](snapshot)
+
+
+# `records.FLAT_GETTERS`, but a large snapshot stops the encoding.
+_GETTERS: Final[Mapping[type, Callable[[object], object]]] = {
+    **FLAT_GETTERS,
+    ev.ContextSnapshot: _snapshot_or_apart,
+}
+
+
+def _event_or_apart(event: object, getters: Mapping[type, Callable[[object], object]] = _GETTERS) -> object:
+    """An event as `[type, field, ...]` (orjson calls this for each event it meets)."""
+    return getters[type(event)](event)  # a KeyError for anything else: orjson reports it
 
 
 def _plain(items: Sequence[JournalInput]) -> bytes:
@@ -153,11 +172,10 @@ def _name(item: object) -> object:
 class Blocks:
     """One session's inputs and trace rows, encoded in blocks where they arrive.
 
-    The conversation's `journal` tap is the inputs' own `deque.append` (C, no Python frame); its
-    `journal_trace` tap, called for every frame, is `add_row`, which also seals the inputs: one
-    Python call per frame, not two."""
+    The conversation's `journal` and `journal_trace` taps are the queues' own `deque.append` (C, no
+    Python frame); `Sealer` seals the queues before each garbage collection, the writer each round."""
 
-    __slots__ = ("_inputs", "_lock", "_rows", "_sealed_inputs", "_sealed_rows", "add_input")
+    __slots__ = ("_inputs", "_lock", "_rows", "_sealed_inputs", "_sealed_rows", "add_input", "add_row")
 
     def __init__(self) -> None:
         self._inputs: deque[JournalInput] = deque()
@@ -166,28 +184,58 @@ class Blocks:
         self._sealed_rows: deque[list[Encoded]] = deque()
         self._lock = threading.Lock()
         self.add_input = self._inputs.append
-
-    def add_row(self, row: Row) -> None:
-        """The trace's tap (on the conversation's thread): full blocks are encoded at once."""
-        rows = self._rows
-        rows.append(row)
-        if len(rows) >= BLOCK or len(self._inputs) >= BLOCK:
-            self.seal()
+        self.add_row = self._rows.append
 
     def take(self) -> tuple[list[Encoded], list[Encoded]]:
         """Everything taken in so far, encoded: (inputs, trace rows) (on the writer's thread)."""
-        self.seal()
+        with self._lock:
+            self._seal()
         return _popped(self._sealed_inputs), _popped(self._sealed_rows)
 
-    def seal(self) -> None:
-        with self._lock:
-            # Only what is there now: what the loop appends meanwhile waits for the next block.
-            inputs = _taken(self._inputs)
-            if inputs:
-                self._sealed_inputs.append(encode_inputs(inputs))
-            rows = _taken(self._rows)
-            if rows:
-                self._sealed_rows.append(encode_rows(rows))
+    def seal_now(self) -> None:
+        """Encode what arrived, unless another thread is at it (then it is that thread's block)."""
+        if (self._inputs or self._rows) and self._lock.acquire(blocking=False):
+            try:
+                self._seal()
+            finally:
+                self._lock.release()
+
+    def _seal(self) -> None:
+        # Only what is there now: what the loop appends meanwhile waits for the next block.
+        inputs = _taken(self._inputs)
+        if inputs:
+            self._sealed_inputs.append(encode_inputs(inputs))
+        rows = _taken(self._rows)
+        if rows:
+            self._sealed_rows.append(encode_rows(rows))
+
+
+class Sealer:
+    """Seals every journaled session's queues at the start of each garbage collection.
+
+    The collector runs its callbacks on whichever thread allocated last, with the GIL held, so the
+    sessions are read from a tuple replaced whole (never a dict another thread may resize meanwhile),
+    and nothing here waits for a lock (`Blocks.seal_now`)."""
+
+    def __init__(self) -> None:
+        self.blocks: tuple[Blocks, ...] = ()
+
+    def start(self) -> None:
+        if self._on_collection not in gc.callbacks:
+            gc.callbacks.append(self._on_collection)
+
+    def stop(self) -> None:
+        if self._on_collection in gc.callbacks:
+            gc.callbacks.remove(self._on_collection)
+
+    def _on_collection(self, phase: str, _info: Mapping[str, int]) -> None:
+        if phase != "start":
+            return
+        for blocks in self.blocks:
+            try:
+                blocks.seal_now()
+            except Exception:  # never into the collector: the writer seals it at its next round
+                log.exception("a journal block could not be sealed")
 
 
 def _taken(pending: deque[_T]) -> list[_T]:

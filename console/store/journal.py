@@ -3,10 +3,10 @@
 Theory of operation
 -------------------
 Attaching a session gives its conversation's `journal` and `journal_trace` taps to a `Blocks` of its
-own: the inputs and trace rows are encoded where they arrive, a block of 256 at a time (one orjson
-call, in C; `console/store/blocks.py` says why there and not on the writer). A writer thread wakes every `flush_interval` (sooner when the user sent something), encodes
-what is not yet a full block, joins each session's blocks into chunks and commits them to the
-backend as one batch.
+own: the inputs and trace rows are encoded where they arrive, in a block at the start of each garbage
+collection (one orjson call, in C; `console/store/blocks.py` says why there and not on the writer). A
+writer thread wakes every `flush_interval` (sooner when the user sent something), encodes what is not
+yet in a block, joins each session's blocks into chunks and commits them to the backend as one batch.
 
 Durability policy: what was committed survives the console being killed; a SIGKILL loses at most
 the inputs of the last `flush_interval` (50 ms by default) plus the commit in progress. A prompt the
@@ -35,7 +35,7 @@ from typing import Final
 
 from console.session import Conversation
 from console.store.backend import KIND_SNAPSHOT, KIND_TRACE, Backend, Batch, SessionInfo
-from console.store.blocks import Blocks, joined
+from console.store.blocks import Blocks, Sealer, joined
 from console.store.records import checksum, packed
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class Journal:
         self.retention = retention or RetentionPolicy()
         self._on_error = on_error
         self._sessions: dict[str, _Journaled] = {}
+        self._sealer = Sealer()
         self._new: deque[SessionInfo] = deque()
         self._removed: deque[str] = deque()
         self._wake = threading.Event()
@@ -95,6 +96,7 @@ class Journal:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="journal writer", daemon=True)
             self._thread.start()
+            self._sealer.start()
 
     def attach(
         self, info: SessionInfo, conversation: Conversation, next_n: int = 0, *, new: bool = True
@@ -107,6 +109,7 @@ class Journal:
             journaled.conversation = conversation
         else:
             journaled = self._sessions[info.id] = _Journaled(conversation, next_n)
+            self._sealer.blocks = (*self._sealer.blocks, journaled.blocks)
             if new:
                 self._new.append(info)
         conversation.journal = journaled.blocks.add_input
@@ -121,6 +124,7 @@ class Journal:
         journaled = self._sessions.get(session_id)
         if journaled is not None:
             _untap(journaled.conversation)
+            self._sealer.blocks = tuple(b for b in self._sealer.blocks if b is not journaled.blocks)
         self._removed.append(session_id)
         self._wake.set()
 
@@ -137,6 +141,7 @@ class Journal:
 
     def close(self) -> None:
         """Commit everything and stop the writer: nothing journaled is lost."""
+        self._sealer.stop()
         self._stop = True
         self._wake.set()
         if self._thread is not None:

@@ -4,7 +4,7 @@ The journal stores *chunks*: the inputs one session took in during one flush of 
 JSON array, so that encoding is one orjson call (in C) and storing is one row or stream entry per
 session and flush, not per token. Each input is written as the `JournalInput` tuple it was:
 
-    ["event", ["TextDelta", ["s1", "Hel"]], at, seq]     (an event: its type and its fields, in order)
+    ["event", ["TextDelta", "s1", "Hel"], at, seq]     (an event: its type, then its fields in order)
     ["user", "text", at, queued]    ["sent", message_id]    ["retried", message_id]
     ["interrupted", "reason", at]    ["interrupt_stream", stream_id, "reason"]    ["notice", "warning", "text"]
     ["reset"]
@@ -13,8 +13,8 @@ A trace chunk (`KIND_TRACE`) holds bare trace rows, each as the trace holds it:
 
     [index, at, direction, kind, summary, seq, raw, stream_id, ref]
 
-Events are written through `event_json` (a C attribute getter per type: a fifth of what orjson's own
-dataclass walk costs). Trace rows go in chunks of their own (`KIND_TRACE`), so compaction can let
+Events are written through `event_json` (one C attribute getter per type, its name included: a
+fifth of what orjson's own dataclass walk costs). Trace rows go in chunks of their own (`KIND_TRACE`), so compaction can let
 old rows go without decoding anything; the conversation does not depend on the trace, so the two
 kinds only need their own order kept. Each chunk carries a CRC-32 of its bytes, so damage is told
 from data (`Damaged`) and replay keeps the good prefix.
@@ -33,7 +33,9 @@ tuple built per row). Version 2 reads both shapes, so a version-1 journal is rea
 on in version 2 (the stored version is raised when a console of version 2 opens it for writing).
 Version 3 adds compressed chunks (zlib, snapshots only); version 4 compresses every chunk worth it
 with LZ4 (an older console refuses such a journal rather than misread it; a version-3 journal is read
-and goes on in version 4, its zlib chunks beside the new ones).
+and goes on in version 4, its zlib chunks beside the new ones). Version 5 writes an event flat,
+`[type, field, ...]` instead of `[type, [field, ...]]` (no tuple built per event to encode it; both
+shapes are read).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import JournalInput
 
-FORMAT_VERSION: Final = 4
+FORMAT_VERSION: Final = 5
 COMPRESS_FROM: Final = 1024  # bytes of a chunk worth compressing
 LZ4_TAG: Final = b"\x04"  # the first byte of an LZ4 chunk (JSON starts with `[`, zlib with `x`)
 LARGEST_CHUNK: Final = 1 << 30  # bytes: a stored size above this is damage, not a chunk to allocate
@@ -103,16 +105,15 @@ EVENT_READERS: Final[dict[str, Callable[[JsonObject], ev.Event]]] = {
 
 EVENT_TYPES: Final[tuple[type[ev.Event], ...]] = get_args(ev.Event)
 _FIELDS: Final = {cls.__name__: tuple(f.name for f in fields(cls)) for cls in EVENT_TYPES}
-GETTERS: Final[dict[type, tuple[str, Callable[[object], object]]]] = {
-    cls: (cls.__name__, attrgetter(*_FIELDS[cls.__name__])) for cls in EVENT_TYPES
+# Each event type's getter of `(type name, field, ...)`: one C call, the name read off the class.
+FLAT_GETTERS: Final[dict[type, Callable[[object], object]]] = {
+    cls: attrgetter("__class__.__name__", *_FIELDS[cls.__name__]) for cls in EVENT_TYPES
 }
 
 
-def event_json(event: object) -> tuple[str, object]:
-    """An event as [type name, [field values]] (orjson calls this for each event it meets)."""
-    name, get = GETTERS[type(event)]  # a KeyError for anything else: orjson reports it
-    values = get(event)
-    return name, values if isinstance(values, tuple) else (values,)
+def event_json(event: object) -> object:
+    """An event as [type name, field, ...] (orjson calls this for each event it meets)."""
+    return FLAT_GETTERS[type(event)](event)  # a KeyError for anything else: orjson reports it
 
 
 Direction: TypeAlias = Literal["in", "out", "client"]
@@ -267,9 +268,13 @@ def _read_v1(value: list[JsonValue]) -> Record:
     kind = value[0]
     if kind == "event":
         _, data, at, seq = value
-        if not isinstance(data, list) or len(data) != 2 or not isinstance(data[1], list):
-            raise ValueError("an event is [type, [fields]]")
-        return Applied(_event(_str(data[0]), data[1]), _number(at), _optional_int(seq))
+        if not isinstance(data, list) or not data:
+            raise ValueError("an event is [type, field, ...]")
+        # Up to version 4 the fields were a list of their own, [type, [fields]]; no event has a
+        # single field that is a list, so the shapes cannot be taken for each other.
+        nested = len(data) == 2 and isinstance(data[1], list)
+        fields = data[1] if nested and isinstance(data[1], list) else data[1:]
+        return Applied(_event(_str(data[0]), fields), _number(at), _optional_int(seq))
     if kind == "trace":
         row = value[1]
         if not isinstance(row, list):
@@ -321,6 +326,7 @@ _READERS: Final[dict[int, Callable[[list[JsonValue]], Record]]] = {
     2: _read_v2,
     3: _read_v2,
     4: _read_v2,
+    5: _read_v2,
 }
 
 

@@ -8,9 +8,12 @@
    SQLite. The process is pinned to one core, so the journal's writer thread competes with the
    pipeline for it, and each measure ends when the journal has committed everything (a true cost, not
    a deferred one); the measure is the process's CPU time, all threads (the event loop's thread's
-   share is printed too). Runs alternate, best of seven, each from a collected heap: otherwise the
-   full collection of the previous runs' garbage (25-50 ms, a third of a run) lands in whichever run
-   crosses the collector's threshold, and decides the figure.
+   share is printed too). `--rounds` rounds, each a run without and a run with the journal, in turns
+   (which goes first alternates), each from a collected heap: otherwise the full collection of the
+   previous runs' garbage (25-50 ms, a third of a run) lands in whichever run crosses the
+   collector's threshold, and decides the figure. The cost is the median of the rounds' own costs
+   (each round's two runs are neighbours in time, so a neighbour's load on this shared machine
+   weighs on both), with the spread between the quartiles.
 2. Restart: 100 agent sessions of 1,000 frames each are journaled, then a fresh supervisor restores
    them all (read, checksum, replay through the reducer, sessions reopened): the time until every
    session is back.
@@ -22,6 +25,7 @@ import argparse
 import asyncio
 import gc
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -37,7 +41,7 @@ from console.store.service import Store, open_backend
 from console.supervisor import Supervisor
 from tests.bench.pipeline import chaos, responses, small
 
-RUNS = 7
+ROUNDS = 15
 SESSIONS = 100
 FRAMES = 1000
 DEAD = "ws://127.0.0.1:9/ws"  # the discard port: nobody answers, the restored sessions wait offline
@@ -93,25 +97,35 @@ def sqlite_backend(directory: Path, n: int) -> Backend:
     return open_backend(str(directory / f"bench-{n}.sqlite3"))
 
 
-def measure_cost(directory: Path) -> None:
+def measure_cost(directory: Path, rounds: int) -> None:
     frames = script(rounds=60)
     without: list[float] = []
     with_journal: list[float] = []
     on_loop: list[float] = []
     count = 0
-    for n in range(RUNS):
-        count, seconds, _ = throughput(frames, None)
-        without.append(seconds)
-        count, seconds, loop = throughput(frames, sqlite_backend(directory, n))
-        with_journal.append(seconds)
-        on_loop.append(loop)
-    base, journaled = count / min(without), count / min(with_journal)
-    loop_share = min(on_loop) / min(without) - 1
-    print(f"pipeline, {count:,} frames, one core, CPU time of the process, best of {RUNS}:")
+    for n in range(rounds):
+        order = (False, True) if n % 2 else (True, False)
+        for journaled in order:
+            if journaled:
+                count, seconds, loop = throughput(frames, sqlite_backend(directory, n))
+                with_journal.append(seconds)
+                on_loop.append(loop)
+            else:
+                count, seconds, _ = throughput(frames, None)
+                without.append(seconds)
+    costs = sorted(1 - a / b for a, b in zip(without, with_journal, strict=True))  # 1 - with/without events/s
+    loop_shares = [loop / base - 1 for loop, base in zip(on_loop, without, strict=True)]
+    quartiles = statistics.quantiles(costs, n=4)
+    base, journaled = count / statistics.median(without), count / statistics.median(with_journal)
+    print(f"pipeline, {count:,} frames, one core, CPU time of the process, median of {rounds} rounds:")
     print(f"  without a journal: {base:,.0f} events/s")
     print(f"  journaled (SQLite, committed): {journaled:,.0f} events/s")
-    print(f"  journal cost: {(1 - journaled / base) * 100:.1f}% of throughput (target < 15%)")
-    print(f"  of which on the pipeline's own thread: {loop_share * 100:+.1f}% CPU time")
+    print(
+        f"  journal cost: {statistics.median(costs) * 100:.1f}% of throughput (target < 15%; "
+        f"quartiles {quartiles[0] * 100:.1f}-{quartiles[2] * 100:.1f}%, "
+        f"best {costs[0] * 100:.1f}%, worst {costs[-1] * 100:.1f}%)"
+    )
+    print(f"  of which on the pipeline's own thread: {statistics.median(loop_shares) * 100:+.1f}% CPU time")
 
 
 def fill(backend: Backend) -> int:
@@ -149,11 +163,14 @@ def measure_restart(spec: str, label: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--redis", help="also measure the restart on this Redis database (it is emptied)")
+    parser.add_argument(
+        "--rounds", type=int, default=ROUNDS, help="rounds of the cost (a run without, one with)"
+    )
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core for the loop and the writer
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        measure_cost(directory)
+        measure_cost(directory, args.rounds)
         measure_restart(str(directory / "restart.sqlite3"), "SQLite")
     if args.redis:
         import redis

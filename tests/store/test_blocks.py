@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from pathlib import Path
 
@@ -9,12 +11,13 @@ from console import events as ev
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation, JournalInput
 from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, SessionInfo
-from console.store.blocks import BLOCK, SNAPSHOT_APART, encode_inputs, joined
+from console.store.blocks import SNAPSHOT_APART, Blocks, Sealer, encode_inputs, joined
 from console.store.journal import Journal
 from console.store.records import Applied, decode
 from console.store.restore import replay
 from console.store.sqlite import SQLiteBackend
 
+BLOCK = 256  # inputs in a block, as a collection might seal them
 URL = "ws://127.0.0.1:9/ws"  # the discard port: nothing is ever connected
 
 
@@ -108,3 +111,50 @@ def test_an_input_no_encoder_takes_is_left_out_and_the_rest_of_its_block_kept() 
     assert kind == KIND_OTHER and count == 2
     assert [r.seq for r in decode(data) if isinstance(r, Applied)] == [1, 3]
     assert joined(encode_inputs([("event", unwritable, 1.0, 2)])) == []  # nothing left: no chunk
+
+
+def test_a_collection_encodes_what_arrived_so_no_input_is_held_through_it() -> None:
+    blocks = Blocks()
+    sealer = Sealer()
+    sealer.blocks = (blocks,)
+    sealer.start()
+    try:
+        for n in range(10):
+            blocks.add_input(("event", ev.TextDelta("s", f"{n} "), 1.0, n))
+            blocks.add_row((n, 1.0, "in", "TOKEN", f"{n} ", n, None, "s", None))
+        gc.collect()
+        assert not blocks._inputs and not blocks._rows  # encoded: the inputs themselves are gone
+    finally:
+        sealer.stop()
+    inputs, rows = blocks.take()
+    assert [count for _, _, count in inputs] == [10] and [count for _, _, count in rows] == [10]
+    assert [r.seq for r in decode(inputs[0][1]) if isinstance(r, Applied)] == list(range(10))
+
+
+def test_a_collection_never_waits_for_the_writer_and_the_writer_gets_what_it_passed_over() -> None:
+    blocks = Blocks()
+    sealer = Sealer()
+    sealer.blocks = (blocks,)
+    sealer.start()
+    blocks.add_input(("event", ev.TextDelta("s", "late"), 1.0, 1))
+    held = threading.Event()
+    release = threading.Event()
+
+    def writer_sealing() -> None:
+        with blocks._lock:  # as `take` holds it while it encodes
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=writer_sealing)
+    thread.start()
+    try:
+        assert held.wait(5)
+        started = time.monotonic()
+        gc.collect()
+        assert time.monotonic() - started < 1 and len(blocks._inputs) == 1  # passed over, not waited for
+    finally:
+        release.set()
+        thread.join()
+        sealer.stop()
+    [(_, data, _)] = blocks.take()[0]
+    assert decode(data) == [Applied(ev.TextDelta("s", "late"), 1.0, 1)]

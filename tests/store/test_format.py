@@ -6,8 +6,10 @@ import sqlite3
 import time
 import zlib
 from contextlib import closing
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 
+import orjson
 import pytest
 
 from console import events as ev
@@ -103,7 +105,48 @@ def test_a_version_3_journal_with_zlib_chunks_is_read_and_goes_on_in_lz4(tmp_pat
     reopened.close()
     assert [r.data[:1] for r in stored] == [b"x", LZ4_TAG]  # the old chunk as it was, the new one LZ4
     assert final.transcript() == again.transcript()
-    assert _format(path) == "4"
+    assert _format(path) == str(FORMAT_VERSION)
+
+
+def _nested(event: object) -> tuple[str, tuple[object, ...]]:
+    """An event as versions 2 to 4 wrote it: [type, [fields]]."""
+    assert is_dataclass(event)
+    return type(event).__name__, tuple(getattr(event, f.name) for f in fields(event))
+
+
+def test_a_version_4_journal_with_its_events_nested_is_read_and_goes_on_flat(tmp_path: Path) -> None:
+    original = Conversation()
+    inputs: list[JournalInput] = []
+    original.journal = inputs.append
+    _talk(original)
+    original.apply(ev.Heartbeat("ping"), 2.5, 4)  # one field: [type, [field]] then, [type, field] now
+    path = tmp_path / "v4.sqlite3"
+    backend = SQLiteBackend(path)
+    old = orjson.dumps(inputs, default=_nested, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+    assert b'["TextDelta",["s1","Hi"]]' in old
+    info = SessionInfo("a", "a", "agent", "ws://127.0.0.1:9/ws", False, time.time())
+    backend.write(Batch([info], [("a", 0, KIND_OTHER, checksum(old), old, len(inputs))], at=time.time()))
+    backend.close()
+    _set_format(path, 4)
+
+    store = SQLiteBackend(path)
+    journal = Journal(store)
+    again = Conversation()
+    found = replay(again, store.records("a"))
+    assert not found.damage and again.transcript() == original.transcript()
+    journal.attach(info, again, found.last_n + 1, new=False)
+    again.add_user_message("and now?", 3.0)
+    again.apply(ev.TextDelta("s2", "Flat."), 3.5, 1)
+    journal.close()
+
+    reopened = SQLiteBackend(path)
+    stored = list(reopened.records("a"))
+    final = Conversation()
+    assert not replay(final, stored).damage
+    reopened.close()
+    assert b'["TextDelta","s2","Flat."]' in stored[-1].data
+    assert final.transcript() == again.transcript()
+    assert [m.text for m in final.messages] == ["hello?", "Hi there", "and now?", "Flat."]
 
 
 def test_an_lz4_chunk_that_does_not_unpack_is_damage_and_a_huge_claimed_size_allocates_nothing() -> None:

@@ -91,6 +91,20 @@ class AgentEngine(LinkedEngine):
         return self._prompts.idle
 
     @property
+    def ticking(self) -> bool:
+        """A rule of `tick` may come due: resuming, a held call, a gap, a reply to watch for a stall,
+        a prompt waiting to go."""
+        return bool(
+            self._link.link.state is L.RESUMING
+            or self._held_calls
+            or self.sequencer.pending
+            or self.sequencer.restart
+            or self._prompts.in_flight
+            or self.conversation.streaming is not None
+            or self._prompts.waiting
+        )
+
+    @property
     def wants_reconnect(self) -> bool:
         """The transport should drop the connection and reconnect (to get a gap replayed)."""
         return self._want_reconnect

@@ -53,8 +53,14 @@ PROMPTS: Final[tuple[tuple[str, int], ...]] = (
     ("write a long detailed document on {topic}", 1),
 )
 # What an autopiloted session keeps in memory (console/window.py): a hundred of them run for hours,
-# watched in aggregate. About ten messages a minute each: the window fills in ten minutes.
-STREAM_WINDOW: Final = Window(messages=100, trace_rows=5_000)
+# watched in aggregate, so each keeps about the last ten minutes of its messages (ten a minute) and
+# four of its trace (500 rows a minute), its snapshots within 2 MB (some 0.5 MB a minute under chaos:
+# four to five minutes), and the raw text of one oversized frame (a copy of a snapshot it keeps).
+# Each part is full within minutes, after which the console's memory stays flat; the rest is in the
+# store, read back when a user opens it.
+STREAM_WINDOW: Final = Window(
+    messages=100, trace_rows=2_000, snapshot_bytes=2 * 1024 * 1024, oversized_frames=1
+)
 
 # Half-megabyte snapshots from a hundred sessions would measure the snapshots, not the console.
 LARGE_CONTEXT_PROMPT: Final = ("show the database schema behind {topic}", 1)

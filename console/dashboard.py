@@ -13,17 +13,20 @@ from fastapi import Request
 from fastapi.responses import Response
 from nicegui import app, ui
 
+from components import load_plugins as load_component_types
 from console import heap, metrics, session_api
-from console.autopilot import open_streams
+from console.autopilot import STREAM_WINDOW, open_streams
 from console.clients import Target
 from console.otel import receive as otel_receive
 from console.otel import status as otel_status
 from console.otel.exporter import otel_export
+from console.runtime import server_tick
 from console.security.install import install as install_security
 from console.security.policy import SecurityPolicy
 from console.sim import agui as agui_sim
 from console.sim import sse as sse_sim
 from console.sim.agent import AgentSimulator, SimConfig
+from console.sim.agent_truth import TruthWindow
 from console.sim.chat import ChatSimConfig, ChatSimulator
 from console.sim.process import PROCESS_FROM, SimulatorProcess
 from console.store.startup import Durable
@@ -71,7 +74,11 @@ class Embedded:
             agent = SimulatorProcess()
             await agent.start(mode, seed, time_scale)
         else:
-            agent = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale))
+            truth = TruthWindow()
+            if streams:  # its ground truth keeps what the sessions watching it keep (sim/agent_truth.py)
+                w = STREAM_WINDOW
+                truth = TruthWindow(w.messages, w.context_versions, w.snapshot_bytes)
+            agent = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale, truth=truth))
             await agent.start("127.0.0.1", 0)
         self.agent = agent
         self.targets.append(Target("agent", self.agent.url))
@@ -143,6 +150,10 @@ def build(config: DashboardConfig) -> Supervisor:
     async def startup() -> None:
         # Before anything is served or connected: the full collection that precedes the freeze
         # takes 100-300 ms, a stall no session or page may have to wait out.
+        # Component types too (built in and plugins: pydantic models, the entry-point scan; some
+        # 30 ms), imported on the first card they were: in one turn of the loop, under whatever
+        # flood brought that first component; now their objects are frozen with the rest.
+        load_component_types()
         heap.freeze_startup()
         metrics.LOOP_LAG.start()
         supervisor.start()
@@ -214,6 +225,7 @@ def run(config: DashboardConfig) -> None:
 
 def serve(config: DashboardConfig) -> None:
     """Serve what `build` registered (and whatever else the caller added), as the console ships."""
+    server_tick.install()  # uvicorn's own loop wakes once a second, not ten times
     ui.run(
         host=config.host,
         port=config.port,

@@ -109,6 +109,7 @@ class Conversation(SessionMember):
     def __init__(self, trace_limit: int | None = None, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         super().__init__(self.limits.window.trace_rows if trace_limit is None else trace_limit)
+        self.trace.oversized_kept = self.limits.window.oversized_frames
         self.messages: list[Message] = []  # the newest in memory (console/session_window.py)
         self.messages_let_go = 0  # messages before `messages[0]` that left memory
         self.history_kept = False  # what left memory is in a store (set when replayed from one)

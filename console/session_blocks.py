@@ -78,6 +78,10 @@ class ComponentBlock:
     complete: bool = False
     # String fields that grow by appended chunks (a streamed idea): O(1) per chunk, joined when read.
     streams: dict[str, TextBlock] = field(default_factory=dict)
+    # Counts every change but a chunk appended to a field already streaming: a view that shows
+    # streamed fields by their new characters alone asks whether anything else changed by it, and
+    # never reads (joins, validates, compares) the whole value per chunk.
+    revision: int = 0
 
     @property
     def fields(self) -> dict[str, JsonValue]:
@@ -89,9 +93,11 @@ class ComponentBlock:
         if not append or not isinstance(value, str):
             self.streams.pop(name, None)
             self.values[name] = value
+            self.revision += 1
             return
         stream = self.streams.get(name)
         if stream is None:
+            self.revision += 1
             stream = self.streams[name] = TextBlock()
             before = self.values.pop(name, None)
             if isinstance(before, str):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def snapshot(conv: model.Conversation, event: ev.ContextSnapshot, at: float, seq: int | None) -> None:
-    entry = ContextEntry(at, seq, jsonvalue.dumps_bytes(event.data), event.size)
+    entry = ContextEntry(at, seq, jsonvalue.dumps_kept(event.data), event.size)
     history = history_of(conv, event.context_id)
     keep(conv, history, entry)
     conv._emit(ContextAdded(event.context_id, len(history) - 1))
@@ -34,7 +34,9 @@ def history_of(conv: model.Conversation, context_id: str) -> list[ContextEntry]:
     if history is None:
         history = []
         if len(contexts) >= conv.limits.contexts:
-            del contexts[next(iter(contexts))]
+            oldest = next(iter(contexts))
+            del contexts[oldest]
+            conv._live_states.pop(oldest, None)  # its parsed state too (a patched context's)
             conv._folded("contexts", f"over {conv.limits.contexts} contexts: the least recent are let go")
     contexts[context_id] = history
     return history

@@ -110,7 +110,7 @@ def _context_delta(conv: model.Conversation, event: ev.ContextDelta, at: float, 
         conv.record(at, "client", "STATE_PATCH_FAILED", patched.reason, ref=cid)
         conv.notice("warning", f"a {cid} delta did not apply ({patched.reason}); kept the last")
         return
-    entry = model.ContextEntry(at, seq, jsonvalue.dumps_bytes(patched), event.size)
+    entry = model.ContextEntry(at, seq, jsonvalue.dumps_kept(patched), event.size)
     contexts.keep(conv, history, entry)  # within the window, as a snapshot is
     conv._live_states[cid] = (entry, patched)
     conv._emit(model.ContextAdded(cid, len(history) - 1))

@@ -63,12 +63,14 @@ class Trace(Sequence[TraceEntry]):
         "dropped",
         "limit",
         "on_let_go",
+        "oversized_kept",
         "raw_let_go",
     )
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, oversized_kept: int = OVERSIZED_KEPT) -> None:
         self._rows: list[Row] = []
         self.limit = limit
+        self.oversized_kept = oversized_kept  # oversized raw frames kept (`Window.oversized_frames`)
         self.dropped = 0  # rows let go, oldest first
         self.on_let_go: Callable[[int], None] | None = None  # told how many rows went, when some go
         self._trim_at = limit + limit // 10
@@ -167,10 +169,10 @@ class Trace(Sequence[TraceEntry]):
 
     def _keep_raw(self, index: int, size: int) -> None:
         """Raw text is kept for the newest rows only, within `TRACE_RAW_CHARS` and, of oversized frames,
-        the newest `OVERSIZED_KEPT`; older rows stay, with what they said (console/window.py)."""
+        the newest `oversized_kept`; older rows stay, with what they said (console/window.py)."""
         if size > OVERSIZED_RAW:  # oversized frames have a budget of their own, counted in frames
             self._oversized.append(index)
-            if len(self._oversized) > OVERSIZED_KEPT:
+            while len(self._oversized) > self.oversized_kept:
                 self._let_go_raw(self._oversized.popleft())
             return
         self._raw.append((index, size))

@@ -4,7 +4,7 @@ Context snapshots are the bulk of a long session (a reply can carry half a megab
 session keeps every version for the inspector's scrubber): each context keeps its newest
 `context_versions`, and all of a session's snapshots together at most `snapshot_bytes`, the oldest
 let go first. The trace keeps the raw text of its newest rows only, `TRACE_RAW_CHARS` in all, and of
-oversized frames (over `OVERSIZED_RAW`) the newest `OVERSIZED_KEPT`; the rows stay, with what they
+oversized frames (over `OVERSIZED_RAW`) the newest `oversized_frames`; the rows stay, with what they
 said (the raw text of a trace's rows was most of a long session's memory: about a kilobyte a frame). The journal keeps the
 first `LEAN_RAW` characters of such a frame only: its event (a snapshot, a tool result) carries the
 data, which would otherwise be stored twice.
@@ -51,6 +51,7 @@ class Window:
     snapshot_bytes: int = 4 * 1024 * 1024  # snapshots kept per session, all contexts together
     messages: int = 200  # messages kept per conversation, newest first (in-flight ones always stay)
     trace_rows: int = 50_000  # trace rows kept per session, newest first (let go a tenth at a time)
+    oversized_frames: int = OVERSIZED_KEPT  # raw text of oversized frames kept per session, newest first
 
 
 # No window at all: what a conversation rebuilt from the store to be read back holds.

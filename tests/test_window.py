@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 from console import events as ev
+from console.autopilot import stream_client
+from console.clients import Target
 from console.limits import Limits
 from console.session import Conversation
 from console.window import HISTORY_DROPPED, OVERSIZED_KEPT, OVERSIZED_RAW, TRACE_RAW_CHARS, Window
@@ -38,6 +42,27 @@ def test_a_sessions_snapshots_stay_within_their_bytes_oldest_first_newest_always
     assert [e.seq for e in conversation.contexts["huge"]] == [11, 12]
 
 
+def test_the_snapshots_kept_hold_no_more_memory_than_their_bytes() -> None:
+    budget = 400_000
+    conversation = Conversation(limits=Limits(window=Window(context_versions=1_000, snapshot_bytes=budget)))
+    snapshots = [
+        ev.ContextSnapshot(f"ctx-{n % 3}", {"n": n, "rows": [f"row {i} of {n}" for i in range(800)]}, 13_000)
+        for n in range(200)
+    ]
+    tracemalloc.start()
+    try:
+        for n, snapshot in enumerate(snapshots):
+            conversation.apply(snapshot, float(n), n)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    kept = sum(len(e.encoded) for h in conversation.contexts.values() for e in h)
+    assert budget - 20_000 < kept <= budget
+    # What the window holds is what it counts (a little for the entries and lists around them), not
+    # the encoder's buffers: those were 256 KB for each 13 KB snapshot.
+    assert held < 1.25 * budget
+
+
 def test_the_trace_keeps_the_raw_text_of_the_newest_oversized_frames_only() -> None:
     conversation = Conversation()
     big = "y" * (OVERSIZED_RAW + 1)
@@ -50,6 +75,16 @@ def test_the_trace_keeps_the_raw_text_of_the_newest_oversized_frames_only() -> N
     assert kept == [f"frame {n}" for n in range(5, OVERSIZED_KEPT + 5)]
     assert all(row.raw == "{}" for row in rows if row.kind == "TOKEN")
     assert conversation.trace.raw_let_go == 5
+
+
+def test_an_autopiloted_session_keeps_the_raw_text_of_its_newest_oversized_frame_only() -> None:
+    client = stream_client(Target("agent", "ws://127.0.0.1:9/ws"))
+    conversation = client.conversation
+    big = "y" * (OVERSIZED_RAW + 1)
+    for n in range(3):
+        conversation.record(float(n), "in", "CONTEXT_SNAPSHOT", f"frame {n}", raw=big)
+    assert [row.summary for row in conversation.trace if row.raw == big] == ["frame 2"]
+    assert [row.summary for row in conversation.trace] == ["frame 0", "frame 1", "frame 2"]
 
 
 def test_the_trace_keeps_raw_text_for_its_newest_rows_within_its_budget() -> None:
@@ -98,3 +133,14 @@ def test_a_state_patched_by_deltas_keeps_its_newest_versions_too() -> None:
         )
     assert [entry.data for entry in conversation.contexts["state"]] == [{"n": n} for n in range(25, 30)]
     assert [n.text for n in conversation.notices] == [HISTORY_DROPPED]
+
+
+def test_past_the_cap_on_contexts_a_patched_context_lets_go_of_its_parsed_state_too() -> None:
+    conversation = Conversation(limits=Limits(contexts=10))
+    for n in range(1_000):
+        cid = f"state-{n}"
+        conversation.apply(ev.ContextSnapshot(cid, {"n": 0}, 8), float(n))
+        conversation.apply(ev.ContextDelta(cid, [{"op": "replace", "path": "/n", "value": n}], 40), float(n))
+    assert list(conversation.contexts) == [f"state-{n}" for n in range(990, 1_000)]
+    assert len(conversation._live_states) <= 10
+    assert conversation.contexts["state-999"][-1].data == {"n": 999}

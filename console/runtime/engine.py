@@ -179,6 +179,13 @@ class LinkedEngine(Lifecycle):
         self._outbox: list[str] = []
         self._link = LinkKeeper(conversation)
 
+    @property
+    def ticking(self) -> bool:
+        """Time alone can make something due (a deadline, a stall): the transport keeps ticking the
+        engine every interval while this holds, and only now and then otherwise. A dialect with
+        deadlines says when it has none; by default it always may."""
+        return True
+
     def data_to_send(self) -> list[str]:
         out = self._outbox
         if out:  # asked after every frame received: most of the time there is nothing, and no new list

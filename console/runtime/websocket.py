@@ -49,11 +49,20 @@ class WebSocketEngine(Protocol):
 
     def tick(self, now: float) -> None: ...
 
+    @property
+    def ticking(self) -> bool:
+        """Time alone can make something due (a deadline, a stall): ticks must keep coming."""
+        ...
+
     def close(self, now: float) -> None: ...
 
 
 E = TypeVar("E", bound=WebSocketEngine)
-Tick = Callable[[], None]
+Tick = Callable[[], bool]  # True while the client has work that time alone makes due
+
+# Seconds between ticks while no client has such work: the links' keepalive (a ping after 20 s of
+# silence) is all a tick does then, and a second late is nothing to it.
+REST_INTERVAL = 1.0
 
 
 class _Ticker:
@@ -62,31 +71,51 @@ class _Ticker:
     A timer per client (a `wait_for` on a wake-up event) cost a task and a cancellation per tick: at
     1,000 sessions and 20 ticks a second that alone took the whole core. One pass over the clients
     costs a few microseconds per session per tick.
+
+    It ticks every `interval` only while some client has work that time makes due (a reply streaming,
+    a call held, a gap, a prompt waiting: `WebSocketEngine.ticking`), and rests otherwise, ticking every
+    `REST_INTERVAL`: each wake of an idle process costs it tens of microseconds on a virtual machine.
+    Whatever can give a client such work (a frame received, a prompt sent, a connection made or lost)
+    wakes it (`hurry`), so a deadline is never checked later than one `interval` after it began.
     """
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
+        self.rest = max(interval, REST_INTERVAL)
         self._ticks: dict[Tick, None] = {}  # a dict, not a set: clients tick in the order they came
         self._handle: asyncio.TimerHandle | None = None  # a timer callback: no task step per tick
+        self.resting = False  # the next tick is `rest` away: `hurry` brings it forward
 
     def add(self, tick: Tick) -> None:
         self._ticks[tick] = None
-        if self._handle is None:
-            self._handle = asyncio.get_running_loop().call_later(self.interval, self._run)
+        self.hurry()
 
     def remove(self, tick: Tick) -> None:
         self._ticks.pop(tick, None)
 
+    def hurry(self) -> None:
+        """A client may have work now: the next tick at most `interval` from now."""
+        if self._handle is not None:
+            if not self.resting:
+                return
+            self._handle.cancel()
+        self.resting = False
+        self._handle = asyncio.get_running_loop().call_later(self.interval, self._run)
+
     def _run(self) -> None:
         self._handle = None
+        busy = False
         for tick in list(self._ticks):
             try:
-                tick()
+                busy = tick() or busy
             except Exception:
                 # One session's failure must not stop the clock of the others.
                 log.exception("a websocket client's tick failed")
+                busy = True
         if self._ticks and self._handle is None:
-            self._handle = asyncio.get_running_loop().call_later(self.interval, self._run)
+            self.resting = not busy
+            delay = self.interval if busy else self.rest
+            self._handle = asyncio.get_running_loop().call_later(delay, self._run)
 
 
 _TICKERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, _Ticker]] = (
@@ -130,6 +159,7 @@ class WebSocketClient(ClientTask[E]):
         # Messages behind one decoded off the loop wait here, to be applied in arrival order.
         self._queued: deque[str | bytes] | None = None
         self._draining: asyncio.Task[None] | None = None
+        self._ticker: _Ticker | None = None  # set while `run` runs
 
     @property
     def idle(self) -> bool:
@@ -153,6 +183,13 @@ class WebSocketClient(ClientTask[E]):
         except RuntimeError:
             return  # no loop running (yet): the next tick sends it
         self._flush_soon()
+        self._hurry()
+
+    def _hurry(self) -> None:
+        """The engine may have work that time makes due: ticks every interval again."""
+        ticker = self._ticker
+        if ticker is not None and ticker.resting:
+            ticker.hurry()
 
     def _flush_soon(self) -> None:
         ws = self._ws
@@ -192,7 +229,7 @@ class WebSocketClient(ClientTask[E]):
     # -- the loop ---------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        ticker = _ticker(self._tick_interval)
+        ticker = self._ticker = _ticker(self._tick_interval)
         ticker.add(self._tick)
         try:
             await reconnect(
@@ -204,6 +241,7 @@ class WebSocketClient(ClientTask[E]):
             )
         finally:
             ticker.remove(self._tick)
+            self._ticker = None
 
     async def _connect_once(self) -> Ended:
         """One connection, until it ends."""
@@ -223,6 +261,7 @@ class WebSocketClient(ClientTask[E]):
         self._ws = ws
         self.engine.connected(self._clock())
         self._flush_soon()
+        self._hurry()
         ws.start()
         try:
             await ws.wait_closed()
@@ -231,6 +270,7 @@ class WebSocketClient(ClientTask[E]):
         finally:
             self._ws = None
             ws.abort()  # a no-op unless this task was cancelled with the connection still up
+            self._hurry()  # the drop may leave a reply to settle or a prompt to send
         if self._wants_reconnect():
             # A replay the engine asked for is not a failure: reconnect at once.
             return Ended("reconnecting to replay missing frames", connected=True, delay=0.0)
@@ -238,6 +278,9 @@ class WebSocketClient(ClientTask[E]):
 
     def _on_message(self, message: str | bytes) -> None:
         """Every message, on arrival, in order (called by the link)."""
+        ticker = self._ticker
+        if ticker is not None and ticker.resting:
+            ticker.hurry()  # a reply may have begun: its stall is timed from now
         if self._queued is None and not self._is_large(message):
             self._receive(message)
             self._flush_soon()
@@ -270,7 +313,8 @@ class WebSocketClient(ClientTask[E]):
             self._queued = None
             self._draining = None
 
-    def _tick(self) -> None:
+    def _tick(self) -> bool:
+        """Tick the engine and keep the link alive; True while the engine has deadlines to watch."""
         self.engine.tick(self._clock())
         self._flush_soon()
         ws = self._ws
@@ -279,3 +323,4 @@ class WebSocketClient(ClientTask[E]):
         if ws is not None and ws is not self._replay_close and self._wants_reconnect():
             self._replay_close = ws
             self._spawn(ws.close(code=4000, reason="resume to replay missing frames"))
+        return self.engine.ticking

@@ -19,6 +19,10 @@ Bytes read become whole messages in `wsframes.Framer` (which frames data itself:
 costs too much per frame at hundreds of sessions). A small read with nothing queued is applied at
 once, without the queues of a slice.
 
+A dense stream is read a few frames at a time (`console/runtime/gather.py`): a link whose reads come
+close together stops reading until the loop's next gathering tick, at most 20 ms away, so one read
+and one turn of the loop carry what arrived meanwhile; a frame after a quiet spell is read at once.
+
 A server that ignores our closing handshake (sent when we close, or when its data broke the protocol:
 invalid UTF-8 in a text frame, a frame over the size limit) is cut off after `CLOSE_TIMEOUT` seconds,
 so the client reconnects instead of waiting for it forever.
@@ -43,6 +47,7 @@ from websockets.frames import CloseCode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from console.runtime import gather
 from console.runtime.admission import opening
 from console.runtime.wsframes import Framer, Message
 
@@ -96,6 +101,10 @@ class Link(asyncio.Protocol):
         self._pinged_at: float | None = None  # a ping waits for any answer since then
         self._close_timer: asyncio.TimerHandle | None = None  # cuts a closing handshake left unanswered
         self._direct = False  # parsing a read that is applied at once: no peeking ahead
+        self._gatherer = gather.gatherer()
+        self._gathering = False  # reading stopped until the gatherer's tick: a dense stream
+        self._read_at = 0.0  # monotonic time of the previous read
+        self._reading = True  # what the transport was last told
 
     def start(self) -> None:
         """The session is ready: deliver what came with the handshake, then every message on arrival."""
@@ -188,11 +197,17 @@ class Link(asyncio.Protocol):
         self._write()
 
     def data_received(self, data: bytes) -> None:
-        self._heard_at = time.monotonic()
+        now = self._heard_at = time.monotonic()
         self._pinged_at = None  # any byte answers the ping: the server is there
         if not self.opened.done():
             self._framer.feed_handshake(data)
             return
+        if now - self._read_at < gather.WINDOW and not self._gathering:
+            # A dense stream: the frames of the next few milliseconds are read together.
+            self._gathering = True
+            self._gatherer.wait(self._gathered)
+            self._read_or_not()
+        self._read_at = now
         if (
             self._started
             and not self._scheduled
@@ -290,16 +305,28 @@ class Link(asyncio.Protocol):
         self._flow_control()
 
     def _flow_control(self) -> None:
-        transport = self._transport
-        if transport is None:
-            return
         over = self._pending_bytes > BACKLOG_BYTES
         if over != self._paused:
             self._paused = over
-            if over:
-                transport.pause_reading()
-            else:
+            self._read_or_not()
+
+    def _gathered(self) -> None:
+        """The gatherer's tick: read what came meanwhile."""
+        self._gathering = False
+        self._read_or_not()
+
+    def _read_or_not(self) -> None:
+        """Tell the transport whether to read: not while too much waits, nor while gathering."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        reading = not self._paused and not self._gathering
+        if reading != self._reading:
+            self._reading = reading
+            if reading:
                 transport.resume_reading()
+            else:
+                transport.pause_reading()
 
     def _end_of_stream(self) -> None:
         if self._eof:

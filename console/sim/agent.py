@@ -131,7 +131,7 @@ class AgentSimulator:
         if s.streaming is not None:
             s.streaming.sync()
         # Through JSON text: a copy the generation that goes on can never change under the reader.
-        encoded = jsonvalue.dumps_bytes({"messages": list(s.messages), "contexts": dict(s.contexts)})
+        encoded = jsonvalue.dumps_bytes(s.truth.to_json())
         return Transcript.from_json(jsonvalue.loads(encoded))
 
     def log(self, session: str | None = None) -> list[JsonValue]:
@@ -169,7 +169,7 @@ class AgentSimulator:
     def _session(self, session_id: str) -> Session:
         s = self._sessions.get(session_id)
         if s is None:
-            s = self._sessions[session_id] = Session(session_id, self.config.seed)
+            s = self._sessions[session_id] = Session(session_id, self.config.seed, self.config.truth)
         return s
 
     async def _handler(self, ws: ServerConnection) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections import deque
+from typing import TYPE_CHECKING, Final
 
 from console.jsonvalue import JsonObject, JsonValue
 from console.sim.agent_state import SimConfig
@@ -18,13 +19,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+LOG_KEPT: Final = 20_000  # entries of the server's log kept, newest first (all sessions)
+
 
 class Recorder:
     """The server's log: every client-side event with a verdict ("ok", "violation", "info"), every
-    chaos behaviour performed, in order, with milliseconds since the server was made."""
+    chaos behaviour performed, in order, with milliseconds since the server was made. The newest
+    `limit` entries: a demo serving fifty agents logs a few thousand a minute."""
 
-    def __init__(self) -> None:
-        self.entries: list[JsonValue] = []
+    def __init__(self, limit: int = LOG_KEPT) -> None:
+        self.entries: deque[JsonValue] = deque(maxlen=limit)
         self._t0 = time.monotonic()
 
     def record(self, s: Session, conn: Conn | None, kind: str, verdict: str, **fields: JsonValue) -> None:

@@ -87,7 +87,7 @@ class Responder:
 
         sid = script.stream_id
         s.new_numbering()
-        s.messages.append(
+        s.truth.message(
             {
                 "role": "user",
                 "stream_id": None,
@@ -105,7 +105,7 @@ class Responder:
             "blocks": blocks,
             "prompt": prompt,
         }
-        s.messages.append(message)
+        s.truth.message(message)
         if s.streaming is not None:
             s.streaming.sync()  # a reply that failed half way: its truth is what was sent of it
         truth = s.streaming = ReplyTruth(message, blocks)
@@ -121,7 +121,7 @@ class Responder:
                 await self.shared.sleep(step.delay)
                 snapshot = proto.context_snapshot(step.context_id, step.data)
                 self.wire.append(s, snapshot, delivery=plan("CONTEXT_SNAPSHOT"))
-                s.contexts.setdefault(step.context_id, []).append(step.data)
+                s.truth.snapshot(step.context_id, step.data)
             elif isinstance(step, steps.ToolCalls):
                 await self._tool_calls(s, sid, step, truth, plan)
             elif isinstance(step, steps.ErrorFrame):
@@ -151,7 +151,7 @@ class Responder:
         for i, call in enumerate(step.calls):
             if i:
                 await self.shared.sleep(step.gap)
-            s.acks[call.call_id] = asyncio.Event()
+            s.call(call.call_id)
             frame = proto.tool_call(sid, call.call_id, call.tool_name, call.args)
             self.wire.append(s, frame, ref=call.call_id, delivery=plan("TOOL_CALL"))
             card = steps.tool_block(call, done=False)

@@ -14,11 +14,13 @@ from websockets.asyncio.server import ServerConnection
 from console.jsonvalue import JsonObject, JsonValue
 from console.sim import ws_wire
 from console.sim.agent_chaos import CLEAN, ChaosRates, Delivery
+from console.sim.agent_truth import Truth, TruthWindow
 
 RESUME_GRACE: Final = 2.0  # a reconnecting client that says nothing this long has not resumed
 HOLD_TIMEOUT: Final = 0.25  # (scaled) a held out-of-order frame goes out anyway when nothing follows
 END_DELAY: Final = 0.05  # (scaled) last token -> STREAM_END
 KEEP_NUMBERINGS: Final = 4  # old numberings kept for replay to a lagging or resuming client
+CALLS_KEPT: Final = 1_000  # tool calls whose ack state a session remembers, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,8 @@ class SimConfig:
     time_scale: float = 1.0
     ping_interval: float = 5.0
     chaos: ChaosRates = field(default_factory=ChaosRates)
+    # What the ground truth keeps (console/sim/agent_truth.py): a console's memory window.
+    truth: TruthWindow = field(default_factory=TruthWindow)
 
 
 @dataclass(slots=True)
@@ -93,13 +97,12 @@ class ReplyTruth:
 
 
 class Session:
-    def __init__(self, session_id: str, seed: int) -> None:
+    def __init__(self, session_id: str, seed: int, truth: TruthWindow | None = None) -> None:
         self.id = session_id
         self.numberings: dict[int, Numbering] = {0: Numbering(0)}
         self.current = 0
-        self.messages: list[JsonObject] = []
+        self.truth = Truth(truth or TruthWindow())
         self.streaming: ReplyTruth | None = None
-        self.contexts: dict[str, list[JsonValue]] = {}
         self.prompts: asyncio.Queue[str] = asyncio.Queue()
         self.busy = False
         self.worker: asyncio.Task[None] | None = None
@@ -110,7 +113,8 @@ class Session:
         self.call_sent: dict[str, float] = {}  # call_id -> last time its TOOL_CALL went on the wire
         self.sent_epoch = 0  # the latest numbering any frame was sent from, and its highest seq sent
         self.sent_high = 0
-        self.performed: set[tuple[int, int]] = set()  # (numbering, position) whose chaos was done
+        # (numbering, position) whose chaos was done, of the numberings kept
+        self.performed: set[tuple[int, int]] = set()
         self.signal = asyncio.Event()
         self.ping_rng = random.Random(f"{seed}:{session_id}:ping")
 
@@ -124,8 +128,22 @@ class Session:
     def new_numbering(self) -> None:
         self.current += 1
         self.numberings[self.current] = Numbering(self.current)
-        for index in [i for i in self.numberings if i <= self.current - KEEP_NUMBERINGS]:
+        gone = [i for i in self.numberings if i <= self.current - KEEP_NUMBERINGS]
+        for index in gone:
             del self.numberings[index]
+        if gone:  # a frame of a numbering let go is never sent again: its chaos record goes too
+            first = min(self.numberings)
+            self.performed = {done for done in self.performed if done[0] >= first}
+
+    def call(self, call_id: str) -> asyncio.Event:
+        """A tool call goes out: the event its TOOL_ACK sets. Only the newest `CALLS_KEPT` calls are
+        remembered (an ACK for an older one is then an unknown call: a client acking a call a
+        thousand calls late is wrong either way)."""
+        event = self.acks[call_id] = asyncio.Event()
+        for calls in (self.acks, self.call_sent):
+            while len(calls) > CALLS_KEPT:
+                del calls[next(iter(calls))]
+        return event
 
 
 class Conn:

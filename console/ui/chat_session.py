@@ -18,9 +18,17 @@ from nicegui import ui
 
 from console.capabilities import Defaults
 from console.dialects.chat.client import ChatClient
-from console.dialects.chat.engine import SavedIdea, ideas_markdown, saved_ideas
+from console.dialects.chat.engine import SavedIdea, ideas_markdown, saved_idea, saved_ideas
 from console.dialects.chat.protocol import IDEA_COMPONENT
-from console.session import BlockUpdated, Change, ComponentBlock, Conversation, Message, Reset
+from console.session import (
+    BlockUpdated,
+    Change,
+    ComponentBlock,
+    Conversation,
+    HistoryLetGo,
+    Message,
+    Reset,
+)
 from console.sessions import SessionEntry
 from console.ui.page import Restart, chat_column, side_panels, toggle_side
 from console.ui.scope import on_leave
@@ -136,6 +144,8 @@ class SavedIdeas:
         self.chat_id = chat_id
         self.conversation = client.conversations[chat_id]
         self.shown: list[SavedIdea] = []
+        self._keys: set[tuple[str, str]] = set()  # (message id, component id) of the ideas shown
+        self._messages: set[str] = set()  # the messages they are in
         with testid(
             ui.element("div").classes("flex flex-col border-t pt-2 pb-3"), "saved-ideas"
         ) as self.root:
@@ -153,7 +163,8 @@ class SavedIdeas:
                 "text-xs text-slate-500 px-3"
             )
         self.sync()
-        unsubscribe = self.conversation.subscribe(self._on_change)
+        # Not told of each token or trace row: ideas are saved when they complete.
+        unsubscribe = self.conversation.subscribe(self._on_change, deltas=False)
         on_leave(unsubscribe)
 
     def _on_change(self, change: Change) -> None:
@@ -161,22 +172,44 @@ class SavedIdeas:
             case BlockUpdated(message=message, block_index=index):
                 block = message.blocks[index]
                 if isinstance(block, ComponentBlock) and block.type == IDEA_COMPONENT and block.complete:
-                    self.sync()
+                    self._completed(message, block)
+            case HistoryLetGo(message_ids=gone) if self._messages.intersection(gone):
+                self.sync()  # ideas of messages no longer held go from the list (and the export)
             case Reset():
                 self.sync()
             case _:
                 pass
 
-    def sync(self) -> None:
-        """Show what the model holds: new ideas are appended; anything else rebuilds the list."""
-        ideas = saved_ideas(self.conversation)
-        if ideas[: len(self.shown)] != self.shown:
-            self.list.clear()
-            self.shown = []
+    def _completed(self, message: Message, block: ComponentBlock) -> None:
+        """An idea arrived whole: it goes at the end of the list (a conversation's ideas complete in
+        the order they stand in it). The list is not read again: one idea costs its own text, however
+        many were saved before it."""
+        idea = saved_idea(message, block)
+        if idea is None or (idea.message_id, idea.component_id) in self._keys:
+            return
         with self.list:
-            for idea in ideas[len(self.shown) :]:
+            self._item(idea)
+        self._show(idea)
+        self._counted()
+
+    def sync(self) -> None:
+        """Show what the model holds, from the start."""
+        self.list.clear()
+        self.shown, self._keys, self._messages = [], set(), set()
+        ideas = saved_ideas(self.conversation)
+        with self.list:
+            for idea in ideas:
                 self._item(idea)
-        self.shown = ideas
+                self._show(idea)
+        self._counted()
+
+    def _show(self, idea: SavedIdea) -> None:
+        self.shown.append(idea)
+        self._keys.add((idea.message_id, idea.component_id))
+        self._messages.add(idea.message_id)
+
+    def _counted(self) -> None:
+        ideas = self.shown
         self.heading.set_text(f"Saved ideas ({len(ideas)})" if ideas else "Saved ideas")
         self.empty.set_visibility(not ideas)
         self.export.set_enabled(bool(ideas))

@@ -76,7 +76,8 @@ class TimelineModel:
         self._older_changed = False
         self._pending: TraceEntry | None = None
         self._runs: dict[str, Row] = {}  # stream -> its token row still taking tokens
-        self._ordinals: dict[str, int] = {}  # stream -> ordinal of its current text run
+        # stream -> ordinal of its current text run, the streams that opened a run last kept last
+        self._ordinals: dict[str, int] = {}
         self._broken: set[str] = set()  # streams whose next token starts a new text run
         self._calls: dict[str, Row] = {}
         self._early: dict[str, list[Row]] = {}  # rows about a call whose TOOL_CALL has not come yet
@@ -191,14 +192,21 @@ class TimelineModel:
             self._update(row, {"o": True})
 
     def _open_run(self, entry: TraceEntry, sid: str) -> None:
-        ordinal = self._ordinals.get(sid)
+        ordinals = self._ordinals
+        ordinal = ordinals.pop(sid, None)  # put back last: the streams are kept newest last
         if ordinal is None:
             ordinal = 0
         elif sid in self._broken:
             ordinal += 1
         # else: the run's row went out of the window; its text run goes on under the same ordinal.
-        self._ordinals[sid] = ordinal
+        ordinals[sid] = ordinal
         self._broken.discard(sid)
+        if len(ordinals) > self.max_rows:
+            # Every stream opened a row; with more streams than the window has rows, the oldest has
+            # none left, and a timeline open for days would otherwise hold every stream it saw.
+            oldest = next(iter(ordinals))
+            del ordinals[oldest]
+            self._broken.discard(oldest)
         row = self._row(entry, C.TEXT)
         row.summary = ""
         row.ordinal = ordinal
@@ -212,7 +220,7 @@ class TimelineModel:
     def _end_run(self, sid: str, *, broken: bool) -> None:
         """The run of `sid` stops streaming; after a break, its next token opens a new row."""
         row = self._runs.pop(sid, None) if broken else self._runs.get(sid)
-        if broken:
+        if broken and sid in self._ordinals:  # before its first run, a break changes no ordinal
             self._broken.add(sid)
         if row is not None and row.streaming:
             row.streaming = False

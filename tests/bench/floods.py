@@ -22,6 +22,10 @@ Figures:
              the longest the console itself took to build one (start to text, its turns included)
   seconds    from the first frame until the console has applied the last (a binary PING answered;
              for the chat, its reply shown as done)
+  CPU us/fr  the console's CPU time (user + system) per flood frame: its CPU while flooded, less what
+             it spent at the same rate before the flood (the other sessions, the open page). It does
+             not grow with the machine's load as wall-clock figures do: constant across scales when
+             the cost per frame is
   load       the machine's load average (1 minute) at the end: wall-clock figures grow with it
 
 Every figure but the startup ones is taken during the flood proper: the flood begins only once
@@ -285,10 +289,12 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
             opened = worst_lag(lag_buckets(started), lag_buckets(before))
             unsettled = max(up[2], waited) >= SETTLE_LIMIT
             rss_before = metric(before, "process_resident_memory_bytes") or 0.0
+            idle_rate = await cpu_rate(console.pid)
             profiler = None
             if args.py_spy:
                 profiler = Profiler(console.pid, Path(args.py_spy) / f"{kind}-{flood.size}.txt")
                 profiler.start()
+            cpu_start = cpu_seconds(console.pid)
             flood.go.set()
             if kind == "ideas":
                 await page.fill("[data-testid=chat-input]", "ideas please")
@@ -309,6 +315,7 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
                 done = finished and (kind != "ideas" or await replied.count() > 0)
                 await asyncio.sleep(0.25)
             seconds = time.monotonic() - flood.started
+            cpu = cpu_seconds(console.pid) - cpu_start - idle_rate * seconds
             profile = profiler.stop() if profiler is not None else []
             text = ""
             for _ in range(5):  # the flood is over: the console answers again
@@ -332,7 +339,7 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
                 f"{kind:<11}{flood.size:>8,}  {up[0]:5.1f} s {_stall(up[1]):>10} {_stall(opened):>10}  "
                 f"{_stall(stall):>10}  "
                 f"{pong:<20}{(rss_peak - rss_before) / 1e6:8.1f}  {scrapes + ' ms':<24}{seconds:8.1f}"
-                f"{os.getloadavg()[0]:6.1f}",
+                f"{cpu / flood.size * 1e6:10.0f}{os.getloadavg()[0]:6.1f}",
                 *([] if not unsettled else [f"  (startup had not settled after {SETTLE_LIMIT:.0f} s)"]),
                 *profile,
             ]
@@ -345,6 +352,19 @@ async def measure(kind: str, scale: int, args: argparse.Namespace, sim_url: str)
         except TimeoutError:
             console.kill()
         await server.stop()
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def cpu_rate(pid: int, seconds: float = 2.0) -> float:
+    """The process's CPU seconds per second over the next `seconds`."""
+    start = cpu_seconds(pid)
+    await asyncio.sleep(seconds)
+    return (cpu_seconds(pid) - start) / seconds
 
 
 def quantile(ordered: list[float], q: float) -> float:
@@ -393,7 +413,7 @@ async def main() -> None:
     print(
         f"{'kind':<11}{'frames':>8}  {'sessions up (stall)':>19} {'page open':>10}  {'stall':>10}  "
         f"{'PONG p99 (max)':<20}{'RSS +MB':>8}  "
-        f"{'/metrics p50/p99/max (own)':<24}{'seconds':>8}{'load':>6}"
+        f"{'/metrics p50/p99/max (own)':<24}{'seconds':>8}{'CPU us/fr':>10}{'load':>6}"
     )
     try:
         for kind in args.kinds:

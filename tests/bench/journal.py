@@ -105,8 +105,8 @@ def measure_cost(directory: Path, rounds: int) -> None:
     count = 0
     for n in range(rounds):
         order = (False, True) if n % 2 else (True, False)
-        for with_it in order:
-            if with_it:
+        for with_store in order:
+            if with_store:
                 count, seconds, loop = throughput(frames, sqlite_backend(directory, n))
                 with_journal.append(seconds)
                 on_loop.append(loop)
@@ -116,10 +116,10 @@ def measure_cost(directory: Path, rounds: int) -> None:
     costs = sorted(1 - a / b for a, b in zip(without, with_journal, strict=True))  # 1 - with/without events/s
     loop_shares = [loop / base - 1 for loop, base in zip(on_loop, without, strict=True)]
     quartiles = statistics.quantiles(costs, n=4)
-    rate_without, rate_with = count / statistics.median(without), count / statistics.median(with_journal)
+    base, journaled = count / statistics.median(without), count / statistics.median(with_journal)
     print(f"pipeline, {count:,} frames, one core, CPU time of the process, median of {rounds} rounds:")
-    print(f"  without a journal: {rate_without:,.0f} events/s")
-    print(f"  journaled (SQLite, committed): {rate_with:,.0f} events/s")
+    print(f"  without a journal: {base:,.0f} events/s")
+    print(f"  journaled (SQLite, committed): {journaled:,.0f} events/s")
     print(
         f"  journal cost: {statistics.median(costs) * 100:.1f}% of throughput (target < 15%; "
         f"quartiles {quartiles[0] * 100:.1f}-{quartiles[2] * 100:.1f}%, "

@@ -123,3 +123,36 @@ def test_two_clicks_on_a_cards_close_button_remove_at_most_one_session_and_undo_
         expect(total).to_have_text("3 sessions")
     finally:
         stop_console(console)
+
+
+# The reply's tail on the card furthest down, and whether that card is out of the grid's view.
+LAST_CARD = """() => {
+    const cards = [...document.querySelectorAll('[data-testid=session-card]')];
+    const card = cards[cards.length - 1], box = card.closest('.ac-ov-scroll').getBoundingClientRect();
+    return [card.querySelector('[data-testid=card-tail]').textContent,
+            card.getBoundingClientRect().top > box.bottom + 100];
+}"""
+FIRST_TAIL = """() => document.querySelector('[data-testid=card-tail]').textContent"""
+
+
+def test_a_card_out_of_view_draws_what_streamed_when_it_is_scrolled_into_view(
+    tmp_path: Path, page: Page
+) -> None:
+    console = start_console(tmp_path, "--streams", "12", "--sim-time-scale", "0.5")
+    try:
+        page.set_viewport_size({"width": 900, "height": 480})  # three cards a row, two rows in view
+        page.goto(console.url)
+        expect(page.locator(CARDS)).to_have_count(12)
+        page.wait_for_function(f"() => ({LIVE_TAIL})() >= 3", timeout=20_000)
+        held, out_of_view = page.evaluate(LAST_CARD)
+        assert out_of_view
+        # The sessions in view go on streaming; the card out of view is not drawn again meanwhile.
+        shown = page.evaluate(FIRST_TAIL)
+        page.wait_for_function(f"shown => ({FIRST_TAIL})() !== shown", arg=shown, timeout=20_000)
+        page.wait_for_timeout(1_000)
+        assert page.evaluate(LAST_CARD)[0] == held
+        # Scrolled into view, it shows where its session is now.
+        page.locator(CARDS).last.scroll_into_view_if_needed()
+        page.wait_for_function(f"held => ({LAST_CARD})()[0] !== held", arg=held, timeout=20_000)
+    finally:
+        stop_console(console)

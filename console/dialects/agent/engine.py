@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from console import events as ev
 from console.connection import ConnectionState
 from console.dialects.agent import protocol as proto
+from console.dialects.agent.streams import AckedCalls, ReplyStreams
 from console.dialects.agent.trace import stream_of, trace_in
 from console.link import LinkEvent, LinkState
 from console.runtime.engine import LinkedEngine, PromptQueue, retry_prompt
@@ -65,13 +66,14 @@ class AgentEngine(LinkedEngine):
         self.config = config or EngineConfig()
         self.sequencer: Sequencer[proto.Frame] = Sequencer()
         self._prompts = PromptQueue(self.conversation)
-        self._acked: set[str] = set()
+        self._acked = AckedCalls()  # bounded (console/dialects/agent/streams.py)
         self._held_calls: dict[str, float] = {}  # call_id -> receive time, while behind a gap
         self._last_frame_at = 0.0  # the last sequenced frame other than a PING: the server's sign of life
         self._gap_resumes = 0
         self._reply_stream: str | None = None  # the stream of the reply in flight, once it began
-        self._streams: dict[str, bool] = {}  # every reply stream seen -> still open (not ended)
-        self._stream_epochs: dict[str, int] = {}  # the numbering each reply stream began in
+        # The reply streams seen (the newest, as many as the conversation keeps messages): each one
+        # still open or not, and the numbering it began in.
+        self._streams = ReplyStreams(self.conversation.limits.window.messages)
         self._progress_at = 0.0  # last time the reply in progress moved
         self._dropped_during_reply = False
         self._resumed_at = 0.0
@@ -87,6 +89,20 @@ class AgentEngine(LinkedEngine):
     def idle(self) -> bool:
         """No prompt waiting or in flight and no reply streaming."""
         return self._prompts.idle
+
+    @property
+    def ticking(self) -> bool:
+        """A rule of `tick` may come due: resuming, a held call, a gap, a reply to watch for a stall,
+        a prompt waiting to go."""
+        return bool(
+            self._link.link.state is L.RESUMING
+            or self._held_calls
+            or self.sequencer.pending
+            or self.sequencer.restart
+            or self._prompts.in_flight
+            or self.conversation.streaming is not None
+            or self._prompts.waiting
+        )
 
     @property
     def wants_reconnect(self) -> bool:
@@ -251,7 +267,7 @@ class AgentEngine(LinkedEngine):
         sid = event.stream_id if type(event) is ev.TextDelta else stream_of(event)
         if sid is None or sid == self._reply_stream:
             return False
-        epoch = self._stream_epochs.get(sid)
+        epoch = self._streams.epoch(sid)
         if epoch is None or epoch == self.sequencer.epoch:
             return False
         self.conversation.record(
@@ -310,13 +326,12 @@ class AgentEngine(LinkedEngine):
         """Whether a frame of stream `sid` may touch the conversation (see the module docstring)."""
         if sid == self._reply_stream:
             return True
-        is_open = self._streams.get(sid)
+        is_open = self._streams.is_open(sid)
         if is_open:
             return True  # a reply given up on (stalled) whose rest came after all: it streams again
         if is_open is None and self._prompts.in_flight and self._reply_stream is None:
             self._reply_stream = sid
-            self._streams[sid] = True
-            self._stream_epochs[sid] = self.sequencer.epoch
+            self._streams.began(sid, self.sequencer.epoch)
             if self.sequencer.awaiting_epoch:
                 self.sequencer.epoch_began()
             return True
@@ -344,8 +359,10 @@ class AgentEngine(LinkedEngine):
             if isinstance(event, ev.ToolCall):
                 self._held_calls.pop(event.call_id, None)
                 self._send_ack(event.call_id, now)
+            elif isinstance(event, ev.ToolResult):
+                self._acked.answered(event.call_id)
             elif isinstance(event, ev.StreamEnd):
-                self._streams[event.stream_id] = False
+                self._streams.ended(event.stream_id)
                 if event.stream_id == self._reply_stream:
                     self._prompts.in_flight = False
                     self._reply_stream = None

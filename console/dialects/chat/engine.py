@@ -42,7 +42,7 @@ from console.jsonvalue import JsonObject
 from console.limits import Level
 from console.link import LinkEvent
 from console.runtime.engine import LinkedEngine, PromptQueue, retry_prompt
-from console.session import ComponentBlock, Conversation, Message
+from console.session import Block, ComponentBlock, Conversation, Message
 from console.trace_kinds import TraceKind, as_kind
 
 S = ConnectionState
@@ -176,6 +176,11 @@ class ChatEngine(LinkedEngine):
     def idle(self) -> bool:
         """No prompt waiting or in flight and no reply streaming, in any conversation."""
         return all(chat.idle for chat in self._chats.values())
+
+    @property
+    def ticking(self) -> bool:
+        """A reply in flight may stall (`tick`'s one rule)."""
+        return any(chat.in_flight for chat in self._chats.values())
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -367,14 +372,21 @@ class SavedIdea:
 
 def saved_ideas(conversation: Conversation) -> list[SavedIdea]:
     """The ideas of a conversation that arrived whole, in order (an idea cut by a drop is not saved)."""
-    ideas: list[SavedIdea] = []
-    for message in conversation.messages:
-        for block in message.blocks:
-            if isinstance(block, ComponentBlock) and block.type == proto.IDEA_COMPONENT and block.complete:
-                text = block.fields.get("text")
-                if isinstance(text, str) and text.strip():
-                    ideas.append(SavedIdea(text.strip(), message.id, block.component_id))
-    return ideas
+    return [
+        idea
+        for message in conversation.messages
+        for block in message.blocks
+        if (idea := saved_idea(message, block))
+    ]
+
+
+def saved_idea(message: Message, block: Block) -> SavedIdea | None:
+    """The saved idea `block` is: an idea component that arrived whole, with text."""
+    if isinstance(block, ComponentBlock) and block.type == proto.IDEA_COMPONENT and block.complete:
+        text = block.fields.get("text")
+        if isinstance(text, str) and (text := text.strip()):
+            return SavedIdea(text, message.id, block.component_id)
+    return None
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")

@@ -145,7 +145,7 @@ def _dashboard(argv: list[str]) -> int:
         default=[],
         metavar="NAME=N",
         help="what each session keeps in memory (repeatable): messages=200, trace_rows=50000, "
-        "context_versions=50, snapshot_bytes=4194304; older history stays in the store",
+        "context_versions=50, snapshot_bytes=4194304, oversized_frames=4; older history stays in the store",
     )
     add_security_arguments(parser)
     parser.add_argument(

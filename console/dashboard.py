@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from nicegui import app, ui
 
+from components import load_plugins as load_component_types
 from console import heap, metrics, session_api
 from console.autopilot import STREAM_WINDOW, open_streams
 from console.clients import Target
@@ -149,6 +150,10 @@ def build(config: DashboardConfig) -> Supervisor:
     async def startup() -> None:
         # Before anything is served or connected: the full collection that precedes the freeze
         # takes 100-300 ms, a stall no session or page may have to wait out.
+        # Component types too (built in and plugins: pydantic models, the entry-point scan; some
+        # 30 ms), imported on the first card they were: in one turn of the loop, under whatever
+        # flood brought that first component; now their objects are frozen with the rest.
+        load_component_types()
         heap.freeze_startup()
         metrics.LOOP_LAG.start()
         supervisor.start()

@@ -10,7 +10,7 @@ reply, a user message a dialect streams. Such a message ends soon (a stall inter
 supersedes it), so the window is at most briefly over its size.
 
 With a message go its entries in the conversation's indexes (by id, by stream, its tool calls and
-components): they would otherwise keep every message alive, however short the list. A tool call still
+components, the parts of a reasoning that never ended): they would otherwise keep every message alive, however short the list. A tool call still
 waiting for its result stays findable (a late result still lands on its card; the waiting calls are
 capped by `Limits.waiting_tool_calls`). A late event for a stream whose message went starts a new
 message, as an event for an unknown stream does.
@@ -86,6 +86,7 @@ def _forget(conv: Conversation, message: Message) -> None:
             if where is not None and where[0] is message:
                 del conv._components[key]
             conv._open_components.pop(key, None)
+            conv._reasoning.pop(block.component_id, None)  # reasoning that never said it was done
 
 
 def forget_call(conv: Conversation, call_id: str) -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from console import events as ev
 from console.limits import Limits
-from console.session import Change, Conversation, HistoryLetGo, MessageAdded, TextBlock, ToolBlock
+from console.session import (
+    Change,
+    ComponentBlock,
+    Conversation,
+    HistoryLetGo,
+    MessageAdded,
+    TextBlock,
+    ToolBlock,
+)
 from console.window import HISTORY_DROPPED, HISTORY_KEPT, Window
 
 
@@ -141,3 +149,18 @@ def test_a_reset_starts_the_count_again_and_says_it_again() -> None:
         _exchange(conversation, n + 10)
     assert conversation.messages_let_go == 4
     assert [n.text for n in conversation.notices] == [HISTORY_DROPPED]
+
+
+def test_a_reasoning_that_never_finished_goes_with_its_message() -> None:
+    conversation = _small(messages=10)
+    for n in range(500):
+        conversation.add_user_message(f"question {n}", float(n))
+        # The reply thinks, then is cut off: its reasoning never says it is done.
+        conversation.apply(ev.ReasoningDelta(f"s{n}", f"r{n}", "thinking about it"), float(n))
+        conversation.apply(ev.StreamEnd(f"s{n}"), float(n))
+    assert len(conversation.messages) == 10
+    assert len(conversation._reasoning) <= 10
+    # The newest one is still there, and its parts still land when it does finish.
+    conversation.apply(ev.ReasoningDelta("s499", "r499", " — done", done=True), 500.0)
+    card = conversation.messages[-1].blocks[0]
+    assert isinstance(card, ComponentBlock) and card.fields["text"] == "thinking about it — done"

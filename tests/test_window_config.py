@@ -10,13 +10,14 @@ from console.window import Window
 
 
 def test_sizes_given_on_the_command_line_are_every_new_sessions_window() -> None:
-    window = window_config.parse(["messages=6", "trace-rows=300", "context_versions=2"])
-    assert window == Window(messages=6, trace_rows=300, context_versions=2)
+    window = window_config.parse(["messages=6", "trace-rows=300", "context_versions=2", "oversized_frames=1"])
+    assert window == Window(messages=6, trace_rows=300, context_versions=2, oversized_frames=1)
     window_config.configure(window)
     try:
         conversation = Conversation()
         assert conversation.limits.window == window
         assert conversation.trace.limit == 300
+        assert conversation.trace.oversized_kept == 1
     finally:
         window_config.configure(Window())
     assert Conversation().limits.window == Window()
@@ -25,7 +26,7 @@ def test_sizes_given_on_the_command_line_are_every_new_sessions_window() -> None
 @pytest.mark.parametrize(
     ("spec", "error"),
     [
-        ("rows=5", "the sizes are context_versions, snapshot_bytes, messages, trace_rows"),
+        ("rows=5", "the sizes are context_versions, snapshot_bytes, messages, trace_rows, oversized_frames"),
         ("messages=many", "'many' is not a whole number"),
         ("messages=0", "a size is at least 1"),
     ],

@@ -43,7 +43,7 @@ import orjson
 
 from console import events as ev
 from console.session import JournalInput
-from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE
+from console.store.backend import ALONE, KIND_MARK, KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE
 from console.store.records import FLAT_GETTERS, encode, encode_trace
 
 log = logging.getLogger(__name__)
@@ -100,13 +100,13 @@ def encode_rows(rows: list[Row]) -> list[Encoded]:
 
 
 def joined(chunks: list[Encoded]) -> list[Encoded]:
-    """Neighbouring chunks of a kind that is not cut (all but snapshots) made one: one row each."""
+    """Neighbouring chunks of a kind that is not cut (all but snapshots and marks) made one: one row each."""
     out: list[Encoded] = []
     run: list[Encoded] = []
     for chunk in chunks:
         if not chunk[2]:  # every input of it was left out: `[]`, nothing to join
             continue
-        if run and (chunk[0] != run[0][0] or chunk[0] == KIND_SNAPSHOT):
+        if run and (chunk[0] != run[0][0] or chunk[0] in ALONE):
             out.append(_join(run))
             run = []
         run.append(chunk)
@@ -191,6 +191,13 @@ class Blocks:
         with self._lock:
             self._seal()
         return _popped(self._sealed_inputs), _popped(self._sealed_rows)
+
+    def mark(self, data: bytes) -> None:
+        """A mark (`records.encode_mark`), in a chunk of its own right after what arrived before it
+        (on the conversation's thread: it waits for a writer encoding this session's tail)."""
+        with self._lock:
+            self._seal()
+            self._sealed_inputs.append([(KIND_MARK, data, 1)])
 
     def seal_now(self) -> None:
         """Encode what arrived, unless another thread is at it (then it is that thread's block)."""

@@ -31,12 +31,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Final
 
-from console.session import Conversation
+from console.session import Change, Conversation, MessageStatusChanged, Reset
 from console.store.backend import KIND_SNAPSHOT, KIND_TRACE, Backend, Batch, SessionInfo
 from console.store.blocks import Blocks, Sealer, joined
-from console.store.records import checksum, packed
+from console.store.records import checksum, encode_mark, packed
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,15 @@ class RetentionPolicy:
 
 
 class _Journaled:
-    __slots__ = ("blocks", "conversation", "next_n", "since_compact", "snapshot_bytes")
+    __slots__ = ("blocks", "conversation", "mark", "next_n", "since_compact", "snapshot_bytes", "unsubscribe")
 
     def __init__(self, conversation: Conversation, next_n: int) -> None:
         self.conversation = conversation
         self.blocks = Blocks()
         self.next_n = next_n  # touched by the writer thread only
         self.since_compact = 0
+        self.mark = (-1, -1)  # the last mark's (base, ids): a mark only where the messages moved on
+        self.unsubscribe: Callable[[], None] = _nothing
         # Snapshot bytes written since the console started (a restored session's older ones are not
         # counted: at most one cap more is kept until its first compaction).
         self.snapshot_bytes = 0
@@ -105,7 +108,7 @@ class Journal:
         journaled = self._sessions.get(info.id)
         if journaled is not None:
             # A replacement client (after a crash) continues the same journal.
-            _untap(journaled.conversation)
+            _untap(journaled)
             journaled.conversation = conversation
         else:
             journaled = self._sessions[info.id] = _Journaled(conversation, next_n)
@@ -114,6 +117,17 @@ class Journal:
                 self._new.append(info)
         conversation.journal = journaled.blocks.add_input
         conversation.journal_trace = journaled.blocks.add_row
+        journaled.unsubscribe = conversation.subscribe(partial(self._on_change, journaled), deltas=False)
+
+    def _on_change(self, journaled: _Journaled, change: Change) -> None:
+        """A reply ended (or the conversation began again) with nothing in flight: a mark, where
+        messages are read back from (`history.messages_before`). Once per reply, not per token."""
+        if isinstance(change, MessageStatusChanged | Reset) and journaled.conversation.at_rest:
+            conversation = journaled.conversation
+            mark = (conversation.messages_let_go + len(conversation.messages), conversation.ids_given)
+            if mark != journaled.mark:
+                journaled.mark = mark
+                journaled.blocks.mark(encode_mark(*mark))
 
     def prompt_sent(self) -> None:
         """What the user sent is committed at once, not at the next tick."""
@@ -123,7 +137,7 @@ class Journal:
         """Stop journaling the session and delete its journal."""
         journaled = self._sessions.get(session_id)
         if journaled is not None:
-            _untap(journaled.conversation)
+            _untap(journaled)
             self._sealer.blocks = tuple(b for b in self._sealer.blocks if b is not journaled.blocks)
         self._removed.append(session_id)
         self._wake.set()
@@ -216,6 +230,11 @@ class Journal:
         self.records += sum(record[5] for record in batch.records)
 
 
-def _untap(conversation: Conversation) -> None:
-    conversation.journal = None
-    conversation.journal_trace = None
+def _untap(journaled: _Journaled) -> None:
+    journaled.conversation.journal = None
+    journaled.conversation.journal_trace = None
+    journaled.unsubscribe()
+
+
+def _nothing() -> None:
+    pass

@@ -9,6 +9,7 @@ traced to its cause.
 
 from __future__ import annotations
 
+import bisect
 import collections
 from dataclasses import dataclass, field
 
@@ -155,8 +156,36 @@ class MainThread:
             out.append(Task(dur / 1000, cpu, (ts - self.start) / 1e6, [(ms, w) for w, ms in found]))
         return out
 
+    def by_script(self, since_s: float = 0.0) -> list[tuple[str, float, int]]:
+        """Tasks from `since_s` (seconds into the trace) by the script file that ran longest in each
+        (from the profile's samples; "(no script)": layout, paint, parsing only): (file, CPU seconds of
+        those tasks, how many), the costliest first."""
+        spent: dict[str, float] = collections.defaultdict(float)
+        count: dict[str, int] = collections.defaultdict(int)
+        samples = sorted(self.samples)
+        stamps = [at for at, _, _ in samples]
+        for task in self.tasks:
+            ts, dur = float(str(task["ts"])), float(str(task["dur"]))
+            if (ts - self.start) / 1e6 < since_s:
+                continue
+            files: dict[str, float] = collections.defaultdict(float)
+            for _, ms, name in samples[bisect.bisect_left(stamps, ts) : bisect.bisect_left(stamps, ts + dur)]:
+                where = name.rsplit(" ", 1)[-1].split(":")[0]
+                if where and not name.startswith("("):
+                    files[where] += ms
+            top = max(files, key=lambda f: files[f]) if files else "(no script)"
+            tdur = task.get("tdur")
+            spent[top] += float(tdur) / 1e6 if isinstance(tdur, int | float) else 0.0
+            count[top] += 1
+        return sorted(((f, spent[f], count[f]) for f in spent), key=lambda x: -x[1])
+
     def over(self, ms: float) -> int:
+        """Tasks longer than `ms`, wall time."""
         return sum(1 for e in self.tasks if float(str(e["dur"])) / 1000 > ms)
+
+    def over_cpu(self, ms: float) -> int:
+        """Tasks that took more than `ms` of thread time: long on any machine, not only a loaded one."""
+        return sum(1 for e in self.tasks if isinstance(t := e.get("tdur"), int | float) and t / 1000 > ms)
 
 
 def print_longest(thread: MainThread, n: int = 3, over_ms: float = 0.0) -> None:

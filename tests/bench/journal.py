@@ -105,8 +105,8 @@ def measure_cost(directory: Path, rounds: int) -> None:
     count = 0
     for n in range(rounds):
         order = (False, True) if n % 2 else (True, False)
-        for journaled in order:
-            if journaled:
+        for with_store in order:
+            if with_store:
                 count, seconds, loop = throughput(frames, sqlite_backend(directory, n))
                 with_journal.append(seconds)
                 on_loop.append(loop)

@@ -12,7 +12,7 @@ top-level tasks (a task nested in another is part of it):
                     it includes time the thread was ready but not running
   CPU               the same tasks' thread time, % of a core: what the page costs, which a loaded
                     machine does not inflate
-  tasks over 50 ms  how many (target: none), and the longest, wall and CPU
+  tasks over 50 ms  how many (target: none), wall time and thread time, and the longest, wall and CPU
   to browser        WebSocket payload bytes per second
   by kind           seconds of layout, paint, style, script... (nested kinds count in both)
   top events        the trace's events with the most main-thread time, and their count (frames:
@@ -54,7 +54,7 @@ def summarize(thread: MainThread, seconds: float, ws_bytes: float) -> None:
     print(
         f"main thread busy (wall) {100 * wall / seconds:.1f}% (target <= {BUSY_TARGET:.0f}%)"
         f" | CPU {100 * cpu / seconds:.1f}% of a core"
-        f" | tasks over {TASK_TARGET:.0f} ms: {thread.over(TASK_TARGET)},"
+        f" | tasks over {TASK_TARGET:.0f} ms: {thread.over(TASK_TARGET)} (of CPU: {thread.over_cpu(TASK_TARGET)}),"
         f" longest {longest[0].ms if longest else 0:.0f} ms (CPU {longest[0].cpu if longest else 0:.0f} ms)"
         f" | to browser {ws_bytes / seconds / 1000:.1f} KB/s"
     )
@@ -101,6 +101,11 @@ def run(n: int, seconds: float, settle: float, profile: bool) -> None:
             f"{n} sessions, overview traced for {seconds:.0f} s (2 cores, shared; load {os.getloadavg()[0]:.1f})"
         )
         summarize(thread, seconds, received)
+        if profile:
+            print("main thread CPU by the script that ran longest in each task:")
+            for where, spent, tasks in thread.by_script()[:6]:
+                print(f"  {1000 * spent:7.1f} ms in {tasks:4d} tasks  {where}")
+            print("script functions, self time:")
         for ms, what in scripts:
             print(f"  script {ms:7.1f} ms  {what}")
     finally:

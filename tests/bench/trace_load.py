@@ -17,7 +17,8 @@ Figures:
   main thread     the page's renderer main thread in Chromium's performance trace, from the upload
                   until interactive + 2 s: busy (wall) and CPU time of its top-level tasks, tasks over
                   100 ms (target: none) and 50 ms, and the longest three with what they held
-                  (`--profile` samples the page's scripts too)
+                  (`--profile` samples the page's scripts too, and splits the main thread's CPU
+                  after the switch by the script file that ran longest in each task)
   cpu             CPU time of the server's open path in this process, in a thread as the console runs
                   it (the least of `--cpu-runs`, less sensitive to a loaded machine than the wall
                   figures): the replay before the page switches, the timeline's model after it
@@ -173,12 +174,18 @@ def main() -> None:
     )
     print(
         f"main thread, upload to interactive + 2 s ({traced:.1f} s, Chromium's trace): busy {wall:.2f} s,"
-        f" CPU {cpu:.2f} s; tasks over 100 ms: {thread.over(100)} (target 0), over 50 ms: {thread.over(50)};"
+        f" CPU {cpu:.2f} s; tasks over 100 ms: {thread.over(100)} (target 0; of CPU: {thread.over_cpu(100)}),"
+        f" over 50 ms: {thread.over(50)};"
         f" longest {longest[0].ms if longest else 0:.0f} ms (CPU {longest[0].cpu if longest else 0:.0f} ms);"
         f" long tasks the page saw (PerformanceObserver): {len(longtasks)}, longest {max(longtasks, default=0):.0f} ms"
     )
     print("longest tasks:")
     print_longest(thread, 3, 50)
+    if args.profile:
+        print("main thread CPU after the switch, by the script that ran longest in each task:")
+        for where, seconds, tasks in thread.by_script(switched - started)[:8]:
+            print(f"  {1000 * seconds:7.1f} ms in {tasks:4d} tasks  {where}")
+        print("script functions, self time, upload to interactive + 2 s:")
     for ms, what in scripts:
         print(f"  script {ms:7.1f} ms  {what}")
     print(f"chat messages in the page: {messages:,}; timeline rows in the DOM after the search: {shown}")

@@ -4,7 +4,10 @@ never become script or markup, and types nobody registered still show their fiel
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +20,12 @@ from components.calendar_event import CalendarEventView, build_ics
 from components.registry import ComponentView, create_view
 from console.jsonvalue import JsonValue
 from console.security.policy import SecurityPolicy, current, set_current
+from tests.helpers import free_port
 
 # Pages are defined in the tests themselves: no main file to run.
 pytestmark = pytest.mark.nicegui_main_file("")
+
+ROOT = Path(__file__).resolve().parents[2]
 
 AVATAR = "data:image/png;base64,iVBORw0KGgo="
 
@@ -315,3 +321,40 @@ async def test_a_picture_from_a_host_not_allow_listed_leaves_the_initials(user: 
     assert images(user) == []  # no request from the viewer's browser to that host
     await user.should_see("AL")
     await user.should_see("picture not shown: its host is not on this console's image allow-list")
+
+
+def test_the_console_loads_component_types_as_it_starts_and_says_which_plugin_failed(tmp_path: Path) -> None:
+    # Loaded when the first card arrived, they cost one turn of the loop some 30 ms under whatever
+    # flood brought that card; at startup the console says at once which plugin is broken.
+    info = tmp_path / "broken_cards-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-cards\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[agent_console.components]\nbroken = broken_cards_missing\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), *filter(None, [env.get("PYTHONPATH")])])
+    # No session ever gets a component: the upstream is dead.
+    argv = [
+        "--no-show",
+        "--no-store",
+        "--port",
+        str(free_port()),
+        "--upstream",
+        f"agent=ws://127.0.0.1:{free_port()}/ws",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "main.py", *argv], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    watchdog = threading.Timer(30, process.kill)  # a console that never says it ends the read
+    watchdog.start()
+    try:
+        assert process.stderr is not None
+        told = ""
+        for line in process.stderr:
+            if "broken_cards_missing" in line or "cannot connect" in line:
+                told = line
+                break
+        assert told.startswith("component plugin broken_cards_missing failed to load")
+    finally:
+        watchdog.cancel()
+        process.terminate()
+        process.wait(10)

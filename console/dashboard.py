@@ -69,15 +69,15 @@ class Embedded:
     ) -> None:
         # Described (`/api/simulators`) once it listens, not before.
         agent: AgentSimulator | SimulatorProcess
+        truth = TruthWindow()
+        if streams:  # its ground truth keeps what the sessions watching it keep (sim/agent_truth.py)
+            w = STREAM_WINDOW
+            truth = TruthWindow(w.messages, w.context_versions, w.snapshot_bytes)
         if streams >= PROCESS_FROM:
             # Hundreds of agents streaming: the simulator gets a core of its own (console/sim/process.py).
             agent = SimulatorProcess()
-            await agent.start(mode, seed, time_scale)
+            await agent.start(mode, seed, time_scale, truth)
         else:
-            truth = TruthWindow()
-            if streams:  # its ground truth keeps what the sessions watching it keep (sim/agent_truth.py)
-                w = STREAM_WINDOW
-                truth = TruthWindow(w.messages, w.context_versions, w.snapshot_bytes)
             agent = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale, truth=truth))
             await agent.start("127.0.0.1", 0)
         self.agent = agent

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from console.sim.agent import AgentSimulator, SimConfig
+from console.sim.agent_truth import TruthWindow
 
 # Sessions from which `--streams` gets a simulator process of its own instead of the embedded one.
 PROCESS_FROM = 50
@@ -33,7 +34,10 @@ class SimulatorProcess:
         self._process: asyncio.subprocess.Process | None = None
         self._port = 0
 
-    async def start(self, mode: Literal["normal", "chaos"], seed: int, time_scale: float) -> int:
+    async def start(
+        self, mode: Literal["normal", "chaos"], seed: int, time_scale: float, truth: TruthWindow | None = None
+    ) -> int:
+        window = truth or TruthWindow()
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -41,6 +45,9 @@ class SimulatorProcess:
             mode,
             str(seed),
             repr(time_scale),
+            str(window.messages),
+            str(window.context_versions),
+            str(window.snapshot_bytes),
             cwd=ROOT,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -81,8 +88,8 @@ class SimulatorProcess:
             await process.wait()
 
 
-async def _serve(mode: Literal["normal", "chaos"], seed: int, time_scale: float) -> None:
-    sim = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale))
+async def _serve(mode: Literal["normal", "chaos"], seed: int, time_scale: float, truth: TruthWindow) -> None:
+    sim = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale, truth=truth))
     port = await sim.start("127.0.0.1", 0)
     print(port, flush=True)
     loop = asyncio.get_running_loop()
@@ -95,7 +102,8 @@ async def _serve(mode: Literal["normal", "chaos"], seed: int, time_scale: float)
 
 def main(argv: list[str]) -> None:
     mode: Literal["normal", "chaos"] = "chaos" if argv[0] == "chaos" else "normal"
-    runner = _serve(mode, int(argv[1]), float(argv[2]))
+    truth = TruthWindow(*(int(size) for size in argv[3:6]))  # what the truth keeps (agent_truth.py)
+    runner = _serve(mode, int(argv[1]), float(argv[2]), truth)
     try:
         import uvloop
     except ImportError:  # not on Windows

@@ -14,6 +14,7 @@ import pytest
 from console.dashboard import Embedded
 from console.dialects.agent.client import AgentClient
 from console.sim.agent import AgentSimulator
+from console.sim.agent_truth import TruthWindow
 from console.sim.process import PROCESS_FROM, ROOT, SimulatorProcess
 from tests.helpers import converse, eventually
 
@@ -80,3 +81,20 @@ async def test_many_autopiloted_sessions_get_the_simulator_in_a_process_and_few_
         await many.stop()
         await few.stop()
     assert isinstance(many.agent, SimulatorProcess) and many.agent.pid is None
+
+
+async def test_the_simulator_process_keeps_its_truth_within_the_window_it_is_given() -> None:
+    sim = SimulatorProcess()
+    await sim.start("normal", seed=3, time_scale=0.02, truth=TruthWindow(messages=2))
+    client = AgentClient(sim.url)
+    client.start()
+    try:
+        await converse(client, ["hello there", "what can you do for me"])
+        async with httpx.AsyncClient() as http:
+            truth = (await http.get(f"{sim.http_url}/truth", timeout=5)).json()
+    finally:
+        await client.close()
+        await sim.stop()
+    # Two prompts and two replies were generated: the newest prompt and its reply are kept.
+    assert [m["role"] for m in truth["messages"]] == ["user", "assistant"]
+    assert truth["messages"][0]["text"] == "what can you do for me"

@@ -16,6 +16,7 @@ from console.session import ConnectionChanged
 from console.sessions import SessionEntry
 from console.supervisor import Supervisor
 from console.trace_io import ReplayClient
+from console.ui import trace_opening
 from console.ui.chat import ChatView
 from console.ui.composer import Composer, stream_controls
 from console.ui.examples import CHAT_EXAMPLES, EXAMPLES, ExamplePrompts
@@ -30,6 +31,7 @@ from console.ui.testid import testid
 from console.ui.timeline import OpenTrace, TimelinePanel
 
 Restart = Callable[[], Awaitable[None]]
+PROGRESS_INTERVAL = 0.2  # seconds between two updates of a replay's progress note
 
 
 # Dark mode is the browser's choice, kept in its storage: every page of the console opens in it.
@@ -243,14 +245,43 @@ def session_menu(entry: SessionEntry, restart: Restart | None = None) -> None:
 
 
 def replay_bar(client: SessionClient, recording: Recording) -> None:
-    """Where a live session has its input: what this recording is."""
-    events = len(client.conversation.trace) + recording.dropped
+    """Where a live session has its input: what this recording is, and how far its replay is while
+    the file is still being replayed (console/ui/trace_opening.py)."""
     with testid(ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"), "replay-bar"):
         ui.icon("history").classes("text-slate-500")
-        ui.label(
-            f"A replay of {recording.name} ({events:,} events), opened in this browser only: "
-            "look around, nothing is sent."
-        ).classes("text-sm text-slate-500")
+        note = ui.label(replayed_note(client, recording)).classes("text-sm text-slate-500")
+    loading = trace_opening.opening(client.conversation)
+    if loading is None:
+        return
+    testid(note, "replay-progress")
+
+    def show() -> None:
+        if not loading.done.done():
+            read, total = loading.progress()
+            note.set_text(f"Replaying {recording.name}: {read:,} of {total:,} lines…")
+            return
+        timer.deactivate()
+        note.set_text(replayed_note(client, recording))
+        note.props(remove="data-testid")
+        problems = loading.client.loaded.problems
+        if problems:
+            ui.notify(
+                f"{recording.name}: {len(problems)} line(s) could not be read and were left out.",
+                caption=f"e.g. {problems[0]}",
+                type="warning",
+                multi_line=True,
+            )
+
+    timer = ui.timer(PROGRESS_INTERVAL, show)
+    show()
+
+
+def replayed_note(client: SessionClient, recording: Recording) -> str:
+    events = len(client.conversation.trace) + recording.dropped
+    return (
+        f"A replay of {recording.name} ({events:,} events), opened in this browser only: "
+        "look around, nothing is sent."
+    )
 
 
 def session_index(sessions: Supervisor, export: OtelExport | None = None) -> None:

@@ -208,6 +208,9 @@ export default {
       this.pinned = true;
       this.unseen = 0;
       for (const row of state.rows) this.addRow(row);
+      // New rows (a trace still being replayed sends its newest ones afresh each tick): token text the
+      // search has not seen yet is asked about again.
+      if (this.needle) this.searchSoon();
       this.schedule();
     },
     push(batch) {

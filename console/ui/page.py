@@ -176,10 +176,12 @@ def chat_column(entry: SessionEntry, restart: Restart | None = None) -> ui.eleme
                 session_menu(entry, restart)
     # The banner floats over the chat: it never pushes what the user is reading.
     with ui.element("div").classes("relative w-full grow min-h-0 flex flex-col flex-nowrap"):
+        loading = trace_opening.opening(conversation)
         ChatView(
             conversation,
             client.retry if can.retry else None,
             client.answer if can.approvals else None,
+            filling=loading.done if loading is not None else None,
         )
         Banner(conversation)
     with ui.element("div").classes("w-full pt-2 border-t shrink-0"):
@@ -247,22 +249,27 @@ def session_menu(entry: SessionEntry, restart: Restart | None = None) -> None:
 def replay_bar(client: SessionClient, recording: Recording) -> None:
     """Where a live session has its input: what this recording is, and how far its replay is while
     the file is still being replayed (console/ui/trace_opening.py)."""
-    with testid(ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"), "replay-bar"):
+    with testid(
+        ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"), "replay-bar"
+    ) as bar:
         ui.icon("history").classes("text-slate-500")
         note = ui.label(replayed_note(client, recording)).classes("text-sm text-slate-500")
     loading = trace_opening.opening(client.conversation)
     if loading is None:
         return
-    testid(note, "replay-progress")
+    note.set_visibility(False)
+    with bar:
+        progress = testid(ui.label().classes("text-sm text-slate-500"), "replay-progress")
 
     def show() -> None:
         if not loading.done.done():
             read, total = loading.progress()
-            note.set_text(f"Replaying {recording.name}: {read:,} of {total:,} lines…")
+            progress.set_text(f"Replaying {recording.name}: {read:,} of {total:,} lines…")
             return
-        timer.deactivate()
+        timer.cancel()
+        progress.delete()
         note.set_text(replayed_note(client, recording))
-        note.props(remove="data-testid")
+        note.set_visibility(True)
         problems = loading.client.loaded.problems
         if problems:
             ui.notify(
@@ -272,7 +279,8 @@ def replay_bar(client: SessionClient, recording: Recording) -> None:
                 multi_line=True,
             )
 
-    timer = ui.timer(PROGRESS_INTERVAL, show)
+    with bar:
+        timer = ui.timer(PROGRESS_INTERVAL, show)
     show()
 
 

@@ -93,7 +93,7 @@ async def test_a_long_trace_shows_its_first_messages_and_its_progress_then_every
     replayed = entry.client.conversation
     assert replayed.transcript() == whole.conversation.transcript()
     assert [e.kind for e in replayed.trace] == [e.kind for e in whole.conversation.trace]
-    assert entry.client.loaded.problems == whole.loaded.problems
+    assert opening.client.loaded.problems == whole.loaded.problems
     newest = PROMPTS - MESSAGES_PER_PAGE // 2
     await eventually(lambda: shown(user, f"prompt {newest:02d}.") == 1)
     for n in range(PROMPTS):

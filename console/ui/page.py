@@ -72,7 +72,9 @@ def side_panels(entry: SessionEntry, on_open_trace: OpenTrace | None = None) -> 
             with ui.tab_panel(timeline_tab).classes("p-0 h-full"):
                 timeline = TimelinePanel(entry.client, on_open_trace=on_open_trace)
             with ui.tab_panel(context_tab).classes("p-0 h-full"):
-                timeline.on_show_context = ContextInspector(entry.client).show
+                loading = trace_opening.opening(entry.client.conversation)
+                filling = loading.done if loading is not None else None
+                timeline.on_show_context = ContextInspector(entry.client, filling).show
     return side
 
 

@@ -37,11 +37,14 @@ from typing import Final
 from console.session import Change, Conversation, MessageStatusChanged, Reset
 from console.store.backend import KIND_SNAPSHOT, KIND_TRACE, Backend, Batch, SessionInfo
 from console.store.blocks import Blocks, Sealer, joined
-from console.store.records import checksum, encode_mark, packed
+from console.store.records import checksum, packed
 
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose
+# Messages between two marks, at most (and the next point at rest): a page of messages read back
+# replays up to this many before it and after it. A mark costs a block sealed early and a row of its own.
+MARK_EVERY: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,7 @@ class _Journaled:
         self.blocks = Blocks()
         self.next_n = next_n  # touched by the writer thread only
         self.since_compact = 0
-        self.mark = (-1, -1)  # the last mark's (base, ids): a mark only where the messages moved on
+        self.mark = (-MARK_EVERY, -1)  # the last mark's (base, ids)
         self.unsubscribe: Callable[[], None] = _nothing
         # Snapshot bytes written since the console started (a restored session's older ones are not
         # counted: at most one cap more is kept until its first compaction).
@@ -120,14 +123,19 @@ class Journal:
         journaled.unsubscribe = conversation.subscribe(partial(self._on_change, journaled), deltas=False)
 
     def _on_change(self, journaled: _Journaled, change: Change) -> None:
-        """A reply ended (or the conversation began again) with nothing in flight: a mark, where
-        messages are read back from (`history.messages_before`). Once per reply, not per token."""
-        if isinstance(change, MessageStatusChanged | Reset) and journaled.conversation.at_rest:
-            conversation = journaled.conversation
-            mark = (conversation.messages_let_go + len(conversation.messages), conversation.ids_given)
-            if mark != journaled.mark:
-                journaled.mark = mark
-                journaled.blocks.mark(encode_mark(*mark))
+        """A reply ended with nothing in flight, `MARK_EVERY` messages or more after the last mark, or
+        the conversation began again: a mark, where messages are read back from
+        (`history.messages_before`). A reset is always marked: marks count from it."""
+        kind = type(change)
+        if kind is not MessageStatusChanged and kind is not Reset:
+            return
+        conversation = journaled.conversation
+        if not conversation.at_rest:
+            return
+        mark = (conversation.messages_let_go + len(conversation.messages), conversation.ids_given)
+        if (kind is Reset or mark[0] - journaled.mark[0] >= MARK_EVERY) and mark != journaled.mark:
+            journaled.mark = mark
+            journaled.blocks.mark(*mark)
 
     def prompt_sent(self) -> None:
         """What the user sent is committed at once, not at the next tick."""

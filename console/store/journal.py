@@ -31,7 +31,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Final
 
 from console.session import Change, Conversation, MessageStatusChanged, Reset
@@ -120,22 +119,7 @@ class Journal:
                 self._new.append(info)
         conversation.journal = journaled.blocks.add_input
         conversation.journal_trace = journaled.blocks.add_row
-        journaled.unsubscribe = conversation.subscribe(partial(self._on_change, journaled), deltas=False)
-
-    def _on_change(self, journaled: _Journaled, change: Change) -> None:
-        """A reply ended with nothing in flight, `MARK_EVERY` messages or more after the last mark, or
-        the conversation began again: a mark, where messages are read back from
-        (`history.messages_before`). A reset is always marked: marks count from it."""
-        kind = type(change)
-        if kind is not MessageStatusChanged and kind is not Reset:
-            return
-        conversation = journaled.conversation
-        if not conversation.at_rest:
-            return
-        mark = (conversation.messages_let_go + len(conversation.messages), conversation.ids_given)
-        if (kind is Reset or mark[0] - journaled.mark[0] >= MARK_EVERY) and mark != journaled.mark:
-            journaled.mark = mark
-            journaled.blocks.mark(*mark)
+        journaled.unsubscribe = conversation.subscribe(_marker(journaled), deltas=False)
 
     def prompt_sent(self) -> None:
         """What the user sent is committed at once, not at the next tick."""
@@ -236,6 +220,24 @@ class Journal:
                 self._on_error(self.failure)
             return
         self.records += sum(record[5] for record in batch.records)
+
+
+def _marker(journaled: _Journaled) -> Callable[[Change], None]:
+    """The session's listener for marks: a reply ended with nothing in flight, `MARK_EVERY` messages
+    or more after the last mark, or the conversation began again: a mark, where messages are read
+    back from (`history.messages_before`). A reset is always marked: marks count from it. Called for
+    every change but deltas: one plain function, so that the others cost one call each."""
+
+    def on_change(change: Change, statuses: type = MessageStatusChanged, resets: type = Reset) -> None:
+        kind = type(change)
+        if (kind is statuses or kind is resets) and journaled.conversation.at_rest:
+            conversation = journaled.conversation
+            mark = (conversation.messages_let_go + len(conversation.messages), conversation.ids_given)
+            if (kind is resets or mark[0] - journaled.mark[0] >= MARK_EVERY) and mark != journaled.mark:
+                journaled.mark = mark
+                journaled.blocks.mark(*mark)
+
+    return on_change
 
 
 def _untap(journaled: _Journaled) -> None:

@@ -79,14 +79,8 @@ class LoopLag:
         # and future per wake were most of an idle console's CPU.
         self._handle: asyncio.TimerHandle | None = None
         self._due = 0.0
-        self._wait = interval  # until the sample scheduled last
         self._cpu = 0.0  # process CPU seconds at the previous sample
         self._wall = 0.0  # perf_counter at the previous sample
-
-    @property
-    def resting(self) -> bool:
-        """The next sample is `rest` away (the process was idle at the last one)."""
-        return self._handle is not None and self._wait > self.interval
 
     def start(self) -> None:
         if self._handle is None:
@@ -99,7 +93,6 @@ class LoopLag:
             self._handle = None
 
     def _schedule(self, loop: asyncio.AbstractEventLoop, wait: float) -> None:
-        self._wait = wait
         self._due = time.perf_counter() + wait
         self._handle = loop.call_later(wait, self._fire, loop)
 

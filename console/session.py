@@ -213,6 +213,29 @@ class Conversation(SessionMember):
             return "replying"
         return "idle"
 
+    @property
+    def at_rest(self) -> bool:
+        """Nothing in flight: no reply or user message streaming, no prompt waiting for its reply, no
+        component or reasoning open, no tool call waiting for its result. What comes next builds new
+        messages on nothing before (the journal marks such points, to read messages back from one)."""
+        return not (
+            self._streaming
+            or self._unanswered
+            or self._user_streams
+            or self._open_components
+            or self._waiting
+            or self._reasoning
+        )
+
+    @property
+    def ids_given(self) -> int:
+        """How many message ids were given out (the next message's id is `m<ids_given + 1>`)."""
+        return self._ids
+
+    def give_ids_from(self, given: int) -> None:
+        """Go on numbering ids after `given` (a replay that starts where the live conversation stood)."""
+        self._ids = given
+
     def waiting_tool_calls(self) -> list[ToolBlock]:
         current = self.streaming
         if current is None:

@@ -18,6 +18,10 @@ from console.frozen import frozen
 KIND_OTHER: Final = 0
 KIND_TRACE: Final = 1
 KIND_SNAPSHOT: Final = 2
+# A point where the conversation was at rest (`records.Marked`), in a chunk of its own so readers find
+# it by kind: messages are read back by a replay from the nearest one, not from the journal's start.
+KIND_MARK: Final = 3
+ALONE: Final = frozenset({KIND_SNAPSHOT, KIND_MARK})  # kinds never joined with a neighbour chunk
 
 
 @frozen
@@ -41,6 +45,7 @@ class StoredRecord:
     crc: int
     data: bytes
     count: int  # inputs in the chunk
+    bookmark: str = ""  # where it stands, in the backend's words (set by `page`; see `Page`)
 
 
 @frozen
@@ -104,6 +109,11 @@ class Backend(Protocol):
     def page(self, session_id: str, kinds: frozenset[int], before: str | None, limit: int) -> Page:
         """Up to `limit` chunks of these kinds, newest first, older than the bookmark `before` (None:
         from the newest). Safe beside the writer: reads only what was committed."""
+
+    def page_after(self, session_id: str, kinds: frozenset[int], after: str | None, limit: int) -> Page:
+        """Up to `limit` chunks of these kinds, oldest first, newer than the bookmark `after` (a
+        record's `bookmark`; None: from the first); the page's `older` is then the bookmark of the
+        next page (None: no more)."""
 
     def expire(self, before: float) -> list[str]:
         """Remove sessions not written since `before` (wall clock); returns their ids."""

@@ -11,8 +11,10 @@ is what the live session showed.
 * Context versions are rebuilt by feeding the context events alone (snapshots, deltas, resets) to a
   conversation that keeps two versions per context: every version is numbered and its (time, seq) kept,
   the data of the asked-for versions only.
-* Messages are rebuilt by replaying every input but the trace and the contexts': message numbers and
-  ids are given by the reducer in input order, so the replay's are the live session's.
+* Messages are rebuilt by replaying the inputs but the trace and the contexts' from the nearest mark
+  (a point where nothing was in flight) before the page: message numbers and ids are given by the
+  reducer in input order, so a replay from a mark, numbered as the mark says, gives the live
+  session's. A journal without marks is replayed from its start.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from console import events as ev
 from console.frozen import frozen
 from console.limits import Limits
 from console.session import Change, ContextAdded, ContextEntry, Conversation, Message, Reset, TraceEntry
-from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE, Page, StoredRecord
-from console.store.records import Applied, Cleared, Damaged, FormatError, Record, Traced, decode
+from console.store.backend import KIND_MARK, KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE, Page, StoredRecord
+from console.store.records import Applied, Cleared, Damaged, FormatError, Marked, Record, Traced, decode
 from console.store.restore import Resumption, feed_all
 from console.trace_kinds import as_kind
 from console.window import EVERYTHING, Window
@@ -37,11 +39,15 @@ class Reader(Protocol):
 
     def page(self, session_id: str, kinds: frozenset[int], before: str | None, limit: int) -> Page: ...
 
+    def page_after(self, session_id: str, kinds: frozenset[int], after: str | None, limit: int) -> Page: ...
+
     def records(self, session_id: str, after: int = -1) -> Iterator[StoredRecord]: ...
 
 
 TRACE: Final = frozenset({KIND_TRACE})
 CONVERSATION: Final = frozenset({KIND_OTHER, KIND_SNAPSHOT})
+MARKS: Final = frozenset({KIND_MARK})
+MESSAGE_INPUTS: Final = frozenset({KIND_OTHER, KIND_MARK})  # what a replay of messages reads
 CHUNKS_PER_READ: Final = 64
 _HUGE: Final = 1 << 40
 
@@ -93,6 +99,18 @@ def newest_first(reader: Reader, session_id: str, kinds: frozenset[int]) -> Iter
         if page.older is None:
             return
         before = page.older
+
+
+def oldest_first(
+    reader: Reader, session_id: str, kinds: frozenset[int], after: str | None
+) -> Iterator[StoredRecord]:
+    """A session's chunks of `kinds` after the bookmark `after` (None: all), oldest first, a page at a time."""
+    while True:
+        page = reader.page_after(session_id, kinds, after, CHUNKS_PER_READ)
+        yield from page.records
+        if page.older is None:
+            return
+        after = page.older
 
 
 def trace_before(reader: Reader, session_id: str, before: int, limit: int) -> TracePage:
@@ -185,15 +203,125 @@ def _context_event(record: Record) -> bool:
 
 
 def messages_before(reader: Reader, session_id: str, before: int | None, limit: int) -> MessagesPage:
-    """Up to `limit` messages numbered below `before` (None: the newest), rebuilt by a replay of every
-    input but the contexts' (they change no message; large snapshot chunks are not even read).
-    The reducer numbers messages as the live conversation did: the same inputs in the same order.
+    """Up to `limit` messages numbered below `before` (None: the newest), rebuilt by a replay of the
+    inputs (but the contexts') from the nearest mark before them (`Marked`: a point where nothing was
+    in flight), so what is read goes with the page, not with the journal's length. The reducer
+    numbers messages as the live conversation did: the same inputs, in the same order, from a
+    conversation at the mark's numbering. A journal without a mark early enough (written before
+    marks were, or a replay that does not meet its next mark as the live conversation did) is
+    replayed from its start."""
+    if before is None:
+        newest = _newest_mark(reader, session_id)
+        page = None if newest is None else _from_mark(reader, session_id, newest, None, limit)
+        if page is None:
+            return _from_start(reader, session_id, None, limit)
+        if page.first > 0 and len(page.messages) < limit:  # the page begins before the newest mark
+            return messages_before(reader, session_id, page.first + len(page.messages), limit)
+        return page
+    mark = _mark_at_or_before(reader, session_id, max(0, before - limit))
+    page = None if mark is None else _from_mark(reader, session_id, mark, before, limit)
+    return _from_start(reader, session_id, before, limit) if page is None else page
+
+
+@frozen
+class _Mark:
+    marked: Marked
+    bookmark: str | None  # None: the journal's start
+
+
+# The journal's start is at rest too: no message, no id given.
+_START: Final = _Mark(Marked(0, 0, 0), None)
+
+
+def _marks(reader: Reader, session_id: str) -> Iterator[_Mark]:
+    """The session's marks, newest first; stops at a damaged one."""
+    for record in newest_first(reader, session_id, MARKS):
+        try:
+            items = decode(record.data, record.crc)
+        except (Damaged, FormatError):
+            return
+        for item in items:
+            if isinstance(item, Marked):
+                yield _Mark(item, record.bookmark)
+
+
+def _mark_at_or_before(reader: Reader, session_id: str, start: int) -> _Mark | None:
+    """The newest mark with at most `start` messages before it. Marks after a reset count from 0 again
+    and a reset is always marked (at 0), so the first one met newest first is of the current count.
+    Past the oldest mark, the journal's start (a reset before the first mark, in a journal written
+    before marks were, is replayed on the way to that mark); None for a journal without marks."""
+    found = None
+    for mark in _marks(reader, session_id):
+        if mark.marked.base <= start:
+            return mark
+        found = _START
+    return found
+
+
+def _newest_mark(reader: Reader, session_id: str) -> _Mark | None:
+    return next(_marks(reader, session_id), None)
+
+
+def _from_mark(
+    reader: Reader, session_id: str, mark: _Mark, before: int | None, limit: int
+) -> MessagesPage | None:
+    """The page, replayed from `mark`; None if the replay disagrees with a later mark (an input that
+    reached back before the mark: a late delta for a reply already over)."""
+    conversation = _replaying()
+    conversation.give_ids_from(mark.marked.ids)
+    base = mark.marked.base
+    settled = False
+    damage = ""
+    start = mark.marked.at  # where the replay starts in the first chunk of inputs after the mark
+    marks: list[Marked] = []  # marks met on the way, to be checked where they fall in the next chunk
+
+    def feed(items: list[Record]) -> None:
+        nonlocal settled
+        feed_all(conversation, [item for item in items if not _context_event(item)], Resumption())
+        settled = settled or (before is not None and _settled(conversation.messages, before - base, limit))
+
+    # On past the page to the next mark, which the replay must agree with (then the page is right).
+    for record in oldest_first(reader, session_id, MESSAGE_INPUTS, mark.bookmark):
+        try:
+            items = decode(record.data, record.crc)
+        except (Damaged, FormatError) as exc:
+            damage = f"chunk {record.n} is damaged ({exc})"
+            break
+        if record.kind == KIND_MARK:
+            marks += (item for item in items if isinstance(item, Marked))
+            continue
+        done, start = start, 0
+        for marked in marks:
+            feed(items[done : max(done, marked.at)])
+            done = max(done, marked.at)
+            if (marked.base, marked.ids) != (base + len(conversation.messages), conversation.ids_given):
+                return None
+            if settled:
+                break
+        else:
+            marks = []
+            feed(items[done:])
+            continue
+        break
+    messages = conversation.messages
+    total = base + len(messages)
+    end = total if before is None else max(base, min(before, total))
+    first = max(base, end - limit)
+    return MessagesPage(tuple(messages[first - base : end - base]), first, first > 0, damage)
+
+
+def _replaying() -> Conversation:
+    return Conversation(trace_limit=1, limits=Limits(window=replace(EVERYTHING, trace_rows=1)))
+
+
+def _from_start(reader: Reader, session_id: str, before: int | None, limit: int) -> MessagesPage:
+    """`messages_before` by a replay from the journal's start (a journal without marks).
 
     The replay stops once the page's messages are settled (none still streaming or queued, and a
     later message begun) and no reset comes after (a reset starts the numbering again): a page of
     the oldest messages reads the start of the journal only. Chunks are searched for a reset as
     bytes first, and only a chunk that holds one is decoded for it."""
-    conversation = Conversation(trace_limit=1, limits=Limits(window=replace(EVERYTHING, trace_rows=1)))
+    conversation = _replaying()
     records = [r for r in reader.records(session_id) if r.kind == KIND_OTHER]
     last_reset = max((i for i, r in enumerate(records) if _resets(r)), default=-1)
     damage = ""

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from console.session import Conversation
+from console.session import Change, Conversation, MessageStatusChanged, Reset
 from console.store.backend import KIND_SNAPSHOT, KIND_TRACE, Backend, Batch, SessionInfo
 from console.store.blocks import Blocks, Sealer, joined
 from console.store.records import checksum, packed
@@ -41,6 +41,9 @@ from console.store.records import checksum, packed
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose
+# Messages between two marks, at most (and the next point at rest): a page of messages read back
+# replays up to this many before it and after it. A mark costs a block sealed early and a row of its own.
+MARK_EVERY: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +55,15 @@ class RetentionPolicy:
 
 
 class _Journaled:
-    __slots__ = ("blocks", "conversation", "next_n", "since_compact", "snapshot_bytes")
+    __slots__ = ("blocks", "conversation", "mark", "next_n", "since_compact", "snapshot_bytes", "unsubscribe")
 
     def __init__(self, conversation: Conversation, next_n: int) -> None:
         self.conversation = conversation
         self.blocks = Blocks()
         self.next_n = next_n  # touched by the writer thread only
         self.since_compact = 0
+        self.mark = (-MARK_EVERY, -1)  # the last mark's (base, ids)
+        self.unsubscribe: Callable[[], None] = _nothing
         # Snapshot bytes written since the console started (a restored session's older ones are not
         # counted: at most one cap more is kept until its first compaction).
         self.snapshot_bytes = 0
@@ -105,7 +110,7 @@ class Journal:
         journaled = self._sessions.get(info.id)
         if journaled is not None:
             # A replacement client (after a crash) continues the same journal.
-            _untap(journaled.conversation)
+            _untap(journaled)
             journaled.conversation = conversation
         else:
             journaled = self._sessions[info.id] = _Journaled(conversation, next_n)
@@ -114,6 +119,7 @@ class Journal:
                 self._new.append(info)
         conversation.journal = journaled.blocks.add_input
         conversation.journal_trace = journaled.blocks.add_row
+        journaled.unsubscribe = conversation.subscribe(_marker(journaled), deltas=False)
 
     def prompt_sent(self) -> None:
         """What the user sent is committed at once, not at the next tick."""
@@ -123,7 +129,7 @@ class Journal:
         """Stop journaling the session and delete its journal."""
         journaled = self._sessions.get(session_id)
         if journaled is not None:
-            _untap(journaled.conversation)
+            _untap(journaled)
             self._sealer.blocks = tuple(b for b in self._sealer.blocks if b is not journaled.blocks)
         self._removed.append(session_id)
         self._wake.set()
@@ -216,6 +222,29 @@ class Journal:
         self.records += sum(record[5] for record in batch.records)
 
 
-def _untap(conversation: Conversation) -> None:
-    conversation.journal = None
-    conversation.journal_trace = None
+def _marker(journaled: _Journaled) -> Callable[[Change], None]:
+    """The session's listener for marks: a reply ended with nothing in flight, `MARK_EVERY` messages
+    or more after the last mark, or the conversation began again: a mark, where messages are read
+    back from (`history.messages_before`). A reset is always marked: marks count from it. Called for
+    every change but deltas: one plain function, so that the others cost one call each."""
+
+    def on_change(change: Change, statuses: type = MessageStatusChanged, resets: type = Reset) -> None:
+        kind = type(change)
+        if (kind is statuses or kind is resets) and journaled.conversation.at_rest:
+            conversation = journaled.conversation
+            mark = (conversation.messages_let_go + len(conversation.messages), conversation.ids_given)
+            if (kind is resets or mark[0] - journaled.mark[0] >= MARK_EVERY) and mark != journaled.mark:
+                journaled.mark = mark
+                journaled.blocks.mark(*mark)
+
+    return on_change
+
+
+def _untap(journaled: _Journaled) -> None:
+    journaled.conversation.journal = None
+    journaled.conversation.journal_trace = None
+    journaled.unsubscribe()
+
+
+def _nothing() -> None:
+    pass

@@ -7,7 +7,7 @@ session and flush, not per token. Each input is written as the `JournalInput` tu
     ["event", ["TextDelta", "s1", "Hel"], at, seq]     (an event: its type, then its fields in order)
     ["user", "text", at, queued]    ["sent", message_id]    ["retried", message_id]
     ["interrupted", "reason", at]    ["interrupt_stream", stream_id, "reason"]    ["notice", "warning", "text"]
-    ["reset"]
+    ["reset"]    ["mark", messages, ids, at]     (a point at rest, in a chunk of its own: `Marked`)
 
 A trace chunk (`KIND_TRACE`) holds bare trace rows, each as the trace holds it:
 
@@ -35,7 +35,9 @@ Version 3 adds compressed chunks (zlib, snapshots only); version 4 compresses ev
 with LZ4 (an older console refuses such a journal rather than misread it; a version-3 journal is read
 and goes on in version 4, its zlib chunks beside the new ones). Version 5 writes an event flat,
 `[type, field, ...]` instead of `[type, [field, ...]]` (no tuple built per event to encode it; both
-shapes are read).
+shapes are read), and marks the points where the conversation was at rest (`Marked`, in chunks of
+their own: `KIND_MARK`, just before the chunk of inputs they fall in), so messages are read back by a
+replay from the nearest mark.
 """
 
 from __future__ import annotations
@@ -193,14 +195,41 @@ class Cleared:
     """The conversation was reset (a stream replayed from its start)."""
 
 
+@frozen
+class Marked:
+    """The conversation was at rest (`Conversation.at_rest`), with `base` messages since its last
+    reset and `ids` message ids given, before the input `at` of the next chunk of inputs (a mark is
+    written just before the chunk it falls in): a replay of the inputs from there into a
+    conversation numbered from there makes the same messages as the live one did. Changes no
+    conversation."""
+
+    base: int
+    ids: int
+    at: int
+
+
 Record: TypeAlias = (
-    Applied | UserSent | Sent | Retried | Interrupted | StreamInterrupted | Noticed | Traced | Cleared
+    Applied
+    | UserSent
+    | Sent
+    | Retried
+    | Interrupted
+    | StreamInterrupted
+    | Noticed
+    | Traced
+    | Cleared
+    | Marked
 )
 
 
 def encode(items: list[JournalInput]) -> bytes:
     """A chunk of inputs as bytes (on the journal's writer thread: one call into orjson)."""
     return orjson.dumps(items, default=event_json, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
+def encode_mark(base: int, ids: int, at: int) -> bytes:
+    """A mark's chunk: `[["mark", base, ids, at]]` (`Marked`)."""
+    return orjson.dumps([("mark", base, ids, at)])
 
 
 def encode_trace(rows: list[tuple[object, ...]]) -> bytes:
@@ -294,6 +323,8 @@ def _read_v1(value: list[JsonValue]) -> Record:
         return Noticed(_LEVELS[_str(value[1])], _str(value[2]))
     if kind == "reset":
         return Cleared()
+    if kind == "mark":
+        return Marked(_int(value[1]), _int(value[2]), _int(value[3]))
     raise ValueError(f"unknown kind {kind!r}")
 
 

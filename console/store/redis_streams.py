@@ -22,6 +22,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Final
 
 import redis
@@ -112,6 +113,9 @@ class RedisReader:
 
     def page(self, session_id: str, kinds: frozenset[int], before: str | None, limit: int) -> Page:
         return page_of(self._redis, session_id, kinds, before, limit)
+
+    def page_after(self, session_id: str, kinds: frozenset[int], after: str | None, limit: int) -> Page:
+        return page_after(self._redis, session_id, kinds, after, limit)
 
     def records(self, session_id: str, after: int = -1) -> Iterator[StoredRecord]:
         start = "-"
@@ -245,6 +249,10 @@ class RedisBackend:
         read, so the next page does not read them again."""
         return page_of(self._redis, session_id, kinds, before, limit)
 
+    def page_after(self, session_id: str, kinds: frozenset[int], after: str | None, limit: int) -> Page:
+        """Chunks of `kinds` after the stream entry `after`, oldest first (XRANGE)."""
+        return page_after(self._redis, session_id, kinds, after, limit)
+
     def expire(self, before: float) -> list[str]:
         gone: list[str] = []
         for info in self.sessions():
@@ -283,9 +291,31 @@ def page_of(
         for entry_id, fields in chunk:
             end = f"({entry_id.decode()}"
             if int(fields[b"k"]) in kinds:
-                out.append(record_from(fields))
+                out.append(replace(record_from(fields), bookmark=entry_id.decode()))
                 if len(out) == limit:
                     return Page(tuple(out), end[1:])
         if len(chunk) < count:
             return Page(tuple(out), None)
     return Page(tuple(out), end[1:])
+
+
+def page_after(
+    client: redis.Redis, session_id: str, kinds: frozenset[int], after: str | None, limit: int
+) -> Page:
+    """Chunks of `kinds` after the entry `after`, oldest first (`Backend.page_after`), with any client."""
+    out: list[StoredRecord] = []
+    start = "-" if after is None else f"({after}"
+    count = min(READ_CHUNK, max(limit, 16))
+    while len(out) < limit:
+        chunk = client.xrange(stream_key(session_id), start, "+", count=count)
+        if not isinstance(chunk, list) or not chunk:
+            return Page(tuple(out), None)
+        for entry_id, fields in chunk:
+            start = f"({entry_id.decode()}"
+            if int(fields[b"k"]) in kinds:
+                out.append(replace(record_from(fields), bookmark=entry_id.decode()))
+                if len(out) == limit:
+                    return Page(tuple(out), start[1:])
+        if len(chunk) < count:
+            return Page(tuple(out), None)
+    return Page(tuple(out), start[1:])

@@ -19,6 +19,7 @@ from console.store.records import (
     Damaged,
     FormatError,
     Interrupted,
+    Marked,
     Noticed,
     Record,
     Retried,
@@ -113,3 +114,5 @@ def feed(conversation: Conversation, record: Record, found: Resumption) -> None:
             conversation.notice(level, text)
         case Cleared():
             conversation.reset()
+        case Marked():
+            pass  # a point at rest: for readers of messages, nothing to replay

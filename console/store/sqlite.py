@@ -3,7 +3,8 @@
 WAL with `synchronous=NORMAL`: a committed batch survives the console being killed (the WAL is in
 the operating system's hands once the commit returns); only a power cut can take the last batches
 with it. Chunks are one row each, found by (session, n) through an index, so a session's journal reads back
-in order from one range of it.
+in order from one range of it; a second index, by (session, kind, n), finds the chunks of a kind (the
+marks, the trace) without walking the others.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ CREATE TABLE IF NOT EXISTS journal (
     crc INTEGER NOT NULL, data BLOB NOT NULL, count INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS journal_order ON journal (session, n);
+CREATE INDEX IF NOT EXISTS journal_kinds ON journal (session, kind, n);
 """
 
 
@@ -79,7 +81,18 @@ class SQLiteReader:
             " ORDER BY n DESC LIMIT ?",
             (session_id, _UNBOUNDED if before is None else int(before), *sorted(kinds), limit),
         ).fetchall()
-        records = tuple(StoredRecord(*row) for row in rows)
+        records = tuple(StoredRecord(n, kind, crc, data, count, str(n)) for n, kind, crc, data, count in rows)
+        return Page(records, str(records[-1].n) if len(records) == limit else None)
+
+    def page_after(self, session_id: str, kinds: frozenset[int], after: str | None, limit: int) -> Page:
+        """Chunks of `kinds` after chunk `after`, oldest first: one range of the (session, n) index."""
+        marks = ",".join("?" * len(kinds))
+        rows = self._db.execute(
+            f"SELECT n, kind, crc, data, count FROM journal WHERE session = ? AND n > ? AND kind IN ({marks})"
+            " ORDER BY n LIMIT ?",
+            (session_id, -1 if after is None else int(after), *sorted(kinds), limit),
+        ).fetchall()
+        records = tuple(StoredRecord(n, kind, crc, data, count, str(n)) for n, kind, crc, data, count in rows)
         return Page(records, str(records[-1].n) if len(records) == limit else None)
 
     def close(self) -> None:

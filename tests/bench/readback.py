@@ -9,8 +9,9 @@ and a context snapshot of `SNAPSHOT_KB` KB after every reply. Then, each the med
 * the newest page of 200 trace rows, the page 200 rows before the oldest (the deepest), and a page
   in the middle;
 * one context version from the start of the session, with its neighbour (what a scrub reads);
-* the 20 newest messages and the 20 first (a replay of every input but the trace and the contexts,
-  which stops once the page is settled);
+* 20 messages: the newest, the middle ones, those just before the newest 40 (what a chat whose
+  memory window let them go reads first), and the first (a replay of the inputs but the trace and
+  the contexts' from the nearest mark before the page, to the mark after it);
 * the longest the event loop was held while the page was read in a worker thread (a 1 ms ticker;
   the heap frozen first, as the console does: console/heap.py). On a loaded machine the ticker's
   own noise is several ms: compare with `time.sleep` in the same run (the first line).
@@ -108,6 +109,8 @@ def measure(name: str, open_reader: Callable[[], Reader], rows: int) -> None:
         ("200 trace rows, oldest", lambda r: trace_before(r, "s", 200, 200)),
         ("context version 2 (+ 1)", lambda r: context_versions(r, "s", "plan", frozenset({0, 1}))),
         ("20 newest messages", lambda r: messages_before(r, "s", None, 20)),
+        ("20 messages, middle", lambda r: messages_before(r, "s", TURNS, 20)),
+        ("20 messages before newest 40", lambda r: messages_before(r, "s", 2 * TURNS - 40, 20)),
         ("20 first messages", lambda r: messages_before(r, "s", 20, 20)),
     ]
     print(

@@ -11,16 +11,26 @@ import pytest
 from console import events as ev
 from console.jsonvalue import JsonValue
 from console.limits import Limits
-from console.session import Conversation
-from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE, SessionInfo
+from console.session import Conversation, JournalInput
+from console.store.backend import (
+    KIND_MARK,
+    KIND_OTHER,
+    KIND_SNAPSHOT,
+    KIND_TRACE,
+    Batch,
+    Page,
+    SessionInfo,
+    StoredRecord,
+)
 from console.store.history import Reader, context_versions, messages_before, trace_before
 from console.store.journal import Journal, RetentionPolicy
+from console.store.records import checksum, encode
 from console.store.redis_streams import RedisBackend, RedisReader
 from console.store.restore import replay
 from console.store.sqlite import SQLiteBackend, SQLiteReader
 from console.window import Window
 
-ALL = frozenset({KIND_OTHER, KIND_TRACE, KIND_SNAPSHOT})
+ALL = frozenset({KIND_OTHER, KIND_TRACE, KIND_SNAPSHOT, KIND_MARK})
 
 
 def _info(session_id: str) -> SessionInfo:
@@ -163,4 +173,121 @@ def test_after_a_reset_messages_are_numbered_from_it(tmp_path: Path) -> None:
         "after 1",
         "after 2",
     ]
+    reader.close()
+
+
+class _Counting:
+    """A reader that counts the chunks of inputs it hands out (marks, a few bytes each, apart)."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+        self.chunks = 0
+
+    def page(self, session_id: str, kinds: frozenset[int], before: str | None, limit: int) -> Page:
+        page = self.reader.page(session_id, kinds, before, limit)
+        self.chunks += sum(r.kind != KIND_MARK for r in page.records)
+        return page
+
+    def page_after(self, session_id: str, kinds: frozenset[int], after: str | None, limit: int) -> Page:
+        page = self.reader.page_after(session_id, kinds, after, limit)
+        self.chunks += sum(r.kind != KIND_MARK for r in page.records)
+        return page
+
+    def records(self, session_id: str, after: int = -1) -> Iterator[StoredRecord]:
+        for record in self.reader.records(session_id, after):
+            self.chunks += record.kind != KIND_MARK
+            yield record
+
+
+def _replies(journal: Journal, conversation: Conversation, turns: range, flush: bool = True) -> None:
+    for turn in turns:
+        conversation.add_user_message(f"question {turn}", float(turn))
+        for n in range(20):
+            conversation.record(float(turn), "in", "TOKEN", f"w{n}", seq=n + 1, stream_id=f"r{turn}")
+            conversation.apply(ev.TextDelta(f"r{turn}", f"w{n} "), float(turn), n + 1)
+        conversation.apply(ev.StreamEnd(f"r{turn}"), float(turn), 21)
+        if flush:
+            journal.flush()  # chunks of a reply or two each: many chunks
+
+
+def test_earlier_messages_are_replayed_from_the_nearest_mark_not_from_the_journals_start(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.db"
+    journal = Journal(SQLiteBackend(path))
+    conversation = Conversation()
+    journal.attach(_info("s"), conversation)
+    journal.start()
+    _replies(journal, conversation, range(100))
+    journal.close()
+    live = conversation.messages
+    reader = _Counting(SQLiteReader(path))
+    total = sum(1 for _ in SQLiteReader(path).records("s"))
+    for before in (196, 100, 20):
+        reader.chunks = 0
+        page = messages_before(reader, "s", before, 20)
+        assert [(m.id, m.text, m.status) for m in page.messages] == [
+            (m.id, m.text, m.status) for m in live[before - 20 : before]
+        ]
+        assert page.first == before - 20 and page.more == (before > 20)
+        # The page's own replies and the next, whatever the journal's length (some 300 chunks).
+        assert reader.chunks < 60 < total
+    reader.chunks = 0
+    newest = messages_before(reader, "s", None, 20)
+    assert [m.id for m in newest.messages] == [m.id for m in live[-20:]] and reader.chunks < 60
+
+
+def test_an_input_that_reaches_back_before_a_mark_sends_the_read_to_the_journals_start(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.db"
+    journal = Journal(SQLiteBackend(path))
+    conversation = Conversation()
+    journal.attach(_info("s"), conversation)
+    _replies(journal, conversation, range(3))
+    conversation.apply(ev.TextDelta("r0", "a late word"), 3.0, 22)  # lands on a reply already over
+    _replies(journal, conversation, range(3, 20))  # past the next mark, which the replay is checked at
+    journal.close()
+    live = conversation.messages
+    assert live[1].text.endswith("a late word")
+    reader = SQLiteReader(path)
+    page = messages_before(reader, "s", 12, 6)  # replayed from the mark after reply 0, it would be off
+    assert [(m.id, m.text) for m in page.messages] == [(m.id, m.text) for m in live[6:12]]
+    reader.close()
+
+
+def test_a_journal_written_before_marks_is_read_back_from_its_start(tmp_path: Path) -> None:
+    conversation = Conversation()
+    inputs: list[JournalInput] = []
+    conversation.journal = inputs.append  # no journal, so no marks: as version 4 wrote it
+    for turn in range(5):
+        conversation.add_user_message(f"question {turn}", float(turn))
+        conversation.apply(ev.TextDelta(f"r{turn}", f"answer {turn}"), float(turn), 1)
+        conversation.apply(ev.StreamEnd(f"r{turn}"), float(turn), 2)
+    path = tmp_path / "journal.db"
+    backend = SQLiteBackend(path)
+    data = encode(inputs)
+    backend.write(Batch([_info("s")], [("s", 0, KIND_OTHER, checksum(data), data, len(inputs))]))
+    backend.close()
+    reader = SQLiteReader(path)
+    page = messages_before(reader, "s", 8, 4)
+    assert [m.text for m in page.messages] == ["question 2", "answer 2", "question 3", "answer 3"]
+    assert [m.id for m in page.messages] == [m.id for m in conversation.messages[4:8]]
+    reader.close()
+
+
+def test_marks_inside_one_chunk_of_inputs_are_found_where_they_fall(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    journal = Journal(SQLiteBackend(path))  # not started: one round at the end, one chunk of inputs
+    conversation = Conversation()
+    journal.attach(_info("s"), conversation)
+    _replies(journal, conversation, range(60), flush=False)
+    journal.close()
+    reader = SQLiteReader(path)
+    stored = list(reader.records("s"))
+    assert sum(r.kind == KIND_OTHER for r in stored) == 1 and sum(r.kind == KIND_MARK for r in stored) > 5
+    live = conversation.messages
+    for before in (120, 77, 40, 21):
+        page = messages_before(reader, "s", before, 20)
+        assert [(m.id, m.text) for m in page.messages] == [(m.id, m.text) for m in live[before - 20 : before]]
     reader.close()

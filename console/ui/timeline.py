@@ -210,7 +210,9 @@ class TimelinePanel:
         model = TimelineModel(self.model.max_rows, self.wall_offset, max(0, prompts - sent))
         model.feed_history(entries)
         self.model = model
-        self.view.reset(self.state(list(model.rows)[-ROWS_FIRST:]))
+        state = self.state(list(model.rows)[-ROWS_FIRST:])
+        state["preview"] = True
+        self.view.reset(state)
 
     async def _when_loaded(self, done: asyncio.Future[None]) -> None:
         """The whole trace is in: its model replaces the preview, and is drawn as a mounting view's."""

@@ -9,15 +9,20 @@ import asyncio
 import pytest
 from nicegui import ui
 from nicegui.testing import User
+from nicegui.testing.user_interaction import UserInteraction
 
 from console import trace_io
 from console.clients import Target
 from console.dialects.agent.engine import AgentEngine
+from console.jsonvalue import JsonObject
 from console.session import Conversation
 from console.supervisor import Supervisor
 from console.trace_io import JsonlReplay, export_jsonl, open_trace
 from console.ui import page, trace_opening
 from console.ui.chat import MESSAGES_PER_PAGE
+from console.ui.timeline import ROWS_FIRST, TimelineView
+from console.ui.timeline_history import history_model
+from console.ui.timeline_model import DEFAULT_MAX_ROWS
 from tests.helpers import OPENED, eventually
 from tests.ui.test_timeline import frame, token
 
@@ -38,6 +43,12 @@ def exported(prompts: int) -> str:
     lines = export_jsonl(engine.conversation, wall_offset=1_000_000.0).splitlines()
     lines.insert(len(lines) // 2, "{not json")
     return "\n".join(lines) + "\n"
+
+
+def row_ids(state: JsonObject) -> list[int]:
+    rows = state["rows"]
+    assert isinstance(rows, list)
+    return [row["i"] for row in rows if isinstance(row, dict) and isinstance(row["i"], int)]
 
 
 def shown(user: User, text: str) -> int:
@@ -64,6 +75,8 @@ async def test_a_long_trace_shows_its_first_messages_and_its_progress_then_every
         return step(source, 0.0)
 
     monkeypatch.setattr(JsonlReplay, "step", held)
+    resets: list[JsonObject] = []  # what timeline views were sent to draw
+    monkeypatch.setattr(TimelineView, "reset", lambda _view, state: resets.append(state))
     hub = Supervisor()
     OPENED.append(hub)
     on_screen = open_trace(exported(1), "short.jsonl")
@@ -85,6 +98,15 @@ async def test_a_long_trace_shows_its_first_messages_and_its_progress_then_every
     read, total = opening.progress()
     assert 0 < read < total
     assert shown(user, f"prompt {PROMPTS - 1:02d}.") == 0
+    # Its timeline shows the newest rows replayed so far.
+    views = user.find(TimelineView).elements
+    assert len(views) == 1
+    resets.clear()
+    UserInteraction(user, views, None).trigger("ready")
+    await eventually(lambda: bool(resets))
+    preview = row_ids(resets[-1])
+    assert preview and resets[-1]["preview"] is True
+    assert max(preview) < len(whole.conversation.trace) - 1
 
     halfway.set()
     await user.should_see(content=f"A replay of long.jsonl ({len(whole.conversation.trace):,} events)")
@@ -98,4 +120,8 @@ async def test_a_long_trace_shows_its_first_messages_and_its_progress_then_every
     await eventually(lambda: shown(user, f"prompt {newest:02d}.") == 1)
     for n in range(PROMPTS):
         assert shown(user, f"prompt {n:02d}.") == (1 if n >= newest else 0), n
+    # And the rows of the whole trace, as a timeline of the file opened whole draws them.
+    await eventually(lambda: "preview" not in resets[-1])
+    whole_rows = history_model(whole.conversation, DEFAULT_MAX_ROWS, whole.wall_offset, 0).rows
+    assert row_ids(resets[-1]) == [row.id for row in whole_rows][-ROWS_FIRST:]
     await user.should_not_see(marker="replay-progress")

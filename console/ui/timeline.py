@@ -46,7 +46,7 @@ RAW_LIMIT = 200_000  # characters of raw frame text sent to the browser for one 
 RAW_FRAMES = 200  # token frames shown for one token row
 ROWS_FIRST = 500  # the newest rows of a (re)mounting view: drawn first, from one short message
 # Entries a preview of a trace being replayed is built from: a few milliseconds, some hundreds of rows.
-PREVIEW_ENTRIES = 600
+PREVIEW_ENTRIES = 2_500
 ROWS_PER_MESSAGE = 2_000  # older rows per message after them: each message costs the view a redraw
 
 OpenTrace = Callable[[ReplayClient], None]

@@ -127,6 +127,7 @@ class TimelinePanel:
         # far (`_preview`), then the whole trace's model, as if it had opened at once.
         loading = trace_opening.opening(self.conversation)
         self._loading = loading is not None
+        self._opening = loading
         if loading is not None:
             self.model = TimelineModel(max_rows, self.wall_offset)
             background_tasks.create(self._when_loaded(loading.done), name="timeline of a trace opening")
@@ -292,6 +293,8 @@ class TimelinePanel:
             self.ready = True
             self._previewed = -1
             self._preview()
+            if self._opening is not None:
+                self._opening.drawn.set()  # the replay goes on now (trace_opening.FIRST_DRAW)
             return
         if self._waits_for_model(self._on_ready):
             return

@@ -16,6 +16,7 @@ that opened it, as before, and the trace's own page never shows an empty convers
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,13 @@ from console.trace_io import JsonlReplay, ReplayClient, open_trace
 from console.ui import timeline_history
 
 SLICE = 0.004  # seconds of replay per turn of the event loop
+# Seconds the loop is left to everything else after each slice. Without it the loop ran a slice per
+# turn and little else: a page's request or event that takes a dozen awaits waited a dozen slices and
+# more (the page of the trace itself drew half a second later than with the replay held back).
+PAUSE = 0.004
+# Seconds the replay waits for the page of the trace to be drawn (its timeline mounted) before it
+# goes on: the page first, then the rest of the file, rather than both on a shared machine at once.
+FIRST_DRAW = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +45,7 @@ class Opening:
     client: ReplayClient
     source: JsonlReplay
     done: asyncio.Future[None]  # the whole file is in, and the timeline's model of it on its way
+    drawn: asyncio.Event  # a page of the trace has drawn its timeline
 
     def progress(self) -> tuple[int, int]:
         """Lines replayed so far, and lines in the file."""
@@ -67,25 +76,27 @@ async def open_in_slices(text: str, name: str) -> ReplayClient:
         return client
     client = ReplayClient(source.loaded(), name)
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    found = Opening(client, source, done)
+    found = Opening(client, source, done, asyncio.Event())
     _openings[client.conversation] = found
     background_tasks.create(_replay(found), name=f"replay {name}")
     return client
 
 
-async def _slices(source: JsonlReplay, enough: Callable[[], bool]) -> None:
-    """Replay slices until the file is done or `enough` says so, one per turn of the event loop:
+async def _slices(source: JsonlReplay, enough: Callable[[], bool], pause: float = 0.0) -> None:
+    """Replay slices until the file is done or `enough` says so, with `pause` seconds between two:
     everything else the loop serves runs in between."""
     while True:
         if source.step(SLICE) or enough():
             return
-        await asyncio.sleep(0)
+        await asyncio.sleep(pause)
 
 
 async def _replay(found: Opening) -> None:
     source, client = found.source, found.client
     try:
-        await _slices(source, lambda: False)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(found.drawn.wait(), FIRST_DRAW)
+        await _slices(source, lambda: False, PAUSE)
         client.loaded = source.finish()
         timeline_history.build_soon(client)
     finally:

@@ -66,6 +66,7 @@ async def test_a_long_trace_shows_its_first_messages_and_its_progress_then_every
     whole = open_trace(text, "long.jsonl")
     # Small slices, and the replay held halfway until the test has looked at the page.
     monkeypatch.setattr(trace_io, "_CHUNK", 200)
+    monkeypatch.setattr(trace_opening, "PAUSE", 0.0)
     halfway = asyncio.Event()
     step = JsonlReplay.step
 

@@ -97,11 +97,14 @@ class Journal:
 
     # -- the event loop's side ------------------------------------------------------------------
 
-    def start(self) -> None:
-        if self._thread is None:
+    def start(self, *, writer: bool = True) -> None:
+        """Journal from now on: blocks sealed at each collection, and committed by the writer thread
+        (`writer=False`: by whoever calls `flush` or `close`, on its own thread: a benchmark's
+        single-threaded count)."""
+        self._sealer.start()
+        if writer and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="journal writer", daemon=True)
             self._thread.start()
-            self._sealer.start()
 
     def attach(
         self, info: SessionInfo, conversation: Conversation, next_n: int = 0, *, new: bool = True

@@ -291,3 +291,21 @@ def test_marks_inside_one_chunk_of_inputs_are_found_where_they_fall(tmp_path: Pa
         page = messages_before(reader, "s", before, 20)
         assert [(m.id, m.text) for m in page.messages] == [(m.id, m.text) for m in live[before - 20 : before]]
     reader.close()
+
+
+def test_a_tool_call_that_never_gets_its_result_does_not_stop_the_marks(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    journal = Journal(SQLiteBackend(path))
+    conversation = Conversation()
+    journal.attach(_info("s"), conversation)
+    conversation.add_user_message("look it up", 0.0)
+    conversation.apply(ev.ToolCall("r-tool", "call-1", "search", {"q": "x"}), 0.0, 1)
+    conversation.mark_interrupted("the stream stalled", 0.5)  # the call's result never comes
+    _replies(journal, conversation, range(1, 41), flush=False)
+    journal.close()
+    reader = _Counting(SQLiteReader(path))
+    marks = [r for r in SQLiteReader(path).records("s") if r.kind == KIND_MARK]
+    assert len(marks) >= 4  # one every 16 messages or so, after the call as before it
+    live = conversation.messages
+    page = messages_before(reader, "s", 70, 10)
+    assert [(m.id, m.text) for m in page.messages] == [(m.id, m.text) for m in live[60:70]]

@@ -5,6 +5,8 @@ opening the file whole would have given, each message once."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 
 import pytest
 from nicegui import ui
@@ -126,3 +128,45 @@ async def test_a_long_trace_shows_its_first_messages_and_its_progress_then_every
     whole_rows = history_model(whole.conversation, DEFAULT_MAX_ROWS, whole.wall_offset, 0).rows
     assert row_ids(resets[-1]) == [row.id for row in whole_rows][-ROWS_FIRST:]
     await user.should_not_see(marker="replay-progress")
+
+
+async def test_other_work_runs_between_every_two_slices_and_no_slice_holds_the_loop_10_ms(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a trace replays, a session streaming on the same loop keeps its pace: something else runs
+    between every two slices, and each slice takes a few milliseconds of CPU."""
+    text = exported(600)
+    events: list[str] = []  # "slice" and "other", in the order the loop ran them
+    slices: list[float] = []  # CPU seconds of each slice
+    step = JsonlReplay.step
+
+    def timed(source: JsonlReplay, budget: float | None = None) -> bool:
+        started = time.thread_time()
+        done = step(source, budget)
+        slices.append(time.thread_time() - started)
+        events.append("slice")
+        return done
+
+    monkeypatch.setattr(JsonlReplay, "step", timed)
+
+    async def other_session() -> None:
+        while True:
+            events.append("other")
+            await asyncio.sleep(0.001)
+
+    other = asyncio.create_task(other_session())
+    try:
+        client = await trace_opening.open_in_slices(text, "long.jsonl")
+        opening = trace_opening.opening(client.conversation)
+        assert opening is not None
+        opening.drawn.set()  # as a page of the trace does once its timeline is drawn
+        await asyncio.wait_for(opening.done, 30)
+    finally:
+        other.cancel()
+    assert len(slices) > 5  # many slices, however fast the machine
+    assert max(slices) < 0.010
+    first, last = events.index("slice"), len(events) - 1 - events[::-1].index("slice")
+    ran = events[first : last + 1]
+    assert all(not (a == b == "slice") for a, b in itertools.pairwise(ran)), ran
+    whole = open_trace(text, "long.jsonl")
+    assert client.conversation.transcript() == whole.conversation.transcript()

@@ -45,8 +45,6 @@ COUNTS_INTERVAL = 1.0
 RAW_LIMIT = 200_000  # characters of raw frame text sent to the browser for one row
 RAW_FRAMES = 200  # token frames shown for one token row
 ROWS_FIRST = 500  # the newest rows of a (re)mounting view: drawn first, from one short message
-# Entries a preview of a trace being replayed is built from: a few milliseconds, some hundreds of rows.
-PREVIEW_ENTRIES = 2_500
 ROWS_PER_MESSAGE = 2_000  # older rows per message after them: each message costs the view a redraw
 
 OpenTrace = Callable[[ReplayClient], None]
@@ -205,12 +203,9 @@ class TimelinePanel:
         if seen == self._previewed:
             return
         self._previewed = seen
-        entries = trace[-PREVIEW_ENTRIES:]
-        prompts = sum(1 for m in self.conversation.messages if m.role == "user")
-        sent = sum(1 for e in entries if e.kind == "USER_MESSAGE" and e.direction == "out")
-        model = TimelineModel(self.model.max_rows, self.wall_offset, max(0, prompts - sent))
-        model.feed_history(entries)
-        self.model = model
+        self.model = model = timeline_history.preview_model(
+            self.conversation, self.model.max_rows, self.wall_offset
+        )
         state = self.state(list(model.rows)[-ROWS_FIRST:])
         state["preview"] = True
         self.view.reset(state)

@@ -9,14 +9,16 @@ import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fastapi import Request
-from fastapi.responses import Response
 from nicegui import app, ui
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from components import load_plugins as load_component_types
 from console import heap, metrics, session_api
 from console.autopilot import STREAM_WINDOW, open_streams
 from console.clients import Target
+from console.http_front import FRONT
 from console.otel import receive as otel_receive
 from console.otel import status as otel_status
 from console.otel.exporter import otel_export
@@ -154,6 +156,7 @@ def build(config: DashboardConfig) -> Supervisor:
         # 30 ms), imported on the first card they were: in one turn of the loop, under whatever
         # flood brought that first component; now their objects are frozen with the rest.
         load_component_types()
+        FRONT.install(app)
         heap.freeze_startup()
         metrics.LOOP_LAG.start()
         supervisor.start()
@@ -194,14 +197,15 @@ def build(config: DashboardConfig) -> Supervisor:
         heap.FREEZE_SURVIVORS.stop()
         await embedded.stop()
 
-    @app.get("/metrics")
-    async def prometheus(request: Request) -> Response:
+    async def prometheus(scope: Scope, receive: Receive, send: Send) -> None:
         """Per-session and aggregate counters and the event-loop lag, for Prometheus and the like."""
         text = await metrics.scrape(supervisor, metrics.LOOP_LAG)
         if otel is not None:
             text += otel_status.metrics(otel.stats())
-        body, headers = await metrics.encode(text, request.headers.get("accept-encoding", ""))
-        return Response(body, media_type=metrics.CONTENT_TYPE, headers=headers)
+        body, headers = await metrics.encode(text, Headers(scope=scope).get("accept-encoding", ""))
+        await Response(body, media_type=metrics.CONTENT_TYPE, headers=headers)(scope, receive, send)
+
+    FRONT.answer("/metrics", prometheus)  # in front of the framework's middleware: see http_front
 
     @ui.page("/overview")
     def overview() -> None:

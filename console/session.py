@@ -216,14 +216,15 @@ class Conversation(SessionMember):
     @property
     def at_rest(self) -> bool:
         """Nothing in flight: no reply or user message streaming, no prompt waiting for its reply, no
-        component or reasoning open, no tool call waiting for its result. What comes next builds new
-        messages on nothing before (the journal marks such points, to read messages back from one)."""
+        component or reasoning open. What comes next builds new messages on nothing before (the
+        journal marks such points, to read messages back from one). A tool call still waiting for its
+        result does not count: its result lands on its own card (an earlier message), and such a
+        call may wait for ever (its reply interrupted)."""
         return not (
             self._streaming
             or self._unanswered
             or self._user_streams
             or self._open_components
-            or self._waiting
             or self._reasoning
         )
 

@@ -45,6 +45,8 @@ VERSION = 1
 # so timers fire exactly when they did live (not earlier, at an unrelated frame).
 _TIMER_KINDS: frozenset[TraceKind] = frozenset({"GAP_RESUME", "GAP_SKIPPED", "EARLY_ACK", "STALLED"})
 _DROP_KINDS: frozenset[TraceKind] = frozenset({"DISCONNECTED", "CONNECT_FAILED"})
+# Characters of a trace file split into lines at a time: a few hundred lines, well within a slice.
+_CHUNK = 32_768
 
 
 class TraceFormatError(ValueError):
@@ -125,63 +127,119 @@ class LoadedTrace:
 def load_jsonl(text: str, config: EngineConfig | None = None) -> LoadedTrace:
     """Replay an exported trace (or an agent-server recording) into a fresh conversation; raises
     TraceFormatError when no line of it is usable."""
-    header: JsonObject = {}
-    problems: list[str] = []
-    engine = AgentEngine(Conversation(), config)
-    replay = _Replay(engine)
-    # Nobody reads the rows before the replay is done: their raw text is cut to its budget once, at
-    # the end, not row by row.
-    engine.conversation.trace.defer_raw()
-    receive, drain, loads = engine.receive, engine.data_to_send, jsonvalue.loads
-    end: float | None = None
-    frames = 0
-    # Each line replayed as soon as it is read: a hundred thousand lines are never all held at once.
-    # Nearly every line of a long trace is an inbound frame the console wrote itself: it is checked
-    # inline and handed to the engine without a `TraceLine`, a generator step or `replay.step` (a
-    # third of the parse's time went there); every other line takes `_usable_line`, with its reasons.
-    for number, source in enumerate(text.splitlines(), start=1):
-        try:
-            value = loads(source)
-        except jsonvalue.JsonDecodeError as exc:
-            if source.strip():  # blank lines are no problem
-                problems.append(f"line {number}: not JSON ({exc})")
-            continue
-        if type(value) is dict and value.get("dir") == "in" and replay.up:
-            t, raw, kind = value.get("t"), value.get("raw"), value.get("kind")
-            if type(raw) is str and type(kind) is str and kind and (type(t) is float or type(t) is int):
-                end = t / 1000
-                try:
-                    receive(raw, end)
-                except IllegalEvent as exc:
-                    problems.append(f"line {number}: {kind} does not fit the session here ({exc})")
-                frames += 1
-                drain()  # there is no wire: what the engine would send is only traced
+    replay = JsonlReplay(text, config)
+    replay.step()
+    return replay.finish()
+
+
+class JsonlReplay:
+    """A trace file replayed into a fresh conversation a slice at a time (`step`), so that a page can
+    show the conversation while it fills; `load_jsonl` is all the slices at once. Whatever the slices,
+    the end is the same: lines are replayed in order, each whole, by the same code."""
+
+    def __init__(self, text: str, config: EngineConfig | None = None) -> None:
+        self.text = text
+        self.lines_total = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+        self.lines_read = 0
+        self.header: JsonObject = {}
+        self.problems: list[str] = []
+        self.engine = AgentEngine(Conversation(), config)
+        self.end: float | None = None  # the time of the last entry replayed; None: none yet
+        self._replay = _Replay(self.engine)
+        self._frames = 0
+        self._at = 0  # where the next line starts in `text`
+        # Raw text is cut to its budget once, at the end (`finish`), not row by row: a view shows a row's
+        # raw text only on demand, clipped.
+        self.engine.conversation.trace.defer_raw()
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.engine.conversation
+
+    @property
+    def done(self) -> bool:
+        return self._at >= len(self.text)
+
+    def step(self, budget: float | None = None) -> bool:
+        """Replay lines for about `budget` seconds (all of them when None); whether the file is done.
+
+        Lines go a chunk at a time (`_CHUNK` characters, cut after a newline): `str.splitlines` on a
+        chunk splits it as on the whole text, and never holds the whole file's lines at once."""
+        deadline = None if budget is None else time.perf_counter() + budget
+        text = self.text
+        while self._at < len(text):
+            cut = text.find("\n", self._at + _CHUNK)
+            stop = len(text) if cut < 0 else cut + 1
+            self._lines(text[self._at : stop].splitlines())
+            self._at = stop
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+        return self.done
+
+    def _lines(self, sources: list[str]) -> None:
+        # Nearly every line of a long trace is an inbound frame the console wrote itself: it is checked
+        # inline and handed to the engine without a `TraceLine`, a generator step or `replay.step` (a
+        # third of the parse's time went there); every other line takes `_usable_line`, with its reasons.
+        problems, header, replay = self.problems, self.header, self._replay
+        receive, drain, loads = self.engine.receive, self.engine.data_to_send, jsonvalue.loads
+        number = self.lines_read
+        end = self.end
+        frames = 0
+        for source in sources:
+            number += 1
+            try:
+                value = loads(source)
+            except jsonvalue.JsonDecodeError as exc:
+                if source.strip():  # blank lines are no problem
+                    problems.append(f"line {number}: not JSON ({exc})")
                 continue
-        line = _usable_line(number, value, header, problems)
-        if line is None:
-            continue
-        try:
-            replay.step(line)
-        except IllegalEvent as exc:
-            problems.append(f"line {number}: {line.kind} does not fit the session here ({exc})")
-        drain()
-        end = line.t
-    if end is None:
-        reason = problems[0] if problems else "the file is empty"
-        raise TraceFormatError(f"no trace entries found: {reason}")
-    _check_version(header, problems)
-    replay.finish(end)
-    engine.conversation.trace.settle_raw()
-    started = header.get("started_at")
-    dropped = header.get("dropped")
-    return LoadedTrace(
-        conversation=engine.conversation,
-        started_at=float(started) if isinstance(started, int | float) else None,
-        dropped=dropped if isinstance(dropped, int) else 0,
-        frames=replay.frames + frames,
-        duration=end,
-        problems=tuple(problems),
-    )
+            if type(value) is dict and value.get("dir") == "in" and replay.up:
+                t, raw, kind = value.get("t"), value.get("raw"), value.get("kind")
+                if type(raw) is str and type(kind) is str and kind and (type(t) is float or type(t) is int):
+                    end = t / 1000
+                    try:
+                        receive(raw, end)
+                    except IllegalEvent as exc:
+                        problems.append(f"line {number}: {kind} does not fit the session here ({exc})")
+                    frames += 1
+                    drain()  # there is no wire: what the engine would send is only traced
+                    continue
+            line = _usable_line(number, value, header, problems)
+            if line is None:
+                continue
+            try:
+                replay.step(line)
+            except IllegalEvent as exc:
+                problems.append(f"line {number}: {line.kind} does not fit the session here ({exc})")
+            drain()
+            end = line.t
+        self.lines_read = number
+        self.end = end
+        self._frames += frames
+
+    def loaded(self) -> LoadedTrace:
+        """What is replayed so far, as a loaded trace (its problems so far)."""
+        started = self.header.get("started_at")
+        dropped = self.header.get("dropped")
+        return LoadedTrace(
+            conversation=self.engine.conversation,
+            started_at=float(started) if isinstance(started, int | float) else None,
+            dropped=dropped if isinstance(dropped, int) else 0,
+            frames=self._replay.frames + self._frames,
+            duration=self.end or 0.0,
+            problems=tuple(self.problems),
+        )
+
+    def finish(self) -> LoadedTrace:
+        """The trace ends (call once, when `step` says it is done): a reply still streaming will not go
+        on; the session is over. Raises TraceFormatError when no line was usable."""
+        if self.end is None:
+            reason = self.problems[0] if self.problems else "the file is empty"
+            raise TraceFormatError(f"no trace entries found: {reason}")
+        _check_version(self.header, self.problems)
+        self._replay.finish(self.end)
+        self.engine.conversation.trace.settle_raw()
+        return self.loaded()
 
 
 def parse_jsonl(text: str) -> tuple[JsonObject, list[tuple[int, TraceLine]], list[str]]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from console import trace_io
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
 from console.jsonvalue import JsonValue
@@ -15,6 +16,7 @@ from console.session import Conversation
 from console.sim.agent import AgentSimulator, ChaosRates, SimConfig
 from console.trace_io import (
     FORMAT,
+    JsonlReplay,
     ReplayClient,
     TraceFormatError,
     export_jsonl,
@@ -169,3 +171,28 @@ async def test_a_replayed_trace_is_a_session_that_cannot_send() -> None:
         client.send_user_message("more?")
     assert [m.text for m in client.conversation.messages] == ["hi", "yo"]
     await client.close()
+
+
+@pytest.mark.parametrize("chunk", [1, 64, 2048])
+def test_a_trace_replayed_in_slices_ends_as_the_file_opened_whole(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However the file is cut into slices (CRLF line ends too), the session,
+    its trace rows and the problems found, with their line numbers, are those of the whole file."""
+    recorded = FIXTURE.read_text().splitlines()
+    text = "\r\n".join([*recorded[:20], "", "garbage line", *recorded[20:], "[1, 2]"]) + "\r\n"
+    whole = load_jsonl(text)
+    monkeypatch.setattr(trace_io, "_CHUNK", chunk)
+    source = JsonlReplay(text)
+    steps = 1
+    while not source.step(0.0):  # one chunk per slice
+        steps += 1
+        assert source.lines_read < source.lines_total
+    sliced = source.finish()
+    assert steps > 10 and source.lines_read == source.lines_total == len(recorded) + 3
+    assert sliced.conversation.transcript() == whole.conversation.transcript()
+    assert [(e.kind, e.seq, e.raw) for e in sliced.conversation.trace] == [
+        (e.kind, e.seq, e.raw) for e in whole.conversation.trace
+    ]
+    assert sliced.problems == whole.problems and len(whole.problems) == 2
+    assert (sliced.frames, sliced.duration) == (whole.frames, whole.duration)

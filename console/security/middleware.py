@@ -27,12 +27,20 @@ SendHeaders = list[tuple[bytes, bytes]]
 
 
 class SecurityMiddleware:
-    def __init__(self, app: ASGIApp, policy: SecurityPolicy) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        policy: SecurityPolicy,
+        logins: auth.Logins | None = None,
+        guessing: asyncio.Lock | None = None,
+    ) -> None:
+        """`logins` and `guessing` are passed when several instances guard one console (see
+        `console/http_front.py`): a login through one holds for all, and wrong guesses wait in one line."""
         self.app = app
         self.policy = policy
         self.rules = OriginRules(policy)
-        self.logins = auth.Logins()
-        self.guessing = asyncio.Lock()
+        self.logins = logins or auth.Logins()
+        self.guessing = guessing or asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):

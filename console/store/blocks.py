@@ -44,7 +44,7 @@ import orjson
 from console import events as ev
 from console.session import JournalInput
 from console.store.backend import ALONE, KIND_MARK, KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE
-from console.store.records import FLAT_GETTERS, encode, encode_trace
+from console.store.records import FLAT_GETTERS, encode, encode_mark, encode_trace
 
 log = logging.getLogger(__name__)
 
@@ -100,16 +100,28 @@ def encode_rows(rows: list[Row]) -> list[Encoded]:
 
 
 def joined(chunks: list[Encoded]) -> list[Encoded]:
-    """Neighbouring chunks of a kind that is not cut (all but snapshots and marks) made one: one row each."""
+    """Neighbouring chunks of a kind that is not cut (all but snapshots) made one: one row each.
+
+    A mark (`Blocks.mark`: `[base, ids]`) does not cut the inputs around it: it is written just
+    before the chunk it falls in, with its place in it (`records.encode_mark`), so a chunk of inputs
+    stays one LZ4 block and one row however many marks fall in it."""
     out: list[Encoded] = []
     run: list[Encoded] = []
+    marks: list[Encoded] = []  # the marks that fall in the run, to go just before it
     for chunk in chunks:
+        if chunk[0] == KIND_MARK:
+            at = sum(count for _, _, count in run) if run and run[0][0] == KIND_OTHER else 0
+            base, ids = orjson.loads(chunk[1])
+            (marks if at else out).append((KIND_MARK, encode_mark(base, ids, at), 1))
+            continue
         if not chunk[2]:  # every input of it was left out: `[]`, nothing to join
             continue
         if run and (chunk[0] != run[0][0] or chunk[0] in ALONE):
+            out += marks
             out.append(_join(run))
-            run = []
+            run, marks = [], []
         run.append(chunk)
+    out += marks
     if run:
         out.append(_join(run))
     return out
@@ -192,12 +204,13 @@ class Blocks:
             self._seal()
         return _popped(self._sealed_inputs), _popped(self._sealed_rows)
 
-    def mark(self, data: bytes) -> None:
-        """A mark (`records.encode_mark`), in a chunk of its own right after what arrived before it
-        (on the conversation's thread: it waits for a writer encoding this session's tail)."""
+    def mark(self, base: int, ids: int) -> None:
+        """A mark (`records.Marked`) right after what arrived before it, its place in the inputs
+        found when they are joined (`joined`). On the conversation's thread: it seals what arrived,
+        waiting for a writer encoding this session's tail."""
         with self._lock:
             self._seal()
-            self._sealed_inputs.append([(KIND_MARK, data, 1)])
+            self._sealed_inputs.append([(KIND_MARK, orjson.dumps((base, ids)), 0)])
 
     def seal_now(self) -> None:
         """Encode what arrived, unless another thread is at it (then it is that thread's block)."""

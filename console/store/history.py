@@ -230,7 +230,7 @@ class _Mark:
 
 
 # The journal's start is at rest too: no message, no id given.
-_START: Final = _Mark(Marked(0, 0), None)
+_START: Final = _Mark(Marked(0, 0, 0), None)
 
 
 def _marks(reader: Reader, session_id: str) -> Iterator[_Mark]:
@@ -272,6 +272,14 @@ def _from_mark(
     base = mark.marked.base
     settled = False
     damage = ""
+    start = mark.marked.at  # where the replay starts in the first chunk of inputs after the mark
+    marks: list[Marked] = []  # marks met on the way, to be checked where they fall in the next chunk
+
+    def feed(items: list[Record]) -> None:
+        nonlocal settled
+        feed_all(conversation, [item for item in items if not _context_event(item)], Resumption())
+        settled = settled or (before is not None and _settled(conversation.messages, before - base, limit))
+
     # On past the page to the next mark, which the replay must agree with (then the page is right).
     for record in oldest_first(reader, session_id, MESSAGE_INPUTS, mark.bookmark):
         try:
@@ -280,14 +288,21 @@ def _from_mark(
             damage = f"chunk {record.n} is damaged ({exc})"
             break
         if record.kind == KIND_MARK:
-            now = (base + len(conversation.messages), conversation.ids_given)
-            if any(isinstance(item, Marked) and (item.base, item.ids) != now for item in items):
+            marks += (item for item in items if isinstance(item, Marked))
+            continue
+        done, start = start, 0
+        for marked in marks:
+            feed(items[done : max(done, marked.at)])
+            done = max(done, marked.at)
+            if (marked.base, marked.ids) != (base + len(conversation.messages), conversation.ids_given):
                 return None
             if settled:
                 break
+        else:
+            marks = []
+            feed(items[done:])
             continue
-        feed_all(conversation, [item for item in items if not _context_event(item)], Resumption())
-        settled = settled or (before is not None and _settled(conversation.messages, before - base, limit))
+        break
     messages = conversation.messages
     total = base + len(messages)
     end = total if before is None else max(base, min(before, total))

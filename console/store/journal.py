@@ -31,17 +31,19 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Final
 
 from console.session import Change, Conversation, MessageStatusChanged, Reset
 from console.store.backend import KIND_SNAPSHOT, KIND_TRACE, Backend, Batch, SessionInfo
 from console.store.blocks import Blocks, Sealer, joined
-from console.store.records import checksum, encode_mark, packed
+from console.store.records import checksum, packed
 
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose
+# Messages between two marks, at most (and the next point at rest): a page of messages read back
+# replays up to this many before it and after it. A mark costs a block sealed early and a row of its own.
+MARK_EVERY: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,7 @@ class _Journaled:
         self.blocks = Blocks()
         self.next_n = next_n  # touched by the writer thread only
         self.since_compact = 0
-        self.mark = (-1, -1)  # the last mark's (base, ids): a mark only where the messages moved on
+        self.mark = (-MARK_EVERY, -1)  # the last mark's (base, ids)
         self.unsubscribe: Callable[[], None] = _nothing
         # Snapshot bytes written since the console started (a restored session's older ones are not
         # counted: at most one cap more is kept until its first compaction).
@@ -95,11 +97,14 @@ class Journal:
 
     # -- the event loop's side ------------------------------------------------------------------
 
-    def start(self) -> None:
-        if self._thread is None:
+    def start(self, *, writer: bool = True) -> None:
+        """Journal from now on: blocks sealed at each collection, and committed by the writer thread
+        (`writer=False`: by whoever calls `flush` or `close`, on its own thread: a benchmark's
+        single-threaded count)."""
+        self._sealer.start()
+        if writer and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="journal writer", daemon=True)
             self._thread.start()
-            self._sealer.start()
 
     def attach(
         self, info: SessionInfo, conversation: Conversation, next_n: int = 0, *, new: bool = True
@@ -117,17 +122,7 @@ class Journal:
                 self._new.append(info)
         conversation.journal = journaled.blocks.add_input
         conversation.journal_trace = journaled.blocks.add_row
-        journaled.unsubscribe = conversation.subscribe(partial(self._on_change, journaled), deltas=False)
-
-    def _on_change(self, journaled: _Journaled, change: Change) -> None:
-        """A reply ended (or the conversation began again) with nothing in flight: a mark, where
-        messages are read back from (`history.messages_before`). Once per reply, not per token."""
-        if isinstance(change, MessageStatusChanged | Reset) and journaled.conversation.at_rest:
-            conversation = journaled.conversation
-            mark = (conversation.messages_let_go + len(conversation.messages), conversation.ids_given)
-            if mark != journaled.mark:
-                journaled.mark = mark
-                journaled.blocks.mark(encode_mark(*mark))
+        journaled.unsubscribe = conversation.subscribe(_marker(journaled), deltas=False)
 
     def prompt_sent(self) -> None:
         """What the user sent is committed at once, not at the next tick."""
@@ -228,6 +223,24 @@ class Journal:
                 self._on_error(self.failure)
             return
         self.records += sum(record[5] for record in batch.records)
+
+
+def _marker(journaled: _Journaled) -> Callable[[Change], None]:
+    """The session's listener for marks: a reply ended with nothing in flight, `MARK_EVERY` messages
+    or more after the last mark, or the conversation began again: a mark, where messages are read
+    back from (`history.messages_before`). A reset is always marked: marks count from it. Called for
+    every change but deltas: one plain function, so that the others cost one call each."""
+
+    def on_change(change: Change, statuses: type = MessageStatusChanged, resets: type = Reset) -> None:
+        kind = type(change)
+        if (kind is statuses or kind is resets) and journaled.conversation.at_rest:
+            conversation = journaled.conversation
+            mark = (conversation.messages_let_go + len(conversation.messages), conversation.ids_given)
+            if (kind is resets or mark[0] - journaled.mark[0] >= MARK_EVERY) and mark != journaled.mark:
+                journaled.mark = mark
+                journaled.blocks.mark(*mark)
+
+    return on_change
 
 
 def _untap(journaled: _Journaled) -> None:

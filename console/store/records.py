@@ -7,7 +7,7 @@ session and flush, not per token. Each input is written as the `JournalInput` tu
     ["event", ["TextDelta", "s1", "Hel"], at, seq]     (an event: its type, then its fields in order)
     ["user", "text", at, queued]    ["sent", message_id]    ["retried", message_id]
     ["interrupted", "reason", at]    ["interrupt_stream", stream_id, "reason"]    ["notice", "warning", "text"]
-    ["reset"]    ["mark", messages, ids]     (a point at rest, in a chunk of its own: `Marked`)
+    ["reset"]    ["mark", messages, ids, at]     (a point at rest, in a chunk of its own: `Marked`)
 
 A trace chunk (`KIND_TRACE`) holds bare trace rows, each as the trace holds it:
 
@@ -36,7 +36,8 @@ with LZ4 (an older console refuses such a journal rather than misread it; a vers
 and goes on in version 4, its zlib chunks beside the new ones). Version 5 writes an event flat,
 `[type, field, ...]` instead of `[type, [field, ...]]` (no tuple built per event to encode it; both
 shapes are read), and marks the points where the conversation was at rest (`Marked`, in chunks of
-their own: `KIND_MARK`), so messages are read back by a replay from the nearest mark.
+their own: `KIND_MARK`, just before the chunk of inputs they fall in), so messages are read back by a
+replay from the nearest mark.
 """
 
 from __future__ import annotations
@@ -196,12 +197,15 @@ class Cleared:
 
 @frozen
 class Marked:
-    """The conversation was at rest here (`Conversation.at_rest`), with `base` messages since its last
-    reset and `ids` message ids given: a replay of the inputs after this point into a conversation
-    numbered from there makes the same messages as the live one did. Changes no conversation."""
+    """The conversation was at rest (`Conversation.at_rest`), with `base` messages since its last
+    reset and `ids` message ids given, before the input `at` of the next chunk of inputs (a mark is
+    written just before the chunk it falls in): a replay of the inputs from there into a
+    conversation numbered from there makes the same messages as the live one did. Changes no
+    conversation."""
 
     base: int
     ids: int
+    at: int
 
 
 Record: TypeAlias = (
@@ -223,9 +227,9 @@ def encode(items: list[JournalInput]) -> bytes:
     return orjson.dumps(items, default=event_json, option=orjson.OPT_PASSTHROUGH_DATACLASS)
 
 
-def encode_mark(base: int, ids: int) -> bytes:
-    """A mark's chunk: `[["mark", base, ids]]` (`Marked`)."""
-    return orjson.dumps([("mark", base, ids)])
+def encode_mark(base: int, ids: int, at: int) -> bytes:
+    """A mark's chunk: `[["mark", base, ids, at]]` (`Marked`)."""
+    return orjson.dumps([("mark", base, ids, at)])
 
 
 def encode_trace(rows: list[tuple[object, ...]]) -> bytes:
@@ -320,7 +324,7 @@ def _read_v1(value: list[JsonValue]) -> Record:
     if kind == "reset":
         return Cleared()
     if kind == "mark":
-        return Marked(_int(value[1]), _int(value[2]))
+        return Marked(_int(value[1]), _int(value[2]), _int(value[3]))
     raise ValueError(f"unknown kind {kind!r}")
 
 

@@ -187,8 +187,13 @@ class ChatView:
         on_answer: Answer | None = None,
         *,
         markdown: bool = True,
+        filling: asyncio.Future[None] | None = None,
     ) -> None:
         self.conversation = conversation
+        # A conversation filled faster than anyone reads (a trace being replayed, until `filling` is
+        # done): drawn as it is when the page opens and once more when it is full, not change by change
+        # (the replay's messages would each be built, then let go by the page's window).
+        self._filling = filling if filling is not None and not filling.done() else None
         self.on_retry = on_retry
         self.on_answer = on_answer
         self.markdown = markdown
@@ -211,6 +216,13 @@ class ChatView:
         self._render_all()
         unsubscribe = self.conversation.subscribe(self._on_change)
         on_leave(unsubscribe)
+        if self._filling is not None:
+            self._filling.add_done_callback(self._filled)
+
+    def _filled(self, _: asyncio.Future[None]) -> None:
+        self._filling = None
+        if not self.column.is_deleted:
+            self._render_all()
 
     def _render_all(self) -> None:
         self.column.clear()
@@ -292,7 +304,7 @@ class ChatView:
     def _on_change(self, change: Change) -> None:
         # The two changes of every token first: a trace row is the timeline's (nothing
         # to draw here, no tick to wake), and a text delta only joins its run's pending text.
-        if type(change) is TraceAdded:
+        if type(change) is TraceAdded or self._filling is not None:
             return
         self.ticker.wake()
         if isinstance(change, TextAppended):

@@ -62,9 +62,13 @@ CONTEXTS_SYNC_INTERVAL = 0.25  # seconds
 
 
 class ContextInspector:
-    def __init__(self, client: SessionClient) -> None:
+    def __init__(self, client: SessionClient, filling: asyncio.Future[None] | None = None) -> None:
         self.client = client
         self.conversation: Conversation = client.conversation
+        # A conversation filled faster than anyone reads (a trace being replayed, until `filling` is
+        # done): shown as it is when the page opens and as a new inspector would show it once it is
+        # full, not snapshot by snapshot (each would move the scrubber and draw a step).
+        self._filling = filling if filling is not None and not filling.done() else None
         self.cache = steps_for(self.conversation)
         self.versions = OlderVersions(self.conversation)  # those that left memory (positions count all)
         self.context_id: str | None = None
@@ -86,6 +90,14 @@ class ContextInspector:
         self._unsubscribe = self.conversation.subscribe(self._on_change, deltas=False)  # snapshots, resets
         on_leave(self._close)
         self._sync_contexts()
+        if self._filling is not None:
+            self._filling.add_done_callback(self._filled)
+
+    def _filled(self, _: asyncio.Future[None]) -> None:
+        self._filling = None
+        if not self.root.is_deleted:
+            self.versions = OlderVersions(self.conversation)
+            self._reset()
 
     def _close(self) -> None:
         self._unsubscribe()
@@ -155,6 +167,8 @@ class ContextInspector:
     # -- the model's changes --------------------------------------------------------------------
 
     def _on_change(self, change: Change) -> None:
+        if self._filling is not None:
+            return
         if isinstance(change, ContextAdded):
             self.versions.added(change.context_id)
             self._on_snapshot(change.context_id, self.versions.older(change.context_id) + change.index)

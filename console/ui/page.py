@@ -16,6 +16,7 @@ from console.session import ConnectionChanged
 from console.sessions import SessionEntry
 from console.supervisor import Supervisor
 from console.trace_io import ReplayClient
+from console.ui import trace_opening
 from console.ui.chat import ChatView
 from console.ui.composer import Composer, stream_controls
 from console.ui.examples import CHAT_EXAMPLES, EXAMPLES, ExamplePrompts
@@ -30,6 +31,7 @@ from console.ui.testid import testid
 from console.ui.timeline import OpenTrace, TimelinePanel
 
 Restart = Callable[[], Awaitable[None]]
+PROGRESS_INTERVAL = 0.2  # seconds between two updates of a replay's progress note
 
 
 # Dark mode is the browser's choice, kept in its storage: every page of the console opens in it.
@@ -70,7 +72,9 @@ def side_panels(entry: SessionEntry, on_open_trace: OpenTrace | None = None) -> 
             with ui.tab_panel(timeline_tab).classes("p-0 h-full"):
                 timeline = TimelinePanel(entry.client, on_open_trace=on_open_trace)
             with ui.tab_panel(context_tab).classes("p-0 h-full"):
-                timeline.on_show_context = ContextInspector(entry.client).show
+                loading = trace_opening.opening(entry.client.conversation)
+                filling = loading.done if loading is not None else None
+                timeline.on_show_context = ContextInspector(entry.client, filling).show
     return side
 
 
@@ -174,10 +178,12 @@ def chat_column(entry: SessionEntry, restart: Restart | None = None) -> ui.eleme
                 session_menu(entry, restart)
     # The banner floats over the chat: it never pushes what the user is reading.
     with ui.element("div").classes("relative w-full grow min-h-0 flex flex-col flex-nowrap"):
+        loading = trace_opening.opening(conversation)
         ChatView(
             conversation,
             client.retry if can.retry else None,
             client.answer if can.approvals else None,
+            filling=loading.done if loading is not None else None,
         )
         Banner(conversation)
     with ui.element("div").classes("w-full pt-2 border-t shrink-0"):
@@ -243,14 +249,49 @@ def session_menu(entry: SessionEntry, restart: Restart | None = None) -> None:
 
 
 def replay_bar(client: SessionClient, recording: Recording) -> None:
-    """Where a live session has its input: what this recording is."""
-    events = len(client.conversation.trace) + recording.dropped
-    with testid(ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"), "replay-bar"):
+    """Where a live session has its input: what this recording is, and how far its replay is while
+    the file is still being replayed (console/ui/trace_opening.py)."""
+    with testid(
+        ui.row().classes("w-full max-w-4xl mx-auto items-center gap-3 px-4 pb-2"), "replay-bar"
+    ) as bar:
         ui.icon("history").classes("text-slate-500")
-        ui.label(
-            f"A replay of {recording.name} ({events:,} events), opened in this browser only: "
-            "look around, nothing is sent."
-        ).classes("text-sm text-slate-500")
+        note = ui.label(replayed_note(client, recording)).classes("text-sm text-slate-500")
+    loading = trace_opening.opening(client.conversation)
+    if loading is None:
+        return
+    note.set_visibility(False)
+    with bar:
+        progress = testid(ui.label().classes("text-sm text-slate-500"), "replay-progress")
+
+    def show() -> None:
+        if not loading.done.done():
+            read, total = loading.progress()
+            progress.set_text(f"Replaying {recording.name}: {read:,} of {total:,} lines…")
+            return
+        timer.cancel()
+        progress.delete()
+        note.set_text(replayed_note(client, recording))
+        note.set_visibility(True)
+        problems = loading.client.loaded.problems
+        if problems:
+            ui.notify(
+                f"{recording.name}: {len(problems)} line(s) could not be read and were left out.",
+                caption=f"e.g. {problems[0]}",
+                type="warning",
+                multi_line=True,
+            )
+
+    with bar:
+        timer = ui.timer(PROGRESS_INTERVAL, show)
+    show()
+
+
+def replayed_note(client: SessionClient, recording: Recording) -> str:
+    events = len(client.conversation.trace) + recording.dropped
+    return (
+        f"A replay of {recording.name} ({events:,} events), opened in this browser only: "
+        "look around, nothing is sent."
+    )
 
 
 def session_index(sessions: Supervisor, export: OtelExport | None = None) -> None:

@@ -205,9 +205,14 @@ export default {
       this.olderText = this.olderLine();
       this.view = [];
       this.rebuild = true; // the view is rebuilt once, after all rows are in
-      this.pinned = true;
+      // The newest rows of a trace still being replayed, again each tick: a user who scrolled up to
+      // read stays where they are.
+      if (!state.preview) this.pinned = true;
       this.unseen = 0;
       for (const row of state.rows) this.addRow(row);
+      // New rows (a trace still being replayed sends its newest ones afresh each tick): token text the
+      // search has not seen yet is asked about again.
+      if (this.needle) this.searchSoon();
       this.schedule();
     },
     push(batch) {

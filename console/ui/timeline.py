@@ -26,9 +26,9 @@ from console.otel.status import download_button
 from console.security import policy as security
 from console.security.limits import trace_limit_text
 from console.session import Change, Conversation, TraceAdded, TraceEntry
-from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, open_trace, wall_offset_now
+from console.trace_io import ReplayClient, TraceFormatError, export_jsonl, wall_offset_now
 from console.trace_kinds import Category, browser_table, category
-from console.ui import timeline_history, wire
+from console.ui import timeline_history, trace_opening, wire
 from console.ui.scope import on_leave
 from console.ui.testid import testid
 from console.ui.ticker import Ticker
@@ -121,7 +121,15 @@ class TimelinePanel:
         # A trace just opened comes with its model on the way, built in a thread while the page shows;
         # until it is there the panel holds an empty stand-in and its handlers wait for the real one.
         self._coming = timeline_history.take(self.conversation, max_rows, self.wall_offset)
-        if self._coming is None:
+        # A trace still being replayed: until it is all in, the panel shows the newest rows loaded so
+        # far (`_preview`), then the whole trace's model, as if it had opened at once.
+        loading = trace_opening.opening(self.conversation)
+        self._loading = loading is not None
+        self._opening = loading
+        if loading is not None:
+            self.model = TimelineModel(max_rows, self.wall_offset)
+            background_tasks.create(self._when_loaded(loading.done), name="timeline of a trace opening")
+        elif self._coming is None:
             self.model = timeline_history.history_model(
                 self.conversation, max_rows, self.wall_offset, self.dropped
             )
@@ -131,6 +139,7 @@ class TimelinePanel:
         self._backlog: list[Row] = []  # older rows not yet sent to a view that just mounted
         self._counts: dict[int, JsonValue] = {}  # row id -> its token count held back (COUNTS_INTERVAL)
         self._pushed = 0.0  # when the last batch went
+        self._previewed = -1  # entries seen when the last preview was drawn
         with testid(ui.element("div").classes("ac-timeline"), "timeline") as self.root:
             self._toolbar()
             self.view = TimelineView(max_rows)
@@ -181,11 +190,46 @@ class TimelinePanel:
 
     def _on_change(self, change: Change) -> None:
         if isinstance(change, TraceAdded):
-            self.model.feed(change.entry)
+            if not self._loading:  # a trace being replayed is previewed per tick, not row by row
+                self.model.feed(change.entry)
             self.ticker.wake()
+
+    def _preview(self) -> None:
+        """The newest rows of a trace still being replayed, in place of the view's rows: one short
+        message per tick, whatever the replay brings in between (a search applies to them, and again to
+        the next ones). The model is built afresh from the newest entries: a few milliseconds."""
+        trace = self.conversation.trace
+        seen = self.conversation.trace_dropped + len(trace)
+        if seen == self._previewed:
+            return
+        self._previewed = seen
+        self.model = model = timeline_history.preview_model(
+            self.conversation, self.model.max_rows, self.wall_offset
+        )
+        state = self.state(list(model.rows)[-ROWS_FIRST:])
+        state["preview"] = True
+        self.view.reset(state)
+
+    async def _when_loaded(self, done: asyncio.Future[None]) -> None:
+        """The whole trace is in: its model replaces the preview, and is drawn as a mounting view's."""
+        await done
+        self._loading = False
+        if self.root.is_deleted:
+            return
+        self._coming = timeline_history.take(self.conversation, self.model.max_rows, self.wall_offset)
+        if self._coming is None:  # another panel took the model built for the trace
+            self.model = timeline_history.history_model(
+                self.conversation, self.model.max_rows, self.wall_offset, self.dropped
+            )
+        if self.ready:
+            self._on_ready()
 
     def flush(self, *, now: bool = False) -> None:
         """Send this tick's row operations, all of them in one message (counts alone less often)."""
+        if self._loading:
+            if self.ready:
+                self._preview()
+            return
         self._send_backlog()
         if self._backlog or self._counts:
             self.ticker.wake(wait=True)  # more to send at a later tick
@@ -240,6 +284,13 @@ class TimelinePanel:
         return True
 
     def _on_ready(self) -> None:
+        if self._loading:
+            self.ready = True
+            self._previewed = -1
+            self._preview()
+            if self._opening is not None:
+                self._opening.drawn.set()  # the replay goes on now (trace_opening.FIRST_DRAW)
+            return
         if self._waits_for_model(self._on_ready):
             return
         self.model.take_ops()  # already part of the state sent now
@@ -392,10 +443,9 @@ class TimelinePanel:
         opening = ui.notification(f"Opening {name}…", spinner=True, timeout=None)
         try:
             text = await event.file.text()
-            # A long trace takes a moment to replay: not on the loop that serves every tab. The model
-            # of its timeline is then built in a thread too, while the page shows the replayed session.
-            replay = await asyncio.to_thread(open_trace, text, name)
-            timeline_history.build_soon(replay)
+            # A long trace takes a moment to replay: its page shows once the first entry is in and
+            # fills while the rest is replayed in slices (console/ui/trace_opening.py).
+            replay = await trace_opening.open_in_slices(text, name)
         except (TraceFormatError, UnicodeDecodeError) as exc:
             # A sentence first; the parser's words (line, column) for whoever wants to fix the file.
             ui.notify(
@@ -408,7 +458,7 @@ class TimelinePanel:
         finally:
             opening.dismiss()
         problems = replay.loaded.problems
-        if problems:
+        if problems and trace_opening.opening(replay.conversation) is None:  # else said when it is in
             ui.notify(
                 f"{name}: {len(problems)} line(s) could not be read and were left out.",
                 caption=f"e.g. {problems[0]}",

@@ -6,7 +6,8 @@ feed_history`): for a replayed 100,000-event trace that is some 50,000 entries, 
 of a second on the event loop. A trace just opened is a closed conversation nothing feeds any more,
 so its model is built in a thread (`build_soon`) while the page shows the replayed session, and the
 first panel that shows that conversation takes it (`take`) and sends its rows when it is there; any
-other panel builds its own, on the loop.
+other panel builds its own, on the loop. While a trace is still being replayed in slices
+(console/ui/trace_opening.py), a panel shows `preview_model`, the newest entries' rows, instead.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from dataclasses import dataclass
 from console.session import Conversation
 from console.trace_io import ReplayClient
 from console.ui.timeline_model import DEFAULT_MAX_ROWS, TimelineModel
+
+# Entries the preview of a trace being replayed is built from (`preview_model`).
+PREVIEW_ENTRIES = 2_500
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,17 @@ def history_model(
     """A model holding the rows of the conversation's kept trace; `dropped`: events let go before it."""
     model = TimelineModel(max_rows, wall_offset, prompts_before_trace(conversation, dropped))
     model.feed_history(list(conversation.trace))  # sent whole when the view is ready
+    return model
+
+
+def preview_model(conversation: Conversation, max_rows: int, wall_offset: float) -> TimelineModel:
+    """A model of the newest `PREVIEW_ENTRIES` entries only: what a timeline shows of a trace still
+    being replayed, built afresh each tick (a few milliseconds, some hundreds of rows)."""
+    entries = conversation.trace[-PREVIEW_ENTRIES:]
+    prompts = sum(1 for m in conversation.messages if m.role == "user")
+    sent = sum(1 for e in entries if e.kind == "USER_MESSAGE" and e.direction == "out")
+    model = TimelineModel(max_rows, wall_offset, max(0, prompts - sent))
+    model.feed_history(entries)
     return model
 
 

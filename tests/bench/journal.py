@@ -17,12 +17,21 @@
 2. Restart: 100 agent sessions of 1,000 frames each are journaled, then a fresh supervisor restores
    them all (read, checksum, replay through the reducer, sessions reopened): the time until every
    session is back.
+
+Instructions, which the neighbours on a shared machine do not move: `--one none` and `--one journal`
+drive 2,468 frames once on one thread (with the journal, its writer's work done at the end on the
+same thread: collect, join, LZ4, CRC, commit), inside `functools.reduce` for callgrind to count:
+
+    PY=$(python -c 'import sys; print(sys.executable)')
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=functools_reduce \
+        $PY tests/bench/journal.py --one journal      # then --one none; the difference is the journal
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import os
 import statistics
@@ -91,6 +100,28 @@ def throughput(frames: list[list[str]], backend: Backend | None) -> tuple[int, f
     if journal is not None:
         journal.close()  # everything committed: the measure includes the writer's work
     return count, time.process_time() - start, loop
+
+
+def one_run(journaled: bool, directory: Path) -> None:
+    """One run on this thread, for an instruction count (see the module's docstring)."""
+    frames = script(rounds=10)
+    conversation = Conversation()
+    journal = None
+    if journaled:
+        journal = Journal(sqlite_backend(directory, 0))
+        journal.attach(SessionInfo("bench", "bench", "agent", DEAD, False, time.time()), conversation)
+        journal.start(writer=False)
+    engine = AgentEngine(conversation)
+    engine.connected(0.0)
+    gc.collect()
+
+    def run(_: int, __: int) -> int:
+        drive(engine, frames)
+        if journal is not None:
+            journal.close()
+        return 0
+
+    functools.reduce(run, [0, 0])
 
 
 def sqlite_backend(directory: Path, n: int) -> Backend:
@@ -166,7 +197,12 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=ROUNDS, help="rounds of the cost (a run without, one with)"
     )
+    parser.add_argument("--one", choices=["none", "journal"], help="one run, for callgrind (see above)")
     args = parser.parse_args()
+    if args.one:
+        with tempfile.TemporaryDirectory() as tmp:
+            one_run(args.one == "journal", Path(tmp))
+        return
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core for the loop and the writer
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)

@@ -20,7 +20,8 @@ Figures per page:
   longest task  the longest main-thread task over the stream (Chromium's trace, `toplevel` RunTask)
   main thread   seconds by kind of work: layout, style, script, paint... (Chromium's trace), and
                 `tasks (CPU)`: the thread's CPU time in tasks, the figure to compare on a loaded machine
-  idle CPU      server CPU share with the page open and nothing streaming (20 s after the reply)
+  idle CPU      server CPU share with the page open and nothing streaming (20 s after the reply), and
+                how often the event loop's thread was woken meanwhile (voluntary context switches)
 
 First, with no page open (`none`), the server CPU per 1,000 tokens and the idle CPU of the session
 alone: what the pages' figures cost on top of it. Then the console's figures as a ratio of the label's (lower is better). `--only console` measures the
@@ -165,8 +166,14 @@ def serve(port: int, upstream_port: int) -> None:
 
     @app.get("/bench/cpu")
     def cpu() -> dict[str, float]:
+        """The process's CPU seconds, and how often its main thread (the event loop's) has slept and
+        been woken: the kernel's count of its voluntary context switches."""
         times = os.times()
-        return {"cpu": times.user + times.system}
+        status = Path("/proc/self/status").read_text()
+        wakes = next(
+            int(line.split()[1]) for line in status.splitlines() if line.startswith("voluntary_ctxt")
+        )
+        return {"cpu": times.user + times.system, "wakes": wakes}
 
     dashboard.serve(config)
 
@@ -184,6 +191,7 @@ class Figures:
     longest_at: tuple[tuple[float, float], ...]  # the longest tasks: ms, and seconds into the stream
     work: dict[str, float]  # main-thread seconds by kind of work
     idle_cpu: float  # share of one core
+    idle_wakes: float  # the event loop's wakes per second, idle
 
 
 CONSOLE_SHOWN = (
@@ -286,9 +294,9 @@ def measure(url: str, path: str, kind: str, shown_js: str, length: int, tokens: 
         cdp.send("Tracing.end")
         while not done[0]:
             page.wait_for_timeout(100)
-        idle0 = (time.monotonic(), httpx.get(f"{url}/bench/cpu").json()["cpu"])
+        idle0 = (time.monotonic(), httpx.get(f"{url}/bench/cpu").json())
         page.wait_for_timeout(IDLE_SECONDS * 1000)
-        idle = (httpx.get(f"{url}/bench/cpu").json()["cpu"] - idle0[1]) / (time.monotonic() - idle0[0])
+        idle, wakes = idle_figures(url, *idle0)
         browser.close()
     longest, work = from_trace(events)
     longest = longest or [(0.0, 0.0)]
@@ -302,6 +310,7 @@ def measure(url: str, path: str, kind: str, shown_js: str, length: int, tokens: 
         longest_at=tuple(longest),
         work=work,
         idle_cpu=idle,
+        idle_wakes=wakes,
     )
 
 
@@ -324,9 +333,18 @@ def sampled(pid: int, folder: Path | None, name: str) -> Iterator[None]:
         spy.wait(30)
 
 
-def measure_headless(url: str, kind: str, length: int, tokens: int) -> tuple[float, float]:
+def idle_figures(url: str, since: float, then: dict[str, float]) -> tuple[float, float]:
+    """The CPU share and the loop's wakes per second from `since` (monotonic), counts `then`, to now."""
+    import httpx
+
+    now = httpx.get(f"{url}/bench/cpu").json()
+    seconds = time.monotonic() - since
+    return (now["cpu"] - then["cpu"]) / seconds, (now["wakes"] - then["wakes"]) / seconds
+
+
+def measure_headless(url: str, kind: str, length: int, tokens: int) -> tuple[float, float, float]:
     """Server CPU seconds per 1,000 tokens with no page open (the floor below the UI), and the idle
-    CPU share after the reply."""
+    CPU share and loop wakes per second after the reply."""
     import httpx
 
     def cpu() -> float:
@@ -341,9 +359,9 @@ def measure_headless(url: str, kind: str, length: int, tokens: int) -> tuple[flo
         if now["count"] >= before + 2 and now["done"] and now["chars"] >= length:
             break
     per_1k = 1000 * (cpu() - cpu0) / tokens
-    idle0 = (time.monotonic(), cpu())
+    idle0 = (time.monotonic(), httpx.get(f"{url}/bench/cpu").json())
     time.sleep(IDLE_SECONDS)
-    return per_1k, (cpu() - idle0[1]) / (time.monotonic() - idle0[0])
+    return (per_1k, *idle_figures(url, *idle0))
 
 
 def report(name: str, f: Figures) -> None:
@@ -352,7 +370,8 @@ def report(name: str, f: Figures) -> None:
     tasks = ", ".join(f"{ms:.0f} ms at {at:.1f} s" for ms, at in f.longest_at)
     print(
         f"{name:8} CPU/1k tok {f.cpu_per_1k:5.3f} s | {f.bytes_per_char:9.2f} B/char | busy {100 * f.busy:5.1f}%"
-        f" (quarters {quarters}) | longest task {f.longest_ms:6.1f} ms | idle CPU {100 * f.idle_cpu:4.2f}%\n"
+        f" (quarters {quarters}) | longest task {f.longest_ms:6.1f} ms | idle CPU {100 * f.idle_cpu:4.2f}%"
+        f" ({f.idle_wakes:.0f} wakes/s)\n"
         f"         main thread s: {work}\n         longest tasks: {tasks}",
         flush=True,
     )
@@ -391,9 +410,10 @@ def main() -> None:
         results: dict[str, Figures] = {}
         if args.only in (None, "none"):
             with sampled(server.pid, args.py_spy, "none"):
-                floor, idle = measure_headless(url, args.text, length, tokens)
+                floor, idle, wakes = measure_headless(url, args.text, length, tokens)
             print(
-                f"no page  CPU/1k tok {floor:5.3f} s | idle CPU {100 * idle:4.2f}% (the session alone: what no"
+                f"no page  CPU/1k tok {floor:5.3f} s | idle CPU {100 * idle:4.2f}% ({wakes:.0f} wakes/s)"
+                " (the session alone: what no"
                 " page can save)",
                 flush=True,
             )

@@ -199,14 +199,15 @@ class _Counting:
             yield record
 
 
-def _replies(journal: Journal, conversation: Conversation, turns: range) -> None:
+def _replies(journal: Journal, conversation: Conversation, turns: range, flush: bool = True) -> None:
     for turn in turns:
         conversation.add_user_message(f"question {turn}", float(turn))
         for n in range(20):
             conversation.record(float(turn), "in", "TOKEN", f"w{n}", seq=n + 1, stream_id=f"r{turn}")
             conversation.apply(ev.TextDelta(f"r{turn}", f"w{n} "), float(turn), n + 1)
         conversation.apply(ev.StreamEnd(f"r{turn}"), float(turn), 21)
-        journal.flush()  # chunks of a reply or two each: many chunks
+        if flush:
+            journal.flush()  # chunks of a reply or two each: many chunks
 
 
 def test_earlier_messages_are_replayed_from_the_nearest_mark_not_from_the_journals_start(
@@ -245,12 +246,12 @@ def test_an_input_that_reaches_back_before_a_mark_sends_the_read_to_the_journals
     journal.attach(_info("s"), conversation)
     _replies(journal, conversation, range(3))
     conversation.apply(ev.TextDelta("r0", "a late word"), 3.0, 22)  # lands on a reply already over
-    _replies(journal, conversation, range(3, 6))
+    _replies(journal, conversation, range(3, 20))  # past the next mark, which the replay is checked at
     journal.close()
     live = conversation.messages
     assert live[1].text.endswith("a late word")
     reader = SQLiteReader(path)
-    page = messages_before(reader, "s", 12, 6)  # replayed from the mark after reply 2, it would be off
+    page = messages_before(reader, "s", 12, 6)  # replayed from the mark after reply 0, it would be off
     assert [(m.id, m.text) for m in page.messages] == [(m.id, m.text) for m in live[6:12]]
     reader.close()
 
@@ -273,3 +274,38 @@ def test_a_journal_written_before_marks_is_read_back_from_its_start(tmp_path: Pa
     assert [m.text for m in page.messages] == ["question 2", "answer 2", "question 3", "answer 3"]
     assert [m.id for m in page.messages] == [m.id for m in conversation.messages[4:8]]
     reader.close()
+
+
+def test_marks_inside_one_chunk_of_inputs_are_found_where_they_fall(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    journal = Journal(SQLiteBackend(path))  # not started: one round at the end, one chunk of inputs
+    conversation = Conversation()
+    journal.attach(_info("s"), conversation)
+    _replies(journal, conversation, range(60), flush=False)
+    journal.close()
+    reader = SQLiteReader(path)
+    stored = list(reader.records("s"))
+    assert sum(r.kind == KIND_OTHER for r in stored) == 1 and sum(r.kind == KIND_MARK for r in stored) > 5
+    live = conversation.messages
+    for before in (120, 77, 40, 21):
+        page = messages_before(reader, "s", before, 20)
+        assert [(m.id, m.text) for m in page.messages] == [(m.id, m.text) for m in live[before - 20 : before]]
+    reader.close()
+
+
+def test_a_tool_call_that_never_gets_its_result_does_not_stop_the_marks(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    journal = Journal(SQLiteBackend(path))
+    conversation = Conversation()
+    journal.attach(_info("s"), conversation)
+    conversation.add_user_message("look it up", 0.0)
+    conversation.apply(ev.ToolCall("r-tool", "call-1", "search", {"q": "x"}), 0.0, 1)
+    conversation.mark_interrupted("the stream stalled", 0.5)  # the call's result never comes
+    _replies(journal, conversation, range(1, 41), flush=False)
+    journal.close()
+    reader = _Counting(SQLiteReader(path))
+    marks = [r for r in SQLiteReader(path).records("s") if r.kind == KIND_MARK]
+    assert len(marks) >= 4  # one every 16 messages or so, after the call as before it
+    live = conversation.messages
+    page = messages_before(reader, "s", 70, 10)
+    assert [(m.id, m.text) for m in page.messages] == [(m.id, m.text) for m in live[60:70]]

@@ -281,41 +281,43 @@ def page_of(
     client: redis.Redis, session_id: str, kinds: frozenset[int], before: str | None, limit: int
 ) -> Page:
     """A page of a session's stream (`RedisBackend.page`), with any client: a follower reads this way too."""
-    out: list[StoredRecord] = []
-    end = "+" if before is None else f"({before}"
-    count = min(READ_CHUNK, max(limit, 16))
-    while len(out) < limit:
-        chunk = client.xrevrange(stream_key(session_id), end, "-", count=count)
-        if not isinstance(chunk, list) or not chunk:
-            return Page(tuple(out), None)
-        for entry_id, fields in chunk:
-            end = f"({entry_id.decode()}"
-            if int(fields[b"k"]) in kinds:
-                out.append(replace(record_from(fields), bookmark=entry_id.decode()))
-                if len(out) == limit:
-                    return Page(tuple(out), end[1:])
-        if len(chunk) < count:
-            return Page(tuple(out), None)
-    return Page(tuple(out), end[1:])
+    return _walk(client, session_id, kinds, before, limit, newest_first=True)
 
 
 def page_after(
     client: redis.Redis, session_id: str, kinds: frozenset[int], after: str | None, limit: int
 ) -> Page:
     """Chunks of `kinds` after the entry `after`, oldest first (`Backend.page_after`), with any client."""
+    return _walk(client, session_id, kinds, after, limit, newest_first=False)
+
+
+def _walk(
+    client: redis.Redis,
+    session_id: str,
+    kinds: frozenset[int],
+    past: str | None,
+    limit: int,
+    *,
+    newest_first: bool,
+) -> Page:
+    """Up to `limit` entries of `kinds` beyond the entry `past` (None: from the end the walk starts
+    at); the page's bookmark is the last entry read, to go on from."""
     out: list[StoredRecord] = []
-    start = "-" if after is None else f"({after}"
+    bound = ("+" if newest_first else "-") if past is None else f"({past}"
     count = min(READ_CHUNK, max(limit, 16))
     while len(out) < limit:
-        chunk = client.xrange(stream_key(session_id), start, "+", count=count)
+        if newest_first:
+            chunk = client.xrevrange(stream_key(session_id), bound, "-", count=count)
+        else:
+            chunk = client.xrange(stream_key(session_id), bound, "+", count=count)
         if not isinstance(chunk, list) or not chunk:
             return Page(tuple(out), None)
         for entry_id, fields in chunk:
-            start = f"({entry_id.decode()}"
+            bound = f"({entry_id.decode()}"
             if int(fields[b"k"]) in kinds:
                 out.append(replace(record_from(fields), bookmark=entry_id.decode()))
                 if len(out) == limit:
-                    return Page(tuple(out), start[1:])
+                    return Page(tuple(out), bound[1:])
         if len(chunk) < count:
             return Page(tuple(out), None)
-    return Page(tuple(out), start[1:])
+    return Page(tuple(out), bound[1:])

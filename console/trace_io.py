@@ -23,7 +23,6 @@ for a replay is what the client logic does with those frames, derived afresh.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from console import jsonvalue
@@ -242,37 +241,9 @@ class JsonlReplay:
         return self.loaded()
 
 
-def parse_jsonl(text: str) -> tuple[JsonObject, list[tuple[int, TraceLine]], list[str]]:
-    """Header, numbered usable lines and problems; raises TraceFormatError when nothing is usable."""
-    header: JsonObject = {}
-    problems: list[str] = []
-    lines = list(_lines(text, header, problems))
-    if not lines:
-        reason = problems[0] if problems else "the file is empty"
-        raise TraceFormatError(f"no trace entries found: {reason}")
-    _check_version(header, problems)
-    return header, lines, problems
-
-
 def _check_version(header: JsonObject, problems: list[str]) -> None:
     if isinstance(header.get("version"), int) and header["version"] != VERSION:
         problems.append(f"trace format version {header['version']}; this console reads {VERSION}")
-
-
-def _lines(text: str, header: JsonObject, problems: list[str]) -> Iterator[tuple[int, TraceLine]]:
-    """The numbered usable lines of a trace; its header goes into `header`, what cannot be used into
-    `problems`, as they are read."""
-    loads = jsonvalue.loads
-    for number, source in enumerate(text.splitlines(), start=1):
-        try:
-            value = loads(source)
-        except jsonvalue.JsonDecodeError as exc:
-            if source.strip():  # blank lines are no problem
-                problems.append(f"line {number}: not JSON ({exc})")
-            continue
-        line = _usable_line(number, value, header, problems)
-        if line is not None:
-            yield number, line
 
 
 def _usable_line(number: int, value: JsonValue, header: JsonObject, problems: list[str]) -> TraceLine | None:

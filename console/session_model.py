@@ -101,6 +101,15 @@ class Session:
         self.publish()
         return was
 
+    @property
+    def watched(self) -> bool:
+        """Someone follows the session live: a view that hears of each trace row and text delta (a
+        page showing its chat or timeline), not one that reads the counts now and then."""
+        sole = self.sole
+        if sole is not None:
+            return bool(sole._listeners)
+        return any(conversation._listeners for conversation in self.conversations)
+
     def activity(self) -> Activity:
         """The busiest of the conversations: a tool call waiting, else a reply in flight, else idle."""
         if self.sole is not None:  # every dialect but chat: no set to build

@@ -186,6 +186,12 @@ class LinkedEngine(Lifecycle):
         deadlines says when it has none; by default it always may."""
         return True
 
+    @property
+    def watched(self) -> bool:
+        """Someone follows the session live (console/session_model.py): its frames are read at once,
+        not on the shared tick of the links nobody watches (console/runtime/polled.py)."""
+        return self._link.session.watched
+
     def data_to_send(self) -> list[str]:
         out = self._outbox
         if out:  # asked after every frame received: most of the time there is nothing, and no new list

@@ -37,6 +37,11 @@ class WebSocketEngine(Protocol):
     @property
     def idle(self) -> bool: ...
 
+    @property
+    def watched(self) -> bool:
+        """Someone follows the session live: its frames are read as they come."""
+        ...
+
     def data_to_send(self) -> list[str]: ...
 
     def connected(self, now: float) -> None: ...
@@ -252,6 +257,7 @@ class WebSocketClient(ClientTask[E]):
                 open_timeout=self._open_timeout,
                 max_size=MAX_WIRE_FRAME,
                 peek=self._peek,
+                watched=self._watched,
             )
         except Exception as exc:
             policy = classify(exc)
@@ -275,6 +281,9 @@ class WebSocketClient(ClientTask[E]):
             # A replay the engine asked for is not a failure: reconnect at once.
             return Ended("reconnecting to replay missing frames", connected=True, delay=0.0)
         return Ended(ws.reason, connected=True)
+
+    def _watched(self) -> bool:
+        return self.engine.watched
 
     def _on_message(self, message: str | bytes) -> None:
         """Every message, on arrival, in order (called by the link)."""

@@ -22,6 +22,9 @@ once, without the queues of a slice.
 A dense stream is read a few frames at a time (`console/runtime/gather.py`): a link whose reads come
 close together stops reading until the loop's next gathering tick, at most 20 ms away, so one read
 and one turn of the loop carry what arrived meanwhile; a frame after a quiet spell is read at once.
+A link nobody watches live (`watched` says so; a plain TCP stream, not TLS) goes further: its socket is
+read by the loop's poller (`console/runtime/polled.py`), every tenth of a second together with every
+other such socket, so that one wake of the loop carries the frames of many links.
 
 A server that ignores our closing handshake (sent when we close, or when its data broke the protocol:
 invalid UTF-8 in a text frame, a frame over the size limit) is cut off after `CLOSE_TIMEOUT` seconds,
@@ -47,7 +50,7 @@ from websockets.frames import CloseCode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from console.runtime import gather
+from console.runtime import gather, polled
 from console.runtime.admission import opening
 from console.runtime.wsframes import Framer, Message
 
@@ -74,11 +77,15 @@ class Link(asyncio.Protocol):
         on_message: Callable[[Message], None],
         peek: Callable[[Message], None] | None = None,
         max_size: int | None = None,
+        watched: Callable[[], bool] | None = None,
     ) -> None:
         self.protocol = protocol
         self.max_size = max_size
         self.on_message = on_message
         self.peek = peek  # sees each message when it is parsed, before the ones ahead are applied
+        # Whether someone watches the session live (a page showing it stream): its frames are read at
+        # once. Asked at every read; without it, the link is always read at once.
+        self.watched = watched
         loop = asyncio.get_running_loop()
         self.opened: asyncio.Future[None] = loop.create_future()
         self.lost: asyncio.Future[None] = loop.create_future()
@@ -105,6 +112,9 @@ class Link(asyncio.Protocol):
         self._gathering = False  # reading stopped until the gatherer's tick: a dense stream
         self._read_at = 0.0  # monotonic time of the previous read
         self._reading = True  # what the transport was last told
+        self._poller = polled.poller()
+        self._fd: int | None = None  # the socket, if the poller may read it (a plain TCP stream)
+        self._polled = False  # the poller reads the socket: the transport does not
 
     def start(self) -> None:
         """The session is ready: deliver what came with the handshake, then every message on arrival."""
@@ -147,6 +157,7 @@ class Link(asyncio.Protocol):
     def abort(self) -> None:
         """Cut the connection as a network failure would (no close frame)."""
         if self._transport is not None:
+            self._unpoll()
             self._transport.abort()
 
     def hold(self, size: int) -> None:
@@ -193,6 +204,9 @@ class Link(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream transport (uvloop's do not derive from asyncio.Transport, hence not isinstance).
         self._transport = cast(asyncio.Transport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and transport.get_extra_info("sslcontext") is None:
+            self._fd = sock.fileno()  # plain bytes on the socket: the poller may read them
         self.protocol.send_request(self.protocol.connect())
         self._write()
 
@@ -202,11 +216,7 @@ class Link(asyncio.Protocol):
         if not self.opened.done():
             self._framer.feed_handshake(data)
             return
-        if now - self._read_at < gather.WINDOW and not self._gathering:
-            # A dense stream: the frames of the next few milliseconds are read together.
-            self._gathering = True
-            self._gatherer.wait(self._gathered)
-            self._read_or_not()
+        self._pace(now)
         self._read_at = now
         if (
             self._started
@@ -240,6 +250,7 @@ class Link(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._eof = True
+        self._unpoll()
         if not self.opened.done():
             self._end_of_stream()
             self.opened.set_exception(LinkFailed(f"connection closed during the handshake: {exc or 'EOF'}"))
@@ -308,7 +319,48 @@ class Link(asyncio.Protocol):
         over = self._pending_bytes > BACKLOG_BYTES
         if over != self._paused:
             self._paused = over
+            if over:
+                self._unpoll()  # nobody reads until the backlog is applied
             self._read_or_not()
+
+    def _pace(self, now: float) -> None:
+        """After a read: how the next one comes (at once, at the gathering tick, by the poller)."""
+        watched = self.watched
+        if self._fd is not None and watched is not None and not self._paused and not watched():
+            if not self._polled:  # nobody watches live: read on the poller's tick with the others
+                self._polled = True
+                self._poller.add(self._fd, self)
+                self._read_or_not()
+            return
+        if self._polled:  # watched again: reading is the transport's
+            self._unpoll()
+            self._read_or_not()
+        if now - self._read_at < gather.WINDOW and not self._gathering:
+            # A dense stream: the frames of the next few milliseconds are read together.
+            self._gathering = True
+            self._gatherer.wait(self._gathered)
+            self._read_or_not()
+
+    # -- the poller (console/runtime/polled.py) ------------------------------------------------------
+
+    @property
+    def closing(self) -> bool:
+        """The transport is closing or gone: its socket must not be read any more."""
+        transport = self._transport
+        return transport is None or transport.is_closing()
+
+    def polled_read(self, data: bytes) -> None:
+        self.data_received(data)
+
+    def polled_end(self) -> None:
+        self._polled = False
+        self._read_or_not()
+
+    def _unpoll(self) -> None:
+        if self._polled:
+            self._polled = False
+            if self._fd is not None:
+                self._poller.remove(self._fd, self)
 
     def _gathered(self) -> None:
         """The gatherer's tick: read what came meanwhile."""
@@ -316,11 +368,12 @@ class Link(asyncio.Protocol):
         self._read_or_not()
 
     def _read_or_not(self) -> None:
-        """Tell the transport whether to read: not while too much waits, nor while gathering."""
+        """Tell the transport whether to read: not while too much waits, nor while gathering, nor
+        while the poller reads for it."""
         transport = self._transport
         if transport is None or transport.is_closing():
             return
-        reading = not self._paused and not self._gathering
+        reading = not self._paused and not self._gathering and not self._polled
         if reading != self._reading:
             self._reading = reading
             if reading:
@@ -378,6 +431,7 @@ class Link(asyncio.Protocol):
             elif transport.can_write_eof():
                 transport.write_eof()
             else:
+                self._unpoll()
                 transport.close()
 
 
@@ -388,6 +442,7 @@ async def open_link(
     open_timeout: float,
     max_size: int,
     peek: Callable[[Message], None] | None = None,
+    watched: Callable[[], bool] | None = None,
 ) -> Link:
     """Connect and complete the handshake within `open_timeout` seconds (a wait for a place among
     the connections being opened included)."""
@@ -396,7 +451,7 @@ async def open_link(
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(open_timeout), opening():
         _, link = await loop.create_connection(
-            lambda: Link(protocol, on_message, peek, max_size),
+            lambda: Link(protocol, on_message, peek, max_size, watched),
             uri.host,
             uri.port,
             ssl=True if uri.secure else None,

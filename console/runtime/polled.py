@@ -23,6 +23,7 @@ ready at once never hold the loop for longer than that.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import select
@@ -84,10 +85,8 @@ class Poller:
         del self._links[fd]
         epoll = self._epoll
         if epoll is not None:
-            try:
+            with contextlib.suppress(OSError):  # closed already: the kernel has let go of it
                 epoll.unregister(fd)
-            except OSError:  # closed already: the kernel has let go of it
-                pass
             if not self._links:
                 epoll.close()
                 self._epoll = None

@@ -178,6 +178,7 @@ class LinkedEngine(Lifecycle):
     def __init__(self, conversation: Conversation) -> None:
         self._outbox: list[str] = []
         self._link = LinkKeeper(conversation)
+        self.hurried = False  # a frame gave it a deadline of seconds: the transport ticks it at once
 
     @property
     def ticking(self) -> bool:
@@ -185,6 +186,16 @@ class LinkedEngine(Lifecycle):
         engine every interval while this holds, and only now and then otherwise. A dialect with
         deadlines says when it has none; by default it always may."""
         return True
+
+    @property
+    def urgent(self) -> bool:
+        """A deadline of a second or two may come due: ticked every interval. By default, always."""
+        return True
+
+    @property
+    def tick_slack(self) -> float:
+        """How late a tick may come while `ticking` but not `urgent` (seconds)."""
+        return 0.0
 
     @property
     def watched(self) -> bool:

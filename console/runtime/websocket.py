@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Protocol, TypeVar
 
 from console.runtime.client_task import ClientTask
 from console.runtime.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
+from console.runtime.ticker import Ticker, ticker
 from console.runtime.wslink import Link, open_link
 
 log = logging.getLogger(__name__)
@@ -59,81 +59,22 @@ class WebSocketEngine(Protocol):
         """Time alone can make something due (a deadline, a stall): ticks must keep coming."""
         ...
 
+    @property
+    def urgent(self) -> bool:
+        """A deadline of a second or two may come due: a tick every interval (console/runtime/ticker.py)."""
+        ...
+
+    hurried: bool  # a frame just gave it such a deadline: the transport clears it and hurries the tick
+
+    @property
+    def tick_slack(self) -> float:
+        """While ticking but not urgent: how late a tick may come (seconds)."""
+        ...
+
     def close(self, now: float) -> None: ...
 
 
 E = TypeVar("E", bound=WebSocketEngine)
-Tick = Callable[[], bool]  # True while the client has work that time alone makes due
-
-# Seconds between ticks while no client has such work: the links' keepalive (a ping after 20 s of
-# silence) is all a tick does then, and a second late is nothing to it.
-REST_INTERVAL = 1.0
-
-
-class _Ticker:
-    """One timer drives the engine ticks of every client of an event loop that ticks at one interval.
-
-    A timer per client (a `wait_for` on a wake-up event) cost a task and a cancellation per tick: at
-    1,000 sessions and 20 ticks a second that alone took the whole core. One pass over the clients
-    costs a few microseconds per session per tick.
-
-    It ticks every `interval` only while some client has work that time makes due (a reply streaming,
-    a call held, a gap, a prompt waiting: `WebSocketEngine.ticking`), and rests otherwise, ticking every
-    `REST_INTERVAL`: each wake of an idle process costs it tens of microseconds on a virtual machine.
-    Whatever can give a client such work (a frame received, a prompt sent, a connection made or lost)
-    wakes it (`hurry`), so a deadline is never checked later than one `interval` after it began.
-    """
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.rest = max(interval, REST_INTERVAL)
-        self._ticks: dict[Tick, None] = {}  # a dict, not a set: clients tick in the order they came
-        self._handle: asyncio.TimerHandle | None = None  # a timer callback: no task step per tick
-        self.resting = False  # the next tick is `rest` away: `hurry` brings it forward
-
-    def add(self, tick: Tick) -> None:
-        self._ticks[tick] = None
-        self.hurry()
-
-    def remove(self, tick: Tick) -> None:
-        self._ticks.pop(tick, None)
-
-    def hurry(self) -> None:
-        """A client may have work now: the next tick at most `interval` from now."""
-        if self._handle is not None:
-            if not self.resting:
-                return
-            self._handle.cancel()
-        self.resting = False
-        self._handle = asyncio.get_running_loop().call_later(self.interval, self._run)
-
-    def _run(self) -> None:
-        self._handle = None
-        busy = False
-        for tick in list(self._ticks):
-            try:
-                busy = tick() or busy
-            except Exception:
-                # One session's failure must not stop the clock of the others.
-                log.exception("a websocket client's tick failed")
-                busy = True
-        if self._ticks and self._handle is None:
-            self.resting = not busy
-            delay = self.interval if busy else self.rest
-            self._handle = asyncio.get_running_loop().call_later(delay, self._run)
-
-
-_TICKERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, _Ticker]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _ticker(interval: float) -> _Ticker:
-    per_loop = _TICKERS.setdefault(asyncio.get_running_loop(), {})
-    ticker = per_loop.get(interval)
-    if ticker is None:
-        ticker = per_loop[interval] = _Ticker(interval)
-    return ticker
 
 
 class WebSocketClient(ClientTask[E]):
@@ -164,7 +105,7 @@ class WebSocketClient(ClientTask[E]):
         # Messages behind one decoded off the loop wait here, to be applied in arrival order.
         self._queued: deque[str | bytes] | None = None
         self._draining: asyncio.Task[None] | None = None
-        self._ticker: _Ticker | None = None  # set while `run` runs
+        self._ticker: Ticker | None = None  # set while `run` runs
 
     @property
     def idle(self) -> bool:
@@ -193,8 +134,8 @@ class WebSocketClient(ClientTask[E]):
     def _hurry(self) -> None:
         """The engine may have work that time makes due: ticks every interval again."""
         ticker = self._ticker
-        if ticker is not None and ticker.resting:
-            ticker.hurry()
+        if ticker is not None:
+            ticker.hurry(self._tick)
 
     def _flush_soon(self) -> None:
         ws = self._ws
@@ -234,8 +175,8 @@ class WebSocketClient(ClientTask[E]):
     # -- the loop ---------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        ticker = self._ticker = _ticker(self._tick_interval)
-        ticker.add(self._tick)
+        clock = self._ticker = ticker(self._tick_interval)
+        clock.add(self._tick)
         try:
             await reconnect(
                 self._connect_once,
@@ -245,7 +186,7 @@ class WebSocketClient(ClientTask[E]):
                 closed=lambda: self._closed,
             )
         finally:
-            ticker.remove(self._tick)
+            clock.remove(self._tick)
             self._ticker = None
 
     async def _connect_once(self) -> Ended:
@@ -292,6 +233,8 @@ class WebSocketClient(ClientTask[E]):
             ticker.hurry()  # a reply may have begun: its stall is timed from now
         if self._queued is None and not self._is_large(message):
             self._receive(message)
+            if self.engine.hurried:
+                self._deadline_began()
             self._flush_soon()
             return
         if self._queued is None:
@@ -311,6 +254,8 @@ class WebSocketClient(ClientTask[E]):
                         await self._receive_large(message)
                     else:
                         self._receive(message)
+                    if self.engine.hurried:
+                        self._deadline_began()
                 finally:
                     if ws is not None:
                         ws.hold(-len(message))
@@ -322,8 +267,14 @@ class WebSocketClient(ClientTask[E]):
             self._queued = None
             self._draining = None
 
-    def _tick(self) -> bool:
-        """Tick the engine and keep the link alive; True while the engine has deadlines to watch."""
+    def _deadline_began(self) -> None:
+        """A frame gave the engine a deadline of seconds (an ack held behind a gap): ticked from now."""
+        self.engine.hurried = False
+        self._hurry()
+
+    def _tick(self) -> float | None:
+        """Tick the engine and keep the link alive; the seconds until the engine needs the next tick,
+        or None while time alone can make nothing due."""
         self.engine.tick(self._clock())
         self._flush_soon()
         ws = self._ws
@@ -332,4 +283,7 @@ class WebSocketClient(ClientTask[E]):
         if ws is not None and ws is not self._replay_close and self._wants_reconnect():
             self._replay_close = ws
             self._spawn(ws.close(code=4000, reason="resume to replay missing frames"))
-        return self.engine.ticking
+        engine = self.engine
+        if not engine.ticking:
+            return None
+        return self._tick_interval if engine.urgent else max(self._tick_interval, engine.tick_slack)

@@ -105,6 +105,23 @@ class AgentEngine(LinkedEngine):
         )
 
     @property
+    def urgent(self) -> bool:
+        """A deadline of a second or two may come due: resuming, an ack held behind a gap, a gap, a
+        prompt waiting to go. A reply watched only for a stall is not (`tick_slack`)."""
+        return bool(
+            self._link.link.state is L.RESUMING
+            or self._held_calls
+            or self.sequencer.pending
+            or self.sequencer.restart
+            or self._prompts.waiting
+        )
+
+    @property
+    def tick_slack(self) -> float:
+        """A stall is noticed within a tenth of its timeout (a second for the default ten)."""
+        return min(self.config.stall_timeout, self.config.idle_timeout) / 10
+
+    @property
     def wants_reconnect(self) -> bool:
         """The transport should drop the connection and reconnect (to get a gap replayed)."""
         return self._want_reconnect
@@ -257,6 +274,8 @@ class AgentEngine(LinkedEngine):
         else:
             self._not_applied(frame, seq, now)
         self._apply(applied, now)
+        if self.sequencer.pending or self.sequencer.restart or self._held_calls:
+            self.hurried = True  # a gap opened (a call may be held behind it): ticks every interval
 
     def _earlier_numbering(self, event: ev.Event, seq: int, now: float) -> bool:
         """A frame of a reply that began in an earlier numbering: its seq means nothing in this one.

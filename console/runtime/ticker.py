@@ -1,0 +1,111 @@
+"""One timer drives the engine ticks of every WebSocket client of an event loop.
+
+A timer per client (a `wait_for` on a wake-up event) cost a task and a cancellation per tick: at
+1,000 sessions and 20 ticks a second that alone took the whole core. One pass over the clients costs
+a few microseconds per session ticked.
+
+Each client is ticked only as often as its rules need: every `interval` while a deadline of a second
+or two may come due (an ack held behind a gap, a resumption, a gap, a prompt waiting), within the
+slack it names while its rules only watch for something slower (a reply stalling for ten seconds: a
+tick a second), and every `REST_INTERVAL` otherwise (the link's keepalive, a ping after 20 s of
+silence, is all a tick does then); each tick returns how soon it needs the next. At 300 streaming
+sessions ticking each one ten times a second was a tenth of the console's CPU, for stall rules that
+a tick a second serves as well.
+
+The timer runs every `interval` while some client has rules to watch, and rests otherwise, firing
+every `REST_INTERVAL`: each wake of an idle process costs it tens of microseconds on a virtual machine.
+Whatever gives a client a deadline between its ticks (a prompt sent, a connection made or lost, a
+frame held behind a gap) makes it due at the next run (`hurry`), so an urgent deadline is never
+checked later than one `interval` after it began. A run touches only the clients that are due: asking
+every client whether it had become urgent cost more than the ticks it saved (cold caches).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+# Ticks a client; returns the seconds until it needs the next one, or None while time alone can make
+# nothing due (it is ticked every `REST_INTERVAL` then).
+Tick = Callable[[], float | None]
+
+# Seconds between ticks while no client has such work: the links' keepalive (a ping after 20 s of
+# silence) is all a tick does then, and a second late is nothing to it.
+REST_INTERVAL = 1.0
+
+
+class _Client:
+    __slots__ = ("due",)
+
+    def __init__(self) -> None:
+        self.due = 0.0  # monotonic time of the next tick it needs
+
+
+class Ticker:
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.rest = max(interval, REST_INTERVAL)
+        self._ticks: dict[Tick, _Client] = {}  # a dict, not a set: clients tick in the order they came
+        self._handle: asyncio.TimerHandle | None = None  # a timer callback: no task step per tick
+        self.resting = False  # the next run is `rest` away: `hurry` brings it forward
+
+    def add(self, tick: Tick) -> None:
+        self._ticks[tick] = _Client()
+        self.hurry()
+
+    def remove(self, tick: Tick) -> None:
+        self._ticks.pop(tick, None)
+
+    def hurry(self, tick: Tick | None = None) -> None:
+        """A client (`tick`, or any) may have work now: it is ticked at most `interval` from now."""
+        if tick is not None and (client := self._ticks.get(tick)) is not None:
+            client.due = 0.0
+        if self._handle is not None:
+            if not self.resting:
+                return
+            self._handle.cancel()
+        self.resting = False
+        self._handle = asyncio.get_running_loop().call_later(self.interval, self._run)
+
+    def _run(self) -> None:
+        self._handle = None
+        now = time.monotonic()
+        soon = now + self.interval / 2  # a timer fires a little early or late: due within half a run
+        busy = False
+        for tick, client in list(self._ticks.items()):
+            due = client.due
+            if due > soon:
+                busy = busy or due - now < self.rest  # a client watching its rules, not due yet
+                continue
+            try:
+                wait = tick()
+            except Exception:
+                # One session's failure must not stop the clock of the others.
+                log.exception("a websocket client's tick failed")
+                wait = self.interval
+            if wait is not None:
+                busy = True
+            client.due = now + (self.rest if wait is None else wait)
+        if self._ticks and self._handle is None:
+            self.resting = not busy
+            delay = self.interval if busy else self.rest
+            self._handle = asyncio.get_running_loop().call_later(delay, self._run)
+
+
+_TICKERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, Ticker]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def ticker(interval: float) -> Ticker:
+    """The running loop's ticker for clients ticking every `interval`."""
+    per_loop = _TICKERS.setdefault(asyncio.get_running_loop(), {})
+    found = per_loop.get(interval)
+    if found is None:
+        found = per_loop[interval] = Ticker(interval)
+    return found

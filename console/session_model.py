@@ -60,6 +60,10 @@ class Session:
         self.sole: SessionMember | None = first  # the one conversation (every dialect but chat), else None
         self.journal_trace: TraceTap | None = None  # told of every trace row (console/store)
         self._linked = False  # an engine feeds the link: the status is derived from it
+        # Someone follows the session live: a view that hears of each trace row and text delta (a page
+        # showing its chat or timeline), not one that reads the counts now and then. An attribute,
+        # kept by `rewatch`: the transport reads it at every read.
+        self.watched = False
 
     # -- conversations ----------------------------------------------------------------------------
 
@@ -70,6 +74,7 @@ class Session:
         conversation.session = self
         self.conversations.append(conversation)
         self.sole = None
+        self.rewatch()
         self.publish()
 
     def adopt(self, previous: Session) -> None:
@@ -101,14 +106,9 @@ class Session:
         self.publish()
         return was
 
-    @property
-    def watched(self) -> bool:
-        """Someone follows the session live: a view that hears of each trace row and text delta (a
-        page showing its chat or timeline), not one that reads the counts now and then."""
-        sole = self.sole
-        if sole is not None:
-            return bool(sole._listeners)
-        return any(conversation._listeners for conversation in self.conversations)
+    def rewatch(self) -> None:
+        """`watched` again, after a view came or went."""
+        self.watched = any(conversation._listeners for conversation in self.conversations)
 
     def activity(self) -> Activity:
         """The busiest of the conversations: a tool call waiting, else a reply in flight, else idle."""
@@ -228,12 +228,14 @@ class SessionMember:
         session nothing per token."""
         if deltas:
             self._listeners += (listener,)
+            self.session.rewatch()
         else:
             self._coarse += (listener,)
 
         def unsubscribe() -> None:
             self._listeners = tuple(x for x in self._listeners if x is not listener)
             self._coarse = tuple(x for x in self._coarse if x is not listener)
+            self.session.rewatch()
 
         return unsubscribe
 

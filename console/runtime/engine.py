@@ -33,6 +33,7 @@ from console.limits import Level
 from console.link import Link, LinkEvent, LinkState, displayed
 from console.runtime.policy import Policy
 from console.session import Conversation, Message
+from console.session_model import Session
 from console.trace_kinds import TraceKind
 
 S = ConnectionState
@@ -198,10 +199,11 @@ class LinkedEngine(Lifecycle):
         return 0.0
 
     @property
-    def watched(self) -> bool:
-        """Someone follows the session live (console/session_model.py): its frames are read at once,
-        not on the shared tick of the links nobody watches (console/runtime/polled.py)."""
-        return self._link.session.watched
+    def watch(self) -> Session:
+        """The session, whose `watched` says whether someone follows it live (console/session_model.py):
+        its frames are then read at once, not on the shared tick of the links nobody watches
+        (console/runtime/polled.py)."""
+        return self._link.session
 
     def data_to_send(self) -> list[str]:
         out = self._outbox

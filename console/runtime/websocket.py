@@ -19,7 +19,7 @@ from typing import Protocol, TypeVar
 from console.runtime.client_task import ClientTask
 from console.runtime.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
 from console.runtime.ticker import Ticker, ticker
-from console.runtime.wslink import Link, open_link
+from console.runtime.wslink import Link, Watch, open_link
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,8 @@ class WebSocketEngine(Protocol):
     def idle(self) -> bool: ...
 
     @property
-    def watched(self) -> bool:
-        """Someone follows the session live: its frames are read as they come."""
+    def watch(self) -> Watch:
+        """Says whether someone follows the session live: its frames are then read as they come."""
         ...
 
     def data_to_send(self) -> list[str]: ...
@@ -198,7 +198,7 @@ class WebSocketClient(ClientTask[E]):
                 open_timeout=self._open_timeout,
                 max_size=MAX_WIRE_FRAME,
                 peek=self._peek,
-                watched=self._watched,
+                watch=self.engine.watch,
             )
         except Exception as exc:
             policy = classify(exc)
@@ -222,9 +222,6 @@ class WebSocketClient(ClientTask[E]):
             # A replay the engine asked for is not a failure: reconnect at once.
             return Ended("reconnecting to replay missing frames", connected=True, delay=0.0)
         return Ended(ws.reason, connected=True)
-
-    def _watched(self) -> bool:
-        return self.engine.watched
 
     def _on_message(self, message: str | bytes) -> None:
         """Every message, on arrival, in order (called by the link)."""

@@ -22,7 +22,7 @@ once, without the queues of a slice.
 A dense stream is read a few frames at a time (`console/runtime/gather.py`): a link whose reads come
 close together stops reading until the loop's next gathering tick, at most 20 ms away, so one read
 and one turn of the loop carry what arrived meanwhile; a frame after a quiet spell is read at once.
-A link nobody watches live (`watched` says so; a plain TCP stream, not TLS) goes further: its socket is
+A link nobody watches live (`watch` says so; a plain TCP stream, not TLS) goes further: its socket is
 read by the loop's poller (`console/runtime/polled.py`), every tenth of a second together with every
 other such socket, so that one wake of the loop carries the frames of many links.
 
@@ -42,7 +42,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import cast
+from typing import Protocol, cast
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidHandshake
@@ -64,6 +64,13 @@ BACKLOG_BYTES = 4 * 1024 * 1024  # received and not applied yet, past which read
 DIRECT_BYTES = 2048  # a read up to this size (a few frames), with nothing queued, is applied in its callback
 
 
+class Watch(Protocol):
+    """Whether someone watches the link's session live (an attribute: read at every read)."""
+
+    @property
+    def watched(self) -> bool: ...
+
+
 class LinkFailed(InvalidHandshake):
     """The TCP connection ended before the WebSocket handshake completed."""
 
@@ -77,15 +84,15 @@ class Link(asyncio.Protocol):
         on_message: Callable[[Message], None],
         peek: Callable[[Message], None] | None = None,
         max_size: int | None = None,
-        watched: Callable[[], bool] | None = None,
+        watch: Watch | None = None,
     ) -> None:
         self.protocol = protocol
         self.max_size = max_size
         self.on_message = on_message
         self.peek = peek  # sees each message when it is parsed, before the ones ahead are applied
-        # Whether someone watches the session live (a page showing it stream): its frames are read at
-        # once. Asked at every read; without it, the link is always read at once.
-        self.watched = watched
+        # Says whether someone watches the session live (a page showing it stream): its frames are
+        # then read at once. Asked at every read; without it, the link is always read at once.
+        self.watch = watch
         loop = asyncio.get_running_loop()
         self.opened: asyncio.Future[None] = loop.create_future()
         self.lost: asyncio.Future[None] = loop.create_future()
@@ -228,16 +235,11 @@ class Link(asyncio.Protocol):
         ):
             # The common case at hundreds of sessions: a frame or two, nothing waiting ahead of them
             # (so nothing to peek past either).
-            self._direct = True
+            self._direct = True  # each message is applied as it is parsed (`_accept`)
             try:
                 self._framer.feed(data)
             finally:
                 self._direct = False
-            backlog = self._backlog
-            while backlog and self.error is None:
-                message = backlog.popleft()
-                self._pending_bytes -= len(message)
-                self._hand_over(message)
             self._flow_control()
             return
         self._raw.append(data)
@@ -325,8 +327,8 @@ class Link(asyncio.Protocol):
 
     def _pace(self, now: float) -> None:
         """After a read: how the next one comes (at once, at the gathering tick, by the poller)."""
-        watched = self.watched
-        if self._fd is not None and watched is not None and not self._paused and not watched():
+        watch = self.watch
+        if self._fd is not None and watch is not None and not watch.watched and not self._paused:
             if not self._polled:  # nobody watches live: read on the poller's tick with the others
                 self._polled = True
                 self._poller.add(self._fd, self)
@@ -398,10 +400,14 @@ class Link(asyncio.Protocol):
             self.opened.set_exception(failure)
 
     def _accept(self, message: Message) -> None:
-        """A whole message parsed: it waits its turn, and is peeked at now."""
+        """A whole message parsed: it waits its turn, and is peeked at now; in a read applied at once,
+        nothing waits ahead of it, so it is applied now."""
+        if self._direct:
+            self._hand_over(message)
+            return
         self._backlog.append(message)
         self._pending_bytes += len(message)
-        if self._started and self.peek is not None and not self._direct:
+        if self._started and self.peek is not None:
             self._peek(message)
 
     def _peek(self, message: Message) -> None:
@@ -442,7 +448,7 @@ async def open_link(
     open_timeout: float,
     max_size: int,
     peek: Callable[[Message], None] | None = None,
-    watched: Callable[[], bool] | None = None,
+    watch: Watch | None = None,
 ) -> Link:
     """Connect and complete the handshake within `open_timeout` seconds (a wait for a place among
     the connections being opened included)."""
@@ -451,7 +457,7 @@ async def open_link(
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(open_timeout), opening():
         _, link = await loop.create_connection(
-            lambda: Link(protocol, on_message, peek, max_size, watched),
+            lambda: Link(protocol, on_message, peek, max_size, watch),
             uri.host,
             uri.port,
             ssl=True if uri.secure else None,

@@ -91,8 +91,16 @@ class Received:
         return [arrived - sent for arrived, n, sent in self.frames if n >= after]
 
 
-async def unwatched(url: str, received: Received, watched: Callable[[], bool] = lambda: False) -> Link:
-    link = await open_link(url, received, open_timeout=5, max_size=1 << 20, watched=watched)
+class Watch:
+    """What a session says of itself: whether a page follows it live."""
+
+    def __init__(self) -> None:
+        self.watched = False
+
+
+async def unwatched(url: str, received: Received, watch: Watch | None = None) -> Link:
+    watch = watch or Watch()
+    link = await open_link(url, received, open_timeout=5, max_size=1 << 20, watch=watch)
     link.start()
     return link
 
@@ -135,13 +143,13 @@ def test_a_link_watched_again_is_read_at_once_and_leaves_the_poller(
 async def _a_link_watched_again_is_read_at_once_and_leaves_the_poller(server: Server) -> None:
     url = await server(lambda ws: paced(ws, count=60, every=0.03))
     received = Received()
-    watched = False
-    link = await unwatched(url, received, lambda: watched)
+    watch = Watch()
+    link = await unwatched(url, received, watch)
     try:
         await until(lambda: len(received.frames) >= 15)
         assert len(polled.poller()) == 1
         polled_waits = received.waits()
-        watched = True  # a page opens on the session
+        watch.watched = True  # a page opens on the session
         switched_at = received.frames[-1][1] + 10  # the frames after the next read or two
         await until(lambda: len(received.frames) == 60)
         assert len(polled.poller()) == 0
@@ -204,7 +212,7 @@ async def _a_flood_to_a_polled_link_arrives_whole_and_in_order(server: Server) -
         lambda m: received.append(int(str(m).split()[0])),
         open_timeout=5,
         max_size=1 << 20,
-        watched=lambda: False,
+        watch=Watch(),
     )
     link.start()
     try:

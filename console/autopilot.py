@@ -4,12 +4,14 @@ It gives the operations view realistic live load: every session streams, calls t
 real one, with prompts drawn (seeded) from a mix of the requests an agent gets. It follows the session
 rather than one client, so it keeps going after the supervisor replaces a crashed client, and it only
 types while the link is up and the session is idle, so a prompt never queues behind a reconnection.
+
+It runs on timer callbacks, not a task: a task waking on an event (a reply's end, a think time) cost
+several task steps and futures per prompt, which hundreds of pilots paid fifty times a second.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -98,8 +100,9 @@ class Autopilot:
         self.config = config or AutopilotConfig()
         self._prompts = PROMPTS + ((LARGE_CONTEXT_PROMPT,) if self.config.large_context else ())
         self._paused = False
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self._running = False
+        self._timer: asyncio.TimerHandle | asyncio.Handle | None = None  # the next step
+        self._waiting = False  # the timer is the poll: a change of the session comes first
         self._watched: Conversation | None = None  # the conversation whose changes wake the pilot
         self._unwatch: Callable[[], None] | None = None
         self.sent = 0
@@ -114,18 +117,18 @@ class Autopilot:
 
     def resume(self) -> None:
         self._paused = False
-        self._wake.set()
+        self._wake()
 
-    def start(self) -> asyncio.Task[None]:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="autopilot")
-        return self._task
+    def start(self) -> None:
+        if not self._running:
+            self._running = True
+            self._later(self._rng.uniform(*self.config.first), self._check)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        self._running = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._watch(None)
 
     def next_prompt(self) -> str:
@@ -134,31 +137,46 @@ class Autopilot:
         template = self._rng.choices(templates, weights)[0]
         return template.format(topic=self._rng.choice(TOPICS))
 
-    async def _run(self) -> None:
-        await asyncio.sleep(self._rng.uniform(*self.config.first))
-        while True:
-            client = self._client_of()
-            if client is None:
-                self._watch(None)
-                return
-            if self._paused or not _ready(client):
-                await self._until_changed(client)
-                continue
-            await asyncio.sleep(self._rng.uniform(*self.config.think))
-            client = self._client_of()
-            if client is not None and not self._paused and _ready(client):
-                self._send(client)
+    def _later(self, delay: float, step: Callable[[], None]) -> None:
+        self._timer = asyncio.get_running_loop().call_later(delay, step)
 
-    async def _until_changed(self, client: SessionClient) -> None:
-        """Until what the session shows changes (a reply ended, the link came back), or `poll` passed:
-        not a wake-up per tick, nor per message or block, for a thousand pilots."""
-        self._watch(client.conversation)
-        self._wake.clear()
-        timeout = asyncio.get_running_loop().call_later(self.config.poll, self._wake.set)
-        try:
-            await self._wake.wait()
-        finally:
-            timeout.cancel()
+    def _check(self) -> None:
+        """Type after a think time if the session is ready; else wait until what it shows changes (a
+        reply ended, the link came back) or `poll` passed: not a wake-up per tick, nor per message or
+        block, for a thousand pilots."""
+        self._timer = None
+        self._waiting = False
+        if not self._running:
+            return
+        client = self._client_of()
+        if client is None:
+            self._running = False
+            self._watch(None)
+            return
+        if self._paused or not _ready(client):
+            self._watch(client.conversation)
+            self._waiting = True
+            self._later(self.config.poll, self._check)
+            return
+        self._later(self._rng.uniform(*self.config.think), self._type)
+
+    def _type(self) -> None:
+        self._timer = None
+        if not self._running:
+            return
+        client = self._client_of()
+        if client is not None and not self._paused and _ready(client):
+            self._send(client)
+        self._check()
+
+    def _wake(self) -> None:
+        """The session changed while the pilot waited for it: look again in the next turn of the loop
+        (the change is told while the session is still applying it)."""
+        if self._waiting and self._running:
+            self._waiting = False
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = asyncio.get_running_loop().call_soon(self._check)
 
     def _watch(self, conversation: Conversation | None) -> None:
         """Hear of `conversation`'s status (subscribed once per client, not once per wait)."""
@@ -174,7 +192,7 @@ class Autopilot:
         # The session is idle and live again only with a change of what it shows: a reply's end, a
         # stall, a reconnection all change it.
         if type(change) is ConnectionChanged:
-            self._wake.set()
+            self._wake()
 
     def _send(self, client: SessionClient) -> None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections import deque
 from collections.abc import Coroutine
@@ -138,10 +139,14 @@ class WebSocketClient(ClientTask[E]):
             ticker.hurry(self._tick)
 
     def _flush_soon(self) -> None:
+        if self._ws is not None:  # else kept in the engine's outbox; a new connection starts it afresh
+            self._send_all(self.engine.data_to_send())
+
+    def _send_all(self, frames: list[str]) -> None:
         ws = self._ws
         if ws is None:
-            return  # kept in the engine's outbox; a new connection starts it afresh
-        for frame in self.engine.data_to_send():
+            return
+        for frame in frames:
             if not ws.send(frame):
                 return  # closing: the reader sees the close and reconnects
 
@@ -162,9 +167,12 @@ class WebSocketClient(ClientTask[E]):
     def _receive(self, message: str | bytes) -> None:
         self.engine.receive(message, self._clock())
 
+    # Messages of this many characters or bytes are decoded off the event loop (`_receive_large`).
+    LARGE: int = sys.maxsize
+
     def _is_large(self, message: str | bytes) -> bool:
         """A message to decode off the event loop (`_receive_large`)."""
-        return False
+        return len(message) >= self.LARGE
 
     def _peek(self, message: str | bytes) -> None:
         """A message just read, before the ones ahead of it are applied (for heartbeats)."""
@@ -228,11 +236,14 @@ class WebSocketClient(ClientTask[E]):
         ticker = self._ticker
         if ticker is not None and ticker.resting:
             ticker.hurry()  # a reply may have begun: its stall is timed from now
-        if self._queued is None and not self._is_large(message):
-            self._receive(message)
-            if self.engine.hurried:
+        if self._queued is None and len(message) < self.LARGE:
+            # The hot path, every token: `_receive` and `_flush_soon` without their calls.
+            engine = self.engine
+            engine.receive(message, self._clock())
+            if engine.hurried:
                 self._deadline_began()
-            self._flush_soon()
+            if self._ws is not None and (out := engine.data_to_send()):
+                self._send_all(out)
             return
         if self._queued is None:
             self._queued = deque()

@@ -49,9 +49,8 @@ class AgentClient(WebSocketClient[AgentEngine]):
             self.engine.heartbeat_ahead(message, self._clock())
             self._flush_soon()
 
-    def _is_large(self, message: str | bytes) -> bool:
-        # Parsing megabytes takes tens of ms: not on the loop the other sessions share.
-        return len(message) >= DECODE_IN_THREAD
+    # Parsing megabytes takes tens of ms: not on the loop the other sessions share.
+    LARGE = DECODE_IN_THREAD
 
     async def _receive_large(self, message: str | bytes) -> None:
         # A snapshot is decoded and its data encoded again in a worker process (console/offload.py);

@@ -12,6 +12,8 @@ open (the sessions alone), then with the overview open in headless Chromium. Fig
   loop lag        how late a 50 ms timer fires on the console's event loop (p50 / p99 / max)
   PONG p99        PING sent -> PONG received, as the simulator logged it
   tokens/s        text deltas applied, all sessions (and per session)
+  per CPU-s       tokens applied per CPU-second of the console process, and that as a share of the
+                  floor (172k: one core receiving and applying tokens in bulk)
   to browser      bytes/s of the page's WebSocket
   main thread     the page's busy share of its main thread (CDP TaskDuration), its longest task
                   (Long Tasks API: >= 50 ms) and its longest frame gap (requestAnimationFrame)
@@ -45,6 +47,9 @@ CHROMIUM = "/usr/bin/chromium"
 # 30-80 ms token delays x 0.6: ~30 tokens/s while a reply streams (x 1.0: the agents' own ~16 tokens/s).
 TIME_SCALE = "0.6"
 TICKS = os.sysconf("SC_CLK_TCK")
+# Tokens per CPU-second of one core receiving and applying them in bulk (websockets' receive on uvloop,
+# then decode -> sequence -> reduce: tests/bench/socket_floor.py, tests/bench/pipeline.py).
+FLOOR = 172_000
 
 PERF_PROBE = """
 window.__perf = { longtasks: [], gaps: [] };
@@ -275,11 +280,13 @@ def run(
 
 
 def report(n: int, how: str, f: Figures, page: tuple[float, float, int, float, float] | None) -> None:
+    per_cpu = f.tokens_per_s / max(f.cpu_percent / 100, 1e-9)  # tokens applied per CPU-second
     line = (
         f"N={n:<4} {how:<9} server CPU {f.cpu_percent:5.1f}%  loop lag p50 {f.lag_ms[0]:5.1f} ms"
         f" p99 {f.lag_ms[1]:6.1f} ms max {f.lag_ms[2]:6.1f} ms  PONG p99 {f.pong_p99_ms:6.1f} ms"
         f" (max {f.pong_max_ms:.1f}, {f.pongs} pongs)  tokens/s {f.tokens_per_s:6.0f}"
         f" ({f.tokens_per_s / n:4.1f}/session)"
+        f"  tokens per CPU-s {per_cpu:6.0f} ({100 * per_cpu / FLOOR:4.1f}% of the floor)"
     )
     if page is not None:
         busy, longest, count, gap, rate = page

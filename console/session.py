@@ -326,16 +326,15 @@ class Conversation(SessionMember):
     def apply(self, event: ev.Event, at: float, seq: int | None = None) -> None:
         """Apply one event. An event the model cannot hold (a value no encoder takes, say) is the
         upstream's doing, not a reason to end the session: it becomes a protocol error row."""
-        journal = self.journal  # told of every event before it is applied
         try:
             if type(event) is ev.TextDelta:  # the hot path: most events are text of a streaming message
-                stream_id, text = event.stream_id, event.text
-                if journal is not None:  # the commonest input goes flat: encoded with no call back
-                    journal(("text", stream_id, text, at, seq))
-                message = self._by_stream.get(stream_id)
+                if self.journal is not None:  # the commonest input goes flat: encoded with no call back
+                    self.journal(("text", event.stream_id, event.text, at, seq))
+                message = self._by_stream.get(event.stream_id)
                 if message is None or message.status == "interrupted":
-                    message = self._stream_message(stream_id, at)
+                    message = self._stream_message(event.stream_id, at)
                 blocks = message.blocks
+                text = event.text
                 if text and blocks and message.role == "assistant" and type(block := blocks[-1]) is TextBlock:
                     # A token of the reply's text block (`_append_text`, without the calls).
                     block.parts.append(text)
@@ -346,8 +345,8 @@ class Conversation(SessionMember):
                     return
                 self._append_text(message, text)
                 return
-            if journal is not None:
-                journal(("event", event, at, seq))
+            if self.journal is not None:  # told of every event before it is applied
+                self.journal(("event", event, at, seq))
             match event:
                 case ev.TextDelta(stream_id=sid, text=text):
                     self._append_text(self._stream_message(sid, at), text)

@@ -96,11 +96,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# What a journal is told of, in the order the conversation takes it in: ("event", event, at, seq),
+# What a journal is told of, in the order the conversation takes it in: ("event", event, at, seq)
+# (a text delta as ("text", stream_id, text, at, seq)),
 # ("user", text, at), ("interrupted", reason, at), ("notice", level, text), ("reset",).
 # Fed back through the same methods in the same order, these inputs rebuild the conversation.
 JournalInput: TypeAlias = tuple[object, ...]
 JournalTap = Callable[[JournalInput], None]
+RestTap = Callable[[bool], None]
 
 
 class Conversation(SessionMember):
@@ -133,6 +135,10 @@ class Conversation(SessionMember):
         self._live_states: dict[str, tuple[ContextEntry, JsonValue]] = {}  # see session_runs
         self._ids = 0
         self.journal: JournalTap | None = None  # told of every input but trace rows (console/store)
+        # Told when the conversation may have come to rest: a message's status changed (False) or the
+        # conversation began again (True); the journal marks such points (console/store/journal.py).
+        # A hook of its own: a listener of every change cost the journal more than its marks.
+        self.journal_rest: RestTap | None = None
 
     def reset(self) -> None:
         """Forget the conversation (not the trace): what comes next starts a new one."""
@@ -156,6 +162,8 @@ class Conversation(SessionMember):
         self._components.clear()
         self._open_components.clear()
         self._emit(Reset())
+        if self.journal_rest is not None:
+            self.journal_rest(True)
         self.activity_changed()
 
     def continue_from(self, previous: Conversation) -> None:
@@ -171,6 +179,8 @@ class Conversation(SessionMember):
         self._tools, self._components = previous._tools, previous._components
         self._ids = previous._ids
         self._emit(Reset())
+        if self.journal_rest is not None:
+            self.journal_rest(True)
         self.activity_changed()
         if self.journal is not None:  # the journal goes on from the crashed client's
             for message in previous._streaming:
@@ -272,6 +282,8 @@ class Conversation(SessionMember):
             return False
         message.retried = True
         self._emit(MessageStatusChanged(message))
+        if self.journal_rest is not None:
+            self.journal_rest(False)
         return True
 
     def mark_interrupted(self, reason: str, at: float) -> Message | None:
@@ -314,10 +326,10 @@ class Conversation(SessionMember):
     def apply(self, event: ev.Event, at: float, seq: int | None = None) -> None:
         """Apply one event. An event the model cannot hold (a value no encoder takes, say) is the
         upstream's doing, not a reason to end the session: it becomes a protocol error row."""
-        if self.journal is not None:
-            self.journal(("event", event, at, seq))
         try:
             if type(event) is ev.TextDelta:  # the hot path: most events are text of a streaming message
+                if self.journal is not None:  # the commonest input goes flat: encoded with no call back
+                    self.journal(("text", event.stream_id, event.text, at, seq))
                 message = self._by_stream.get(event.stream_id)
                 if message is None or message.status == "interrupted":
                     message = self._stream_message(event.stream_id, at)
@@ -333,6 +345,8 @@ class Conversation(SessionMember):
                     return
                 self._append_text(message, text)
                 return
+            if self.journal is not None:  # told of every event before it is applied
+                self.journal(("event", event, at, seq))
             match event:
                 case ev.TextDelta(stream_id=sid, text=text):
                     self._append_text(self._stream_message(sid, at), text)
@@ -425,6 +439,8 @@ class Conversation(SessionMember):
         if status != "streaming":
             memory.settle(message)
         self._emit(MessageStatusChanged(message))
+        if self.journal_rest is not None:
+            self.journal_rest(False)
         self.activity_changed()
 
     def rows_left(self, count: int) -> None:

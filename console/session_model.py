@@ -29,12 +29,12 @@ from typing import Literal, TypeAlias
 from console.connection import ConnectionState, LinkStatus
 from console.link import Activity, Link, LinkEvent, LinkState, displayed
 from console.session_changes import Change, ConnectionChanged, Listener, TraceAdded, tell
-from console.session_trace import Trace, TraceEntry, lean_row
+from console.session_trace import Trace, TraceEntry
 from console.trace_kinds import TraceKind
-from console.window import OVERSIZED_RAW
 
 # Trace rows have a tap of their own (`journal_trace`), taking the row as the trace holds it: no tuple
-# is built per row, and the journal keeps rows apart without sorting inputs.
+# is built per row, no check made per row (the journal cuts an oversized frame's raw text where it
+# encodes), and the journal keeps rows apart without sorting inputs.
 TraceTap: TypeAlias = Callable[[tuple[object, ...]], None]
 
 
@@ -261,9 +261,8 @@ class SessionMember:
         """One row on the session's trace, once: every conversation of the session hears of it."""
         session = self.session
         row = session.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
-        if session.journal_trace is not None:
-            # An oversized frame's raw text goes to the journal cut short: its event carries the data.
-            session.journal_trace(row if raw is None or len(raw) <= OVERSIZED_RAW else lean_row(row))
+        if (tap := session.journal_trace) is not None:
+            tap(row)  # an oversized frame's raw text is cut short where it is encoded (console/store)
         if direction == "in":
             session.counts.received += 1
             if kind == "PROTOCOL_ERROR":

@@ -11,18 +11,23 @@ wherever it runs, so encoding on the writer's thread did not spare the loop that
 
 When: at the start of each collection (`gc.callbacks`), the moment a held input would otherwise be
 traversed and promoted. Sealing there instead of counting inputs as they arrive leaves both taps
-the queues' own `deque.append` (C, no Python frame per frame: that call and its count were a fifth
-of the journal's cost), and a block is whatever arrived since the last collection (a few hundred
-inputs: the held inputs themselves are most of what fills the young generation). The callback
-never waits: if the writer is sealing that session, the session is passed over this time.
+the queues' own `list.append` (C, no Python frame per frame: that call and its count were a fifth
+of the journal's cost), and a block is whatever arrived since the last collection (on the recorded
+agent session, about seven frames: the pipeline's own allocations fill the young generation; sealing
+only blocks of 64 to 4,096 inputs instead measured the same or worse). A block is taken out of its
+queue by a slice and its deletion (C, no Python frame per input). The callback never waits: if the
+writer is sealing that session, the session is passed over this time.
 
 A block holds what the session took in, in order. The inputs not yet sealed are encoded by the
 writer at each round (`take`), under the same lock the collector's callback takes to seal, so the
 two never encode the same input and blocks stay in order. The only thread that appends is the one
 the conversation runs on.
 
-Events are written flat, `[type, field, ...]`, by one C attribute getter per type (type name
-included), so the Python callback orjson makes per event is one dict lookup and one call.
+A text delta arrives flat (`("text", stream_id, text, at, seq)`, built by the conversation's tap),
+so orjson writes it with no call back into Python; other events are written flat, `[type, field, ...]`,
+by one C attribute getter per type (type name included), so the Python callback orjson makes per
+event is one dict lookup and one call. An oversized frame's raw text is cut short here (`encode_rows`),
+looked for only in a block whose bytes could hold one, not in the trace's per-frame path.
 
 Large context snapshots (`SNAPSHOT_APART`) get chunks of their own, where they stand among the other
 inputs, so that retention can let them go without decoding anything: the encoder notices one as
@@ -45,6 +50,7 @@ from console import events as ev
 from console.session import JournalInput
 from console.store.backend import ALONE, KIND_MARK, KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE
 from console.store.records import FLAT_GETTERS, encode, encode_mark, encode_trace
+from console.window import OVERSIZED_RAW, lean_raw
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +99,25 @@ def encode_inputs(items: list[JournalInput]) -> list[Encoded]:
 
 
 def encode_rows(rows: list[Row]) -> list[Encoded]:
+    """Trace rows as a chunk; an oversized frame's raw text goes cut short (`lean_row`: its event
+    carries the data). Looked for only in a block whose bytes could hold one: no Python pass over
+    every row, and none in the trace's own path either."""
     try:
-        return [(KIND_TRACE, encode_trace(rows), len(rows))]
+        data = encode_trace(rows)
     except (TypeError, ValueError):
-        return [(KIND_TRACE, *_kept(rows, encode_trace))]
+        return [(KIND_TRACE, *_kept(_leaned(rows), encode_trace))]
+    if len(data) > OVERSIZED_RAW and any(_oversized(row) for row in rows):
+        return encode_rows(_leaned(rows))
+    return [(KIND_TRACE, data, len(rows))]
+
+
+def _oversized(row: Row) -> bool:
+    raw = row[6]
+    return isinstance(raw, str) and len(raw) > OVERSIZED_RAW
+
+
+def _leaned(rows: list[Row]) -> list[Row]:
+    return [(*row[:6], lean_raw(cast(str, row[6])), *row[7:]) if _oversized(row) else row for row in rows]
 
 
 def joined(chunks: list[Encoded]) -> list[Encoded]:
@@ -184,14 +205,14 @@ def _name(item: object) -> object:
 class Blocks:
     """One session's inputs and trace rows, encoded in blocks where they arrive.
 
-    The conversation's `journal` and `journal_trace` taps are the queues' own `deque.append` (C, no
+    The conversation's `journal` and `journal_trace` taps are the queues' own `list.append` (C, no
     Python frame); `Sealer` seals the queues before each garbage collection, the writer each round."""
 
     __slots__ = ("_inputs", "_lock", "_rows", "_sealed_inputs", "_sealed_rows", "add_input", "add_row")
 
     def __init__(self) -> None:
-        self._inputs: deque[JournalInput] = deque()
-        self._rows: deque[Row] = deque()
+        self._inputs: list[JournalInput] = []
+        self._rows: list[Row] = []
         self._sealed_inputs: deque[list[Encoded]] = deque()
         self._sealed_rows: deque[list[Encoded]] = deque()
         self._lock = threading.Lock()
@@ -258,9 +279,13 @@ class Sealer:
                 log.exception("a journal block could not be sealed")
 
 
-def _taken(pending: deque[_T]) -> list[_T]:
-    pop = pending.popleft
-    return [pop() for _ in range(len(pending))]
+def _taken(pending: list[_T]) -> list[_T]:
+    """What is there now, taken out (two C calls: no Python frame per input). Only the loop appends,
+    and only at the end, so what it appends meanwhile stays for the next block."""
+    count = len(pending)
+    taken = pending[:count]
+    del pending[:count]
+    return taken
 
 
 def _popped(sealed: deque[list[Encoded]]) -> list[Encoded]:

@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 Attaching a session gives its conversation's `journal` and `journal_trace` taps to a `Blocks` of its
-own: the inputs and trace rows are encoded where they arrive, in a block at the start of each garbage
+own, and its `journal_rest` hook to the marks (`_marker`): the inputs and trace rows are encoded where they arrive, in a block at the start of each garbage
 collection (one orjson call, in C; `console/store/blocks.py` says why there and not on the writer). A
 writer thread wakes every `flush_interval` (sooner when the user sent something), encodes what is not
 yet in a block, joins each session's blocks into chunks and commits them to the backend as one batch.
@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from console.session import Change, Conversation, MessageStatusChanged, Reset
+from console.session import Conversation
 from console.store.backend import KIND_SNAPSHOT, KIND_TRACE, Backend, Batch, SessionInfo
 from console.store.blocks import Blocks, Sealer, joined
 from console.store.records import checksum, packed
@@ -55,7 +55,7 @@ class RetentionPolicy:
 
 
 class _Journaled:
-    __slots__ = ("blocks", "conversation", "mark", "next_n", "since_compact", "snapshot_bytes", "unsubscribe")
+    __slots__ = ("blocks", "conversation", "mark", "next_n", "since_compact", "snapshot_bytes")
 
     def __init__(self, conversation: Conversation, next_n: int) -> None:
         self.conversation = conversation
@@ -63,7 +63,6 @@ class _Journaled:
         self.next_n = next_n  # touched by the writer thread only
         self.since_compact = 0
         self.mark = (-MARK_EVERY, -1)  # the last mark's (base, ids)
-        self.unsubscribe: Callable[[], None] = _nothing
         # Snapshot bytes written since the console started (a restored session's older ones are not
         # counted: at most one cap more is kept until its first compaction).
         self.snapshot_bytes = 0
@@ -122,7 +121,7 @@ class Journal:
                 self._new.append(info)
         conversation.journal = journaled.blocks.add_input
         conversation.journal_trace = journaled.blocks.add_row
-        journaled.unsubscribe = conversation.subscribe(_marker(journaled), deltas=False)
+        conversation.journal_rest = _marker(journaled)
 
     def prompt_sent(self) -> None:
         """What the user sent is committed at once, not at the next tick."""
@@ -225,29 +224,25 @@ class Journal:
         self.records += sum(record[5] for record in batch.records)
 
 
-def _marker(journaled: _Journaled) -> Callable[[Change], None]:
-    """The session's listener for marks: a reply ended with nothing in flight, `MARK_EVERY` messages
-    or more after the last mark, or the conversation began again: a mark, where messages are read
-    back from (`history.messages_before`). A reset is always marked: marks count from it. Called for
-    every change but deltas: one plain function, so that the others cost one call each."""
+def _marker(journaled: _Journaled) -> Callable[[bool], None]:
+    """The session's hook for marks (`Conversation.journal_rest`): a reply ended with nothing in
+    flight, `MARK_EVERY` messages or more after the last mark, or the conversation began again (`reset`):
+    a mark, where messages are read back from (`history.messages_before`). A reset is always marked:
+    marks count from it. Called when a message's status changes or the conversation is reset, not
+    for every change: a listener of every change cost more than the marks themselves."""
 
-    def on_change(change: Change, statuses: type = MessageStatusChanged, resets: type = Reset) -> None:
-        kind = type(change)
-        if (kind is statuses or kind is resets) and journaled.conversation.at_rest:
-            conversation = journaled.conversation
+    def on_rest(reset: bool) -> None:
+        conversation = journaled.conversation
+        if conversation.at_rest:
             mark = (conversation.messages_let_go + len(conversation.messages), conversation.ids_given)
-            if (kind is resets or mark[0] - journaled.mark[0] >= MARK_EVERY) and mark != journaled.mark:
+            if (reset or mark[0] - journaled.mark[0] >= MARK_EVERY) and mark != journaled.mark:
                 journaled.mark = mark
                 journaled.blocks.mark(*mark)
 
-    return on_change
+    return on_rest
 
 
 def _untap(journaled: _Journaled) -> None:
     journaled.conversation.journal = None
     journaled.conversation.journal_trace = None
-    journaled.unsubscribe()
-
-
-def _nothing() -> None:
-    pass
+    journaled.conversation.journal_rest = None

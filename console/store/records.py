@@ -4,7 +4,8 @@ The journal stores *chunks*: the inputs one session took in during one flush of 
 JSON array, so that encoding is one orjson call (in C) and storing is one row or stream entry per
 session and flush, not per token. Each input is written as the `JournalInput` tuple it was:
 
-    ["event", ["TextDelta", "s1", "Hel"], at, seq]     (an event: its type, then its fields in order)
+    ["text", "s1", "Hel", at, seq]     (a text delta, the commonest input: written flat as it came)
+    ["event", ["StreamEnd", "s1"], at, seq]     (any other event: its type, then its fields in order)
     ["user", "text", at, queued]    ["sent", message_id]    ["retried", message_id]
     ["interrupted", "reason", at]    ["interrupt_stream", stream_id, "reason"]    ["notice", "warning", "text"]
     ["reset"]    ["mark", messages, ids, at]     (a point at rest, in a chunk of its own: `Marked`)
@@ -37,7 +38,10 @@ and goes on in version 4, its zlib chunks beside the new ones). Version 5 writes
 `[type, field, ...]` instead of `[type, [field, ...]]` (no tuple built per event to encode it; both
 shapes are read), and marks the points where the conversation was at rest (`Marked`, in chunks of
 their own: `KIND_MARK`, just before the chunk of inputs they fall in), so messages are read back by a
-replay from the nearest mark.
+replay from the nearest mark. Version 6 writes a text delta as the conversation's tap took it in,
+`["text", stream_id, text, at, seq]`: a tuple of plain values that orjson writes with no call back
+into Python (that call was most of what a delta cost to encode); every other event is written as in
+version 5, and a version-5 journal is read and goes on in version 6.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import JournalInput
 
-FORMAT_VERSION: Final = 5
+FORMAT_VERSION: Final = 6
 COMPRESS_FROM: Final = 1024  # bytes of a chunk worth compressing
 LZ4_TAG: Final = b"\x04"  # the first byte of an LZ4 chunk (JSON starts with `[`, zlib with `x`)
 LARGEST_CHUNK: Final = 1 << 30  # bytes: a stored size above this is damage, not a chunk to allocate
@@ -304,6 +308,9 @@ def _read_v1(value: list[JsonValue]) -> Record:
         nested = len(data) == 2 and isinstance(data[1], list)
         fields = data[1] if nested and isinstance(data[1], list) else data[1:]
         return Applied(_event(_str(data[0]), fields), _number(at), _optional_int(seq))
+    if kind == "text":  # version 6: a text delta flat
+        _, stream_id, text, at, seq = value
+        return Applied(ev.TextDelta(_str(stream_id), _str(text)), _number(at), _optional_int(seq))
     if kind == "trace":
         row = value[1]
         if not isinstance(row, list):
@@ -358,6 +365,7 @@ _READERS: Final[dict[int, Callable[[list[JsonValue]], Record]]] = {
     3: _read_v2,
     4: _read_v2,
     5: _read_v2,
+    6: _read_v2,
 }
 
 

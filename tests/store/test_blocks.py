@@ -13,9 +13,10 @@ from console.session import Conversation, JournalInput
 from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, SessionInfo
 from console.store.blocks import SNAPSHOT_APART, Blocks, Sealer, encode_inputs, joined
 from console.store.journal import Journal
-from console.store.records import Applied, decode
+from console.store.records import Applied, Traced, decode
 from console.store.restore import replay
 from console.store.sqlite import SQLiteBackend
+from console.window import OVERSIZED_RAW, is_lean, lean_raw, raw_length
 
 BLOCK = 256  # inputs in a block, as a collection might seal them
 URL = "ws://127.0.0.1:9/ws"  # the discard port: nothing is ever connected
@@ -158,3 +159,19 @@ def test_a_collection_never_waits_for_the_writer_and_the_writer_gets_what_it_pas
         sealer.stop()
     [(_, data, _)] = blocks.take()[0]
     assert decode(data) == [Applied(ev.TextDelta("s", "late"), 1.0, 1)]
+
+
+def test_an_oversized_frame_goes_to_the_journal_cut_short_and_the_rows_around_it_whole() -> None:
+    conversation = Conversation()
+    blocks = Blocks()
+    conversation.journal_trace = blocks.add_row
+    big = '{"type": "CONTEXT_SNAPSHOT", "data": "' + "y" * OVERSIZED_RAW + '"}'
+    near = '{"type": "TOKEN", "text": "' + "z" * (OVERSIZED_RAW - 100) + '"}'  # large, not oversized
+    conversation.record(1.0, "in", "TOKEN", "z", seq=1, raw=near, stream_id="s")
+    conversation.record(2.0, "in", "CONTEXT_SNAPSHOT", "ctx", seq=2, raw=big)
+    conversation.record(3.0, "in", "TOKEN", "a", seq=3, raw='{"text": "a"}', stream_id="s")
+    _, [(_, data, count)] = blocks.take()
+    traced = [record for record in decode(data) if isinstance(record, Traced)]
+    assert count == 3 and [t.raw for t in traced] == [near, lean_raw(big), '{"text": "a"}']
+    assert is_lean(traced[1].raw) and raw_length(traced[1].raw or "") == len(big)
+    assert [row.raw for row in conversation.trace] == [near, big, '{"text": "a"}']  # memory keeps it whole

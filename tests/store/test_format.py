@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import zlib
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -16,7 +17,16 @@ from console import events as ev
 from console.session import Conversation, JournalInput
 from console.store.backend import KIND_OTHER, Batch, SessionInfo, StoreError
 from console.store.journal import Journal
-from console.store.records import FORMAT_VERSION, LZ4_TAG, Damaged, checksum, decode, encode, packed
+from console.store.records import (
+    FORMAT_VERSION,
+    LZ4_TAG,
+    Damaged,
+    checksum,
+    decode,
+    encode,
+    event_json,
+    packed,
+)
 from console.store.restore import replay
 from console.store.sqlite import SQLiteBackend
 
@@ -114,20 +124,34 @@ def _nested(event: object) -> tuple[str, tuple[object, ...]]:
     return type(event).__name__, tuple(getattr(event, f.name) for f in fields(event))
 
 
-def test_a_version_4_journal_with_its_events_nested_is_read_and_goes_on_flat(tmp_path: Path) -> None:
+def _as_events(inputs: list[JournalInput]) -> list[JournalInput]:
+    """The inputs as versions up to 5 journaled them: a text delta as an event like the others."""
+    return [
+        ("event", ev.TextDelta(str(item[1]), str(item[2])), *item[3:]) if item[0] == "text" else item
+        for item in inputs
+    ]
+
+
+@pytest.mark.parametrize(
+    ("version", "event_shape", "written"),
+    [(4, _nested, b'["TextDelta",["s1","Hi"]]'), (5, event_json, b'["TextDelta","s1","Hi"]')],
+)
+def test_a_journal_of_versions_4_and_5_is_read_and_goes_on_with_text_deltas_flat(
+    tmp_path: Path, version: int, event_shape: Callable[[object], object], written: bytes
+) -> None:
     original = Conversation()
     inputs: list[JournalInput] = []
     original.journal = inputs.append
     _talk(original)
-    original.apply(ev.Heartbeat("ping"), 2.5, 4)  # one field: [type, [field]] then, [type, field] now
-    path = tmp_path / "v4.sqlite3"
+    original.apply(ev.Heartbeat("ping"), 2.5, 4)  # one field: [type, [field]] in version 4
+    path = tmp_path / f"v{version}.sqlite3"
     backend = SQLiteBackend(path)
-    old = orjson.dumps(inputs, default=_nested, option=orjson.OPT_PASSTHROUGH_DATACLASS)
-    assert b'["TextDelta",["s1","Hi"]]' in old
+    old = orjson.dumps(_as_events(inputs), default=event_shape, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+    assert written in old and b'"text"' not in old
     info = SessionInfo("a", "a", "agent", "ws://127.0.0.1:9/ws", False, time.time())
     backend.write(Batch([info], [("a", 0, KIND_OTHER, checksum(old), old, len(inputs))], at=time.time()))
     backend.close()
-    _set_format(path, 4)
+    _set_format(path, version)
 
     store = SQLiteBackend(path)
     journal = Journal(store)
@@ -144,7 +168,8 @@ def test_a_version_4_journal_with_its_events_nested_is_read_and_goes_on_flat(tmp
     final = Conversation()
     assert not replay(final, stored).damage
     reopened.close()
-    assert b'["TextDelta","s2","Flat."]' in stored[-1].data
+    assert _format(path) == str(FORMAT_VERSION)
+    assert b'["text","s2","Flat.",3.5,1]' in stored[-1].data  # a text delta, flat, in the new version
     assert final.transcript() == again.transcript()
     assert [m.text for m in final.messages] == ["hello?", "Hi there", "and now?", "Flat."]
 

@@ -157,7 +157,10 @@ class AgentSimulator:
         if url.path == "/ws":
             return None
         if url.path == "/health":
-            return _json_response({"status": "ok", "mode": self.config.mode, "sessions": len(self._sessions)})
+            sessions, frames = len(self._sessions), self._shared.frames
+            return _json_response(
+                {"status": "ok", "mode": self.config.mode, "sessions": sessions, "frames": frames}
+            )
         if url.path == "/log":
             return _json_response(self.log(query["session"][0] if "session" in query else None))
         if url.path == "/truth":

@@ -7,6 +7,13 @@ update, PONG or timer runs. The pacer keeps the waits in one heap behind one tim
 `batch` of them per iteration, earliest first. An overloaded simulator then slows its own sessions
 down, as a busy server would, instead of the loop everything else shares. A loop that keeps up sees
 no difference: its waits end when they are due.
+
+A response's waits follow its `Timeline`: each is due a delay after the moment the previous one was
+due, not after the moment it ended. A wait that ends late (a busy loop, a descheduled process) then
+shortens the next instead of pushing the rest of the reply back, so a thousand agents stream at the
+rate their scripts say, the rate they have alone, as long as the machine keeps up on average.
+Only `CATCH_UP` of lateness is made up: past that (an overloaded simulator), the lost time is let go
+rather than sent as a burst.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ BATCH: Final = 8  # waits ended per loop iteration; each one is about a token's 
 # uvloop's clock and timers count whole milliseconds, so a timer may fire up to one early: a wait due
 # within it has ended (otherwise the timer is set again for a moment that is already past, in a spin).
 SLACK: Final = 0.001  # seconds
+CATCH_UP: Final = 0.5  # seconds of lateness a timeline makes up; beyond, the time is let go
 
 
 class Pacer:
@@ -32,9 +40,12 @@ class Pacer:
         self._armed_for = math.inf  # the deadline the pending handle runs for
 
     async def sleep(self, seconds: float) -> None:
+        await self.until(asyncio.get_running_loop().time() + seconds)
+
+    async def until(self, when: float) -> None:
+        """Wait until the loop's clock reads `when` (a moment already past ends in the next release)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        when = loop.time() + seconds
         heapq.heappush(self._due, (when, next(self._order), future))
         if when < self._armed_for:
             self._arm(loop, when)
@@ -72,3 +83,27 @@ class Pacer:
             self._handle, self._armed_for = loop.call_soon(self._release, loop), now
         else:
             self._arm(loop, due[0][0])
+
+
+class Timeline:
+    """The moments one response's steps are due, each a delay after the previous one was due."""
+
+    def __init__(self, pacer: Pacer, scale: float = 1.0, catch_up: float = CATCH_UP) -> None:
+        self.pacer = pacer
+        self.scale = scale
+        self.catch_up = catch_up
+        self.due = asyncio.get_running_loop().time()
+
+    async def wait(self, seconds: float) -> None:
+        """Wait a script's (unscaled) delay, counted from when the previous wait was due."""
+        now = asyncio.get_running_loop().time()
+        self.due = max(self.due + seconds * self.scale, now - self.catch_up)
+        if self.due > now + SLACK:
+            await self.pacer.until(self.due)
+        elif seconds > 0:
+            # Due already (the previous step ended late): the next release, with the other waits due.
+            await self.pacer.until(now)
+
+    def restart(self) -> None:
+        """From now on: after a wait for something outside the script (a client's ACK)."""
+        self.due = asyncio.get_running_loop().time()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import uvloop
 
-from console.sim.pacing import Pacer
+from console.sim.pacing import Pacer, Timeline
 
 
 async def test_waits_end_when_due_earliest_first() -> None:
@@ -90,3 +91,45 @@ def test_on_uvloop_a_wait_costs_a_timer_or_two_not_a_spin_until_the_clock_ticks(
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(waits())
     assert releases <= 40
+
+
+def busy(seconds: float) -> None:
+    """Hold the event loop, as a simulator with more work than its core does."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+async def test_a_wait_that_ends_late_shortens_the_next_so_a_reply_keeps_its_pace() -> None:
+    loop = asyncio.get_running_loop()
+    timeline = Timeline(Pacer(), scale=0.5)
+    start = loop.time()
+    await timeline.wait(0.04)  # 20 ms, scaled
+    busy(0.05)  # the loop is held (a busy simulator) past the next wait's moment
+    await timeline.wait(0.04)  # due at 40 ms: already past, ends at once
+    await timeline.wait(0.04)  # due at 60 ms
+    # Each wait counted from the end of the previous one would have ended at 110 ms.
+    assert 0.06 <= loop.time() - start < 0.09
+
+
+async def test_a_timeline_far_behind_lets_the_lost_time_go_rather_than_send_a_burst() -> None:
+    loop = asyncio.get_running_loop()
+    timeline = Timeline(Pacer(), catch_up=0.05)
+    start = loop.time()
+    await timeline.wait(0.02)
+    busy(0.2)  # far behind: 200 ms late, four times what is made up
+    for _ in range(5):
+        await timeline.wait(0.02)
+    # Made up in full, the five waits (due at 40-120 ms) would all end at once after the stall (220 ms).
+    # Only 50 ms are: the first is due at 170 ms, the fifth 80 ms later.
+    assert loop.time() - start >= 0.25 - 0.005
+
+
+async def test_a_timeline_restarted_counts_from_now() -> None:
+    loop = asyncio.get_running_loop()
+    timeline = Timeline(Pacer())
+    await asyncio.sleep(0.05)  # waiting for a client, outside the script
+    timeline.restart()
+    start = loop.time()
+    await timeline.wait(0.03)
+    assert loop.time() - start >= 0.03 - 0.002

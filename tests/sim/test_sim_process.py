@@ -11,11 +11,20 @@ from pathlib import Path
 import httpx
 import pytest
 
+from console.autopilot import open_streams
 from console.dashboard import Embedded
 from console.dialects.agent.client import AgentClient
 from console.sim.agent import AgentSimulator
 from console.sim.agent_truth import TruthWindow
-from console.sim.process import PROCESS_FROM, ROOT, SimulatorProcess
+from console.sim.process import (
+    PROCESS_FROM,
+    ROOT,
+    SESSIONS_PER_PROCESS,
+    SimulatorFleet,
+    SimulatorProcess,
+    processes_for,
+)
+from console.supervisor import Supervisor
 from tests.helpers import converse, eventually
 
 
@@ -72,7 +81,8 @@ async def test_many_autopiloted_sessions_get_the_simulator_in_a_process_and_few_
     await many.start("normal", 0, 1.0, streams=PROCESS_FROM)
     await few.start("normal", 0, 1.0, streams=PROCESS_FROM - 1)
     try:
-        assert isinstance(many.agent, SimulatorProcess) and many.agent.pid is not None
+        assert isinstance(many.agent, SimulatorFleet) and len(many.agent.processes) == 1
+        assert all(many.agent.pids)
         assert isinstance(few.agent, AgentSimulator)
         async with httpx.AsyncClient() as http:
             health = await http.get(f"{many.describe()['agent']['http']}/health", timeout=5)
@@ -80,7 +90,58 @@ async def test_many_autopiloted_sessions_get_the_simulator_in_a_process_and_few_
     finally:
         await many.stop()
         await few.stop()
-    assert isinstance(many.agent, SimulatorProcess) and many.agent.pid is None
+    assert isinstance(many.agent, SimulatorFleet) and many.agent.pids == [None]
+
+
+def test_the_sessions_are_spread_over_a_process_per_few_hundred_and_at_most_one_per_core() -> None:
+    assert processes_for(PROCESS_FROM - 1, cores=2) == 0
+    assert processes_for(PROCESS_FROM, cores=2) == 1
+    assert processes_for(SESSIONS_PER_PROCESS, cores=2) == 1
+    assert processes_for(SESSIONS_PER_PROCESS + 1, cores=2) == 2
+    assert processes_for(10 * SESSIONS_PER_PROCESS, cores=2) == 2
+    assert processes_for(10 * SESSIONS_PER_PROCESS, cores=1) == 1
+
+
+async def test_a_fleet_serves_each_session_from_one_process_and_every_process_stops_with_it() -> None:
+    fleet = Embedded()
+    await fleet.start("normal", 3, 0.02, streams=SESSIONS_PER_PROCESS + 1)
+    assert isinstance(fleet.agent, SimulatorFleet)
+    processes = fleet.agent.processes
+    assert len(processes) == 2 and len(set(fleet.agent.urls)) == 2
+    assert set(fleet.describe()) >= {"agent", "agent.2"}
+    assert [t.url for t in fleet.served() if t.dialect == "agent"] == fleet.agent.urls
+    supervisor = Supervisor()
+    supervisor.start()
+    try:
+        ids = open_streams(supervisor, fleet.agent_urls, 4, seed=3, time_scale=0.02)
+        urls = [entry.target.url for entry in map(supervisor.get, ids) if entry is not None]
+        # Dealt out in turn, each session always on the same process.
+        assert [url.split("?")[0] for url in urls] == [processes[i % 2].url for i in range(4)]
+        entries = [supervisor.get(i) for i in ids]
+
+        def all_replied() -> bool:
+            return all(
+                e is not None
+                and any(m.role == "assistant" and m.status == "done" for m in e.client.conversation.messages)
+                for e in entries
+            )
+
+        await eventually(all_replied, seconds=30)
+        async with httpx.AsyncClient() as http:
+            for n in range(4):
+                name, process, other = f"agent-{n + 1:02d}", processes[n % 2], processes[1 - n % 2]
+                mine = (await http.get(f"{process.http_url}/truth", params={"session": name})).json()
+                theirs = (await http.get(f"{other.http_url}/truth", params={"session": name})).json()
+                assert mine["messages"] and not theirs["messages"]
+    finally:
+        await supervisor.close()
+        pids = fleet.agent.pids
+        await fleet.stop()
+    assert all(pids) and fleet.agent.pids == [None, None]
+    for pid in pids:
+        assert pid is not None
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 async def test_the_simulator_process_keeps_its_truth_within_the_window_it_is_given() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from console.sim.agent_chaos import CLEAN, Delivery
 from console.sim.agent_context import Shared
 from console.sim.agent_delivery import Wire
 from console.sim.agent_state import END_DELAY, Frame, ReplyTruth, Session
+from console.sim.agent_tokens import TokenRun
 from console.sim.pacing import Timeline
 
 logger = logging.getLogger(__name__)
@@ -114,31 +116,42 @@ class Responder:
         for behaviour in script.chaos:
             self.shared.recorder.chaos(s, s.conn, behaviour, stream_id=sid)
 
-        for step in script.steps:
-            if isinstance(step, steps.Token):
-                await timeline.wait(step.delay)
-                self.wire.append(s, proto.token(sid, step.text), delivery=plan("TOKEN"))
-                truth.token(step.text)
-            elif isinstance(step, steps.Snapshot):
-                await timeline.wait(step.delay)
-                snapshot = proto.context_snapshot(step.context_id, step.data)
-                self.wire.append(s, snapshot, delivery=plan("CONTEXT_SNAPSHOT"))
-                s.truth.snapshot(step.context_id, step.data)
-            elif isinstance(step, steps.ToolCalls):
-                await self._tool_calls(s, sid, step, truth, plan, timeline)
-            elif isinstance(step, steps.ErrorFrame):
-                await timeline.wait(step.delay)
-                frame = self.wire.append(s, proto.error(step.code, step.message), delivery=plan("ERROR"))
-                self.shared.recorder.chaos(s, s.conn, "error", seq=frame.seq, code=step.code)
-            elif isinstance(step, steps.Malformed):
-                await timeline.wait(step.delay)
-                s.numbering().frames.append(Frame(None, "MALFORMED", step.text))
-                s.wake()
+        def emit(token: steps.Token) -> None:
+            self.wire.append(s, proto.token(sid, token.text), delivery=plan("TOKEN"))
+            truth.token(token.text)
+
+        for tokens, group in itertools.groupby(script.steps, key=lambda step: isinstance(step, steps.Token)):
+            if tokens:  # a run of tokens: played by the pacer, a wake-up of this task per run
+                run = [step for step in group if isinstance(step, steps.Token)]
+                await TokenRun(self.shared.pacer, timeline, run, emit).play()
+                continue
+            for step in group:
+                await self._step(s, sid, step, truth, plan, timeline)
         await timeline.wait(END_DELAY)
         self.wire.append(s, proto.stream_end(sid), delivery=plan("STREAM_END"))
         truth.sync()
         s.streaming = None
         message["status"] = "done"
+
+    async def _step(
+        self, s: Session, sid: str, step: steps.Step, truth: ReplyTruth, plan: Planner, timeline: Timeline
+    ) -> None:
+        """One step that is not a token."""
+        if isinstance(step, steps.Snapshot):
+            await timeline.wait(step.delay)
+            snapshot = proto.context_snapshot(step.context_id, step.data)
+            self.wire.append(s, snapshot, delivery=plan("CONTEXT_SNAPSHOT"))
+            s.truth.snapshot(step.context_id, step.data)
+        elif isinstance(step, steps.ToolCalls):
+            await self._tool_calls(s, sid, step, truth, plan, timeline)
+        elif isinstance(step, steps.ErrorFrame):
+            await timeline.wait(step.delay)
+            frame = self.wire.append(s, proto.error(step.code, step.message), delivery=plan("ERROR"))
+            self.shared.recorder.chaos(s, s.conn, "error", seq=frame.seq, code=step.code)
+        elif isinstance(step, steps.Malformed):
+            await timeline.wait(step.delay)
+            s.numbering().frames.append(Frame(None, "MALFORMED", step.text))
+            s.wake()
 
     async def _tool_calls(
         self,

@@ -22,6 +22,7 @@ import asyncio
 import heapq
 import itertools
 import math
+from collections.abc import Callable
 from typing import Final
 
 BATCH: Final = 8  # waits ended per loop iteration; each one is about a token's work, 0.1-0.2 ms
@@ -34,7 +35,8 @@ CATCH_UP: Final = 0.5  # seconds of lateness a timeline makes up; beyond, the ti
 class Pacer:
     def __init__(self, batch: int = BATCH) -> None:
         self.batch = batch
-        self._due: list[tuple[float, int, asyncio.Future[None]]] = []
+        # A waiting coroutine's future, or a callback run in its place (a run of tokens: no task switch).
+        self._due: list[tuple[float, int, asyncio.Future[None] | Callable[[], None]]] = []
         self._order = itertools.count()  # equal deadlines end in the order they were asked for
         self._handle: asyncio.Handle | None = None
         self._armed_for = math.inf  # the deadline the pending handle runs for
@@ -44,20 +46,28 @@ class Pacer:
 
     async def until(self, when: float) -> None:
         """Wait until the loop's clock reads `when` (a moment already past ends in the next release)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        heapq.heappush(self._due, (when, next(self._order), future))
-        if when < self._armed_for:
-            self._arm(loop, when)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._push(when, future)
         await future  # cancelled: its entry is skipped when it comes due
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> None:
+        """Run `callback` when the loop's clock reads `when`, in a release with the waits then due. It
+        counts as a wait ended, and must not raise."""
+        self._push(when, callback)
+
+    def _push(self, when: float, entry: asyncio.Future[None] | Callable[[], None]) -> None:
+        heapq.heappush(self._due, (when, next(self._order), entry))
+        if when < self._armed_for:
+            self._arm(asyncio.get_running_loop(), when)
 
     def close(self) -> None:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
         self._armed_for = math.inf
-        for _, _, future in self._due:
-            future.cancel()
+        for _, _, entry in self._due:
+            if isinstance(entry, asyncio.Future):
+                entry.cancel()
         self._due.clear()
 
     def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
@@ -72,9 +82,12 @@ class Pacer:
         now = loop.time() + SLACK
         released = 0
         while due and due[0][0] <= now and released < self.batch:
-            future = heapq.heappop(due)[2]
-            if not future.done():
-                future.set_result(None)
+            entry = heapq.heappop(due)[2]
+            if not isinstance(entry, asyncio.Future):
+                entry()
+                released += 1
+            elif not entry.done():
+                entry.set_result(None)
                 released += 1
         if not due:
             return
@@ -92,12 +105,18 @@ class Timeline:
         self.pacer = pacer
         self.scale = scale
         self.catch_up = catch_up
-        self.due = asyncio.get_running_loop().time()
+        self.loop = asyncio.get_running_loop()
+        self.due = self.loop.time()
+
+    def advance(self, seconds: float) -> float:
+        """The moment a step a script's (unscaled) delay after the previous one is due."""
+        self.due = max(self.due + seconds * self.scale, self.loop.time() - self.catch_up)
+        return self.due
 
     async def wait(self, seconds: float) -> None:
         """Wait a script's (unscaled) delay, counted from when the previous wait was due."""
-        now = asyncio.get_running_loop().time()
-        self.due = max(self.due + seconds * self.scale, now - self.catch_up)
+        now = self.loop.time()
+        self.advance(seconds)
         if self.due > now + SLACK:
             await self.pacer.until(self.due)
         elif seconds > 0:
@@ -106,4 +125,4 @@ class Timeline:
 
     def restart(self) -> None:
         """From now on: after a wait for something outside the script (a client's ACK)."""
-        self.due = asyncio.get_running_loop().time()
+        self.due = self.loop.time()

@@ -77,25 +77,27 @@ class Pacer:
         self._armed_for = when
 
     def _release(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._handle, self._armed_for = None, math.inf
+        # What the callbacks below push is armed for once, at the end: not a timer per token.
+        self._handle, self._armed_for = None, -math.inf
         due = self._due
         now = loop.time() + SLACK
         released = 0
-        while due and due[0][0] <= now and released < self.batch:
-            entry = heapq.heappop(due)[2]
-            if not isinstance(entry, asyncio.Future):
-                entry()
-                released += 1
-            elif not entry.done():
-                entry.set_result(None)
-                released += 1
-        if not due:
-            return
-        if due[0][0] <= now:
-            # More are due: the rest after this iteration's callbacks and I/O have had their turn.
-            self._handle, self._armed_for = loop.call_soon(self._release, loop), now
-        else:
-            self._arm(loop, due[0][0])
+        try:
+            while due and due[0][0] <= now and released < self.batch:
+                entry = heapq.heappop(due)[2]
+                if not isinstance(entry, asyncio.Future):
+                    entry()
+                    released += 1
+                elif not entry.done():
+                    entry.set_result(None)
+                    released += 1
+        finally:
+            self._armed_for = math.inf
+            if due and due[0][0] <= now:
+                # More are due: the rest after this iteration's callbacks and I/O have had their turn.
+                self._handle, self._armed_for = loop.call_soon(self._release, loop), now
+            elif due:
+                self._arm(loop, due[0][0])
 
 
 class Timeline:

@@ -6,7 +6,12 @@ same process does not help (the two loops then take turns at the interpreter loc
 gives the simulator the machine's other core; the console talks to it over loopback exactly as it
 would to a real agent server.
 
-The child binds port 0 on 127.0.0.1 and writes its port on its first line of output. It stops when
+From `SESSIONS_PER_PROCESS` sessions on, a `SimulatorFleet` of several children (one per core at
+most) serves them, each session dealt to one child for good: its log, its replay and its truth live
+there, and its reconnections go there. Each child keeps the truth window it is given per session, as
+one would.
+
+A child binds port 0 on 127.0.0.1 and writes its port on its first line of output. It stops when
 its standard input closes, so it never outlives the console, even one that was killed.
 """
 

@@ -44,7 +44,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from console import jsonvalue
+from console import heap, jsonvalue
 from console.jsonvalue import JsonValue
 from console.sim.agent_chaos import ChaosRates
 from console.sim.agent_client_side import ClientSide
@@ -235,8 +235,10 @@ def _json_response(body: JsonValue) -> Response:
 
 async def serve(host: str, port: int, config: SimConfig) -> None:
     """Run the agent simulator until cancelled (`python main.py sim agent`)."""
+    heap.freeze_startup()  # the collector as a simulator process keeps it (console/sim/process.py)
     sim = AgentSimulator(config)
     bound = await sim.start(host, port)
+    heap.FREEZE_SURVIVORS.start()
     logger.info("agent simulator (%s mode, seed %d) on ws://%s:%d/ws", config.mode, config.seed, host, bound)
     try:
         await asyncio.Future()

@@ -50,6 +50,7 @@ class DashboardConfig:
     show: bool = True
     sim_seed: int = 0
     sim_time_scale: float = 1.0
+    sim_processes: int | None = None  # agent simulator processes for `streams`; None: processes_for
     store: str | None = None  # where sessions are journaled (a path, or redis://…); None: memory only
     follow: str | None = None  # redis://… of another console's journal, shown read-only
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
@@ -67,7 +68,12 @@ class Embedded:
     targets: list[Target] = field(default_factory=list)
 
     async def start(
-        self, mode: Literal["normal", "chaos"], seed: int, time_scale: float, streams: int = 0
+        self,
+        mode: Literal["normal", "chaos"],
+        seed: int,
+        time_scale: float,
+        streams: int = 0,
+        processes: int | None = None,
     ) -> None:
         # Described (`/api/simulators`) once it listens, not before.
         agent: AgentSimulator | SimulatorFleet
@@ -75,7 +81,8 @@ class Embedded:
         if streams:  # its ground truth keeps what the sessions watching it keep (sim/agent_truth.py)
             w = STREAM_WINDOW
             truth = TruthWindow(w.messages, w.context_versions, w.snapshot_bytes)
-        processes = processes_for(streams)
+        if processes is None or not streams:
+            processes = processes_for(streams)
         if processes:
             # Hundreds of agents streaming: the simulator runs in processes of its own, the sessions
             # split between them (console/sim/process.py).
@@ -185,7 +192,8 @@ def build(config: DashboardConfig) -> Supervisor:
         )
         if use_simulator:
             streams = config.streams if streams_to is None else 0
-            await embedded.start(config.demo or "normal", config.sim_seed, config.sim_time_scale, streams)
+            mode, seed, scale = config.demo or "normal", config.sim_seed, config.sim_time_scale
+            await embedded.start(mode, seed, scale, streams, config.sim_processes)
         reopened = await durable.restore(supervisor, embedded.served())
         streams_urls = [streams_to.url] if streams_to else embedded.agent_urls
         if config.streams > 0 and streams_urls and not any(reopened.has(u) for u in streams_urls):

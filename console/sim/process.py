@@ -30,9 +30,9 @@ from console.sim.agent_truth import TruthWindow
 
 # Sessions from which `--streams` gets a simulator process of its own instead of the embedded one.
 PROCESS_FROM = 50
-# Sessions from which the simulator is spread over processes, one more per as many again, at most one
-# per core: measured, one process then spends most of its core on them, and its loop, the one all its
-# sessions' tokens wait on, falls behind (tests/bench/streams.py prints each process's share).
+# Sessions per simulator process: one more per as many again, on the cores the console leaves. One
+# process serves 1,000 sessions with some 40% of a core to spare (tests/bench/streams.py prints its
+# share); on 2 cores a second one only takes turns with the console for the other core.
 SESSIONS_PER_PROCESS = 500
 READY_TIMEOUT = 30.0  # seconds for the child to say where it listens
 ROOT = Path(__file__).resolve().parents[2]  # where `console` can be imported from
@@ -100,10 +100,12 @@ class SimulatorProcess:
 
 
 def processes_for(streams: int, cores: int | None = None) -> int:
-    """How many simulator processes serve `streams` autopiloted sessions (0: the embedded simulator)."""
+    """How many simulator processes serve `streams` autopiloted sessions (0: the embedded simulator):
+    one per `SESSIONS_PER_PROCESS`, on every core but the console's, and one at least."""
     if streams < PROCESS_FROM:
         return 0
-    return max(1, min(cores or os.cpu_count() or 1, -(-streams // SESSIONS_PER_PROCESS)))
+    spare = (cores or os.cpu_count() or 1) - 1
+    return max(1, min(spare, -(-streams // SESSIONS_PER_PROCESS)))
 
 
 class SimulatorFleet:

@@ -1,7 +1,7 @@
 """Benchmark of the operations view: N autopiloted sessions streaming at once.
 
 Run: python tests/bench/streams.py [--sessions 10 50 100 200 1000] [--seconds 30] [--page-up-to 200]
-     [--sim-process] [--time-scale 0.6] [--py-spy FOLDER] [--reference 100]
+     [--sim-process] [--time-scale 0.6] [--py-spy FOLDER] [--reference 100] [--sim-processes K]
 
 For each N the console runs as it ships (`python main.py --streams N`), its sessions streaming ~30
 tokens/s each from the in-process agent simulator (token delays 30–80 ms scaled by 0.6), each driven by
@@ -205,7 +205,7 @@ def wait_http(url: str, what: str) -> None:
 
 
 def start_console(
-    n: int, sim_process: bool, time_scale: str
+    n: int, sim_process: bool, time_scale: str, sim_processes: int | None = None
 ) -> tuple[list[subprocess.Popen[bytes]], str, tuple[str, ...]]:
     """The console with N streams; returns its processes, its URL and the agent simulators'."""
     port = free_port()
@@ -221,6 +221,8 @@ def start_console(
         "--sim-time-scale",
         time_scale,
     ]
+    if sim_processes is not None:
+        args += ["--sim-processes", str(sim_processes)]
     processes: list[subprocess.Popen[bytes]] = []
     try:
         if sim_process:
@@ -288,9 +290,10 @@ def run(
     time_scale: str,
     py_spy: str | None = None,
     reference: float | None = None,
+    sim_processes: int | None = None,
 ) -> float:
     """Measure N sessions; returns the tokens/s each session got with no page open."""
-    processes, url, sims = start_console(n, sim_process, time_scale)
+    processes, url, sims = start_console(n, sim_process, time_scale, sim_processes)
     process = processes[-1]  # the console; its CPU is what is reported
     try:
         time.sleep(warmup)
@@ -384,6 +387,9 @@ def main() -> None:
         "--py-spy", help="profile the console and the simulator (no page); collapsed stacks to this folder"
     )
     parser.add_argument(
+        "--sim-processes", type=int, help="the console's agent simulator processes (main.py --sim-processes)"
+    )
+    parser.add_argument(
         "--reference",
         type=int,
         help="first measure this many sessions (no page): each session's rate there is the agents' own",
@@ -408,6 +414,7 @@ def main() -> None:
             time_scale=args.time_scale,
             py_spy=args.py_spy,
             reference=reference,
+            sim_processes=args.sim_processes,
         )
 
 

@@ -77,10 +77,12 @@ def _alive(pid: int) -> bool:
 
 
 async def test_many_autopiloted_sessions_get_the_simulator_in_a_process_and_few_the_embedded_one() -> None:
-    many, few = Embedded(), Embedded()
+    many, few, asked = Embedded(), Embedded(), Embedded()
     await many.start("normal", 0, 1.0, streams=PROCESS_FROM)
     await few.start("normal", 0, 1.0, streams=PROCESS_FROM - 1)
+    await asked.start("normal", 0, 1.0, streams=PROCESS_FROM, processes=0)  # --sim-processes 0
     try:
+        assert isinstance(asked.agent, AgentSimulator)
         assert isinstance(many.agent, SimulatorFleet) and len(many.agent.processes) == 1
         assert all(many.agent.pids)
         assert isinstance(few.agent, AgentSimulator)
@@ -90,21 +92,23 @@ async def test_many_autopiloted_sessions_get_the_simulator_in_a_process_and_few_
     finally:
         await many.stop()
         await few.stop()
+        await asked.stop()
     assert isinstance(many.agent, SimulatorFleet) and many.agent.pids == [None]
 
 
-def test_the_sessions_are_spread_over_a_process_per_few_hundred_and_at_most_one_per_core() -> None:
-    assert processes_for(PROCESS_FROM - 1, cores=2) == 0
-    assert processes_for(PROCESS_FROM, cores=2) == 1
-    assert processes_for(SESSIONS_PER_PROCESS, cores=2) == 1
-    assert processes_for(SESSIONS_PER_PROCESS + 1, cores=2) == 2
-    assert processes_for(10 * SESSIONS_PER_PROCESS, cores=2) == 2
+def test_the_sessions_are_spread_over_the_cores_the_console_leaves() -> None:
+    assert processes_for(PROCESS_FROM - 1, cores=4) == 0
+    assert processes_for(PROCESS_FROM, cores=4) == 1
+    assert processes_for(SESSIONS_PER_PROCESS, cores=4) == 1
+    assert processes_for(SESSIONS_PER_PROCESS + 1, cores=4) == 2
+    assert processes_for(10 * SESSIONS_PER_PROCESS, cores=4) == 3  # one core is the console's
+    assert processes_for(10 * SESSIONS_PER_PROCESS, cores=2) == 1
     assert processes_for(10 * SESSIONS_PER_PROCESS, cores=1) == 1
 
 
 async def test_a_fleet_serves_each_session_from_one_process_and_every_process_stops_with_it() -> None:
     fleet = Embedded()
-    await fleet.start("normal", 3, 0.02, streams=SESSIONS_PER_PROCESS + 1)
+    await fleet.start("normal", 3, 0.02, streams=PROCESS_FROM, processes=2)  # as --sim-processes 2
     assert isinstance(fleet.agent, SimulatorFleet)
     processes = fleet.agent.processes
     assert len(processes) == 2 and len(set(fleet.agent.urls)) == 2

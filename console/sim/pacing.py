@@ -6,7 +6,8 @@ and the console's handling of it, in one loop iteration: hundreds of millisecond
 update, PONG or timer runs. The pacer keeps the waits in one heap behind one timer and ends at most
 `batch` of them per iteration, earliest first. An overloaded simulator then slows its own sessions
 down, as a busy server would, instead of the loop everything else shares. A loop that keeps up sees
-no difference: its waits end when they are due.
+no difference: its waits end when they are due. A wait may also be a callback run in the release
+itself (`call_at`: a run of tokens, console/sim/agent_tokens.py), which saves its task a wake-up.
 
 A response's waits follow its `Timeline`: each is due a delay after the moment the previous one was
 due, not after the moment it ended. A wait that ends late (a busy loop, a descheduled process) then
@@ -40,6 +41,11 @@ class Pacer:
         self._order = itertools.count()  # equal deadlines end in the order they were asked for
         self._handle: asyncio.Handle | None = None
         self._armed_for = math.inf  # the deadline the pending handle runs for
+        # How far behind the waits end (`/health`): the sum of their lateness, and the script time
+        # timelines let go (`CATCH_UP`). A simulator that keeps its scripts' rate lets none go.
+        self.released = 0
+        self.lateness = 0.0
+        self.let_go = 0.0
 
     async def sleep(self, seconds: float) -> None:
         await self.until(asyncio.get_running_loop().time() + seconds)
@@ -84,7 +90,9 @@ class Pacer:
         released = 0
         try:
             while due and due[0][0] <= now and released < self.batch:
-                entry = heapq.heappop(due)[2]
+                when, _, entry = heapq.heappop(due)
+                self.lateness += max(0.0, now - SLACK - when)
+                self.released += 1
                 if not isinstance(entry, asyncio.Future):
                     entry()
                     released += 1
@@ -112,7 +120,10 @@ class Timeline:
 
     def advance(self, seconds: float) -> float:
         """The moment a step a script's (unscaled) delay after the previous one is due."""
-        self.due = max(self.due + seconds * self.scale, self.loop.time() - self.catch_up)
+        planned, floor = self.due + seconds * self.scale, self.loop.time() - self.catch_up
+        if planned < floor:
+            self.pacer.let_go += floor - planned
+        self.due = max(planned, floor)
         return self.due
 
     async def wait(self, seconds: float) -> None:

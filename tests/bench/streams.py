@@ -13,8 +13,10 @@ open (the sessions alone), then with the overview open in headless Chromium. Fig
   PONG p99        PING sent -> PONG received, as the simulator logged it
   tokens/s        text deltas applied, all sessions (and per session)
   fleet line      CPU per token of the console and of the agent simulator's processes (its share of a
-                  core, and its per-frame cost against the frames it logged), and with --reference N
-                  each session's rate as a share of the rate the same agents reach at N sessions
+                  core, and its per-frame cost against the frames it logged), how late its paced
+                  waits ended on average and how much script time it let go (none: it kept every
+                  session's pace), and with --reference N each session's rate as a share of the
+                  rate the same agents reach at N sessions
   to browser      bytes/s of the page's WebSocket
   main thread     the page's busy share of its main thread (CDP TaskDuration), its longest task
                   (Long Tasks API: >= 50 ms) and its longest frame gap (requestAnimationFrame)
@@ -85,6 +87,9 @@ class SimSample:
     wall: float
     cpu: float
     frames: int
+    waits: int = 0  # paced waits ended, their summed lateness, and the script time let go
+    lateness: float = 0.0
+    let_go: float = 0.0
 
 
 def free_port() -> int:
@@ -131,8 +136,11 @@ def pong_latencies(sims: tuple[str, ...]) -> list[list[float]]:
 
 
 def sim_sample(pids: list[int], sims: tuple[str, ...]) -> SimSample:
-    frames = sum(int(httpx.get(f"{sim_http}/health", timeout=30).json()["frames"]) for sim_http in sims)
-    return SimSample(time.monotonic(), sum(cpu_seconds(pid) for pid in pids), frames)
+    health = [httpx.get(f"{sim_http}/health", timeout=30).json() for sim_http in sims]
+    cpu = sum(cpu_seconds(pid) for pid in pids)
+    frames, waits = sum(int(h["frames"]) for h in health), sum(int(h["waits"]) for h in health)
+    lateness, let_go = sum(float(h["lateness_s"]) for h in health), sum(float(h["let_go_s"]) for h in health)
+    return SimSample(time.monotonic(), cpu, frames, waits, lateness, let_go)
 
 
 def fleet_report(
@@ -149,6 +157,10 @@ def fleet_report(
         f" | simulator ({processes} process{'es' if processes > 1 else ''}) {100 * sim_cpu / seconds:5.1f}%"
         f" of a core, {per_frame:5.1f} us CPU/frame, {frames / seconds:6.0f} frames/s"
     )
+    waits = after.waits - before.waits
+    if waits:  # how the simulator kept its scripts' pace (0 s let go: every session got its rate)
+        late_ms = 1000 * (after.lateness - before.lateness) / waits
+        line += f", waits {late_ms:4.1f} ms late, {after.let_go - before.let_go:5.1f} s let go"
     if reference:
         rate = f.tokens_per_s / n
         line += f" | {rate:4.1f} tokens/s per session: {100 * rate / reference:3.0f}% of the agents' {reference:.1f}"

@@ -162,7 +162,8 @@ async def test_a_wait_that_ends_late_shortens_the_next_so_a_reply_keeps_its_pace
 
 async def test_a_timeline_far_behind_lets_the_lost_time_go_rather_than_send_a_burst() -> None:
     loop = asyncio.get_running_loop()
-    timeline = Timeline(Pacer(), catch_up=0.05)
+    pacer = Pacer()
+    timeline = Timeline(pacer, catch_up=0.05)
     start = loop.time()
     await timeline.wait(0.02)
     busy(0.2)  # far behind: 200 ms late, four times what is made up
@@ -171,6 +172,9 @@ async def test_a_timeline_far_behind_lets_the_lost_time_go_rather_than_send_a_bu
     # Made up in full, the five waits (due at 40-120 ms) would all end at once after the stall (220 ms).
     # Only 50 ms are: the first is due at 170 ms, the fifth 80 ms later.
     assert loop.time() - start >= 0.25 - 0.005
+    assert 0.12 <= pacer.let_go <= 0.14  # what was given up: the 130 ms it did not make up (/health)
+    # The stall is in what was let go, not in the waits' lateness: each ended when it was then due.
+    assert pacer.released == 6 and pacer.lateness < 0.03
 
 
 async def test_a_timeline_restarted_counts_from_now() -> None:

@@ -118,6 +118,13 @@ def _dashboard(argv: list[str]) -> int:
         default=0,
         help="autopiloted agent sessions for the overview (against the first agent --upstream, if any)",
     )
+    parser.add_argument(
+        "--sim-processes",
+        type=int,
+        metavar="K",
+        help="serve --streams from K agent simulator processes (0: in the console's own; default: one "
+        "from 50 sessions, one per 500 on the cores the console leaves)",
+    )
     parser.add_argument("--native", action="store_true", help="open in a desktop window")
     parser.add_argument("--no-show", action="store_true", help="do not open a browser")
     parser.add_argument("--seed", type=int, default=0, help="seed of the embedded simulators")
@@ -161,6 +168,8 @@ def _dashboard(argv: list[str]) -> int:
         upstreams = tuple(parse_target(spec) for spec in args.upstream)
     except TargetError as exc:
         parser.error(str(exc))
+    if args.sim_processes is not None and args.sim_processes < 0:
+        parser.error(f"--sim-processes: {args.sim_processes} is not a number of processes (0 or more)")
     from console import window_config
 
     try:
@@ -203,6 +212,7 @@ def _run_dashboard(
             upstreams=upstreams,
             demo=args.demo,
             streams=args.streams,
+            sim_processes=args.sim_processes,
             native=args.native,
             show=not args.no_show and not args.native,
             sim_seed=args.seed,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -209,20 +209,23 @@ def _ready(client: SessionClient) -> bool:
 
 def open_streams(
     supervisor: Supervisor,
-    agent_url: str,
+    agent_urls: str | Sequence[str],
     count: int,
     *,
     seed: int = 0,
     time_scale: float = 1.0,
     config: AutopilotConfig | None = None,
 ) -> list[str]:
-    """`--streams N`: N autopiloted agent sessions, each its own `session` on the agent server."""
+    """`--streams N`: N autopiloted agent sessions, each its own `session` on the agent server (on
+    several servers, dealt out in turn: a fleet of simulator processes)."""
+    urls = [agent_urls] if isinstance(agent_urls, str) else list(agent_urls)
     width = max(2, len(str(count)))
     pacing = (config or AutopilotConfig()).scaled(time_scale)
-    separator = "&" if "?" in agent_url else "?"
     ids: list[str] = []
     for n in range(1, count + 1):
         name = f"agent-{n:0{width}d}"
+        agent_url = urls[(n - 1) % len(urls)]
+        separator = "&" if "?" in agent_url else "?"
         target = Target("agent", f"{agent_url}{separator}session={name}")
         entry = supervisor.add(target, name=name, factory=stream_client)
         pilot = Autopilot(client_of(supervisor, entry.id), seed=f"{seed}:{name}", config=pacing)

@@ -30,7 +30,7 @@ from console.sim import sse as sse_sim
 from console.sim.agent import AgentSimulator, SimConfig
 from console.sim.agent_truth import TruthWindow
 from console.sim.chat import ChatSimConfig, ChatSimulator
-from console.sim.process import PROCESS_FROM, SimulatorProcess
+from console.sim.process import SimulatorFleet, processes_for
 from console.store.startup import Durable
 from console.supervisor import Supervisor
 from console.ui import page
@@ -50,6 +50,7 @@ class DashboardConfig:
     show: bool = True
     sim_seed: int = 0
     sim_time_scale: float = 1.0
+    sim_processes: int | None = None  # agent simulator processes for `streams`; None: processes_for
     store: str | None = None  # where sessions are journaled (a path, or redis://…); None: memory only
     follow: str | None = None  # redis://… of another console's journal, shown read-only
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
@@ -60,24 +61,32 @@ class DashboardConfig:
 class Embedded:
     """Simulators served by this process, so the console works with nothing else running."""
 
-    agent: AgentSimulator | SimulatorProcess | None = None
+    agent: AgentSimulator | SimulatorFleet | None = None
     sse: sse_sim.SSESimulator | None = None
     chat: ChatSimulator | None = None
     agui: agui_sim.AguiSimulator | None = None
     targets: list[Target] = field(default_factory=list)
 
     async def start(
-        self, mode: Literal["normal", "chaos"], seed: int, time_scale: float, streams: int = 0
+        self,
+        mode: Literal["normal", "chaos"],
+        seed: int,
+        time_scale: float,
+        streams: int = 0,
+        processes: int | None = None,
     ) -> None:
         # Described (`/api/simulators`) once it listens, not before.
-        agent: AgentSimulator | SimulatorProcess
+        agent: AgentSimulator | SimulatorFleet
         truth = TruthWindow()
         if streams:  # its ground truth keeps what the sessions watching it keep (sim/agent_truth.py)
             w = STREAM_WINDOW
             truth = TruthWindow(w.messages, w.context_versions, w.snapshot_bytes)
-        if streams >= PROCESS_FROM:
-            # Hundreds of agents streaming: the simulator gets a core of its own (console/sim/process.py).
-            agent = SimulatorProcess()
+        if processes is None or not streams:
+            processes = processes_for(streams)
+        if processes:
+            # Hundreds of agents streaming: the simulator runs in processes of its own, the sessions
+            # split between them (console/sim/process.py).
+            agent = SimulatorFleet(processes)
             await agent.start(mode, seed, time_scale, truth)
         else:
             agent = AgentSimulator(SimConfig(mode=mode, seed=seed, time_scale=time_scale, truth=truth))
@@ -96,9 +105,25 @@ class Embedded:
         await self.agui.start()
         self.targets.append(Target("agui", self.agui.url))
 
+    @property
+    def agent_urls(self) -> list[str]:
+        """Where the agent simulator listens: one URL, or one per process of a fleet."""
+        agent = self.agent
+        return [] if agent is None else agent.urls if isinstance(agent, SimulatorFleet) else [agent.url]
+
+    def served(self) -> list[Target]:
+        """Every upstream these simulators serve, each process of a fleet included."""
+        return self.targets + [Target("agent", url) for url in self.agent_urls[1:]]
+
     def describe(self) -> dict[str, dict[str, str]]:
         described: dict[str, dict[str, str]] = {}
-        if self.agent is not None:
+        if isinstance(self.agent, SimulatorFleet):  # "agent", then "agent.2", "agent.3"…
+            for i, process in enumerate(self.agent.processes):
+                described["agent" if i == 0 else f"agent.{i + 1}"] = {
+                    "ws": process.url,
+                    "http": process.http_url,
+                }
+        elif self.agent is not None:
             described["agent"] = {"ws": self.agent.url, "http": self.agent.http_url}
         if self.sse is not None:
             described["sse"] = {"url": self.sse.url}
@@ -167,14 +192,15 @@ def build(config: DashboardConfig) -> Supervisor:
         )
         if use_simulator:
             streams = config.streams if streams_to is None else 0
-            await embedded.start(config.demo or "normal", config.sim_seed, config.sim_time_scale, streams)
-        reopened = await durable.restore(supervisor, embedded.targets)
-        streams_url = streams_to.url if streams_to else embedded.agent.url if embedded.agent else None
-        if config.streams > 0 and streams_url is not None and not reopened.has(streams_url):
+            mode, seed, scale = config.demo or "normal", config.sim_seed, config.sim_time_scale
+            await embedded.start(mode, seed, scale, streams, config.sim_processes)
+        reopened = await durable.restore(supervisor, embedded.served())
+        streams_urls = [streams_to.url] if streams_to else embedded.agent_urls
+        if config.streams > 0 and streams_urls and not any(reopened.has(u) for u in streams_urls):
             # The operations view's load: N autopiloted sessions instead of one per dialect.
             open_streams(
                 supervisor,
-                streams_url,
+                streams_urls,
                 config.streams,
                 seed=config.sim_seed,
                 time_scale=config.sim_time_scale,

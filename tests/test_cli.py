@@ -79,6 +79,14 @@ def test_an_upstream_with_a_scheme_its_dialect_cannot_speak_is_refused_at_start(
     assert "must start with ws:// or wss://" in err
 
 
+def test_a_negative_number_of_simulator_processes_is_refused_at_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run_main(["--streams", "100", "--sim-processes", "-1"], capsys)
+    assert code == 2
+    assert "--sim-processes: -1 is not a number of processes" in err
+
+
 def test_a_port_in_use_gives_one_line_and_a_failing_exit_before_anything_says_it_is_ready() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     with socket.socket() as taken:

@@ -44,8 +44,8 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from console import jsonvalue
-from console.jsonvalue import JsonValue
+from console import heap, jsonvalue
+from console.jsonvalue import JsonObject, JsonValue
 from console.sim.agent_chaos import ChaosRates
 from console.sim.agent_client_side import ClientSide
 from console.sim.agent_context import Shared
@@ -157,12 +157,25 @@ class AgentSimulator:
         if url.path == "/ws":
             return None
         if url.path == "/health":
-            return _json_response({"status": "ok", "mode": self.config.mode, "sessions": len(self._sessions)})
+            return _json_response(self._health())
         if url.path == "/log":
             return _json_response(self.log(query["session"][0] if "session" in query else None))
         if url.path == "/truth":
             return _json_response(self.truth(query.get("session", ["default"])[0]).to_json())
         return connection.respond(404, "Not Found\n")
+
+    def _health(self) -> JsonObject:
+        """Alive, and how it keeps up: frames written, and how late its paced waits ended."""
+        pacer = self._shared.pacer
+        return {
+            "status": "ok",
+            "mode": self.config.mode,
+            "sessions": len(self._sessions),
+            "frames": self._shared.frames,
+            "waits": pacer.released,
+            "lateness_s": round(pacer.lateness, 3),  # summed over the waits
+            "let_go_s": round(pacer.let_go, 3),  # script time given up (console/sim/pacing.py)
+        }
 
     # -- connections ------------------------------------------------------------------------------------
 
@@ -232,8 +245,10 @@ def _json_response(body: JsonValue) -> Response:
 
 async def serve(host: str, port: int, config: SimConfig) -> None:
     """Run the agent simulator until cancelled (`python main.py sim agent`)."""
+    heap.freeze_startup()  # the collector as a simulator process keeps it (console/sim/process.py)
     sim = AgentSimulator(config)
     bound = await sim.start(host, port)
+    heap.FREEZE_SURVIVORS.start()
     logger.info("agent simulator (%s mode, seed %d) on ws://%s:%d/ws", config.mode, config.seed, host, bound)
     try:
         await asyncio.Future()

@@ -59,6 +59,7 @@ class Shared:
         self.recorder = Recorder()
         self.background = Background()
         self.pacer = Pacer()
+        self.frames = 0  # frames written to connections, replays included (`/health`)
 
     async def sleep(self, seconds: float) -> None:
         """Wait a script's (unscaled) delay, scaled, through the pacer."""

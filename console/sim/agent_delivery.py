@@ -117,6 +117,7 @@ class Wire:
         """Write one frame now; False when the connection is closing (the frame stays in the log)."""
         if not ws_wire.write_now(conn.ws, frame.text):
             return False
+        self.shared.frames += 1
         s = conn.session
         now = asyncio.get_running_loop().time()
         if frame.seq is not None:

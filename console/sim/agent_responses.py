@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from console.sim.agent_chaos import CLEAN, Delivery
 from console.sim.agent_context import Shared
 from console.sim.agent_delivery import Wire
 from console.sim.agent_state import END_DELAY, Frame, ReplyTruth, Session
+from console.sim.agent_tokens import TokenRun
+from console.sim.pacing import Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,7 @@ class Responder:
             return d
 
         sid = script.stream_id
+        timeline = Timeline(self.shared.pacer, cfg.time_scale)  # the script's delays, as one timeline
         s.new_numbering()
         s.truth.message(
             {
@@ -112,31 +116,42 @@ class Responder:
         for behaviour in script.chaos:
             self.shared.recorder.chaos(s, s.conn, behaviour, stream_id=sid)
 
-        for step in script.steps:
-            if isinstance(step, steps.Token):
-                await self.shared.sleep(step.delay)
-                self.wire.append(s, proto.token(sid, step.text), delivery=plan("TOKEN"))
-                truth.token(step.text)
-            elif isinstance(step, steps.Snapshot):
-                await self.shared.sleep(step.delay)
-                snapshot = proto.context_snapshot(step.context_id, step.data)
-                self.wire.append(s, snapshot, delivery=plan("CONTEXT_SNAPSHOT"))
-                s.truth.snapshot(step.context_id, step.data)
-            elif isinstance(step, steps.ToolCalls):
-                await self._tool_calls(s, sid, step, truth, plan)
-            elif isinstance(step, steps.ErrorFrame):
-                await self.shared.sleep(step.delay)
-                frame = self.wire.append(s, proto.error(step.code, step.message), delivery=plan("ERROR"))
-                self.shared.recorder.chaos(s, s.conn, "error", seq=frame.seq, code=step.code)
-            elif isinstance(step, steps.Malformed):
-                await self.shared.sleep(step.delay)
-                s.numbering().frames.append(Frame(None, "MALFORMED", step.text))
-                s.wake()
-        await self.shared.sleep(END_DELAY)
+        def emit(token: steps.Token) -> None:
+            self.wire.append(s, proto.token(sid, token.text), delivery=plan("TOKEN"))
+            truth.token(token.text)
+
+        for tokens, group in itertools.groupby(script.steps, key=lambda step: isinstance(step, steps.Token)):
+            if tokens:  # a run of tokens: played by the pacer, a wake-up of this task per run
+                run = [step for step in group if isinstance(step, steps.Token)]
+                await TokenRun(self.shared.pacer, timeline, run, emit).play()
+                continue
+            for step in group:
+                await self._step(s, sid, step, truth, plan, timeline)
+        await timeline.wait(END_DELAY)
         self.wire.append(s, proto.stream_end(sid), delivery=plan("STREAM_END"))
         truth.sync()
         s.streaming = None
         message["status"] = "done"
+
+    async def _step(
+        self, s: Session, sid: str, step: steps.Step, truth: ReplyTruth, plan: Planner, timeline: Timeline
+    ) -> None:
+        """One step that is not a token."""
+        if isinstance(step, steps.Snapshot):
+            await timeline.wait(step.delay)
+            snapshot = proto.context_snapshot(step.context_id, step.data)
+            self.wire.append(s, snapshot, delivery=plan("CONTEXT_SNAPSHOT"))
+            s.truth.snapshot(step.context_id, step.data)
+        elif isinstance(step, steps.ToolCalls):
+            await self._tool_calls(s, sid, step, truth, plan, timeline)
+        elif isinstance(step, steps.ErrorFrame):
+            await timeline.wait(step.delay)
+            frame = self.wire.append(s, proto.error(step.code, step.message), delivery=plan("ERROR"))
+            self.shared.recorder.chaos(s, s.conn, "error", seq=frame.seq, code=step.code)
+        elif isinstance(step, steps.Malformed):
+            await timeline.wait(step.delay)
+            s.numbering().frames.append(Frame(None, "MALFORMED", step.text))
+            s.wake()
 
     async def _tool_calls(
         self,
@@ -145,12 +160,13 @@ class Responder:
         step: steps.ToolCalls,
         truth: ReplyTruth,
         plan: Planner,
+        timeline: Timeline,
     ) -> None:
-        await self.shared.sleep(step.delay)
+        await timeline.wait(step.delay)
         cards: list[JsonObject] = []
         for i, call in enumerate(step.calls):
             if i:
-                await self.shared.sleep(step.gap)
+                await timeline.wait(step.gap)
             s.call(call.call_id)
             frame = proto.tool_call(sid, call.call_id, call.tool_name, call.args)
             self.wire.append(s, frame, ref=call.call_id, delivery=plan("TOOL_CALL"))
@@ -158,14 +174,15 @@ class Responder:
             cards.append(card)
             truth.card(card)
         await asyncio.gather(*(self._await_ack(s, call.call_id) for call in step.calls))
+        timeline.restart()  # the ACKs took what the client took: the results are timed from now
         for i, (call, card) in enumerate(zip(step.calls, cards, strict=True)):
-            await self.shared.sleep(call.latency if i == 0 else step.gap)
+            await timeline.wait(call.latency if i == 0 else step.gap)
             self.wire.append(
                 s, proto.tool_result(sid, call.call_id, call.result), delivery=plan("TOOL_RESULT")
             )
             card["result"] = call.result
             card["status"] = "done"
-        await self.shared.sleep(step.pause_after)
+        await timeline.wait(step.pause_after)
 
     async def _await_ack(self, s: Session, call_id: str) -> None:
         """Wait for the TOOL_ACK: 5 s from the TOOL_CALL's (latest) send, counted while a client is

@@ -149,8 +149,10 @@ class Builder:
         self.steps: list[Step] = []
 
     def _gap(self) -> float:
-        # The first frame of a response goes out at once, like the real server's.
-        return round(self.rng.uniform(*TOKEN_DELAY), 3) if self.steps else 0.0
+        # The first frame of a response goes out at once, like the real server's. `uniform` spelled
+        # out (the same draw, the same value): this runs once per token of every script.
+        low, high = TOKEN_DELAY
+        return round(low + (high - low) * self.rng.random(), 3) if self.steps else 0.0
 
     def say(self, text: str) -> None:
         for chunk in chunk_words(text, self.rng):

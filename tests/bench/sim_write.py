@@ -1,5 +1,5 @@
-"""What one simulated frame costs the server to write: `ws_wire.write_now` (the sans-I/O write the
-agent simulator uses) against the documented `await ws.send()`.
+"""What one simulated frame costs the server to write: `ws_wire.write_now` (the frame encoded by the
+simulator and handed to the transport) against the documented `await ws.send()`.
 
     python -m tests.bench.sim_write
 
@@ -59,9 +59,9 @@ async def run(documented: bool) -> float:
 
 
 async def main() -> None:
-    for label, documented in (("write_now (sans-I/O)", False), ("await ws.send()", True)):
+    for label, documented in (("write_now (encoded here)", False), ("await ws.send()", True)):
         figures = [await run(documented) for _ in range(RUNS)]
-        print(f"{label:22} {statistics.median(figures) * 1e6:6.2f} µs per frame (median of {RUNS} runs)")
+        print(f"{label:30} {statistics.median(figures) * 1e6:6.2f} µs per frame (median of {RUNS} runs)")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Benchmark of the operations view: N autopiloted sessions streaming at once.
 
 Run: python tests/bench/streams.py [--sessions 10 50 100 200 1000] [--seconds 30] [--page-up-to 200]
-     [--sim-process] [--time-scale 0.6] [--py-spy FOLDER]
+     [--sim-process] [--time-scale 0.6] [--py-spy FOLDER] [--reference 100] [--sim-processes K]
 
 For each N the console runs as it ships (`python main.py --streams N`), its sessions streaming ~30
 tokens/s each from the in-process agent simulator (token delays 30–80 ms scaled by 0.6), each driven by
@@ -14,6 +14,11 @@ open (the sessions alone), then with the overview open in headless Chromium. Fig
   tokens/s        text deltas applied, all sessions (and per session)
   per CPU-s       tokens applied per CPU-second of the console process, and that as a share of the
                   floor (172k: one core receiving and applying tokens in bulk)
+  fleet line      CPU per token of the console and of the agent simulator's processes (its share of a
+                  core, and its per-frame cost against the frames it logged), how late its paced
+                  waits ended on average and how much script time it let go (none: it kept every
+                  session's pace), and with --reference N each session's rate as a share of the
+                  rate the same agents reach at N sessions
   to browser      bytes/s of the page's WebSocket
   main thread     the page's busy share of its main thread (CDP TaskDuration), its longest task
                   (Long Tasks API: >= 50 ms) and its longest frame gap (requestAnimationFrame)
@@ -67,7 +72,7 @@ class ServerSample:
     wall: float
     cpu: float  # seconds
     tokens: float
-    pongs_seen: int
+    pongs_seen: tuple[int, ...]  # per simulator process
 
 
 @dataclass
@@ -78,6 +83,18 @@ class Figures:
     pong_max_ms: float
     pongs: int
     tokens_per_s: float
+
+
+@dataclass
+class SimSample:
+    """The agent simulator processes together: CPU seconds and frames written."""
+
+    wall: float
+    cpu: float
+    frames: int
+    waits: int = 0  # paced waits ended, their summed lateness, and the script time let go
+    lateness: float = 0.0
+    let_go: float = 0.0
 
 
 def free_port() -> int:
@@ -91,6 +108,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def simulator_pids(console: int) -> list[int]:
+    """The console's agent simulator processes (`console/sim/process.py`), its children."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if parent == console and b"console.sim.process" in command:
+            pids.append(int(stat.parent.name))
+    return sorted(pids)
+
+
 def scrape(url: str) -> str:
     return httpx.get(f"{url}/metrics", timeout=10).text
 
@@ -99,25 +130,63 @@ def metric(text: str, pattern: str) -> list[float]:
     return [float(v) for v in re.findall(rf"^{pattern} (\S+)$", text, re.MULTILINE)]
 
 
-def pong_latencies(sim_http: str) -> list[float]:
-    # A saturated loop (1,000 sessions and their simulator in one process) can take a while to serve it.
-    log = httpx.get(f"{sim_http}/log", timeout=90).json()
-    return [float(e["latency_ms"]) for e in log if e.get("kind") == "pong" and "latency_ms" in e]
+def pong_latencies(sims: tuple[str, ...]) -> list[list[float]]:
+    """Each simulator's logged PONG latencies, oldest first."""
+    logs = []
+    for sim_http in sims:
+        # A saturated loop (1,000 sessions and their simulator in one process) can take a while to serve it.
+        log = httpx.get(f"{sim_http}/log", timeout=90).json()
+        logs.append([float(e["latency_ms"]) for e in log if e.get("kind") == "pong" and "latency_ms" in e])
+    return logs
 
 
-def sample(url: str, pid: int, sim_http: str) -> ServerSample:
+def sim_sample(pids: list[int], sims: tuple[str, ...]) -> SimSample:
+    health = [httpx.get(f"{sim_http}/health", timeout=30).json() for sim_http in sims]
+    cpu = sum(cpu_seconds(pid) for pid in pids)
+    frames, waits = sum(int(h["frames"]) for h in health), sum(int(h["waits"]) for h in health)
+    lateness, let_go = sum(float(h["lateness_s"]) for h in health), sum(float(h["let_go_s"]) for h in health)
+    return SimSample(time.monotonic(), cpu, frames, waits, lateness, let_go)
+
+
+def fleet_report(
+    n: int, f: Figures, sim: tuple[SimSample, SimSample], processes: int, reference: float | None
+) -> str:
+    """What decides whether N sessions get their agents' full rate: each side's CPU per token."""
+    before, after = sim
+    seconds = after.wall - before.wall
+    sim_cpu, frames = after.cpu - before.cpu, after.frames - before.frames
+    per_token = 1e4 * f.cpu_percent / f.tokens_per_s if f.tokens_per_s else float("nan")
+    per_frame = 1e6 * sim_cpu / frames if frames else float("nan")
+    line = (
+        f"N={n:<4} fleet     console {f.cpu_percent:5.1f}% of a core, {per_token:5.1f} us CPU/token"
+        f" | simulator ({processes} process{'es' if processes > 1 else ''}) {100 * sim_cpu / seconds:5.1f}%"
+        f" of a core, {per_frame:5.1f} us CPU/frame, {frames / seconds:6.0f} frames/s"
+    )
+    waits = after.waits - before.waits
+    if waits:  # how the simulator kept its scripts' pace (0 s let go: every session got its rate)
+        late_ms = 1000 * (after.lateness - before.lateness) / waits
+        line += f", waits {late_ms:4.1f} ms late, {after.let_go - before.let_go:5.1f} s let go"
+    if reference:
+        rate = f.tokens_per_s / n
+        line += f" | {rate:4.1f} tokens/s per session: {100 * rate / reference:3.0f}% of the agents' {reference:.1f}"
+    return line
+
+
+def sample(url: str, pid: int, sims: tuple[str, ...]) -> ServerSample:
     tokens = sum(metric(scrape(url), r"agent_console_session_tokens_total\{[^}]*\}"))
-    return ServerSample(time.monotonic(), cpu_seconds(pid), tokens, len(pong_latencies(sim_http)))
+    seen = tuple(len(log) for log in pong_latencies(sims))
+    return ServerSample(time.monotonic(), cpu_seconds(pid), tokens, seen)
 
 
-def figures(url: str, pid: int, sim_http: str, before: ServerSample) -> Figures:
-    after = sample(url, pid, sim_http)
+def figures(url: str, pid: int, sims: tuple[str, ...], before: ServerSample) -> Figures:
+    after = sample(url, pid, sims)
     text = scrape(url)
     lag = [
         metric(text, rf'agent_console_event_loop_lag_recent_seconds\{{quantile="{q}"\}}')[0] * 1000
         for q in ("0.5", "0.99", "1.0")
     ]
-    pongs = sorted(pong_latencies(sim_http)[before.pongs_seen :])
+    logs = zip(pong_latencies(sims), before.pongs_seen, strict=True)
+    pongs = sorted(latency for log, seen in logs for latency in log[seen:])
     p99 = pongs[min(len(pongs) - 1, int(0.99 * len(pongs)))] if pongs else float("nan")
     elapsed = after.wall - before.wall
     return Figures(
@@ -153,9 +222,9 @@ def wait_http(url: str, what: str) -> None:
 
 
 def start_console(
-    n: int, sim_process: bool, time_scale: str
-) -> tuple[list[subprocess.Popen[bytes]], str, str]:
-    """The console with N streams; returns its processes, its URL and the agent simulator's."""
+    n: int, sim_process: bool, time_scale: str, sim_processes: int | None = None
+) -> tuple[list[subprocess.Popen[bytes]], str, tuple[str, ...]]:
+    """The console with N streams; returns its processes, its URL and the agent simulators'."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # No journal: each run starts empty, and never waits for another console's store.
@@ -169,27 +238,29 @@ def start_console(
         "--sim-time-scale",
         time_scale,
     ]
+    if sim_processes is not None:
+        args += ["--sim-processes", str(sim_processes)]
     processes: list[subprocess.Popen[bytes]] = []
     try:
         if sim_process:
             sim_port = free_port()
             processes.append(spawn("sim", "agent", "--port", str(sim_port), "--time-scale", time_scale))
-            sim_http = f"http://127.0.0.1:{sim_port}"
-            wait_http(f"{sim_http}/health", "the agent simulator")
+            sims = (f"http://127.0.0.1:{sim_port}",)
+            wait_http(f"{sims[0]}/health", "the agent simulator")
             args += ["--upstream", f"agent=ws://127.0.0.1:{sim_port}/ws"]
         processes.append(spawn(*args))
         wait_http(f"{url}/api/simulators", "the console")
         while not sim_process:  # described once it listens (a process of its own takes a moment)
             described = httpx.get(f"{url}/api/simulators", timeout=5).json()
-            if "agent" in described:
-                sim_http = described["agent"]["http"]
+            if "agent" in described:  # "agent", and "agent.2"… when the agents are split over processes
+                sims = tuple(v["http"] for k, v in described.items() if k.split(".")[0] == "agent")
                 break
             time.sleep(0.2)
     except BaseException:
         for process in processes:
             process.kill()
         raise
-    return processes, url, sim_http
+    return processes, url, sims
 
 
 class BrowserProbe:
@@ -235,22 +306,34 @@ def run(
     sim_process: bool,
     time_scale: str,
     py_spy: str | None = None,
-) -> None:
-    processes, url, sim_http = start_console(n, sim_process, time_scale)
+    reference: float | None = None,
+    sim_processes: int | None = None,
+) -> float:
+    """Measure N sessions; returns the tokens/s each session got with no page open."""
+    processes, url, sims = start_console(n, sim_process, time_scale, sim_processes)
     process = processes[-1]  # the console; its CPU is what is reported
     try:
         time.sleep(warmup)
-        profiler = Profiler(process.pid, Path(py_spy) / f"streams-{n}.txt") if py_spy else None
-        if profiler is not None:
+        sim_pids = [processes[0].pid] if sim_process else simulator_pids(process.pid)
+        profilers = []
+        if py_spy:  # the console, and each simulator process
+            profilers.append(Profiler(process.pid, Path(py_spy) / f"streams-{n}.txt"))
+            for i, pid in enumerate(sim_pids):
+                profilers.append(Profiler(pid, Path(py_spy) / f"streams-{n}-simulator-{i + 1}.txt"))
+        for profiler in profilers:
             profiler.start()
-        before = sample(url, process.pid, sim_http)
+        sim_before = sim_sample(sim_pids, sims)
+        before = sample(url, process.pid, sims)
         time.sleep(seconds)
-        alone = figures(url, process.pid, sim_http, before)
+        alone = figures(url, process.pid, sims, before)
+        sim_after = sim_sample(sim_pids, sims)
         report(n, "no page", alone, None)
-        if profiler is not None:
+        print(fleet_report(n, alone, (sim_before, sim_after), len(sim_pids), reference), flush=True)
+        for profiler in profilers:
+            print(f"  where the time goes (py-spy, {profiler.path}):")
             print("\n".join(profiler.stop()), flush=True)
         if not with_page:
-            return
+            return alone.tokens_per_s / n
 
         with sync_playwright() as p, tempfile.TemporaryDirectory() as folder:
             browser = p.chromium.launch(
@@ -265,14 +348,15 @@ def run(
             page.wait_for_function(f"document.querySelectorAll('[data-testid=session-card]').length === {n}")
             # Long enough that building the page is out of the 30 s loop-lag window at the end.
             page.wait_for_timeout(warmup * 1000)
-            before = sample(url, process.pid, sim_http)
+            before = sample(url, process.pid, sims)
             since, busy, sent = probe.now(), probe.task_seconds(), probe.ws_bytes
             page.wait_for_timeout(seconds * 1000)
-            shown = figures(url, process.pid, sim_http, before)
+            shown = figures(url, process.pid, sims, before)
             busy_share = 100 * (probe.task_seconds() - busy) / seconds
             longest, count, gap = probe.worst(since)
             report(n, "overview", shown, (busy_share, longest, count, gap, (probe.ws_bytes - sent) / seconds))
             browser.close()
+        return alone.tokens_per_s / n
     finally:
         for each in processes:
             each.terminate()
@@ -318,13 +402,27 @@ def main() -> None:
         help="serve the agents from `main.py sim agent` in a second process, not the console's own",
     )
     parser.add_argument("--time-scale", default=TIME_SCALE, help="multiply the agents' token delays")
-    parser.add_argument("--py-spy", help="profile the console (no page); collapsed stacks to this folder")
+    parser.add_argument(
+        "--py-spy", help="profile the console and the simulator (no page); collapsed stacks to this folder"
+    )
+    parser.add_argument(
+        "--sim-processes", type=int, help="the console's agent simulator processes (main.py --sim-processes)"
+    )
+    parser.add_argument(
+        "--reference",
+        type=int,
+        help="first measure this many sessions (no page): each session's rate there is the agents' own",
+    )
     args = parser.parse_args()
     print(
         f"{os.cpu_count()} cores; token delays x{args.time_scale}; {args.seconds:.0f} s per measurement;"
         f" agents served {'by a second process' if args.sim_process else 'in the console process'}",
         flush=True,
     )
+    reference = None
+    if args.reference:
+        reference = run(args.reference, args.seconds, args.warmup, False, args.sim_process, args.time_scale)
+        print(f"the agents' own rate: {reference:.1f} tokens/s per session (at {args.reference})", flush=True)
     for n in args.sessions:
         run(
             n,
@@ -334,6 +432,8 @@ def main() -> None:
             sim_process=args.sim_process,
             time_scale=args.time_scale,
             py_spy=args.py_spy,
+            reference=reference,
+            sim_processes=args.sim_processes,
         )
 
 

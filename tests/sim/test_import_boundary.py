@@ -6,7 +6,7 @@ type-checking imports included) and hold them to two rules.
    replaced by a real agent, without the console noticing.
 2. A simulator imports, of the console, only the dialects' protocol modules (the wire format and its
    server-side frame builders), other simulator modules and the generic helpers (`jsonvalue`,
-   `frozen`, and `transcript`, the schema of their ground truth). It never reaches into
+   `frozen`, `heap`, the collector's policy, and `transcript`, the schema of their ground truth). It never reaches into
    engines, sessions, transports or the UI: what it serves is the wire, as any agent would.
 """
 
@@ -23,7 +23,7 @@ CONSOLE = ROOT / "console"
 SIM = CONSOLE / "sim"
 COMPOSITION = CONSOLE / "dashboard.py"
 
-GENERIC_HELPERS = frozenset({"console.jsonvalue", "console.frozen", "console.transcript"})
+GENERIC_HELPERS = frozenset({"console.jsonvalue", "console.frozen", "console.heap", "console.transcript"})
 # A dialect's sans-I/O wire modules: its decoder (`protocol`) and, where the decoder's module has no
 # room for them, the server-side builders beside it (`frames`).
 PROTOCOL_MODULE = re.compile(r"^console\.dialects\.\w+\.(protocol|frames)$")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
+import pytest
 import uvloop
 
-from console.sim.pacing import Pacer
+from console.sim.agent_steps import Token
+from console.sim.agent_tokens import TokenRun
+from console.sim.pacing import Pacer, Timeline
 
 
 async def test_waits_end_when_due_earliest_first() -> None:
@@ -90,3 +94,94 @@ def test_on_uvloop_a_wait_costs_a_timer_or_two_not_a_spin_until_the_clock_ticks(
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(waits())
     assert releases <= 40
+
+
+async def test_a_run_of_tokens_plays_from_the_release_at_its_pace_with_one_timer_per_release() -> None:
+    loop = asyncio.get_running_loop()
+    arms = releases = 0
+
+    class Counting(Pacer):
+        def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+            nonlocal arms
+            arms += 1
+            super()._arm(loop, when)
+
+        def _release(self, loop: asyncio.AbstractEventLoop) -> None:
+            nonlocal releases
+            releases += 1
+            super()._release(loop)
+
+    pacer = Counting()
+    written: list[tuple[str, float]] = []
+    runs = []
+    start = loop.time()
+    for name in "abc":  # three sessions' runs at once, one pacer
+        tokens = [Token(f"{name}{i} ", 0.0 if i == 0 else 0.01) for i in range(5)]
+        run = TokenRun(
+            pacer, Timeline(pacer), tokens, lambda t: written.append((t.text, loop.time() - start))
+        )
+        runs.append(run.play())
+    await asyncio.gather(*runs)
+    assert [text for text, _ in written if text.startswith("a")] == [f"a{i} " for i in range(5)]
+    assert len(written) == 15 and 0.04 <= written[-1][1] < 0.1
+    # A timer per release at most, not one more per token pushed while releasing: at a thousand
+    # sessions those timers were a third of the simulator's time.
+    assert arms <= releases
+
+
+async def test_a_token_run_that_fails_fails_its_response_and_the_pacer_goes_on() -> None:
+    pacer = Pacer()
+
+    def fail(token: Token) -> None:
+        raise ValueError(token.text)
+
+    broken = TokenRun(pacer, Timeline(pacer), [Token("x", 0.01)], fail)
+    with pytest.raises(ValueError, match="x"):
+        await broken.play()
+    await asyncio.wait_for(pacer.sleep(0.01), 1.0)  # still releasing
+
+
+def busy(seconds: float) -> None:
+    """Hold the event loop, as a simulator with more work than its core does."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+async def test_a_wait_that_ends_late_shortens_the_next_so_a_reply_keeps_its_pace() -> None:
+    loop = asyncio.get_running_loop()
+    timeline = Timeline(Pacer(), scale=0.5)
+    start = loop.time()
+    await timeline.wait(0.04)  # 20 ms, scaled
+    busy(0.05)  # the loop is held (a busy simulator) past the next wait's moment
+    await timeline.wait(0.04)  # due at 40 ms: already past, ends at once
+    await timeline.wait(0.04)  # due at 60 ms
+    # Each wait counted from the end of the previous one would have ended at 110 ms.
+    assert 0.06 <= loop.time() - start < 0.09
+
+
+async def test_a_timeline_far_behind_lets_the_lost_time_go_rather_than_send_a_burst() -> None:
+    loop = asyncio.get_running_loop()
+    pacer = Pacer()
+    timeline = Timeline(pacer, catch_up=0.05)
+    start = loop.time()
+    await timeline.wait(0.02)
+    busy(0.2)  # far behind: 200 ms late, four times what is made up
+    for _ in range(5):
+        await timeline.wait(0.02)
+    # Made up in full, the five waits (due at 40-120 ms) would all end at once after the stall (220 ms).
+    # Only 50 ms are: the first is due at 170 ms, the fifth 80 ms later.
+    assert loop.time() - start >= 0.25 - 0.005
+    assert 0.12 <= pacer.let_go <= 0.14  # what was given up: the 130 ms it did not make up (/health)
+    # The stall is in what was let go, not in the waits' lateness: each ended when it was then due.
+    assert pacer.released == 6 and pacer.lateness < 0.03
+
+
+async def test_a_timeline_restarted_counts_from_now() -> None:
+    loop = asyncio.get_running_loop()
+    timeline = Timeline(Pacer())
+    await asyncio.sleep(0.05)  # waiting for a client, outside the script
+    timeline.restart()
+    start = loop.time()
+    await timeline.wait(0.03)
+    assert loop.time() - start >= 0.03 - 0.002

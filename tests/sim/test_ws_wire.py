@@ -51,3 +51,18 @@ async def test_nothing_is_written_once_the_closing_handshake_began() -> None:
             assert client.close_code == 1000
     assert received == []
     assert await written is False
+
+
+async def test_frames_of_every_length_arrive_whole_to_a_client_that_negotiated_compression() -> None:
+    # The three header sizes of RFC 6455 (7-bit, 16-bit, 64-bit lengths), multi-byte text included.
+    texts = ["tok ", "é" * 100, "x" * 70_000, '{"type": "TOKEN", "text": "' + "ü" * 40_000 + '"}']
+
+    async def handler(ws: ServerConnection) -> None:
+        for text in texts:
+            assert ws_wire.write_now(ws, text)
+        await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0, max_size=None) as server:  # permessage-deflate on offer
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}", max_size=None) as client:
+            assert [await client.recv() for _ in texts] == texts

@@ -35,6 +35,7 @@ from typing import Final, Protocol
 SECONDS: Final = 0.1  # the longest a frame of a link nobody watches waits to be read
 READ_BYTES: Final = 64 * 1024  # one read per ready socket per tick; a full one hands the link back
 SLICE_SECONDS: Final = 0.004  # reads applied per turn of the loop
+AVAILABLE: Final = hasattr(select, "epoll")  # Linux; elsewhere every link reads on its own
 
 
 class Polled(Protocol):

@@ -212,7 +212,7 @@ class Link(asyncio.Protocol):
         # A stream transport (uvloop's do not derive from asyncio.Transport, hence not isinstance).
         self._transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
-        if sock is not None and transport.get_extra_info("sslcontext") is None:
+        if polled.AVAILABLE and sock is not None and transport.get_extra_info("sslcontext") is None:
             self._fd = sock.fileno()  # plain bytes on the socket: the poller may read them
         self.protocol.send_request(self.protocol.connect())
         self._write()

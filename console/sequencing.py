@@ -131,6 +131,17 @@ class Sequencer(Generic[T]):
         self._awaiting_epoch = False
         self._maybe_first = None
 
+    def in_order(self, seq: int, fingerprint: int) -> bool:
+        """`push` of the next item with nothing held, which is applied at once (the common case), without
+        the item or the list: True if it was that, else False and nothing changed (push it)."""
+        if seq != self.next_seq or self.pending:
+            return False
+        self._applied[seq] = fingerprint
+        self.next_seq = seq + 1
+        self.stats.applied += 1
+        self.verdict = Verdict.APPLIED
+        return True
+
     def push(self, seq: int, fingerprint: int, item: T) -> list[T]:
         if seq == self.next_seq and not self.pending:
             # The common case, in order with nothing held: what `_drain` does, without the calls.

@@ -28,17 +28,19 @@ here, where a test can drive it with plain strings and a fake clock:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from console import events as ev
 from console.connection import ConnectionState
 from console.dialects.agent import protocol as proto
 from console.dialects.agent.streams import AckedCalls, ReplyStreams
-from console.dialects.agent.trace import stream_of, trace_in
+from console.dialects.agent.trace import protocol_error, stream_of, trace_in, trace_not_applied
 from console.link import LinkEvent, LinkState
 from console.runtime.engine import LinkedEngine, PromptQueue, retry_prompt
 from console.sequencing import Sequencer, Verdict
 from console.session import Conversation, Message
+from console.session_tokens import stream_token
 from console.trace_kinds import TraceKind
 
 S = ConnectionState
@@ -201,7 +203,42 @@ class AgentEngine(LinkedEngine):
     # -- frames -----------------------------------------------------------------------------------
 
     def receive(self, raw: str | bytes, now: float) -> None:
-        self.receive_frame(proto.decode(raw, max_size=self.config.max_frame), raw, now)
+        self.receive_many((raw,), now)
+
+    def receive_many(self, messages: Iterable[str | bytes], now: float) -> None:
+        """Frames read together, in order (a read's messages come as one list)."""
+        max_frame = self.config.max_frame
+        conversation = self.conversation
+        sequencer = self.sequencer
+        for raw in messages:
+            if type(raw) is not str:
+                self.receive_frame(proto.decode(raw, max_size=max_frame), raw, now)
+                continue
+            found = proto.decode_token(raw, max_size=max_frame)
+            if isinstance(found, proto.Frame):
+                self.receive_frame(found, raw, now)
+                continue
+            seq, stream_id, text = found
+            fingerprint = hash(raw)
+            if (
+                stream_id == self._reply_stream
+                and self._link.link.state is not L.RESUMING
+                and sequencer.in_order(seq, fingerprint)
+            ):
+                # The hot path: the reply's next token, nothing held. What `receive_frame` does with
+                # it (its row, then the sequencer applies it at once), with no frame or event built.
+                self.frames_in += 1
+                self._last_frame_at = now
+                if not stream_token(conversation, now, seq, raw, stream_id, text):
+                    conversation.record(now, "in", "TOKEN", text, seq=seq, raw=raw, stream_id=stream_id)
+                    conversation.apply(ev.TextDelta(stream_id, text), now, seq)
+                self._progress_at = now
+                self._gap_resumes = 0
+                if self._prompts.waiting:
+                    self._flush_queue(now)
+                continue
+            frame = proto.Frame("TOKEN", seq, ev.TextDelta(stream_id, text), fingerprint, len(raw))
+            self.receive_frame(frame, raw, now)
 
     def heartbeat_ahead(self, raw: str, now: float) -> None:
         """A frame read behind others not applied yet (a flood): if it is a PING, answer it now, and
@@ -240,18 +277,6 @@ class AgentEngine(LinkedEngine):
                 self._last_frame_at = now
         if self._link.link.state is L.RESUMING:
             self._link.handle(E.RESUMED)
-        if type(event) is ev.TextDelta and seq is not None and event.stream_id == self._reply_stream:
-            sequencer = self.sequencer
-            if seq == sequencer.next_seq and not sequencer.pending:
-                # The hot path: the reply's next token, nothing held. What the general path below
-                # does with it (the sequencer applies it at once), without its lists and checks.
-                sequencer.push(seq, frame.fingerprint, frame)
-                self.conversation.apply(event, now, seq)
-                self._progress_at = now
-                self._gap_resumes = 0
-                if self._prompts.waiting:
-                    self._flush_queue(now)
-                return
         if (
             seq is not None
             and not (type(event) is ev.TextDelta and event.stream_id == self._reply_stream)  # the hot path
@@ -272,7 +297,9 @@ class AgentEngine(LinkedEngine):
                     now, "client", "SEQ_RESTART", "new reply: frames numbered from 1 again (normal)"
                 )
         else:
-            self._not_applied(frame, seq, now)
+            trace_not_applied(self.conversation, self.sequencer.verdict, seq, self.sequencer.next_seq, now)
+            if self.sequencer.verdict is Verdict.HELD and type(frame.event) is ev.ToolCall:
+                self._held_calls.setdefault(frame.event.call_id, now)
         self._apply(applied, now)
         if self.sequencer.pending or self.sequencer.restart or self._held_calls:
             self.hurried = True  # a gap opened (a call may be held behind it): ticks every interval
@@ -311,35 +338,8 @@ class AgentEngine(LinkedEngine):
         self.pong_count += 1
         self._send(proto.pong(challenge), now, "PONG", f"echo '{challenge}'")
 
-    def _not_applied(self, frame: proto.Frame, seq: int, now: float) -> None:
-        """Say on the timeline why a frame was not applied (yet)."""
-        record = self.conversation.record
-        match self.sequencer.verdict:
-            case Verdict.HELD:
-                waiting = self.sequencer.next_seq
-                record(now, "client", "HELD", f"seq {seq} held: waiting for seq {waiting}", seq=seq)
-                if type(frame.event) is ev.ToolCall:
-                    self._held_calls.setdefault(frame.event.call_id, now)
-            case Verdict.MAYBE_FIRST:
-                record(now, "client", "HELD", "seq 1 repeats the last reply's first frame: held until "
-                       "the next frame shows whether the new reply began", seq=seq)  # fmt: skip
-            case Verdict.DUPLICATE | Verdict.STALE:
-                record(now, "client", "DUPLICATE", f"dropped duplicate seq {seq}", seq=seq)
-            case Verdict.STRAY:
-                self._protocol_error(now, f"seq {seq} was already applied with other content and no new "
-                                     "reply was asked for: frame ignored", seq)  # fmt: skip
-            case Verdict.ABSURD:
-                self._protocol_error(now, f"seq {seq} is not a plausible sequence number: frame ignored", seq)
-            case Verdict.CONFLICT:
-                self._protocol_error(
-                    now, f"seq {seq} already held with other content: the first is kept", seq
-                )
-            case Verdict.APPLIED:
-                pass
-
     def _protocol_error(self, now: float, reason: str, seq: int | None = None) -> None:
-        self.conversation.counts.protocol_errors += 1
-        self.conversation.record(now, "client", "PROTOCOL_ERROR", reason, seq=seq)
+        protocol_error(self.conversation, now, reason, seq)
 
     def _stream_ok(self, sid: str, now: float, end: bool = False) -> bool:
         """Whether a frame of stream `sid` may touch the conversation (see the module docstring)."""

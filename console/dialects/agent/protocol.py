@@ -12,6 +12,7 @@ STREAM_END, ERROR, each with a `seq`. Client frames: USER_MESSAGE, PONG, RESUME,
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 from console import jsonvalue
 from console.dialects.fields import FrameError, require_obj, require_str, type_name
@@ -109,6 +110,22 @@ def decode(
 ) -> Frame:
     """Decode one server frame. Never raises."""
     raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    found = decode_token(raw, max_size=max_size, max_depth=max_depth)
+    if isinstance(found, Frame):
+        return found
+    seq, stream_id, chunk = found
+    return Frame("TOKEN", seq, TextDelta(stream_id, chunk), hash(raw), len(raw))
+
+
+# A valid TOKEN frame's fields: seq, stream id, text.
+Token: TypeAlias = tuple[int, str, str]
+
+
+def decode_token(
+    raw: str, *, max_size: int = DEFAULT_MAX_FRAME, max_depth: int = jsonvalue.MAX_DEPTH
+) -> Token | Frame:
+    """`decode`, except that a valid TOKEN frame comes back as its fields, with no frame or event built:
+    the engine builds neither for the reply's next token (most frames). Never raises."""
     size = len(raw)
     if size > max_size:
         return _invalid(raw, f"frame of {size} bytes exceeds the {max_size}-byte limit")
@@ -121,7 +138,7 @@ def decode(
         # fields are a string, an int and two strings: nothing nests, so no depth to check.
         seq, chunk, stream_id = value.get("seq"), value.get("text"), value.get("stream_id")
         if type(seq) is int and seq >= 0 and type(chunk) is str and type(stream_id) is str:
-            return Frame("TOKEN", seq, TextDelta(stream_id, chunk), hash(raw), size)
+            return seq, stream_id, chunk
     # Brackets counted here first: a frame with no more of them than the limit cannot nest deeper.
     if raw.count("{") + raw.count("[") > max_depth and jsonvalue.nesting_exceeds(raw, value, max_depth):
         # It still holds its seq, if it has one: refused, it must not open a gap.

@@ -6,6 +6,7 @@ from typing import cast
 
 from console import events as ev
 from console.dialects.agent import protocol as proto
+from console.sequencing import Verdict
 from console.session import Conversation
 from console.trace_kinds import as_kind
 from console.window import OVERSIZED_RAW, lean_raw
@@ -39,6 +40,41 @@ def trace_in(conversation: Conversation, frame: proto.Frame, raw: str, now: floa
             conversation.record(now, "in", "PROTOCOL_ERROR", reason, seq=frame.seq, raw=text)
         case _:
             conversation.record(now, "in", as_kind(frame.kind), frame.kind, seq=frame.seq, raw=raw)
+
+
+def trace_not_applied(
+    conversation: Conversation, verdict: Verdict, seq: int, waiting: int, now: float
+) -> None:
+    """Say on the timeline why a frame was not applied (yet): the sequencer's `verdict` on it, while it
+    waits for seq `waiting`."""
+    record = conversation.record
+    match verdict:
+        case Verdict.HELD:
+            record(now, "client", "HELD", f"seq {seq} held: waiting for seq {waiting}", seq=seq)
+        case Verdict.MAYBE_FIRST:
+            record(now, "client", "HELD", "seq 1 repeats the last reply's first frame: held until "
+                   "the next frame shows whether the new reply began", seq=seq)  # fmt: skip
+        case Verdict.DUPLICATE | Verdict.STALE:
+            record(now, "client", "DUPLICATE", f"dropped duplicate seq {seq}", seq=seq)
+        case Verdict.STRAY:
+            protocol_error(conversation, now, f"seq {seq} was already applied with other content and no "
+                           "new reply was asked for: frame ignored", seq)  # fmt: skip
+        case Verdict.ABSURD:
+            protocol_error(
+                conversation, now, f"seq {seq} is not a plausible sequence number: frame ignored", seq
+            )
+        case Verdict.CONFLICT:
+            protocol_error(
+                conversation, now, f"seq {seq} already held with other content: the first is kept", seq
+            )
+        case Verdict.APPLIED:
+            pass
+
+
+def protocol_error(conversation: Conversation, now: float, reason: str, seq: int | None = None) -> None:
+    """A PROTOCOL_ERROR row, counted."""
+    conversation.counts.protocol_errors += 1
+    conversation.record(now, "client", "PROTOCOL_ERROR", reason, seq=seq)
 
 
 def stream_of(event: ev.Event) -> str | None:

@@ -27,6 +27,7 @@ close and the transport's reader) changes nothing and records nothing.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 from console.connection import ConnectionState
 from console.limits import Level
@@ -204,6 +205,14 @@ class LinkedEngine(Lifecycle):
         its frames are then read at once, not on the shared tick of the links nobody watches
         (console/runtime/polled.py)."""
         return self._link.session
+
+    def receive(self, raw: str | bytes, now: float) -> None:
+        raise NotImplementedError
+
+    def receive_many(self, messages: Iterable[str | bytes], now: float) -> None:
+        """Messages read together, in order (a dialect may take them faster than one by one)."""
+        for raw in messages:
+            self.receive(raw, now)
 
     def data_to_send(self) -> list[str]:
         out = self._outbox

@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 from console.runtime.client_task import ClientTask
 from console.runtime.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
 from console.runtime.ticker import Ticker, ticker
-from console.runtime.wslink import Link, Watch, open_link
+from console.runtime.wslink import DIRECT_BYTES, Link, Watch, open_link
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,10 @@ class WebSocketEngine(Protocol):
     def connected(self, now: float) -> None: ...
 
     def receive(self, raw: str | bytes, now: float) -> None: ...
+
+    def receive_many(self, messages: list[str | bytes], now: float) -> None:
+        """Messages read together, in order."""
+        ...
 
     def disconnected(self, now: float, reason: str, retry_in: float) -> None: ...
 
@@ -207,6 +211,7 @@ class WebSocketClient(ClientTask[E]):
                 max_size=MAX_WIRE_FRAME,
                 peek=self._peek,
                 watch=self.engine.watch,
+                on_messages=self._on_messages,
             )
         except Exception as exc:
             policy = classify(exc)
@@ -251,6 +256,22 @@ class WebSocketClient(ClientTask[E]):
         self._queued.append(message)
         if self._ws is not None:
             self._ws.hold(len(message))  # counted by the link: a flood of big frames pauses its reading
+
+    def _on_messages(self, messages: list[str | bytes]) -> None:
+        """The messages of one small read, in order (called by the link): the engine takes them together."""
+        if self._queued is not None or self.LARGE <= DIRECT_BYTES:  # else none of them can be large
+            for message in messages:
+                self._on_message(message)
+            return
+        ticker = self._ticker
+        if ticker is not None and ticker.resting:
+            ticker.hurry()  # a reply may have begun: its stall is timed from now
+        engine = self.engine
+        engine.receive_many(messages, self._clock())
+        if engine.hurried:
+            self._deadline_began()
+        if self._ws is not None and (out := engine.data_to_send()):
+            self._send_all(out)
 
     async def _drain(self, ws: Link | None) -> None:
         queued = self._queued

@@ -25,15 +25,15 @@ END_OF_HEADERS = b"\r\n\r\n"
 
 
 class Framer:
-    """Feeds the bytes read to the fast framing or websockets' protocol; each whole message goes to
-    `emit`, the handshake's outcome to `handshake` (None: accepted)."""
+    """Feeds the bytes read to the fast framing or websockets' protocol; the whole messages go to `emit`
+    (those of one read together, in order), the handshake's outcome to `handshake` (None: accepted)."""
 
     def __init__(
         self,
         protocol: ClientProtocol,
         max_size: int | None,
         *,
-        emit: Callable[[Message], None],
+        emit: Callable[[list[Message]], None],
         write: Callable[[], None],
         handshake: Callable[[BaseException | None], None],
     ) -> None:
@@ -90,6 +90,7 @@ class Framer:
         end = len(data)
         pos = 0
         limit = self.max_size
+        out: list[Message] = []  # the messages of this read, handed over together
         while end - pos >= 2:
             first, second = data[pos], data[pos + 1]
             length = second & 0x7F
@@ -108,9 +109,13 @@ class Framer:
             opcode = first & 0x0F
             plain = first & 0xF0 == 0x80 and not second & 0x80  # FIN, no RSV bits, not masked
             if plain and opcode >= 8 and length <= 125:
-                # A control frame (ping, pong, close): websockets answers it, from a frame boundary.
+                # A control frame (ping, pong, close): websockets answers it, from a frame boundary,
+                # after the messages before it.
                 if stop > end:
                     break
+                if out:
+                    self.emit(out)
+                    out = []
                 self.receive(data[pos:stop])
                 pos = stop
                 if self.protocol.state is not State.OPEN:
@@ -122,19 +127,31 @@ class Framer:
             if not plain or opcode not in (1, 2) or (limit is not None and length > limit):
                 # Fragments, reserved bits, a masked frame or one too large: websockets' rules
                 # (a fragmented message, a protocol error, close 1009) for the rest of the connection.
+                if out:
+                    self.emit(out)
                 self.fast = False
                 self.receive(data[pos:])
                 return
             if stop > end:
                 self._wanted = stop - pos
                 break
-            self._deliver(data[pos + head : stop], opcode == 1)
+            payload = data[pos + head : stop]
             pos = stop
-            if self.broken:  # the message failed the protocol (invalid UTF-8): nothing after it counts
-                self.fast = False
-                return
+            if opcode == 1:
+                try:
+                    out.append(payload.decode())
+                except UnicodeDecodeError:  # the messages before it count; nothing after it does
+                    if out:
+                        self.emit(out)
+                    self._not_utf8()
+                    self.fast = False
+                    return
+            else:
+                out.append(payload)
         if pos < end:
             self._rest += data[pos:]
+        if out:
+            self.emit(out)
 
     def _frame(self, frame: Frame) -> None:
         opcode = frame.opcode
@@ -159,10 +176,14 @@ class Framer:
             try:
                 message: Message = data.decode()
             except UnicodeDecodeError:
-                self.broken = True
-                self.protocol.fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text frame")
-                self.write()
+                self._not_utf8()
                 return
         else:
             message = data
-        self.emit(message)
+        self.emit([message])
+
+    def _not_utf8(self) -> None:
+        """A text frame was not UTF-8: the connection is failed (close 1007)."""
+        self.broken = True
+        self.protocol.fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text frame")
+        self.write()

@@ -53,6 +53,11 @@ class Verdict(StrEnum):
     CONFLICT = "conflict"  # a different frame claims a held seq (the first one is kept)
 
 
+# An enum member read from its class goes through the metaclass (~80 ns on Python 3.11): the in-order
+# paths, taken for nearly every frame, read it from here.
+_APPLIED: Final = Verdict.APPLIED
+
+
 @dataclass(slots=True)
 class SequencerStats:
     applied: int = 0
@@ -139,7 +144,7 @@ class Sequencer(Generic[T]):
         self._applied[seq] = fingerprint
         self.next_seq = seq + 1
         self.stats.applied += 1
-        self.verdict = Verdict.APPLIED
+        self.verdict = _APPLIED
         return True
 
     def push(self, seq: int, fingerprint: int, item: T) -> list[T]:
@@ -148,7 +153,7 @@ class Sequencer(Generic[T]):
             self._applied[seq] = fingerprint
             self.next_seq = seq + 1
             self.stats.applied += 1
-            self.verdict = Verdict.APPLIED
+            self.verdict = _APPLIED
             return [item]
         if seq < 1 or seq - self.next_seq > self.max_ahead:
             return self._refuse(Verdict.ABSURD)

@@ -42,7 +42,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol, cast
+from typing import Final, Protocol, cast
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidHandshake
@@ -61,6 +61,9 @@ SLICE_SECONDS = 0.005  # work on received messages per loop iteration
 PARSE_BYTES = 64 * 1024  # bytes parsed at a time
 PARSE_SECONDS = 0.002  # parsing ahead per slice (at least one piece of PARSE_BYTES)
 BACKLOG_BYTES = 4 * 1024 * 1024  # received and not applied yet, past which reading pauses
+# Read at every write and frame sent: an enum member read from its class goes through the metaclass.
+_OPEN: Final = State.OPEN
+_CLOSING: Final = State.CLOSING
 DIRECT_BYTES = 2048  # a read up to this size (a few frames), with nothing queued, is applied in its callback
 
 
@@ -150,7 +153,7 @@ class Link(asyncio.Protocol):
 
     def send(self, text: str) -> bool:
         """Send a text message; False once the connection is closing (the caller keeps it)."""
-        if self.protocol.state is not State.OPEN:
+        if self.protocol.state is not _OPEN:
             return False
         self.protocol.send_text(text.encode())
         self._write()
@@ -447,7 +450,7 @@ class Link(asyncio.Protocol):
         transport = self._transport
         if transport is None:
             return
-        if self.protocol.state is State.CLOSING and self._close_timer is None:
+        if self.protocol.state is _CLOSING and self._close_timer is None:
             self._close_timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self.abort)
         for data in self.protocol.data_to_send():
             if data:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from console import events as ev
 from console.connection import ConnectionState
@@ -46,6 +47,8 @@ from console.trace_kinds import TraceKind
 S = ConnectionState
 L = LinkState
 E = LinkEvent
+# Read at every token: an enum member read from its class goes through the metaclass (~80 ns on 3.11).
+_RESUMING: Final = L.RESUMING
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,14 +218,14 @@ class AgentEngine(LinkedEngine):
                 self.receive_frame(proto.decode(raw, max_size=max_frame), raw, now)
                 continue
             found = proto.decode_token(raw, max_size=max_frame)
-            if isinstance(found, proto.Frame):
+            if not isinstance(found, tuple):
                 self.receive_frame(found, raw, now)
                 continue
             seq, stream_id, text = found
             fingerprint = hash(raw)
             if (
                 stream_id == self._reply_stream
-                and self._link.link.state is not L.RESUMING
+                and self._link.link.state is not _RESUMING
                 and sequencer.in_order(seq, fingerprint)
             ):
                 # The hot path: the reply's next token, nothing held. What `receive_frame` does with

@@ -111,8 +111,15 @@ class Trace(Sequence[TraceEntry]):
         rows = self._rows
         row: Row = (len(rows) + self.dropped, at, direction, kind, summary, seq, raw, stream_id, ref)
         rows.append(row)
-        if raw is not None and (not self._deferred or len(raw) > OVERSIZED_RAW):
-            self._keep_raw(row[0], len(raw))
+        if raw is not None:
+            size = len(raw)
+            if size <= OVERSIZED_RAW and not self._deferred:  # `_keep_raw`'s common case, without the call
+                self._raw.append((row[0], size))
+                self._raw_chars += size
+                if self._raw_chars > TRACE_RAW_CHARS:
+                    self._over_budget()
+            elif size > OVERSIZED_RAW:
+                self._keep_raw(row[0], size)
         if len(rows) > self._trim_at:
             cut = len(rows) - self.limit
             del rows[:cut]
@@ -177,6 +184,10 @@ class Trace(Sequence[TraceEntry]):
             return
         self._raw.append((index, size))
         self._raw_chars += size
+        self._over_budget()
+
+    def _over_budget(self) -> None:
+        """The oldest rows' raw text goes until the rest is within `TRACE_RAW_CHARS` (the newest stays)."""
         while self._raw_chars > TRACE_RAW_CHARS and len(self._raw) > 1:
             oldest, chars = self._raw.popleft()
             self._raw_chars -= chars

@@ -136,9 +136,13 @@ def decode_token(
     if type(value) is dict and len(value) == 4 and value.get("type") == "TOKEN":
         # The hot path (most frames are tokens): the checks of `_token` and of the seq, inline. Its four
         # fields are a string, an int and two strings: nothing nests, so no depth to check.
-        seq, chunk, stream_id = value.get("seq"), value.get("text"), value.get("stream_id")
-        if type(seq) is int and seq >= 0 and type(chunk) is str and type(stream_id) is str:
-            return seq, stream_id, chunk
+        try:
+            seq, chunk, stream_id = value["seq"], value["text"], value["stream_id"]
+        except KeyError:  # four fields, not these: the general path says which one is missing
+            pass
+        else:
+            if type(seq) is int and seq >= 0 and type(chunk) is str and type(stream_id) is str:
+                return seq, stream_id, chunk
     # Brackets counted here first: a frame with no more of them than the limit cannot nest deeper.
     if raw.count("{") + raw.count("[") > max_depth and jsonvalue.nesting_exceeds(raw, value, max_depth):
         # It still holds its seq, if it has one: refused, it must not open a gap.

@@ -10,11 +10,10 @@
    a deferred one); the measure is the process's CPU time, all threads (the event loop's thread's
    share is printed too). `--rounds` rounds, each a run without and a run with the journal, in turns
    (which goes first alternates), each from a collected heap: otherwise the full collection of the
-   previous runs' garbage (25-50 ms) lands in whichever run crosses the
+   previous runs' garbage (25-50 ms, a third of a run) lands in whichever run crosses the
    collector's threshold, and decides the figure. The cost is the median of the rounds' own costs
    (each round's two runs are neighbours in time, so a neighbour's load on this shared machine
-   weighs on both), with the spread between the quartiles. A run is `--length` responses of the
-   session (`LENGTH` says why that many).
+   weighs on both), with the spread between the quartiles.
 2. Restart: 100 agent sessions of 1,000 frames each are journaled, then a fresh supervisor restores
    them all (read, checksum, replay through the reducer, sessions reopened): the time until every
    session is back.
@@ -51,12 +50,7 @@ from console.store.service import Store, open_backend
 from console.supervisor import Supervisor
 from tests.bench.pipeline import chaos, responses, small
 
-ROUNDS = 9
-# Responses of the recorded session per run (240: 58,981 frames, a third of a second): a run pays once
-# for what a console pays once in its life (a new database file's first pages, the close and its
-# checkpoint: 5-6 ms measured), so a short run charges that to its events (60: 14,766 frames measured
-# the journal 3-5 points dearer).
-LENGTH = 240
+ROUNDS = 15
 SESSIONS = 100
 FRAMES = 1000
 DEAD = "ws://127.0.0.1:9/ws"  # the discard port: nobody answers, the restored sessions wait offline
@@ -134,8 +128,8 @@ def sqlite_backend(directory: Path, n: int) -> Backend:
     return open_backend(str(directory / f"bench-{n}.sqlite3"))
 
 
-def measure_cost(directory: Path, rounds: int, length: int) -> None:
-    frames = script(rounds=length)
+def measure_cost(directory: Path, rounds: int) -> None:
+    frames = script(rounds=60)
     without: list[float] = []
     with_journal: list[float] = []
     on_loop: list[float] = []
@@ -203,9 +197,6 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=ROUNDS, help="rounds of the cost (a run without, one with)"
     )
-    parser.add_argument(
-        "--length", type=int, default=LENGTH, help="responses of the recorded session per run"
-    )
     parser.add_argument("--one", choices=["none", "journal"], help="one run, for callgrind (see above)")
     args = parser.parse_args()
     if args.one:
@@ -215,7 +206,7 @@ def main() -> None:
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core for the loop and the writer
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        measure_cost(directory, args.rounds, args.length)
+        measure_cost(directory, args.rounds)
         measure_restart(str(directory / "restart.sqlite3"), "SQLite")
     if args.redis:
         import redis

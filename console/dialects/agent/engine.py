@@ -99,15 +99,7 @@ class AgentEngine(LinkedEngine):
     def ticking(self) -> bool:
         """A rule of `tick` may come due: resuming, a held call, a gap, a reply to watch for a stall,
         a prompt waiting to go."""
-        return bool(
-            self._link.link.state is L.RESUMING
-            or self._held_calls
-            or self.sequencer.pending
-            or self.sequencer.restart
-            or self._prompts.in_flight
-            or self.conversation.streaming is not None
-            or self._prompts.waiting
-        )
+        return self.urgent or bool(self._prompts.in_flight or self.conversation.streaming is not None)
 
     @property
     def urgent(self) -> bool:

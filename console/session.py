@@ -15,8 +15,6 @@ the tool card, which is what freezes the earlier text in place.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TypeAlias
 
 from console import events as ev
 from console import session_cards as cards
@@ -55,7 +53,7 @@ from console.session_changes import (
     TraceAdded,
     tell,
 )
-from console.session_model import SessionMember, TraceTap
+from console.session_model import JournalInput, JournalTap, RestTap, SessionMember, TraceTap
 from console.session_trace import Row, Trace, TraceEntry, lean_row
 from console.window import SnapshotWindow
 
@@ -95,14 +93,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-# What a journal is told of, in the order the conversation takes it in: ("event", event, at, seq)
-# (a text delta as ("text", stream_id, text, at, seq)),
-# ("user", text, at), ("interrupted", reason, at), ("notice", level, text), ("reset",).
-# Fed back through the same methods in the same order, these inputs rebuild the conversation.
-JournalInput: TypeAlias = tuple[object, ...]
-JournalTap = Callable[[JournalInput], None]
-RestTap = Callable[[bool], None]
 
 
 class Conversation(SessionMember):

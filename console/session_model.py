@@ -36,6 +36,14 @@ from console.trace_kinds import TraceKind
 # is built per row, no check made per row (the journal cuts an oversized frame's raw text where it
 # encodes), and the journal keeps rows apart without sorting inputs.
 TraceTap: TypeAlias = Callable[[tuple[object, ...]], None]
+# What a journal is told of, in the order the conversation takes it in: ("event", event, at, seq)
+# (a text delta as ("text", stream_id, text, at, seq)),
+# ("user", text, at), ("interrupted", reason, at), ("notice", level, text), ("reset",).
+# Fed back through the same methods in the same order, these inputs rebuild the conversation.
+JournalInput: TypeAlias = tuple[object, ...]
+JournalTap = Callable[[JournalInput], None]
+# Told when the conversation may have come to rest (`Conversation.journal_rest`).
+RestTap = Callable[[bool], None]
 
 
 @dataclass(slots=True)

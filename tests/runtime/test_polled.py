@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 import uvloop
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine
@@ -22,6 +22,7 @@ from console.runtime.wsframes import Message
 from console.runtime.wslink import Link, open_link
 from console.session import TextAppended
 from console.sim.agent import AgentSimulator, SimConfig
+from tests.runtime.servers import loopback_servers
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 LINKS = 20
@@ -40,20 +41,8 @@ def run(scenario: Scenario, loop_factory: Callable[[], asyncio.AbstractEventLoop
     """`scenario` on a fresh loop made by `loop_factory`, with servers it starts on loopback."""
 
     async def main() -> None:
-        servers = []
-
-        async def start(handler: Handler) -> str:
-            srv = await serve(handler, "127.0.0.1", 0, close_timeout=0.5)
-            servers.append(srv)
-            port = next(iter(srv.sockets)).getsockname()[1]
-            return f"ws://127.0.0.1:{port}/ws"
-
-        try:
+        async with loopback_servers() as start:
             await scenario(start)
-        finally:
-            for srv in servers:
-                srv.close()
-                await srv.wait_closed()
 
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.run(main())

@@ -8,31 +8,22 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import InvalidHandshake
 
 from console.runtime import wslink
 from console.runtime.wsframes import Message
 from console.runtime.wslink import Link, open_link
 from tests.hostile.servers import Peer, RawWebSocketServer, frame
+from tests.runtime.servers import Start, loopback_servers
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
-    servers = []
-
-    async def start(handler: Handler) -> str:
-        srv = await serve(handler, "127.0.0.1", 0, close_timeout=0.5)
-        servers.append(srv)
-        port = next(iter(srv.sockets)).getsockname()[1]
-        return f"ws://127.0.0.1:{port}/ws"
-
-    yield start
-    for srv in servers:
-        srv.close()
-        await srv.wait_closed()
+async def server() -> AsyncIterator[Start]:
+    async with loopback_servers() as start:
+        yield start
 
 
 async def connect(url: str) -> tuple[Link, list[Message]]:

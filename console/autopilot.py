@@ -6,7 +6,9 @@ rather than one client, so it keeps going after the supervisor replaces a crashe
 types while the link is up and the session is idle, so a prompt never queues behind a reconnection.
 
 It runs on timer callbacks, not a task: a task waking on an event (a reply's end, a think time) cost
-several task steps and futures per prompt, which hundreds of pilots paid fifty times a second.
+several task steps and futures per prompt, which hundreds of pilots paid fifty times a second. Its
+timers are set on the loop's grid (console/runtime/grid.py): a think time ends at the poller's next
+tick, so hundreds of pilots wake the loop no more often than the poller does.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from console.clients import SessionClient, Target
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine
 from console.limits import Limits
+from console.runtime import grid
 from console.session import Change, ConnectionChanged, Conversation
 from console.supervisor import Supervisor
 from console.window import Window
@@ -138,7 +141,8 @@ class Autopilot:
         return template.format(topic=self._rng.choice(TOPICS))
 
     def _later(self, delay: float, step: Callable[[], None]) -> None:
-        self._timer = asyncio.get_running_loop().call_later(delay, step)
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_at(grid.at(loop, delay), step)
 
     def _check(self) -> None:
         """Type after a think time if the session is ready; else wait until what it shows changes (a

@@ -8,8 +8,9 @@ help: a paused socket stays in the loop's epoll set until its next byte wakes th
 A link whose session nobody watches live (no page shows its text or trace as it streams; the
 overview's cards redraw at 4 Hz anyway) hands its socket to the `Poller` of its loop: its transport
 stops reading, and the socket joins a second epoll set that the loop never waits on. Every `SECONDS`
-the poller asks that set, without waiting, which sockets have bytes, reads each once and gives the
-bytes to its link; so one wake carries the frames of many sockets, and each read the frames of
+(at the points of the loop's grid, `console/runtime/grid.py`, where the other timers that may wait
+fire too) the poller asks that set, without waiting, which sockets have bytes, reads each once and
+gives the bytes to its link; so one wake carries the frames of many sockets, and each read the frames of
 several. A frame waits at most `SECONDS` (plus the slices of the tick's work ahead of it): a tenth of
 a second is far inside every protocol deadline (a PONG within 3 s, a TOOL_ACK within 2 s).
 
@@ -31,6 +32,8 @@ import time
 import weakref
 from collections import deque
 from typing import Final, Protocol
+
+from console.runtime import grid
 
 SECONDS: Final = 0.1  # the longest a frame of a link nobody watches waits to be read
 READ_BYTES: Final = 64 * 1024  # one read per ready socket per tick; a full one hands the link back
@@ -77,7 +80,7 @@ class Poller:
             self._epoll.modify(fd, select.EPOLLIN)
         self._links[fd] = link
         if self._timer is None and not self._draining:
-            self._timer = self._loop.call_later(SECONDS, self._tick)
+            self._timer = self._loop.call_at(grid.at(self._loop), self._tick)
 
     def remove(self, fd: int, link: Polled) -> None:
         """Stop reading `fd` for `link` (nothing happens if another link holds that number now)."""
@@ -128,8 +131,8 @@ class Poller:
                 self._draining = True
                 self._loop.call_soon(self._drain)
                 return
-        if self._links and self._timer is None:
-            self._timer = self._loop.call_later(SECONDS, self._tick)
+        if self._links and self._timer is None:  # the next point of the grid (console/runtime/grid.py)
+            self._timer = self._loop.call_at(grid.at(self._loop, SECONDS / 2), self._tick)
 
 
 _POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Poller] = weakref.WeakKeyDictionary()

@@ -16,7 +16,8 @@ The timer runs every `interval` while some client has rules to watch, and rests 
 every `REST_INTERVAL`: each wake of an idle process costs it tens of microseconds on a virtual machine.
 Whatever gives a client a deadline between its ticks (a prompt sent, a connection made or lost, a
 frame held behind a gap) makes it due at the next run (`hurry`), so an urgent deadline is never
-checked later than one `interval` after it began. A run touches only the clients that are due: asking
+checked later than one `interval` after it began. Runs fall on the points of the loop's grid
+(console/runtime/grid.py), in the same wake of the loop as the poller's tick. A run touches only the clients that are due: asking
 every client whether it had become urgent cost more than the ticks it saved (cold caches).
 """
 
@@ -27,6 +28,8 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
+
+from console.runtime import grid
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,7 @@ class Ticker:
                 return
             self._handle.cancel()
         self.resting = False
-        self._handle = asyncio.get_running_loop().call_later(self.interval, self._run)
+        self._handle = self._call(0.0)
 
     def _run(self) -> None:
         self._handle = None
@@ -94,7 +97,16 @@ class Ticker:
         if self._ticks and self._handle is None:
             self.resting = not busy
             delay = self.interval if busy else self.rest
-            self._handle = asyncio.get_running_loop().call_later(delay, self._run)
+            self._handle = self._call(delay)
+
+    def _call(self, delay: float) -> asyncio.TimerHandle:
+        """The next run `delay` seconds from now (0: the soonest a hurried client may wait). If the
+        interval allows, at the point of the loop's grid nearest after it (console/runtime/grid.py),
+        so that it shares a wake of the loop with the poller's tick."""
+        loop = asyncio.get_running_loop()
+        if self.interval < grid.STEP:
+            return loop.call_later(delay or self.interval, self._run)
+        return loop.call_at(grid.at(loop, delay - self.interval / 2), self._run)
 
 
 _TICKERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, Ticker]] = (

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from console.clients import SessionClient, Target
+from console.connection import ConnectionState
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine
 from console.limits import Limits
@@ -57,6 +58,8 @@ PROMPTS: Final[tuple[tuple[str, int], ...]] = (
     ("thanks! one more thing about {topic}", 1),
     ("write a long detailed document on {topic}", 1),
 )
+_OPEN: Final = ConnectionState.OPEN  # read at every change of what a session shows
+
 # What an autopiloted session keeps in memory (console/window.py): a hundred of them run for hours,
 # watched in aggregate, so each keeps about the last ten minutes of its messages (ten a minute) and
 # four of its trace (500 rows a minute), its snapshots within 2 MB (some 0.5 MB a minute under chaos:
@@ -109,6 +112,7 @@ class Autopilot:
         self._watched: Conversation | None = None  # the conversation whose changes wake the pilot
         self._unwatch: Callable[[], None] | None = None
         self.sent = 0
+        self.looks = 0  # times it looked whether the session was ready for a prompt
 
     @property
     def paused(self) -> bool:
@@ -152,6 +156,7 @@ class Autopilot:
         self._waiting = False
         if not self._running:
             return
+        self.looks += 1
         client = self._client_of()
         if client is None:
             self._running = False
@@ -193,9 +198,11 @@ class Autopilot:
             self._unwatch = conversation.subscribe(self._on_change, deltas=False)
 
     def _on_change(self, change: Change) -> None:
-        # The session is idle and live again only with a change of what it shows: a reply's end, a
-        # stall, a reconnection all change it.
-        if type(change) is ConnectionChanged:
+        # The session is idle and live again only with a change of what it shows to open (live, and
+        # neither streaming nor waiting on a tool): a reply's end, a stall, a reconnection. What it
+        # shows changes several times in every reply (streaming, a tool call pending, streaming
+        # again), and a look at each cost hundreds of pilots a callback and a new timer apiece.
+        if type(change) is ConnectionChanged and change.status.state is _OPEN:
             self._wake()
 
     def _send(self, client: SessionClient) -> None:

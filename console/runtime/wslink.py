@@ -102,6 +102,7 @@ class Link(asyncio.Protocol):
         self.watch = watch
         loop = asyncio.get_running_loop()
         self.opened: asyncio.Future[None] = loop.create_future()
+        self._handshaking = True  # until `opened` is done (an attribute: read at every read)
         self.lost: asyncio.Future[None] = loop.create_future()
         self.error: BaseException | None = None  # raised by `on_message`: the session's, not the link's
         self._transport: asyncio.Transport | None = None
@@ -227,7 +228,7 @@ class Link(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         now = self._heard_at = time.monotonic()
         self._pinged_at = None  # any byte answers the ping: the server is there
-        if not self.opened.done():
+        if self._handshaking:
             self._framer.feed_handshake(data)
             return
         self._pace(now)
@@ -242,12 +243,13 @@ class Link(asyncio.Protocol):
         ):
             # The common case at hundreds of sessions: a frame or two, nothing waiting ahead of them
             # (so nothing to peek past either).
+            # Nothing of it is counted as waiting (a large message is, when it is queued: `hold`
+            # controls the flow then), so the flow needs no second look here.
             self._direct = True  # each message is applied as it is parsed (`_accept`)
             try:
                 self._framer.feed(data)
             finally:
                 self._direct = False
-            self._flow_control()
             return
         self._raw.append(data)
         self._pending_bytes += len(data)
@@ -260,6 +262,7 @@ class Link(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._eof = True
         self._unpoll()
+        self._handshaking = False
         if not self.opened.done():
             self._end_of_stream()
             self.opened.set_exception(LinkFailed(f"connection closed during the handshake: {exc or 'EOF'}"))
@@ -399,6 +402,7 @@ class Link(asyncio.Protocol):
 
     def _opened(self, failure: BaseException | None) -> None:
         """The handshake's response was read: the link is open, or `failure` says why not."""
+        self._handshaking = False
         if self.opened.done():
             return
         if failure is None:

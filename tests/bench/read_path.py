@@ -65,7 +65,7 @@ def session() -> Link:
     )
     link._framer.fast = True  # the handshake is done
     link._started = True
-    link.opened.set_result(None)
+    link._opened(None)
     link._fd, link._polled = 1 << 20, True  # read by the poller: no transport to pause
     client._ws = link
     return link

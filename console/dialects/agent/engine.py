@@ -64,11 +64,15 @@ class EngineConfig:
     max_frame: int = proto.DEFAULT_MAX_FRAME
 
 
+# One for every engine that uses the defaults (frozen): read at every read, and warm when shared.
+_DEFAULT_CONFIG: Final = EngineConfig()
+
+
 class AgentEngine(LinkedEngine):
     def __init__(self, conversation: Conversation | None = None, config: EngineConfig | None = None) -> None:
         self.conversation = conversation or Conversation()
         super().__init__(self.conversation)
-        self.config = config or EngineConfig()
+        self.config = config or _DEFAULT_CONFIG
         self.sequencer: Sequencer[proto.Frame] = Sequencer()
         self._prompts = PromptQueue(self.conversation)
         self._acked = AckedCalls()  # bounded (console/dialects/agent/streams.py)

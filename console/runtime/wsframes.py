@@ -51,7 +51,7 @@ class Framer:
 
     def feed(self, data: bytes) -> None:
         if self.fast:
-            self._frames(data)
+            self.frames(data)
         else:
             self.receive(data)
 
@@ -79,7 +79,7 @@ class Framer:
             else:  # the handshake's response
                 self.handshake(self.protocol.handshake_exc)
 
-    def _frames(self, data: bytes) -> None:
+    def frames(self, data: bytes) -> None:
         """Cut the complete data frames out of `data` (after what `_rest` holds) and deliver them."""
         if self._rest:
             self._rest += data

@@ -231,7 +231,8 @@ class Link(asyncio.Protocol):
         if self._handshaking:
             self._framer.feed_handshake(data)
             return
-        self._pace(now)
+        if not self._polled or self.watch is None or self.watch.watched:
+            self._pace(now)  # else read by the poller, and nobody watches yet: it stays so
         self._read_at = now
         if (
             self._started
@@ -246,8 +247,12 @@ class Link(asyncio.Protocol):
             # Nothing of it is counted as waiting (a large message is, when it is queued: `hold`
             # controls the flow then), so the flow needs no second look here.
             self._direct = True  # each message is applied as it is parsed (`_accept`)
+            framer = self._framer
             try:
-                self._framer.feed(data)
+                if framer.fast:
+                    framer.frames(data)
+                else:
+                    framer.receive(data)
             finally:
                 self._direct = False
             return
@@ -361,8 +366,7 @@ class Link(asyncio.Protocol):
         transport = self._transport
         return transport is None or transport.is_closing()
 
-    def polled_read(self, data: bytes) -> None:
-        self.data_received(data)
+    polled_read = data_received  # the poller's read is the transport's (one call less per read)
 
     def polled_end(self) -> None:
         self._polled = False
@@ -414,7 +418,15 @@ class Link(asyncio.Protocol):
         """Whole messages parsed: they wait their turn, and are peeked at now; in a read applied at
         once, nothing waits ahead of them, so they are applied now."""
         if self._direct:
-            self._hand_over_all(messages)
+            on_messages = self.on_messages
+            if on_messages is None:
+                for message in messages:
+                    self._hand_over(message)
+            elif self.error is None:
+                try:
+                    on_messages(messages)
+                except Exception as exc:
+                    self.fail(exc)
             return
         for message in messages:
             self._backlog.append(message)
@@ -426,19 +438,6 @@ class Link(asyncio.Protocol):
         assert self.peek is not None
         try:
             self.peek(message)
-        except Exception as exc:
-            self.fail(exc)
-
-    def _hand_over_all(self, messages: list[Message]) -> None:
-        on_messages = self.on_messages
-        if on_messages is None:
-            for message in messages:
-                self._hand_over(message)
-            return
-        if self.error is not None:
-            return
-        try:
-            on_messages(messages)
         except Exception as exc:
             self.fail(exc)
 

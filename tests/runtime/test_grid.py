@@ -106,8 +106,11 @@ def test_timers_that_may_wait_fire_in_the_turns_of_the_pollers_tick(
         autopilots = pilots(20, turns, typed)
         for pilot in autopilots:
             pilot.start()
+        started = loop.time()
         try:
             await asyncio.sleep(1.0)
+            while len(typed) < 20 and loop.time() - started < 10:  # a loaded machine is slower
+                await asyncio.sleep(0.1)
         finally:
             turns.running = False
             ticker.remove(tick)
@@ -116,9 +119,10 @@ def test_timers_that_may_wait_fire_in_the_turns_of_the_pollers_tick(
                 await pilot.stop()
             ours.close()
             theirs.close()
-        assert 8 <= len(link.read) <= 11, "the poller ticks every tenth of a second"
+        ticks = (loop.time() - started) / grid.STEP
+        assert 0.6 * ticks <= len(link.read) <= ticks + 1, "the poller ticks every tenth of a second"
         assert len(typed) == 20, "every pilot typed its prompt"
-        assert len(ticked) >= 8
+        assert len(ticked) >= 0.6 * ticks
         woken = set(link.read)
         assert set(ticked) <= woken, "each run of the ticker shares the poller's wake"
         assert set(typed) <= woken, "each prompt is typed in a wake of the poller's tick"

@@ -178,6 +178,17 @@ class Journal:
         retention = self.retention
         for session_id, journaled in list(self._sessions.items()):
             inputs, rows = journaled.blocks.take()
+            # Trace rows in a chunk of their own: compaction lets them go without decoding anything.
+            # Before the inputs: a token's row is a place there, its frame among the inputs, and a
+            # replay meets the place first (`restore.RowOrder`).
+            for kind, json, count in joined(rows):
+                data = packed(json)
+                records.append((session_id, journaled.next_n, kind, checksum(data), data, count))
+                journaled.next_n += 1
+                journaled.since_compact += count
+            if journaled.since_compact >= retention.compact_every:
+                journaled.since_compact = 0
+                batch.compact.append((session_id, KIND_TRACE, retention.trace_keep))
             for kind, json, count in joined(inputs):
                 data = packed(json)
                 if kind == KIND_SNAPSHOT:
@@ -187,15 +198,6 @@ class Journal:
             if journaled.snapshot_bytes > retention.snapshot_bytes:
                 journaled.snapshot_bytes = retention.snapshot_bytes // 2
                 batch.compact.append((session_id, KIND_SNAPSHOT, journaled.snapshot_bytes))
-            # Trace rows in a chunk of their own: compaction lets them go without decoding anything.
-            for kind, json, count in joined(rows):
-                data = packed(json)
-                records.append((session_id, journaled.next_n, kind, checksum(data), data, count))
-                journaled.next_n += 1
-                journaled.since_compact += count
-            if journaled.since_compact >= retention.compact_every:
-                journaled.since_compact = 0
-                batch.compact.append((session_id, KIND_TRACE, retention.trace_keep))
         while self._removed:
             session_id = self._removed.popleft()
             self._sessions.pop(session_id, None)

@@ -229,6 +229,8 @@ class Blocks:
 
     def take(self) -> tuple[list[Encoded], list[Encoded]]:
         """Everything taken in so far, encoded: (inputs, trace rows) (on the writer's thread)."""
+        if not (self._inputs or self._rows or self._sealed_inputs or self._sealed_rows):
+            return [], []  # an idle session: no lock, nothing to encode
         with self._lock:
             self._seal()
         return _popped(self._sealed_inputs), _popped(self._sealed_rows)
@@ -281,10 +283,13 @@ class Sealer:
         if phase != "start":
             return
         for blocks in self.blocks:
-            try:
-                blocks.seal_now()
-            except Exception:  # never into the collector: the writer seals it at its next round
-                log.exception("a journal block could not be sealed")
+            # Most sessions took nothing since the last collection (with hundreds of sessions, a
+            # method call each was most of what the sealing cost): looked at here, in the loop.
+            if blocks._inputs or blocks._rows:
+                try:
+                    blocks.seal_now()
+                except Exception:  # never into the collector: the writer seals it at its next round
+                    log.exception("a journal block could not be sealed")
 
 
 def _taken(pending: list[_T]) -> list[_T]:

@@ -7,8 +7,10 @@ types while the link is up and the session is idle, so a prompt never queues beh
 
 It runs on timer callbacks, not a task: a task waking on an event (a reply's end, a think time) cost
 several task steps and futures per prompt, which hundreds of pilots paid fifty times a second. Its
-timers are set on the loop's grid (console/runtime/grid.py): a think time ends at the poller's next
-tick, so hundreds of pilots wake the loop no more often than the poller does.
+timers are set on the loop's grid (console/runtime/grid.py), halfway between two ticks of the
+poller: the pilots whose think times end within the same tenth of a second type in one wake of the
+loop, and that burst of prompts (a thousand sessions type ~16 at a time) does not lengthen the turn in
+which the poller reads, nor reach the agents in the same instant as every answer of that turn.
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ class Autopilot:
 
     def _later(self, delay: float, step: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()
-        self._timer = loop.call_at(grid.at(loop, delay), step)
+        self._timer = loop.call_at(grid.at(loop, delay, grid.STEP / 2), step)
 
     def _check(self) -> None:
         """Type after a think time if the session is ready; else wait until what it shows changes (a

@@ -1,6 +1,6 @@
-"""The console's own timers that may wait share wakes of the loop: the poller's tick, the engine
-ticker's runs and the autopilots' prompts all fire in the turns of the loop in which the poller ticks,
-a tenth of a second apart, and never more than a tick later than asked."""
+"""The console's own timers that may wait share wakes of the loop: the engine ticker's runs fire in
+the turns of the loop in which the poller ticks, a tenth of a second apart, and the autopilots'
+prompts together halfway between them; none more than a tick later than asked."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def _client_of(client: AgentClient) -> Callable[[], SessionClient | None]:
     return lambda: client
 
 
-def pilots(count: int, turns: Turns, seen: list[int]) -> list[Autopilot]:
+def pilots(count: int, turns: Turns, seen: list[tuple[int, float]]) -> list[Autopilot]:
     """Autopilots of sessions that are live and idle: each types a prompt after its think time."""
     result = []
     for n in range(count):
@@ -74,7 +74,7 @@ def pilots(count: int, turns: Turns, seen: list[int]) -> list[Autopilot]:
 
         def typed(change: Change) -> None:
             if type(change) is MessageAdded:
-                seen.append(turns.turn)
+                seen.append((turns.turn, turns.loop.time()))
 
         client.conversation.subscribe(typed, deltas=False)
         config = AutopilotConfig(think=(0.01, 0.4), first=(0.0, 0.3))
@@ -102,7 +102,7 @@ def test_timers_that_may_wait_fire_in_the_turns_of_the_pollers_tick(
             return grid.STEP
 
         ticker.add(tick)
-        typed: list[int] = []
+        typed: list[tuple[int, float]] = []
         autopilots = pilots(20, turns, typed)
         for pilot in autopilots:
             pilot.start()
@@ -125,7 +125,14 @@ def test_timers_that_may_wait_fire_in_the_turns_of_the_pollers_tick(
         assert len(ticked) >= 0.6 * ticks
         woken = set(link.read)
         assert set(ticked) <= woken, "each run of the ticker shares the poller's wake"
-        assert set(typed) <= woken, "each prompt is typed in a wake of the poller's tick"
+        # The pilots' points lie halfway between the poller's: their prompts share wakes with each
+        # other, and a burst of them does not lengthen the turn in which the poller reads.
+        by_point: dict[int, set[int]] = {}
+        for turn, at in typed:
+            by_point.setdefault(round((at - grid.STEP / 2) / grid.STEP), set()).add(turn)
+        assert all(len(turns_of) == 1 for turns_of in by_point.values()), "one wake per point"
+        assert len(by_point) < len(typed), "prompts typed together"
+        assert not {turn for turn, _ in typed} & woken, "not in the poller's turn"
 
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.run(scenario())
@@ -140,5 +147,8 @@ def test_a_point_of_the_grid_is_never_more_than_a_step_past_the_delay_asked() ->
             assert now + delay <= point + 1e-9
             assert point < now + max(delay, grid.SOONEST) + grid.STEP + 1e-9
             assert point == grid.at(loop, delay + (point - now - delay) / 2), "one deadline per point"
+            shifted = grid.at(loop, delay, grid.STEP / 2)
+            assert now + delay <= shifted < now + max(delay, grid.SOONEST) + grid.STEP + 1e-9
+            assert abs(shifted - point) == pytest.approx(grid.STEP / 2), "halfway between two points"
 
     asyncio.run(scenario())

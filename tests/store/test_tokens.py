@@ -9,28 +9,30 @@ from contextlib import closing
 from pathlib import Path
 
 import orjson
+import pytest
 
 from console import events as ev
 from console.dialects.agent.engine import AgentEngine
 from console.limits import Limits
 from console.session import Conversation, JournalInput, TraceEntry
-from console.store.backend import KIND_OTHER, KIND_TRACE, Batch, SessionInfo, StoredRecord
+from console.store.backend import KIND_OTHER, KIND_TRACE, Backend, Batch, SessionInfo, StoredRecord
 from console.store.history import trace_before
 from console.store.journal import Journal
 from console.store.records import FORMAT_VERSION, checksum, encode, encode_trace, packed, unpacked
+from console.store.redis_streams import RedisBackend, RedisReader
 from console.store.restore import Resumption, replay
-from console.store.sqlite import SQLiteBackend
+from console.store.sqlite import SQLiteBackend, SQLiteReader
 from console.window import Window
 from tests.bench.pipeline import chaos, responses, small
 
 INFO = SessionInfo("agent", "agent", "agent", "ws://127.0.0.1:9/ws", False, 0.0)
 
 
-def _journaled(path: Path, replies: int, live: Conversation | None = None) -> Conversation:
+def _journaled(to: Path | Backend, replies: int, live: Conversation | None = None) -> Conversation:
     """The recorded agent session's first replies through the agent engine, with chaos's duplicates and
-    swaps, journaled to `path` (a flush after each reply); the live conversation."""
+    swaps, journaled (a flush after each reply); the live conversation."""
     live = live or Conversation()
-    journal = Journal(SQLiteBackend(path))
+    journal = Journal(SQLiteBackend(to) if isinstance(to, Path) else to)
     journal.attach(INFO, live)
     journal.start()
     engine = AgentEngine(live)
@@ -81,12 +83,21 @@ def test_a_token_goes_to_the_journal_once_and_its_text_and_row_come_back(tmp_pat
     assert sum(type(item) is int for item in places) > tokens / 2  # most: held ones go the general way
 
 
-def test_older_trace_rows_read_back_rebuild_tokens_from_their_frames(tmp_path: Path) -> None:
-    rows = _rows(_journaled(tmp_path / "j.sqlite3", 4))
-    backend = SQLiteBackend(tmp_path / "j.sqlite3")
-    page = trace_before(backend, "agent", len(rows), 80)
-    deep = trace_before(backend, "agent", 90, 60)
-    backend.close()
+@pytest.mark.parametrize("where", ["sqlite", "redis"])
+def test_older_trace_rows_read_back_rebuild_tokens_from_their_frames(
+    where: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    reader: SQLiteReader | RedisReader
+    if where == "sqlite":
+        rows = _rows(_journaled(tmp_path / "j.sqlite3", 4))
+        reader = SQLiteReader(tmp_path / "j.sqlite3")
+    else:
+        url: str = request.getfixturevalue("redis_url")
+        rows = _rows(_journaled(RedisBackend(url), 4))
+        reader = RedisReader(url)
+    page = trace_before(reader, "agent", len(rows), 80)
+    deep = trace_before(reader, "agent", 90, 60)
+    reader.close()
     assert [_entry(e) for e in page.entries] == rows[-80:]
     assert [_entry(e) for e in deep.entries] == rows[30:90] and deep.more
 

@@ -117,9 +117,11 @@ class Timeline:
         self.catch_up = catch_up
         self.loop = asyncio.get_running_loop()
         self.due = self.loop.time()
+        self.planned = 0.0  # the script time of the waits asked for (scaled)
 
     def advance(self, seconds: float) -> float:
         """The moment a step a script's (unscaled) delay after the previous one is due."""
+        self.planned += seconds * self.scale
         planned, floor = self.due + seconds * self.scale, self.loop.time() - self.catch_up
         if planned < floor:
             self.pacer.let_go += floor - planned

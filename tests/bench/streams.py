@@ -19,6 +19,12 @@ open (the sessions alone), then with the overview open in headless Chromium. Fig
                   waits ended on average and how much script time it let go (none: it kept every
                   session's pace), and with --reference N each session's rate as a share of the
                   rate the same agents reach at N sessions
+  cycle line      where the sessions' time went, as the simulator saw it: the client's turn (the
+                  reply's end read, the autopilot's think time, the next prompt read), replying (of
+                  it the scripts' own time and the TOOL_ACK waits; the rest is lateness not made up),
+                  and how many tokens the scripts put in a second of their time: the agents'
+                  workload, which differs between N (other sessions, other prompts), so a rate
+                  against --reference mixes the console's cost with the workload's difference
   to browser      bytes/s of the page's WebSocket
   main thread     the page's busy share of its main thread (CDP TaskDuration), its longest task
                   (Long Tasks API: >= 50 ms) and its longest frame gap (requestAnimationFrame)

@@ -34,10 +34,12 @@ from console.trace_kinds import TraceKind
 
 # Trace rows have a tap of their own (`journal_trace`), taking the row as the trace holds it: no tuple
 # is built per row, no check made per row (the journal cuts an oversized frame's raw text where it
-# encodes), and the journal keeps rows apart without sorting inputs.
-TraceTap: TypeAlias = Callable[[tuple[object, ...]], None]
+# encodes), and the journal keeps rows apart without sorting inputs. A streamed token's row is told
+# as its index alone: the row is rebuilt from the frame, which goes with the inputs (`stream_token`).
+TraceTap: TypeAlias = Callable[[tuple[object, ...] | int], None]
 # What a journal is told of, in the order the conversation takes it in: ("event", event, at, seq)
-# (a text delta as ("text", stream_id, text, at, seq)),
+# (a text delta as ("text", stream_id, text, at, seq); a reply's next token, applied by
+# `stream_token`, as the frame it came in: ("token", row index, at, raw)),
 # ("user", text, at), ("interrupted", reason, at), ("notice", level, text), ("reset",).
 # Fed back through the same methods in the same order, these inputs rebuild the conversation.
 JournalInput: TypeAlias = tuple[object, ...]

@@ -7,6 +7,11 @@ call and one lookup of each, in the same order and with the same effects: the ro
 trace tap, the received count, the views' `TraceAdded`), then the journal's text tap, the text, the
 text count and the views' `TextAppended`. Anything but more text of a streaming reply's last text
 block is left to the two general calls.
+
+The journal is told of such a token once, as the frame it came in (`("token", index, at, raw)`, an
+agent-protocol TOKEN frame: the agent engine is the caller), and of its row by its index alone: its
+text and its row are decoded from the frame on replay (`console/store/records.py`), where the
+general calls journal the text and the row apiece.
 """
 
 from __future__ import annotations
@@ -38,13 +43,14 @@ def stream_token(
         return False
     row = session.trace.add(at, "in", "TOKEN", text, seq, raw, stream_id, None)
     if (tap := session.journal_trace) is not None:
-        tap(row)
+        tap(row[0])  # its place in the trace: the journal rebuilds the row from the frame (below)
     counts = session.counts
     counts.received += 1
     if listeners := conversation._listeners:
         tell(listeners, TraceAdded(TraceEntry(*row)))
     if (journal := conversation.journal) is not None:
-        journal(("text", stream_id, text, at, seq))
+        # The frame as it came, once: its text and its row are both decoded from it on replay.
+        journal(("token", row[0], at, raw))
     block.parts.append(text)
     block.length += len(text)
     counts.text_deltas += 1

@@ -23,8 +23,10 @@ writer at each round (`take`), under the same lock the collector's callback take
 two never encode the same input and blocks stay in order. The only thread that appends is the one
 the conversation runs on.
 
-A text delta arrives flat (`("text", stream_id, text, at, seq)`, built by the conversation's tap),
-so orjson writes it with no call back into Python; other events are written flat, `[type, field, ...]`,
+A reply's next token arrives as the frame it came in (`("token", index, at, raw)`) and its trace row
+as its index alone (`session_tokens.stream_token`); any other text delta arrives flat (`("text",
+stream_id, text, at, seq)`, built by the conversation's tap): orjson writes them with no call back
+into Python; other events are written flat, `[type, field, ...]`,
 by one C attribute getter per type (type name included), so the Python callback orjson makes per
 event is one dict lookup and one call. An oversized frame's raw text is cut short here (`encode_rows`),
 looked for only in a block whose bytes could hold one, not in the trace's per-frame path.
@@ -60,7 +62,7 @@ SNAPSHOT_APART: Final = 16 * 1024  # bytes of a snapshot frame that give it a ch
 
 # An encoded block: (chunk kind, a JSON array's bytes, inputs in it).
 Encoded: TypeAlias = tuple[int, bytes, int]
-Row: TypeAlias = tuple[object, ...]  # a trace row, as the trace holds it
+Row: TypeAlias = tuple[object, ...] | int  # a trace row as the trace holds it, or a token's place
 
 
 class _Apart(Exception):
@@ -112,12 +114,18 @@ def encode_rows(rows: list[Row]) -> list[Encoded]:
 
 
 def _oversized(row: Row) -> bool:
-    raw = row[6]
-    return isinstance(raw, str) and len(raw) > OVERSIZED_RAW
+    # A token's place is an int: its frame is journaled with the inputs, whole (it holds the text).
+    return not isinstance(row, int) and isinstance(raw := row[6], str) and len(raw) > OVERSIZED_RAW
 
 
 def _leaned(rows: list[Row]) -> list[Row]:
-    return [(*row[:6], lean_raw(cast(str, row[6])), *row[7:]) if _oversized(row) else row for row in rows]
+    return [_lean(row) for row in rows]
+
+
+def _lean(row: Row) -> Row:
+    if isinstance(row, int) or not _oversized(row):
+        return row
+    return (*row[:6], lean_raw(cast(str, row[6])), *row[7:])
 
 
 def joined(chunks: list[Encoded]) -> list[Encoded]:
@@ -221,6 +229,8 @@ class Blocks:
 
     def take(self) -> tuple[list[Encoded], list[Encoded]]:
         """Everything taken in so far, encoded: (inputs, trace rows) (on the writer's thread)."""
+        if not (self._inputs or self._rows or self._sealed_inputs or self._sealed_rows):
+            return [], []  # an idle session: no lock, nothing to encode
         with self._lock:
             self._seal()
         return _popped(self._sealed_inputs), _popped(self._sealed_rows)
@@ -273,10 +283,13 @@ class Sealer:
         if phase != "start":
             return
         for blocks in self.blocks:
-            try:
-                blocks.seal_now()
-            except Exception:  # never into the collector: the writer seals it at its next round
-                log.exception("a journal block could not be sealed")
+            # Most sessions took nothing since the last collection (with hundreds of sessions, a
+            # method call each was most of what the sealing cost): looked at here, in the loop.
+            if blocks._inputs or blocks._rows:
+                try:
+                    blocks.seal_now()
+                except Exception:  # never into the collector: the writer seals it at its next round
+                    log.exception("a journal block could not be sealed")
 
 
 def _taken(pending: list[_T]) -> list[_T]:

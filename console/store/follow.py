@@ -47,6 +47,7 @@ class FollowedClient(ReadOnlyClient):
         super().__init__(url, f"follow {session_id}", Conversation(), refusal)
         self.session_id = session_id
         self.last_id = b"0-0"  # the stream entry fed last
+        self.found = Resumption()  # what the replay holds between reads (rows waiting for a token's frame)
         self.conversation.history_kept = True  # what its memory window lets go is in Redis
 
 
@@ -109,7 +110,7 @@ class Follower:
             await asyncio.sleep(0)
 
     def _feed(self, client: FollowedClient, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
-        found = Resumption()
+        found = client.found
         for entry_id, fields in entries:
             client.last_id = entry_id
             try:

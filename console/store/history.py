@@ -7,7 +7,8 @@ decode them, and rebuild what the UI asks for with the conversation's own reduce
 is what the live session showed.
 
 * Trace rows carry their trace index in the journal: a page of rows before an index is read from the
-  newest trace chunk backwards, a few chunks per backend call, without touching the other kinds.
+  newest trace chunk backwards, a few chunks per backend call; a token's row, which the trace chunk
+  holds as its place, is rebuilt from the token's frame in the inputs that follow the chunk.
 * Context versions are rebuilt by feeding the context events alone (snapshots, deltas, resets) to a
   conversation that keeps two versions per context: every version is numbered and its (time, seq) kept,
   the data of the asked-for versions only.
@@ -28,7 +29,18 @@ from console.frozen import frozen
 from console.limits import Limits
 from console.session import Change, ContextAdded, ContextEntry, Conversation, Message, Reset, TraceEntry
 from console.store.backend import KIND_MARK, KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE, Page, StoredRecord
-from console.store.records import Applied, Cleared, Damaged, FormatError, Marked, Record, Traced, decode
+from console.store.records import (
+    Applied,
+    Cleared,
+    Damaged,
+    FormatError,
+    Marked,
+    Record,
+    Token,
+    TokenPlace,
+    Traced,
+    decode,
+)
 from console.store.restore import Resumption, feed_all
 from console.trace_kinds import as_kind
 from console.window import EVERYTHING, Window
@@ -45,6 +57,7 @@ class Reader(Protocol):
 
 
 TRACE: Final = frozenset({KIND_TRACE})
+INPUTS: Final = frozenset({KIND_OTHER})  # where a token's frame is
 CONVERSATION: Final = frozenset({KIND_OTHER, KIND_SNAPSHOT})
 MARKS: Final = frozenset({KIND_MARK})
 MESSAGE_INPUTS: Final = frozenset({KIND_OTHER, KIND_MARK})  # what a replay of messages reads
@@ -125,17 +138,48 @@ def trace_before(reader: Reader, session_id: str, before: int, limit: int) -> Tr
             last -= record.count
             continue
         try:
-            rows = [r for r in decode(record.data, record.crc) if isinstance(r, Traced)]
+            rows = [r for r in decode(record.data, record.crc) if isinstance(r, Traced | TokenPlace)]
         except (Damaged, FormatError) as exc:
             return TracePage(tuple(reversed(found)), False, f"trace chunk {record.n} is damaged ({exc})")
         contiguous = bool(rows) and (last is None or rows[-1].index == last)
         last = rows[0].index - 1 if contiguous else None
-        for row in reversed(rows):
-            if row.index < before:
+        tokens = _token_rows(reader, session_id, record.bookmark, rows, before)
+        for item in reversed(rows):
+            if item.index < before:
                 if len(found) == limit:
                     return TracePage(tuple(reversed(found)), True)
-                found.append(_entry(row))
+                row = tokens.get(item.index) if isinstance(item, TokenPlace) else item
+                if row is not None:  # None: a frame never committed (the console stopped in between)
+                    found.append(_entry(row))
     return TracePage(tuple(reversed(found)), False)
+
+
+def _token_rows(
+    reader: Reader, session_id: str, after: str | None, rows: list[Traced | TokenPlace], before: int
+) -> dict[int, Traced]:
+    """The rows of the tokens placed among `rows` (below `before`), rebuilt from their frames: in
+    the inputs just after the trace chunk (`after`), or a round later. Frames come in the order of
+    their places, so the read stops at the first frame past the last place wanted."""
+    wanted = {row.index for row in rows if isinstance(row, TokenPlace) and row.index < before}
+    found: dict[int, Traced] = {}
+    if not wanted:
+        return found
+    last = max(wanted)
+    for record in oldest_first(reader, session_id, INPUTS, after):
+        try:
+            items = decode(record.data, record.crc)
+        except (Damaged, FormatError):
+            return found
+        for item in items:
+            if isinstance(item, Token):
+                if item.index in wanted:
+                    try:
+                        found[item.index] = item.parts()[1]
+                    except Damaged:
+                        return found
+                if item.index >= last:
+                    return found
+    return found
 
 
 def _entry(row: Traced) -> TraceEntry:

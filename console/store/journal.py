@@ -9,9 +9,13 @@ writer thread wakes every `flush_interval` (sooner when the user sent something)
 yet in a block, joins each session's blocks into chunks and commits them to the backend as one batch.
 
 Durability policy: what was committed survives the console being killed; a SIGKILL loses at most
-the inputs of the last `flush_interval` (50 ms by default) plus the commit in progress. A prompt the
-user sends wakes the writer at once. SIGTERM and a normal stop lose nothing: `close()` drains and
-commits everything before the process ends.
+the inputs of the last round plus the commit in progress. A round lasts `flush_interval` (50 ms by
+default), longer when many sessions were written in the last one (`ROUND_PER_SESSION`): a commit
+writes, besides the data, the index pages it touches, about two per session in it (each session's
+newest entries have pages of their own), so rounds of 50 ms for 300 streaming sessions wrote a
+hundred times the bytes they stored. At 20 sessions or fewer a round is 50 ms; at 300, 0.9 s; never
+more than `LONGEST_ROUND`. A prompt the user sends wakes the writer at once. SIGTERM and a normal
+stop lose nothing: `close()` drains and commits everything before the process ends.
 
 Retention: removing a session deletes its journal in the same batch order as its last records; the
 trace rows past `trace_keep` per session are let go (compaction, every `compact_every` trace rows of
@@ -40,7 +44,9 @@ from console.store.records import checksum, packed
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose
+FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose, with up to 20 sessions writing
+ROUND_PER_SESSION: Final = 0.003  # seconds a round lasts per session written in the last one
+LONGEST_ROUND: Final = 1.0
 # Messages between two marks, at most (and the next point at rest): a page of messages read back
 # replays up to this many before it and after it. A mark costs a block sealed early and a row of its own.
 MARK_EVERY: Final = 16
@@ -86,6 +92,7 @@ class Journal:
         self._new: deque[SessionInfo] = deque()
         self._removed: deque[str] = deque()
         self._wake = threading.Event()
+        self._hurried = -LONGEST_ROUND  # when a prompt last ended a round early (the loop's clock)
         self._stop = False
         self._idle = threading.Condition()
         self._pending_batches = 0
@@ -124,8 +131,13 @@ class Journal:
         conversation.journal_rest = _marker(journaled)
 
     def prompt_sent(self) -> None:
-        """What the user sent is committed at once, not at the next tick."""
-        self._wake.set()
+        """What the user sent is committed at once, not at the end of the round; at most once per
+        `LONGEST_ROUND`, though: autopilots prompt many times a second, and rounds cut that short
+        would write the index pages of every session each time (see above)."""
+        now = time.monotonic()
+        if now - self._hurried >= LONGEST_ROUND:
+            self._hurried = now
+            self._wake.set()
 
     def remove(self, session_id: str) -> None:
         """Stop journaling the session and delete its journal."""
@@ -161,11 +173,14 @@ class Journal:
     # -- the writer thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
+        wait = self.flush_interval
         while not self._stop:
-            self._wake.wait(self.flush_interval)
+            self._wake.wait(wait)
             self._wake.clear()
-            self._write(self._collect())
+            batch = self._collect()
+            self._write(batch)
             self._renew()
+            wait = self._round(batch)
             with self._idle:
                 self.batches += 1
                 self._idle.notify_all()
@@ -178,6 +193,17 @@ class Journal:
         retention = self.retention
         for session_id, journaled in list(self._sessions.items()):
             inputs, rows = journaled.blocks.take()
+            # Trace rows in a chunk of their own: compaction lets them go without decoding anything.
+            # Before the inputs: a token's row is a place there, its frame among the inputs, and a
+            # replay meets the place first (`restore.RowOrder`).
+            for kind, json, count in joined(rows):
+                data = packed(json)
+                records.append((session_id, journaled.next_n, kind, checksum(data), data, count))
+                journaled.next_n += 1
+                journaled.since_compact += count
+            if journaled.since_compact >= retention.compact_every:
+                journaled.since_compact = 0
+                batch.compact.append((session_id, KIND_TRACE, retention.trace_keep))
             for kind, json, count in joined(inputs):
                 data = packed(json)
                 if kind == KIND_SNAPSHOT:
@@ -187,20 +213,16 @@ class Journal:
             if journaled.snapshot_bytes > retention.snapshot_bytes:
                 journaled.snapshot_bytes = retention.snapshot_bytes // 2
                 batch.compact.append((session_id, KIND_SNAPSHOT, journaled.snapshot_bytes))
-            # Trace rows in a chunk of their own: compaction lets them go without decoding anything.
-            for kind, json, count in joined(rows):
-                data = packed(json)
-                records.append((session_id, journaled.next_n, kind, checksum(data), data, count))
-                journaled.next_n += 1
-                journaled.since_compact += count
-            if journaled.since_compact >= retention.compact_every:
-                journaled.since_compact = 0
-                batch.compact.append((session_id, KIND_TRACE, retention.trace_keep))
         while self._removed:
             session_id = self._removed.popleft()
             self._sessions.pop(session_id, None)
             batch.removed.append(session_id)
         return batch
+
+    def _round(self, batch: Batch) -> float:
+        """How long the next round lasts: longer the more sessions the last one wrote (see above)."""
+        written = len({record[0] for record in batch.records})
+        return max(self.flush_interval, min(LONGEST_ROUND, written * ROUND_PER_SESSION))
 
     def _renew(self) -> None:
         try:

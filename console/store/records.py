@@ -4,7 +4,9 @@ The journal stores *chunks*: the inputs one session took in during one flush of 
 JSON array, so that encoding is one orjson call (in C) and storing is one row or stream entry per
 session and flush, not per token. Each input is written as the `JournalInput` tuple it was:
 
-    ["text", "s1", "Hel", at, seq]     (a text delta, the commonest input: written flat as it came)
+    ["token", index, at, raw]     (a reply's next token, the commonest input: the agent-protocol
+                                   frame as it came, its text and its trace row decoded from it)
+    ["text", "s1", "Hel", at, seq]     (any other text delta: written flat as it came)
     ["event", ["StreamEnd", "s1"], at, seq]     (any other event: its type, then its fields in order)
     ["user", "text", at, queued]    ["sent", message_id]    ["retried", message_id]
     ["interrupted", "reason", at]    ["interrupt_stream", stream_id, "reason"]    ["notice", "warning", "text"]
@@ -13,6 +15,10 @@ session and flush, not per token. Each input is written as the `JournalInput` tu
 A trace chunk (`KIND_TRACE`) holds bare trace rows, each as the trace holds it:
 
     [index, at, direction, kind, summary, seq, raw, stream_id, ref]
+
+or, for a token journaled as its frame (`["token", …]` above), its index alone: its place among the
+rows, the row itself rebuilt from the frame (`TokenPlace`, `Token`). A round's trace chunk is written
+before its inputs, so on replay a place is met before its frame (`console/store/restore.py`).
 
 Events are written through `event_json` (one C attribute getter per type, its name included: a
 fifth of what orjson's own dataclass walk costs). Trace rows go in chunks of their own (`KIND_TRACE`), so compaction can let
@@ -41,7 +47,10 @@ their own: `KIND_MARK`, just before the chunk of inputs they fall in), so messag
 replay from the nearest mark. Version 6 writes a text delta as the conversation's tap took it in,
 `["text", stream_id, text, at, seq]`: a tuple of plain values that orjson writes with no call back
 into Python (that call was most of what a delta cost to encode); every other event is written as in
-version 5, and a version-5 journal is read and goes on in version 6.
+version 5, and a version-5 journal is read and goes on in version 6. Version 7 journals a reply's next
+token once, as the frame it came in (`["token", index, at, raw]`), and its trace row as its index
+alone: a token's text and its row were each a copy of the frame's content, three quarters of the
+bytes journaled; a version-6 journal is read and goes on in version 7.
 """
 
 from __future__ import annotations
@@ -56,11 +65,12 @@ import orjson
 from lz4 import block as lz4
 
 from console import events as ev
+from console.dialects.agent.protocol import decode_token
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import JournalInput
 
-FORMAT_VERSION: Final = 6
+FORMAT_VERSION: Final = 7
 COMPRESS_FROM: Final = 1024  # bytes of a chunk worth compressing
 LZ4_TAG: Final = b"\x04"  # the first byte of an LZ4 chunk (JSON starts with `[`, zlib with `x`)
 LARGEST_CHUNK: Final = 1 << 30  # bytes: a stored size above this is damage, not a chunk to allocate
@@ -195,6 +205,35 @@ class Traced:
 
 
 @frozen
+class Token:
+    """A reply's token journaled as the frame it came in: its text and its trace row (whose place a
+    trace chunk holds: `TokenPlace`) are decoded from the frame when asked for (`parts`), so that a
+    reader that needs neither (context versions) does not decode it."""
+
+    index: int
+    at: float
+    raw: str
+
+    def parts(self) -> tuple[Applied, Traced]:
+        """The text applied and the row, as the agent engine decoded them when the frame came (no size
+        limit: it was within the engine's then); `Damaged` for anything but a TOKEN frame."""
+        found = decode_token(self.raw, max_size=len(self.raw))
+        if not isinstance(found, tuple):
+            raise Damaged(f"token row {self.index} is not a TOKEN frame")
+        seq, stream_id, text = found
+        row = Traced(self.at, "in", "TOKEN", text, seq, self.raw, stream_id, None, self.index)
+        return Applied(ev.TextDelta(stream_id, text), self.at, seq), row
+
+
+@frozen
+class TokenPlace:
+    """The place of a token's trace row among the rows (its index): the row comes with the token's
+    frame (`Token`), in the inputs."""
+
+    index: int
+
+
+@frozen
 class Cleared:
     """The conversation was reset (a stream replayed from its start)."""
 
@@ -221,6 +260,8 @@ Record: TypeAlias = (
     | StreamInterrupted
     | Noticed
     | Traced
+    | Token
+    | TokenPlace
     | Cleared
     | Marked
 )
@@ -236,7 +277,7 @@ def encode_mark(base: int, ids: int, at: int) -> bytes:
     return orjson.dumps([("mark", base, ids, at)])
 
 
-def encode_trace(rows: list[tuple[object, ...]]) -> bytes:
+def encode_trace(rows: list[tuple[object, ...] | int]) -> bytes:
     """A chunk of trace rows as bytes (plain values only: no callback into Python)."""
     return orjson.dumps(rows)
 
@@ -288,6 +329,9 @@ def decode(data: bytes, crc: int | None = None, version: int = FORMAT_VERSION) -
         raise Damaged("not a chunk of records")
     out: list[Record] = []
     for item in value:
+        if type(item) is int:  # a token's place among the trace rows (version 7)
+            out.append(TokenPlace(item))
+            continue
         if not isinstance(item, list) or not item:
             raise Damaged("not a journal record")
         try:
@@ -308,6 +352,9 @@ def _read_v1(value: list[JsonValue]) -> Record:
         nested = len(data) == 2 and isinstance(data[1], list)
         fields = data[1] if nested and isinstance(data[1], list) else data[1:]
         return Applied(_event(_str(data[0]), fields), _number(at), _optional_int(seq))
+    if kind == "token":  # version 7: a token as the frame it came in
+        _, index, at, raw = value
+        return Token(_int(index), _number(at), _str(raw))
     if kind == "text":  # version 6: a text delta flat
         _, stream_id, text, at, seq = value
         return Applied(ev.TextDelta(_str(stream_id), _str(text)), _number(at), _optional_int(seq))
@@ -366,6 +413,7 @@ _READERS: Final[dict[int, Callable[[list[JsonValue]], Record]]] = {
     4: _read_v2,
     5: _read_v2,
     6: _read_v2,
+    7: _read_v2,
 }
 
 

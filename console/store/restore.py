@@ -4,12 +4,16 @@
 `record`, ...), so what comes back is what the reducer made the first time. It stops at the first
 damaged record: the good prefix is kept and the damage reported. `Resumption` is what the replay
 learned about the link: the last seq applied (what RESUME carries) and whether a reply was open.
+
+Trace rows are recorded in the order the trace numbered them (`RowOrder`), though a token's row
+comes with its frame, among the inputs, after the trace chunk that holds its place.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from console.session import Conversation
 from console.store.backend import StoredRecord
@@ -25,11 +29,85 @@ from console.store.records import (
     Retried,
     Sent,
     StreamInterrupted,
+    Token,
+    TokenPlace,
     Traced,
     UserSent,
     decode,
 )
 from console.trace_kinds import as_kind
+
+
+@dataclass(slots=True)
+class RowOrder:
+    """Trace rows recorded in the trace's order, whichever chunk brings them.
+
+    A round's trace chunk is written before its inputs, so a token's place (`TokenPlace`) is met
+    before its frame (`Token`), in the same round or the next (the place is journaled first). The
+    rows after an open place wait for it: at most a round or two of rows. A frame whose place is
+    not waiting had its row let go (trace compaction): its text is applied, no row is recorded."""
+
+    waiting: deque[Traced | int] = field(default_factory=deque)
+    places: set[int] = field(default_factory=set)
+    frames: dict[int, Traced] = field(default_factory=dict)
+
+    def row(self, conversation: Conversation, row: Traced) -> None:
+        if self.waiting:
+            self.waiting.append(row)
+        else:
+            _record(conversation, row)
+
+    def place(self, index: int) -> None:
+        self.waiting.append(index)
+        self.places.add(index)
+
+    def frame(self, conversation: Conversation, row: Traced) -> None:
+        if row.index in self.places:
+            self.frames[row.index] = row
+            self._drain(conversation)
+
+    def settle(self, conversation: Conversation) -> None:
+        """The journal's end: a place whose frame was never committed (the console stopped between
+        the two) is passed over, and the rows after it are recorded."""
+        while not self._drain(conversation):
+            head = self.waiting.popleft()  # a place whose frame never came
+            if isinstance(head, int):
+                self.places.discard(head)
+        self.frames.clear()
+
+    def _drain(self, conversation: Conversation) -> bool:
+        """Records the rows now in order; False if an open place is next."""
+        waiting = self.waiting
+        while waiting:
+            head = waiting[0]
+            if isinstance(head, int):
+                row = self.frames.pop(head, None)
+                if row is None:
+                    return False
+                self.places.discard(head)
+            else:
+                row = head
+            waiting.popleft()
+            _record(conversation, row)
+        return True
+
+
+def _record(conversation: Conversation, row: Traced) -> None:
+    trace = conversation.trace
+    if (ahead := row.index - len(trace) - trace.dropped) > 0:
+        # Numbered as when it was recorded (a compacted journal starts later; a token's frame was
+        # never committed): the rows of the restored trace and those read back are numbered alike.
+        trace.dropped += ahead
+    conversation.record(
+        row.at,
+        row.direction,
+        as_kind(row.kind),
+        row.summary,
+        seq=row.seq,
+        raw=row.raw,
+        stream_id=row.stream_id,
+        ref=row.ref,
+    )
 
 
 @dataclass(slots=True)
@@ -42,6 +120,7 @@ class Resumption:
     last_n: int = -1  # the last good record's place in the journal
     damage: str = ""  # why the replay stopped early, if it did
     last_at: float = 0.0
+    rows: RowOrder = field(default_factory=RowOrder)
 
 
 def replay(conversation: Conversation, stored: Iterable[StoredRecord]) -> Resumption:
@@ -59,6 +138,7 @@ def replay(conversation: Conversation, stored: Iterable[StoredRecord]) -> Resump
             found.last_n = item.n
     except Exception as exc:  # the engine under the journal failed while reading (a truncated file)
         found.damage = f"the journal could not be read past chunk {found.last_n}: {exc}"
+    found.rows.settle(conversation)
     return found
 
 
@@ -71,29 +151,17 @@ def feed_all(conversation: Conversation, records: list[Record], found: Resumptio
 def feed(conversation: Conversation, record: Record, found: Resumption) -> None:
     """One record into the conversation, through the method that took it in the first time."""
     match record:
-        case Applied(event=event, at=at, seq=seq):
-            conversation.apply(event, at, seq)
-            if seq is not None:
-                found.last_seq = seq
-                found.new_epoch = False
-            found.last_at = at
+        case Applied():
+            _apply(conversation, record, found)
+        case Token():
+            applied, row = record.parts()
+            _apply(conversation, applied, found)
+            found.rows.frame(conversation, row)
         case Traced():
-            trace = conversation.trace
-            if record.index > 0 and not len(trace) and not trace.dropped:
-                # Numbered as when it was recorded (a compacted journal starts later): the rows of the
-                # restored trace and those read back from the journal are numbered alike.
-                trace.dropped = record.index
-            conversation.record(
-                record.at,
-                record.direction,
-                as_kind(record.kind),
-                record.summary,
-                seq=record.seq,
-                raw=record.raw,
-                stream_id=record.stream_id,
-                ref=record.ref,
-            )
+            found.rows.row(conversation, record)
             found.last_at = record.at
+        case TokenPlace(index=index):
+            found.rows.place(index)
         case UserSent(text=text, at=at, queued=queued):
             conversation.add_user_message(text, at, queued=queued)
             if not queued:
@@ -116,3 +184,11 @@ def feed(conversation: Conversation, record: Record, found: Resumption) -> None:
             conversation.reset()
         case Marked():
             pass  # a point at rest: for readers of messages, nothing to replay
+
+
+def _apply(conversation: Conversation, applied: Applied, found: Resumption) -> None:
+    conversation.apply(applied.event, applied.at, applied.seq)
+    if applied.seq is not None:
+        found.last_seq = applied.seq
+        found.new_epoch = False
+    found.last_at = applied.at

@@ -3,8 +3,9 @@
     python tests/bench/readback.py                                   # SQLite
     python tests/bench/readback.py --redis redis://127.0.0.1:6379/9  # also on Redis Streams (flushes db 9)
 
-One session is journaled: `TURNS` prompts and replies of `TOKENS` tokens each (a trace row per token),
-and a context snapshot of `SNAPSHOT_KB` KB after every reply. Then, each the median of five runs:
+One agent session is journaled as the agent engine takes it in: `TURNS` prompts and replies of
+`TOKENS` token frames each (a trace row per token), and a context snapshot of `SNAPSHOT_KB` KB after
+every reply. Then, each the median of five runs:
 
 * the newest page of 200 trace rows, the page 200 rows before the oldest (the deepest), and a page
   in the middle;
@@ -30,8 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from console import events as ev
+import orjson
+
 from console import heap
+from console.dialects.agent.engine import AgentEngine
 from console.jsonvalue import JsonValue
 from console.session import Conversation
 from console.store.backend import Backend, SessionInfo
@@ -47,22 +50,30 @@ SNAPSHOT_KB = 40
 RUNS = 5
 
 
+def frame(kind: str, seq: int, **fields: JsonValue) -> str:
+    return orjson.dumps({"type": kind, "seq": seq, **fields}).decode()
+
+
 def journal_a_session(backend: Backend) -> int:
+    """The session as the agent engine takes it in, from the frames an agent sends."""
     journal = Journal(backend)
     conversation = Conversation()
     journal.attach(SessionInfo("s", "s", "agent", "ws://127.0.0.1:9/ws", False, time.time()), conversation)
     journal.start()
     at = 0.0
+    engine = AgentEngine(conversation)
+    engine.connected(at)
     pad = "x" * (SNAPSHOT_KB * 1024)
     for turn in range(TURNS):
-        conversation.add_user_message(f"question {turn}", at)
+        engine.send_user_message(f"question {turn}", at)
+        engine.data_to_send()
         for n in range(TOKENS):
             at += 0.001
-            conversation.record(at, "in", "TOKEN", f"w{n} ", seq=n + 1, stream_id=f"r{turn}")
-            conversation.apply(ev.TextDelta(f"r{turn}", f"w{n} "), at, n + 1)
-        conversation.apply(ev.StreamEnd(f"r{turn}"), at, TOKENS + 1)
+            engine.receive(frame("TOKEN", n + 1, text=f"w{n} ", stream_id=f"r{turn}"), at)
+        engine.receive(frame("STREAM_END", TOKENS + 1, stream_id=f"r{turn}"), at)
         data: JsonValue = {"turn": turn, "pad": pad}
-        conversation.apply(ev.ContextSnapshot("plan", data, len(pad) + 20), at, TOKENS + 2)
+        engine.receive(frame("CONTEXT_SNAPSHOT", TOKENS + 2, context_id="plan", data=data), at)
+        engine.data_to_send()
         if turn % 20 == 19:
             journal.flush()
     rows = len(conversation.trace) + conversation.trace.dropped

@@ -1,7 +1,7 @@
 """Benchmark of the operations view: N autopiloted sessions streaming at once.
 
 Run: python tests/bench/streams.py [--sessions 10 50 100 200 1000] [--seconds 30] [--page-up-to 200]
-     [--sim-process] [--time-scale 0.6] [--py-spy FOLDER] [--reference 100] [--sim-processes K]
+     [--sim-process] [--time-scale 0.6] [--py-spy FOLDER] [--reference 100] [--sim-processes K] [--store]
 
 For each N the console runs as it ships (`python main.py --streams N`), its sessions streaming ~30
 tokens/s each from the in-process agent simulator (token delays 30–80 ms scaled by 0.6), each driven by
@@ -61,6 +61,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 # Tokens per CPU-second of one core receiving and applying them in bulk (websockets' receive on uvloop,
 # then decode -> sequence -> reduce: tests/bench/socket_floor.py, tests/bench/pipeline.py).
 FLOOR = 172_000
+JOURNALED: list[bool] = [False]  # `--store`: each console journals to a fresh SQLite file
 
 PERF_PROBE = """
 window.__perf = { longtasks: [], gaps: [] };
@@ -255,16 +256,22 @@ def wait_http(url: str, what: str) -> None:
     raise RuntimeError(f"{what} did not start")
 
 
+def journal_args() -> list[str]:
+    if not JOURNALED[0]:
+        return ["--no-store"]
+    return ["--store", str(Path(tempfile.mkdtemp(prefix="streams-")) / "journal.sqlite3")]
+
+
 def start_console(
     n: int, sim_process: bool, time_scale: str, sim_processes: int | None = None
 ) -> tuple[list[subprocess.Popen[bytes]], str, tuple[str, ...]]:
     """The console with N streams; returns its processes, its URL and the agent simulators'."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    # No journal: each run starts empty, and never waits for another console's store.
+    # No journal unless asked (`--store`): each run starts empty, and never waits for another console's.
     args = [
         "--no-show",
-        "--no-store",
+        *journal_args(),
         "--port",
         str(port),
         "--streams",
@@ -448,7 +455,11 @@ def main() -> None:
         type=int,
         help="first measure this many sessions (no page): each session's rate there is the agents' own",
     )
+    parser.add_argument(
+        "--store", action="store_true", help="journal every session to a fresh SQLite file (default: none)"
+    )
     args = parser.parse_args()
+    JOURNALED[0] = args.store
     print(
         f"{os.cpu_count()} cores; token delays x{args.time_scale}; {args.seconds:.0f} s per measurement;"
         f" agents served {'by a second process' if args.sim_process else 'in the console process'}",

@@ -9,6 +9,7 @@ import httpx
 import redis
 
 from console import events as ev
+from console.jsonvalue import JsonValue
 from console.session import Conversation
 from console.store.backend import SessionInfo
 from console.store.journal import Journal, RetentionPolicy
@@ -52,6 +53,11 @@ def test_a_session_journaled_in_redis_replays_and_its_removal_leaves_nothing(red
     client.close()
 
 
+def _token_rows(trace: JsonValue) -> list[JsonValue]:
+    assert isinstance(trace, list)
+    return [row for row in trace if isinstance(row, list) and row[0] == "TOKEN"]
+
+
 def test_a_follower_shows_the_owners_sessions_live(tmp_path: Path, redis_url: str) -> None:
     sim = start_agent_sim(tmp_path)
     upstream = f"agent=ws://127.0.0.1:{sim.url.rsplit(':', 1)[1]}/ws"
@@ -77,6 +83,10 @@ def test_a_follower_shows_the_owners_sessions_live(tmp_path: Path, redis_url: st
             "the follower to catch up", lambda: (messages(watching, "agent") == done and done) or None, 10
         )
         assert followed[-1]["text"] and followed[0]["text"] == "summarize the q3 report"
+        # The trace too: the reply's token rows, which the journal holds as their frames alone.
+        tokens = [_token_rows(session(c, "agent")["trace"]) for c in (owner, watching)]
+        n = min(map(len, tokens))
+        assert n > 5 and tokens[0][-n:] == tokens[1][-n:]
         refused = httpx.post(f"{follower.url}/api/sessions/agent/messages", json={"text": "hi"}, timeout=5)
         assert refused.status_code == 409  # read-only: prompts go to the owner
     finally:

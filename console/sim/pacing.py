@@ -138,6 +138,8 @@ class Timeline:
             # Due already (the previous step ended late): the next release, with the other waits due.
             await self.pacer.until(now)
 
-    def restart(self) -> None:
-        """From now on: after a wait for something outside the script (a client's ACK)."""
-        self.due = self.loop.time()
+    def restart(self, late: float = 0.0) -> None:
+        """From now on: after a wait for something outside the script (a client's ACK). `late`: how
+        late the step before that wait went out; it is made up after it (up to `catch_up`), as after
+        any other late wait, so that a tool call written late does not push the rest of the reply back."""
+        self.due = self.loop.time() - min(max(0.0, late), self.catch_up)

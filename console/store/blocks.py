@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 SNAPSHOT_APART: Final = 16 * 1024  # bytes of a snapshot frame that give it a chunk of its own
+SEAL_FROM: Final = 64  # inputs and rows a session holds before a collection seals them
 
 # An encoded block: (chunk kind, a JSON array's bytes, inputs in it).
 Encoded: TypeAlias = tuple[int, bytes, int]
@@ -283,9 +284,12 @@ class Sealer:
         if phase != "start":
             return
         for blocks in self.blocks:
-            # Most sessions took nothing since the last collection (with hundreds of sessions, a
-            # method call each was most of what the sealing cost): looked at here, in the loop.
-            if blocks._inputs or blocks._rows:
+            # Only a session that took in a block's worth: with hundreds of sessions most took one or
+            # two inputs since the last collection, and a block of those cost more in calls than
+            # holding them for the writer's round does (a tuple of plain values is let go by the
+            # collector's first look, not traversed again). Looked at here, in the loop: a method
+            # call per session was most of what the sealing cost.
+            if len(blocks._inputs) + len(blocks._rows) >= SEAL_FROM:
                 try:
                     blocks.seal_now()
                 except Exception:  # never into the collector: the writer seals it at its next round

@@ -13,7 +13,7 @@ the inputs of the last round plus the commit in progress. A round lasts `flush_i
 default), longer when many sessions were written in the last one (`ROUND_PER_SESSION`): a commit
 writes, besides the data, the index pages it touches, about two per session in it (each session's
 newest entries have pages of their own), so rounds of 50 ms for 300 streaming sessions wrote a
-hundred times the bytes they stored. At 20 sessions or fewer a round is 50 ms; at 300, 0.9 s; never
+hundred times the bytes they stored. At 16 sessions or fewer a round is 50 ms; at 300, 0.9 s; never
 more than `LONGEST_ROUND`. A prompt the user sends wakes the writer at once. SIGTERM and a normal
 stop lose nothing: `close()` drains and commits everything before the process ends.
 
@@ -44,7 +44,7 @@ from console.store.records import checksum, packed
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose, with up to 20 sessions writing
+FLUSH_INTERVAL: Final = 0.05  # seconds: the most a SIGKILL can lose, with up to 16 sessions writing
 ROUND_PER_SESSION: Final = 0.003  # seconds a round lasts per session written in the last one
 LONGEST_ROUND: Final = 1.0
 # Messages between two marks, at most (and the next point at rest): a page of messages read back

@@ -34,23 +34,13 @@ with `[`, a zlib stream (the compression of version 3, still read) with `x`, and
 its tag, so a reader tells them apart by the first byte.
 
 `FORMAT_VERSION` is stored with every journal. A journal of a newer version is refused with a message
-(`FormatError`); an older one is read by the readers listed in `_READERS`. Version 1 wrote a trace row
-as `["trace", row]`; version 2 writes the bare row (a third less to encode and store per frame, and no
-tuple built per row). Version 2 reads both shapes, so a version-1 journal is read as it is and goes
-on in version 2 (the stored version is raised when a console of version 2 opens it for writing).
-Version 3 adds compressed chunks (zlib, snapshots only); version 4 compresses every chunk worth it
-with LZ4 (an older console refuses such a journal rather than misread it; a version-3 journal is read
-and goes on in version 4, its zlib chunks beside the new ones). Version 5 writes an event flat,
-`[type, field, ...]` instead of `[type, [field, ...]]` (no tuple built per event to encode it; both
-shapes are read), and marks the points where the conversation was at rest (`Marked`, in chunks of
-their own: `KIND_MARK`, just before the chunk of inputs they fall in), so messages are read back by a
-replay from the nearest mark. Version 6 writes a text delta as the conversation's tap took it in,
-`["text", stream_id, text, at, seq]`: a tuple of plain values that orjson writes with no call back
-into Python (that call was most of what a delta cost to encode); every other event is written as in
-version 5, and a version-5 journal is read and goes on in version 6. Version 7 journals a reply's next
-token once, as the frame it came in (`["token", index, at, raw]`), and its trace row as its index
-alone: a token's text and its row were each a copy of the frame's content, three quarters of the
-bytes journaled; a version-6 journal is read and goes on in version 7.
+(`FormatError`); an older one is read by the readers listed in `_READERS` and goes on in this version
+(the stored version is raised when a console opens it for writing; an older console then refuses it
+rather than misread it). What each version changed, and why, is in DECISIONS.md: 2 wrote trace rows
+bare (1 wrapped them as `["trace", row]`), 3 compressed snapshots with zlib, 4 every chunk worth it
+with LZ4, 5 wrote events flat (`[type, field, ...]`, not `[type, [field, ...]]`) and marked the points
+at rest, 6 wrote text deltas flat, 7 journals a reply's next token as the frame it came in, its row
+as its place.
 """
 
 from __future__ import annotations

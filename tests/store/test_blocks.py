@@ -11,7 +11,7 @@ from console import events as ev
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import Conversation, JournalInput
 from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, SessionInfo
-from console.store.blocks import SNAPSHOT_APART, Blocks, Sealer, encode_inputs, joined
+from console.store.blocks import SEAL_FROM, SNAPSHOT_APART, Blocks, Sealer, encode_inputs, joined
 from console.store.journal import Journal
 from console.store.records import Applied, Traced, decode
 from console.store.restore import replay
@@ -115,21 +115,25 @@ def test_an_input_no_encoder_takes_is_left_out_and_the_rest_of_its_block_kept() 
 
 
 def test_a_collection_encodes_what_arrived_so_no_input_is_held_through_it() -> None:
-    blocks = Blocks()
+    blocks, few = Blocks(), Blocks()
     sealer = Sealer()
-    sealer.blocks = (blocks,)
+    sealer.blocks = (blocks, few)
     sealer.start()
+    count = SEAL_FROM // 2
     try:
-        for n in range(10):
+        for n in range(count):
             blocks.add_input(("event", ev.TextDelta("s", f"{n} "), 1.0, n))
             blocks.add_row((n, 1.0, "in", "TOKEN", f"{n} ", n, None, "s", None))
+        few.add_input(("event", ev.TextDelta("s", "alone"), 1.0, 1))
         gc.collect()
         assert not blocks._inputs and not blocks._rows  # encoded: the inputs themselves are gone
+        assert len(few._inputs) == 1  # too few for a block of its own: the writer's round takes it
     finally:
         sealer.stop()
     inputs, rows = blocks.take()
-    assert [count for _, _, count in inputs] == [10] and [count for _, _, count in rows] == [10]
-    assert [r.seq for r in decode(inputs[0][1]) if isinstance(r, Applied)] == list(range(10))
+    assert [c for _, _, c in inputs] == [count] and [c for _, _, c in rows] == [count]
+    assert [r.seq for r in decode(inputs[0][1]) if isinstance(r, Applied)] == list(range(count))
+    assert decode(few.take()[0][0][1]) == [Applied(ev.TextDelta("s", "alone"), 1.0, 1)]
 
 
 def test_a_collection_never_waits_for_the_writer_and_the_writer_gets_what_it_passed_over() -> None:
@@ -137,7 +141,8 @@ def test_a_collection_never_waits_for_the_writer_and_the_writer_gets_what_it_pas
     sealer = Sealer()
     sealer.blocks = (blocks,)
     sealer.start()
-    blocks.add_input(("event", ev.TextDelta("s", "late"), 1.0, 1))
+    for n in range(SEAL_FROM):
+        blocks.add_input(("event", ev.TextDelta("s", "late"), 1.0, n))
     held = threading.Event()
     release = threading.Event()
 
@@ -152,13 +157,15 @@ def test_a_collection_never_waits_for_the_writer_and_the_writer_gets_what_it_pas
         assert held.wait(5)
         started = time.monotonic()
         gc.collect()
-        assert time.monotonic() - started < 1 and len(blocks._inputs) == 1  # passed over, not waited for
+        assert (
+            time.monotonic() - started < 1 and len(blocks._inputs) == SEAL_FROM
+        )  # passed over, not waited for
     finally:
         release.set()
         thread.join()
         sealer.stop()
     [(_, data, _)] = blocks.take()[0]
-    assert decode(data) == [Applied(ev.TextDelta("s", "late"), 1.0, 1)]
+    assert decode(data) == [Applied(ev.TextDelta("s", "late"), 1.0, n) for n in range(SEAL_FROM)]
 
 
 def test_an_oversized_frame_goes_to_the_journal_cut_short_and_the_rows_around_it_whole() -> None:

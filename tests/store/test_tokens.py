@@ -9,61 +9,67 @@ from contextlib import closing
 from pathlib import Path
 
 import orjson
+import pytest
 
 from console import events as ev
 from console.dialects.agent.engine import AgentEngine
 from console.limits import Limits
-from console.session import Conversation, JournalInput
-from console.store.backend import KIND_OTHER, KIND_TRACE, Batch, SessionInfo
+from console.session import Conversation, JournalInput, TraceEntry
+from console.store.backend import KIND_OTHER, KIND_TRACE, Backend, Batch, SessionInfo, StoredRecord
 from console.store.history import trace_before
 from console.store.journal import Journal
 from console.store.records import FORMAT_VERSION, checksum, encode, encode_trace, packed, unpacked
-from console.store.restore import replay
-from console.store.sqlite import SQLiteBackend
+from console.store.redis_streams import RedisBackend, RedisReader
+from console.store.restore import Resumption, replay
+from console.store.sqlite import SQLiteBackend, SQLiteReader
 from console.window import Window
 from tests.bench.pipeline import chaos, responses, small
 
 INFO = SessionInfo("agent", "agent", "agent", "ws://127.0.0.1:9/ws", False, 0.0)
 
 
-def _talk(engine: AgentEngine, journal: Journal, replies: int) -> list[str]:
-    """The recorded agent session's replies, with chaos's duplicates and swaps, a flush after each."""
+def _journaled(to: Path | Backend, replies: int, live: Conversation | None = None) -> Conversation:
+    """The recorded agent session's first replies through the agent engine, with chaos's duplicates and
+    swaps, journaled (a flush after each reply); the live conversation."""
+    live = live or Conversation()
+    journal = Journal(SQLiteBackend(to) if isinstance(to, Path) else to)
+    journal.attach(INFO, live)
+    journal.start()
+    engine = AgentEngine(live)
+    engine.connected(time.time())
     rng = random.Random(7)
-    frames: list[str] = []
     for reply in responses()[:replies]:
         engine.send_user_message("go on", time.time())
         engine.data_to_send()
         for raw in chaos([small(f) for f in reply], rng):
             engine.receive(raw, time.time())
-            frames.append(raw)
         engine.data_to_send()
         journal.flush()
-    return frames
-
-
-def _rows(conversation: Conversation) -> list[tuple[object, ...]]:
-    return [
-        (e.index, e.at, e.direction, e.kind, e.summary, e.seq, e.raw, e.stream_id) for e in conversation.trace
-    ]
-
-
-def test_a_token_goes_to_the_journal_once_and_its_text_and_row_come_back(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite3"
-    journal = Journal(SQLiteBackend(path))
-    live = Conversation()
-    journal.attach(INFO, live)
-    journal.start()
-    engine = AgentEngine(live)
-    engine.connected(time.time())
-    _talk(engine, journal, 3)
     journal.close()
+    return live
 
+
+def _restored(path: Path, restored: Conversation | None = None) -> tuple[Conversation, list[StoredRecord]]:
     backend = SQLiteBackend(path)
     stored = list(backend.records("agent"))
-    restored = Conversation()
+    restored = restored or Conversation()
     found = replay(restored, stored)
     backend.close()
     assert not found.damage
+    return restored, stored
+
+
+def _entry(e: TraceEntry) -> tuple[object, ...]:
+    return (e.index, e.at, e.direction, e.kind, e.summary, e.seq, e.raw, e.stream_id)
+
+
+def _rows(conversation: Conversation) -> list[tuple[object, ...]]:
+    return [_entry(e) for e in conversation.trace]
+
+
+def test_a_token_goes_to_the_journal_once_and_its_text_and_row_come_back(tmp_path: Path) -> None:
+    live = _journaled(tmp_path / "j.sqlite3", 3)
+    restored, stored = _restored(tmp_path / "j.sqlite3")
     assert restored.transcript() == live.transcript()
     assert _rows(restored) == _rows(live)  # every row, numbered and in the order the trace had them
     # Each token streamed on the hot path is in the journal once: its frame, among the inputs.
@@ -77,43 +83,45 @@ def test_a_token_goes_to_the_journal_once_and_its_text_and_row_come_back(tmp_pat
     assert sum(type(item) is int for item in places) > tokens / 2  # most: held ones go the general way
 
 
-def test_older_trace_rows_read_back_rebuild_tokens_from_their_frames(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite3"
-    journal = Journal(SQLiteBackend(path))
-    live = Conversation()
-    journal.attach(INFO, live)
-    journal.start()
-    engine = AgentEngine(live)
-    engine.connected(time.time())
-    _talk(engine, journal, 4)
-    journal.close()
-    rows = _rows(live)
-
-    backend = SQLiteBackend(path)
-    page = trace_before(backend, "agent", len(rows), 80)
-    deep = trace_before(backend, "agent", 90, 60)
-    backend.close()
-    assert [
-        (e.index, e.at, e.direction, e.kind, e.summary, e.seq, e.raw, e.stream_id) for e in page.entries
-    ] == (rows[-80:])
-    assert [e.index for e in deep.entries] == list(range(30, 90)) and deep.more
-    assert [e.raw for e in deep.entries] == [row[6] for row in rows[30:90]]
+@pytest.mark.parametrize("where", ["sqlite", "redis"])
+def test_older_trace_rows_read_back_rebuild_tokens_from_their_frames(
+    where: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    reader: SQLiteReader | RedisReader
+    if where == "sqlite":
+        rows = _rows(_journaled(tmp_path / "j.sqlite3", 4))
+        reader = SQLiteReader(tmp_path / "j.sqlite3")
+    else:
+        url: str = request.getfixturevalue("redis_url")
+        rows = _rows(_journaled(RedisBackend(url), 4))
+        reader = RedisReader(url)
+    page = trace_before(reader, "agent", len(rows), 80)
+    deep = trace_before(reader, "agent", 90, 60)
+    reader.close()
+    assert [_entry(e) for e in page.entries] == rows[-80:]
+    assert [_entry(e) for e in deep.entries] == rows[30:90] and deep.more
 
 
 def _chunk(kind: int, items: list[object]) -> tuple[int, bytes]:
-    data = packed(orjson.dumps(items))
-    return kind, data
+    return kind, packed(orjson.dumps(items))
 
 
-def _write(path: Path, chunks: list[tuple[int, bytes]]) -> SQLiteBackend:
+START: tuple[int, bytes] = _chunk(KIND_OTHER, [["event", ["MessageStart", "s1", "assistant"], 1.0, None]])
+
+
+def _replayed(path: Path, chunks: list[tuple[int, bytes]]) -> tuple[Conversation, Resumption]:
+    """A journal of these chunks, as a console wrote it, replayed."""
     backend = SQLiteBackend(path)
     records = [("agent", n, kind, checksum(data), data, 1) for n, (kind, data) in enumerate(chunks)]
     backend.write(Batch([INFO], records, at=1.0))
-    return backend
+    restored = Conversation()
+    found = replay(restored, backend.records("agent"))
+    backend.close()
+    return restored, found
 
 
-def _frame(seq: int, text: str) -> str:
-    return orjson.dumps({"type": "TOKEN", "seq": seq, "text": text, "stream_id": "s1"}).decode()
+def _frame(seq: int, text: str, stream_id: str = "s1") -> str:
+    return orjson.dumps({"type": "TOKEN", "seq": seq, "text": text, "stream_id": stream_id}).decode()
 
 
 def _row(index: int, kind: str, summary: str) -> list[object]:
@@ -125,10 +133,10 @@ def test_a_row_waits_for_the_frame_before_it_and_a_frame_never_committed_is_pass
 ) -> None:
     """A token's place and its frame may fall in two rounds (the writer sealed between them); if the
     console stopped after the first, the rows after the place are kept and keep their numbers."""
-    backend = _write(
+    restored, found = _replayed(
         tmp_path / "j.sqlite3",
         [
-            (KIND_OTHER, orjson.dumps([["event", ["MessageStart", "s1", "assistant"], 1.0, None]])),
+            START,
             _chunk(KIND_TRACE, [_row(0, "CONNECTED", "up"), 1, _row(2, "PING", "p"), 3]),
             _chunk(KIND_OTHER, [["token", 1, 1.0, _frame(1, "Hel")]]),
             _chunk(KIND_TRACE, [_row(4, "PONG", "q"), 5, _row(6, "PING", "never lost")]),
@@ -136,9 +144,6 @@ def test_a_row_waits_for_the_frame_before_it_and_a_frame_never_committed_is_pass
             # The console stopped here: the frame of place 5 was never committed.
         ],
     )
-    restored = Conversation()
-    found = replay(restored, backend.records("agent"))
-    backend.close()
     assert not found.damage and found.last_seq == 2
     assert restored.messages[-1].text == "Hello"
     assert [(e.index, e.kind, e.summary) for e in restored.trace] == [
@@ -152,56 +157,41 @@ def test_a_row_waits_for_the_frame_before_it_and_a_frame_never_committed_is_pass
 
 
 def test_a_frame_whose_place_was_compacted_away_gives_its_text_and_no_row(tmp_path: Path) -> None:
-    backend = _write(
+    restored, found = _replayed(
         tmp_path / "j.sqlite3",
         [
-            (KIND_OTHER, orjson.dumps([["event", ["MessageStart", "s1", "assistant"], 1.0, None]])),
+            START,
             # The trace chunk of this round was let go (`trace_keep`): only the frames are left.
             _chunk(KIND_OTHER, [["token", 40, 1.0, _frame(1, "Hel")], ["token", 41, 1.0, _frame(2, "lo")]]),
             _chunk(KIND_TRACE, [42, _row(43, "PING", "p")]),
             _chunk(KIND_OTHER, [["token", 42, 1.0, _frame(3, "!")]]),
         ],
     )
-    restored = Conversation()
-    assert not replay(restored, backend.records("agent")).damage
-    backend.close()
-    assert restored.messages[-1].text == "Hello!"
+    assert not found.damage and restored.messages[-1].text == "Hello!"
     assert [(e.index, e.summary) for e in restored.trace] == [(42, "!"), (43, "p")]
 
 
 def test_a_token_record_that_is_not_a_token_frame_is_damage_and_what_came_before_it_is_kept(
     tmp_path: Path,
 ) -> None:
-    backend = _write(
+    restored, found = _replayed(
         tmp_path / "j.sqlite3",
         [
-            (KIND_OTHER, orjson.dumps([["event", ["MessageStart", "s1", "assistant"], 1.0, None]])),
+            START,
             _chunk(KIND_OTHER, [["token", 0, 1.0, _frame(1, "Hel")]]),
             _chunk(KIND_OTHER, [["token", 1, 1.0, '{"type": "PING", "seq": 2, "challenge": "x"}']]),
         ],
     )
-    restored = Conversation()
-    found = replay(restored, backend.records("agent"))
-    backend.close()
     assert "token row 1 is not a TOKEN frame" in found.damage
     assert restored.messages[-1].text == "Hel"
 
 
 def test_a_small_trace_window_restores_the_newest_rows_numbered_as_journaled(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite3"
-    journal = Journal(SQLiteBackend(path))
-    live = Conversation(limits=Limits(window=Window(trace_rows=50)))
-    journal.attach(INFO, live)
-    journal.start()
-    engine = AgentEngine(live)
-    engine.connected(time.time())
-    _talk(engine, journal, 2)
-    journal.close()
+    def windowed() -> Conversation:
+        return Conversation(limits=Limits(window=Window(trace_rows=50)))
 
-    backend = SQLiteBackend(path)
-    restored = Conversation(limits=Limits(window=Window(trace_rows=50)))
-    replay(restored, backend.records("agent"))
-    backend.close()
+    live = _journaled(tmp_path / "j.sqlite3", 2, windowed())
+    restored, _ = _restored(tmp_path / "j.sqlite3", windowed())
     assert _rows(restored)[-40:] == _rows(live)[-40:]
 
 
@@ -218,32 +208,22 @@ def test_a_version_6_journal_is_read_and_goes_on_with_tokens_as_frames(tmp_path:
         old.record(1.5, "in", "TOKEN", word, seq=seq, raw=_frame(seq, word), stream_id="s1")
         old.apply(ev.TextDelta("s1", word), 1.5, seq)
     old.apply(ev.StreamEnd("s1"), 2.0, 3)
-    backend = _write(path, [(KIND_OTHER, encode(inputs)), (KIND_TRACE, encode_trace(rows))])
-    backend.close()
+    again, found = _replayed(path, [(KIND_OTHER, encode(inputs)), (KIND_TRACE, encode_trace(rows))])
+    assert not found.damage and again.transcript() == old.transcript()
     with closing(sqlite3.connect(path)) as db, db:
         db.execute("UPDATE meta SET value = '6' WHERE key = 'format'")
 
-    backend = SQLiteBackend(path)
-    journal = Journal(backend)
-    again = Conversation()
-    found = replay(again, backend.records("agent"))
-    assert not found.damage and again.transcript() == old.transcript()
+    journal = Journal(SQLiteBackend(path))
     journal.attach(INFO, again, found.last_n + 1, new=False)
     journal.start()
     engine = AgentEngine(again)
     engine.connected(3.0)
     engine.send_user_message("and now?", 3.0)
     for seq, word in enumerate(["As", " frames", "."], start=1):
-        engine.receive(
-            orjson.dumps({"type": "TOKEN", "seq": seq, "text": word, "stream_id": "s2"}).decode(), 3.5
-        )
+        engine.receive(_frame(seq, word, "s2"), 3.5)
     journal.close()
 
-    reopened = SQLiteBackend(path)
-    final = Conversation()
-    stored = list(reopened.records("agent"))
-    assert not replay(final, stored).damage
-    reopened.close()
+    final, stored = _restored(path)
     assert any(b'["token",' in unpacked(r.data) for r in stored)  # the new tokens went as frames
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == str(FORMAT_VERSION)

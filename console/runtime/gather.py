@@ -9,8 +9,11 @@ most; by then the frames that arrived meanwhile are read in one piece, and every
 the loop is resumed by the same tick, so their reads land in one turn of the loop.
 
 A frame after a quiet spell is read at once: only a dense stream waits, and each of its frames at most
-`SECONDS` (a twentieth of the page's 10 Hz text tick, and well inside every protocol deadline: the
-agent protocol's heartbeat allows seconds).
+`SECONDS` (half the session page's 10 Hz text tick, which shows nothing sooner anyway, and well inside
+every protocol deadline: the agent protocol's heartbeat allows seconds). A stream stays dense while
+its frames come within `WINDOW` of its previous read or gathering tick, so a steady token stream is
+read once per tick: at 200 tokens a second, 20 reads instead of ~48 with a 20 ms tick (which woke the
+loop for most of that page's server CPU: 0.12–0.14 → 0.08–0.09 s per 1,000 tokens, measured in pairs).
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ import weakref
 from collections.abc import Callable
 from typing import Final
 
-SECONDS: Final = 0.02  # the longest a frame of a dense stream waits to be read
-WINDOW: Final = 0.05  # reads this close together make a stream dense
+SECONDS: Final = 0.05  # the longest a frame of a dense stream waits to be read
+WINDOW: Final = 0.05  # frames this close to the previous read (or gathering tick) make a stream dense
 
 Resume = Callable[[], None]
 

@@ -20,7 +20,7 @@ costs too much per frame at hundreds of sessions). A small read with nothing que
 once, without the queues of a slice, its messages handed over together (`on_messages`).
 
 A dense stream is read a few frames at a time (`console/runtime/gather.py`): a link whose reads come
-close together stops reading until the loop's next gathering tick, at most 20 ms away, so one read
+close together stops reading until the loop's next gathering tick, at most 50 ms away, so one read
 and one turn of the loop carry what arrived meanwhile; a frame after a quiet spell is read at once.
 A link nobody watches live (`watch` says so; a plain TCP stream, not TLS) goes further: its socket is
 read by the loop's poller (`console/runtime/polled.py`), every tenth of a second together with every
@@ -379,8 +379,10 @@ class Link(asyncio.Protocol):
                 self._poller.remove(self._fd, self)
 
     def _gathered(self) -> None:
-        """The gatherer's tick: read what came meanwhile."""
+        """The gatherer's tick: read what came meanwhile (a frame within `WINDOW` of now keeps the
+        stream gathered: the read that follows at once is no sign of a quiet spell)."""
         self._gathering = False
+        self._read_at = time.monotonic()
         self._read_or_not()
 
     def _read_or_not(self) -> None:

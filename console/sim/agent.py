@@ -175,6 +175,8 @@ class AgentSimulator:
             "waits": pacer.released,
             "lateness_s": round(pacer.lateness, 3),  # summed over the waits
             "let_go_s": round(pacer.let_go, 3),  # script time given up (console/sim/pacing.py)
+            # where the sessions' time went (their reply cycles' parts)
+            "cycles": self._shared.cycles.health(self._sessions.values(), asyncio.get_running_loop().time()),
         }
 
     # -- connections ------------------------------------------------------------------------------------
@@ -183,6 +185,7 @@ class AgentSimulator:
         s = self._sessions.get(session_id)
         if s is None:
             s = self._sessions[session_id] = Session(session_id, self.config.seed, self.config.truth)
+            s.made_at = asyncio.get_running_loop().time()
         return s
 
     async def _handler(self, ws: ServerConnection) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
 from console.jsonvalue import JsonObject, JsonValue
@@ -53,6 +54,59 @@ class Recorder:
         ]
 
 
+class Cycles:
+    """Where the sessions' time goes, summed over all sessions (`/health`), so a benchmark can say why
+    N sessions get less than their agents' rate. A session is always in one part of its reply cycle:
+    the client's turn (the previous reply's end is read, the next prompt sent and read here: `idle`),
+    the wait before the reply starts (the worker's wake-up, the script built: `start`), the reply
+    (`reply`, until its end is written), or before its first prompt (`first`). A reply's time is its
+    script's (`planned`: the waits asked for so far) plus the TOOL_ACK waits (`acks`) plus what its
+    timeline could not make up. The parts in progress count up to the moment asked."""
+
+    def __init__(self) -> None:
+        self.replies = 0
+        self.tokens = 0  # TOKEN frames made
+        self.idle = 0.0
+        self.start = 0.0
+        self.reply = 0.0
+        self.planned = 0.0
+        self.acks = 0.0
+
+    def ended(self, s: Session, now: float) -> None:
+        """`s`'s reply ended (or failed): its time and script time are counted."""
+        if s.started_at is None:
+            return
+        self.replies += 1
+        self.reply += now - s.started_at
+        if s.timeline is not None:
+            self.planned += s.timeline.planned
+        s.started_at, s.timeline = None, None
+
+    def health(self, sessions: Iterable[Session], now: float) -> JsonObject:
+        idle, start, reply, first, planned = self.idle, self.start, self.reply, 0.0, self.planned
+        for s in sessions:
+            if s.started_at is not None:
+                reply += now - s.started_at
+                if s.timeline is not None:
+                    planned += s.timeline.planned
+            elif s.busy or not s.prompts.empty():
+                start += now - s.prompted_at
+            elif s.ended_at is not None:
+                idle += now - s.ended_at
+            else:
+                first += now - s.made_at
+        return {
+            "replies": self.replies,
+            "tokens": self.tokens,
+            "idle_s": round(idle, 3),
+            "start_s": round(start, 3),
+            "reply_s": round(reply, 3),
+            "first_s": round(first, 3),
+            "planned_s": round(planned, 3),
+            "acks_s": round(self.acks, 3),
+        }
+
+
 class Shared:
     def __init__(self, config: SimConfig) -> None:
         self.config = config
@@ -60,6 +114,7 @@ class Shared:
         self.background = Background()
         self.pacer = Pacer()
         self.frames = 0  # frames written to connections, replays included (`/health`)
+        self.cycles = Cycles()
 
     async def sleep(self, seconds: float) -> None:
         """Wait a script's (unscaled) delay, scaled, through the pacer."""

@@ -119,16 +119,18 @@ class Wire:
             return False
         self.shared.frames += 1
         s = conn.session
-        now = asyncio.get_running_loop().time()
         if frame.seq is not None:
             if epoch > s.sent_epoch:
                 s.sent_epoch, s.sent_high = epoch, frame.seq
             elif epoch == s.sent_epoch:
                 s.sent_high = max(s.sent_high, frame.seq)
-        if frame.kind == "PING":
-            self.heartbeats.sent(conn, frame, now)
-        elif frame.kind == "TOOL_CALL" and frame.ref is not None:
-            s.call_sent[frame.ref] = now
+        kind = frame.kind
+        if kind == "TOKEN":
+            pass  # most frames: no clock read (asking for the loop is a system call, getpid, per frame)
+        elif kind == "PING":
+            self.heartbeats.sent(conn, frame, asyncio.get_running_loop().time())
+        elif kind == "TOOL_CALL" and frame.ref is not None:
+            s.call_sent[frame.ref] = asyncio.get_running_loop().time()
         frame.sent = True
         return True
 

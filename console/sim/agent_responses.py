@@ -45,6 +45,11 @@ class Responder:
     def prompt(self, s: Session, content: str) -> None:
         """Queue a prompt; the session's worker (started if need be) answers prompts one at a time."""
         s.prompts.put_nowait(content)
+        now = asyncio.get_running_loop().time()
+        if not s.busy and s.prompts.qsize() == 1:  # the client's turn ends
+            s.prompted_at = now
+            if s.ended_at is not None:
+                self.shared.cycles.idle += now - s.ended_at
         if s.worker is None or s.worker.done():
             s.worker = asyncio.create_task(self._work(s))
 
@@ -62,6 +67,7 @@ class Responder:
                 logger.exception("agent simulator: response to %r failed", prompt)
             finally:
                 s.busy = False
+                self.shared.cycles.ended(s, asyncio.get_running_loop().time())  # if it failed
 
     async def _respond(self, s: Session, prompt: str) -> None:
         cfg = self.shared.config
@@ -90,6 +96,10 @@ class Responder:
 
         sid = script.stream_id
         timeline = Timeline(self.shared.pacer, cfg.time_scale)  # the script's delays, as one timeline
+        cycles = self.shared.cycles
+        started = timeline.loop.time()
+        s.started_at, s.timeline = started, timeline
+        cycles.start += max(0.0, started - s.prompted_at)
         s.new_numbering()
         s.truth.message(
             {
@@ -119,6 +129,7 @@ class Responder:
         def emit(token: steps.Token) -> None:
             self.wire.append(s, proto.token(sid, token.text), delivery=plan("TOKEN"))
             truth.token(token.text)
+            cycles.tokens += 1
 
         for tokens, group in itertools.groupby(script.steps, key=lambda step: isinstance(step, steps.Token)):
             if tokens:  # a run of tokens: played by the pacer, a wake-up of this task per run
@@ -129,6 +140,8 @@ class Responder:
                 await self._step(s, sid, step, truth, plan, timeline)
         await timeline.wait(END_DELAY)
         self.wire.append(s, proto.stream_end(sid), delivery=plan("STREAM_END"))
+        s.ended_at = timeline.loop.time()
+        cycles.ended(s, s.ended_at)
         truth.sync()
         s.streaming = None
         message["status"] = "done"
@@ -173,8 +186,11 @@ class Responder:
             card = steps.tool_block(call, done=False)
             cards.append(card)
             truth.card(card)
+        asked = timeline.loop.time()
+        late = asked - timeline.due  # the calls went out this late (a busy simulator)
         await asyncio.gather(*(self._await_ack(s, call.call_id) for call in step.calls))
-        timeline.restart()  # the ACKs took what the client took: the results are timed from now
+        self.shared.cycles.acks += timeline.loop.time() - asked
+        timeline.restart(late)  # the ACKs took what the client took: the results are timed from now
         for i, (call, card) in enumerate(zip(step.calls, cards, strict=True)):
             await timeline.wait(call.latency if i == 0 else step.gap)
             self.wire.append(

@@ -15,6 +15,7 @@ from console.jsonvalue import JsonObject, JsonValue
 from console.sim import ws_wire
 from console.sim.agent_chaos import CLEAN, ChaosRates, Delivery
 from console.sim.agent_truth import Truth, TruthWindow
+from console.sim.pacing import Timeline
 
 RESUME_GRACE: Final = 2.0  # a reconnecting client that says nothing this long has not resumed
 HOLD_TIMEOUT: Final = 0.25  # (scaled) a held out-of-order frame goes out anyway when nothing follows
@@ -109,6 +110,12 @@ class Session:
         self.conn: Conn | None = None
         self.connections = 0
         self.responses = 0
+        # Loop times of the newest reply's end and prompt (the reply cycle's parts, `Cycles`).
+        self.ended_at: float | None = None
+        self.prompted_at = 0.0
+        self.started_at: float | None = None  # the reply being played, since when
+        self.timeline: Timeline | None = None  # and its timeline
+        self.made_at = 0.0  # when the server first heard of the session
         self.acks: dict[str, asyncio.Event] = {}
         self.call_sent: dict[str, float] = {}  # call_id -> last time its TOOL_CALL went on the wire
         self.sent_epoch = 0  # the latest numbering any frame was sent from, and its highest seq sent

@@ -135,12 +135,20 @@ def chunk_words(text: str, rng: random.Random) -> list[str]:
     lead = text[: len(text) - len(text.lstrip())]
     words[0] = lead + words[0]
     chunks: list[str] = []
-    i = 0
-    while i < len(words):
-        n = rng.choice((1, 2, 2, 2, 3, 3))
-        chunks.append("".join(words[i : i + n]))
+    append, bits = chunks.append, rng.getrandbits
+    i, count = 0, len(words)
+    while i < count:
+        # `rng.choice(CHUNK_WORDS)` spelled out, the same draws: it runs per token of every script.
+        r = bits(3)
+        while r >= 6:
+            r = bits(3)
+        n = CHUNK_WORDS[r]
+        append("".join(words[i : i + n]) if n > 1 else words[i])
         i += n
     return chunks
+
+
+CHUNK_WORDS: Final = (1, 2, 2, 2, 3, 3)  # words per token, drawn uniformly
 
 
 class Builder:
@@ -155,8 +163,12 @@ class Builder:
         return round(low + (high - low) * self.rng.random(), 3) if self.steps else 0.0
 
     def say(self, text: str) -> None:
+        # `_gap` inlined, the same draws and values: this runs once per token of every script.
+        steps, draw = self.steps, self.rng.random
+        low, high = TOKEN_DELAY
+        span = high - low
         for chunk in chunk_words(text, self.rng):
-            self.steps.append(Token(chunk, self._gap()))
+            steps.append(Token(chunk, round(low + span * draw(), 3) if steps else 0.0))
 
     def snapshot(self, context_id: str, data: JsonObject) -> None:
         self.steps.append(Snapshot(context_id, data, self._gap()))

@@ -117,9 +117,11 @@ class Timeline:
         self.catch_up = catch_up
         self.loop = asyncio.get_running_loop()
         self.due = self.loop.time()
+        self.planned = 0.0  # the script time of the waits asked for (scaled)
 
     def advance(self, seconds: float) -> float:
         """The moment a step a script's (unscaled) delay after the previous one is due."""
+        self.planned += seconds * self.scale
         planned, floor = self.due + seconds * self.scale, self.loop.time() - self.catch_up
         if planned < floor:
             self.pacer.let_go += floor - planned
@@ -136,6 +138,8 @@ class Timeline:
             # Due already (the previous step ended late): the next release, with the other waits due.
             await self.pacer.until(now)
 
-    def restart(self) -> None:
-        """From now on: after a wait for something outside the script (a client's ACK)."""
-        self.due = self.loop.time()
+    def restart(self, late: float = 0.0) -> None:
+        """From now on: after a wait for something outside the script (a client's ACK). `late`: how
+        late the step before that wait went out; it is made up after it (up to `catch_up`), as after
+        any other late wait, so that a tool call written late does not push the rest of the reply back."""
+        self.due = self.loop.time() - min(max(0.0, late), self.catch_up)

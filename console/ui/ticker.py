@@ -25,6 +25,7 @@ class Ticker:
         self._slot = ui.context.slot  # where elements made by the callback go, as with a ui.timer
         self._client = ui.context.client
         self._handle: asyncio.TimerHandle | None = None
+        self._lazy = False  # the handle is `wake_by`'s: a `wake()` brings it forward
         self._last = -interval  # when the callback last ran (monotonic)
         self._closed = False
         on_leave(self.close)
@@ -32,15 +33,29 @@ class Ticker:
     def wake(self, *, wait: bool = False) -> None:
         """Run the callback as soon as an interval has passed since its last run (unless already due);
         `wait`: a whole interval from now at the earliest (after the page being built has gone out)."""
-        if self._handle is not None or self._closed:
+        handle = self._handle
+        if handle is not None:
+            if not self._lazy or wait:
+                return  # already due as soon as it may be
+            handle.cancel()  # due later (`wake_by`): now sooner
+            self._handle = None
+        self._schedule(self.interval if wait else self._last + self.interval - time.monotonic(), lazy=False)
+
+    def wake_by(self, seconds: float) -> None:
+        """Run the callback within `seconds` at the latest (and not before an interval has passed since
+        its last run): for what can wait longer than a tick. A later `wake()` brings it forward."""
+        if self._handle is None:
+            self._schedule(max(seconds, self._last + self.interval - time.monotonic()), lazy=True)
+
+    def _schedule(self, delay: float, *, lazy: bool) -> None:
+        if self._closed:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # built before the loop runs (a page rendered ahead): the page wakes it
             return
-        now = time.monotonic()
-        delay = self.interval if wait else max(0.0, self._last + self.interval - now)
-        self._handle = loop.call_later(delay, self._run)
+        self._lazy = lazy
+        self._handle = loop.call_later(max(0.0, delay), self._run)
 
     def close(self) -> None:
         self._closed = True

@@ -189,10 +189,16 @@ class TimelinePanel:
     # -- model -> browser ---------------------------------------------------------------------------
 
     def _on_change(self, change: Change) -> None:
-        if isinstance(change, TraceAdded):
-            if not self._loading:  # a trace being replayed is previewed per tick, not row by row
-                self.model.feed(change.entry)
-            self.ticker.wake()
+        if type(change) is TraceAdded:
+            if self._loading:  # a trace being replayed is previewed per tick, not row by row
+                self.ticker.wake()
+                return
+            model = self.model
+            model.feed(change.entry)
+            if model.news:
+                self.ticker.wake()
+            else:  # only a token count: it goes with the held counts (COUNTS_INTERVAL), not per tick
+                self.ticker.wake_by(self._pushed + COUNTS_INTERVAL - time.monotonic())
 
     def _preview(self) -> None:
         """The newest rows of a trace still being replayed, in place of the view's rows: one short
@@ -231,8 +237,10 @@ class TimelinePanel:
                 self._preview()
             return
         self._send_backlog()
-        if self._backlog or self._counts:
+        if self._backlog:
             self.ticker.wake(wait=True)  # more to send at a later tick
+        elif self._counts:
+            self.ticker.wake_by(self._pushed + COUNTS_INTERVAL - time.monotonic())
         ops, older_changed = self.model.take_ops()
         if not self.ready:
             return
@@ -240,8 +248,9 @@ class TimelinePanel:
             for op in ops:  # a row's latest count says all its earlier ones did
                 if isinstance(op, list) and isinstance(op[1], int):
                     self._counts[op[1]] = op
-            if time.monotonic() - self._pushed < COUNTS_INTERVAL:
-                self.ticker.wake()  # they go at a later tick, with or without more
+            wait = self._pushed + COUNTS_INTERVAL - time.monotonic()
+            if wait > 0:
+                self.ticker.wake_by(wait)  # they go then, with or without more
                 return
             ops = []
         if self._counts:

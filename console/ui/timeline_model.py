@@ -8,7 +8,9 @@ as small JSON values the browser applies in one go (one message per flush tick):
     ["a", row]                          a new row
     ["t", id, seq, text, end_ms, count, chars]
                                         more tokens for a token row still growing (consecutive seqs
-                                        from `seq` on, merged per tick; `chars`: the row's length)
+                                        from `seq` on, merged per tick; `chars`: the row's length);
+                                        once the row's preview is full, one per row per tick with no
+                                        text: its count, length and end as of its last token
     ["u", id, {field: value}]           a row changed (its linked partner arrived, it stopped streaming)
 
 Rows:
@@ -84,6 +86,9 @@ class TimelineModel:
         self._ping: Row | None = None
         self._prompts = user_offset
         self.watched: set[int] = set()  # token rows the browser shows whole (expanded)
+        # Token rows whose preview is full and that took tokens this tick: their count goes once, at
+        # the tick (or before an operation about the row), not as an operation per token.
+        self._counted: dict[int, Row] = {}
 
     # -- input ------------------------------------------------------------------------------------
 
@@ -114,12 +119,21 @@ class TimelineModel:
         finally:
             self._quiet = False
         self._ops.clear()
+        self._counted.clear()
+
+    @property
+    def news(self) -> bool:
+        """Whether the browser has more to hear than token counts (they can wait for a slower tick)."""
+        pending = self._pending
+        return bool(self._ops) or (pending is not None and not self._counts_only(pending))
 
     def take_ops(self) -> tuple[list[JsonValue], bool]:
         """What changed since the last call, and whether the older-rows summary changed."""
         if self._pending is not None:
             self._commit(self._pending)
             self._pending = None
+        if self._counted:
+            self._flush_counts()
         added = sum(1 for op in self._ops if isinstance(op, Row) and op.id in self.by_id)
         if added > ROWS_PER_TICK:
             while len(self.rows) > ROWS_PER_TICK:
@@ -184,7 +198,11 @@ class TimelineModel:
         row.end = entry.at
         row.last_source = entry.index
         row.chars += len(entry.summary)
-        if not self._quiet:
+        if self._quiet:
+            pass
+        elif row.shipped >= PREVIEW_CHARS and row.id not in self.watched:
+            self._counted[row.id] = row  # nothing of its text to send: its count goes at the tick
+        else:
             text = self._ship(row, entry.summary)
             self._ops.append(["t", row.id, entry.seq, text, self._ms(entry.at), row.tokens, row.chars])
         if not row.streaming:
@@ -216,6 +234,29 @@ class TimelineModel:
         row.streaming = True
         self._runs[sid] = row
         self._add(row)
+
+    def _counts_only(self, entry: TraceEntry) -> bool:
+        """Whether committing `entry` would only add to the count of a row whose preview is full."""
+        sid = entry.stream_id
+        if sid is None or entry.direction != "in" or category(entry.kind) is not C.TEXT:
+            return False
+        row = self._runs.get(sid)
+        return (
+            row is not None
+            and sid not in self._broken
+            and row.streaming
+            and row.shipped >= PREVIEW_CHARS
+            and row.id not in self.watched
+        )
+
+    def _count_op(self, row: Row) -> JsonValue:
+        return ["t", row.id, row.parts[-1][0], "", self._ms(row.end), row.tokens, row.chars]
+
+    def _flush_counts(self) -> None:
+        ops = self._ops
+        for row in self._counted.values():
+            ops.append(self._count_op(row))
+        self._counted.clear()
 
     def _end_run(self, sid: str, *, broken: bool) -> None:
         """The run of `sid` stops streaming; after a break, its next token opens a new row."""
@@ -287,6 +328,7 @@ class TimelineModel:
     def _evict(self, row: Row) -> None:
         del self.by_id[row.id]
         self.watched.discard(row.id)
+        self._counted.pop(row.id, None)
         self.older[row.kind] = self.older.get(row.kind, 0) + 1
         self._older_changed = True
         if row.stream_id is not None and self._runs.get(row.stream_id) is row:
@@ -311,6 +353,8 @@ class TimelineModel:
     def watch(self, row: Row) -> JsonValue:
         """The browser shows `row` whole from now on: its text so far (with its first seq and the
         token count it covers); every later token of it goes with its text."""
+        if self._counted.pop(row.id, None) is not None:
+            self._ops.append(self._count_op(row))  # in its place: before the text it does not carry
         self.watched.add(row.id)
         row.shipped = row.chars
         return [min(seq for seq, _ in row.parts), row.text(), row.tokens]
@@ -324,6 +368,8 @@ class TimelineModel:
 
     def _update(self, row: Row, fields: JsonObject) -> None:
         if row.id in self.by_id and not self._quiet:
+            if self._counted.pop(row.id, None) is not None:
+                self._ops.append(self._count_op(row))  # its count first: it says "streaming"
             self._ops.append(["u", row.id, fields])
 
     @property

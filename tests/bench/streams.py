@@ -19,6 +19,12 @@ open (the sessions alone), then with the overview open in headless Chromium. Fig
                   waits ended on average and how much script time it let go (none: it kept every
                   session's pace), and with --reference N each session's rate as a share of the
                   rate the same agents reach at N sessions
+  cycle line      where the sessions' time went, as the simulator saw it: the client's turn (the
+                  reply's end read, the autopilot's think time, the next prompt read), replying (of
+                  it the scripts' own time and the TOOL_ACK waits; the rest is lateness not made up),
+                  and how many tokens the scripts put in a second of their time: the agents'
+                  workload, which differs between N (other sessions, other prompts), so a rate
+                  against --reference mixes the console's cost with the workload's difference
   to browser      bytes/s of the page's WebSocket
   main thread     the page's busy share of its main thread (CDP TaskDuration), its longest task
                   (Long Tasks API: >= 50 ms) and its longest frame gap (requestAnimationFrame)
@@ -96,6 +102,7 @@ class SimSample:
     waits: int = 0  # paced waits ended, their summed lateness, and the script time let go
     lateness: float = 0.0
     let_go: float = 0.0
+    cycles: tuple[float, ...] = ()  # the reply cycles' parts, summed (`CYCLE_PARTS`)
 
 
 def free_port() -> int:
@@ -146,7 +153,34 @@ def sim_sample(pids: list[int], sims: tuple[str, ...]) -> SimSample:
     cpu = sum(cpu_seconds(pid) for pid in pids)
     frames, waits = sum(int(h["frames"]) for h in health), sum(int(h["waits"]) for h in health)
     lateness, let_go = sum(float(h["lateness_s"]) for h in health), sum(float(h["let_go_s"]) for h in health)
-    return SimSample(time.monotonic(), cpu, frames, waits, lateness, let_go)
+    cycles = tuple(sum(float(h.get("cycles", {}).get(part, 0)) for h in health) for part in CYCLE_PARTS)
+    return SimSample(time.monotonic(), cpu, frames, waits, lateness, let_go, cycles)
+
+
+CYCLE_PARTS = ("replies", "tokens", "idle_s", "start_s", "reply_s", "first_s", "planned_s", "acks_s")
+
+
+def cycle_report(n: int, before: SimSample, after: SimSample) -> str:
+    """Where the sessions' time went, as the simulator saw it (`console/sim/agent_context.Cycles`):
+    shares of all sessions' time, what of the replying was their scripts' own time, and how many
+    tokens the scripts put in a second of it (the agents' workload: it differs between populations)."""
+    if not before.cycles or not after.cycles:
+        return ""
+    replies, tokens, idle, start, reply, first, planned, acks = (
+        b - a for a, b in zip(before.cycles, after.cycles, strict=True)
+    )
+    total = idle + start + reply + first
+    if replies <= 0 or total <= 0 or planned <= 0:
+        return ""
+    share = [100 * x / total for x in (idle, start, reply, first)]
+    seconds = after.wall - before.wall
+    return (
+        f"\nN={n:<4} cycle     sessions' time: client's turn (end read, think, prompt read) {share[0]:4.1f}%,"
+        f" before a reply starts {share[1]:4.2f}%, replying {share[2]:4.1f}% (of it script"
+        f" {100 * planned / reply:4.1f}%, TOOL_ACK waits {100 * acks / reply:3.1f}%), before the first prompt"
+        f" {share[3]:3.1f}% | tokens made {tokens / seconds / n:4.1f}/s per session, {tokens / planned:4.1f}"
+        f" per script second, {tokens / replies:3.0f} per reply"
+    )
 
 
 def fleet_report(
@@ -170,7 +204,7 @@ def fleet_report(
     if reference:
         rate = f.tokens_per_s / n
         line += f" | {rate:4.1f} tokens/s per session: {100 * rate / reference:3.0f}% of the agents' {reference:.1f}"
-    return line
+    return line + cycle_report(n, before, after)
 
 
 def sample(url: str, pid: int, sims: tuple[str, ...]) -> ServerSample:
@@ -324,6 +358,7 @@ def run(
         sim_pids = [processes[0].pid] if sim_process else simulator_pids(process.pid)
         profilers = []
         if py_spy:  # the console, and each simulator process
+            Path(py_spy).mkdir(parents=True, exist_ok=True)
             profilers.append(Profiler(process.pid, Path(py_spy) / f"streams-{n}.txt"))
             for i, pid in enumerate(sim_pids):
                 profilers.append(Profiler(pid, Path(py_spy) / f"streams-{n}-simulator-{i + 1}.txt"))

@@ -100,3 +100,18 @@ def test_chaos_injection_at_generation_time() -> None:
     assert script.text == normal.text  # chaos changes delivery and extras, not what the agent says
     with pytest.raises(ValueError):
         ChaosRates.only(nonsense=1.0)
+
+
+def test_a_text_is_cut_into_the_same_tokens_for_the_same_seed_and_joins_back_exactly() -> None:
+    text = "  The checkout service slowed down after the pool_timeout change,\nand retries doubled the load. "
+    for seed in range(50):
+        chunks = steps.chunk_words(text, random.Random(seed))
+        # One to three words a token, drawn as `choice` draws them: a seed's script never changes.
+        reference: list[int] = []
+        rng = random.Random(seed)
+        words = text.split()
+        while sum(reference) < len(words):
+            reference.append(rng.choice((1, 2, 2, 2, 3, 3)))
+        sizes = [len(c.split()) for c in chunks]
+        assert sizes[:-1] == reference[: len(chunks) - 1] and sizes[-1] <= reference[len(chunks) - 1]
+        assert "".join(chunks) == text

@@ -185,3 +185,16 @@ async def test_a_timeline_restarted_counts_from_now() -> None:
     start = loop.time()
     await timeline.wait(0.03)
     assert loop.time() - start >= 0.03 - 0.002
+
+
+async def test_a_timeline_restarted_after_a_late_step_makes_up_its_lateness() -> None:
+    loop = asyncio.get_running_loop()
+    timeline = Timeline(Pacer())
+    await timeline.wait(0.01)
+    busy(0.04)  # the step after the wait (a tool call) goes out 40 ms late
+    late = loop.time() - timeline.due
+    await asyncio.sleep(0.02)  # the client's ACK
+    timeline.restart(late)
+    start = loop.time()
+    await timeline.wait(0.06)  # the result: 60 ms of script, 40 of them already spent being late
+    assert 0.015 <= loop.time() - start < 0.045

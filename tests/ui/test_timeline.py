@@ -184,6 +184,36 @@ def test_a_long_token_row_sends_its_preview_then_counts_and_all_of_its_text_once
     assert model.matching("zzz") == []
 
 
+def test_a_long_rows_tokens_cost_one_count_per_tick_and_it_goes_before_the_row_stops() -> None:
+    engine = engine_with_prompt()
+    model = TimelineModel()
+    seen = 0
+
+    def feed_new() -> bool:
+        """Feed what came; whether the browser now has more to hear than counts."""
+        nonlocal seen
+        for entry in engine.conversation.trace[seen:]:
+            model.feed(entry)
+        seen = len(engine.conversation.trace)
+        return model.news
+
+    engine.receive(token(1, "x" * 200), 0.01)  # the preview is full with the first token
+    assert feed_new()
+    model.take_ops()
+    quiet = []
+    for seq in range(2, 42):
+        engine.receive(token(seq, "abcde"), seq / 100)
+        quiet.append(feed_new())
+    assert not any(quiet)  # only counts: they can wait for the slower counts tick
+    row = the(model, "TOKEN")
+    assert model.take_ops()[0] == [["t", row.id, 41, "", 410.0, 41, 400]]
+    engine.receive(token(42, "fghij"), 0.42)
+    engine.receive(frame(type="STREAM_END", seq=43, stream_id="s1"), 0.43)
+    assert feed_new()
+    # The count says "streaming" in the browser: it goes before the row stops, not after.
+    assert model.take_ops()[0][:2] == [["t", row.id, 42, "", 420.0, 42, 405], ["u", row.id, {"o": False}]]
+
+
 def test_a_dropped_duplicate_is_not_counted_and_shows_what_was_dropped() -> None:
     engine = engine_with_prompt()
     engine.receive(token(1, "Hel"), 0.1)

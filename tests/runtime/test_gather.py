@@ -40,6 +40,19 @@ async def url() -> AsyncIterator[str]:
 async def test_a_dense_stream_is_read_in_gathered_reads_in_order_and_within_the_gathering_time(
     url: str,
 ) -> None:
+    arrivals = await _arrivals(url)
+    texts = [text for _, text in arrivals]
+    assert texts == [f"token {n}" for n in range(FRAMES)] + ["after the pause"]
+
+    # Frames applied in one read arrive within a fraction of a millisecond of each other.
+    reads = 1 + sum(1 for (a, _), (b, _) in itertools.pairwise(arrivals) if b - a > 0.001)
+    assert reads <= FRAMES // 2, f"{reads} reads for {FRAMES} frames: not gathered"
+    gaps = [b - a for (a, _), (b, _) in itertools.pairwise(arrivals[:FRAMES])]
+    assert max(gaps) < gather.SECONDS + 0.2, "no frame waits much longer than a gathering tick"
+
+
+async def _arrivals(url: str) -> list[tuple[float, str]]:
+    """Each message the link hands over, with when: the whole stream and the one after the pause."""
     arrivals: list[tuple[float, str]] = []
     link = await open_link(
         url, lambda m: arrivals.append((time.monotonic(), str(m))), open_timeout=5, max_size=1 << 20
@@ -50,32 +63,15 @@ async def test_a_dense_stream_is_read_in_gathered_reads_in_order_and_within_the_
             if len(arrivals) == FRAMES + 1:
                 break
             await asyncio.sleep(0.02)
-        texts = [text for _, text in arrivals]
-        assert texts == [f"token {n}" for n in range(FRAMES)] + ["after the pause"]
-
-        # Frames applied in one read arrive within a fraction of a millisecond of each other.
-        reads = 1 + sum(1 for (a, _), (b, _) in itertools.pairwise(arrivals) if b - a > 0.001)
-        assert reads <= FRAMES // 2, f"{reads} reads for {FRAMES} frames: not gathered"
-        gaps = [b - a for (a, _), (b, _) in itertools.pairwise(arrivals[:FRAMES])]
-        assert max(gaps) < gather.SECONDS + 0.2, "no frame waits much longer than a gathering tick"
+        return arrivals
     finally:
         await link.close()
 
 
 async def test_a_steady_stream_stays_gathered_one_read_per_gathering_tick(url: str) -> None:
-    arrivals: list[float] = []
-    link = await open_link(url, lambda m: arrivals.append(time.monotonic()), open_timeout=5, max_size=1 << 20)
-    link.start()
-    try:
-        for _ in range(300):
-            if len(arrivals) == FRAMES + 1:
-                break
-            await asyncio.sleep(0.02)
-        stream = arrivals[:FRAMES]
-        reads = 1 + sum(1 for a, b in itertools.pairwise(stream) if b - a > 0.001)
-        # The read right after a gathering tick is no quiet spell: the stream is gathered again, so
-        # it is read about once per tick, not at each tick and once more right after it.
-        ticks = (stream[-1] - stream[0]) / gather.SECONDS
-        assert reads <= ticks + 3, f"{reads} reads in {ticks:.1f} gathering ticks"
-    finally:
-        await link.close()
+    stream = [at for at, _ in (await _arrivals(url))[:FRAMES]]
+    reads = 1 + sum(1 for a, b in itertools.pairwise(stream) if b - a > 0.001)
+    # The read right after a gathering tick is no quiet spell: the stream is gathered again, so
+    # it is read about once per tick, not at each tick and once more right after it.
+    ticks = (stream[-1] - stream[0]) / gather.SECONDS
+    assert reads <= ticks + 3, f"{reads} reads in {ticks:.1f} gathering ticks"

@@ -31,9 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import orjson
-
 from console import heap
+from console.dialects.agent import protocol as proto
 from console.dialects.agent.engine import AgentEngine
 from console.jsonvalue import JsonValue
 from console.session import Conversation
@@ -48,10 +47,6 @@ TURNS = 300
 TOKENS = 300
 SNAPSHOT_KB = 40
 RUNS = 5
-
-
-def frame(kind: str, seq: int, **fields: JsonValue) -> str:
-    return orjson.dumps({"type": kind, "seq": seq, **fields}).decode()
 
 
 def journal_a_session(backend: Backend) -> int:
@@ -69,10 +64,10 @@ def journal_a_session(backend: Backend) -> int:
         engine.data_to_send()
         for n in range(TOKENS):
             at += 0.001
-            engine.receive(frame("TOKEN", n + 1, text=f"w{n} ", stream_id=f"r{turn}"), at)
-        engine.receive(frame("STREAM_END", TOKENS + 1, stream_id=f"r{turn}"), at)
+            engine.receive(proto.token(f"r{turn}", f"w{n} ").numbered(n + 1), at)
+        engine.receive(proto.stream_end(f"r{turn}").numbered(TOKENS + 1), at)
         data: JsonValue = {"turn": turn, "pad": pad}
-        engine.receive(frame("CONTEXT_SNAPSHOT", TOKENS + 2, context_id="plan", data=data), at)
+        engine.receive(proto.context_snapshot("plan", data).numbered(TOKENS + 2), at)
         engine.data_to_send()
         if turn % 20 == 19:
             journal.flush()

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from console import events as ev
+from console.dialects.agent import protocol as proto
 from console.session import Conversation
 from console.store.backend import SessionInfo
 from console.store.journal import Journal
@@ -48,7 +49,7 @@ def _stream(
     while (now := time.monotonic()) - start < seconds:
         seq += 1
         for n, conversation in enumerate(conversations):
-            raw = f'{{"type": "TOKEN", "seq": {seq}, "text": "word {seq} ", "stream_id": "r{n}"}}'
+            raw = proto.token(f"r{n}", f"word {seq} ").numbered(seq)
             conversation.record(now, "in", "TOKEN", f"word {seq} ", seq=seq, raw=raw, stream_id=f"r{n}")
             conversation.apply(ev.TextDelta(f"r{n}", f"word {seq} "), now, seq)
         while prompted < (now - start) * prompts_per_second:

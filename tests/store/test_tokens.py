@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from console import events as ev
+from console.dialects.agent import protocol as proto
 from console.dialects.agent.engine import AgentEngine
 from console.limits import Limits
 from console.session import Conversation, JournalInput, TraceEntry
@@ -120,10 +121,6 @@ def _replayed(path: Path, chunks: list[tuple[int, bytes]]) -> tuple[Conversation
     return restored, found
 
 
-def _frame(seq: int, text: str, stream_id: str = "s1") -> str:
-    return orjson.dumps({"type": "TOKEN", "seq": seq, "text": text, "stream_id": stream_id}).decode()
-
-
 def _row(index: int, kind: str, summary: str) -> list[object]:
     return [index, 1.0, "client", kind, summary, None, None, None, None]
 
@@ -138,9 +135,9 @@ def test_a_row_waits_for_the_frame_before_it_and_a_frame_never_committed_is_pass
         [
             START,
             _chunk(KIND_TRACE, [_row(0, "CONNECTED", "up"), 1, _row(2, "PING", "p"), 3]),
-            _chunk(KIND_OTHER, [["token", 1, 1.0, _frame(1, "Hel")]]),
+            _chunk(KIND_OTHER, [["token", 1, 1.0, proto.token("s1", "Hel").numbered(1)]]),
             _chunk(KIND_TRACE, [_row(4, "PONG", "q"), 5, _row(6, "PING", "never lost")]),
-            _chunk(KIND_OTHER, [["token", 3, 1.0, _frame(2, "lo")]]),
+            _chunk(KIND_OTHER, [["token", 3, 1.0, proto.token("s1", "lo").numbered(2)]]),
             # The console stopped here: the frame of place 5 was never committed.
         ],
     )
@@ -162,9 +159,15 @@ def test_a_frame_whose_place_was_compacted_away_gives_its_text_and_no_row(tmp_pa
         [
             START,
             # The trace chunk of this round was let go (`trace_keep`): only the frames are left.
-            _chunk(KIND_OTHER, [["token", 40, 1.0, _frame(1, "Hel")], ["token", 41, 1.0, _frame(2, "lo")]]),
+            _chunk(
+                KIND_OTHER,
+                [
+                    ["token", 40, 1.0, proto.token("s1", "Hel").numbered(1)],
+                    ["token", 41, 1.0, proto.token("s1", "lo").numbered(2)],
+                ],
+            ),
             _chunk(KIND_TRACE, [42, _row(43, "PING", "p")]),
-            _chunk(KIND_OTHER, [["token", 42, 1.0, _frame(3, "!")]]),
+            _chunk(KIND_OTHER, [["token", 42, 1.0, proto.token("s1", "!").numbered(3)]]),
         ],
     )
     assert not found.damage and restored.messages[-1].text == "Hello!"
@@ -178,8 +181,8 @@ def test_a_token_record_that_is_not_a_token_frame_is_damage_and_what_came_before
         tmp_path / "j.sqlite3",
         [
             START,
-            _chunk(KIND_OTHER, [["token", 0, 1.0, _frame(1, "Hel")]]),
-            _chunk(KIND_OTHER, [["token", 1, 1.0, '{"type": "PING", "seq": 2, "challenge": "x"}']]),
+            _chunk(KIND_OTHER, [["token", 0, 1.0, proto.token("s1", "Hel").numbered(1)]]),
+            _chunk(KIND_OTHER, [["token", 1, 1.0, proto.ping("x").numbered(2)]]),
         ],
     )
     assert "token row 1 is not a TOKEN frame" in found.damage
@@ -205,7 +208,9 @@ def test_a_version_6_journal_is_read_and_goes_on_with_tokens_as_frames(tmp_path:
     old.journal_trace = rows.append
     old.add_user_message("hello?", 1.0)
     for seq, word in enumerate(["Hi", " there"], start=1):
-        old.record(1.5, "in", "TOKEN", word, seq=seq, raw=_frame(seq, word), stream_id="s1")
+        old.record(
+            1.5, "in", "TOKEN", word, seq=seq, raw=proto.token("s1", word).numbered(seq), stream_id="s1"
+        )
         old.apply(ev.TextDelta("s1", word), 1.5, seq)
     old.apply(ev.StreamEnd("s1"), 2.0, 3)
     again, found = _replayed(path, [(KIND_OTHER, encode(inputs)), (KIND_TRACE, encode_trace(rows))])
@@ -220,7 +225,7 @@ def test_a_version_6_journal_is_read_and_goes_on_with_tokens_as_frames(tmp_path:
     engine.connected(3.0)
     engine.send_user_message("and now?", 3.0)
     for seq, word in enumerate(["As", " frames", "."], start=1):
-        engine.receive(_frame(seq, word, "s2"), 3.5)
+        engine.receive(proto.token("s2", word).numbered(seq), 3.5)
     journal.close()
 
     final, stored = _restored(path)

@@ -194,9 +194,9 @@ class LinkedEngine(Lifecycle):
         """A deadline of a second or two may come due: ticked every interval. By default, always."""
         return True
 
-    @property
-    def tick_slack(self) -> float:
-        """How late a tick may come while `ticking` but not `urgent` (seconds)."""
+    def tick_slack(self, now: float) -> float:
+        """While `ticking` but not `urgent`: the seconds from `now` before a rule may come due, which
+        the next tick may wait (0: every interval)."""
         return 0.0
 
     @property

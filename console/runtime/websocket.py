@@ -71,9 +71,8 @@ class WebSocketEngine(Protocol):
 
     hurried: bool  # a frame just gave it such a deadline: the transport clears it and hurries the tick
 
-    @property
-    def tick_slack(self) -> float:
-        """While ticking but not urgent: how late a tick may come (seconds)."""
+    def tick_slack(self, now: float) -> float:
+        """While ticking but not urgent: the seconds before a rule may come due (console/runtime/ticker.py)."""
         ...
 
     def close(self, now: float) -> None: ...
@@ -304,7 +303,8 @@ class WebSocketClient(ClientTask[E]):
     def _tick(self) -> float | None:
         """Tick the engine and keep the link alive; the seconds until the engine needs the next tick,
         or None while time alone can make nothing due."""
-        self.engine.tick(self._clock())
+        now = self._clock()
+        self.engine.tick(now)
         self._flush_soon()
         ws = self._ws
         if ws is not None:
@@ -315,4 +315,11 @@ class WebSocketClient(ClientTask[E]):
         engine = self.engine
         if not engine.ticking:
             return None
-        return self._tick_interval if engine.urgent else max(self._tick_interval, engine.tick_slack)
+        if engine.urgent:
+            return self._tick_interval
+        # Only slower rules to watch (a reply's stall): the next tick when one of them, or the link's
+        # keepalive, may come due. A tick a second cost 300 streaming sessions a twentieth of a core.
+        wait = engine.tick_slack(now)
+        if ws is not None:
+            wait = min(wait, ws.keepalive_in(time.monotonic()))
+        return max(self._tick_interval, wait)

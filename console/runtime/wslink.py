@@ -197,6 +197,13 @@ class Link(asyncio.Protocol):
         elif now - self._pinged_at >= self.ping_timeout:
             self.abort()
 
+    def keepalive_in(self, now: float) -> float:
+        """Seconds from `now` until `keepalive` may have something to do (a ping due, or its answer
+        overdue): when the link's tick is needed at the latest."""
+        if self._pinged_at is not None:
+            return self._pinged_at + self.ping_timeout - now
+        return self._heard_at + self.ping_interval - now
+
     async def wait_closed(self) -> None:
         """Until the connection has ended and what it brought is applied; raises what `on_message`
         raised, if it did."""

@@ -117,10 +117,12 @@ class AgentEngine(LinkedEngine):
             or self._prompts.waiting
         )
 
-    @property
-    def tick_slack(self) -> float:
-        """A stall is noticed within a tenth of its timeout (a second for the default ten)."""
-        return min(self.config.stall_timeout, self.config.idle_timeout) / 10
+    def tick_slack(self, now: float) -> float:
+        """The stall rule cannot come due before its bound has passed since the reply last moved
+        (`_check_stall`): no tick is needed until then. Whatever brings it closer (a drop shortens
+        the bound) hurries the tick; progress only moves it away."""
+        bound = self.config.stall_timeout if self._dropped_during_reply else self.config.idle_timeout
+        return self._progress_at + bound - now
 
     @property
     def wants_reconnect(self) -> bool:

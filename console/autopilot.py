@@ -16,6 +16,7 @@ which the poller reads, nor reach the agents in the same instant as every answer
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from console.dialects.agent.engine import AgentEngine
 from console.limits import Limits
 from console.runtime import grid
 from console.session import Change, ConnectionChanged, Conversation
+from console.sessions import ClientReplaced, SessionEvent, SessionRemoved
 from console.supervisor import Supervisor
 from console.window import Window
 
@@ -80,8 +82,10 @@ LARGE_CONTEXT_PROMPT: Final = ("show the database schema behind {topic}", 1)
 class AutopilotConfig:
     think: tuple[float, float] = (0.5, 2.5)  # seconds between a reply's end and the next prompt
     first: tuple[float, float] = (0.0, 2.0)  # before the first prompt, so sessions do not move in step
-    # A session says when its state changes; this is how long to wait at most if it says nothing.
-    poll: float = 2.0
+    # A session says when its state changes (and the supervisor when its client is replaced: see
+    # `open_streams`); this is how long to wait at most if neither says anything. A look costs a
+    # wake-up on cold objects: every 2 s, 300 streaming pilots' looks were 2% of the console's CPU.
+    poll: float = 10.0
     large_context: bool = False
 
     def scaled(self, factor: float) -> AutopilotConfig:
@@ -106,7 +110,12 @@ class Autopilot:
         self._client_of = client_of
         self._rng = random.Random(f"autopilot:{seed}")
         self.config = config or AutopilotConfig()
-        self._prompts = PROMPTS + ((LARGE_CONTEXT_PROMPT,) if self.config.large_context else ())
+        prompts = PROMPTS + ((LARGE_CONTEXT_PROMPT,) if self.config.large_context else ())
+        # Drawn from at every prompt: the templates and their running weights once (the same draws as
+        # from the weights themselves: `choices` accumulates them into these very sums).
+        self._templates = tuple(t for t, _ in prompts)
+        self._cum_weights = tuple(itertools.accumulate(w for _, w in prompts))
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop its timers run on (asked once)
         self._paused = False
         self._running = False
         self._timer: asyncio.TimerHandle | asyncio.Handle | None = None  # the next step
@@ -139,15 +148,16 @@ class Autopilot:
             self._timer.cancel()
             self._timer = None
         self._watch(None)
+        self._loop = None
 
     def next_prompt(self) -> str:
-        templates = [t for t, _ in self._prompts]
-        weights = [w for _, w in self._prompts]
-        template = self._rng.choices(templates, weights)[0]
+        template = self._rng.choices(self._templates, cum_weights=self._cum_weights)[0]
         return template.format(topic=self._rng.choice(TOPICS))
 
     def _later(self, delay: float, step: Callable[[], None]) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None:  # asking for it is a system call (getpid) on Python 3.11
+            loop = self._loop = asyncio.get_running_loop()
         self._timer = loop.call_at(grid.at(loop, delay, grid.STEP / 2), step)
 
     def _check(self) -> None:
@@ -180,6 +190,10 @@ class Autopilot:
             self._send(client)
         self._check()
 
+    def replaced(self) -> None:
+        """The session's client was replaced (a restart): look at the new one now, not at the next poll."""
+        self._wake()
+
     def _wake(self) -> None:
         """The session changed while the pilot waited for it: look again in the next turn of the loop
         (the change is told while the session is still applying it)."""
@@ -187,7 +201,9 @@ class Autopilot:
             self._waiting = False
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = asyncio.get_running_loop().call_soon(self._check)
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+            self._timer = self._loop.call_soon(self._check)
 
     def _watch(self, conversation: Conversation | None) -> None:
         """Hear of `conversation`'s status (subscribed once per client, not once per wait)."""
@@ -235,6 +251,16 @@ def open_streams(
     width = max(2, len(str(count)))
     pacing = (config or AutopilotConfig()).scaled(time_scale)
     ids: list[str] = []
+    pilots: dict[str, Autopilot] = {}
+
+    def on_session(event: SessionEvent) -> None:
+        # A pilot hears of its own conversation only: a restarted session's new client it is told of.
+        if type(event) is ClientReplaced and (pilot := pilots.get(event.entry.id)) is not None:
+            pilot.replaced()
+        elif type(event) is SessionRemoved:
+            pilots.pop(event.session_id, None)
+
+    supervisor.subscribe(on_session)
     for n in range(1, count + 1):
         name = f"agent-{n:0{width}d}"
         agent_url = urls[(n - 1) % len(urls)]
@@ -243,6 +269,7 @@ def open_streams(
         entry = supervisor.add(target, name=name, factory=stream_client)
         pilot = Autopilot(client_of(supervisor, entry.id), seed=f"{seed}:{name}", config=pacing)
         supervisor.attach(entry.id, pilot)
+        pilots[entry.id] = pilot
         pilot.start()
         ids.append(entry.id)
     return ids

@@ -56,8 +56,9 @@ class Trace(Sequence[TraceEntry]):
     __slots__ = (
         "_deferred",
         "_oversized",
-        "_raw",
+        "_raw_at",
         "_raw_chars",
+        "_raw_sizes",
         "_rows",
         "_trim_at",
         "dropped",
@@ -75,7 +76,10 @@ class Trace(Sequence[TraceEntry]):
         self.on_let_go: Callable[[int], None] | None = None  # told how many rows went, when some go
         self._trim_at = limit + limit // 10
         self._oversized: deque[int] = deque()  # indexes of the rows whose big raw text is still kept
-        self._raw: deque[tuple[int, int]] = deque()  # (index, characters) of the rows with raw text
+        # The indexes of the rows with raw text, and its characters: two deques of ints, not one of
+        # pairs, so that a row costs no tuple more (a token's row is most of what a session allocates).
+        self._raw_at: deque[int] = deque()
+        self._raw_sizes: deque[int] = deque()
         self._raw_chars = 0
         self.raw_let_go = 0
         self._deferred = False  # raw text kept regardless of its budget until `settle_raw`
@@ -114,7 +118,8 @@ class Trace(Sequence[TraceEntry]):
         if raw is not None:
             size = len(raw)
             if size <= OVERSIZED_RAW and not self._deferred:  # `_keep_raw`'s common case, without the call
-                self._raw.append((row[0], size))
+                self._raw_at.append(row[0])
+                self._raw_sizes.append(size)
                 self._raw_chars += size
                 if self._raw_chars > TRACE_RAW_CHARS:
                     self._over_budget()
@@ -124,8 +129,10 @@ class Trace(Sequence[TraceEntry]):
             cut = len(rows) - self.limit
             del rows[:cut]
             self.dropped += cut
-            while self._raw and self._raw[0][0] < self.dropped:  # their raw text went with them
-                self._raw_chars -= self._raw.popleft()[1]
+            raw_at = self._raw_at
+            while raw_at and raw_at[0] < self.dropped:  # their raw text went with them
+                raw_at.popleft()
+                self._raw_chars -= self._raw_sizes.popleft()
             if self.on_let_go is not None:
                 self.on_let_go(cut)
         return row
@@ -171,7 +178,8 @@ class Trace(Sequence[TraceEntry]):
             if old[6] is not None and len(old[6]) <= OVERSIZED_RAW:
                 rows[older] = (*old[:6], None, *old[7:])
                 self.raw_let_go += 1
-        self._raw = deque(reversed(kept))
+        self._raw_at = deque(index for index, _ in reversed(kept))
+        self._raw_sizes = deque(size for _, size in reversed(kept))
         self._raw_chars = chars
 
     def _keep_raw(self, index: int, size: int) -> None:
@@ -182,15 +190,16 @@ class Trace(Sequence[TraceEntry]):
             while len(self._oversized) > self.oversized_kept:
                 self._let_go_raw(self._oversized.popleft())
             return
-        self._raw.append((index, size))
+        self._raw_at.append(index)
+        self._raw_sizes.append(size)
         self._raw_chars += size
         self._over_budget()
 
     def _over_budget(self) -> None:
         """The oldest rows' raw text goes until the rest is within `TRACE_RAW_CHARS` (the newest stays)."""
-        while self._raw_chars > TRACE_RAW_CHARS and len(self._raw) > 1:
-            oldest, chars = self._raw.popleft()
-            self._raw_chars -= chars
+        while self._raw_chars > TRACE_RAW_CHARS and len(self._raw_at) > 1:
+            oldest = self._raw_at.popleft()
+            self._raw_chars -= self._raw_sizes.popleft()
             self._let_go_raw(oldest)
 
     def _let_go_raw(self, index: int) -> None:

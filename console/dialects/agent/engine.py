@@ -221,13 +221,16 @@ class AgentEngine(LinkedEngine):
                 continue
             seq, stream_id, text = found
             fingerprint = hash(raw)
+            reply = self._reply_stream
             if (
-                stream_id == self._reply_stream
+                stream_id == reply
                 and self._link.link.state is not _RESUMING
                 and sequencer.in_order(seq, fingerprint)
             ):
                 # The hot path: the reply's next token, nothing held. What `receive_frame` does with
                 # it (its row, then the sequencer applies it at once), with no frame or event built.
+                # Its row holds the reply's own stream id (equal): the frame's copy goes with the frame.
+                stream_id = reply
                 self.frames_in += 1
                 self._last_frame_at = now
                 if not stream_token(conversation, now, seq, raw, stream_id, text):

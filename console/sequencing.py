@@ -72,19 +72,21 @@ class SequencerStats:
 
 class Sequencer(Generic[T]):
     def __init__(self, max_ahead: int = MAX_AHEAD) -> None:
-        self.max_ahead = max_ahead
-        self.verdict = Verdict.APPLIED
-        self.epoch = 0
+        # What an item in order reads first (`in_order`), so that it shares the first cache lines of
+        # the instance's attributes (kept in the order they were first set).
         self.next_seq = 1
         self.pending: dict[int, tuple[int, T]] = {}
-        self.restart: dict[int, tuple[int, T]] = {}
         self._applied: dict[int, int] = {}
+        self.stats = SequencerStats()
+        self.verdict = Verdict.APPLIED
+        self.max_ahead = max_ahead
+        self.epoch = 0
+        self.restart: dict[int, tuple[int, T]] = {}
         self._previous: dict[int, int] = {}  # the previous epoch's fingerprints, for late copies
         self._awaiting_epoch = False
         # A seq-1 frame identical to the one applied at seq 1 (a response that begins with the same
         # context snapshot as the last one): a duplicate, unless a new numbering turns out to begin.
         self._maybe_first: tuple[int, T] | None = None
-        self.stats = SequencerStats()
 
     @property
     def last_applied(self) -> int:

@@ -101,6 +101,10 @@ class Conversation(SessionMember):
     def __init__(self, trace_limit: int | None = None, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         super().__init__(self.limits.window.trace_rows if trace_limit is None else trace_limit)
+        # Read by every streamed token (console/session_tokens.py), so set early: an instance keeps its
+        # attributes in the order they were first set, and these share a cache line with `session`.
+        self._by_stream: dict[str, Message] = {}
+        self.journal: JournalTap | None = None  # told of every input but trace rows (console/store)
         self.trace.oversized_kept = self.limits.window.oversized_frames
         self.messages: list[Message] = []  # the newest in memory (console/session_window.py)
         self.messages_let_go = 0  # messages before `messages[0]` that left memory
@@ -112,8 +116,7 @@ class Conversation(SessionMember):
         self.folded = FoldCounter()  # live items let go past a cap, by kind
         self._components: dict[tuple[str, str], tuple[Message, int]] = {}  # (stream, id) -> where
         self._open_components: dict[tuple[str, str], None] = {}  # not ended yet, oldest first
-        # Indexes, so that no event costs time proportional to the length of the conversation.
-        self._by_stream: dict[str, Message] = {}
+        # Indexes (`_by_stream` above), so that no event costs time proportional to its length.
         self._by_id: dict[str, Message] = {}
         self._streaming: list[Message] = []  # agent messages still streaming (normally one)
         self._user_streams: dict[str, Message] = {}  # user messages a dialect streams (SSE), by id
@@ -124,7 +127,6 @@ class Conversation(SessionMember):
         self._reasoning: dict[str, list[str]] = {}  # reasoning text still streaming, by component
         self._live_states: dict[str, tuple[ContextEntry, JsonValue]] = {}  # see session_runs
         self._ids = 0
-        self.journal: JournalTap | None = None  # told of every input but trace rows (console/store)
         # Told when the conversation may have come to rest: a message's status changed (False) or the
         # conversation began again (True); the journal marks such points (console/store/journal.py).
         # A hook of its own: a listener of every change cost the journal more than its marks.

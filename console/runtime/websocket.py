@@ -96,20 +96,22 @@ class WebSocketClient(ClientTask[E]):
         open_timeout: float = 5.0,
         clock: Clock = time.monotonic,
     ) -> None:
+        # What a read reads first (`_on_messages`): an instance keeps its attributes in the order they
+        # were first set, so these share the first cache line of them.
+        self.engine = engine if engine is not None else self._new_engine()
+        self._queued: deque[str | bytes] | None = None  # see below
+        self._ticker: Ticker | None = None  # set while `run` runs
+        self._clock = clock
+        self._ws: Link | None = None
         super().__init__()
         self.url = url
-        self.engine = engine if engine is not None else self._new_engine()
         self._backoff_factory = backoff_factory
         self._tick_interval = tick_interval if tick_interval is not None else self.TICK
         self._open_timeout = open_timeout
-        self._clock = clock
-        self._ws: Link | None = None
         self._background: set[asyncio.Task[None]] = set()  # closes started from a tick
         self._replay_close: Link | None = None  # the connection closed to get a replay
-        # Messages behind one decoded off the loop wait here, to be applied in arrival order.
-        self._queued: deque[str | bytes] | None = None
+        # Messages behind one decoded off the loop wait in `_queued`, to be applied in arrival order.
         self._draining: asyncio.Task[None] | None = None
-        self._ticker: Ticker | None = None  # set while `run` runs
 
     @property
     def idle(self) -> bool:

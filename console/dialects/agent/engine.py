@@ -70,25 +70,28 @@ _DEFAULT_CONFIG: Final = EngineConfig()
 
 class AgentEngine(LinkedEngine):
     def __init__(self, conversation: Conversation | None = None, config: EngineConfig | None = None) -> None:
+        # What a token reads first (`receive_many`): an instance keeps its attributes in the order
+        # they were first set, so these share the first cache lines of them (an engine is cold in the
+        # caches at each read when hundreds of sessions stream).
         self.conversation = conversation or Conversation()
-        super().__init__(self.conversation)
         self.config = config or _DEFAULT_CONFIG
         self.sequencer: Sequencer[proto.Frame] = Sequencer()
+        self._reply_stream: str | None = None  # the stream of the reply in flight, once it began
+        self.frames_in = 0
+        self._last_frame_at = 0.0  # the last sequenced frame other than a PING: the server's sign of life
+        self._progress_at = 0.0  # last time the reply in progress moved
+        self._gap_resumes = 0
         self._prompts = PromptQueue(self.conversation)
+        super().__init__(self.conversation)
         self._acked = AckedCalls()  # bounded (console/dialects/agent/streams.py)
         self._held_calls: dict[str, float] = {}  # call_id -> receive time, while behind a gap
-        self._last_frame_at = 0.0  # the last sequenced frame other than a PING: the server's sign of life
-        self._gap_resumes = 0
-        self._reply_stream: str | None = None  # the stream of the reply in flight, once it began
         # The reply streams seen (the newest, as many as the conversation keeps messages): each one
         # still open or not, and the numbering it began in.
         self._streams = ReplyStreams(self.conversation.limits.window.messages)
-        self._progress_at = 0.0  # last time the reply in progress moved
         self._dropped_during_reply = False
         self._resumed_at = 0.0
         self._want_reconnect = False
         self.pong_count = 0
-        self.frames_in = 0
         self._restored = False  # rebuilt from a journal: the first connection resumes
         self._answered_ahead: dict[int, int] = {}  # PING fingerprints answered before their turn
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from console import metrics
-from console.autopilot import Autopilot, AutopilotConfig, client_of
+from console.autopilot import Autopilot, AutopilotConfig, client_of, open_streams
 from console.clients import SessionClient, Target
 from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine, EngineConfig
@@ -265,6 +265,25 @@ async def test_the_autopilot_prompts_after_each_reply_and_stops_when_paused(
     await supervisor.remove(entry.id)
     await asyncio.sleep(0.1)
     assert pilot.sent == sent
+
+
+async def test_a_pilot_types_into_the_new_client_of_a_session_restarted_while_it_waited(
+    sim: AgentSimulator, supervisor: Supervisor
+) -> None:
+    # A poll far longer than the test: the pilot looks at the new client because it is told of it.
+    pacing = AutopilotConfig(think=(0.05, 0.1), first=(0.0, 0.0), poll=60.0)
+    [session_id] = open_streams(supervisor, sim.url, 1, config=pacing)
+    entry = supervisor.get(session_id)
+    pilot = supervisor.driver(session_id)
+    assert entry is not None and isinstance(pilot, Autopilot)
+    first = entry.client
+    await eventually(lambda: pilot.sent >= 1 and not first.idle, 15)  # it waits for the reply's end
+    sent = pilot.sent
+    assert await supervisor.restart(session_id)
+    assert entry.client is not first
+    await eventually(lambda: pilot.sent > sent, 10)
+    prompts = [m for m in entry.client.conversation.messages if m.role == "user"]
+    assert len(prompts) == pilot.sent  # every prompt, the new client's included, is in the session
 
 
 METRIC_LINE = re.compile(r'^[a-z_:][a-z0-9_:]*(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? [-+0-9.eInfNa]+$')

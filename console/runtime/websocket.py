@@ -20,7 +20,8 @@ from typing import Protocol, TypeVar
 from console.runtime.client_task import ClientTask
 from console.runtime.reconnect import Clock, Ended, Policy, Schedule, backoff, classify, reconnect
 from console.runtime.ticker import Ticker, ticker
-from console.runtime.wslink import DIRECT_BYTES, Link, Watch, open_link
+from console.runtime.wslink import DIRECT_BYTES, Link, Watch
+from console.runtime.wsopen import open_link
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import contextlib
 import pytest
 
 from console.runtime import admission
-from console.runtime.wslink import open_link
+from console.runtime.wsopen import open_link
 from tests.helpers import eventually
 
 

@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from console.runtime import gather
-from console.runtime.wslink import open_link
+from console.runtime.wsopen import open_link
 
 FRAMES = 120
 

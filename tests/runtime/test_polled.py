@@ -19,7 +19,8 @@ from console.dialects.agent.client import AgentClient
 from console.dialects.agent.engine import AgentEngine
 from console.runtime import polled
 from console.runtime.wsframes import Message
-from console.runtime.wslink import Link, open_link
+from console.runtime.wslink import Link
+from console.runtime.wsopen import open_link
 from console.session import TextAppended
 from console.sim.agent import AgentSimulator, SimConfig
 from tests.runtime.servers import loopback_servers

@@ -13,7 +13,8 @@ from websockets.exceptions import InvalidHandshake
 
 from console.runtime import wslink
 from console.runtime.wsframes import Message
-from console.runtime.wslink import Link, open_link
+from console.runtime.wslink import Link
+from console.runtime.wsopen import open_link
 from tests.hostile.servers import Peer, RawWebSocketServer, frame
 from tests.runtime.servers import Start, loopback_servers
 
@@ -150,6 +151,30 @@ async def test_a_server_that_goes_silent_is_pinged_then_given_up(
     assert link.lost.done(), "a silent server must be given up"
     assert 0.4 <= loop.time() - started < 2
     assert received == ["hello"] and link.reason == "connection lost"
+
+
+async def test_a_link_kept_alive_only_when_it_says_it_needs_it_still_gives_up_a_silent_server(
+    server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("hello")
+        ws.transport.pause_reading()  # alive but deaf: never answers a ping
+        await asyncio.sleep(2)
+
+    link, _ = await connect(await server(handler))
+    link.start()
+    link.ping_interval, link.ping_timeout = 0.2, 0.3
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    calls = 0
+    while not link.lost.done() and loop.time() - started < 5:
+        # As the engines' ticker does for a streaming session: the next tick when `keepalive_in` says.
+        await asyncio.sleep(max(link.keepalive_in(time.monotonic()), 0.0) + 0.01)
+        link.keepalive(time.monotonic())
+        calls += 1
+    assert link.lost.done(), "a silent server must be given up"
+    assert 0.5 <= loop.time() - started < 1.5  # the ping after 0.2 s, given up 0.3 s after it
+    assert calls <= 3, "a call when the ping is due, one when its answer is overdue"
 
 
 async def test_a_server_that_answers_pings_keeps_the_link(

@@ -9,7 +9,8 @@ import pytest
 
 from console.runtime import wslink
 from console.runtime.wsframes import Message
-from console.runtime.wslink import Link, open_link
+from console.runtime.wslink import Link
+from console.runtime.wsopen import open_link
 from tests.hostile.servers import Peer, RawWebSocketServer, frame
 
 

@@ -246,3 +246,25 @@ def test_a_listener_without_deltas_hears_no_token_yet_the_counts_add_up() -> Non
         conversation.counts.protocol_errors,
         conversation.counts.text_deltas,
     ) == (4, 1, 2)
+
+
+def test_a_streaming_reply_needs_no_tick_until_its_stall_rule_may_come_due() -> None:
+    engine = live_engine(EngineConfig(stall_timeout=5.0, idle_timeout=30.0))
+    engine.send_user_message("tell me", 0.0)
+    sent(engine)
+    engine.receive(token(1, "Part"), 2.0)
+    assert engine.ticking and not engine.urgent
+    assert engine.tick_slack(3.0) == 29.0  # idle bound from the last progress: no tick needed before
+    engine.tick(31.9)
+    assert last_status(engine) == "streaming"
+    engine.disconnected(4.0, "dropped", 0.5)  # a drop shortens the bound (the transport hurries a tick)
+    engine.connected(4.5)
+    sent(engine)
+    assert engine.tick_slack(5.0) == 2.0
+    engine.tick(7.0)
+    assert last_status(engine) == "interrupted"
+
+
+def last_status(engine: AgentEngine) -> str:
+    """The newest message's status (a function: narrowing one check must not leak into the next)."""
+    return engine.conversation.messages[-1].status

@@ -104,7 +104,7 @@ def test_older_trace_rows_read_back_rebuild_tokens_from_their_frames(
 
 
 def _chunk(kind: int, items: list[object]) -> tuple[int, bytes]:
-    return kind, packed(orjson.dumps(items))
+    return kind, packed([orjson.dumps(items)])
 
 
 START: tuple[int, bytes] = _chunk(KIND_OTHER, [["event", ["MessageStart", "s1", "assistant"], 1.0, None]])

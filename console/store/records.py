@@ -26,13 +26,13 @@ old rows go without decoding anything; the conversation does not depend on the t
 kinds only need their own order kept. Each chunk carries a CRC-32 of its bytes, so damage is told
 from data (`Damaged`) and replay keeps the good prefix.
 
-A chunk of `COMPRESS_FROM` bytes or more is stored compressed as one LZ4 frame (`LZ4_FRAME_TAG`,
-then the frame, its content size in its header; `packed`): the journal is JSON of much the same
-words (field names, stream ids, raw frames), which LZ4 makes about five times smaller at over 1 GB/s,
-so the backend writes (and its write-ahead log copies back) a fifth of the bytes for less CPU than
-the bytes it saves. JSON starts with `[`, a zlib stream (the compression of version 3, still read)
-with `x`, an LZ4 block (versions 4 to 7, still read) with `LZ4_TAG`, and an LZ4 frame with its tag,
-so a reader tells them apart by the first byte.
+A chunk of `COMPRESS_FROM` bytes or more is stored compressed as an LZ4 block (`LZ4_TAG`, then the
+block with its size in front), or from `FRAME_FROM` bytes on (a round of a flood) as an LZ4 frame
+(`LZ4_FRAME_TAG`, its content size in its header; `packed` says why): the journal is JSON of much the
+same words (field names, stream ids, raw frames), which LZ4 makes about five times smaller at over
+1 GB/s, so the backend writes (and its write-ahead log copies back) a fifth of the bytes for less
+CPU than the bytes it saves. JSON starts with `[`, a zlib stream (the compression of version 3,
+still read) with `x`, and LZ4 chunks with their tags, so a reader tells them apart by the first byte.
 
 `FORMAT_VERSION` is stored with every journal. A journal of a newer version is refused with a message
 (`FormatError`); an older one is read by the readers listed in `_READERS` and goes on in this version
@@ -41,7 +41,7 @@ rather than misread it). What each version changed, and why, is in DECISIONS.md:
 bare (1 wrapped them as `["trace", row]`), 3 compressed snapshots with zlib, 4 every chunk worth it
 with LZ4, 5 wrote events flat (`[type, field, ...]`, not `[type, [field, ...]]`) and marked the points
 at rest, 6 wrote text deltas flat, 7 journals a reply's next token as the frame it came in, its row
-as its place, 8 stores a compressed chunk as an LZ4 frame of its blocks as they lie.
+as its place, 8 stores a large compressed chunk as an LZ4 frame of its blocks as they lie.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ FORMAT_VERSION: Final = 8
 COMPRESS_FROM: Final = 1024  # bytes of a chunk worth compressing
 LZ4_TAG: Final = b"\x04"  # the first byte of an LZ4 block chunk (JSON starts with `[`, zlib with `x`)
 LZ4_FRAME_TAG: Final = b"\x05"  # the first byte of an LZ4 frame chunk (`packed`)
+FRAME_FROM: Final = 256 * 1024  # bytes of a chunk compressed as a frame of its blocks, not one block
 LARGEST_CHUNK: Final = 1 << 30  # bytes: a stored size above this is damage, not a chunk to allocate
 
 
@@ -277,16 +278,22 @@ def encode_trace(rows: list[tuple[object, ...] | int]) -> bytes:
 
 def packed(pieces: Sequence[bytes]) -> bytes:
     """A chunk, from the JSON arrays of the blocks it joins, compressed if it is worth it (on the
-    writer's thread; LZ4 lets go of the GIL).
+    writer's thread; LZ4 lets go of the GIL): as one LZ4 block, or from `FRAME_FROM` bytes on as an
+    LZ4 frame of the blocks as they lie (`LZ4_FRAME_TAG`), their brackets and commas given between
+    them.
 
-    The blocks go through one LZ4 frame as they lie (`LZ4_FRAME_TAG`), their brackets and commas
-    given between them, instead of being joined first: the join copied a round's megabytes, read
-    long after they were encoded, into a buffer of their size that the allocator maps afresh each
+    A round of a flood holds megabytes: joined first, they were copied, long after they were encoded
+    and out of the cache by then, into a buffer of their size that the allocator mapped afresh each
     round, page faults included; the frame copies them into a block of its own that stays in the
-    cache. Linked blocks keep LZ4's history across them: the same bytes out as one block."""
+    cache, and links its blocks, so it is the size of one LZ4 block. A frame costs ~8 µs more to
+    begin than a block, which on the small chunks of a round of many quiet sessions is most of it."""
     size = sum(len(piece) for piece in pieces) - len(pieces) + 1  # of the joined array
     if size < COMPRESS_FROM:
         return joined_json(pieces)
+    if size < FRAME_FROM:
+        data = joined_json(pieces)
+        packed = LZ4_TAG + lz4.compress(data, store_size=True)
+        return packed if len(packed) < size else data
     compressor = lz4f.LZ4FrameCompressor(block_size=lz4f.BLOCKSIZE_MAX256KB, block_linked=True)
     parts = [LZ4_FRAME_TAG, compressor.begin(source_size=size), compressor.compress(b"[")]
     last = len(pieces) - 1

@@ -21,9 +21,9 @@ from console.store.backend import KIND_OTHER, Batch, SessionInfo, StoreError
 from console.store.journal import Journal
 from console.store.records import (
     FORMAT_VERSION,
+    FRAME_FROM,
     LZ4_FRAME_TAG,
     LZ4_TAG,
-    Applied,
     Damaged,
     checksum,
     decode,
@@ -98,7 +98,7 @@ def _lz4_block(data: bytes) -> bytes:
     ("version", "old_packing", "tag"),
     [(3, lambda data: zlib.compress(data, 1), b"x"), (7, _lz4_block, LZ4_TAG)],
 )
-def test_a_journal_of_compressed_chunks_of_an_older_version_is_read_and_goes_on_in_lz4_frames(
+def test_a_journal_of_compressed_chunks_of_an_older_version_is_read_and_goes_on_in_this_one(
     tmp_path: Path, version: int, old_packing: Callable[[bytes], bytes], tag: bytes
 ) -> None:
     original = Conversation()
@@ -128,10 +128,7 @@ def test_a_journal_of_compressed_chunks_of_an_older_version_is_read_and_goes_on_
     final = Conversation()
     assert not replay(final, stored).damage
     reopened.close()
-    assert [r.data[:1] for r in stored] == [
-        tag,
-        LZ4_FRAME_TAG,
-    ]  # the old chunk as it was, the new one a frame
+    assert [r.data[:1] for r in stored] == [tag, LZ4_TAG]  # the old chunk as it was, the new one LZ4
     assert final.transcript() == again.transcript()
     assert _format(path) == str(FORMAT_VERSION)
 
@@ -192,31 +189,36 @@ def test_a_journal_of_versions_4_and_5_is_read_and_goes_on_with_text_deltas_flat
     assert [m.text for m in final.messages] == ["hello?", "Hi there", "and now?", "Flat."]
 
 
+def _flood(blocks: int) -> list[bytes]:
+    """Blocks of a round of a flood: more than `FRAME_FROM` bytes in all."""
+    return [
+        encode([("event", ev.TextDelta("s", f"block {n} word {i} " * 40), 1.0, n) for i in range(40)])
+        for n in range(blocks)
+    ]
+
+
 def test_an_lz4_chunk_that_does_not_unpack_is_damage_and_a_huge_claimed_size_allocates_nothing() -> None:
     json = encode([("event", ev.TextDelta("s", "many words " * 200), 1.0, 1)])
-    data = packed([json])
-    assert data[:1] == LZ4_FRAME_TAG and decode(data, checksum(data)) == decode(json, None)
+    block = packed([json])
+    assert block[:1] == LZ4_TAG and decode(block, checksum(block)) == decode(json, None)
     with pytest.raises(Damaged, match="not a chunk"):
-        decode(data[:-40] + bytes(40), None)  # what a torn write would leave, had the checksum not caught it
+        decode(block[:-40] + bytes(40), None)  # what a torn write would leave, had the checksum not caught it
     with pytest.raises(Damaged, match="not a chunk"):
-        decode(data[:-40], None)  # a frame cut short
+        decode(LZ4_TAG + (1 << 31).to_bytes(4, "little") + block[5:], None)
+    frame = packed(_flood(12))
+    assert frame[:1] == LZ4_FRAME_TAG
+    with pytest.raises(Damaged, match="not a chunk"):
+        decode(frame[:-40] + bytes(40), None)
+    with pytest.raises(Damaged, match="not a chunk"):
+        decode(frame[:-40], None)  # a frame cut short
     huge = lz4_frame.LZ4FrameCompressor().begin(source_size=1 << 40)  # claims a terabyte
     with pytest.raises(Damaged, match="not a chunk: an LZ4 frame of 1,099,511,627,776 bytes"):
-        decode(LZ4_FRAME_TAG + huge + data[len(huge) + 1 :], None)
-    old = _lz4_block(json)  # a version 7 chunk
-    with pytest.raises(Damaged, match="not a chunk"):
-        decode(old[:-40] + bytes(40), None)
-    with pytest.raises(Damaged, match="not a chunk"):
-        decode(LZ4_TAG + (1 << 31).to_bytes(4, "little") + old[5:], None)
+        decode(LZ4_FRAME_TAG + huge + frame[len(huge) + 1 :], None)
 
 
-def test_blocks_compressed_as_one_frame_read_back_as_one_array_in_order() -> None:
-    blocks = [encode([("event", ev.TextDelta("s", f"block {n} " * 60), 1.0, n)]) for n in range(5)]
+def test_the_blocks_of_a_flood_compressed_as_one_frame_read_back_as_one_array_in_order() -> None:
+    blocks = _flood(12)
+    assert sum(map(len, blocks)) > FRAME_FROM
     data = packed(blocks)
     assert data[:1] == LZ4_FRAME_TAG and len(data) < sum(map(len, blocks)) // 4
-    texts = [
-        record.event.text
-        for record in decode(data, checksum(data))
-        if isinstance(record, Applied) and isinstance(record.event, ev.TextDelta)
-    ]
-    assert texts == [f"block {n} " * 60 for n in range(5)]
+    assert decode(data, checksum(data)) == [record for block in blocks for record in decode(block, None)]

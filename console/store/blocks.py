@@ -63,6 +63,8 @@ SEAL_FROM: Final = 64  # inputs and rows a session holds before a collection sea
 
 # An encoded block: (chunk kind, a JSON array's bytes, inputs in it).
 Encoded: TypeAlias = tuple[int, bytes, int]
+# Chunks joined for one row: (chunk kind, the JSON arrays of its blocks, inputs in them).
+Joined: TypeAlias = tuple[int, list[bytes], int]
 Row: TypeAlias = tuple[object, ...] | int  # a trace row as the trace holds it, or a token's place
 
 
@@ -129,44 +131,36 @@ def _lean(row: Row) -> Row:
     return (*row[:6], lean_raw(cast(str, row[6])), *row[7:])
 
 
-def joined(chunks: list[Encoded]) -> list[Encoded]:
-    """Neighbouring chunks of a kind that is not cut (all but snapshots) made one: one row each.
+def joined(chunks: list[Encoded]) -> list[Joined]:
+    """Neighbouring chunks of a kind that is not cut (all but snapshots) made one: one row each, its
+    blocks' JSON arrays left as they lie (`records.packed` compresses them as one).
 
     A mark (`Blocks.mark`: `[base, ids]`) does not cut the inputs around it: it is written just
     before the chunk it falls in, with its place in it (`records.encode_mark`), so a chunk of inputs
-    stays one LZ4 block and one row however many marks fall in it."""
-    out: list[Encoded] = []
-    run: list[Encoded] = []
-    marks: list[Encoded] = []  # the marks that fall in the run, to go just before it
-    for chunk in chunks:
-        if chunk[0] == KIND_MARK:
-            at = sum(count for _, _, count in run) if run and run[0][0] == KIND_OTHER else 0
-            base, ids = orjson.loads(chunk[1])
-            (marks if at else out).append((KIND_MARK, encode_mark(base, ids, at), 1))
+    stays one row however many marks fall in it."""
+    out: list[Joined] = []
+    run: list[bytes] = []
+    kind = count = 0  # the run's kind and inputs so far
+    marks: list[Joined] = []  # the marks that fall in the run, to go just before it
+    for chunk_kind, data, chunk_count in chunks:
+        if chunk_kind == KIND_MARK:
+            at = count if run and kind == KIND_OTHER else 0
+            base, ids = orjson.loads(data)
+            (marks if at else out).append((KIND_MARK, [encode_mark(base, ids, at)], 1))
             continue
-        if not chunk[2]:  # every input of it was left out: `[]`, nothing to join
+        if not chunk_count:  # every input of it was left out: `[]`, nothing to join
             continue
-        if run and (chunk[0] != run[0][0] or chunk[0] in ALONE):
+        if run and (chunk_kind != kind or chunk_kind in ALONE):
             out += marks
-            out.append(_join(run))
-            run, marks = [], []
-        run.append(chunk)
+            out.append((kind, run, count))
+            run, marks, count = [], [], 0
+        kind = chunk_kind
+        run.append(data)
+        count += chunk_count
     out += marks
     if run:
-        out.append(_join(run))
+        out.append((kind, run, count))
     return out
-
-
-def _join(run: list[Encoded]) -> Encoded:
-    if len(run) == 1:
-        return run[0]
-    # Each is a JSON array of at least one input: their insides, comma-joined, are one array (built
-    # in one allocation: a batch is megabytes).
-    parts: list[bytes | memoryview] = [b"["]
-    for _, data, _ in run:
-        parts += (memoryview(data)[1:-1], b",")
-    parts[-1] = b"]"
-    return run[0][0], b"".join(parts), sum(count for _, _, count in run)
 
 
 def runs(inputs: list[JournalInput]) -> list[tuple[int, list[JournalInput]]]:

@@ -196,16 +196,16 @@ class Journal:
             # Trace rows in a chunk of their own: compaction lets them go without decoding anything.
             # Before the inputs: a token's row is a place there, its frame among the inputs, and a
             # replay meets the place first (`restore.RowOrder`).
-            for kind, json, count in joined(rows):
-                data = packed(json)
+            for kind, pieces, count in joined(rows):
+                data = packed(pieces)
                 records.append((session_id, journaled.next_n, kind, checksum(data), data, count))
                 journaled.next_n += 1
                 journaled.since_compact += count
             if journaled.since_compact >= retention.compact_every:
                 journaled.since_compact = 0
                 batch.compact.append((session_id, KIND_TRACE, retention.trace_keep))
-            for kind, json, count in joined(inputs):
-                data = packed(json)
+            for kind, pieces, count in joined(inputs):
+                data = packed(pieces)
                 if kind == KIND_SNAPSHOT:
                     journaled.snapshot_bytes += len(data)
                 records.append((session_id, journaled.next_n, kind, checksum(data), data, count))

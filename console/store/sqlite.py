@@ -3,8 +3,13 @@
 WAL with `synchronous=NORMAL`: a committed batch survives the console being killed (the WAL is in
 the operating system's hands once the commit returns); only a power cut can take the last batches
 with it. Chunks are one row each, found by (session, n) through an index, so a session's journal reads back
-in order from one range of it; a second index, by (session, kind, n), finds the chunks of a kind (the
-marks, the trace) without walking the others.
+in order from one range of it, and the chunks of a kind (the trace, the snapshots) from the same range.
+
+A commit writes every page it touched whole, and with many sessions streaming most of those are
+index pages, one per session written: so the journal keeps one index (a second, by (session, kind,
+n), wrote a page or two more per session and round, for compaction's rare walk over one session's
+chunks), and a session's `updated` time is written once a minute, not each round (it only decides
+when a session unused for `max_age` is let go).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from console.store.records import FORMAT_VERSION
 _UNBOUNDED: Final = 1 << 62  # a chunk number past any real one
 WAL_HEADER: Final = 32  # bytes (sqlite.org/fileformat.html, "The WAL File Format")
 WAL_FRAME_HEADER: Final = 24
+UPDATED_EVERY: Final = 60.0  # seconds: how stale a session's `updated` time may be
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -43,7 +49,7 @@ CREATE TABLE IF NOT EXISTS journal (
     crc INTEGER NOT NULL, data BLOB NOT NULL, count INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS journal_order ON journal (session, n);
-CREATE INDEX IF NOT EXISTS journal_kinds ON journal (session, kind, n);
+DROP INDEX IF EXISTS journal_kinds;
 """
 
 
@@ -107,6 +113,7 @@ class SQLiteBackend(SQLiteReader):
         # The writer thread uses it after the restore did: one user at a time, never two at once.
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         super().__init__(path, db)
+        self._updated: dict[str, float] = {}  # the `updated` time last written, per session
         try:
             # 4 KB pages (SQLite's own): a commit writes each page it touched whole, and with many
             # sessions most of those are index pages, one or two per session written. 64 KB pages cost
@@ -161,8 +168,7 @@ class SQLiteBackend(SQLiteReader):
                 "INSERT OR REPLACE INTO journal (session, n, kind, crc, data, count) VALUES (?, ?, ?, ?, ?, ?)",
                 batch.records,
             )
-            touched = {r[0] for r in batch.records}
-            db.executemany("UPDATE sessions SET updated = ? WHERE id = ?", [(batch.at, s) for s in touched])
+            db.executemany("UPDATE sessions SET updated = ? WHERE id = ?", self._stale(batch))
             for session_id, kind, keep in batch.compact:
                 self._compact(session_id, kind, keep)
             for session_id in batch.removed:
@@ -172,6 +178,18 @@ class SQLiteBackend(SQLiteReader):
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _stale(self, batch: Batch) -> list[tuple[float, str]]:
+        """(time, session) for each session written whose `updated` is older than `UPDATED_EVERY`."""
+        updated = self._updated
+        for info in batch.sessions:
+            updated[info.id] = batch.at
+        stale = {r[0] for r in batch.records if batch.at - updated.get(r[0], 0.0) >= UPDATED_EVERY}
+        for session_id in stale:
+            updated[session_id] = batch.at
+        for session_id in batch.removed:
+            updated.pop(session_id, None)
+        return [(batch.at, session_id) for session_id in stale]
 
     def renew(self) -> None:
         """The file lock lasts as long as the process: nothing to renew."""

@@ -25,6 +25,8 @@ open (the sessions alone), then with the overview open in headless Chromium. Fig
                   and how many tokens the scripts put in a second of their time: the agents'
                   workload, which differs between N (other sessions, other prompts), so a rate
                   against --reference mixes the console's cost with the workload's difference
+  journal line    with --store: what the console wrote to storage (its journal file and write-ahead
+                  log, checkpoints included: /proc/PID/io), per second and per token applied
   to browser      bytes/s of the page's WebSocket
   main thread     the page's busy share of its main thread (CDP TaskDuration), its longest task
                   (Long Tasks API: >= 50 ms) and its longest frame gap (requestAnimationFrame)
@@ -256,6 +258,15 @@ def wait_http(url: str, what: str) -> None:
     raise RuntimeError(f"{what} did not start")
 
 
+def disk_written(pid: int) -> int:
+    """Bytes the process has caused to be written to storage (`/proc/PID/io`: the journal's file
+    and its write-ahead log, checkpoints included)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("write_bytes:"):
+            return int(line.split()[1])
+    return 0
+
+
 def journal_args() -> list[str]:
     if not JOURNALED[0]:
         return ["--no-store"]
@@ -366,10 +377,18 @@ def run(
             profiler.start()
         sim_before = sim_sample(sim_pids, sims)
         before = sample(url, process.pid, sims)
+        written = disk_written(process.pid)
         time.sleep(seconds)
         alone = figures(url, process.pid, sims, before)
+        written = disk_written(process.pid) - written
         sim_after = sim_sample(sim_pids, sims)
         report(n, "no page", alone, None)
+        if JOURNALED[0]:
+            print(
+                f"N={n:<4} journal   written to disk {written / seconds / 1e6:5.2f} MB/s"
+                f" ({written / max(alone.tokens_per_s * seconds, 1):5.0f} bytes per token)",
+                flush=True,
+            )
         print(fleet_report(n, alone, (sim_before, sim_after), len(sim_pids), reference), flush=True)
         for profiler in profilers:
             print(f"  where the time goes (py-spy, {profiler.path}):")

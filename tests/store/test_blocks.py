@@ -13,7 +13,7 @@ from console.session import Conversation, JournalInput
 from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, SessionInfo
 from console.store.blocks import SEAL_FROM, SNAPSHOT_APART, Blocks, Sealer, encode_inputs, joined
 from console.store.journal import Journal
-from console.store.records import Applied, Traced, decode
+from console.store.records import Applied, Traced, decode, packed
 from console.store.restore import replay
 from console.store.sqlite import SQLiteBackend
 from console.window import OVERSIZED_RAW, is_lean, lean_raw, raw_length
@@ -96,7 +96,7 @@ def test_blocks_of_a_round_are_joined_into_one_chunk_but_a_snapshot_never_is() -
         (KIND_SNAPSHOT, 1),
         (KIND_SNAPSHOT, 1),
     ]
-    assert decode(chunks[0][1]) == [Applied(event, 1.0, n) for n, event in enumerate(events)]
+    assert decode(packed(chunks[0][1])) == [Applied(event, 1.0, n) for n, event in enumerate(events)]
 
 
 def test_an_input_no_encoder_takes_is_left_out_and_the_rest_of_its_block_kept() -> None:
@@ -110,7 +110,7 @@ def test_an_input_no_encoder_takes_is_left_out_and_the_rest_of_its_block_kept() 
     ]
     [(kind, data, count)] = joined(encode_inputs(items))
     assert kind == KIND_OTHER and count == 2
-    assert [r.seq for r in decode(data) if isinstance(r, Applied)] == [1, 3]
+    assert [r.seq for r in decode(packed(data)) if isinstance(r, Applied)] == [1, 3]
     assert joined(encode_inputs([("event", unwritable, 1.0, 2)])) == []  # nothing left: no chunk
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from lz4 import block as lz4_block
+from lz4 import frame as lz4_frame
 
 from console import events as ev
 from console.session import Conversation, JournalInput
@@ -19,6 +21,8 @@ from console.store.backend import KIND_OTHER, Batch, SessionInfo, StoreError
 from console.store.journal import Journal
 from console.store.records import (
     FORMAT_VERSION,
+    FRAME_FROM,
+    LZ4_FRAME_TAG,
     LZ4_TAG,
     Damaged,
     checksum,
@@ -85,18 +89,29 @@ def test_a_journal_of_a_newer_version_is_refused_with_a_message(tmp_path: Path) 
         SQLiteBackend(path)
 
 
-def test_a_version_3_journal_with_zlib_chunks_is_read_and_goes_on_in_lz4(tmp_path: Path) -> None:
+def _lz4_block(data: bytes) -> bytes:
+    """How versions 4 to 7 stored a chunk worth compressing: one LZ4 block, its size in front."""
+    return LZ4_TAG + lz4_block.compress(data, store_size=True)
+
+
+@pytest.mark.parametrize(
+    ("version", "old_packing", "tag"),
+    [(3, lambda data: zlib.compress(data, 1), b"x"), (7, _lz4_block, LZ4_TAG)],
+)
+def test_a_journal_of_compressed_chunks_of_an_older_version_is_read_and_goes_on_in_this_one(
+    tmp_path: Path, version: int, old_packing: Callable[[bytes], bytes], tag: bytes
+) -> None:
     original = Conversation()
     inputs: list[JournalInput] = []
     original.journal = inputs.append
     _talk(original)
-    path = tmp_path / "v3.sqlite3"
+    path = tmp_path / f"v{version}.sqlite3"
     backend = SQLiteBackend(path)
-    old = zlib.compress(encode(inputs), 1)  # how version 3 stored a chunk worth compressing
+    old = old_packing(encode(inputs))
     info = SessionInfo("a", "a", "agent", "ws://127.0.0.1:9/ws", False, time.time())
     backend.write(Batch([info], [("a", 0, KIND_OTHER, checksum(old), old, len(inputs))], at=time.time()))
     backend.close()
-    _set_format(path, 3)
+    _set_format(path, version)
 
     store = SQLiteBackend(path)
     journal = Journal(store)
@@ -113,7 +128,7 @@ def test_a_version_3_journal_with_zlib_chunks_is_read_and_goes_on_in_lz4(tmp_pat
     final = Conversation()
     assert not replay(final, stored).damage
     reopened.close()
-    assert [r.data[:1] for r in stored] == [b"x", LZ4_TAG]  # the old chunk as it was, the new one LZ4
+    assert [r.data[:1] for r in stored] == [tag, LZ4_TAG]  # the old chunk as it was, the new one LZ4
     assert final.transcript() == again.transcript()
     assert _format(path) == str(FORMAT_VERSION)
 
@@ -174,10 +189,36 @@ def test_a_journal_of_versions_4_and_5_is_read_and_goes_on_with_text_deltas_flat
     assert [m.text for m in final.messages] == ["hello?", "Hi there", "and now?", "Flat."]
 
 
+def _flood(blocks: int) -> list[bytes]:
+    """Blocks of a round of a flood: more than `FRAME_FROM` bytes in all."""
+    return [
+        encode([("event", ev.TextDelta("s", f"block {n} word {i} " * 40), 1.0, n) for i in range(40)])
+        for n in range(blocks)
+    ]
+
+
 def test_an_lz4_chunk_that_does_not_unpack_is_damage_and_a_huge_claimed_size_allocates_nothing() -> None:
-    data = packed(encode([("event", ev.TextDelta("s", "many words " * 200), 1.0, 1)]))
-    assert data[:1] == LZ4_TAG
+    json = encode([("event", ev.TextDelta("s", "many words " * 200), 1.0, 1)])
+    block = packed([json])
+    assert block[:1] == LZ4_TAG and decode(block, checksum(block)) == decode(json, None)
     with pytest.raises(Damaged, match="not a chunk"):
-        decode(data[:-40] + bytes(40), None)  # what a torn write would leave, had the checksum not caught it
+        decode(block[:-40] + bytes(40), None)  # what a torn write would leave, had the checksum not caught it
     with pytest.raises(Damaged, match="not a chunk"):
-        decode(LZ4_TAG + (1 << 31).to_bytes(4, "little") + data[5:], None)
+        decode(LZ4_TAG + (1 << 31).to_bytes(4, "little") + block[5:], None)
+    frame = packed(_flood(12))
+    assert frame[:1] == LZ4_FRAME_TAG
+    with pytest.raises(Damaged, match="not a chunk"):
+        decode(frame[:-40] + bytes(40), None)
+    with pytest.raises(Damaged, match="not a chunk"):
+        decode(frame[:-40], None)  # a frame cut short
+    huge = lz4_frame.LZ4FrameCompressor().begin(source_size=1 << 40)  # claims a terabyte
+    with pytest.raises(Damaged, match="not a chunk: an LZ4 frame of 1,099,511,627,776 bytes"):
+        decode(LZ4_FRAME_TAG + huge + frame[len(huge) + 1 :], None)
+
+
+def test_the_blocks_of_a_flood_compressed_as_one_frame_read_back_as_one_array_in_order() -> None:
+    blocks = _flood(12)
+    assert sum(map(len, blocks)) > FRAME_FROM
+    data = packed(blocks)
+    assert data[:1] == LZ4_FRAME_TAG and len(data) < sum(map(len, blocks)) // 4
+    assert decode(data, checksum(data)) == [record for block in blocks for record in decode(block, None)]

@@ -6,6 +6,7 @@ import random
 import shutil
 import sqlite3
 import time
+from contextlib import closing
 from dataclasses import fields
 from pathlib import Path
 from typing import get_args
@@ -18,7 +19,7 @@ from console.clients import Target
 from console.dialects.agent.engine import AgentEngine
 from console.jsonvalue import JsonValue
 from console.session import Conversation, JournalInput
-from console.store.backend import SessionInfo, StoredRecord, StoreError
+from console.store.backend import KIND_OTHER, Batch, SessionInfo, StoredRecord, StoreError
 from console.store.journal import Journal, RetentionPolicy
 from console.store.records import EVENT_READERS, Applied, checksum, decode, encode, packed
 from console.store.restore import replay
@@ -383,10 +384,39 @@ def test_a_big_snapshot_chunk_is_stored_compressed_and_reads_back_the_same() -> 
         "ctx", {"rows": [{"id": i, "name": "same words again"} for i in range(2000)]}, 1
     )
     items: list[JournalInput] = [("event", snapshot, 1.0, 7)]
-    data = packed(encode(items))
+    data = packed([encode(items)])
     assert not data.startswith(b"[") and len(data) < len(jsonvalue.dumps_bytes(snapshot.data)) // 4
     assert decode(data, checksum(data)) == [Applied(snapshot, 1.0, 7)]
-    small = packed(encode([("event", ev.TextDelta("s", "hi"), 1.0, 1)]))
+    small = packed([encode([("event", ev.TextDelta("s", "hi"), 1.0, 1)])])
     assert small.startswith(b"[")  # small chunks are not worth compressing
     with pytest.raises(Exception, match="not a chunk"):
         decode(b"\x78garbage", None)
+
+
+def test_a_session_written_every_round_is_kept_as_recent_and_its_time_written_once_a_minute(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.sqlite3"
+    SQLiteBackend(path).close()
+    with closing(sqlite3.connect(path)) as db, db:  # as an earlier console left it: two indexes
+        db.execute("CREATE INDEX journal_kinds ON journal (session, kind, n)")
+    backend = SQLiteBackend(path)
+    info = SessionInfo("chat", "chat", "agent", "ws://127.0.0.1:9/ws", False, 1000.0)
+
+    def written(at: float, n: int) -> float:
+        data = b'[["reset"]]'
+        backend.write(
+            Batch([info] if n == 0 else [], [("chat", n, KIND_OTHER, checksum(data), data, 1)], at=at)
+        )
+        with closing(sqlite3.connect(path)) as db:
+            return float(db.execute("SELECT updated FROM sessions WHERE id = 'chat'").fetchone()[0])
+
+    assert [written(1000.0 + 0.05 * n, n) for n in range(3)] == [1000.0] * 3  # not rewritten each round
+    assert written(1059.0, 3) == 1000.0
+    assert written(1061.0, 4) == 1061.0  # a minute on: written
+    assert backend.expire(1030.0) == []  # in use: kept
+    assert backend.expire(1062.0) == ["chat"]  # unused since: let go
+    with closing(sqlite3.connect(path)) as db:
+        indexes = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")]
+    assert "journal_kinds" not in indexes and "journal_order" in indexes
+    backend.close()

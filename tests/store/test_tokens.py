@@ -19,11 +19,20 @@ from console.session import Conversation, JournalInput, TraceEntry
 from console.store.backend import KIND_OTHER, KIND_TRACE, Backend, Batch, SessionInfo, StoredRecord
 from console.store.history import trace_before
 from console.store.journal import Journal
-from console.store.records import FORMAT_VERSION, checksum, encode, encode_trace, packed, unpacked
+from console.store.records import (
+    FORMAT_VERSION,
+    LZ4_FRAME_TAG,
+    checksum,
+    encode,
+    encode_trace,
+    packed,
+    unpacked,
+)
 from console.store.redis_streams import RedisBackend, RedisReader
 from console.store.restore import Resumption, replay
 from console.store.sqlite import SQLiteBackend, SQLiteReader
 from console.window import Window
+from tests.bench.journal import script
 from tests.bench.pipeline import chaos, responses, small
 
 INFO = SessionInfo("agent", "agent", "agent", "ws://127.0.0.1:9/ws", False, 0.0)
@@ -104,7 +113,7 @@ def test_older_trace_rows_read_back_rebuild_tokens_from_their_frames(
 
 
 def _chunk(kind: int, items: list[object]) -> tuple[int, bytes]:
-    return kind, packed(orjson.dumps(items))
+    return kind, packed([orjson.dumps(items)])
 
 
 START: tuple[int, bytes] = _chunk(KIND_OTHER, [["event", ["MessageStart", "s1", "assistant"], 1.0, None]])
@@ -234,3 +243,23 @@ def test_a_version_6_journal_is_read_and_goes_on_with_tokens_as_frames(tmp_path:
         assert db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == str(FORMAT_VERSION)
     assert [m.text for m in final.messages] == ["hello?", "Hi there", "and now?", "As frames."]
     assert _rows(final) == _rows(again)
+
+
+def test_a_flood_committed_in_one_round_goes_as_lz4_frames_and_comes_back_the_same(tmp_path: Path) -> None:
+    live = Conversation()
+    journal = Journal(SQLiteBackend(tmp_path / "j.sqlite3"))
+    journal.attach(INFO, live)
+    journal.start(writer=False)  # everything in the round `close` commits: megabytes of it
+    engine = AgentEngine(live)
+    engine.connected(time.time())
+    for reply in script(rounds=10):
+        engine.send_user_message("go on", time.time())
+        engine.data_to_send()
+        for raw in reply:
+            engine.receive(raw, time.time())
+        engine.data_to_send()
+    journal.close()
+    restored, stored = _restored(tmp_path / "j.sqlite3")
+    assert LZ4_FRAME_TAG in {r.data[:1] for r in stored}
+    assert restored.transcript() == live.transcript() and len(live.messages) == 140
+    assert _rows(restored) == _rows(live)

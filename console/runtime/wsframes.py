@@ -14,14 +14,56 @@ write whatever the protocol has to send.
 
 from __future__ import annotations
 
+import os
+import struct
 from collections.abc import Callable
 
 from websockets.client import ClientProtocol
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import State
 
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # websockets built without its C extension: its own Python version
+    from websockets.utils import apply_mask
+
 Message = str | bytes
 END_OF_HEADERS = b"\r\n\r\n"
+MASKS_BYTES = 4096  # random bytes drawn at a time for the masks of the frames we send
+
+
+class Masks:
+    """The 4-byte masks of a client's frames (RFC 6455 5.3: unpredictable), drawn from the system's
+    random source a block at a time: websockets draws each one with a system call."""
+
+    def __init__(self) -> None:
+        self._block = b""
+        self._at = MASKS_BYTES
+
+    def next(self) -> bytes:
+        at = self._at
+        if at >= MASKS_BYTES:
+            self._block, at = os.urandom(MASKS_BYTES), 0
+        self._at = at + 4
+        return self._block[at : at + 4]
+
+
+MASKS = Masks()
+
+
+def masked_text(payload: bytes) -> bytes:
+    """One unfragmented text frame from the client, as websockets' `send_text` writes it with no
+    extension: FIN and TEXT, the length, the mask, the masked payload; in one buffer and a few calls
+    (websockets builds a frame object, checks it and writes it through a stream, per frame)."""
+    length = len(payload)
+    if length < 126:
+        head = bytes((0x81, 0x80 | length))
+    elif length < 65536:
+        head = struct.pack("!BBH", 0x81, 0x80 | 126, length)
+    else:
+        head = struct.pack("!BBQ", 0x81, 0x80 | 127, length)
+    mask = MASKS.next()
+    return head + mask + apply_mask(payload, mask)
 
 
 class Framer:

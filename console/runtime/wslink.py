@@ -50,7 +50,7 @@ from websockets.frames import CloseCode
 from websockets.protocol import State
 
 from console.runtime import gather, polled
-from console.runtime.wsframes import Framer, Message
+from console.runtime.wsframes import Framer, Message, masked_text
 
 CLOSE_TIMEOUT = 5.0  # seconds for the server to answer our close frame before the socket is cut
 PING_INTERVAL = 20.0  # seconds of silence from the server before a WebSocket ping
@@ -155,9 +155,16 @@ class Link(asyncio.Protocol):
 
     def send(self, text: str) -> bool:
         """Send a text message; False once the connection is closing (the caller keeps it)."""
-        if self.protocol.state is not _OPEN:
+        protocol = self.protocol
+        if protocol.state is not _OPEN:
             return False
-        self.protocol.send_text(text.encode())
+        transport = self._transport
+        if transport is not None and not protocol.extensions and not protocol.expect_continuation_frame:
+            # What `send_text` would write, framed here (`wsframes.masked_text`): the protocol holds
+            # nothing unwritten (every call to it is followed by `_write`), so the order is kept.
+            transport.write(masked_text(text.encode()))
+            return True
+        protocol.send_text(text.encode())
         self._write()
         return True
 

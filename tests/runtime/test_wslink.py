@@ -11,8 +11,8 @@ import pytest
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import InvalidHandshake
 
-from console.runtime import wslink
-from console.runtime.wsframes import Message
+from console.runtime import wsframes, wslink
+from console.runtime.wsframes import Message, masked_text
 from console.runtime.wslink import Link
 from console.runtime.wsopen import open_link
 from tests.hostile.servers import Peer, RawWebSocketServer, frame
@@ -76,6 +76,33 @@ async def test_what_the_session_sends_reaches_the_server_and_nothing_is_sent_onc
     assert got == ["one", "two"] and received == ["echo one", "echo two"]
     await link.close()
     assert not link.send("three")
+
+
+async def test_text_of_every_length_encoding_reaches_a_strict_server_whole_masked_and_in_order(
+    server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    # websockets' server refuses an unmasked or malformed client frame: what it receives is what was
+    # sent, whichever of the three length encodings (7, 16, 64 bits) the frame needed.
+    got: list[str | bytes] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        async for message in ws:
+            got.append(message)
+            await ws.ping()  # answered by the link's protocol between two of our frames
+
+    sent = ["short", "ü" * 100, "x" * 125, "y" * 126, "z" * 65_535, "w" * 70_000, '{"type":"PONG"}']
+    link, _ = await connect(await server(handler))
+    link.start()
+    for text in sent:
+        assert link.send(text)
+        await asyncio.sleep(0.01)
+    for _ in range(100):
+        if len(got) == len(sent):
+            break
+        await asyncio.sleep(0.02)
+    assert got == sent
+    assert not link.lost.done()
+    await link.close()
 
 
 async def test_invalid_utf8_in_a_text_frame_ends_the_link_after_what_came_before(
@@ -271,3 +298,15 @@ async def test_nothing_after_invalid_utf8_is_delivered_even_in_the_same_read(
         assert "1007" in link.reason
     finally:
         await server.stop()
+
+
+def test_each_frame_sent_has_a_mask_of_its_own_across_blocks_of_random_bytes() -> None:
+    payload = b'{"type":"TOOL_ACK","call_id":"c1"}'
+    frames = [masked_text(payload) for _ in range(3 * wsframes.MASKS_BYTES // 4)]  # three blocks
+    masks = [f[2:6] for f in frames]
+    assert all(f[:2] == bytes((0x81, 0x80 | len(payload))) for f in frames)
+    unmasked = [
+        bytes(b ^ mask[i % 4] for i, b in enumerate(f[6:])) for f, mask in zip(frames, masks, strict=True)
+    ]
+    assert all(u == payload for u in unmasked)
+    assert len(set(masks)) > 0.99 * len(masks), "masks must not repeat"

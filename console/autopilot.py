@@ -175,19 +175,27 @@ class Autopilot:
             self._watch(None)
             return
         if self._paused or not _ready(client):
-            self._watch(client.conversation)
-            self._waiting = True
-            self._later(self.config.poll, self._check)
+            self._wait_for(client)
             return
         self._later(self._rng.uniform(*self.config.think), self._type)
+
+    def _wait_for(self, client: SessionClient) -> None:
+        """Until what `client`'s session shows changes, or `poll` passed."""
+        self._watch(client.conversation)
+        self._waiting = True
+        self._later(self.config.poll, self._check)
 
     def _type(self) -> None:
         self._timer = None
         if not self._running:
             return
         client = self._client_of()
-        if client is not None and not self._paused and _ready(client):
-            self._send(client)
+        sent = client is not None and not self._paused and _ready(client) and self._send(client)
+        if sent and client is not None and not client.idle:
+            # What `_check` would find now, without asking for the client again: it waits.
+            self.looks += 1
+            self._wait_for(client)
+            return
         self._check()
 
     def replaced(self) -> None:
@@ -223,13 +231,15 @@ class Autopilot:
         if type(change) is ConnectionChanged and change.status.state is _OPEN:
             self._wake()
 
-    def _send(self, client: SessionClient) -> None:
+    def _send(self, client: SessionClient) -> bool:
         try:
             client.send_user_message(self.next_prompt())
             self.sent += 1
+            return True
         except Exception:
             # A session that cannot take a prompt now is the supervisor's business, not ours.
             log.exception("autopilot could not send to %s", client.url)
+            return False
 
 
 def _ready(client: SessionClient) -> bool:

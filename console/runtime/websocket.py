@@ -130,11 +130,9 @@ class WebSocketClient(ClientTask[E]):
             self._ws.abort()
 
     def _nudge(self) -> None:
-        """Something for the engine to send: flush now rather than at the next tick."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no loop running (yet): the next tick sends it
+        """Something for the engine to send: flush now rather than at the next tick. With no loop
+        running (yet) there is no link to flush to nor ticker to hurry: the first tick sends it.
+        (Not asked of asyncio: that is a system call, getpid, on Python 3.11.)"""
         self._flush_soon()
         self._hurry()
 

@@ -302,8 +302,8 @@ class WebSocketClient(ClientTask[E]):
         self._hurry()
 
     def _tick(self) -> float | None:
-        """Tick the engine and keep the link alive; the seconds until the engine needs the next tick,
-        or None while time alone can make nothing due."""
+        """Tick the engine and keep the link alive; the seconds until the next tick is needed, or None
+        while time alone can make nothing due (no link either: the ticker's rest interval then)."""
         now = self._clock()
         self.engine.tick(now)
         self._flush_soon()
@@ -315,7 +315,9 @@ class WebSocketClient(ClientTask[E]):
             self._spawn(ws.close(code=4000, reason="resume to replay missing frames"))
         engine = self.engine
         if not engine.ticking:
-            return None
+            # Only the link's keepalive can come due (what can give the engine a rule hurries its
+            # tick: a prompt, a connection made or lost, a frame that opens a gap).
+            return None if ws is None else max(self._tick_interval, ws.keepalive_in(time.monotonic()))
         if engine.urgent:
             return self._tick_interval
         # Only slower rules to watch (a reply's stall): the next tick when one of them, or the link's

@@ -92,6 +92,20 @@ class Ticker:
         self.resting = False
         self._handle = self._call(0.0)
 
+    def due_within(self, tick: Tick, seconds: float) -> None:
+        """`tick` needs a tick at most `seconds` from now: its next one is brought forward if it was
+        due later (a rule whose deadline is known, not work for the next run: no hurry)."""
+        client = self._ticks.get(tick)
+        if client is None:
+            return
+        due = time.monotonic() + seconds
+        if client.due <= due:
+            return  # due sooner already (or being ticked now: its tick sets its next due)
+        client.due = due
+        heapq.heappush(self._queue, (due, client.order, client))
+        if seconds < self.rest and self.resting:
+            self.hurry()  # the ticker rests a second at a time: due sooner than that
+
     def _run(self) -> None:
         self._handle = None
         now = time.monotonic()

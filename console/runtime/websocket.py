@@ -134,6 +134,13 @@ class WebSocketClient(ClientTask[E]):
         running (yet) there is no link to flush to nor ticker to hurry: the first tick sends it.
         (Not asked of asyncio: that is a system call, getpid, on Python 3.11.)"""
         self._flush_soon()
+        engine = self.engine
+        ticker = self._ticker
+        if ticker is not None and engine.ticking and not engine.urgent:
+            # A prompt went out at once: the only rule is its reply's stall, whose deadline is known.
+            # A tick then, not one now to find it out (a prompt a second per session at 300 sessions).
+            ticker.due_within(self._tick, max(self._tick_interval, engine.tick_slack(self._clock())))
+            return
         self._hurry()
 
     def _hurry(self) -> None:

@@ -75,3 +75,19 @@ async def test_the_ticker_rests_while_every_client_is_due_later_than_a_rest() ->
     await asyncio.sleep(INTERVAL * 3)
     assert ticks == ["streaming"], "a run that finds nobody due ticks nobody"
     ticker.remove(streaming.tick)
+
+
+async def test_a_client_due_within_a_deadline_is_ticked_then_and_not_sooner() -> None:
+    ticker = Ticker(INTERVAL)
+    ticks: list[str] = []
+    stalling = Client("stalling", REST_INTERVAL * 20, ticks)
+    ticker.add(stalling.tick)
+    run(ticker)
+    assert ticks == ["stalling"]
+    ticker.due_within(stalling.tick, REST_INTERVAL * 30)  # later than it is due: nothing changes
+    ticker.due_within(stalling.tick, INTERVAL * 2)  # sooner: its next tick comes then
+    run(ticker)
+    assert ticks == ["stalling"], "not at once: it is not due yet"
+    await asyncio.sleep(INTERVAL * 2.5)
+    run(ticker)
+    assert ticks == ["stalling", "stalling"]

@@ -5,20 +5,20 @@ A timer per client (a `wait_for` on a wake-up event) cost a task and a cancellat
 a few microseconds per session ticked.
 
 Each client is ticked only as often as its rules need: every `interval` while a deadline of a second
-or two may come due (an ack held behind a gap, a resumption, a gap, a prompt waiting), within the
-slack it names while its rules only watch for something slower (a reply stalling for ten seconds: a
-tick a second), and every `REST_INTERVAL` otherwise (the link's keepalive, a ping after 20 s of
-silence, is all a tick does then); each tick returns how soon it needs the next. At 300 streaming
-sessions ticking each one ten times a second was a tenth of the console's CPU, for stall rules that
-a tick a second serves as well.
+or two may come due (an ack held behind a gap, a resumption, a gap, a prompt waiting), and otherwise
+when its next rule may come due, as its tick says (a reply's stall, the link's keepalive: seconds
+away); each tick returns how soon it needs the next (None: every `REST_INTERVAL`). At 300 streaming
+sessions ticking each one ten times a second was a tenth of the console's CPU, and a tick a second
+still a twentieth, for rules whose deadlines are known.
 
-The timer runs every `interval` while some client has rules to watch, and rests otherwise, firing
-every `REST_INTERVAL`: each wake of an idle process costs it tens of microseconds on a virtual machine.
-Whatever gives a client a deadline between its ticks (a prompt sent, a connection made or lost, a
-frame held behind a gap) makes it due at the next run (`hurry`), so an urgent deadline is never
-checked later than one `interval` after it began. Runs fall on the points of the loop's grid
-(console/runtime/grid.py), in the same wake of the loop as the poller's tick. A run touches only the clients that are due: asking
-every client whether it had become urgent cost more than the ticks it saved (cold caches).
+The timer runs every `interval` while some client needs a tick within `REST_INTERVAL`, and rests
+otherwise, firing every `REST_INTERVAL`: each wake of an idle process costs it tens of microseconds on a
+virtual machine. Whatever gives a client a deadline between its ticks (a prompt sent, a connection
+made or lost, a frame held behind a gap) makes it due at the next run (`hurry`), or by the deadline
+it names (`due_within`), so an urgent deadline is never checked later than one `interval` after it
+began. Runs fall on the points of the loop's grid (console/runtime/grid.py), in the same wake of the
+loop as the poller's tick. A run looks only at the clients that are due (a heap of due times): a pass
+over all of them, cold in the caches at 300 sessions, cost more than their ticks.
 """
 
 from __future__ import annotations

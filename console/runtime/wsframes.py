@@ -8,7 +8,8 @@ whose parser is always at a frame boundary when it gets one, so it answers pings
 the connection as before.
 
 A text frame that is not UTF-8 fails the connection (close 1007) and nothing read after it counts,
-as websockets would have it. The connection (`wslink.Link`) owns the socket: the framer asks it to
+as websockets would have it. The other way, a text frame we send is framed here too (`masked_text`):
+its header, its mask and its masked text in one buffer. The connection (`wslink.Link`) owns the socket: the framer asks it to
 write whatever the protocol has to send.
 """
 

@@ -33,9 +33,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.bench.browser_probe import BrowserProbe, niced_chromium  # noqa: E402
 from tests.bench.chromium_trace import MainThread, Recorder, print_longest  # noqa: E402
 from tests.bench.side_by_side import WORK  # noqa: E402
-from tests.bench.streams import TIME_SCALE, BrowserProbe, niced_chromium, start_console  # noqa: E402
+from tests.bench.streams import TIME_SCALE, start_console  # noqa: E402
 
 BUSY_TARGET = 15.0  # % of the main thread, wall time
 TASK_TARGET = 50.0  # ms

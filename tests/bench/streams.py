@@ -50,13 +50,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import CDPSession, Page, sync_playwright
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from tests.bench.browser_probe import PERF_PROBE, BrowserProbe, niced_chromium  # noqa: E402
 from tests.bench.profile import Profiler  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 # 30-80 ms token delays x 0.6: ~30 tokens/s while a reply streams (x 1.0: the agents' own ~16 tokens/s).
 TIME_SCALE = "0.6"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -64,16 +64,6 @@ TICKS = os.sysconf("SC_CLK_TCK")
 # then decode -> sequence -> reduce: tests/bench/socket_floor.py, tests/bench/pipeline.py).
 FLOOR = 172_000
 JOURNALED: list[bool] = [False]  # `--store`: each console journals to a fresh SQLite file
-
-PERF_PROBE = """
-window.__perf = { longtasks: [], gaps: [] };
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) window.__perf.longtasks.push([e.startTime, e.duration]);
-}).observe({ type: "longtask", buffered: true });
-let last = performance.now();
-const frame = (t) => { window.__perf.gaps.push([t, t - last]); last = t; requestAnimationFrame(frame); };
-requestAnimationFrame(frame);
-"""
 
 
 @dataclass
@@ -313,41 +303,6 @@ def start_console(
             process.kill()
         raise
     return processes, url, sims
-
-
-class BrowserProbe:
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.cdp: CDPSession = page.context.new_cdp_session(page)
-        self.cdp.send("Network.enable")
-        self.cdp.send("Performance.enable")
-        self.ws_bytes = 0
-        self.cdp.on("Network.webSocketFrameReceived", self._frame)
-
-    def _frame(self, params: dict[str, dict[str, str]]) -> None:
-        self.ws_bytes += len(params["response"]["payloadData"])
-
-    def task_seconds(self) -> float:
-        result = self.cdp.send("Performance.getMetrics")
-        return next(float(m["value"]) for m in result["metrics"] if m["name"] == "TaskDuration")
-
-    def now(self) -> float:
-        return float(self.page.evaluate("performance.now()"))
-
-    def worst(self, since: float) -> tuple[float, int, float]:
-        """Longest task (ms), long tasks, longest frame gap (ms) since `since` (page time)."""
-        longtasks: list[list[float]] = self.page.evaluate("window.__perf.longtasks")
-        gaps: list[list[float]] = self.page.evaluate("window.__perf.gaps")
-        tasks = [d for start, d in longtasks if start >= since]
-        frame_gaps = [g for t, g in gaps if t >= since]
-        return max(tasks, default=0.0), len(tasks), max(frame_gaps, default=0.0)
-
-
-def niced_chromium(folder: Path) -> str:
-    wrapper = folder / "chromium-nice"
-    wrapper.write_text(f'#!/bin/sh\nexec nice -n 10 {CHROMIUM} "$@"\n')
-    wrapper.chmod(0o755)
-    return str(wrapper)
 
 
 def run(

@@ -15,6 +15,7 @@ from console.runtime import wsframes, wslink
 from console.runtime.wsframes import Message, masked_text
 from console.runtime.wslink import Link
 from console.runtime.wsopen import open_link
+from tests.helpers import eventually
 from tests.hostile.servers import Peer, RawWebSocketServer, frame
 from tests.runtime.servers import Start, loopback_servers
 
@@ -47,10 +48,7 @@ async def test_messages_sent_with_the_handshake_and_fragmented_ones_arrive_whole
     await asyncio.sleep(0.2)
     assert received == []  # held until the session is ready for them
     link.start()
-    for _ in range(50):
-        if len(received) == 4:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: len(received) == 4, 1)
     assert received == ["first", "fragmented text", b"\x00binary", "last"]
     await link.close()
     assert link.reason == "closed by server (1000)"
@@ -69,10 +67,7 @@ async def test_what_the_session_sends_reaches_the_server_and_nothing_is_sent_onc
     link, received = await connect(await server(handler))
     link.start()
     assert link.send("one") and link.send("two")
-    for _ in range(50):
-        if len(received) == 2:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: len(received) == 2, 1)
     assert got == ["one", "two"] and received == ["echo one", "echo two"]
     await link.close()
     assert not link.send("three")
@@ -96,10 +91,7 @@ async def test_text_of_every_length_encoding_reaches_a_strict_server_whole_maske
     for text in sent:
         assert link.send(text)
         await asyncio.sleep(0.01)
-    for _ in range(100):
-        if len(got) == len(sent):
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: len(got) == len(sent), 2)
     assert got == sent
     assert not link.lost.done()
     await link.close()

@@ -155,10 +155,14 @@ class Autopilot:
         return template.format(topic=self._rng.choice(TOPICS))
 
     def _later(self, delay: float, step: Callable[[], None]) -> None:
-        loop = self._loop
-        if loop is None:  # asking for it is a system call (getpid) on Python 3.11
-            loop = self._loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         self._timer = loop.call_at(grid.at(loop, delay, grid.STEP / 2), step)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is None:  # asked once: asking is a system call (getpid) on Python 3.11
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
 
     def _check(self) -> None:
         """Type after a think time if the session is ready; else wait until what it shows changes (a
@@ -209,9 +213,7 @@ class Autopilot:
             self._waiting = False
             if self._timer is not None:
                 self._timer.cancel()
-            if self._loop is None:
-                self._loop = asyncio.get_running_loop()
-            self._timer = self._loop.call_soon(self._check)
+            self._timer = self._running_loop().call_soon(self._check)
 
     def _watch(self, conversation: Conversation | None) -> None:
         """Hear of `conversation`'s status (subscribed once per client, not once per wait)."""

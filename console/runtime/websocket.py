@@ -321,15 +321,16 @@ class WebSocketClient(ClientTask[E]):
             self._replay_close = ws
             self._spawn(ws.close(code=4000, reason="resume to replay missing frames"))
         engine = self.engine
+        keepalive = None if ws is None else ws.keepalive_in(time.monotonic())
         if not engine.ticking:
             # Only the link's keepalive can come due (what can give the engine a rule hurries its
             # tick: a prompt, a connection made or lost, a frame that opens a gap).
-            return None if ws is None else max(self._tick_interval, ws.keepalive_in(time.monotonic()))
+            return None if keepalive is None else max(self._tick_interval, keepalive)
         if engine.urgent:
             return self._tick_interval
         # Only slower rules to watch (a reply's stall): the next tick when one of them, or the link's
         # keepalive, may come due. A tick a second cost 300 streaming sessions a twentieth of a core.
         wait = engine.tick_slack(now)
-        if ws is not None:
-            wait = min(wait, ws.keepalive_in(time.monotonic()))
+        if keepalive is not None:
+            wait = min(wait, keepalive)
         return max(self._tick_interval, wait)

@@ -40,7 +40,7 @@ from typing import Final
 from console.session import Conversation
 from console.store.backend import KIND_SNAPSHOT, KIND_TRACE, Backend, Batch, SessionInfo
 from console.store.blocks import Blocks, Sealer, joined
-from console.store.records import checksum, packed
+from console.store.packing import checksum, packed
 
 log = logging.getLogger(__name__)
 

@@ -255,9 +255,12 @@ def _marker(journaled: _Journaled) -> Callable[[bool], None]:
 
     def on_rest(reset: bool) -> None:
         conversation = journaled.conversation
+        base = conversation.messages_let_go + len(conversation.messages)
+        if not reset and base - journaled.mark[0] < MARK_EVERY:
+            return  # most calls: looked at before whether the conversation is at rest
         if conversation.at_rest:
-            mark = (conversation.messages_let_go + len(conversation.messages), conversation.ids_given)
-            if (reset or mark[0] - journaled.mark[0] >= MARK_EVERY) and mark != journaled.mark:
+            mark = (base, conversation.ids_given)
+            if mark != journaled.mark:
                 journaled.mark = mark
                 journaled.blocks.mark(*mark)
 

@@ -23,6 +23,9 @@ LZ4_TAG: Final = b"\x04"  # the first byte of an LZ4 block chunk (JSON starts wi
 LZ4_FRAME_TAG: Final = b"\x05"  # the first byte of an LZ4 frame chunk (`packed`)
 FRAME_FROM: Final = 256 * 1024  # bytes of a chunk compressed as a frame of its blocks, not one block
 LARGEST_CHUNK: Final = 1 << 30  # bytes: a stored size above this is damage, not a chunk to allocate
+# LZ4's acceleration: it looks for fewer repeats. On the journal's JSON, 3 stores ~3% more bytes for
+# about a sixth less of LZ4's time (`tests/bench/journal.py`'s run: 475 against 462 KB).
+ACCELERATION: Final = 3
 
 
 class Damaged(ValueError):
@@ -45,9 +48,11 @@ def packed(pieces: Sequence[bytes]) -> bytes:
         return joined_json(pieces)
     if size < FRAME_FROM:
         data = joined_json(pieces)
-        packed = LZ4_TAG + lz4.compress(data, store_size=True)
+        packed = LZ4_TAG + lz4.compress(data, store_size=True, mode="fast", acceleration=ACCELERATION)
         return packed if len(packed) < size else data
-    compressor = lz4f.LZ4FrameCompressor(block_size=lz4f.BLOCKSIZE_MAX256KB, block_linked=True)
+    compressor = lz4f.LZ4FrameCompressor(
+        block_size=lz4f.BLOCKSIZE_MAX256KB, block_linked=True, compression_level=-ACCELERATION
+    )
     parts = [LZ4_FRAME_TAG, compressor.begin(source_size=size), compressor.compress(b"[")]
     last = len(pieces) - 1
     for n, piece in enumerate(pieces):

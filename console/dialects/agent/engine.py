@@ -40,7 +40,7 @@ from console.dialects.agent.trace import WHOLE_UP_TO, protocol_error, row_fields
 from console.link import LinkEvent, LinkState
 from console.runtime.engine import LinkedEngine, PromptQueue, retry_prompt
 from console.sequencing import Sequencer, Verdict
-from console.session import Conversation, Message
+from console.session import Conversation, JournalInput, Message
 from console.session_tokens import stream_token
 from console.trace_kinds import TraceKind
 
@@ -79,10 +79,6 @@ class AgentEngine(LinkedEngine):
         self.pong_count = 0
         self._restored = False  # rebuilt from a journal: the first connection resumes
         self._answered_ahead: dict[int, int] = {}  # PING fingerprints answered before their turn
-        # The frame being received while its row is journaled as its place, and what the journal is
-        # told of if it is applied as it came (`trace.WHOLE_UP_TO`).
-        self._placed: proto.Frame | None = None
-        self._told: tuple[str, int, float, str] = ("frame", 0, 0.0, "")
 
     # -- what the transport asks ----------------------------------------------------------------
 
@@ -257,9 +253,12 @@ class AgentEngine(LinkedEngine):
         conversation = self.conversation
         text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
         # Journaled as it came when its text alone rebuilds its row and its event (`trace.WHOLE_UP_TO`).
-        whole = conversation.journal is not None and type(raw) is str and len(raw) < WHOLE_UP_TO
-        if whole and type(event) is ev.ProtocolError:
-            whole = False
+        whole = (
+            conversation.journal is not None
+            and type(raw) is str
+            and len(raw) < WHOLE_UP_TO
+            and type(event) is not ev.ProtocolError
+        )
         if type(event) is ev.TextDelta:  # the hot path: a token's row, without `row_fields`' dispatch
             index = conversation.record(
                 now, "in", "TOKEN", event.text, seq=seq, raw=text, stream_id=event.stream_id, place=whole
@@ -283,23 +282,16 @@ class AgentEngine(LinkedEngine):
                 self._last_frame_at = now
         if self._link.link.state is L.RESUMING:
             self._link.handle(E.RESUMED)
-        if whole:  # what the journal is told of, if the frame is applied as it came
-            self._placed = frame
-            self._told = told = (
-                "context" if type(event) is ev.ContextSnapshot else "frame",
-                index,
-                now,
-                text,
-            )
+        # What the journal is told of if the frame is applied as it came (and whether it was).
+        tag = "context" if type(event) is ev.ContextSnapshot else "frame"
+        told = (tag, index, now, text) if whole else None
+        took = False
         try:
             if seq is None:
                 sid = stream_of(event)
                 if sid is None or self._stream_ok(sid, now, type(event) is ev.StreamEnd):
-                    if whole:
-                        self._placed = None
-                        conversation.apply(event, now, None, told)
-                    else:
-                        conversation.apply(event, now)
+                    conversation.apply(event, now, None, told)
+                    took = whole
             elif (
                 type(event) is ev.TextDelta and event.stream_id == self._reply_stream  # the hot path
             ) or not self._earlier_numbering(event, seq, now):
@@ -315,14 +307,12 @@ class AgentEngine(LinkedEngine):
                     trace_not_applied(conversation, self.sequencer.verdict, seq, self.sequencer.next_seq, now)
                     if self.sequencer.verdict is Verdict.HELD and type(event) is ev.ToolCall:
                         self._held_calls.setdefault(event.call_id, now)
-                self._apply(applied, now)
+                took = self._apply(applied, now, frame if whole else None, told)
                 if self.sequencer.pending or self.sequencer.restart or self._held_calls:
                     self.hurried = True  # a gap opened (a call may be held behind it): ticks every interval
         finally:
-            if self._placed is not None:  # not applied as it came: the journal has it for its row
-                self._placed = None
-                if (journal := conversation.journal) is not None:
-                    journal(("seen", index, now, text))
+            if whole and not took and (journal := conversation.journal) is not None:
+                journal(("seen", index, now, text))  # not applied as it came: the journal has it for its row
 
     def _earlier_numbering(self, event: ev.Event, seq: int, now: float) -> bool:
         """A frame of a reply that began in an earlier numbering (`ReplyStreams.earlier`): a LATE row."""
@@ -367,16 +357,25 @@ class AgentEngine(LinkedEngine):
             self._protocol_error(now, f"frame for stream '{sid}', which already ended: not shown")
         return False
 
-    def _apply(self, frames: list[proto.Frame], now: float) -> None:
+    def _apply(
+        self,
+        frames: list[proto.Frame],
+        now: float,
+        placed: proto.Frame | None = None,
+        told: JournalInput | None = None,
+    ) -> bool:
+        """Apply the frames the sequencer let through. `placed`: the frame just received, whose row
+        the journal has as its place, applied with `told` (what the journal is told of instead of its
+        event: `trace.WHOLE_UP_TO`); whether it was applied."""
         apply = self.conversation.apply
-        placed = self._placed  # the frame just received, if the journal is to be told of it whole
+        took = False
         for frame in frames:
             event = frame.event
             if type(event) is ev.TextDelta:  # the hot path: most frames are tokens
                 if event.stream_id == self._reply_stream or self._stream_ok(event.stream_id, now):
                     if frame is placed:
-                        self._placed = placed = None
-                        apply(event, now, frame.seq, self._told)
+                        took = True
+                        apply(event, now, frame.seq, told)
                     else:
                         apply(event, now, frame.seq)
                     self._progress_at = now
@@ -385,8 +384,8 @@ class AgentEngine(LinkedEngine):
             if sid is not None and not self._stream_ok(sid, now, type(event) is ev.StreamEnd):
                 continue  # not this conversation's reply (a StreamEnd of an ended stream is harmless)
             if frame is placed:
-                self._placed = placed = None
-                apply(event, now, frame.seq, self._told)
+                took = True
+                apply(event, now, frame.seq, told)
             else:
                 apply(event, now, frame.seq)
             if not isinstance(event, ev.Heartbeat):
@@ -406,6 +405,7 @@ class AgentEngine(LinkedEngine):
             self._gap_resumes = 0
         if self._prompts.waiting:
             self._flush_queue(now)
+        return took
 
     def _send_ack(self, call_id: str, now: float, *, again: bool = False) -> None:
         if call_id in self._acked and not again:

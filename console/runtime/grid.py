@@ -21,7 +21,7 @@ import asyncio
 import math
 from typing import Final
 
-STEP: Final = 0.1  # seconds between two points of the grid (the poller ticks at every other one)
+STEP: Final = 0.1  # seconds between two points of the grid (the poller's tick)
 SOONEST: Final = 0.001  # the loop's timers are counted in milliseconds: a point this close is now
 
 

@@ -11,13 +11,16 @@ stops reading, and the socket joins a second epoll set that the loop never waits
 (at the points of the loop's grid, `console/runtime/grid.py`, where the other timers that may wait
 fire too) the poller asks that set, without waiting, which sockets have bytes, reads each once and
 gives the bytes to its link; so one wake carries the frames of many sockets, and each read the frames of
-several. A frame waits at most `SECONDS` (plus the slices of the tick's work ahead of it): a fifth of
-a second, at every other point of the grid. That is far inside every protocol deadline (a PONG within
-3 s, a TOOL_ACK within 2 s) and under the overview's redraw (4 Hz), the only view of such a session;
-a page that shows it stream makes it watched, read at once. Each read has a fixed cost whatever it
-carries (the system call, and the ACK the kernel sends when it empties the queue: ~7 µs on a virtual
-machine, more than applying a token): at 300 streaming sessions a tick of 0.1 s read ~2.6 frames a
-read, ~1,800 reads a second; 0.2 s reads twice as many frames a read, for ~15% less CPU per token.
+several. A frame waits at most `SECONDS` (plus the slices of the tick's work ahead of it): a tenth of
+a second is far inside every protocol deadline (a PONG within 3 s, a TOOL_ACK within 2 s).
+
+With more than `CROWD` such links, every other point of the grid: `CROWDED_SECONDS`, a fifth of a
+second, still far inside those deadlines and under the overview's redraw (4 Hz), the only view of such
+a session (a page that shows one stream makes it watched: read at once). Each read has a fixed cost
+whatever it carries, the system call and the ACK the kernel sends when it empties the queue (~7 µs on
+a virtual machine, more than applying a token): at 300 streaming sessions a tick of 0.1 s read ~2.6
+frames a read, ~1,800 reads a second, and twice the frames a read cut ~15% of the console's CPU per
+token. A few sessions keep the tenth of a second: their reads cost little, however small.
 
 The poller only reads. Anything else goes back to the transport: at the end of the stream (or an
 error) the link's transport reads again and meets the end itself; a read that fills `READ_BYTES`
@@ -40,7 +43,9 @@ from typing import Final, Protocol
 
 from console.runtime import grid
 
-SECONDS: Final = 0.2  # the longest a frame of a link nobody watches waits to be read
+SECONDS: Final = 0.1  # the longest a frame of a link nobody watches waits to be read
+CROWD: Final = 100  # with more links than this, the poller ticks every `CROWDED_SECONDS`
+CROWDED_SECONDS: Final = 0.2
 READ_BYTES: Final = 64 * 1024  # one read per ready socket per tick; a full one hands the link back
 SLICE_SECONDS: Final = 0.004  # reads applied per turn of the loop
 AVAILABLE: Final = hasattr(select, "epoll")  # Linux; elsewhere every link reads on its own
@@ -137,9 +142,10 @@ class Poller:
                 self._loop.call_soon(self._drain)
                 return
         if self._links and self._timer is None:
-            # The point of the grid (console/runtime/grid.py) `SECONDS` after this tick's: the drain of
-            # a tick may end late in its turn, so the next point at least half a step short of that.
-            self._timer = self._loop.call_at(grid.at(self._loop, SECONDS - grid.STEP / 2), self._tick)
+            # A point of the grid (console/runtime/grid.py) at least half a step short of the interval
+            # (a tick's drain may end late in its turn): the next point, or the one after it.
+            seconds = CROWDED_SECONDS if len(self._links) > CROWD else SECONDS
+            self._timer = self._loop.call_at(grid.at(self._loop, seconds - grid.STEP / 2), self._tick)
 
 
 _POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Poller] = weakref.WeakKeyDictionary()

@@ -9,10 +9,10 @@ after that. Almost none of it is garbage (conversations hold no reference cycles
 So what survives any collection is frozen (`gc.freeze`) as soon as the collection ends: it would only
 have been promoted to an older generation, for the collections of that generation to walk it again.
 Full collections then find almost nothing to walk (freezing only after full collections left those
-at 95-120 ms, every few seconds, at 1,000 sessions), and the middle generation's walk only what the
-youngest holds: at 300 sessions, freezing after the middle generation's collections left them at
-~1.3 ms each, walking the survivors of ten young collections (a full collection, about 1% of the
-console's CPU). A frozen object is never examined again, so a reference cycle that includes one (a
+at 95-120 ms, every few seconds, at 1,000 sessions). Freezing also zeroes the generations' counts, so
+until a thaw only young collections run: at 300 sessions, freezing after the middle generation's
+collections alone left one of those every ten young ones, ~1.8 ms each walking what the young ones
+had promoted (the collector took 4.2% of the console's CPU then, 2.7% now). A frozen object is never examined again, so a reference cycle that includes one (a
 dropped connection's objects, say) cannot be freed until it is thawed: every `thaw_every` seconds the
 frozen heap returns to the oldest generation, and nothing is frozen again until the next full
 collection has walked all of it once, freeing what has become garbage. Objects that are not in a

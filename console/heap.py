@@ -12,11 +12,13 @@ Full collections then find almost nothing to walk (freezing only after full coll
 at 95-120 ms, every few seconds, at 1,000 sessions). Freezing also zeroes the generations' counts, so
 until a thaw only young collections run: at 300 sessions, freezing after the middle generation's
 collections alone left one of those every ten young ones, ~1.8 ms each walking what the young ones
-had promoted (the collector took 4.2% of the console's CPU then, 2.7% now). A frozen object is never examined again, so a reference cycle that includes one (a
-dropped connection's objects, say) cannot be freed until it is thawed: every `thaw_every` seconds the
-frozen heap returns to the oldest generation, and nothing is frozen again until the next full
-collection has walked all of it once, freeing what has become garbage. Objects that are not in a
-cycle are freed when their last reference goes, frozen or not.
+had promoted (the collector took 4.2% of the console's CPU then, 2.7% now).
+
+A frozen object is never examined again, so a reference cycle that includes one (a dropped
+connection's objects, say) cannot be freed until it is thawed: every `thaw_every` seconds the frozen
+heap returns to the oldest generation, and nothing is frozen again until the next full collection
+has walked all of it once, freeing what has become garbage. Objects that are not in a cycle are
+freed when their last reference goes, frozen or not.
 """
 
 from __future__ import annotations

@@ -315,13 +315,16 @@ class Conversation(SessionMember):
 
     # -- the reducer --------------------------------------------------------------------------
 
-    def apply(self, event: ev.Event, at: float, seq: int | None = None) -> None:
-        """Apply one event. An event the model cannot hold (a value no encoder takes, say) is the
-        upstream's doing, not a reason to end the session: it becomes a protocol error row."""
+    def apply(
+        self, event: ev.Event, at: float, seq: int | None = None, told: JournalInput | None = None
+    ) -> None:
+        """Apply one event (the journal is told of it, or of `told`: console/dialects/agent/trace.py). An event
+        the model cannot hold (a value no encoder takes, say) is the upstream's doing, not a reason to
+        end the session: it becomes a protocol error row."""
         try:
             if type(event) is ev.TextDelta:  # the hot path: most events are text of a streaming message
                 if self.journal is not None:  # the commonest input goes flat: encoded with no call back
-                    self.journal(("text", event.stream_id, event.text, at, seq))
+                    self.journal(told or ("text", event.stream_id, event.text, at, seq))
                 message = self._by_stream.get(event.stream_id)
                 if message is None or message.status == "interrupted":
                     message = self._stream_message(event.stream_id, at)
@@ -338,7 +341,7 @@ class Conversation(SessionMember):
                 self._append_text(message, text)
                 return
             if self.journal is not None:  # told of every event before it is applied
-                self.journal(("event", event, at, seq))
+                self.journal(told or ("event", event, at, seq))
             match event:
                 case ev.TextDelta(stream_id=sid, text=text):
                     self._append_text(self._stream_message(sid, at), text)

@@ -34,13 +34,15 @@ from console.trace_kinds import TraceKind
 
 # Trace rows have a tap of their own (`journal_trace`), taking the row as the trace holds it: no tuple
 # is built per row, no check made per row (the journal cuts an oversized frame's raw text where it
-# encodes), and the journal keeps rows apart without sorting inputs. A streamed token's row is told
-# as its index alone: the row is rebuilt from the frame, which goes with the inputs (`stream_token`).
+# encodes), and the journal keeps rows apart without sorting inputs. A received frame's row may be
+# told as its index alone: the row is rebuilt from the frame, which goes with the inputs
+# (`stream_token`, `record(place=True)`).
 TraceTap: TypeAlias = Callable[[tuple[object, ...] | int], None]
 # What a journal is told of, in the order the conversation takes it in: ("event", event, at, seq)
 # (a text delta as ("text", stream_id, text, at, seq); a reply's next token, applied by
-# `stream_token`, as the frame it came in: ("token", row index, at, raw)),
-# ("user", text, at), ("interrupted", reason, at), ("notice", level, text), ("reset",).
+# `stream_token`, as the frame it came in: ("token", row index, at, raw); any other agent frame as
+# it came: `console/dialects/agent/trace.py`), ("user", text, at), ("interrupted", reason, at),
+# ("notice", level, text), ("reset",).
 # Fed back through the same methods in the same order, these inputs rebuild the conversation.
 JournalInput: TypeAlias = tuple[object, ...]
 JournalTap = Callable[[JournalInput], None]
@@ -267,12 +269,16 @@ class SessionMember:
         raw: str | None = None,
         stream_id: str | None = None,
         ref: str | None = None,
-    ) -> None:
-        """One row on the session's trace, once: every conversation of the session hears of it."""
+        place: bool = False,
+    ) -> int:
+        """One row on the session's trace, once: every conversation of the session hears of it. Its
+        index. `place`: the journal is told of the row by its index alone, for a received frame the
+        journal is given whole, which the row is rebuilt from (`console/dialects/agent/trace.py`)."""
         session = self.session
         row = session.trace.add(at, direction, kind, summary, seq, raw, stream_id, ref)
         if (tap := session.journal_trace) is not None:
-            tap(row)  # an oversized frame's raw text is cut short where it is encoded (console/store)
+            # An oversized frame's raw text is cut short where it is encoded (console/store).
+            tap(row[0] if place else row)
         if direction == "in":
             session.counts.received += 1
             if kind == "PROTOCOL_ERROR":
@@ -281,9 +287,10 @@ class SessionMember:
         if sole is not None:  # every dialect but chat; with no view open, no row object is made
             if listeners := sole._listeners:
                 tell(listeners, TraceAdded(TraceEntry(*row)))
-            return
+            return row[0]
         entry: TraceEntry | None = None
         for conversation in session.conversations:
             if conversation._listeners:
                 entry = entry or TraceEntry(*row)
                 tell(conversation._listeners, TraceAdded(entry))
+        return row[0]

@@ -10,8 +10,9 @@ block is left to the two general calls.
 
 The journal is told of such a token once, as the frame it came in (`("token", index, at, raw)`, an
 agent-protocol TOKEN frame: the agent engine is the caller), and of its row by its index alone: its
-text and its row are decoded from the frame on replay (`console/store/records.py`), where the
-general calls journal the text and the row apiece.
+text and its row are decoded from the frame on replay (`console/store/records.py`). Any other frame
+the agent engine receives is journaled as it came too, through the general calls
+(`console/dialects/agent/trace.py`).
 """
 
 from __future__ import annotations

@@ -49,6 +49,7 @@ from typing import Final, TypeAlias, TypeVar, cast
 import orjson
 
 from console import events as ev
+from console.dialects.agent.trace import WHOLE_UP_TO
 from console.session import JournalInput
 from console.store.backend import ALONE, KIND_MARK, KIND_OTHER, KIND_SNAPSHOT, KIND_TRACE
 from console.store.records import FLAT_GETTERS, encode, encode_mark, encode_trace
@@ -58,7 +59,9 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-SNAPSHOT_APART: Final = 16 * 1024  # bytes of a snapshot frame that give it a chunk of its own
+# Bytes of a snapshot frame that give it a chunk of its own: an agent frame below it is journaled as
+# it came (`console/dialects/agent/trace.py`), with no event for the encoder to look at.
+SNAPSHOT_APART: Final = WHOLE_UP_TO
 SEAL_FROM: Final = 64  # inputs and rows a session holds before a collection seals them
 
 # An encoded block: (chunk kind, a JSON array's bytes, inputs in it).
@@ -133,7 +136,7 @@ def _lean(row: Row) -> Row:
 
 def joined(chunks: list[Encoded]) -> list[Joined]:
     """Neighbouring chunks of a kind that is not cut (all but snapshots) made one: one row each, its
-    blocks' JSON arrays left as they lie (`records.packed` compresses them as one).
+    blocks' JSON arrays left as they lie (`packing.packed` compresses them as one).
 
     A mark (`Blocks.mark`: `[base, ids]`) does not cut the inputs around it: it is written just
     before the chunk it falls in, with its place in it (`records.encode_mark`), so a chunk of inputs

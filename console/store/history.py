@@ -7,8 +7,8 @@ decode them, and rebuild what the UI asks for with the conversation's own reduce
 is what the live session showed.
 
 * Trace rows carry their trace index in the journal: a page of rows before an index is read from the
-  newest trace chunk backwards, a few chunks per backend call; a token's row, which the trace chunk
-  holds as its place, is rebuilt from the token's frame in the inputs that follow the chunk.
+  newest trace chunk backwards, a few chunks per backend call; a received frame's row, which the trace
+  chunk holds as its place, is rebuilt from the frame in the inputs that follow the chunk.
 * Context versions are rebuilt by feeding the context events alone (snapshots, deltas, resets) to a
   conversation that keeps two versions per context: every version is numbered and its (time, seq) kept,
   the data of the asked-for versions only.
@@ -35,9 +35,9 @@ from console.store.records import (
     Damaged,
     FormatError,
     Marked,
+    Place,
+    Received,
     Record,
-    Token,
-    TokenPlace,
     Traced,
     decode,
 )
@@ -57,7 +57,7 @@ class Reader(Protocol):
 
 
 TRACE: Final = frozenset({KIND_TRACE})
-INPUTS: Final = frozenset({KIND_OTHER})  # where a token's frame is
+INPUTS: Final = frozenset({KIND_OTHER})  # where a received frame is
 CONVERSATION: Final = frozenset({KIND_OTHER, KIND_SNAPSHOT})
 MARKS: Final = frozenset({KIND_MARK})
 MESSAGE_INPUTS: Final = frozenset({KIND_OTHER, KIND_MARK})  # what a replay of messages reads
@@ -138,29 +138,29 @@ def trace_before(reader: Reader, session_id: str, before: int, limit: int) -> Tr
             last -= record.count
             continue
         try:
-            rows = [r for r in decode(record.data, record.crc) if isinstance(r, Traced | TokenPlace)]
+            rows = [r for r in decode(record.data, record.crc) if isinstance(r, Traced | Place)]
         except (Damaged, FormatError) as exc:
             return TracePage(tuple(reversed(found)), False, f"trace chunk {record.n} is damaged ({exc})")
         contiguous = bool(rows) and (last is None or rows[-1].index == last)
         last = rows[0].index - 1 if contiguous else None
-        tokens = _token_rows(reader, session_id, record.bookmark, rows, before)
+        placed = _placed_rows(reader, session_id, record.bookmark, rows, before)
         for item in reversed(rows):
             if item.index < before:
                 if len(found) == limit:
                     return TracePage(tuple(reversed(found)), True)
-                row = tokens.get(item.index) if isinstance(item, TokenPlace) else item
+                row = placed.get(item.index) if isinstance(item, Place) else item
                 if row is not None:  # None: a frame never committed (the console stopped in between)
                     found.append(_entry(row))
     return TracePage(tuple(reversed(found)), False)
 
 
-def _token_rows(
-    reader: Reader, session_id: str, after: str | None, rows: list[Traced | TokenPlace], before: int
+def _placed_rows(
+    reader: Reader, session_id: str, after: str | None, rows: list[Traced | Place], before: int
 ) -> dict[int, Traced]:
-    """The rows of the tokens placed among `rows` (below `before`), rebuilt from their frames: in
+    """The rows of the frames placed among `rows` (below `before`), rebuilt from their frames: in
     the inputs just after the trace chunk (`after`), or a round later. Frames come in the order of
     their places, so the read stops at the first frame past the last place wanted."""
-    wanted = {row.index for row in rows if isinstance(row, TokenPlace) and row.index < before}
+    wanted = {row.index for row in rows if isinstance(row, Place) and row.index < before}
     found: dict[int, Traced] = {}
     if not wanted:
         return found
@@ -171,7 +171,7 @@ def _token_rows(
         except (Damaged, FormatError):
             return found
         for item in items:
-            if isinstance(item, Token):
+            if isinstance(item, Received):
                 if item.index in wanted:
                     try:
                         found[item.index] = item.parts()[1]
@@ -243,6 +243,8 @@ def _about_contexts(record: Record) -> bool:
 
 
 def _context_event(record: Record) -> bool:
+    if isinstance(record, Received):  # a frame as it came says whether it is a snapshot, undecoded
+        return record.context
     return isinstance(record, Applied) and type(record.event) in (ev.ContextSnapshot, ev.ContextDelta)
 
 

@@ -40,7 +40,7 @@ from typing import Final
 from console.session import Conversation
 from console.store.backend import KIND_SNAPSHOT, KIND_TRACE, Backend, Batch, SessionInfo
 from console.store.blocks import Blocks, Sealer, joined
-from console.store.records import checksum, packed
+from console.store.packing import checksum, packed
 
 log = logging.getLogger(__name__)
 
@@ -255,9 +255,12 @@ def _marker(journaled: _Journaled) -> Callable[[bool], None]:
 
     def on_rest(reset: bool) -> None:
         conversation = journaled.conversation
+        base = conversation.messages_let_go + len(conversation.messages)
+        if not reset and base - journaled.mark[0] < MARK_EVERY:
+            return  # most calls: looked at before whether the conversation is at rest
         if conversation.at_rest:
-            mark = (conversation.messages_let_go + len(conversation.messages), conversation.ids_given)
-            if (reset or mark[0] - journaled.mark[0] >= MARK_EVERY) and mark != journaled.mark:
+            mark = (base, conversation.ids_given)
+            if mark != journaled.mark:
                 journaled.mark = mark
                 journaled.blocks.mark(*mark)
 

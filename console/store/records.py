@@ -6,6 +6,9 @@ session and flush, not per token. Each input is written as the `JournalInput` tu
 
     ["token", index, at, raw]     (a reply's next token, the commonest input: the agent-protocol
                                    frame as it came, its text and its trace row decoded from it)
+    ["frame", index, at, raw]    ["context", index, at, raw]     (any other agent frame small enough,
+                                   applied as it came, told as it came: `console/dialects/agent/trace.py`)
+    ["seen", index, at, raw]     (an agent frame not applied as it came: its row only)
     ["text", "s1", "Hel", at, seq]     (any other text delta: written flat as it came)
     ["event", ["StreamEnd", "s1"], at, seq]     (any other event: its type, then its fields in order)
     ["user", "text", at, queued]    ["sent", message_id]    ["retried", message_id]
@@ -16,23 +19,18 @@ A trace chunk (`KIND_TRACE`) holds bare trace rows, each as the trace holds it:
 
     [index, at, direction, kind, summary, seq, raw, stream_id, ref]
 
-or, for a token journaled as its frame (`["token", …]` above), its index alone: its place among the
-rows, the row itself rebuilt from the frame (`TokenPlace`, `Token`). A round's trace chunk is written
-before its inputs, so on replay a place is met before its frame (`console/store/restore.py`).
+or, for a frame journaled as it came (`["token", …]`, `["frame", …]`… above), its index alone: its
+place among the rows, the row itself rebuilt from the frame (`Place`, `Received`). A round's trace
+chunk is written before its inputs, so on replay a place is met before its frame
+(`console/store/restore.py`).
 
 Events are written through `event_json` (one C attribute getter per type, its name included: a
-fifth of what orjson's own dataclass walk costs). Trace rows go in chunks of their own (`KIND_TRACE`), so compaction can let
-old rows go without decoding anything; the conversation does not depend on the trace, so the two
+fifth of what orjson's own dataclass walk costs). Trace rows go in chunks of their own
+(`KIND_TRACE`), so compaction can let old rows go without decoding anything; the conversation does not depend on the trace, so the two
 kinds only need their own order kept. Each chunk carries a CRC-32 of its bytes, so damage is told
 from data (`Damaged`) and replay keeps the good prefix.
 
-A chunk of `COMPRESS_FROM` bytes or more is stored compressed as an LZ4 block (`LZ4_TAG`, then the
-block with its size in front), or from `FRAME_FROM` bytes on (a round of a flood) as an LZ4 frame
-(`LZ4_FRAME_TAG`, its content size in its header; `packed` says why): the journal is JSON of much the
-same words (field names, stream ids, raw frames), which LZ4 makes about five times smaller at over
-1 GB/s, so the backend writes (and its write-ahead log copies back) a fifth of the bytes for less
-CPU than the bytes it saves. JSON starts with `[`, a zlib stream (the compression of version 3,
-still read) with `x`, and LZ4 chunks with their tags, so a reader tells them apart by the first byte.
+How a chunk's bytes are stored (compressed, checksummed) is `console/store/packing.py`'s.
 
 `FORMAT_VERSION` is stored with every journal. A journal of a newer version is refused with a message
 (`FormatError`); an older one is read by the readers listed in `_READERS` and goes on in this version
@@ -41,33 +39,30 @@ rather than misread it). What each version changed, and why, is in DECISIONS.md:
 bare (1 wrapped them as `["trace", row]`), 3 compressed snapshots with zlib, 4 every chunk worth it
 with LZ4, 5 wrote events flat (`[type, field, ...]`, not `[type, [field, ...]]`) and marked the points
 at rest, 6 wrote text deltas flat, 7 journals a reply's next token as the frame it came in, its row
-as its place, 8 stores a large compressed chunk as an LZ4 frame of its blocks as they lie.
+as its place, 8 stores a large compressed chunk as an LZ4 frame of its blocks as they lie, 9
+journals any small agent frame as it came, its row as its place.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import fields
 from operator import attrgetter
 from typing import Final, Literal, TypeAlias, get_args
 
 import orjson
-from lz4 import block as lz4
-from lz4 import frame as lz4f
 
 from console import events as ev
 from console.dialects.agent.protocol import decode_token
+from console.dialects.agent.trace import row_fields
 from console.frozen import frozen
 from console.jsonvalue import JsonObject, JsonValue
 from console.session import JournalInput
+from console.store.packing import Damaged as Damaged
+from console.store.packing import unpacked
 
-FORMAT_VERSION: Final = 8
-COMPRESS_FROM: Final = 1024  # bytes of a chunk worth compressing
-LZ4_TAG: Final = b"\x04"  # the first byte of an LZ4 block chunk (JSON starts with `[`, zlib with `x`)
-LZ4_FRAME_TAG: Final = b"\x05"  # the first byte of an LZ4 frame chunk (`packed`)
-FRAME_FROM: Final = 256 * 1024  # bytes of a chunk compressed as a frame of its blocks, not one block
-LARGEST_CHUNK: Final = 1 << 30  # bytes: a stored size above this is damage, not a chunk to allocate
+FORMAT_VERSION: Final = 9
 
 
 def _o(data: JsonObject, key: str) -> JsonObject:
@@ -137,10 +132,6 @@ class FormatError(ValueError):
     """The journal cannot be read by this version of the console."""
 
 
-class Damaged(ValueError):
-    """A record that does not decode: the journal is corrupt from here on."""
-
-
 @frozen
 class Applied:
     event: ev.Event
@@ -198,31 +189,58 @@ class Traced:
     index: int = -1  # the row's place in its session's trace, as the trace numbered it
 
 
+ReceivedTag: TypeAlias = Literal["token", "frame", "context", "seen"]
+_TAGGED: Final[dict[str, str]] = {
+    "token": "TOKEN",
+    "frame": "decodable agent (not a context snapshot)",
+    "context": "CONTEXT_SNAPSHOT",
+    "seen": "decodable agent",
+}
+
+
 @frozen
-class Token:
-    """A reply's token journaled as the frame it came in: its text and its trace row (whose place a
-    trace chunk holds: `TokenPlace`) are decoded from the frame when asked for (`parts`), so that a
-    reader that needs neither (context versions) does not decode it."""
+class Received:
+    """A frame of the agent protocol journaled as it came (`console/dialects/agent/trace.py`): its row (whose
+    place a trace chunk holds: `Place`) and, if it was applied as it came, its event are decoded from
+    it when asked for (`parts`), so that a reader that needs neither does not decode it. `tag` says
+    which (`"token"`: a reply's next token; `"frame"`, `"context"`: any other frame, a context
+    snapshot; `"seen"`: a frame not applied as it came, its row alone)."""
 
     index: int
     at: float
     raw: str
+    tag: ReceivedTag = "token"
 
-    def parts(self) -> tuple[Applied, Traced]:
-        """The text applied and the row, as the agent engine decoded them when the frame came (no size
-        limit: it was within the engine's then); `Damaged` for anything but a TOKEN frame."""
-        found = decode_token(self.raw, max_size=len(self.raw))
-        if not isinstance(found, tuple):
-            raise Damaged(f"token row {self.index} is not a TOKEN frame")
-        seq, stream_id, text = found
-        row = Traced(self.at, "in", "TOKEN", text, seq, self.raw, stream_id, None, self.index)
-        return Applied(ev.TextDelta(stream_id, text), self.at, seq), row
+    @property
+    def context(self) -> bool:
+        """A context snapshot (what a reader of context versions looks for), told undecoded."""
+        return self.tag == "context"
+
+    def parts(self) -> tuple[Applied | None, Traced]:
+        """The event applied (None if the frame was not applied as it came) and the row, as the agent
+        engine decoded them when the frame came (no size limit: it was within the engine's then);
+        `Damaged` for a frame that is not what its tag says."""
+        raw, at, tag = self.raw, self.at, self.tag
+        found = decode_token(raw, max_size=len(raw))
+        if isinstance(found, tuple):  # a token, most often
+            if tag == "context":
+                raise Damaged(f"context row {self.index} is not a CONTEXT_SNAPSHOT frame")
+            seq, stream_id, text = found
+            row = Traced(at, "in", "TOKEN", text, seq, raw, stream_id, None, self.index)
+            return (None if tag == "seen" else Applied(ev.TextDelta(stream_id, text), at, seq)), row
+        event = found.event
+        snapshot = type(event) is ev.ContextSnapshot
+        if tag == "token" or type(event) is ev.ProtocolError or (tag != "seen" and self.context != snapshot):
+            raise Damaged(f"{tag} row {self.index} is not a {_TAGGED[tag]} frame")
+        kind, summary, kept, sid, ref = row_fields(found, raw)
+        row = Traced(at, "in", kind, summary, found.seq, kept, sid, ref, self.index)
+        return (None if tag == "seen" else Applied(event, at, found.seq)), row
 
 
 @frozen
-class TokenPlace:
-    """The place of a token's trace row among the rows (its index): the row comes with the token's
-    frame (`Token`), in the inputs."""
+class Place:
+    """The place of a received frame's row among the rows (its index): the row comes with the frame
+    (`Received`), in the inputs."""
 
     index: int
 
@@ -254,8 +272,8 @@ Record: TypeAlias = (
     | StreamInterrupted
     | Noticed
     | Traced
-    | Token
-    | TokenPlace
+    | Received
+    | Place
     | Cleared
     | Marked
 )
@@ -276,84 +294,6 @@ def encode_trace(rows: list[tuple[object, ...] | int]) -> bytes:
     return orjson.dumps(rows)
 
 
-def packed(pieces: Sequence[bytes]) -> bytes:
-    """A chunk, from the JSON arrays of the blocks it joins, compressed if it is worth it (on the
-    writer's thread; LZ4 lets go of the GIL): as one LZ4 block, or from `FRAME_FROM` bytes on as an
-    LZ4 frame of the blocks as they lie (`LZ4_FRAME_TAG`), their brackets and commas given between
-    them.
-
-    A round of a flood holds megabytes: joined first, they were copied, long after they were encoded
-    and out of the cache by then, into a buffer of their size that the allocator mapped afresh each
-    round, page faults included; the frame copies them into a block of its own that stays in the
-    cache, and links its blocks, so it is the size of one LZ4 block. A frame costs ~8 µs more to
-    begin than a block, which on the small chunks of a round of many quiet sessions is most of it."""
-    size = sum(len(piece) for piece in pieces) - len(pieces) + 1  # of the joined array
-    if size < COMPRESS_FROM:
-        return joined_json(pieces)
-    if size < FRAME_FROM:
-        data = joined_json(pieces)
-        packed = LZ4_TAG + lz4.compress(data, store_size=True)
-        return packed if len(packed) < size else data
-    compressor = lz4f.LZ4FrameCompressor(block_size=lz4f.BLOCKSIZE_MAX256KB, block_linked=True)
-    parts = [LZ4_FRAME_TAG, compressor.begin(source_size=size), compressor.compress(b"[")]
-    last = len(pieces) - 1
-    for n, piece in enumerate(pieces):
-        parts.append(compressor.compress(memoryview(piece)[1:-1]))
-        parts.append(compressor.compress(b"," if n < last else b"]"))
-    parts.append(compressor.flush())
-    packed = b"".join(parts)
-    return packed if len(packed) < size else joined_json(pieces)
-
-
-def joined_json(pieces: Sequence[bytes]) -> bytes:
-    """JSON arrays, each of at least one item, as one array (built in one allocation)."""
-    if len(pieces) == 1:
-        return pieces[0]
-    parts: list[bytes | memoryview] = [b"["]
-    for piece in pieces:
-        parts += (memoryview(piece)[1:-1], b",")
-    parts[-1] = b"]"
-    return b"".join(parts)
-
-
-def unpacked(data: bytes) -> bytes:
-    """A chunk's JSON, whichever way it was stored; raises `Damaged` when it does not unpack."""
-    first = data[:1]
-    if first == b"[":
-        return data
-    if first == LZ4_FRAME_TAG:
-        return _unframed(memoryview(data)[1:])
-    if first == LZ4_TAG:
-        size = int.from_bytes(data[1:5], "little")
-        if size > LARGEST_CHUNK:
-            raise Damaged(f"not a chunk: an LZ4 block of {size:,} bytes")
-        try:
-            return lz4.decompress(memoryview(data)[1:])
-        except lz4.LZ4BlockError as exc:
-            raise Damaged(f"not a chunk: {exc}") from None
-    try:
-        return zlib.decompress(data)
-    except zlib.error as exc:
-        raise Damaged(f"not a chunk: {exc}") from None
-
-
-def _unframed(frame: memoryview) -> bytes:
-    try:
-        size = lz4f.get_frame_info(frame)["content_size"]
-        if not 0 < size <= LARGEST_CHUNK:
-            raise Damaged(f"not a chunk: an LZ4 frame of {size:,} bytes")
-        data = lz4f.decompress(frame)
-    except RuntimeError as exc:  # the library's error for a frame that is not one
-        raise Damaged(f"not a chunk: {exc}") from None
-    if not isinstance(data, bytes) or len(data) != size:
-        raise Damaged("not a chunk: an LZ4 frame cut short")
-    return data
-
-
-def checksum(data: bytes) -> int:
-    return zlib.crc32(data)
-
-
 def decode(data: bytes, crc: int | None = None, version: int = FORMAT_VERSION) -> list[Record]:
     """A chunk's records; raises `Damaged` when the bytes are not a chunk, `FormatError` for a
     version this console cannot read."""
@@ -370,8 +310,8 @@ def decode(data: bytes, crc: int | None = None, version: int = FORMAT_VERSION) -
         raise Damaged("not a chunk of records")
     out: list[Record] = []
     for item in value:
-        if type(item) is int:  # a token's place among the trace rows (version 7)
-            out.append(TokenPlace(item))
+        if type(item) is int:  # a received frame's place among the trace rows (version 7)
+            out.append(Place(item))
             continue
         if not isinstance(item, list) or not item:
             raise Damaged("not a journal record")
@@ -393,9 +333,9 @@ def _read_v1(value: list[JsonValue]) -> Record:
         nested = len(data) == 2 and isinstance(data[1], list)
         fields = data[1] if nested and isinstance(data[1], list) else data[1:]
         return Applied(_event(_str(data[0]), fields), _number(at), _optional_int(seq))
-    if kind == "token":  # version 7: a token as the frame it came in
+    if (tag := _RECEIVED.get(_str(kind))) is not None:  # a frame as it came: a token (7), any (9)
         _, index, at, raw = value
-        return Token(_int(index), _number(at), _str(raw))
+        return Received(_int(index), _number(at), _str(raw), tag)
     if kind == "text":  # version 6: a text delta flat
         _, stream_id, text, at, seq = value
         return Applied(ev.TextDelta(_str(stream_id), _str(text)), _number(at), _optional_int(seq))
@@ -447,6 +387,7 @@ def _traced(row: list[JsonValue]) -> Traced:
     )
 
 
+_RECEIVED: Final[dict[str, ReceivedTag]] = {t: t for t in get_args(ReceivedTag)}
 _READERS: Final[dict[int, Callable[[list[JsonValue]], Record]]] = {
     1: _read_v1,
     2: _read_v2,
@@ -456,6 +397,7 @@ _READERS: Final[dict[int, Callable[[list[JsonValue]], Record]]] = {
     6: _read_v2,
     7: _read_v2,
     8: _read_v2,
+    9: _read_v2,
 }
 
 

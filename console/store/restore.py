@@ -5,8 +5,8 @@
 damaged record: the good prefix is kept and the damage reported. `Resumption` is what the replay
 learned about the link: the last seq applied (what RESUME carries) and whether a reply was open.
 
-Trace rows are recorded in the order the trace numbered them (`RowOrder`), though a token's row
-comes with its frame, among the inputs, after the trace chunk that holds its place.
+Trace rows are recorded in the order the trace numbered them (`RowOrder`), though a received
+frame's row comes with the frame, among the inputs, after the trace chunk that holds its place.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from console.store.records import (
     Interrupted,
     Marked,
     Noticed,
+    Place,
+    Received,
     Record,
     Retried,
     Sent,
     StreamInterrupted,
-    Token,
-    TokenPlace,
     Traced,
     UserSent,
     decode,
@@ -42,10 +42,10 @@ from console.trace_kinds import as_kind
 class RowOrder:
     """Trace rows recorded in the trace's order, whichever chunk brings them.
 
-    A round's trace chunk is written before its inputs, so a token's place (`TokenPlace`) is met
-    before its frame (`Token`), in the same round or the next (the place is journaled first). The
+    A round's trace chunk is written before its inputs, so a frame's place (`Place`) is met
+    before the frame (`Received`), in the same round or the next (the place is journaled first). The
     rows after an open place wait for it: at most a round or two of rows. A frame whose place is
-    not waiting had its row let go (trace compaction): its text is applied, no row is recorded."""
+    not waiting had its row let go (trace compaction): its event is applied, no row is recorded."""
 
     waiting: deque[Traced | int] = field(default_factory=deque)
     places: set[int] = field(default_factory=set)
@@ -95,7 +95,7 @@ class RowOrder:
 def _record(conversation: Conversation, row: Traced) -> None:
     trace = conversation.trace
     if (ahead := row.index - len(trace) - trace.dropped) > 0:
-        # Numbered as when it was recorded (a compacted journal starts later; a token's frame was
+        # Numbered as when it was recorded (a compacted journal starts later; a received frame was
         # never committed): the rows of the restored trace and those read back are numbered alike.
         trace.dropped += ahead
     conversation.record(
@@ -153,14 +153,15 @@ def feed(conversation: Conversation, record: Record, found: Resumption) -> None:
     match record:
         case Applied():
             _apply(conversation, record, found)
-        case Token():
+        case Received():
             applied, row = record.parts()
-            _apply(conversation, applied, found)
+            if applied is not None:
+                _apply(conversation, applied, found)
             found.rows.frame(conversation, row)
         case Traced():
             found.rows.row(conversation, record)
             found.last_at = record.at
-        case TokenPlace(index=index):
+        case Place(index=index):
             found.rows.place(index)
         case UserSent(text=text, at=at, queued=queued):
             conversation.add_user_message(text, at, queued=queued)

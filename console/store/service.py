@@ -35,7 +35,7 @@ from console.sessions import SessionEntry, SessionEvent, SessionRemoved
 from console.store.backend import Backend, Batch, SessionInfo, StoredRecord
 from console.store.history import Reader
 from console.store.journal import Journal, RetentionPolicy
-from console.store.records import checksum
+from console.store.packing import checksum
 from console.store.restore import Resumption, replay
 from console.store.sqlite import JournalDamaged, SQLiteBackend, SQLiteReader
 from console.supervisor import Supervisor

@@ -172,7 +172,9 @@ def fill(backend: Backend) -> int:
     for n in range(SESSIONS):
         conversation = Conversation()
         journal.attach(SessionInfo(f"agent-{n:03d}", f"agent-{n:03d}", "agent", DEAD, False, n), conversation)
-        drive(AgentEngine(conversation), frames, FRAMES)
+        engine = AgentEngine(conversation)
+        engine.connected(0.0)  # connected: its prompts go out and the frames are their replies
+        drive(engine, frames, FRAMES)
     journal.close()
     return journal.records
 

@@ -13,7 +13,8 @@ from console.session import Conversation, JournalInput
 from console.store.backend import KIND_OTHER, KIND_SNAPSHOT, SessionInfo
 from console.store.blocks import SEAL_FROM, SNAPSHOT_APART, Blocks, Sealer, encode_inputs, joined
 from console.store.journal import Journal
-from console.store.records import Applied, Traced, decode, packed
+from console.store.packing import packed
+from console.store.records import Applied, Traced, decode
 from console.store.restore import replay
 from console.store.sqlite import SQLiteBackend
 from console.window import OVERSIZED_RAW, is_lean, lean_raw, raw_length

@@ -19,18 +19,8 @@ from console import events as ev
 from console.session import Conversation, JournalInput
 from console.store.backend import KIND_OTHER, Batch, SessionInfo, StoreError
 from console.store.journal import Journal
-from console.store.records import (
-    FORMAT_VERSION,
-    FRAME_FROM,
-    LZ4_FRAME_TAG,
-    LZ4_TAG,
-    Damaged,
-    checksum,
-    decode,
-    encode,
-    event_json,
-    packed,
-)
+from console.store.packing import FRAME_FROM, LZ4_FRAME_TAG, LZ4_TAG, checksum, packed
+from console.store.records import FORMAT_VERSION, Damaged, decode, encode, event_json
 from console.store.restore import replay
 from console.store.sqlite import SQLiteBackend
 

@@ -24,7 +24,8 @@ from console.store.backend import (
 )
 from console.store.history import Reader, context_versions, messages_before, trace_before
 from console.store.journal import Journal, RetentionPolicy
-from console.store.records import checksum, encode
+from console.store.packing import checksum
+from console.store.records import encode
 from console.store.redis_streams import RedisBackend, RedisReader
 from console.store.restore import replay
 from console.store.sqlite import SQLiteBackend, SQLiteReader

@@ -21,7 +21,8 @@ from console.jsonvalue import JsonValue
 from console.session import Conversation, JournalInput
 from console.store.backend import KIND_OTHER, Batch, SessionInfo, StoredRecord, StoreError
 from console.store.journal import Journal, RetentionPolicy
-from console.store.records import EVENT_READERS, Applied, checksum, decode, encode, packed
+from console.store.packing import checksum, packed
+from console.store.records import EVENT_READERS, Applied, decode, encode
 from console.store.restore import replay
 from console.store.service import Store
 from console.store.sqlite import SQLiteBackend

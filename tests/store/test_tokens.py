@@ -19,15 +19,8 @@ from console.session import Conversation, JournalInput, TraceEntry
 from console.store.backend import KIND_OTHER, KIND_TRACE, Backend, Batch, SessionInfo, StoredRecord
 from console.store.history import trace_before
 from console.store.journal import Journal
-from console.store.records import (
-    FORMAT_VERSION,
-    LZ4_FRAME_TAG,
-    checksum,
-    encode,
-    encode_trace,
-    packed,
-    unpacked,
-)
+from console.store.packing import LZ4_FRAME_TAG, checksum, packed, unpacked
+from console.store.records import FORMAT_VERSION, encode, encode_trace
 from console.store.redis_streams import RedisBackend, RedisReader
 from console.store.restore import Resumption, replay
 from console.store.sqlite import SQLiteBackend, SQLiteReader

@@ -29,20 +29,22 @@ here, where a test can drive it with plain strings and a fake clock:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final
 
 from console import events as ev
 from console.connection import ConnectionState
 from console.dialects.agent import protocol as proto
+from console.dialects.agent.config import DEFAULT_CONFIG, EngineConfig
 from console.dialects.agent.streams import AckedCalls, ReplyStreams
-from console.dialects.agent.trace import protocol_error, stream_of, trace_in, trace_not_applied
+from console.dialects.agent.trace import WHOLE_UP_TO, protocol_error, row_fields, stream_of, trace_not_applied
 from console.link import LinkEvent, LinkState
 from console.runtime.engine import LinkedEngine, PromptQueue, retry_prompt
 from console.sequencing import Sequencer, Verdict
 from console.session import Conversation, Message
 from console.session_tokens import stream_token
 from console.trace_kinds import TraceKind
+
+__all__ = ["AgentEngine", "EngineConfig"]
 
 S = ConnectionState
 L = LinkState
@@ -51,30 +53,13 @@ E = LinkEvent
 _RESUMING: Final = L.RESUMING
 
 
-@dataclass(frozen=True, slots=True)
-class EngineConfig:
-    # Longest silence of a reply still alive on a server: a TOOL_CALL held until the 5 s ack timeout,
-    # 0.8-2 s to the result, and a 2-8 s pause before it (15 s), plus a second of margin.
-    gap_timeout: float = 16.0
-    max_gap_resumes: int = 3
-    ack_deadline: float = 1.5
-    stall_timeout: float = 10.0
-    idle_timeout: float = 60.0
-    resume_quiet: float = 1.0
-    max_frame: int = proto.DEFAULT_MAX_FRAME
-
-
-# One for every engine that uses the defaults (frozen): read at every read, and warm when shared.
-_DEFAULT_CONFIG: Final = EngineConfig()
-
-
 class AgentEngine(LinkedEngine):
     def __init__(self, conversation: Conversation | None = None, config: EngineConfig | None = None) -> None:
         # What a token reads first (`receive_many`): an instance keeps its attributes in the order
         # they were first set, so these share the first cache lines of them (an engine is cold in the
         # caches at each read when hundreds of sessions stream).
         self.conversation = conversation or Conversation()
-        self.config = config or _DEFAULT_CONFIG
+        self.config = config or DEFAULT_CONFIG
         self.sequencer: Sequencer[proto.Frame] = Sequencer()
         self._reply_stream: str | None = None  # the stream of the reply in flight, once it began
         self.frames_in = 0
@@ -94,6 +79,10 @@ class AgentEngine(LinkedEngine):
         self.pong_count = 0
         self._restored = False  # rebuilt from a journal: the first connection resumes
         self._answered_ahead: dict[int, int] = {}  # PING fingerprints answered before their turn
+        # The frame being received while its row is journaled as its place, and what the journal is
+        # told of if it is applied as it came (`trace.WHOLE_UP_TO`).
+        self._placed: proto.Frame | None = None
+        self._told: tuple[str, int, float, str] = ("frame", 0, 0.0, "")
 
     # -- what the transport asks ----------------------------------------------------------------
 
@@ -237,8 +226,10 @@ class AgentEngine(LinkedEngine):
                 self.frames_in += 1
                 self._last_frame_at = now
                 if not stream_token(conversation, now, seq, raw, stream_id, text):
-                    conversation.record(now, "in", "TOKEN", text, seq=seq, raw=raw, stream_id=stream_id)
-                    conversation.apply(ev.TextDelta(stream_id, text), now, seq)
+                    index = conversation.record(
+                        now, "in", "TOKEN", text, seq=seq, raw=raw, stream_id=stream_id, place=True
+                    )
+                    conversation.apply(ev.TextDelta(stream_id, text), now, seq, ("frame", index, now, raw))
                 self._progress_at = now
                 self._gap_resumes = 0
                 if self._prompts.waiting:
@@ -263,15 +254,23 @@ class AgentEngine(LinkedEngine):
         self.frames_in += 1
         event = frame.event
         seq = frame.seq
+        conversation = self.conversation
         text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-        if type(event) is ev.TextDelta:  # the hot path: a token's row, without `trace_in`'s dispatch
-            self.conversation.record(
-                now, "in", "TOKEN", event.text, seq=seq, raw=text, stream_id=event.stream_id
+        # Journaled as it came when its text alone rebuilds its row and its event (`trace.WHOLE_UP_TO`).
+        whole = conversation.journal is not None and type(raw) is str and len(raw) < WHOLE_UP_TO
+        if whole and type(event) is ev.ProtocolError:
+            whole = False
+        if type(event) is ev.TextDelta:  # the hot path: a token's row, without `row_fields`' dispatch
+            index = conversation.record(
+                now, "in", "TOKEN", event.text, seq=seq, raw=text, stream_id=event.stream_id, place=whole
             )
             if seq is not None:
                 self._last_frame_at = now
         else:
-            trace_in(self.conversation, frame, text, now)
+            kind, summary, kept, sid, ref = row_fields(frame, text)
+            index = conversation.record(
+                now, "in", kind, summary, seq=seq, raw=kept, stream_id=sid, ref=ref, place=whole
+            )
             if type(event) is ev.Heartbeat:
                 ahead = self._answered_ahead.get(frame.fingerprint, 0)
                 if ahead:  # answered when it was read, ahead of a backlog
@@ -284,53 +283,54 @@ class AgentEngine(LinkedEngine):
                 self._last_frame_at = now
         if self._link.link.state is L.RESUMING:
             self._link.handle(E.RESUMED)
-        if (
-            seq is not None
-            and not (type(event) is ev.TextDelta and event.stream_id == self._reply_stream)  # the hot path
-            and self._earlier_numbering(event, seq, now)
-        ):
-            return
-        if seq is None:
-            sid = stream_of(event)
-            if sid is None or self._stream_ok(sid, now, type(event) is ev.StreamEnd):
-                self.conversation.apply(event, now)
-            return
-        # A frame we cannot use still holds its seq: it goes through the sequencer so no gap opens.
-        restarts = self.sequencer.stats.restarts
-        applied = self.sequencer.push(seq, frame.fingerprint, frame)
-        if applied:
-            if self.sequencer.stats.restarts != restarts:
-                self.conversation.record(
-                    now, "client", "SEQ_RESTART", "new reply: frames numbered from 1 again (normal)"
-                )
-        else:
-            trace_not_applied(self.conversation, self.sequencer.verdict, seq, self.sequencer.next_seq, now)
-            if self.sequencer.verdict is Verdict.HELD and type(frame.event) is ev.ToolCall:
-                self._held_calls.setdefault(frame.event.call_id, now)
-        self._apply(applied, now)
-        if self.sequencer.pending or self.sequencer.restart or self._held_calls:
-            self.hurried = True  # a gap opened (a call may be held behind it): ticks every interval
+        if whole:  # what the journal is told of, if the frame is applied as it came
+            self._placed = frame
+            self._told = told = (
+                "context" if type(event) is ev.ContextSnapshot else "frame",
+                index,
+                now,
+                text,
+            )
+        try:
+            if seq is None:
+                sid = stream_of(event)
+                if sid is None or self._stream_ok(sid, now, type(event) is ev.StreamEnd):
+                    if whole:
+                        self._placed = None
+                        conversation.apply(event, now, None, told)
+                    else:
+                        conversation.apply(event, now)
+            elif (
+                type(event) is ev.TextDelta and event.stream_id == self._reply_stream  # the hot path
+            ) or not self._earlier_numbering(event, seq, now):
+                # A frame we cannot use still holds its seq: it goes through the sequencer so no gap opens.
+                restarts = self.sequencer.stats.restarts
+                applied = self.sequencer.push(seq, frame.fingerprint, frame)
+                if applied:
+                    if self.sequencer.stats.restarts != restarts:
+                        conversation.record(
+                            now, "client", "SEQ_RESTART", "new reply: frames numbered from 1 again (normal)"
+                        )
+                else:
+                    trace_not_applied(conversation, self.sequencer.verdict, seq, self.sequencer.next_seq, now)
+                    if self.sequencer.verdict is Verdict.HELD and type(event) is ev.ToolCall:
+                        self._held_calls.setdefault(event.call_id, now)
+                self._apply(applied, now)
+                if self.sequencer.pending or self.sequencer.restart or self._held_calls:
+                    self.hurried = True  # a gap opened (a call may be held behind it): ticks every interval
+        finally:
+            if self._placed is not None:  # not applied as it came: the journal has it for its row
+                self._placed = None
+                if (journal := conversation.journal) is not None:
+                    journal(("seen", index, now, text))
 
     def _earlier_numbering(self, event: ev.Event, seq: int, now: float) -> bool:
-        """A frame of a reply that began in an earlier numbering: its seq means nothing in this one.
-
-        (A replay of a reply given up on can still be arriving when the next reply restarts at 1;
-        let into the new numbering, it would take the seq of a frame of the new reply.)
-        """
+        """A frame of a reply that began in an earlier numbering (`ReplyStreams.earlier`): a LATE row."""
         sid = event.stream_id if type(event) is ev.TextDelta else stream_of(event)
-        if sid is None or sid == self._reply_stream:
+        if sid is None or sid == self._reply_stream or not self._streams.earlier(sid, self.sequencer.epoch):
             return False
-        epoch = self._streams.epoch(sid)
-        if epoch is None or epoch == self.sequencer.epoch:
-            return False
-        self.conversation.record(
-            now,
-            "client",
-            "LATE",
-            f"seq {seq} of an earlier reply ({sid}): not applied",
-            seq=seq,
-            stream_id=sid,
-        )
+        late = f"seq {seq} of an earlier reply ({sid}): not applied"
+        self.conversation.record(now, "client", "LATE", late, seq=seq, stream_id=sid)
         return True
 
     def _answer(self, challenge: str, seq: int | None, fingerprint: int, now: float) -> None:
@@ -369,17 +369,26 @@ class AgentEngine(LinkedEngine):
 
     def _apply(self, frames: list[proto.Frame], now: float) -> None:
         apply = self.conversation.apply
+        placed = self._placed  # the frame just received, if the journal is to be told of it whole
         for frame in frames:
             event = frame.event
             if type(event) is ev.TextDelta:  # the hot path: most frames are tokens
                 if event.stream_id == self._reply_stream or self._stream_ok(event.stream_id, now):
-                    apply(event, now, frame.seq)
+                    if frame is placed:
+                        self._placed = placed = None
+                        apply(event, now, frame.seq, self._told)
+                    else:
+                        apply(event, now, frame.seq)
                     self._progress_at = now
                 continue
             sid = stream_of(event)
             if sid is not None and not self._stream_ok(sid, now, type(event) is ev.StreamEnd):
                 continue  # not this conversation's reply (a StreamEnd of an ended stream is harmless)
-            apply(event, now, frame.seq)
+            if frame is placed:
+                self._placed = placed = None
+                apply(event, now, frame.seq, self._told)
+            else:
+                apply(event, now, frame.seq)
             if not isinstance(event, ev.Heartbeat):
                 self._progress_at = now
             if isinstance(event, ev.ToolCall):

@@ -44,6 +44,14 @@ class ReplyStreams:
         found = self._streams.get(sid)
         return None if found is None else found[1]
 
+    def earlier(self, sid: str, epoch: int) -> bool:
+        """Whether stream `sid` (not the reply in flight) began in a numbering before `epoch`: a frame
+        of it has a seq that means nothing in this one. (A replay of a reply given up on can still be
+        arriving when the next reply restarts at 1; let into the new numbering, it would take the seq
+        of a frame of the new reply.)"""
+        began = self.epoch(sid)
+        return began is not None and began != epoch
+
     def began(self, sid: str, epoch: int) -> None:
         streams = self._streams
         streams[sid] = (True, epoch)

@@ -1,45 +1,64 @@
-"""What the agent engine writes on the timeline for each frame it receives, and which stream a frame is of."""
+"""What the agent engine writes on the timeline for each frame it receives, and which stream a frame is of.
+
+A frame journaled as it came
+----------------------------
+A received frame's row holds the frame's text, and what it applies is decoded from that same text.
+Told apart, the journal wrote both: the row with its summary, stream id and raw text, then the event
+with its fields (a tool call's arguments, a result, a context's data) a second time. Since the row is
+a function of the frame alone (`row_fields`) and so is its event (`proto.decode`), the engine records
+a frame's row as its place (`record(place=True)`) and, once the frame's fate is known, tells the
+journal of the frame itself (`console/store/records.py` reads it back):
+
+* applied as it came: `("frame", index, at, raw)`, or `("context", index, at, raw)` for a context
+  snapshot (a reader of context versions looks for those, and decodes nothing else), given to
+  `Conversation.apply` as what the journal is told of instead of the event;
+* not applied as it came (held behind a gap, a duplicate, late, of a stream not shown):
+  `("seen", index, at, raw)`, its row alone; its event, if it is applied later, is told as any event.
+
+A reply's next token has its own hot path (`session_tokens.stream_token`, `("token", ...)`). A frame of
+`WHOLE_UP_TO` characters or more keeps the general way (its row, then its event): a large context
+snapshot gets a chunk of its own in the journal, which retention lets go (console/store/blocks.py),
+and a frame that did not decode (`ProtocolError`) keeps its row as the engine made it.
+"""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Final, cast
 
 from console import events as ev
 from console.dialects.agent import protocol as proto
 from console.sequencing import Verdict
 from console.session import Conversation
-from console.trace_kinds import as_kind
+from console.trace_kinds import TraceKind, as_kind
 from console.window import OVERSIZED_RAW, lean_raw
 
+WHOLE_UP_TO: Final = 16 * 1024  # characters of a received frame below which it is journaled as it came
 
-def trace_in(conversation: Conversation, frame: proto.Frame, raw: str, now: float) -> None:
-    """The timeline row of one received frame, as received (before any sequencing)."""
-    event = frame.event
-    if type(event) is ev.TextDelta:  # the hot path
-        conversation.record(now, "in", "TOKEN", event.text, seq=frame.seq, raw=raw, stream_id=event.stream_id)
-        return
-    match event:
+
+def row_fields(frame: proto.Frame, raw: str) -> tuple[TraceKind, str, str | None, str | None, str | None]:
+    """What a received frame's row holds besides its seq: (kind, summary, raw as kept, stream id,
+    ref). A function of the frame alone, so that the journal rebuilds the row from the frame's text."""
+    match frame.event:
+        case ev.TextDelta(text=text, stream_id=sid):
+            return "TOKEN", text, raw, sid, None
         case ev.ToolCall(tool_name=name, call_id=cid, stream_id=sid):
-            conversation.record(now, "in", "TOOL_CALL", name, seq=frame.seq, raw=raw, stream_id=sid, ref=cid)
+            return "TOOL_CALL", name, raw, sid, cid
         case ev.ToolResult(call_id=cid, stream_id=sid):
-            conversation.record(now, "in", "TOOL_RESULT", cid, seq=frame.seq, raw=raw, stream_id=sid, ref=cid)
+            return "TOOL_RESULT", cid, raw, sid, cid
         case ev.ContextSnapshot(context_id=cid, size=size):
             # The snapshot's data is kept once, by the context it updates: the row keeps the start.
             kept = lean_raw(raw) if len(raw) > OVERSIZED_RAW else raw
-            conversation.record(
-                now, "in", "CONTEXT_SNAPSHOT", f"{cid} ({size:,} bytes)", seq=frame.seq, raw=kept, ref=cid
-            )
+            return "CONTEXT_SNAPSHOT", f"{cid} ({size:,} bytes)", kept, None, cid
         case ev.Heartbeat(challenge=challenge):
-            summary = f"challenge '{challenge}'" if challenge else "empty challenge"
-            conversation.record(now, "in", "PING", summary, seq=frame.seq, raw=raw)
+            return "PING", f"challenge '{challenge}'" if challenge else "empty challenge", raw, None, None
         case ev.StreamEnd(stream_id=sid):
-            conversation.record(now, "in", "STREAM_END", sid, seq=frame.seq, raw=raw, stream_id=sid)
+            return "STREAM_END", sid, raw, sid, None
         case ev.ServerError(code=code, message=message):
-            conversation.record(now, "in", "ERROR", f"{code}: {message}", seq=frame.seq, raw=raw)
+            return "ERROR", f"{code}: {message}", raw, None, None
         case ev.ProtocolError(reason=reason, excerpt=text):
-            conversation.record(now, "in", "PROTOCOL_ERROR", reason, seq=frame.seq, raw=text)
+            return "PROTOCOL_ERROR", reason, text, None, None
         case _:
-            conversation.record(now, "in", as_kind(frame.kind), frame.kind, seq=frame.seq, raw=raw)
+            return as_kind(frame.kind), frame.kind, raw, None, None
 
 
 def trace_not_applied(

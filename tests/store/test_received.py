@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import orjson
@@ -15,7 +17,7 @@ from console.store.backend import KIND_OTHER, KIND_TRACE, SessionInfo
 from console.store.history import context_versions, messages_before, trace_before
 from console.store.journal import Journal
 from console.store.packing import unpacked
-from console.store.records import Received, decode
+from console.store.records import FORMAT_VERSION, Received, decode
 from console.store.restore import replay
 from console.store.sqlite import SQLiteBackend, SQLiteReader
 from tests.store.test_tokens import _chunk, _journaled, _replayed, _rows
@@ -138,3 +140,45 @@ def test_a_frame_record_that_is_not_what_its_tag_says_is_damage_and_what_came_be
         tmp_path / "b.sqlite3", [start, places, _chunk(KIND_OTHER, [["seen", 0, 1.0, '{"type": "TOK']])]
     )
     assert "seen row 0 is not a decodable agent frame" in found.damage
+
+
+def test_a_version_8_journal_with_rows_and_events_apart_is_read_and_goes_on_with_frames_as_they_came(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v8.sqlite3"
+    call = proto.tool_call("s1", "c1", "search", {"q": "x"}).numbered(1)
+    _replayed(
+        path,
+        [
+            _chunk(KIND_TRACE, [[0, 1.0, "in", "TOOL_CALL", "search", 1, call, "s1", "c1"]]),
+            _chunk(
+                KIND_OTHER,
+                [
+                    ["event", ["ToolCall", "s1", "c1", "search", {"q": "x"}], 1.0, 1],
+                    ["event", ["StreamEnd", "s1"], 1.0, 2],
+                ],
+            ),
+        ],
+    )
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE meta SET value = '8' WHERE key = 'format'")
+
+    store = SQLiteBackend(path)
+    live = Conversation()
+    found = replay(live, store.records("agent"))
+    journal = Journal(store)
+    journal.attach(INFO, live, found.last_n + 1, new=False)
+    journal.start()
+    engine = AgentEngine(live)
+    engine.connected(2.0)
+    engine.send_user_message("more", 2.0)
+    for seq, frame in enumerate([proto.tool_call("s2", "c2", "fetch", {"u": 1}), proto.stream_end("s2")], 1):
+        engine.receive(frame.numbered(seq), 3.0)
+    journal.close()
+
+    restored = _restored(path)
+    assert not found.damage and restored.transcript() == live.transcript()
+    assert _rows(restored) == _rows(live)
+    assert {e.tag for e in _entries(path)} == {"frame"}  # what went on, as it came
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() == (str(FORMAT_VERSION),)

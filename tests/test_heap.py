@@ -1,5 +1,4 @@
-"""The collector policy: survivors of the older generations' collections are frozen, and thawed again on
-schedule."""
+"""The collector policy: survivors of every collection are frozen, and thawed again on schedule."""
 
 from __future__ import annotations
 
@@ -52,7 +51,7 @@ async def full_collection() -> None:
 
 async def collection(generation: int) -> None:
     gc.collect(generation)
-    await asyncio.sleep(0)  # the policy acts from the loop, just after the collection
+    await asyncio.sleep(0)  # a turn of the loop, as between collections in the console
 
 
 async def test_what_a_full_collection_leaves_is_frozen_and_later_ones_walk_only_what_is_new(
@@ -75,9 +74,17 @@ async def test_what_a_collection_of_the_middle_generation_leaves_is_frozen_too(
     assert not any(id(step) in walked() for step in history)
     assert policy.freezes > freezes
 
+
+async def test_what_a_young_collection_leaves_is_frozen_so_that_the_middle_generation_stays_empty(
+    policy: FreezeSurvivors,
+) -> None:
+    await full_collection()
     freezes = policy.freezes
-    await collection(0)  # the youngest generation's survivors are left to the next ones
-    assert policy.freezes == freezes
+    history = [{"step": i, "data": [i]} for i in range(5_000)]
+    await collection(0)
+    assert not any(id(step) in walked() for step in history)
+    assert policy.freezes > freezes
+    assert not gc.get_objects(generation=1), "the middle generation holds nothing to walk again"
 
 
 async def test_a_thawed_heap_is_walked_by_a_full_collection_before_anything_is_frozen_again(

@@ -14,6 +14,14 @@ gives the bytes to its link; so one wake carries the frames of many sockets, and
 several. A frame waits at most `SECONDS` (plus the slices of the tick's work ahead of it): a tenth of
 a second is far inside every protocol deadline (a PONG within 3 s, a TOOL_ACK within 2 s).
 
+With more than `CROWD` such links, every other point of the grid: `CROWDED_SECONDS`, a fifth of a
+second, still far inside those deadlines and under the overview's redraw (4 Hz), the only view of such
+a session (a page that shows one stream makes it watched: read at once). Each read has a fixed cost
+whatever it carries, the system call and the ACK the kernel sends when it empties the queue (~7 µs on
+a virtual machine, more than applying a token): at 300 streaming sessions a tick of 0.1 s read ~2.6
+frames a read, ~1,800 reads a second, and twice the frames a read cut ~15% of the console's CPU per
+token. A few sessions keep the tenth of a second: their reads cost little, however small.
+
 The poller only reads. Anything else goes back to the transport: at the end of the stream (or an
 error) the link's transport reads again and meets the end itself; a read that fills `READ_BYTES`
 (a flood, a large snapshot) does too, so a busy link gets the transport's full rate and the link's
@@ -36,6 +44,8 @@ from typing import Final, Protocol
 from console.runtime import grid
 
 SECONDS: Final = 0.1  # the longest a frame of a link nobody watches waits to be read
+CROWD: Final = 100  # with more links than this, the poller ticks every `CROWDED_SECONDS`
+CROWDED_SECONDS: Final = 0.2
 READ_BYTES: Final = 64 * 1024  # one read per ready socket per tick; a full one hands the link back
 SLICE_SECONDS: Final = 0.004  # reads applied per turn of the loop
 AVAILABLE: Final = hasattr(select, "epoll")  # Linux; elsewhere every link reads on its own
@@ -131,8 +141,11 @@ class Poller:
                 self._draining = True
                 self._loop.call_soon(self._drain)
                 return
-        if self._links and self._timer is None:  # the next point of the grid (console/runtime/grid.py)
-            self._timer = self._loop.call_at(grid.at(self._loop, SECONDS / 2), self._tick)
+        if self._links and self._timer is None:
+            # A point of the grid (console/runtime/grid.py) at least half a step short of the interval
+            # (a tick's drain may end late in its turn): the next point, or the one after it.
+            seconds = CROWDED_SECONDS if len(self._links) > CROWD else SECONDS
+            self._timer = self._loop.call_at(grid.at(self._loop, seconds - grid.STEP / 2), self._tick)
 
 
 _POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Poller] = weakref.WeakKeyDictionary()

@@ -23,8 +23,9 @@ A dense stream is read a few frames at a time (`console/runtime/gather.py`): a l
 close together stops reading until the loop's next gathering tick, at most 50 ms away, so one read
 and one turn of the loop carry what arrived meanwhile; a frame after a quiet spell is read at once.
 A link nobody watches live (`watch` says so; a plain TCP stream, not TLS) goes further: its socket is
-read by the loop's poller (`console/runtime/polled.py`), every tenth of a second together with every
-other such socket, so that one wake of the loop carries the frames of many links.
+read by the loop's poller (`console/runtime/polled.py`), every tenth of a second (a fifth when there
+are hundreds) together with every other such socket, so that one wake of the loop carries the frames
+of many links.
 
 A server that ignores our closing handshake (sent when we close, or when its data broke the protocol:
 invalid UTF-8 in a text frame, a frame over the size limit) is cut off after `CLOSE_TIMEOUT` seconds,

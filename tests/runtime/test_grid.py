@@ -152,3 +152,43 @@ def test_a_point_of_the_grid_is_never_more_than_a_step_past_the_delay_asked() ->
             assert abs(shifted - point) == pytest.approx(grid.STEP / 2), "halfway between two points"
 
     asyncio.run(scenario())
+
+
+@LOOPS
+def test_a_crowd_of_links_is_read_at_every_other_point_of_the_grid_a_few_at_every_point(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop],
+) -> None:
+    """Past `CROWD` unwatched links each read costs more than what it carries: they are read half as
+    often (and so twice as much at a time); fewer links keep the tenth of a second."""
+
+    async def reads_in_a_second(count: int) -> tuple[int, float]:
+        loop = asyncio.get_running_loop()
+        turns = Turns(loop)
+        pairs = [socket.socketpair() for _ in range(count)]
+        links = [Link(turns, theirs) for _, theirs in pairs]
+        poller = polled.poller()
+        for (ours, _), link in zip(pairs, links, strict=True):
+            poller.add(ours.fileno(), link)
+        try:
+            await asyncio.sleep(0.3)  # past the first tick
+            first = len(links[0].read)
+            started = loop.time()
+            await asyncio.sleep(1.0)
+            return len(links[0].read) - first, loop.time() - started
+        finally:
+            turns.running = False
+            for (ours, theirs), link in zip(pairs, links, strict=True):
+                poller.remove(ours.fileno(), link)
+                ours.close()
+                theirs.close()
+
+    async def scenario() -> None:
+        crowd, elapsed = await reads_in_a_second(polled.CROWD + 1)
+        expected = elapsed / polled.CROWDED_SECONDS
+        assert 0.6 * expected <= crowd <= expected + 1, f"{crowd} reads in {elapsed:.2f} s: not every fifth"
+        few, elapsed = await reads_in_a_second(3)
+        expected = elapsed / polled.SECONDS
+        assert 0.6 * expected <= few <= expected + 1, f"{few} reads in {elapsed:.2f} s: not every tenth"
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(scenario())

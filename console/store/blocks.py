@@ -140,27 +140,37 @@ def joined(chunks: list[Encoded]) -> list[Joined]:
 
     A mark (`Blocks.mark`: `[base, ids]`) does not cut the inputs around it: it is written just
     before the chunk it falls in, with its place in it (`records.encode_mark`), so a chunk of inputs
-    stays one row however many marks fall in it."""
+    stays one row however many marks fall in it; and the marks that fall in one chunk are one chunk
+    of marks (a row each cost a commit more than the marks themselves)."""
     out: list[Joined] = []
     run: list[bytes] = []
     kind = count = 0  # the run's kind and inputs so far
-    marks: list[Joined] = []  # the marks that fall in the run, to go just before it
+    marks: list[bytes] = []  # the marks that fall in the run, to go just before it, as one chunk
     for chunk_kind, data, chunk_count in chunks:
         if chunk_kind == KIND_MARK:
             at = count if run and kind == KIND_OTHER else 0
             base, ids = orjson.loads(data)
-            (marks if at else out).append((KIND_MARK, [encode_mark(base, ids, at)], 1))
+            mark = encode_mark(base, ids, at)
+            if at:
+                marks.append(mark)
+            elif out and out[-1][0] == KIND_MARK:  # before the next chunk, as the marks before it
+                out[-1][1].append(mark)
+                out[-1] = (KIND_MARK, out[-1][1], out[-1][2] + 1)
+            else:
+                out.append((KIND_MARK, [mark], 1))
             continue
         if not chunk_count:  # every input of it was left out: `[]`, nothing to join
             continue
         if run and (chunk_kind != kind or chunk_kind in ALONE):
-            out += marks
+            if marks:
+                out.append((KIND_MARK, marks, len(marks)))
             out.append((kind, run, count))
             run, marks, count = [], [], 0
         kind = chunk_kind
         run.append(data)
         count += chunk_count
-    out += marks
+    if marks:
+        out.append((KIND_MARK, marks, len(marks)))
     if run:
         out.append((kind, run, count))
     return out

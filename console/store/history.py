@@ -286,7 +286,7 @@ def _marks(reader: Reader, session_id: str) -> Iterator[_Mark]:
             items = decode(record.data, record.crc)
         except (Damaged, FormatError):
             return
-        for item in items:
+        for item in reversed(items):  # a chunk of marks holds those of one chunk of inputs, in order
             if isinstance(item, Marked):
                 yield _Mark(item, record.bookmark)
 

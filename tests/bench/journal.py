@@ -8,7 +8,8 @@
    SQLite. The process is pinned to one core, so the journal's writer thread competes with the
    pipeline for it, and each measure ends when the journal has committed everything (a true cost, not
    a deferred one); the measure is the process's CPU time, all threads (the event loop's thread's
-   share is printed too). `--rounds` rounds, each a run without and a run with the journal, in turns
+   share is printed too). Each run is `--mix` repeats of the recorded replies (`MIX` says why so
+   many). `--rounds` rounds, each a run without and a run with the journal, in turns
    (which goes first alternates), each from a collected heap: otherwise the full collection of the
    previous runs' garbage (25-50 ms, a third of a run) lands in whichever run crosses the
    collector's threshold, and decides the figure. The cost is the median of the rounds' own costs
@@ -52,6 +53,12 @@ from console.supervisor import Supervisor
 from tests.bench.pipeline import chaos, responses, small
 
 ROUNDS = 15
+# Replies of the recorded session in each run of the cost, in repeats of its seven: 44,254 frames.
+# Each run opens a journal and closes it, and closing costs what a console pays once, not per event:
+# the writer thread's end, the last checkpoint's syncs of the log and the database, the log's removal
+# (~0.7 ms of CPU). In runs of 60 repeats (~80 ms of pipeline) that weighed a point of the cost; in
+# 180, a third of one.
+MIX = 180
 SESSIONS = 100
 FRAMES = 1000
 DEAD = "ws://127.0.0.1:9/ws"  # the discard port: nobody answers, the restored sessions wait offline
@@ -129,8 +136,8 @@ def sqlite_backend(directory: Path, n: int) -> Backend:
     return open_backend(str(directory / f"bench-{n}.sqlite3"))
 
 
-def measure_cost(directory: Path, rounds: int) -> None:
-    frames = script(rounds=60)
+def measure_cost(directory: Path, rounds: int, mix: int) -> None:
+    frames = script(rounds=mix)
     without: list[float] = []
     with_journal: list[float] = []
     on_loop: list[float] = []
@@ -204,6 +211,7 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=ROUNDS, help="rounds of the cost (a run without, one with)"
     )
+    parser.add_argument("--mix", type=int, default=MIX, help="repeats of the mix in each run of the cost")
     parser.add_argument("--one", choices=["none", "journal"], help="one run, for callgrind (see above)")
     args = parser.parse_args()
     if args.one:
@@ -213,7 +221,7 @@ def main() -> None:
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core for the loop and the writer
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        measure_cost(directory, args.rounds)
+        measure_cost(directory, args.rounds, args.mix)
         measure_restart(str(directory / "restart.sqlite3"), "SQLite")
     if args.redis:
         import redis

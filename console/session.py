@@ -318,9 +318,9 @@ class Conversation(SessionMember):
     def apply(
         self, event: ev.Event, at: float, seq: int | None = None, told: JournalInput | None = None
     ) -> None:
-        """Apply one event (the journal is told of it, or of `told`: console/dialects/agent/trace.py). An event
-        the model cannot hold (a value no encoder takes, say) is the upstream's doing, not a reason to
-        end the session: it becomes a protocol error row."""
+        """Apply one event (the journal is told of it, or of `told`: console/dialects/agent/trace.py).
+        An event the model cannot hold (a value no encoder takes, say) is the upstream's doing, not a
+        reason to end the session: it becomes a protocol error row."""
         try:
             if type(event) is ev.TextDelta:  # the hot path: most events are text of a streaming message
                 if self.journal is not None:  # the commonest input goes flat: encoded with no call back

@@ -26,9 +26,9 @@ chunk is written before its inputs, so on replay a place is met before its frame
 
 Events are written through `event_json` (one C attribute getter per type, its name included: a
 fifth of what orjson's own dataclass walk costs). Trace rows go in chunks of their own
-(`KIND_TRACE`), so compaction can let old rows go without decoding anything; the conversation does not depend on the trace, so the two
-kinds only need their own order kept. Each chunk carries a CRC-32 of its bytes, so damage is told
-from data (`Damaged`) and replay keeps the good prefix.
+(`KIND_TRACE`), so compaction can let old rows go without decoding anything; the conversation does
+not depend on the trace, so the two kinds only need their own order kept. Each chunk carries a
+CRC-32 of its bytes, so damage is told from data (`Damaged`) and replay keeps the good prefix.
 
 How a chunk's bytes are stored (compressed, checksummed) is `console/store/packing.py`'s.
 
@@ -200,11 +200,11 @@ _TAGGED: Final[dict[str, str]] = {
 
 @frozen
 class Received:
-    """A frame of the agent protocol journaled as it came (`console/dialects/agent/trace.py`): its row (whose
-    place a trace chunk holds: `Place`) and, if it was applied as it came, its event are decoded from
-    it when asked for (`parts`), so that a reader that needs neither does not decode it. `tag` says
-    which (`"token"`: a reply's next token; `"frame"`, `"context"`: any other frame, a context
-    snapshot; `"seen"`: a frame not applied as it came, its row alone)."""
+    """A frame of the agent protocol journaled as it came (`console/dialects/agent/trace.py`): its row
+    (whose place a trace chunk holds: `Place`) and, if it was applied as it came, its event are
+    decoded from it when asked for (`parts`), so that a reader that needs neither does not decode it.
+    `tag` says which (`"token"`: a reply's next token; `"frame"`, `"context"`: any other frame, a
+    context snapshot; `"seen"`: a frame not applied as it came, its row alone)."""
 
     index: int
     at: float

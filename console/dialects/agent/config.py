@@ -1,4 +1,4 @@
-"""The agent engine's timing rules and frame size limit (console/dialects/agent/engine.py says what each rule does)."""
+"""The agent engine's timing rules and frame size limit (`engine.py` says what each rule does)."""
 
 from __future__ import annotations
 

@@ -248,7 +248,7 @@ class Blocks:
         found when they are joined (`joined`). On the conversation's thread: it seals what arrived,
         waiting for a writer encoding this session's tail."""
         with self._lock:
-            self._seal()
+            self._seal_inputs()  # not the rows: a mark has no place among them
             self._sealed_inputs.append([(KIND_MARK, orjson.dumps((base, ids)), 0)])
 
     def seal_now(self) -> None:
@@ -260,13 +260,16 @@ class Blocks:
                 self._lock.release()
 
     def _seal(self) -> None:
+        self._seal_inputs()
+        rows = _taken(self._rows)
+        if rows:
+            self._sealed_rows.append(encode_rows(rows))
+
+    def _seal_inputs(self) -> None:
         # Only what is there now: what the loop appends meanwhile waits for the next block.
         inputs = _taken(self._inputs)
         if inputs:
             self._sealed_inputs.append(encode_inputs(inputs))
-        rows = _taken(self._rows)
-        if rows:
-            self._sealed_rows.append(encode_rows(rows))
 
 
 class Sealer:

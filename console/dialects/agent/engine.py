@@ -282,10 +282,10 @@ class AgentEngine(LinkedEngine):
                 self._last_frame_at = now
         if self._link.link.state is L.RESUMING:
             self._link.handle(E.RESUMED)
-        # What the journal is told of if the frame is applied as it came (and whether it was).
-        tag = "context" if type(event) is ev.ContextSnapshot else "frame"
-        told = (tag, index, now, text) if whole else None
-        took = False
+        told = None  # what the journal is told of if the frame is applied as it came
+        if whole:
+            told = ("context" if type(event) is ev.ContextSnapshot else "frame", index, now, text)
+        took = False  # whether it was
         try:
             if seq is None:
                 sid = stream_of(event)
